@@ -1,0 +1,1 @@
+"""Scoring: retrieval metrics, Ragas wiring and statistics. No Streamlit imports."""

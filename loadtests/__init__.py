@@ -1,0 +1,1 @@
+"""Load tests: a FastAPI service over ``rag/``, Locust scripts and a runner."""

@@ -1,0 +1,97 @@
+"""The in-memory shape of an evaluation dataset, shared by every loader and every consumer.
+
+A dataset is a corpus of documents, a set of questions, and relevance judgments (qrels) between
+them, as in BEIR. Questions may carry a reference answer (for Ragas' answer-vs-reference metrics).
+
+Usage:
+    ds = Dataset(name="demo", documents=[Document("d1", "Java", "...")],
+                 queries=[Query("q1", "auto garbage collection")], qrels={"q1": {"d1": 1}})
+    ds.relevant("q1")  # {"d1": 1}
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+
+class DatasetError(ValueError):
+    """Bad input, with where it is: ``file``, ``line`` (1-based) and ``field`` when known.
+
+    ``str(err)`` is one readable line such as ``corpus.jsonl, line 3, field 'text': empty text``.
+    """
+
+    def __init__(self, message: str, *, file: str | None = None, line: int | None = None,
+                 field: str | None = None, hint: str | None = None):
+        self.message, self.file, self.line, self.field, self.hint = message, file, line, field, hint
+        super().__init__(self.__str__())
+
+    def __str__(self) -> str:
+        where = [p for p in (self.file, f"line {self.line}" if self.line else None,
+                             f"field '{self.field}'" if self.field else None) if p]
+        text = (", ".join(where) + ": " if where else "") + self.message
+        return text + (f" ({self.hint})" if self.hint else "")
+
+
+@dataclass(frozen=True)
+class Document:
+    id: str
+    title: str
+    text: str
+
+    @property
+    def full_text(self) -> str:
+        """What is embedded and indexed: title and body, as BEIR evaluations do."""
+        return f"{self.title}\n{self.text}" if self.title else self.text
+
+
+@dataclass(frozen=True)
+class Query:
+    id: str
+    text: str
+    reference: str | None = None  # reference answer, when the dataset has one
+
+
+@dataclass
+class Dataset:
+    name: str
+    documents: list[Document]
+    queries: list[Query]
+    qrels: dict[str, dict[str, int]] = field(default_factory=dict)  # query id -> {doc id: grade}
+    source: str = ""  # where it came from (path or "sample"), for run records
+
+    def __post_init__(self) -> None:
+        self._doc_index = {d.id: d for d in self.documents}
+
+    def doc(self, doc_id: str) -> Document:
+        return self._doc_index[doc_id]
+
+    def relevant(self, query_id: str) -> dict[str, int]:
+        """Judged-relevant documents (grade > 0) for a query."""
+        return {d: g for d, g in self.qrels.get(query_id, {}).items() if g > 0}
+
+    @property
+    def judged_queries(self) -> list[Query]:
+        """Queries that have at least one relevance judgment: the ones metrics average over."""
+        return [q for q in self.queries if q.id in self.qrels]
+
+    def reference_contexts(self, query_id: str) -> list[str]:
+        """Texts of the relevant documents, best grade first: Ragas' ``reference_contexts``."""
+        rel = sorted(self.relevant(query_id).items(), key=lambda kv: (-kv[1], kv[0]))
+        return [self._doc_index[d].full_text for d, _ in rel if d in self._doc_index]
+
+    def corpus_hash(self) -> str:
+        """Hash of the documents only: collections are rebuilt when (and only when) it changes."""
+        h = hashlib.sha256()
+        for d in self.documents:
+            h.update(json.dumps([d.id, d.title, d.text], ensure_ascii=False).encode())
+        return h.hexdigest()[:16]
+
+    def content_hash(self) -> str:
+        """Hash of documents, queries and qrels: what a run record names as its dataset."""
+        h = hashlib.sha256(self.corpus_hash().encode())
+        for q in self.queries:
+            h.update(json.dumps([q.id, q.text, q.reference], ensure_ascii=False).encode())
+        h.update(json.dumps(self.qrels, sort_keys=True).encode())
+        return h.hexdigest()[:16]
