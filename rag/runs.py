@@ -1,0 +1,203 @@
+"""The run store: every retrieval, RAG and load run, its configuration, per-item rows and summary.
+
+One SQLite file in the data folder (``runs.sqlite``). Rows are written as they complete (WAL,
+one transaction per batch), so a ``kill -9`` mid-run loses none of them and a run can be resumed
+by skipping the (model, item) pairs already stored. Secrets never get in: every config, row and
+summary passes through ``scrub`` (drops keys that look like credentials and masks any string
+holding a configured secret value).
+
+Usage:
+    store = RunStore.default()
+    run_id = store.create("retrieval", {"models": ["minilm"], "k": 10}, dataset=ds)
+    store.add_rows(run_id, [{"model": "minilm", "item_id": "q1", "ndcg@10": 0.8}])
+    store.finish(run_id, {"metrics": {...}})
+    store.get("latest").summary
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+import re
+import secrets
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from rag.settings import get_settings
+
+SECRET_KEY_RE = re.compile(r"(api[_-]?key|token|secret|password|authorization)", re.I)
+KINDS = ("retrieval", "rag", "load")
+TRACKED_PACKAGES = ("pymilvus", "milvus-lite", "sentence-transformers", "torch", "ragas", "langchain",
+                    "langchain-openai", "openai", "locust", "streamlit", "pandas")
+
+
+def _secret_values() -> list[str]:
+    s = get_settings()
+    vals = [s.openai_key, s.milvus_token.get_secret_value() if s.milvus_token else None]
+    return [v for v in vals if v and len(v) >= 6]
+
+
+def scrub(obj: Any, _secrets: list[str] | None = None) -> Any:
+    """A copy with credential-looking keys removed and any secret value masked."""
+    sec = _secret_values() if _secrets is None else _secrets
+    if isinstance(obj, dict):
+        return {k: scrub(v, sec) for k, v in obj.items() if not SECRET_KEY_RE.search(str(k))}
+    if isinstance(obj, (list, tuple)):
+        return [scrub(v, sec) for v in obj]
+    if isinstance(obj, str):
+        for v in sec:
+            obj = obj.replace(v, "***")
+        return obj
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None  # NaN/inf are not JSON; "not scored" is None
+    return obj
+
+
+def environment_manifest() -> dict:
+    """Python and package versions, for reproducibility manifests."""
+    versions = {}
+    for p in TRACKED_PACKAGES:
+        try:
+            versions[p] = metadata.version(p)
+        except metadata.PackageNotFoundError:
+            versions[p] = None
+    return {"python": platform.python_version(), "packages": versions}
+
+
+@dataclass
+class Run:
+    id: str
+    kind: str
+    status: str
+    created: float
+    finished: float | None
+    dataset: str | None
+    dataset_hash: str | None
+    config: dict = field(default_factory=dict)
+    summary: dict = field(default_factory=dict)
+    error: str | None = None
+
+    @property
+    def label(self) -> str:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(self.created))
+        models = ",".join(self.config.get("models", []))
+        return f"{self.id} · {self.kind} · {self.dataset or '-'} · {models} · {when} · {self.status}"
+
+
+class RunNotFound(KeyError):
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class RunStore:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        with self._conn() as c:
+            c.executescript("""
+            CREATE TABLE IF NOT EXISTS runs (id TEXT PRIMARY KEY, kind TEXT, status TEXT, created REAL,
+                finished REAL, dataset TEXT, dataset_hash TEXT, config TEXT, summary TEXT, error TEXT);
+            CREATE TABLE IF NOT EXISTS rows (run_id TEXT, model TEXT, item_id TEXT, data TEXT, updated REAL,
+                PRIMARY KEY (run_id, model, item_id));
+            CREATE INDEX IF NOT EXISTS rows_run ON rows(run_id);
+            """)
+
+    @classmethod
+    def default(cls) -> RunStore:
+        return cls(get_settings().path("runs.sqlite"))
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.row_factory = sqlite3.Row
+            self._local.conn = conn
+        return conn
+
+    # ---------------------------------------------------------------- write
+    def create(self, kind: str, config: dict, dataset=None, run_id: str | None = None) -> str:
+        if kind not in KINDS:
+            raise ValueError(f"run kind must be one of {KINDS}")
+        run_id = run_id or time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
+        cfg = scrub({**config, "environment": environment_manifest()})
+        with self._conn() as c:
+            c.execute("INSERT INTO runs VALUES (?,?,?,?,?,?,?,?,?,?)",
+                      (run_id, kind, "running", time.time(), None,
+                       getattr(dataset, "name", None), dataset.content_hash() if dataset is not None else None,
+                       json.dumps(cfg), "{}", None))
+        return run_id
+
+    def add_rows(self, run_id: str, rows: list[dict]) -> None:
+        """Upsert rows; each has ``model`` and ``item_id`` (e.g. the question id)."""
+        sec = _secret_values()
+        now = time.time()
+        with self._conn() as c:
+            c.executemany("INSERT OR REPLACE INTO rows VALUES (?,?,?,?,?)",
+                          [(run_id, str(r["model"]), str(r["item_id"]), json.dumps(scrub(r, sec)), now)
+                           for r in rows])
+
+    def finish(self, run_id: str, summary: dict, status: str = "done", error: str | None = None) -> None:
+        with self._conn() as c:
+            c.execute("UPDATE runs SET status=?, finished=?, summary=?, error=? WHERE id=?",
+                      (status, time.time(), json.dumps(scrub(summary)), scrub(error) if error else None, run_id))
+
+    def update_summary(self, run_id: str, summary: dict) -> None:
+        with self._conn() as c:
+            c.execute("UPDATE runs SET summary=? WHERE id=?", (json.dumps(scrub(summary)), run_id))
+
+    def set_status(self, run_id: str, status: str, error: str | None = None) -> None:
+        with self._conn() as c:
+            c.execute("UPDATE runs SET status=?, error=? WHERE id=?", (status, scrub(error) if error else None, run_id))
+
+    def delete(self, run_id: str) -> None:
+        with self._conn() as c:
+            c.execute("DELETE FROM rows WHERE run_id=?", (run_id,))
+            c.execute("DELETE FROM runs WHERE id=?", (run_id,))
+
+    # ---------------------------------------------------------------- read
+    def _run(self, r: sqlite3.Row) -> Run:
+        return Run(r["id"], r["kind"], r["status"], r["created"], r["finished"], r["dataset"], r["dataset_hash"],
+                   json.loads(r["config"] or "{}"), json.loads(r["summary"] or "{}"), r["error"])
+
+    def get(self, run_id: str, kind: str | None = None) -> Run:
+        """A run by id; ``latest`` is the newest (of ``kind`` if given)."""
+        c = self._conn()
+        if run_id == "latest":
+            q, a = "SELECT * FROM runs" + (" WHERE kind=?" if kind else "") + " ORDER BY created DESC LIMIT 1", \
+                ([kind] if kind else [])
+            r = c.execute(q, a).fetchone()
+        else:
+            r = c.execute("SELECT * FROM runs WHERE id=?", (run_id,)).fetchone()
+        if r is None:
+            raise RunNotFound(f"no run '{run_id}'" + (f" of kind {kind}" if kind else "") +
+                              "; list runs in the History page or with `python cli.py runs`")
+        return self._run(r)
+
+    def list(self, kind: str | None = None, dataset: str | None = None, limit: int = 500) -> list[Run]:
+        where, args = [], []
+        if kind:
+            where.append("kind=?")
+            args.append(kind)
+        if dataset:
+            where.append("dataset=?")
+            args.append(dataset)
+        q = "SELECT * FROM runs" + (" WHERE " + " AND ".join(where) if where else "") + \
+            " ORDER BY created DESC LIMIT ?"
+        return [self._run(r) for r in self._conn().execute(q, [*args, limit]).fetchall()]
+
+    def rows(self, run_id: str, model: str | None = None) -> list[dict]:
+        q = "SELECT data FROM rows WHERE run_id=?" + (" AND model=?" if model else "") + " ORDER BY rowid"
+        return [json.loads(r["data"]) for r in self._conn().execute(q, [run_id] + ([model] if model else []))]
+
+    def done_items(self, run_id: str) -> set[tuple[str, str]]:
+        """(model, item_id) pairs already stored: what a resumed run skips."""
+        return {(r["model"], r["item_id"]) for r in
+                self._conn().execute("SELECT model, item_id FROM rows WHERE run_id=?", (run_id,))}
