@@ -47,6 +47,89 @@ def cmd_retrieval(args) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- runs, reports, CI gate, exports
+
+def cmd_runs(args) -> int:
+    from rag.export import runs_frame
+    from rag.runs import RunStore
+
+    runs = RunStore.default().list(kind=args.kind, dataset=args.dataset, limit=args.limit)
+    if args.json:
+        print(json.dumps([{"run_id": r.id, "kind": r.kind, "status": r.status, "created": r.created,
+                           "dataset": r.dataset, "dataset_hash": r.dataset_hash,
+                           "models": r.config.get("models", [])} for r in runs], indent=2))
+    elif not runs:
+        print("no runs yet")
+    else:
+        frame = runs_frame(runs)[["id", "kind", "status", "created", "dataset", "models", "headline"]]
+        print(frame.to_string(index=False, max_colwidth=60))
+    return 0
+
+
+def cmd_report(args) -> int:
+    from evaluators.report import write_report
+    from rag.runs import RunStore
+
+    store = RunStore.default()
+    ids = store.resolve_ids(args.runs)
+    path = write_report(store, ids, args.output, metric=args.metric, examples=args.examples, title=args.title,
+                        n_resamples=args.resamples)
+    print(f"wrote {path} (runs {', '.join(ids)})")
+    return 0
+
+
+def cmd_gate(args) -> int:
+    from evaluators.comparison import check_gate
+    from rag.runs import RunStore
+
+    result = check_gate(RunStore.default().get(args.run), args.metric, args.min, args.max, args.model)
+    print(result.message, file=sys.stdout if result.ok else sys.stderr)
+    return 0 if result.ok else 1
+
+
+def cmd_export(args) -> int:
+    from rag.export import export_filename, export_run
+    from rag.runs import RunStore
+
+    store = RunStore.default()
+    run_id = store.get(args.run).id
+    path = export_run(store, run_id, args.format, args.output or export_filename(run_id, args.format))
+    print(f"wrote {path} (run {run_id})")
+    return 0
+
+
+def add_run_commands(sub) -> None:
+    r = sub.add_parser("runs", help="list stored runs, newest first")
+    r.add_argument("--kind", choices=["retrieval", "rag", "load"])
+    r.add_argument("--dataset", help="only runs on this dataset name")
+    r.add_argument("--limit", type=int, default=50)
+    r.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    r.set_defaults(func=cmd_runs)
+
+    r = sub.add_parser("report", help="self-contained HTML report for one or more runs")
+    r.add_argument("--runs", required=True, help="comma-separated run ids, or 'latest'")
+    r.add_argument("--output", default="report.html")
+    r.add_argument("--metric", help="main quality metric (default nDCG@k / the first Ragas metric)")
+    r.add_argument("--examples", type=int, default=3, help="example queries shown as rank tables")
+    r.add_argument("--title")
+    r.add_argument("--resamples", type=int, default=10000, help="bootstrap / permutation resamples")
+    r.set_defaults(func=cmd_report)
+
+    r = sub.add_parser("gate", help="CI gate: exit 1 when a run's metric misses a threshold")
+    r.add_argument("--run", required=True, help="run id or 'latest'")
+    r.add_argument("--metric", required=True, help="e.g. ndcg@10, faithfulness, p95_ms")
+    r.add_argument("--min", type=float, help="fail when the value is below this")
+    r.add_argument("--max", type=float, help="fail when the value is above this (latency)")
+    r.add_argument("--model", help="only this model (default: every model in the run)")
+    r.set_defaults(func=cmd_gate)
+
+    r = sub.add_parser("export", help="export a run: per-query rows (csv, parquet) or the whole run (json)")
+    r.add_argument("--run", required=True, help="run id or 'latest'")
+    r.add_argument("--format", choices=["csv", "parquet", "json"], default="csv")
+    r.add_argument("--output", help="file to write (default run-ID-rows.FORMAT / run-ID.json)")
+    r.set_defaults(func=cmd_export)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="cli.py", description="RAG evaluation workbench, headless.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -59,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--metric", default="COSINE", help="COSINE, IP or L2")
     r.add_argument("--output", help="write the JSON result here")
     r.set_defaults(func=cmd_retrieval)
+    add_run_commands(sub)
     return p
 
 

@@ -46,7 +46,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 MetricFn = Callable[[Sequence[str], Mapping[str, int], int], float]
 
 
-def _is_rel(grade: int | float | None) -> bool:
+def _is_rel(grade: float | None) -> bool:
     """trec_eval's default relevance level: a judgment counts as relevant when grade > 0."""
     return grade is not None and grade > 0
 
@@ -187,8 +187,5 @@ def score_run(
         per_query[qid] = score_query(rankings.get(qid, []), judged, k, sort_like_trec_eval)
     names = metric_names(k)
     n = len(per_query)
-    means = {
-        name: (sum(scores[name] for scores in per_query.values()) / n if n else math.nan)
-        for name in names
-    }
+    means = {name: (sum(scores[name] for scores in per_query.values()) / n if n else math.nan) for name in names}
     return per_query, means

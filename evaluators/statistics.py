@@ -35,7 +35,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 from scipy.stats import norm
@@ -59,7 +59,10 @@ def _paired_diffs(a: Sequence[float], b: Sequence[float]) -> np.ndarray:
 
 
 def bootstrap_ci(
-    values: Sequence[float], n_resamples: int = 10000, confidence: float = 0.95, seed: int = 0
+    values: Sequence[float],
+    n_resamples: int = 10000,
+    confidence: float = 0.95,
+    seed: int = 0,
 ) -> tuple[float, float, float]:
     """(mean, low, high): percentile bootstrap CI of the mean over queries.
 
@@ -101,9 +104,7 @@ def _sign_flip_p(diffs: np.ndarray, n_resamples: int, rng: np.random.Generator) 
     return (extreme + 1) / (n_resamples + 1)
 
 
-def paired_test(
-    a: Sequence[float], b: Sequence[float], n_resamples: int = 10000, seed: int = 0
-) -> dict[str, float]:
+def paired_test(a: Sequence[float], b: Sequence[float], n_resamples: int = 10000, seed: int = 0) -> dict[str, float]:
     """Paired comparison of two models on the same queries (aligned sequences).
 
     Returns ``{"diff": mean(a - b), "low", "high", "p_value", "n"}``: the bootstrap CI of
@@ -113,7 +114,7 @@ def paired_test(
     diffs = _paired_diffs(a, b)
     n = diffs.size
     if n == 0:
-        return {"diff": math.nan, "low": math.nan, "high": math.nan, "p_value": math.nan, "n": 0}
+        return dict.fromkeys(("diff", "low", "high", "p_value"), math.nan) | {"n": 0}
     if np.all(diffs == 0):
         return {"diff": 0.0, "low": 0.0, "high": 0.0, "p_value": 1.0, "n": n}
     diff, low, high = bootstrap_ci(diffs, n_resamples=n_resamples, seed=seed)
@@ -125,11 +126,12 @@ def holm(p_values: Mapping[Hashable, float]) -> dict[Hashable, float]:
     """Holm-Bonferroni adjusted p-values: sort ascending, multiply the i-th smallest
     by (m - i), enforce monotonicity with a running max, cap at 1. NaN p-values are
     passed through and do not count towards m."""
-    valid = sorted((p, key) for key, p in p_values.items() if not math.isnan(p))
+    # sort on p only: keys need not be orderable (e.g. tuples of model names on equal p)
+    valid = sorted(((k, p) for k, p in p_values.items() if not math.isnan(p)), key=lambda kv: kv[1])
     m = len(valid)
     adjusted: dict[Hashable, float] = {key: math.nan for key in p_values}
     running = 0.0
-    for i, (p, key) in enumerate(valid):
+    for i, (key, p) in enumerate(valid):
         running = max(running, min(1.0, (m - i) * p))
         adjusted[key] = running
     return adjusted
@@ -160,6 +162,9 @@ class PairComparison:
     p_adjusted: float
 
 
+_FRAME_NAMES = {"low": "ci_low", "high": "ci_high", "p_adjusted": "p_holm"}
+
+
 @dataclass(frozen=True)
 class ComparisonResult:
     """Output of :func:`compare_models`; ``to_frame``/``pairs_frame`` for display."""
@@ -169,7 +174,6 @@ class ComparisonResult:
     best: str | None
     tied_with_best: frozenset[str]
     alpha: float
-    confidence: float = 0.95
     notes: list[str] = field(default_factory=list)
 
     def pair(self, model_a: str, model_b: str) -> PairComparison:
@@ -178,35 +182,33 @@ class ComparisonResult:
             if (p.model_a, p.model_b) == (model_a, model_b):
                 return p
             if (p.model_a, p.model_b) == (model_b, model_a):
-                return PairComparison(model_a, model_b, p.n, -p.diff, -p.high, -p.low,
-                                      p.p_value, p.p_adjusted)
+                flipped = {"diff": -p.diff, "low": -p.high, "high": -p.low}
+                return replace(p, model_a=model_a, model_b=model_b, **flipped)
         raise KeyError((model_a, model_b))
 
     def to_frame(self):
-        """Per-model table, best first: mean, CI, n, is best, tied with best."""
+        """Per-model table, best first: mean, ci_low, ci_high, n, best, tied_with_best."""
         import pandas as pd
 
-        rows = [
-            {"model": s.model, "mean": s.mean, "ci_low": s.low, "ci_high": s.high, "n": s.n,
-             "best": s.model == self.best, "tied_with_best": s.model in self.tied_with_best}
-            for s in self.models
-        ]
-        frame = pd.DataFrame(rows, columns=["model", "mean", "ci_low", "ci_high", "n", "best",
-                                            "tied_with_best"])
-        return frame.sort_values("mean", ascending=False, kind="stable").reset_index(drop=True)
+        frame = pd.DataFrame([asdict(s) for s in self.models], columns=list(ModelSummary.__annotations__)).rename(
+            columns=_FRAME_NAMES
+        )
+        frame["best"] = frame["model"] == self.best
+        frame["tied_with_best"] = frame["model"].isin(self.tied_with_best)
+        frame = frame.sort_values("mean", ascending=False, kind="stable")
+        return frame.reset_index(drop=True)
 
     def pairs_frame(self):
-        """One row per model pair: diff (a - b), CI, raw p, Holm p, significant."""
+        """One row per pair: model_a, model_b, n, diff (a - b), ci_low, ci_high,
+        p_value (raw), p_holm, significant (p_holm < alpha)."""
         import pandas as pd
 
-        rows = [
-            {"model_a": p.model_a, "model_b": p.model_b, "n": p.n, "diff": p.diff,
-             "ci_low": p.low, "ci_high": p.high, "p_value": p.p_value,
-             "p_holm": p.p_adjusted, "significant": bool(p.p_adjusted < self.alpha)}
-            for p in self.pairs
-        ]
-        return pd.DataFrame(rows, columns=["model_a", "model_b", "n", "diff", "ci_low", "ci_high",
-                                           "p_value", "p_holm", "significant"])
+        frame = pd.DataFrame(
+            [asdict(p) for p in self.pairs],
+            columns=list(PairComparison.__annotations__),
+        ).rename(columns=_FRAME_NAMES)
+        frame["significant"] = (frame["p_holm"] < self.alpha).astype(bool)
+        return frame
 
 
 def compare_models(
@@ -226,22 +228,18 @@ def compare_models(
     names = list(scores)
     summaries = []
     for name in names:
-        mean, low, high = bootstrap_ci(list(scores[name].values()), n_resamples, seed=seed)
-        n = int(_clean(list(scores[name].values())).size)
-        summaries.append(ModelSummary(name, mean, low, high, n))
+        values = _clean(list(scores[name].values()))
+        mean, low, high = bootstrap_ci(values, n_resamples, seed=seed)
+        summaries.append(ModelSummary(name, mean, low, high, int(values.size)))
 
-    raw: dict[tuple[str, str], dict[str, float]] = {}
+    raw: dict[tuple[str, str], dict] = {}
     for model_a, model_b in itertools.combinations(names, 2):
         common = [q for q in scores[model_a] if q in scores[model_b]]
         a = [scores[model_a][q] for q in common]
         b = [scores[model_b][q] for q in common]
         raw[(model_a, model_b)] = paired_test(a, b, n_resamples=n_resamples, seed=seed)
     adjusted = holm({key: r["p_value"] for key, r in raw.items()})
-    pairs = [
-        PairComparison(a, b, int(r["n"]), r["diff"], r["low"], r["high"], r["p_value"],
-                       adjusted[(a, b)])
-        for (a, b), r in raw.items()
-    ]
+    pairs = [PairComparison(model_a=a, model_b=b, p_adjusted=adjusted[(a, b)], **r) for (a, b), r in raw.items()]
 
     notes: list[str] = []
     ranked = [s for s in summaries if not math.isnan(s.mean)]
@@ -294,9 +292,7 @@ def min_detectable_difference(
     return float(z * sd_diff / math.sqrt(n))
 
 
-def required_queries(
-    difference: float, sd_diff: float, alpha: float = 0.05, power: float = 0.8
-) -> int:
+def required_queries(difference: float, sd_diff: float, alpha: float = 0.05, power: float = 0.8) -> int:
     """The inverse hint: paired queries needed to detect ``difference`` (same
     normal approximation as :func:`min_detectable_difference`), rounded up."""
     if difference <= 0:

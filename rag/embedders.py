@@ -123,7 +123,8 @@ class CachedEncoder:
         hits = self.cache.get_many(key, texts)
         self.last_cache_hits = len(hits)
         out: list[np.ndarray | None] = [hits.get(i) for i in range(len(texts))]
-        todo = [i for i, v in enumerate(out) if v is None]
+        # longest first, like SentenceTransformer.encode does internally: batches of similar length pad less
+        todo = sorted((i for i, v in enumerate(out) if v is None), key=lambda i: -len(texts[i]))
         done = len(texts) - len(todo)
         if progress:
             progress(done, len(texts))
@@ -185,7 +186,8 @@ class ModelSpec:
         key = (self.name, str(s.data_dir))
         with _enc_lock:
             if key not in _encoders:
-                _encoders[key] = CachedEncoder(self, self.make_raw(s), EmbeddingCache(s.path("cache", "embeddings.sqlite")))
+                cache = EmbeddingCache(s.path("cache", "embeddings.sqlite"))
+                _encoders[key] = CachedEncoder(self, self.make_raw(s), cache)
             return _encoders[key]
 
 

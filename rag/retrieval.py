@@ -83,7 +83,7 @@ class Workbench:
     def search(self, dataset: Dataset, spec: ModelSpec, queries: list[str], k: int,
                chunking: str = "") -> list[list[tuple[str, float]]]:
         built = self.store.ensure_collection(dataset, spec, self.index_config, chunking)
-        return self.store.search(built.name, spec, queries, k, self.index_config)
+        return pad_rankings(dataset, self.store.search(built.name, spec, queries, k, self.index_config), k)
 
     def retrieve(self, dataset: Dataset, models: list[str], k: int = 10, chunking: str = "",
                  progress: IndexProgress | None = None) -> RetrievalResult:
@@ -96,7 +96,7 @@ class Workbench:
         rankings, per_query, metrics, secs = {}, {}, {}, {}
         for spec in specs:
             t = time.perf_counter()
-            hits = self.store.search(built[spec.name].name, spec, texts, k, self.index_config)
+            hits = pad_rankings(dataset, self.store.search(built[spec.name].name, spec, texts, k, self.index_config), k)
             secs[spec.name] = time.perf_counter() - t
             rankings[spec.name] = {q.id: h for q, h in zip(queries, hits)}
             per_query[spec.name], metrics[spec.name] = score_run(rankings[spec.name], dataset.qrels, k)
@@ -104,6 +104,25 @@ class Workbench:
                 progress(spec.name, "search", len(queries), len(queries))
         return RetrievalResult(dataset.name, k, [s.name for s in specs], rankings, per_query, metrics, secs,
                                {m: b.name for m, b in built.items()})
+
+
+def pad_rankings(dataset: Dataset, rankings: list[list[tuple[str, float]]], k: int) -> list[list[tuple[str, float]]]:
+    """Fill short result lists up to k with the unmatched documents at score 0.
+
+    BM25 (and so hybrid) only returns documents sharing a term with the query; the rest have a true
+    BM25 score of 0. Listing them at 0, in trec_eval's tie order (doc id descending), keeps "k
+    documents per query" for every model without changing any metric.
+    """
+    if all(len(r) >= k for r in rankings):
+        return rankings
+    ids_desc = sorted((d.id for d in dataset.documents), reverse=True)
+    out = []
+    for hits in rankings:
+        if len(hits) < k:
+            seen = {d for d, _ in hits}
+            hits = hits + [(d, 0.0) for d in ids_desc if d not in seen][:k - len(hits)]
+        out.append(hits)
+    return out
 
 
 def comparison_table(dataset: Dataset, result: RetrievalResult, query_id: str) -> pd.DataFrame:
@@ -133,3 +152,24 @@ def save_run(store, dataset: Dataset, result: RetrievalResult, config: dict | No
     store.add_rows(run_id, rows)
     store.finish(run_id, {"metrics": result.metrics, "search_seconds": result.search_seconds})
     return run_id
+
+
+def summary_frame(result: RetrievalResult, n_resamples: int = 2000) -> pd.DataFrame:
+    """One row per (model, metric): mean with a 95% bootstrap CI over the judged queries."""
+    from evaluators.statistics import bootstrap_ci
+
+    rows = []
+    for m in result.models:
+        pq = result.per_query[m]
+        for metric in next(iter(pq.values()), {}):
+            mean, low, high = bootstrap_ci([v[metric] for v in pq.values()], n_resamples=n_resamples)
+            rows.append({"model": m, "metric": metric, "mean": mean, "ci_low": low, "ci_high": high, "n": len(pq)})
+    return pd.DataFrame(rows)
+
+
+def ranking_detail(dataset: Dataset, result: RetrievalResult, query_id: str) -> pd.DataFrame:
+    """Per model, per rank: document, title, score and its relevance grade (drill-down)."""
+    qrels = dataset.qrels.get(query_id, {})
+    return pd.DataFrame([{"model": m, "rank": i, "doc id": d, "title": dataset.doc(d).title, "score": s,
+                          "grade": qrels.get(d, 0), "relevant": RELEVANT if qrels.get(d, 0) > 0 else NOT_RELEVANT}
+                         for m in result.models for i, (d, s) in enumerate(result.rankings[m].get(query_id, []), 1)])

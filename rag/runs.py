@@ -201,3 +201,36 @@ class RunStore:
         """(model, item_id) pairs already stored: what a resumed run skips."""
         return {(r["model"], r["item_id"]) for r in
                 self._conn().execute("SELECT model, item_id FROM rows WHERE run_id=?", (run_id,))}
+
+    # ---------------------------------------------------------------- snapshot / restore / ids
+    def snapshot(self, run_id: str) -> dict:
+        """The whole run as plain JSON data (``{"run": {...}, "rows": [...]}``): what a JSON export
+        holds and what ``restore`` puts back, so a delete can be undone and runs moved between stores."""
+        run = self.get(run_id)
+        return {"run": {"id": run.id, "kind": run.kind, "status": run.status, "created": run.created,
+                        "finished": run.finished, "dataset": run.dataset, "dataset_hash": run.dataset_hash,
+                        "config": run.config, "summary": run.summary, "error": run.error},
+                "rows": self.rows(run.id)}
+
+    def restore(self, snap: dict) -> str:
+        """Put a ``snapshot`` back (replacing a run with the same id); returns the run id."""
+        r = snap["run"]
+        if r.get("kind") not in KINDS:
+            raise ValueError(f"run kind must be one of {KINDS}")
+        with self._conn() as c:
+            c.execute("INSERT OR REPLACE INTO runs VALUES (?,?,?,?,?,?,?,?,?,?)",
+                      (r["id"], r["kind"], r.get("status", "done"), r.get("created") or time.time(),
+                       r.get("finished"), r.get("dataset"), r.get("dataset_hash"),
+                       json.dumps(scrub(r.get("config") or {})), json.dumps(scrub(r.get("summary") or {})),
+                       scrub(r["error"]) if r.get("error") else None))
+        self.add_rows(r["id"], [row for row in snap.get("rows", []) if "model" in row and "item_id" in row])
+        return r["id"]
+
+    def resolve_ids(self, spec: str | list[str], kind: str | None = None) -> list[str]:
+        """Run ids from ``"ID,ID"`` or a list; ``latest`` becomes the newest run's id. Unknown ids
+        raise ``RunNotFound``; duplicates are dropped, order kept."""
+        parts = spec.split(",") if isinstance(spec, str) else list(spec)
+        ids = [self.get(p.strip(), kind).id for p in parts if p.strip()]
+        if not ids:
+            raise ValueError("give at least one run id (or 'latest')")
+        return list(dict.fromkeys(ids))

@@ -94,7 +94,8 @@ def fingerprint(dataset: Dataset, spec: ModelSpec, cfg: IndexConfig, chunking: s
 
 
 def collection_prefix(dataset_name: str, model_name: str, chunking: str = "") -> str:
-    return "wb_" + "_".join(p for p in (_slug(dataset_name), _slug(model_name), _slug(chunking, 12) if chunking else "") if p) + "_"
+    parts = (_slug(dataset_name), _slug(model_name), _slug(chunking, 12) if chunking else "")
+    return "wb_" + "_".join(p for p in parts if p) + "_"
 
 
 def _clip(text: str) -> str:

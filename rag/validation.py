@@ -23,12 +23,12 @@ import math
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 from rag.dataset import Dataset, DatasetError, Document, Query
 
 # A file on disk, or an upload: (file name, content).
-Source = Union[str, "os.PathLike[str]", tuple[str, bytes]]
+Source = str | os.PathLike | tuple[str, bytes]
 
 _BOM = b"\xef\xbb\xbf"
 
@@ -53,8 +53,12 @@ def source_name(source: Source) -> str:
 def check_size(name: str, size: int, max_bytes: int | None) -> None:
     limit = default_max_bytes() if max_bytes is None else max_bytes
     if size > limit:
-        raise DatasetError(f"file is {size / 1e6:.1f} MB, over the {limit / 1e6:.1f} MB limit",
-                           file=name, hint="raise WORKBENCH_MAX_UPLOAD_MB or pass max_bytes")
+        raise DatasetError(f"file is {_size(size)}, over the {_size(limit)} limit", file=name,
+                           hint="raise WORKBENCH_MAX_UPLOAD_MB or pass max_bytes")
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**20:.1f} MB" if n >= 2**20 else f"{n:,} bytes"
 
 
 def read_source(source: Source, *, max_bytes: int | None = None,
@@ -127,30 +131,30 @@ def guess_delimiter(name: str, text: str) -> str:
     return max([",", ";", "\t"], key=header.count)
 
 
-def read_csv(name: str, text: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
-    """Header and rows with the line each row starts on (quoted fields may span lines)."""
+def read_csv(name: str, text: str) -> tuple[list[str], list[tuple[int, dict[str, str]]], int]:
+    """Header, rows with the line each row starts on (quoted fields may span lines), header line."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=guess_delimiter(name, text))
     header: list[str] | None = None
     rows: list[tuple[int, dict[str, str]]] = []
-    last = 0
+    last = header_line = 0
     try:
         for values in reader:
             start, last = last + 1, reader.line_num
             if not any(v.strip() for v in values):
                 continue
             if header is None:
-                header = [v.strip() for v in values]
+                header, header_line = [v.strip() for v in values], start
                 check_columns(name, header, start)
                 continue
             if len(values) != len(header):
                 raise DatasetError(f"{len(values)} values but the header has {len(header)} "
                                    f"columns", file=name, line=start)
-            rows.append((start, dict(zip(header, values))))
+            rows.append((start, dict(zip(header, values, strict=True))))
     except csv.Error as e:
         raise DatasetError(f"malformed CSV: {e}", file=name, line=reader.line_num) from None
     if header is None:
         raise DatasetError("empty file", file=name)
-    return header, rows
+    return header, rows, header_line
 
 
 def check_columns(name: str, header: list[str], line: int | None) -> None:

@@ -27,7 +27,12 @@ def test_registry_and_names():
     assert METRICS == ("precision", "recall", "hit", "mrr", "map", "ndcg")
     assert tuple(METRIC_FUNCTIONS) == METRICS
     assert metric_names(10) == [
-        "precision@10", "recall@10", "hit@10", "mrr@10", "map@10", "ndcg@10",
+        "precision@10",
+        "recall@10",
+        "hit@10",
+        "mrr@10",
+        "map@10",
+        "ndcg@10",
     ]
     assert list(score_query(ranked("a"), {"a": 1}, 10)) == metric_names(10)
 
@@ -64,9 +69,12 @@ def test_worked_example_all_metrics():
     [
         # IDCG@3 for grades (2, 1) = 2/1 + 1/log2(3) = 2.63093
         (("a", "b", "c"), 1.0),  # DCG = 2 + 1/log2(3) = IDCG
-        (("b", "a", "c"), (1 + 2 / LOG2_3) / (2 + 1 / LOG2_3)),  # (1 + 1.26186) / 2.63093 = 0.85972
-        (("c", "b", "a"), (1 / LOG2_3 + 2 / 2) / (2 + 1 / LOG2_3)),  # (0.63093 + 1) / 2.63093 = 0.61991
-        (("c", "a", "b"), (2 / LOG2_3 + 1 / 2) / (2 + 1 / LOG2_3)),  # (1.26186 + 0.5) / 2.63093 = 0.66967
+        # (1 + 1.26186) / 2.63093 = 0.85972
+        (("b", "a", "c"), (1 + 2 / LOG2_3) / (2 + 1 / LOG2_3)),
+        # (0.63093 + 1) / 2.63093 = 0.61991
+        (("c", "b", "a"), (1 / LOG2_3 + 2 / 2) / (2 + 1 / LOG2_3)),
+        # (1.26186 + 0.5) / 2.63093 = 0.66967
+        (("c", "a", "b"), (2 / LOG2_3 + 1 / 2) / (2 + 1 / LOG2_3)),
         (("x", "y", "a"), (2 / 2) / (2 + 1 / LOG2_3)),  # 1 / 2.63093 = 0.38010
         (("x", "y", "z"), 0.0),
     ],
@@ -82,8 +90,9 @@ def test_graded_ndcg_beats_binary_order():
 
 
 def test_ndcg_ideal_cut_at_k():
-    # k=1: IDCG@1 = 2 (the grade-2 doc alone); putting the grade-1 doc first gives DCG = 1 -> 0.5
-    assert score_query(ranked("b", "a"), {"a": 2, "b": 1}, 1)["ndcg@1"] == pytest.approx(0.5)
+    # k=1: IDCG@1 = 2 (the grade-2 doc alone); the grade-1 doc first gives DCG = 1 -> 0.5
+    s = score_query(ranked("b", "a"), {"a": 2, "b": 1}, 1)
+    assert s["ndcg@1"] == pytest.approx(0.5)
 
 
 def test_ties_broken_like_trec_eval():
@@ -161,7 +170,8 @@ def test_score_run_skips_unjudged_and_zeroes_missing():
         "q3": ranked("c"),  # judged but no relevant doc -> skipped
         "q5": ranked("e"),  # no judgments at all -> ignored
     }
-    qrels = {"q1": {"a": 1}, "q2": {"b": 1}, "q3": {"c": 0}, "q4": {"d": 1}}  # q4 not in run -> zeros
+    # q4 is judged but not in the run -> zeros
+    qrels = {"q1": {"a": 1}, "q2": {"b": 1}, "q3": {"c": 0}, "q4": {"d": 1}}
     per_query, mean = score_run(rankings, qrels, 2)
     assert set(per_query) == {"q1", "q2", "q4"}
     assert set(per_query["q4"].values()) == {0.0}
@@ -207,11 +217,18 @@ def test_cross_check_against_pytrec_eval():
     pytrec_eval = pytest.importorskip("pytrec_eval")
     rng = random.Random(42)
     rankings, qrels = _random_run(rng)
-    rankings = {q: r for q, r in rankings.items() if r}  # trec_eval only scores queries in the run
+    # trec_eval only scores queries that are in the run
+    rankings = {q: r for q, r in rankings.items() if r}
     qrels = {q: qrels[q] for q in rankings}
     run = {q: {d: s for d, s in r} for q, r in rankings.items()}
     for k in (1, 3, 5, 10, 25):
-        names = {f"P_{k}", f"recall_{k}", f"success_{k}", f"map_cut_{k}", f"ndcg_cut_{k}"}
+        names = {
+            f"P_{k}",
+            f"recall_{k}",
+            f"success_{k}",
+            f"map_cut_{k}",
+            f"ndcg_cut_{k}",
+        }
         ref = pytrec_eval.RelevanceEvaluator(qrels, names).evaluate(run)
         # recip_rank has no cut in trec_eval: evaluate it on the run truncated to its top k.
         top_k = {q: {d: run[q][d] for d in rank_ids(r)[:k]} for q, r in rankings.items()}
@@ -237,5 +254,6 @@ def test_cross_check_detects_tie_order():
 
 
 def test_module_has_no_ui_or_db_imports():
-    src = open(rm.__file__).read()
+    with open(rm.__file__) as fh:
+        src = fh.read()
     assert "streamlit" not in src and "pymilvus" not in src

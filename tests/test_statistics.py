@@ -1,5 +1,6 @@
 """Tests for evaluators.statistics: bootstrap CIs, paired permutation test, Holm, model comparison."""
 
+import itertools
 import math
 
 import numpy as np
@@ -19,6 +20,7 @@ NAN = float("nan")
 
 
 # ---------------------------------------------------------------- bootstrap_ci
+
 
 def test_bootstrap_constant_values_width_zero():
     # 0.1 * 7 summed in floating point is not exactly 0.7; the CI must still be exactly (0.1, 0.1)
@@ -40,8 +42,14 @@ def test_bootstrap_matches_scipy_percentile_bootstrap():
 
     values = np.random.default_rng(5).exponential(size=80)
     _, low, high = bootstrap_ci(values, n_resamples=20000, confidence=0.9)
-    ref = bootstrap((values,), np.mean, n_resamples=20000, confidence_level=0.9,
-                    method="percentile", random_state=1).confidence_interval
+    ref = bootstrap(
+        (values,),
+        np.mean,
+        n_resamples=20000,
+        confidence_level=0.9,
+        method="percentile",
+        random_state=1,
+    ).confidence_interval
     assert low == pytest.approx(ref.low, abs=0.02)
     assert high == pytest.approx(ref.high, abs=0.02)
 
@@ -66,6 +74,7 @@ def test_bootstrap_resample_count_not_multiple_of_chunk():
 
 
 # ---------------------------------------------------------------- paired_test
+
 
 def test_identical_models_p_one_ci_zero():
     a = np.random.default_rng(1).random(30)
@@ -141,6 +150,7 @@ def test_paired_deterministic_with_seed():
 
 # ---------------------------------------------------------------- holm
 
+
 def test_holm_known_example():
     # sorted: 0.01*3 = 0.03; 0.03*2 = 0.06; 0.04*1 = 0.04 -> running max 0.06
     adjusted = holm({"a": 0.01, "b": 0.04, "c": 0.03})
@@ -149,33 +159,40 @@ def test_holm_known_example():
 
 def test_holm_caps_at_one_and_is_monotone():
     adjusted = holm({"x": 0.5, "y": 0.6, "z": 0.001})
-    assert adjusted == pytest.approx({"z": 0.003, "x": 1.0, "y": 1.0})  # 0.5*2 = 1.0, max(1.0, 0.6)
+    # z: 0.001*3 = 0.003; x: 0.5*2 = 1.0; y: max(1.0, 0.6*1) = 1.0
+    assert adjusted == pytest.approx({"z": 0.003, "x": 1.0, "y": 1.0})
     raw = dict(enumerate(np.random.default_rng(0).random(20) ** 3))
     adj = holm(raw)
     order = sorted(raw, key=raw.get)
-    assert all(adj[i] <= adj[j] for i, j in zip(order, order[1:]))
+    assert all(adj[i] <= adj[j] for i, j in itertools.pairwise(order))
     assert all(raw[k] <= adj[k] <= 1.0 for k in raw)
 
 
 def test_holm_nan_passthrough_and_empty():
     adjusted = holm({"a": 0.01, "b": NAN, "c": 0.02})
     assert math.isnan(adjusted["b"])
-    assert adjusted["a"] == pytest.approx(0.02) and adjusted["c"] == pytest.approx(0.02)  # m = 2
+    # m = 2: a = 0.01*2 = 0.02; c = max(0.02, 0.02*1) = 0.02
+    assert adjusted["a"] == pytest.approx(0.02)
+    assert adjusted["c"] == pytest.approx(0.02)
     assert holm({}) == {}
+    # equal p-values with keys that cannot be ordered against each other
+    assert holm({("a", 1): 0.02, None: 0.02}) == pytest.approx({("a", 1): 0.04, None: 0.04})
 
 
 # ---------------------------------------------------------------- compare_models
+
 
 def _three_models(n=30):
     rng = np.random.default_rng(0)
     base = rng.random(n)
     noise = rng.normal(0, 0.05, n)
-    noise -= noise.mean() + 0.01  # mean exactly 0.01 below best, sd 0.05: not separable at n=30
+    # "close": mean exactly 0.01 below best, sd 0.05 -> not separable at n=30
+    noise -= noise.mean() + 0.01
     q = [f"q{i}" for i in range(n)]
     return {
-        "best": dict(zip(q, base + 0.2)),
-        "close": dict(zip(q, base + 0.2 + noise)),  # tied with best
-        "worse": dict(zip(q, base)),  # 0.2 worse on every query
+        "best": dict(zip(q, base + 0.2, strict=True)),
+        "close": dict(zip(q, base + 0.2 + noise, strict=True)),  # tied with best
+        "worse": dict(zip(q, base, strict=True)),  # 0.2 worse on every query
     }
 
 
@@ -201,7 +218,8 @@ def test_compare_models_uses_holm_adjusted_p_for_ties():
     # With alpha above the raw p but the comparison judged on adjusted p: choose alpha between them.
     result = compare_models(_three_models())
     p = result.pair("best", "worse")
-    strict = compare_models(_three_models(), alpha=p.p_adjusted)  # adjusted p >= alpha -> tied
+    # adjusted p >= alpha -> tied
+    strict = compare_models(_three_models(), alpha=p.p_adjusted)
     assert "worse" in strict.tied_with_best
     loose = compare_models(_three_models(), alpha=p.p_adjusted * 1.0001)
     assert "worse" not in loose.tied_with_best
@@ -242,12 +260,29 @@ def test_compare_models_identical_and_single():
 def test_frames():
     result = compare_models(_three_models())
     frame = result.to_frame()
-    assert list(frame.columns) == ["model", "mean", "ci_low", "ci_high", "n", "best", "tied_with_best"]
+    assert list(frame.columns) == [
+        "model",
+        "mean",
+        "ci_low",
+        "ci_high",
+        "n",
+        "best",
+        "tied_with_best",
+    ]
     assert list(frame["model"]) == ["best", "close", "worse"]  # sorted by mean desc
     assert list(frame["best"]) == [True, False, False]
     pairs = result.pairs_frame()
-    assert list(pairs.columns) == ["model_a", "model_b", "n", "diff", "ci_low", "ci_high",
-                                   "p_value", "p_holm", "significant"]
+    assert list(pairs.columns) == [
+        "model_a",
+        "model_b",
+        "n",
+        "diff",
+        "ci_low",
+        "ci_high",
+        "p_value",
+        "p_holm",
+        "significant",
+    ]
     assert len(pairs) == 3
     assert pairs.set_index(["model_a", "model_b"]).loc[("best", "worse"), "significant"]
 
@@ -257,6 +292,7 @@ def test_compare_models_deterministic():
 
 
 # ---------------------------------------------------------------- sample size
+
 
 def test_min_detectable_difference_formula():
     # (z_0.975 + z_0.8) * sd / sqrt(n) = (1.959964 + 0.841621) * 1 / 10 = 0.2801585

@@ -1,0 +1,28 @@
+"""RAG evaluation workbench: the Streamlit entry point.
+
+    streamlit run app.py
+
+Pages live in ``pages/``; this file only sets up navigation and the sidebar status.
+"""
+
+from pathlib import Path
+
+import streamlit as st
+
+from pages.common import sidebar_status
+
+st.set_page_config(page_title="RAG workbench", page_icon="🧪", layout="wide")
+
+HERE = Path(__file__).resolve().parent
+PAGES = [  # (file, title, icon): a new page is one entry
+    ("pages/1_Data.py", "Data", "📂"),
+    ("pages/2_Index.py", "Index", "🗄️"),
+    ("pages/3_Retrieval.py", "Retrieval", "🔎"),
+    ("pages/4_RAG_quality.py", "RAG quality", "🧠"),
+    ("pages/5_Load_test.py", "Load test", "🚦"),
+    ("pages/6_History.py", "History", "🗂️"),
+]
+page = st.navigation([st.Page(f, title=t, icon=i, default=n == 0)
+                      for n, (f, t, i) in enumerate(PAGES) if (HERE / f).exists()])
+sidebar_status()
+page.run()

@@ -1,0 +1,306 @@
+"""Stored runs → per-query score tables → statistics → plain-language verdicts.
+
+Why a layer over ``evaluators.statistics``: the statistics take ``{model: {query: score}}``, but
+what users hold are run ids. This module reads retrieval and RAG runs from the ``RunStore``
+(rows keyed by model and query id), lines the queries up (several runs on the *same dataset*
+can be compared as one family, each model labelled with its run when names collide), runs
+``compare_models`` for a metric and turns the result into the sentences a stakeholder reads:
+"bm25 beats minilm on nDCG@10 by 0.050 [0.012, 0.101], p = 0.03". Every number in a sentence is
+taken from the same ``ComparisonResult`` that fills the tables, so they cannot disagree.
+
+Usage:
+    cmp = compare_runs(store, ["latest"], "ndcg@10")
+    cmp.table()        # model, mean, ci_low, ci_high, n, mark ("★ best" / "≈ tied")
+    cmp.pairs()        # model_a, model_b, diff, CI, p, p_holm, significant, mdd
+    cmp.verdicts()     # ["bm25 beats minilm on nDCG@10 by …", "With 16 queries …"]
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from evaluators.statistics import ComparisonResult, compare_models, min_detectable_difference
+from rag.runs import Run, RunStore
+
+_LABELS = {"ndcg": "nDCG", "mrr": "MRR", "map": "MAP", "precision": "Precision", "recall": "Recall",
+           "hit": "Hit"}
+# Row fields that are never a quality metric even when numeric.
+_NOT_METRICS = {"model", "item_id", "question_id", "run_id", "ranking", "response", "retrieved_ids", "errors",
+                "latency_ms", "seconds", "tokens", "prompt_tokens", "completion_tokens", "cost_usd"}
+BEST, TIED = "★ best", "≈ tied"
+
+
+def metric_label(name: str) -> str:
+    """``ndcg@10`` → ``nDCG@10``, ``faithfulness`` → ``Faithfulness``."""
+    base, at, k = name.partition("@")
+    return _LABELS.get(base.lower(), base.replace("_", " ").capitalize() if not at else base) + at + k
+
+
+def fmt_p(p: float) -> str:
+    if p is None or math.isnan(p):
+        return "p = n/a"
+    if p < 0.001:
+        return "p < 0.001"
+    return f"p = {p:.3f}" if p < 0.01 else f"p = {p:.2f}"
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def run_metrics(store: RunStore, run: Run) -> list[str]:
+    """Per-query metrics a run has, in the order its summary lists them (rows as a fallback)."""
+    names: list[str] = []
+    for per_model in (run.summary.get("metrics") or {}).values():
+        names += [m for m in per_model if m not in names and m not in _NOT_METRICS]
+    if names or run.kind == "load":
+        return names
+    for row in store.rows(run.id)[:200]:
+        names += [k for k, v in row.items() if _is_number(v) and k not in _NOT_METRICS and k not in names]
+    return names
+
+
+def default_metric(store: RunStore, run: Run) -> str | None:
+    """nDCG@k for retrieval runs, the first scored metric for RAG runs."""
+    names = run_metrics(store, run)
+    k = run.config.get("k")
+    if run.kind == "retrieval" and f"ndcg@{k}" in names:
+        return f"ndcg@{k}"
+    return names[0] if names else None
+
+
+def find_metric(names: list[str], metric: str) -> str | None:
+    """Case-insensitive lookup (``nDCG@10`` finds ``ndcg@10``)."""
+    return next((n for n in names if n.lower() == metric.strip().lower()), None)
+
+
+def per_query_scores(store: RunStore, run_id: str, metric: str) -> dict[str, dict[str, float]]:
+    """``{model: {query_id: value}}`` for one metric of one run; unscored values are NaN."""
+    run = store.get(run_id)
+    scores: dict[str, dict[str, float]] = {m: {} for m in run.config.get("models", [])}
+    for row in store.rows(run.id):
+        val = row.get(metric)
+        scores.setdefault(str(row["model"]), {})[str(row.get("item_id", row.get("question_id")))] = \
+            float(val) if _is_number(val) else math.nan
+    return {m: s for m, s in scores.items() if s}
+
+
+def _models(run: Run) -> list[str]:
+    return [str(m) for m in run.config.get("models") or list((run.summary or {}).get("metrics") or {})]
+
+
+def model_labels(runs: list[Run]) -> dict[tuple[str, str], str]:
+    """``(run_id, model) -> label``: the model name, or ``model [run_id]`` when two runs share it."""
+    counts: dict[str, int] = {}
+    for r in runs:
+        for m in _models(r):
+            counts[m] = counts.get(m, 0) + 1
+    return {(r.id, m): m if counts[m] == 1 else f"{m} [{r.id}]" for r in runs for m in _models(r)}
+
+
+def collect_scores(store: RunStore, run_ids: list[str], metric: str) -> tuple[dict[str, dict[str, float]], list[str]]:
+    """Scores of several runs as one family. Runs must share a dataset (per-query pairing is only
+    meaningful on the same questions); a model name used by two runs is labelled ``model [run]``."""
+    runs = [store.get(r) for r in run_ids]
+    hashes = {r.dataset_hash for r in runs}
+    if len(hashes) > 1:
+        raise ValueError("runs are on different datasets (" + ", ".join(f"{r.id}: {r.dataset}/{r.dataset_hash}"
+                                                                      for r in runs) + "); compare runs of one dataset")
+    labels = model_labels(runs)
+    merged: dict[str, dict[str, float]] = {}
+    for r in runs:
+        for m, vals in per_query_scores(store, r.id, metric).items():
+            merged[labels.get((r.id, m), f"{m} [{r.id}]")] = vals
+    notes = []
+    if len({r.config.get("k") for r in runs if r.kind == "retrieval"}) > 1:
+        notes.append("runs use different k; compare a metric at the same cutoff")
+    return merged, notes
+
+
+@dataclass
+class MetricComparison:
+    """One metric compared across the models of one or more runs."""
+
+    metric: str
+    run_ids: list[str]
+    scores: dict[str, dict[str, float]]
+    result: ComparisonResult
+    mdd: dict[tuple[str, str], float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    digits: int = 3
+
+    @property
+    def label(self) -> str:
+        return metric_label(self.metric)
+
+    @property
+    def n_queries(self) -> int:
+        return len(set().union(*[set(s) for s in self.scores.values()])) if self.scores else 0
+
+    def summary(self, model: str):
+        return next(s for s in self.result.models if s.model == model)
+
+    def table(self) -> pd.DataFrame:
+        """Per model: mean, 95% CI, n scored, total, coverage, mark (best / tied with best)."""
+        frame = self.result.to_frame()
+        frame["total"] = frame["model"].map(lambda m: len(self.scores.get(m, {})))
+        frame["coverage"] = frame["n"] / frame["total"].where(frame["total"] > 0)
+        frame["mark"] = np.where(frame["best"], BEST, np.where(frame["tied_with_best"], TIED, ""))
+        return frame[["model", "mean", "ci_low", "ci_high", "n", "total", "coverage", "mark"]]
+
+    def pairs(self) -> pd.DataFrame:
+        frame = self.result.pairs_frame()
+        frame["mdd"] = [self.mdd.get((a, b), math.nan) for a, b in zip(frame["model_a"], frame["model_b"])]
+        return frame
+
+    def _num(self, x: float) -> str:
+        return "n/a" if x is None or math.isnan(x) else f"{x:.{self.digits}f}"
+
+    def pair_sentence(self, a: str, b: str) -> str:
+        """One sentence for a vs b, oriented so the winner (by mean difference) comes first."""
+        p = self.result.pair(a, b)
+        if not math.isnan(p.diff) and p.diff < 0:
+            p = self.result.pair(b, a)
+        ci = f"[{self._num(p.low)}, {self._num(p.high)}]"
+        if math.isnan(p.p_adjusted):
+            return f"{p.model_a} and {p.model_b} share no scored queries on {self.label}; they cannot be compared."
+        if p.p_adjusted < self.result.alpha and p.diff > 0:
+            return (f"{p.model_a} beats {p.model_b} on {self.label} by {self._num(p.diff)} {ci}, "
+                    f"{fmt_p(p.p_adjusted)} ({p.n} paired queries).")
+        return (f"{p.model_a} and {p.model_b} are statistically tied on {self.label}: difference "
+                f"{self._num(p.diff)} {ci}, {fmt_p(p.p_adjusted)} ({p.n} paired queries).")
+
+    def verdicts(self) -> list[str]:
+        """Best model with its mean and CI, best vs each other model, and the sample-size hint."""
+        res = self.result
+        if res.best is None:
+            return [f"No model has a score on {self.label}."]
+        b = self.summary(res.best)
+        out = [f"Best on {self.label}: {b.model}, {self._num(b.mean)} [{self._num(b.low)}, {self._num(b.high)}] "
+               f"over {b.n} queries."]
+        others = [s.model for s in sorted(res.models, key=lambda s: -s.mean if not math.isnan(s.mean) else math.inf)
+                  if s.model != res.best]
+        out += [self.pair_sentence(res.best, o) for o in others]
+        hint = self.sample_size_hint()
+        return out + ([hint] if hint else []) + self.notes + res.notes
+
+    def sample_size_hint(self) -> str | None:
+        """The smallest difference these queries detect (best vs the runner-up, 80% power)."""
+        res = self.result
+        ranked = sorted((s for s in res.models if not math.isnan(s.mean)), key=lambda s: -s.mean)
+        if len(ranked) < 2:
+            return None
+        a, b = ranked[0].model, ranked[1].model
+        mdd = self.mdd.get((a, b), self.mdd.get((b, a), math.nan))
+        if math.isnan(mdd):
+            return None
+        n = res.pair(a, b).n
+        return (f"With {n} queries, a true difference smaller than about {self._num(mdd)} in {self.label} "
+                f"between {a} and {b} would likely go undetected (80% power, α = {res.alpha:g}); "
+                "more queries narrow it (halving it takes four times as many).")
+
+
+def _mdd(scores: dict[str, dict[str, float]], a: str, b: str) -> float:
+    common = [q for q in scores[a] if q in scores[b]]
+    try:
+        return min_detectable_difference([scores[a][q] for q in common], [scores[b][q] for q in common])
+    except ValueError:  # fewer than 2 complete pairs
+        return math.nan
+
+
+def compare_scores(scores: dict[str, dict[str, float]], metric: str, run_ids: list[str] | None = None,
+                   alpha: float = 0.05, n_resamples: int = 10000, seed: int = 0,
+                   notes: list[str] | None = None) -> MetricComparison:
+    """Statistics for ready-made ``{model: {query: score}}`` (what ``compare_runs`` does after reading)."""
+    result = compare_models(scores, alpha=alpha, n_resamples=n_resamples, seed=seed)
+    mdd = {(p.model_a, p.model_b): _mdd(scores, p.model_a, p.model_b) for p in result.pairs}
+    return MetricComparison(metric, list(run_ids or []), scores, result, mdd, list(notes or []))
+
+
+def compare_runs(store: RunStore, run_ids: list[str] | str, metric: str | None = None, alpha: float = 0.05,
+                 n_resamples: int = 10000, seed: int = 0) -> MetricComparison:
+    """Compare every model of the given runs (one dataset) on ``metric`` (default: nDCG@k / first metric)."""
+    ids = store.resolve_ids(run_ids)
+    runs = [store.get(r) for r in ids]
+    names = [n for r in runs for n in run_metrics(store, r)]
+    wanted = metric or default_metric(store, runs[0])
+    found = find_metric(names, wanted) if wanted else None
+    if found is None:
+        raise ValueError(f"metric '{wanted}' is not in run(s) {', '.join(ids)}; "
+                         f"available: {', '.join(dict.fromkeys(names)) or 'none'}")
+    scores, notes = collect_scores(store, ids, found)
+    return compare_scores(scores, found, ids, alpha, n_resamples, seed, notes)
+
+
+def metric_value(run: Run, metric: str, model: str) -> float | None:
+    """A run's aggregate for one model: retrieval ``metrics[model][metric]``, RAG ``…[metric]["mean"]``,
+    load ``results[model][metric]`` (e.g. ``p95_ms``, ``rps``). None when absent."""
+    s = run.summary or {}
+    table = s.get("results") if run.kind == "load" else s.get("metrics")
+    per_model = (table or {}).get(model)
+    if not isinstance(per_model, dict):
+        return None
+    key = find_metric(list(per_model), metric)
+    val = per_model.get(key) if key else None
+    if isinstance(val, dict):
+        val = val.get("mean")
+    return float(val) if _is_number(val) and math.isfinite(val) else None
+
+
+def aggregate_metrics(run: Run) -> list[str]:
+    """Metric names in a run's summary (any kind), for gates and pickers."""
+    s = run.summary or {}
+    table = s.get("results") if run.kind == "load" else s.get("metrics")
+    names: list[str] = []
+    for per_model in (table or {}).values():
+        if isinstance(per_model, dict):
+            names += [k for k in per_model if k not in names]
+    return names
+
+
+@dataclass
+class GateResult:
+    ok: bool
+    message: str  # one line, ready to print
+
+
+def check_gate(run: Run, metric: str, minimum: float | None = None, maximum: float | None = None,
+               model: str | None = None) -> GateResult:
+    """Is ``metric`` (a summary aggregate: ``ndcg@10``, ``faithfulness``, ``p95_ms``…) of ``model``
+    (default: every model in the run) at least ``minimum`` and at most ``maximum``?
+
+    Bad input (unknown metric or model, a run that did not finish, no threshold) raises ValueError;
+    a model without a value for the metric fails the gate (an unscored metric must not pass CI).
+    """
+    if minimum is None and maximum is None:
+        raise ValueError("give --min and/or --max")
+    if run.status != "done":
+        raise ValueError(f"run {run.id} is '{run.status}', not done" + (f": {run.error}" if run.error else ""))
+    names = aggregate_metrics(run)
+    found = find_metric(names, metric)
+    if found is None:
+        raise ValueError(f"metric '{metric}' is not in run {run.id} ({run.kind}); available: "
+                         f"{', '.join(names) or 'none'}")
+    table = (run.summary.get("results") if run.kind == "load" else run.summary.get("metrics")) or {}
+    models = [model] if model else list(table)
+    if model and model not in table:
+        raise ValueError(f"model '{model}' is not in run {run.id}; models: {', '.join(table) or 'none'}")
+    failures, shown = [], []
+    for m in models:
+        v = metric_value(run, found, m)
+        shown.append(f"{m} {v:.4f}" if v is not None else f"{m} n/a")
+        if v is None:
+            failures.append(f"{m} has no {found} value")
+        elif minimum is not None and v < minimum:
+            failures.append(f"{m} {found} = {v:.4f} < min {minimum:g}")
+        elif maximum is not None and v > maximum:
+            failures.append(f"{m} {found} = {v:.4f} > max {maximum:g}")
+    bounds = " and ".join(b for b in (f">= {minimum:g}" if minimum is not None else "",
+                                      f"<= {maximum:g}" if maximum is not None else "") if b)
+    if failures:
+        return GateResult(False, f"GATE FAILED (run {run.id}): " + "; ".join(failures))
+    return GateResult(True, f"gate passed (run {run.id}): {found} {bounds}: " + ", ".join(shown))

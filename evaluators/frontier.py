@@ -1,0 +1,197 @@
+"""Quality, cost and latency of each setup side by side, with the Pareto-optimal ones marked.
+
+Why: "which model is best" has no answer until cost and speed are on the table. A setup (an
+embedding model, or a retriever + generator pair in a RAG run) is on the *Pareto frontier* when
+no other setup is at least as good on every axis and better on one: higher quality, lower cost
+per 1,000 queries, lower p95 latency. Everything off the frontier is a setup you should not pick.
+
+Where the numbers come from (all from stored runs, so the chart is reproducible):
+* quality: a retrieval run's mean (nDCG@k by default) or a RAG run's Ragas mean;
+* cost per 1,000 queries: RAG runs that record token usage or cost in their summary use it;
+  otherwise query-embedding cost = tokens per query (the dataset's queries at ~4 characters per
+  token, or 16 if the dataset cannot be read) x the registry price per 1M tokens. Local models
+  cost 0 (hardware is not priced); ``cost_basis`` says which rule gave the number;
+* p95 latency: the load run(s) given, ``results[model]["p95_ms"]``.
+An axis no setup has (e.g. no load run) is left out of the Pareto test; a setup missing a value
+on an axis others have counts as worst on it.
+
+Usage:
+    frame = frontier_table(store, ["RETRIEVAL_RUN", "LOAD_RUN"])
+    frame[["setup", "quality", "cost_per_1k", "p95_ms", "pareto"]]
+    frontier_figure(frame).show()
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from functools import lru_cache
+
+import pandas as pd
+
+from evaluators.comparison import default_metric, find_metric, metric_label, metric_value, run_metrics
+from evaluators.report_sections import load_model_name, load_results
+from rag.runs import Run, RunStore
+
+CHARS_PER_TOKEN = 4.0
+DEFAULT_QUERY_TOKENS = 16.0
+COLUMNS = ["setup", "model", "kind", "quality", "quality_metric", "cost_per_1k", "cost_basis", "p95_ms", "users",
+           "quality_run", "latency_run", "pareto"]
+
+
+@lru_cache(maxsize=16)
+def _dataset_query_tokens(source: str, content_hash: str | None) -> float | None:
+    try:
+        from rag.loaders import load_dataset
+
+        ds = load_dataset(source)
+    except Exception:
+        return None
+    if content_hash and ds.content_hash() != content_hash:
+        return None  # the file changed since the run: do not guess from different queries
+    qs = ds.judged_queries or ds.queries
+    return sum(len(q.text) for q in qs) / len(qs) / CHARS_PER_TOKEN if qs else None
+
+
+def query_tokens(run: Run) -> tuple[float, str]:
+    """Tokens per query for embedding cost: the run's own count, the dataset's, or a default."""
+    if isinstance(run.config.get("query_tokens"), (int, float)):
+        return float(run.config["query_tokens"]), "recorded"
+    src = run.config.get("dataset_source")
+    est = _dataset_query_tokens(src, run.dataset_hash) if src else None
+    return (est, "dataset") if est else (DEFAULT_QUERY_TOKENS, "default")
+
+
+def embedding_price(model: str, model_id: str | None = None) -> float:
+    """USD per 1M tokens from the model registry (0 for local and unknown models)."""
+    try:
+        from rag.embedders import resolve
+
+        return float(resolve(model).price_per_mtok)
+    except Exception:
+        return 0.0
+
+
+def _retrieval_cost(run: Run, model: str) -> tuple[float, str]:
+    price = embedding_price(model, (run.config.get("model_ids") or {}).get(model))
+    if price == 0:
+        return 0.0, "local model (no per-token price)"
+    toks, how = query_tokens(run)
+    return toks * price * 1000 / 1e6, f"~{toks:.0f} tokens/query ({how}) × ${price}/1M"
+
+
+def _rag_cost(run: Run, model: str) -> tuple[float, str]:
+    """A RAG run's recorded cost: ``summary.cost[model]`` (``usd_per_1k_queries`` or ``usd`` + ``queries``)
+    or token usage with prices (``summary.usage[model]``, ``config.prices``)."""
+    s = run.summary or {}
+    c = (s.get("cost") or {}).get(model)
+    if isinstance(c, dict):
+        if isinstance(c.get("usd_per_1k_queries"), (int, float)):
+            return float(c["usd_per_1k_queries"]), "recorded by the run"
+        usd, n = c.get("usd"), c.get("queries")
+        if isinstance(usd, (int, float)) and isinstance(n, (int, float)) and n > 0:
+            return usd / n * 1000, f"recorded: ${usd:.4f} over {n:.0f} queries"
+    u = (s.get("usage") or {}).get(model)
+    prices = run.config.get("prices") or {}
+    if isinstance(u, dict) and u.get("queries"):
+        usd = sum(float(u.get(k, 0) or 0) * float(prices.get(k, 0) or 0) / 1e6
+                  for k in ("prompt_tokens", "completion_tokens", "embedding_tokens"))
+        return usd / u["queries"] * 1000, "token usage × configured prices"
+    base = model.split("+")[0].split("/")[0]
+    cost, basis = _retrieval_cost(run, base)
+    return cost, basis + "; LLM tokens not recorded"
+
+
+def _latency(load_runs: list[Run], model: str) -> tuple[float, object, str | None]:
+    """p95 for a setup from the first load run that measured it: its exact name, then its retriever
+    part (``minilm`` for ``minilm+gpt-4o-mini``); Locust names like ``search[minilm]`` match ``minilm``."""
+    for name in dict.fromkeys((model, model.split("+")[0].split("/")[0])):
+        for run in load_runs:
+            for key, v in load_results(run).items():
+                if name in (key, load_model_name(key)) and isinstance(v.get("p95_ms"), (int, float)):
+                    return float(v["p95_ms"]), run.config.get("users"), run.id
+    return math.nan, None, None
+
+
+def frontier_table(store: RunStore, run_ids: list[str] | str, metric: str | None = None) -> pd.DataFrame:
+    """One row per setup in the quality runs (retrieval / RAG) of ``run_ids``, latency from its load runs."""
+    runs = [store.get(r) for r in store.resolve_ids(run_ids)]
+    load_runs = [r for r in runs if r.kind == "load"]
+    rows = []
+    for run in runs:
+        if run.kind == "load":
+            continue
+        names = run_metrics(store, run)
+        m = (find_metric(names, metric) if metric else None) or default_metric(store, run)
+        if m is None:
+            continue
+        for model in run.config.get("models") or list(run.summary.get("metrics") or {}):
+            q = metric_value(run, m, model)
+            cost, basis = (_retrieval_cost if run.kind == "retrieval" else _rag_cost)(run, model)
+            p95, users, lat_run = _latency(load_runs, model)
+            setup = model if sum(r.kind != "load" for r in runs) == 1 else f"{model} [{run.id}]"
+            rows.append({"setup": setup, "model": model, "kind": run.kind,
+                         "quality": math.nan if q is None else q, "quality_metric": m,
+                         "cost_per_1k": cost, "cost_basis": basis, "p95_ms": p95, "users": users,
+                         "quality_run": run.id, "latency_run": lat_run})
+    frame = pd.DataFrame(rows, columns=COLUMNS[:-1])
+    frame["pareto"] = pareto_flags(frame)
+    return frame
+
+
+def pareto_flags(frame: pd.DataFrame, maximize: tuple[str, ...] = ("quality",),
+                 minimize: tuple[str, ...] = ("cost_per_1k", "p95_ms")) -> pd.Series:
+    """True for rows no other row dominates. Axes with no values are ignored; a missing value
+    counts as worst; rows without quality are never on the frontier."""
+    if frame.empty:
+        return pd.Series([], dtype=bool)
+    axes = [(c, 1) for c in maximize if frame[c].notna().any()] + \
+           [(c, -1) for c in minimize if c in frame and frame[c].notna().any()]
+    pts = [[(sign * v) if v == v else -math.inf for v in frame[c].astype(float)] for c, sign in axes]
+    pts = list(zip(*pts)) if pts else [() for _ in range(len(frame))]
+    has_q = frame[maximize[0]].notna().tolist() if maximize else [True] * len(frame)
+    flags = []
+    for i, p in enumerate(pts):
+        dominated = any(j != i and has_q[j] and all(a >= b for a, b in zip(o, p)) and any(a > b for a, b in zip(o, p))
+                        for j, o in enumerate(pts))
+        flags.append(bool(has_q[i]) and not dominated)
+    return pd.Series(flags, index=frame.index, dtype=bool)
+
+
+def frontier_figure(frame: pd.DataFrame, title: str | None = None):
+    """Quality (y) against p95 latency (x; cost per 1k if no latency), colour = cost, Pareto setups as
+    labelled stars joined by a line. Labels are HTML-escaped (Plotly renders a subset of HTML)."""
+    import plotly.graph_objects as go
+
+    data = frame[frame["quality"].notna()].copy()
+    use_latency = data["p95_ms"].notna().any()
+    xcol, xtitle = ("p95_ms", "p95 latency (ms, load test)") if use_latency else \
+        ("cost_per_1k", "cost per 1,000 queries (USD)")
+    metric = metric_label(data["quality_metric"].iloc[0]) if len(data) and data["quality_metric"].nunique() == 1 \
+        else "quality"
+    data["label"] = data["setup"].map(lambda s: html.escape(str(s)))
+    hover = ("%{customdata[0]}<br>" + metric + " %{y:.3f}<br>cost/1k queries $%{customdata[1]:.4f}"
+             "<br>p95 %{customdata[2]:.0f} ms<extra></extra>")
+    fig = go.Figure()
+    for on, name, symbol, size in ((False, "dominated", "circle", 11), (True, "Pareto-optimal", "star", 18)):
+        part = data[data["pareto"] == on]
+        if part.empty:
+            continue
+        marker = {"symbol": symbol, "size": size, "line": {"width": 1, "color": "#222"}}
+        if use_latency and data["cost_per_1k"].notna().any():
+            marker.update(color=part["cost_per_1k"], colorscale="Viridis", showscale=on, cmin=0,
+                          cmax=max(float(data["cost_per_1k"].max()), 1e-9),
+                          colorbar={"title": "$/1k queries"})
+        else:
+            marker["color"] = "#d62728" if on else "#9e9e9e"
+        fig.add_trace(go.Scatter(x=part[xcol], y=part["quality"], mode="markers+text", name=name,
+                                 text=part["label"], textposition="top center", marker=marker,
+                                 customdata=part[["label", "cost_per_1k", "p95_ms"]].values, hovertemplate=hover))
+    front = data[data["pareto"] & data[xcol].notna()].sort_values(xcol)
+    if len(front) > 1:
+        fig.add_trace(go.Scatter(x=front[xcol], y=front["quality"], mode="lines", name="frontier",
+                                 line={"dash": "dot", "color": "#d62728"}, hoverinfo="skip"))
+    fig.update_layout(title=html.escape(title or f"{metric} vs {'latency' if use_latency else 'cost'}"),
+                      xaxis_title=xtitle, yaxis_title=metric, height=420, margin={"t": 50, "l": 60, "r": 20, "b": 50},
+                      legend={"orientation": "h", "y": -0.2})
+    return fig

@@ -1,0 +1,389 @@
+"""The HTTP service Locust loads: search and RAG over ``rag/``, one collection per model, with timings.
+
+Why a service: a load test has to go through what a user would call, so the cost of HTTP, JSON and
+queueing is in the numbers; each response also carries its own timing split (embed / search /
+generate), and ``GET /stats/timings`` summarises those server-side, so a chart can show where the
+time goes without guessing. Models are loaded (and warmed with one query) once at start-up, and the
+collections are the app's own: a collection the app already built is reused as is (its index
+settings are recovered from its fingerprint), a missing one is built.
+
+Endpoints: ``GET /health``, ``GET /models``, ``GET /questions``, ``POST /search {model, query, k}``,
+``POST /rag {model, question, k}``, ``GET /stats/timings``, ``POST /stats/reset`` and
+``GET /plan/milvus?model=M`` (collection, queries and query vectors for the direct-Milvus locustfile).
+
+The process binds 127.0.0.1 unless told otherwise and reaches Milvus by URI: the app's Milvus Lite
+server by default (``ensure_milvus``), or ``--milvus-uri``.
+
+Usage:
+    python -m loadtests.service --dataset sample --models minilm,bm25 --port 8000
+    curl -s 127.0.0.1:8000/search -H 'content-type: application/json' \\
+         -d '{"model": "minilm", "query": "garbage collection", "k": 4}'
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import sys
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from fastapi import FastAPI, HTTPException, Query
+from pydantic import BaseModel, Field
+
+DEFAULT_MODELS = ("minilm", "bm25")
+MAX_QUERY_CHARS = 2000
+MAX_K = 100
+TIMING_WINDOW = 50_000  # samples kept per (endpoint, model, stage)
+
+
+class SearchRequest(BaseModel):
+    model: str = Field(min_length=1, max_length=200)
+    query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
+    k: int = Field(default=10, ge=1, le=MAX_K)
+
+
+class RagRequest(BaseModel):
+    model: str = Field(min_length=1, max_length=200)
+    question: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
+    k: int = Field(default=4, ge=1, le=MAX_K)
+
+
+@dataclass
+class ServiceConfig:
+    """What the service serves; every field also comes from a CLI flag or an environment variable."""
+    dataset: str = "sample"
+    models: list[str] | None = None       # None: the models already indexed for the dataset, else DEFAULT_MODELS
+    milvus_uri: str | None = None         # None: the app's Milvus (ensure_milvus)
+    generator: str = "extractive"
+    index_type: str = "FLAT"              # used only when a collection has to be built
+    metric: str = "COSINE"
+
+    @classmethod
+    def from_env(cls) -> ServiceConfig:
+        models = os.environ.get("WORKBENCH_SERVICE_MODELS", "")
+        return cls(dataset=os.environ.get("WORKBENCH_DATASET", "sample"),
+                   models=[m for m in models.split(",") if m.strip()] or None,
+                   milvus_uri=os.environ.get("WORKBENCH_SERVICE_MILVUS_URI") or None,
+                   generator=os.environ.get("WORKBENCH_GENERATOR", "extractive"))
+
+
+@dataclass
+class LoadedModel:
+    spec: object                 # rag.embedders.ModelSpec
+    collection: str
+    index: object                # rag.store.IndexConfig the collection was built with
+    encoder: object | None       # CachedEncoder for dense parts, None for BM25
+    lock: threading.Lock = field(default_factory=threading.Lock)  # HF fast tokenizers are not re-entrant
+
+    def describe(self, rows: int) -> dict:
+        dense = f"{self.index.index_type}/{self.index.metric}"
+        index = {"dense": dense, "sparse": "BM25", "hybrid": f"{dense} + BM25"}.get(self.spec.kind, dense)
+        return {"name": self.spec.name, "label": self.spec.label, "kind": self.spec.kind,
+                "collection": self.collection, "rows": rows, "index": index}
+
+
+class TimingBook:
+    """Rolling server-side timings per (endpoint, model, stage), reset between load-test phases."""
+
+    def __init__(self, window: int = TIMING_WINDOW):
+        self.window = window
+        self._lock = threading.Lock()
+        self._data: dict[tuple[str, str, str], deque] = {}
+
+    def add(self, endpoint: str, model: str, timings: dict[str, float]) -> None:
+        with self._lock:
+            for stage, ms in timings.items():
+                self._data.setdefault((endpoint, model, stage), deque(maxlen=self.window)).append(ms)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+    def summary(self) -> dict:
+        """{endpoint: {model: {stage: {n, mean, p50, p95}}}} in milliseconds."""
+        with self._lock:
+            items = [(k, np.asarray(v, dtype=float)) for k, v in self._data.items()]
+        out: dict = {}
+        for (endpoint, model, stage), arr in items:
+            out.setdefault(endpoint, {}).setdefault(model, {})[stage] = {
+                "n": int(arr.size), "mean": round(float(arr.mean()), 3),
+                "p50": round(float(np.percentile(arr, 50)), 3), "p95": round(float(np.percentile(arr, 95)), 3)}
+        return out
+
+
+def _matching_config(dataset, spec, name: str):
+    """The IndexConfig whose fingerprint is in ``name``: how the app built it (None if stale)."""
+    from rag.store import INDEX_TYPES, METRICS, IndexConfig, fingerprint
+
+    for t in INDEX_TYPES:
+        for m in METRICS:
+            cfg = IndexConfig(t, m)
+            if fingerprint(dataset, spec, cfg) == name[-8:]:
+                return cfg
+    return None
+
+
+class ServiceState:
+    """The loaded dataset, Milvus connection, models and generator; everything a request needs."""
+
+    def __init__(self, cfg: ServiceConfig, log=lambda msg: print(msg, file=sys.stderr, flush=True)):
+        from rag.embedders import REGISTRY, resolve
+        from rag.loaders import load_dataset
+        from rag.milvus_server import MilvusInfo, ensure_milvus
+        from rag.store import IndexConfig, MilvusStore
+
+        self.cfg, self.log = cfg, log
+        self.dataset = load_dataset(cfg.dataset)
+        if cfg.milvus_uri:
+            token = os.environ.get("MILVUS_TOKEN") or None
+            self.info = MilvusInfo(uri=cfg.milvus_uri, token=token, embedded=False)
+        else:
+            self.info = ensure_milvus()
+        self.store = MilvusStore(self.info)
+        self.store.ping()
+        names = cfg.models or [m for m in REGISTRY if self.store.find(self.dataset.name, m)] or list(DEFAULT_MODELS)
+        specs = [resolve(n) for n in names]  # unknown names fail here, before any work
+        self.models: dict[str, LoadedModel] = {}
+        for spec in specs:
+            t = time.perf_counter()
+            found = self.store.find(self.dataset.name, spec.name)
+            index = _matching_config(self.dataset, spec, found) if found else None
+            if index is not None and self.store.row_count(found) == len(self.dataset.documents):
+                self.store.client.load_collection(found)
+                name, how = found, "reused"
+            else:
+                index = IndexConfig(cfg.index_type, cfg.metric)
+                name, how = self.store.ensure_collection(self.dataset, spec, index).name, "built"
+            lm = LoadedModel(spec, name, index, spec.encoder())
+            self.models[spec.name] = lm
+            self._search(lm, self.dataset.queries[0].text if self.dataset.queries else "warm-up", 1)
+            log(f"model {spec.name}: collection {name} {how}, warm in {time.perf_counter() - t:.1f} s")
+        self.generator, self.generator_error = _make_generator(cfg.generator)
+        if self.generator_error:
+            log(f"warning: /rag disabled: {self.generator_error}")
+        self.timings = TimingBook()
+        self.started = time.time()
+
+    # ---------------------------------------------------------------- the two operations
+    def model(self, name: str) -> LoadedModel:
+        lm = self.models.get(name)
+        if lm is None:
+            raise HTTPException(404, f"unknown model '{name}'; known: {', '.join(self.models)}")
+        return lm
+
+    def _search(self, lm: LoadedModel, query: str, k: int) -> tuple[list[tuple[str, float]], float, float]:
+        t0 = t1 = time.perf_counter()
+        vectors = None
+        if lm.encoder is not None:
+            with lm.lock:
+                vectors = np.asarray([lm.encoder.embed_query(query)])
+            t1 = time.perf_counter()
+        hits = self.store.search(lm.collection, lm.spec, [query], k, lm.index, query_vectors=vectors)[0]
+        t2 = time.perf_counter()
+        return hits, (t1 - t0) * 1000, (t2 - t1) * 1000
+
+    def search(self, req: SearchRequest) -> dict:
+        lm = self.model(req.model)
+        t = time.perf_counter()
+        hits, embed_ms, search_ms = _milvus_guard(self, lambda: self._search(lm, req.query, req.k))
+        timings = {"embed_ms": embed_ms, "search_ms": search_ms, "server_ms": (time.perf_counter() - t) * 1000}
+        self.timings.add("search", lm.spec.name, timings)
+        return {"model": lm.spec.name, "k": req.k, "timings": _rounded(timings),
+                "hits": [{"id": d, "title": self._title(d), "score": round(s, 6)} for d, s in hits]}
+
+    def rag(self, req: RagRequest) -> dict:
+        lm = self.model(req.model)
+        t = time.perf_counter()
+        hits, embed_ms, search_ms = _milvus_guard(self, lambda: self._search(lm, req.question, req.k))
+        contexts = [self._doc(d) | {"score": round(s, 6)} for d, s in hits]
+        if self.generator is None:
+            raise HTTPException(503, f"no generator: {self.generator_error}")
+        t_gen = time.perf_counter()
+        answer = self.generator(req.question, [c["text"] for c in contexts])
+        generate_ms = (time.perf_counter() - t_gen) * 1000
+        timings = {"embed_ms": embed_ms, "search_ms": search_ms, "generate_ms": generate_ms,
+                   "server_ms": (time.perf_counter() - t) * 1000}
+        self.timings.add("rag", lm.spec.name, timings)
+        return {"model": lm.spec.name, "k": req.k, "answer": answer, "contexts": contexts,
+                "generator": self.cfg.generator, "timings": _rounded(timings)}
+
+    def _title(self, doc_id: str) -> str:
+        try:
+            return self.dataset.doc(doc_id).title
+        except KeyError:
+            return ""
+
+    def _doc(self, doc_id: str) -> dict:
+        try:
+            d = self.dataset.doc(doc_id)
+            return {"id": d.id, "title": d.title, "text": d.full_text}
+        except KeyError:
+            return {"id": doc_id, "title": "", "text": ""}
+
+    def plan_milvus(self, model: str, limit: int) -> dict:
+        """What the direct-Milvus locustfile needs to issue the same searches without a model."""
+        lm = self.model(model)
+        queries = [q.text for q in self.dataset.queries[:limit]]
+        vectors = None
+        if lm.encoder is not None:
+            with lm.lock:
+                vectors = [[round(float(x), 7) for x in v] for v in lm.encoder.embed(queries)]
+        return {"uri": self.info.uri, "collection": lm.collection, "model": lm.spec.name, "kind": lm.spec.kind,
+                "index_type": lm.index.index_type, "metric": lm.index.metric, "queries": queries,
+                "vectors": vectors}
+
+
+def _rounded(timings: dict[str, float]) -> dict[str, float]:
+    return {k: round(v, 3) for k, v in timings.items()}
+
+
+def _milvus_guard(state: ServiceState, fn):
+    """Run a Milvus call; its failure is a 503 that names the database, not a bare 500."""
+    try:
+        return fn()
+    except HTTPException:
+        raise
+    except Exception as e:  # pymilvus raises MilvusException / grpc errors when the server is gone
+        raise HTTPException(503, f"Milvus at {state.info.uri} failed: {type(e).__name__}: {str(e)[:300]}") from e
+
+
+def _make_generator(name: str):
+    """(``fn(question, contexts) -> answer``, None), or (None, why) so /search still serves without one."""
+    try:
+        from rag import generators
+
+        gen = generators.resolve(name)
+    except Exception as e:  # module missing, unknown name, no API key: /rag answers 503 with this
+        return None, f"generator '{name}' unavailable: {e}"
+
+    def generate(question: str, contexts: list[str]) -> str:
+        out = gen.generate(question, contexts)
+        return out if isinstance(out, str) else getattr(out, "answer", str(out))
+    return generate, None
+
+
+def create_app(state: ServiceState) -> FastAPI:
+    """The FastAPI app over a loaded state (tests pass their own; ``main`` builds one from flags)."""
+    app = FastAPI(title="RAG workbench load-test service", version="1")
+    app.state.workbench = state
+
+    @app.get("/health")
+    def health(deep: bool = False) -> dict:
+        out = {"status": "ok", "dataset": state.dataset.name, "models": list(state.models),
+               "milvus": state.info.describe(), "uptime_s": round(time.time() - state.started, 1)}
+        if deep:
+            _milvus_guard(state, state.store.ping)
+        return out
+
+    @app.get("/models")
+    def models() -> dict:
+        return {"dataset": state.dataset.name, "generator": state.cfg.generator,
+                "models": [lm.describe(len(state.dataset.documents)) for lm in state.models.values()]}
+
+    @app.get("/questions")
+    def questions(limit: int = Query(1000, ge=1, le=100_000)) -> dict:
+        return {"dataset": state.dataset.name, "questions": [q.text for q in state.dataset.queries[:limit]]}
+
+    @app.post("/search")
+    def search(req: SearchRequest) -> dict:
+        return state.search(req)
+
+    @app.post("/rag")
+    def rag(req: RagRequest) -> dict:
+        return state.rag(req)
+
+    @app.get("/stats/timings")
+    def timings() -> dict:
+        return state.timings.summary()
+
+    @app.post("/stats/reset")
+    def reset() -> dict:
+        state.timings.reset()
+        return {"status": "reset"}
+
+    @app.get("/plan/milvus")
+    def plan(model: str, limit: int = Query(1000, ge=1, le=100_000)) -> dict:
+        return state.plan_milvus(model, limit)
+
+    return app
+
+
+# ---------------------------------------------------------------- process entry
+
+def bind(host: str, port: int) -> socket.socket:
+    """Bind before the slow model load, so a port in use fails at once with a clear message."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as e:
+        sock.close()
+        raise OSError(f"port {port} on {host} is in use or not bindable ({e.strerror}); "
+                      "choose another with --port, or 0 for any free port") from e
+    return sock
+
+
+def _watch_parent(pid: int) -> None:
+    """Exit when the process that started us is gone, so a killed app leaves no orphan service."""
+    def loop():
+        while True:
+            time.sleep(1.0)
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                os._exit(0)
+    threading.Thread(target=loop, daemon=True, name="parent-watchdog").start()
+
+
+def main(argv: list[str] | None = None) -> int:
+    env = ServiceConfig.from_env()
+    p = argparse.ArgumentParser(prog="python -m loadtests.service", description=__doc__.split("\n")[0])
+    p.add_argument("--dataset", default=env.dataset, help="'sample' or a BEIR folder (env WORKBENCH_DATASET)")
+    p.add_argument("--models", default=",".join(env.models or []),
+                   help="comma-separated; default: those already indexed for the dataset, else minilm,bm25")
+    p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1: loopback only)")
+    p.add_argument("--port", type=int, default=8000, help="0 picks a free port (see --ready-file)")
+    p.add_argument("--milvus-uri", default=env.milvus_uri, help="default: the app's Milvus (Lite server)")
+    p.add_argument("--generator", default=env.generator, help="rag.generators name for /rag (default extractive)")
+    p.add_argument("--index", default="FLAT", help="index type for collections that must be built")
+    p.add_argument("--metric", default="COSINE")
+    p.add_argument("--ready-file", help="write {url, pid} here once listening (the runner waits on it)")
+    a = p.parse_args(argv)
+    if os.environ.get("WORKBENCH_PARENT_PID", "").isdigit():
+        _watch_parent(int(os.environ["WORKBENCH_PARENT_PID"]))
+    from rag.dataset import DatasetError
+    from rag.embedders import ModelUnavailable
+    from rag.milvus_server import MilvusUnavailable
+
+    try:
+        sock = bind(a.host, a.port)
+        cfg = ServiceConfig(a.dataset, [m.strip() for m in a.models.split(",") if m.strip()] or None,
+                            a.milvus_uri, a.generator, a.index, a.metric)
+        state = ServiceState(cfg)
+    except (OSError, DatasetError, ModelUnavailable, MilvusUnavailable, ValueError, ImportError) as e:
+        print(f"error: {e}", file=sys.stderr, flush=True)
+        return 2
+    except Exception as e:  # e.g. a MilvusException while building: still one readable line
+        print(f"error: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
+        return 2
+    import uvicorn
+
+    host, port = sock.getsockname()[:2]
+    url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
+    if a.ready_file:
+        Path(a.ready_file).write_text(json.dumps({"url": url, "pid": os.getpid()}))
+    print(f"serving {', '.join(state.models)} on {url}", file=sys.stderr, flush=True)
+    server = uvicorn.Server(uvicorn.Config(create_app(state), log_level="warning", access_log=False))
+    server.run(sockets=[sock])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

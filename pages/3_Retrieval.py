@@ -1,0 +1,72 @@
+"""Retrieval: the article's side-by-side table per query, and metrics with uncertainty per model."""
+
+import plotly.express as px
+import streamlit as st
+
+from pages.common import chunking, current_dataset, dataset_caption, index_config, show_error, workbench
+from rag.embedders import available_models
+from rag.retrieval import comparison_table, ranking_detail, save_run, summary_frame
+from rag.runs import RunStore
+
+st.title("🔎 Retrieval")
+ds = current_dataset()
+dataset_caption(ds)
+if not ds.judged_queries:
+    st.warning("This dataset has no relevance judgments, so retrieval cannot be scored. Add a 'relevant' column "
+               "to the questions on the Data page.")
+    st.stop()
+
+runnable = [m.name for m, ok, _ in available_models() if ok]
+default = st.session_state.get("indexed_models") or [m for m in ("minilm", "bm25") if m in runnable]
+c1, c2 = st.columns([3, 1])
+models = c1.multiselect("Models", sorted(set(runnable) | set(default)), default=default)
+k = c2.number_input("k (top documents)", 1, 100, 4 if len(ds.documents) <= 100 else 10)
+
+if st.button("Compare", type="primary", disabled=not models):
+    wb = workbench(*index_config())
+    if wb is not None:
+        bar = st.progress(0.0, text="Preparing collections…")
+        steps = {"n": 0}
+
+        def progress(model, stage, done, total):
+            if stage == "search":
+                steps["n"] += 1
+                bar.progress(steps["n"] / len(models), text=f"{model}: searched {total} queries")
+            else:
+                bar.progress(steps["n"] / len(models), text=f"{model}: {stage} {done:,}/{total:,}")
+
+        try:
+            result = wb.retrieve(ds, models, k=int(k), chunking=chunking(), progress=progress)
+            st.session_state["retrieval_result"] = result
+            st.session_state["retrieval_run_id"] = save_run(RunStore.default(), ds, result)
+        except Exception as e:
+            show_error(e, "Retrieval")
+
+result = st.session_state.get("retrieval_result")
+if result is None or result.dataset != ds.name:
+    st.info("Choose models and k, then press **Compare**.")
+    st.stop()
+
+st.caption(f"Run `{st.session_state.get('retrieval_run_id')}` · k = {result.k} · "
+           f"{len(next(iter(result.per_query.values())))} judged queries")
+summary = summary_frame(result)
+st.subheader("Metrics per model (mean, 95% bootstrap CI over queries)")
+table = summary.assign(value=lambda f: f.apply(lambda r: f"{r['mean']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}]",
+                                                        axis=1)).pivot(index="model", columns="metric", values="value")
+st.dataframe(table[[c for c in summary["metric"].unique()]], width="stretch")
+fig = px.bar(summary, x="metric", y="mean", color="model", barmode="group",
+             error_y=summary["ci_high"] - summary["mean"], error_y_minus=summary["mean"] - summary["ci_low"])
+fig.update_layout(yaxis_range=[0, 1.05], height=380, margin=dict(t=20))
+st.plotly_chart(fig, width="stretch")
+
+st.subheader("Per query: which documents each model ranks where")
+queries = {q.id: q for q in ds.judged_queries}
+order = sorted(queries, key=lambda q: queries[q].text != "auto garbage collection")  # the article's first
+qid = st.selectbox("Query", order, format_func=lambda q: f"{q}: {queries[q].text[:120]}")
+st.markdown(f"**{queries[qid].text}** · relevant: " +
+            ", ".join(ds.doc(d).title or d for d in ds.relevant(qid)))
+st.dataframe(comparison_table(ds, result, qid), width="stretch", height=38 * (result.k + 3))
+with st.expander("Drill-down: scores and grades"):
+    st.dataframe(ranking_detail(ds, result, qid), hide_index=True, width="stretch")
+    if queries[qid].reference:
+        st.markdown(f"Reference answer: {queries[qid].reference}")

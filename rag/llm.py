@@ -1,0 +1,125 @@
+"""Which LLM to call, for answers (the generator) and for scoring (the judge): one small value type.
+
+Every LLM this workbench talks to speaks the OpenAI chat API: OpenAI itself, or any compatible
+server (Ollama, vLLM, LM Studio, a local test double). So an LLM is a provider preset plus a model
+name plus an optional base URL, written as one spec string the page, the CLI and run records share:
+
+    openai                      -> OpenAI, gpt-4o-mini (needs OPENAI_API_KEY)
+    openai:gpt-4o               -> OpenAI, that model; with a base URL: any compatible server
+    ollama:llama3.1             -> http://localhost:11434/v1
+    vllm:MODEL / lmstudio:MODEL -> their default local ports
+    compat:MODEL@http://host/v1 -> any OpenAI-compatible base URL
+
+Base URL precedence: an explicit ``base_url`` (``--base-url``, the page field) > ``@URL`` in the spec
+> the provider's default > ``OPENAI_BASE_URL`` (for ``openai`` only). The key comes from the settings
+(``OPENAI_API_KEY``) and is read when a client is built, never stored in the endpoint or a run record.
+
+Usage:
+    ep = parse_llm("openai:gpt-4o-mini")           # or None for "none"
+    ok, why = ep.availability()
+    client = ep.async_client(timeout=60, max_retries=2)
+    ep.to_config()  # {"provider": "openai", "model": "gpt-4o-mini", "base_url": None}
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from rag.settings import Settings, get_settings
+
+NO_LLM = ("", "none", "off", "no")
+
+
+@dataclass(frozen=True)
+class Provider:
+    name: str
+    label: str
+    base_url: str | None       # None: the settings' OPENAI_BASE_URL, else api.openai.com
+    needs_key: bool
+    default_model: str
+    help: str = ""
+
+
+PROVIDERS: dict[str, Provider] = {p.name: p for p in [
+    Provider("openai", "OpenAI", None, True, "gpt-4o-mini",
+             "OpenAI's API; set OPENAI_API_KEY. With a base URL, any OpenAI-compatible server."),
+    Provider("ollama", "Ollama (local)", "http://localhost:11434/v1", False, "llama3.1",
+             "`ollama serve`, then `ollama pull MODEL`."),
+    Provider("vllm", "vLLM (local)", "http://localhost:8000/v1", False, "",
+             "`vllm serve MODEL`; the model name is the one it serves."),
+    Provider("lmstudio", "LM Studio (local)", "http://localhost:1234/v1", False, "",
+             "LM Studio's local server (Developer tab)."),
+    Provider("compat", "OpenAI-compatible URL", None, False, "",
+             "Any server speaking the OpenAI chat API: compat:MODEL@http://host:port/v1."),
+]}
+
+
+class LLMUnavailable(ValueError):
+    """The LLM spec is malformed or cannot run here; the message says what to set."""
+
+
+@dataclass(frozen=True)
+class LLMEndpoint:
+    provider: str
+    model: str
+    base_url: str | None = None
+
+    @property
+    def label(self) -> str:
+        where = f" @ {self.base_url}" if self.base_url else ""
+        return f"{self.provider}:{self.model}{where}"
+
+    @property
+    def spec(self) -> str:
+        return f"{self.provider}:{self.model}"
+
+    def resolved_base_url(self, settings: Settings | None = None) -> str | None:
+        s = settings or get_settings()
+        return self.base_url or PROVIDERS[self.provider].base_url or \
+            (s.openai_base_url if self.provider == "openai" else None)
+
+    def api_key(self, settings: Settings | None = None) -> str:
+        """The key for a client; local servers accept any non-empty string."""
+        return (settings or get_settings()).openai_key or "not-needed"
+
+    def availability(self, settings: Settings | None = None) -> tuple[bool, str]:
+        s = settings or get_settings()
+        if PROVIDERS[self.provider].needs_key and not s.openai_key and not self.resolved_base_url(s):
+            return False, ("needs OPENAI_API_KEY (environment, .env or the sidebar), or a base URL of an "
+                           "OpenAI-compatible server such as Ollama")
+        if self.provider == "compat" and not self.resolved_base_url(s):
+            return False, "compat:MODEL needs a base URL (compat:MODEL@http://host:port/v1 or --base-url)"
+        return True, "ready"
+
+    def async_client(self, timeout: float = 60.0, max_retries: int = 2, settings: Settings | None = None):
+        """A fresh ``openai.AsyncOpenAI`` (its own HTTP pool, bound to the caller's event loop)."""
+        from openai import AsyncOpenAI
+
+        s = settings or get_settings()
+        return AsyncOpenAI(api_key=self.api_key(s), base_url=self.resolved_base_url(s), timeout=timeout,
+                           max_retries=max_retries)
+
+    def to_config(self) -> dict:
+        """What a run record keeps: never the key."""
+        return asdict(self)
+
+
+def parse_llm(spec: str | None, base_url: str | None = None) -> LLMEndpoint | None:
+    """``none`` -> None; ``openai``, ``openai:MODEL``, ``ollama:MODEL``, ``compat:MODEL@URL`` -> an endpoint."""
+    text = (spec or "").strip()
+    if text.lower() in NO_LLM:
+        return None
+    provider, _, model = text.partition(":")
+    if provider not in PROVIDERS:
+        raise LLMUnavailable(f"unknown LLM '{text}'; use none, {', '.join(p + ':MODEL' for p in PROVIDERS)}")
+    url = None
+    if "@" in model:
+        model, url = model.split("@", 1)
+    model = model or PROVIDERS[provider].default_model
+    if not model:
+        raise LLMUnavailable(f"'{text}': name the model, e.g. {provider}:MODEL")
+    return LLMEndpoint(provider, model, (base_url or url or None))
+
+
+def endpoint_from_config(cfg: dict | None) -> LLMEndpoint | None:
+    return LLMEndpoint(**cfg) if cfg else None

@@ -1,0 +1,80 @@
+"""Shared fixtures: one temporary data folder and one real Milvus Lite server for the whole session.
+
+Every test process gets its own data folder (``WORKBENCH_DATA_DIR``) and a free port for Milvus
+Lite (``WORKBENCH_MILVUS_PORT``), so tests never touch ``./data`` and never collide with a running
+app. The server is stopped at the end of the session.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import tempfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCIFACT = ROOT.parent / "shared" / "datasets" / "scifact"
+
+_DATA = Path(tempfile.mkdtemp(prefix="wb-test-"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# Set before any test module imports rag.settings.
+os.environ["WORKBENCH_DATA_DIR"] = str(_DATA)
+os.environ["WORKBENCH_MILVUS_PORT"] = str(free_port())
+for var in ("MILVUS_URI", "MILVUS_TOKEN", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
+    os.environ.pop(var, None)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: end-to-end or heavy tests (still run in CI)")
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    return _DATA
+
+
+@pytest.fixture(scope="session")
+def milvus():
+    """The real Milvus Lite server (started once per session)."""
+    from rag.milvus_server import ensure_milvus, stop_started_servers
+    from rag.settings import reset_settings
+
+    reset_settings()
+    info = ensure_milvus()
+    yield info
+    stop_started_servers()
+
+
+@pytest.fixture(scope="session")
+def workbench(milvus):
+    from rag.retrieval import Workbench
+
+    wb = Workbench(milvus)
+    yield wb
+    wb.close()
+
+
+@pytest.fixture(scope="session")
+def sample():
+    from rag.sample_data import load_sample
+
+    return load_sample()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    try:
+        from rag.milvus_server import stop_started_servers
+
+        stop_started_servers()
+    finally:
+        shutil.rmtree(_DATA, ignore_errors=True)

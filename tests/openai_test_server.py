@@ -1,0 +1,391 @@
+"""A local OpenAI-compatible API for tests: a small deterministic judge, not a table of canned scores.
+
+The remote LLM API is the one boundary the tests cannot reach, so this server stands in for it and
+everything else stays real (Ragas' own prompts, parsing and score math; LangChain; the openai client).
+Ragas sends each judge prompt with the JSON schema of the reply in the text; the server finds the
+schema's ``title`` and the ``input: {...}`` block Ragas appends, and answers by reading that input:
+
+- ``StatementGeneratorOutput``: the answer's sentences are the statements;
+- ``NLIStatementOutput``: verdict 1 if the statement occurs word for word in the context, else 0
+  (so a response copied from its context scores faithfulness 1, a contradicting one 0);
+- ``ResponseRelevanceOutput``: the response's first sentence as the question; noncommittal if it
+  says it does not know;
+- ``Verification``: the context is useful if it covers ≥ 35 % of the answer's content words;
+- ``ContextRecallClassifications``: a reference sentence is attributed if the context covers ≥ 50 %
+  of its content words;
+- ``StringIO`` with ``output_string``/``prompt_value`` (Ragas' "fix the JSON" retry): re-judges the
+  original prompt; the test-set generator's prompts get small input-derived answers.
+
+A prompt without a schema is a RAG generation request: the answer is the context sentence sharing the
+most words with the question. ``/v1/embeddings`` returns hashed bag-of-words vectors.
+
+Faults (for failure accounting tests): ``latency`` seconds before every reply, and rules
+``{"kind": "http500" | "timeout" | "invalid_json", "match": "text in the prompt", "times": N}``
+(``times`` None = always). Set them on the object or via ``POST /admin/config``; ``GET /admin/stats``
+counts calls, peak concurrency and faults applied.
+
+Usage:
+    with JudgeServer(latency=0.0) as srv:
+        srv.base_url                 # "http://127.0.0.1:PORT/v1"
+        srv.set_faults([{"kind": "http500", "match": "garbage", "times": None}])
+        srv.stats()["calls"]
+    # or standalone:  python tests/openai_test_server.py --port 8765 --latency 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import math
+import re
+import socket
+import threading
+import time
+from typing import Any
+
+import numpy as np
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+STOP = set("a an and are as at be but by for from has have if in into is it its of on or such that the their then "
+           "there these they this to was were will with which who what how do does can not no so than".split())
+SCHEMA_MARK = "as specified in JSON Schema:\n"
+INPUT_MARK = "Now perform the same with the following input\ninput: "
+NONCOMMITTAL = ("i don't know", "i do not know", "not sure", "cannot answer", "no information", "unable to answer")
+
+
+# ---------------------------------------------------------------- text helpers
+
+def tokens(text: str) -> list[str]:
+    return re.findall(r"\w+", text.lower())
+
+
+def content(text: str) -> set[str]:
+    return {t for t in tokens(text) if t not in STOP}
+
+
+def sentences(text: str) -> list[str]:
+    return [s.strip() for s in re.split(r"(?<=[.!?])\s+|\n+", text) if s.strip()]
+
+
+def verbatim(statement: str, context: str) -> bool:
+    st, ctx = " ".join(tokens(statement)), " ".join(tokens(context))
+    return bool(st) and f" {st} " in f" {ctx} "
+
+
+def coverage(part: str, whole: str) -> float:
+    p = content(part)
+    return len(p & content(whole)) / len(p) if p else 0.0
+
+
+def _json_at(text: str, start: int) -> Any:
+    return json.JSONDecoder().raw_decode(text[start:].lstrip())[0]
+
+
+def parse_prompt(text: str) -> tuple[str | None, dict | None]:
+    """(schema title, input data) of a Ragas prompt, or (None, None) for a plain prompt."""
+    i = text.find(SCHEMA_MARK)
+    if i < 0:
+        return None, None
+    schema = _json_at(text, i + len(SCHEMA_MARK))
+    j = text.rfind(INPUT_MARK)
+    data = _json_at(text, j + len(INPUT_MARK)) if j >= 0 else {}
+    return schema.get("title"), data
+
+
+# ---------------------------------------------------------------- the judge
+
+def _statements(d: dict) -> dict:
+    return {"statements": sentences(d.get("answer", ""))}
+
+
+def _nli(d: dict) -> dict:
+    ctx = d.get("context", "")
+    return {"statements": [{"statement": s, "verdict": int(verbatim(s, ctx)),
+                            "reason": "found word for word in the context" if verbatim(s, ctx)
+                            else "not stated in the context"} for s in d.get("statements", [])]}
+
+
+def _relevance(d: dict) -> dict:
+    resp = d.get("response", "")
+    first = (sentences(resp) or [""])[0].rstrip(".!?")
+    return {"question": f"{first}?" if first else "", "noncommittal": int(any(n in resp.lower() for n in NONCOMMITTAL))}
+
+
+def _verification(d: dict) -> dict:
+    cov = coverage(d.get("answer", ""), d.get("context", ""))
+    return {"reason": f"the context covers {cov:.0%} of the answer's content words", "verdict": int(cov >= 0.35)}
+
+
+def _recall(d: dict) -> dict:
+    ctx = d.get("context", "")
+    return {"classifications": [{"statement": s, "reason": f"context covers {coverage(s, ctx):.0%} of its words",
+                                 "attributed": int(coverage(s, ctx) >= 0.5)} for s in sentences(d.get("answer", ""))]}
+
+
+def _string_io(d: dict) -> dict:
+    if "prompt_value" in d:  # Ragas asks to fix a reply it could not parse: answer the original prompt again
+        return {"text": json.dumps(judge(d["prompt_value"]))}
+    text = d.get("text", "")
+    return {"text": " ".join(sentences(text)[:2]) or text[:200]}
+
+
+def _first_words(d: dict, n: int = 6) -> str:
+    text = " ".join(str(v) for v in d.values() if isinstance(v, str))
+    return " ".join([w for w in re.findall(r"[A-Za-z][\w+#-]*", text) if w.lower() not in STOP][:n])
+
+
+# Test-set generator prompts (ragas.testset): small answers derived from the input.
+def _persona(d: dict) -> dict:
+    return {"name": "Developer", "role_description": "A software developer choosing a programming language."}
+
+
+def _themes_mapping(d: dict) -> dict:
+    themes = d.get("themes", [])[:3]
+    return {"mapping": {p.get("name", "Developer"): themes for p in d.get("personas", [])}}
+
+
+def _query_answer(d: dict) -> dict:
+    ctx = d.get("context", "") or json.dumps(d)
+    term = d.get("term") or (d.get("themes") or ["this language"])[0]
+    answer = next((s for s in sentences(ctx) if term.lower() in s.lower()), (sentences(ctx) or [ctx])[0])
+    return {"query": f"What does the text say about {term}?", "answer": answer}
+
+
+HANDLERS = {
+    "StatementGeneratorOutput": _statements,
+    "NLIStatementOutput": _nli,
+    "ResponseRelevanceOutput": _relevance,
+    "Verification": _verification,
+    "ContextRecallClassifications": _recall,
+    "StringIO": _string_io,
+    "Persona": _persona,
+    "PersonaThemesMapping": _themes_mapping,
+    "GeneratedQueryAnswer": _query_answer,
+    "QuestionPotentialOutput": lambda d: {"score": 2},
+    "NEROutput": lambda d: {"entities": _first_words(d, 3).split()},
+    "ThemesAndConcepts": lambda d: {"output": _first_words(d, 3).split()},
+    "Keyphrases": lambda d: {"keyphrases": _first_words(d, 3).split()},
+    "Headlines": lambda d: {"headlines": [_first_words(d, 4)]},
+}
+
+
+def generate_answer(prompt: str) -> str:
+    """A RAG answer: the context sentence sharing the most content words with the question."""
+    q_at = prompt.rfind("Question:")
+    question = prompt[q_at + 9:].split("\n", 1)[0] if q_at >= 0 else prompt
+    c_at = prompt.find("Context:")
+    ctx = prompt[c_at + 8:q_at] if c_at >= 0 and q_at > c_at else prompt
+    cands = [s for s in sentences(ctx) if not re.fullmatch(r"\[\d+\].*", s) or len(s) > 40]
+    cands = [re.sub(r"^\[\d+\]\s*", "", s) for s in cands]
+    if not cands:
+        return "I don't know."
+    q = content(question)
+    return max(cands, key=lambda s: len(q & content(s)))  # max() keeps the first of equals
+
+
+def judge(prompt: str) -> Any:
+    title, data = parse_prompt(prompt)
+    if title is None:
+        return None
+    handler = HANDLERS.get(title)
+    if handler is None:
+        raise KeyError(f"test server has no judge for schema {title!r}")
+    return handler(data or {})
+
+
+def embed(text: str, dim: int = 64) -> list[float]:
+    v = np.zeros(dim)
+    for t in tokens(text):
+        v[int(hashlib.md5(t.encode()).hexdigest(), 16) % dim] += 1.0
+    n = np.linalg.norm(v)
+    return (v / n if n else v + 1 / math.sqrt(dim)).tolist()
+
+
+# ---------------------------------------------------------------- the HTTP app
+
+class JudgeServer:
+    def __init__(self, latency: float = 0.0, faults: list[dict] | None = None, host: str = "127.0.0.1",
+                 port: int = 0, hang_seconds: float = 30.0):
+        self.latency, self.hang_seconds, self.host = latency, hang_seconds, host
+        self.port = port or _free_port()
+        self._lock = threading.Lock()
+        self._faults: list[dict] = []
+        self.set_faults(faults or [])
+        self.reset_stats()
+        self.app = self._build_app()
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}/v1"
+
+    def set_faults(self, faults: list[dict]) -> None:
+        with self._lock:
+            self._faults = [{"match": "", "times": None, **f} for f in faults]
+
+    def reset_stats(self) -> None:
+        with self._lock:
+            self._stats = {"calls": 0, "chat_calls": 0, "embedding_calls": 0, "by_title": {}, "faults_applied": 0,
+                           "in_flight": 0, "max_in_flight": 0, "prompt_tokens": 0, "completion_tokens": 0}
+
+    def stats(self) -> dict:
+        with self._lock:
+            return json.loads(json.dumps(self._stats))
+
+    def _fault_for(self, text: str) -> str | None:
+        with self._lock:
+            for f in self._faults:
+                if f["match"] in text and (f["times"] is None or f["times"] > 0):
+                    if f["times"] is not None:
+                        f["times"] -= 1
+                    self._stats["faults_applied"] += 1
+                    return f["kind"]
+        return None
+
+    def _count(self, key: str, delta: int = 1) -> None:
+        with self._lock:
+            s = self._stats
+            s[key] = s.get(key, 0) + delta
+            if key == "in_flight":
+                s["max_in_flight"] = max(s["max_in_flight"], s["in_flight"])
+
+    def _count_title(self, title: str) -> None:
+        with self._lock:
+            self._stats["by_title"][title] = self._stats["by_title"].get(title, 0) + 1
+
+    def _build_app(self) -> FastAPI:
+        app = FastAPI()
+
+        @app.get("/v1/models")
+        async def models():
+            return {"object": "list", "data": [{"id": "test-judge", "object": "model", "owned_by": "tests"}]}
+
+        @app.post("/v1/chat/completions")
+        async def chat(request: Request):
+            body = await request.json()
+            text = "\n".join(m.get("content") if isinstance(m.get("content"), str)
+                             else json.dumps(m.get("content")) for m in body.get("messages", []))
+            self._count("calls")
+            self._count("chat_calls")
+            self._count("in_flight")
+            try:
+                return await self._chat(body, text)
+            finally:
+                self._count("in_flight", -1)
+
+        @app.post("/v1/embeddings")
+        async def embeddings(request: Request):
+            body = await request.json()
+            inputs = body.get("input")
+            inputs = [inputs] if isinstance(inputs, str) else inputs
+            self._count("calls")
+            self._count("embedding_calls")
+            data = [{"object": "embedding", "index": i, "embedding": embed(str(t))} for i, t in enumerate(inputs)]
+            n = sum(len(str(t)) // 4 + 1 for t in inputs)
+            return {"object": "list", "data": data, "model": body.get("model", "test"),
+                    "usage": {"prompt_tokens": n, "total_tokens": n}}
+
+        @app.post("/admin/config")
+        async def config(request: Request):
+            body = await request.json()
+            if "latency" in body:
+                self.latency = float(body["latency"])
+            if "hang_seconds" in body:
+                self.hang_seconds = float(body["hang_seconds"])
+            if "faults" in body:
+                self.set_faults(body["faults"])
+            return {"ok": True}
+
+        @app.get("/admin/stats")
+        async def stats():
+            return self.stats()
+
+        @app.post("/admin/reset")
+        async def reset():
+            self.reset_stats()
+            self.set_faults([])
+            return {"ok": True}
+
+        return app
+
+    async def _chat(self, body: dict, text: str):
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        fault = self._fault_for(text)
+        if fault == "http500":
+            return JSONResponse({"error": {"message": "injected server error", "type": "server_error"}}, 500)
+        if fault == "timeout":
+            await asyncio.sleep(self.hang_seconds)
+        try:
+            title, _ = parse_prompt(text)
+            reply = judge(text)
+        except (KeyError, ValueError) as e:
+            return JSONResponse({"error": {"message": str(e), "type": "invalid_request_error"}}, 400)
+        self._count_title(title or "generation")
+        content_text = generate_answer(text) if reply is None else json.dumps(reply)
+        if fault == "invalid_json":
+            content_text = "Sure! Here is the JSON you asked for: {not json"
+        n = int(body.get("n") or 1)
+        pt, ct = len(text) // 4 + 1, len(content_text) // 4 + 1
+        self._count("prompt_tokens", pt)
+        self._count("completion_tokens", ct * n)
+        return {"id": f"chatcmpl-{time.time_ns()}", "object": "chat.completion", "created": int(time.time()),
+                "model": body.get("model", "test-judge"),
+                "choices": [{"index": i, "message": {"role": "assistant", "content": content_text},
+                             "finish_reason": "stop", "logprobs": None} for i in range(n)],
+                "usage": {"prompt_tokens": pt, "completion_tokens": ct * n, "total_tokens": pt + ct * n}}
+
+    # ------------------------------------------------------------ lifecycle
+    def start(self) -> JudgeServer:
+        config = uvicorn.Config(self.app, host=self.host, port=self.port, log_level="warning", lifespan="off",
+                                timeout_graceful_shutdown=1)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, daemon=True, name="judge-server")
+        self._thread.start()
+        deadline = time.time() + 15
+        while not self._server.started:
+            if time.time() > deadline or not self._thread.is_alive():
+                raise RuntimeError("test OpenAI server did not start")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout=10)
+            self._server = None
+
+    def __enter__(self) -> JudgeServer:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description="Local OpenAI-compatible test judge")
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--latency", type=float, default=0.0)
+    a = p.parse_args()
+    srv = JudgeServer(latency=a.latency, port=a.port).start()
+    print(srv.base_url, flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        srv.stop()
+
+
+if __name__ == "__main__":
+    main()
