@@ -143,6 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--output", help="write the JSON result here")
     r.set_defaults(func=cmd_retrieval)
     add_run_commands(sub)
+    from evaluators.rag_cli import add_rag_command
+
+    add_rag_command(sub)
     return p
 
 

@@ -83,6 +83,8 @@ def per_query_scores(store: RunStore, run_id: str, metric: str) -> dict[str, dic
     run = store.get(run_id)
     scores: dict[str, dict[str, float]] = {m: {} for m in run.config.get("models", [])}
     for row in store.rows(run.id):
+        if metric in (row.get("not_applicable") or {}):
+            continue  # e.g. a reference-based metric on a question without a reference: not asked
         val = row.get(metric)
         scores.setdefault(str(row["model"]), {})[str(row.get("item_id", row.get("question_id")))] = \
             float(val) if _is_number(val) else math.nan

@@ -116,7 +116,8 @@ class UsageMeter:
 
     def totals(self) -> dict[str, int]:
         with self._lock:
-            return {k: sum(u[k] for u in self.by_model.values()) for k in ("calls", "prompt_tokens", "completion_tokens")}
+            return {k: sum(u[k] for u in self.by_model.values())
+                    for k in ("calls", "prompt_tokens", "completion_tokens")}
 
     def unpriced(self, prices: PriceTable) -> list[str]:
         return [m for m in self.by_model if prices.price(m) is None]

@@ -7,10 +7,11 @@ per 1,000 queries, lower p95 latency. Everything off the frontier is a setup you
 
 Where the numbers come from (all from stored runs, so the chart is reproducible):
 * quality: a retrieval run's mean (nDCG@k by default) or a RAG run's Ragas mean;
-* cost per 1,000 queries: RAG runs that record token usage or cost in their summary use it;
-  otherwise query-embedding cost = tokens per query (the dataset's queries at ~4 characters per
-  token, or 16 if the dataset cannot be read) x the registry price per 1M tokens. Local models
-  cost 0 (hardware is not priced); ``cost_basis`` says which rule gave the number;
+* cost per 1,000 queries: query embedding = tokens per query (the dataset's queries at ~4
+  characters per token, or 16 if the dataset cannot be read) x the registry price per 1M tokens,
+  plus, for RAG runs, the generator's recorded token usage per question x the run's own price
+  table (the judge's tokens are evaluation cost and left out). Local models and the extractive
+  baseline cost 0 (hardware is not priced); ``cost_basis`` says which rule gave the number;
 * p95 latency: the load run(s) given, ``results[model]["p95_ms"]``.
 An axis no setup has (e.g. no load run) is left out of the Pareto test; a setup missing a value
 on an axis others have counts as worst on it.
@@ -24,6 +25,7 @@ Usage:
 from __future__ import annotations
 
 import html
+import json
 import math
 from functools import lru_cache
 
@@ -80,36 +82,47 @@ def _retrieval_cost(run: Run, model: str) -> tuple[float, str]:
     return toks * price * 1000 / 1e6, f"~{toks:.0f} tokens/query ({how}) × ${price}/1M"
 
 
-def _rag_cost(run: Run, model: str) -> tuple[float, str]:
-    """A RAG run's recorded cost: ``summary.cost[model]`` (``usd_per_1k_queries`` or ``usd`` + ``queries``)
-    or token usage with prices (``summary.usage[model]``, ``config.prices``)."""
-    s = run.summary or {}
-    c = (s.get("cost") or {}).get(model)
-    if isinstance(c, dict):
-        if isinstance(c.get("usd_per_1k_queries"), (int, float)):
-            return float(c["usd_per_1k_queries"]), "recorded by the run"
-        usd, n = c.get("usd"), c.get("queries")
-        if isinstance(usd, (int, float)) and isinstance(n, (int, float)) and n > 0:
-            return usd / n * 1000, f"recorded: ${usd:.4f} over {n:.0f} queries"
-    u = (s.get("usage") or {}).get(model)
-    prices = run.config.get("prices") or {}
-    if isinstance(u, dict) and u.get("queries"):
-        usd = sum(float(u.get(k, 0) or 0) * float(prices.get(k, 0) or 0) / 1e6
-                  for k in ("prompt_tokens", "completion_tokens", "embedding_tokens"))
-        return usd / u["queries"] * 1000, "token usage × configured prices"
-    base = model.split("+")[0].split("/")[0]
-    cost, basis = _retrieval_cost(run, base)
-    return cost, basis + "; LLM tokens not recorded"
+def _llm_model(spec: str | None) -> str | None:
+    """``openai:gpt-4o-mini@URL`` → ``gpt-4o-mini`` (the name token usage is keyed by)."""
+    if not spec or ":" not in spec:
+        return None
+    return spec.partition(":")[2].split("@", 1)[0] or None
 
 
-def _latency(load_runs: list[Run], model: str) -> tuple[float, object, str | None]:
-    """p95 for a setup from the first load run that measured it: its exact name, then its retriever
-    part (``minilm`` for ``minilm+gpt-4o-mini``); Locust names like ``search[minilm]`` match ``minilm``."""
-    for name in dict.fromkeys((model, model.split("+")[0].split("/")[0])):
-        for run in load_runs:
-            for key, v in load_results(run).items():
-                if name in (key, load_model_name(key)) and isinstance(v.get("p95_ms"), (int, float)):
-                    return float(v["p95_ms"]), run.config.get("users"), run.id
+def _rag_cost(store: RunStore, run: Run, model: str) -> tuple[float, str]:
+    """Query embedding (as retrieval) + the generator's tokens per question × the run's price table.
+    Rows keep usage per LLM model; the judge's tokens are evaluation cost, not serving cost, so they
+    are left out, unless generator and judge are the same model (then they cannot be told apart)."""
+    emb, basis = _retrieval_cost(run, model)
+    gen = run.config.get("generator")
+    if not isinstance(gen, dict) or gen.get("baseline", True):
+        return emb, basis + "; extractive baseline (no LLM)"
+    gen_model = _llm_model(gen.get("spec"))
+    judge_model = (run.config.get("judge") or {}).get("model")
+    rows = store.rows(run.id, model=model)
+    if not rows or not gen_model:
+        return emb, basis + "; generator usage not recorded"
+    from evaluators.cost import PriceTable
+
+    table = run.summary.get("prices") or (run.config.get("rag") or {}).get("prices") or {}
+    prices = PriceTable.from_json(json.dumps(table))
+    if prices.price(gen_model) is None:
+        return emb, basis + f"; {gen_model} unpriced"
+    same = gen_model == judge_model
+    usd = sum(prices.cost(m, u.get("prompt_tokens", 0), u.get("completion_tokens", 0))
+              for r in rows for m, u in (r.get("usage") or {}).items() if m == gen_model or same)
+    note = " (includes the judge's tokens: same model)" if same else ""
+    return emb + usd / len(rows) * 1000, basis + f"; {gen_model} tokens × run prices{note}"
+
+
+def _latency(load_runs: list[Run], model: str, endpoint: str) -> tuple[float, object, str | None]:
+    """p95 for a setup from the first load run that measured it, preferring load runs of the matching
+    endpoint (``search`` for retrieval, ``rag`` for RAG). Locust names like ``search[minilm]`` match."""
+    ordered = sorted(load_runs, key=lambda r: r.config.get("endpoint", endpoint) != endpoint)
+    for run in ordered:
+        for key, v in load_results(run).items():
+            if model in (key, load_model_name(key)) and isinstance(v.get("p95_ms"), (int, float)):
+                return float(v["p95_ms"]), v.get("users", run.config.get("users")), run.id
     return math.nan, None, None
 
 
@@ -127,9 +140,15 @@ def frontier_table(store: RunStore, run_ids: list[str] | str, metric: str | None
             continue
         for model in run.config.get("models") or list(run.summary.get("metrics") or {}):
             q = metric_value(run, m, model)
-            cost, basis = (_retrieval_cost if run.kind == "retrieval" else _rag_cost)(run, model)
-            p95, users, lat_run = _latency(load_runs, model)
-            setup = model if sum(r.kind != "load" for r in runs) == 1 else f"{model} [{run.id}]"
+            if run.kind == "retrieval":
+                (cost, basis), setup = _retrieval_cost(run, model), model
+            else:
+                gen = run.config.get("generator")
+                (cost, basis) = _rag_cost(store, run, model)
+                setup = f"{model} + {gen.get('spec') if isinstance(gen, dict) else gen or '?'}"
+            p95, users, lat_run = _latency(load_runs, model, "search" if run.kind == "retrieval" else "rag")
+            if sum(r.kind != "load" for r in runs) > 1:
+                setup += f" [{run.id}]"
             rows.append({"setup": setup, "model": model, "kind": run.kind,
                          "quality": math.nan if q is None else q, "quality_metric": m,
                          "cost_per_1k": cost, "cost_basis": basis, "p95_ms": p95, "users": users,

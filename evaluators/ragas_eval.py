@@ -289,13 +289,15 @@ class RagasScorer:
                 self._closers += [extra] if extra is not None else []
             metric.init(run_config)
 
-    async def score(self, sample: RagSample, only: list[str] | None = None) -> dict[str, MetricResult]:
-        """Every active metric (or ``only`` those) for one row, concurrently; never raises."""
+    async def score(self, sample: RagSample, only: list[str] | None = None,
+                    meter: UsageMeter | None = None) -> dict[str, MetricResult]:
+        """Every active metric (or ``only`` those) for one row, concurrently; never raises.
+        Judge token usage goes to ``meter`` (the row's) or else the scorer's own."""
         names = [n for n in self.active if only is None or n in only]
-        results = await asyncio.gather(*(self._one(n, sample) for n in names))
+        results = await asyncio.gather(*(self._one(n, sample, meter or self.meter) for n in names))
         return dict(zip(names, results))
 
-    async def _one(self, name: str, sample: RagSample) -> MetricResult:
+    async def _one(self, name: str, sample: RagSample, meter: UsageMeter) -> MetricResult:
         spec = METRICS[name]
         na = applicability(spec, sample)
         if na:
@@ -304,7 +306,7 @@ class RagasScorer:
             return MetricResult(error="no response: generation failed")
         if "retrieved_contexts" in spec.needs and not sample.retrieved_contexts:
             return MetricResult(error="no contexts were retrieved")
-        trace = JudgeTrace(self.meter, self.judge.model) if spec.needs_judge else None
+        trace = JudgeTrace(meter, self.judge.model) if spec.needs_judge else None
         fields = {f: getattr(sample, f) for f in ("user_input", *spec.needs)}
         try:
             value = await self.metrics[name].single_turn_ascore(SingleTurnSample(**fields),

@@ -135,7 +135,7 @@ def _pairs_table(cmp: MetricComparison) -> pd.DataFrame:
                          "queries": p["n"], "detectable diff.": p["mdd"]})
 
 
-def _headline(cmp: MetricComparison, frontier: pd.DataFrame) -> str:
+def _headline(cmp: MetricComparison, frontier: pd.DataFrame, labels: dict[tuple[str, str], str]) -> str:
     """The one-line verdict: best vs runner-up on quality; then latency and cost of the two."""
     res = cmp.result
     ranked = sorted((s for s in res.models if s.mean == s.mean), key=lambda s: -s.mean)
@@ -147,7 +147,7 @@ def _headline(cmp: MetricComparison, frontier: pd.DataFrame) -> str:
             f"over {best.n} queries. " + cmp.pair_sentence(a, b).rstrip("."))
     diff = res.pair(a, b).diff
     order = (b, a) if diff == diff and diff < 0 else (a, b)  # the sentence names the winner first
-    rows = {r["setup"]: r for r in frontier.to_dict("records")} if not frontier.empty else {}
+    rows = {labels.get((r["quality_run"], r["model"])): r for r in frontier.to_dict("records")}
     ra, rb = rows.get(order[0]), rows.get(order[1])
     if ra and rb and ra["p95_ms"] == ra["p95_ms"] and rb["p95_ms"] == rb["p95_ms"]:
         users = f"at {ra['users']} users " if ra.get("users") else ""
@@ -170,6 +170,15 @@ def _group(runs: list[Run]) -> list[list[Run]]:
     return list(groups.values())
 
 
+def _describe_llm(v) -> str | None:
+    """A generator / judge record (``{"spec", "label"}`` or ``{"provider", "model", "base_url"}``) as text."""
+    if not isinstance(v, dict):
+        return v
+    if "provider" in v:
+        return f"{v['provider']}:{v.get('model')}" + (f" @ {v['base_url']}" if v.get("base_url") else "")
+    return " · ".join(str(x) for x in (v.get("spec"), v.get("label")) if x)
+
+
 def _manifest(run: Run) -> dict:
     c = run.config
     env = c.get("environment") or {}
@@ -181,7 +190,9 @@ def _manifest(run: Run) -> dict:
              ("models", ", ".join(f"{m} = {ids[m]}" if m in ids else str(m) for m in models)),
              ("k", c.get("k")), ("index", " / ".join(str(c[x]) for x in ("index_type", "metric", "index_params")
                                                      if c.get(x))),
-             ("generator", c.get("generator")), ("judge", c.get("judge")), ("prompt", c.get("prompt")),
+             ("generator", _describe_llm(c.get("generator"))), ("judge", _describe_llm(c.get("judge"))),
+             ("prompt", c.get("prompt") or (c.get("rag") or {}).get("prompt_template")),
+             ("metrics", ", ".join(c.get("metrics_active") or [])),
              ("users", c.get("users")), ("python", env.get("python")),
              ("packages", ", ".join(f"{p} {v}" for p, v in (env.get("packages") or {}).items() if v))]
     frame = pd.DataFrame([(k, v if isinstance(v, str) else json.dumps(v, ensure_ascii=False))
@@ -232,13 +243,14 @@ def build_report(store: RunStore, run_ids: list[str] | str, metric: str | None =
         sections.append(sec)
         if cmps:
             sub = frontier[frontier["quality_run"].isin([r.id for r in group])] if not frontier.empty else frontier
-            headline.append(_headline(cmps[0], sub))
+            headline.append(_headline(cmps[0], sub, model_labels(group)))
     for run in (r for r in runs if r.kind == "load"):
         sents = load_sentences(run)
         headline += sents[:1]
         sections.append({"title": f"Load test · {run.id}", "sentences": sents, "tables": load_tables(run),
-                         "figures": [figs.html(f) for f in load_figure(run)], "examples": [], "notes": [],
-                         "intro": f"{run.config.get('users', '?')} users, {run.config.get('duration', '?')}"})
+                         "figures": [figs.html(f) for f in load_figure(run, store)], "examples": [], "notes": [],
+                         "intro": ", ".join(f"{k} {v}" for k, v in run.config.items()
+                                            if k in ("endpoint", "users", "spawn_rate", "duration_s", "k"))})
     if not frontier.empty:
         show = frontier[["setup", "quality_metric", "quality", "cost_per_1k", "p95_ms", "pareto", "cost_basis"]]
         sec = {"title": "Quality, cost and latency", "sentences": [], "figures": [], "examples": [], "notes": [],

@@ -158,18 +158,28 @@ def load_results(run: Run) -> dict[str, dict]:
     return {str(m): v for m, v in res.items() if isinstance(v, dict)}
 
 
+LOAD_COLUMNS = ["users", "requests", "failures", "rps", "p50_ms", "p95_ms", "p99_ms", "avg_ms", "duration_s"]
+
+
+def _users(run: Run, model: str | None = None):
+    v = load_results(run).get(model or "", {}).get("users") if model else None
+    return v if v is not None else run.config.get("users")
+
+
 def load_sentences(run: Run) -> list[str]:
     res = load_results(run)
     if not res:
         return [f"Load run {run.id} has no results ({run.status})."]
-    users = run.config.get("users")
-    at = f"At {users} concurrent users" if users else "Under load"
-    parts = [f"{m} p95 {v['p95_ms']:.0f} ms ({v.get('rps', math.nan):.1f} req/s, {v.get('failures', 0)} failures)"
+    users = {_users(run, m) for m in res}
+    at = f"At {users.pop()} concurrent users" if len(users) == 1 and None not in users else "Under load"
+    parts = [f"{m} p95 {v['p95_ms']:.0f} ms ({v.get('rps', math.nan):.1f} req/s, {v.get('failures', 0)} failures"
+             + (f", {v['users']} users" if at == "Under load" and v.get("users") else "") + ")"
              for m, v in res.items() if isinstance(v.get("p95_ms"), (int, float))]
     out = [f"{at}: " + "; ".join(parts) + "."] if parts else []
     for m, v in ((run.summary or {}).get("slo") or {}).items():
         if isinstance(v, dict) and v.get("max_users") is not None:
-            out.append(f"{m} meets the latency objective up to {v['max_users']} users ({v.get('rps', 0):.1f} req/s).")
+            out.append(f"{m} meets the p95 latency objective up to {v['max_users']} users "
+                       f"({v.get('rps', 0):.1f} req/s).")
     return out
 
 
@@ -177,30 +187,65 @@ def load_tables(run: Run) -> list[tuple[str, Markup]]:
     res = load_results(run)
     tables = []
     if res:
-        frame = pd.DataFrame(res).T.rename_axis("model").reset_index()
+        frame = pd.DataFrame([{"model": m, **{c: v.get(c) for c in LOAD_COLUMNS if c in v}} for m, v in res.items()])
         tables.append(("Requests and latency", _table(frame)))
+        split = pd.DataFrame([{"model": m, **v["split"]} for m, v in res.items() if isinstance(v.get("split"), dict)
+                              and v["split"]])
+        if not split.empty:
+            tables.append(("Where the time goes (mean ms per stage)", _table(split)))
+        fails = [{"model": m, **f} for m, v in res.items() for f in v.get("top_failures") or [] if isinstance(f, dict)]
+        if fails:
+            tables.append(("Most frequent failures", _table(pd.DataFrame(fails))))
     slo = (run.summary or {}).get("slo") or {}
     if slo:
         tables.append(("Capacity within the latency objective",
-                       _table(pd.DataFrame(slo).T.rename_axis("model").reset_index())))
+                       _table(pd.DataFrame([{"model": m, **v} for m, v in slo.items() if isinstance(v, dict)]))))
     return tables
 
 
-def load_figure(run: Run) -> list:
-    """Grouped p50/p95/p99 bars per model (and throughput on a second axis)."""
+def load_figure(run: Run, store: RunStore | None = None) -> list:
+    """Percentile bars per model (throughput on a second axis); p95 over time from the stored
+    histories; p95 against users from SLO steps. User labels are escaped."""
     import plotly.graph_objects as go
 
     res = load_results(run)
-    if not res:
-        return []
-    names = [html.escape(m) for m in res]
-    fig = go.Figure()
-    for q in ("p50_ms", "p95_ms", "p99_ms"):
-        fig.add_trace(go.Bar(name=q.replace("_ms", ""), x=names, y=[v.get(q) for v in res.values()]))
-    fig.add_trace(go.Scatter(name="req/s", x=names, y=[v.get("rps") for v in res.values()], yaxis="y2",
-                             mode="markers", marker={"size": 14, "symbol": "diamond", "color": "#111"}))
-    users = run.config.get("users")
-    fig.update_layout(barmode="group", title=f"Latency percentiles{f' at {users} users' if users else ''}",
-                      yaxis={"title": "ms"}, yaxis2={"title": "req/s", "overlaying": "y", "side": "right"},
-                      height=380, margin={"t": 50, "l": 60, "r": 60, "b": 40})
-    return [fig]
+    figs = []
+    if res:
+        names = [html.escape(m) for m in res]
+        fig = go.Figure()
+        for q in ("p50_ms", "p95_ms", "p99_ms"):
+            fig.add_trace(go.Bar(name=q.replace("_ms", ""), x=names, y=[v.get(q) for v in res.values()]))
+        fig.add_trace(go.Scatter(name="req/s", x=names, y=[v.get("rps") for v in res.values()], yaxis="y2",
+                                 mode="markers", marker={"size": 14, "symbol": "diamond", "color": "#111"}))
+        fig.update_layout(barmode="group", title="Latency percentiles and throughput", yaxis={"title": "ms"},
+                          yaxis2={"title": "req/s", "overlaying": "y", "side": "right"}, height=380,
+                          margin={"t": 50, "l": 60, "r": 60, "b": 40})
+        figs.append(fig)
+    histories = {r["model"]: r.get("history") or [] for r in (store.rows(run.id) if store else [])
+                 if r.get("item_id") == "load"}
+    if any(histories.values()):
+        fig = go.Figure()
+        for m, hist in histories.items():
+            fig.add_trace(go.Scatter(name=f"{html.escape(m)} p95", x=[h.get("t") for h in hist],
+                                     y=[h.get("p95_ms") for h in hist], mode="lines"))
+            fig.add_trace(go.Scatter(name=f"{html.escape(m)} req/s", x=[h.get("t") for h in hist],
+                                     y=[h.get("rps") for h in hist], mode="lines", yaxis="y2",
+                                     line={"dash": "dot"}))
+        fig.update_layout(title="p95 latency and throughput over the test", xaxis_title="seconds",
+                          yaxis={"title": "p95 ms"}, yaxis2={"title": "req/s", "overlaying": "y", "side": "right"},
+                          height=380, margin={"t": 50, "l": 60, "r": 60, "b": 40})
+        figs.append(fig)
+    steps = (run.summary or {}).get("slo_steps") or {}
+    if any(steps.values()):
+        fig = go.Figure()
+        for m, st in steps.items():
+            fig.add_trace(go.Scatter(name=html.escape(m), x=[s.get("users") for s in st],
+                                     y=[s.get("p95_ms") for s in st], mode="lines+markers"))
+        target = next((v.get("target_p95_ms") for v in ((run.summary or {}).get("slo") or {}).values()
+                       if isinstance(v, dict) and v.get("target_p95_ms")), None)
+        if target:
+            fig.add_hline(y=target, line_dash="dash", annotation_text=f"target p95 {target:g} ms")
+        fig.update_layout(title="p95 latency as users grow (SLO search)", xaxis_title="users",
+                          yaxis_title="p95 ms", height=380, margin={"t": 50, "l": 60, "r": 20, "b": 40})
+        figs.append(fig)
+    return figs

@@ -30,6 +30,7 @@ import sys
 import threading
 import time
 from collections import deque
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -269,9 +270,19 @@ def _make_generator(name: str):
     return generate, None
 
 
-def create_app(state: ServiceState) -> FastAPI:
-    """The FastAPI app over a loaded state (tests pass their own; ``main`` builds one from flags)."""
-    app = FastAPI(title="RAG workbench load-test service", version="1")
+def create_app(state: ServiceState, on_shutdown=None) -> FastAPI:
+    """The FastAPI app over a loaded state (tests pass their own; ``main`` builds one from flags).
+
+    ``on_shutdown`` runs when uvicorn stops gracefully: it re-raises SIGTERM after shutdown, so
+    ``atexit`` handlers never run and cleanup has to happen here.
+    """
+    @asynccontextmanager
+    async def lifespan(_app):
+        yield
+        if on_shutdown is not None:
+            on_shutdown()
+
+    app = FastAPI(title="RAG workbench load-test service", version="1", lifespan=lifespan)
     app.state.workbench = state
 
     @app.get("/health")
@@ -319,7 +330,9 @@ def create_app(state: ServiceState) -> FastAPI:
 
 def bind(host: str, port: int) -> socket.socket:
     """Bind before the slow model load, so a port in use fails at once with a clear message."""
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on sockets whose proto says TCP, and
+    # without it every keep-alive response waits ~40 ms on Nagle + delayed ACK.
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
@@ -380,7 +393,10 @@ def main(argv: list[str] | None = None) -> int:
     if a.ready_file:
         Path(a.ready_file).write_text(json.dumps({"url": url, "pid": os.getpid()}))
     print(f"serving {', '.join(state.models)} on {url}", file=sys.stderr, flush=True)
-    server = uvicorn.Server(uvicorn.Config(create_app(state), log_level="warning", access_log=False))
+    from rag.milvus_server import stop_started_servers  # a Milvus Lite server this process had to start
+
+    app = create_app(state, on_shutdown=stop_started_servers)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
     server.run(sockets=[sock])
     return 0
 

@@ -52,7 +52,7 @@ st.caption(f"Run `{st.session_state.get('retrieval_run_id')}` · k = {result.k} 
 summary = summary_frame(result)
 st.subheader("Metrics per model (mean, 95% bootstrap CI over queries)")
 table = summary.assign(value=lambda f: f.apply(lambda r: f"{r['mean']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}]",
-                                                        axis=1)).pivot(index="model", columns="metric", values="value")
+                                                        axis=1)).pivot(index="model", columns="metric", values="value").reindex(result.models)
 st.dataframe(table[[c for c in summary["metric"].unique()]], width="stretch")
 fig = px.bar(summary, x="metric", y="mean", color="model", barmode="group",
              error_y=summary["ci_high"] - summary["mean"], error_y_minus=summary["mean"] - summary["ci_low"])

@@ -1,0 +1,101 @@
+"""Before a RAG run: how many LLM calls, how many tokens, what it will cost.
+
+Call counts are exact for Ragas 0.4.3 (faithfulness 2 per row, answer relevancy 3, context precision
+1 per retrieved context, context recall 1; the generator 1 when it is an LLM) and skip rows where a
+metric is not applicable. Prompt sizes come from rendering the metrics' *own* Ragas prompts (their
+instructions and few-shot examples are most of the tokens) with the question, typical contexts of
+this corpus and an answer of typical length; tokens are characters ÷ 4 (no tiktoken download).
+Completion sizes are rough. Failed-call retries and Ragas' "fix the JSON" calls come on top.
+
+Usage:
+    est = estimate_run(questions, ds, cfg)            # cfg: rag_runner.RagConfig
+    est.total_calls, est.total_tokens, est.cost(PriceTable.default())
+"""
+
+from __future__ import annotations
+
+import statistics
+
+from evaluators.cost import Estimate, approx_tokens
+from evaluators.ragas_eval import METRICS, RagSample, applicability, split_metrics
+from rag.dataset import Dataset
+from rag.generators import Context as Ctx
+from rag.generators import generator_endpoint, render_prompt, split_sentences
+from rag.llm import parse_llm
+from rag.question_sets import EvalQuestion
+
+TYPICAL_ANSWER_CHARS = 260
+COMPLETION_TOKENS_GENERATOR = 80
+
+
+def _faithfulness(m, q, ctxs, ans, ref):
+    from ragas.metrics._faithfulness import NLIStatementInput, StatementGeneratorInput
+
+    stmts = split_sentences(ans) or [ans]
+    return [(m.statement_generator_prompt.to_string(StatementGeneratorInput(question=q, answer=ans)), len(ans) + 40),
+            (m.nli_statements_prompt.to_string(NLIStatementInput(context="\n".join(ctxs), statements=stmts)),
+             sum(len(s) + 90 for s in stmts))]
+
+
+def _relevancy(m, q, ctxs, ans, ref):
+    from ragas.metrics._answer_relevance import ResponseRelevanceInput
+
+    return [(m.question_generation.to_string(ResponseRelevanceInput(response=ans)), len(q) + 40)] * m.strictness
+
+
+def _precision(m, q, ctxs, ans, ref):
+    from ragas.metrics._context_precision import QAC
+
+    return [(m.context_precision_prompt.to_string(QAC(question=q, context=c, answer=ref)), 160) for c in ctxs]
+
+
+def _recall(m, q, ctxs, ans, ref):
+    from ragas.metrics._context_recall import QCA
+
+    text = m.context_recall_prompt.to_string(QCA(question=q, context="\n".join(ctxs), answer=ref))
+    return [(text, sum(len(s) + 90 for s in split_sentences(ref) or [ref]))]
+
+
+# metric -> the (prompt text, completion chars) it sends for one row; a new judged metric is one entry
+PROMPTS = {"faithfulness": _faithfulness, "answer_relevancy": _relevancy,
+           "context_precision": _precision, "context_recall": _recall}
+
+
+def typical_contexts(ds: Dataset, k: int) -> list[str]:
+    """k texts of median document length: what a retrieval will hand the generator and the judge."""
+    docs = sorted(ds.documents, key=lambda d: len(d.full_text))
+    if not docs:
+        return []
+    med = docs[len(docs) // 2]
+    return [med.full_text] * min(k, len(docs))
+
+
+def estimate_run(questions: list[EvalQuestion], ds: Dataset, cfg, rows_done: set | None = None) -> Estimate:
+    """The LLM work of running ``cfg`` (a RagConfig) over ``questions`` for each model, minus ``rows_done``."""
+    judge = parse_llm(cfg.judge, cfg.judge_base_url)
+    gen_ep = generator_endpoint(cfg.generator, cfg.generator_base_url)
+    active, _ = split_metrics(cfg.metrics, judge)
+    judged = [n for n in active if METRICS[n].needs_judge]
+    instances = {n: METRICS[n].build() for n in judged}
+    ctxs = typical_contexts(ds, cfg.k)
+    lengths = [len(s) for d in ds.documents[:200] for s in split_sentences(d.text)]
+    ans = "x" * (int(statistics.median(lengths) * 2) if lengths and gen_ep is None else TYPICAL_ANSWER_CHARS)
+    est = Estimate()
+    per_q: dict[str, tuple] = {}
+    for model in cfg.models:
+        for q in questions:
+            if rows_done and (model, q.id) in rows_done:
+                continue
+            est.rows += 1
+            if gen_ep is not None:
+                prompt = render_prompt(cfg.prompt_template, q.question, [Ctx("", "", c) for c in ctxs])
+                est.add("generator", gen_ep.model, 1, approx_tokens(prompt), COMPLETION_TOKENS_GENERATOR)
+            if q.id not in per_q:
+                sample = RagSample(q.question, ans, ctxs, q.reference, q.reference_contexts or None)
+                per_q[q.id] = tuple((n, PROMPTS[n](instances[n], q.question, ctxs, ans, q.reference or ""))
+                                    for n in judged if applicability(METRICS[n], sample) is None)
+            for name, prompts in per_q[q.id]:
+                est.add("judge", judge.model, len(prompts), sum(approx_tokens(p) for p, _ in prompts),
+                        sum(approx_tokens(c) for _, c in prompts))
+                est.per_metric_calls[name] = est.per_metric_calls.get(name, 0) + len(prompts)
+    return est

@@ -1,0 +1,339 @@
+"""The RAG quality job: retrieve top-k per model, generate an answer, score it with Ragas, row by row.
+
+Each (model, question) row is written to the run store the moment it is scored, so a ``kill -9``
+loses none of the finished rows, and ``resume_rag`` finishes the run by skipping them.
+``retry_failed`` re-runs only the rows with a failed metric (or a failed generation), keeping the
+scores that succeeded. LLM calls of the generator and the judge share one gate of ``concurrency``
+slots; rows are fed to ``concurrency`` workers so the gate stays full. Clients are built fresh per
+run. A spend cap stops scheduling new rows once reached (rows in flight finish and are kept); the run
+is marked ``stopped`` and can be resumed with a higher cap.
+
+Usage:
+    cfg = RagConfig(models=["minilm", "bm25"], generator="extractive", judge="none", k=4)
+    with Workbench() as wb:
+        result = run_rag(load_dataset("sample"), cfg, workbench=wb, progress=print)
+    result.summary["metrics"]["minilm"]["rouge_l"]   # {"mean": .., "n": .., "total": ..}
+    resume_rag(result.run_id, workbench=wb)            # after a crash; retry_failed=True for failures
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
+
+from evaluators.cost import PriceTable, SpendCap, UsageMeter
+from evaluators.ragas_eval import METRICS, Gate, RagasScorer, RagSample, describe_error, split_metrics
+from rag.dataset import Dataset
+from rag.embedders import resolve
+from rag.generators import DEFAULT_PROMPT, Context, GenerationConfig, generator_kind, make_generator
+from rag.llm import parse_llm
+from rag.question_sets import EvalQuestion, load_question_set, questions_from_dataset
+from rag.runs import RunStore
+
+
+@dataclass
+class RagConfig:
+    models: list[str]
+    generator: str = "extractive"
+    judge: str = "none"
+    generator_base_url: str | None = None
+    judge_base_url: str | None = None
+    metrics: list[str] | None = None          # None: every metric that can run
+    k: int = 4
+    temperature: float = 0.0
+    prompt_template: str = DEFAULT_PROMPT
+    max_tokens: int = 300
+    concurrency: int = 4
+    timeout: float = 60.0
+    max_retries: int = 2
+    spend_cap_usd: float | None = None
+    limit: int | None = None                  # first N questions
+    question_set: str | None = None           # a saved question set instead of the dataset's queries
+    embeddings: str = "minilm"                # for answer relevancy
+    chunking: str = ""
+    prices: dict = field(default_factory=lambda: PriceTable.default().to_json())
+
+    def generation(self) -> GenerationConfig:
+        return GenerationConfig(self.k, self.temperature, self.prompt_template, self.max_tokens, self.timeout,
+                                self.max_retries)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> RagConfig:
+        return cls(**{f.name: d[f.name] for f in fields(cls) if f.name in d})
+
+    def price_table(self) -> PriceTable:
+        return PriceTable({m: (float(v[0]), float(v[1])) for m, v in self.prices.items()}) if self.prices \
+            else PriceTable()
+
+
+@dataclass
+class RunProgress:
+    done: int
+    total: int
+    failed: int
+    elapsed: float
+    eta: float | None
+    cost_usd: float
+
+    @property
+    def fraction(self) -> float:
+        return self.done / self.total if self.total else 1.0
+
+    @property
+    def text(self) -> str:
+        def mmss(s):
+            return f"{int(s) // 60:02d}:{int(s) % 60:02d}"
+        left = f" · ~{mmss(self.eta)} left" if self.eta is not None else ""
+        return (f"{self.done}/{self.total} rows · {self.failed} with failures · {mmss(self.elapsed)} elapsed{left}"
+                f" · ${self.cost_usd:.4f}")
+
+
+@dataclass
+class RagRunResult:
+    run_id: str
+    status: str
+    summary: dict
+    rows: list[dict]
+
+
+ProgressFn = Callable[[RunProgress], None]
+
+
+def questions_for(ds: Dataset, cfg: RagConfig) -> list[EvalQuestion]:
+    qs = load_question_set(cfg.question_set) if cfg.question_set else questions_from_dataset(ds)
+    return qs[:cfg.limit] if cfg.limit else qs
+
+
+def check_config(cfg: RagConfig) -> None:
+    """Fail before any work on a bad model, generator, judge or setting."""
+    for m in cfg.models:
+        resolve(m)
+    if not cfg.models:
+        raise ValueError("choose at least one embedding model")
+    kind = generator_kind(cfg.generator)
+    for ep in ([] if kind.is_baseline else [parse_llm(cfg.generator, cfg.generator_base_url)]) + \
+            [e for e in [parse_llm(cfg.judge, cfg.judge_base_url)] if e]:
+        ok, why = ep.availability()
+        if not ok:
+            raise ValueError(f"{ep.label}: {why}")
+    split_metrics(cfg.metrics, parse_llm(cfg.judge, cfg.judge_base_url))
+    if cfg.concurrency < 1 or cfg.timeout <= 0 or cfg.max_retries < 0:
+        raise ValueError("concurrency must be ≥ 1, timeout > 0 and retries ≥ 0")
+    cfg.generation()  # validates the template and k
+
+
+def run_config_record(ds: Dataset, cfg: RagConfig) -> dict:
+    kind = generator_kind(cfg.generator)
+    judge = parse_llm(cfg.judge, cfg.judge_base_url)
+    active, skipped = split_metrics(cfg.metrics, judge)
+    return {"models": cfg.models, "k": cfg.k, "dataset_source": ds.source, "rag": asdict(cfg),
+            "generator": {"spec": cfg.generator, "label": kind.label, "baseline": kind.is_baseline},
+            "judge": judge.to_config() if judge else None, "metrics_active": active, "metrics_skipped": skipped,
+            "model_ids": {m: resolve(m).model_id for m in cfg.models}}
+
+
+# ---------------------------------------------------------------- entry points
+
+def create_run(ds: Dataset, cfg: RagConfig, store: RunStore | None = None) -> str:
+    """Check the configuration and record a new run (its id is known before any work starts)."""
+    check_config(cfg)
+    return (store or RunStore.default()).create("rag", run_config_record(ds, cfg), dataset=ds)
+
+
+def run_rag(ds: Dataset, cfg: RagConfig, *, workbench, store: RunStore | None = None,
+            progress: ProgressFn | None = None, run_id: str | None = None) -> RagRunResult:
+    """Start a new run (or continue ``run_id``, skipping its stored rows)."""
+    store = store or RunStore.default()
+    run_id = run_id or create_run(ds, cfg, store)
+    check_config(cfg)
+    done = store.done_items(run_id)
+    qs = questions_for(ds, cfg)
+    work = [(m, q, None) for m in cfg.models for q in qs if (m, q.id) not in done]
+    return _run(ds, cfg, store, run_id, work, workbench, progress, len(cfg.models) * len(qs))
+
+
+def resume_rag(run_id: str, *, workbench, ds: Dataset | None = None, store: RunStore | None = None,
+               progress: ProgressFn | None = None, retry_failed: bool = False,
+               overrides: dict | None = None) -> RagRunResult:
+    """Finish an interrupted run, or (``retry_failed``) re-run only its rows with failures."""
+    store = store or RunStore.default()
+    run = store.get(run_id, kind="rag")
+    cfg = RagConfig.from_dict({**run.config["rag"], **(overrides or {})})
+    if ds is None:
+        from rag.loaders import load_dataset
+
+        ds = load_dataset(run.config.get("dataset_source") or run.dataset)
+    if run.dataset_hash and ds.content_hash() != run.dataset_hash:
+        raise ValueError(f"dataset {ds.name} changed since run {run_id} (hash {run.dataset_hash} → "
+                         f"{ds.content_hash()}); start a new run")
+    check_config(cfg)
+    store.set_status(run.id, "running")
+    qs = questions_for(ds, cfg)
+    if not retry_failed:
+        return run_rag(ds, cfg, workbench=workbench, store=store, progress=progress, run_id=run.id)
+    by_id = {q.id: q for q in qs}
+    work = [(r["model"], by_id[r["question_id"]], r) for r in store.rows(run.id)
+            if row_failed(r) and r["question_id"] in by_id]
+    return _run(ds, cfg, store, run.id, work, workbench, progress, len(cfg.models) * len(qs))
+
+
+def row_failed(row: dict) -> bool:
+    return bool(row.get("errors"))
+
+
+# ---------------------------------------------------------------- the work
+
+def _retrieve(ds: Dataset, cfg: RagConfig, work, workbench) -> dict[tuple[str, str], list[tuple[str, float]]]:
+    hits: dict[tuple[str, str], list[tuple[str, float]]] = {}
+    for model in dict.fromkeys(m for m, _, _ in work):
+        qs = [q for m, q, _ in work if m == model]
+        found = workbench.search(ds, resolve(model), [q.question for q in qs], cfg.k, cfg.chunking)
+        hits.update({(model, q.id): h for q, h in zip(qs, found)})
+    return hits
+
+
+def _run(ds, cfg, store, run_id, work, workbench, progress, expected) -> RagRunResult:
+    prices = cfg.price_table()
+    meter = UsageMeter()
+    for r in store.rows(run_id):
+        meter.merge(r.get("usage"))
+    hits = _retrieve(ds, cfg, work, workbench) if work else {}
+    t0 = time.time()
+    status, reason = "done", None
+    try:
+        stopped = asyncio.run(_execute(ds, cfg, store, run_id, work, hits, meter, prices, progress, expected))
+        if stopped:
+            status, reason = "stopped", stopped
+    except BaseException as e:  # KeyboardInterrupt included: stored rows stay; the run is resumable
+        store.finish(run_id, summarize(store.rows(run_id), cfg, meter, prices, expected), "interrupted",
+                     describe_error(e))
+        raise
+    rows = store.rows(run_id)
+    summary = summarize(rows, cfg, meter, prices, expected)
+    summary["elapsed_s"] = round(time.time() - t0, 3)
+    if status == "done" and len(rows) < expected:
+        status, reason = "partial", f"{expected - len(rows)} rows missing"
+    store.finish(run_id, summary, status, reason)
+    return RagRunResult(run_id, status, summary, rows)
+
+
+async def _execute(ds, cfg, store, run_id, work, hits, meter, prices, progress, expected) -> str | None:
+    gate = Gate(cfg.concurrency)
+    cap = SpendCap(cfg.spend_cap_usd)
+    judge = parse_llm(cfg.judge, cfg.judge_base_url)
+    active, _ = split_metrics(cfg.metrics, judge)
+    generator = make_generator(cfg.generator, cfg.generation(), cfg.generator_base_url)
+    scorer = RagasScorer(active, judge, timeout=cfg.timeout, max_retries=cfg.max_retries, gate=gate,
+                         embeddings=cfg.embeddings)
+    queue = list(reversed(work))
+    stored = store.rows(run_id)
+    redo = {(m, q.id) for m, q, prev in work if prev is not None}
+    base = sum(1 for r in stored if (r["model"], r["question_id"]) not in redo)
+    state = {"done": base, "failed": sum(row_failed(r) for r in stored), "session": 0, "stopped": None}
+    total = base + len(work)
+    t0 = time.time()
+
+    async def worker():
+        while queue and state["stopped"] is None:
+            if cap.reached(meter.cost(prices)):
+                state["stopped"] = cap.describe(meter.cost(prices))
+                break
+            model, q, prev = queue.pop()
+            row = await _row(model, q, prev, hits[(model, q.id)], ds, generator, scorer, gate)
+            store.add_rows(run_id, [row])
+            meter.merge(row["usage"] if prev is None else _usage_delta(row, prev))
+            state["done"] += 1
+            state["failed"] += row_failed(row) - (row_failed(prev) if prev else 0)
+            state["session"] += 1
+            if progress:
+                el = time.time() - t0
+                progress(RunProgress(state["done"], total, state["failed"], el,
+                                     el / state["session"] * len(queue), meter.cost(prices)))
+
+    try:
+        await asyncio.gather(*(worker() for _ in range(max(1, cfg.concurrency))))
+    finally:
+        await scorer.aclose()
+        await generator.aclose()
+    return state["stopped"]
+
+
+def _usage_delta(row: dict, prev: dict) -> dict:
+    """A retried row stores its total usage; the meter only needs what this attempt added."""
+    out = {}
+    for model, u in row["usage"].items():
+        p = prev.get("usage", {}).get(model, {})
+        out[model] = {k: u[k] - p.get(k, 0) for k in u}
+    return out
+
+
+async def _row(model, q: EvalQuestion, prev: dict | None, hits, ds, generator, scorer, gate) -> dict:
+    """Generate (unless a retry already has the response) and score one row; never raises."""
+    t = time.perf_counter()
+    row_meter = UsageMeter()
+    row_meter.merge((prev or {}).get("usage"))
+    ctxs = [Context(d, ds.doc(d).title, ds.doc(d).text) for d, _ in hits]
+    response, gen_error = (prev or {}).get("response"), None
+    if response is None:
+        try:
+            if generator.uses_llm:
+                async with gate.sem:
+                    ans = await generator.agenerate(q.question, ctxs)
+                row_meter.add(ans.model, ans.prompt_tokens, ans.completion_tokens)
+            else:
+                ans = await generator.agenerate(q.question, ctxs)
+            response = ans.text
+        except Exception as e:
+            gen_error = "generation failed: " + describe_error(e)
+    only = None if prev is None or prev.get("response") is None else \
+        [m for m in (prev.get("errors") or {}) if m in METRICS]
+    sample = RagSample(q.question, response, [c.full_text for c in ctxs], q.reference, q.reference_contexts or None)
+    results = await scorer.score(sample, only=only, meter=row_meter)
+    row = dict(prev) if prev else {}
+    row.update({"model": model, "item_id": q.id, "question_id": q.id, "question": q.question, "response": response,
+                "generator": generator.name, "retrieved_ids": [d for d, _ in hits],
+                "retrieved_scores": [round(float(s), 6) for _, s in hits],
+                "contexts": [c.full_text for c in ctxs], "relevant_ids": q.relevant_ids, "reference": q.reference})
+    errors = {k: v for k, v in (row.get("errors") or {}).items() if k not in results}
+    na, reasons = dict(row.get("not_applicable") or {}), dict(row.get("reasons") or {})
+    for name, r in results.items():
+        row[name] = r.value
+        if r.error:
+            errors[name] = r.error
+        if r.not_applicable:
+            na[name] = r.not_applicable
+        if r.reasons:
+            reasons[name] = r.reasons
+    if gen_error:
+        errors["generation"] = gen_error
+    else:
+        errors.pop("generation", None)
+    row.update({"errors": errors, "not_applicable": na, "reasons": reasons, "usage": row_meter.by_model,
+                "seconds": round(time.perf_counter() - t, 3)})
+    return row
+
+
+# ---------------------------------------------------------------- summary
+
+def summarize(rows: list[dict], cfg: RagConfig, meter: UsageMeter, prices: PriceTable, expected: int) -> dict:
+    """Per model and metric: mean over scored rows with its coverage (n scored / total applicable)."""
+    judge = parse_llm(cfg.judge, cfg.judge_base_url)
+    active, skipped = split_metrics(cfg.metrics, judge)
+    metrics: dict[str, dict[str, dict]] = {}
+    for model in cfg.models:
+        mine = [r for r in rows if r["model"] == model]
+        metrics[model] = {}
+        for name in active:
+            applicable = [r for r in mine if name not in (r.get("not_applicable") or {})]
+            vals = [r[name] for r in applicable if isinstance(r.get(name), (int, float)) and math.isfinite(r[name])]
+            metrics[model][name] = {"mean": sum(vals) / len(vals) if vals else None, "n": len(vals),
+                                    "total": len(applicable), "not_applicable": len(mine) - len(applicable),
+                                    "failed": sum(1 for r in applicable if name in (r.get("errors") or {}))}
+    kind = generator_kind(cfg.generator)
+    return {"metrics": metrics, "metrics_active": active, "metrics_skipped": skipped,
+            "rows": len(rows), "expected_rows": expected, "failed_rows": sum(row_failed(r) for r in rows),
+            "generator": {"spec": cfg.generator, "label": kind.label, "baseline": kind.is_baseline},
+            "judge": judge.label if judge else None, "usage": meter.to_dict(prices), "prices": prices.to_json()}

@@ -1,0 +1,279 @@
+"""Child processes of a load test, the service and Locust, started and stopped so none is left behind.
+
+Each child gets its own process group (so stopping it also stops Locust's ``--processes`` workers),
+the app's data folder and Milvus port (so it reaches the same Milvus Lite server), and
+``WORKBENCH_PARENT_PID`` (it quits by itself if this process dies without cleaning up). Every
+child is registered and ``stop_all`` (registered with ``atexit``) stops whatever is still running.
+When one fails, ``reason()`` gives the line of its log that says why.
+
+Usage:
+    with ServiceProcess("sample", ["minilm"]) as svc:
+        get_json(svc.url, "/models")
+        loc = LocustProcess.headless(locustfile, svc.url, users=2, spawn_rate=2, duration=5, prefix=out)
+        loc.wait()
+"""
+
+from __future__ import annotations
+
+import atexit
+import itertools
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from rag.milvus_server import stop_process
+from rag.settings import PROJECT_ROOT, get_settings
+
+
+class LoadTestError(RuntimeError):
+    """A load test could not run or broke off; the message says why and what to do."""
+
+
+_children: set[subprocess.Popen] = set()
+_lock = threading.Lock()
+_seq = itertools.count()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0
+
+
+def child_env(extra: dict | None = None) -> dict:
+    """This process' environment plus what a child needs to reach the same data and Milvus."""
+    s = get_settings()
+    env = {**os.environ, "WORKBENCH_DATA_DIR": str(s.data_dir), "WORKBENCH_MILVUS_PORT": str(s.milvus_lite_port),
+           "WORKBENCH_PARENT_PID": str(os.getpid()), "PYTHONUNBUFFERED": "1",
+           "PYTHONPATH": os.pathsep.join(p for p in (str(PROJECT_ROOT), os.environ.get("PYTHONPATH")) if p)}
+    if s.milvus_uri:
+        env["MILVUS_URI"] = s.milvus_uri
+    return {**env, **(extra or {})}
+
+
+class Child:
+    """A started child process with its log file; ``stop()`` is idempotent."""
+
+    def __init__(self, cmd: list[str], log_path: Path, env: dict | None = None):
+        self.cmd, self.log_path = cmd, Path(log_path)
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                         cwd=PROJECT_ROOT, env=child_env(env), start_new_session=True)
+        with _lock:
+            _children.add(self.proc)
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    @property
+    def returncode(self) -> int | None:
+        return self.proc.poll()
+
+    def poll(self) -> int | None:
+        return self.proc.poll()
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def wait(self, timeout: float | None = None) -> int:
+        return self.proc.wait(timeout)
+
+    def stop(self, grace: float = 10.0) -> None:
+        stop_process(self.proc, grace)
+        with _lock:
+            _children.discard(self.proc)
+
+    def log_tail(self, chars: int = 4000) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-chars:]
+        except OSError:
+            return ""
+
+    def reason(self) -> str:
+        """The log line that explains a failure: the last 'error' line, else the last line."""
+        lines = [ln.strip() for ln in self.log_tail().splitlines() if ln.strip()]
+        for ln in reversed(lines):
+            low = ln.lower()
+            if low.startswith("error:") or "/error/" in low or "error:" in low:
+                return ln[-500:]
+        return (lines[-1][-500:] if lines else f"no output; see {self.log_path}")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def stop_all() -> None:
+    """Stop every child this process started and has not stopped yet."""
+    with _lock:
+        procs = list(_children)
+        _children.clear()
+    for p in procs:
+        stop_process(p, 5.0)
+
+
+def running_children() -> list[int]:
+    with _lock:
+        return [p.pid for p in _children if p.poll() is None]
+
+
+atexit.register(stop_all)
+
+
+# ---------------------------------------------------------------- HTTP helpers (stdlib: no event loop needed)
+
+def _request(url: str, method: str, body: dict | None, timeout: float) -> dict:
+    data = json.dumps(body).encode() if body is not None else (b"" if method == "POST" else None)
+    req = urllib.request.Request(url, data=data, method=method, headers={"content-type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:  # noqa: S310 (our own service URL)
+            return json.loads(r.read() or b"{}")
+    except urllib.error.HTTPError as e:
+        try:
+            detail = json.loads(e.read()).get("detail", "")
+        except (ValueError, AttributeError):
+            detail = ""
+        raise LoadTestError(f"{method} {url} answered {e.code}: {detail or e.reason}") from e
+    except (urllib.error.URLError, OSError) as e:
+        reason = getattr(e, "reason", e)
+        raise LoadTestError(f"the service at {url.split('/', 3)[:3][-1]} does not answer ({reason})") from e
+
+
+def get_json(base: str, path: str, timeout: float = 30.0) -> dict:
+    return _request(base.rstrip("/") + path, "GET", None, timeout)
+
+
+def post_json(base: str, path: str, body: dict | None = None, timeout: float = 30.0) -> dict:
+    return _request(base.rstrip("/") + path, "POST", body, timeout)
+
+
+# ---------------------------------------------------------------- the service
+
+class ServiceProcess(Child):
+    """``python -m loadtests.service`` on 127.0.0.1 (a free port by default), ready when /health answers."""
+
+    def __init__(self, dataset: str = "sample", models: list[str] | None = None, port: int = 0,
+                 host: str = "127.0.0.1", generator: str | None = None, milvus_uri: str | None = None):
+        self.dataset, self.models, self.port, self.host = dataset, list(models or []), port, host
+        self.generator, self.milvus_uri = generator, milvus_uri
+        self.url = ""
+        self.proc = None
+
+    def start(self, timeout: float = 300.0) -> ServiceProcess:
+        from rag.milvus_server import ensure_milvus
+
+        if self.milvus_uri is None:
+            ensure_milvus()  # started (and owned) here, so the service and Locust all reuse it
+        if self.port and port_in_use(self.port, self.host):
+            raise LoadTestError(f"port {self.port} on {self.host} is in use; choose another port or 0 for any")
+        logs = get_settings().path("logs", "x").parent
+        stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{next(_seq)}"
+        ready = logs / f"service-{stamp}.ready.json"
+        ready.unlink(missing_ok=True)
+        cmd = [sys.executable, "-m", "loadtests.service", "--dataset", self.dataset, "--host", self.host,
+               "--port", str(self.port), "--ready-file", str(ready)]
+        if self.models:
+            cmd += ["--models", ",".join(self.models)]
+        if self.generator:
+            cmd += ["--generator", self.generator]
+        if self.milvus_uri:
+            cmd += ["--milvus-uri", self.milvus_uri]
+        super().__init__(cmd, logs / f"service-{stamp}.log")
+        deadline = time.monotonic() + timeout
+        try:
+            while not ready.exists():
+                if not self.alive():
+                    raise LoadTestError(f"the load-test service did not start: {self.reason()}")
+                if time.monotonic() > deadline:
+                    raise LoadTestError(f"the load-test service was not ready within {timeout:.0f} s; "
+                                        f"see {self.log_path}")
+                time.sleep(0.2)
+            self.url = json.loads(ready.read_text())["url"]
+            while True:
+                try:
+                    health = get_json(self.url, "/health", timeout=5)
+                    self.models = health["models"]
+                    return self
+                except LoadTestError:
+                    if not self.alive() or time.monotonic() > deadline:
+                        raise LoadTestError(f"the load-test service does not answer at {self.url}: "
+                                            f"{self.reason()}") from None
+                    time.sleep(0.2)
+        except BaseException:
+            self.stop()
+            raise
+        finally:
+            ready.unlink(missing_ok=True)
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    @property
+    def returncode(self) -> int | None:
+        return None if self.proc is None else self.proc.poll()
+
+    def stop(self, grace: float = 10.0) -> None:
+        if self.proc is not None:
+            super().stop(grace)
+
+
+# ---------------------------------------------------------------- Locust
+
+class LocustProcess(Child):
+    """``python -m locust`` headless (CSV + JSON files) or with its web UI bound to 127.0.0.1."""
+
+    url = ""
+
+    @classmethod
+    def headless(cls, locustfile: Path, host: str, users: int, spawn_rate: float, duration: int,
+                 prefix: Path, extra: list[str] | None = None, processes: int = 1) -> LocustProcess:
+        prefix = Path(prefix)
+        prefix.parent.mkdir(parents=True, exist_ok=True)
+        for suffix in (".json", "_stats.csv", "_stats_history.csv", "_failures.csv", "_exceptions.csv"):
+            Path(f"{prefix}{suffix}").unlink(missing_ok=True)
+        cmd = [sys.executable, "-m", "locust", "-f", str(locustfile), "--headless", "-u", str(users),
+               "-r", f"{spawn_rate:g}", "-t", f"{int(duration)}s", "--host", host, "--csv", str(prefix),
+               "--csv-full-history", "--json-file", str(prefix), "--only-summary", "--stop-timeout", "2",
+               *(extra or [])]
+        if processes > 1:
+            cmd += ["--processes", str(processes), "--master-bind-host", "127.0.0.1",
+                    "--master-bind-port", str(free_port())]
+        return cls(cmd, Path(f"{prefix}.log"))
+
+    @classmethod
+    def web(cls, locustfile: Path, host: str, port: int, env: dict | None = None) -> LocustProcess:
+        logs = get_settings().path("logs", "x").parent
+        cmd = [sys.executable, "-m", "locust", "-f", str(locustfile), "--host", host,
+               "--web-host", "127.0.0.1", "--web-port", str(port)]
+        p = cls(cmd, logs / f"locust-web-{port}.log", env)
+        p.url = f"http://127.0.0.1:{port}"
+        p.port = port
+        return p
+
+    def wait_ready(self, timeout: float = 60.0) -> LocustProcess:
+        deadline = time.monotonic() + timeout
+        while not port_in_use(self.port):
+            if not self.alive():
+                raise LoadTestError(f"the Locust web UI did not start: {self.reason()}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise LoadTestError(f"the Locust web UI did not answer within {timeout:.0f} s; see {self.log_path}")
+            time.sleep(0.2)
+        return self

@@ -1,0 +1,331 @@
+"""Run load tests: start the service, run Locust per model, read its files, find the SLO, record it.
+
+Every child (service, Locust) is started in its own process group, registered here and stopped
+at exit (``atexit``), when a run ends, fails or is stopped; children also watch this process
+(``WORKBENCH_PARENT_PID``) and quit if it is killed, so nothing keeps loading a machine after the app
+is gone. Locust is never imported here (it monkey-patches the importing process with gevent): it
+runs as ``python -m locust``. Load goes to 127.0.0.1 unless the caller names another host.
+
+Models are run one after another, each with the service to itself, so one model's CPU use never
+shows up in another's latency. Bounds: at most ``MAX_USERS`` users and ``MAX_DURATION_S`` seconds.
+
+Usage:
+    report = run_load_test(LoadConfig(models=["minilm", "bm25"], users=10, duration=20))
+    report.results["minilm"].stats.p95_ms, report.run_id
+    with ServiceProcess(dataset="sample", models=["minilm"]) as svc:
+        ui = start_web_ui(svc.url)            # ui.url -> http://127.0.0.1:PORT
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from loadtests import procs
+from loadtests.procs import LoadTestError, LocustProcess, ServiceProcess, free_port
+from loadtests.results import (
+    LoadRecorder,
+    ModelResult,
+    SloResult,
+    read_failures,
+    read_final,
+    read_history,
+    split_from_timings,
+)
+
+HERE = Path(__file__).resolve().parent
+# endpoint -> (locustfile, request name prefix); a new kind of load is one entry
+ENDPOINTS: dict[str, tuple[str, str]] = {
+    "search": ("locustfile.py", "search"),
+    "rag": ("locustfile.py", "rag"),
+    "milvus": ("locustfile_milvus.py", "milvus"),  # Milvus alone, no model: the database's share
+}
+MAX_USERS, MAX_DURATION_S, MAX_SPAWN_RATE = 500, 900, 100.0
+
+Progress = Callable[[dict], None]  # {"phase", "model", "fraction", "row"?}
+
+
+@dataclass
+class LoadConfig:
+    """One load test. ``host=None`` starts a service on 127.0.0.1 for the run (or uses ``service``)."""
+    models: list[str]
+    endpoint: str = "search"
+    users: int = 10
+    spawn_rate: float = 5.0
+    duration: int = 20            # seconds per model
+    k: int = 10
+    dataset: str = "sample"
+    host: str | None = None       # an already running service, named explicitly
+    processes: int = 1            # Locust --processes (load generators)
+    slo_p95_ms: float | None = None
+    slo_max_users: int = 64
+    slo_step_seconds: int = 10
+
+    def validate(self) -> None:
+        """Bounds and names, before any process starts."""
+        from rag.embedders import resolve
+
+        if not self.models:
+            raise ValueError("choose at least one model")
+        for m in self.models:
+            resolve(m)  # ModelUnavailable naming the known models
+        if self.endpoint not in ENDPOINTS:
+            raise ValueError(f"unknown endpoint {self.endpoint!r}; choose from {', '.join(ENDPOINTS)}")
+        checks = [(1 <= self.users <= MAX_USERS, f"users must be 1-{MAX_USERS}"),
+                  (0 < self.spawn_rate <= MAX_SPAWN_RATE, f"spawn rate must be >0 and <= {MAX_SPAWN_RATE:g}"),
+                  (1 <= self.duration <= MAX_DURATION_S, f"duration must be 1-{MAX_DURATION_S} s"),
+                  (1 <= self.k <= 100, "k must be 1-100"),
+                  (1 <= self.processes <= (os.cpu_count() or 1) * 2, "processes must be 1-2×CPUs"),
+                  (1 <= self.slo_max_users <= MAX_USERS, f"SLO max users must be 1-{MAX_USERS}"),
+                  (1 <= self.slo_step_seconds <= 120, "SLO step must be 1-120 s"),
+                  (self.slo_p95_ms is None or self.slo_p95_ms > 0, "the p95 target must be > 0 ms")]
+        for ok, msg in checks:
+            if not ok:
+                raise ValueError(msg)
+
+    def record(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+@dataclass
+class LoadReport:
+    run_id: str
+    results: dict[str, ModelResult] = field(default_factory=dict)
+    slo: dict[str, SloResult] = field(default_factory=dict)
+    url: str = ""
+
+    def to_json(self) -> dict:
+        out = {"run_id": self.run_id, "results": {m: r.stats.brief() for m, r in self.results.items()}}
+        if self.slo:
+            out["slo"] = {m: s.brief() for m, s in self.slo.items()}
+        return out
+
+
+def run_phase(url: str, model: str, endpoint: str, users: int, spawn_rate: float, duration: int,
+              out_prefix: Path, k: int = 10, processes: int = 1, service: ServiceProcess | None = None,
+              on_row: Callable[[dict], None] | None = None, stop: threading.Event | None = None) -> ModelResult:
+    """One headless Locust run against one model; live rows to ``on_row``; raises on a broken run."""
+    locustfile, prefix = ENDPOINTS[endpoint]
+    procs.post_json(url, "/stats/reset")
+    proc = LocustProcess.headless(HERE / locustfile, url, users, spawn_rate, duration, out_prefix,
+                                  ["--model", model, "--endpoint", endpoint, "--k", str(k)], processes)
+    seen = 0
+    try:
+        deadline = time.monotonic() + duration + 60
+        while proc.poll() is None:
+            if stop is not None and stop.is_set():
+                proc.stop()
+                raise LoadTestError("stopped by the user")
+            if service is not None and not service.alive():
+                proc.stop()
+                raise LoadTestError(f"the service exited (code {service.returncode}) during the {model} phase: "
+                                    f"{service.reason()}")
+            if time.monotonic() > deadline:
+                proc.stop()
+                raise LoadTestError(f"Locust did not finish within {duration + 60} s; see {proc.log_path}")
+            rows = read_history(out_prefix, "Aggregated")
+            for row in rows[seen:]:
+                if on_row:
+                    on_row(row)
+            seen = max(seen, len(rows))
+            time.sleep(0.5)
+    finally:
+        proc.stop()
+    if proc.returncode not in (0, 1):  # 1 = the run had failed requests: a result, not a broken run
+        raise LoadTestError(f"Locust exited with code {proc.returncode}: {proc.reason()}")
+    stats = read_final(out_prefix)
+    name = f"{prefix}[{model}]"
+    entry = stats.get(name) or stats.get("Aggregated")
+    if entry is None or entry.requests == 0:
+        raise LoadTestError(f"Locust sent no {name} requests: {proc.reason()}")
+    history = read_history(out_prefix, name)
+    for row in read_history(out_prefix, "Aggregated")[seen:]:
+        if on_row:
+            on_row(row)
+    failures = read_failures(out_prefix)
+    if entry.failures:
+        _raise_if_down(url, service, model, failures)
+    timings = procs.get_json(url, "/stats/timings") if endpoint != "milvus" else {}
+    return ModelResult(model, endpoint, users, spawn_rate, duration, entry, history,
+                       split_from_timings(timings, endpoint, model, entry.avg_ms), failures)
+
+
+def _raise_if_down(url: str, service: ServiceProcess | None, model: str, failures: list[dict]) -> None:
+    """Failed requests from overload are a result; a dead service or Milvus makes the run failed."""
+    if service is not None and not service.alive():
+        raise LoadTestError(f"the service exited (code {service.returncode}) during the {model} phase: "
+                            f"{service.reason()}")
+    try:
+        procs.get_json(url, "/health?deep=true", timeout=10)
+    except LoadTestError as e:
+        top = failures[0]["error"] if failures else "?"
+        raise LoadTestError(f"{e} (during the {model} phase; most frequent failure: {top})") from e
+
+
+def find_slo(url: str, model: str, endpoint: str, target_p95_ms: float, out_dir: Path, max_users: int = 64,
+             step_seconds: int = 10, k: int = 10, service: ServiceProcess | None = None,
+             progress: Progress | None = None, stop: threading.Event | None = None) -> SloResult:
+    """Double the users (1, 2, 4, …) until p95 exceeds the target or a request fails."""
+    res = SloResult(model, target_p95_ms)
+    users = 1
+    while users <= max_users:
+        if progress:
+            progress({"phase": f"SLO {model}: {users} users", "model": model})
+        r = run_phase(url, model, endpoint, users, users, step_seconds, out_dir / f"slo_{model}_u{users}", k,
+                      service=service, stop=stop)
+        ok = r.stats.failures == 0 and r.stats.p95_ms <= target_p95_ms
+        res.steps.append({"users": users, "rps": round(r.stats.rps, 2), "p95_ms": r.stats.p95_ms,
+                          "p50_ms": r.stats.p50_ms, "failures": r.stats.failures, "ok": ok})
+        if not ok:
+            res.stopped_by = "failures" if r.stats.failures else f"p95 {r.stats.p95_ms:g} ms > {target_p95_ms:g} ms"
+            return res
+        res.max_users, res.rps = users, r.stats.rps
+        users *= 2
+    res.stopped_by = f"reached the {max_users}-user cap"
+    return res
+
+
+def run_load_test(cfg: LoadConfig, progress: Progress | None = None, stop: threading.Event | None = None,
+                  store=None, service: ServiceProcess | None = None) -> LoadReport:
+    """The whole job: service, one phase per model, optional SLO search, run record. Raises on failure,
+    after marking the run failed (or stopped) with its reason and stopping what it started."""
+    from rag.loaders import load_dataset
+    from rag.runs import RunStore
+    from rag.settings import get_settings
+
+    cfg.validate()
+    dataset = load_dataset(cfg.dataset)
+    rec = LoadRecorder(store or RunStore.default(), cfg.record(), dataset)
+    report = LoadReport(rec.run_id)
+    say = progress or (lambda ev: None)
+    own = None
+    out_dir = get_settings().path("loadtests", rec.run_id, "x").parent
+    try:
+        if cfg.host:
+            url = cfg.host.rstrip("/")
+        else:
+            if service is None or not service.alive():
+                say({"phase": "starting the service (loads the models once)", "fraction": 0.0})
+                service = own = ServiceProcess(cfg.dataset, cfg.models).start()
+            url = service.url
+        report.url = url
+        check_models(url, cfg.models)
+        phases = len(cfg.models) * (2 if cfg.slo_p95_ms else 1)
+        for i, model in enumerate(cfg.models):
+            say({"phase": f"{model}: {cfg.users} users for {cfg.duration} s", "model": model,
+                 "fraction": i / phases})
+            r = run_phase(url, model, cfg.endpoint, cfg.users, cfg.spawn_rate, cfg.duration, out_dir / model,
+                          cfg.k, cfg.processes, service, stop=stop,
+                          on_row=lambda row, _m=model: say({"model": _m, "row": row}))
+            report.results[model] = r
+            rec.model_done(r)
+            say({"phase": f"{model} done", "model": model, "result": r.summary()})
+        if cfg.slo_p95_ms:
+            for i, model in enumerate(cfg.models):
+                say({"phase": f"SLO {model}", "model": model, "fraction": (len(cfg.models) + i) / phases})
+                s = find_slo(url, model, cfg.endpoint, cfg.slo_p95_ms, out_dir, cfg.slo_max_users,
+                             cfg.slo_step_seconds, cfg.k, service, say, stop)
+                report.slo[model] = s
+                rec.slo_done(s)
+        rec.finish()
+        say({"phase": "done", "fraction": 1.0})
+        return report
+    except BaseException as e:
+        stopped = isinstance(e, KeyboardInterrupt) or (stop is not None and stop.is_set())
+        rec.finish("stopped" if stopped else "failed", str(e) or type(e).__name__)
+        raise
+    finally:
+        if own is not None:
+            own.stop()
+
+
+def check_models(url: str, models: list[str]) -> None:
+    known = [m["name"] for m in procs.get_json(url, "/models")["models"]]
+    missing = [m for m in models if m not in known]
+    if missing:
+        raise LoadTestError(f"the service at {url} has no model {', '.join(missing)}; it has: {', '.join(known)}")
+
+
+def start_web_ui(url: str, models: list[str] | None = None, port: int | None = None) -> LocustProcess:
+    """Locust's web UI on 127.0.0.1 against the service, model and endpoint pickable in its form."""
+    port = port or free_port()
+    if procs.port_in_use(port):
+        raise LoadTestError(f"port {port} on 127.0.0.1 is in use; choose another for the Locust web UI")
+    env = {"WORKBENCH_LOCUST_MODELS": ",".join(models)} if models else {}
+    return LocustProcess.web(HERE / "locustfile.py", url, port, env).wait_ready()
+
+
+# ---------------------------------------------------------------- app-wide processes (the page)
+
+class AppProcesses:
+    """The service and web UI the app keeps between runs: started on demand, one of each, stopped by
+    their buttons or at exit. A background ``job`` runs a load test while the page polls it."""
+
+    def __init__(self):
+        self.service: ServiceProcess | None = None
+        self.web: LocustProcess | None = None
+        self.lock = threading.Lock()
+
+    def ensure_service(self, dataset: str, models: list[str]) -> ServiceProcess:
+        with self.lock:
+            s = self.service
+            if s is None or not s.alive() or s.dataset != dataset or not set(models) <= set(s.models):
+                if s is not None:
+                    s.stop()
+                want = sorted(set(models) | (set(s.models) if s and s.dataset == dataset else set()))
+                self.service = ServiceProcess(dataset, want).start()
+            return self.service
+
+    def stop_all(self) -> None:
+        with self.lock:
+            for p in (self.web, self.service):
+                if p is not None:
+                    p.stop()
+            self.web = self.service = None
+
+
+class LoadTestJob(threading.Thread):
+    """``run_load_test`` in a thread, its progress kept for a page to poll; ``stop()`` ends it cleanly."""
+
+    def __init__(self, cfg: LoadConfig, service_factory: Callable[[], ServiceProcess] | None = None):
+        super().__init__(daemon=True, name="load-test")
+        self.cfg, self.service_factory = cfg, service_factory
+        self.stop_event = threading.Event()
+        self.phase, self.fraction, self.error = "queued", 0.0, None
+        self.rows: dict[str, list[dict]] = {m: [] for m in cfg.models}
+        self.report: LoadReport | None = None
+
+    def _progress(self, ev: dict) -> None:
+        self.phase = ev.get("phase", self.phase)
+        self.fraction = ev.get("fraction", self.fraction)
+        if "row" in ev:
+            self.rows.setdefault(ev["model"], []).append(ev["row"])
+
+    def run(self) -> None:
+        try:
+            service = None
+            if self.service_factory and not self.cfg.host:
+                self._progress({"phase": "starting the service (loads the models once)"})
+                service = self.service_factory()
+            self.report = run_load_test(self.cfg, self._progress, self.stop_event, service=service)
+        except BaseException as e:  # shown on the page; the run record already says failed/stopped
+            self.error = str(e) or type(e).__name__
+            self.phase = "stopped" if self.stop_event.is_set() else "failed"
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+
+APP = AppProcesses()
+atexit.register(APP.stop_all)
+atexit.register(procs.stop_all)
+
+
+
+__all__ = ["APP", "ENDPOINTS", "LoadConfig", "LoadReport", "LoadTestError", "LoadTestJob", "LocustProcess",
+           "ServiceProcess", "find_slo", "run_load_test", "run_phase", "start_web_ui"]
