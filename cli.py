@@ -146,6 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
     from evaluators.rag_cli import add_rag_command
 
     add_rag_command(sub)
+    from loadtests.cli_command import add_loadtest_command
+
+    add_loadtest_command(sub)
     return p
 
 

@@ -18,6 +18,7 @@ Usage:
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,7 +28,11 @@ from evaluators.statistics import ComparisonResult, compare_models, min_detectab
 from rag.runs import Run, RunStore
 
 _LABELS = {"ndcg": "nDCG", "mrr": "MRR", "map": "MAP", "precision": "Precision", "recall": "Recall",
-           "hit": "Hit"}
+           "hit": "Hit",
+           # Display names of Ragas metrics. The registry (evaluators.ragas_eval.METRICS) is authoritative and
+           # used when loaded; importing it loads Ragas (~8 s), too slow for `cli.py gate` or a report.
+           "nonllm_context_precision": "Context precision (non-LLM)",
+           "nonllm_context_recall": "Context recall (non-LLM)", "rouge_l": "ROUGE-L", "bleu": "BLEU"}
 # Row fields that are never a quality metric even when numeric.
 _NOT_METRICS = {"model", "item_id", "question_id", "run_id", "ranking", "response", "retrieved_ids", "errors",
                 "latency_ms", "seconds", "tokens", "prompt_tokens", "completion_tokens", "cost_usd"}
@@ -36,6 +41,10 @@ BEST, TIED = "★ best", "≈ tied"
 
 def metric_label(name: str) -> str:
     """``ndcg@10`` → ``nDCG@10``, ``faithfulness`` → ``Faithfulness``."""
+    ragas = sys.modules.get("evaluators.ragas_eval")
+    spec = getattr(ragas, "METRICS", {}).get(name) if ragas else None
+    if spec is not None:
+        return spec.label
     base, at, k = name.partition("@")
     return _LABELS.get(base.lower(), base.replace("_", " ").capitalize() if not at else base) + at + k
 

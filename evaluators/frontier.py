@@ -154,8 +154,10 @@ def frontier_table(store: RunStore, run_ids: list[str] | str, metric: str | None
                          "cost_per_1k": cost, "cost_basis": basis, "p95_ms": p95, "users": users,
                          "quality_run": run.id, "latency_run": lat_run})
     frame = pd.DataFrame(rows, columns=COLUMNS[:-1])
-    frame["pareto"] = pareto_flags(frame)
-    return frame
+    frame["pareto"] = False
+    for _, part in frame.groupby("quality_metric", sort=False):  # nDCG and a Ragas score are not one axis
+        frame.loc[part.index, "pareto"] = pareto_flags(part)
+    return frame.astype({"pareto": bool})
 
 
 def pareto_flags(frame: pd.DataFrame, maximize: tuple[str, ...] = ("quality",),
@@ -177,17 +179,18 @@ def pareto_flags(frame: pd.DataFrame, maximize: tuple[str, ...] = ("quality",),
     return pd.Series(flags, index=frame.index, dtype=bool)
 
 
-def frontier_figure(frame: pd.DataFrame, title: str | None = None):
+def frontier_figure(frame: pd.DataFrame, metric: str | None = None, title: str | None = None):
     """Quality (y) against p95 latency (x; cost per 1k if no latency), colour = cost, Pareto setups as
-    labelled stars joined by a line. Labels are HTML-escaped (Plotly renders a subset of HTML)."""
+    labelled stars joined by a line; one quality metric (``metric`` or the first). Labels are
+    HTML-escaped (Plotly renders a subset of HTML)."""
     import plotly.graph_objects as go
 
-    data = frame[frame["quality"].notna()].copy()
+    metric = metric or (frame["quality_metric"].iloc[0] if len(frame) else None)
+    data = frame[frame["quality"].notna() & (frame["quality_metric"] == metric)].copy()
     use_latency = data["p95_ms"].notna().any()
     xcol, xtitle = ("p95_ms", "p95 latency (ms, load test)") if use_latency else \
         ("cost_per_1k", "cost per 1,000 queries (USD)")
-    metric = metric_label(data["quality_metric"].iloc[0]) if len(data) and data["quality_metric"].nunique() == 1 \
-        else "quality"
+    metric = metric_label(metric) if metric else "quality"
     data["label"] = data["setup"].map(lambda s: html.escape(str(s)))
     hover = ("%{customdata[0]}<br>" + metric + " %{y:.3f}<br>cost/1k queries $%{customdata[1]:.4f}"
              "<br>p95 %{customdata[2]:.0f} ms<extra></extra>")

@@ -230,6 +230,21 @@ def _quality_section(store: RunStore, group: list[Run], metric: str | None, exam
     return sec, cmps
 
 
+def _frontier_section(kind: str, frontier: pd.DataFrame, figs: _Figures) -> dict:
+    metric = metric_label(frontier["quality_metric"].iloc[0])
+    show = frontier[["setup", "quality", "cost_per_1k", "p95_ms", "users", "pareto", "cost_basis"]].rename(
+        columns={"quality": metric, "cost_per_1k": "USD per 1k queries", "p95_ms": "p95 ms",
+                 "pareto": "Pareto-optimal"})
+    notes = ["No load run in this report: latency is not on the chart. Add a load run id."] \
+        if frontier["p95_ms"].isna().all() else []
+    pareto = ", ".join(frontier.loc[frontier["pareto"], "setup"])
+    return {"title": f"Quality, cost and latency · {'retrieval' if kind == 'retrieval' else 'RAG'}",
+            "intro": "Pareto-optimal setups: no other setup is at least as good on every axis and better on one.",
+            "sentences": [], "tables": [("Setups", _table(show))], "examples": [], "notes": notes,
+            "figures": [figs.html(frontier_figure(frontier))],
+            "headline": f"Pareto-optimal on {metric}, cost and latency: {pareto}."}
+
+
 def build_report(store: RunStore, run_ids: list[str] | str, metric: str | None = None, examples: int = 3,
                  title: str | None = None, n_resamples: int = 10000, dataset=None) -> str:
     """The report's HTML text for the given runs (ids, ``"A,B"`` or ``latest``)."""
@@ -237,13 +252,15 @@ def build_report(store: RunStore, run_ids: list[str] | str, metric: str | None =
     runs = [store.get(i) for i in ids]
     figs = _Figures()
     headline, sections = [], []
-    frontier = frontier_table(store, ids, metric) if any(r.kind != "load" for r in runs) else pd.DataFrame()
+    load_ids = [r.id for r in runs if r.kind == "load"]
+    frontiers = []
     for group in _group(runs):
         sec, cmps = _quality_section(store, group, metric, examples, n_resamples, figs, dataset)
         sections.append(sec)
         if cmps:
-            sub = frontier[frontier["quality_run"].isin([r.id for r in group])] if not frontier.empty else frontier
-            headline.append(_headline(cmps[0], sub, model_labels(group)))
+            frontier = frontier_table(store, [r.id for r in group] + load_ids, cmps[0].metric)
+            headline.append(_headline(cmps[0], frontier, model_labels(group)))
+            frontiers.append((group[0].kind, frontier))
     for run in (r for r in runs if r.kind == "load"):
         sents = load_sentences(run)
         headline += sents[:1]
@@ -251,16 +268,11 @@ def build_report(store: RunStore, run_ids: list[str] | str, metric: str | None =
                          "figures": [figs.html(f) for f in load_figure(run, store)], "examples": [], "notes": [],
                          "intro": ", ".join(f"{k} {v}" for k, v in run.config.items()
                                             if k in ("endpoint", "users", "spawn_rate", "duration_s", "k"))})
-    if not frontier.empty:
-        show = frontier[["setup", "quality_metric", "quality", "cost_per_1k", "p95_ms", "pareto", "cost_basis"]]
-        sec = {"title": "Quality, cost and latency", "sentences": [], "figures": [], "examples": [], "notes": [],
-               "intro": "Pareto-optimal setups: no other setup is at least as good on every axis and better on one.",
-               "tables": [("Setups", _table(show.rename(columns={"cost_per_1k": "USD per 1k queries"})))]}
-        sec["figures"].append(figs.html(frontier_figure(frontier)))
-        if frontier["p95_ms"].isna().all():
-            sec["notes"].append("No load run in this report: latency is not on the chart. Add a load run id.")
-        pareto = ", ".join(frontier.loc[frontier["pareto"], "setup"])
-        headline.append(f"Pareto-optimal (quality vs cost vs latency): {pareto}.")
+    for kind, frontier in frontiers:
+        if frontier.empty:
+            continue
+        sec = _frontier_section(kind, frontier, figs)
+        headline.append(sec.pop("headline"))
         sections.append(sec)
     if not headline:
         headline = ["These runs have no per-query scores or load results to compare."]

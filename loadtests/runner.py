@@ -238,6 +238,10 @@ def run_load_test(cfg: LoadConfig, progress: Progress | None = None, stop: threa
     except BaseException as e:
         stopped = isinstance(e, KeyboardInterrupt) or (stop is not None and stop.is_set())
         rec.finish("stopped" if stopped else "failed", str(e) or type(e).__name__)
+        try:
+            e.run_id = rec.run_id  # so callers can say which run record holds the reason
+        except AttributeError:
+            pass
         raise
     finally:
         if own is not None:
