@@ -38,7 +38,7 @@ from rag.runs import Run, RunStore
 CHARS_PER_TOKEN = 4.0
 DEFAULT_QUERY_TOKENS = 16.0
 COLUMNS = ["setup", "model", "kind", "quality", "quality_metric", "cost_per_1k", "cost_basis", "p95_ms", "users",
-           "quality_run", "latency_run", "pareto"]
+           "latency_endpoint", "quality_run", "latency_run", "pareto"]
 
 
 @lru_cache(maxsize=16)
@@ -115,15 +115,15 @@ def _rag_cost(store: RunStore, run: Run, model: str) -> tuple[float, str]:
     return emb + usd / len(rows) * 1000, basis + f"; {gen_model} tokens × run prices{note}"
 
 
-def _latency(load_runs: list[Run], model: str, endpoint: str) -> tuple[float, object, str | None]:
+def _latency(load_runs: list[Run], model: str, endpoint: str) -> tuple[float, object, str | None, str | None]:
     """p95 for a setup from the first load run that measured it, preferring load runs of the matching
     endpoint (``search`` for retrieval, ``rag`` for RAG). Locust names like ``search[minilm]`` match."""
     ordered = sorted(load_runs, key=lambda r: r.config.get("endpoint", endpoint) != endpoint)
     for run in ordered:
         for key, v in load_results(run).items():
             if model in (key, load_model_name(key)) and isinstance(v.get("p95_ms"), (int, float)):
-                return float(v["p95_ms"]), v.get("users", run.config.get("users")), run.id
-    return math.nan, None, None
+                return float(v["p95_ms"]), v.get("users", run.config.get("users")), run.config.get("endpoint"), run.id
+    return math.nan, None, None, None
 
 
 def frontier_table(store: RunStore, run_ids: list[str] | str, metric: str | None = None) -> pd.DataFrame:
@@ -146,13 +146,13 @@ def frontier_table(store: RunStore, run_ids: list[str] | str, metric: str | None
                 gen = run.config.get("generator")
                 (cost, basis) = _rag_cost(store, run, model)
                 setup = f"{model} + {gen.get('spec') if isinstance(gen, dict) else gen or '?'}"
-            p95, users, lat_run = _latency(load_runs, model, "search" if run.kind == "retrieval" else "rag")
+            p95, users, endpoint, lat_run = _latency(load_runs, model, "search" if run.kind == "retrieval" else "rag")
             if sum(r.kind != "load" for r in runs) > 1:
                 setup += f" [{run.id}]"
             rows.append({"setup": setup, "model": model, "kind": run.kind,
                          "quality": math.nan if q is None else q, "quality_metric": m,
                          "cost_per_1k": cost, "cost_basis": basis, "p95_ms": p95, "users": users,
-                         "quality_run": run.id, "latency_run": lat_run})
+                         "latency_endpoint": endpoint, "quality_run": run.id, "latency_run": lat_run})
     frame = pd.DataFrame(rows, columns=COLUMNS[:-1])
     frame["pareto"] = False
     for _, part in frame.groupby("quality_metric", sort=False):  # nDCG and a Ragas score are not one axis

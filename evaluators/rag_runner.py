@@ -28,7 +28,7 @@ from evaluators.cost import PriceTable, SpendCap, UsageMeter
 from evaluators.ragas_eval import METRICS, Gate, RagasScorer, RagSample, describe_error, split_metrics
 from rag.dataset import Dataset
 from rag.embedders import resolve
-from rag.generators import DEFAULT_PROMPT, Context, GenerationConfig, generator_kind, make_generator
+from rag.generators import DEFAULT_PROMPT, Context, GenerationConfig, generator_kind, generator_label, make_generator
 from rag.llm import parse_llm
 from rag.question_sets import EvalQuestion, load_question_set, questions_from_dataset
 from rag.runs import RunStore
@@ -130,7 +130,8 @@ def run_config_record(ds: Dataset, cfg: RagConfig) -> dict:
     judge = parse_llm(cfg.judge, cfg.judge_base_url)
     active, skipped = split_metrics(cfg.metrics, judge)
     return {"models": cfg.models, "k": cfg.k, "dataset_source": ds.source, "rag": asdict(cfg),
-            "generator": {"spec": cfg.generator, "label": kind.label, "baseline": kind.is_baseline},
+            "generator": {"spec": cfg.generator, "label": generator_label(cfg.generator, cfg.generator_base_url),
+                          "baseline": kind.is_baseline},
             "judge": judge.to_config() if judge else None, "metrics_active": active, "metrics_skipped": skipped,
             "model_ids": {m: resolve(m).model_id for m in cfg.models}}
 
@@ -335,5 +336,6 @@ def summarize(rows: list[dict], cfg: RagConfig, meter: UsageMeter, prices: Price
     kind = generator_kind(cfg.generator)
     return {"metrics": metrics, "metrics_active": active, "metrics_skipped": skipped,
             "rows": len(rows), "expected_rows": expected, "failed_rows": sum(row_failed(r) for r in rows),
-            "generator": {"spec": cfg.generator, "label": kind.label, "baseline": kind.is_baseline},
+            "generator": {"spec": cfg.generator, "label": generator_label(cfg.generator, cfg.generator_base_url),
+                          "baseline": kind.is_baseline},
             "judge": judge.label if judge else None, "usage": meter.to_dict(prices), "prices": prices.to_json()}

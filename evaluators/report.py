@@ -232,9 +232,11 @@ def _quality_section(store: RunStore, group: list[Run], metric: str | None, exam
 
 def _frontier_section(kind: str, frontier: pd.DataFrame, figs: _Figures) -> dict:
     metric = metric_label(frontier["quality_metric"].iloc[0])
-    show = frontier[["setup", "quality", "cost_per_1k", "p95_ms", "users", "pareto", "cost_basis"]].rename(
-        columns={"quality": metric, "cost_per_1k": "USD per 1k queries", "p95_ms": "p95 ms",
-                 "pareto": "Pareto-optimal"})
+    show = frontier[["setup", "quality", "cost_per_1k", "p95_ms", "users", "latency_endpoint", "pareto",
+                     "cost_basis"]].rename(columns={"quality": metric, "cost_per_1k": "USD per 1k queries",
+                                                    "p95_ms": "p95 ms", "latency_endpoint": "load endpoint",
+                                                    "pareto": "Pareto-optimal", "cost_basis": "cost basis"})
+    show["Pareto-optimal"] = show["Pareto-optimal"].map({True: "★ yes", False: ""})
     notes = ["No load run in this report: latency is not on the chart. Add a load run id."] \
         if frontier["p95_ms"].isna().all() else []
     pareto = ", ".join(frontier.loc[frontier["pareto"], "setup"])

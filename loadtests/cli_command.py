@@ -28,6 +28,8 @@ def _models(text: str) -> list[str]:
 
 def cmd_loadtest(args) -> int:
     from loadtests.runner import LoadConfig, LoadTestError, run_load_test
+    from rag.embedders import ModelUnavailable
+    from rag.milvus_server import MilvusUnavailable
 
     cfg = LoadConfig(models=args.models, endpoint=args.endpoint, users=args.users, spawn_rate=args.spawn_rate,
                      duration=args.duration, k=args.k, dataset=args.dataset, host=args.host,
@@ -39,7 +41,7 @@ def cmd_loadtest(args) -> int:
             print(f"  {ev['phase']}", file=sys.stderr, flush=True)
     try:
         report = run_load_test(cfg, progress)
-    except LoadTestError as e:
+    except (LoadTestError, ModelUnavailable, MilvusUnavailable) as e:
         run = getattr(e, "run_id", None)
         print(f"error: {e}" + (f" (run {run} marked failed)" if run else ""), file=sys.stderr)
         return 2

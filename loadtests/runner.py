@@ -67,13 +67,9 @@ class LoadConfig:
     slo_step_seconds: int = 10
 
     def validate(self) -> None:
-        """Bounds and names, before any process starts."""
-        from rag.embedders import resolve
-
+        """Bounds, before anything is recorded or started (model names are checked in the run)."""
         if not self.models:
             raise ValueError("choose at least one model")
-        for m in self.models:
-            resolve(m)  # ModelUnavailable naming the known models
         if self.endpoint not in ENDPOINTS:
             raise ValueError(f"unknown endpoint {self.endpoint!r}; choose from {', '.join(ENDPOINTS)}")
         checks = [(1 <= self.users <= MAX_USERS, f"users must be 1-{MAX_USERS}"),
@@ -194,6 +190,7 @@ def run_load_test(cfg: LoadConfig, progress: Progress | None = None, stop: threa
                   store=None, service: ServiceProcess | None = None) -> LoadReport:
     """The whole job: service, one phase per model, optional SLO search, run record. Raises on failure,
     after marking the run failed (or stopped) with its reason and stopping what it started."""
+    from rag.embedders import resolve
     from rag.loaders import load_dataset
     from rag.runs import RunStore
     from rag.settings import get_settings
@@ -206,6 +203,8 @@ def run_load_test(cfg: LoadConfig, progress: Progress | None = None, stop: threa
     own = None
     out_dir = get_settings().path("loadtests", rec.run_id, "x").parent
     try:
+        for m in cfg.models:
+            resolve(m)  # ModelUnavailable naming the known models, recorded as the run's reason
         if cfg.host:
             url = cfg.host.rstrip("/")
         else:
@@ -266,31 +265,72 @@ def start_web_ui(url: str, models: list[str] | None = None, port: int | None = N
 
 # ---------------------------------------------------------------- app-wide processes (the page)
 
+def dataset_spec(dataset) -> str | None:
+    """What the service can load for a dataset in the app: "sample", a BEIR folder or zip, else None."""
+    src = str(getattr(dataset, "source", "") or "")
+    if src == "sample":
+        return "sample"
+    p = Path(src)
+    return str(p) if src and (p.is_dir() or (p.is_file() and p.suffix.lower() == ".zip")) else None
+
+
 class AppProcesses:
-    """The service and web UI the app keeps between runs: started on demand, one of each, stopped by
-    their buttons or at exit. A background ``job`` runs a load test while the page polls it."""
+    """What the app keeps between page runs: one service, one Locust web UI, one load-test job (two
+    load tests at once on the same cores would only measure each other). Stopped by their buttons
+    or at exit."""
 
     def __init__(self):
         self.service: ServiceProcess | None = None
         self.web: LocustProcess | None = None
-        self.lock = threading.Lock()
+        self.job: LoadTestJob | None = None
+        self.lock = threading.RLock()
 
     def ensure_service(self, dataset: str, models: list[str]) -> ServiceProcess:
+        """The running service if it serves ``dataset`` and ``models``, else a new one (with the union)."""
         with self.lock:
             s = self.service
-            if s is None or not s.alive() or s.dataset != dataset or not set(models) <= set(s.models):
-                if s is not None:
-                    s.stop()
-                want = sorted(set(models) | (set(s.models) if s and s.dataset == dataset else set()))
-                self.service = ServiceProcess(dataset, want).start()
+            if s is not None and s.alive() and s.dataset == dataset and set(models) <= set(s.models):
+                return s
+            keep = set(s.models) if s is not None and s.dataset == dataset else set()
+            self.stop_web()
+            if s is not None:
+                s.stop()
+            self.service = None
+            self.service = ServiceProcess(dataset, sorted(set(models) | keep)).start()
             return self.service
+
+    def start_job(self, cfg: LoadConfig) -> LoadTestJob:
+        with self.lock:
+            if self.job is not None and self.job.is_alive():
+                raise LoadTestError("a load test is already running; stop it first")
+            cfg.validate()
+            factory = None if cfg.host else (lambda: self.ensure_service(cfg.dataset, cfg.models))
+            self.job = LoadTestJob(cfg, factory)
+            self.job.start()
+            return self.job
+
+    def start_web(self, dataset: str, models: list[str]) -> LocustProcess:
+        with self.lock:
+            svc = self.ensure_service(dataset, models)
+            if self.web is None or not self.web.alive():
+                self.web = start_web_ui(svc.url, svc.models)
+            return self.web
+
+    def stop_web(self) -> None:
+        with self.lock:
+            if self.web is not None:
+                self.web.stop()
+            self.web = None
 
     def stop_all(self) -> None:
         with self.lock:
-            for p in (self.web, self.service):
-                if p is not None:
-                    p.stop()
-            self.web = self.service = None
+            if self.job is not None:
+                self.job.stop()
+                self.job.join(30)
+            self.stop_web()
+            if self.service is not None:
+                self.service.stop()
+            self.service = None
 
 
 class LoadTestJob(threading.Thread):
@@ -303,6 +343,7 @@ class LoadTestJob(threading.Thread):
         self.phase, self.fraction, self.error = "queued", 0.0, None
         self.rows: dict[str, list[dict]] = {m: [] for m in cfg.models}
         self.report: LoadReport | None = None
+        self.run_id: str | None = None
 
     def _progress(self, ev: dict) -> None:
         self.phase = ev.get("phase", self.phase)
@@ -317,8 +358,10 @@ class LoadTestJob(threading.Thread):
                 self._progress({"phase": "starting the service (loads the models once)"})
                 service = self.service_factory()
             self.report = run_load_test(self.cfg, self._progress, self.stop_event, service=service)
+            self.run_id = self.report.run_id
         except BaseException as e:  # shown on the page; the run record already says failed/stopped
             self.error = str(e) or type(e).__name__
+            self.run_id = getattr(e, "run_id", None)
             self.phase = "stopped" if self.stop_event.is_set() else "failed"
 
     def stop(self) -> None:

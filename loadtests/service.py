@@ -81,7 +81,7 @@ class LoadedModel:
     collection: str
     index: object                # rag.store.IndexConfig the collection was built with
     encoder: object | None       # CachedEncoder for dense parts, None for BM25
-    lock: threading.Lock = field(default_factory=threading.Lock)  # HF fast tokenizers are not re-entrant
+    lock: threading.Lock = field(default_factory=threading.Lock)  # shared by every user of the same encoder
 
     def describe(self, rows: int) -> dict:
         dense = f"{self.index.index_type}/{self.index.metric}"
@@ -117,6 +117,16 @@ class TimingBook:
                 "n": int(arr.size), "mean": round(float(arr.mean()), 3),
                 "p50": round(float(np.percentile(arr, 50)), 3), "p95": round(float(np.percentile(arr, 95)), 3)}
         return out
+
+
+_encoder_locks: dict[str, threading.Lock] = {}
+
+
+def encoder_lock(model_id: str) -> threading.Lock:
+    """One lock per underlying encoder (minilm and hybrid share MiniLM): HF fast tokenizers are not
+    safe to call from two threads at once ("Already borrowed"), and on 2 cores the model is CPU-bound
+    anyway, so serialising costs nothing."""
+    return _encoder_locks.setdefault(model_id, threading.Lock())
 
 
 def _matching_config(dataset, spec, name: str):
@@ -162,7 +172,7 @@ class ServiceState:
             else:
                 index = IndexConfig(cfg.index_type, cfg.metric)
                 name, how = self.store.ensure_collection(self.dataset, spec, index).name, "built"
-            lm = LoadedModel(spec, name, index, spec.encoder())
+            lm = LoadedModel(spec, name, index, spec.encoder(), encoder_lock(spec.model_id))
             self.models[spec.name] = lm
             self._search(lm, self.dataset.queries[0].text if self.dataset.queries else "warm-up", 1)
             log(f"model {spec.name}: collection {name} {how}, warm in {time.perf_counter() - t:.1f} s")
@@ -199,20 +209,31 @@ class ServiceState:
         return {"model": lm.spec.name, "k": req.k, "timings": _rounded(timings),
                 "hits": [{"id": d, "title": self._title(d), "score": round(s, 6)} for d, s in hits]}
 
-    def rag(self, req: RagRequest) -> dict:
+    async def rag(self, req: RagRequest) -> dict:
+        """Retrieve (in the thread pool, like /search), then await the generator (LLM calls are async)."""
+        from anyio import to_thread
+
+        from rag.generators import Context
+
         lm = self.model(req.model)
-        t = time.perf_counter()
-        hits, embed_ms, search_ms = _milvus_guard(self, lambda: self._search(lm, req.question, req.k))
-        contexts = [self._doc(d) | {"score": round(s, 6)} for d, s in hits]
         if self.generator is None:
             raise HTTPException(503, f"no generator: {self.generator_error}")
+        t = time.perf_counter()
+        hits, embed_ms, search_ms = await to_thread.run_sync(
+            lambda: _milvus_guard(self, lambda: self._search(lm, req.question, req.k)))
+        contexts = [self._doc(d) | {"score": round(s, 6)} for d, s in hits]
         t_gen = time.perf_counter()
-        answer = self.generator(req.question, [c["text"] for c in contexts])
+        try:
+            answer = await self.generator.agenerate(req.question, [Context(c["id"], c["title"], c["text"])
+                                                                   for c in contexts])
+        except Exception as e:  # an LLM endpoint down or refusing: the generator's fault, not ours
+            raise HTTPException(502, f"generator {self.cfg.generator} failed: {type(e).__name__}: "
+                                     f"{str(e)[:300]}") from e
         generate_ms = (time.perf_counter() - t_gen) * 1000
         timings = {"embed_ms": embed_ms, "search_ms": search_ms, "generate_ms": generate_ms,
                    "server_ms": (time.perf_counter() - t) * 1000}
         self.timings.add("rag", lm.spec.name, timings)
-        return {"model": lm.spec.name, "k": req.k, "answer": answer, "contexts": contexts,
+        return {"model": lm.spec.name, "k": req.k, "answer": answer.text, "contexts": contexts,
                 "generator": self.cfg.generator, "timings": _rounded(timings)}
 
     def _title(self, doc_id: str) -> str:
@@ -256,18 +277,28 @@ def _milvus_guard(state: ServiceState, fn):
 
 
 def _make_generator(name: str):
-    """(``fn(question, contexts) -> answer``, None), or (None, why) so /search still serves without one."""
+    """(generator, None) from ``rag.generators``, or (None, why): /search still serves without one."""
     try:
-        from rag import generators
+        from rag.generators import make_generator
 
-        gen = generators.resolve(name)
-    except Exception as e:  # module missing, unknown name, no API key: /rag answers 503 with this
+        gen = make_generator(name)
+    except Exception as e:  # unknown name, no API key, ...: /rag answers 503 with this
         return None, f"generator '{name}' unavailable: {e}"
+    embed = getattr(gen, "embed", None)
+    if embed is not None:  # the extractive baseline embeds with MiniLM: share the encoder's lock
+        lock = encoder_lock(resolve_model_id("minilm"))
 
-    def generate(question: str, contexts: list[str]) -> str:
-        out = gen.generate(question, contexts)
-        return out if isinstance(out, str) else getattr(out, "answer", str(out))
-    return generate, None
+        def locked_embed(texts):
+            with lock:
+                return embed(texts)
+        gen.embed = locked_embed
+    return gen, None
+
+
+def resolve_model_id(name: str) -> str:
+    from rag.embedders import resolve
+
+    return resolve(name).model_id
 
 
 def create_app(state: ServiceState, on_shutdown=None) -> FastAPI:
@@ -279,6 +310,8 @@ def create_app(state: ServiceState, on_shutdown=None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app):
         yield
+        if state.generator is not None:
+            await state.generator.aclose()
         if on_shutdown is not None:
             on_shutdown()
 
@@ -307,8 +340,8 @@ def create_app(state: ServiceState, on_shutdown=None) -> FastAPI:
         return state.search(req)
 
     @app.post("/rag")
-    def rag(req: RagRequest) -> dict:
-        return state.rag(req)
+    async def rag(req: RagRequest) -> dict:
+        return await state.rag(req)
 
     @app.get("/stats/timings")
     def timings() -> dict:

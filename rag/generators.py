@@ -210,6 +210,13 @@ def make_generator(spec: str, config: GenerationConfig | None = None, base_url: 
     return generator_kind(spec).make(spec.strip(), config or GenerationConfig(), base_url)
 
 
+def generator_label(spec: str, base_url: str | None = None) -> str:
+    """``Extractive (baseline, no LLM)`` or ``OpenAI: gpt-4o-mini`` (with `` @ URL`` for a custom server)."""
+    kind = generator_kind(spec)
+    ep = None if kind.is_baseline else parse_llm(spec, base_url)
+    return kind.label if ep is None else f"{kind.label}: {ep.model}" + (f" @ {ep.base_url}" if ep.base_url else "")
+
+
 def generator_endpoint(spec: str, base_url: str | None = None) -> LLMEndpoint | None:
     """The LLM behind a generator spec (None for the baseline): for availability checks and pricing."""
     return None if generator_kind(spec).is_baseline else parse_llm(spec, base_url)

@@ -31,7 +31,8 @@ from typing import Any
 
 from rag.settings import get_settings
 
-SECRET_KEY_RE = re.compile(r"(api[_-]?key|token|secret|password|authorization)", re.I)
+# "token" but not "tokens": usage counts (prompt_tokens, max_tokens) are data, not credentials.
+SECRET_KEY_RE = re.compile(r"(api[_-]?key|token(?!s)|secret|password|authorization)", re.I)
 KINDS = ("retrieval", "rag", "load")
 TRACKED_PACKAGES = ("pymilvus", "milvus-lite", "sentence-transformers", "torch", "ragas", "langchain",
                     "langchain-openai", "openai", "locust", "streamlit", "pandas")

@@ -1,0 +1,116 @@
+"""Plotly figures and tables for load-test results, so the page only lays them out.
+
+Inputs are plain dicts as stored in the run store (``results.load_run``) or kept live by a
+``LoadTestJob``: ``results`` = {model: summary}, ``histories`` = {model: [history rows]},
+``slo_steps`` = {model: [{users, rps, p95_ms, failures, ok}]}. Models keep the order given, and
+each model has one colour in every figure.
+
+Usage:
+    st.plotly_chart(charts.timeline(histories, "rps", "Requests/s"))
+    st.dataframe(charts.results_table(results))
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.colors import qualitative
+from plotly.subplots import make_subplots
+
+STAGE_LABELS = {"embed_ms": "embed", "search_ms": "Milvus search", "generate_ms": "generate",
+                "other_ms": "HTTP + queueing"}
+PCT_DASH = {"p50_ms": "solid", "p95_ms": "dash", "p99_ms": "dot"}
+
+
+def _colour(i: int) -> str:
+    return qualitative.Plotly[i % len(qualitative.Plotly)]
+
+
+def _layout(fig: go.Figure, title: str, y: str, height: int = 320) -> go.Figure:
+    fig.update_layout(title=title, height=height, margin=dict(t=50, b=40, l=50, r=10), yaxis_title=y,
+                      legend=dict(orientation="h", y=-0.2))
+    return fig
+
+
+def timeline(histories: dict[str, list[dict]], y: str, title: str, unit: str = "") -> go.Figure:
+    """One line per model over seconds since its phase started (phases run one after another)."""
+    fig = go.Figure()
+    for i, (model, rows) in enumerate(histories.items()):
+        pts = [(r["t"], r[y]) for r in rows if y in r and not (y.endswith("_ms") and not r[y])]
+        fig.add_scatter(x=[p[0] for p in pts], y=[p[1] for p in pts], name=model, mode="lines+markers",
+                        line=dict(color=_colour(i)))
+    fig.update_xaxes(title="seconds")
+    return _layout(fig, title, unit)
+
+
+def percentiles(histories: dict[str, list[dict]]) -> go.Figure:
+    """p50/p95/p99 over time, one panel per model side by side (Locust's rolling window)."""
+    models = list(histories) or ["-"]
+    fig = make_subplots(rows=1, cols=len(models), shared_yaxes=True, subplot_titles=models)
+    for i, model in enumerate(models):
+        rows = [r for r in histories.get(model, []) if r.get("p50_ms")]
+        for key, dash in PCT_DASH.items():
+            fig.add_scatter(x=[r["t"] for r in rows], y=[r[key] for r in rows], row=1, col=i + 1,
+                            name=f"{model} {key[:3]}", line=dict(color=_colour(i), dash=dash))
+    fig.update_xaxes(title="seconds")
+    return _layout(fig, "Latency percentiles over time (p50 solid, p95 dashed, p99 dotted)", "ms", 340)
+
+
+def results_table(results: dict[str, dict]) -> pd.DataFrame:
+    rows = [{"model": m, "users": r.get("users"), "requests": r["requests"], "failures": r["failures"],
+             "req/s": round(r["rps"], 1), "p50 ms": r["p50_ms"], "p95 ms": r["p95_ms"], "p99 ms": r["p99_ms"],
+             "seconds": r.get("seconds")} for m, r in results.items()]
+    return pd.DataFrame(rows).set_index("model") if rows else pd.DataFrame()
+
+
+def summary_bars(results: dict[str, dict]) -> go.Figure:
+    """Requests/s and p50/p95/p99 per model, side by side."""
+    models = list(results)
+    fig = make_subplots(rows=1, cols=2, subplot_titles=["Requests/s", "Latency (ms)"])
+    fig.add_bar(x=models, y=[results[m]["rps"] for m in models], marker_color=[_colour(i) for i in range(len(models))],
+                name="req/s", row=1, col=1, showlegend=False)
+    for key, opacity in zip(PCT_DASH, (1.0, 0.7, 0.45)):
+        fig.add_bar(x=models, y=[results[m][key] for m in models], name=key[:3], opacity=opacity, row=1, col=2)
+    fig.update_layout(barmode="group")
+    return _layout(fig, "Per model", "", 320)
+
+
+def split_bars(results: dict[str, dict]) -> go.Figure:
+    """Mean time per stage per model, stacked: where the latency goes (server-side timings)."""
+    fig = go.Figure()
+    models = list(results)
+    for stage, label in STAGE_LABELS.items():
+        vals = [(results[m].get("split") or {}).get(stage, 0.0) for m in models]
+        if any(vals):
+            fig.add_bar(y=models, x=vals, name=label, orientation="h")
+    fig.update_layout(barmode="stack")
+    fig.update_xaxes(title="mean ms per request")
+    return _layout(fig, "Latency split (embed / search / generate / HTTP + queueing)", "", 120 + 50 * len(models))
+
+
+def failures_table(results: dict[str, dict]) -> pd.DataFrame:
+    rows = [{"model": m, **f} for m, r in results.items() for f in r.get("top_failures", [])]
+    return pd.DataFrame(rows)
+
+
+def slo_table(slo: dict[str, dict]) -> pd.DataFrame:
+    rows = [{"model": m, "max users meeting target": s["max_users"], "req/s at that load": round(s["rps"], 1),
+             "stopped by": s.get("stopped_by", "")} for m, s in slo.items()]
+    return pd.DataFrame(rows).set_index("model") if rows else pd.DataFrame()
+
+
+def slo_figure(slo_steps: dict[str, list[dict]], target_ms: float | None) -> go.Figure:
+    """p95 and requests/s against users (1, 2, 4, …), the target as a line, failed steps marked ✕."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=["p95 (ms) by users", "Requests/s by users"])
+    for i, (model, steps) in enumerate(slo_steps.items()):
+        users = [s["users"] for s in steps]
+        symbols = ["circle" if s["ok"] else "x" for s in steps]
+        for col, key in ((1, "p95_ms"), (2, "rps")):
+            fig.add_scatter(x=users, y=[s[key] for s in steps], name=model, legendgroup=model, showlegend=col == 1,
+                            mode="lines+markers", marker=dict(symbol=symbols, size=9), line=dict(color=_colour(i)),
+                            row=1, col=col)
+    if target_ms:
+        fig.add_hline(y=target_ms, line_dash="dash", line_color="red", row=1, col=1,
+                      annotation_text=f"target {target_ms:g} ms")
+    fig.update_xaxes(type="log", dtick=0.30103, title="users")
+    return _layout(fig, "SLO finder", "", 340)

@@ -1,0 +1,261 @@
+"""Browser fixtures: the real app under ``streamlit run`` and headless Debian Chromium driven by Playwright.
+
+- ``e2e_secret``: an API key made up for this session. The app runs with it set (``OPENAI_API_KEY``), the
+  secrets test then scans everything written for it.
+- ``judge_server``: the local OpenAI-compatible test server (tests/openai_test_server.py), the LLM
+  generator and judge; ``OPENAI_BASE_URL`` points the app at it.
+- ``streamlit_app``: ``streamlit run app.py --server.headless true --server.address 127.0.0.1
+  --server.port <free>`` with the session's ``WORKBENCH_DATA_DIR`` / ``WORKBENCH_MILVUS_PORT`` (so it
+  reuses the session's Milvus Lite server), its output in ``<data>/logs/streamlit-e2e.log``; its process
+  group is killed at the end.
+- ``browser`` / ``st_page``: one Chromium and one page (a ``StreamlitPage``) per module, so a journey keeps
+  its Streamlit session across steps. Screenshots and downloads go to ``test-artifacts/`` (git-ignored).
+
+Every browser test is skipped, with the reason, when /usr/bin/chromium is absent (``scripts/install_browser.sh``
+installs it); CI has it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, free_port
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = ROOT / "test-artifacts"
+LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+               "--disable-component-update"]
+NAV = '[data-testid="stSidebarNav"]'
+STATUS = '[data-testid="stStatusWidget"]'
+
+
+def pytest_collection_modifyitems(config, items):
+    if CHROMIUM.exists():
+        return
+    skip = pytest.mark.skip(reason=f"{CHROMIUM} not found: browser tests need Debian's chromium "
+                                   "(scripts/install_browser.sh, or apt-get install chromium fonts-noto-color-emoji)")
+    here = Path(__file__).resolve().parent
+    for item in items:
+        if here in Path(str(item.fspath)).resolve().parents:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """test-artifacts/, emptied once per session so every file in it comes from this run."""
+    shutil.rmtree(ARTIFACTS, ignore_errors=True)
+    (ARTIFACTS / "downloads").mkdir(parents=True)
+    return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def e2e_secret() -> str:
+    return "sk-e2e-" + secrets.token_hex(20)
+
+
+@pytest.fixture(scope="session")
+def judge_server():
+    from tests.openai_test_server import JudgeServer
+
+    with JudgeServer() as srv:
+        yield srv
+
+
+@dataclass
+class App:
+    url: str
+    proc: subprocess.Popen
+    log: Path
+    env: dict
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with code {proc.returncode}:\n{log.read_text()[-2000:]}")
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
+                if r.read().decode().strip() == "ok":
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"streamlit did not answer on {url} within {timeout:.0f} s:\n{log.read_text()[-2000:]}")
+
+
+def _stop_group(proc: subprocess.Popen, grace: float = 10.0) -> None:
+    if proc.poll() is not None:
+        return
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+            proc.wait(grace)
+            return
+        except ProcessLookupError:
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+@pytest.fixture(scope="session")
+def streamlit_app(milvus, data_dir, judge_server, e2e_secret):
+    """The app as ``make run`` starts it, on a free port, with an API key and the test LLM server."""
+    port = free_port()
+    env = os.environ.copy()
+    env.update({"WORKBENCH_DATA_DIR": str(data_dir), "WORKBENCH_MILVUS_PORT": os.environ["WORKBENCH_MILVUS_PORT"],
+                "OPENAI_API_KEY": e2e_secret, "OPENAI_BASE_URL": judge_server.base_url,
+                "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", "PYTHONUNBUFFERED": "1"})
+    log = data_dir / "logs" / "streamlit-e2e.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+           "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
+           "--server.fileWatcherType", "none", "--server.runOnSave", "false"]
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, proc, log)
+        yield App(url, proc, log, env)
+    finally:
+        _stop_group(proc)
+
+
+@pytest.fixture(scope="session")
+def playwright_session():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="module")
+def browser(playwright_session):
+    b = playwright_session.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+    yield b
+    b.close()
+
+
+class StreamlitPage:
+    """A Playwright page plus the few moves a Streamlit app needs: navigate, wait for reruns, screenshot."""
+
+    def __init__(self, page, app: App, artifacts: Path):
+        self.page, self.app, self.artifacts = page, app, artifacts
+        self.dialogs: list[str] = []   # any alert()/confirm() would mean injected script ran
+        self.console_errors: list[str] = []
+        page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
+        page.on("console", lambda m: self.console_errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.console_errors.append(str(e)))
+
+    # ------------------------------------------------------------------ waiting
+    def running(self) -> bool:
+        status = self.page.locator(STATUS)
+        try:
+            return status.count() > 0 and any(w in status.first.inner_text(timeout=1000) for w in ("Stop", "Running"))
+        except Exception:  # the widget vanished between the two calls
+            return False
+
+    def wait_idle(self, timeout: float = 120.0, settle: float = 0.4) -> None:
+        """Until the script run a click started has finished (Streamlit's running indicator is gone)."""
+        deadline = time.monotonic() + 1.5
+        while not self.running() and time.monotonic() < deadline:  # a rerun may start a moment after a click
+            time.sleep(0.1)
+        deadline = time.monotonic() + timeout
+        while self.running():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the app was still running after {timeout:.0f} s")
+            time.sleep(0.2)
+        time.sleep(settle)
+
+    def text(self, text: str | re.Pattern, timeout: float = 120.0, exact: bool = False):
+        """Wait for visible text in the main area and return its locator."""
+        loc = self.main.get_by_text(text, exact=exact).first
+        loc.wait_for(state="visible", timeout=timeout * 1000)
+        return loc
+
+    @property
+    def main(self):
+        return self.page.locator('[data-testid="stMain"]')
+
+    # ------------------------------------------------------------------ moves
+    def open(self) -> None:
+        self.page.goto(self.app.url)
+        self.page.locator(NAV).wait_for(timeout=120_000)
+        self.wait_idle()
+
+    def nav_links(self) -> list[str]:
+        return [t.strip() for t in self.page.locator(NAV).locator('[data-testid="stSidebarNavLink"]').all_inner_texts()]
+
+    def goto(self, name: str, title: str | None = None, timeout: float = 180.0) -> None:
+        """Click the sidebar link ``name`` and wait for the page's title (h1) and its first run."""
+        self.page.locator(NAV).get_by_text(name, exact=True).click()
+        self.page.locator("h1").filter(has_text=title or name).first.wait_for(timeout=timeout * 1000)
+        self.wait_idle(timeout)
+
+    def button(self, name: str, timeout: float = 300.0) -> None:
+        self.main.get_by_role("button", name=name).first.click()
+        self.wait_idle(timeout)
+
+    def select(self, label: str, option: str) -> None:
+        """Pick ``option`` in the st.selectbox / st.multiselect labelled ``label``."""
+        box = self.main.locator('[data-testid="stSelectbox"], [data-testid="stMultiSelect"]').filter(has_text=label)
+        box.first.locator('[data-baseweb="select"]').click()
+        self.page.get_by_role("option", name=option).first.click()
+        self.page.keyboard.press("Escape")
+        self.wait_idle()
+
+    def fill(self, label: str, value: str) -> None:
+        box = self.main.get_by_label(label, exact=True).first
+        box.fill(value)
+        box.press("Enter")
+        self.wait_idle()
+
+    def shot(self, name: str) -> Path:
+        """A screenshot of the whole page (the main area grows to its content first)."""
+        self.wait_idle(settle=1.0)
+        path = self.artifacts / f"{name}.png"
+        height = self.page.evaluate("""() => {
+            const m = document.querySelector('[data-testid="stMain"]');
+            return m ? Math.max(m.scrollHeight, window.innerHeight) : window.innerHeight; }""")
+        vp = self.page.viewport_size
+        self.page.set_viewport_size({"width": vp["width"], "height": min(int(height) + 40, 12000)})
+        time.sleep(0.8)  # canvases (dataframes, charts) redraw at the new size
+        self.page.screenshot(path=str(path), full_page=True)
+        self.page.set_viewport_size(vp)
+        return path
+
+    def download(self, button_name: str, timeout: float = 60.0) -> Path:
+        """Click a st.download_button and keep the file under test-artifacts/downloads/."""
+        with self.page.expect_download(timeout=timeout * 1000) as info:
+            self.main.get_by_role("button", name=button_name).first.click()
+        dl = info.value
+        path = self.artifacts / "downloads" / dl.suggested_filename
+        dl.save_as(str(path))
+        return path
+
+
+@pytest.fixture(scope="module")
+def st_page(browser, streamlit_app, artifacts):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(120_000)
+    sp = StreamlitPage(page, streamlit_app, artifacts)
+    sp.open()
+    yield sp
+    context.close()
