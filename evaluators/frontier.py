@@ -200,7 +200,7 @@ def frontier_figure(frame: pd.DataFrame, metric: str | None = None, title: str |
         if part.empty:
             continue
         marker = {"symbol": symbol, "size": size, "line": {"width": 1, "color": "#222"}}
-        if use_latency and data["cost_per_1k"].notna().any():
+        if use_latency and data["cost_per_1k"].fillna(0).max() > 0:  # colour by cost only if anything costs
             marker.update(color=part["cost_per_1k"], colorscale="Viridis", showscale=on, cmin=0,
                           cmax=max(float(data["cost_per_1k"].max()), 1e-9),
                           colorbar={"title": "$/1k queries"})

@@ -339,3 +339,20 @@ def summarize(rows: list[dict], cfg: RagConfig, meter: UsageMeter, prices: Price
             "generator": {"spec": cfg.generator, "label": generator_label(cfg.generator, cfg.generator_base_url),
                           "baseline": kind.is_baseline},
             "judge": judge.label if judge else None, "usage": meter.to_dict(prices), "prices": prices.to_json()}
+
+
+def run_view(run, store: RunStore, ds: Dataset) -> tuple[dict, list[dict]]:
+    """(summary, rows) of a stored run; for a run that is still running or was killed, the summary is
+    computed from the rows stored so far (with ``expected_rows`` from its configuration)."""
+    rows = store.rows(run.id)
+    if run.summary.get("metrics") and run.summary.get("rows") == len(rows):
+        return run.summary, rows
+    cfg = RagConfig.from_dict(run.config["rag"])
+    meter = UsageMeter()
+    for r in rows:
+        meter.merge(r.get("usage"))
+    try:
+        expected = len(cfg.models) * len(questions_for(ds, cfg))
+    except Exception:  # a deleted question set: show what is stored
+        expected = len(rows)
+    return summarize(rows, cfg, meter, cfg.price_table(), expected), rows

@@ -185,6 +185,7 @@ def _manifest(run: Run) -> dict:
     models = c.get("models") or []
     ids = c.get("model_ids") or {}
     items = [("created", time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(run.created))), ("status", run.status),
+             ("error", run.error),
              ("dataset", run.dataset), ("dataset content hash", run.dataset_hash),
              ("dataset source", c.get("dataset_source")),
              ("models", ", ".join(f"{m} = {ids[m]}" if m in ids else str(m) for m in models)),
@@ -237,6 +238,8 @@ def _frontier_section(kind: str, frontier: pd.DataFrame, figs: _Figures) -> dict
                                                     "p95_ms": "p95 ms", "latency_endpoint": "load endpoint",
                                                     "pareto": "Pareto-optimal", "cost_basis": "cost basis"})
     show["Pareto-optimal"] = show["Pareto-optimal"].map({True: "★ yes", False: ""})
+    show["USD per 1k queries"] = show["USD per 1k queries"].map(lambda v: f"${v:.4f}" if v == v else "–")
+    show["p95 ms"] = show["p95 ms"].map(lambda v: f"{v:.0f}" if v == v else "–")
     notes = ["No load run in this report: latency is not on the chart. Add a load run id."] \
         if frontier["p95_ms"].isna().all() else []
     pareto = ", ".join(frontier.loc[frontier["pareto"], "setup"])
@@ -278,6 +281,8 @@ def build_report(store: RunStore, run_ids: list[str] | str, metric: str | None =
         sections.append(sec)
     if not headline:
         headline = ["These runs have no per-query scores or load results to compare."]
+    headline += [f"Run {r.id} ({r.kind}) is {r.status}" + (f": {r.error}" if r.error else "") +
+                 "; its numbers cover only what finished." for r in runs if r.status != "done"]
     plotlyjs = ""
     if figs.count:
         from plotly.offline import get_plotlyjs

@@ -29,9 +29,9 @@ def load_model_name(name: str) -> str:
     return m.group(1) if m else str(name)
 
 
-def _table(frame: pd.DataFrame, index: bool = False) -> Markup:
+def _table(frame: pd.DataFrame, index: bool = False, floats: int = 3) -> Markup:
     return Markup(frame.to_html(index=index, escape=True, na_rep="–", border=0,
-                                float_format=lambda x: f"{x:.3f}"))
+                                float_format=lambda x: f"{x:.{floats}f}"))
 
 
 def _dataset_for(run: Run, dataset=None):
@@ -188,18 +188,19 @@ def load_tables(run: Run) -> list[tuple[str, Markup]]:
     tables = []
     if res:
         frame = pd.DataFrame([{"model": m, **{c: v.get(c) for c in LOAD_COLUMNS if c in v}} for m, v in res.items()])
-        tables.append(("Requests and latency", _table(frame)))
+        tables.append(("Requests and latency", _table(frame, floats=1)))
         split = pd.DataFrame([{"model": m, **v["split"]} for m, v in res.items() if isinstance(v.get("split"), dict)
                               and v["split"]])
         if not split.empty:
-            tables.append(("Where the time goes (mean ms per stage)", _table(split)))
+            tables.append(("Where the time goes (mean ms per stage)", _table(split, floats=1)))
         fails = [{"model": m, **f} for m, v in res.items() for f in v.get("top_failures") or [] if isinstance(f, dict)]
         if fails:
             tables.append(("Most frequent failures", _table(pd.DataFrame(fails))))
     slo = (run.summary or {}).get("slo") or {}
     if slo:
         tables.append(("Capacity within the latency objective",
-                       _table(pd.DataFrame([{"model": m, **v} for m, v in slo.items() if isinstance(v, dict)]))))
+                       _table(pd.DataFrame([{"model": m, **v} for m, v in slo.items() if isinstance(v, dict)]),
+                              floats=1)))
     return tables
 
 

@@ -85,7 +85,8 @@ def generate_testset(ds: Dataset, llm_spec: str, size: int = 10, base_url: str |
     meter = meter or UsageMeter()
     with _clients() as (aclient, sclient):
         chat = ChatOpenAI(model=ep.model, base_url=ep.resolved_base_url(), api_key=ep.api_key(), timeout=timeout,
-                          max_retries=max_retries, http_async_client=aclient, http_client=sclient)
+                          max_retries=max_retries, http_async_client=aclient, http_client=sclient,
+                          callbacks=[JudgeTrace(meter, ep.model)])  # usage of every call, transforms included
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             llm = LangchainLLMWrapper(chat, bypass_n=True)
@@ -97,7 +98,7 @@ def generate_testset(ds: Dataset, llm_spec: str, size: int = 10, base_url: str |
         testset = gen.generate_with_chunks(
             chunks, testset_size=size, transforms=_transforms(llm, emb),
             query_distribution=[(SingleHopSpecificQuerySynthesizer(llm=llm), 1.0)], run_config=run_config,
-            callbacks=[JudgeTrace(meter, ep.model)], raise_exceptions=False)
+            raise_exceptions=False)
     by_text = {d.full_text: d.id for d in docs}
     out = []
     for i, s in enumerate(testset.to_list(), 1):
@@ -115,7 +116,10 @@ class _clients:
     def __enter__(self):
         import httpx
 
-        self.a, self.s = httpx.AsyncClient(), httpx.Client()
+        # No keep-alive: Ragas runs each testset stage in its own event loop, and a pooled connection
+        # opened in one loop fails in the next ("Connection error").
+        self.a = httpx.AsyncClient(limits=httpx.Limits(max_keepalive_connections=0))
+        self.s = httpx.Client()
         return self.a, self.s
 
     def __exit__(self, *exc):

@@ -70,8 +70,7 @@ def show_comparison(ids: list[str], key: str) -> None:
     except ValueError as e:
         st.warning(str(e))
         return
-    for sentence in cmp.verdicts():
-        st.markdown(f"- {sentence}")
+    st.markdown("\n".join(f"- {sentence}" for sentence in cmp.verdicts()))
     st.dataframe(cmp.table(), hide_index=True, column_config={"coverage": st.column_config.ProgressColumn(
         "coverage", min_value=0.0, max_value=1.0, format="percent")})
     if len(cmp.scores) > 1:

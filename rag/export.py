@@ -96,12 +96,13 @@ def _headline(run: Run) -> str:
         vals = {m: v for m, v in vals.items() if isinstance(v, (int, float))}
         return f"nDCG@{k} " + ", ".join(f"{m} {v:.3f}" for m, v in vals.items()) if vals else ""
     if run.kind == "rag":
+        from evaluators.comparison import metric_label
+
         parts = []
         for m, metrics in (s.get("metrics") or {}).items():
-            first = next((v for v in metrics.values() if isinstance(v, dict) and v.get("mean") is not None), None)
             name = next((k for k, v in metrics.items() if isinstance(v, dict) and v.get("mean") is not None), None)
-            if first:
-                parts.append(f"{m} {name} {first['mean']:.3f}")
+            if name:
+                parts.append(f"{m} {metric_label(name)} {metrics[name]['mean']:.3f}")
         return ", ".join(parts)
     if run.kind == "load":
         res = s.get("results") or {}

@@ -45,6 +45,15 @@ def questions_from_dataset(ds: Dataset, limit: int | None = None) -> list[EvalQu
     return qs[:limit] if limit else qs
 
 
+def questions_from_records(records: list[dict]) -> list[EvalQuestion]:
+    """From an edited table (one dict per row); list cells may come back as arrays or None."""
+    def as_list(v):
+        return [] if v is None or (isinstance(v, float) and v != v) else [str(x) for x in list(v)]
+    return [EvalQuestion(str(r["id"]), str(r["question"]), r.get("reference") or None,
+                         as_list(r.get("reference_contexts")), as_list(r.get("relevant_ids")))
+            for r in records if str(r.get("question") or "").strip()]
+
+
 def _path(name: str):
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,80}", name or ""):
         raise DatasetError(f"question set name {name!r}: use letters, digits, '-', '_' or '.'")

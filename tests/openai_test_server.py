@@ -46,6 +46,7 @@ import time
 from typing import Any
 
 import numpy as np
+import pytest
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -151,7 +152,8 @@ def _themes_mapping(d: dict) -> dict:
 def _query_answer(d: dict) -> dict:
     ctx = d.get("context", "") or json.dumps(d)
     term = d.get("term") or (d.get("themes") or ["this language"])[0]
-    answer = next((s for s in sentences(ctx) if term.lower() in s.lower()), (sentences(ctx) or [ctx])[0])
+    cands = [s for s in sentences(ctx) if len(s) > 20] or [ctx]
+    answer = next((s for s in cands if term.lower() in s.lower()), cands[0])
     return {"query": f"What does the text say about {term}?", "answer": answer}
 
 
@@ -365,6 +367,22 @@ class JudgeServer:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+@pytest.fixture(scope="module")
+def judge_server():
+    """A running test server, reset (no faults, no latency, zeroed stats) for each test module."""
+    with JudgeServer() as srv:
+        yield srv
+
+
+@pytest.fixture
+def llm_server(judge_server):
+    """The module's server with faults, latency and stats reset before the test."""
+    judge_server.set_faults([])
+    judge_server.latency = 0.0
+    judge_server.reset_stats()
+    return judge_server
 
 
 def _free_port() -> int:

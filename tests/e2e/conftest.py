@@ -189,6 +189,14 @@ class StreamlitPage:
         loc.wait_for(state="visible", timeout=timeout * 1000)
         return loc
 
+    def cell(self, text: str, timeout: float = 60.0):
+        """A st.dataframe cell by its text. The grid draws on a canvas; its accessible copy is in the DOM
+        but visually hidden, so this waits for the cell to be attached, not visible."""
+        loc = self.main.locator('[data-testid="stDataFrame"] [role="gridcell"]').filter(
+            has_text=re.compile("^" + re.escape(text) + "$")).first
+        loc.wait_for(state="attached", timeout=timeout * 1000)
+        return loc
+
     @property
     def main(self):
         return self.page.locator('[data-testid="stMain"]')
@@ -200,7 +208,8 @@ class StreamlitPage:
         self.wait_idle()
 
     def nav_links(self) -> list[str]:
-        return [t.strip() for t in self.page.locator(NAV).locator('[data-testid="stSidebarNavLink"]').all_inner_texts()]
+        links = self.page.locator(NAV).locator('[data-testid="stSidebarNavLink"]').all_inner_texts()
+        return [t.strip().split("\n")[-1].strip() for t in links]  # the icon comes first
 
     def goto(self, name: str, title: str | None = None, timeout: float = 180.0) -> None:
         """Click the sidebar link ``name`` and wait for the page's title (h1) and its first run."""
@@ -213,11 +222,12 @@ class StreamlitPage:
         self.wait_idle(timeout)
 
     def select(self, label: str, option: str) -> None:
-        """Pick ``option`` in the st.selectbox / st.multiselect labelled ``label``."""
-        box = self.main.locator('[data-testid="stSelectbox"], [data-testid="stMultiSelect"]').filter(has_text=label)
-        box.first.locator('[data-baseweb="select"]').click()
-        self.page.get_by_role("option", name=option).first.click()
-        self.page.keyboard.press("Escape")
+        """Pick ``option`` in the st.selectbox / st.multiselect labelled ``label`` (react-aria combobox)."""
+        box = self.main.get_by_role("combobox", name=label, exact=True).first
+        box.click()
+        self.page.get_by_role("option", name=option, exact=True).first.click()
+        if box.get_attribute("aria-expanded") == "true":
+            self.page.keyboard.press("Escape")
         self.wait_idle()
 
     def fill(self, label: str, value: str) -> None:

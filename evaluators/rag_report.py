@@ -1,0 +1,121 @@
+"""Tables and charts of a RAG run for the page (and reports): no Streamlit here.
+
+Every mean is shown with its coverage (scored / applicable rows), metrics that could not apply are
+"n/a" (never 0), and the extractive generator is labelled as a baseline.
+
+Usage:
+    frame = metrics_frame(result.summary)          # model, metric, mean, n, total, coverage, label
+    fig = metrics_figure(frame)                     # grouped bars per metric, one colour per model
+    status = metric_status(summary)                 # which ran, which need a judge, how to enable
+    ctx, scores, reasons = drilldown(row, active)   # one (model, question) row
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from evaluators.ragas_eval import JUDGE_HELP, METRICS, explain
+from rag.retrieval import NOT_RELEVANT, RELEVANT
+
+
+def _fmt(mean, n, total) -> str:
+    if total == 0:
+        return "n/a"
+    return ("—" if mean is None else f"{mean:.3f}") + f" ({n}/{total})"
+
+
+def metrics_frame(summary: dict) -> pd.DataFrame:
+    rows = []
+    for model, ms in summary.get("metrics", {}).items():
+        for name, v in ms.items():
+            spec = METRICS.get(name)
+            rows.append({"model": model, "metric": name, "label": spec.label if spec else name,
+                         "judged": bool(spec and spec.needs_judge), "mean": v["mean"], "n": v["n"],
+                         "total": v["total"], "failed": v.get("failed", 0),
+                         "not_applicable": v.get("not_applicable", 0),
+                         "coverage": v["n"] / v["total"] if v["total"] else None,
+                         "display": _fmt(v["mean"], v["n"], v["total"])})
+    return pd.DataFrame(rows, columns=["model", "metric", "label", "judged", "mean", "n", "total", "failed",
+                                       "not_applicable", "coverage", "display"])
+
+
+def metrics_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Model × metric with ``mean (n/total)`` cells."""
+    if frame.empty:
+        return frame
+    order = list(dict.fromkeys(frame["label"]))
+    return frame.pivot(index="model", columns="label", values="display")[order]
+
+
+def metrics_figure(frame: pd.DataFrame, baseline_note: str = ""):
+    """Grouped bars: one group per metric, one bar per model, labelled with mean and coverage."""
+    import plotly.express as px
+
+    data = frame[frame["total"] > 0].copy()
+    data["text"] = [("—" if m is None or m != m else f"{m:.2f}") + f"<br>{n}/{t}"
+                    for m, n, t in zip(data["mean"], data["n"], data["total"])]
+    data["mean"] = data["mean"].fillna(0.0)
+    fig = px.bar(data, x="label", y="mean", color="model", barmode="group", text="text",
+                 hover_data={"n": True, "total": True, "failed": True, "label": False},
+                 labels={"label": "metric", "mean": "mean score"})
+    fig.update_traces(textposition="outside", cliponaxis=False)
+    fig.update_layout(yaxis_range=[0, 1.15], height=420, margin=dict(t=40),
+                      title=baseline_note or None, legend_title_text="retrieval model")
+    return fig
+
+
+def metric_status(summary: dict) -> pd.DataFrame:
+    """One line per metric: ran / skipped / not applicable, whether it needs a judge, and how to enable it."""
+    active, skipped = summary.get("metrics_active", []), summary.get("metrics_skipped", {})
+    na_everywhere = {n for n in active
+                     if all(m.get(n, {}).get("total", 1) == 0 for m in summary.get("metrics", {}).values())}
+    rows = []
+    for name, spec in METRICS.items():
+        if name in skipped:
+            status, how = "skipped", JUDGE_HELP
+        elif name in na_everywhere:
+            status, how = "not applicable", "the questions lack " + " and ".join(
+                {"reference": "reference answers", "reference_contexts": "relevance judgments (qrels)"}[f]
+                for f in spec.needs if f in ("reference", "reference_contexts"))
+        elif name in active:
+            status, how = "ran", ""
+        else:
+            status, how = "not selected", ""
+        rows.append({"metric": spec.label, "status": status, "needs judge": "yes" if spec.needs_judge else "no",
+                     "what it measures": spec.description, "to enable": how})
+    return pd.DataFrame(rows)
+
+
+def question_frame(rows: list[dict], active: list[str]) -> pd.DataFrame:
+    """One line per (model, question): the metric values, and ⚠ when something failed."""
+    out = []
+    for r in rows:
+        line = {"model": r["model"], "question_id": r["question_id"], "question": r.get("question", ""),
+                "status": "⚠ " + ", ".join(r["errors"]) if r.get("errors") else "ok"}
+        for m in active:
+            v = r.get(m)
+            line[METRICS[m].label] = None if v is None or (isinstance(v, float) and math.isnan(v)) else round(v, 3)
+        out.append(line)
+    return pd.DataFrame(out)
+
+
+def drilldown(row: dict, active: list[str]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(retrieved contexts with ✅/❎, each metric's score / n/a / error, the judge's reasons)."""
+    rel, texts = set(row.get("relevant_ids") or []), row.get("contexts") or []
+    ctx = pd.DataFrame([{"rank": i, "relevant": RELEVANT if d in rel else NOT_RELEVANT, "id": d,
+                         "text": texts[i - 1] if i <= len(texts) else ""}
+                        for i, d in enumerate(row.get("retrieved_ids") or [], 1)])
+    scores = []
+    for m in active:
+        na, err = (row.get("not_applicable") or {}).get(m), (row.get("errors") or {}).get(m)
+        v = row.get(m)
+        scores.append({"metric": METRICS[m].label,
+                       "score": "n/a" if na else ("—" if v is None else f"{v:.3f}"),
+                       "note": na or (f"failed: {err}" if err else "")})
+    if (row.get("errors") or {}).get("generation"):
+        scores.append({"metric": "generation", "score": "—", "note": row["errors"]["generation"]})
+    reasons = [{"metric": METRICS[m].label, **x} for m in active if m in (row.get("reasons") or {})
+               for x in explain(row["reasons"][m])]
+    return ctx, pd.DataFrame(scores), pd.DataFrame(reasons, columns=["metric", "step", "item", "verdict", "reason"])

@@ -1,0 +1,156 @@
+"""RAG quality: answers from each model's top-k contexts, scored with Ragas (judge LLM optional)."""
+
+import pandas as pd
+import streamlit as st
+
+from pages.common import chunking, current_dataset, dataset_caption, index_config, show_error, workbench
+from rag.embedders import available_models
+from rag.generators import DEFAULT_PROMPT, GENERATORS
+from rag.llm import PROVIDERS
+from rag.question_sets import list_question_sets, questions_from_records, save_question_set
+from rag.runs import RunStore
+
+st.title("🧠 RAG quality")
+with st.spinner("Loading Ragas…"):
+    import evaluators.rag_report as report
+    from evaluators.cost import PriceTable
+    from evaluators.rag_plan import estimate_run
+    from evaluators.rag_runner import RagConfig, questions_for, resume_rag, run_rag, run_view
+    from evaluators.ragas_eval import JUDGE_HELP, JUDGED, METRICS
+    from evaluators.testset import generate_testset, why_unavailable
+ds, store = current_dataset(), RunStore.default()
+dataset_caption(ds)
+
+
+def llm_picker(role: str, options: list[str], default: str) -> tuple[str, str | None]:
+    """Provider + model + base URL → (spec, base_url); 'none'/'extractive' need neither."""
+    c1, c2, c3 = st.columns([2, 2, 3])
+    kind = c1.selectbox(role, options, index=options.index(default), key=f"{role}_kind",
+                        format_func=lambda o: GENERATORS[o].label if o in GENERATORS else "none (no judge)")
+    if kind not in PROVIDERS:
+        return kind, None
+    model = c2.text_input(f"{role} model", PROVIDERS[kind].default_model, key=f"{role}_model")
+    url = c3.text_input(f"{role} base URL", PROVIDERS[kind].base_url or "", key=f"{role}_url",
+                        help=PROVIDERS[kind].help) or None
+    return f"{kind}:{model}", url
+
+
+runnable = [m.name for m, ok, _ in available_models() if ok]
+c1, c2 = st.columns([3, 1])
+models = c1.multiselect("Embedding models", runnable, default=[m for m in ("minilm", "bm25") if m in runnable])
+k = int(c2.number_input("Top-k contexts", 1, 20, 4))
+generator, gen_url = llm_picker("Generator", list(GENERATORS), "extractive")
+judge, judge_url = llm_picker("Judge", ["none", *PROVIDERS], "none")
+with st.expander("Generation, metrics, run settings and prices"):
+    template = st.text_area("Prompt template ({context} and {question} are filled in)", DEFAULT_PROMPT, height=180)
+    a, b, c, d, e = st.columns(5)
+    temperature = a.number_input("Temperature", 0.0, 2.0, 0.0, 0.1)
+    concurrency = int(b.number_input("Concurrency (LLM calls)", 1, 64, 4))
+    timeout = c.number_input("Timeout per call (s)", 1.0, 600.0, 60.0)
+    retries = int(d.number_input("Retries per call", 0, 10, 2))
+    cap = e.number_input("Spend cap (USD, 0 = none)", 0.0, 1000.0, 0.0, 0.5)
+    metrics = st.multiselect("Metrics", list(METRICS), default=list(METRICS), format_func=lambda m: METRICS[m].label)
+    qsets = ["(dataset questions)", *list_question_sets()]
+    qset = st.selectbox("Questions", qsets)
+    limit = int(st.number_input("Only the first N questions (0 = all)", 0, 100000, 0))
+    prices = st.data_editor(pd.DataFrame(PriceTable.default().rows()), num_rows="dynamic", key="prices")
+
+try:
+    cfg = RagConfig(models=models, generator=generator, judge=judge, generator_base_url=gen_url,
+                    judge_base_url=judge_url, metrics=metrics, k=k, temperature=temperature, prompt_template=template,
+                    concurrency=concurrency, timeout=timeout, max_retries=retries, spend_cap_usd=cap or None,
+                    limit=limit or None, question_set=None if qset == qsets[0] else qset, chunking=chunking(),
+                    prices=PriceTable.from_rows(prices.to_dict("records")).to_json())
+    est = estimate_run(questions_for(ds, cfg), ds, cfg).summary(cfg.price_table())
+    st.info(f"Estimate: **{est['rows']}** rows · **{est['total_calls']}** LLM calls · ≈{est['total_tokens']:,} tokens"
+            f" · ≈**${est['cost_usd']:.4f}**" + (f" (no price for {', '.join(est['unpriced_models'])})"
+                                                 if est["unpriced_models"] else ""), icon="🧮")
+except ValueError as err:
+    cfg = None
+    st.warning(str(err))
+if generator == "extractive":
+    st.caption("The extractive generator is an offline **baseline**: it answers with the retrieved sentences most "
+               "similar to the question, no LLM. Choose an LLM generator to evaluate real RAG answers.")
+if judge == "none":
+    st.caption(f"Without a judge only the non-LLM metrics run; {', '.join(JUDGED)} need one. {JUDGE_HELP}")
+
+
+def on_progress(bar):
+    return lambda p: bar.progress(p.fraction, text=p.text)
+
+
+if st.button("Run", type="primary", disabled=cfg is None or not models):
+    wb = workbench(*index_config())
+    if wb is not None:
+        bar = st.progress(0.0, text="Retrieving…")
+        try:
+            st.session_state["rag_run_id"] = run_rag(ds, cfg, workbench=wb, store=store,
+                                                     progress=on_progress(bar)).run_id
+        except Exception as err:
+            show_error(err, "RAG run")
+
+with st.expander("Synthetic test set (Ragas TestsetGenerator)"):
+    tg, tg_url = llm_picker("Test-set LLM", list(PROVIDERS), "openai")
+    why = why_unavailable(tg, tg_url)
+    if why:
+        st.info(why)
+    size = int(st.number_input("Questions", 1, 200, 10))
+    if st.button("Generate", disabled=why is not None):
+        try:
+            st.session_state["synthetic"] = pd.DataFrame([q.to_json() for q in generate_testset(ds, tg, size, tg_url)])
+        except Exception as err:
+            show_error(err, "Test-set generation")
+    if "synthetic" in st.session_state:
+        edited = st.data_editor(st.session_state["synthetic"], num_rows="dynamic", key="synthetic_editor")
+        name = st.text_input("Save as question set", f"{ds.name}-synthetic")
+        if st.button("Save question set"):
+            st.success(f"Saved {save_question_set(name, questions_from_records(edited.to_dict('records')))}")
+
+runs = [r for r in store.list(kind="rag", dataset=ds.name) if r.dataset_hash == ds.content_hash()]
+if not runs:
+    st.info("Choose models, a generator and (optionally) a judge, then press **Run**.")
+    st.stop()
+ids = [r.id for r in runs]
+current = st.session_state.get("rag_run_id")
+run_id = st.selectbox("Run", ids, index=ids.index(current) if current in ids else 0,
+                      format_func=lambda i: next(r.label for r in runs if r.id == i))
+run = store.get(run_id)
+summary, rows = run_view(run, store, ds)
+missing, failed = summary["expected_rows"] - summary["rows"], summary["failed_rows"]
+a, b = st.columns(2)
+resume = a.button(f"Resume ({missing} rows missing)", disabled=missing <= 0)
+retry = True if b.button(f"Retry failed rows ({failed})", disabled=failed <= 0) else (False if resume else None)
+if retry is not None:
+    bar = st.progress(0.0, text="Resuming…")
+    try:
+        resume_rag(run_id, workbench=workbench(*index_config()), ds=ds, store=store, progress=on_progress(bar),
+                   retry_failed=retry)
+        st.rerun()
+    except Exception as err:
+        show_error(err, "Retry" if retry else "Resume")
+
+gen = summary["generator"]
+st.caption(f"Status **{run.status}**{' — ' + run.error if run.error else ''} · generator **{gen['label']}**"
+           f"{' (baseline)' if gen['baseline'] else ''} · judge **{summary.get('judge') or 'none'}** · rows "
+           f"{summary['rows']}/{summary['expected_rows']} · with failures {summary['failed_rows']} · "
+           f"{summary['usage']['calls']} LLM calls · ${summary['usage'].get('cost_usd', 0):.4f}")
+frame = report.metrics_frame(summary)
+st.subheader("Scores: mean (scored / applicable questions)")
+st.dataframe(report.metrics_table(frame), width="stretch")
+st.plotly_chart(report.metrics_figure(frame, "Generator: extractive baseline" * gen["baseline"]), width="stretch")
+with st.expander("Which metrics ran, which need a judge, how to enable one", expanded=bool(summary["metrics_skipped"])):
+    st.dataframe(report.metric_status(summary), hide_index=True, width="stretch")
+
+st.subheader("Per question")
+active = summary["metrics_active"]
+st.dataframe(report.question_frame(rows, active), hide_index=True, width="stretch")
+labels = {i: f"{r['model']} · {r['question_id']}: {r.get('question', '')[:90]}" for i, r in enumerate(rows)}
+row = rows[st.selectbox("Drill down", list(labels), format_func=labels.get)]
+ctx, scores, reasons = report.drilldown(row, active)
+st.markdown(f"**Question:** {row.get('question')}  \n**Answer:** {row.get('response') or '—'}  \n"
+            f"**Reference:** {row.get('reference') or '— (none: reference-based metrics are n/a)'}")
+st.dataframe(ctx, hide_index=True, width="stretch")
+st.dataframe(scores, hide_index=True, width="stretch")
+if not reasons.empty:
+    st.markdown("**The judge's reasons** (statements and verdicts as Ragas parsed them)")
+    st.dataframe(reasons, hide_index=True, width="stretch")

@@ -1,0 +1,176 @@
+"""The whole flow in a real browser: data → index → retrieval → RAG quality → load test → history → report.
+
+One Streamlit session (one page) walks through the app as a user would, clicking sidebar links and
+buttons, with an API key set and the local OpenAI-compatible test server as the LLM. Assertions are on
+what is visible: numbers, table cells, charts, messages. Every page is screenshotted to test-artifacts/.
+The last test scans everything the flow wrote for the API key.
+
+The steps run in file order and share the page; a page whose file does not exist yet is skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+GC, WEB = "auto garbage collection", "suite for web backend server development"
+GRID_JS = """el => Array.from(el.querySelectorAll('table[role=grid] tr')).map(
+    tr => Array.from(tr.querySelectorAll('th, td')).map(c => c.innerText.trim()))"""
+SESSION_START = time.time()
+
+
+def grid(st_page, index: int, within=None) -> list[list[str]]:
+    """Rows (header first) of the index-th st.dataframe, read from its accessible copy."""
+    frames = (within or st_page.main).locator('[data-testid="stDataFrame"]')
+    frames.nth(index).locator("table[role=grid]").wait_for(state="attached", timeout=60_000)
+    return frames.nth(index).evaluate(GRID_JS)
+
+
+def column(rows: list[list[str]], name: str) -> list[str]:
+    i = rows[0].index(name)
+    return [r[i] for r in rows[1:]]
+
+
+def frame_with(st_page, header: str, within=None) -> list[list[str]]:
+    """The first visible dataframe whose header row holds ``header``."""
+    frames = (within or st_page.main).locator('[data-testid="stDataFrame"]')
+    for i in range(frames.count()):
+        if not frames.nth(i).is_visible():
+            continue
+        rows = grid(st_page, i, within)
+        if rows and header in rows[0]:
+            return rows
+    raise AssertionError(f"no visible table with a '{header}' column")
+
+
+def needs_page(filename: str, title: str, st_page) -> None:
+    if not (ROOT / "pages" / filename).exists():
+        pytest.skip(f"pages/{filename} does not exist yet")
+    st_page.page.reload()
+    st_page.page.locator('[data-testid="stSidebarNav"]').wait_for()
+    assert title in st_page.nav_links(), f"'{title}' missing from the sidebar: {st_page.nav_links()}"
+
+
+# ---------------------------------------------------------------------------------------------- steps
+
+def test_01_data_page_loads_the_sample(st_page):
+    p = st_page
+    assert p.nav_links()[:3] == ["Data", "Index", "Retrieval"]
+    p.text("Pick what to evaluate on")
+    sidebar = p.page.locator('[data-testid="stSidebar"]')
+    assert re.search(r"Milvus Lite \(embedded\) at http://127\.0\.0\.1:\d+ answers", sidebar.inner_text())
+    assert "LLM: OpenAI-compatible API at http://127.0.0.1" in sidebar.inner_text()  # the key is set
+    p.button("Load the sample")
+    p.text("Loaded sample.")
+    p.text("31 documents, 16 judged questions, 48 judgments")
+    docs = grid(p, 0)
+    assert docs[0] == ["id", "title", "text"]
+    assert ["java", "Java"] in [r[:2] for r in docs[1:]]
+    p.main.get_by_role("tab", name="Questions").click()
+    p.cell(GC)
+    questions = frame_with(p, "question")
+    gc = next(r for r in questions if GC in r)
+    assert set(gc[questions[0].index("relevant")].split(", ")) == {"java", "python", "javascript", "golang"}
+    p.main.get_by_role("tab", name="Documents").click()
+    p.shot("01_data")
+
+
+def test_02_index_builds_minilm_and_bm25(st_page):
+    p = st_page
+    p.goto("Index")
+    models = frame_with(p, "can run")
+    assert {"minilm", "bm25", "hybrid"} <= set(column(models, "model"))
+    assert column(models, "can run")[column(models, "model").index("minilm")] == "🟢 yes"
+    chosen = p.main.locator('[data-testid="stMultiSelect"]').first.inner_text()
+    assert "minilm" in chosen and "bm25" in chosen
+    p.button("Build collections", timeout=300)
+    ready = p.text(re.compile(r"^Ready: minilm"), timeout=300).inner_text()
+    assert re.fullmatch(r"Ready: minilm \((reused|[\d,]+ docs/s)\), bm25 \((reused|[\d,]+ docs/s)\)", ready), ready
+    assert not p.main.locator('[data-testid="stAlertContentError"]').count()
+    names = frame_with(p, "rows")
+    by_name = dict(zip(column(names, "name"), column(names, "rows")))
+    assert any(n.startswith("wb_sample_minilm_") and r == "31" for n, r in by_name.items()), by_name
+    assert any(n.startswith("wb_sample_bm25_") and r == "31" for n, r in by_name.items()), by_name
+    p.shot("02_index")
+
+
+def test_03_retrieval_shows_the_article_table(st_page):
+    p = st_page
+    p.goto("Retrieval")
+    p.button("Compare", timeout=300)
+    p.text("Metrics per model", timeout=300)
+    metrics = frame_with(p, "ndcg@4")
+    assert column(metrics, "model") == ["minilm", "bm25"]
+    ndcg = dict(zip(column(metrics, "model"), column(metrics, "ndcg@4")))
+    assert re.fullmatch(r"0\.817 \[0\.\d{3}, (0\.\d{3}|1\.000)\]", ndcg["minilm"]), ndcg
+    assert ndcg["bm25"].startswith("0.858 [")
+    chart = p.main.locator('[data-testid="stPlotlyChart"]').first
+    chart.wait_for()
+    assert chart.locator("g.trace.bars, g.barlayer").count() and "minilm" in chart.inner_text()
+    assert re.search(r"Run `?\d{8}-\d{6}-[0-9a-f]{4}`? · k = 4 · 16 judged queries", p.main.inner_text())
+
+    # The article's first query is selected first: MiniLM ranks C++ (which "has no garbage collector") first.
+    table = frame_with(p, "Rank")
+    assert table[0] == ["Rank", "minilm", "bm25"]
+    assert column(table, "Rank") == ["1", "2", "3", "4", "Precision", "Recall"]
+    assert column(table, "minilm") == ["❎ C++", "✅ Java", "❎ Zig", "❎ C", "0.25", "0.25"]
+    assert column(table, "bm25")[-2:] == ["0.00", "0.00"]
+    assert all(c.startswith("❎ ") for c in column(table, "bm25")[:4])
+    p.cell("✅ Java")
+    p.shot("03_retrieval_gc")
+
+    p.select("Query", f"q2: {WEB}")
+    p.cell("✅ JavaScript")
+    table = frame_with(p, "Rank")
+    assert column(table, "minilm") == ["✅ JavaScript", "✅ PHP", "❎ Elixir", "❎ Perl", "0.50", "0.50"]
+    assert column(table, "bm25") == ["✅ PHP", "❎ Kotlin", "❎ Dart", "✅ Java", "0.50", "0.50"]
+    p.shot("03_retrieval_web")
+
+
+def _rag_table(p) -> dict[str, dict[str, str]]:
+    rows = frame_with(p, "model")
+    head = rows[0]
+    return {r[0]: dict(zip(head[1:], r[1:])) for r in rows[1:]}
+
+
+def test_04_rag_quality_offline_then_with_the_test_llm(st_page, judge_server):
+    p = st_page
+    needs_page("4_RAG_quality.py", "RAG quality", p)
+    p.goto("RAG quality", timeout=240)
+    p.main.get_by_text("Generation, metrics, run settings and prices").click()
+    p.fill("Only the first N questions (0 = all)", "4")
+    p.text(re.compile(r"Estimate: 8 rows · 0 LLM calls"))
+    p.text(re.compile(r"extractive generator is an offline baseline"))
+    p.button("Run", timeout=300)
+    p.text(re.compile(r"^Status done · generator Extractive"), timeout=300)
+    scores = _rag_table(p)
+    assert set(scores) == {"minilm", "bm25"}
+    assert re.fullmatch(r"0\.\d{3} \(4/4\)", scores["minilm"]["ROUGE-L"]), scores
+    assert not any("Faithfulness" in cols for cols in scores.values())  # needs a judge: not run, not zero
+    assert p.main.locator('[data-testid="stPlotlyChart"]').count() >= 1
+    p.text(re.compile("Question: auto garbage collection"))
+    p.shot("04_rag_offline")
+
+    # Generator and judge: the local OpenAI-compatible server (OPENAI_BASE_URL), with the session's key.
+    calls = judge_server.stats()["chat_calls"]
+    p.select("Generator", "OpenAI")
+    p.select("Judge", "OpenAI")
+    p.fill("Only the first N questions (0 = all)", "2")
+    est = p.text(re.compile(r"Estimate: 4 rows · \d+ LLM calls")).inner_text()
+    assert int(re.search(r"(\d+) LLM calls", est).group(1)) > 0, est
+    p.button("Run", timeout=300)
+    status = p.text(re.compile(r"^Status done · generator OpenAI: gpt-4o-mini"), timeout=300).inner_text()
+    assert "judge openai:gpt-4o-mini" in status and "rows 4/4" in status and "with failures 0" in status, status
+    assert judge_server.stats()["chat_calls"] > calls
+    scores = _rag_table(p)
+    for model in ("minilm", "bm25"):
+        assert re.fullmatch(r"[01]\.\d{3} \(2/2\)", scores[model]["Faithfulness"]), scores
+    p.text("The judge's reasons")
+    p.shot("04_rag_llm")

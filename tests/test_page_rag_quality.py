@@ -1,0 +1,68 @@
+"""The RAG quality page, headless (streamlit AppTest): offline run, judged run via the test server."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT
+from tests.openai_test_server import judge_server, llm_server  # noqa: F401  (fixtures)
+
+pytestmark = pytest.mark.slow
+PAGE = str(ROOT / "pages" / "4_RAG_quality.py")
+
+
+def by_label(widgets, label: str):
+    return next(w for w in widgets if w.label.startswith(label))
+
+
+def scores_table(at):
+    """The model × metric table (the price editor is a dataframe too)."""
+    return next(d.value for d in at.dataframe if "minilm" in list(getattr(d.value, "index", [])) or
+                "bm25" in list(getattr(d.value, "index", [])))
+
+
+def texts(at) -> str:
+    return "\n".join(str(e.value) for kind in ("markdown", "caption", "info", "warning", "success")
+                     for e in getattr(at, kind))
+
+
+def test_offline_run_shows_scores_with_coverage_and_drilldown(milvus):
+    at = AppTest.from_file(PAGE, default_timeout=300)
+    at.run()
+    assert not at.exception, at.exception
+    body = texts(at)
+    assert "Estimate:" in body and "**0** LLM calls" in body
+    assert "baseline" in body and "need one" in body            # says which metrics need a judge, and how
+    assert "Generating a test set needs an LLM" in body           # the synthetic test set explains what it needs
+    by_label(at.number_input, "Only the first N").set_value(3)
+    by_label(at.button, "Run").click().run()
+    assert not at.exception, at.exception
+    body = texts(at)
+    assert "Status **done**" in body and "(baseline)" in body
+    table = scores_table(at)
+    assert list(table.index) == ["minilm", "bm25"]
+    assert table.loc["minilm", "ROUGE-L"].endswith("(3/3)")      # every mean with its coverage
+    assert "Faithfulness" not in table.columns                     # not run without a judge
+    assert "**Question:** auto garbage collection" in body
+    ctx = next(d.value for d in at.dataframe if "relevant" in getattr(d.value, "columns", []))
+    assert set(ctx["relevant"]) <= {"✅", "❎"} and len(ctx) == 4
+
+
+def test_judged_run_shows_judge_reasons(milvus, llm_server):  # noqa: F811
+    at = AppTest.from_file(PAGE, default_timeout=300)
+    at.run()
+    at.selectbox(key="Judge_kind").set_value("compat").run()
+    at.text_input(key="Judge_model").set_value("judge-model")
+    at.text_input(key="Judge_url").set_value(llm_server.base_url)
+    by_label(at.number_input, "Only the first N").set_value(2)
+    at.run()
+    assert "Estimate: **4** rows" in texts(at)
+    by_label(at.button, "Run").click().run()
+    assert not at.exception, at.exception
+    table = scores_table(at)
+    assert table.loc["bm25", "Faithfulness"].endswith("(2/2)") and table.loc["bm25", "Faithfulness"] != "n/a"
+    assert "The judge's reasons" in texts(at)
+    reasons = next(d.value for d in at.dataframe if "verdict" in getattr(d.value, "columns", []))
+    assert {"Faithfulness", "Context recall"} <= set(reasons["metric"])
+    assert llm_server.stats()["chat_calls"] > 0

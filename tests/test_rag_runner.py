@@ -1,0 +1,172 @@
+"""The RAG quality job end to end: real Milvus Lite, real MiniLM, real Ragas, the local test LLM server.
+
+Covers the offline path on the sample (CLI JSON), a judged run whose call count matches the estimate,
+fault injection emptying only the affected rows, "retry failed rows", the spend cap, a dataset without
+reference answers (n/a, not 0), and a CLI run killed with SIGKILL that resumes with nothing lost.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+
+import pytest
+
+import cli
+from evaluators.rag_runner import RagConfig, resume_rag, run_rag, run_view
+from rag.dataset import Dataset, Query
+from rag.runs import RunStore
+from tests.conftest import ROOT
+from tests.openai_test_server import judge_server, llm_server  # noqa: F401  (fixtures)
+
+pytestmark = pytest.mark.slow
+ALL = ["faithfulness", "answer_relevancy", "context_precision", "context_recall", "nonllm_context_precision",
+       "nonllm_context_recall", "rouge_l", "bleu", "string_similarity"]
+
+
+def judged(server, **kw) -> RagConfig:
+    url = server.base_url
+    base = dict(models=["minilm", "bm25"], generator=f"compat:gen-model@{url}", judge=f"compat:judge-model@{url}",
+                k=3, limit=4, concurrency=4, timeout=10, max_retries=0)
+    return RagConfig(**{**base, **kw})
+
+
+def test_offline_cli_on_the_sample(workbench, tmp_path):
+    out = tmp_path / "rag.json"
+    code = cli.main(["rag", "--dataset", "sample", "--models", "minilm,bm25", "--generator", "extractive",
+                     "--judge", "none", "--k", "4", "--output", str(out)])
+    assert code == 0
+    data = json.loads(out.read_text())
+    assert data["run_id"] and data["status"] == "done"
+    assert set(data["metrics"]) == {"minilm", "bm25"}
+    for model, ms in data["metrics"].items():
+        assert set(ms) == {"nonllm_context_precision", "nonllm_context_recall", "rouge_l", "bleu",
+                           "string_similarity"}
+        for name, v in ms.items():
+            assert v["n"] == v["total"] == 16 and 0.0 < v["mean"] <= 1.0, (model, name)
+    assert set(data["metrics_skipped"]) == {"faithfulness", "answer_relevancy", "context_precision", "context_recall"}
+    assert data["generator"]["baseline"] is True
+    assert len(data["rows"]) == 32
+    row = next(r for r in data["rows"] if r["model"] == "minilm" and r["question_id"] == "q1")
+    assert len(row["retrieved_ids"]) == 4 and row["response"] and row["errors"] == {}
+    assert "faithfulness" not in row and isinstance(row["rouge_l"], float)
+
+
+def test_judged_run_matches_its_estimate(workbench, sample, llm_server):  # noqa: F811
+    from evaluators.rag_plan import estimate_run
+    from evaluators.rag_runner import questions_for
+
+    cfg = judged(llm_server)
+    est = estimate_run(questions_for(sample, cfg), sample, cfg)
+    result = run_rag(sample, cfg, workbench=workbench)
+    assert result.status == "done" and len(result.rows) == 8
+    for model in ("minilm", "bm25"):
+        for name in ALL:
+            v = result.summary["metrics"][model][name]
+            assert v["n"] == v["total"] == 4 and v["mean"] is not None, (model, name)
+        assert result.summary["metrics"][model]["faithfulness"]["mean"] == 1.0  # answers copy a context sentence
+    calls = llm_server.stats()["chat_calls"]
+    assert calls == est.total_calls == 8 * (1 + 2 + 3 + 3 + 1)  # generator + judge calls per row, k = 3
+    usage = result.summary["usage"]
+    assert usage["calls"] == calls and usage["prompt_tokens"] == llm_server.stats()["prompt_tokens"]
+    assert set(usage["by_model"]) == {"gen-model", "judge-model"}
+    row = result.rows[0]
+    assert row["usage"]["judge-model"]["prompt_tokens"] > 0   # per-row usage survives the run store
+    assert {r["verdict"] for r in row["reasons"]["faithfulness"][1]["statements"]} == {1}
+
+
+def test_fault_injection_empties_only_affected_rows_and_retry_recovers_them(workbench, sample, llm_server):  # noqa: F811
+    llm_server.set_faults([{"kind": "http500", "match": "memory safety without a garbage collector"}])  # q3
+    store = RunStore.default()
+    first = run_rag(sample, judged(llm_server), workbench=workbench, store=store)
+    assert first.status == "done" and first.summary["failed_rows"] == 2
+    bad = [r for r in first.rows if r["errors"]]
+    assert {r["question_id"] for r in bad} == {"q3"}
+    for r in bad:
+        assert r["response"] is None and "500" in r["errors"]["generation"]
+        assert r["faithfulness"] is None and r["context_recall"] is None and "500" in r["errors"]["context_recall"]
+        assert r["nonllm_context_recall"] is not None   # needs no LLM: still scored
+    for model in ("minilm", "bm25"):
+        v = first.summary["metrics"][model]["faithfulness"]
+        assert (v["n"], v["total"], v["failed"]) == (3, 4, 1)   # the mean's coverage says so
+    good_before = {(r["model"], r["question_id"]): r for r in first.rows if not r["errors"]}
+
+    llm_server.set_faults([])
+    llm_server.reset_stats()
+    again = resume_rag(first.run_id, workbench=workbench, ds=sample, store=store, retry_failed=True)
+    assert again.status == "done" and again.summary["failed_rows"] == 0
+    assert llm_server.stats()["chat_calls"] == 2 * (1 + 2 + 3 + 3 + 1)   # only the two failed rows re-ran
+    for model in ("minilm", "bm25"):
+        assert all(v["n"] == v["total"] == 4 for v in again.summary["metrics"][model].values())
+    for r in again.rows:
+        if (r["model"], r["question_id"]) in good_before:
+            assert r == good_before[(r["model"], r["question_id"])]   # untouched
+
+
+def test_spend_cap_stops_cleanly_and_resume_finishes(workbench, sample, llm_server):  # noqa: F811
+    cfg = judged(llm_server, concurrency=1, metrics=["faithfulness"], spend_cap_usd=0.5,
+                 prices={"judge-model": [1000.0, 1000.0], "gen-model": [0.0, 0.0]})
+    stopped = run_rag(sample, cfg, workbench=workbench)
+    assert stopped.status == "stopped" and 1 <= len(stopped.rows) < 8
+    assert stopped.summary["usage"]["cost_usd"] >= 0.5
+    done = resume_rag(stopped.run_id, workbench=workbench, ds=sample, overrides={"spend_cap_usd": None})
+    assert done.status == "done" and len(done.rows) == 8
+    assert sorted((r["model"], r["question_id"]) for r in done.rows) == \
+        sorted((m, q) for m in ("minilm", "bm25") for q in ("q1", "q2", "q3", "q4"))
+
+
+def test_questions_without_reference_answers_are_not_applicable(workbench, sample):
+    noref = Dataset("sample-noref", sample.documents, [replace(q, reference=None) for q in sample.queries],
+                    sample.qrels, source="")
+    assert all(isinstance(q, Query) for q in noref.queries)
+    result = run_rag(noref, RagConfig(models=["bm25"], k=4, limit=5), workbench=workbench)
+    ms = result.summary["metrics"]["bm25"]
+    for name in ("rouge_l", "bleu", "string_similarity"):
+        assert ms[name] == {"mean": None, "n": 0, "total": 0, "not_applicable": 5, "failed": 0}
+    assert ms["nonllm_context_recall"]["n"] == 5       # qrels still give reference contexts
+    assert all("not applicable" in r["not_applicable"]["rouge_l"] for r in result.rows)
+
+
+def test_kill_9_mid_run_loses_nothing_and_resumes(workbench, sample, llm_server):  # noqa: F811
+    llm_server.latency = 0.4
+    store = RunStore.default()
+    before = {r.id for r in store.list(kind="rag")}
+    cmd = [sys.executable, "cli.py", "rag", "--dataset", "sample", "--models", "minilm,bm25", "--generator",
+           "extractive", "--judge", f"compat:judge-model@{llm_server.base_url}", "--metrics", "faithfulness,rouge_l",
+           "--limit", "6", "--k", "3", "--concurrency", "1", "--retries", "0"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    run_id, deadline = None, time.time() + 180
+    try:
+        while time.time() < deadline and proc.poll() is None:
+            new = [r.id for r in store.list(kind="rag") if r.id not in before]
+            run_id = new[0] if new else None
+            if run_id and len(store.rows(run_id)) >= 3:
+                break
+            time.sleep(0.1)
+        assert run_id and proc.poll() is None, f"CLI ended early: {proc.stderr.read().decode()[-2000:]}"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    stored = {(r["model"], r["question_id"]): r for r in store.rows(run_id)}
+    assert 3 <= len(stored) < 12 and store.get(run_id).status == "running"
+    summary, _ = run_view(store.get(run_id), store, sample)   # the page's view of a killed run
+    assert summary["rows"] == len(stored) and summary["expected_rows"] == 12
+
+    llm_server.latency = 0.0
+    llm_server.reset_stats()
+    result = resume_rag(run_id, workbench=workbench, store=store)
+    assert result.status == "done" and len(result.rows) == 12
+    keys = [(r["model"], r["question_id"]) for r in result.rows]
+    assert len(set(keys)) == 12                                   # nothing duplicated
+    for r in result.rows:
+        if (r["model"], r["question_id"]) in stored:
+            assert r == stored[(r["model"], r["question_id"])]      # nothing lost, nothing redone
+        assert r["faithfulness"] == 1.0 and r["errors"] == {}
+    assert llm_server.stats()["chat_calls"] == 2 * (12 - len(stored))  # only the missing rows ran

@@ -1,0 +1,126 @@
+"""Ragas scoring through the real Ragas code path against the local OpenAI-compatible test server.
+
+The server is a small deterministic judge (see tests/openai_test_server.py): the scores below come
+out of Ragas' own prompts, parsing and score math, not out of a table of canned numbers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from evaluators.ragas_eval import JUDGED, METRICS, NON_LLM, Gate, RagasScorer, RagSample, explain, split_metrics
+from rag.llm import parse_llm
+from tests.openai_test_server import judge_server, llm_server  # noqa: F401  (fixtures)
+
+CTX = ["Java is a statically typed language released in 1995.",
+       "Java has a garbage collector that reclaims unused memory automatically."]
+REF = "Java reclaims unused memory automatically with a garbage collector."
+
+
+def score(server, samples, metrics=None, **kw):
+    """Score samples concurrently with a fresh scorer (fresh clients, as each run does)."""
+    async def go():
+        sc = RagasScorer(metrics, parse_llm(f"openai:gpt-4o-mini@{server.base_url}"), gate=Gate(4), **kw)
+        try:
+            return await asyncio.gather(*(sc.score(s) for s in samples)), sc
+        finally:
+            await sc.aclose()
+    return asyncio.run(go())
+
+
+def test_faithfulness_copied_is_1_contradicting_is_0(llm_server):  # noqa: F811
+    copied = RagSample("auto garbage collection", "Java has a garbage collector that reclaims unused memory "
+                       "automatically.", CTX, REF)
+    contradicting = RagSample("auto garbage collection", "Java has no garbage collector. Programs free memory by "
+                              "hand.", CTX, REF)
+    half = RagSample("auto garbage collection", "Java is a statically typed language released in 1995. Java runs "
+                     "only on Windows.", CTX, REF)
+    (r1, r0, rh), sc = score(llm_server, [copied, contradicting, half], ["faithfulness"])
+    assert r1["faithfulness"].value == 1.0
+    assert r0["faithfulness"].value == 0.0
+    assert rh["faithfulness"].value == 0.5
+    reasons = explain(r0["faithfulness"].reasons)
+    verdicts = [(r["item"], r["verdict"]) for r in reasons if r["verdict"] is not None]
+    assert verdicts == [("Java has no garbage collector.", 0), ("Programs free memory by hand.", 0)]
+    assert all(r["reason"] for r in reasons)
+    assert llm_server.stats()["by_title"] == {"StatementGeneratorOutput": 3, "NLIStatementOutput": 3}
+    assert sc.meter.totals()["calls"] == 6 and sc.meter.totals()["prompt_tokens"] > 1000
+
+
+def test_all_judged_metrics_and_calls_per_sample(llm_server):  # noqa: F811
+    (r,), sc = score(llm_server, [RagSample("auto garbage collection", CTX[1], CTX, REF, CTX)], JUDGED)
+    assert r["faithfulness"].value == 1.0
+    assert r["context_recall"].value == 1.0              # the reference sentence is supported by the contexts
+    assert r["context_precision"].value == pytest.approx(0.5)  # only the 2nd context is useful: AP = 1/2
+    assert 0.5 < r["answer_relevancy"].value <= 1.0       # MiniLM cosine of generated vs real question
+    assert [x["item"] for x in explain(r["context_precision"].reasons)] == ["context 1", "context 2"]
+    # Calls per sample (k = 2 contexts): faithfulness 2, answer relevancy 3, context precision k, recall 1
+    assert llm_server.stats()["chat_calls"] == 2 + 3 + 2 + 1 == sum(METRICS[m].calls(2) for m in JUDGED)
+
+
+def test_not_applicable_is_not_zero_and_non_llm_metrics_run_without_a_judge():
+    active, skipped = split_metrics(None, judge=None)
+    assert active == NON_LLM and set(skipped) == set(JUDGED)
+    assert all("judge" in why for why in skipped.values())
+
+    async def go():
+        sc = RagasScorer(None, None)
+        return await sc.score(RagSample("q", REF, CTX, REF, [CTX[1]])), await sc.score(RagSample("q", REF, CTX))
+    full, bare = asyncio.run(go())
+    assert full["rouge_l"].value == 1.0 and full["bleu"].value == pytest.approx(1.0)
+    assert full["string_similarity"].value == 1.0
+    assert full["nonllm_context_recall"].value == 1.0                   # the reference context was retrieved
+    assert full["nonllm_context_precision"].value == pytest.approx(0.5)  # ... at rank 2
+    for name, r in bare.items():
+        assert r.value is None and r.error is None and r.not_applicable.startswith("not applicable"), name
+
+
+def test_fault_injection_empties_only_the_affected_rows(llm_server):  # noqa: F811
+    llm_server.set_faults([{"kind": "http500", "match": "Which language is slow?"}])
+    good = RagSample("auto garbage collection", CTX[1], CTX, REF)
+    bad = RagSample("Which language is slow?", CTX[1], CTX, REF)
+    (rg, rb), _ = score(llm_server, [good, bad], ["faithfulness", "context_recall", "rouge_l"], max_retries=0)
+    assert rg["faithfulness"].value == 1.0 and rg["context_recall"].value == 1.0
+    assert rb["faithfulness"].value is None and "500" in rb["faithfulness"].error
+    assert rb["context_recall"].value is None and rb["context_recall"].error
+    assert rb["rouge_l"].value == rg["rouge_l"].value > 0  # no judge needed: unaffected
+
+
+def test_invalid_json_once_is_repaired_by_ragas_but_persistent_invalid_json_fails(llm_server):  # noqa: F811
+    llm_server.set_faults([{"kind": "invalid_json", "match": "first row", "times": 1},
+                           {"kind": "invalid_json", "match": "second row"}])
+    s1 = RagSample("first row", CTX[1], CTX, REF)
+    s2 = RagSample("second row", CTX[1], CTX, REF)
+    (r1, r2), _ = score(llm_server, [s1, s2], ["faithfulness"], max_retries=0)
+    assert r1["faithfulness"].value == 1.0  # Ragas' "fix the output" prompt recovered the reply
+    assert r2["faithfulness"].value is None and "Parser" in r2["faithfulness"].error
+    assert llm_server.stats()["by_title"].get("StringIO", 0) >= 2
+
+
+def test_timeouts_are_reported_per_row(llm_server):  # noqa: F811
+    llm_server.hang_seconds = 5
+    llm_server.set_faults([{"kind": "timeout", "match": "slow row"}])
+    (ok, slow), _ = score(llm_server, [RagSample("fast row", CTX[1], CTX, REF), RagSample("slow row", CTX[1], CTX,
+                                                                                         REF)],
+                          ["context_recall"], timeout=1, max_retries=0)
+    assert ok["context_recall"].value == 1.0
+    assert slow["context_recall"].value is None and slow["context_recall"].error.startswith("timeout")
+
+
+def test_second_run_in_one_process_works(llm_server):  # noqa: F811
+    """The 'second evaluate()' trap: each run builds fresh clients on its own event loop."""
+    for _ in range(3):
+        (r,), _ = score(llm_server, [RagSample("q", CTX[1], CTX, REF)], ["faithfulness"])
+        assert r["faithfulness"].value == 1.0
+
+
+def test_judge_without_key_or_url_is_refused(monkeypatch):
+    from rag.settings import reset_settings
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    reset_settings()
+    with pytest.raises(ValueError, match="OPENAI_API_KEY"):
+        RagasScorer(["faithfulness"], parse_llm("openai:gpt-4o-mini"))
