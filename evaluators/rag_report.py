@@ -45,8 +45,8 @@ def metrics_table(frame: pd.DataFrame) -> pd.DataFrame:
     """Model × metric with ``mean (n/total)`` cells."""
     if frame.empty:
         return frame
-    order = list(dict.fromkeys(frame["label"]))
-    return frame.pivot(index="model", columns="label", values="display")[order]
+    cols, models = list(dict.fromkeys(frame["label"])), list(dict.fromkeys(frame["model"]))
+    return frame.pivot(index="model", columns="label", values="display").reindex(models)[cols]
 
 
 def metrics_figure(frame: pd.DataFrame, baseline_note: str = ""):

@@ -132,7 +132,7 @@ class RunStore:
         with self._conn() as c:
             c.execute("INSERT INTO runs VALUES (?,?,?,?,?,?,?,?,?,?)",
                       (run_id, kind, "running", time.time(), None,
-                       getattr(dataset, "name", None), dataset.content_hash() if dataset is not None else None,
+                       scrub(getattr(dataset, "name", None)), dataset.content_hash() if dataset is not None else None,
                        json.dumps(cfg), "{}", None))
         return run_id
 
