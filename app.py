@@ -24,5 +24,5 @@ PAGES = [  # (file, title, icon): a new page is one entry
 ]
 page = st.navigation([st.Page(f, title=t, icon=i, default=n == 0)
                       for n, (f, t, i) in enumerate(PAGES) if (HERE / f).exists()])
+sidebar_status()  # before the page: pages may st.stop() early
 page.run()
-sidebar_status()  # after the page, so its content shows while Milvus is checked
