@@ -185,6 +185,16 @@ def row_failed(row: dict) -> bool:
     return bool(row.get("errors"))
 
 
+def ordered(rows: list[dict], cfg: RagConfig, ds: Dataset) -> list[dict]:
+    """Rows are stored as they complete; show them by model, then question order."""
+    try:
+        pos = {q.id: i for i, q in enumerate(questions_for(ds, cfg))}
+    except Exception:  # a deleted question set: keep the stored order
+        return rows
+    models = {m: i for i, m in enumerate(cfg.models)}
+    return sorted(rows, key=lambda r: (models.get(r["model"], 99), pos.get(r["question_id"], 10**9)))
+
+
 # ---------------------------------------------------------------- the work
 
 def _retrieve(ds: Dataset, cfg: RagConfig, work, workbench) -> dict[tuple[str, str], list[tuple[str, float]]]:
@@ -212,7 +222,7 @@ def _run(ds, cfg, store, run_id, work, workbench, progress, expected) -> RagRunR
         store.finish(run_id, summarize(store.rows(run_id), cfg, meter, prices, expected), "interrupted",
                      describe_error(e))
         raise
-    rows = store.rows(run_id)
+    rows = ordered(store.rows(run_id), cfg, ds)
     summary = summarize(rows, cfg, meter, prices, expected)
     summary["elapsed_s"] = round(time.time() - t0, 3)
     if status == "done" and len(rows) < expected:
@@ -344,10 +354,10 @@ def summarize(rows: list[dict], cfg: RagConfig, meter: UsageMeter, prices: Price
 def run_view(run, store: RunStore, ds: Dataset) -> tuple[dict, list[dict]]:
     """(summary, rows) of a stored run; for a run that is still running or was killed, the summary is
     computed from the rows stored so far (with ``expected_rows`` from its configuration)."""
-    rows = store.rows(run.id)
+    cfg = RagConfig.from_dict(run.config["rag"])
+    rows = ordered(store.rows(run.id), cfg, ds)
     if run.summary.get("metrics") and run.summary.get("rows") == len(rows):
         return run.summary, rows
-    cfg = RagConfig.from_dict(run.config["rag"])
     meter = UsageMeter()
     for r in rows:
         meter.merge(r.get("usage"))

@@ -36,6 +36,10 @@ class LoadTestError(RuntimeError):
     """A load test could not run or broke off; the message says why and what to do."""
 
 
+class ServiceBusy(LoadTestError):
+    """The service accepted the connection but did not answer in time: overloaded, not down."""
+
+
 _children: set[subprocess.Popen] = set()
 _lock = threading.Lock()
 _seq = itertools.count()
@@ -151,8 +155,12 @@ def _request(url: str, method: str, body: dict | None, timeout: float) -> dict:
         except (ValueError, AttributeError):
             detail = ""
         raise LoadTestError(f"{method} {url} answered {e.code}: {detail or e.reason}") from e
+    except TimeoutError as e:
+        raise ServiceBusy(f"{method} {url} did not answer within {timeout:g} s") from e
     except (urllib.error.URLError, OSError) as e:
         reason = getattr(e, "reason", e)
+        if isinstance(reason, TimeoutError):
+            raise ServiceBusy(f"{method} {url} did not answer within {timeout:g} s") from e
         raise LoadTestError(f"the service at {url.split('/', 3)[:3][-1]} does not answer ({reason})") from e
 
 

@@ -137,7 +137,7 @@ def read_history(prefix: str | Path, name: str | None = "Aggregated") -> list[di
         row["rps"] = round((row["requests"] - prev["requests"]) / dt, 2) if prev and dt > 0 else 0.0
         row["fps"] = round((row["failures"] - prev["failures"]) / dt, 2) if prev and dt > 0 else 0.0
     t0 = rows[0]["ts"] if rows else 0
-    return [{"t": r.pop("ts") - t0, **r} for r in rows if not (r["requests"] == 0 and r["users"] == 0)]
+    return [{"t": r["ts"] - t0, **r} for r in rows if not (r["requests"] == 0 and r["users"] == 0)]
 
 
 def read_failures(prefix: str | Path, limit: int = 5) -> list[dict]:

@@ -319,11 +319,14 @@ def create_app(state: ServiceState, on_shutdown=None) -> FastAPI:
     app.state.workbench = state
 
     @app.get("/health")
-    def health(deep: bool = False) -> dict:
+    async def health(deep: bool = False) -> dict:
+        """Async, so the trivial endpoint skips the thread pool (the capacity benchmark loads it)."""
         out = {"status": "ok", "dataset": state.dataset.name, "models": list(state.models),
                "milvus": state.info.describe(), "uptime_s": round(time.time() - state.started, 1)}
         if deep:
-            _milvus_guard(state, state.store.ping)
+            from anyio import to_thread
+
+            await to_thread.run_sync(lambda: _milvus_guard(state, state.store.ping))
         return out
 
     @app.get("/models")
@@ -429,7 +432,9 @@ def main(argv: list[str] | None = None) -> int:
     from rag.milvus_server import stop_started_servers  # a Milvus Lite server this process had to start
 
     app = create_app(state, on_shutdown=stop_started_servers)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
+    # keep-alive 75 s (uvicorn's 5 s default drops idle connections that Locust users with a think time
+    # reuse, and geventhttpclient does not retry a POST on a closed connection)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, timeout_keep_alive=75))
     server.run(sockets=[sock])
     return 0
 

@@ -3,9 +3,10 @@
 import plotly.express as px
 import streamlit as st
 
+from evaluators.comparison import compare_scores
 from pages.common import chunking, current_dataset, dataset_caption, index_config, show_error, workbench
 from rag.embedders import available_models
-from rag.retrieval import comparison_table, ranking_detail, save_run, summary_frame
+from rag.retrieval import ci_table, comparison_table, ranking_detail, save_run, summary_frame
 from rag.runs import RunStore
 
 st.title("🔎 Retrieval")
@@ -51,13 +52,21 @@ st.caption(f"Run `{st.session_state.get('retrieval_run_id')}` · k = {result.k} 
            f"{len(next(iter(result.per_query.values())))} judged queries")
 summary = summary_frame(result)
 st.subheader("Metrics per model (mean, 95% bootstrap CI over queries)")
-table = summary.assign(value=lambda f: f.apply(lambda r: f"{r['mean']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}]",
-                                                        axis=1)).pivot(index="model", columns="metric", values="value").reindex(result.models)
-st.dataframe(table[[c for c in summary["metric"].unique()]], width="stretch")
+st.dataframe(ci_table(summary, result.models), width="stretch")
 fig = px.bar(summary, x="metric", y="mean", color="model", barmode="group",
              error_y=summary["ci_high"] - summary["mean"], error_y_minus=summary["mean"] - summary["ci_low"])
 fig.update_layout(yaxis_range=[0, 1.05], height=380, margin=dict(t=20))
 st.plotly_chart(fig, width="stretch")
+
+if len(result.models) > 1:
+    st.subheader("Who wins, and how sure we are")
+    metric = st.selectbox("Metric", list(summary["metric"].unique()), index=5, key="verdict_metric")
+    cmp = compare_scores({m: {q: v[metric] for q, v in result.per_query[m].items()} for m in result.models}, metric)
+    st.dataframe(cmp.table(), hide_index=True, width="stretch")
+    for sentence in cmp.verdicts():
+        st.markdown(f"- {sentence}")
+    with st.expander("Paired differences (bootstrap CI, permutation p, Holm-corrected)"):
+        st.dataframe(cmp.pairs(), hide_index=True, width="stretch")
 
 st.subheader("Per query: which documents each model ranks where")
 queries = {q.id: q for q in ds.judged_queries}

@@ -167,6 +167,14 @@ def summary_frame(result: RetrievalResult, n_resamples: int = 2000) -> pd.DataFr
     return pd.DataFrame(rows)
 
 
+def ci_table(summary: pd.DataFrame, models: list[str]) -> pd.DataFrame:
+    """``summary_frame`` as model × metric cells reading "mean [low, high]", models in the given order."""
+    cells = summary.assign(value=[f"{m:.3f} [{lo:.3f}, {hi:.3f}]" for m, lo, hi in
+                                  zip(summary["mean"], summary["ci_low"], summary["ci_high"])])
+    table = cells.pivot(index="model", columns="metric", values="value").reindex(models)
+    return table[list(summary["metric"].unique())]
+
+
 def ranking_detail(dataset: Dataset, result: RetrievalResult, query_id: str) -> pd.DataFrame:
     """Per model, per rank: document, title, score and its relevance grade (drill-down)."""
     qrels = dataset.qrels.get(query_id, {})

@@ -74,7 +74,11 @@ def test_retrieval_page_shows_the_article_table(milvus):
     at.button[0].click().run()
     assert not at.exception and not at.error
     frames = [d.value for d in at.dataframe]
-    metrics, table = frames[0], frames[1]
+    metrics = frames[0]
+    table = next(f for f in frames if list(f.index)[-2:] == ["Precision", "Recall"])
+    verdict = next(f for f in frames if "mark" in f.columns)
+    assert (verdict["mark"] == "★ best").sum() == 1
+    assert any("ndcg" in m.value.lower() or "nDCG" in m.value for m in at.markdown)
     assert list(metrics.index) == ["minilm", "bm25"] and "ndcg@4" in metrics.columns
     assert list(table.columns) == ["minilm", "bm25"]
     assert list(table.index)[-2:] == ["Precision", "Recall"]

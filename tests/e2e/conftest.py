@@ -62,7 +62,14 @@ def artifacts() -> Path:
 
 @pytest.fixture(scope="session")
 def e2e_secret() -> str:
-    return "sk-e2e-" + secrets.token_hex(20)
+    """The key the app starts with (OPENAI_API_KEY)."""
+    return "sk-e2e-env-" + secrets.token_hex(20)
+
+
+@pytest.fixture(scope="session")
+def e2e_sidebar_secret() -> str:
+    """A second key, typed into the sidebar's password field mid-journey (kept in memory only)."""
+    return "sk-e2e-typed-" + secrets.token_hex(20)
 
 
 @pytest.fixture(scope="session")
@@ -82,6 +89,48 @@ class App:
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace")
+
+    def descendants(self) -> list[int]:
+        """Pids of every live process below the app (the load-test service, Locust, ...)."""
+        children: dict[int, list[int]] = {}
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if fields[0] != "Z":
+                children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+        out, todo = [], [self.proc.pid]
+        while todo:
+            for child in children.get(todo.pop(), []):
+                out.append(child)
+                todo.append(child)
+        return out
+
+    def stop(self, grace: float = 15.0) -> list[int]:
+        """Stop the app as a user would (SIGTERM to its group) and return the pids of any of its
+        descendants still alive ``grace`` seconds later (then killed, so nothing outlives the tests)."""
+        below = self.descendants()
+        _stop_group(self.proc)
+        deadline = time.monotonic() + grace
+        alive = below
+        while alive and time.monotonic() < deadline:
+            time.sleep(0.3)
+            alive = [pid for pid in below if _alive(pid)]
+        for pid in alive:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        return alive
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def _wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 90.0) -> None:
@@ -130,11 +179,12 @@ def streamlit_app(milvus, data_dir, judge_server, e2e_secret):
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
+    app = App(url, proc, log, env)
     try:
         _wait_healthy(url, proc, log)
-        yield App(url, proc, log, env)
+        yield app
     finally:
-        _stop_group(proc)
+        app.stop()
 
 
 @pytest.fixture(scope="session")
@@ -221,14 +271,29 @@ class StreamlitPage:
         self.main.get_by_role("button", name=name).first.click()
         self.wait_idle(timeout)
 
-    def select(self, label: str, option: str) -> None:
-        """Pick ``option`` in the st.selectbox / st.multiselect labelled ``label`` (react-aria combobox)."""
+    def select(self, label: str, option: str, exact: bool = True) -> None:
+        """Pick ``option`` in the st.selectbox / st.multiselect labelled ``label`` (react-aria combobox);
+        ``exact=False`` matches an option containing ``option``."""
         box = self.main.get_by_role("combobox", name=label, exact=True).first
-        box.click()
-        self.page.get_by_role("option", name=option, exact=True).first.click()
+        opt = self.page.get_by_role("option", name=option, exact=exact).first
+        for attempt in range(4):
+            if attempt == 2:  # typing filters the list and always opens it
+                box.fill(option[:30])
+            else:
+                box.click()
+            try:
+                opt.wait_for(state="visible", timeout=5000)
+                break
+            except Exception:
+                self.page.keyboard.press("Escape")
+                time.sleep(0.5)
+        opt.click()
         if box.get_attribute("aria-expanded") == "true":
             self.page.keyboard.press("Escape")
         self.wait_idle()
+
+    def milvus_answers(self) -> bool:
+        return "answers" in self.page.locator('[data-testid="stSidebar"] [data-testid="stAlert"]').first.inner_text()
 
     def fill(self, label: str, value: str) -> None:
         box = self.main.get_by_label(label, exact=True).first

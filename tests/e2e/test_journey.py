@@ -24,6 +24,8 @@ GC, WEB = "auto garbage collection", "suite for web backend server development"
 GRID_JS = """el => Array.from(el.querySelectorAll('table[role=grid] tr')).map(
     tr => Array.from(tr.querySelectorAll('th, td')).map(c => c.innerText.trim()))"""
 SESSION_START = time.time()
+RUNS: dict[str, str] = {}  # step -> run id, for the History step
+RUN_ID = re.compile(r"\d{8}-\d{6}-[0-9a-f]{4}")
 
 
 def grid(st_page, index: int, within=None) -> list[list[str]]:
@@ -114,7 +116,8 @@ def test_03_retrieval_shows_the_article_table(st_page):
     chart = p.main.locator('[data-testid="stPlotlyChart"]').first
     chart.wait_for()
     assert chart.locator("g.trace.bars, g.barlayer").count() and "minilm" in chart.inner_text()
-    assert re.search(r"Run `?\d{8}-\d{6}-[0-9a-f]{4}`? · k = 4 · 16 judged queries", p.main.inner_text())
+    caption = p.text(re.compile(r"^Run .* · k = 4 · 16 judged queries")).inner_text()
+    RUNS["retrieval"] = RUN_ID.search(caption).group(0)
 
     # The article's first query is selected first: MiniLM ranks C++ (which "has no garbage collector") first.
     table = frame_with(p, "Rank")
@@ -135,17 +138,19 @@ def test_03_retrieval_shows_the_article_table(st_page):
 
 
 def _rag_table(p) -> dict[str, dict[str, str]]:
-    rows = frame_with(p, "model")
+    rows = frame_with(p, "ROUGE-L")
     head = rows[0]
     return {r[0]: dict(zip(head[1:], r[1:])) for r in rows[1:]}
 
 
-def test_04_rag_quality_offline_then_with_the_test_llm(st_page, judge_server):
+def test_04_rag_quality_offline_then_with_the_test_llm(st_page, judge_server, e2e_sidebar_secret):
     p = st_page
     needs_page("4_RAG_quality.py", "RAG quality", p)
     p.goto("RAG quality", timeout=240)
-    p.main.get_by_text("Generation, metrics, run settings and prices").click()
+    settings = p.main.get_by_text("Generation, metrics, run settings and prices")
+    settings.click()
     p.fill("Only the first N questions (0 = all)", "4")
+    settings.click()  # fold it again
     p.text(re.compile(r"Estimate: 8 rows · 0 LLM calls"))
     p.text(re.compile(r"extractive generator is an offline baseline"))
     p.button("Run", timeout=300)
@@ -158,11 +163,23 @@ def test_04_rag_quality_offline_then_with_the_test_llm(st_page, judge_server):
     p.text(re.compile("Question: auto garbage collection"))
     p.shot("04_rag_offline")
 
-    # Generator and judge: the local OpenAI-compatible server (OPENAI_BASE_URL), with the session's key.
+    # A key typed into the sidebar (memory only) replaces the one the app started with.
+    sidebar = p.page.locator('[data-testid="stSidebar"]')
+    sidebar.get_by_text("API key and endpoint").click()
+    sidebar.get_by_label("OpenAI API key").fill(e2e_sidebar_secret)
+    sidebar.get_by_label("Base URL (Ollama, vLLM, …)").fill(judge_server.base_url)
+    sidebar.get_by_role("button", name="Use these").click()
+    p.wait_idle()
+    assert f"LLM: OpenAI-compatible API at {judge_server.base_url}" in sidebar.inner_text()
+    assert e2e_sidebar_secret not in p.page.content()  # a password field's value is not in the DOM text
+
+    # Generator and judge: the local OpenAI-compatible server (OPENAI_BASE_URL), with the typed key.
     calls = judge_server.stats()["chat_calls"]
     p.select("Generator", "OpenAI")
     p.select("Judge", "OpenAI")
+    settings.click()
     p.fill("Only the first N questions (0 = all)", "2")
+    settings.click()
     est = p.text(re.compile(r"Estimate: 4 rows · \d+ LLM calls")).inner_text()
     assert int(re.search(r"(\d+) LLM calls", est).group(1)) > 0, est
     p.button("Run", timeout=300)
@@ -173,4 +190,127 @@ def test_04_rag_quality_offline_then_with_the_test_llm(st_page, judge_server):
     for model in ("minilm", "bm25"):
         assert re.fullmatch(r"[01]\.\d{3} \(2/2\)", scores[model]["Faithfulness"]), scores
     p.text("The judge's reasons")
+    RUNS["rag_llm"] = RUN_ID.search(p.main.get_by_role("combobox", name="Run", exact=True).input_value()).group(0)
     p.shot("04_rag_llm")
+
+
+def test_05_short_load_test(st_page):
+    p = st_page
+    needs_page("5_Load_test.py", "Load test", p)
+    p.goto("Load test")
+    p.fill("Users", "2")
+    p.fill("Seconds per model", "4")
+    p.text(re.compile(r"About 8 s of load"))
+    p.main.get_by_role("button", name="Run load test").click()
+    p.text("Results of run", timeout=240)
+    p.wait_idle(timeout=60)
+    assert not p.main.locator('[data-testid="stAlertContentError"]').count(), p.main.inner_text()[:2000]
+    rows = frame_with(p, "req/s")
+    assert column(rows, "model") == ["minilm", "bm25"], rows
+    for values in rows[1:]:
+        row = dict(zip(rows[0], values))
+        assert int(row["requests"].replace(",", "")) > 0 and row["failures"] == "0", row
+        assert float(row["req/s"].replace(",", "")) > 0 and float(row["p95 ms"].replace(",", "")) > 0, row
+    assert p.main.locator('[data-testid="stPlotlyChart"]').count() >= 2
+    p.text(re.compile(r"Endpoint `?search`? · 2 users"))
+    RUNS["load"] = RUN_ID.search(p.main.get_by_role("combobox", name="Results of run").input_value()).group(0)
+    p.shot("05_load_test")
+    p.main.get_by_role("tab", name="Failures").click()
+    p.text("No failed requests.")
+    p.main.get_by_role("tab", name="Latency split").click()
+    p.text(re.compile("Server-side means"))
+    p.shot("05_load_test_split")
+
+
+def test_06_history_exports_and_report(st_page, e2e_secret):
+    p = st_page
+    needs_page("6_History.py", "History", p)
+    p.goto("History")
+    assert p.milvus_answers(), p.page.locator('[data-testid="stSidebar"]').inner_text()
+    runs = frame_with(p, "kind")
+    listed = dict(zip(column(runs, "id"), column(runs, "kind")))
+    for step, kind in (("retrieval", "retrieval"), ("rag_llm", "rag"), ("load", "load")):
+        if step in RUNS:
+            assert listed.get(RUNS[step]) == kind, (step, RUNS[step], listed)
+
+    # One run: its statistics, then every export format.
+    run_id = RUNS["retrieval"]
+    p.select("Open one run, or pick two or more to compare", run_id, exact=False)
+    p.text(re.compile(r"^Best on nDCG@4: bm25, 0\.858 \["))
+    p.shot("06_history_run")
+    p.main.get_by_role("tab", name="Export & delete").click()
+    csv_path = p.download("⬇️ CSV")
+    json_path = p.download("⬇️ JSON")
+    assert csv_path.name == f"run-{run_id}-rows.csv" and json_path.name == f"run-{run_id}.json"
+    import pandas as pd
+
+    rows = pd.read_csv(csv_path)
+    assert len(rows) == 32 and set(rows["model"]) == {"minilm", "bm25"} and "ndcg@4" in rows.columns
+    assert rows.groupby("model")["ndcg@4"].mean().round(3).to_dict() == {"bm25": 0.858, "minilm": 0.817}
+    payload = json.loads(json_path.read_text())
+    assert payload["run"]["id"] == run_id and len(payload["rows"]) == 32
+
+    # Several runs compared, and the stakeholder report over them, downloaded and opened offline.
+    for step in ("rag_llm", "load"):
+        if step in RUNS:
+            p.select("Open one run, or pick two or more to compare", RUNS[step], exact=False)
+    p.text(re.compile(r"^Comparing \d runs$"))
+    p.button("Build stakeholder report", timeout=180)
+    report = p.download("⬇️ report.html")
+    p.shot("06_history_compare")
+    html = report.read_text()
+    assert html.startswith("<!DOCTYPE html>") and run_id in html
+    for text in ("minilm", "bm25", "0.817", "0.858", GC):
+        assert text in html, text
+    assert e2e_secret not in html
+
+    viewer = p.page.context.new_page()
+    remote: list[str] = []
+    viewer.on("request", lambda r: remote.append(r.url) if not r.url.startswith(("file:", "data:", "blob:"))
+              else None)
+    viewer.goto(report.as_uri())
+    viewer.wait_for_load_state("load")
+    time.sleep(1.5)  # Plotly draws
+    assert viewer.locator(".plotly-graph-div, .js-plotly-plot").count() >= 1
+    assert not remote, f"the report fetched {remote}: it must open offline"
+    viewer.screenshot(path=str(p.artifacts / "07_report.png"), full_page=True)
+    viewer.close()
+
+
+# ---------------------------------------------------------------------------------------------- secrets
+
+def _scan(paths, needles: list[bytes]) -> tuple[int, list[str]]:
+    scanned, hits = 0, []
+    for path in paths:
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        scanned += 1
+        hits += [f"{path}: {n.decode()[:12]}…" for n in needles if n in data]
+    return scanned, hits
+
+
+def test_07_no_api_key_in_data_logs_exports_or_reports(streamlit_app, data_dir, artifacts, judge_server,
+                                                       e2e_secret, e2e_sidebar_secret):
+    """After the whole flow with a key set (and a second one typed into the sidebar), neither key is in
+    any file the app, its service, Locust or the tests wrote. The app is stopped first, so every log and
+    database is flushed; nothing it started may outlive it."""
+    assert judge_server.stats()["chat_calls"] > 0, "the LLM steps did not run, so the keys were never used"
+    survivors = streamlit_app.stop()
+    assert not survivors, f"processes outlived the app: {survivors}"
+    assert streamlit_app.proc.poll() is not None
+
+    needles = [e2e_secret.encode(), e2e_sidebar_secret.encode()]
+    written = [f for f in data_dir.rglob("*") if f.is_file()]
+    produced = [f for f in artifacts.rglob("*") if f.is_file()]
+    skip = {".venv", ".git", "test-artifacts", "__pycache__", ".pytest_cache", ".ruff_cache"}
+    stray = [f for f in ROOT.rglob("*") if f.is_file() and not skip & set(f.relative_to(ROOT).parts)
+             and f.stat().st_mtime >= SESSION_START]
+    names = {f.name for f in written}
+    assert {"runs.sqlite", "streamlit-e2e.log"} <= names, sorted(names)[:50]
+    assert any(f.suffix == ".csv" for f in data_dir.joinpath("loadtests").rglob("*")) or "load" not in RUNS
+    assert any(f.name.endswith(".html") for f in produced) or "retrieval" not in RUNS
+    scanned, hits = _scan(written + produced + stray, needles)
+    assert scanned >= len(written) > 5
+    assert not hits, f"API key found in {hits}"

@@ -1,0 +1,115 @@
+"""RAG quality job concurrency: how close does a run get to the ideal LLM-bound wall time?
+
+The local OpenAI-compatible test server (tests/openai_test_server.py, in its own process) answers
+every chat call after ``--latency`` seconds (1 s by default). A run of 50 rows (25 sample questions,
+the 16 originals + 9 reworded, × models minilm and bm25) with an LLM generator and an LLM judge scoring
+faithfulness, answer relevancy, context precision (k = 3) and context recall makes
+50 × (1 + 2 + 3 + 3 + 1) = 500 chat calls. Ideal wall time = calls × latency ÷ concurrency; the figure
+is measured wall time ÷ ideal (goal ≤ 1.3). A 1-row warm-up run first loads Ragas, MiniLM and the
+Milvus collections, so one-off start-up is not counted.
+
+Usage:
+    python benchmarks/bench_ragas_concurrency.py [--latency 1] [--concurrency 8,16,32] [--rows 50]
+
+Uses a temporary data folder and its own Milvus Lite server, so ./data is untouched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _admin(base: str, path: str, body: dict | None = None) -> dict:
+    url = base.replace("/v1", "") + path
+    req = urllib.request.Request(url, data=json.dumps(body).encode() if body is not None else None,
+                                 headers={"Content-Type": "application/json"}, method="GET" if body is None else "POST")
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--latency", type=float, default=1.0)
+    ap.add_argument("--concurrency", default="8,16,32")
+    ap.add_argument("--rows", type=int, default=50, help="even: half per model")
+    args = ap.parse_args()
+    tmp = tempfile.mkdtemp(prefix="wb-bench-")
+    os.environ["WORKBENCH_DATA_DIR"] = tmp
+    os.environ["WORKBENCH_MILVUS_PORT"] = str(_free_port())
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, str(ROOT / "tests" / "openai_test_server.py"), "--port", str(port),
+                               "--latency", str(args.latency)], stdout=subprocess.PIPE, text=True)
+    base = server.stdout.readline().strip()
+
+    from evaluators.rag_runner import RagConfig, run_rag
+    from rag.loaders import load_sample
+    from rag.milvus_server import stop_started_servers
+    from rag.question_sets import EvalQuestion, questions_from_dataset, save_question_set
+    from rag.retrieval import Workbench
+
+    try:
+        ds = load_sample()
+        qs = questions_from_dataset(ds)
+        n_q = args.rows // 2
+        extra = [EvalQuestion(f"{q.id}-b", f"In short: {q.question}", q.reference, q.reference_contexts,
+                              q.relevant_ids) for q in qs[:max(0, n_q - len(qs))]]
+        save_question_set("bench", (qs + extra)[:n_q])
+        metrics = ["faithfulness", "answer_relevancy", "context_precision", "context_recall"]
+        with Workbench() as wb:
+            def cfg(conc: int, limit: int | None = None) -> RagConfig:
+                return RagConfig(models=["minilm", "bm25"], generator=f"compat:gen@{base}",
+                                 judge=f"compat:judge@{base}", metrics=metrics, k=3, concurrency=conc,
+                                 timeout=60, max_retries=0, question_set="bench", limit=limit)
+
+            _admin(base, "/admin/config", {"latency": 0.0})
+            run_rag(ds, cfg(4, limit=1), workbench=wb)     # warm-up: imports, MiniLM, collections
+            _admin(base, "/admin/config", {"latency": args.latency})
+            results = []
+            for conc in [int(c) for c in args.concurrency.split(",")]:
+                _admin(base, "/admin/reset", {})
+                _admin(base, "/admin/config", {"latency": args.latency})
+                t = time.perf_counter()
+                res = run_rag(ds, cfg(conc), workbench=wb)
+                wall = time.perf_counter() - t
+                stats = _admin(base, "/admin/stats")
+                calls = stats["chat_calls"]
+                ideal = calls * args.latency / conc
+                scored = sum(v["n"] for m in res.summary["metrics"].values() for v in m.values())
+                results.append({"concurrency": conc, "rows": len(res.rows), "llm_calls": calls,
+                                "wall_s": round(wall, 2), "ideal_s": round(ideal, 2), "ratio": round(wall / ideal, 3),
+                                "peak_in_flight": stats["max_in_flight"], "failed_rows": res.summary["failed_rows"],
+                                "scores": scored})
+                print(json.dumps(results[-1]), flush=True)
+        print("\n| concurrency | rows | LLM calls | wall (s) | ideal (s) | wall ÷ ideal | peak in flight |")
+        print("|---:|---:|---:|---:|---:|---:|---:|")
+        for r in results:
+            print(f"| {r['concurrency']} | {r['rows']} | {r['llm_calls']} | {r['wall_s']} | {r['ideal_s']} | "
+                  f"**{r['ratio']}** | {r['peak_in_flight']} |")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        stop_started_servers()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
