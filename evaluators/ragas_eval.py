@@ -45,6 +45,7 @@ import math
 import threading
 import warnings
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import rag.settings  # noqa: F401  (sets RAGAS_DO_NOT_TRACK and the offline flags before ragas is imported)
@@ -65,7 +66,23 @@ with warnings.catch_warnings():
     from ragas.dataset_schema import SingleTurnSample
     from ragas.embeddings.base import LangchainEmbeddingsWrapper
     from ragas.llms.base import LangchainLLMWrapper
+    from ragas.metrics._answer_relevance import ResponseRelevanceInput
     from ragas.run_config import RunConfig
+
+# Answer relevancy's embedding step is synchronous; run it here, not on the event loop, or every
+# in-flight LLM call waits for it (measured: up to 2 s per row on 2 cores). One thread: calls are tiny.
+_EMBED_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ragas-embed")
+
+
+class ResponseRelevancy(rm.ResponseRelevancy):
+    """Ragas' ResponseRelevancy (same prompt, same score math) with the embedding step off the event loop."""
+
+    async def _ascore(self, row, callbacks) -> float:
+        answers = await self.question_generation.generate_multiple(
+            data=ResponseRelevanceInput(response=row["response"]), llm=self.llm, callbacks=callbacks,
+            n=self.strictness)
+        return await asyncio.get_running_loop().run_in_executor(_EMBED_POOL, self._calculate_score, answers, row)
+
 
 JUDGE_HELP = ("Choose a judge LLM (OpenAI with OPENAI_API_KEY, or an OpenAI-compatible server such as Ollama: "
               "ollama:llama3.1 or compat:MODEL@http://host:port/v1). CLI: --judge openai:gpt-4o-mini")
@@ -90,7 +107,7 @@ METRICS: dict[str, MetricSpec] = {s.name: s for s in [
                lambda: rm.Faithfulness(), lambda k: 2,
                description="Share of the answer's statements the retrieved contexts support."),
     MetricSpec("answer_relevancy", "Answer relevancy", True, ("response",),
-               lambda: rm.ResponseRelevancy(strictness=3), lambda k: 3, True,
+               lambda: ResponseRelevancy(strictness=3), lambda k: 3, True,
                "Similarity of questions generated back from the answer to the real question."),
     MetricSpec("context_precision", "Context precision", True, ("reference", "retrieved_contexts"),
                lambda: rm.LLMContextPrecisionWithReference(), lambda k: k,

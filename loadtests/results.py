@@ -4,7 +4,9 @@ Final numbers come from ``--json-file`` (written at shutdown, so it holds every 
 are rewritten once a second and can miss the last one), percentiles computed from its response-time
 histogram exactly as Locust does. Time series come from ``_stats_history.csv`` (with
 ``--csv-full-history``: one row per request name per second, percentiles over Locust's rolling
-window), failures from ``_failures.csv``. Nothing here imports Locust: importing it monkey-patches
+window), failures from ``_failures.csv``. The latency split comes from the other side: the service
+keeps a ``TimingBook`` of its own per-stage timings, and ``split_from_timings`` sets Locust's mean
+against it. Nothing here imports Locust: importing it monkey-patches
 the whole process with gevent, which the Streamlit app must never be.
 
 Usage:
@@ -18,13 +20,18 @@ from __future__ import annotations
 
 import csv
 import json
+import threading
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 PERCENTILES = {"p50_ms": 0.50, "p95_ms": 0.95, "p99_ms": 0.99}
 HISTORY_COLUMNS = {"rps": "Requests/s", "fps": "Failures/s", "p50_ms": "50%", "p95_ms": "95%", "p99_ms": "99%",
                    "requests": "Total Request Count", "failures": "Total Failure Count"}
 STAGES = ("embed_ms", "search_ms", "generate_ms")  # the service's timing split, in chart order
+TIMING_WINDOW = 50_000  # samples the service keeps per (endpoint, model, stage)
 
 
 def histogram_percentile(hist: dict, n: int, q: float) -> float:
@@ -168,6 +175,35 @@ class ModelResult:
         return {**self.stats.brief(), "avg_ms": self.stats.avg_ms, "users": self.users,
                 "spawn_rate": self.spawn_rate, "duration_s": self.duration_s, "seconds": self.stats.seconds,
                 "split": self.split, "top_failures": self.failures}
+
+
+class TimingBook:
+    """Rolling server-side timings per (endpoint, model, stage), reset between load-test phases."""
+
+    def __init__(self, window: int = TIMING_WINDOW):
+        self.window = window
+        self._lock = threading.Lock()
+        self._data: dict[tuple[str, str, str], deque] = {}
+
+    def add(self, endpoint: str, model: str, timings: dict[str, float]) -> None:
+        with self._lock:
+            for stage, ms in timings.items():
+                self._data.setdefault((endpoint, model, stage), deque(maxlen=self.window)).append(ms)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+    def summary(self) -> dict:
+        """{endpoint: {model: {stage: {n, mean, p50, p95}}}} in milliseconds."""
+        with self._lock:
+            items = [(k, np.asarray(v, dtype=float)) for k, v in self._data.items()]
+        out: dict = {}
+        for (endpoint, model, stage), arr in items:
+            out.setdefault(endpoint, {}).setdefault(model, {})[stage] = {
+                "n": int(arr.size), "mean": round(float(arr.mean()), 3),
+                "p50": round(float(np.percentile(arr, 50)), 3), "p95": round(float(np.percentile(arr, 95)), 3)}
+        return out
 
 
 def split_from_timings(timings: dict, endpoint: str, model: str, client_avg_ms: float) -> dict[str, float]:

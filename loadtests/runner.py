@@ -218,7 +218,7 @@ def run_load_test(cfg: LoadConfig, progress: Progress | None = None, stop: threa
                 service = own = ServiceProcess(cfg.dataset, cfg.models).start()
             url = service.url
         report.url = url
-        check_models(url, cfg.models)
+        check_models(url, cfg.models, cfg.endpoint)
         phases = len(cfg.models) * (2 if cfg.slo_p95_ms else 1)
         for i, model in enumerate(cfg.models):
             say({"phase": f"{model}: {cfg.users} users for {cfg.duration} s", "model": model,
@@ -252,11 +252,15 @@ def run_load_test(cfg: LoadConfig, progress: Progress | None = None, stop: threa
             own.stop()
 
 
-def check_models(url: str, models: list[str]) -> None:
-    known = [m["name"] for m in procs.get_json(url, "/models")["models"]]
+def check_models(url: str, models: list[str], endpoint: str = "search") -> None:
+    """Fail before any load if the service cannot serve what was asked."""
+    info = procs.get_json(url, "/models")
+    known = [m["name"] for m in info["models"]]
     missing = [m for m in models if m not in known]
     if missing:
         raise LoadTestError(f"the service at {url} has no model {', '.join(missing)}; it has: {', '.join(known)}")
+    if endpoint == "rag" and info.get("generator_error"):
+        raise LoadTestError(f"the service at {url} cannot answer /rag: {info['generator_error']}")
 
 
 def start_web_ui(url: str, models: list[str] | None = None, port: int | None = None) -> LocustProcess:

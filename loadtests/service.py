@@ -29,7 +29,6 @@ import socket
 import sys
 import threading
 import time
-from collections import deque
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,10 +37,11 @@ import numpy as np
 from fastapi import FastAPI, HTTPException, Query
 from pydantic import BaseModel, Field
 
+from loadtests.results import TimingBook
+
 DEFAULT_MODELS = ("minilm", "bm25")
 MAX_QUERY_CHARS = 2000
 MAX_K = 100
-TIMING_WINDOW = 50_000  # samples kept per (endpoint, model, stage)
 
 
 class SearchRequest(BaseModel):
@@ -88,35 +88,6 @@ class LoadedModel:
         index = {"dense": dense, "sparse": "BM25", "hybrid": f"{dense} + BM25"}.get(self.spec.kind, dense)
         return {"name": self.spec.name, "label": self.spec.label, "kind": self.spec.kind,
                 "collection": self.collection, "rows": rows, "index": index}
-
-
-class TimingBook:
-    """Rolling server-side timings per (endpoint, model, stage), reset between load-test phases."""
-
-    def __init__(self, window: int = TIMING_WINDOW):
-        self.window = window
-        self._lock = threading.Lock()
-        self._data: dict[tuple[str, str, str], deque] = {}
-
-    def add(self, endpoint: str, model: str, timings: dict[str, float]) -> None:
-        with self._lock:
-            for stage, ms in timings.items():
-                self._data.setdefault((endpoint, model, stage), deque(maxlen=self.window)).append(ms)
-
-    def reset(self) -> None:
-        with self._lock:
-            self._data.clear()
-
-    def summary(self) -> dict:
-        """{endpoint: {model: {stage: {n, mean, p50, p95}}}} in milliseconds."""
-        with self._lock:
-            items = [(k, np.asarray(v, dtype=float)) for k, v in self._data.items()]
-        out: dict = {}
-        for (endpoint, model, stage), arr in items:
-            out.setdefault(endpoint, {}).setdefault(model, {})[stage] = {
-                "n": int(arr.size), "mean": round(float(arr.mean()), 3),
-                "p50": round(float(np.percentile(arr, 50)), 3), "p95": round(float(np.percentile(arr, 95)), 3)}
-        return out
 
 
 _encoder_locks: dict[str, threading.Lock] = {}
@@ -332,6 +303,7 @@ def create_app(state: ServiceState, on_shutdown=None) -> FastAPI:
     @app.get("/models")
     def models() -> dict:
         return {"dataset": state.dataset.name, "generator": state.cfg.generator,
+                "generator_error": state.generator_error,
                 "models": [lm.describe(len(state.dataset.documents)) for lm in state.models.values()]}
 
     @app.get("/questions")

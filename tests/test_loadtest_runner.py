@@ -136,6 +136,16 @@ def test_direct_milvus_locustfile(service, store):
     assert r.name == "milvus[minilm]" and r.requests > 0 and r.failures == 0
 
 
+def test_rag_endpoint_reports_generate_time(service, store):
+    from loadtests.runner import LoadConfig, run_load_test
+
+    report = run_load_test(LoadConfig(models=["bm25"], endpoint="rag", users=2, spawn_rate=2, duration=3, k=3),
+                           store=store, service=service)
+    r = report.results["bm25"]
+    assert r.stats.name == "rag[bm25]" and r.stats.requests > 0 and r.stats.failures == 0
+    assert r.split["generate_ms"] > 0 and r.split["search_ms"] > 0
+
+
 def test_web_ui_on_loopback_then_stopped(service):
     import urllib.request
 

@@ -17,6 +17,7 @@ installs it); CI has it.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
@@ -295,8 +296,13 @@ class StreamlitPage:
     def milvus_answers(self) -> bool:
         return "answers" in self.page.locator('[data-testid="stSidebar"] [data-testid="stAlert"]').first.inner_text()
 
-    def fill(self, label: str, value: str) -> None:
-        box = self.main.get_by_label(label, exact=True).first
+    def field(self, label: str, within=None):
+        """The input or textarea of the widget labelled ``label`` (not its help button)."""
+        q = json.dumps(label, ensure_ascii=False)
+        return (within or self.main).locator(f"input[aria-label={q}], textarea[aria-label={q}]").first
+
+    def fill(self, label: str, value: str, within=None) -> None:
+        box = self.field(label, within)
         box.fill(value)
         box.press("Enter")
         self.wait_idle()

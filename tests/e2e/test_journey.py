@@ -166,12 +166,12 @@ def test_04_rag_quality_offline_then_with_the_test_llm(st_page, judge_server, e2
     # A key typed into the sidebar (memory only) replaces the one the app started with.
     sidebar = p.page.locator('[data-testid="stSidebar"]')
     sidebar.get_by_text("API key and endpoint").click()
-    sidebar.get_by_label("OpenAI API key").fill(e2e_sidebar_secret)
-    sidebar.get_by_label("Base URL (Ollama, vLLM, …)").fill(judge_server.base_url)
+    p.field("OpenAI API key", sidebar).fill(e2e_sidebar_secret)
+    p.field("Base URL (Ollama, vLLM, …)", sidebar).fill(judge_server.base_url)
     sidebar.get_by_role("button", name="Use these").click()
     p.wait_idle()
     assert f"LLM: OpenAI-compatible API at {judge_server.base_url}" in sidebar.inner_text()
-    assert e2e_sidebar_secret not in p.page.content()  # a password field's value is not in the DOM text
+    assert e2e_sidebar_secret not in p.page.locator("body").inner_text()  # masked, never shown
 
     # Generator and judge: the local OpenAI-compatible server (OPENAI_BASE_URL), with the typed key.
     calls = judge_server.stats()["chat_calls"]
