@@ -106,24 +106,25 @@ def cmd_rag(a) -> int:
     from rag.runs import RunStore
 
     store = RunStore.default()
-    with Workbench() as wb:
-        if a.resume or a.retry_failed:
-            run_id = a.resume or a.retry_failed
-            overrides = {"spend_cap_usd": a.spend_cap} if a.spend_cap is not None else None
-            print(f"run_id {run_id}", file=sys.stderr, flush=True)
+    if a.resume or a.retry_failed:
+        run_id = a.resume or a.retry_failed
+        overrides = {"spend_cap_usd": a.spend_cap} if a.spend_cap is not None else None
+        print(f"run_id {run_id}", file=sys.stderr, flush=True)
+        with Workbench() as wb:
             result = resume_rag(run_id, workbench=wb, store=store, progress=_progress,
                                 retry_failed=bool(a.retry_failed), overrides=overrides)
-        else:
-            from rag.loaders import load_dataset
+    else:
+        from rag.loaders import load_dataset
 
-            ds = load_dataset(a.dataset)
-            cfg = config_from_args(a)
-            est = estimate_run(questions_for(ds, cfg), ds, cfg).summary(cfg.price_table())
-            print(f"estimate: {est['rows']} rows, {est['total_calls']} LLM calls, ≈{est['total_tokens']:,} tokens, "
-                  f"≈${est['cost_usd']:.4f}", file=sys.stderr, flush=True)
-            if a.estimate:
-                print(json.dumps(est, indent=2))
-                return 0
+        ds = load_dataset(a.dataset)
+        cfg = config_from_args(a)
+        est = estimate_run(questions_for(ds, cfg), ds, cfg).summary(cfg.price_table())
+        print(f"estimate: {est['rows']} rows, {est['total_calls']} LLM calls, ≈{est['total_tokens']:,} tokens, "
+              f"≈${est['cost_usd']:.4f}", file=sys.stderr, flush=True)
+        if a.estimate:
+            print(json.dumps(est, indent=2))
+            return 0
+        with Workbench() as wb:  # Milvus up before the run is recorded
             run_id = create_run(ds, cfg, store)
             print(f"run_id {run_id}", file=sys.stderr, flush=True)
             result = run_rag(ds, cfg, workbench=wb, store=store, progress=_progress, run_id=run_id)

@@ -26,6 +26,15 @@ def _fmt(mean, n, total) -> str:
     return ("—" if mean is None else f"{mean:.3f}") + f" ({n}/{total})"
 
 
+def run_caption(run, summary: dict) -> str:
+    """One line: status, generator (marked when it is the baseline), judge, rows, failures, calls, cost."""
+    gen, usage = summary["generator"], summary.get("usage", {})
+    return (f"Status **{run.status}**{' — ' + run.error if run.error else ''} · generator **{gen['label']}**"
+            f"{' (baseline)' if gen['baseline'] else ''} · judge **{summary.get('judge') or 'none'}** · rows "
+            f"{summary['rows']}/{summary['expected_rows']} · with failures {summary['failed_rows']} · "
+            f"{usage.get('calls', 0)} LLM calls · ${usage.get('cost_usd', 0):.4f}")
+
+
 def metrics_frame(summary: dict) -> pd.DataFrame:
     rows = []
     for model, ms in summary.get("metrics", {}).items():

@@ -64,7 +64,7 @@ class RagConfig:
 
     def generation(self) -> GenerationConfig:
         return GenerationConfig(self.k, self.temperature, self.prompt_template, self.max_tokens, self.timeout,
-                                self.max_retries)
+                                self.max_retries, max_connections=self.concurrency)
 
     @classmethod
     def from_dict(cls, d: dict) -> RagConfig:

@@ -1,7 +1,8 @@
 """Run load tests: start the service, run Locust per model, read its files, find the SLO, record it.
 
-Every child (service, Locust) is started in its own process group, registered here and stopped
-at exit (``atexit``), when a run ends, fails or is stopped; children also watch this process
+Every child (service, Locust) is started in its own process group and registered
+(``loadtests.procs``); it is stopped when its run ends, fails or is stopped, and at exit; children also
+watch this process
 (``WORKBENCH_PARENT_PID``) and quit if it is killed, so nothing keeps loading a machine after the app
 is gone. Locust is never imported here (it monkey-patches the importing process with gevent): it
 runs as ``python -m locust``. Load goes to 127.0.0.1 unless the caller names another host.

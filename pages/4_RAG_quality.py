@@ -29,8 +29,8 @@ def llm_picker(role: str, options: list[str], default: str) -> tuple[str, str | 
                         format_func=lambda o: GENERATORS[o].label if o in GENERATORS else "none (no judge)")
     if kind not in PROVIDERS:
         return kind, None
-    model = c2.text_input(f"{role} model", PROVIDERS[kind].default_model, key=f"{role}_model")
-    url = c3.text_input(f"{role} base URL", PROVIDERS[kind].base_url or "", key=f"{role}_url",
+    model = c2.text_input(f"{role} model", PROVIDERS[kind].default_model, key=f"{role}_{kind}_model")
+    url = c3.text_input(f"{role} base URL", PROVIDERS[kind].base_url or "", key=f"{role}_{kind}_url",
                         help=PROVIDERS[kind].help) or None
     return f"{kind}:{model}", url
 
@@ -73,11 +73,7 @@ if generator == "extractive":
                "similar to the question, no LLM. Choose an LLM generator to evaluate real RAG answers.")
 if judge == "none":
     st.caption(f"Without a judge only the non-LLM metrics run; {', '.join(JUDGED)} need one. {JUDGE_HELP}")
-
-
-def on_progress(bar):
-    return lambda p: bar.progress(p.fraction, text=p.text)
-
+on_progress = lambda bar: (lambda p: bar.progress(p.fraction, text=p.text))  # noqa: E731
 
 if st.button("Run", type="primary", disabled=cfg is None or not models):
     wb = workbench(*index_config())
@@ -110,8 +106,7 @@ runs = [r for r in store.list(kind="rag", dataset=ds.name) if r.dataset_hash == 
 if not runs:
     st.info("Choose models, a generator and (optionally) a judge, then press **Run**.")
     st.stop()
-ids = [r.id for r in runs]
-current = st.session_state.get("rag_run_id")
+ids, current = [r.id for r in runs], st.session_state.get("rag_run_id")
 run_id = st.selectbox("Run", ids, index=ids.index(current) if current in ids else 0,
                       format_func=lambda i: next(r.label for r in runs if r.id == i))
 run = store.get(run_id)
@@ -129,15 +124,14 @@ if retry is not None:
     except Exception as err:
         show_error(err, "Retry" if retry else "Resume")
 
-gen = summary["generator"]
-st.caption(f"Status **{run.status}**{' — ' + run.error if run.error else ''} · generator **{gen['label']}**"
-           f"{' (baseline)' if gen['baseline'] else ''} · judge **{summary.get('judge') or 'none'}** · rows "
-           f"{summary['rows']}/{summary['expected_rows']} · with failures {summary['failed_rows']} · "
-           f"{summary['usage']['calls']} LLM calls · ${summary['usage'].get('cost_usd', 0):.4f}")
+st.caption(report.run_caption(run, summary))
+if not rows:
+    st.stop()
 frame = report.metrics_frame(summary)
 st.subheader("Scores: mean (scored / applicable questions)")
 st.dataframe(report.metrics_table(frame), width="stretch")
-st.plotly_chart(report.metrics_figure(frame, "Generator: extractive baseline" * gen["baseline"]), width="stretch")
+st.plotly_chart(report.metrics_figure(frame, "Generator: extractive baseline" * summary["generator"]["baseline"]),
+                width="stretch")
 with st.expander("Which metrics ran, which need a judge, how to enable one", expanded=bool(summary["metrics_skipped"])):
     st.dataframe(report.metric_status(summary), hide_index=True, width="stretch")
 

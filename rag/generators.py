@@ -25,6 +25,7 @@ import asyncio
 import re
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -39,6 +40,11 @@ Context:
 
 Question: {question}
 Answer:"""
+
+# Local-model encoding during a run happens on this one thread: off the event loop (so LLM calls in
+# flight keep moving), and never two at once (a Hugging Face fast tokenizer used from two threads can
+# fail with "Already borrowed"). Calls are a handful of sentences each, so one thread is enough.
+ENCODE_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="encode")
 
 STOP = set("a an and are as at be but by for from has have if in into is it its of on or such that the their then "
            "there these they this to was were will with which who what how do does can".split())
@@ -73,6 +79,7 @@ class GenerationConfig:
     timeout: float = 60.0
     max_retries: int = 2
     extractive_sentences: int = 2
+    max_connections: int = 16      # the run's concurrency: at most this many calls in flight
 
     def __post_init__(self):
         missing = [p for p in ("{context}", "{question}") if p not in self.prompt_template]
@@ -126,7 +133,7 @@ class ExtractiveGenerator:
 
     async def agenerate(self, question: str, contexts: list[Context]) -> Answer:
         t = time.perf_counter()
-        text = await asyncio.to_thread(self.answer, question, contexts)
+        text = await asyncio.get_running_loop().run_in_executor(ENCODE_POOL, self.answer, question, contexts)
         return Answer(text, self.model, 0, 0, time.perf_counter() - t)
 
     async def aclose(self) -> None:
@@ -143,7 +150,7 @@ class ChatGenerator:
         self.endpoint, self.config = endpoint, config
         self.name, self.model = endpoint.spec, endpoint.model
         self.label = f"{PROVIDERS[endpoint.provider].label}: {endpoint.model}"
-        self.client = endpoint.async_client(config.timeout, config.max_retries)
+        self.client = endpoint.async_client(config.timeout, config.max_retries, config.max_connections)
 
     async def agenerate(self, question: str, contexts: list[Context]) -> Answer:
         t = time.perf_counter()

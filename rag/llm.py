@@ -91,17 +91,30 @@ class LLMEndpoint:
             return False, "compat:MODEL needs a base URL (compat:MODEL@http://host:port/v1 or --base-url)"
         return True, "ready"
 
-    def async_client(self, timeout: float = 60.0, max_retries: int = 2, settings: Settings | None = None):
-        """A fresh ``openai.AsyncOpenAI`` (its own HTTP pool, bound to the caller's event loop)."""
+    def async_client(self, timeout: float = 60.0, max_retries: int = 2, max_connections: int = 16,
+                     settings: Settings | None = None):
+        """A fresh ``openai.AsyncOpenAI`` with its own HTTP pool (bound to the caller's event loop), sized to
+        the calls that can be in flight: httpcore scans every pooled connection on each request."""
+        import httpx
         from openai import AsyncOpenAI
 
         s = settings or get_settings()
+        pool = httpx.AsyncClient(limits=http_limits(max_connections), timeout=timeout)
         return AsyncOpenAI(api_key=self.api_key(s), base_url=self.resolved_base_url(s), timeout=timeout,
-                           max_retries=max_retries)
+                           max_retries=max_retries, http_client=pool)
 
     def to_config(self) -> dict:
         """What a run record keeps: never the key."""
         return asdict(self)
+
+
+def http_limits(max_connections: int):
+    """Connection pool limits for ``max_connections`` calls in flight. Not more: httpcore checks every
+    pooled connection on each request and response, which cost seconds per run with a pool of 64."""
+    import httpx
+
+    n = max(1, int(max_connections))
+    return httpx.Limits(max_connections=n, max_keepalive_connections=n)
 
 
 def parse_llm(spec: str | None, base_url: str | None = None) -> LLMEndpoint | None:

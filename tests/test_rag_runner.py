@@ -170,3 +170,29 @@ def test_kill_9_mid_run_loses_nothing_and_resumes(workbench, sample, llm_server)
             assert r == stored[(r["model"], r["question_id"])]      # nothing lost, nothing redone
         assert r["faithfulness"] == 1.0 and r["errors"] == {}
     assert llm_server.stats()["chat_calls"] == 2 * (12 - len(stored))  # only the missing rows ran
+
+
+def test_cli_honours_openai_env_and_never_stores_the_key(workbench, llm_server, tmp_path, monkeypatch):  # noqa: F811
+    from rag.settings import get_settings, reset_settings
+
+    secret = "sk-test-DO-NOT-STORE-1234567890"
+    monkeypatch.setenv("OPENAI_API_KEY", secret)
+    monkeypatch.setenv("OPENAI_BASE_URL", llm_server.base_url)
+    reset_settings()
+    out = tmp_path / "rag.json"
+    try:
+        code = cli.main(["rag", "--dataset", "sample", "--models", "bm25", "--generator", "openai:gpt-4o-mini",
+                         "--judge", "openai:gpt-4o-mini", "--metrics", "faithfulness,rouge_l", "--limit", "2",
+                         "--k", "2", "--output", str(out)])
+        assert code == 0
+        data = json.loads(out.read_text())
+        assert data["metrics"]["bm25"]["faithfulness"]["n"] == 2
+        assert llm_server.stats()["chat_calls"] == 2 * (1 + 2)       # generator + faithfulness, via OPENAI_BASE_URL
+        assert data["usage"]["cost_usd"] > 0 and data["generator"]["label"] == "OpenAI: gpt-4o-mini"
+        db = get_settings().path("runs.sqlite")
+        stored = b"".join(p.read_bytes() for p in db.parent.glob("runs.sqlite*"))
+        assert secret.encode() not in stored and secret not in out.read_text()
+    finally:
+        monkeypatch.delenv("OPENAI_API_KEY")
+        monkeypatch.delenv("OPENAI_BASE_URL")
+        reset_settings()

@@ -124,3 +124,25 @@ def test_judge_without_key_or_url_is_refused(monkeypatch):
     reset_settings()
     with pytest.raises(ValueError, match="OPENAI_API_KEY"):
         RagasScorer(["faithfulness"], parse_llm("openai:gpt-4o-mini"))
+
+
+def test_default_path_is_offline_no_telemetry_no_tiktoken(llm_server, monkeypatch):  # noqa: F811
+    import tiktoken
+    from ragas._analytics import do_not_track
+
+    assert do_not_track()  # RAGAS_DO_NOT_TRACK=true is set before Ragas is imported
+
+    def no_download(*a, **kw):
+        raise AssertionError("tiktoken was asked for an encoding (it would download BPE files)")
+
+    monkeypatch.setattr(tiktoken, "get_encoding", no_download)
+    monkeypatch.setattr(tiktoken, "encoding_for_model", no_download)
+    (r,), _ = score(llm_server, [RagSample("auto garbage collection", CTX[1], CTX, REF, CTX)], None)
+    assert all(v.value is not None for v in r.values()), {k: v.error for k, v in r.items()}
+
+
+def test_answer_relevancy_with_remote_openai_compatible_embeddings(llm_server):  # noqa: F811
+    (r,), _ = score(llm_server, [RagSample("Which language has a garbage collector?", CTX[1], CTX)],
+                    ["answer_relevancy"], embeddings=f"compat:emb@{llm_server.base_url}")
+    assert 0.0 < r["answer_relevancy"].value <= 1.0
+    assert llm_server.stats()["embedding_calls"] == 2   # question + generated questions, no tiktoken payloads

@@ -53,6 +53,22 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """On a failed browser step, keep what the user would have seen: a screenshot and the page text."""
+    outcome = yield
+    report = outcome.get_result()
+    sp = item.funcargs.get("st_page") if hasattr(item, "funcargs") else None
+    if report.when == "call" and report.failed and isinstance(sp, StreamlitPage):
+        try:
+            name = f"FAILED-{item.name}"
+            sp.page.screenshot(path=str(sp.artifacts / f"{name}.png"), full_page=True)
+            (sp.artifacts / f"{name}.txt").write_text(sp.page.locator("body").inner_text())
+            report.sections.append(("browser", f"screenshot and page text: test-artifacts/{name}.png/.txt"))
+        except Exception as e:  # the browser itself may be gone
+            report.sections.append(("browser", f"no screenshot: {e}"))
+
+
 @pytest.fixture(scope="session")
 def artifacts() -> Path:
     """test-artifacts/, emptied once per session so every file in it comes from this run."""
@@ -186,6 +202,8 @@ def streamlit_app(milvus, data_dir, judge_server, e2e_secret):
         yield app
     finally:
         app.stop()
+        if log.exists() and ARTIFACTS.exists():  # for CI: what the app printed (already scanned for keys)
+            shutil.copy(log, ARTIFACTS / "streamlit-e2e.log")
 
 
 @pytest.fixture(scope="session")
