@@ -17,9 +17,12 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
-STAGE_LABELS = {"embed_ms": "embed", "search_ms": "Milvus search", "generate_ms": "generate",
-                "other_ms": "HTTP + queueing"}
+STAGE_LABELS = {"wait_ms": "waiting for the model", "embed_ms": "embed", "search_ms": "Milvus search",
+                "generate_ms": "generate", "other_ms": "HTTP + queueing"}
+STAGE_COLOURS = {"wait_ms": "#bdbdbd", "embed_ms": "#1f77b4", "search_ms": "#2ca02c", "generate_ms": "#9467bd",
+                 "other_ms": "#ff7f0e"}
 PCT_DASH = {"p50_ms": "solid", "p95_ms": "dash", "p99_ms": "dot"}
+PCT_COLOURS = {"p50_ms": "#9ecae1", "p95_ms": "#4292c6", "p99_ms": "#08519c"}  # not model colours
 
 
 def _colour(i: int) -> str:
@@ -69,8 +72,8 @@ def summary_bars(results: dict[str, dict]) -> go.Figure:
     fig = make_subplots(rows=1, cols=2, subplot_titles=["Requests/s", "Latency (ms)"])
     fig.add_bar(x=models, y=[results[m]["rps"] for m in models], marker_color=[_colour(i) for i in range(len(models))],
                 name="req/s", row=1, col=1, showlegend=False)
-    for key, opacity in zip(PCT_DASH, (1.0, 0.7, 0.45)):
-        fig.add_bar(x=models, y=[results[m][key] for m in models], name=key[:3], opacity=opacity, row=1, col=2)
+    for key, colour in PCT_COLOURS.items():
+        fig.add_bar(x=models, y=[results[m][key] for m in models], name=key[:3], marker_color=colour, row=1, col=2)
     fig.update_layout(barmode="group")
     return _layout(fig, "Per model", "", 320)
 
@@ -82,10 +85,12 @@ def split_bars(results: dict[str, dict]) -> go.Figure:
     for stage, label in STAGE_LABELS.items():
         vals = [(results[m].get("split") or {}).get(stage, 0.0) for m in models]
         if any(vals):
-            fig.add_bar(y=models, x=vals, name=label, orientation="h")
-    fig.update_layout(barmode="stack")
+            fig.add_bar(y=models, x=vals, name=label, orientation="h", marker_color=STAGE_COLOURS[stage])
     fig.update_xaxes(title="mean ms per request")
-    return _layout(fig, "Latency split (embed / search / generate / HTTP + queueing)", "", 120 + 50 * len(models))
+    _layout(fig, "Latency split (embed / search / generate / HTTP + queueing)", "", 200 + 50 * len(models))
+    fig.update_layout(barmode="stack", legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0))
+    fig.update_layout(margin=dict(t=90))
+    return fig
 
 
 def failures_table(results: dict[str, dict]) -> pd.DataFrame:

@@ -30,7 +30,7 @@ import numpy as np
 PERCENTILES = {"p50_ms": 0.50, "p95_ms": 0.95, "p99_ms": 0.99}
 HISTORY_COLUMNS = {"rps": "Requests/s", "fps": "Failures/s", "p50_ms": "50%", "p95_ms": "95%", "p99_ms": "99%",
                    "requests": "Total Request Count", "failures": "Total Failure Count"}
-STAGES = ("embed_ms", "search_ms", "generate_ms")  # the service's timing split, in chart order
+STAGES = ("wait_ms", "embed_ms", "search_ms", "generate_ms")  # the service's timing split, in chart order
 TIMING_WINDOW = 50_000  # samples the service keeps per (endpoint, model, stage)
 
 
@@ -239,9 +239,12 @@ class LoadRecorder:
         self.slo: dict[str, dict] = {}
 
     def summary(self) -> dict:
-        out = {"results": self.results}
+        """``results`` and ``slo`` as the CLI prints them, plus the SLO steps and why each search stopped."""
+        out: dict = {"results": self.results}
         if self.slo:
             out["slo"] = {m: {"max_users": s["max_users"], "rps": s["rps"]} for m, s in self.slo.items()}
+            out["slo_steps"] = {m: s["steps"] for m, s in self.slo.items()}
+            out["slo_stopped_by"] = {m: s["stopped_by"] for m, s in self.slo.items()}
         return out
 
     def model_done(self, r: ModelResult) -> None:
@@ -254,12 +257,10 @@ class LoadRecorder:
         self.slo[s.model] = {**s.brief(), "target_p95_ms": s.target_p95_ms, "stopped_by": s.stopped_by,
                              "steps": s.steps}
         self.store.add_rows(self.run_id, [{"model": s.model, "item_id": "slo", **self.slo[s.model]}])
-        self.store.update_summary(self.run_id, {**self.summary(), "slo_steps": {m: v["steps"]
-                                                                              for m, v in self.slo.items()}})
+        self.store.update_summary(self.run_id, self.summary())
 
     def finish(self, status: str = "done", error: str | None = None) -> None:
-        extra = {"slo_steps": {m: v["steps"] for m, v in self.slo.items()}} if self.slo else {}
-        self.store.finish(self.run_id, {**self.summary(), **extra}, status=status, error=error)
+        self.store.finish(self.run_id, self.summary(), status=status, error=error)
 
 
 def load_run(store, run_id: str = "latest") -> dict:
@@ -267,5 +268,7 @@ def load_run(store, run_id: str = "latest") -> dict:
     run = store.get(run_id, kind="load")
     rows = store.rows(run.id)
     histories = {r["model"]: r.get("history", []) for r in rows if r["item_id"] == "load"}
+    stopped = run.summary.get("slo_stopped_by", {})
+    slo = {m: {**s, "stopped_by": stopped.get(m, "")} for m, s in run.summary.get("slo", {}).items()}
     return {"run": run, "results": run.summary.get("results", {}), "histories": histories,
-            "slo": run.summary.get("slo", {}), "slo_steps": run.summary.get("slo_steps", {})}
+            "slo": slo, "slo_steps": run.summary.get("slo_steps", {})}

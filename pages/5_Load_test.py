@@ -110,7 +110,8 @@ if runs and not running:
     else:
         t3.dataframe(fails, width="stretch")
     t4.plotly_chart(charts.split_bars(res), width="stretch")
-    t4.caption("Server-side means from the service's own timings; 'HTTP + queueing' is what Locust saw beyond them.")
+    t4.caption("Server-side means from the service's own timings ('waiting for the model': requests queued for "
+               "the one encoder); 'HTTP + queueing' is what Locust saw beyond them.")
     if data["slo"]:
         t5.dataframe(charts.slo_table(data["slo"]), width="stretch")
         t5.plotly_chart(charts.slo_figure(data["slo_steps"], cfg.get("slo_p95_ms")), width="stretch")

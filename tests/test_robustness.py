@@ -114,7 +114,7 @@ LOADER_CASES = [
     ("relevant-bad-json", tables(questions=b'id,question,relevant\nq1,auto gc,"[""java"""\n'),
      "questions.csv, line 2, field 'relevant': invalid JSON list: Expecting ',' delimiter"),
     ("jsonl-invalid", beir_zip(CORPUS_JSONL + '{"_id": "x", text}\n', QUERIES_JSONL, QRELS_HEADER + "q1\tjava\t1\n"),
-     "corpus.jsonl, line 3: invalid JSON: Expecting property name enclosed in double quotes at column 13"),
+     "corpus.jsonl, line 3: invalid JSON: Expecting property name enclosed in double quotes at column 14"),
     ("jsonl-not-object", beir_zip(CORPUS_JSONL, '["q1", "text"]\n', QRELS_HEADER + "q1\tjava\t1\n"),
      "queries.jsonl, line 1: expected a JSON object, got list"),
     ("qrels-unknown-document", beir_zip(CORPUS_JSONL, QUERIES_JSONL, QRELS_HEADER + "q1\tjava\t1\nq1\tcobol\t1\n"),
@@ -255,7 +255,7 @@ def test_an_id_too_long_for_milvus_leaves_no_collection(workbench, unchanged):
 # --------------------------------------------------------------------------------- 3. HTML and JS
 
 def test_html_and_script_in_data_are_escaped_in_reports(workbench):
-    """Titles, questions and answers are user text: in the HTML report they are inert."""
+    """Dataset names, titles and run settings are user text: in the HTML report they are inert."""
     from evaluators.report import build_report
     from rag.retrieval import save_run
     from rag.runs import RunStore
@@ -263,21 +263,21 @@ def test_html_and_script_in_data_are_escaped_in_reports(workbench):
 
     evil = "<script>alert('x')</script>"
     img = '<img src=x onerror="alert(1)">'
-    ds = build_dataset("robust-html", [Document("a", evil, "garbage collection"), Document("b", img, "other text")],
+    name = f"robust {evil}"
+    ds = build_dataset(name, [Document("a", evil, "garbage collection"), Document("b", img, "other text")],
                        [Query("q1", f"garbage {img}", reference=evil)], {"q1": {"a": 1}})
     store = RunStore.default()
     run_id = None
     try:
         res = workbench.retrieve(ds, ["bm25"], k=2)
-        run_id = save_run(store, ds, res)
+        run_id = save_run(store, ds, res, {"note": img})
         html = build_report(store, [run_id], n_resamples=200)
     finally:
         if run_id:
             store.delete(run_id)
-        _drop(workbench, "robust-html")
-    assert evil not in html and img not in html and "onerror=\"alert" not in html
-    assert "&lt;script&gt;alert(" in html or "&lt;script&gt;alert(&#39;x&#39;)" in html
-    assert "&lt;img src=x onerror=" in html
+        _drop(workbench, name)
+    assert evil not in html and img not in html and 'onerror="alert' not in html
+    assert "robust &lt;script&gt;alert(" in html  # the dataset name, shown as text
 
 
 # ------------------------------------------------------------------------------------------ 4. CLI
@@ -412,7 +412,7 @@ def test_service_answers_quotes_backslashes_and_html_in_queries(service):
     for q in ['auto "garbage" collection', "c:\\path\\to it's", "<script>alert(1)</script>", "' OR 1=1 --"]:
         r = service.post("/search", json={"model": "bm25", "query": q, "k": 3})
         assert r.status_code == 200, (q, r.text)
-        assert len(r.json()["hits"]) == 3
+        assert len(r.json()["hits"]) <= 3  # BM25 returns only documents sharing a term
 
 
 @pytest.mark.slow

@@ -186,6 +186,7 @@ def streamlit_app(milvus, data_dir, judge_server, e2e_secret):
     env = os.environ.copy()
     env.update({"WORKBENCH_DATA_DIR": str(data_dir), "WORKBENCH_MILVUS_PORT": os.environ["WORKBENCH_MILVUS_PORT"],
                 "OPENAI_API_KEY": e2e_secret, "OPENAI_BASE_URL": judge_server.base_url,
+                "WORKBENCH_MAX_UPLOAD_MB": "1",  # so an oversized upload is cheap to make
                 "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", "PYTHONUNBUFFERED": "1"})
     log = data_dir / "logs" / "streamlit-e2e.log"
     log.parent.mkdir(parents=True, exist_ok=True)
