@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench
+.PHONY: install browser run test lint bench
 
 $(STAMP): requirements.txt
 	python3 -m venv $(VENV)
@@ -14,10 +14,13 @@ $(STAMP): requirements.txt
 
 install: $(STAMP)
 
+browser:
+	bash scripts/install_browser.sh
+
 run: install
 	$(VENV)/bin/streamlit run app.py --server.address 127.0.0.1 --server.headless true
 
-test: install
+test: install browser
 	$(PY) -m pytest -q
 
 lint: install

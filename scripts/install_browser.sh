@@ -5,7 +5,7 @@
 # says so and exits 0, and the browser tests skip with a clear reason.
 set -u
 
-if [ -x /usr/bin/chromium ]; then
+if [ -x /usr/bin/chromium ] && dpkg -s fonts-noto-color-emoji >/dev/null 2>&1; then
     echo "install_browser: /usr/bin/chromium present ($(/usr/bin/chromium --version 2>/dev/null | head -n1))"
     exit 0
 fi

@@ -2,7 +2,7 @@
 
 - ``e2e_secret``: an API key made up for this session. The app runs with it set (``OPENAI_API_KEY``), the
   secrets test then scans everything written for it.
-- ``judge_server``: the local OpenAI-compatible test server (tests/openai_test_server.py), the LLM
+- ``e2e_llm``: the local OpenAI-compatible test server (tests/openai_test_server.py), the LLM
   generator and judge; ``OPENAI_BASE_URL`` points the app at it.
 - ``streamlit_app``: ``streamlit run app.py --server.headless true --server.address 127.0.0.1
   --server.port <free>`` with the session's ``WORKBENCH_DATA_DIR`` / ``WORKBENCH_MILVUS_PORT`` (so it
@@ -90,7 +90,7 @@ def e2e_sidebar_secret() -> str:
 
 
 @pytest.fixture(scope="session")
-def judge_server():
+def e2e_llm():
     from tests.openai_test_server import JudgeServer
 
     with JudgeServer() as srv:
@@ -180,12 +180,12 @@ def _stop_group(proc: subprocess.Popen, grace: float = 10.0) -> None:
 
 
 @pytest.fixture(scope="session")
-def streamlit_app(milvus, data_dir, judge_server, e2e_secret):
+def streamlit_app(milvus, data_dir, e2e_llm, e2e_secret):
     """The app as ``make run`` starts it, on a free port, with an API key and the test LLM server."""
     port = free_port()
     env = os.environ.copy()
     env.update({"WORKBENCH_DATA_DIR": str(data_dir), "WORKBENCH_MILVUS_PORT": os.environ["WORKBENCH_MILVUS_PORT"],
-                "OPENAI_API_KEY": e2e_secret, "OPENAI_BASE_URL": judge_server.base_url,
+                "OPENAI_API_KEY": e2e_secret, "OPENAI_BASE_URL": e2e_llm.base_url,
                 "WORKBENCH_MAX_UPLOAD_MB": "1",  # so an oversized upload is cheap to make
                 "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", "PYTHONUNBUFFERED": "1"})
     log = data_dir / "logs" / "streamlit-e2e.log"
@@ -207,19 +207,17 @@ def streamlit_app(milvus, data_dir, judge_server, e2e_secret):
             shutil.copy(log, ARTIFACTS / "streamlit-e2e.log")
 
 
-@pytest.fixture(scope="session")
-def playwright_session():
+@pytest.fixture(scope="module")
+def browser():
+    """Chromium for one test module. Module-scoped on purpose: while Playwright's sync API is active its
+    event loop counts as running in this thread, so every later ``asyncio.run()`` (Ragas, the generators)
+    would fail with "cannot be called from a running event loop"; leaving the module stops it."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        yield p
-
-
-@pytest.fixture(scope="module")
-def browser(playwright_session):
-    b = playwright_session.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
-    yield b
-    b.close()
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        yield b
+        b.close()
 
 
 class StreamlitPage:
@@ -282,9 +280,17 @@ class StreamlitPage:
         return [t.strip().split("\n")[-1].strip() for t in links]  # the icon comes first
 
     def goto(self, name: str, title: str | None = None, timeout: float = 180.0) -> None:
-        """Click the sidebar link ``name`` and wait for the page's title (h1) and its first run."""
-        self.page.locator(NAV).get_by_text(name, exact=True).click()
-        self.page.locator("h1").filter(has_text=title or name).first.wait_for(timeout=timeout * 1000)
+        """Click the sidebar link ``name`` and wait for the page's title (h1) and its first run. A click
+        that lands while the previous page is still settling can be lost, so it is repeated once."""
+        heading = self.page.locator("h1").filter(has_text=title or name).first
+        for attempt in range(2):
+            self.page.locator(NAV).get_by_text(name, exact=True).click()
+            try:
+                heading.wait_for(timeout=(30.0 if attempt == 0 else timeout) * 1000)
+                break
+            except Exception:
+                if attempt:
+                    raise
         self.wait_idle(timeout)
 
     def button(self, name: str, timeout: float = 300.0) -> None:

@@ -56,8 +56,6 @@ def frame_with(st_page, header: str, within=None) -> list[list[str]]:
 def needs_page(filename: str, title: str, st_page) -> None:
     if not (ROOT / "pages" / filename).exists():
         pytest.skip(f"pages/{filename} does not exist yet")
-    st_page.page.reload()
-    st_page.page.locator('[data-testid="stSidebarNav"]').wait_for()
     assert title in st_page.nav_links(), f"'{title}' missing from the sidebar: {st_page.nav_links()}"
 
 
@@ -144,7 +142,7 @@ def _rag_table(p) -> dict[str, dict[str, str]]:
     return {r[0]: dict(zip(head[1:], r[1:])) for r in rows[1:]}
 
 
-def test_04_rag_quality_offline_then_with_the_test_llm(st_page, judge_server, e2e_sidebar_secret):
+def test_04_rag_quality_offline_then_with_the_test_llm(st_page, e2e_llm, e2e_sidebar_secret):
     p = st_page
     needs_page("4_RAG_quality.py", "RAG quality", p)
     p.goto("RAG quality", timeout=240)
@@ -168,14 +166,14 @@ def test_04_rag_quality_offline_then_with_the_test_llm(st_page, judge_server, e2
     sidebar = p.page.locator('[data-testid="stSidebar"]')
     sidebar.get_by_text("API key and endpoint").click()
     p.field("OpenAI API key", sidebar).fill(e2e_sidebar_secret)
-    p.field("Base URL (Ollama, vLLM, …)", sidebar).fill(judge_server.base_url)
+    p.field("Base URL (Ollama, vLLM, …)", sidebar).fill(e2e_llm.base_url)
     sidebar.get_by_role("button", name="Use these").click()
     p.wait_idle()
-    assert f"LLM: OpenAI-compatible API at {judge_server.base_url}" in sidebar.inner_text()
+    assert f"LLM: OpenAI-compatible API at {e2e_llm.base_url}" in sidebar.inner_text()
     assert e2e_sidebar_secret not in p.page.locator("body").inner_text()  # masked, never shown
 
     # Generator and judge: the local OpenAI-compatible server (OPENAI_BASE_URL), with the typed key.
-    calls = judge_server.stats()["chat_calls"]
+    calls = e2e_llm.stats()["chat_calls"]
     p.select("Generator", "OpenAI")
     p.select("Judge", "OpenAI")
     settings.click()
@@ -186,7 +184,7 @@ def test_04_rag_quality_offline_then_with_the_test_llm(st_page, judge_server, e2
     p.button("Run", timeout=300)
     status = p.text(re.compile(r"^Status done · generator OpenAI: gpt-4o-mini"), timeout=300).inner_text()
     assert "judge openai:gpt-4o-mini" in status and "rows 4/4" in status and "with failures 0" in status, status
-    assert judge_server.stats()["chat_calls"] > calls
+    assert e2e_llm.stats()["chat_calls"] > calls
     scores = _rag_table(p)
     for model in ("minilm", "bm25"):
         assert re.fullmatch(r"[01]\.\d{3} \(2/2\)", scores[model]["Faithfulness"]), scores
@@ -306,12 +304,12 @@ def _scan(paths, needles: list[bytes]) -> tuple[int, list[str]]:
     return scanned, hits
 
 
-def test_07_no_api_key_in_data_logs_exports_or_reports(streamlit_app, data_dir, artifacts, judge_server,
+def test_07_no_api_key_in_data_logs_exports_or_reports(streamlit_app, data_dir, artifacts, e2e_llm,
                                                        e2e_secret, e2e_sidebar_secret):
     """After the whole flow with a key set (and a second one typed into the sidebar), neither key is in
     any file the app, its service, Locust or the tests wrote. The app is stopped first, so every log and
     database is flushed; nothing it started may outlive it."""
-    assert judge_server.stats()["chat_calls"] > 0, "the LLM steps did not run, so the keys were never used"
+    assert e2e_llm.stats()["chat_calls"] > 0, "the LLM steps did not run, so the keys were never used"
     survivors = streamlit_app.stop()
     assert not survivors, f"processes outlived the app: {survivors}"
     assert streamlit_app.proc.poll() is not None
@@ -325,7 +323,7 @@ def test_07_no_api_key_in_data_logs_exports_or_reports(streamlit_app, data_dir, 
     names = {f.name for f in written}
     assert {"runs.sqlite", "streamlit-e2e.log"} <= names, sorted(names)[:50]
     assert any(f.suffix == ".csv" for f in data_dir.joinpath("loadtests").rglob("*")) or "load" not in RUNS
-    assert any(f.name.endswith(".html") for f in produced) or "retrieval" not in RUNS
+    assert any(f.name.endswith(".html") for f in produced) or "colorways" not in REPORT
     scanned, hits = _scan(written + produced + stray, needles)
     assert scanned >= len(written) > 5
     assert not hits, f"API key found in {hits}"
