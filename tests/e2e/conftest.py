@@ -294,7 +294,7 @@ class StreamlitPage:
         self.wait_idle(timeout)
 
     def button(self, name: str, timeout: float = 300.0) -> None:
-        self.main.get_by_role("button", name=name).first.click()
+        self.main.get_by_role("button", name=name, exact=True).first.click()
         self.wait_idle(timeout)
 
     def select(self, label: str, option: str, exact: bool = True) -> None:
@@ -349,7 +349,7 @@ class StreamlitPage:
     def download(self, button_name: str, timeout: float = 60.0) -> Path:
         """Click a st.download_button and keep the file under test-artifacts/downloads/."""
         with self.page.expect_download(timeout=timeout * 1000) as info:
-            self.main.get_by_role("button", name=button_name).first.click()
+            self.main.get_by_role("button", name=button_name, exact=True).first.click()
         dl = info.value
         path = self.artifacts / "downloads" / dl.suggested_filename
         dl.save_as(str(path))

@@ -167,7 +167,7 @@ def test_04_rag_quality_offline_then_with_the_test_llm(st_page, e2e_llm, e2e_sid
     sidebar.get_by_text("API key and endpoint").click()
     p.field("OpenAI API key", sidebar).fill(e2e_sidebar_secret)
     p.field("Base URL (Ollama, vLLM, …)", sidebar).fill(e2e_llm.base_url)
-    sidebar.get_by_role("button", name="Use these").click()
+    sidebar.get_by_role("button", name="Use these", exact=True).click()
     p.wait_idle()
     assert f"LLM: OpenAI-compatible API at {e2e_llm.base_url}" in sidebar.inner_text()
     assert e2e_sidebar_secret not in p.page.locator("body").inner_text()  # masked, never shown
@@ -200,7 +200,7 @@ def test_05_short_load_test(st_page):
     p.fill("Users", "2")
     p.fill("Seconds per model", "4")
     p.text(re.compile(r"About 8 s of load"))
-    p.main.get_by_role("button", name="Run load test").click()
+    p.main.get_by_role("button", name="Run load test", exact=True).click()
     p.text("Results of run", timeout=240)
     p.wait_idle(timeout=60)
     assert not p.main.locator('[data-testid="stAlertContentError"]').count(), p.main.inner_text()[:2000]
