@@ -74,7 +74,7 @@ order = sorted(queries, key=lambda q: queries[q].text != "auto garbage collectio
 qid = st.selectbox("Query", order, format_func=lambda q: f"{q}: {queries[q].text[:120]}")
 st.markdown(f"**{queries[qid].text}** · relevant: " +
             ", ".join(ds.doc(d).title or d for d in ds.relevant(qid)))
-st.dataframe(comparison_table(ds, result, qid), width="stretch", height=38 * (result.k + 3))
+st.dataframe(comparison_table(ds, result, qid), width="stretch", height=35 * (result.k + 3) + 3)
 with st.expander("Drill-down: scores and grades"):
     st.dataframe(ranking_detail(ds, result, qid), hide_index=True, width="stretch")
     if queries[qid].reference:
