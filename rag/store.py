@@ -230,7 +230,10 @@ class MilvusStore:
         """Title and text of documents by id (the service uses this; the app has the dataset)."""
         if not ids:
             return {}
-        rows = self.client.get(name, ids=ids, output_fields=["id", "title", "text"])
+        # ids may hold quotes, backslashes and newlines: each becomes an escaped string literal
+        # (Milvus Lite has no filter templates, so filter_params is not an option here)
+        literals = ", ".join(json.dumps(i, ensure_ascii=False) for i in ids)
+        rows = self.client.query(name, filter=f"id in [{literals}]", output_fields=["id", "title", "text"])
         return {r["id"]: r for r in rows}
 
     def collections(self) -> list[dict]:

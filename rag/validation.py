@@ -133,6 +133,8 @@ def guess_delimiter(name: str, text: str) -> str:
 
 def read_csv(name: str, text: str) -> tuple[list[str], list[tuple[int, dict[str, str]]], int]:
     """Header, rows with the line each row starts on (quoted fields may span lines), header line."""
+    # the file-size limit already bounds every field; csv's own 128 KiB field cap would refuse long documents
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=guess_delimiter(name, text))
     header: list[str] | None = None
     rows: list[tuple[int, dict[str, str]]] = []

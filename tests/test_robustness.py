@@ -180,10 +180,6 @@ def test_a_huge_field_in_jsonl_loads_and_indexes_clipped(workbench, unchanged):
         _drop(workbench, "robust-huge")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug in rag/validation.py read_csv: Python's csv module refuses fields over 131,072 characters, so a valid "
-    "CSV with one long document fails as 'malformed CSV: field larger than field limit (131072)'. Fix: "
-    "csv.field_size_limit(max upload bytes) before reading (the size limit already bounds the file)."))
 def test_a_huge_field_in_csv_loads():
     ds = tables(corpus=CORPUS + b"big,Big," + b"word " * 40_000 + b"\n")()
     assert len(ds.doc("big").text) == 200_000 - 1
@@ -227,10 +223,6 @@ def test_quotes_and_backslashes_in_ids_and_text_survive_milvus(workbench, hostil
         _drop(workbench, "robust-ids")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug in rag/store.py MilvusStore.fetch: client.get(ids=...) builds the filter `id in ['…']` without "
-    "escaping, so an id holding a backslash or a quote fails with 'unknown escape sequence' (or matches the "
-    "wrong rows). Fix: client.query(name, filter='id in {ids}', filter_params={'ids': ids}, output_fields=…)."))
 def test_fetch_by_hostile_ids(workbench, hostile_dataset):
     try:
         name = workbench.index(hostile_dataset, ["bm25"])["bm25"].name

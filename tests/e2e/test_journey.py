@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import time
 
 import pytest
@@ -292,15 +294,30 @@ def test_06b_report_charts_keep_their_colours():
 
 # ---------------------------------------------------------------------------------------------- secrets
 
-def _scan(paths, needles: list[bytes]) -> tuple[int, list[str]]:
-    scanned, hits = 0, []
-    for path in paths:
-        try:
-            data = path.read_bytes()
-        except OSError:
-            continue
-        scanned += 1
-        hits += [f"{path}: {n.decode()[:12]}…" for n in needles if n in data]
+_SCANNER = """
+import json, sys
+job = json.load(sys.stdin)
+needles = [n.encode() for n in job["needles"]]
+scanned, hits = 0, []
+for path in job["paths"]:
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        continue
+    scanned += 1
+    hits += [path + ": " + n.decode()[:12] + "..." for n in needles if n in data]
+print(json.dumps([scanned, hits]))
+"""
+
+
+def _scan(paths, needles: list[str]) -> tuple[int, list[str]]:
+    """Files holding any needle. Read in a child process: closing a descriptor on a SQLite file that this
+    process also has open (the run store) would drop this process's POSIX locks on it, and the next write
+    from another process could then corrupt the database (sqlite.org/howtocorrupt.html, 2.2)."""
+    job = json.dumps({"paths": [str(p) for p in paths], "needles": needles})
+    out = subprocess.run([sys.executable, "-c", _SCANNER], input=job, capture_output=True, text=True, check=True)
+    scanned, hits = json.loads(out.stdout)
     return scanned, hits
 
 
@@ -314,7 +331,7 @@ def test_07_no_api_key_in_data_logs_exports_or_reports(streamlit_app, data_dir, 
     assert not survivors, f"processes outlived the app: {survivors}"
     assert streamlit_app.proc.poll() is not None
 
-    needles = [e2e_secret.encode(), e2e_sidebar_secret.encode()]
+    needles = [e2e_secret, e2e_sidebar_secret]
     written = [f for f in data_dir.rglob("*") if f.is_file()]
     produced = [f for f in artifacts.rglob("*") if f.is_file()]
     skip = {".venv", ".git", "test-artifacts", "__pycache__", ".pytest_cache", ".ruff_cache"}
