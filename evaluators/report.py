@@ -111,6 +111,7 @@ class _Figures:
 
     def html(self, fig) -> Markup:
         self.count += 1
+        fig.update_layout(template="plotly_white")  # not Streamlit's template: its colours only render in Streamlit
         return Markup(fig.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False,
                                                                                    "responsive": True}))
 

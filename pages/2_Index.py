@@ -44,11 +44,11 @@ if st.button("Build collections", type="primary", disabled=not names):
 
         def progress(model, stage, done, total, _names=tuple(names)):
             key = next((n for n in _names if resolve(n).name == model), model)
-            t0 = started.setdefault(f"{model}:{stage}", time.perf_counter())
+            t0 = started.setdefault(model, time.perf_counter())
             elapsed = max(time.perf_counter() - t0, 1e-6)
             rate = done / elapsed if done else 0.0
             eta = (total - done) / rate if rate else float("nan")
-            speed = f" · {rate:,.0f} docs/s · {eta:,.0f} s left" if rate else ""
+            speed = f" · {rate:,.0f} docs/s · {eta:,.0f} s left" if rate and elapsed > 0.5 else ""
             bars[key].progress(done / max(total, 1), text=f"{model}: {stage} {done:,}/{total:,} docs{speed}")
 
         try:

@@ -29,6 +29,10 @@ from pathlib import Path
 
 from rag.settings import Settings, get_settings
 
+# pymilvus pings every 10 s by default; Milvus Lite's gRPC server answers "too_many_pings" and the
+# reconnect can then fail with UNAVAILABLE. Idle pings are not needed on loopback or by a managed Milvus.
+GRPC_OPTIONS = {"grpc.keepalive_time_ms": 600_000, "grpc.keepalive_permit_without_calls": False}
+
 
 class MilvusUnavailable(RuntimeError):
     """Milvus cannot be reached or started; the message says what to do."""
@@ -44,7 +48,7 @@ class MilvusInfo:
     def client(self, timeout: float = 10.0):
         from pymilvus import MilvusClient
 
-        kwargs = {"uri": self.uri, "timeout": timeout}
+        kwargs = {"uri": self.uri, "timeout": timeout, "grpc_options": GRPC_OPTIONS}
         if self.token:
             kwargs["token"] = self.token
         try:
@@ -88,7 +92,7 @@ def _answers(uri: str, token: str | None = None, timeout: float = 5.0) -> bool:
     try:
         from pymilvus import MilvusClient
 
-        c = MilvusClient(uri=uri, token=token or "", timeout=timeout)
+        c = MilvusClient(uri=uri, token=token or "", timeout=timeout, grpc_options=GRPC_OPTIONS)
         c.list_collections(timeout=timeout)
         c.close()
         return True

@@ -190,7 +190,8 @@ def test_cli_honours_openai_env_and_never_stores_the_key(workbench, llm_server, 
         assert llm_server.stats()["chat_calls"] == 2 * (1 + 2)       # generator + faithfulness, via OPENAI_BASE_URL
         assert data["usage"]["cost_usd"] > 0 and data["generator"]["label"] == "OpenAI: gpt-4o-mini"
         db = get_settings().path("runs.sqlite")
-        stored = b"".join(p.read_bytes() for p in db.parent.glob("runs.sqlite*"))
+        # read in another process: opening the files here would drop this process's SQLite locks
+        stored = subprocess.run(["cat", *map(str, db.parent.glob("runs.sqlite*"))], capture_output=True).stdout
         assert secret.encode() not in stored and secret not in out.read_text()
     finally:
         monkeypatch.delenv("OPENAI_API_KEY")

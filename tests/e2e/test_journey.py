@@ -280,11 +280,6 @@ def test_06_history_exports_and_report(st_page, e2e_secret):
     viewer.close()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug in evaluators/report.py: a report built inside Streamlit inherits Streamlit's plotly template "
-    "(pio.templates.default = 'streamlit', placeholder colours #000001…#000010 that only Streamlit's frontend "
-    "replaces), so every chart in the downloaded report.html draws black. Fix: give report figures an explicit "
-    "template, e.g. fig.update_layout(template='plotly_white') in _Figures.html()."))
 def test_06b_report_charts_keep_their_colours():
     if "colorways" not in REPORT:
         pytest.skip("the History step did not produce a report")
