@@ -20,6 +20,12 @@ def _models(text: str) -> list[str]:
     return models
 
 
+def _check_output(output: str | None) -> None:
+    """Refuse an unwritable --output before any work is done (and before a run is recorded)."""
+    if output and not Path(output).resolve().parent.is_dir():
+        raise ValueError(f"--output {output}: folder {Path(output).resolve().parent} does not exist")
+
+
 def _write(output: str | None, payload: dict) -> None:
     if output:
         Path(output).write_text(json.dumps(payload, indent=2, ensure_ascii=False))
@@ -32,6 +38,7 @@ def cmd_retrieval(args) -> int:
     from rag.runs import RunStore
     from rag.store import IndexConfig
 
+    _check_output(args.output)
     ds = load_dataset(args.dataset)
     with Workbench(index_config=IndexConfig(args.index, args.metric)) as wb:
         def progress(model, stage, done, total):

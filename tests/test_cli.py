@@ -40,6 +40,7 @@ def test_retrieval_on_the_sample_writes_the_documented_json(milvus, tmp_path):
     (["--dataset", "/no/such/folder"], "/no/such/folder"),
     (["--dataset", "sample", "--k", "0"], "k must be at least 1"),
     (["--dataset", "sample", "--index", "DISKANN"], "unknown index type 'DISKANN'"),
+    (["--dataset", "sample", "--output", "/no/such/dir/r.json"], "folder /no/such/dir does not exist"),
 ])
 def test_bad_input_exits_non_zero_with_one_line(milvus, args, message):
     p = run_cli("retrieval", *args)
