@@ -2,7 +2,8 @@
 
 Each case states the exact message a user sees and checks that nothing was written or lost: the Milvus
 collection list and the run store are compared before and after (``unchanged``), the CLI leaves no output
-file, the service keeps answering. the README's Troubleshooting section lists the same cases for users; keep them in step.
+file, the service keeps answering. The README's Troubleshooting section lists the same cases for users;
+keep them in step.
 
 Known bugs are ``xfail(strict=True)`` with the fix in the reason: they turn red once fixed, so the mark
 is removed together with the bug.
