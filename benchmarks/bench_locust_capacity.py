@@ -18,21 +18,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
-import socket
-import sys
-import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from _setup import ROOT, cleanup, isolated_workbench  # noqa: E402  (puts the project on sys.path)
 
 
 def main() -> None:
@@ -41,15 +30,12 @@ def main() -> None:
     ap.add_argument("--seconds", type=int, default=15)
     ap.add_argument("--models", default="minilm,bm25")
     args = ap.parse_args()
-    tmp = tempfile.mkdtemp(prefix="wb-bench-")
-    os.environ["WORKBENCH_DATA_DIR"] = tmp
-    os.environ["WORKBENCH_MILVUS_PORT"] = str(_free_port())
+    tmp = isolated_workbench()
 
     import psutil
 
     from loadtests.procs import LocustProcess, ServiceProcess
     from loadtests.results import read_final, read_history
-    from rag.milvus_server import stop_started_servers
 
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     locustfile = ROOT / "loadtests" / "locustfile.py"
@@ -103,8 +89,7 @@ def main() -> None:
     finally:
         if svc is not None:
             svc.stop()
-        stop_started_servers()
-        shutil.rmtree(tmp, ignore_errors=True)
+        cleanup(tmp)
 
 
 if __name__ == "__main__":

@@ -18,24 +18,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from _setup import ROOT, cleanup, free_port, isolated_workbench  # noqa: E402  (puts the project on sys.path)
 
 
 def _admin(base: str, path: str, body: dict | None = None) -> dict:
@@ -52,17 +40,14 @@ def main() -> None:
     ap.add_argument("--concurrency", default="8,16,32")
     ap.add_argument("--rows", type=int, default=50, help="even: half per model")
     args = ap.parse_args()
-    tmp = tempfile.mkdtemp(prefix="wb-bench-")
-    os.environ["WORKBENCH_DATA_DIR"] = tmp
-    os.environ["WORKBENCH_MILVUS_PORT"] = str(_free_port())
-    port = _free_port()
+    tmp = isolated_workbench()
+    port = free_port()
     server = subprocess.Popen([sys.executable, str(ROOT / "tests" / "openai_test_server.py"), "--port", str(port),
                                "--latency", str(args.latency)], stdout=subprocess.PIPE, text=True)
     base = server.stdout.readline().strip()
 
     from evaluators.rag_runner import RagConfig, run_rag
     from rag.loaders import load_sample
-    from rag.milvus_server import stop_started_servers
     from rag.question_sets import EvalQuestion, questions_from_dataset, save_question_set
     from rag.retrieval import Workbench
 
@@ -107,8 +92,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
-        stop_started_servers()
-        shutil.rmtree(tmp, ignore_errors=True)
+        cleanup(tmp)
 
 
 if __name__ == "__main__":

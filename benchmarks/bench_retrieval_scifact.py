@@ -15,35 +15,19 @@ Uses a temporary data folder and its own Milvus Lite server, so ./data is untouc
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
-import socket
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from _setup import ROOT, cleanup, isolated_workbench  # noqa: E402  (puts the project on sys.path)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--dataset", default=str(ROOT.parent / "shared" / "datasets" / "scifact"))
     args = ap.parse_args()
-    tmp = tempfile.mkdtemp(prefix="wb-bench-")
-    os.environ["WORKBENCH_DATA_DIR"] = tmp
-    os.environ["WORKBENCH_MILVUS_PORT"] = str(_free_port())
+    tmp = isolated_workbench()
 
     from rag.embedders import load_sentence_transformer, minilm_path
     from rag.loaders import load_dataset
-    from rag.milvus_server import stop_started_servers
     from rag.retrieval import Workbench
 
     try:
@@ -81,8 +65,7 @@ def main() -> None:
         print("\n(c) warm re-run vs cold run (index + search, minilm + bm25)")
         print(f"    cold {cold_s:.1f} s, warm {warm_s:.2f} s, ratio {warm_s / cold_s:.4f}   (goal <= 0.05)")
     finally:
-        stop_started_servers()
-        shutil.rmtree(tmp, ignore_errors=True)
+        cleanup(tmp)
 
 
 if __name__ == "__main__":

@@ -23,24 +23,10 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
-import shutil
-import socket
-import sys
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from _setup import cleanup, isolated_workbench  # noqa: E402  (puts the project on sys.path)
 
 
 def _p(values: list[float], q: float) -> float:
@@ -55,14 +41,11 @@ def main() -> None:
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--block", type=int, default=50, help="queries per phase before switching path")
     args = ap.parse_args()
-    tmp = tempfile.mkdtemp(prefix="wb-bench-")
-    os.environ["WORKBENCH_DATA_DIR"] = tmp
-    os.environ["WORKBENCH_MILVUS_PORT"] = str(_free_port())
+    tmp = isolated_workbench()
 
     from loadtests.procs import ServiceProcess
     from rag.embedders import resolve
     from rag.loaders import load_dataset
-    from rag.milvus_server import stop_started_servers
     from rag.retrieval import Workbench
 
     models = [m.strip() for m in args.models.split(",") if m.strip()]
@@ -129,8 +112,7 @@ def main() -> None:
     finally:
         if svc is not None:
             svc.stop()
-        stop_started_servers()
-        shutil.rmtree(tmp, ignore_errors=True)
+        cleanup(tmp)
 
 
 if __name__ == "__main__":
