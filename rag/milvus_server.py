@@ -198,11 +198,4 @@ def stop_embedded(settings: Settings | None = None) -> bool:
     return True
 
 
-def check(info: MilvusInfo) -> tuple[bool, str]:
-    """(answers?, message) for status displays."""
-    if _answers(info.uri, info.token, timeout=3.0):
-        return True, f"{info.describe()} answers"
-    return False, f"{info.describe()} does not answer. {info.fix_hint()}"
-
-
 atexit.register(stop_started_servers)
