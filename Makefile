@@ -20,11 +20,12 @@ browser:
 run: install
 	$(VENV)/bin/streamlit run app.py --server.address 127.0.0.1 --server.headless true
 
-test: install browser
+test: install browser lint
 	$(PY) -m pytest -q
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 bench: install
 	$(PY) benchmarks/bench_retrieval_scifact.py

@@ -33,8 +33,9 @@ def _write(output: str | None, payload: dict) -> None:
 
 
 def cmd_retrieval(args) -> int:
+    from evaluators.retrieval_eval import evaluate_retrieval, save_run
     from rag.loaders import load_dataset
-    from rag.retrieval import Workbench, save_run
+    from rag.retrieval import Workbench
     from rag.runs import RunStore
     from rag.store import IndexConfig
 
@@ -44,7 +45,7 @@ def cmd_retrieval(args) -> int:
         def progress(model, stage, done, total):
             if stage != "search" and (done == total or done % 1000 < 64):
                 print(f"  {model}: {stage} {done}/{total}", file=sys.stderr)
-        result = wb.retrieve(ds, args.models, k=args.k, progress=progress)
+        result = evaluate_retrieval(wb, ds, args.models, k=args.k, progress=progress)
     run_id = save_run(RunStore.default(), ds, result, {"index_type": args.index, "metric": args.metric})
     frame = result.metrics_frame()
     print(f"{ds.name}: {len(ds.documents)} documents, {len(ds.judged_queries)} judged queries, k={args.k}")
@@ -57,7 +58,7 @@ def cmd_retrieval(args) -> int:
 # ---------------------------------------------------------------- runs, reports, CI gate, exports
 
 def cmd_runs(args) -> int:
-    from rag.export import runs_frame
+    from evaluators.history import runs_frame
     from rag.runs import RunStore
 
     runs = RunStore.default().list(kind=args.kind, dataset=args.dataset, limit=args.limit)

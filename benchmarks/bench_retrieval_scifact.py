@@ -26,6 +26,7 @@ def main() -> None:
     args = ap.parse_args()
     tmp = isolated_workbench()
 
+    from evaluators.retrieval_eval import evaluate_retrieval
     from rag.embedders import load_sentence_transformer, minilm_path
     from rag.loaders import load_dataset
     from rag.retrieval import Workbench
@@ -47,10 +48,10 @@ def main() -> None:
             built = wb.index(ds, ["minilm"])["minilm"]
             ours_rate = len(texts) / (time.perf_counter() - t)
             t = time.perf_counter()
-            cold = wb.retrieve(ds, ["minilm", "bm25"], k=10)  # minilm indexed above; bm25 cold here
+            cold = evaluate_retrieval(wb, ds, ["minilm", "bm25"], k=10)  # minilm indexed above; bm25 cold here
             cold_s = time.perf_counter() - t + built.seconds
             t = time.perf_counter()
-            warm = wb.retrieve(ds, ["minilm", "bm25"], k=10)
+            warm = evaluate_retrieval(wb, ds, ["minilm", "bm25"], k=10)
             warm_s = time.perf_counter() - t
 
         published = {"minilm": "0.645 (MTEB)", "bm25": "0.665-0.679 (BEIR / Pyserini)"}

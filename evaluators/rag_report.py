@@ -17,7 +17,7 @@ import math
 import pandas as pd
 
 from evaluators.ragas_eval import JUDGE_HELP, METRICS, explain
-from rag.retrieval import NOT_RELEVANT, RELEVANT
+from evaluators.retrieval_eval import NOT_RELEVANT, RELEVANT
 
 
 def _fmt(mean, n, total) -> str:

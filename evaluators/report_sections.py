@@ -107,7 +107,7 @@ def _retrieval_example(group, rows, labels, qid, ds) -> pd.DataFrame:
         per_query[lab] = {r["item_id"]: {key: v for key, v in r.items() if isinstance(v, (int, float))} for r in items}
     if ds is None:
         return _rank_table_ids(rankings, per_query, k, qid)
-    from rag.retrieval import RetrievalResult, comparison_table
+    from evaluators.retrieval_eval import RetrievalResult, comparison_table
 
     result = RetrievalResult(ds.name, k, list(rankings), rankings, per_query, {})
     return comparison_table(ds, result, qid)

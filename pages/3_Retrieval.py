@@ -4,9 +4,16 @@ import plotly.express as px
 import streamlit as st
 
 from evaluators.comparison import compare_scores
+from evaluators.retrieval_eval import (
+    ci_table,
+    comparison_table,
+    evaluate_retrieval,
+    ranking_detail,
+    save_run,
+    summary_frame,
+)
 from pages.common import chunking, current_dataset, dataset_caption, index_config, show_error, workbench
 from rag.embedders import available_models
-from rag.retrieval import ci_table, comparison_table, ranking_detail, save_run, summary_frame
 from rag.runs import RunStore
 
 st.title("🔎 Retrieval")
@@ -37,7 +44,7 @@ if st.button("Compare", type="primary", disabled=not models):
                 bar.progress(steps["n"] / len(models), text=f"{model}: {stage} {done:,}/{total:,}")
 
         try:
-            result = wb.retrieve(ds, models, k=int(k), chunking=chunking(), progress=progress)
+            result = evaluate_retrieval(wb, ds, models, k=int(k), chunking=chunking(), progress=progress)
             st.session_state["retrieval_result"] = result
             st.session_state["retrieval_run_id"] = save_run(RunStore.default(), ds, result)
         except Exception as e:

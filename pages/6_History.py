@@ -8,9 +8,10 @@ import streamlit as st
 
 from evaluators.comparison import compare_runs, default_metric, run_metrics
 from evaluators.frontier import frontier_figure, frontier_table
+from evaluators.history import filter_runs, runs_frame
 from evaluators.report import build_report
 from pages.common import show_error
-from rag.export import FORMATS, MIME, export_filename, export_rows, filter_runs, rows_frame, runs_frame
+from rag.export import FORMATS, MIME, export_filename, export_rows, rows_frame
 from rag.runs import RunStore
 
 st.title("🗂️ History")

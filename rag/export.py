@@ -1,4 +1,4 @@
-"""Runs out of the store: per-query rows as CSV or Parquet, a whole run as JSON, the history table.
+"""Runs out of the store: per-query rows as CSV or Parquet, a whole run as JSON.
 
 Why here and not in the pages: the History page, ``cli.py export`` and tests all need the same
 bytes. Rows are flat (one row per model x query); nested values (rankings, retrieved ids, errors)
@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import io
 import json
-import time
 from pathlib import Path
 
 import pandas as pd
 
-from rag.runs import Run, RunStore, scrub
+from rag.runs import RunStore, scrub
 
 FORMATS = ("csv", "parquet", "json")
 MIME = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet", "json": "application/json",
@@ -83,55 +82,3 @@ def export_run(store: RunStore, run_id: str, fmt: str, output: str | Path) -> Pa
 
 def export_filename(run_id: str, fmt: str) -> str:
     return f"run-{run_id}.{fmt}" if fmt == "json" else f"run-{run_id}-rows.{fmt}"
-
-
-# ---------------------------------------------------------------- the history table
-
-def _headline(run: Run) -> str:
-    """A short 'best model: value' for the list, per kind."""
-    s = run.summary or {}
-    if run.kind == "retrieval":
-        k = run.config.get("k")
-        vals = {m: v.get(f"ndcg@{k}") for m, v in (s.get("metrics") or {}).items()}
-        vals = {m: v for m, v in vals.items() if isinstance(v, (int, float))}
-        return f"nDCG@{k} " + ", ".join(f"{m} {v:.3f}" for m, v in vals.items()) if vals else ""
-    if run.kind == "rag":
-        from evaluators.comparison import metric_label
-
-        parts = []
-        for m, metrics in (s.get("metrics") or {}).items():
-            name = next((k for k, v in metrics.items() if isinstance(v, dict) and v.get("mean") is not None), None)
-            if name:
-                parts.append(f"{m} {metric_label(name)} {metrics[name]['mean']:.3f}")
-        return ", ".join(parts)
-    if run.kind == "load":
-        res = s.get("results") or {}
-        return ", ".join(f"{m} p95 {v.get('p95_ms', float('nan')):.0f} ms" for m, v in res.items()
-                         if isinstance(v, dict) and isinstance(v.get("p95_ms"), (int, float)))
-    return ""
-
-
-def runs_frame(runs: list[Run]) -> pd.DataFrame:
-    """The History list: one row per run, newest first."""
-    cols = ["id", "kind", "status", "created", "dataset", "dataset_hash", "models", "headline"]
-    rows = [{"id": r.id, "kind": r.kind, "status": r.status,
-             "created": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.created)),
-             "dataset": r.dataset or "", "dataset_hash": r.dataset_hash or "",
-             "models": ", ".join(map(str, r.config.get("models", []))), "headline": _headline(r)} for r in runs]
-    return pd.DataFrame(rows, columns=cols)
-
-
-def filter_runs(runs: list[Run], kinds: list[str] | None = None, datasets: list[str] | None = None,
-                text: str = "", status: list[str] | None = None) -> list[Run]:
-    """Keep runs of the given kinds, datasets and statuses whose id, models or config mention ``text``."""
-    needle = text.strip().lower()
-    out = []
-    for r in runs:
-        if kinds and r.kind not in kinds or datasets and (r.dataset or "") not in datasets:
-            continue
-        if status and r.status not in status:
-            continue
-        if needle and needle not in (r.id + " " + json.dumps(r.config, ensure_ascii=False)).lower():
-            continue
-        out.append(r)
-    return out

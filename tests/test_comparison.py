@@ -149,10 +149,10 @@ def test_frontier_for_rag_prices_generator_tokens_but_not_the_judges(store):
 
 
 def test_real_retrieval_run_statistics_match_the_stored_means(workbench, sample, tmp_path):
-    from rag.retrieval import save_run
+    from evaluators.retrieval_eval import evaluate_retrieval, save_run
 
     store = RunStore(tmp_path / "real.sqlite")
-    result = workbench.retrieve(sample, ["minilm", "bm25"], k=5)
+    result = evaluate_retrieval(workbench, sample, ["minilm", "bm25"], k=5)
     run_id = save_run(store, sample, result)
     cmp = compare_runs(store, run_id, "ndcg@5", n_resamples=2000)
     for s in cmp.result.models:

@@ -30,10 +30,11 @@ def text_of(page: str) -> str:
 @pytest.fixture(scope="module")
 def real_runs(workbench, sample, tmp_path_factory):
     from evaluators.rag_runner import RagConfig, run_rag
-    from rag.retrieval import save_run
+    from evaluators.retrieval_eval import evaluate_retrieval, save_run
 
     store = RunStore(tmp_path_factory.mktemp("report") / "runs.sqlite")
-    ret = save_run(store, sample, workbench.retrieve(sample, ["minilm", "bm25"], k=5), {"index_type": "FLAT"})
+    result = evaluate_retrieval(workbench, sample, ["minilm", "bm25"], k=5)
+    ret = save_run(store, sample, result, {"index_type": "FLAT"})
     rag = run_rag(sample, RagConfig(models=["minilm", "bm25"], generator="extractive", judge="none", k=4,
                                     metrics=["rouge_l", "nonllm_context_recall"], limit=8),
                   workbench=workbench, store=store).run_id

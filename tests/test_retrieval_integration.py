@@ -7,9 +7,16 @@ import dataclasses
 import pytest
 from pymilvus.exceptions import MilvusException
 
-from rag.dataset import Dataset, Document
+from evaluators.retrieval_eval import (
+    NOT_RELEVANT,
+    RELEVANT,
+    comparison_table,
+    evaluate_retrieval,
+    ranking_detail,
+    summary_frame,
+)
+from rag.dataset import Dataset, Document, Query
 from rag.embedders import ModelUnavailable, resolve
-from rag.retrieval import NOT_RELEVANT, RELEVANT, comparison_table, ranking_detail, summary_frame
 
 GC = {"java", "python", "javascript", "golang"}
 WEB = {"java", "javascript", "php", "python"}
@@ -21,7 +28,7 @@ def _qid(ds: Dataset, text: str) -> str:
 
 @pytest.fixture(scope="module")
 def result(workbench, sample):
-    return workbench.retrieve(sample, ["minilm", "bm25", "hybrid"], k=4)
+    return evaluate_retrieval(workbench, sample, ["minilm", "bm25", "hybrid"], k=4)
 
 
 def test_minilm_finds_garbage_collected_languages(result, sample):
@@ -35,14 +42,16 @@ def test_minilm_finds_garbage_collected_languages(result, sample):
     assert result.rankings["minilm"][web][0][0] in WEB
 
 
-def test_every_model_returns_k_ranked_documents_best_first(result, sample):
+def test_every_model_returns_at_most_k_ranked_documents_best_first(result, sample):
     for m in ("minilm", "bm25", "hybrid"):
         for q in sample.judged_queries:
             hits = result.rankings[m][q.id]
-            assert len(hits) == 4
+            # dense models always fill k; BM25 (and hybrid's BM25 leg) return only documents sharing a term
+            assert len(hits) == 4 if m == "minilm" else 1 <= len(hits) <= 4
             scores = [s for _, s in hits]
             assert scores == sorted(scores, reverse=True)
-            assert len({d for d, _ in hits}) == 4
+            assert len({d for d, _ in hits}) == len(hits)
+            assert m == "minilm" or all(s > 0 for s in scores)  # no zero-score filler
 
 
 def test_metrics_match_the_rankings(result, sample):
@@ -95,10 +104,27 @@ def test_fewer_documents_than_k(workbench):
     tiny = Dataset("tiny", [Document("a", "A", "garbage collected runtime"), Document("b", "B", "manual memory")],
                    [], {})
     hits = workbench.search(tiny, resolve("bm25"), ["garbage collection", "memory"], k=10)
-    # BM25 only matches "a"; the unmatched document is listed after it at its true score, 0
-    assert hits[0][0][0] == "a" and hits[0][0][1] > 0 and hits[0][1] == ("b", 0.0)
+    # BM25 only matches "a" for the first query: the list stays one long (no zero-score filler)
+    assert [d for d, _ in hits[0]] == ["a"] and hits[0][0][1] > 0
+    assert [d for d, _ in hits[1]] == ["b"]
     dense = workbench.search(tiny, resolve("minilm"), ["garbage collection"], k=10)
     assert len(dense[0]) == 2
+
+
+def test_an_unmatched_relevant_document_earns_no_credit(workbench):
+    """Padding listed unmatched documents at score 0 in id order, so "b" (relevant, sharing no term with
+    the query) used to reach rank 2 and score recall 1. Scored on what BM25 returned it earns nothing."""
+    tiny = Dataset("tinyunpadded", [Document("a", "A", "garbage collected runtime"),
+                                    Document("b", "B", "manual memory")],
+                   [Query("q1", "garbage collection")], {"q1": {"b": 1}})
+    res = evaluate_retrieval(workbench, tiny, ["bm25"], k=10)
+    assert res.rankings["bm25"]["q1"] == [("a", pytest.approx(res.rankings["bm25"]["q1"][0][1]))]
+    assert res.per_query["bm25"]["q1"] == {"precision@10": 0.0, "recall@10": 0.0, "hit@10": 0.0, "mrr@10": 0.0,
+                                           "map@10": 0.0, "ndcg@10": 0.0}
+    table = comparison_table(tiny, res, "q1")
+    assert table["bm25"].tolist() == ["❎ A"] + ["— (no match)"] * 9 + ["0.00", "0.00"]
+    for name in workbench.index(tiny, ["bm25"]).values():
+        workbench.store.drop(name.name)
 
 
 def test_unknown_model_fails_before_anything_is_built(workbench, sample):

@@ -13,7 +13,9 @@ import os
 import pandas as pd
 import pytest
 
-from rag.export import export_rows, filter_runs, rows_frame, run_json, runs_frame
+from evaluators.history import filter_runs, runs_frame
+from evaluators.retrieval_eval import evaluate_retrieval
+from rag.export import export_rows, rows_frame, run_json
 from rag.runs import RunNotFound, RunStore
 from tests.run_fixtures import make_dataset, write_rag_run, write_retrieval_run
 
@@ -28,11 +30,11 @@ def store(tmp_path) -> RunStore:
 @pytest.fixture(scope="module")
 def real_result(workbench, sample):
     """A real retrieval over the sample (real Milvus, real MiniLM and BM25)."""
-    return workbench.retrieve(sample, ["minilm", "bm25"], k=5)
+    return evaluate_retrieval(workbench, sample, ["minilm", "bm25"], k=5)
 
 
 def test_round_trip_of_a_real_retrieval_run(store, sample, real_result):
-    from rag.retrieval import save_run
+    from evaluators.retrieval_eval import save_run
 
     run_id = save_run(store, sample, real_result, {"index_type": "FLAT", "metric": "COSINE"})
     run = store.get(run_id)
@@ -128,7 +130,7 @@ def fake_key():
 
 def test_an_api_key_never_reaches_the_store_exports_or_report(fake_key, tmp_path, sample, real_result):
     from evaluators.report import build_report
-    from rag.retrieval import save_run
+    from evaluators.retrieval_eval import save_run
 
     store = RunStore(tmp_path / "secret-runs.sqlite")
     leaky = {"api_key": fake_key, "note": f"called with {fake_key}", "headers": {"Authorization": f"Bearer {fake_key}"},

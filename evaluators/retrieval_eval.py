@@ -1,0 +1,116 @@
+"""Score what each model returned, and lay it out: the retrieval comparison's evaluation side.
+
+``evaluate_retrieval`` searches with a ``rag.retrieval.Workbench`` and scores the rankings with
+trec_eval definitions on exactly what each model returned: a BM25 list shorter than k is scored as
+it is (P@k still divides by k), never padded with unmatched documents. ``comparison_table`` is the
+article's table: Rank | model A | model B | ... with each document's title and ✅/❎ (an empty slot
+reads "— (no match)"), then Precision and Recall rows.
+
+Usage:
+    with Workbench() as wb:
+        result = evaluate_retrieval(wb, ds, ["minilm", "bm25"], k=4)
+    result.metrics["minilm"]["ndcg@4"]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from evaluators.retrieval_metrics import score_run
+from rag.dataset import Dataset
+from rag.embedders import resolve
+from rag.retrieval import IndexProgress, Ranking, Workbench
+
+RELEVANT, NOT_RELEVANT = "✅", "❎"
+NO_MATCH = "— (no match)"
+
+
+@dataclass
+class RetrievalResult:
+    dataset: str
+    k: int
+    models: list[str]
+    rankings: dict[str, dict[str, Ranking]]                   # model -> query id -> [(doc, score)]
+    per_query: dict[str, dict[str, dict[str, float]]]          # model -> query id -> metric -> value
+    metrics: dict[str, dict[str, float]]                       # model -> metric -> mean
+    search_seconds: dict[str, float] = field(default_factory=dict)
+    collections: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        return {"dataset": self.dataset, "k": self.k, "metrics": self.metrics,
+                "rankings": {m: {q: [[d, round(s, 6)] for d, s in hits] for q, hits in r.items()}
+                             for m, r in self.rankings.items()}}
+
+    def metrics_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.metrics).T.rename_axis("model")
+
+
+def evaluate_retrieval(wb: Workbench, dataset: Dataset, models: list[str], k: int = 10, chunking: str = "",
+                       progress: IndexProgress | None = None) -> RetrievalResult:
+    """Index (or reuse), search every judged query with each model, score each ranking."""
+    found = wb.search_all(dataset, models, k, chunking, progress)
+    per_query, metrics = {}, {}
+    for m in found.models:
+        per_query[m], metrics[m] = score_run(found.rankings[m], dataset.qrels, k)
+    return RetrievalResult(found.dataset, k, found.models, found.rankings, per_query, metrics,
+                           found.search_seconds, found.collections)
+
+
+def comparison_table(dataset: Dataset, result: RetrievalResult, query_id: str) -> pd.DataFrame:
+    """The article's table for one query: Rank | model… with '✅ Title' / '❎ Title' cells, then
+    Precision and Recall rows. A rank the model left empty (it matched fewer than k) says so."""
+    rel = dataset.relevant(query_id)
+    k = result.k
+    cols: dict[str, list[str]] = {}
+    for m in result.models:
+        hits = result.rankings[m].get(query_id, [])[:k]
+        cells = [f"{RELEVANT if d in rel else NOT_RELEVANT} {dataset.doc(d).title or d}" for d, _ in hits]
+        cols[m] = cells + [NO_MATCH] * (k - len(cells))
+        pq = result.per_query[m].get(query_id, {})
+        cols[m] += [f"{pq.get(f'precision@{k}', 0.0):.2f}", f"{pq.get(f'recall@{k}', 0.0):.2f}"]
+    index = [str(i) for i in range(1, k + 1)] + ["Precision", "Recall"]
+    return pd.DataFrame(cols, index=pd.Index(index, name="Rank"))
+
+
+def save_run(store, dataset: Dataset, result: RetrievalResult, config: dict | None = None) -> str:
+    """Record a retrieval run (config, per-query rows with rankings, means) in the run store."""
+    cfg = {"models": result.models, "k": result.k, "collections": result.collections,
+           "model_ids": {m: resolve(m).model_id for m in result.models},
+           "dataset_source": dataset.source, **(config or {})}
+    run_id = store.create("retrieval", cfg, dataset=dataset)
+    rows = [{"model": m, "item_id": q, "ranking": [[d, s] for d, s in result.rankings[m].get(q, [])], **vals}
+            for m in result.models for q, vals in result.per_query[m].items()]
+    store.add_rows(run_id, rows)
+    store.finish(run_id, {"metrics": result.metrics, "search_seconds": result.search_seconds})
+    return run_id
+
+
+def summary_frame(result: RetrievalResult, n_resamples: int = 2000) -> pd.DataFrame:
+    """One row per (model, metric): mean with a 95% bootstrap CI over the judged queries."""
+    from evaluators.statistics import bootstrap_ci
+
+    rows = []
+    for m in result.models:
+        pq = result.per_query[m]
+        for metric in next(iter(pq.values()), {}):
+            mean, low, high = bootstrap_ci([v[metric] for v in pq.values()], n_resamples=n_resamples)
+            rows.append({"model": m, "metric": metric, "mean": mean, "ci_low": low, "ci_high": high, "n": len(pq)})
+    return pd.DataFrame(rows)
+
+
+def ci_table(summary: pd.DataFrame, models: list[str]) -> pd.DataFrame:
+    """``summary_frame`` as model × metric cells reading "mean [low, high]", models in the given order."""
+    cells = summary.assign(value=[f"{m:.3f} [{lo:.3f}, {hi:.3f}]" for m, lo, hi in
+                                  zip(summary["mean"], summary["ci_low"], summary["ci_high"])])
+    table = cells.pivot(index="model", columns="metric", values="value").reindex(models)
+    return table[list(summary["metric"].unique())]
+
+
+def ranking_detail(dataset: Dataset, result: RetrievalResult, query_id: str) -> pd.DataFrame:
+    """Per model, per rank: document, title, score and its relevance grade (drill-down)."""
+    qrels = dataset.qrels.get(query_id, {})
+    return pd.DataFrame([{"model": m, "rank": i, "doc id": d, "title": dataset.doc(d).title, "score": s,
+                          "grade": qrels.get(d, 0), "relevant": RELEVANT if qrels.get(d, 0) > 0 else NOT_RELEVANT}
+                         for m in result.models for i, (d, s) in enumerate(result.rankings[m].get(query_id, []), 1)])
