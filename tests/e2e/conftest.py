@@ -179,9 +179,10 @@ def _stop_group(proc: subprocess.Popen, grace: float = 10.0) -> None:
             continue
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def streamlit_app(milvus, data_dir, e2e_llm, e2e_secret):
-    """The app as ``make run`` starts it, on a free port, with an API key and the test LLM server."""
+    """The app as ``make run`` starts it, on a free port, with an API key and the test LLM server. One per
+    test module, so no module sees another's leftovers (cached models, session state, a stopped app)."""
     port = free_port()
     env = os.environ.copy()
     env.update({"WORKBENCH_DATA_DIR": str(data_dir), "WORKBENCH_MILVUS_PORT": os.environ["WORKBENCH_MILVUS_PORT"],
@@ -239,9 +240,10 @@ class StreamlitPage:
         except Exception:  # the widget vanished between the two calls
             return False
 
-    def wait_idle(self, timeout: float = 120.0, settle: float = 0.4) -> None:
-        """Until the script run a click started has finished (Streamlit's running indicator is gone)."""
-        deadline = time.monotonic() + 1.5
+    def wait_idle(self, timeout: float = 120.0, settle: float = 0.4, start: float = 1.5) -> None:
+        """Until the script run a click started has finished (Streamlit's running indicator is gone); a run
+        may start up to ``start`` seconds after the click (0: only wait for a run already under way)."""
+        deadline = time.monotonic() + start
         while not self.running() and time.monotonic() < deadline:  # a rerun may start a moment after a click
             time.sleep(0.1)
         deadline = time.monotonic() + timeout
@@ -294,8 +296,40 @@ class StreamlitPage:
         self.wait_idle(timeout)
 
     def button(self, name: str, timeout: float = 300.0) -> None:
+        self.wait_idle(settle=0.2, start=0)  # never click into a rerun in flight: its click can be lost
         self.main.get_by_role("button", name=name, exact=True).first.click()
         self.wait_idle(timeout)
+
+    def press(self, name: str, until, timeout: float = 300.0, attempts: int = 3, idle_grace: float = 4.0) -> None:
+        """Click the button ``name`` until the state that click must produce is there: ``until`` is a text or
+        pattern to see in the main area, or a function returning True. A click that lands while a rerun is
+        in flight is lost (seen: the RAG page's Run, then a 300 s time-out); so when the app has been idle
+        for ``idle_grace`` seconds without that state, the click never started anything: click again."""
+        if not callable(until):
+            target = self.main.get_by_text(until).first
+            until = lambda: target.is_visible()  # noqa: E731
+        btn = self.main.get_by_role("button", name=name, exact=True).first
+        deadline = time.monotonic() + timeout
+        for attempt in range(1, attempts + 1):
+            self.wait_idle(timeout=max(deadline - time.monotonic(), 1.0), settle=0.2, start=0)
+            if until():
+                return
+            btn.click()
+            idle_since = None
+            while time.monotonic() < deadline:
+                if until():
+                    self.wait_idle(timeout=max(deadline - time.monotonic(), 1.0))
+                    return
+                if self.running():
+                    idle_since = None
+                elif idle_since is None:
+                    idle_since = time.monotonic()
+                elif time.monotonic() - idle_since > idle_grace:
+                    break  # idle, and nothing the click must produce: it was lost
+                time.sleep(0.25)
+            else:
+                raise TimeoutError(f"'{name}' (click {attempt}) did not produce the expected state in {timeout:.0f} s")
+        raise AssertionError(f"{attempts} clicks on '{name}' never produced the expected state")
 
     def select(self, label: str, option: str, exact: bool = True) -> None:
         """Pick ``option`` in the st.selectbox / st.multiselect labelled ``label`` (react-aria combobox);
@@ -327,6 +361,7 @@ class StreamlitPage:
         return (within or self.main).locator(f"input[aria-label={q}], textarea[aria-label={q}]").first
 
     def fill(self, label: str, value: str, within=None) -> None:
+        self.wait_idle(settle=0.2, start=0)
         box = self.field(label, within)
         box.fill(value)
         box.press("Enter")

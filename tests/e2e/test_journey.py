@@ -70,8 +70,7 @@ def test_01_data_page_loads_the_sample(st_page):
     sidebar = p.page.locator('[data-testid="stSidebar"]')
     assert re.search(r"Milvus Lite \(embedded\) at http://127\.0\.0\.1:\d+ answers", sidebar.inner_text())
     assert "LLM: OpenAI-compatible API at http://127.0.0.1" in sidebar.inner_text()  # the key is set
-    p.button("Load the sample")
-    p.text("Loaded sample.")
+    p.press("Load the sample", "Loaded sample.")
     p.text("31 documents, 16 judged questions, 48 judgments")
     docs = grid(p, 0)
     assert docs[0] == ["id", "title", "text"]
@@ -93,8 +92,8 @@ def test_02_index_builds_minilm_and_bm25(st_page):
     assert column(models, "can run")[column(models, "model").index("minilm")] == "🟢 yes"
     chosen = p.main.locator('[data-testid="stMultiSelect"]').first.inner_text()
     assert "minilm" in chosen and "bm25" in chosen
-    p.button("Build collections", timeout=300)
-    ready = p.text(re.compile(r"^Ready: minilm"), timeout=300).inner_text()
+    p.press("Build collections", re.compile(r"^Ready: minilm"), timeout=300)
+    ready = p.text(re.compile(r"^Ready: minilm")).inner_text()
     assert re.fullmatch(r"Ready: minilm \((reused|[\d,]+ docs/s)\), bm25 \((reused|[\d,]+ docs/s)\)", ready), ready
     assert not p.main.locator('[data-testid="stAlertContentError"]').count()
     names = frame_with(p, "rows")
@@ -107,8 +106,7 @@ def test_02_index_builds_minilm_and_bm25(st_page):
 def test_03_retrieval_shows_the_article_table(st_page):
     p = st_page
     p.goto("Retrieval")
-    p.button("Compare", timeout=300)
-    p.text("Metrics per model", timeout=300)
+    p.press("Compare", "Metrics per model", timeout=300)
     metrics = frame_with(p, "ndcg@4")
     assert column(metrics, "model") == ["minilm", "bm25"]
     ndcg = dict(zip(column(metrics, "model"), column(metrics, "ndcg@4")))
@@ -154,8 +152,7 @@ def test_04_rag_quality_offline_then_with_the_test_llm(st_page, e2e_llm, e2e_sid
     settings.click()  # fold it again
     p.text(re.compile(r"Estimate: 8 rows · 0 LLM calls"))
     p.text(re.compile(r"extractive generator is an offline baseline"))
-    p.button("Run", timeout=300)
-    p.text(re.compile(r"^Status done · generator Extractive"), timeout=300)
+    p.press("Run", re.compile(r"^Status done · generator Extractive"), timeout=300)
     scores = _rag_table(p)
     assert set(scores) == {"minilm", "bm25"}
     assert re.fullmatch(r"0\.\d{3} \(4/4\)", scores["minilm"]["ROUGE-L"]), scores
@@ -183,8 +180,8 @@ def test_04_rag_quality_offline_then_with_the_test_llm(st_page, e2e_llm, e2e_sid
     settings.click()
     est = p.text(re.compile(r"Estimate: 4 rows · \d+ LLM calls")).inner_text()
     assert int(re.search(r"(\d+) LLM calls", est).group(1)) > 0, est
-    p.button("Run", timeout=300)
-    status = p.text(re.compile(r"^Status done · generator OpenAI: gpt-4o-mini"), timeout=300).inner_text()
+    p.press("Run", re.compile(r"^Status done · generator OpenAI: gpt-4o-mini"), timeout=300)
+    status = p.text(re.compile(r"^Status done · generator OpenAI: gpt-4o-mini")).inner_text()
     assert "judge openai:gpt-4o-mini" in status and "rows 4/4" in status and "with failures 0" in status, status
     assert e2e_llm.stats()["chat_calls"] > calls
     scores = _rag_table(p)
@@ -202,7 +199,8 @@ def test_05_short_load_test(st_page):
     p.fill("Users", "2")
     p.fill("Seconds per model", "4")
     p.text(re.compile(r"About 8 s of load"))
-    p.main.get_by_role("button", name="Run load test", exact=True).click()
+    started = (p.main.get_by_text("Results of run").first, p.main.get_by_text("⏳").first)
+    p.press("Run load test", lambda: any(s.is_visible() for s in started), timeout=120)
     p.text("Results of run", timeout=240)
     p.wait_idle(timeout=60)
     assert not p.main.locator('[data-testid="stAlertContentError"]').count(), p.main.inner_text()[:2000]
@@ -256,7 +254,8 @@ def test_06_history_exports_and_report(st_page, e2e_secret):
         if step in RUNS:
             p.select("Open one run, or pick two or more to compare", RUNS[step], exact=False)
     p.text(re.compile(r"^Comparing \d runs$"))
-    p.button("Build stakeholder report", timeout=180)
+    report_button = p.main.get_by_role("button", name="⬇️ report.html", exact=True).first
+    p.press("Build stakeholder report", report_button.is_visible, timeout=180)
     report = p.download("⬇️ report.html")
     p.shot("06_history_compare")
     html = report.read_text()
