@@ -179,3 +179,20 @@ def test_history_compare_of_retrieval_and_rag_uses_the_family_object_and_says_no
     pd.testing.assert_frame_equal(table.reset_index(drop=True), cmp.table(), check_exact=True)
     assert "- Not scored on nDCG@5: e5." in " ".join(m.value for m in at.markdown)
     assert computations == [[ret, rag]]  # the page read the same stored family object
+
+
+def test_rag_quality_table_shows_the_run_stats_ci(tmp_path):
+    """The RAG page's table: mean [95% CI] (scored/applicable), from the run's stats. Hand-checked: scores
+    0.9 and 0.7 (the third row unscored) give mean 0.8 and, resampling two values, CI [0.7, 0.9]."""
+    from evaluators.rag_report import metrics_frame, metrics_table
+
+    store = RunStore(tmp_path / "runs.sqlite")
+    ds = make_dataset("rag-ci", n_queries=3)
+    rag = write_rag_run(store, ds, {"minilm": {"q0": {"faithfulness": 0.9}, "q1": {"faithfulness": 0.7},
+                                               "q2": {"faithfulness": None}}})
+    stats = rs.run_stats(store, rag)
+    frame = metrics_frame(store.get(rag).summary, stats)
+    s = stats.get("faithfulness").summary("minilm")
+    assert (s.mean, s.low, s.high, s.n) == (0.8, 0.7, 0.9, 2)
+    assert frame.loc[0, ["mean", "ci_low", "ci_high", "n", "total"]].tolist() == [0.8, 0.7, 0.9, 2, 3]
+    assert metrics_table(frame).loc["minilm", "Faithfulness"] == "0.800 [0.700, 0.900] (2/3)"
