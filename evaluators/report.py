@@ -2,8 +2,9 @@
 
 Why one file: it is mailed, attached to tickets and opened on laptops without the app, so
 everything is inline (Plotly's JavaScript once, in the page head; no CDN, no fonts, no images
-to fetch) and it opens offline. Why every number comes from ``evaluators.comparison``: the
-verdict sentences, the tables and the store must agree (a test checks they do).
+to fetch) and it opens offline. Why every number comes from ``evaluators.run_stats``: the
+verdict sentences, the tables, the pages and the CI gate must agree, so they all read the run's one
+stored set of statistics (tests check they do, exactly).
 
 Safety: every piece of user text (dataset titles, questions, answers, model names, prompts) is
 escaped: Jinja2 autoescape for the page, ``DataFrame.to_html(escape=True)`` for tables, escaped

@@ -137,7 +137,10 @@ def run_stats(store: RunStore, run_ids: list[str] | str, n_resamples: int = N_RE
         stats = compute_stats(store, ids, n_resamples, seed, alpha)
         store.put_derived(key, ids, stats.stamp, json.dumps(stats.to_json(), ensure_ascii=False))
     if len(_MEMO) >= _MEMO_MAX:
-        _MEMO.pop(next(iter(_MEMO)))
+        try:  # pages of several sessions share the memo; another thread may have emptied it
+            _MEMO.pop(next(iter(_MEMO)))
+        except (StopIteration, KeyError):
+            pass
     _MEMO[(str(store.path), key)] = stats
     return stats
 
