@@ -80,17 +80,17 @@ def cmd_report(args) -> int:
 
     store = RunStore.default()
     ids = store.resolve_ids(args.runs)
-    path = write_report(store, ids, args.output, metric=args.metric, examples=args.examples, title=args.title,
-                        n_resamples=args.resamples)
+    path = write_report(store, ids, args.output, metric=args.metric, examples=args.examples, title=args.title)
     print(f"wrote {path} (runs {', '.join(ids)})")
     return 0
 
 
 def cmd_gate(args) -> int:
-    from evaluators.comparison import check_gate
+    from evaluators.run_stats import check_gate
     from rag.runs import RunStore
 
-    result = check_gate(RunStore.default().get(args.run), args.metric, args.min, args.max, args.model)
+    store = RunStore.default()
+    result = check_gate(store, store.get(args.run), args.metric, args.min, args.max, args.model, args.ci_low)
     print(result.message, file=sys.stdout if result.ok else sys.stderr)
     return 0 if result.ok else 1
 
@@ -120,7 +120,6 @@ def add_run_commands(sub) -> None:
     r.add_argument("--metric", help="main quality metric (default nDCG@k / the first Ragas metric)")
     r.add_argument("--examples", type=int, default=3, help="example queries shown as rank tables")
     r.add_argument("--title")
-    r.add_argument("--resamples", type=int, default=10000, help="bootstrap / permutation resamples")
     r.set_defaults(func=cmd_report)
 
     r = sub.add_parser("gate", help="CI gate: exit 1 when a run's metric misses a threshold")
@@ -128,6 +127,8 @@ def add_run_commands(sub) -> None:
     r.add_argument("--metric", required=True, help="e.g. ndcg@10, faithfulness, p95_ms")
     r.add_argument("--min", type=float, help="fail when the value is below this")
     r.add_argument("--max", type=float, help="fail when the value is above this (latency)")
+    r.add_argument("--ci-low", type=float, dest="ci_low",
+                   help="fail when the lower bound of the 95%% bootstrap CI is below this (retrieval, RAG)")
     r.add_argument("--model", help="only this model (default: every model in the run)")
     r.set_defaults(func=cmd_gate)
 

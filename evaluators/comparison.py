@@ -19,12 +19,18 @@ from __future__ import annotations
 
 import math
 import sys
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from evaluators.statistics import ComparisonResult, compare_models, min_detectable_difference
+from evaluators.statistics import (
+    ComparisonResult,
+    ModelSummary,
+    PairComparison,
+    compare_models,
+    min_detectable_difference,
+)
 from rag.runs import Run, RunStore
 
 _LABELS = {"ndcg": "nDCG", "mrr": "MRR", "map": "MAP", "precision": "Precision", "recall": "Recall",
@@ -36,7 +42,7 @@ _LABELS = {"ndcg": "nDCG", "mrr": "MRR", "map": "MAP", "precision": "Precision",
 # Row fields that are never a quality metric even when numeric.
 _NOT_METRICS = {"model", "item_id", "question_id", "run_id", "ranking", "response", "retrieved_ids", "errors",
                 "latency_ms", "seconds", "tokens", "prompt_tokens", "completion_tokens", "cost_usd"}
-BEST, TIED = "★ best", "≈ tied"
+BEST, TIED, NOT_SCORED = "★ best", "≈ tied", "not scored"
 
 
 def metric_label(name: str) -> str:
@@ -87,11 +93,13 @@ def find_metric(names: list[str], metric: str) -> str | None:
     return next((n for n in names if n.lower() == metric.strip().lower()), None)
 
 
-def per_query_scores(store: RunStore, run_id: str, metric: str) -> dict[str, dict[str, float]]:
-    """``{model: {query_id: value}}`` for one metric of one run; unscored values are NaN."""
+def per_query_scores(store: RunStore, run_id: str, metric: str,
+                     rows: list[dict] | None = None) -> dict[str, dict[str, float]]:
+    """``{model: {query_id: value}}`` for one metric of one run; unscored values are NaN.
+    ``rows`` (the run's stored rows) saves reading them again when several metrics are wanted."""
     run = store.get(run_id)
     scores: dict[str, dict[str, float]] = {m: {} for m in run.config.get("models", [])}
-    for row in store.rows(run.id):
+    for row in store.rows(run.id) if rows is None else rows:
         if metric in (row.get("not_applicable") or {}):
             continue  # e.g. a reference-based metric on a question without a reference: not asked
         val = row.get(metric)
@@ -113,18 +121,24 @@ def model_labels(runs: list[Run]) -> dict[tuple[str, str], str]:
     return {(r.id, m): m if counts[m] == 1 else f"{m} [{r.id}]" for r in runs for m in _models(r)}
 
 
-def collect_scores(store: RunStore, run_ids: list[str], metric: str) -> tuple[dict[str, dict[str, float]], list[str]]:
-    """Scores of several runs as one family. Runs must share a dataset (per-query pairing is only
-    meaningful on the same questions); a model name used by two runs is labelled ``model [run]``."""
-    runs = [store.get(r) for r in run_ids]
-    hashes = {r.dataset_hash for r in runs}
-    if len(hashes) > 1:
+def check_one_dataset(runs: list[Run]) -> None:
+    """Per-query pairing is only meaningful on the same questions: refuse runs of different datasets."""
+    if len({r.dataset_hash for r in runs}) > 1:
         raise ValueError("runs are on different datasets (" + ", ".join(f"{r.id}: {r.dataset}/{r.dataset_hash}"
                                                                       for r in runs) + "); compare runs of one dataset")
+
+
+def collect_scores(store: RunStore, run_ids: list[str], metric: str,
+                   rows: dict[str, list[dict]] | None = None) -> tuple[dict[str, dict[str, float]], list[str]]:
+    """Scores of several runs as one family. Runs must share a dataset (per-query pairing is only
+    meaningful on the same questions); a model name used by two runs is labelled ``model [run]``.
+    ``rows``: ``{run_id: stored rows}`` already read."""
+    runs = [store.get(r) for r in run_ids]
+    check_one_dataset(runs)
     labels = model_labels(runs)
     merged: dict[str, dict[str, float]] = {}
     for r in runs:
-        for m, vals in per_query_scores(store, r.id, metric).items():
+        for m, vals in per_query_scores(store, r.id, metric, (rows or {}).get(r.id)).items():
             merged[labels.get((r.id, m), f"{m} [{r.id}]")] = vals
     notes = []
     if len({r.config.get("k") for r in runs if r.kind == "retrieval"}) > 1:
@@ -155,18 +169,39 @@ class MetricComparison:
     def summary(self, model: str):
         return next(s for s in self.result.models if s.model == model)
 
+    @property
+    def not_scored(self) -> list[str]:
+        """Models with no score on this metric (e.g. RAG setups on a retrieval metric)."""
+        return [s.model for s in self.result.models if s.n == 0]
+
     def table(self) -> pd.DataFrame:
-        """Per model: mean, 95% CI, n scored, total, coverage, mark (best / tied with best)."""
+        """Per model: mean, 95% CI, n scored, total, coverage, mark (best / tied with best / not scored)."""
         frame = self.result.to_frame()
         frame["total"] = frame["model"].map(lambda m: len(self.scores.get(m, {})))
         frame["coverage"] = frame["n"] / frame["total"].where(frame["total"] > 0)
-        frame["mark"] = np.where(frame["best"], BEST, np.where(frame["tied_with_best"], TIED, ""))
+        frame["mark"] = np.where(frame["best"], BEST, np.where(frame["tied_with_best"], TIED,
+                                                               np.where(frame["n"] == 0, NOT_SCORED, "")))
         return frame[["model", "mean", "ci_low", "ci_high", "n", "total", "coverage", "mark"]]
 
     def pairs(self) -> pd.DataFrame:
         frame = self.result.pairs_frame()
         frame["mdd"] = [self.mdd.get((a, b), math.nan) for a, b in zip(frame["model_a"], frame["model_b"])]
         return frame
+
+    def to_json(self) -> dict:
+        """Plain data (NaN kept as NaN: ``json`` round-trips it and every float exactly)."""
+        r = self.result
+        return {"metric": self.metric, "run_ids": self.run_ids, "scores": self.scores,
+                "models": [asdict(m) for m in r.models], "pairs": [asdict(p) for p in r.pairs], "best": r.best,
+                "tied_with_best": sorted(r.tied_with_best), "alpha": r.alpha, "result_notes": r.notes,
+                "mdd": [[a, b, v] for (a, b), v in self.mdd.items()], "notes": self.notes}
+
+    @classmethod
+    def from_json(cls, d: dict) -> MetricComparison:
+        result = ComparisonResult([ModelSummary(**m) for m in d["models"]], [PairComparison(**p) for p in d["pairs"]],
+                                  d["best"], frozenset(d["tied_with_best"]), d["alpha"], list(d["result_notes"]))
+        return cls(d["metric"], list(d["run_ids"]), d["scores"], result, {(a, b): v for a, b, v in d["mdd"]},
+                   list(d["notes"]))
 
     def _num(self, x: float) -> str:
         return "n/a" if x is None or math.isnan(x) else f"{x:.{self.digits}f}"
@@ -194,8 +229,10 @@ class MetricComparison:
         out = [f"Best on {self.label}: {b.model}, {self._num(b.mean)} [{self._num(b.low)}, {self._num(b.high)}] "
                f"over {b.n} queries."]
         others = [s.model for s in sorted(res.models, key=lambda s: -s.mean if not math.isnan(s.mean) else math.inf)
-                  if s.model != res.best]
+                  if s.model != res.best and s.n > 0]
         out += [self.pair_sentence(res.best, o) for o in others]
+        if self.not_scored:
+            out.append(f"Not scored on {self.label}: {', '.join(self.not_scored)}.")
         hint = self.sample_size_hint()
         return out + ([hint] if hint else []) + self.notes + res.notes
 
@@ -271,47 +308,3 @@ def aggregate_metrics(run: Run) -> list[str]:
         if isinstance(per_model, dict):
             names += [k for k in per_model if k not in names]
     return names
-
-
-@dataclass
-class GateResult:
-    ok: bool
-    message: str  # one line, ready to print
-
-
-def check_gate(run: Run, metric: str, minimum: float | None = None, maximum: float | None = None,
-               model: str | None = None) -> GateResult:
-    """Is ``metric`` (a summary aggregate: ``ndcg@10``, ``faithfulness``, ``p95_ms``…) of ``model``
-    (default: every model in the run) at least ``minimum`` and at most ``maximum``?
-
-    Bad input (unknown metric or model, a run that did not finish, no threshold) raises ValueError;
-    a model without a value for the metric fails the gate (an unscored metric must not pass CI).
-    """
-    if minimum is None and maximum is None:
-        raise ValueError("give --min and/or --max")
-    if run.status != "done":
-        raise ValueError(f"run {run.id} is '{run.status}', not done" + (f": {run.error}" if run.error else ""))
-    names = aggregate_metrics(run)
-    found = find_metric(names, metric)
-    if found is None:
-        raise ValueError(f"metric '{metric}' is not in run {run.id} ({run.kind}); available: "
-                         f"{', '.join(names) or 'none'}")
-    table = (run.summary.get("results") if run.kind == "load" else run.summary.get("metrics")) or {}
-    models = [model] if model else list(table)
-    if model and model not in table:
-        raise ValueError(f"model '{model}' is not in run {run.id}; models: {', '.join(table) or 'none'}")
-    failures, shown = [], []
-    for m in models:
-        v = metric_value(run, found, m)
-        shown.append(f"{m} {v:.4f}" if v is not None else f"{m} n/a")
-        if v is None:
-            failures.append(f"{m} has no {found} value")
-        elif minimum is not None and v < minimum:
-            failures.append(f"{m} {found} = {v:.4f} < min {minimum:g}")
-        elif maximum is not None and v > maximum:
-            failures.append(f"{m} {found} = {v:.4f} > max {maximum:g}")
-    bounds = " and ".join(b for b in (f">= {minimum:g}" if minimum is not None else "",
-                                      f"<= {maximum:g}" if maximum is not None else "") if b)
-    if failures:
-        return GateResult(False, f"GATE FAILED (run {run.id}): " + "; ".join(failures))
-    return GateResult(True, f"gate passed (run {run.id}): {found} {bounds}: " + ", ".join(shown))

@@ -4,7 +4,7 @@ Every mean is shown with its coverage (scored / applicable rows), metrics that c
 "n/a" (never 0), and the extractive generator is labelled as a baseline.
 
 Usage:
-    frame = metrics_frame(result.summary)          # model, metric, mean, n, total, coverage, label
+    frame = metrics_frame(result.summary, run_stats(store, run_id))  # model, metric, mean, CI, n, total, …
     fig = metrics_figure(frame)                     # grouped bars per metric, one colour per model
     status = metric_status(summary)                 # which ran, which need a judge, how to enable
     ctx, scores, reasons = drilldown(row, active)   # one (model, question) row
@@ -20,10 +20,11 @@ from evaluators.ragas_eval import JUDGE_HELP, METRICS, explain
 from evaluators.retrieval_eval import NOT_RELEVANT, RELEVANT
 
 
-def _fmt(mean, n, total) -> str:
+def _fmt(mean, n, total, low=None, high=None) -> str:
     if total == 0:
         return "n/a"
-    return ("—" if mean is None else f"{mean:.3f}") + f" ({n}/{total})"
+    ci = f" [{low:.3f}, {high:.3f}]" if low is not None and mean is not None else ""
+    return ("—" if mean is None else f"{mean:.3f}") + ci + f" ({n}/{total})"
 
 
 def run_caption(run, summary: dict) -> str:
@@ -35,19 +36,30 @@ def run_caption(run, summary: dict) -> str:
             f"{usage.get('calls', 0)} LLM calls · ${usage.get('cost_usd', 0):.4f}")
 
 
-def metrics_frame(summary: dict) -> pd.DataFrame:
+def _stat(stats, name: str, model: str):
+    """The run's one ``ModelSummary`` for (metric, model) from ``run_stats``, or None."""
+    cmp = stats.comparisons.get(name) if stats is not None else None
+    s = next((s for s in cmp.result.models if s.model == model), None) if cmp else None
+    return s if s is not None and s.n > 0 else None
+
+
+def metrics_frame(summary: dict, stats=None) -> pd.DataFrame:
+    """One row per (model, metric). With the run's ``RunStats`` the mean, its 95% CI and n are the
+    ones every other view shows (coverage's total still comes from the summary: applicable rows)."""
     rows = []
     for model, ms in summary.get("metrics", {}).items():
         for name, v in ms.items():
-            spec = METRICS.get(name)
+            spec, s = METRICS.get(name), _stat(stats, name, model)
+            mean, n = (s.mean, s.n) if s else (v["mean"], v["n"])
+            low, high = (s.low, s.high) if s else (None, None)
             rows.append({"model": model, "metric": name, "label": spec.label if spec else name,
-                         "judged": bool(spec and spec.needs_judge), "mean": v["mean"], "n": v["n"],
-                         "total": v["total"], "failed": v.get("failed", 0),
+                         "judged": bool(spec and spec.needs_judge), "mean": mean, "ci_low": low, "ci_high": high,
+                         "n": n, "total": v["total"], "failed": v.get("failed", 0),
                          "not_applicable": v.get("not_applicable", 0),
-                         "coverage": v["n"] / v["total"] if v["total"] else None,
-                         "display": _fmt(v["mean"], v["n"], v["total"])})
-    return pd.DataFrame(rows, columns=["model", "metric", "label", "judged", "mean", "n", "total", "failed",
-                                       "not_applicable", "coverage", "display"])
+                         "coverage": n / v["total"] if v["total"] else None,
+                         "display": _fmt(mean, n, v["total"], low, high)})
+    return pd.DataFrame(rows, columns=["model", "metric", "label", "judged", "mean", "ci_low", "ci_high", "n",
+                                       "total", "failed", "not_applicable", "coverage", "display"])
 
 
 def metrics_table(frame: pd.DataFrame) -> pd.DataFrame:

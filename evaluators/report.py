@@ -2,8 +2,9 @@
 
 Why one file: it is mailed, attached to tickets and opened on laptops without the app, so
 everything is inline (Plotly's JavaScript once, in the page head; no CDN, no fonts, no images
-to fetch) and it opens offline. Why every number comes from ``evaluators.comparison``: the
-verdict sentences, the tables and the store must agree (a test checks they do).
+to fetch) and it opens offline. Why every number comes from ``evaluators.run_stats``: the
+verdict sentences, the tables, the pages and the CI gate must agree, so they all read the run's one
+stored set of statistics (tests check they do, exactly).
 
 Safety: every piece of user text (dataset titles, questions, answers, model names, prompts) is
 escaped: Jinja2 autoescape for the page, ``DataFrame.to_html(escape=True)`` for tables, escaped
@@ -34,7 +35,6 @@ from markupsafe import Markup
 from evaluators.comparison import (
     BEST,
     MetricComparison,
-    compare_runs,
     default_metric,
     find_metric,
     metric_label,
@@ -49,6 +49,7 @@ from evaluators.report_sections import (
     load_tables,
     means_figure,
 )
+from evaluators.run_stats import ALPHA, N_RESAMPLES, run_stats
 from rag.runs import Run, RunStore, scrub
 
 _ENV = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
@@ -210,7 +211,8 @@ def _quality_section(store: RunStore, group: list[Run], metric: str | None, exam
     names = list(dict.fromkeys(n for r in group for n in run_metrics(store, r)))
     main = (find_metric(names, metric) if metric else None) or default_metric(store, group[0])
     metrics = [main] + [n for n in names if n != main] if kind == "rag" else [main]
-    cmps = [compare_runs(store, ids, m, n_resamples=n_resamples) for m in metrics if m]
+    stats = run_stats(store, ids, n_resamples)  # the same object the pages and the gate read
+    cmps = [stats.get(m) for m in metrics if m]
     sec = {"title": ("Retrieval" if kind == "retrieval" else "RAG quality (Ragas)") +
            f" · {group[0].dataset or 'dataset'}", "sentences": [], "tables": [], "figures": [], "examples": [],
            "notes": [], "intro": f"{len(cmps[0].scores)} setups, {cmps[0].n_queries} queries"
@@ -221,9 +223,9 @@ def _quality_section(store: RunStore, group: list[Run], metric: str | None, exam
         if len(cmp.scores) > 1:
             sec["tables"].append((f"{cmp.label}: paired differences", _table(_pairs_table(cmp))))
     if kind == "retrieval" and cmps:
-        all_means = pd.DataFrame({lab: {metric_label(m): v for m, v in (r.summary.get("metrics") or {})
-                                        .get(mod, {}).items()} for (rid, mod), lab in model_labels(group).items()
-                                  for r in group if r.id == rid}).T.rename_axis("model").reset_index()
+        all_means = stats.frame().assign(metric=lambda f: f["metric"].map(metric_label)).pivot(
+            index="model", columns="metric", values="mean").reindex(stats.models)
+        all_means = all_means[[metric_label(m) for m in stats.metrics]].rename_axis(None, axis=1).reset_index()
         sec["tables"].append(("All metrics (means)", _table(all_means)))
     if cmps:
         sec["figures"].append(figs.html(means_figure(cmps)))
@@ -252,7 +254,7 @@ def _frontier_section(kind: str, frontier: pd.DataFrame, figs: _Figures) -> dict
 
 
 def build_report(store: RunStore, run_ids: list[str] | str, metric: str | None = None, examples: int = 3,
-                 title: str | None = None, n_resamples: int = 10000, dataset=None) -> str:
+                 title: str | None = None, n_resamples: int = N_RESAMPLES, dataset=None) -> str:
     """The report's HTML text for the given runs (ids, ``"A,B"`` or ``latest``)."""
     ids = store.resolve_ids(run_ids)
     runs = [store.get(i) for i in ids]
@@ -291,7 +293,7 @@ def build_report(store: RunStore, run_ids: list[str] | str, metric: str | None =
         plotlyjs = Markup(get_plotlyjs())
     return _TEMPLATE.render(title=title or "RAG evaluation report", generated=time.strftime("%Y-%m-%d %H:%M"),
                             runs=ids, headline=headline, sections=sections, manifest=[_manifest(r) for r in runs],
-                            plotlyjs=plotlyjs, resamples=f"{n_resamples:,}", best=BEST, alpha=0.05)
+                            plotlyjs=plotlyjs, resamples=f"{n_resamples:,}", best=BEST, alpha=ALPHA)
 
 
 def write_report(store: RunStore, run_ids: list[str] | str, output: str | Path, **kw) -> Path:

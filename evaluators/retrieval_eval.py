@@ -75,7 +75,7 @@ def comparison_table(dataset: Dataset, result: RetrievalResult, query_id: str) -
 
 
 def save_run(store, dataset: Dataset, result: RetrievalResult, config: dict | None = None) -> str:
-    """Record a retrieval run (config, per-query rows with rankings, means) in the run store."""
+    """Record a retrieval run (config, per-query rows with rankings, means) and its statistics."""
     cfg = {"models": result.models, "k": result.k, "collections": result.collections,
            "model_ids": {m: resolve(m).model_id for m in result.models},
            "dataset_source": dataset.source, **(config or {})}
@@ -84,28 +84,10 @@ def save_run(store, dataset: Dataset, result: RetrievalResult, config: dict | No
             for m in result.models for q, vals in result.per_query[m].items()]
     store.add_rows(run_id, rows)
     store.finish(run_id, {"metrics": result.metrics, "search_seconds": result.search_seconds})
+    from evaluators.run_stats import run_stats
+
+    run_stats(store, run_id)  # computed once as the run finishes; every page, report and gate reads it
     return run_id
-
-
-def summary_frame(result: RetrievalResult, n_resamples: int = 2000) -> pd.DataFrame:
-    """One row per (model, metric): mean with a 95% bootstrap CI over the judged queries."""
-    from evaluators.statistics import bootstrap_ci
-
-    rows = []
-    for m in result.models:
-        pq = result.per_query[m]
-        for metric in next(iter(pq.values()), {}):
-            mean, low, high = bootstrap_ci([v[metric] for v in pq.values()], n_resamples=n_resamples)
-            rows.append({"model": m, "metric": metric, "mean": mean, "ci_low": low, "ci_high": high, "n": len(pq)})
-    return pd.DataFrame(rows)
-
-
-def ci_table(summary: pd.DataFrame, models: list[str]) -> pd.DataFrame:
-    """``summary_frame`` as model × metric cells reading "mean [low, high]", models in the given order."""
-    cells = summary.assign(value=[f"{m:.3f} [{lo:.3f}, {hi:.3f}]" for m, lo, hi in
-                                  zip(summary["mean"], summary["ci_low"], summary["ci_high"])])
-    table = cells.pivot(index="model", columns="metric", values="value").reindex(models)
-    return table[list(summary["metric"].unique())]
 
 
 def ranking_detail(dataset: Dataset, result: RetrievalResult, query_id: str) -> pd.DataFrame:

@@ -224,6 +224,8 @@ def compare_models(
     is the highest mean (first listed on ties); a model is *tied with the best* when its
     Holm-adjusted p against the best is >= alpha, or when it cannot be tested against
     it (no common queries): not shown worse is treated as tied. The best is in the set.
+    A model with no score at all (n = 0, e.g. a RAG setup on a retrieval metric) is *not
+    scored*: neither tied nor worse, and never in the set.
     """
     names = list(scores)
     summaries = []
@@ -245,11 +247,14 @@ def compare_models(
     ranked = [s for s in summaries if not math.isnan(s.mean)]
     best = max(ranked, key=lambda s: s.mean).model if ranked else None
     tied: set[str] = set()
+    unscored = {s.model for s in summaries if s.n == 0}
     if best is not None:
         tied.add(best)
         for p in pairs:
             if best in (p.model_a, p.model_b):
                 other = p.model_b if p.model_a == best else p.model_a
+                if other in unscored:
+                    continue
                 if math.isnan(p.p_adjusted):
                     notes.append(f"{other}: no common scored queries with {best}; counted as tied")
                     tied.add(other)

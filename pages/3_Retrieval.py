@@ -3,18 +3,11 @@
 import plotly.express as px
 import streamlit as st
 
-from evaluators.comparison import compare_scores
-from evaluators.retrieval_eval import (
-    ci_table,
-    comparison_table,
-    evaluate_retrieval,
-    ranking_detail,
-    save_run,
-    summary_frame,
-)
+from evaluators.retrieval_eval import comparison_table, evaluate_retrieval, ranking_detail, save_run
+from evaluators.run_stats import run_stats
 from pages.common import chunking, current_dataset, dataset_caption, index_config, show_error, workbench
 from rag.embedders import available_models
-from rag.runs import RunStore
+from rag.runs import RunNotFound, RunStore
 
 st.title("🔎 Retrieval")
 ds = current_dataset()
@@ -50,16 +43,20 @@ if st.button("Compare", type="primary", disabled=not models):
         except Exception as e:
             show_error(e, "Retrieval")
 
-result = st.session_state.get("retrieval_result")
-if result is None or result.dataset != ds.name:
+result, run_id = st.session_state.get("retrieval_result"), st.session_state.get("retrieval_run_id")
+if result is None or result.dataset != ds.name or run_id is None:
     st.info("Choose models and k, then press **Compare**.")
     st.stop()
 
-st.caption(f"Run `{st.session_state.get('retrieval_run_id')}` · k = {result.k} · "
-           f"{len(next(iter(result.per_query.values())))} judged queries")
-summary = summary_frame(result)
-st.subheader("Metrics per model (mean, 95% bootstrap CI over queries)")
-st.dataframe(ci_table(summary, result.models), width="stretch")
+st.caption(f"Run `{run_id}` · k = {result.k} · {len(next(iter(result.per_query.values())))} judged queries")
+try:
+    stats = run_stats(RunStore.default(), run_id)  # the run's one set of statistics (also History, report, gate)
+except RunNotFound:
+    st.info(f"Run {run_id} was deleted; press **Compare** to run again.")
+    st.stop()
+summary = stats.frame()
+st.subheader(f"Metrics per model (mean, 95% bootstrap CI over queries, {stats.n_resamples:,} resamples)")
+st.dataframe(stats.ci_table(result.models), width="stretch")
 fig = px.bar(summary, x="metric", y="mean", color="model", barmode="group",
              error_y=summary["ci_high"] - summary["mean"], error_y_minus=summary["mean"] - summary["ci_low"])
 fig.update_layout(yaxis_range=[0, 1.05], height=380, margin=dict(t=20))
@@ -67,8 +64,10 @@ st.plotly_chart(fig, width="stretch")
 
 if len(result.models) > 1:
     st.subheader("Who wins, and how sure we are")
-    metric = st.selectbox("Metric", list(summary["metric"].unique()), index=5, key="verdict_metric")
-    cmp = compare_scores({m: {q: v[metric] for q, v in result.per_query[m].items()} for m in result.models}, metric)
+    main = f"ndcg@{result.k}"
+    metric = st.selectbox("Metric", stats.metrics, index=stats.metrics.index(main) if main in stats.metrics else 0,
+                          key="verdict_metric")
+    cmp = stats.get(metric)
     st.dataframe(cmp.table(), hide_index=True, width="stretch")
     for sentence in cmp.verdicts():
         st.markdown(f"- {sentence}")

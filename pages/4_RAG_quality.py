@@ -17,6 +17,7 @@ with st.spinner("Loading Ragas…"):
     from evaluators.rag_plan import estimate_run
     from evaluators.rag_runner import RagConfig, questions_for, resume_rag, run_rag, run_view
     from evaluators.ragas_eval import JUDGE_HELP, JUDGED, METRICS
+    from evaluators.run_stats import run_stats
     from evaluators.testset import generate_testset, why_unavailable
 ds, store = current_dataset(), RunStore.default()
 dataset_caption(ds)
@@ -127,8 +128,8 @@ if retry is not None:
 st.caption(report.run_caption(run, summary))
 if not rows:
     st.stop()
-frame = report.metrics_frame(summary)
-st.subheader("Scores: mean (scored / applicable questions)")
+frame = report.metrics_frame(summary, run_stats(store, run_id))  # the run's one set of statistics
+st.subheader("Scores: mean [95% CI] (scored / applicable questions)")
 st.dataframe(report.metrics_table(frame), width="stretch")
 st.plotly_chart(report.metrics_figure(frame, "Generator: extractive baseline" * summary["generator"]["baseline"]),
                 width="stretch")

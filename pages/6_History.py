@@ -6,25 +6,17 @@ Thin by design: reading, statistics, exports and the report live in ``rag.export
 
 import streamlit as st
 
-from evaluators.comparison import compare_runs, default_metric, run_metrics
+from evaluators.comparison import default_metric, run_metrics
 from evaluators.frontier import frontier_figure, frontier_table
 from evaluators.history import filter_runs, runs_frame
 from evaluators.report import build_report
+from evaluators.run_stats import run_stats
 from pages.common import show_error
 from rag.export import FORMATS, MIME, export_filename, export_rows, rows_frame
 from rag.runs import RunStore
 
 st.title("🗂️ History")
 store = RunStore.default()
-
-
-@st.cache_data(ttl=60, show_spinner="Bootstrapping confidence intervals…")
-def _compare(ids: tuple[str, ...], metric: str, stamp: tuple):
-    return compare_runs(store, list(ids), metric)
-
-
-def _stamp(ids) -> tuple:  # cache key part that changes when a run is rewritten (resumed, restored)
-    return tuple((r.id, r.status, r.finished) for r in (store.get(i) for i in ids))
 
 
 undo = st.session_state.get("history_undo")
@@ -66,8 +58,9 @@ def show_comparison(ids: list[str], key: str) -> None:
     metric = metric_picker(ids, key)
     if metric is None:
         return
-    try:
-        cmp = _compare(tuple(ids), metric, _stamp(ids))
+    try:  # one object per tuple of run ids, stored with the runs; recomputed only when their rows change
+        with st.spinner("Bootstrapping confidence intervals…"):
+            cmp = run_stats(store, ids).get(metric)
     except ValueError as e:
         st.warning(str(e))
         return

@@ -16,6 +16,7 @@ Usage:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import platform
@@ -108,6 +109,8 @@ class RunStore:
             CREATE TABLE IF NOT EXISTS rows (run_id TEXT, model TEXT, item_id TEXT, data TEXT, updated REAL,
                 PRIMARY KEY (run_id, model, item_id));
             CREATE INDEX IF NOT EXISTS rows_run ON rows(run_id);
+            CREATE TABLE IF NOT EXISTS derived (key TEXT PRIMARY KEY, run_ids TEXT, stamp TEXT, data TEXT,
+                created REAL);
             """)
 
     @classmethod
@@ -161,6 +164,7 @@ class RunStore:
     def delete(self, run_id: str) -> None:
         with self._conn() as c:
             c.execute("DELETE FROM rows WHERE run_id=?", (run_id,))
+            c.execute("DELETE FROM derived WHERE ' ' || run_ids || ' ' LIKE ?", (f"% {run_id} %",))
             c.execute("DELETE FROM runs WHERE id=?", (run_id,))
 
     # ---------------------------------------------------------------- read
@@ -202,6 +206,29 @@ class RunStore:
         """(model, item_id) pairs already stored: what a resumed run skips."""
         return {(r["model"], r["item_id"]) for r in
                 self._conn().execute("SELECT model, item_id FROM rows WHERE run_id=?", (run_id,))}
+
+    # ---------------------------------------------------------------- derived data (e.g. statistics)
+    def stamp(self, run_id: str) -> str:
+        """Changes whenever the run's rows, status or summary change: derived data (statistics) stored
+        under an older stamp is stale. Cheap (an indexed count), so every read can check it."""
+        c = self._conn()
+        run = c.execute("SELECT status, finished, summary FROM runs WHERE id=?", (run_id,)).fetchone()
+        if run is None:
+            raise RunNotFound(f"no run '{run_id}'")
+        rows = c.execute("SELECT COUNT(*), MAX(updated) FROM rows WHERE run_id=?", (run_id,)).fetchone()
+        digest = hashlib.sha1((run["summary"] or "").encode()).hexdigest()[:12]
+        return f"{run['status']}|{run['finished']}|{rows[0]}|{rows[1]}|{digest}"
+
+    def derived(self, key: str) -> tuple[str, str] | None:
+        """``(stamp, data)`` stored by ``put_derived`` under ``key``, or None."""
+        r = self._conn().execute("SELECT stamp, data FROM derived WHERE key=?", (key,)).fetchone()
+        return (r["stamp"], r["data"]) if r else None
+
+    def put_derived(self, key: str, run_ids: list[str], stamp: str, data: str) -> None:
+        """Store text computed from ``run_ids`` (deleted with any of them); secret values are masked."""
+        with self._conn() as c:
+            c.execute("INSERT OR REPLACE INTO derived VALUES (?,?,?,?,?)",
+                      (key, " ".join(run_ids), stamp, scrub(data), time.time()))
 
     # ---------------------------------------------------------------- snapshot / restore / ids
     def snapshot(self, run_id: str) -> dict:

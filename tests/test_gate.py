@@ -61,7 +61,7 @@ def test_rag_and_load_metrics(runs, capsys):
     (["--run", "no-such-run", "--metric", "ndcg@10", "--min", "0.5"], "no run 'no-such-run'"),
     (["--run", "{retrieval}", "--metric", "ndcg@3", "--min", "0.5"], "metric 'ndcg@3' is not in run"),
     (["--run", "{retrieval}", "--metric", "ndcg@10", "--min", "0.5", "--model", "e5"], "model 'e5' is not in run"),
-    (["--run", "{retrieval}", "--metric", "ndcg@10"], "give --min and/or --max"),
+    (["--run", "{retrieval}", "--metric", "ndcg@10"], "give --min, --max and/or --ci-low"),
     (["--run", "{running}", "--metric", "ndcg@10", "--min", "0.5"], "is 'running', not done"),
 ])
 def test_bad_input_exits_2_with_one_line(runs, capsys, args, message):

@@ -327,3 +327,11 @@ def test_required_queries_inverts_mdd():
     assert required_queries(0.1, 1.0) == 785
     n = required_queries(0.05, 0.2)
     assert min_detectable_difference(sd_diff=0.2, n=n) <= 0.05 < min_detectable_difference(sd_diff=0.2, n=n - 1)
+
+
+def test_a_model_with_no_scores_is_not_tied_with_the_best():
+    nan = float("nan")
+    result = compare_models({"a": {"q1": 0.9, "q2": 0.7}, "b": {"q1": 0.5, "q2": 0.6},
+                             "rag": {"q1": nan, "q2": nan}}, n_resamples=200)
+    assert result.best == "a" and "rag" not in result.tied_with_best and result.notes == []
+    assert [s.n for s in result.models] == [2, 2, 0]
