@@ -10,8 +10,10 @@ Where the numbers come from (all from stored runs, so the chart is reproducible)
 * cost per 1,000 queries: query embedding = tokens per query (the dataset's queries at ~4
   characters per token, or 16 if the dataset cannot be read) x the registry price per 1M tokens,
   plus, for RAG runs, the generator's recorded token usage per question x the run's own price
-  table (the judge's tokens are evaluation cost and left out). Local models and the extractive
-  baseline cost 0 (hardware is not priced); ``cost_basis`` says which rule gave the number;
+  table (the judge's tokens are evaluation cost and left out). Local models (``st:`` folders,
+  MiniLM, BM25), self-hosted endpoints (``oai:``) and the extractive baseline cost 0 because
+  hardware is not priced, and ``cost_basis`` says so; a model that does not resolve has an
+  unknown cost (NaN, ``cost_basis`` "unknown: <reason>"), never a silent $0;
 * p95 latency: the load run(s) given, ``results[model]["p95_ms"]``.
 An axis no setup has (e.g. no load run) is left out of the Pareto test; a setup missing a value
 on an axis others have counts as worst on it.
@@ -64,22 +66,26 @@ def query_tokens(run: Run) -> tuple[float, str]:
     return (est, "dataset") if est else (DEFAULT_QUERY_TOKENS, "default")
 
 
-def embedding_price(model: str, model_id: str | None = None) -> float:
-    """USD per 1M tokens from the model registry (0 for local and unknown models)."""
-    try:
-        from rag.embedders import resolve
+def embedding_price(model: str) -> tuple[float | None, str]:
+    """(USD per 1M tokens, where that comes from) for a stored model key; (None, "unknown: why")
+    when the key does not resolve (a run recorded under a name this version does not know)."""
+    from rag.embedders import ModelUnavailable, resolve
 
-        return float(resolve(model).price_per_mtok)
-    except Exception:
-        return 0.0
+    try:
+        spec = resolve(model)
+    except ModelUnavailable as e:
+        return None, f"unknown: {e}"
+    return float(spec.price_per_mtok), spec.cost_basis
 
 
 def _retrieval_cost(run: Run, model: str) -> tuple[float, str]:
-    price = embedding_price(model, (run.config.get("model_ids") or {}).get(model))
+    price, basis = embedding_price(model)
+    if price is None:
+        return math.nan, basis
     if price == 0:
-        return 0.0, "local model (no per-token price)"
+        return 0.0, basis
     toks, how = query_tokens(run)
-    return toks * price * 1000 / 1e6, f"~{toks:.0f} tokens/query ({how}) × ${price}/1M"
+    return toks * price * 1000 / 1e6, f"~{toks:.0f} tokens/query ({how}) × {basis}"
 
 
 def _llm_model(spec: str | None) -> str | None:
