@@ -44,26 +44,28 @@ COLUMNS = ["setup", "model", "kind", "quality", "quality_metric", "cost_per_1k",
 
 
 @lru_cache(maxsize=16)
-def _dataset_query_tokens(source: str, content_hash: str | None) -> float | None:
+def _dataset_query_tokens(source: str, content_hash: str | None) -> tuple[float | None, str]:
+    """(tokens per query, "dataset") or (None, why the dataset's queries cannot be used)."""
     try:
         from rag.loaders import load_dataset
 
         ds = load_dataset(source)
-    except Exception:
-        return None
+    except Exception as e:  # moved, deleted, unreadable: say so in the cost basis
+        return None, f"default: dataset {source} unreadable ({str(e)[:120]})"
     if content_hash and ds.content_hash() != content_hash:
-        return None  # the file changed since the run: do not guess from different queries
+        return None, f"default: dataset {source} changed since the run"  # do not guess from other queries
     qs = ds.judged_queries or ds.queries
-    return sum(len(q.text) for q in qs) / len(qs) / CHARS_PER_TOKEN if qs else None
+    return (sum(len(q.text) for q in qs) / len(qs) / CHARS_PER_TOKEN, "dataset") if qs else \
+        (None, f"default: dataset {source} has no queries")
 
 
 def query_tokens(run: Run) -> tuple[float, str]:
-    """Tokens per query for embedding cost: the run's own count, the dataset's, or a default."""
+    """Tokens per query for embedding cost: the run's own count, the dataset's, or a default (and why)."""
     if isinstance(run.config.get("query_tokens"), (int, float)):
         return float(run.config["query_tokens"]), "recorded"
     src = run.config.get("dataset_source")
-    est = _dataset_query_tokens(src, run.dataset_hash) if src else None
-    return (est, "dataset") if est else (DEFAULT_QUERY_TOKENS, "default")
+    est, how = _dataset_query_tokens(src, run.dataset_hash) if src else (None, "default: no dataset source recorded")
+    return (est, how) if est else (DEFAULT_QUERY_TOKENS, how)
 
 
 def embedding_price(model: str) -> tuple[float | None, str]:

@@ -163,6 +163,10 @@ def test_frontier_says_where_each_cost_comes_from(judge_server, tmp_path):  # no
     assert frame.loc["bm25", "cost_basis"] == "no embedding: Milvus' built-in BM25 (hardware not priced)"
     assert math.isnan(frame.loc["oai-fake", "cost_per_1k"])  # a key that does not resolve is unknown, not $0
     assert frame.loc["oai-fake", "cost_basis"].startswith("unknown: unknown model 'oai-fake'. Known: minilm")
+    guessed = write_retrieval_run(store, ds, {"openai-3-small": {f"q{i}": 0.5 for i in range(4)}})
+    row = frontier_table(store, guessed).iloc[0]  # no recorded tokens, and test:synthetic cannot be read
+    assert row["cost_per_1k"] == pytest.approx(16 * 0.02 * 1000 / 1e6)
+    assert row["cost_basis"].startswith("~16 tokens/query (default: dataset test:synthetic unreadable (")
 
 
 @pytest.mark.slow
