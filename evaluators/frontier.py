@@ -10,8 +10,10 @@ Where the numbers come from (all from stored runs, so the chart is reproducible)
 * cost per 1,000 queries: query embedding = tokens per query (the dataset's queries at ~4
   characters per token, or 16 if the dataset cannot be read) x the registry price per 1M tokens,
   plus, for RAG runs, the generator's recorded token usage per question x the run's own price
-  table (the judge's tokens are evaluation cost and left out). Local models and the extractive
-  baseline cost 0 (hardware is not priced); ``cost_basis`` says which rule gave the number;
+  table (the judge's tokens are evaluation cost and left out). Local models (``st:`` folders,
+  MiniLM, BM25), self-hosted endpoints (``oai:``) and the extractive baseline cost 0 because
+  hardware is not priced, and ``cost_basis`` says so; a model that does not resolve has an
+  unknown cost (NaN, ``cost_basis`` "unknown: <reason>"), never a silent $0;
 * p95 latency: the load run(s) given, ``results[model]["p95_ms"]``.
 An axis no setup has (e.g. no load run) is left out of the Pareto test; a setup missing a value
 on an axis others have counts as worst on it.
@@ -42,44 +44,50 @@ COLUMNS = ["setup", "model", "kind", "quality", "quality_metric", "cost_per_1k",
 
 
 @lru_cache(maxsize=16)
-def _dataset_query_tokens(source: str, content_hash: str | None) -> float | None:
+def _dataset_query_tokens(source: str, content_hash: str | None) -> tuple[float | None, str]:
+    """(tokens per query, "dataset") or (None, why the dataset's queries cannot be used)."""
     try:
         from rag.loaders import load_dataset
 
         ds = load_dataset(source)
-    except Exception:
-        return None
+    except Exception as e:  # moved, deleted, unreadable: say so in the cost basis
+        return None, f"default: dataset {source} unreadable ({str(e)[:120]})"
     if content_hash and ds.content_hash() != content_hash:
-        return None  # the file changed since the run: do not guess from different queries
+        return None, f"default: dataset {source} changed since the run"  # do not guess from other queries
     qs = ds.judged_queries or ds.queries
-    return sum(len(q.text) for q in qs) / len(qs) / CHARS_PER_TOKEN if qs else None
+    return (sum(len(q.text) for q in qs) / len(qs) / CHARS_PER_TOKEN, "dataset") if qs else \
+        (None, f"default: dataset {source} has no queries")
 
 
 def query_tokens(run: Run) -> tuple[float, str]:
-    """Tokens per query for embedding cost: the run's own count, the dataset's, or a default."""
+    """Tokens per query for embedding cost: the run's own count, the dataset's, or a default (and why)."""
     if isinstance(run.config.get("query_tokens"), (int, float)):
         return float(run.config["query_tokens"]), "recorded"
     src = run.config.get("dataset_source")
-    est = _dataset_query_tokens(src, run.dataset_hash) if src else None
-    return (est, "dataset") if est else (DEFAULT_QUERY_TOKENS, "default")
+    est, how = _dataset_query_tokens(src, run.dataset_hash) if src else (None, "default: no dataset source recorded")
+    return (est, how) if est else (DEFAULT_QUERY_TOKENS, how)
 
 
-def embedding_price(model: str, model_id: str | None = None) -> float:
-    """USD per 1M tokens from the model registry (0 for local and unknown models)."""
+def embedding_price(model: str) -> tuple[float | None, str]:
+    """(USD per 1M tokens, where that comes from) for a stored model key; (None, "unknown: why")
+    when the key does not resolve (a run recorded under a name this version does not know)."""
+    from rag.embedders import ModelUnavailable, resolve
+
     try:
-        from rag.embedders import resolve
-
-        return float(resolve(model).price_per_mtok)
-    except Exception:
-        return 0.0
+        spec = resolve(model)
+    except ModelUnavailable as e:
+        return None, f"unknown: {e}"
+    return float(spec.price_per_mtok), spec.cost_basis
 
 
 def _retrieval_cost(run: Run, model: str) -> tuple[float, str]:
-    price = embedding_price(model, (run.config.get("model_ids") or {}).get(model))
+    price, basis = embedding_price(model)
+    if price is None:
+        return math.nan, basis
     if price == 0:
-        return 0.0, "local model (no per-token price)"
+        return 0.0, basis
     toks, how = query_tokens(run)
-    return toks * price * 1000 / 1e6, f"~{toks:.0f} tokens/query ({how}) × ${price}/1M"
+    return toks * price * 1000 / 1e6, f"~{toks:.0f} tokens/query ({how}) × {basis}"
 
 
 def _llm_model(spec: str | None) -> str | None:

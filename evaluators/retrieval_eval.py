@@ -31,12 +31,13 @@ NO_MATCH = "— (no match)"
 class RetrievalResult:
     dataset: str
     k: int
-    models: list[str]
+    models: list[str]                                          # the spec strings given (resolve back)
     rankings: dict[str, dict[str, Ranking]]                   # model -> query id -> [(doc, score)]
     per_query: dict[str, dict[str, dict[str, float]]]          # model -> query id -> metric -> value
     metrics: dict[str, dict[str, float]]                       # model -> metric -> mean
     search_seconds: dict[str, float] = field(default_factory=dict)
     collections: dict[str, str] = field(default_factory=dict)
+    model_ids: dict[str, str] = field(default_factory=dict)    # model -> resolved model id
 
     def to_json(self) -> dict:
         return {"dataset": self.dataset, "k": self.k, "metrics": self.metrics,
@@ -55,7 +56,7 @@ def evaluate_retrieval(wb: Workbench, dataset: Dataset, models: list[str], k: in
     for m in found.models:
         per_query[m], metrics[m] = score_run(found.rankings[m], dataset.qrels, k)
     return RetrievalResult(found.dataset, k, found.models, found.rankings, per_query, metrics,
-                           found.search_seconds, found.collections)
+                           found.search_seconds, found.collections, found.model_ids)
 
 
 def comparison_table(dataset: Dataset, result: RetrievalResult, query_id: str) -> pd.DataFrame:
@@ -77,7 +78,7 @@ def comparison_table(dataset: Dataset, result: RetrievalResult, query_id: str) -
 def save_run(store, dataset: Dataset, result: RetrievalResult, config: dict | None = None) -> str:
     """Record a retrieval run (config, per-query rows with rankings, means) and its statistics."""
     cfg = {"models": result.models, "k": result.k, "collections": result.collections,
-           "model_ids": {m: resolve(m).model_id for m in result.models},
+           "model_ids": {m: result.model_ids.get(m) or resolve(m).model_id for m in result.models},
            "dataset_source": dataset.source, **(config or {})}
     run_id = store.create("retrieval", cfg, dataset=dataset)
     rows = [{"model": m, "item_id": q, "ranking": [[d, s] for d, s in result.rankings[m].get(q, [])], **vals}

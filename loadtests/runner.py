@@ -169,6 +169,13 @@ def _raise_if_down(url: str, service: ServiceProcess | None, model: str, failure
         raise LoadTestError(f"{e} (during the {model} phase; most frequent failure: {top})") from e
 
 
+def _file_part(model: str) -> str:
+    """A file-name-safe, unique stand-in for a model key (``st:/a/b`` must not become a path)."""
+    from rag.embedders import resolve
+
+    return resolve(model).name
+
+
 def find_slo(url: str, model: str, endpoint: str, target_p95_ms: float, out_dir: Path, max_users: int = 64,
              step_seconds: int = 10, k: int = 10, service: ServiceProcess | None = None,
              progress: Progress | None = None, stop: threading.Event | None = None) -> SloResult:
@@ -178,8 +185,8 @@ def find_slo(url: str, model: str, endpoint: str, target_p95_ms: float, out_dir:
     while users <= max_users:
         if progress:
             progress({"phase": f"SLO {model}: {users} users", "model": model})
-        r = run_phase(url, model, endpoint, users, users, step_seconds, out_dir / f"slo_{model}_u{users}", k,
-                      service=service, stop=stop)
+        r = run_phase(url, model, endpoint, users, users, step_seconds,
+                      out_dir / f"slo_{_file_part(model)}_u{users}", k, service=service, stop=stop)
         ok = r.stats.failures == 0 and r.stats.p95_ms <= target_p95_ms
         res.steps.append({"users": users, "rps": round(r.stats.rps, 2), "p95_ms": r.stats.p95_ms,
                           "p50_ms": r.stats.p50_ms, "failures": r.stats.failures, "ok": ok})
@@ -224,8 +231,8 @@ def run_load_test(cfg: LoadConfig, progress: Progress | None = None, stop: threa
         for i, model in enumerate(cfg.models):
             say({"phase": f"{model}: {cfg.users} users for {cfg.duration} s", "model": model,
                  "fraction": i / phases})
-            r = run_phase(url, model, cfg.endpoint, cfg.users, cfg.spawn_rate, cfg.duration, out_dir / model,
-                          cfg.k, cfg.processes, service, stop=stop,
+            r = run_phase(url, model, cfg.endpoint, cfg.users, cfg.spawn_rate, cfg.duration,
+                          out_dir / _file_part(model), cfg.k, cfg.processes, service, stop=stop,
                           on_row=lambda row, _m=model: say({"model": _m, "row": row}))
             report.results[model] = r
             rec.model_done(r)

@@ -77,6 +77,7 @@ class ServiceConfig:
 
 @dataclass
 class LoadedModel:
+    key: str                     # the spec string the model is asked for by (``oai:m@http://h/v1``)
     spec: object                 # rag.embedders.ModelSpec
     collection: str
     index: object                # rag.store.IndexConfig the collection was built with
@@ -86,7 +87,7 @@ class LoadedModel:
     def describe(self, rows: int) -> dict:
         dense = f"{self.index.index_type}/{self.index.metric}"
         index = {"dense": dense, "sparse": "BM25", "hybrid": f"{dense} + BM25"}.get(self.spec.kind, dense)
-        return {"name": self.spec.name, "label": self.spec.label, "kind": self.spec.kind,
+        return {"name": self.key, "label": self.spec.label, "kind": self.spec.kind,
                 "collection": self.collection, "rows": rows, "index": index}
 
 
@@ -116,7 +117,7 @@ class ServiceState:
     """The loaded dataset, Milvus connection, models and generator; everything a request needs."""
 
     def __init__(self, cfg: ServiceConfig, log=lambda msg: print(msg, file=sys.stderr, flush=True)):
-        from rag.embedders import REGISTRY, resolve
+        from rag.embedders import REGISTRY, resolve_all
         from rag.loaders import load_dataset
         from rag.milvus_server import MilvusInfo, ensure_milvus
         from rag.store import IndexConfig, MilvusStore
@@ -131,9 +132,9 @@ class ServiceState:
         self.store = MilvusStore(self.info)
         self.store.ping()
         names = cfg.models or [m for m in REGISTRY if self.store.find(self.dataset.name, m)] or list(DEFAULT_MODELS)
-        specs = [resolve(n) for n in names]  # unknown names fail here, before any work
+        specs = resolve_all(names)  # keyed by the spec strings asked for; unknown names fail here, before any work
         self.models: dict[str, LoadedModel] = {}
-        for spec in specs:
+        for key, spec in specs.items():
             t = time.perf_counter()
             found = self.store.find(self.dataset.name, spec.name)
             index = _matching_config(self.dataset, spec, found) if found else None
@@ -143,10 +144,10 @@ class ServiceState:
             else:
                 index = IndexConfig(cfg.index_type, cfg.metric)
                 name, how = self.store.ensure_collection(self.dataset, spec, index).name, "built"
-            lm = LoadedModel(spec, name, index, spec.encoder(), encoder_lock(spec.model_id))
-            self.models[spec.name] = lm
+            lm = LoadedModel(key, spec, name, index, spec.encoder(), encoder_lock(spec.model_id))
+            self.models[key] = lm
             self._search(lm, self.dataset.queries[0].text if self.dataset.queries else "warm-up", 1)
-            log(f"model {spec.name}: collection {name} {how}, warm in {time.perf_counter() - t:.1f} s")
+            log(f"model {key}: collection {name} {how}, warm in {time.perf_counter() - t:.1f} s")
         self.generator, self.generator_error = _make_generator(cfg.generator)
         if self.generator_error:
             log(f"warning: /rag disabled: {self.generator_error}")
@@ -155,7 +156,9 @@ class ServiceState:
 
     # ---------------------------------------------------------------- the two operations
     def model(self, name: str) -> LoadedModel:
-        lm = self.models.get(name)
+        from rag.embedders import model_key
+
+        lm = self.models.get(model_key(name))
         if lm is None:
             raise HTTPException(404, f"unknown model '{name}'; known: {', '.join(self.models)}")
         return lm
@@ -179,8 +182,8 @@ class ServiceState:
         t = time.perf_counter()
         hits, timings = _milvus_guard(self, lambda: self._search(lm, req.query, req.k))
         timings["server_ms"] = (time.perf_counter() - t) * 1000
-        self.timings.add("search", lm.spec.name, timings)
-        return {"model": lm.spec.name, "k": req.k, "timings": _rounded(timings),
+        self.timings.add("search", lm.key, timings)
+        return {"model": lm.key, "k": req.k, "timings": _rounded(timings),
                 "hits": [{"id": d, "title": self._title(d), "score": round(s, 6)} for d, s in hits]}
 
     async def rag(self, req: RagRequest) -> dict:
@@ -205,8 +208,8 @@ class ServiceState:
                                      f"{str(e)[:300]}") from e
         timings["generate_ms"] = (time.perf_counter() - t_gen) * 1000
         timings["server_ms"] = (time.perf_counter() - t) * 1000
-        self.timings.add("rag", lm.spec.name, timings)
-        return {"model": lm.spec.name, "k": req.k, "answer": answer.text, "contexts": contexts,
+        self.timings.add("rag", lm.key, timings)
+        return {"model": lm.key, "k": req.k, "answer": answer.text, "contexts": contexts,
                 "generator": self.cfg.generator, "timings": _rounded(timings)}
 
     def _title(self, doc_id: str) -> str:
@@ -230,7 +233,7 @@ class ServiceState:
         if lm.encoder is not None:
             with lm.lock:
                 vectors = [[round(float(x), 7) for x in v] for v in lm.encoder.embed(queries)]
-        return {"uri": self.info.uri, "collection": lm.collection, "model": lm.spec.name, "kind": lm.spec.kind,
+        return {"uri": self.info.uri, "collection": lm.collection, "model": lm.key, "kind": lm.spec.kind,
                 "index_type": lm.index.index_type, "metric": lm.index.metric, "queries": queries,
                 "vectors": vectors}
 

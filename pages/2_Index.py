@@ -5,8 +5,8 @@ import time
 import pandas as pd
 import streamlit as st
 
-from pages.common import chunking, current_dataset, dataset_caption, show_error, workbench
-from rag.embedders import ModelUnavailable, available_models, resolve
+from pages.common import CUSTOM_MODELS_HELP, chunking, current_dataset, dataset_caption, show_error, workbench
+from rag.embedders import ModelUnavailable, available_models, model_key, resolve_all
 from rag.store import INDEX_TYPES, METRICS
 
 st.title("🗄️ Index")
@@ -19,22 +19,17 @@ st.dataframe(pd.DataFrame([{"model": m.name, "what": m.label, "kind": m.kind, "c
 runnable = [m.name for m, ok, _ in models if ok]
 chosen = st.multiselect("Models to index", runnable, default=[m for m in ("minilm", "bm25") if m in runnable],
                         help="Models that cannot run here are listed above with the reason.")
-custom = st.text_input("Your own models (comma-separated)", placeholder="st:/path/to/model-folder, "
-                       "oai:nomic-embed-text@http://127.0.0.1:11434/v1, openai-3-small:512")
+custom = st.text_input("Your own models (comma-separated)", placeholder=CUSTOM_MODELS_HELP)
 c1, c2 = st.columns(2)
 index_type = c1.selectbox("Index type (dense models)", list(INDEX_TYPES), key="index_type",
                           help="FLAT is exact search: the fair default for comparing models.")
 metric = c2.selectbox("Metric", list(METRICS), key="metric")
 
-names = chosen + [c.strip() for c in custom.split(",") if c.strip()]
+names = list(dict.fromkeys(chosen + [model_key(c) for c in custom.split(",") if model_key(c)]))
 if st.button("Build collections", type="primary", disabled=not names):
     wb = workbench(index_type, metric)
     try:
-        for n in names:  # unknown or unavailable models fail here, before anything is written
-            spec = resolve(n)
-            ok, why = spec.availability()
-            if not ok:
-                raise ModelUnavailable(f"{n}: {why}")
+        resolve_all(names, check=True)  # unknown or unavailable models fail here, before anything is written
     except ModelUnavailable as e:
         st.error(str(e), icon="⚠️")
         wb = None
@@ -42,14 +37,13 @@ if st.button("Build collections", type="primary", disabled=not names):
         bars = {n: st.progress(0.0, text=f"{n}: waiting") for n in names}
         started: dict[str, float] = {}
 
-        def progress(model, stage, done, total, _names=tuple(names)):
-            key = next((n for n in _names if resolve(n).name == model), model)
+        def progress(model, stage, done, total):  # model: the spec string as typed
             t0 = started.setdefault(model, time.perf_counter())
             elapsed = max(time.perf_counter() - t0, 1e-6)
             rate = done / elapsed if done else 0.0
             eta = (total - done) / rate if rate else float("nan")
             speed = f" · {rate:,.0f} docs/s · {eta:,.0f} s left" if rate and elapsed > 0.5 else ""
-            bars[key].progress(done / max(total, 1), text=f"{model}: {stage} {done:,}/{total:,} docs{speed}")
+            bars[model].progress(done / max(total, 1), text=f"{model}: {stage} {done:,}/{total:,} docs{speed}")
 
         try:
             built = wb.index(ds, names, chunking(), progress)

@@ -5,8 +5,7 @@ import streamlit as st
 
 from evaluators.retrieval_eval import comparison_table, evaluate_retrieval, ranking_detail, save_run
 from evaluators.run_stats import run_stats
-from pages.common import chunking, current_dataset, dataset_caption, index_config, show_error, workbench
-from rag.embedders import available_models
+from pages.common import chunking, current_dataset, dataset_caption, index_config, model_picker, show_error, workbench
 from rag.runs import RunNotFound, RunStore
 
 st.title("🔎 Retrieval")
@@ -17,10 +16,9 @@ if not ds.judged_queries:
                "to the questions on the Data page.")
     st.stop()
 
-runnable = [m.name for m, ok, _ in available_models() if ok]
-default = st.session_state.get("indexed_models") or [m for m in ("minilm", "bm25") if m in runnable]
 c1, c2 = st.columns([3, 1])
-models = c1.multiselect("Models", sorted(set(runnable) | set(default)), default=default)
+with c1:
+    models = model_picker("Models", "retrieval_models", prefer_indexed=True)
 k = c2.number_input("k (top documents)", 1, 100, 4 if len(ds.documents) <= 100 else 10)
 
 if st.button("Compare", type="primary", disabled=not models):

@@ -3,8 +3,15 @@
 import pandas as pd
 import streamlit as st
 
-from pages.common import chunking, current_dataset, dataset_caption, index_config, show_error, workbench
-from rag.embedders import available_models
+from pages.common import (
+    chunking,
+    current_dataset,
+    dataset_caption,
+    index_config,
+    model_picker,
+    show_error,
+    workbench,
+)
 from rag.generators import DEFAULT_PROMPT, GENERATORS
 from rag.llm import PROVIDERS
 from rag.question_sets import list_question_sets, questions_from_records, save_question_set
@@ -36,9 +43,9 @@ def llm_picker(role: str, options: list[str], default: str) -> tuple[str, str | 
     return f"{kind}:{model}", url
 
 
-runnable = [m.name for m, ok, _ in available_models() if ok]
 c1, c2 = st.columns([3, 1])
-models = c1.multiselect("Embedding models", runnable, default=[m for m in ("minilm", "bm25") if m in runnable])
+with c1:
+    models = model_picker("Embedding models", "rag_models")
 k = int(c2.number_input("Top-k contexts", 1, 20, 4))
 generator, gen_url = llm_picker("Generator", list(GENERATORS), "extractive")
 judge, judge_url = llm_picker("Judge", ["none", *PROVIDERS], "none")

@@ -5,8 +5,7 @@ import streamlit as st
 from loadtests import charts
 from loadtests.results import load_run
 from loadtests.runner import APP, ENDPOINTS, MAX_DURATION_S, MAX_USERS, LoadConfig, dataset_spec
-from pages.common import current_dataset, dataset_caption, show_error
-from rag.embedders import available_models
+from pages.common import current_dataset, dataset_caption, model_picker, show_error
 from rag.runs import RunNotFound, RunStore
 
 st.title("🚦 Load test")
@@ -20,9 +19,9 @@ if spec is None:
 st.caption("Each model runs on its own (the service to itself) with Locust's `FastHttpUser` on 127.0.0.1; "
            "requests ask the dataset's questions. The service loads the models once and stays up for later runs.")
 
-runnable = [m.name for m, ok, _ in available_models() if ok]
 c1, c2, c3, c4, c5 = st.columns([3, 1.3, 1, 1, 1])
-models = c1.multiselect("Models", runnable, default=[m for m in ("minilm", "bm25") if m in runnable])
+with c1:
+    models = model_picker("Models", "load_models")
 endpoint = c2.selectbox("Endpoint", list(ENDPOINTS), help="search: embed + Milvus · rag: + generate (extractive "
                         "by default) · milvus: Milvus alone, no model, to separate database time from model time")
 users = c3.number_input("Users", 1, MAX_USERS, 10)

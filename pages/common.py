@@ -72,6 +72,23 @@ def index_config() -> tuple[str, str]:
     return st.session_state.get("index_type", "FLAT"), st.session_state.get("metric", "COSINE")
 
 
+CUSTOM_MODELS_HELP = ("st:/path/to/model-folder, oai:nomic-embed-text@http://127.0.0.1:11434/v1, "
+                      "openai-3-small:512")
+
+
+def model_picker(label: str, key: str, prefer_indexed: bool = False) -> list[str]:
+    """Registry models that can run here, the ones indexed on the Index page (the user's own spec
+    strings included) and a field for more specs: the model keys a job runs and records under."""
+    from rag.embedders import available_models, model_key
+
+    runnable = [m.name for m, ok, _ in available_models() if ok]
+    indexed = [m for m in st.session_state.get("indexed_models") or [] if m]
+    default = (indexed if prefer_indexed else []) or [m for m in ("minilm", "bm25") if m in runnable]
+    chosen = st.multiselect(label, list(dict.fromkeys(runnable + indexed)), default=default)
+    custom = st.text_input("Your own models (comma-separated)", key=f"{key}_custom", placeholder=CUSTOM_MODELS_HELP)
+    return list(dict.fromkeys(chosen + [model_key(c) for c in custom.split(",") if model_key(c)]))
+
+
 def dataset_caption(ds: Dataset) -> None:
     st.caption(f"Dataset **{ds.name}**: {len(ds.documents):,} documents, {len(ds.judged_queries):,} judged "
                f"questions, {sum(len(v) for v in ds.qrels.values()):,} judgments.")

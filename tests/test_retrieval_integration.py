@@ -13,7 +13,7 @@ from evaluators.retrieval_eval import (
     comparison_table,
     evaluate_retrieval,
     ranking_detail,
-    summary_frame,
+    save_run,
 )
 from rag.dataset import Dataset, Document, Query
 from rag.embedders import ModelUnavailable, resolve
@@ -80,10 +80,16 @@ def test_article_table_marks_relevant_documents(result, sample):
     assert len(detail) == 12 and set(detail["relevant"]) <= {RELEVANT, NOT_RELEVANT}
 
 
-def test_summary_has_confidence_intervals(result):
-    s = summary_frame(result, n_resamples=500)
-    assert len(s) == 3 * 6
+def test_summary_has_confidence_intervals(result, sample, tmp_path):
+    from evaluators.run_stats import run_stats
+    from rag.runs import RunStore
+
+    store = RunStore(tmp_path / "runs.sqlite")
+    s = run_stats(store, save_run(store, sample, result)).frame()
+    assert len(s) == 3 * 6 and set(s["n"]) == {16}
     assert ((s["ci_low"] <= s["mean"] + 1e-12) & (s["mean"] <= s["ci_high"] + 1e-12)).all()
+    means = s.set_index(["model", "metric"])["mean"]
+    assert means[("bm25", "ndcg@4")] == pytest.approx(result.metrics["bm25"]["ndcg@4"])
 
 
 def test_collections_are_reused_and_rebuilt_only_when_inputs_change(workbench, sample):
