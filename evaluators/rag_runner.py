@@ -113,15 +113,15 @@ def questions_for(ds: Dataset, cfg: RagConfig) -> list[EvalQuestion]:
     return qs[:cfg.limit] if cfg.limit else qs
 
 
-def check_config(cfg: RagConfig) -> None:
-    """Fail before any work on a bad model, generator, judge or setting."""
+def check_config(cfg: RagConfig, settings=None) -> None:
+    """Fail before any work on a bad model, generator, judge or setting (with ``settings``' keys)."""
     for m in cfg.models:
         resolve(m)
     if not cfg.models:
         raise ValueError("choose at least one embedding model")
     kind = generator_kind(cfg.generator)
-    for ep in ([] if kind.is_baseline else [parse_llm(cfg.generator, cfg.generator_base_url)]) + \
-            [e for e in [parse_llm(cfg.judge, cfg.judge_base_url)] if e]:
+    for ep in ([] if kind.is_baseline else [parse_llm(cfg.generator, cfg.generator_base_url, settings)]) + \
+            [e for e in [parse_llm(cfg.judge, cfg.judge_base_url, settings)] if e]:
         ok, why = ep.availability()
         if not ok:
             raise ValueError(f"{ep.label}: {why}")
@@ -144,27 +144,28 @@ def run_config_record(ds: Dataset, cfg: RagConfig) -> dict:
 
 # ---------------------------------------------------------------- entry points
 
-def create_run(ds: Dataset, cfg: RagConfig, store: RunStore | None = None) -> str:
+def create_run(ds: Dataset, cfg: RagConfig, store: RunStore | None = None, settings=None) -> str:
     """Check the configuration and record a new run (its id is known before any work starts)."""
-    check_config(cfg)
+    check_config(cfg, settings)
     return (store or RunStore.default()).create("rag", run_config_record(ds, cfg), dataset=ds)
 
 
 def run_rag(ds: Dataset, cfg: RagConfig, *, workbench, store: RunStore | None = None,
-            progress: ProgressFn | None = None, run_id: str | None = None) -> RagRunResult:
-    """Start a new run (or continue ``run_id``, skipping its stored rows)."""
+            progress: ProgressFn | None = None, run_id: str | None = None, settings=None) -> RagRunResult:
+    """Start a new run (or continue ``run_id``, skipping its stored rows). ``settings``: whose keys the
+    generator and judge use (a browser session's, ``Settings.with_keys``; None: the app-wide settings)."""
     store = store or RunStore.default()
-    run_id = run_id or create_run(ds, cfg, store)
-    check_config(cfg)
+    run_id = run_id or create_run(ds, cfg, store, settings)
+    check_config(cfg, settings)
     done = store.done_items(run_id)
     qs = questions_for(ds, cfg)
     work = [(m, q, None) for m in cfg.models for q in qs if (m, q.id) not in done]
-    return _run(ds, cfg, store, run_id, work, workbench, progress, len(cfg.models) * len(qs))
+    return _run(ds, cfg, store, run_id, work, workbench, progress, len(cfg.models) * len(qs), settings)
 
 
 def resume_rag(run_id: str, *, workbench, ds: Dataset | None = None, store: RunStore | None = None,
                progress: ProgressFn | None = None, retry_failed: bool = False,
-               overrides: dict | None = None) -> RagRunResult:
+               overrides: dict | None = None, settings=None) -> RagRunResult:
     """Finish an interrupted run, or (``retry_failed``) re-run only its rows with failures."""
     store = store or RunStore.default()
     run = store.get(run_id, kind="rag")
@@ -176,15 +177,16 @@ def resume_rag(run_id: str, *, workbench, ds: Dataset | None = None, store: RunS
     if run.dataset_hash and ds.content_hash() != run.dataset_hash:
         raise ValueError(f"dataset {ds.name} changed since run {run_id} (hash {run.dataset_hash} → "
                          f"{ds.content_hash()}); start a new run")
-    check_config(cfg)
+    check_config(cfg, settings)
     store.set_status(run.id, "running")
     qs = questions_for(ds, cfg)
     if not retry_failed:
-        return run_rag(ds, cfg, workbench=workbench, store=store, progress=progress, run_id=run.id)
+        return run_rag(ds, cfg, workbench=workbench, store=store, progress=progress, run_id=run.id,
+                       settings=settings)
     by_id = {q.id: q for q in qs}
     work = [(r["model"], by_id[r["question_id"]], r) for r in store.rows(run.id)
             if row_failed(r) and r["question_id"] in by_id]
-    return _run(ds, cfg, store, run.id, work, workbench, progress, len(cfg.models) * len(qs))
+    return _run(ds, cfg, store, run.id, work, workbench, progress, len(cfg.models) * len(qs), settings)
 
 
 def row_failed(row: dict) -> bool:
@@ -212,7 +214,7 @@ def _retrieve(ds: Dataset, cfg: RagConfig, work, workbench) -> dict[tuple[str, s
     return hits
 
 
-def _run(ds, cfg, store, run_id, work, workbench, progress, expected) -> RagRunResult:
+def _run(ds, cfg, store, run_id, work, workbench, progress, expected, settings=None) -> RagRunResult:
     prices = cfg.price_table()
     meter = UsageMeter()
     for r in store.rows(run_id):
@@ -222,7 +224,8 @@ def _run(ds, cfg, store, run_id, work, workbench, progress, expected) -> RagRunR
     retrieval_s = time.time() - t0
     status, reason = "done", None
     try:
-        stopped = asyncio.run(_execute(ds, cfg, store, run_id, work, hits, meter, prices, progress, expected))
+        stopped = asyncio.run(_execute(ds, cfg, store, run_id, work, hits, meter, prices, progress, expected,
+                                       settings))
         if stopped:
             status, reason = "stopped", stopped
     except BaseException as e:  # KeyboardInterrupt included: stored rows stay; the run is resumable
@@ -238,12 +241,13 @@ def _run(ds, cfg, store, run_id, work, workbench, progress, expected) -> RagRunR
     return RagRunResult(run_id, status, summary, rows)
 
 
-async def _execute(ds, cfg, store, run_id, work, hits, meter, prices, progress, expected) -> str | None:
+async def _execute(ds, cfg, store, run_id, work, hits, meter, prices, progress, expected,
+                   settings=None) -> str | None:
     gate = Gate(cfg.concurrency)
     cap = SpendCap(cfg.spend_cap_usd)
-    judge = parse_llm(cfg.judge, cfg.judge_base_url)
+    judge = parse_llm(cfg.judge, cfg.judge_base_url, settings)
     active, _ = split_metrics(cfg.metrics, judge)
-    generator = make_generator(cfg.generator, cfg.generation(), cfg.generator_base_url)
+    generator = make_generator(cfg.generator, cfg.generation(), cfg.generator_base_url, settings)
     scorer = RagasScorer(active, judge, timeout=cfg.timeout, max_retries=cfg.max_retries, gate=gate,
                          embeddings=cfg.embeddings)
     queue = list(reversed(work))

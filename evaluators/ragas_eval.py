@@ -50,7 +50,7 @@ from dataclasses import dataclass, field
 import rag.settings  # noqa: F401  (sets RAGAS_DO_NOT_TRACK and the offline flags before ragas is imported)
 from evaluators.cost import UsageMeter
 from rag.generators import ENCODE_POOL
-from rag.llm import LLMEndpoint, http_limits, parse_llm
+from rag.llm import LLMEndpoint, http_clients, http_limits, parse_llm
 
 warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"ragas(\.|$)")
 warnings.filterwarnings("ignore", message=r".*(LangchainLLMWrapper|LangchainEmbeddingsWrapper|ragas\.metrics).*")
@@ -244,20 +244,19 @@ class MiniLMEmbeddings(Embeddings):
         return self.encoder.embed([text])[0].tolist()
 
 
-def build_embeddings(spec: str, timeout: float, max_retries: int):
+def build_embeddings(spec: str, timeout: float, max_retries: int, settings=None):
     """``minilm`` (default, local) or ``openai:MODEL`` (any OpenAI-compatible /embeddings)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if spec in ("", "minilm"):
             return LangchainEmbeddingsWrapper(MiniLMEmbeddings()), None
-        import httpx
         from langchain_openai import OpenAIEmbeddings
 
-        ep = parse_llm(spec)
-        sync = httpx.Client(timeout=timeout)
+        ep = parse_llm(spec, settings=settings)
+        aclient, sync = http_clients(timeout=timeout)  # no key configured for the URL: no key sent
         emb = OpenAIEmbeddings(model=ep.model, base_url=ep.resolved_base_url(), api_key=ep.api_key(),
                                check_embedding_ctx_length=False, timeout=timeout, max_retries=max_retries,
-                               http_client=sync, http_async_client=httpx.AsyncClient(timeout=timeout))
+                               http_client=sync, http_async_client=aclient)
         return LangchainEmbeddingsWrapper(emb), sync
 
 
@@ -279,13 +278,12 @@ class RagasScorer:
             self._attach_judge(judge, timeout, max_retries, embeddings)
 
     def _attach_judge(self, judge: LLMEndpoint, timeout: float, max_retries: int, embeddings: str) -> None:
-        import httpx
         from langchain_openai import ChatOpenAI
 
         ok, why = judge.availability()
         if not ok:
             raise ValueError(f"judge {judge.label}: {why}")
-        aclient, sclient = httpx.AsyncClient(limits=http_limits(self.gate.size)), httpx.Client()
+        aclient, sclient = http_clients(limits=http_limits(self.gate.size))  # api_key() is the URL's own key
         chat = ChatOpenAI(model=judge.model, base_url=judge.resolved_base_url(), api_key=judge.api_key(),
                           timeout=timeout, max_retries=max_retries, temperature=0.0,
                           http_async_client=aclient, http_client=sclient)
@@ -298,7 +296,7 @@ class RagasScorer:
             if spec.needs_judge:
                 metric.llm = llm
             if spec.needs_embeddings:
-                metric.embeddings, extra = build_embeddings(embeddings, timeout, max_retries)
+                metric.embeddings, extra = build_embeddings(embeddings, timeout, max_retries, judge.settings)
                 self._closers += [extra] if extra is not None else []
             metric.init(run_config)
 

@@ -30,9 +30,9 @@ NEEDS_LLM = ("Generating a test set needs an LLM: set OPENAI_API_KEY (environmen
              "choose an OpenAI-compatible server (e.g. ollama:llama3.1, compat:MODEL@http://host:port/v1).")
 
 
-def why_unavailable(llm_spec: str | None, base_url: str | None = None) -> str | None:
+def why_unavailable(llm_spec: str | None, base_url: str | None = None, settings=None) -> str | None:
     try:
-        ep = parse_llm(llm_spec, base_url)
+        ep = parse_llm(llm_spec, base_url, settings)
     except ValueError as e:
         return str(e)
     if ep is None:
@@ -70,9 +70,9 @@ def _transforms(llm, embeddings):
 
 def generate_testset(ds: Dataset, llm_spec: str, size: int = 10, base_url: str | None = None,
                      max_docs: int = 200, timeout: float = 60.0, max_retries: int = 2,
-                     meter: UsageMeter | None = None, id_prefix: str = "syn") -> list[EvalQuestion]:
+                     meter: UsageMeter | None = None, id_prefix: str = "syn", settings=None) -> list[EvalQuestion]:
     """``size`` questions with reference answers and reference contexts from up to ``max_docs`` documents."""
-    why = why_unavailable(llm_spec, base_url)
+    why = why_unavailable(llm_spec, base_url, settings)
     if why:
         raise ValueError(why)
     from langchain_core.documents import Document as LCDocument
@@ -81,7 +81,7 @@ def generate_testset(ds: Dataset, llm_spec: str, size: int = 10, base_url: str |
     from ragas.testset import TestsetGenerator
     from ragas.testset.synthesizers.single_hop.specific import SingleHopSpecificQuerySynthesizer
 
-    ep = parse_llm(llm_spec, base_url)
+    ep = parse_llm(llm_spec, base_url, settings)  # settings: whose keys (a browser session's or app-wide)
     meter = meter or UsageMeter()
     with _clients() as (aclient, sclient):
         chat = ChatOpenAI(model=ep.model, base_url=ep.resolved_base_url(), api_key=ep.api_key(), timeout=timeout,
@@ -116,10 +116,12 @@ class _clients:
     def __enter__(self):
         import httpx
 
+        from rag.llm import http_clients
+
         # No keep-alive: Ragas runs each testset stage in its own event loop, and a pooled connection
-        # opened in one loop fails in the next ("Connection error").
-        self.a = httpx.AsyncClient(limits=httpx.Limits(max_keepalive_connections=0))
-        self.s = httpx.Client()
+        # opened in one loop fails in the next ("Connection error"). http_clients: no key, no header.
+        self.a = http_clients(sync=False, limits=httpx.Limits(max_keepalive_connections=0))
+        self.s = http_clients(sync=True)
         return self.a, self.s
 
     def __exit__(self, *exc):

@@ -33,8 +33,8 @@ def cmd_loadtest(args) -> int:
 
     cfg = LoadConfig(models=args.models, endpoint=args.endpoint, users=args.users, spawn_rate=args.spawn_rate,
                      duration=args.duration, k=args.k, dataset=args.dataset, host=args.host,
-                     processes=args.processes, slo_p95_ms=args.slo_p95_ms, slo_max_users=args.slo_max_users,
-                     slo_step_seconds=args.slo_step_seconds)
+                     processes=args.processes, workers=args.workers, slo_p95_ms=args.slo_p95_ms,
+                     slo_max_users=args.slo_max_users, slo_step_seconds=args.slo_step_seconds)
 
     def progress(ev: dict) -> None:
         if "phase" in ev:
@@ -69,7 +69,10 @@ def add_loadtest_command(sub) -> None:
     lt.add_argument("--k", type=int, default=10)
     lt.add_argument("--dataset", default="sample", help="'sample' or a BEIR folder: what is indexed and asked")
     lt.add_argument("--host", help="an already running service URL (default: start one on 127.0.0.1)")
-    lt.add_argument("--processes", type=int, default=1, help="Locust load-generator processes")
+    lt.add_argument("--processes", type=int, default=1,
+                    help="Locust load-generator processes (one master forks N workers)")
+    lt.add_argument("--workers", type=int, default=0,
+                    help="start a Locust --master and N separate --worker processes (all on 127.0.0.1)")
     lt.add_argument("--slo-p95-ms", type=float, help="also find the most users whose p95 stays under this")
     lt.add_argument("--slo-max-users", type=int, default=64)
     lt.add_argument("--slo-step-seconds", type=int, default=10)

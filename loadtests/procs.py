@@ -57,26 +57,41 @@ def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
         return s.connect_ex((host, port)) == 0
 
 
-def child_env(extra: dict | None = None) -> dict:
-    """This process' environment plus what a child needs to reach the same data and Milvus."""
+# What any child may inherit: no secrets. A child that needs a key gets it by name (``secrets``).
+PLAIN_VARS = ("PATH", "HOME", "USER", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TZ", "VIRTUAL_ENV", "SYSTEMROOT",
+              "HF_HOME", "XDG_CACHE_HOME", "SENTENCE_TRANSFORMERS_HOME", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE",
+              "RAGAS_DO_NOT_TRACK", "TOKENIZERS_PARALLELISM", "ANONYMIZED_TELEMETRY", "HF_HUB_DISABLE_PROGRESS_BARS",
+              "TRANSFORMERS_VERBOSITY", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+SECRET_VARS = ("OPENAI_API_KEY", "MILVUS_TOKEN", "WORKBENCH_ENDPOINT_KEYS")
+LLM_VARS = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "WORKBENCH_ENDPOINT_KEYS")  # a service with an LLM generator
+
+
+def child_env(extra: dict | None = None, secrets: tuple[str, ...] = ()) -> dict:
+    """Only what a child needs: plain variables, the same data folder and Milvus, and the named
+    ``secrets`` (e.g. ``MILVUS_TOKEN``), never the whole environment: a Locust process has no use for
+    the OpenAI key. Secrets set only in ``.env`` the child reads from there itself (same folder)."""
     s = get_settings()
-    env = {**os.environ, "WORKBENCH_DATA_DIR": str(s.data_dir), "WORKBENCH_MILVUS_PORT": str(s.milvus_lite_port),
-           "WORKBENCH_PARENT_PID": str(os.getpid()), "PYTHONUNBUFFERED": "1",
-           "PYTHONPATH": os.pathsep.join(p for p in (str(PROJECT_ROOT), os.environ.get("PYTHONPATH")) if p)}
+    env = {k: v for k, v in os.environ.items()
+           if k in PLAIN_VARS or k in secrets or (k.startswith("WORKBENCH_") and k not in SECRET_VARS)}
+    env.update({"WORKBENCH_DATA_DIR": str(s.data_dir), "WORKBENCH_MILVUS_PORT": str(s.milvus_lite_port),
+                "WORKBENCH_PARENT_PID": str(os.getpid()), "PYTHONUNBUFFERED": "1",
+                "PYTHONPATH": os.pathsep.join(p for p in (str(PROJECT_ROOT), os.environ.get("PYTHONPATH")) if p)})
     if s.milvus_uri:
         env["MILVUS_URI"] = s.milvus_uri
+    if "MILVUS_TOKEN" in secrets and s.milvus_token:
+        env["MILVUS_TOKEN"] = s.milvus_token.get_secret_value()
     return {**env, **(extra or {})}
 
 
 class Child:
     """A started child process with its log file; ``stop()`` is idempotent."""
 
-    def __init__(self, cmd: list[str], log_path: Path, env: dict | None = None):
+    def __init__(self, cmd: list[str], log_path: Path, env: dict | None = None, secrets: tuple[str, ...] = ()):
         self.cmd, self.log_path = cmd, Path(log_path)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                         cwd=PROJECT_ROOT, env=child_env(env), start_new_session=True)
+                                         cwd=PROJECT_ROOT, env=child_env(env, secrets), start_new_session=True)
         with _lock:
             _children.add(self.proc)
 
@@ -203,7 +218,7 @@ class ServiceProcess(Child):
             cmd += ["--generator", self.generator]
         if self.milvus_uri:
             cmd += ["--milvus-uri", self.milvus_uri]
-        super().__init__(cmd, logs / f"service-{stamp}.log")
+        super().__init__(cmd, logs / f"service-{stamp}.log", secrets=self.secrets)
         deadline = time.monotonic() + timeout
         try:
             while not ready.exists():
@@ -230,6 +245,12 @@ class ServiceProcess(Child):
         finally:
             ready.unlink(missing_ok=True)
 
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The service reaches Milvus (token) and, for /rag with an LLM generator, that LLM (its keys)."""
+        llm = self.generator not in (None, "", "extractive")
+        return ("MILVUS_TOKEN", *(LLM_VARS if llm else ()))
+
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
@@ -243,6 +264,17 @@ class ServiceProcess(Child):
 
 
 # ---------------------------------------------------------------- Locust
+
+def master_flags(port: int) -> list[str]:
+    """The master binds 127.0.0.1:``port`` and its workers connect there. Measured: with only
+    ``--master-bind-port`` the forked workers tried 127.0.0.1:5557 until the time limit."""
+    return ["--master-bind-host", "127.0.0.1", "--master-bind-port", str(port), "--master-port", str(port)]
+
+
+def _locust_secrets(locustfile: Path) -> tuple[str, ...]:
+    """Locust talks to the service over plain HTTP; only the direct-Milvus locustfile needs a token."""
+    return ("MILVUS_TOKEN",) if Path(locustfile).name == "locustfile_milvus.py" else ()
+
 
 class LocustProcess(Child):
     """``python -m locust`` headless (CSV + JSON files) or with its web UI bound to 127.0.0.1."""
@@ -260,10 +292,25 @@ class LocustProcess(Child):
                "-r", f"{spawn_rate:g}", "-t", f"{int(duration)}s", "--host", host, "--csv", str(prefix),
                "--csv-full-history", "--json-file", str(prefix), "--only-summary", "--stop-timeout", "2",
                *(extra or [])]
-        if processes > 1:
-            cmd += ["--processes", str(processes), "--master-bind-host", "127.0.0.1",
-                    "--master-bind-port", str(free_port())]
-        return cls(cmd, Path(f"{prefix}.log"))
+        if processes > 1:  # forked workers connect to --master-port (default 5557), not the bind port
+            cmd += ["--processes", str(processes), *master_flags(free_port())]
+        return cls(cmd, Path(f"{prefix}.log"), secrets=_locust_secrets(locustfile))
+
+    @classmethod
+    def master(cls, locustfile: Path, host: str, users: int, spawn_rate: float, duration: int, prefix: Path,
+               workers: int, port: int, extra: list[str] | None = None) -> LocustProcess:
+        """A headless master that waits for ``workers`` separately started ``--worker`` processes; it
+        alone writes the CSV and JSON files (the workers' stats merged), so results read as one process'."""
+        return cls.headless(locustfile, host, users, spawn_rate, duration, prefix,
+                            [*(extra or []), "--master", "--expect-workers", str(workers), *master_flags(port)])
+
+    @classmethod
+    def worker(cls, locustfile: Path, port: int, log_path: Path) -> LocustProcess:
+        """One ``--worker`` for a master on 127.0.0.1:``port``; host, users and custom options (model,
+        endpoint, k) come from the master."""
+        cmd = [sys.executable, "-m", "locust", "-f", str(locustfile), "--worker", "--master-host", "127.0.0.1",
+               "--master-port", str(port)]
+        return cls(cmd, Path(log_path), secrets=_locust_secrets(locustfile))
 
     @classmethod
     def web(cls, locustfile: Path, host: str, port: int, env: dict | None = None) -> LocustProcess:

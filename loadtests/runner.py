@@ -62,7 +62,8 @@ class LoadConfig:
     k: int = 10
     dataset: str = "sample"
     host: str | None = None       # an already running service, named explicitly
-    processes: int = 1            # Locust --processes (load generators)
+    processes: int = 1            # Locust --processes: one master forks N generators
+    workers: int = 0              # >0: a --master and this many separately started --worker processes
     slo_p95_ms: float | None = None
     slo_max_users: int = 64
     slo_step_seconds: int = 10
@@ -78,6 +79,8 @@ class LoadConfig:
                   (1 <= self.duration <= MAX_DURATION_S, f"duration must be 1-{MAX_DURATION_S} s"),
                   (1 <= self.k <= 100, "k must be 1-100"),
                   (1 <= self.processes <= (os.cpu_count() or 1) * 2, "processes must be 1-2×CPUs"),
+                  (0 <= self.workers <= (os.cpu_count() or 1) * 2, "workers must be 0-2×CPUs"),
+                  (self.processes == 1 or self.workers == 0, "use either processes or workers, not both"),
                   (1 <= self.slo_max_users <= MAX_USERS, f"SLO max users must be 1-{MAX_USERS}"),
                   (1 <= self.slo_step_seconds <= 120, "SLO step must be 1-120 s"),
                   (self.slo_p95_ms is None or self.slo_p95_ms > 0, "the p95 target must be > 0 ms")]
@@ -105,15 +108,27 @@ class LoadReport:
 
 def run_phase(url: str, model: str, endpoint: str, users: int, spawn_rate: float, duration: int,
               out_prefix: Path, k: int = 10, processes: int = 1, service: ServiceProcess | None = None,
-              on_row: Callable[[dict], None] | None = None, stop: threading.Event | None = None) -> ModelResult:
-    """One headless Locust run against one model; live rows to ``on_row``; raises on a broken run."""
+              on_row: Callable[[dict], None] | None = None, stop: threading.Event | None = None,
+              workers: int = 0) -> ModelResult:
+    """One headless Locust run against one model; live rows to ``on_row``; raises on a broken run.
+    ``processes`` > 1: Locust forks that many generators; ``workers`` > 0: a master plus that many
+    ``--worker`` processes started here. Either way the master writes the files read below."""
     locustfile, prefix = ENDPOINTS[endpoint]
     procs.post_json(url, "/stats/reset")
-    proc = LocustProcess.headless(HERE / locustfile, url, users, spawn_rate, duration, out_prefix,
-                                  ["--model", model, "--endpoint", endpoint, "--k", str(k)], processes)
+    opts = ["--model", model, "--endpoint", endpoint, "--k", str(k)]
+    helpers: list[LocustProcess] = []
+    if workers:
+        port = free_port()
+        proc = LocustProcess.master(HERE / locustfile, url, users, spawn_rate, duration, out_prefix, workers, port,
+                                    [*opts, "--expect-workers-max-wait", "60"])
+        helpers = [LocustProcess.worker(HERE / locustfile, port, Path(f"{out_prefix}.worker{i}.log"))
+                   for i in range(workers)]
+    else:
+        proc = LocustProcess.headless(HERE / locustfile, url, users, spawn_rate, duration, out_prefix, opts,
+                                      processes)
     seen, failures_checked = 0, 0
     try:
-        deadline = time.monotonic() + duration + 60
+        deadline = time.monotonic() + duration + 60 + (60 if workers else 0)
         while proc.poll() is None:
             if stop is not None and stop.is_set():
                 proc.stop()
@@ -136,6 +151,8 @@ def run_phase(url: str, model: str, endpoint: str, users: int, spawn_rate: float
             time.sleep(0.5)
     finally:
         proc.stop()
+        for w in helpers:  # they quit with their master; stop() makes sure
+            w.stop(5.0)
     if proc.returncode not in (0, 1):  # 1 = the run had failed requests: a result, not a broken run
         raise LoadTestError(f"Locust exited with code {proc.returncode}: {proc.reason()}")
     stats = read_final(out_prefix)
@@ -232,7 +249,7 @@ def run_load_test(cfg: LoadConfig, progress: Progress | None = None, stop: threa
             say({"phase": f"{model}: {cfg.users} users for {cfg.duration} s", "model": model,
                  "fraction": i / phases})
             r = run_phase(url, model, cfg.endpoint, cfg.users, cfg.spawn_rate, cfg.duration,
-                          out_dir / _file_part(model), cfg.k, cfg.processes, service, stop=stop,
+                          out_dir / _file_part(model), cfg.k, cfg.processes, service, stop=stop, workers=cfg.workers,
                           on_row=lambda row, _m=model: say({"model": _m, "row": row}))
             report.results[model] = r
             rec.model_done(r)

@@ -9,6 +9,7 @@ from pages.common import (
     dataset_caption,
     index_config,
     model_picker,
+    session_settings,
     show_error,
     workbench,
 )
@@ -89,19 +90,20 @@ if st.button("Run", type="primary", disabled=cfg is None or not models):
         bar = st.progress(0.0, text="Retrieving…")
         try:
             st.session_state["rag_run_id"] = run_rag(ds, cfg, workbench=wb, store=store,
-                                                     progress=on_progress(bar)).run_id
+                                                     progress=on_progress(bar), settings=session_settings()).run_id
         except Exception as err:
             show_error(err, "RAG run")
 
 with st.expander("Synthetic test set (Ragas TestsetGenerator)"):
     tg, tg_url = llm_picker("Test-set LLM", list(PROVIDERS), "openai")
-    why = why_unavailable(tg, tg_url)
+    why = why_unavailable(tg, tg_url, session_settings())
     if why:
         st.info(why)
     size = int(st.number_input("Questions", 1, 200, 10))
     if st.button("Generate", disabled=why is not None):
         try:
-            st.session_state["synthetic"] = pd.DataFrame([q.to_json() for q in generate_testset(ds, tg, size, tg_url)])
+            made = generate_testset(ds, tg, size, tg_url, settings=session_settings())
+            st.session_state["synthetic"] = pd.DataFrame([q.to_json() for q in made])
         except Exception as err:
             show_error(err, "Test-set generation")
     if "synthetic" in st.session_state:
@@ -127,7 +129,7 @@ if retry is not None:
     bar = st.progress(0.0, text="Resuming…")
     try:
         resume_rag(run_id, workbench=workbench(*index_config()), ds=ds, store=store, progress=on_progress(bar),
-                   retry_failed=retry)
+                   retry_failed=retry, settings=session_settings())
         st.rerun()
     except Exception as err:
         show_error(err, "Retry" if retry else "Resume")

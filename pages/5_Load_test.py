@@ -1,5 +1,7 @@
 """Load test: Locust against the HTTP service, one model at a time, live; then charts, SLO and web UI."""
 
+import os
+
 import streamlit as st
 
 from loadtests import charts
@@ -27,6 +29,9 @@ endpoint = c2.selectbox("Endpoint", list(ENDPOINTS), help="search: embed + Milvu
 users = c3.number_input("Users", 1, MAX_USERS, 10)
 rate = c4.number_input("Spawn rate /s", 0.5, 100.0, 5.0, step=0.5)
 duration = c5.number_input("Seconds per model", 3, MAX_DURATION_S, 20)
+gen_procs = st.number_input("Generator processes", 1, 2 * (os.cpu_count() or 1), 1,
+                            help="Locust processes sending load (a master and its workers on 127.0.0.1). One "
+                                 "drives thousands of requests/s; add more only if Locust itself is the limit.")
 with st.expander("SLO finder: the most users whose p95 meets a target"):
     slo_on = st.checkbox("Find the SLO after the run (steps 1, 2, 4, 8 … users)")
     s1, s2, s3 = st.columns(3)
@@ -43,7 +48,7 @@ b1, b2, _ = st.columns([1, 1, 4])
 if b1.button("Run load test", type="primary", disabled=running or not models):
     try:
         job = APP.start_job(LoadConfig(models=models, endpoint=endpoint, users=int(users), spawn_rate=float(rate),
-                                       duration=int(duration), dataset=spec,
+                                       duration=int(duration), dataset=spec, processes=int(gen_procs),
                                        slo_p95_ms=float(target) if slo_on else None, slo_max_users=int(slo_max),
                                        slo_step_seconds=int(step_s)))
         st.session_state["load_run_shown"] = None

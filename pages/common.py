@@ -109,36 +109,46 @@ def sidebar_status() -> None:
         except MilvusUnavailable as e:
             ok, msg = False, str(e)
         (st.success if ok else st.error)(msg, icon="🗄️")
-        s = get_settings()
+        s = session_settings()
+        mine = " (this session's key)" if "llm_keys" in st.session_state else ""
         if s.openai_key:
-            st.info(f"LLM: OpenAI-compatible API{' at ' + s.openai_base_url if s.openai_base_url else ''}", icon="🤖")
+            st.info(f"LLM: OpenAI-compatible API{' at ' + s.openai_base_url if s.openai_base_url else ''}{mine}",
+                    icon="🤖")
         else:
             st.caption("🤖 No LLM configured: offline mode (extractive answers, non-LLM Ragas metrics). "
                        "Set OPENAI_API_KEY (environment, .env or below) to enable LLM answers and judges.")
         with st.expander("API key and endpoint"):
             key = st.text_input("OpenAI API key", type="password", key="openai_key_input",
-                                help="Kept in this process's memory only; never written to disk.")
-            base = st.text_input("Base URL (Ollama, vLLM, …)", value=s.openai_base_url or "", key="base_url_input")
+                                help="Used by this browser session only (kept in its memory, never on disk, "
+                                     "never shared with other sessions); the environment's key is the default.")
+            base = st.text_input("Base URL (Ollama, vLLM, …)", value=get_settings().openai_base_url or "",
+                                 key="base_url_input")
             if st.button("Use these"):
                 _apply_llm_settings(key, base)
                 st.rerun()
         with st.expander("Models"):
-            for spec, ok, why in available_models():
+            for spec, ok, why in available_models():  # embedding models use the app-wide keys
                 st.markdown(f"{'🟢' if ok else '⚪'} **{spec.name}** — {spec.label}" + ("" if ok else f"  \n_{why}_"))
 
 
 def _apply_llm_settings(key: str, base_url: str) -> None:
-    import os
+    """Keep a typed key / base URL in this session's state: never ``os.environ``, which every browser
+    session of this server shares (measured: a typed key was used and billed by other sessions)."""
+    from rag.settings import get_settings
 
-    from rag.settings import reset_settings
-
-    if key:
-        os.environ["OPENAI_API_KEY"] = key
-    if base_url:
-        os.environ["OPENAI_BASE_URL"] = base_url
+    if key or (base_url and base_url != (get_settings().openai_base_url or "")):
+        st.session_state["llm_keys"] = (key, base_url)
     else:
-        os.environ.pop("OPENAI_BASE_URL", None)
-    reset_settings()
+        st.session_state.pop("llm_keys", None)
+
+
+def session_settings():
+    """This browser session's settings, passed explicitly to the generator, judge and test-set LLM:
+    the app-wide ones (environment, ``.env``) with a key / base URL typed in the sidebar."""
+    from rag.settings import get_settings
+
+    typed = st.session_state.get("llm_keys")
+    return get_settings().with_keys(*typed) if typed else get_settings()
 
 
 def show_error(e: Exception, what: str) -> None:

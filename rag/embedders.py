@@ -90,7 +90,11 @@ class OpenAIEncoder:
         self.model_name, self.dimensions = model, dimensions
         from openai import OpenAI
 
-        self.client = OpenAI(api_key=api_key or "not-needed", base_url=base_url, timeout=timeout, max_retries=3)
+        from rag.llm import NO_KEY, http_clients
+
+        # api_key: the one configured for base_url (Settings.key_for), else none is sent
+        self.client = OpenAI(api_key=api_key or NO_KEY, base_url=base_url, timeout=timeout, max_retries=3,
+                             http_client=http_clients(sync=True, timeout=timeout))
         self.tokens_used = 0
         self._dim: int | None = dimensions
 
@@ -203,7 +207,7 @@ class ModelSpec:
         ok, why = self.availability(s)
         if not ok:
             raise ModelUnavailable(f"{self.ref}: {why}")
-        key = (self.name, str(s.data_dir))
+        key = (self.name, str(s.data_dir), _keys_id(s))  # a session's own key: its own encoder
         with _enc_lock:
             if key not in _encoders:
                 cache = EmbeddingCache(s.path("cache", "embeddings.sqlite"))
@@ -213,6 +217,15 @@ class ModelSpec:
 
 _encoders: dict[tuple[str, str], CachedEncoder] = {}
 _enc_lock = threading.Lock()
+
+
+def _keys_id(s: Settings) -> str:
+    """Which keys built an encoder (a digest: the cache key is never the key itself)."""
+    import hashlib
+
+    keys = [s.openai_key or "", s.openai_base_url or "", *sorted(f"{u}={k.get_secret_value()}"
+                                                                for u, k in s.endpoint_keys.items())]
+    return hashlib.sha256("\n".join(keys).encode()).hexdigest()[:16]
 
 
 def _needs_key(s: Settings) -> str | None:
@@ -232,7 +245,7 @@ def _minilm_check(s: Settings) -> str | None:
 
 
 def _openai(model: str, dims: int | None = None):
-    return lambda s: OpenAIEncoder(model, s.openai_key, s.openai_base_url, dims)
+    return lambda s: OpenAIEncoder(model, s.key_for(s.openai_base_url), s.openai_base_url, dims)
 
 
 REGISTRY: dict[str, ModelSpec] = {m.name: m for m in [
@@ -266,9 +279,10 @@ def _endpoint_check(base_url: str) -> Callable[[Settings], str | None]:
     def check(s: Settings) -> str | None:
         import httpx
 
+        key = s.key_for(base_url)  # not the OpenAI key: this is someone else's server
         try:
             httpx.get(base_url.rstrip("/") + "/models", timeout=3.0,
-                      headers={"Authorization": f"Bearer {s.openai_key or 'none'}"})
+                      headers={"Authorization": f"Bearer {key}"} if key else {})
         except httpx.HTTPError as e:
             return f"endpoint {base_url} unreachable ({type(e).__name__}); start it or fix the base URL"
         return None
@@ -311,7 +325,7 @@ def resolve(name: str) -> ModelSpec:
             model_id = f"oai:{model}@{base}"
             return ModelSpec(_unique_slug("oai", model, model_id), f"{model} @ {base}", "dense", model_id,
                              f"OpenAI-compatible embeddings endpoint {base}",
-                             lambda s: OpenAIEncoder(model, s.openai_key, base), _endpoint_check(base),
+                             lambda s: OpenAIEncoder(model, s.key_for(base), base), _endpoint_check(base),
                              cost_note=f"self-hosted endpoint {base} (no per-token price; hardware not priced)",
                              key=name)
     base, _, dims = name.partition(":")

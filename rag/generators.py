@@ -185,16 +185,16 @@ class GeneratorKind:
     name: str
     label: str
     is_baseline: bool
-    make: Callable[[str, GenerationConfig, str | None], object] = field(repr=False)
+    make: Callable[..., object] = field(repr=False)  # (spec, config, base_url, settings)
     help: str = ""
 
 
-def _make_extractive(spec: str, cfg: GenerationConfig, base_url: str | None) -> ExtractiveGenerator:
+def _make_extractive(spec: str, cfg: GenerationConfig, base_url: str | None, settings=None) -> ExtractiveGenerator:
     return ExtractiveGenerator(cfg.extractive_sentences, _minilm_embed())
 
 
-def _make_chat(spec: str, cfg: GenerationConfig, base_url: str | None) -> ChatGenerator:
-    return ChatGenerator(parse_llm(spec, base_url), cfg)
+def _make_chat(spec: str, cfg: GenerationConfig, base_url: str | None, settings=None) -> ChatGenerator:
+    return ChatGenerator(parse_llm(spec, base_url, settings), cfg)
 
 
 GENERATORS: dict[str, GeneratorKind] = {
@@ -212,9 +212,11 @@ def generator_kind(spec: str) -> GeneratorKind:
     return kind
 
 
-def make_generator(spec: str, config: GenerationConfig | None = None, base_url: str | None = None):
-    """A fresh generator for one run (LLM generators own an HTTP client: ``await gen.aclose()``)."""
-    return generator_kind(spec).make(spec.strip(), config or GenerationConfig(), base_url)
+def make_generator(spec: str, config: GenerationConfig | None = None, base_url: str | None = None,
+                   settings=None):
+    """A fresh generator for one run (LLM generators own an HTTP client: ``await gen.aclose()``).
+    ``settings``: whose keys it uses (one browser session's; None: the app-wide settings)."""
+    return generator_kind(spec).make(spec.strip(), config or GenerationConfig(), base_url, settings)
 
 
 def generator_label(spec: str, base_url: str | None = None) -> str:

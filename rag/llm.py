@@ -11,23 +11,30 @@ name plus an optional base URL, written as one spec string the page, the CLI and
     compat:MODEL@http://host/v1 -> any OpenAI-compatible base URL
 
 Base URL precedence: an explicit ``base_url`` (``--base-url``, the page field) > ``@URL`` in the spec
-> the provider's default > ``OPENAI_BASE_URL`` (for ``openai`` only). The key comes from the settings
-(``OPENAI_API_KEY``) and is read when a client is built, never stored in the endpoint or a run record.
+> the provider's default > ``OPENAI_BASE_URL`` (for ``openai`` only). The key is the one the settings
+give for that URL (``Settings.key_for``: the OpenAI key only for OpenAI's API or ``OPENAI_BASE_URL``,
+a per-endpoint key from ``WORKBENCH_ENDPOINT_KEYS``, else none: measured before, a ``compat:`` URL got
+the OpenAI key on every call). It is read when a client is built, never stored in a run record. An
+endpoint parsed with ``settings=`` (one browser session's keys) uses those settings for every client.
 
 Usage:
     ep = parse_llm("openai:gpt-4o-mini")           # or None for "none"
     ok, why = ep.availability()
     client = ep.async_client(timeout=60, max_retries=2)
+    parse_llm("compat:m@http://h:8000/v1", settings=get_settings().with_keys("sk-mine"))  # one session's keys
     ep.to_config()  # {"provider": "openai", "model": "gpt-4o-mini", "base_url": None}
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 
 from rag.settings import Settings, get_settings
 
 NO_LLM = ("", "none", "off", "no")
+# What an SDK gets as api_key when an endpoint has no key: never None (the openai client would then read
+# OPENAI_API_KEY from the environment); ``http_clients`` drops its Authorization header before sending.
+NO_KEY = "no-key"
 
 
 @dataclass(frozen=True)
@@ -63,6 +70,11 @@ class LLMEndpoint:
     provider: str
     model: str
     base_url: str | None = None
+    settings: Settings | None = field(default=None, repr=False, compare=False)  # None: the app-wide settings
+
+    @property
+    def _s(self) -> Settings:
+        return self.settings or get_settings()
 
     @property
     def label(self) -> str:
@@ -74,17 +86,18 @@ class LLMEndpoint:
         return f"{self.provider}:{self.model}"
 
     def resolved_base_url(self, settings: Settings | None = None) -> str | None:
-        s = settings or get_settings()
+        s = settings or self._s
         return self.base_url or PROVIDERS[self.provider].base_url or \
             (s.openai_base_url if self.provider == "openai" else None)
 
     def api_key(self, settings: Settings | None = None) -> str:
-        """The key for a client; local servers accept any non-empty string."""
-        return (settings or get_settings()).openai_key or "not-needed"
+        """The key for an SDK client: the one configured for this URL, else ``NO_KEY`` (never sent)."""
+        s = settings or self._s
+        return s.key_for(self.resolved_base_url(s)) or NO_KEY
 
     def availability(self, settings: Settings | None = None) -> tuple[bool, str]:
-        s = settings or get_settings()
-        if PROVIDERS[self.provider].needs_key and not s.openai_key and not self.resolved_base_url(s):
+        s = settings or self._s
+        if PROVIDERS[self.provider].needs_key and not self.resolved_base_url(s) and not s.key_for(None):
             return False, ("needs OPENAI_API_KEY (environment, .env or the sidebar), or a base URL of an "
                            "OpenAI-compatible server such as Ollama")
         if self.provider == "compat" and not self.resolved_base_url(s):
@@ -95,17 +108,38 @@ class LLMEndpoint:
                      settings: Settings | None = None):
         """A fresh ``openai.AsyncOpenAI`` with its own HTTP pool (bound to the caller's event loop), sized to
         the calls that can be in flight: httpcore scans every pooled connection on each request."""
-        import httpx
         from openai import AsyncOpenAI
 
-        s = settings or get_settings()
-        pool = httpx.AsyncClient(limits=http_limits(max_connections), timeout=timeout)
+        s = settings or self._s
+        pool = http_clients(timeout=timeout, limits=http_limits(max_connections), sync=False)
         return AsyncOpenAI(api_key=self.api_key(s), base_url=self.resolved_base_url(s), timeout=timeout,
                            max_retries=max_retries, http_client=pool)
 
     def to_config(self) -> dict:
-        """What a run record keeps: never the key."""
-        return asdict(self)
+        """What a run record keeps: never the key (nor the settings holding it)."""
+        return {"provider": self.provider, "model": self.model, "base_url": self.base_url}
+
+
+def _drop_placeholder_key(request) -> None:
+    if request.headers.get("authorization") == f"Bearer {NO_KEY}":
+        del request.headers["authorization"]
+
+
+async def _adrop_placeholder_key(request) -> None:
+    _drop_placeholder_key(request)
+
+
+def http_clients(sync: bool | None = None, **kw):
+    """httpx client(s) for OpenAI SDK / LangChain clients: an endpoint without a key sends no
+    Authorization header at all. ``sync=None``: (async, sync); True/False: that one. ``kw`` go to httpx."""
+    import httpx
+
+    def a():
+        return httpx.AsyncClient(event_hooks={"request": [_adrop_placeholder_key]}, **kw)
+
+    def s():
+        return httpx.Client(event_hooks={"request": [_drop_placeholder_key]}, **kw)
+    return s() if sync else a() if sync is False else (a(), s())
 
 
 def http_limits(max_connections: int):
@@ -117,7 +151,7 @@ def http_limits(max_connections: int):
     return httpx.Limits(max_connections=n, max_keepalive_connections=n)
 
 
-def parse_llm(spec: str | None, base_url: str | None = None) -> LLMEndpoint | None:
+def parse_llm(spec: str | None, base_url: str | None = None, settings: Settings | None = None) -> LLMEndpoint | None:
     """``none`` -> None; ``openai``, ``openai:MODEL``, ``ollama:MODEL``, ``compat:MODEL@URL`` -> an endpoint."""
     text = (spec or "").strip()
     if text.lower() in NO_LLM:
@@ -131,7 +165,7 @@ def parse_llm(spec: str | None, base_url: str | None = None) -> LLMEndpoint | No
     model = model or PROVIDERS[provider].default_model
     if not model:
         raise LLMUnavailable(f"'{text}': name the model, e.g. {provider}:MODEL")
-    return LLMEndpoint(provider, model, (base_url or url or None))
+    return LLMEndpoint(provider, model, (base_url or url or None), settings)
 
 
 def endpoint_from_config(cfg: dict | None) -> LLMEndpoint | None:

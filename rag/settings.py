@@ -3,10 +3,18 @@
 Secrets are ``SecretStr``: they print as ``**********`` and are never written to the run store,
 logs, exports or reports. Everything the app writes lives under ``data_dir``.
 
+Keys go only where they belong (``key_for``): the OpenAI key to OpenAI's API or to the base URL
+configured for it (``OPENAI_BASE_URL``); any other endpoint (Ollama, vLLM, ``compat:``, ``oai:``)
+gets the key configured for that URL in ``WORKBENCH_ENDPOINT_KEYS`` (JSON ``{"http://host:8000/v1":
+"KEY"}``) or none. A key typed in one browser session is that session's: ``with_keys`` makes a copy
+of the settings for it, passed explicitly; the environment stays the app-wide default.
+
 Usage:
     from rag.settings import get_settings
     s = get_settings()
     s.data_dir, s.milvus_uri, s.openai_api_key  # SecretStr | None
+    s.key_for("http://localhost:11434/v1")        # None unless configured for that endpoint
+    mine = s.with_keys("sk-typed-in-the-sidebar")  # one session's settings; s is unchanged
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+OPENAI_API_URL = "https://api.openai.com/v1"  # the openai client's default base URL
 
 # Offline by default: never let a library phone home or download at run time.
 for _k, _v in {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "RAGAS_DO_NOT_TRACK": "true",
@@ -42,6 +51,9 @@ class Settings(BaseSettings):
                                              validation_alias=AliasChoices("OPENAI_API_KEY", "openai_api_key"))
     openai_base_url: str | None = Field(default=None,
                                         validation_alias=AliasChoices("OPENAI_BASE_URL", "openai_base_url"))
+    # Per-endpoint keys: base URL -> key. The only way a non-OpenAI endpoint gets a key.
+    endpoint_keys: dict[str, SecretStr] = Field(default_factory=dict, validation_alias=AliasChoices(
+        "WORKBENCH_ENDPOINT_KEYS", "endpoint_keys"))
     max_upload_mb: int = Field(default=200, validation_alias=AliasChoices("WORKBENCH_MAX_UPLOAD_MB",
                                                                           "max_upload_mb"))
 
@@ -54,6 +66,30 @@ class Settings(BaseSettings):
     @property
     def openai_key(self) -> str | None:
         return self.openai_api_key.get_secret_value() if self.openai_api_key else None
+
+    def key_for(self, base_url: str | None) -> str | None:
+        """The key a request to ``base_url`` (None: OpenAI's API) may carry, or None: send no key."""
+        url = _norm_url(base_url or OPENAI_API_URL)
+        for u, k in self.endpoint_keys.items():
+            if _norm_url(u) == url:
+                return k.get_secret_value() or None
+        if url in (_norm_url(OPENAI_API_URL), _norm_url(self.openai_base_url or OPENAI_API_URL)):
+            return self.openai_key
+        return None
+
+    def with_keys(self, openai_key: str | None = None, openai_base_url: str | None = None) -> Settings:
+        """A copy with a session's own OpenAI key / base URL (empty: keep the app-wide one). The app-wide
+        key stays bound to the app-wide URL: a typed URL without a typed key gets no key."""
+        update: dict = {}
+        if openai_base_url and _norm_url(openai_base_url) != _norm_url(self.openai_base_url or OPENAI_API_URL):
+            update.update(openai_base_url=openai_base_url, openai_api_key=None)
+        if openai_key:
+            update["openai_api_key"] = SecretStr(openai_key)
+        return self.model_copy(update=update)
+
+
+def _norm_url(url: str) -> str:
+    return url.strip().rstrip("/").lower()
 
 
 @lru_cache(maxsize=1)

@@ -30,7 +30,7 @@ def free_port() -> int:
 # Set before any test module imports rag.settings.
 os.environ["WORKBENCH_DATA_DIR"] = str(_DATA)
 os.environ["WORKBENCH_MILVUS_PORT"] = str(free_port())
-for var in ("MILVUS_URI", "MILVUS_TOKEN", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
+for var in ("MILVUS_URI", "MILVUS_TOKEN", "OPENAI_API_KEY", "OPENAI_BASE_URL", "WORKBENCH_ENDPOINT_KEYS"):
     os.environ.pop(var, None)
 
 

@@ -22,13 +22,16 @@ most words with the question. ``/v1/embeddings`` returns hashed bag-of-words vec
 Faults (for failure accounting tests): ``latency`` seconds before every reply, and rules
 ``{"kind": "http500" | "timeout" | "invalid_json", "match": "text in the prompt", "times": N}``
 (``times`` None = always). Set them on the object or via ``POST /admin/config``; ``GET /admin/stats``
-counts calls, peak concurrency and faults applied.
+counts calls, peak concurrency and faults applied. Every request's ``Authorization`` header is recorded
+(``srv.authorizations()``: ``[(path, header or None), ...]``) so tests assert exactly which key an
+endpoint received.
 
 Usage:
     with JudgeServer(latency=0.0) as srv:
         srv.base_url                 # "http://127.0.0.1:PORT/v1"
         srv.set_faults([{"kind": "http500", "match": "garbage", "times": None}])
         srv.stats()["calls"]
+        srv.authorizations()         # [("/v1/chat/completions", "Bearer sk-..." or None), ...]
     # or standalone:  python tests/openai_test_server.py --port 8765 --latency 1
 """
 
@@ -234,6 +237,20 @@ class JudgeServer:
         with self._lock:
             self._stats = {"calls": 0, "chat_calls": 0, "embedding_calls": 0, "by_title": {}, "faults_applied": 0,
                            "in_flight": 0, "max_in_flight": 0, "prompt_tokens": 0, "completion_tokens": 0}
+            self._auth: list[tuple[str, str | None]] = []
+
+    def authorizations(self) -> list[tuple[str, str | None]]:
+        """(path, Authorization header or None) of every request since the last reset, in order."""
+        with self._lock:
+            return list(self._auth)
+
+    def keys_seen(self) -> set[str | None]:
+        """The distinct Authorization headers the API paths received (None: none sent)."""
+        return {a for p, a in self.authorizations() if p.startswith("/v1/")}
+
+    def _record_auth(self, request: Request) -> None:
+        with self._lock:
+            self._auth.append((request.url.path, request.headers.get("authorization")))
 
     def stats(self) -> dict:
         with self._lock:
@@ -262,6 +279,11 @@ class JudgeServer:
 
     def _build_app(self) -> FastAPI:
         app = FastAPI()
+
+        @app.middleware("http")
+        async def record_auth(request: Request, call_next):
+            self._record_auth(request)
+            return await call_next(request)
 
         @app.get("/v1/models")
         async def models():
@@ -305,7 +327,7 @@ class JudgeServer:
 
         @app.get("/admin/stats")
         async def stats():
-            return self.stats()
+            return {**self.stats(), "authorizations": self.authorizations()}
 
         @app.post("/admin/reset")
         async def reset():

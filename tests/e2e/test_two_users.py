@@ -1,0 +1,109 @@
+"""Two users of one app at once, in two browser contexts (two Streamlit sessions of one server).
+
+1. A key typed in A's sidebar is A's: A's LLM calls carry it, B's carry the app's environment key
+   (asserted on the Authorization header of every request the test LLM server received).
+2. A runs a retrieval comparison while B runs a load test: both finish with their own, correct results.
+
+Waits wait on what a click produces (a heading, a table, a status line), never on fixed sleeps.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.e2e.conftest import StreamlitPage
+from tests.e2e.test_journey import column, frame_with
+
+pytestmark = pytest.mark.slow
+SIDEBAR = '[data-testid="stSidebar"]'
+
+
+@pytest.fixture(scope="module")
+def two(browser, streamlit_app, artifacts):
+    contexts, pages = [], []
+    for _ in range(2):
+        ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = ctx.new_page()
+        page.set_default_timeout(120_000)
+        sp = StreamlitPage(page, streamlit_app, artifacts)
+        sp.open()
+        contexts.append(ctx)
+        pages.append(sp)
+    yield pages
+    for ctx in contexts:
+        ctx.close()
+
+
+def _rag_run_with_openai(p: StreamlitPage) -> str:
+    """One small RAG run with the OpenAI generator (OPENAI_BASE_URL = the test server); its status line."""
+    p.goto("RAG quality", timeout=240)
+    p.select("Generator", "OpenAI")
+    settings = p.main.get_by_text("Generation, metrics, run settings and prices")
+    settings.click()
+    p.fill("Only the first N questions (0 = all)", "2")
+    settings.click()
+    p.text(re.compile(r"Estimate: 4 rows · [1-9]\d* LLM calls"))
+    p.button("Run", timeout=300)
+    return p.text(re.compile(r"^Status done · generator OpenAI: gpt-4o-mini"), timeout=300).inner_text()
+
+
+def test_a_typed_key_is_that_sessions_only(two, e2e_llm, e2e_secret, e2e_sidebar_secret):
+    a, b = two
+    sidebar = a.page.locator(SIDEBAR)
+    sidebar.get_by_text("API key and endpoint").click()
+    a.field("OpenAI API key", sidebar).fill(e2e_sidebar_secret)
+    sidebar.get_by_role("button", name="Use these", exact=True).click()
+    a.wait_idle()
+    sidebar.get_by_text("(this session's key)").wait_for()
+    assert "this session's key" not in b.page.locator(SIDEBAR).inner_text()
+
+    e2e_llm.reset_stats()
+    status = _rag_run_with_openai(a)
+    assert "rows 4/4" in status and "with failures 0" in status, status
+    assert e2e_llm.authorizations() == [("/v1/chat/completions", f"Bearer {e2e_sidebar_secret}")] * 4
+
+    e2e_llm.reset_stats()
+    b.page.reload()
+    b.page.locator('[data-testid="stSidebarNav"]').wait_for()
+    b.wait_idle()
+    status = _rag_run_with_openai(b)
+    assert "rows 4/4" in status and "with failures 0" in status, status
+    assert e2e_llm.authorizations() == [("/v1/chat/completions", f"Bearer {e2e_secret}")] * 4  # the app default
+    assert e2e_sidebar_secret not in b.page.locator("body").inner_text()
+
+
+def test_retrieval_and_load_test_at_the_same_time(two):
+    a, b = two
+    a.goto("Retrieval")
+    b.goto("Load test")
+    b.fill("Users", "2")
+    b.fill("Seconds per model", "4")
+    b.text(re.compile(r"About 8 s of load"))
+    # start both, then wait for each: the load test runs in the app's thread, the comparison in A's session
+    b.main.get_by_role("button", name="Run load test", exact=True).click()
+    a.main.get_by_role("button", name="Compare", exact=True).click()
+    for _ in range(2):  # a click that landed during a rerun is lost: the page then still offers the button
+        try:
+            b.main.get_by_text(re.compile(r"⏳|Results of run")).first.wait_for(timeout=30_000)
+            break
+        except Exception:
+            b.main.get_by_role("button", name="Run load test", exact=True).click()
+    a.text("Metrics per model", timeout=300)
+    ndcg = frame_with(a, "ndcg@4")
+    by_model = dict(zip(column(ndcg, "model"), column(ndcg, "ndcg@4")))
+    assert by_model["minilm"].startswith("0.817 [") and by_model["bm25"].startswith("0.858 ["), by_model
+
+    b.text("Results of run", timeout=300)
+    b.wait_idle(timeout=60)
+    assert not b.main.locator('[data-testid="stAlertContentError"]').count(), b.main.inner_text()[:2000]
+    rows = frame_with(b, "req/s")
+    assert column(rows, "model") == ["minilm", "bm25"], rows
+    for values in rows[1:]:
+        row = dict(zip(rows[0], values))
+        assert int(row["requests"].replace(",", "")) > 0 and row["failures"] == "0", row
+    b.text(re.compile(r"Endpoint `?search`? · 2 users"))
+    # separate: neither session shows the other's results
+    assert "Metrics per model" not in b.main.inner_text()
+    assert "Results of run" not in a.main.inner_text()
