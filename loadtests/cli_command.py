@@ -34,7 +34,8 @@ def cmd_loadtest(args) -> int:
     cfg = LoadConfig(models=args.models, endpoint=args.endpoint, users=args.users, spawn_rate=args.spawn_rate,
                      duration=args.duration, k=args.k, dataset=args.dataset, host=args.host,
                      processes=args.processes, slo_p95_ms=args.slo_p95_ms, slo_max_users=args.slo_max_users,
-                     slo_step_seconds=args.slo_step_seconds)
+                     slo_step_seconds=args.slo_step_seconds, index_type=getattr(args, "index", "FLAT"),
+                     metric=getattr(args, "metric", "COSINE"), index_params=getattr(args, "index_params", None) or {})
 
     def progress(ev: dict) -> None:
         if "phase" in ev:
