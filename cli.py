@@ -20,21 +20,10 @@ def _models(text: str) -> list[str]:
     return models
 
 
-def _index_params(text: str) -> dict:
-    """--index-params '{"M": 32, "ef": 128}': a JSON object (keys and values are checked by IndexConfig)."""
-    try:
-        params = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise argparse.ArgumentTypeError(f"not JSON ({e.msg}); e.g. '{{\"M\": 16, \"ef\": 64}}'") from None
-    if not isinstance(params, dict):
-        raise argparse.ArgumentTypeError("give a JSON object, e.g. '{\"M\": 16}'")
-    return params
-
-
 def index_config_from_args(args):
     from rag.store import IndexConfig
 
-    return IndexConfig(args.index, args.metric, args.index_params or {})
+    return IndexConfig.parse(args.index, args.metric, args.index_params)
 
 
 def add_index_arguments(p) -> None:
@@ -43,7 +32,7 @@ def add_index_arguments(p) -> None:
 
     p.add_argument("--index", default="FLAT", help=f"vector index: {', '.join(INDEX_TYPES)} (FLAT = exact)")
     p.add_argument("--metric", default="COSINE", help="COSINE, IP or L2")
-    p.add_argument("--index-params", type=_index_params, default={},
+    p.add_argument("--index-params", default="{}",
                    help='JSON overrides: HNSW M, efConstruction, ef; IVF nlist, nprobe, e.g. \'{"M": 32}\'')
 
 

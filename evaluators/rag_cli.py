@@ -55,7 +55,8 @@ def config_from_args(a):
     from evaluators.rag_runner import RagConfig
     from rag.store import IndexConfig
 
-    index = IndexConfig(getattr(a, "index", "FLAT"), getattr(a, "metric", "COSINE"), getattr(a, "index_params", {}))
+    index = IndexConfig.parse(getattr(a, "index", "FLAT"), getattr(a, "metric", "COSINE"),
+                              getattr(a, "index_params", {}))
 
     extra = {"prompt_template": Path(a.prompt_file).read_text()} if a.prompt_file else {}
     prices = PriceTable.from_json(a.prices) if a.prices else PriceTable.default()

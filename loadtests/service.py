@@ -373,11 +373,11 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         sock = bind(a.host, a.port)
-        params = json.loads(a.index_params or "{}")
-        if not isinstance(params, dict):
-            raise ValueError(f"--index-params must be a JSON object (got {a.index_params})")
+        from rag.store import IndexConfig
+
+        index = IndexConfig.parse(a.index, a.metric, a.index_params)
         cfg = ServiceConfig(a.dataset, [m.strip() for m in a.models.split(",") if m.strip()] or None,
-                            a.milvus_uri, a.generator, a.index, a.metric, params)
+                            a.milvus_uri, a.generator, index.index_type, index.metric, index.params)
         state = ServiceState(cfg)
     except (OSError, DatasetError, ModelUnavailable, MilvusUnavailable, ValueError, ImportError) as e:
         print(f"error: {e}", file=sys.stderr, flush=True)

@@ -116,6 +116,18 @@ class IndexConfig:
         d = d or {}
         return cls(d.get("index_type", "FLAT"), d.get("metric", "COSINE"), dict(d.get("params") or {}))
 
+    @classmethod
+    def parse(cls, index_type: str, metric: str, params: str | dict | None) -> IndexConfig:
+        """From CLI text: ``params`` is a JSON object such as '{"M": 32, "ef": 128}'."""
+        if isinstance(params, str):
+            try:
+                params = json.loads(params or "{}")
+            except json.JSONDecodeError as e:
+                raise ValueError(f"--index-params is not JSON ({e.msg}); e.g. '{{\"M\": 16, \"ef\": 64}}'") from None
+        if not isinstance(params, dict):
+            raise ValueError(f"--index-params must be a JSON object such as '{{\"M\": 16}}' (got {params!r})")
+        return cls(index_type, metric, params)
+
     def label(self) -> str:
         params = " ".join(f"{k}={v}" for k, v in self.all_params().items())
         return f"{self.index_type}/{self.metric}" + (f" {params}" if params else "")

@@ -106,3 +106,29 @@ def test_collections_without_stored_inputs_are_listed_and_never_dropped(store):
     assert next(c for c in store.collections() if c["name"] == legacy) == \
         {"name": legacy, "dataset": "unknown origin", "model": "", "index": "", "chunking": "", "rows": 0}
     assert store.stored_inputs(legacy) is None
+
+
+def test_cli_retrieval_records_the_index_config(milvus, capsys):
+    import cli
+    from rag.runs import RunStore
+
+    code = cli.main(["retrieval", "--dataset", "sample", "--models", "minilm", "--k", "4", "--index", "HNSW",
+                     "--metric", "IP", "--index-params", '{"M": 8, "ef": 32}'])
+    assert code == 0
+    run_id = capsys.readouterr().out.strip().splitlines()[-1].removeprefix("run_id ")
+    cfg = RunStore.default().get(run_id).config
+    assert (cfg["index_type"], cfg["metric"], cfg["index_params"]) == ("HNSW", "IP",
+                                                                        {"M": 8, "efConstruction": 200, "ef": 32})
+
+
+@pytest.mark.parametrize("params,message", [
+    ("{M: 8}", "error: --index-params is not JSON (Expecting property name enclosed in double quotes)"),
+    ("[8]", "error: --index-params must be a JSON object such as '{\"M\": 16}' (got [8])"),
+    ('{"nprobe": 4}', "error: index parameter 'nprobe' does not apply to HNSW; it takes M, efConstruction, ef"),
+])
+def test_cli_bad_index_params_one_line(capsys, params, message):
+    import cli
+
+    assert cli.main(["retrieval", "--dataset", "sample", "--index", "HNSW", "--index-params", params]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(message), err
