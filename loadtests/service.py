@@ -216,7 +216,8 @@ class ServiceState:
             with lm.lock:
                 vectors = [[round(float(x), 7) for x in v] for v in lm.encoder.embed(queries)]
         return {"uri": self.info.uri, "collection": lm.collection, "model": lm.spec.name, "kind": lm.spec.kind,
-                "index_type": lm.index.index_type, "metric": lm.index.metric, "queries": queries,
+                "index_type": lm.index.index_type, "metric": lm.index.metric,
+                "index_params": dict(lm.index.params), "queries": queries,
                 "vectors": vectors}
 
 

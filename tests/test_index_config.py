@@ -132,3 +132,18 @@ def test_cli_bad_index_params_one_line(capsys, params, message):
     assert cli.main(["retrieval", "--dataset", "sample", "--index", "HNSW", "--index-params", params]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(message), err
+
+
+def test_load_and_rag_run_configs_record_the_index(sample):
+    from evaluators.rag_runner import RagConfig, run_config_record
+    from loadtests.runner import LoadConfig
+
+    load = LoadConfig(models=["bm25"], index_type="HNSW", metric="L2", index_params={"M": 8})
+    rec = load.record()
+    assert (rec["index_type"], rec["metric"], rec["index_params"]) == ("HNSW", "L2",
+                                                                        {"M": 8, "efConstruction": 200, "ef": 64})
+    with pytest.raises(ValueError, match="index parameter 'nlist' does not apply to HNSW"):
+        LoadConfig(models=["bm25"], index_type="HNSW", index_params={"nlist": 8}).validate()
+    rag = run_config_record(sample, RagConfig(models=["bm25"], index=IndexConfig("IVF_FLAT", "IP").to_json()))
+    assert (rag["index_type"], rag["metric"], rag["index_params"]) == ("IVF_FLAT", "IP", {"nlist": 128, "nprobe": 16})
+    assert rag["rag"]["index"] == {"index_type": "IVF_FLAT", "metric": "IP", "params": {"nlist": 128, "nprobe": 16}}
