@@ -20,6 +20,22 @@ def _models(text: str) -> list[str]:
     return models
 
 
+def index_config_from_args(args):
+    from rag.store import IndexConfig
+
+    return IndexConfig.parse(args.index, args.metric, args.index_params)
+
+
+def add_index_arguments(p) -> None:
+    """--index, --metric, --index-params: the same choices as the Index page, recorded in every run."""
+    from rag.store import INDEX_TYPES
+
+    p.add_argument("--index", default="FLAT", help=f"vector index: {', '.join(INDEX_TYPES)} (FLAT = exact)")
+    p.add_argument("--metric", default="COSINE", help="COSINE, IP or L2")
+    p.add_argument("--index-params", default="{}",
+                   help='JSON overrides: HNSW M, efConstruction, ef; IVF nlist, nprobe, e.g. \'{"M": 32}\'')
+
+
 def _check_output(output: str | None) -> None:
     """Refuse an unwritable --output before any work is done (and before a run is recorded)."""
     if output and not Path(output).resolve().parent.is_dir():
@@ -37,16 +53,16 @@ def cmd_retrieval(args) -> int:
     from rag.loaders import load_dataset
     from rag.retrieval import Workbench
     from rag.runs import RunStore
-    from rag.store import IndexConfig
 
     _check_output(args.output)
+    cfg = index_config_from_args(args)  # bad index settings fail before the dataset loads
     ds = load_dataset(args.dataset)
-    with Workbench(index_config=IndexConfig(args.index, args.metric)) as wb:
+    with Workbench(index_config=cfg) as wb:
         def progress(model, stage, done, total):
             if stage != "search" and (done == total or done % 1000 < 64):
                 print(f"  {model}: {stage} {done}/{total}", file=sys.stderr)
         result = evaluate_retrieval(wb, ds, args.models, k=args.k, progress=progress)
-    run_id = save_run(RunStore.default(), ds, result, {"index_type": args.index, "metric": args.metric})
+    run_id = save_run(RunStore.default(), ds, result)  # records the index config (result.index)
     frame = result.metrics_frame()
     print(f"{ds.name}: {len(ds.documents)} documents, {len(ds.judged_queries)} judged queries, k={args.k}")
     print(frame.to_string(float_format=lambda x: f"{x:.4f}"))
@@ -147,8 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--dataset", required=True, help="'sample' or a BEIR folder")
     r.add_argument("--models", type=_models, default=["minilm", "bm25"], help="comma-separated, e.g. minilm,bm25")
     r.add_argument("--k", type=int, default=10)
-    r.add_argument("--index", default="FLAT", help="FLAT (exact), HNSW, IVF_FLAT, IVF_SQ8")
-    r.add_argument("--metric", default="COSINE", help="COSINE, IP or L2")
+    add_index_arguments(r)
     r.add_argument("--output", help="write the JSON result here")
     r.set_defaults(func=cmd_retrieval)
     add_run_commands(sub)
@@ -158,6 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
     from loadtests.cli_command import add_loadtest_command
 
     add_loadtest_command(sub)
+    for name in ("rag", "loadtest"):  # every run kind takes (and records) the same index settings
+        add_index_arguments(sub.choices[name])
     return p
 
 

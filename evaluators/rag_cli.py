@@ -53,6 +53,10 @@ def add_rag_command(sub) -> None:
 def config_from_args(a):
     from evaluators.cost import PriceTable
     from evaluators.rag_runner import RagConfig
+    from rag.store import IndexConfig
+
+    index = IndexConfig.parse(getattr(a, "index", "FLAT"), getattr(a, "metric", "COSINE"),
+                              getattr(a, "index_params", {}))
 
     extra = {"prompt_template": Path(a.prompt_file).read_text()} if a.prompt_file else {}
     prices = PriceTable.from_json(a.prices) if a.prices else PriceTable.default()
@@ -60,7 +64,7 @@ def config_from_args(a):
                      judge_base_url=a.judge_base_url or a.base_url, metrics=a.metrics, k=a.k,
                      temperature=a.temperature, concurrency=a.concurrency, timeout=a.timeout, max_retries=a.retries,
                      spend_cap_usd=a.spend_cap, limit=a.limit, question_set=a.question_set, embeddings=a.embeddings,
-                     prices=prices.to_json(), **extra)
+                     prices=prices.to_json(), index=index.to_json(), **extra)
 
 
 def _progress(p) -> None:

@@ -32,6 +32,7 @@ from rag.generators import DEFAULT_PROMPT, Context, GenerationConfig, generator_
 from rag.llm import parse_llm
 from rag.question_sets import EvalQuestion, load_question_set, questions_from_dataset
 from rag.runs import RunStore
+from rag.store import IndexConfig
 
 # Rows in flight per LLM slot. A row also spends time off the LLM (building contexts, non-LLM metrics,
 # embeddings, the store write) and in one-call stages (generate, then NLI); two rows per slot keep the
@@ -60,6 +61,7 @@ class RagConfig:
     question_set: str | None = None           # a saved question set instead of the dataset's queries
     embeddings: str = "minilm"                # for answer relevancy
     chunking: str = ""
+    index: dict = field(default_factory=lambda: IndexConfig().to_json())  # IndexConfig.to_json(): type, metric, params
     prices: dict = field(default_factory=lambda: PriceTable.default().to_json())
 
     def generation(self) -> GenerationConfig:
@@ -129,6 +131,7 @@ def check_config(cfg: RagConfig, settings=None) -> None:
     if cfg.concurrency < 1 or cfg.timeout <= 0 or cfg.max_retries < 0:
         raise ValueError("concurrency must be ≥ 1, timeout > 0 and retries ≥ 0")
     cfg.generation()  # validates the template and k
+    IndexConfig.from_json(cfg.index)  # validates the index type, metric and parameters
 
 
 def run_config_record(ds: Dataset, cfg: RagConfig) -> dict:
@@ -139,7 +142,8 @@ def run_config_record(ds: Dataset, cfg: RagConfig) -> dict:
             "generator": {"spec": cfg.generator, "label": generator_label(cfg.generator, cfg.generator_base_url),
                           "baseline": kind.is_baseline},
             "judge": judge.to_config() if judge else None, "metrics_active": active, "metrics_skipped": skipped,
-            "model_ids": {m: resolve(m).model_id for m in cfg.models}}
+            "model_ids": {m: resolve(m).model_id for m in cfg.models},
+            **IndexConfig.from_json(cfg.index).record()}
 
 
 # ---------------------------------------------------------------- entry points
@@ -206,10 +210,14 @@ def ordered(rows: list[dict], cfg: RagConfig, ds: Dataset) -> list[dict]:
 # ---------------------------------------------------------------- the work
 
 def _retrieve(ds: Dataset, cfg: RagConfig, work, workbench) -> dict[tuple[str, str], list[tuple[str, float]]]:
+    """Search with the run's own index config (a resumed run keeps the index it started with)."""
     hits: dict[tuple[str, str], list[tuple[str, float]]] = {}
+    index = IndexConfig.from_json(cfg.index)
     for model in dict.fromkeys(m for m, _, _ in work):
         qs = [q for m, q, _ in work if m == model]
-        found = workbench.search(ds, resolve(model), [q.question for q in qs], cfg.k, cfg.chunking)
+        spec = resolve(model)
+        name = workbench.store.ensure_collection(ds, spec, index, cfg.chunking).name
+        found = workbench.store.search(name, spec, [q.question for q in qs], cfg.k, index)
         hits.update({(model, q.id): h for q, h in zip(qs, found)})
     return hits
 

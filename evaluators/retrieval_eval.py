@@ -38,6 +38,7 @@ class RetrievalResult:
     search_seconds: dict[str, float] = field(default_factory=dict)
     collections: dict[str, str] = field(default_factory=dict)
     model_ids: dict[str, str] = field(default_factory=dict)    # model -> resolved model id
+    index: dict = field(default_factory=dict)                  # IndexConfig.record() of the workbench
 
     def to_json(self) -> dict:
         return {"dataset": self.dataset, "k": self.k, "metrics": self.metrics,
@@ -56,7 +57,7 @@ def evaluate_retrieval(wb: Workbench, dataset: Dataset, models: list[str], k: in
     for m in found.models:
         per_query[m], metrics[m] = score_run(found.rankings[m], dataset.qrels, k)
     return RetrievalResult(found.dataset, k, found.models, found.rankings, per_query, metrics,
-                           found.search_seconds, found.collections, found.model_ids)
+                           found.search_seconds, found.collections, found.model_ids, wb.index_config.record())
 
 
 def comparison_table(dataset: Dataset, result: RetrievalResult, query_id: str) -> pd.DataFrame:
@@ -79,7 +80,7 @@ def save_run(store, dataset: Dataset, result: RetrievalResult, config: dict | No
     """Record a retrieval run (config, per-query rows with rankings, means) and its statistics."""
     cfg = {"models": result.models, "k": result.k, "collections": result.collections,
            "model_ids": {m: result.model_ids.get(m) or resolve(m).model_id for m in result.models},
-           "dataset_source": dataset.source, **(config or {})}
+           "dataset_source": dataset.source, **result.index, **(config or {})}
     run_id = store.create("retrieval", cfg, dataset=dataset)
     rows = [{"model": m, "item_id": q, "ranking": [[d, s] for d, s in result.rankings[m].get(q, [])], **vals}
             for m in result.models for q, vals in result.per_query[m].items()]

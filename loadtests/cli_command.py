@@ -30,11 +30,15 @@ def cmd_loadtest(args) -> int:
     from loadtests.runner import LoadConfig, LoadTestError, run_load_test
     from rag.embedders import ModelUnavailable
     from rag.milvus_server import MilvusUnavailable
+    from rag.store import IndexConfig
 
+    index = IndexConfig.parse(getattr(args, "index", "FLAT"), getattr(args, "metric", "COSINE"),
+                              getattr(args, "index_params", "{}"))
     cfg = LoadConfig(models=args.models, endpoint=args.endpoint, users=args.users, spawn_rate=args.spawn_rate,
                      duration=args.duration, k=args.k, dataset=args.dataset, host=args.host,
                      processes=args.processes, workers=args.workers, slo_p95_ms=args.slo_p95_ms,
-                     slo_max_users=args.slo_max_users, slo_step_seconds=args.slo_step_seconds)
+                     slo_max_users=args.slo_max_users, slo_step_seconds=args.slo_step_seconds,
+                     index_type=index.index_type, metric=index.metric, index_params=index.params)
 
     def progress(ev: dict) -> None:
         if "phase" in ev:

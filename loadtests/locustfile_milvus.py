@@ -77,7 +77,8 @@ def _load_plan(environment, **_):
         for m in wanted:
             p = _get_json(f"{host}/plan/milvus?model={m}")
             vectors = np.asarray(p["vectors"], dtype=np.float32) if p["vectors"] else None
-            Plan.models[m] = (resolve(m), p["collection"], IndexConfig(p["index_type"], p["metric"]),
+            Plan.models[m] = (resolve(m), p["collection"],
+                              IndexConfig(p["index_type"], p["metric"], p.get("index_params") or {}),
                               p["queries"], vectors)
         uri = opts.milvus_uri or p["uri"]
         Plan.store = MilvusStore(MilvusInfo(uri=uri, token=os.environ.get("MILVUS_TOKEN") or None, embedded=False))

@@ -193,9 +193,11 @@ class ServiceProcess(Child):
     """``python -m loadtests.service`` on 127.0.0.1 (a free port by default), ready when /health answers."""
 
     def __init__(self, dataset: str = "sample", models: list[str] | None = None, port: int = 0,
-                 host: str = "127.0.0.1", generator: str | None = None, milvus_uri: str | None = None):
+                 host: str = "127.0.0.1", generator: str | None = None, milvus_uri: str | None = None,
+                 index: dict | None = None):
         self.dataset, self.models, self.port, self.host = dataset, list(models or []), port, host
         self.generator, self.milvus_uri = generator, milvus_uri
+        self.index = index or {"index_type": "FLAT", "metric": "COSINE", "params": {}}  # IndexConfig.to_json()
         self.url = ""
         self.proc = None
 
@@ -218,6 +220,8 @@ class ServiceProcess(Child):
             cmd += ["--generator", self.generator]
         if self.milvus_uri:
             cmd += ["--milvus-uri", self.milvus_uri]
+        cmd += ["--index", self.index["index_type"], "--metric", self.index["metric"],
+                "--index-params", json.dumps(self.index.get("params") or {})]
         super().__init__(cmd, logs / f"service-{stamp}.log", secrets=self.secrets)
         deadline = time.monotonic() + timeout
         try:

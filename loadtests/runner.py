@@ -67,6 +67,15 @@ class LoadConfig:
     slo_p95_ms: float | None = None
     slo_max_users: int = 64
     slo_step_seconds: int = 10
+    index_type: str = "FLAT"      # the index config searched (the app-wide choice on the page)
+    metric: str = "COSINE"
+    index_params: dict = field(default_factory=dict)
+
+    def index(self) -> dict:
+        """IndexConfig.to_json() of this run (validates the settings)."""
+        from rag.store import IndexConfig
+
+        return IndexConfig(self.index_type, self.metric, dict(self.index_params)).to_json()
 
     def validate(self) -> None:
         """Bounds, before anything is recorded or started (model names are checked in the run)."""
@@ -87,9 +96,11 @@ class LoadConfig:
         for ok, msg in checks:
             if not ok:
                 raise ValueError(msg)
+        self.index()  # unknown index type, metric or parameter
 
     def record(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if v is not None}
+        """The run's config: every field, with index_params as used (defaults filled in)."""
+        return {**{k: v for k, v in self.__dict__.items() if v is not None}, "index_params": self.index()["params"]}
 
 
 @dataclass
@@ -240,7 +251,7 @@ def run_load_test(cfg: LoadConfig, progress: Progress | None = None, stop: threa
         else:
             if service is None or not service.alive():
                 say({"phase": "starting the service (loads the models once)", "fraction": 0.0})
-                service = own = ServiceProcess(cfg.dataset, cfg.models).start()
+                service = own = ServiceProcess(cfg.dataset, cfg.models, index=cfg.index()).start()
             url = service.url
         report.url = url
         check_models(url, cfg.models, cfg.endpoint)
@@ -319,18 +330,23 @@ class AppProcesses:
         self.job: LoadTestJob | None = None
         self.lock = threading.RLock()
 
-    def ensure_service(self, dataset: str, models: list[str]) -> ServiceProcess:
-        """The running service if it serves ``dataset`` and ``models``, else a new one (with the union)."""
+    def ensure_service(self, dataset: str, models: list[str], index: dict | None = None) -> ServiceProcess:
+        """The running service if it serves ``dataset``, ``models`` and ``index`` (IndexConfig.to_json(),
+        default FLAT), else a new one (with the union of models)."""
+        from rag.store import IndexConfig
+
+        index = index or IndexConfig().to_json()
         with self.lock:
             s = self.service
-            if s is not None and s.alive() and s.dataset == dataset and set(models) <= set(s.models):
+            if s is not None and s.alive() and s.dataset == dataset and set(models) <= set(s.models) \
+                    and s.index == index:
                 return s
             keep = set(s.models) if s is not None and s.dataset == dataset else set()
             self.stop_web()
             if s is not None:
                 s.stop()
             self.service = None
-            self.service = ServiceProcess(dataset, sorted(set(models) | keep)).start()
+            self.service = ServiceProcess(dataset, sorted(set(models) | keep), index=index).start()
             return self.service
 
     def start_job(self, cfg: LoadConfig) -> LoadTestJob:
@@ -338,14 +354,14 @@ class AppProcesses:
             if self.job is not None and self.job.is_alive():
                 raise LoadTestError("a load test is already running; stop it first")
             cfg.validate()
-            factory = None if cfg.host else (lambda: self.ensure_service(cfg.dataset, cfg.models))
+            factory = None if cfg.host else (lambda: self.ensure_service(cfg.dataset, cfg.models, cfg.index()))
             self.job = LoadTestJob(cfg, factory)
             self.job.start()
             return self.job
 
-    def start_web(self, dataset: str, models: list[str]) -> LocustProcess:
+    def start_web(self, dataset: str, models: list[str], index: dict | None = None) -> LocustProcess:
         with self.lock:
-            svc = self.ensure_service(dataset, models)
+            svc = self.ensure_service(dataset, models, index)
             if self.web is None or not self.web.alive():
                 self.web = start_web_ui(svc.url, svc.models)
             return self.web

@@ -4,8 +4,9 @@ Why a service: a load test has to go through what a user would call, so the cost
 queueing is in the numbers; each response also carries its own timing split (embed / search /
 generate), and ``GET /stats/timings`` summarises those server-side, so a chart can show where the
 time goes without guessing. Models are loaded (and warmed with one query) once at start-up, and the
-collections are the app's own: a collection the app already built is reused as is (its index
-settings are recovered from its fingerprint), a missing one is built.
+collections are the app's own: the collection the app built for the requested index config (type,
+metric, params; FLAT by default, the app-wide choice when the Load test page starts it) is reused,
+a missing one is built; collections of other index configs are left alone.
 
 Endpoints: ``GET /health``, ``GET /models``, ``GET /questions``, ``POST /search {model, query, k}``,
 ``POST /rag {model, question, k}``, ``GET /stats/timings``, ``POST /stats/reset`` and
@@ -63,8 +64,9 @@ class ServiceConfig:
     models: list[str] | None = None       # None: the models already indexed for the dataset, else DEFAULT_MODELS
     milvus_uri: str | None = None         # None: the app's Milvus (ensure_milvus)
     generator: str = "extractive"
-    index_type: str = "FLAT"              # used only when a collection has to be built
+    index_type: str = "FLAT"              # the index config served (reused if built, else built)
     metric: str = "COSINE"
+    index_params: dict = field(default_factory=dict)
 
     @classmethod
     def from_env(cls) -> ServiceConfig:
@@ -101,18 +103,6 @@ def encoder_lock(model_id: str) -> threading.Lock:
     return _encoder_locks.setdefault(model_id, threading.Lock())
 
 
-def _matching_config(dataset, spec, name: str):
-    """The IndexConfig whose fingerprint is in ``name``: how the app built it (None if stale)."""
-    from rag.store import INDEX_TYPES, METRICS, IndexConfig, fingerprint
-
-    for t in INDEX_TYPES:
-        for m in METRICS:
-            cfg = IndexConfig(t, m)
-            if fingerprint(dataset, spec, cfg) == name[-8:]:
-                return cfg
-    return None
-
-
 class ServiceState:
     """The loaded dataset, Milvus connection, models and generator; everything a request needs."""
 
@@ -131,19 +121,14 @@ class ServiceState:
             self.info = ensure_milvus()
         self.store = MilvusStore(self.info)
         self.store.ping()
-        names = cfg.models or [m for m in REGISTRY if self.store.find(self.dataset.name, m)] or list(DEFAULT_MODELS)
+        index = IndexConfig(cfg.index_type, cfg.metric, dict(cfg.index_params))  # bad settings fail here
+        names = cfg.models or [m for m in REGISTRY if self.store.builds(self.dataset, m)] or list(DEFAULT_MODELS)
         specs = resolve_all(names)  # keyed by the spec strings asked for; unknown names fail here, before any work
         self.models: dict[str, LoadedModel] = {}
         for key, spec in specs.items():
             t = time.perf_counter()
-            found = self.store.find(self.dataset.name, spec.name)
-            index = _matching_config(self.dataset, spec, found) if found else None
-            if index is not None and self.store.row_count(found) == len(self.dataset.documents):
-                self.store.client.load_collection(found)
-                name, how = found, "reused"
-            else:
-                index = IndexConfig(cfg.index_type, cfg.metric)
-                name, how = self.store.ensure_collection(self.dataset, spec, index).name, "built"
+            built = self.store.ensure_collection(self.dataset, spec, index)
+            name, how = built.name, "reused" if built.reused else "built"
             lm = LoadedModel(key, spec, name, index, spec.encoder(), encoder_lock(spec.model_id))
             self.models[key] = lm
             self._search(lm, self.dataset.queries[0].text if self.dataset.queries else "warm-up", 1)
@@ -234,7 +219,8 @@ class ServiceState:
             with lm.lock:
                 vectors = [[round(float(x), 7) for x in v] for v in lm.encoder.embed(queries)]
         return {"uri": self.info.uri, "collection": lm.collection, "model": lm.key, "kind": lm.spec.kind,
-                "index_type": lm.index.index_type, "metric": lm.index.metric, "queries": queries,
+                "index_type": lm.index.index_type, "metric": lm.index.metric,
+                "index_params": dict(lm.index.params), "queries": queries,
                 "vectors": vectors}
 
 
@@ -378,8 +364,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--port", type=int, default=8000, help="0 picks a free port (see --ready-file)")
     p.add_argument("--milvus-uri", default=env.milvus_uri, help="default: the app's Milvus (Lite server)")
     p.add_argument("--generator", default=env.generator, help="rag.generators name for /rag (default extractive)")
-    p.add_argument("--index", default="FLAT", help="index type for collections that must be built")
+    p.add_argument("--index", default="FLAT", help="index type served (its collection is reused or built)")
     p.add_argument("--metric", default="COSINE")
+    p.add_argument("--index-params", default="{}", help='JSON, e.g. \'{"M": 16, "ef": 64}\'')
     p.add_argument("--ready-file", help="write {url, pid} here once listening (the runner waits on it)")
     a = p.parse_args(argv)
     if os.environ.get("WORKBENCH_PARENT_PID", "").isdigit():
@@ -390,8 +377,11 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         sock = bind(a.host, a.port)
+        from rag.store import IndexConfig
+
+        index = IndexConfig.parse(a.index, a.metric, a.index_params)
         cfg = ServiceConfig(a.dataset, [m.strip() for m in a.models.split(",") if m.strip()] or None,
-                            a.milvus_uri, a.generator, a.index, a.metric)
+                            a.milvus_uri, a.generator, index.index_type, index.metric, index.params)
         state = ServiceState(cfg)
     except (OSError, DatasetError, ModelUnavailable, MilvusUnavailable, ValueError, ImportError) as e:
         print(f"error: {e}", file=sys.stderr, flush=True)

@@ -5,9 +5,16 @@ import time
 import pandas as pd
 import streamlit as st
 
-from pages.common import CUSTOM_MODELS_HELP, chunking, current_dataset, dataset_caption, show_error, workbench
+from pages.common import (
+    CUSTOM_MODELS_HELP,
+    chunking,
+    current_dataset,
+    dataset_caption,
+    index_settings,
+    show_error,
+    workbench,
+)
 from rag.embedders import ModelUnavailable, available_models, model_key, resolve_all
-from rag.store import INDEX_TYPES, METRICS
 
 st.title("🗄️ Index")
 ds = current_dataset()
@@ -20,14 +27,11 @@ runnable = [m.name for m, ok, _ in models if ok]
 chosen = st.multiselect("Models to index", runnable, default=[m for m in ("minilm", "bm25") if m in runnable],
                         help="Models that cannot run here are listed above with the reason.")
 custom = st.text_input("Your own models (comma-separated)", placeholder=CUSTOM_MODELS_HELP)
-c1, c2 = st.columns(2)
-index_type = c1.selectbox("Index type (dense models)", list(INDEX_TYPES), key="index_type",
-                          help="FLAT is exact search: the fair default for comparing models.")
-metric = c2.selectbox("Metric", list(METRICS), key="metric")
+cfg = index_settings()  # app-wide: Retrieval, RAG quality and Load test use the same index
 
 names = list(dict.fromkeys(chosen + [model_key(c) for c in custom.split(",") if model_key(c)]))
 if st.button("Build collections", type="primary", disabled=not names):
-    wb = workbench(index_type, metric)
+    wb = workbench(cfg)
     try:
         resolve_all(names, check=True)  # unknown or unavailable models fail here, before anything is written
     except ModelUnavailable as e:
@@ -54,14 +58,19 @@ if st.button("Build collections", type="primary", disabled=not names):
                                              for m, b in built.items()), icon="✅")
             st.session_state["indexed_models"] = list(built)
 
-wb = workbench(index_type, metric)
+wb = workbench(cfg)
 if wb is not None:
     st.subheader("Collections in Milvus")
+    st.caption("Each index configuration keeps its own collections; a build replaces only its own stale "
+               "build (same dataset, model, chunking and index, changed documents).")
     cols = wb.store.collections()
     st.dataframe(pd.DataFrame(cols or [{"name": "(none yet)", "rows": 0}]), hide_index=True, width="stretch")
     if cols:
         drop = st.selectbox("Drop a collection", [c["name"] for c in cols], index=None,
-                            placeholder="choose one (it is rebuilt on the next build)")
+                            format_func=lambda n: next(f"{n} ({c['dataset']} · {c['model'] or '?'}"
+                                                       f"{' · ' + c['index'] if c['index'] else ''})"
+                                                       for c in cols if c["name"] == n),
+                            placeholder="choose one (it is rebuilt on the next build that needs it)")
         if drop and st.button(f"Drop {drop}"):
             wb.store.drop(drop)
             st.rerun()

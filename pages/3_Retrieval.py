@@ -11,6 +11,7 @@ from rag.runs import RunNotFound, RunStore
 st.title("🔎 Retrieval")
 ds = current_dataset()
 dataset_caption(ds)
+st.caption(f"Index: {index_config().label()} (set on the Index page)")
 if not ds.judged_queries:
     st.warning("This dataset has no relevance judgments, so retrieval cannot be scored. Add a 'relevant' column "
                "to the questions on the Data page.")
@@ -22,7 +23,7 @@ with c1:
 k = c2.number_input("k (top documents)", 1, 100, 4 if len(ds.documents) <= 100 else 10)
 
 if st.button("Compare", type="primary", disabled=not models):
-    wb = workbench(*index_config())
+    wb = workbench()
     if wb is not None:
         bar = st.progress(0.0, text="Preparing collections…")
         steps = {"n": 0}

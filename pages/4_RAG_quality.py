@@ -69,7 +69,7 @@ try:
                     judge_base_url=judge_url, metrics=metrics, k=k, temperature=temperature, prompt_template=template,
                     concurrency=concurrency, timeout=timeout, max_retries=retries, spend_cap_usd=cap or None,
                     limit=limit or None, question_set=None if qset == qsets[0] else qset, chunking=chunking(),
-                    prices=PriceTable.from_rows(prices.to_dict("records")).to_json())
+                    index=index_config().to_json(), prices=PriceTable.from_rows(prices.to_dict("records")).to_json())
     est = estimate_run(questions_for(ds, cfg), ds, cfg).summary(cfg.price_table())
     st.info(f"Estimate: **{est['rows']}** rows · **{est['total_calls']}** LLM calls · ≈{est['total_tokens']:,} tokens"
             f" · ≈**${est['cost_usd']:.4f}**" + (f" (no price for {', '.join(est['unpriced_models'])})"
@@ -85,7 +85,7 @@ if judge == "none":
 on_progress = lambda bar: (lambda p: bar.progress(p.fraction, text=p.text))  # noqa: E731
 
 if st.button("Run", type="primary", disabled=cfg is None or not models):
-    wb = workbench(*index_config())
+    wb = workbench()
     if wb is not None:
         bar = st.progress(0.0, text="Retrieving…")
         try:
@@ -128,7 +128,7 @@ retry = True if b.button(f"Retry failed rows ({failed})", disabled=failed <= 0) 
 if retry is not None:
     bar = st.progress(0.0, text="Resuming…")
     try:
-        resume_rag(run_id, workbench=workbench(*index_config()), ds=ds, store=store, progress=on_progress(bar),
+        resume_rag(run_id, workbench=workbench(), ds=ds, store=store, progress=on_progress(bar),
                    retry_failed=retry, settings=session_settings())
         st.rerun()
     except Exception as err:

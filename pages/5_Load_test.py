@@ -7,7 +7,7 @@ import streamlit as st
 from loadtests import charts
 from loadtests.results import load_run
 from loadtests.runner import APP, ENDPOINTS, MAX_DURATION_S, MAX_USERS, LoadConfig, dataset_spec
-from pages.common import current_dataset, dataset_caption, model_picker, show_error
+from pages.common import current_dataset, dataset_caption, index_config, model_picker, show_error
 from rag.runs import RunNotFound, RunStore
 
 st.title("🚦 Load test")
@@ -18,7 +18,9 @@ if spec is None:
     st.info(f"The service loads datasets from disk; **{ds.name}** came from an upload, so load tests use the "
             "built-in sample. Load a BEIR folder on the Data page to test on it.")
     spec = "sample"
-st.caption("Each model runs on its own (the service to itself) with Locust's `FastHttpUser` on 127.0.0.1; "
+index = index_config()  # app-wide, chosen on the Index page
+st.caption(f"Index: {index.label()} (set on the Index page). Each model runs on its own"
+           " (the service to itself) with Locust's `FastHttpUser` on 127.0.0.1; "
            "requests ask the dataset's questions. The service loads the models once and stays up for later runs.")
 
 c1, c2, c3, c4, c5 = st.columns([3, 1.3, 1, 1, 1])
@@ -50,7 +52,8 @@ if b1.button("Run load test", type="primary", disabled=running or not models):
         job = APP.start_job(LoadConfig(models=models, endpoint=endpoint, users=int(users), spawn_rate=float(rate),
                                        duration=int(duration), dataset=spec, processes=int(gen_procs),
                                        slo_p95_ms=float(target) if slo_on else None, slo_max_users=int(slo_max),
-                                       slo_step_seconds=int(step_s)))
+                                       slo_step_seconds=int(step_s), index_type=index.index_type,
+                                       metric=index.metric, index_params=index.all_params()))
         st.session_state["load_run_shown"] = None
         running = True
     except Exception as e:
@@ -132,7 +135,7 @@ w1, w2, w3, _ = st.columns([1.2, 1, 1, 3])
 if w1.button("Open Locust web UI", disabled=not models):
     try:
         with st.spinner("Starting the service and Locust…"):
-            APP.start_web(spec, models)
+            APP.start_web(spec, models, index.to_json())
     except Exception as e:
         show_error(e, "Locust web UI")
 web = APP.web

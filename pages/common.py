@@ -25,23 +25,27 @@ def milvus_info():
     return ensure_milvus()
 
 
-def workbench(index_type: str = "FLAT", metric: str = "COSINE"):
-    """A Workbench on the shared Milvus connection, or None (with an error shown) if Milvus is down."""
+def workbench(cfg=None):
+    """A Workbench on the shared Milvus connection with the app-wide index settings (or ``cfg``), or None
+    (with an error shown) if Milvus is down. One connection per process; the config is per call."""
+    import copy
+
     from rag.milvus_server import MilvusUnavailable
 
     try:
-        return _workbench(index_type, metric)
+        wb = copy.copy(_workbench())  # shares the store (one client); only index_config differs
     except MilvusUnavailable as e:
         st.error(f"Milvus is not available: {e}")
         return None
+    wb.index_config = cfg or index_config()
+    return wb
 
 
 @st.cache_resource(show_spinner=False)
-def _workbench(index_type: str, metric: str):
+def _workbench():
     from rag.retrieval import Workbench
-    from rag.store import IndexConfig
 
-    return Workbench(milvus_info(), IndexConfig(index_type, metric))
+    return Workbench(milvus_info())
 
 
 @st.cache_data(show_spinner="Loading the sample…")
@@ -68,8 +72,61 @@ def chunking() -> str:
     return st.session_state.get("chunking", "")
 
 
-def index_config() -> tuple[str, str]:
-    return st.session_state.get("index_type", "FLAT"), st.session_state.get("metric", "COSINE")
+# App-wide index settings live in session-state keys no widget owns: Streamlit deletes a widget's key
+# on every run where that widget is not rendered (a page switch), so a choice kept only in the Index
+# page's selectbox fell back to FLAT on the Retrieval page. The widgets below are seeded from these
+# keys and copy their value back on change.
+INDEX_KEYS = {"type": "app_index_type", "metric": "app_index_metric", "params": "app_index_params"}
+
+
+def index_config():
+    """The app-wide IndexConfig (FLAT/COSINE with default parameters until the user chooses)."""
+    from rag.store import IndexConfig
+
+    ss = st.session_state
+    t = ss.get(INDEX_KEYS["type"], "FLAT")
+    params = (ss.get(INDEX_KEYS["params"]) or {}).get(t, {})
+    return IndexConfig(t, ss.get(INDEX_KEYS["metric"], "COSINE"), dict(params))
+
+
+def _seeded(widget_key: str, value) -> str:
+    if widget_key not in st.session_state:
+        st.session_state[widget_key] = value
+    return widget_key
+
+
+def _copy(widget_key: str, app_key: str) -> None:
+    st.session_state[app_key] = st.session_state[widget_key]
+
+
+def _copy_param(index_type: str, name: str, widget_key: str) -> None:
+    params = dict(st.session_state.get(INDEX_KEYS["params"]) or {})
+    params[index_type] = {**params.get(index_type, {}), name: int(st.session_state[widget_key])}
+    st.session_state[INDEX_KEYS["params"]] = params
+
+
+def index_settings():
+    """Index type, metric and the type's parameters as widgets bound to the app-wide keys; returns the config."""
+    from rag.store import INDEX_TYPES, METRICS
+
+    cfg = index_config()
+    c1, c2 = st.columns(2)
+    c1.selectbox("Index type (dense models)", list(INDEX_TYPES), key=_seeded("w_index_type", cfg.index_type),
+                 on_change=_copy, args=("w_index_type", INDEX_KEYS["type"]),
+                 help="FLAT is exact search: the fair default for comparing models. The choice holds app-wide.")
+    c2.selectbox("Metric", list(METRICS), key=_seeded("w_index_metric", cfg.metric),
+                 on_change=_copy, args=("w_index_metric", INDEX_KEYS["metric"]))
+    cfg = index_config()
+    build, search = INDEX_TYPES[cfg.index_type]
+    values = cfg.all_params()
+    cols = st.columns(max(len(values), 1))
+    for col, name in zip(cols, values):
+        wk = f"w_index_param_{cfg.index_type}_{name}"
+        col.number_input(name, min_value=1, max_value=65536, step=1, key=_seeded(wk, values[name]),
+                         on_change=_copy_param, args=(cfg.index_type, name, wk),
+                         help="build parameter: a change builds a new collection" if name in build
+                         else "search parameter: applies at query time, the collection is reused")
+    return index_config()
 
 
 CUSTOM_MODELS_HELP = ("st:/path/to/model-folder, oai:nomic-embed-text@http://127.0.0.1:11434/v1, "
@@ -103,7 +160,7 @@ def sidebar_status() -> None:
     with st.sidebar:
         st.markdown("### Status")
         try:  # ping over the cached connection: no new client on every rerun
-            wb = _workbench(*index_config())
+            wb = _workbench()
             wb.store.ping()
             ok, msg = True, f"{wb.info.describe()} answers"
         except MilvusUnavailable as e:

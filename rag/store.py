@@ -1,9 +1,17 @@
-"""One Milvus collection per (dataset, model, chunking), built once and reused until its inputs change.
+"""One Milvus collection per (dataset, model, chunking, index config), built once and reused until its inputs change.
 
-The collection name is readable and carries a fingerprint of everything that shapes its contents
-(corpus hash, model id, index type/metric/params, BM25 settings), e.g. ``wb_sample_minilm_1a2b3c4d``.
-Changed inputs give a new name; after a successful build the stale ones of the same
-(dataset, model) are dropped. A build embeds everything *before* writing to Milvus, and drops the
+Everything that shapes a collection's contents (dataset name and corpus hash, model id, chunking,
+index type/metric/build params, BM25 settings) is stored *in* the collection, as JSON in its
+``workbench.build`` property, and hashed into its name, e.g. ``wb_sample_minilm_1a2b3c4d5e6f``
+(the readable part is a hint only: a collection is identified by its stored inputs, never by
+slicing its name). A build never drops a collection of another index configuration or another
+dataset; after a successful build it drops only the stale builds of the *same* (dataset, model,
+chunking, index config) whose corpus changed. Collections without stored inputs (older builds,
+foreign ones) are listed as "unknown origin" and never dropped automatically. (Measured on
+Milvus Lite 3.2.2: ``create_collection(..., properties=...)`` keeps them across restarts;
+``description=`` is accepted and silently dropped, so it is not used.)
+
+A build embeds everything *before* writing to Milvus, and drops the
 collection if an insert fails, so bad input never leaves a half-written collection behind. Inserts
 are flushed (unflushed rows are scanned in Python, ignoring indexes) and collections are loaded
 before search.
@@ -21,7 +29,7 @@ import json
 import re
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from rag.dataset import Dataset
 from rag.embedders import ModelSpec
@@ -38,33 +46,91 @@ BM25_PARAMS = {"bm25_k1": 0.9, "bm25_b": 0.4}
 RRF_K = 60
 MAX_TEXT_BYTES = 65_000  # VARCHAR max_length is 65,535 bytes
 
-# index type -> (build params, search params given k); a new index type is one entry
-INDEX_TYPES: dict[str, tuple[dict, Callable[[int], dict]]] = {
-    "FLAT": ({}, lambda k: {}),
-    "HNSW": ({"M": 16, "efConstruction": 200}, lambda k: {"ef": max(64, k)}),
-    "IVF_FLAT": ({"nlist": 128}, lambda k: {"nprobe": 16}),
-    "IVF_SQ8": ({"nlist": 128}, lambda k: {"nprobe": 16}),
+# index type -> (build params, search params), defaults; a new index type is one entry. Build params
+# shape the collection (part of its fingerprint); search params (ef, nprobe) do not, so changing
+# them reuses the collection (runs record them). HNSW's ef is raised to k when smaller (ef >= k).
+INDEX_TYPES: dict[str, tuple[dict, dict]] = {
+    "FLAT": ({}, {}),
+    "HNSW": ({"M": 16, "efConstruction": 200}, {"ef": 64}),
+    "IVF_FLAT": ({"nlist": 128}, {"nprobe": 16}),
+    "IVF_SQ8": ({"nlist": 128}, {"nprobe": 16}),
 }
 METRICS = ("COSINE", "IP", "L2")
+BUILD_PROPERTY = "workbench.build"  # collection property holding the fingerprint inputs (JSON)
+FINGERPRINT_VERSION = 1
 
 
 @dataclass(frozen=True)
 class IndexConfig:
+    """Index type, metric and parameter overrides (build: M, efConstruction, nlist; search: ef, nprobe).
+
+    Usage:
+        IndexConfig("HNSW", "COSINE", {"M": 32, "ef": 128}).to_json()
+        # {"index_type": "HNSW", "metric": "COSINE", "params": {"M": 32, "efConstruction": 200, "ef": 128}}
+    """
     index_type: str = "FLAT"
     metric: str = "COSINE"
-    params: dict = field(default_factory=dict)  # overrides of the build params
+    params: dict = field(default_factory=dict)  # overrides of the default build/search params
 
     def __post_init__(self):
         if self.index_type not in INDEX_TYPES:
             raise ValueError(f"unknown index type {self.index_type!r}; choose from {', '.join(INDEX_TYPES)}")
         if self.metric not in METRICS:
             raise ValueError(f"unknown metric {self.metric!r}; choose from {', '.join(METRICS)}")
+        build, search = INDEX_TYPES[self.index_type]
+        known = [*build, *search]
+        for key, value in self.params.items():
+            if key not in known:
+                raise ValueError(f"index parameter {key!r} does not apply to {self.index_type}; "
+                                 + (f"it takes {', '.join(known)}" if known else "it takes none"))
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"index parameter {key} must be a whole number ≥ 1 (got {value!r})")
 
     def build_params(self) -> dict:
-        return {**INDEX_TYPES[self.index_type][0], **self.params}
+        build = INDEX_TYPES[self.index_type][0]
+        return {key: self.params.get(key, v) for key, v in build.items()}
 
     def search_params(self, k: int) -> dict:
-        return {"metric_type": self.metric, "params": INDEX_TYPES[self.index_type][1](k)}
+        params = {key: self.params.get(key, v) for key, v in INDEX_TYPES[self.index_type][1].items()}
+        if "ef" in params:
+            params["ef"] = max(params["ef"], k)
+        return {"metric_type": self.metric, "params": params}
+
+    def all_params(self) -> dict:
+        return {**self.build_params(), **self.search_params(1)["params"]}
+
+    def build_key(self) -> dict:
+        """The part of the config that shapes a collection (search params do not)."""
+        return {"index_type": self.index_type, "metric": self.metric, "params": self.build_params()}
+
+    def to_json(self) -> dict:
+        """What a run records: type, metric and every effective parameter (defaults filled in)."""
+        return {"index_type": self.index_type, "metric": self.metric, "params": self.all_params()}
+
+    def record(self) -> dict:
+        """What every run kind records at the top of its config: index_type, metric, index_params."""
+        return {"index_type": self.index_type, "metric": self.metric, "index_params": self.all_params()}
+
+    @classmethod
+    def from_json(cls, d: dict | None) -> IndexConfig:
+        d = d or {}
+        return cls(d.get("index_type", "FLAT"), d.get("metric", "COSINE"), dict(d.get("params") or {}))
+
+    @classmethod
+    def parse(cls, index_type: str, metric: str, params: str | dict | None) -> IndexConfig:
+        """From CLI text: ``params`` is a JSON object such as '{"M": 32, "ef": 128}'."""
+        if isinstance(params, str):
+            try:
+                params = json.loads(params or "{}")
+            except json.JSONDecodeError as e:
+                raise ValueError(f"--index-params is not JSON ({e.msg}); e.g. '{{\"M\": 16, \"ef\": 64}}'") from None
+        if not isinstance(params, dict):
+            raise ValueError(f"--index-params must be a JSON object such as '{{\"M\": 16}}' (got {params!r})")
+        return cls(index_type, metric, params)
+
+    def label(self) -> str:
+        params = " ".join(f"{k}={v}" for k, v in self.all_params().items())
+        return f"{self.index_type}/{self.metric}" + (f" {params}" if params else "")
 
 
 @dataclass
@@ -86,16 +152,34 @@ def _slug(text: str, n: int = 24) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")[:n] or "x"
 
 
+def build_inputs(dataset: Dataset, spec: ModelSpec, cfg: IndexConfig, chunking: str = "") -> dict:
+    """Everything that shapes a collection: stored in it (``BUILD_PROPERTY``) and hashed into its name.
+    A model without a dense part has no vector index, so its inputs carry no index config (a BM25
+    collection serves every index choice)."""
+    return {"v": FINGERPRINT_VERSION, "dataset": dataset.name, "corpus_hash": dataset.corpus_hash(),
+            "model": spec.name, "model_id": spec.model_id, "kind": spec.kind, "chunking": chunking,
+            "index": cfg.build_key() if spec.has_dense else None,
+            "bm25": {"analyzer": BM25_ANALYZER, "params": BM25_PARAMS} if spec.has_sparse else None}
+
+
 def fingerprint(dataset: Dataset, spec: ModelSpec, cfg: IndexConfig, chunking: str = "") -> str:
-    payload = json.dumps([dataset.corpus_hash(), spec.model_id, spec.kind, asdict(cfg), chunking,
-                          BM25_ANALYZER if spec.has_sparse else None, BM25_PARAMS if spec.has_sparse else None],
-                         sort_keys=True)
-    return hashlib.sha256(payload.encode()).hexdigest()[:8]
+    return _hash(build_inputs(dataset, spec, cfg, chunking))
 
 
-def collection_prefix(dataset_name: str, model_name: str, chunking: str = "") -> str:
-    parts = (_slug(dataset_name), _slug(model_name), _slug(chunking, 12) if chunking else "")
-    return "wb_" + "_".join(p for p in parts if p) + "_"
+def _hash(inputs: dict) -> str:
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def collection_name(inputs: dict) -> str:
+    """Readable hint + hash of the full inputs: two datasets sharing a long name prefix differ in the hash."""
+    parts = (_slug(inputs["dataset"]), _slug(inputs["model"]),
+             _slug(inputs["chunking"], 12) if inputs["chunking"] else "")
+    return "wb_" + "_".join(p for p in parts if p) + "_" + _hash(inputs)
+
+
+def same_build(a: dict, b: dict) -> bool:
+    """Same (dataset, model, chunking, index config), whatever the corpus content."""
+    return {k: v for k, v in a.items() if k != "corpus_hash"} == {k: v for k, v in b.items() if k != "corpus_hash"}
 
 
 def _clip(text: str) -> str:
@@ -127,10 +211,11 @@ class MilvusStore:
                           chunking: str = "", progress: StageProgress | None = None,
                           force: bool = False) -> BuildResult:
         cfg = cfg or IndexConfig()
-        prefix = collection_prefix(dataset.name, spec.name, chunking)
-        name = prefix + fingerprint(dataset, spec, cfg, chunking)
+        inputs = build_inputs(dataset, spec, cfg, chunking)
+        name = collection_name(inputs)
         n = len(dataset.documents)
-        if not force and self.client.has_collection(name) and self.row_count(name) == n:
+        if not force and self.client.has_collection(name) and self.row_count(name) == n \
+                and self.stored_inputs(name) == inputs:
             self.client.load_collection(name)
             if progress:
                 progress("insert", n, n)
@@ -147,7 +232,7 @@ class MilvusStore:
 
         if self.client.has_collection(name):
             self.client.drop_collection(name)
-        self._create(name, spec, cfg, dim=None if vectors is None else int(vectors.shape[1]))
+        self._create(name, spec, cfg, dim=None if vectors is None else int(vectors.shape[1]), inputs=inputs)
         try:
             batch = 256
             for s in range(0, n, batch):
@@ -166,13 +251,14 @@ class MilvusStore:
         except BaseException:
             self._drop_quietly(name)
             raise
-        for other in self.client.list_collections():  # stale builds of the same (dataset, model)
-            if other[:-8] == prefix and other != name:
+        for other in self.client.list_collections():  # stale builds of the same inputs, older corpus
+            stored = self.stored_inputs(other) if other != name else None
+            if stored is not None and same_build(stored, inputs) and stored["corpus_hash"] != inputs["corpus_hash"]:
                 self._drop_quietly(other)
         return BuildResult(name, spec.name, reused=False, n_docs=n, seconds=time.perf_counter() - t0,
                            embed_seconds=t_embed, cache_hits=hits)
 
-    def _create(self, name: str, spec: ModelSpec, cfg: IndexConfig, dim: int | None) -> None:
+    def _create(self, name: str, spec: ModelSpec, cfg: IndexConfig, dim: int | None, inputs: dict) -> None:
         from pymilvus import DataType, Function, FunctionType
 
         schema = self.client.create_schema(auto_id=False)
@@ -195,7 +281,8 @@ class MilvusStore:
         if spec.has_sparse:
             ip.add_index(field_name="sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25",
                          params=BM25_PARAMS)
-        self.client.create_collection(name, schema=schema, index_params=ip)
+        self.client.create_collection(name, schema=schema, index_params=ip,
+                                      properties={BUILD_PROPERTY: json.dumps(inputs, sort_keys=True)})
 
     # ---------------------------------------------------------------- read
     def row_count(self, name: str) -> int:
@@ -236,17 +323,42 @@ class MilvusStore:
         rows = self.client.query(name, filter=f"id in [{literals}]", output_fields=["id", "title", "text"])
         return {r["id"]: r for r in rows}
 
+    def stored_inputs(self, name: str) -> dict | None:
+        """The build inputs stored in a collection, or None (built before they were stored, or not ours)."""
+        try:
+            raw = (self.client.describe_collection(name).get("properties") or {}).get(BUILD_PROPERTY)
+            inputs = json.loads(raw) if raw else None
+        except Exception:
+            return None
+        return inputs if isinstance(inputs, dict) and inputs.get("v") == FINGERPRINT_VERSION else None
+
     def collections(self) -> list[dict]:
+        """Every workbench collection with what it holds, read from its stored inputs."""
         out = []
         for c in sorted(self.client.list_collections()):
-            if c.startswith("wb_"):
-                out.append({"name": c, "rows": self.row_count(c)})
+            if not c.startswith("wb_"):
+                continue
+            inp = self.stored_inputs(c)
+            if inp is None:
+                out.append({"name": c, "dataset": "unknown origin", "model": "", "index": "", "chunking": "",
+                            "rows": self.row_count(c)})
+                continue
+            index = IndexConfig.from_json(inp["index"]).label() if inp.get("index") else ""
+            index = " + ".join(p for p in (index, "BM25" if inp.get("bm25") else "") if p)
+            out.append({"name": c, "dataset": inp["dataset"], "model": inp["model"], "index": index,
+                        "chunking": inp["chunking"], "rows": self.row_count(c)})
         return out
 
-    def find(self, dataset_name: str, model_name: str, chunking: str = "") -> str | None:
-        prefix = collection_prefix(dataset_name, model_name, chunking)
-        names = [c for c in self.client.list_collections() if c[:-8] == prefix]
-        return names[0] if names else None
+    def builds(self, dataset: Dataset, model_name: str, chunking: str = "") -> list[tuple[str, IndexConfig | None]]:
+        """Collections holding ``dataset``'s current corpus for a model: (name, index config or None for
+        BM25-only), as stored in each collection."""
+        out = []
+        for c in sorted(self.client.list_collections()):
+            inp = self.stored_inputs(c)
+            if inp and inp["dataset"] == dataset.name and inp["corpus_hash"] == dataset.corpus_hash() \
+                    and inp["model"] == model_name and inp["chunking"] == chunking:
+                out.append((c, IndexConfig.from_json(inp["index"]) if inp["index"] else None))
+        return out
 
     def drop(self, name: str) -> None:
         self.client.drop_collection(name)

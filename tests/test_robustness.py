@@ -193,13 +193,9 @@ HOSTILE_IDS = ['quote"d', "back\\slash", "it's", 'x" or id != "', "new\nline", "
 
 
 def _drop(workbench, dataset_name: str) -> None:
-    from rag.store import collection_prefix
-
-    for model in ("bm25", "minilm"):
-        prefix = collection_prefix(dataset_name, model)
-        for name in workbench.store.client.list_collections():
-            if name[:-8] == prefix:
-                workbench.store.drop(name)
+    for c in workbench.store.collections():
+        if c["dataset"] == dataset_name:
+            workbench.store.drop(c["name"])
 
 
 @pytest.fixture

@@ -44,15 +44,24 @@ def test_reuses_the_apps_collections(state, workbench, sample):
     assert {m: lm.collection for m, lm in state.models.items()} == {m: b.name for m, b in built.items()}
 
 
-def test_matching_config_recovers_how_a_collection_was_built(sample):
-    from loadtests.service import _matching_config
-    from rag.embedders import resolve
-    from rag.store import IndexConfig, collection_prefix, fingerprint
+def test_service_serves_the_index_config_it_is_given_and_keeps_the_others(workbench, sample):
+    """An HNSW service reuses the app's HNSW minilm build (stored inputs), builds nothing, and leaves FLAT alone."""
+    from loadtests.service import ServiceConfig, ServiceState
+    from rag.store import IndexConfig
 
-    spec = resolve("bm25")
-    name = collection_prefix("sample", "bm25") + fingerprint(sample, spec, IndexConfig("HNSW", "IP"))
-    assert _matching_config(sample, spec, name) == IndexConfig("HNSW", "IP")
-    assert _matching_config(sample, spec, name[:-8] + "deadbeef") is None
+    flat = workbench.index(sample, ["minilm"])["minilm"].name
+    workbench.index_config = IndexConfig("HNSW", "COSINE", {"M": 8})
+    try:
+        hnsw = workbench.index(sample, ["minilm"])["minilm"].name
+    finally:
+        workbench.index_config = IndexConfig()
+    logs: list[str] = []
+    st = ServiceState(ServiceConfig(models=["minilm"], index_type="HNSW", index_params={"M": 8}), log=logs.append)
+    assert st.models["minilm"].collection == hnsw != flat
+    assert st.models["minilm"].index == IndexConfig("HNSW", "COSINE", {"M": 8})
+    assert logs[0].startswith(f"model minilm: collection {hnsw} reused")
+    assert workbench.store.client.has_collection(flat)
+    st.store.client.close()
 
 
 @pytest.mark.parametrize("model", ["minilm", "bm25"])
