@@ -62,6 +62,9 @@ PLAIN_VARS = ("PATH", "HOME", "USER", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "T
               "HF_HOME", "XDG_CACHE_HOME", "SENTENCE_TRANSFORMERS_HOME", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE",
               "RAGAS_DO_NOT_TRACK", "TOKENIZERS_PARALLELISM", "ANONYMIZED_TELEMETRY", "HF_HUB_DISABLE_PROGRESS_BARS",
               "TRANSFORMERS_VERBOSITY", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+# OpenBLAS is told the CPU type on some machines (older builds crash or compute wrong without it); gRPC's
+# CA roots and proxies, the CA bundles: children must see the same machine as their parent.
+PLAIN_PREFIXES = ("OPENBLAS_", "GRPC_", "SSL_CERT_", "REQUESTS_CA_BUNDLE", "LD_LIBRARY_PATH", "PYTHONDONTWRITEBYTECODE")
 SECRET_VARS = ("OPENAI_API_KEY", "MILVUS_TOKEN", "WORKBENCH_ENDPOINT_KEYS")
 LLM_VARS = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "WORKBENCH_ENDPOINT_KEYS")  # a service with an LLM generator
 
@@ -72,7 +75,8 @@ def child_env(extra: dict | None = None, secrets: tuple[str, ...] = ()) -> dict:
     the OpenAI key. Secrets set only in ``.env`` the child reads from there itself (same folder)."""
     s = get_settings()
     env = {k: v for k, v in os.environ.items()
-           if k in PLAIN_VARS or k in secrets or (k.startswith("WORKBENCH_") and k not in SECRET_VARS)}
+           if k in PLAIN_VARS or k in secrets or k.startswith(PLAIN_PREFIXES)
+           or (k.startswith("WORKBENCH_") and k not in SECRET_VARS)}
     env.update({"WORKBENCH_DATA_DIR": str(s.data_dir), "WORKBENCH_MILVUS_PORT": str(s.milvus_lite_port),
                 "WORKBENCH_PARENT_PID": str(os.getpid()), "PYTHONUNBUFFERED": "1",
                 "PYTHONPATH": os.pathsep.join(p for p in (str(PROJECT_ROOT), os.environ.get("PYTHONPATH")) if p)})

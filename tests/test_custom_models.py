@@ -82,13 +82,21 @@ def test_a_missing_folder_resolves_but_cannot_run():
 
 # ---------------------------------------------------------------- st:<the packaged MiniLM folder>
 
+def same_rankings(a: dict, b: dict) -> bool:
+    """The same documents in the same order for every query, scores equal to float32 noise: the two
+    collections' vectors were encoded in batches of different make-up (padding), which moves the 7th digit."""
+    return a.keys() == b.keys() and all(
+        [d for d, _ in a[q]] == [d for d, _ in b[q]]
+        and all(abs(x - y) < 1e-5 for (_, x), (_, y) in zip(a[q], b[q])) for q in a)
+
+
 def test_st_folder_scores_exactly_like_minilm(workbench, sample):
     from evaluators.retrieval_eval import evaluate_retrieval
 
     spec = st_spec()
     result = evaluate_retrieval(workbench, sample, ["minilm", spec], k=4)
     assert result.models == ["minilm", spec]
-    assert result.rankings[spec] == result.rankings["minilm"]
+    assert same_rankings(result.rankings[spec], result.rankings["minilm"])
     assert result.metrics[spec] == result.metrics["minilm"]
     assert result.model_ids == {"minilm": "sentence-transformers/all-MiniLM-L6-v2",
                                 spec: f"st:{Path(minilm_path()).resolve()}"}
@@ -102,7 +110,7 @@ def test_cli_st_folder_run_is_saved_under_the_spec(milvus, tmp_path):
                      "--output", str(out)]) == 0
     data = json.loads(out.read_text())
     assert list(data["metrics"]) == ["minilm", spec] and data["metrics"][spec] == data["metrics"]["minilm"]
-    assert data["rankings"][spec] == data["rankings"]["minilm"]
+    assert same_rankings(data["rankings"][spec], data["rankings"]["minilm"])
     run = RunStore.default().get(data["run_id"])
     assert run.config["models"] == ["minilm", spec]
     assert run.config["model_ids"][spec] == f"st:{Path(minilm_path()).resolve()}"
