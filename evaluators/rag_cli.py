@@ -73,7 +73,8 @@ def result_json(result) -> dict:
     from evaluators.ragas_eval import METRICS
 
     s = result.summary
-    keep = ("model", "question_id", "question", "response", "retrieved_ids", "errors", "not_applicable", "usage")
+    keep = ("model", "question_id", "question", "response", "retrieved_ids", "errors", "not_applicable", "variants",
+            "usage")
     rows = [{**{k: r.get(k) for k in keep}, **{m: r.get(m) for m in s["metrics_active"] if m in METRICS}}
             for r in result.rows]
     return {"run_id": result.run_id, "status": result.status, "metrics": s["metrics"],
@@ -90,7 +91,8 @@ def print_summary(result) -> None:
         print(f"{model}:")
         for name, v in ms.items():
             mean = "n/a" if v["total"] == 0 else ("—" if v["mean"] is None else f"{v['mean']:.4f}")
-            print(f"  {name:26s} {mean:>8s}  ({v['n']}/{v['total']} scored)")
+            how = f"  {v['variant']}" if v.get("variant") else ""
+            print(f"  {name:26s} {mean:>8s}  ({v['n']}/{v['total']} scored){how}")
     for name, why in s["metrics_skipped"].items():
         print(f"skipped {name}: {why.split('. ')[0]}")
     u = s["usage"]

@@ -16,7 +16,7 @@ import math
 
 import pandas as pd
 
-from evaluators.ragas_eval import JUDGE_HELP, METRICS, explain
+from evaluators.ragas_eval import JUDGE_HELP, METRICS, display_label, explain
 from evaluators.retrieval_eval import NOT_RELEVANT, RELEVANT
 
 
@@ -40,7 +40,7 @@ def metrics_frame(summary: dict) -> pd.DataFrame:
     for model, ms in summary.get("metrics", {}).items():
         for name, v in ms.items():
             spec = METRICS.get(name)
-            rows.append({"model": model, "metric": name, "label": spec.label if spec else name,
+            rows.append({"model": model, "metric": name, "label": display_label(name, v.get("variant")),
                          "judged": bool(spec and spec.needs_judge), "mean": v["mean"], "n": v["n"],
                          "total": v["total"], "failed": v.get("failed", 0),
                          "not_applicable": v.get("not_applicable", 0),
@@ -120,7 +120,7 @@ def drilldown(row: dict, active: list[str]) -> tuple[pd.DataFrame, pd.DataFrame,
     for m in active:
         na, err = (row.get("not_applicable") or {}).get(m), (row.get("errors") or {}).get(m)
         v = row.get(m)
-        scores.append({"metric": METRICS[m].label,
+        scores.append({"metric": display_label(m, (row.get("variants") or {}).get(m)),
                        "score": "n/a" if na else ("—" if v is None else f"{v:.3f}"),
                        "note": na or (f"failed: {err}" if err else "")})
     if (row.get("errors") or {}).get("generation"):

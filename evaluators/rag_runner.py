@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 
 from evaluators.cost import PriceTable, SpendCap, UsageMeter
-from evaluators.ragas_eval import METRICS, Gate, RagasScorer, RagSample, describe_error, split_metrics
+from evaluators.ragas_eval import BY_TEXT, METRICS, Gate, RagasScorer, RagSample, describe_error, split_metrics
 from rag.dataset import Dataset
 from rag.embedders import resolve
 from rag.generators import DEFAULT_PROMPT, Context, GenerationConfig, generator_kind, generator_label, make_generator
@@ -308,7 +308,8 @@ async def _row(model, q: EvalQuestion, prev: dict | None, hits, ds, generator, s
             gen_error = "generation failed: " + describe_error(e)
     only = None if prev is None or prev.get("response") is None else \
         [m for m in (prev.get("errors") or {}) if m in METRICS]
-    sample = RagSample(q.question, response, [c.full_text for c in ctxs], q.reference, q.reference_contexts or None)
+    sample = RagSample(q.question, response, [c.full_text for c in ctxs], q.reference, q.reference_contexts or None,
+                       [d for d, _ in hits], q.relevant_ids or None)
     results = await scorer.score(sample, only=only, meter=row_meter)
     row = dict(prev) if prev else {}
     row.update({"model": model, "item_id": q.id, "question_id": q.id, "question": q.question, "response": response,
@@ -317,8 +318,11 @@ async def _row(model, q: EvalQuestion, prev: dict | None, hits, ds, generator, s
                 "contexts": [c.full_text for c in ctxs], "relevant_ids": q.relevant_ids, "reference": q.reference})
     errors = {k: v for k, v in (row.get("errors") or {}).items() if k not in results}
     na, reasons = dict(row.get("not_applicable") or {}), dict(row.get("reasons") or {})
+    variants = dict(row.get("variants") or {})
     for name, r in results.items():
         row[name] = r.value
+        if r.variant:
+            variants[name] = r.variant
         if r.error:
             errors[name] = r.error
         if r.not_applicable:
@@ -329,7 +333,8 @@ async def _row(model, q: EvalQuestion, prev: dict | None, hits, ds, generator, s
         errors["generation"] = gen_error
     else:
         errors.pop("generation", None)
-    row.update({"errors": errors, "not_applicable": na, "reasons": reasons, "usage": row_meter.by_model,
+    row.update({"errors": errors, "not_applicable": na, "reasons": reasons, "variants": variants,
+                "usage": row_meter.by_model,
                 "seconds": round(time.perf_counter() - t, 3)})
     return row
 
@@ -350,12 +355,26 @@ def summarize(rows: list[dict], cfg: RagConfig, meter: UsageMeter, prices: Price
             metrics[model][name] = {"mean": sum(vals) / len(vals) if vals else None, "n": len(vals),
                                     "total": len(applicable), "not_applicable": len(mine) - len(applicable),
                                     "failed": sum(1 for r in applicable if name in (r.get("errors") or {}))}
+            if METRICS[name].by_id:
+                metrics[model][name]["variant"] = variant_summary(applicable, name)
     kind = generator_kind(cfg.generator)
     return {"metrics": metrics, "metrics_active": active, "metrics_skipped": skipped,
             "rows": len(rows), "expected_rows": expected, "failed_rows": sum(row_failed(r) for r in rows),
             "generator": {"spec": cfg.generator, "label": generator_label(cfg.generator, cfg.generator_base_url),
                           "baseline": kind.is_baseline},
             "judge": judge.label if judge else None, "usage": meter.to_dict(prices), "prices": prices.to_json()}
+
+
+def variant_summary(rows: list[dict], name: str) -> str | None:
+    """"by id", "by text", or "by id 12 · by text 4" when a question set mixes rows with and without ids.
+    Rows stored before variants were recorded ran by text."""
+    counts: dict[str, int] = {}
+    for r in rows:
+        v = (r.get("variants") or {}).get(name, BY_TEXT)
+        counts[v] = counts.get(v, 0) + 1
+    if len(counts) <= 1:
+        return next(iter(counts), None)
+    return " · ".join(f"{v} {n}" for v, n in sorted(counts.items()))
 
 
 def run_view(run, store: RunStore, ds: Dataset) -> tuple[dict, list[dict]]:

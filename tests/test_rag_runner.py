@@ -36,7 +36,7 @@ def judged(server, **kw) -> RagConfig:
     return RagConfig(**{**base, **kw})
 
 
-def test_offline_cli_on_the_sample(workbench, tmp_path):
+def test_offline_cli_on_the_sample(workbench, sample, tmp_path):
     out = tmp_path / "rag.json"
     code = cli.main(["rag", "--dataset", "sample", "--models", "minilm,bm25", "--generator", "extractive",
                      "--judge", "none", "--k", "4", "--output", str(out)])
@@ -55,6 +55,16 @@ def test_offline_cli_on_the_sample(workbench, tmp_path):
     row = next(r for r in data["rows"] if r["model"] == "minilm" and r["question_id"] == "q1")
     assert len(row["retrieved_ids"]) == 4 and row["response"] and row["errors"] == {}
     assert "faithfulness" not in row and isinstance(row["rouge_l"], float)
+    # The sample has qrels ids: the context metrics ran by id, i.e. they are retrieval P/R of the top 4
+    for model in ("minilm", "bm25"):
+        assert {n: data["metrics"][model][n]["variant"] for n in ("nonllm_context_precision",
+                                                                 "nonllm_context_recall")} == {
+            "nonllm_context_precision": "by id", "nonllm_context_recall": "by id"}
+    for r in data["rows"]:
+        got, rel = set(r["retrieved_ids"]), set(sample.relevant(r["question_id"]))
+        assert r["nonllm_context_recall"] == len(got & rel) / len(rel)
+        assert r["nonllm_context_precision"] == len(got & rel) / len(got)
+        assert r["variants"] == {"nonllm_context_precision": "by id", "nonllm_context_recall": "by id"}
 
 
 def test_judged_run_matches_its_estimate(workbench, sample, llm_server):  # noqa: F811
