@@ -104,9 +104,11 @@ def print_summary(result) -> None:
 def cmd_rag(a) -> int:
     from evaluators.rag_plan import estimate_run
     from evaluators.rag_runner import create_run, questions_for, resume_rag, run_rag
+    from rag.outputs import check_output
     from rag.retrieval import Workbench
     from rag.runs import RunStore
 
+    check_output(a.output)
     store = RunStore.default()
     if a.resume or a.retry_failed:
         run_id = a.resume or a.retry_failed
@@ -132,7 +134,21 @@ def cmd_rag(a) -> int:
             result = run_rag(ds, cfg, workbench=wb, store=store, progress=_progress, run_id=run_id)
     print_summary(result)
     print(f"run_id {result.run_id}")
+    if result.status == "failed":  # every row failed: exit 1 with the reason, no output file
+        print(f"error: run {result.run_id} failed: {store.get(result.run_id).error}", file=sys.stderr)
+        return 1
     if a.output:
-        Path(a.output).write_text(json.dumps(result_json(result), indent=2, ensure_ascii=False))
-        print(f"wrote {a.output}")
+        write_output(a.output, result, store)
     return 0 if result.status in ("done", "stopped") else 1
+
+
+def write_output(output: str, result, store) -> None:
+    """The JSON, atomically; when it cannot be written the run is marked failed with the reason."""
+    from rag.outputs import write_atomic
+
+    try:
+        write_atomic(output, json.dumps(result_json(result), indent=2, ensure_ascii=False))
+    except OSError as e:
+        store.set_status(result.run_id, "failed", str(e))
+        raise OSError(f"{e} (run {result.run_id} marked failed)") from None
+    print(f"wrote {output}")

@@ -191,6 +191,17 @@ def row_failed(row: dict) -> bool:
     return bool(row.get("errors"))
 
 
+def first_error(rows: list[dict]) -> str:
+    """The most frequent failure among the rows, for one line: a failed generation first (the metrics
+    that needed its answer failed because of it), else ``METRIC: reason``."""
+    counts: dict[tuple[bool, str], int] = {}
+    for r in rows:
+        for name, why in (r.get("errors") or {}).items():
+            key = (name == "generation", why if name == "generation" else f"{name}: {why}")
+            counts[key] = counts.get(key, 0) + 1
+    return max(counts, key=lambda k: (k[0], counts[k]))[1] if counts else "unknown reason"
+
+
 def ordered(rows: list[dict], cfg: RagConfig, ds: Dataset) -> list[dict]:
     """Rows are stored as they complete; show them by model, then question order."""
     try:
@@ -218,21 +229,23 @@ def _run(ds, cfg, store, run_id, work, workbench, progress, expected) -> RagRunR
     for r in store.rows(run_id):
         meter.merge(r.get("usage"))
     t0 = time.time()
-    hits = _retrieve(ds, cfg, work, workbench) if work else {}
-    retrieval_s = time.time() - t0
     status, reason = "done", None
     try:
+        hits = _retrieve(ds, cfg, work, workbench) if work else {}
+        retrieval_s = time.time() - t0
         stopped = asyncio.run(_execute(ds, cfg, store, run_id, work, hits, meter, prices, progress, expected))
         if stopped:
             status, reason = "stopped", stopped
-    except BaseException as e:  # KeyboardInterrupt included: stored rows stay; the run is resumable
-        store.finish(run_id, summarize(store.rows(run_id), cfg, meter, prices, expected), "interrupted",
-                     describe_error(e))
+    except BaseException as e:  # stored rows stay and the run is resumable; a crash is "failed", Ctrl-C not
+        store.finish(run_id, summarize(store.rows(run_id), cfg, meter, prices, expected),
+                     "failed" if isinstance(e, Exception) else "interrupted", describe_error(e))
         raise
     rows = ordered(store.rows(run_id), cfg, ds)
     summary = summarize(rows, cfg, meter, prices, expected)
     summary.update(elapsed_s=round(time.time() - t0, 3), retrieval_s=round(retrieval_s, 3))
-    if status == "done" and len(rows) < expected:
+    if rows and all(row_failed(r) for r in rows):
+        status, reason = "failed", "every row failed: " + first_error(rows)
+    elif status == "done" and len(rows) < expected:
         status, reason = "partial", f"{expected - len(rows)} rows missing"
     store.finish(run_id, summary, status, reason)
     return RagRunResult(run_id, status, summary, rows)
