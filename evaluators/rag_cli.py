@@ -98,7 +98,9 @@ def print_summary(result) -> None:
     u = s["usage"]
     print(f"LLM calls {u['calls']}, tokens {u['prompt_tokens']}+{u['completion_tokens']}, cost ${u['cost_usd']:.4f}"
           + (f" (unpriced: {', '.join(u['unpriced_models'])})" if u["unpriced_models"] else ""))
-    print(f"status {result.status} · rows {s['rows']}/{s['expected_rows']} · with failures {s['failed_rows']}")
+    from evaluators.rag_runner import rows_text
+
+    print(f"status {result.status} · {rows_text(s)} · with failures {s['failed_rows']}")
 
 
 def cmd_rag(a) -> int:

@@ -16,6 +16,7 @@ import math
 
 import pandas as pd
 
+from evaluators.rag_runner import rows_text
 from evaluators.ragas_eval import JUDGE_HELP, METRICS, display_label, explain
 from evaluators.retrieval_eval import NOT_RELEVANT, RELEVANT
 
@@ -30,8 +31,8 @@ def run_caption(run, summary: dict) -> str:
     """One line: status, generator (marked when it is the baseline), judge, rows, failures, calls, cost."""
     gen, usage = summary["generator"], summary.get("usage", {})
     return (f"Status **{run.status}**{' — ' + run.error if run.error else ''} · generator **{gen['label']}**"
-            f"{' (baseline)' if gen['baseline'] else ''} · judge **{summary.get('judge') or 'none'}** · rows "
-            f"{summary['rows']}/{summary['expected_rows']} · with failures {summary['failed_rows']} · "
+            f"{' (baseline)' if gen['baseline'] else ''} · judge **{summary.get('judge') or 'none'}** · "
+            f"{rows_text(summary)} · with failures {summary['failed_rows']} · "
             f"{usage.get('calls', 0)} LLM calls · ${usage.get('cost_usd', 0):.4f}")
 
 

@@ -400,8 +400,21 @@ def run_view(run, store: RunStore, ds: Dataset) -> tuple[dict, list[dict]]:
     meter = UsageMeter()
     for r in rows:
         meter.merge(r.get("usage"))
+    unknown = None
     try:
         expected = len(cfg.models) * len(questions_for(ds, cfg))
-    except Exception:  # a deleted question set: show what is stored
-        expected = len(rows)
-    return summarize(rows, cfg, meter, cfg.price_table(), expected), rows
+    except Exception as e:  # a deleted question set: the count is unknown, not "all stored rows"
+        expected = run.summary.get("expected_rows")
+        unknown = None if expected is not None else f"the question count is unknown: {describe_error(e)}"
+    summary = summarize(rows, cfg, meter, cfg.price_table(), expected)
+    if unknown:
+        summary["expected_rows_unknown"] = unknown
+    return summary, rows
+
+
+def rows_text(summary: dict) -> str:
+    """``rows 5/12``, or ``rows 5/unknown (the question count is unknown: ...)`` when it cannot be counted."""
+    expected = summary.get("expected_rows")
+    if expected is None:
+        return f"rows {summary['rows']}/unknown ({summary.get('expected_rows_unknown') or 'not recorded'})"
+    return f"rows {summary['rows']}/{expected}"
