@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 
 def _models(text: str) -> list[str]:
@@ -38,13 +37,24 @@ def add_index_arguments(p) -> None:
 
 def _check_output(output: str | None) -> None:
     """Refuse an unwritable --output before any work is done (and before a run is recorded)."""
-    if output and not Path(output).resolve().parent.is_dir():
-        raise ValueError(f"--output {output}: folder {Path(output).resolve().parent} does not exist")
+    from rag.outputs import check_output
+
+    check_output(output)
 
 
-def _write(output: str | None, payload: dict) -> None:
+def _write(output: str | None, payload: dict, run_id: str | None = None) -> None:
+    """Write the JSON atomically; if that fails the run that produced it is marked failed with the reason."""
+    from rag.outputs import write_atomic
+
     if output:
-        Path(output).write_text(json.dumps(payload, indent=2, ensure_ascii=False))
+        try:
+            write_atomic(output, json.dumps(payload, indent=2, ensure_ascii=False))
+        except OSError as e:
+            if run_id:
+                from rag.runs import RunStore
+
+                RunStore.default().set_status(run_id, "failed", str(e))
+            raise OSError(f"{e} (run {run_id} marked failed)" if run_id else str(e)) from None
         print(f"wrote {output}")
 
 
@@ -67,7 +77,7 @@ def cmd_retrieval(args) -> int:
     print(f"{ds.name}: {len(ds.documents)} documents, {len(ds.judged_queries)} judged queries, k={args.k}")
     print(frame.to_string(float_format=lambda x: f"{x:.4f}"))
     print(f"run_id {run_id}")
-    _write(args.output, {"run_id": run_id, **result.to_json()})
+    _write(args.output, {"run_id": run_id, **result.to_json()}, run_id)
     return 0
 
 
@@ -91,12 +101,15 @@ def cmd_runs(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from evaluators.report import write_report
+    from evaluators.report import build_report
+    from rag.outputs import write_atomic
     from rag.runs import RunStore
 
+    _check_output(args.output)
     store = RunStore.default()
     ids = store.resolve_ids(args.runs)
-    path = write_report(store, ids, args.output, metric=args.metric, examples=args.examples, title=args.title)
+    html = build_report(store, ids, metric=args.metric, examples=args.examples, title=args.title)
+    path = write_atomic(args.output, html)
     print(f"wrote {path} (runs {', '.join(ids)})")
     return 0
 
@@ -112,12 +125,16 @@ def cmd_gate(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from rag.export import export_filename, export_run
+    from rag.export import export_filename, export_rows
+    from rag.outputs import write_atomic
     from rag.runs import RunStore
 
+    _check_output(args.output)
     store = RunStore.default()
     run_id = store.get(args.run).id
-    path = export_run(store, run_id, args.format, args.output or export_filename(run_id, args.format))
+    output = args.output or export_filename(run_id, args.format)
+    _check_output(output)
+    path = write_atomic(output, export_rows(store, run_id, args.format))
     print(f"wrote {path} (run {run_id})")
     return 0
 

@@ -77,7 +77,8 @@ def result_json(result) -> dict:
     from evaluators.ragas_eval import METRICS
 
     s = result.summary
-    keep = ("model", "question_id", "question", "response", "retrieved_ids", "errors", "not_applicable", "usage")
+    keep = ("model", "question_id", "question", "response", "retrieved_ids", "errors", "not_applicable", "variants",
+            "usage")
     rows = [{**{k: r.get(k) for k in keep}, **{m: r.get(m) for m in s["metrics_active"] if m in METRICS}}
             for r in result.rows]
     return {"run_id": result.run_id, "status": result.status, "metrics": s["metrics"],
@@ -94,21 +95,26 @@ def print_summary(result) -> None:
         print(f"{model}:")
         for name, v in ms.items():
             mean = "n/a" if v["total"] == 0 else ("—" if v["mean"] is None else f"{v['mean']:.4f}")
-            print(f"  {name:26s} {mean:>8s}  ({v['n']}/{v['total']} scored)")
+            how = f"  {v['variant']}" if v.get("variant") else ""
+            print(f"  {name:26s} {mean:>8s}  ({v['n']}/{v['total']} scored){how}")
     for name, why in s["metrics_skipped"].items():
         print(f"skipped {name}: {why.split('. ')[0]}")
     u = s["usage"]
     print(f"LLM calls {u['calls']}, tokens {u['prompt_tokens']}+{u['completion_tokens']}, cost ${u['cost_usd']:.4f}"
           + (f" (unpriced: {', '.join(u['unpriced_models'])})" if u["unpriced_models"] else ""))
-    print(f"status {result.status} · rows {s['rows']}/{s['expected_rows']} · with failures {s['failed_rows']}")
+    from evaluators.rag_runner import rows_text
+
+    print(f"status {result.status} · {rows_text(s)} · with failures {s['failed_rows']}")
 
 
 def cmd_rag(a) -> int:
     from evaluators.rag_plan import estimate_run
     from evaluators.rag_runner import create_run, questions_for, resume_rag, run_rag
+    from rag.outputs import check_output
     from rag.retrieval import Workbench
     from rag.runs import RunStore
 
+    check_output(a.output)
     store = RunStore.default()
     if a.resume or a.retry_failed:
         run_id = a.resume or a.retry_failed
@@ -134,7 +140,21 @@ def cmd_rag(a) -> int:
             result = run_rag(ds, cfg, workbench=wb, store=store, progress=_progress, run_id=run_id)
     print_summary(result)
     print(f"run_id {result.run_id}")
+    if result.status == "failed":  # every row failed: exit 1 with the reason, no output file
+        print(f"error: run {result.run_id} failed: {store.get(result.run_id).error}", file=sys.stderr)
+        return 1
     if a.output:
-        Path(a.output).write_text(json.dumps(result_json(result), indent=2, ensure_ascii=False))
-        print(f"wrote {a.output}")
+        write_output(a.output, result, store)
     return 0 if result.status in ("done", "stopped") else 1
+
+
+def write_output(output: str, result, store) -> None:
+    """The JSON, atomically; when it cannot be written the run is marked failed with the reason."""
+    from rag.outputs import write_atomic
+
+    try:
+        write_atomic(output, json.dumps(result_json(result), indent=2, ensure_ascii=False))
+    except OSError as e:
+        store.set_status(result.run_id, "failed", str(e))
+        raise OSError(f"{e} (run {result.run_id} marked failed)") from None
+    print(f"wrote {output}")

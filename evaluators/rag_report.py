@@ -16,7 +16,8 @@ import math
 
 import pandas as pd
 
-from evaluators.ragas_eval import JUDGE_HELP, METRICS, explain
+from evaluators.rag_runner import rows_text
+from evaluators.ragas_eval import JUDGE_HELP, METRICS, display_label, explain
 from evaluators.retrieval_eval import NOT_RELEVANT, RELEVANT
 
 
@@ -31,8 +32,8 @@ def run_caption(run, summary: dict) -> str:
     """One line: status, generator (marked when it is the baseline), judge, rows, failures, calls, cost."""
     gen, usage = summary["generator"], summary.get("usage", {})
     return (f"Status **{run.status}**{' — ' + run.error if run.error else ''} · generator **{gen['label']}**"
-            f"{' (baseline)' if gen['baseline'] else ''} · judge **{summary.get('judge') or 'none'}** · rows "
-            f"{summary['rows']}/{summary['expected_rows']} · with failures {summary['failed_rows']} · "
+            f"{' (baseline)' if gen['baseline'] else ''} · judge **{summary.get('judge') or 'none'}** · "
+            f"{rows_text(summary)} · with failures {summary['failed_rows']} · "
             f"{usage.get('calls', 0)} LLM calls · ${usage.get('cost_usd', 0):.4f}")
 
 
@@ -52,7 +53,7 @@ def metrics_frame(summary: dict, stats=None) -> pd.DataFrame:
             spec, s = METRICS.get(name), _stat(stats, name, model)
             mean, n = (s.mean, s.n) if s else (v["mean"], v["n"])
             low, high = (s.low, s.high) if s else (None, None)
-            rows.append({"model": model, "metric": name, "label": spec.label if spec else name,
+            rows.append({"model": model, "metric": name, "label": display_label(name, v.get("variant")),
                          "judged": bool(spec and spec.needs_judge), "mean": mean, "ci_low": low, "ci_high": high,
                          "n": n, "total": v["total"], "failed": v.get("failed", 0),
                          "not_applicable": v.get("not_applicable", 0),
@@ -132,7 +133,7 @@ def drilldown(row: dict, active: list[str]) -> tuple[pd.DataFrame, pd.DataFrame,
     for m in active:
         na, err = (row.get("not_applicable") or {}).get(m), (row.get("errors") or {}).get(m)
         v = row.get(m)
-        scores.append({"metric": METRICS[m].label,
+        scores.append({"metric": display_label(m, (row.get("variants") or {}).get(m)),
                        "score": "n/a" if na else ("—" if v is None else f"{v:.3f}"),
                        "note": na or (f"failed: {err}" if err else "")})
     if (row.get("errors") or {}).get("generation"):

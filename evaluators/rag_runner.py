@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 
 from evaluators.cost import PriceTable, SpendCap, UsageMeter
-from evaluators.ragas_eval import METRICS, Gate, RagasScorer, RagSample, describe_error, split_metrics
+from evaluators.ragas_eval import BY_TEXT, METRICS, Gate, RagasScorer, RagSample, describe_error, split_metrics
 from rag.dataset import Dataset
 from rag.embedders import resolve
 from rag.generators import DEFAULT_PROMPT, Context, GenerationConfig, generator_kind, generator_label, make_generator
@@ -197,6 +197,17 @@ def row_failed(row: dict) -> bool:
     return bool(row.get("errors"))
 
 
+def first_error(rows: list[dict]) -> str:
+    """The most frequent failure among the rows, for one line: a failed generation first (the metrics
+    that needed its answer failed because of it), else ``METRIC: reason``."""
+    counts: dict[tuple[bool, str], int] = {}
+    for r in rows:
+        for name, why in (r.get("errors") or {}).items():
+            key = (name == "generation", why if name == "generation" else f"{name}: {why}")
+            counts[key] = counts.get(key, 0) + 1
+    return max(counts, key=lambda k: (k[0], counts[k]))[1] if counts else "unknown reason"
+
+
 def ordered(rows: list[dict], cfg: RagConfig, ds: Dataset) -> list[dict]:
     """Rows are stored as they complete; show them by model, then question order."""
     try:
@@ -228,22 +239,24 @@ def _run(ds, cfg, store, run_id, work, workbench, progress, expected, settings=N
     for r in store.rows(run_id):
         meter.merge(r.get("usage"))
     t0 = time.time()
-    hits = _retrieve(ds, cfg, work, workbench) if work else {}
-    retrieval_s = time.time() - t0
     status, reason = "done", None
     try:
+        hits = _retrieve(ds, cfg, work, workbench) if work else {}
+        retrieval_s = time.time() - t0
         stopped = asyncio.run(_execute(ds, cfg, store, run_id, work, hits, meter, prices, progress, expected,
                                        settings))
         if stopped:
             status, reason = "stopped", stopped
-    except BaseException as e:  # KeyboardInterrupt included: stored rows stay; the run is resumable
-        store.finish(run_id, summarize(store.rows(run_id), cfg, meter, prices, expected), "interrupted",
-                     describe_error(e))
+    except BaseException as e:  # stored rows stay and the run is resumable; a crash is "failed", Ctrl-C not
+        store.finish(run_id, summarize(store.rows(run_id), cfg, meter, prices, expected),
+                     "failed" if isinstance(e, Exception) else "interrupted", describe_error(e))
         raise
     rows = ordered(store.rows(run_id), cfg, ds)
     summary = summarize(rows, cfg, meter, prices, expected)
     summary.update(elapsed_s=round(time.time() - t0, 3), retrieval_s=round(retrieval_s, 3))
-    if status == "done" and len(rows) < expected:
+    if rows and all(row_failed(r) for r in rows):
+        status, reason = "failed", "every row failed: " + first_error(rows)
+    elif status == "done" and len(rows) < expected:
         status, reason = "partial", f"{expected - len(rows)} rows missing"
     store.finish(run_id, summary, status, reason)
     return RagRunResult(run_id, status, summary, rows)
@@ -320,7 +333,8 @@ async def _row(model, q: EvalQuestion, prev: dict | None, hits, ds, generator, s
             gen_error = "generation failed: " + describe_error(e)
     only = None if prev is None or prev.get("response") is None else \
         [m for m in (prev.get("errors") or {}) if m in METRICS]
-    sample = RagSample(q.question, response, [c.full_text for c in ctxs], q.reference, q.reference_contexts or None)
+    sample = RagSample(q.question, response, [c.full_text for c in ctxs], q.reference, q.reference_contexts or None,
+                       [d for d, _ in hits], q.relevant_ids or None)
     results = await scorer.score(sample, only=only, meter=row_meter)
     row = dict(prev) if prev else {}
     row.update({"model": model, "item_id": q.id, "question_id": q.id, "question": q.question, "response": response,
@@ -329,8 +343,11 @@ async def _row(model, q: EvalQuestion, prev: dict | None, hits, ds, generator, s
                 "contexts": [c.full_text for c in ctxs], "relevant_ids": q.relevant_ids, "reference": q.reference})
     errors = {k: v for k, v in (row.get("errors") or {}).items() if k not in results}
     na, reasons = dict(row.get("not_applicable") or {}), dict(row.get("reasons") or {})
+    variants = dict(row.get("variants") or {})
     for name, r in results.items():
         row[name] = r.value
+        if r.variant:
+            variants[name] = r.variant
         if r.error:
             errors[name] = r.error
         if r.not_applicable:
@@ -341,7 +358,8 @@ async def _row(model, q: EvalQuestion, prev: dict | None, hits, ds, generator, s
         errors["generation"] = gen_error
     else:
         errors.pop("generation", None)
-    row.update({"errors": errors, "not_applicable": na, "reasons": reasons, "usage": row_meter.by_model,
+    row.update({"errors": errors, "not_applicable": na, "reasons": reasons, "variants": variants,
+                "usage": row_meter.by_model,
                 "seconds": round(time.perf_counter() - t, 3)})
     return row
 
@@ -362,12 +380,26 @@ def summarize(rows: list[dict], cfg: RagConfig, meter: UsageMeter, prices: Price
             metrics[model][name] = {"mean": sum(vals) / len(vals) if vals else None, "n": len(vals),
                                     "total": len(applicable), "not_applicable": len(mine) - len(applicable),
                                     "failed": sum(1 for r in applicable if name in (r.get("errors") or {}))}
+            if METRICS[name].by_id:
+                metrics[model][name]["variant"] = variant_summary(applicable, name)
     kind = generator_kind(cfg.generator)
     return {"metrics": metrics, "metrics_active": active, "metrics_skipped": skipped,
             "rows": len(rows), "expected_rows": expected, "failed_rows": sum(row_failed(r) for r in rows),
             "generator": {"spec": cfg.generator, "label": generator_label(cfg.generator, cfg.generator_base_url),
                           "baseline": kind.is_baseline},
             "judge": judge.label if judge else None, "usage": meter.to_dict(prices), "prices": prices.to_json()}
+
+
+def variant_summary(rows: list[dict], name: str) -> str | None:
+    """"by id", "by text", or "by id 12 · by text 4" when a question set mixes rows with and without ids.
+    Rows stored before variants were recorded ran by text."""
+    counts: dict[str, int] = {}
+    for r in rows:
+        v = (r.get("variants") or {}).get(name, BY_TEXT)
+        counts[v] = counts.get(v, 0) + 1
+    if len(counts) <= 1:
+        return next(iter(counts), None)
+    return " · ".join(f"{v} {n}" for v, n in sorted(counts.items()))
 
 
 def run_view(run, store: RunStore, ds: Dataset) -> tuple[dict, list[dict]]:
@@ -380,8 +412,21 @@ def run_view(run, store: RunStore, ds: Dataset) -> tuple[dict, list[dict]]:
     meter = UsageMeter()
     for r in rows:
         meter.merge(r.get("usage"))
+    unknown = None
     try:
         expected = len(cfg.models) * len(questions_for(ds, cfg))
-    except Exception:  # a deleted question set: show what is stored
-        expected = len(rows)
-    return summarize(rows, cfg, meter, cfg.price_table(), expected), rows
+    except Exception as e:  # a deleted question set: the count is unknown, not "all stored rows"
+        expected = run.summary.get("expected_rows")
+        unknown = None if expected is not None else f"the question count is unknown: {describe_error(e)}"
+    summary = summarize(rows, cfg, meter, cfg.price_table(), expected)
+    if unknown:
+        summary["expected_rows_unknown"] = unknown
+    return summary, rows
+
+
+def rows_text(summary: dict) -> str:
+    """``rows 5/12``, or ``rows 5/unknown (the question count is unknown: ...)`` when it cannot be counted."""
+    expected = summary.get("expected_rows")
+    if expected is None:
+        return f"rows {summary['rows']}/unknown ({summary.get('expected_rows_unknown') or 'not recorded'})"
+    return f"rows {summary['rows']}/{expected}"

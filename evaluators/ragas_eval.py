@@ -14,12 +14,20 @@ faithfulness                Faithfulness                                 yes    
 answer_relevancy            ResponseRelevancy (+ embeddings)             yes    response
 context_precision           LLMContextPrecisionWithReference             yes    reference answer, contexts
 context_recall              LLMContextRecall                             yes    reference answer, contexts
-nonllm_context_precision    NonLLMContextPrecisionWithReference          no     reference contexts (qrels)
-nonllm_context_recall       NonLLMContextRecall                          no     reference contexts (qrels)
+nonllm_context_precision    by id: ours (= Ragas IDBasedContextPrecision) no     qrels ids (or reference contexts)
+                            by text: NonLLMContextPrecisionWithReference
+nonllm_context_recall       by id: ours (= Ragas IDBasedContextRecall)    no     qrels ids (or reference contexts)
+                            by text: NonLLMContextRecall
 rouge_l                     RougeScore(rougeL, fmeasure)                 no     response, reference answer
 bleu                        BleuScore                                    no     response, reference answer
 string_similarity           NonLLMStringSimilarity (Levenshtein)         no     response, reference answer
 ==========================  ===========================================  =====  =============================
+
+The non-LLM context metrics run **by id** where the row has qrels ids (``reference_context_ids``),
+with Ragas' ID-based definitions (evaluators/id_metrics.py); fuzzy-matching the texts of documents
+whose ids are known would only re-measure retrieval P/R with string noise. The text-based Ragas
+metrics run **by text** only for rows with reference contexts but no ids. ``MetricResult.variant``
+says which ran.
 
 A row lacking a reference answer or reference contexts is *not applicable* for the metrics that need
 them (never scored 0). A failed judge call leaves that row's metric empty (None) with the reason.
@@ -49,6 +57,7 @@ from dataclasses import dataclass, field
 
 import rag.settings  # noqa: F401  (sets RAGAS_DO_NOT_TRACK and the offline flags before ragas is imported)
 from evaluators.cost import UsageMeter
+from evaluators.id_metrics import IdMetric, id_context_precision, id_context_recall
 from rag.generators import ENCODE_POOL
 from rag.llm import LLMEndpoint, http_clients, http_limits, parse_llm
 
@@ -95,7 +104,20 @@ class MetricSpec:
     calls: Callable[[int], int] = field(repr=False, default=lambda k: 0)   # judge calls per row, given k
     needs_embeddings: bool = False
     description: str = ""
+    by_id: Callable[[], object] | None = field(repr=False, default=None)   # the variant used when ids exist
 
+
+BY_ID, BY_TEXT = "by id", "by text"
+ID_NEEDS = ("retrieved_context_ids", "reference_context_ids")
+
+
+def display_label(name: str, variant: str | None = None) -> str:
+    """The metric's label, naming the variant that ran: ``Context recall (non-LLM, by id)``."""
+    spec = METRICS.get(name)
+    label = spec.label if spec else name
+    if not variant:
+        return label
+    return label[:-1] + f", {variant})" if label.endswith(")") else f"{label} ({variant})"
 
 
 
@@ -115,11 +137,15 @@ METRICS: dict[str, MetricSpec] = {s.name: s for s in [
     MetricSpec("nonllm_context_precision", "Context precision (non-LLM)", False,
                ("retrieved_contexts", "reference_contexts"),
                lambda: rm.NonLLMContextPrecisionWithReference(),
-               description="Average precision of retrieved contexts matching reference contexts (string similarity)."),
+               description="By id (qrels): share of the retrieved documents that are relevant. By text (no ids): "
+                           "average precision of retrieved contexts matching reference contexts (string similarity).",
+               by_id=lambda: IdMetric(id_context_precision)),
     MetricSpec("nonllm_context_recall", "Context recall (non-LLM)", False,
                ("retrieved_contexts", "reference_contexts"),
                lambda: rm.NonLLMContextRecall(),
-               description="Share of reference contexts found among the retrieved ones (string similarity)."),
+               description="Share of the relevant documents retrieved: by id (qrels), or by text (string "
+                           "similarity of reference contexts) where there are no ids.",
+               by_id=lambda: IdMetric(id_context_recall)),
     MetricSpec("rouge_l", "ROUGE-L", False, ("response", "reference"),
                lambda: rm.RougeScore(rouge_type="rougeL", mode="fmeasure"),
                description="Longest-common-subsequence F1 of answer vs reference answer."),
@@ -141,6 +167,8 @@ class RagSample:
     retrieved_contexts: list[str]
     reference: str | None = None
     reference_contexts: list[str] | None = None
+    retrieved_context_ids: list[str] | None = None
+    reference_context_ids: list[str] | None = None    # qrels ids: the context metrics then run by id
 
 
 @dataclass
@@ -149,10 +177,20 @@ class MetricResult:
     error: str | None = None
     not_applicable: str | None = None
     reasons: list[dict] = field(default_factory=list)
+    variant: str | None = None        # "by id" / "by text" for metrics that have both
+
+
+def variant(spec: MetricSpec, sample: RagSample) -> str | None:
+    """Which variant of a metric with an id form runs on this row: by id when it has qrels ids."""
+    if spec.by_id is None:
+        return None
+    return BY_ID if sample.reference_context_ids and sample.retrieved_context_ids is not None else BY_TEXT
 
 
 def applicability(spec: MetricSpec, sample: RagSample) -> str | None:
     """Why the metric does not apply to this question (the dataset lacks what it needs), else None."""
+    if variant(spec, sample) == BY_ID:
+        return None
     missing = [DATASET_FIELDS[f] for f in spec.needs if f in DATASET_FIELDS and not getattr(sample, f)]
     return f"not applicable: needs {' and '.join(missing)}" if missing else None
 
@@ -274,6 +312,7 @@ class RagasScorer:
         self.meter = meter or UsageMeter()
         self._closers: list = []
         self.metrics = {n: METRICS[n].build() for n in self.active}
+        self.id_metrics = {n: METRICS[n].by_id() for n in self.active if METRICS[n].by_id}
         if judge is not None and any(METRICS[n].needs_judge for n in self.active):
             self._attach_judge(judge, timeout, max_retries, embeddings)
 
@@ -318,17 +357,18 @@ class RagasScorer:
         if "retrieved_contexts" in spec.needs and not sample.retrieved_contexts:
             return MetricResult(error="no contexts were retrieved")
         trace = JudgeTrace(meter, self.judge.model) if spec.needs_judge else None
-        fields = {f: getattr(sample, f) for f in ("user_input", *spec.needs)}
+        how = variant(spec, sample)
+        metric, needs = (self.id_metrics[name], ID_NEEDS) if how == BY_ID else (self.metrics[name], spec.needs)
+        fields = {f: getattr(sample, f) for f in ("user_input", *needs)}
         try:
-            value = await self.metrics[name].single_turn_ascore(SingleTurnSample(**fields),
-                                                                callbacks=[trace] if trace else None)
+            value = await metric.single_turn_ascore(SingleTurnSample(**fields), callbacks=[trace] if trace else None)
             value = float(value)
         except Exception as e:  # one row's metric fails; the run goes on
-            return MetricResult(error=describe_error(e), reasons=trace.outputs if trace else [])
+            return MetricResult(error=describe_error(e), reasons=trace.outputs if trace else [], variant=how)
         reasons = trace.outputs if trace else []
         if math.isnan(value):
-            return MetricResult(error=nan_reason(name, reasons), reasons=reasons)
-        return MetricResult(value=value, reasons=reasons)
+            return MetricResult(error=nan_reason(name, reasons), reasons=reasons, variant=how)
+        return MetricResult(value=value, reasons=reasons, variant=how)
 
     async def aclose(self) -> None:
         for c in self._closers:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 
 def _models(text: str) -> list[str]:
@@ -30,8 +29,10 @@ def cmd_loadtest(args) -> int:
     from loadtests.runner import LoadConfig, LoadTestError, run_load_test
     from rag.embedders import ModelUnavailable
     from rag.milvus_server import MilvusUnavailable
+    from rag.outputs import check_output
     from rag.store import IndexConfig
 
+    check_output(args.output)
     index = IndexConfig.parse(getattr(args, "index", "FLAT"), getattr(args, "metric", "COSINE"),
                               getattr(args, "index_params", "{}"))
     cfg = LoadConfig(models=args.models, endpoint=args.endpoint, users=args.users, spawn_rate=args.spawn_rate,
@@ -58,7 +59,15 @@ def cmd_loadtest(args) -> int:
         print(f"SLO p95 <= {args.slo_p95_ms:g} ms: {m} holds up to {s['max_users']} users at {s['rps']:.1f} req/s")
     print(f"run_id {report.run_id}")
     if args.output:
-        Path(args.output).write_text(json.dumps(out, indent=2))
+        from rag.outputs import write_atomic
+        from rag.runs import RunStore
+
+        try:
+            write_atomic(args.output, json.dumps(out, indent=2))
+        except OSError as e:
+            RunStore.default().set_status(report.run_id, "failed", str(e))
+            print(f"error: {e} (run {report.run_id} marked failed)", file=sys.stderr)
+            return 2
         print(f"wrote {args.output}")
     return 0
 

@@ -121,7 +121,7 @@ run_id = st.selectbox("Run", ids, index=ids.index(current) if current in ids els
                       format_func=lambda i: next(r.label for r in runs if r.id == i))
 run = store.get(run_id)
 summary, rows = run_view(run, store, ds)
-missing, failed = summary["expected_rows"] - summary["rows"], summary["failed_rows"]
+missing, failed = (summary["expected_rows"] or summary["rows"]) - summary["rows"], summary["failed_rows"]
 a, b = st.columns(2)
 resume = a.button(f"Resume ({missing} rows missing)", disabled=missing <= 0)
 retry = True if b.button(f"Retry failed rows ({failed})", disabled=failed <= 0) else (False if resume else None)

@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from tests.conftest import ROOT
+from tests.openai_test_server import judge_server, llm_server  # noqa: F401  (fixtures)
 
 
 def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -50,3 +51,96 @@ def test_bad_input_exits_non_zero_with_one_line(milvus, args, message):
     assert p.returncode == 2
     lines = [ln for ln in p.stderr.strip().splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], p.stderr
+
+
+# ---------------------------------------------------------------- --output contracts, every command
+
+COMMANDS = {  # each with what it needs to get as far as writing, minus the output
+    "retrieval": ["retrieval", "--dataset", "sample", "--models", "bm25"],
+    "rag": ["rag", "--dataset", "sample", "--models", "bm25", "--limit", "1"],
+    "loadtest": ["loadtest", "--models", "bm25", "--duration", "1"],
+    "report": ["report", "--runs", "latest"],
+    "export": ["export", "--run", "latest"],
+}
+
+
+def _runs() -> set[str]:
+    from rag.runs import RunStore
+
+    return {r.id for r in RunStore.default().list(limit=10_000)}
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+@pytest.mark.parametrize("output,message", [
+    ("/no/such/dir/out.json", "error: --output /no/such/dir/out.json: folder /no/such/dir does not exist"),
+    ("/tmp", "error: --output /tmp: is a folder; give a file name"),
+    ("/sys/out.json", "error: --output /sys/out.json: folder /sys is not writable (Permission denied)"),
+])
+def test_every_output_is_checked_before_any_work(command, output, message):
+    before = _runs()
+    p = run_cli(*COMMANDS[command], "--output", output, timeout=60)
+    assert (p.returncode, p.stderr.strip().splitlines(), p.stdout) == (2, [message], ""), p.stderr
+    assert _runs() == before                     # no run recorded: nothing was started
+
+
+def test_rag_exits_1_when_every_row_failed_and_writes_no_output(tmp_path):
+    import socket
+
+    with socket.socket() as s:                   # a port nothing listens on: every generation call fails
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = tmp_path / "rag.json"
+    p = run_cli("rag", "--dataset", "sample", "--models", "bm25", "--limit", "2", "--k", "2", "--metrics",
+                "rouge_l", "--generator", f"compat:gen@http://127.0.0.1:{port}/v1", "--retries", "0",
+                "--output", str(out))
+    from rag.runs import RunStore
+
+    run = RunStore.default().get("latest")
+    reason = "every row failed: generation failed: APIConnectionError: Connection error."
+    assert p.returncode == 1, p.stderr
+    assert p.stderr.strip().splitlines()[-1] == f"error: run {run.id} failed: {reason}"
+    assert (run.kind, run.status, run.error) == ("rag", "failed", reason)
+    assert "status failed · rows 2/2 · with failures 2" in p.stdout
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_write_atomic_never_leaves_a_partial_file(tmp_path):
+    from rag.outputs import write_atomic
+
+    out = tmp_path / "out.json"
+    write_atomic(out, '{"v": 1}')
+    (tmp_path / "taken").mkdir()
+    with pytest.raises(OSError, match=f"^could not write {tmp_path / 'taken'}: Is a directory$"):
+        write_atomic(tmp_path / "taken", "x")
+    assert out.read_text() == '{"v": 1}' and sorted(p.name for p in tmp_path.iterdir()) == ["out.json", "taken"]
+
+
+@pytest.mark.slow
+def test_rag_failing_to_write_mid_job_leaves_no_file_and_marks_the_run_failed(milvus, llm_server, tmp_path):  # noqa: F811
+    import time
+
+    from rag.runs import RunStore
+
+    llm_server.latency = 0.5
+    out = tmp_path / "rag.json"
+    before = _runs()
+    proc = subprocess.Popen([sys.executable, "cli.py", "rag", "--dataset", "sample", "--models", "bm25", "--limit",
+                             "3", "--k", "2", "--metrics", "rouge_l", "--concurrency", "1", "--generator",
+                             f"compat:gen-model@{llm_server.base_url}", "--output", str(out)],
+                            cwd=ROOT, env=os.environ.copy(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 120
+        while not _runs() - before and time.time() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        out.mkdir()                              # the path becomes a folder while the run is under way
+        _, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    (run_id,) = _runs() - before
+    run = RunStore.default().get(run_id)
+    assert proc.returncode == 2, stderr
+    last = stderr.strip().splitlines()[-1]
+    assert last == f"error: could not write {out}: Is a directory (run {run_id} marked failed)"
+    assert (run.status, run.error) == ("failed", f"could not write {out}: Is a directory")
+    assert [p.name for p in tmp_path.iterdir()] == ["rag.json"] and list(out.iterdir()) == []  # no temp file left

@@ -82,7 +82,7 @@ def test_chat_generator_retries_http_500_and_reports_persistent_failure(llm_serv
         asyncio.run(gen.agenerate("garbage collector", [JAVA]))
 
 
-def llm_server_specs_and_base_url_precedence(monkeypatch):
+def test_llm_specs_and_base_url_precedence(monkeypatch):
     assert parse_llm("none") is None and parse_llm("") is None
     assert parse_llm("openai").model == "gpt-4o-mini"
     ep = parse_llm("ollama:llama3.1")

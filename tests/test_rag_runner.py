@@ -36,7 +36,7 @@ def judged(server, **kw) -> RagConfig:
     return RagConfig(**{**base, **kw})
 
 
-def test_offline_cli_on_the_sample(workbench, tmp_path):
+def test_offline_cli_on_the_sample(workbench, sample, tmp_path):
     out = tmp_path / "rag.json"
     code = cli.main(["rag", "--dataset", "sample", "--models", "minilm,bm25", "--generator", "extractive",
                      "--judge", "none", "--k", "4", "--output", str(out)])
@@ -55,6 +55,16 @@ def test_offline_cli_on_the_sample(workbench, tmp_path):
     row = next(r for r in data["rows"] if r["model"] == "minilm" and r["question_id"] == "q1")
     assert len(row["retrieved_ids"]) == 4 and row["response"] and row["errors"] == {}
     assert "faithfulness" not in row and isinstance(row["rouge_l"], float)
+    # The sample has qrels ids: the context metrics ran by id, i.e. they are retrieval P/R of the top 4
+    for model in ("minilm", "bm25"):
+        assert {n: data["metrics"][model][n]["variant"] for n in ("nonllm_context_precision",
+                                                                 "nonllm_context_recall")} == {
+            "nonllm_context_precision": "by id", "nonllm_context_recall": "by id"}
+    for r in data["rows"]:
+        got, rel = set(r["retrieved_ids"]), set(sample.relevant(r["question_id"]))
+        assert r["nonllm_context_recall"] == len(got & rel) / len(rel)
+        assert r["nonllm_context_precision"] == len(got & rel) / len(got)
+        assert r["variants"] == {"nonllm_context_precision": "by id", "nonllm_context_recall": "by id"}
 
 
 def test_judged_run_matches_its_estimate(workbench, sample, llm_server):  # noqa: F811
@@ -197,3 +207,29 @@ def test_cli_honours_openai_env_and_never_stores_the_key(workbench, llm_server, 
         monkeypatch.delenv("OPENAI_API_KEY")
         monkeypatch.delenv("OPENAI_BASE_URL")
         reset_settings()
+
+
+def test_mixed_question_set_says_which_variant_ran_and_a_lost_count_is_unknown(workbench, sample):
+    from evaluators.rag_report import run_caption
+    from evaluators.rag_runner import create_run, rows_text
+    from rag.question_sets import EvalQuestion, _path, save_question_set
+
+    java = sample.doc("java").full_text
+    save_question_set("mixed", [EvalQuestion("a", "Which language has a garbage collector?", None, [java], ["java"]),
+                                EvalQuestion("b", "Which language has a garbage collector?", None, [java], [])])
+    cfg = RagConfig(models=["bm25"], k=2, question_set="mixed", metrics=["nonllm_context_recall"])
+    result = run_rag(sample, cfg, workbench=workbench)
+    assert result.summary["metrics"]["bm25"]["nonllm_context_recall"]["variant"] == "by id 1 · by text 1"
+    assert [r["variants"] for r in result.rows] == [{"nonllm_context_recall": "by id"},
+                                                    {"nonllm_context_recall": "by text"}]
+    store = RunStore.default()
+    partial = create_run(sample, cfg, store)
+    store.add_rows(partial, result.rows[:1])
+    _path("mixed").unlink()                                   # the question set is gone: its size is unknown
+    summary, rows = run_view(store.get(partial), store, sample)
+    reason = "the question count is unknown: DatasetError: no question set named 'mixed' (saved sets: none)"
+    assert (summary["rows"], summary["expected_rows"], summary["expected_rows_unknown"]) == (1, None, reason)
+    assert rows_text(summary) == f"rows 1/unknown ({reason})"
+    assert f"rows 1/unknown ({reason})" in run_caption(store.get(partial), summary)
+    done, _ = run_view(store.get(result.run_id), store, sample)  # a finished run keeps its recorded count
+    assert rows_text(done) == "rows 2/2"

@@ -30,6 +30,22 @@ def score(server, samples, metrics=None, **kw):
     return asyncio.run(go())
 
 
+def minilm():
+    from rag.embedders import resolve
+
+    enc = resolve("minilm").encoder()
+    return lambda texts: enc.embed(list(texts))
+
+
+def relevancy(question: str, generated: list[str], embed) -> float:
+    """Ragas' answer relevancy for answers that are not noncommittal: the mean cosine of the generated
+    questions' embeddings with the question's."""
+    import numpy as np
+
+    q, g = np.asarray(embed([question])[0]), np.asarray(embed(generated))
+    return float((g @ q / (np.linalg.norm(g, axis=1) * np.linalg.norm(q))).mean())
+
+
 def test_faithfulness_copied_is_1_contradicting_is_0(llm_server):  # noqa: F811
     copied = RagSample("auto garbage collection", "Java has a garbage collector that reclaims unused memory "
                        "automatically.", CTX, REF)
@@ -54,7 +70,12 @@ def test_all_judged_metrics_and_calls_per_sample(llm_server):  # noqa: F811
     assert r["faithfulness"].value == 1.0
     assert r["context_recall"].value == 1.0              # the reference sentence is supported by the contexts
     assert r["context_precision"].value == pytest.approx(0.5)  # only the 2nd context is useful: AP = 1/2
-    assert 0.5 < r["answer_relevancy"].value <= 1.0       # MiniLM cosine of generated vs real question
+    # The server asks back the answer's first sentence (3 times, not noncommittal): the score is the MiniLM
+    # cosine of that question with the real one, recomputed here from Ragas' formula
+    generated = [x["question"] for x in r["answer_relevancy"].reasons]
+    assert generated == ["Java has a garbage collector that reclaims unused memory automatically?"] * 3
+    assert r["answer_relevancy"].value == pytest.approx(relevancy("auto garbage collection", generated, minilm()),
+                                                        abs=1e-6)
     assert [x["item"] for x in explain(r["context_precision"].reasons)] == ["context 1", "context 2"]
     # Calls per sample (k = 2 contexts): faithfulness 2, answer relevancy 3, context precision k, recall 1
     assert llm_server.stats()["chat_calls"] == 2 + 3 + 2 + 1 == sum(METRICS[m].calls(2) for m in JUDGED)
@@ -144,5 +165,70 @@ def test_default_path_is_offline_no_telemetry_no_tiktoken(llm_server, monkeypatc
 def test_answer_relevancy_with_remote_openai_compatible_embeddings(llm_server):  # noqa: F811
     (r,), _ = score(llm_server, [RagSample("Which language has a garbage collector?", CTX[1], CTX)],
                     ["answer_relevancy"], embeddings=f"compat:emb@{llm_server.base_url}")
-    assert 0.0 < r["answer_relevancy"].value <= 1.0
+    from tests.openai_test_server import embed
+
+    generated = [x["question"] for x in r["answer_relevancy"].reasons]
+    assert generated == ["Java has a garbage collector that reclaims unused memory automatically?"] * 3
+    want = relevancy("Which language has a garbage collector?", generated, lambda ts: [embed(t) for t in ts])
+    assert r["answer_relevancy"].value == pytest.approx(want, abs=1e-9)   # the server's hashed bag-of-words cosine
     assert llm_server.stats()["embedding_calls"] == 2   # question + generated questions, no tiktoken payloads
+
+
+ID_ROWS = [  # (retrieved ids, reference ids): overlap, none, all, duplicates, int vs str ids, empty sides
+    (["java", "c", "go"], ["java", "python"]),
+    (["c", "go"], ["java"]),
+    (["java", "python"], ["python", "java"]),
+    (["java", "java", "c"], ["java"]),
+    ([1, 2, 3], ["2", "3", "4", "5"]),
+    ([], ["java"]),
+    (["java"], []),
+]
+
+
+def test_context_metrics_by_id_equal_ragas_private_id_based_classes():
+    import math
+    import warnings
+
+    from ragas.dataset_schema import SingleTurnSample
+
+    from evaluators.id_metrics import id_context_precision, id_context_recall
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from ragas.metrics import _IDBasedContextPrecision, _IDBasedContextRecall  # tests may use private names
+    ours = {"precision": id_context_precision, "recall": id_context_recall}
+    theirs = {"precision": _IDBasedContextPrecision(), "recall": _IDBasedContextRecall()}
+    got = {}
+    for kind in ours:
+        for ret, ref in ID_ROWS:
+            want = asyncio.run(theirs[kind].single_turn_ascore(SingleTurnSample(
+                user_input="q", retrieved_context_ids=ret, reference_context_ids=ref)))
+            mine = ours[kind](ret, ref)
+            assert (math.isnan(mine) and math.isnan(want)) or mine == want, (kind, ret, ref, mine, want)
+            got[kind] = [*got.get(kind, []), None if math.isnan(mine) else round(mine, 4)]
+    assert got == {"precision": [0.3333, 0.0, 1.0, 0.5, 0.6667, None, 0.0],
+                   "recall": [0.5, 0.0, 1.0, 1.0, 0.5, 0.0, None]}
+
+
+def test_context_metrics_run_by_id_where_ids_exist_and_by_text_otherwise():
+    async def go():
+        sc = RagasScorer(["nonllm_context_precision", "nonllm_context_recall"], None)
+        # Texts that do not fuzzy-match but whose ids are judged: by id counts the hit, by text would not.
+        by_id = await sc.score(RagSample("q", REF, ["Garbage collection: JVM", "Python is dynamic."], REF,
+                                         ["Java has a garbage collector that reclaims unused memory."],
+                                         ["java", "python"], ["java", "golang"]))
+        by_text = await sc.score(RagSample("q", REF, CTX, REF, [CTX[1]]))
+        return by_id, by_text
+    by_id, by_text = asyncio.run(go())
+    assert {n: (r.value, r.variant) for n, r in by_id.items()} == {
+        "nonllm_context_precision": (0.5, "by id"), "nonllm_context_recall": (0.5, "by id")}
+    assert {n: (r.value, r.variant) for n, r in by_text.items()} == {
+        "nonllm_context_precision": (pytest.approx(0.5), "by text"), "nonllm_context_recall": (1.0, "by text")}
+
+
+def test_display_label_names_the_variant():
+    from evaluators.ragas_eval import display_label
+
+    assert display_label("nonllm_context_recall", "by id") == "Context recall (non-LLM, by id)"
+    assert display_label("nonllm_context_precision", "by text") == "Context precision (non-LLM, by text)"
+    assert display_label("rouge_l") == "ROUGE-L"

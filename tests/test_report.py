@@ -53,8 +53,8 @@ def test_verdict_numbers_equal_the_store(real_runs):
     best, other = sorted(means, key=lambda m: -means[m]["ndcg@5"])
     assert f"Best on nDCG@5: {best}, {means[best]['ndcg@5']:.3f} [" in text
     diff = means[best]["ndcg@5"] - means[other]["ndcg@5"]  # every query is paired: mean diff = diff of means
-    assert re.search(rf"{best} (beats {other} on nDCG@5 by|and {other} are statistically tied on nDCG@5: "
-                     rf"difference) {diff:.3f} \[", text)
+    assert (best, other) == ("bm25", "minilm")   # measured on the sample: 0.050 apart over 16 queries, not significant
+    assert f"bm25 and minilm are statistically tied on nDCG@5: difference {diff:.3f} [" in text
     p95 = {m: v["p95_ms"] for m, v in store.get(load).summary["results"].items()}
     assert f"at 10 users p95 latency {p95[best]:.0f} ms vs {p95[other]:.0f} ms" in text
     assert f"minilm p95 {p95['minilm']:.0f} ms" in text and "both cost nothing per query (local models)" in text
