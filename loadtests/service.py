@@ -132,6 +132,11 @@ class ServiceState:
         self.store.ping()
         names = cfg.models or [m for m in REGISTRY if self.store.find(self.dataset.name, m)] or list(DEFAULT_MODELS)
         specs = [resolve(n) for n in names]  # unknown names fail here, before any work
+        if not cfg.models:  # defaults this server cannot run (bm25 on Milvus 2.3) are left out, saying why
+            for why in filter(None, map(self.store.capabilities.model_reason, specs)):
+                log(f"warning: {why}: not served")
+            specs = [sp for sp in specs if not self.store.capabilities.model_reason(sp)] or specs
+        self.store.capabilities.require(specs, IndexConfig(cfg.index_type, cfg.metric))  # before any build
         self.models: dict[str, LoadedModel] = {}
         for spec in specs:
             t = time.perf_counter()
