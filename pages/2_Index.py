@@ -5,15 +5,17 @@ import time
 import pandas as pd
 import streamlit as st
 
-from pages.common import chunking, current_dataset, dataset_caption, show_error, workbench
-from rag.embedders import ModelUnavailable, available_models, resolve
+from pages.common import chunking, current_dataset, dataset_caption, server_capabilities, show_error, workbench
+from rag.capabilities import models_on
+from rag.embedders import ModelUnavailable, resolve
 from rag.store import INDEX_TYPES, METRICS
 
 st.title("🗄️ Index")
 ds = current_dataset()
 dataset_caption(ds)
 
-models = available_models()
+caps = server_capabilities()  # models and index types this Milvus cannot run are shown disabled, with why
+models = models_on(caps)
 st.dataframe(pd.DataFrame([{"model": m.name, "what": m.label, "kind": m.kind, "can run": "🟢 yes" if ok else "⚪ no",
                             "why not": "" if ok else why} for m, ok, why in models]), hide_index=True, width="stretch")
 runnable = [m.name for m, ok, _ in models if ok]
@@ -22,8 +24,11 @@ chosen = st.multiselect("Models to index", runnable, default=[m for m in ("minil
 custom = st.text_input("Your own models (comma-separated)", placeholder="st:/path/to/model-folder, "
                        "oai:nomic-embed-text@http://127.0.0.1:11434/v1, openai-3-small:512")
 c1, c2 = st.columns(2)
-index_type = c1.selectbox("Index type (dense models)", list(INDEX_TYPES), key="index_type",
+no_index = {t: caps.index_reason(t) for t in INDEX_TYPES if caps and caps.index_reason(t)}
+index_type = c1.selectbox("Index type (dense models)", [t for t in INDEX_TYPES if t not in no_index], key="index_type",
                           help="FLAT is exact search: the fair default for comparing models.")
+for why in no_index.values():
+    c1.caption(f"⚪ {why}")
 metric = c2.selectbox("Metric", list(METRICS), key="metric")
 
 names = chosen + [c.strip() for c in custom.split(",") if c.strip()]
@@ -33,7 +38,8 @@ if st.button("Build collections", type="primary", disabled=not names):
         for n in names:  # unknown or unavailable models fail here, before anything is written
             spec = resolve(n)
             ok, why = spec.availability()
-            if not ok:
+            why = why if not ok else (caps.model_reason(spec) if caps else None)
+            if why:
                 raise ModelUnavailable(f"{n}: {why}")
     except ModelUnavailable as e:
         st.error(str(e), icon="⚠️")

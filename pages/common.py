@@ -77,9 +77,19 @@ def dataset_caption(ds: Dataset) -> None:
                f"questions, {sum(len(v) for v in ds.qrels.values()):,} judgments.")
 
 
+def server_capabilities():
+    """What the connected Milvus can run (rag.capabilities), or None when Milvus is down."""
+    from rag.milvus_server import MilvusUnavailable
+
+    try:
+        return _workbench(*index_config()).store.capabilities
+    except MilvusUnavailable:
+        return None
+
+
 def sidebar_status() -> None:
     """Which Milvus, whether it answers, the LLM, and which models can run."""
-    from rag.embedders import available_models
+    from rag.capabilities import models_on
     from rag.milvus_server import MilvusUnavailable
     from rag.settings import get_settings
 
@@ -88,7 +98,7 @@ def sidebar_status() -> None:
         try:  # ping over the cached connection: no new client on every rerun
             wb = _workbench(*index_config())
             wb.store.ping()
-            ok, msg = True, f"{wb.info.describe()} answers"
+            ok, msg = True, f"{wb.info.describe()} answers ({wb.store.capabilities.short()})"
         except MilvusUnavailable as e:
             ok, msg = False, str(e)
         (st.success if ok else st.error)(msg, icon="🗄️")
@@ -106,7 +116,7 @@ def sidebar_status() -> None:
                 _apply_llm_settings(key, base)
                 st.rerun()
         with st.expander("Models"):
-            for spec, ok, why in available_models():
+            for spec, ok, why in models_on(server_capabilities()):  # the server's limits too (bm25 on 2.3)
                 st.markdown(f"{'🟢' if ok else '⚪'} **{spec.name}** — {spec.label}" + ("" if ok else f"  \n_{why}_"))
 
 

@@ -135,3 +135,21 @@ def test_the_token_is_never_written(remote_env, milvus_standalone, data_dir, tmp
     assert any(p.name.startswith("runs.sqlite") for p in files)
     for needle in (password.encode(), base64.b64encode(token.encode())):
         assert needle not in blob and needle.decode() not in printed.out + printed.err
+
+
+def test_index_page_shows_bm25_disabled_with_the_reason(remote_env, milvus_standalone):  # noqa: F811
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import ROOT
+
+    st.cache_resource.clear()  # the page's cached Milvus connection must be this server's
+    try:
+        at = AppTest.from_file(str(ROOT / "pages" / "2_Index.py"), default_timeout=180).run()
+        assert not at.exception
+        table = at.dataframe[0].value.set_index("model")
+        assert table.loc["bm25", "why not"] == BM25_LINE and table.loc["bm25", "can run"] == "⚪ no"
+        assert table.loc["minilm", "can run"] == "🟢 yes"
+        assert "bm25" not in at.multiselect[0].options and "hybrid" not in at.multiselect[0].options
+    finally:
+        st.cache_resource.clear()
