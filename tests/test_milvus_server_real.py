@@ -11,6 +11,7 @@ import base64
 import json
 import re
 import subprocess
+import time
 
 import pytest
 
@@ -124,6 +125,14 @@ def test_the_token_is_never_written(remote_env, milvus_standalone, data_dir, tmp
         root.create_user("wbtest", password)
         root.grant_role("wbtest", "admin")
     token = f"wbtest:{password}"
+    user = _remote(milvus_standalone, token).client()
+    for _ in range(60):  # the proxy's privilege cache takes the role grant a moment (measured: not instant)
+        try:
+            user.create_collection("wb_probe", dimension=2)
+            break
+        except Exception:
+            time.sleep(0.5)
+    user.drop_collection("wb_probe")
     remote_env(token)
     out = tmp_path / "result.json"
     assert cli.main(["retrieval", "--dataset", "sample", "--models", "minilm", "--k", "3", "--output", str(out)]) == 0
