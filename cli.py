@@ -68,6 +68,9 @@ def cmd_retrieval(args) -> int:
     cfg = index_config_from_args(args)  # bad index settings fail before the dataset loads
     ds = load_dataset(args.dataset)
     with Workbench(index_config=cfg) as wb:
+        from rag.embedders import resolve
+
+        wb.store.capabilities.require([resolve(m) for m in args.models], wb.index_config)  # before any work
         def progress(model, stage, done, total):
             if stage != "search" and (done == total or done % 1000 < 64):
                 print(f"  {model}: {stage} {done}/{total}", file=sys.stderr)
@@ -78,6 +81,45 @@ def cmd_retrieval(args) -> int:
     print(frame.to_string(float_format=lambda x: f"{x:.4f}"))
     print(f"run_id {run_id}")
     _write(args.output, {"run_id": run_id, **result.to_json()}, run_id)
+    return 0
+
+
+# ---------------------------------------------------------------- the embedded Milvus
+
+def cmd_milvus(args) -> int:
+    from rag.milvus_server import MilvusInfo, embedded_status, stop_embedded
+    from rag.settings import get_settings
+
+    s = get_settings()
+    if s.milvus_uri:
+        if args.action == "stop":
+            raise ValueError(f"MILVUS_URI is set ({s.milvus_uri}): only the embedded Milvus Lite server of a data "
+                             "folder can be stopped from here")
+        from rag.capabilities import detect
+        from rag.embedders import REGISTRY
+
+        token = s.milvus_token.get_secret_value() if s.milvus_token else None
+        client = MilvusInfo(uri=s.milvus_uri, token=token, embedded=False).client()
+        caps = detect(client)
+        client.close()
+        print(f"{caps.short()} at {s.milvus_uri} (MILVUS_URI) answers")
+        for spec in REGISTRY.values():
+            why = caps.model_reason(spec)
+            if why:
+                print(f"  cannot run: {why}")
+        return 0
+    if args.action == "stop":
+        st = stop_embedded(s)
+        print(f"stopped Milvus Lite (pid {st['pid']}, port {st['port']}) of {s.data_dir}" if st
+              else f"no embedded Milvus running for {s.data_dir}")
+        return 0
+    st = embedded_status(s)
+    if not st["running"]:
+        print(f"no embedded Milvus running for {s.data_dir}")
+        return 0
+    owners = ", ".join(map(str, st["owners"])) or "none"
+    print(f"Milvus Lite (embedded) of {s.data_dir}: running, pid {st['pid']}, {st['uri']}\n"
+          f"  owners (processes using it): {owners}; it stops {st['idle_stop_s']:g} s after the last one exits")
     return 0
 
 
@@ -183,6 +225,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_index_arguments(r)
     r.add_argument("--output", help="write the JSON result here")
     r.set_defaults(func=cmd_retrieval)
+    r = sub.add_parser("milvus", help="this data folder's embedded Milvus Lite server: status or stop")
+    r.add_argument("action", choices=["status", "stop"])
+    r.set_defaults(func=cmd_milvus)
     add_run_commands(sub)
     from evaluators.rag_cli import add_rag_command
 
@@ -206,6 +251,11 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except (DatasetError, ModelUnavailable, MilvusUnavailable, RunNotFound, ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
+        return 2
+    except Exception as e:  # a Milvus call failing mid-run: one line, not a pymilvus traceback
+        if not type(e).__module__.startswith(("pymilvus", "grpc")):
+            raise
+        print(f"error: Milvus failed: {getattr(e, 'message', None) or e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

@@ -124,6 +124,11 @@ class ServiceState:
         index = IndexConfig(cfg.index_type, cfg.metric, dict(cfg.index_params))  # bad settings fail here
         names = cfg.models or [m for m in REGISTRY if self.store.builds(self.dataset, m)] or list(DEFAULT_MODELS)
         specs = resolve_all(names)  # keyed by the spec strings asked for; unknown names fail here, before any work
+        if not cfg.models:  # defaults this server cannot run (bm25 on Milvus 2.3) are left out, saying why
+            for why in filter(None, map(self.store.capabilities.model_reason, specs.values())):
+                log(f"warning: {why}: not served")
+            specs = {k: sp for k, sp in specs.items() if not self.store.capabilities.model_reason(sp)} or specs
+        self.store.capabilities.require(list(specs.values()), index)  # before any build
         self.models: dict[str, LoadedModel] = {}
         for key, spec in specs.items():
             t = time.perf_counter()

@@ -11,29 +11,34 @@ from pages.common import (
     current_dataset,
     dataset_caption,
     index_settings,
+    server_capabilities,
     show_error,
     workbench,
 )
-from rag.embedders import ModelUnavailable, available_models, model_key, resolve_all
+from rag.capabilities import models_on
+from rag.embedders import ModelUnavailable, model_key, resolve_all
 
 st.title("🗄️ Index")
 ds = current_dataset()
 dataset_caption(ds)
 
-models = available_models()
+caps = server_capabilities()  # models and index types this Milvus cannot run are shown disabled, with why
+models = models_on(caps)
 st.dataframe(pd.DataFrame([{"model": m.name, "what": m.label, "kind": m.kind, "can run": "🟢 yes" if ok else "⚪ no",
                             "why not": "" if ok else why} for m, ok, why in models]), hide_index=True, width="stretch")
 runnable = [m.name for m, ok, _ in models if ok]
 chosen = st.multiselect("Models to index", runnable, default=[m for m in ("minilm", "bm25") if m in runnable],
                         help="Models that cannot run here are listed above with the reason.")
 custom = st.text_input("Your own models (comma-separated)", placeholder=CUSTOM_MODELS_HELP)
-cfg = index_settings()  # app-wide: Retrieval, RAG quality and Load test use the same index
+cfg = index_settings(caps)  # app-wide: Retrieval, RAG quality and Load test use the same index
 
 names = list(dict.fromkeys(chosen + [model_key(c) for c in custom.split(",") if model_key(c)]))
 if st.button("Build collections", type="primary", disabled=not names):
     wb = workbench(cfg)
     try:
-        resolve_all(names, check=True)  # unknown or unavailable models fail here, before anything is written
+        for key, spec in resolve_all(names, check=True).items():  # unknown or unavailable: fail before writing
+            if why := (caps.model_reason(spec) if caps else None):
+                raise ModelUnavailable(f"{key}: {why}")
     except ModelUnavailable as e:
         st.error(str(e), icon="⚠️")
         wb = None

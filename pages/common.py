@@ -105,15 +105,23 @@ def _copy_param(index_type: str, name: str, widget_key: str) -> None:
     st.session_state[INDEX_KEYS["params"]] = params
 
 
-def index_settings():
-    """Index type, metric and the type's parameters as widgets bound to the app-wide keys; returns the config."""
+def index_settings(caps=None):
+    """Index type, metric and the type's parameters as widgets bound to the app-wide keys; returns the config.
+    Index types the connected server (``caps``) cannot build are left out, with the reason below."""
     from rag.store import INDEX_TYPES, METRICS
 
+    no_index = {t: caps.index_reason(t) for t in INDEX_TYPES if caps and caps.index_reason(t)}
+    offered = [t for t in INDEX_TYPES if t not in no_index]
+    if index_config().index_type not in offered:
+        st.session_state[INDEX_KEYS["type"]] = offered[0]
+        st.session_state.pop("w_index_type", None)
     cfg = index_config()
     c1, c2 = st.columns(2)
-    c1.selectbox("Index type (dense models)", list(INDEX_TYPES), key=_seeded("w_index_type", cfg.index_type),
+    c1.selectbox("Index type (dense models)", offered, key=_seeded("w_index_type", cfg.index_type),
                  on_change=_copy, args=("w_index_type", INDEX_KEYS["type"]),
                  help="FLAT is exact search: the fair default for comparing models. The choice holds app-wide.")
+    for why in no_index.values():
+        c1.caption(f"⚪ {why}")
     c2.selectbox("Metric", list(METRICS), key=_seeded("w_index_metric", cfg.metric),
                  on_change=_copy, args=("w_index_metric", INDEX_KEYS["metric"]))
     cfg = index_config()
@@ -151,9 +159,19 @@ def dataset_caption(ds: Dataset) -> None:
                f"questions, {sum(len(v) for v in ds.qrels.values()):,} judgments.")
 
 
+def server_capabilities():
+    """What the connected Milvus can run (rag.capabilities), or None when Milvus is down."""
+    from rag.milvus_server import MilvusUnavailable
+
+    try:
+        return _workbench().store.capabilities
+    except MilvusUnavailable:
+        return None
+
+
 def sidebar_status() -> None:
     """Which Milvus, whether it answers, the LLM, and which models can run."""
-    from rag.embedders import available_models
+    from rag.capabilities import models_on
     from rag.milvus_server import MilvusUnavailable
     from rag.settings import get_settings
 
@@ -162,7 +180,7 @@ def sidebar_status() -> None:
         try:  # ping over the cached connection: no new client on every rerun
             wb = _workbench()
             wb.store.ping()
-            ok, msg = True, f"{wb.info.describe()} answers"
+            ok, msg = True, f"{wb.info.describe()} answers ({wb.store.capabilities.short()})"
         except MilvusUnavailable as e:
             ok, msg = False, str(e)
         (st.success if ok else st.error)(msg, icon="🗄️")
@@ -184,7 +202,7 @@ def sidebar_status() -> None:
                 _apply_llm_settings(key, base)
                 st.rerun()
         with st.expander("Models"):
-            for spec, ok, why in available_models():  # embedding models use the app-wide keys
+            for spec, ok, why in models_on(server_capabilities()):  # the server's limits too (bm25 on 2.3)
                 st.markdown(f"{'🟢' if ok else '⚪'} **{spec.name}** — {spec.label}" + ("" if ok else f"  \n_{why}_"))
 
 

@@ -1,22 +1,31 @@
-"""Which Milvus to talk to, and the embedded Milvus Lite server when none is configured.
+"""Which Milvus to talk to, and the embedded Milvus Lite server that belongs to a data folder.
 
 Milvus Lite lets only one process open a data directory, and the app, the load-test service and
 Locust are separate processes. So with no ``MILVUS_URI`` we run Milvus Lite as a local server bound
-to 127.0.0.1 (data under ``<data_dir>/milvus``) and every process connects over HTTP; the same code
-then serves a Milvus standalone/cluster or Zilliz Cloud when ``MILVUS_URI`` (+ ``MILVUS_TOKEN``) is set.
+to 127.0.0.1 (data under ``<data_dir>/milvus/store``) and every process connects over HTTP; the same
+code then serves a Milvus standalone/cluster or Zilliz Cloud when ``MILVUS_URI`` (+ ``MILVUS_TOKEN``) is set.
 
-A running server is described by ``<data_dir>/milvus/server.json`` (pid, port) so that later
-processes reuse it instead of fighting over the lock.
+The embedded server belongs to its data folder (measured: with one shared port, a CLI run on folder B
+wrote its collections into folder A's server):
+- ``<data>/milvus/server.json`` records its pid, port and store path; a process reuses a server only
+  after checking that this pid is alive, runs on *this* folder's store and listens on that port.
+- The default port (19531) taken by anything else: pick a free port and record it. An explicitly
+  configured port (``WORKBENCH_MILVUS_PORT``) that is held is an error that says so.
+- Every process that uses the server registers itself in ``<data>/milvus/owners/``; the server runs
+  under ``rag/milvus_watchdog.py``, which stops it once no owner has been alive for
+  ``WORKBENCH_MILVUS_IDLE_S`` seconds (default 30), so ``kill -9`` of the app or CLI leaves no orphan.
 
 Usage:
-    info = ensure_milvus()            # starts or reuses the embedded server
+    info = ensure_milvus()            # starts or reuses this data folder's embedded server
     client = info.client()            # pymilvus.MilvusClient
     info.describe()                   # "Milvus Lite (embedded) at http://127.0.0.1:19531"
+    embedded_status()                 # {"running": True, "pid": ..., "port": ..., "owners": [...]}
 """
 
 from __future__ import annotations
 
 import atexit
+import fcntl
 import json
 import os
 import signal
@@ -32,6 +41,7 @@ from rag.settings import Settings, get_settings
 # pymilvus pings every 10 s by default; Milvus Lite's gRPC server answers "too_many_pings" and the
 # reconnect can then fail with UNAVAILABLE. Idle pings are not needed on loopback or by a managed Milvus.
 GRPC_OPTIONS = {"grpc.keepalive_time_ms": 600_000, "grpc.keepalive_permit_without_calls": False}
+WATCHDOG = Path(__file__).with_name("milvus_watchdog.py")
 
 
 class MilvusUnavailable(RuntimeError):
@@ -54,7 +64,7 @@ class MilvusInfo:
         try:
             return MilvusClient(**kwargs)
         except Exception as e:  # pymilvus raises MilvusException on connect failures
-            raise MilvusUnavailable(f"Cannot connect to Milvus at {self.uri}: {e}. {self.fix_hint()}") from e
+            raise MilvusUnavailable(connect_error(self.uri, self.token, e, self.fix_hint())) from e
 
     def describe(self) -> str:
         kind = "Milvus Lite (embedded)" if self.embedded else "Milvus"
@@ -62,12 +72,46 @@ class MilvusInfo:
 
     def fix_hint(self) -> str:
         if self.embedded:
-            return ("Restart the app, or stop whatever holds the port and remove "
-                    "<data>/milvus/server.json; set WORKBENCH_MILVUS_PORT to use another port.")
+            return ("Restart the app, or run `python cli.py milvus stop`; set WORKBENCH_MILVUS_PORT to use "
+                    "another port.")
         return "Check MILVUS_URI / MILVUS_TOKEN and that the server is running."
 
 
+def connect_error(uri: str, token: str | None, error: Exception, hint: str) -> str:
+    """One line saying *why* a connect failed. pymilvus gives the same words ("illegal connection
+    params or server unavailable") for a server that is down and for a missing or wrong token, so
+    ask the server directly with one raw gRPC call; the token itself never appears in the message."""
+    reason = _auth_probe(uri, token)
+    if reason == "missing":
+        return (f"Milvus at {uri} requires authentication: set MILVUS_TOKEN (user:password, e.g. root:Milvus, "
+                "or an API key).")
+    if reason == "rejected":
+        return f"Milvus at {uri} rejected MILVUS_TOKEN (auth check failure): check the user and password."
+    return f"Cannot connect to Milvus at {uri}: {getattr(error, 'message', None) or error}. {hint}"
+
+
+def _auth_probe(uri: str, token: str | None) -> str | None:
+    """'missing' / 'rejected' when the server answers UNAUTHENTICATED, else None (down, TLS, ...)."""
+    import base64
+
+    if not uri.startswith("http://"):
+        return None
+    try:
+        import grpc
+        from pymilvus.grpc_gen import milvus_pb2, milvus_pb2_grpc
+
+        md = [("authorization", base64.b64encode(token.encode()).decode())] if token else None
+        with grpc.insecure_channel(uri[len("http://"):].rstrip("/")) as ch:
+            milvus_pb2_grpc.MilvusServiceStub(ch).GetVersion(milvus_pb2.GetVersionRequest(), metadata=md, timeout=3)
+    except Exception as e:  # grpc.RpcError carries the status code
+        code = getattr(e, "code", lambda: None)()
+        if code is not None and code.name == "UNAUTHENTICATED":
+            return "rejected" if token else "missing"
+    return None
+
+
 _started: list[subprocess.Popen] = []
+_registered: set[Path] = set()
 
 
 def _port_open(port: int, host: str = "127.0.0.1") -> bool:
@@ -76,16 +120,10 @@ def _port_open(port: int, host: str = "127.0.0.1") -> bool:
         return s.connect_ex((host, port)) == 0
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except (ProcessLookupError, PermissionError):
-        return False
-    try:  # a zombie child of ours counts as dead
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split()[2] != "Z"
-    except OSError:
-        return True
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def _answers(uri: str, token: str | None = None, timeout: float = 5.0) -> bool:
@@ -104,39 +142,91 @@ def server_state_file(settings: Settings) -> Path:
     return settings.path("milvus", "server.json")
 
 
-def ensure_milvus(settings: Settings | None = None, start_timeout: float = 60.0) -> MilvusInfo:
-    """Return the Milvus to use, starting the embedded server if needed (idempotent, cross-process)."""
+def _store_dir(s: Settings) -> Path:
+    return s.path("milvus", "store").resolve()
+
+
+def _owners_dir(s: Settings) -> Path:
+    d = s.path("milvus", "owners", "x").parent
+    d.mkdir(exist_ok=True)
+    return d
+
+
+def register_owner(s: Settings, pid: int | None = None) -> None:
+    """Record that a process uses this folder's server (the watchdog keeps it up while one lives)."""
+    import psutil
+
+    p = psutil.Process(pid or os.getpid())
+    f = _owners_dir(s) / f"{p.pid}.json"
+    tmp = f.with_suffix(".tmp")  # atomic: the watchdog deletes owner files it cannot parse
+    tmp.write_text(json.dumps({"pid": p.pid, "created": p.create_time()}))
+    tmp.replace(f)
+    if p.pid == os.getpid():
+        _registered.add(f)
+
+
+def _owned_server(s: Settings) -> dict | None:
+    """The server recorded in this folder, if that pid really is this folder's server on that port."""
+    import psutil
+
+    state = server_state_file(s)
+    try:
+        st = json.loads(state.read_text())
+        proc = psutil.Process(int(st["pid"]))
+        cmd = proc.cmdline()
+        if proc.status() == psutil.STATUS_ZOMBIE or "--data-dir" not in cmd:
+            return None
+        if Path(cmd[cmd.index("--data-dir") + 1]).resolve() != _store_dir(s):
+            return None
+        ports = {c.laddr.port for p in (proc, *proc.children(recursive=True))
+                 for c in p.net_connections("tcp") if c.status == psutil.CONN_LISTEN}
+        return st if int(st["port"]) in ports else None
+    except (OSError, ValueError, KeyError, IndexError, psutil.Error):
+        return None
+
+
+def ensure_milvus(settings: Settings | None = None, start_timeout: float = 60.0,
+                  strict_port: bool | None = None) -> MilvusInfo:
+    """Return the Milvus to use, starting this folder's embedded server if needed (cross-process).
+
+    ``strict_port``: fail when the port is held instead of picking a free one (default: strict
+    exactly when ``WORKBENCH_MILVUS_PORT`` is set)."""
     s = settings or get_settings()
     if s.milvus_uri:
         token = s.milvus_token.get_secret_value() if s.milvus_token else None
         return MilvusInfo(uri=s.milvus_uri, token=token, embedded=False)
 
-    state = server_state_file(s)
-    if state.exists():
-        try:
-            st = json.loads(state.read_text())
+    register_owner(s)  # before looking: the watchdog must not stop a server we are about to use
+    with open(s.path("milvus", "start.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two processes starting at once: one starts, one reuses
+        st = _owned_server(s)
+        if st is not None:
             uri = f"http://127.0.0.1:{st['port']}"
-            if _pid_alive(int(st["pid"])) and _answers(uri):
+            if _answers(uri):
                 return MilvusInfo(uri=uri, token=None, embedded=True, pid=int(st["pid"]))
-        except (ValueError, KeyError, OSError):
-            pass
-        state.unlink(missing_ok=True)
+        server_state_file(s).unlink(missing_ok=True)
 
-    port = s.milvus_lite_port
-    if _port_open(port):
-        uri = f"http://127.0.0.1:{port}"
-        if _answers(uri):  # a server someone else started on our port: reuse it
-            return MilvusInfo(uri=uri, token=None, embedded=True)
-        raise MilvusUnavailable(f"Port {port} on 127.0.0.1 is in use by something that is not Milvus. "
-                                "Set WORKBENCH_MILVUS_PORT to a free port, or set MILVUS_URI.")
-    return _start(s, port, start_timeout)
+        port = s.milvus_lite_port
+        strict = "milvus_lite_port" in s.model_fields_set if strict_port is None else strict_port
+        if _port_open(port):
+            if strict:
+                what = "another data folder's Milvus" if _answers(f"http://127.0.0.1:{port}") else \
+                    "something that is not this data folder's Milvus"
+                raise MilvusUnavailable(f"Port {port} on 127.0.0.1 (WORKBENCH_MILVUS_PORT) is held by {what}. "
+                                        "Set WORKBENCH_MILVUS_PORT to a free port or unset it to pick one, "
+                                        "or set MILVUS_URI.")
+            port = _free_port()
+        return _start(s, port, start_timeout)
+
+
+def idle_seconds() -> float:
+    return float(os.environ.get("WORKBENCH_MILVUS_IDLE_S", "30"))
 
 
 def _start(s: Settings, port: int, timeout: float) -> MilvusInfo:
-    data = s.path("milvus", "store")
     log_path = s.path("logs", "milvus.log")
-    cmd = [sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(data),
-           "--host", "127.0.0.1", "--port", str(port)]
+    cmd = [sys.executable, str(WATCHDOG), "--data-dir", str(_store_dir(s)), "--port", str(port),
+           "--owners", str(_owners_dir(s)), "--grace", str(idle_seconds())]
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 start_new_session=True)
@@ -149,14 +239,16 @@ def _start(s: Settings, port: int, timeout: float) -> MilvusInfo:
             raise MilvusUnavailable(f"Milvus Lite exited with code {proc.returncode} while starting. "
                                     f"Log {log_path}: ...{tail.strip()[-300:]}")
         if _port_open(port) and _answers(uri, timeout=2.0):
-            server_state_file(s).write_text(json.dumps({"pid": proc.pid, "port": port}))
+            server_state_file(s).write_text(json.dumps({"pid": proc.pid, "port": port,
+                                                        "store": str(_store_dir(s)), "started": time.time(),
+                                                        "idle_stop_s": idle_seconds()}))
             return MilvusInfo(uri=uri, token=None, embedded=True, pid=proc.pid)
         time.sleep(0.2)
     stop_process(proc)
     raise MilvusUnavailable(f"Milvus Lite did not answer on {uri} within {timeout:.0f} s; see {log_path}.")
 
 
-def stop_process(proc: subprocess.Popen, grace: float = 5.0) -> None:
+def stop_process(proc: subprocess.Popen, grace: float = 10.0) -> None:
     """SIGTERM the process group, then SIGKILL after ``grace`` seconds."""
     if proc.poll() is not None:
         return
@@ -171,31 +263,60 @@ def stop_process(proc: subprocess.Popen, grace: float = 5.0) -> None:
             pass
 
 
+def _unregister() -> None:
+    while _registered:
+        _registered.pop().unlink(missing_ok=True)
+
+
 def stop_started_servers() -> None:
-    """Stop the Milvus Lite servers this process started (not ones it merely reused)."""
+    """At exit: stop the servers this process started unless another process still uses them
+    (the watchdog stops those once their last owner is gone)."""
+    from rag.milvus_watchdog import live_owners
+
+    _unregister()
     while _started:
-        stop_process(_started.pop())
+        proc = _started.pop()
+        owners = Path(proc.args[proc.args.index("--owners") + 1])
+        if not [p for p in live_owners(owners) if p != os.getpid()]:
+            stop_process(proc)
 
 
-def stop_embedded(settings: Settings | None = None) -> bool:
-    """Stop the embedded server recorded in the data folder, whoever started it."""
+def embedded_status(settings: Settings | None = None) -> dict:
+    """What ``cli.py milvus status`` shows: this folder's embedded server, if one runs."""
+    from rag.milvus_watchdog import live_owners
+
     s = settings or get_settings()
-    state = server_state_file(s)
-    if not state.exists():
-        return False
+    st = _owned_server(s)
+    out = {"data_dir": str(s.data_dir), "running": st is not None, "owners": live_owners(_owners_dir(s))}
+    if st is not None:
+        out.update(pid=int(st["pid"]), port=int(st["port"]), uri=f"http://127.0.0.1:{st['port']}",
+                   started=st.get("started"), idle_stop_s=st.get("idle_stop_s", idle_seconds()))
+    return out
+
+
+def stop_embedded(settings: Settings | None = None) -> dict | None:
+    """Stop this folder's embedded server, whoever started it; None if none runs."""
+    import psutil
+
+    s = settings or get_settings()
+    st = _owned_server(s)
+    if st is None:
+        server_state_file(s).unlink(missing_ok=True)
+        return None
+    pid = int(st["pid"])
     try:
-        pid = int(json.loads(state.read_text())["pid"])
+        procs = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
         os.killpg(pid, signal.SIGTERM)
-        for _ in range(50):
-            if not _pid_alive(pid):
-                break
-            time.sleep(0.1)
-        else:
-            os.killpg(pid, signal.SIGKILL)
-    except (ValueError, KeyError, OSError):
+        _, alive = psutil.wait_procs(procs, timeout=10)
+        for p in alive:
+            p.kill()
+    except (OSError, psutil.Error):
         pass
-    state.unlink(missing_ok=True)
-    return True
+    for proc in [p for p in _started if p.pid == pid]:
+        proc.wait(5)
+        _started.remove(proc)
+    server_state_file(s).unlink(missing_ok=True)
+    return st
 
 
 atexit.register(stop_started_servers)

@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from rag.capabilities import Capabilities, detect
 from rag.dataset import Dataset
 from rag.embedders import ModelSpec
 from rag.milvus_server import MilvusInfo, MilvusUnavailable
@@ -205,12 +206,21 @@ class MilvusStore:
     def __init__(self, info: MilvusInfo):
         self.info = info
         self.client = info.client()
+        self._caps: Capabilities | None = None
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """What this server can run (read once): models and index types it cannot are refused up front."""
+        if self._caps is None:
+            self._caps = detect(self.client)
+        return self._caps
 
     # ---------------------------------------------------------------- build
     def ensure_collection(self, dataset: Dataset, spec: ModelSpec, cfg: IndexConfig | None = None,
                           chunking: str = "", progress: StageProgress | None = None,
                           force: bool = False) -> BuildResult:
         cfg = cfg or IndexConfig()
+        self.capabilities.require([spec], cfg)  # before anything is created (MilvusUnsupported)
         inputs = build_inputs(dataset, spec, cfg, chunking)
         name = collection_name(inputs)
         n = len(dataset.documents)
