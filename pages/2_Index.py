@@ -12,6 +12,7 @@ from pages.common import (
     dataset_caption,
     index_settings,
     server_capabilities,
+    session_settings,
     show_error,
     workbench,
 )
@@ -23,7 +24,7 @@ ds = current_dataset()
 dataset_caption(ds)
 
 caps = server_capabilities()  # models and index types this Milvus cannot run are shown disabled, with why
-models = models_on(caps)
+models = models_on(caps, session_settings())
 st.dataframe(pd.DataFrame([{"model": m.name, "what": m.label, "kind": m.kind, "can run": "🟢 yes" if ok else "⚪ no",
                             "why not": "" if ok else why} for m, ok, why in models]), hide_index=True, width="stretch")
 runnable = [m.name for m, ok, _ in models if ok]
@@ -36,7 +37,8 @@ names = list(dict.fromkeys(chosen + [model_key(c) for c in custom.split(",") if 
 if st.button("Build collections", type="primary", disabled=not names):
     wb = workbench(cfg)
     try:
-        for key, spec in resolve_all(names, check=True).items():  # unknown or unavailable: fail before writing
+        # unknown or unavailable models fail here, before anything is written
+        for key, spec in resolve_all(names, check=True, settings=session_settings()).items():
             if why := (caps.model_reason(spec) if caps else None):
                 raise ModelUnavailable(f"{key}: {why}")
     except ModelUnavailable as e:

@@ -38,6 +38,7 @@ def workbench(cfg=None):
         st.error(f"Milvus is not available: {e}")
         return None
     wb.index_config = cfg or index_config()
+    wb.settings = session_settings()  # a key typed in this session's sidebar reaches its embedding models too
     return wb
 
 
@@ -146,7 +147,7 @@ def model_picker(label: str, key: str, prefer_indexed: bool = False) -> list[str
     strings included) and a field for more specs: the model keys a job runs and records under."""
     from rag.embedders import available_models, model_key
 
-    runnable = [m.name for m, ok, _ in available_models() if ok]
+    runnable = [m.name for m, ok, _ in available_models(session_settings()) if ok]
     indexed = [m for m in st.session_state.get("indexed_models") or [] if m]
     default = (indexed if prefer_indexed else []) or [m for m in ("minilm", "bm25") if m in runnable]
     chosen = st.multiselect(label, list(dict.fromkeys(runnable + indexed)), default=default)
@@ -202,7 +203,8 @@ def sidebar_status() -> None:
                 _apply_llm_settings(key, base)
                 st.rerun()
         with st.expander("Models"):
-            for spec, ok, why in models_on(server_capabilities()):  # the server's limits too (bm25 on 2.3)
+            # this session's keys and the server's limits too (bm25 needs Milvus >= 2.5)
+            for spec, ok, why in models_on(server_capabilities(), session_settings()):
                 st.markdown(f"{'🟢' if ok else '⚪'} **{spec.name}** — {spec.label}" + ("" if ok else f"  \n_{why}_"))
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from rag.dataset import Dataset
 from rag.embedders import ModelSpec, resolve_all
 from rag.milvus_server import MilvusInfo, ensure_milvus
+from rag.settings import Settings
 from rag.store import BuildResult, IndexConfig, MilvusStore
 
 IndexProgress = Callable[[str, str, int, int], None]  # (model, stage, done, total)
@@ -43,12 +44,16 @@ class SearchResult:
 
 
 class Workbench:
-    """A Milvus connection plus the model specs in use; one per process or page session."""
+    """A Milvus connection plus the index settings and the keys in use; one per process or page session.
+    ``settings`` carries a browser session's own keys (typed in the sidebar) to the embedding models;
+    None means the app-wide settings (environment, ``.env``)."""
 
-    def __init__(self, info: MilvusInfo | None = None, index_config: IndexConfig | None = None):
+    def __init__(self, info: MilvusInfo | None = None, index_config: IndexConfig | None = None,
+                 settings: Settings | None = None):
         self.info = info or ensure_milvus()
         self.store = MilvusStore(self.info)
         self.index_config = index_config or IndexConfig()
+        self.settings = settings
 
     def __enter__(self) -> Workbench:
         return self
@@ -66,35 +71,36 @@ class Workbench:
               progress: IndexProgress | None = None, force: bool = False) -> dict[str, BuildResult]:
         """Build (or reuse) a collection per model; keyed by the spec strings given. Every model is
         resolved and checked (folder there, endpoint up, key set) before anything is embedded."""
-        return self._index(dataset, resolve_all(models, check=True), chunking, progress, force)
+        return self._index(dataset, resolve_all(models, check=True, settings=self.settings), chunking, progress, force)
 
     def _index(self, dataset: Dataset, specs: dict[str, ModelSpec], chunking: str = "",
                progress: IndexProgress | None = None, force: bool = False) -> dict[str, BuildResult]:
         out = {}
         for key, spec in specs.items():
             cb = (lambda stage, d, t, _m=key: progress(_m, stage, d, t)) if progress else None
-            out[key] = self.store.ensure_collection(dataset, spec, self.index_config, chunking, cb, force)
+            out[key] = self.store.ensure_collection(dataset, spec, self.index_config, chunking, cb, force,
+                                                    settings=self.settings)
         return out
 
     def search(self, dataset: Dataset, spec: ModelSpec, queries: list[str], k: int,
                chunking: str = "") -> list[Ranking]:
         """Top-k per query text, as the model returned them (a short list stays short)."""
-        built = self.store.ensure_collection(dataset, spec, self.index_config, chunking)
-        return self.store.search(built.name, spec, queries, k, self.index_config)
+        built = self.store.ensure_collection(dataset, spec, self.index_config, chunking, settings=self.settings)
+        return self.store.search(built.name, spec, queries, k, self.index_config, settings=self.settings)
 
     def search_all(self, dataset: Dataset, models: list[str], k: int = 10, chunking: str = "",
                    progress: IndexProgress | None = None) -> SearchResult:
         """Index (or reuse) every model's collection, then search every judged query in each."""
         if k < 1:
             raise ValueError(f"k must be at least 1 (got {k})")
-        specs = resolve_all(models, check=True)
+        specs = resolve_all(models, check=True, settings=self.settings)
         built = self._index(dataset, specs, chunking, progress)
         queries = dataset.judged_queries
         texts = [q.text for q in queries]
         rankings, secs = {}, {}
         for key, spec in specs.items():
             t = time.perf_counter()
-            hits = self.store.search(built[key].name, spec, texts, k, self.index_config)
+            hits = self.store.search(built[key].name, spec, texts, k, self.index_config, settings=self.settings)
             secs[key] = time.perf_counter() - t
             rankings[key] = {q.id: h for q, h in zip(queries, hits)}
             if progress:

@@ -218,7 +218,7 @@ class MilvusStore:
     # ---------------------------------------------------------------- build
     def ensure_collection(self, dataset: Dataset, spec: ModelSpec, cfg: IndexConfig | None = None,
                           chunking: str = "", progress: StageProgress | None = None,
-                          force: bool = False) -> BuildResult:
+                          force: bool = False, settings=None) -> BuildResult:
         cfg = cfg or IndexConfig()
         self.capabilities.require([spec], cfg)  # before anything is created (MilvusUnsupported)
         inputs = build_inputs(dataset, spec, cfg, chunking)
@@ -234,7 +234,7 @@ class MilvusStore:
         t0 = time.perf_counter()
         texts = [d.full_text for d in dataset.documents]
         vectors, hits = None, 0
-        enc = spec.encoder()
+        enc = spec.encoder(settings)  # settings: a browser session's own keys (None: app-wide)
         if enc is not None:  # embed everything before touching Milvus
             vectors = enc.embed(texts, progress=(lambda d, t: progress("embed", d, t)) if progress else None)
             hits = enc.last_cache_hits
@@ -299,13 +299,13 @@ class MilvusStore:
         return int(self.client.get_collection_stats(name).get("row_count", 0))
 
     def search(self, name: str, spec: ModelSpec, queries: list[str], k: int, cfg: IndexConfig | None = None,
-               query_vectors=None, batch: int = 64) -> list[list[tuple[str, float]]]:
+               query_vectors=None, batch: int = 64, settings=None) -> list[list[tuple[str, float]]]:
         """Top-k (doc id, score) per query, higher score better, in trec_eval order."""
         from pymilvus import AnnSearchRequest, RRFRanker
 
         cfg = cfg or IndexConfig()
         if spec.has_dense and query_vectors is None:
-            query_vectors = spec.encoder().embed(queries)
+            query_vectors = spec.encoder(settings).embed(queries)
         out: list[list[tuple[str, float]]] = []
         for s in range(0, len(queries), batch):
             qs = queries[s:s + batch]

@@ -122,3 +122,32 @@ def test_a_session_key_is_that_sessions_only(env_key, monkeypatch, llm_server): 
     elsewhere = app_wide.with_keys("", "http://attacker.example/v1")
     assert elsewhere.openai_key is None and elsewhere.key_for("http://attacker.example/v1") is None
     assert isinstance(session_a, Settings) and SESSION_KEY not in repr(session_a)
+
+
+def test_a_session_key_reaches_that_sessions_embedding_models_only(monkeypatch, milvus, sample, llm_server):  # noqa: F811
+    """The sidebar's key is passed to the Workbench a page builds (pages.common.workbench): indexing and
+    searching with an OpenAI embedding model send that key, and no other session's requests carry it."""
+    from evaluators.retrieval_eval import evaluate_retrieval
+    from rag.retrieval import Workbench
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.setenv("OPENAI_BASE_URL", llm_server.base_url)
+    reset_settings()
+    try:
+        assert not resolve("openai-3-small:64").availability()[0]  # app-wide: no key, so not runnable
+        session = get_settings().with_keys(SESSION_KEY, llm_server.base_url)
+        wb = Workbench(milvus, settings=session)
+        try:
+            result = evaluate_retrieval(wb, sample, ["openai-3-small:64"], k=4)
+            assert len(result.rankings["openai-3-small:64"]) == 16
+            assert llm_server.keys_seen() == {f"Bearer {SESSION_KEY}"}
+            paths = {p for p, _ in llm_server.authorizations()}
+            assert "/v1/embeddings" in paths
+            with pytest.raises(ModelUnavailable, match="OPENAI_API_KEY"):  # another session: no key, refused
+                evaluate_retrieval(Workbench(milvus), sample, ["openai-3-small:64"], k=4)
+            for name in result.collections.values():
+                wb.store.drop(name)
+        finally:
+            wb.close()
+    finally:
+        reset_settings()
