@@ -43,16 +43,20 @@ def column(rows: list[list[str]], name: str) -> list[str]:
     return [r[i] for r in rows[1:]]
 
 
-def frame_with(st_page, header: str, within=None) -> list[list[str]]:
-    """The first visible dataframe whose header row holds ``header``."""
-    frames = (within or st_page.main).locator('[data-testid="stDataFrame"]')
-    for i in range(frames.count()):
-        if not frames.nth(i).is_visible():
-            continue
-        rows = grid(st_page, i, within)
-        if rows and header in rows[0]:
-            return rows
-    raise AssertionError(f"no visible table with a '{header}' column")
+def frame_with(st_page, header: str, within=None, wait: float = 0.0) -> list[list[str]]:
+    """The first visible dataframe whose header row holds ``header``; ``wait`` seconds for it to be drawn."""
+    deadline = time.monotonic() + wait
+    while True:
+        frames = (within or st_page.main).locator('[data-testid="stDataFrame"]')
+        for i in range(frames.count()):
+            if not frames.nth(i).is_visible():
+                continue
+            rows = grid(st_page, i, within)
+            if rows and header in rows[0]:
+                return rows
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no visible table with a '{header}' column")
+        time.sleep(0.5)
 
 
 def needs_page(filename: str, title: str, st_page) -> None:
@@ -155,7 +159,7 @@ def test_04_rag_quality_offline_then_with_the_test_llm(st_page, e2e_llm, e2e_sid
     p.press("Run", re.compile(r"^Status done · generator Extractive"), timeout=300)
     scores = _rag_table(p)
     assert set(scores) == {"minilm", "bm25"}
-    assert re.fullmatch(r"0\.\d{3} \(4/4\)", scores["minilm"]["ROUGE-L"]), scores
+    assert re.fullmatch(r"0\.\d{3} \[0\.\d{3}, 0\.\d{3}\] \(4/4\)", scores["minilm"]["ROUGE-L"]), scores
     assert not any("Faithfulness" in cols for cols in scores.values())  # needs a judge: not run, not zero
     assert p.main.locator('[data-testid="stPlotlyChart"]').count() >= 1
     p.text(re.compile("Question: auto garbage collection"))
@@ -186,7 +190,7 @@ def test_04_rag_quality_offline_then_with_the_test_llm(st_page, e2e_llm, e2e_sid
     assert e2e_llm.stats()["chat_calls"] > calls
     scores = _rag_table(p)
     for model in ("minilm", "bm25"):
-        assert re.fullmatch(r"[01]\.\d{3} \(2/2\)", scores[model]["Faithfulness"]), scores
+        assert re.fullmatch(r"[01]\.\d{3} \[[01]\.\d{3}, [01]\.\d{3}\] \(2/2\)", scores[model]["Faithfulness"]), scores
     p.text("The judge's reasons")
     RUNS["rag_llm"] = RUN_ID.search(p.main.get_by_role("combobox", name="Run", exact=True).input_value()).group(0)
     p.shot("04_rag_llm")
@@ -284,6 +288,65 @@ def test_06b_report_charts_keep_their_colours():
         pytest.skip("the History step did not produce a report")
     for colorway in REPORT["colorways"]:
         assert colorway and not all(c.startswith("#0000") for c in colorway), colorway
+
+
+def test_06c_own_models_and_hnsw_are_kept_across_pages(st_page, e2e_llm, data_dir):
+    """A user's own models (the packaged MiniLM as a folder, an OpenAI-compatible endpoint) on HNSW: built,
+    compared, still HNSW after a page switch (no collection dropped or rebuilt), saved under the specs as
+    typed, and gated and reported from the CLI on the same data folder."""
+    from rag.embedders import minilm_path
+
+    p = st_page
+    st_spec, oai_spec = f"st:{minilm_path()}", f"oai:hash-embed@{e2e_llm.base_url}"
+    p.goto("Index")
+    p.select("Index type (dense models)", "HNSW")
+    p.fill("Your own models (comma-separated)", f"{st_spec}, {oai_spec}")
+    p.press("Build collections", re.compile(r"^Ready: minilm"), timeout=300)
+    ready = p.text(re.compile(r"^Ready: minilm")).inner_text()
+    assert f"{st_spec} (" in ready and f"{oai_spec} (" in ready, ready
+    built = frame_with(p, "rows")
+    hnsw = {n for n, i in zip(column(built, "name"), column(built, "index")) if i.startswith("HNSW/COSINE")}
+    flat = {n for n, i in zip(column(built, "name"), column(built, "index")) if i.startswith("FLAT/COSINE")}
+    assert len(hnsw) == 3 and flat, built  # minilm, st: and oai: on HNSW; test_02's FLAT minilm kept
+
+    p.goto("Retrieval")
+    p.text(re.compile(r"^Index: HNSW/COSINE M=16"))
+    caption = p.main.get_by_text(re.compile(r"^Run .* · k = 4 · 16 judged queries")).first
+
+    def new_run() -> bool:  # test_03's run is still shown until this Compare has finished
+        return caption.is_visible() and RUNS.get("retrieval") not in caption.inner_text()
+
+    p.press("Compare", new_run, timeout=300)
+    metrics = frame_with(p, "ndcg@4")
+    ndcg = dict(zip(column(metrics, "model"), column(metrics, "ndcg@4")))
+    assert set(ndcg) == {"minilm", "bm25", st_spec, oai_spec}, ndcg
+    assert ndcg[st_spec].split(" [")[0] == ndcg["minilm"].split(" [")[0] == "0.817"  # HNSW = FLAT here
+    assert ndcg[oai_spec].startswith("0.398 ["), ndcg  # hashed bag-of-words vectors (tests/test_custom_models.py)
+    run_id = RUN_ID.search(caption.inner_text()).group(0)
+    p.shot("06c_own_models_hnsw")
+
+    p.goto("Index")  # back: the choice and every collection are still there
+    box = p.main.get_by_role("combobox", name="Index type (dense models)", exact=True).first
+    assert "HNSW" in (box.input_value() or box.inner_text()) or p.main.get_by_text("HNSW", exact=True).count()
+    after = frame_with(p, "rows")
+    assert hnsw | flat <= set(column(after, "name")), after
+
+    env = {**streamlit_env(data_dir), "OPENAI_BASE_URL": e2e_llm.base_url}
+    gate = subprocess.run([sys.executable, "cli.py", "gate", "--run", run_id, "--metric", "ndcg@4", "--min", "0.3",
+                           "--model", oai_spec], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert gate.returncode == 0 and gate.stdout.startswith(f"gate passed (run {run_id}): ndcg@4 >= 0.3: "), gate
+    report = data_dir / "own-models-report.html"
+    rep = subprocess.run([sys.executable, "cli.py", "report", "--runs", run_id, "--output", str(report)], cwd=ROOT,
+                         env=env, capture_output=True, text=True, timeout=300)
+    assert rep.returncode == 0, rep.stderr
+    html = report.read_text()
+    assert oai_spec in html and st_spec in html and run_id in html
+
+
+def streamlit_env(data_dir) -> dict:
+    import os
+
+    return {**os.environ, "WORKBENCH_DATA_DIR": str(data_dir)}
 
 
 # ---------------------------------------------------------------------------------------------- secrets
