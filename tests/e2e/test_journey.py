@@ -43,7 +43,7 @@ def column(rows: list[list[str]], name: str) -> list[str]:
     return [r[i] for r in rows[1:]]
 
 
-def frame_with(st_page, header: str, within=None, wait: float = 0.0) -> list[list[str]]:
+def frame_with(st_page, header: str, within=None, wait: float = 30.0) -> list[list[str]]:
     """The first visible dataframe whose header row holds ``header``; ``wait`` seconds for it to be drawn."""
     deadline = time.monotonic() + wait
     while True:
