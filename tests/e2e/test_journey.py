@@ -29,6 +29,7 @@ SESSION_START = time.time()
 RUNS: dict[str, str] = {}  # step -> run id, for the History step
 REPORT: dict = {}  # what the History step saw in the downloaded report
 RUN_ID = re.compile(r"\d{8}-\d{6}-[0-9a-f]{4}")
+WIDE = 3600  # px: every column of the widest table on screen
 
 
 def grid(st_page, index: int, within=None) -> list[list[str]]:
@@ -44,19 +45,36 @@ def column(rows: list[list[str]], name: str) -> list[str]:
 
 
 def frame_with(st_page, header: str, within=None, wait: float = 30.0) -> list[list[str]]:
-    """The first visible dataframe whose header row holds ``header``; ``wait`` seconds for it to be drawn."""
+    """The first visible dataframe whose header row holds ``header``; ``wait`` seconds for it to be drawn.
+    The grid's accessible copy holds only the columns on screen (a wide model name, e.g. an ``st:`` folder
+    path, or CI cells push the last ones out), so the page is read in a viewport wide enough for all."""
     deadline = time.monotonic() + wait
-    while True:
-        frames = (within or st_page.main).locator('[data-testid="stDataFrame"]')
-        for i in range(frames.count()):
-            if not frames.nth(i).is_visible():
-                continue
-            rows = grid(st_page, i, within)
-            if rows and header in rows[0]:
-                return rows
-        if time.monotonic() > deadline:
-            raise AssertionError(f"no visible table with a '{header}' column")
-        time.sleep(0.5)
+    vp = st_page.page.viewport_size
+    st_page.page.set_viewport_size({"width": WIDE, "height": vp["height"]})
+    try:
+        while True:
+            time.sleep(0.5)  # the grids redraw at the new width
+            frames = (within or st_page.main).locator('[data-testid="stDataFrame"]')
+            for i in range(frames.count()):
+                if not frames.nth(i).is_visible():
+                    continue
+                rows = grid(st_page, i, within)
+                if rows and header in rows[0]:
+                    return rows
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no visible table with a '{header}' column")
+    finally:
+        st_page.page.set_viewport_size(vp)
+
+
+def rag_run(p, status: re.Pattern, timeout: float = 300.0) -> str:
+    """Press the RAG page's Run and wait for *this* run's status: the page may already show an earlier run
+    with the same status words, so the run picker's value must change too. Returns the status line."""
+    box = p.main.get_by_role("combobox", name="Run", exact=True).first
+    before = box.input_value() if box.count() else None
+    line = p.main.get_by_text(status).first
+    p.press("Run", lambda: line.is_visible() and box.count() > 0 and box.input_value() != before, timeout=timeout)
+    return line.inner_text()
 
 
 def needs_page(filename: str, title: str, st_page) -> None:
@@ -156,7 +174,7 @@ def test_04_rag_quality_offline_then_with_the_test_llm(st_page, e2e_llm, e2e_sid
     settings.click()  # fold it again
     p.text(re.compile(r"Estimate: 8 rows · 0 LLM calls"))
     p.text(re.compile(r"extractive generator is an offline baseline"))
-    p.press("Run", re.compile(r"^Status done · generator Extractive"), timeout=300)
+    rag_run(p, re.compile(r"^Status done · generator Extractive"))
     scores = _rag_table(p)
     assert set(scores) == {"minilm", "bm25"}
     assert re.fullmatch(r"0\.\d{3} \[0\.\d{3}, 0\.\d{3}\] \(4/4\)", scores["minilm"]["ROUGE-L"]), scores
@@ -184,8 +202,7 @@ def test_04_rag_quality_offline_then_with_the_test_llm(st_page, e2e_llm, e2e_sid
     settings.click()
     est = p.text(re.compile(r"Estimate: 4 rows · \d+ LLM calls")).inner_text()
     assert int(re.search(r"(\d+) LLM calls", est).group(1)) > 0, est
-    p.press("Run", re.compile(r"^Status done · generator OpenAI: gpt-4o-mini"), timeout=300)
-    status = p.text(re.compile(r"^Status done · generator OpenAI: gpt-4o-mini")).inner_text()
+    status = rag_run(p, re.compile(r"^Status done · generator OpenAI: gpt-4o-mini"))
     assert "judge openai:gpt-4o-mini" in status and "rows 4/4" in status and "with failures 0" in status, status
     assert e2e_llm.stats()["chat_calls"] > calls
     scores = _rag_table(p)

@@ -14,7 +14,7 @@ import re
 import pytest
 
 from tests.e2e.conftest import StreamlitPage
-from tests.e2e.test_journey import column, frame_with
+from tests.e2e.test_journey import column, frame_with, rag_run
 
 pytestmark = pytest.mark.slow
 SIDEBAR = '[data-testid="stSidebar"]'
@@ -45,8 +45,7 @@ def _rag_run_with_openai(p: StreamlitPage) -> str:
     p.fill("Only the first N questions (0 = all)", "2")
     settings.click()
     p.text(re.compile(r"Estimate: 4 rows · [1-9]\d* LLM calls"))
-    p.press("Run", re.compile(r"^Status done · generator OpenAI: gpt-4o-mini"), timeout=300)
-    return p.text(re.compile(r"^Status done · generator OpenAI: gpt-4o-mini")).inner_text()
+    return rag_run(p, re.compile(r"^Status done · generator OpenAI: gpt-4o-mini"))
 
 
 def test_a_typed_key_is_that_sessions_only(two, e2e_llm, e2e_secret, e2e_sidebar_secret):
