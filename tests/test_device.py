@@ -65,3 +65,28 @@ def test_this_machine_runs_minilm_on_the_cpu():
     assert enc.batch_size == 8
     assert enc.raw.model.device.type == "cpu"
     assert enc.embed(["a", "b", "c"]).shape == (3, 384)
+
+
+def test_every_run_kind_records_device_and_batch(milvus, capsys, monkeypatch):
+    """Retrieval (through the CLI), RAG and load-test configs carry the device and batch size."""
+    import cli
+    from evaluators.rag_runner import RagConfig, run_config_record
+    from loadtests.runner import LoadConfig
+    from rag.runs import RunStore
+    from rag.sample_data import load_sample
+    from rag.settings import reset_settings
+
+    monkeypatch.setenv("WORKBENCH_EMBED_BATCH", "32")
+    reset_settings()
+    try:
+        assert cli.main(["retrieval", "--dataset", "sample", "--models", "bm25", "--k", "4"]) == 0
+        run_id = capsys.readouterr().out.strip().splitlines()[-1].removeprefix("run_id ")
+        cfg = RunStore.default().get(run_id).config
+        assert (cfg["device"], cfg["embed_batch"]) == ("cpu", 32)
+        rag = run_config_record(load_sample(), RagConfig(models=["bm25"]))
+        assert (rag["device"], rag["embed_batch"]) == ("cpu", 32)
+        load = LoadConfig(models=["bm25"]).record()
+        assert (load["device"], load["embed_batch"]) == ("cpu", 32)
+    finally:
+        monkeypatch.delenv("WORKBENCH_EMBED_BATCH")
+        reset_settings()
