@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field, fields
 from evaluators.cost import PriceTable, SpendCap, UsageMeter
 from evaluators.ragas_eval import BY_TEXT, METRICS, Gate, RagasScorer, RagSample, describe_error, split_metrics
 from rag.dataset import Dataset
-from rag.embedders import resolve
+from rag.embedders import resolve, runtime_info
 from rag.generators import DEFAULT_PROMPT, Context, GenerationConfig, generator_kind, generator_label, make_generator
 from rag.llm import parse_llm
 from rag.question_sets import EvalQuestion, load_question_set, questions_from_dataset
@@ -143,7 +143,7 @@ def run_config_record(ds: Dataset, cfg: RagConfig) -> dict:
                           "baseline": kind.is_baseline},
             "judge": judge.to_config() if judge else None, "metrics_active": active, "metrics_skipped": skipped,
             "model_ids": {m: resolve(m).model_id for m in cfg.models},
-            **IndexConfig.from_json(cfg.index).record()}
+            **IndexConfig.from_json(cfg.index).record(), **runtime_info()}
 
 
 # ---------------------------------------------------------------- entry points

@@ -20,7 +20,7 @@ import pandas as pd
 
 from evaluators.retrieval_metrics import score_run
 from rag.dataset import Dataset
-from rag.embedders import resolve
+from rag.embedders import resolve, runtime_info
 from rag.retrieval import IndexProgress, Ranking, Workbench
 
 RELEVANT, NOT_RELEVANT = "✅", "❎"
@@ -80,7 +80,7 @@ def save_run(store, dataset: Dataset, result: RetrievalResult, config: dict | No
     """Record a retrieval run (config, per-query rows with rankings, means) and its statistics."""
     cfg = {"models": result.models, "k": result.k, "collections": result.collections,
            "model_ids": {m: result.model_ids.get(m) or resolve(m).model_id for m in result.models},
-           "dataset_source": dataset.source, **result.index, **(config or {})}
+           "dataset_source": dataset.source, **result.index, **runtime_info(), **(config or {})}
     run_id = store.create("retrieval", cfg, dataset=dataset)
     rows = [{"model": m, "item_id": q, "ranking": [[d, s] for d, s in result.rankings[m].get(q, [])], **vals}
             for m in result.models for q, vals in result.per_query[m].items()]

@@ -99,8 +99,12 @@ class LoadConfig:
         self.index()  # unknown index type, metric or parameter
 
     def record(self) -> dict:
-        """The run's config: every field, with index_params as used (defaults filled in)."""
-        return {**{k: v for k, v in self.__dict__.items() if v is not None}, "index_params": self.index()["params"]}
+        """The run's config: every field, with index_params as used (defaults filled in), and the
+        device and batch size of local encoders (the service runs with this environment)."""
+        from rag.embedders import runtime_info
+
+        return {**{k: v for k, v in self.__dict__.items() if v is not None}, "index_params": self.index()["params"],
+                **runtime_info()}
 
 
 @dataclass

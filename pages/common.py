@@ -173,6 +173,7 @@ def server_capabilities():
 def sidebar_status() -> None:
     """Which Milvus, whether it answers, the LLM, and which models can run."""
     from rag.capabilities import models_on
+    from rag.embedders import runtime_info
     from rag.milvus_server import MilvusUnavailable
     from rag.settings import get_settings
 
@@ -202,6 +203,8 @@ def sidebar_status() -> None:
             if st.button("Use these"):
                 _apply_llm_settings(key, base)
                 st.rerun()
+        st.caption("🖥️ Local encoders: {device}, batch {embed_batch} (WORKBENCH_DEVICE, WORKBENCH_EMBED_BATCH)"
+                   .format(**runtime_info()))
         with st.expander("Models"):
             # this session's keys and the server's limits too (bm25 needs Milvus >= 2.5)
             for spec, ok, why in models_on(server_capabilities(), session_settings()):

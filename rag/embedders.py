@@ -28,6 +28,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -43,18 +44,75 @@ class ModelUnavailable(RuntimeError):
 
 # ---------------------------------------------------------------- encoders (the raw models)
 
-_st_models: dict[str, object] = {}
+_st_models: dict[tuple[str, str], object] = {}
 _st_lock = threading.Lock()
+DEVICE_KINDS = ("cpu", "cuda", "mps")
 
 
-def load_sentence_transformer(path: str):
-    """Load a sentence-transformers folder once per process (the import alone takes seconds)."""
+def pick_device(setting: str, torch_info: dict) -> str:
+    """The torch device local encoders run on: pure, so it is tested without a GPU.
+
+    ``setting`` is ``WORKBENCH_DEVICE`` ("auto", "cpu", "cuda", "cuda:N", "mps"); ``torch_info`` is
+    what torch sees: ``{"cuda": bool, "cuda_count": int, "mps": bool}``. "auto" takes CUDA, else
+    MPS, else CPU. An explicit device torch cannot use raises ValueError saying what it sees: a
+    setting that silently fell back to the CPU would make every timing a lie."""
+    value = (setting or "auto").strip().lower()
+    if value == "auto":
+        return "cuda" if torch_info.get("cuda") else "mps" if torch_info.get("mps") else "cpu"
+    kind, _, index = value.partition(":")
+    if kind not in DEVICE_KINDS or (index and (kind != "cuda" or not index.isdigit())):
+        raise ValueError(f"WORKBENCH_DEVICE={setting!r} is not a device; use auto, cpu, cuda, cuda:N or mps")
+    seen = _seen(torch_info)
+    if kind == "cuda" and not torch_info.get("cuda"):
+        raise ValueError(f"WORKBENCH_DEVICE={setting!r} but torch sees no CUDA GPU ({seen}); use auto or cpu")
+    if kind == "cuda" and index and int(index) >= int(torch_info.get("cuda_count", 0)):
+        raise ValueError(f"WORKBENCH_DEVICE={setting!r} but torch sees {seen}; use cuda:0..."
+                         f"{int(torch_info.get('cuda_count', 0)) - 1}")
+    if kind == "mps" and not torch_info.get("mps"):
+        raise ValueError(f"WORKBENCH_DEVICE={setting!r} but torch sees no Apple MPS ({seen}); use auto or cpu")
+    return value
+
+
+def _seen(info: dict) -> str:
+    parts = [f"{info.get('cuda_count', 0)} CUDA GPU(s)" if info.get("cuda") else "", "MPS" if info.get("mps") else ""]
+    return ", ".join(p for p in parts if p) or "CPU only"
+
+
+@lru_cache(maxsize=1)
+def torch_info() -> dict:
+    """What this process's torch can use (imports torch: call it when a local model is wanted)."""
+    import torch
+
+    mps = getattr(torch.backends, "mps", None)
+    cuda = bool(torch.cuda.is_available())
+    return {"cuda": cuda, "cuda_count": int(torch.cuda.device_count()) if cuda else 0,
+            "mps": bool(mps is not None and mps.is_available())}
+
+
+def embed_device(settings: Settings | None = None) -> str:
+    """The device local encoders use here (``WORKBENCH_DEVICE`` over what torch sees)."""
+    return pick_device((settings or get_settings()).device, torch_info())
+
+
+def runtime_info(settings: Settings | None = None) -> dict:
+    """What every run records about the hardware its local encoders used: device and batch size."""
+    s = settings or get_settings()
+    try:
+        device = embed_device(s)
+    except ValueError as e:  # a bad WORKBENCH_DEVICE: recorded as such; loading a model raises it
+        device = f"invalid ({e})"
+    return {"device": device, "embed_batch": s.embed_batch}
+
+
+def load_sentence_transformer(path: str, device: str | None = None):
+    """Load a sentence-transformers folder once per process and device (the import alone takes seconds)."""
+    device = device or embed_device()
     with _st_lock:
-        if path not in _st_models:
+        if (path, device) not in _st_models:
             from sentence_transformers import SentenceTransformer
 
-            _st_models[path] = SentenceTransformer(path, device="cpu")
-        return _st_models[path]
+            _st_models[(path, device)] = SentenceTransformer(path, device=device)
+        return _st_models[(path, device)]
 
 
 def minilm_path() -> str:
@@ -64,12 +122,12 @@ def minilm_path() -> str:
 
 
 class SentenceTransformerEncoder:
-    def __init__(self, path: str):
-        self.path = path
+    def __init__(self, path: str, device: str | None = None):
+        self.path, self.device = path, device  # None: embed_device() (WORKBENCH_DEVICE, else what torch sees)
 
     @property
     def model(self):
-        return load_sentence_transformer(self.path)
+        return load_sentence_transformer(self.path, self.device)
 
     @property
     def dim(self) -> int:
@@ -120,16 +178,21 @@ class OpenAIEncoder:
 class CachedEncoder:
     """A dense encoder behind the on-disk cache, embedding only the texts it has not seen."""
 
-    def __init__(self, spec: ModelSpec, raw, cache: EmbeddingCache):
+    def __init__(self, spec: ModelSpec, raw, cache: EmbeddingCache, batch_size: int = 64):
         self.spec, self.raw, self.cache = spec, raw, cache
+        self.batch_size = batch_size  # WORKBENCH_EMBED_BATCH
         self.last_cache_hits = 0
+
+    def load(self) -> None:
+        """Load the model now (a build starts its clock after this: docs/s excludes the model load)."""
+        _ = self.raw.model if hasattr(self.raw, "model") else None
 
     @property
     def dim(self) -> int:
         return self.raw.dim
 
-    def embed(self, texts: list[str], progress: ProgressFn | None = None, batch_size: int = 64) -> np.ndarray:
-        key = self.spec.cache_key
+    def embed(self, texts: list[str], progress: ProgressFn | None = None, batch_size: int | None = None) -> np.ndarray:
+        key, batch_size = self.spec.cache_key, batch_size or self.batch_size
         hits = self.cache.get_many(key, texts)
         self.last_cache_hits = len(hits)
         out: list[np.ndarray | None] = [hits.get(i) for i in range(len(texts))]
@@ -141,7 +204,7 @@ class CachedEncoder:
         for s in range(0, len(todo), batch_size):
             idx = todo[s:s + batch_size]
             batch = [texts[i] for i in idx]
-            vecs = self.raw.encode(batch)
+            vecs = self.raw.encode(batch, batch_size=batch_size)
             self.cache.put_many(key, batch, vecs)
             for i, v in zip(idx, vecs):
                 out[i] = v
@@ -207,15 +270,15 @@ class ModelSpec:
         ok, why = self.availability(s)
         if not ok:
             raise ModelUnavailable(f"{self.ref}: {why}")
-        key = (self.name, str(s.data_dir), _keys_id(s))  # a session's own key: its own encoder
+        key = (self.name, str(s.data_dir), _keys_id(s), s.device, s.embed_batch)  # a session's own key: its own encoder
         with _enc_lock:
             if key not in _encoders:
                 cache = EmbeddingCache(s.path("cache", "embeddings.sqlite"))
-                _encoders[key] = CachedEncoder(self, self.make_raw(s), cache)
+                _encoders[key] = CachedEncoder(self, self.make_raw(s), cache, s.embed_batch)
             return _encoders[key]
 
 
-_encoders: dict[tuple[str, str], CachedEncoder] = {}
+_encoders: dict[tuple, CachedEncoder] = {}
 _enc_lock = threading.Lock()
 
 
@@ -233,7 +296,7 @@ def _needs_key(s: Settings) -> str | None:
 
 
 def _minilm(s: Settings) -> SentenceTransformerEncoder:
-    return SentenceTransformerEncoder(minilm_path())
+    return SentenceTransformerEncoder(minilm_path(), embed_device(s))
 
 
 def _minilm_check(s: Settings) -> str | None:

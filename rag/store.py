@@ -11,10 +11,15 @@ foreign ones) are listed as "unknown origin" and never dropped automatically. (M
 Milvus Lite 3.2.2: ``create_collection(..., properties=...)`` keeps them across restarts;
 ``description=`` is accepted and silently dropped, so it is not used.)
 
-A build embeds everything *before* writing to Milvus, and drops the
-collection if an insert fails, so bad input never leaves a half-written collection behind. Inserts
-are flushed (unflushed rows are scanned in Python, ignoring indexes) and collections are loaded
-before search.
+A build streams: it embeds ``CHUNK_DOCS`` documents, inserts them, and goes on, so its memory does
+not grow with the corpus (beyond what Milvus holds). A collection is created with
+``workbench.complete`` = "false" and marked "true" only after the last insert, the flush and the
+load (Milvus Lite 3.2.2: ``alter_collection_properties`` keeps the mark across restarts). Only a
+complete collection with the expected row count is reused or searched (``search`` refuses an
+incomplete one with ``IncompleteCollection``); a build killed with ``kill -9`` is rebuilt by the
+next ``ensure_collection``, and the on-disk embedding cache means nothing is embedded twice. A
+build that fails (an exception) drops its collection. Inserts are flushed (unflushed rows are
+scanned in Python, ignoring indexes) and collections are loaded before search.
 
 Usage:
     store = MilvusStore(ensure_milvus())
@@ -25,6 +30,7 @@ Usage:
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import re
 import time
@@ -58,6 +64,14 @@ INDEX_TYPES: dict[str, tuple[dict, dict]] = {
 }
 METRICS = ("COSINE", "IP", "L2")
 BUILD_PROPERTY = "workbench.build"  # collection property holding the fingerprint inputs (JSON)
+COMPLETE_PROPERTY = "workbench.complete"  # "false" at creation, "true" once flushed and loaded
+CHUNK_DOCS = 2048      # documents embedded and inserted per step: bounds a build's memory
+INSERT_ROWS, INSERT_BYTES = 512, 8_000_000  # per insert call
+_after_chunk: Callable[[int], None] | None = None  # test hook: called with the rows inserted so far
+
+
+class IncompleteCollection(RuntimeError):
+    """A search named a collection whose build has not finished; the message says what to do."""
 FINGERPRINT_VERSION = 1
 
 
@@ -143,6 +157,7 @@ class BuildResult:
     seconds: float = 0.0
     embed_seconds: float = 0.0
     cache_hits: int = 0
+    load_seconds: float = 0.0  # model load, not in ``seconds`` (docs/s measures indexing, not start-up)
 
     @property
     def docs_per_s(self) -> float:
@@ -207,6 +222,7 @@ class MilvusStore:
         self.info = info
         self.client = info.client()
         self._caps: Capabilities | None = None
+        self._complete: set[str] = set()  # names seen complete (search checks once per collection)
 
     @property
     def capabilities(self) -> Capabilities:
@@ -219,54 +235,105 @@ class MilvusStore:
     def ensure_collection(self, dataset: Dataset, spec: ModelSpec, cfg: IndexConfig | None = None,
                           chunking: str = "", progress: StageProgress | None = None,
                           force: bool = False, settings=None) -> BuildResult:
+        """Reuse the complete collection of these inputs, or build it in bounded chunks (embed
+        ``CHUNK_DOCS`` documents, insert them, next), so memory does not grow with the corpus. An
+        incomplete one (a build killed mid-way) is rebuilt: the embedding cache holds every chunk
+        it embedded, so nothing is embedded twice."""
         cfg = cfg or IndexConfig()
         self.capabilities.require([spec], cfg)  # before anything is created (MilvusUnsupported)
         inputs = build_inputs(dataset, spec, cfg, chunking)
         name = collection_name(inputs)
         n = len(dataset.documents)
-        if not force and self.client.has_collection(name) and self.row_count(name) == n \
-                and self.stored_inputs(name) == inputs:
+        if not force and self.is_complete(name, inputs, n):
             self.client.load_collection(name)
             if progress:
                 progress("insert", n, n)
             return BuildResult(name, spec.name, reused=True, n_docs=n)
 
-        t0 = time.perf_counter()
-        texts = [d.full_text for d in dataset.documents]
-        vectors, hits = None, 0
+        t_load = time.perf_counter()
         enc = spec.encoder(settings)  # settings: a browser session's own keys (None: app-wide)
-        if enc is not None:  # embed everything before touching Milvus
-            vectors = enc.embed(texts, progress=(lambda d, t: progress("embed", d, t)) if progress else None)
-            hits = enc.last_cache_hits
-        t_embed = time.perf_counter() - t0
-
+        if enc is not None:
+            enc.load()  # the clock (and the first progress call) starts after the model is loaded
+        t0 = time.perf_counter()
+        if progress:
+            progress("embed" if enc is not None else "insert", 0, n)
         if self.client.has_collection(name):
             self.client.drop_collection(name)
-        self._create(name, spec, cfg, dim=None if vectors is None else int(vectors.shape[1]), inputs=inputs)
+        dim = enc.dim if enc is not None else None
+        self._create(name, spec, cfg, dim=dim, inputs=inputs)
+        self._complete.discard(name)
+        hits = done = 0
+        t_embed = 0.0
         try:
-            batch = 256
-            for s in range(0, n, batch):
-                rows = []
-                for i in range(s, min(n, s + batch)):
-                    d = dataset.documents[i]
-                    row = {"id": d.id, "title": _clip(d.title), "text": _clip(texts[i])}
-                    if vectors is not None:
-                        row["dense"] = vectors[i].tolist()
-                    rows.append(row)
-                self.client.insert(name, rows)
+            docs = iter(dataset.documents)
+            while chunk := list(itertools.islice(docs, CHUNK_DOCS)):
+                texts = [d.full_text for d in chunk]
+                vectors = None
+                if enc is not None:
+                    te = time.perf_counter()
+                    vectors = enc.embed(texts)
+                    t_embed += time.perf_counter() - te
+                    hits += enc.last_cache_hits
+                    if progress:
+                        progress("embed", done + len(chunk), n)
+                self._insert(name, chunk, texts, vectors)
+                done += len(chunk)
                 if progress:
-                    progress("insert", min(n, s + batch), n)
+                    progress("insert", done, n)
+                if _after_chunk is not None:
+                    _after_chunk(done)
             self.client.flush(name)
             self.client.load_collection(name)
+            if self.row_count(name) != n:  # duplicate ids collapse in Milvus Lite: never mark that complete
+                raise RuntimeError(f"collection {name} holds {self.row_count(name)} rows for {n} documents "
+                                   "(duplicate document ids?)")
+            self.client.alter_collection_properties(name, properties={COMPLETE_PROPERTY: "true"})
         except BaseException:
-            self._drop_quietly(name)
+            self._drop_quietly(name)  # a failed build leaves nothing; a killed one stays marked incomplete
             raise
+        self._complete.add(name)
         for other in self.client.list_collections():  # stale builds of the same inputs, older corpus
             stored = self.stored_inputs(other) if other != name else None
             if stored is not None and same_build(stored, inputs) and stored["corpus_hash"] != inputs["corpus_hash"]:
                 self._drop_quietly(other)
         return BuildResult(name, spec.name, reused=False, n_docs=n, seconds=time.perf_counter() - t0,
-                           embed_seconds=t_embed, cache_hits=hits)
+                           embed_seconds=t_embed, cache_hits=hits, load_seconds=t0 - t_load)
+
+    def _insert(self, name: str, docs: list, texts: list[str], vectors) -> None:
+        rows, size = [], 0
+        for i, d in enumerate(docs):
+            row = {"id": d.id, "title": _clip(d.title), "text": _clip(texts[i])}
+            if vectors is not None:
+                row["dense"] = vectors[i].tolist()
+            rows.append(row)
+            size += len(row["text"]) + len(row["title"])
+            if len(rows) >= INSERT_ROWS or size >= INSERT_BYTES:  # gRPC messages stay far below 64 MB
+                self.client.insert(name, rows)
+                rows, size = [], 0
+        if rows:
+            self.client.insert(name, rows)
+
+    def is_complete(self, name: str, inputs: dict | None = None, n: int | None = None) -> bool:
+        """Built to the end (flushed, loaded, then marked), holding ``inputs`` and ``n`` rows when given.
+        A collection without the mark (killed mid-build, or built before marks existed) is incomplete."""
+        if not self.client.has_collection(name):
+            return False
+        props = self._properties(name)
+        if props.get(COMPLETE_PROPERTY) != "true":
+            return False
+        if inputs is not None and self.stored_inputs(name) != inputs:
+            return False
+        return n is None or self.row_count(name) == n
+
+    def require_complete(self, name: str) -> None:
+        """Refuse to search a collection whose build has not finished (its results would be partial)."""
+        if name in self._complete:
+            return
+        if not self.is_complete(name):
+            raise IncompleteCollection(f"collection {name} is not completely built (its build was interrupted "
+                                       "or is still running); build it again (Index page, or any cli.py run "
+                                       "that uses it): the embedding cache keeps what was embedded")
+        self._complete.add(name)
 
     def _create(self, name: str, spec: ModelSpec, cfg: IndexConfig, dim: int | None, inputs: dict) -> None:
         from pymilvus import DataType, Function, FunctionType
@@ -292,7 +359,8 @@ class MilvusStore:
             ip.add_index(field_name="sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25",
                          params=BM25_PARAMS)
         self.client.create_collection(name, schema=schema, index_params=ip,
-                                      properties={BUILD_PROPERTY: json.dumps(inputs, sort_keys=True)})
+                                      properties={BUILD_PROPERTY: json.dumps(inputs, sort_keys=True),
+                                                  COMPLETE_PROPERTY: "false"})
 
     # ---------------------------------------------------------------- read
     def row_count(self, name: str) -> int:
@@ -304,6 +372,7 @@ class MilvusStore:
         from pymilvus import AnnSearchRequest, RRFRanker
 
         cfg = cfg or IndexConfig()
+        self.require_complete(name)
         if spec.has_dense and query_vectors is None:
             query_vectors = spec.encoder(settings).embed(queries)
         out: list[list[tuple[str, float]]] = []
@@ -333,10 +402,16 @@ class MilvusStore:
         rows = self.client.query(name, filter=f"id in [{literals}]", output_fields=["id", "title", "text"])
         return {r["id"]: r for r in rows}
 
+    def _properties(self, name: str) -> dict:
+        try:
+            return dict(self.client.describe_collection(name).get("properties") or {})
+        except Exception:
+            return {}
+
     def stored_inputs(self, name: str) -> dict | None:
         """The build inputs stored in a collection, or None (built before they were stored, or not ours)."""
         try:
-            raw = (self.client.describe_collection(name).get("properties") or {}).get(BUILD_PROPERTY)
+            raw = self._properties(name).get(BUILD_PROPERTY)
             inputs = json.loads(raw) if raw else None
         except Exception:
             return None
@@ -351,22 +426,22 @@ class MilvusStore:
             inp = self.stored_inputs(c)
             if inp is None:
                 out.append({"name": c, "dataset": "unknown origin", "model": "", "index": "", "chunking": "",
-                            "rows": self.row_count(c)})
+                            "rows": self.row_count(c), "complete": self.is_complete(c)})
                 continue
             index = IndexConfig.from_json(inp["index"]).label() if inp.get("index") else ""
             index = " + ".join(p for p in (index, "BM25" if inp.get("bm25") else "") if p)
             out.append({"name": c, "dataset": inp["dataset"], "model": inp["model"], "index": index,
-                        "chunking": inp["chunking"], "rows": self.row_count(c)})
+                        "chunking": inp["chunking"], "rows": self.row_count(c), "complete": self.is_complete(c)})
         return out
 
     def builds(self, dataset: Dataset, model_name: str, chunking: str = "") -> list[tuple[str, IndexConfig | None]]:
-        """Collections holding ``dataset``'s current corpus for a model: (name, index config or None for
-        BM25-only), as stored in each collection."""
+        """Complete collections holding ``dataset``'s current corpus for a model: (name, index config or
+        None for BM25-only), as stored in each collection."""
         out = []
         for c in sorted(self.client.list_collections()):
             inp = self.stored_inputs(c)
             if inp and inp["dataset"] == dataset.name and inp["corpus_hash"] == dataset.corpus_hash() \
-                    and inp["model"] == model_name and inp["chunking"] == chunking:
+                    and inp["model"] == model_name and inp["chunking"] == chunking and self.is_complete(c):
                 out.append((c, IndexConfig.from_json(inp["index"]) if inp["index"] else None))
         return out
 

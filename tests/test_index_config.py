@@ -56,7 +56,7 @@ def test_flat_then_hnsw_keeps_both_and_each_is_reused(store):
     assert store.ensure_collection(ds, spec, IndexConfig("HNSW", params={"M": 8, "ef": 99})).reused  # search param
     listed = {c["name"]: c for c in store.collections()}
     assert listed[flat.name] == {"name": flat.name, "dataset": "idx-both", "model": "minilm", "index": "FLAT/COSINE",
-                                 "chunking": "", "rows": 2}
+                                 "chunking": "", "rows": 2, "complete": True}
     assert listed[hnsw.name]["index"] == "HNSW/COSINE M=8 efConstruction=200 ef=64"
     stored = json.loads(store.client.describe_collection(hnsw.name)["properties"][BUILD_PROPERTY])
     assert stored == build_inputs(ds, spec, IndexConfig("HNSW", params={"M": 8}))
@@ -104,7 +104,8 @@ def test_collections_without_stored_inputs_are_listed_and_never_dropped(store):
     store.ensure_collection(tiny("idx-legacy", " changed"), spec)
     assert store.client.has_collection(legacy)
     assert next(c for c in store.collections() if c["name"] == legacy) == \
-        {"name": legacy, "dataset": "unknown origin", "model": "", "index": "", "chunking": "", "rows": 0}
+        {"name": legacy, "dataset": "unknown origin", "model": "", "index": "", "chunking": "", "rows": 0,
+         "complete": False}
     assert store.stored_inputs(legacy) is None
 
 

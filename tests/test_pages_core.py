@@ -18,6 +18,7 @@ def test_app_entry_shows_navigation_and_status(milvus):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
     assert not at.exception
     assert any("answers" in s.value for s in at.sidebar.success)  # Milvus status
+    assert any(c.value.startswith("🖥️ Local encoders: cpu, batch 64") for c in at.sidebar.caption)  # device
     assert at.title[0].value.startswith("📂 Data")
 
 
