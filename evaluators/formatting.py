@@ -116,6 +116,11 @@ COLUMN_FORMATS = {
 }
 
 
+# Why cells of a comparison table (``MetricComparison.table()`` / ``.pairs()``) can be empty.
+CI_REASONS = {"mean": "not scored", "ci_low": "not scored", "ci_high": "not scored", "coverage": "no queries",
+              "diff": "no shared queries", "mdd": "too few queries"}
+
+
 def display_frame(frame: pd.DataFrame, reasons: dict[str, str] | None = None,
                   formats: dict | None = None, floats: int = 3) -> pd.DataFrame:
     """A copy of ``frame`` where every cell is display text: known columns by ``COLUMN_FORMATS``

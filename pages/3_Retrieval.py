@@ -3,7 +3,7 @@
 import plotly.express as px
 import streamlit as st
 
-from evaluators.formatting import display_frame
+from evaluators.formatting import CI_REASONS, display_frame
 from evaluators.retrieval_eval import (
     LEGEND,
     comparison_styler,
@@ -75,12 +75,12 @@ if len(result.models) > 1:
     metric = st.selectbox("Metric", stats.metrics, index=stats.metrics.index(main) if main in stats.metrics else 0,
                           key="verdict_metric")
     cmp = stats.get(metric)
-    st.dataframe(display_frame(cmp.table(), {"mean": "not scored", "ci_low": "not scored", "ci_high": "not scored"}),
+    st.dataframe(display_frame(cmp.table(), CI_REASONS),
                  hide_index=True, width="stretch")
     for sentence in cmp.verdicts():
         st.markdown(f"- {sentence}")
     with st.expander("Paired differences (bootstrap CI, permutation p, Holm-corrected)"):
-        st.dataframe(display_frame(cmp.pairs(), {"mdd": "too few queries"}), hide_index=True, width="stretch")
+        st.dataframe(display_frame(cmp.pairs(), CI_REASONS), hide_index=True, width="stretch")
 
 st.subheader("Per query: which documents each model ranks where")
 queries = {q.id: q for q in ds.judged_queries}

@@ -7,7 +7,7 @@ Thin by design: reading, statistics, exports and the report live in ``rag.export
 import streamlit as st
 
 from evaluators.comparison import default_metric, run_metrics
-from evaluators.formatting import display_frame
+from evaluators.formatting import CI_REASONS, display_frame
 from evaluators.frontier import frontier_display, frontier_figure, frontier_table
 from evaluators.history import filter_runs, runs_frame
 from evaluators.report import build_report
@@ -66,12 +66,11 @@ def show_comparison(ids: list[str], key: str) -> None:
         st.warning(str(e))
         return
     st.markdown("\n".join(f"- {sentence}" for sentence in cmp.verdicts()))
-    st.dataframe(display_frame(cmp.table(), {"mean": "not scored", "ci_low": "not scored", "ci_high": "not scored",
-                                             "coverage": "no queries"}), hide_index=True)
+    st.dataframe(display_frame(cmp.table(), CI_REASONS), hide_index=True)
     if len(cmp.scores) > 1:
         st.caption("Paired differences (A − B) on the same queries; p Holm-corrected; mdd = smallest "
                    "difference these queries detect with 80% power.")
-        st.dataframe(display_frame(cmp.pairs(), {"mdd": "too few queries"}), hide_index=True)
+        st.dataframe(display_frame(cmp.pairs(), CI_REASONS), hide_index=True)
 
 
 def report_download(ids: list[str], key: str) -> None:
