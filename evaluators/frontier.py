@@ -34,6 +34,7 @@ from functools import lru_cache
 import pandas as pd
 
 from evaluators.comparison import default_metric, find_metric, metric_label, metric_value, run_metrics
+from evaluators.formatting import display_frame, fmt_ms, fmt_score, fmt_usd
 from evaluators.report_sections import load_model_name, load_results
 from rag.runs import Run, RunStore
 
@@ -225,3 +226,41 @@ def frontier_figure(frame: pd.DataFrame, metric: str | None = None, title: str |
                       xaxis_title=xtitle, yaxis_title=metric, height=420, margin={"t": 50, "l": 60, "r": 20, "b": 50},
                       legend={"orientation": "h", "y": -0.2})
     return fig
+
+
+NO_LOAD = "no load run yet"
+
+
+def frontier_display(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frontier as people read it: formatted numbers, ★ for Pareto-optimal, and every empty
+    cell saying why ("— no load run yet", "— unknown cost") instead of None / NaN."""
+    metric = metric_label(frame["quality_metric"].iloc[0]) if len(frame) else "quality"
+    show = frame[["setup", "quality", "cost_per_1k", "p95_ms", "users", "latency_endpoint", "pareto",
+                  "cost_basis"]].copy()
+    show["pareto"] = show["pareto"].map({True: "★ yes", False: ""})
+    show = display_frame(show, {"quality": "not scored", "cost_per_1k": "unknown cost", "p95_ms": NO_LOAD,
+                                "users": NO_LOAD, "latency_endpoint": NO_LOAD})
+    return show.rename(columns={"quality": metric, "cost_per_1k": "USD per 1k queries", "p95_ms": "p95 ms",
+                                "latency_endpoint": "load endpoint", "pareto": "Pareto-optimal",
+                                "cost_basis": "cost basis"})
+
+
+def frontier_chart(frame: pd.DataFrame, metric: str | None = None, title: str | None = None):
+    """The frontier as a static SVG scatter for the report: quality (y) against p95 latency (x; cost
+    per 1k queries when no setup has a latency), Pareto-optimal setups as stars on a dotted line."""
+    from evaluators.svg_charts import scatter_chart
+
+    metric = metric or (frame["quality_metric"].iloc[0] if len(frame) else None)
+    data = frame[frame["quality"].notna() & (frame["quality_metric"] == metric)]
+    use_latency = data["p95_ms"].notna().any()
+    xcol, xtitle = ("p95_ms", "p95 latency (ms, load test)") if use_latency else \
+        ("cost_per_1k", "cost per 1,000 queries (USD)")
+    label = metric_label(metric) if metric else "quality"
+    points = [{"label": r["setup"], "x": r[xcol], "y": r["quality"], "highlight": bool(r["pareto"]),
+               "tip": f"{r['setup']}: {label} {fmt_score(r['quality'])} · p95 {fmt_ms(r['p95_ms'], NO_LOAD)} ms · "
+                      f"{fmt_usd(r['cost_per_1k'], 'unknown cost')} per 1k queries"}
+              for r in data.to_dict("records")]
+    if not use_latency and not any(p["x"] == p["x"] for p in points):
+        return None
+    return scatter_chart(points, title or f"{label} vs {'latency' if use_latency else 'cost'}", xtitle, label,
+                         x_format="{:,.0f}" if use_latency else "${:.4f}")

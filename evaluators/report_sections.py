@@ -17,8 +17,11 @@ import pandas as pd
 from markupsafe import Markup
 
 from evaluators.comparison import MetricComparison, metric_label, model_labels
+from evaluators.formatting import display_frame, fmt_ms, fmt_rate, missing
+from evaluators.svg_charts import bar_chart, line_chart
 from rag.runs import Run, RunStore
 
+NO_MATCH = "— (no match)"  # as evaluators.retrieval_eval.NO_MATCH (imported lazily there)
 _LOAD_NAME = re.compile(r"^\s*\w+\[(.+)\]\s*$")  # Locust request names: "search[minilm]"
 ANSWER_CHARS = 400
 
@@ -29,9 +32,25 @@ def load_model_name(name: str) -> str:
     return m.group(1) if m else str(name)
 
 
-def _table(frame: pd.DataFrame, index: bool = False, floats: int = 3) -> Markup:
-    return Markup(frame.to_html(index=index, escape=True, na_rep="–", border=0,
-                                float_format=lambda x: f"{x:.{floats}f}"))
+def html_table(frame: pd.DataFrame, index: bool = False, floats: int = 3, reasons: dict[str, str] | None = None,
+               formats: dict | None = None, cell_class=None) -> Markup:
+    """An HTML table whose cells are display text (``evaluators.formatting``: no None/nan, missing
+    cells say why), every cell escaped (what keeps user text inert); ``cell_class(text)`` may give
+    a cell a CSS class (the relevance tints)."""
+    shown = display_frame(frame, reasons, formats, floats)
+    head = ([shown.index.name or ""] if index else []) + [str(c) for c in shown.columns]
+    out = ['<table class="data"><thead><tr>' + "".join(f"<th>{html.escape(h)}</th>" for h in head)
+           + "</tr></thead><tbody>"]
+    for idx, row in zip(shown.index, shown.itertuples(index=False)):
+        cells = [f"<th>{html.escape(str(idx))}</th>"] if index else []
+        for v in row:
+            cls = cell_class(v) if cell_class else None
+            cells.append((f'<td class="{cls}">' if cls else "<td>") + html.escape(str(v), quote=False) + "</td>")
+        out.append("<tr>" + "".join(cells) + "</tr>")
+    return Markup("".join(out) + "</tbody></table>")
+
+
+_table = html_table
 
 
 def _dataset_for(run: Run, dataset=None):
@@ -65,8 +84,9 @@ def _rank_table_ids(rankings: dict, per_query: dict, k: int, qid: str) -> pd.Dat
     for m, r in rankings.items():
         hits = [d for d, _ in r.get(qid, [])]
         pq = per_query[m].get(qid, {})
-        cols[m] = hits + [""] * (k - len(hits)) + [f"{pq.get(f'precision@{k}', math.nan):.2f}",
-                                                    f"{pq.get(f'recall@{k}', math.nan):.2f}"]
+        cols[m] = hits + [NO_MATCH] * (k - len(hits)) + [
+            missing("not scored") if pq.get(f"{x}@{k}") is None else f"{pq[f'{x}@{k}']:.2f}"
+            for x in ("precision", "recall")]
     index = [str(i) for i in range(1, k + 1)] + ["Precision", "Recall"]
     return pd.DataFrame(cols, index=pd.Index(index, name="Rank"))
 
@@ -91,7 +111,10 @@ def example_tables(store: RunStore, group: list[Run], cmp: MetricComparison, n: 
         q = queries.get(qid)
         caption = f"Query {qid}" + (f": “{q.text}”" if q else "")
         if group[0].kind == "retrieval":
-            out.append((caption, _table(_retrieval_example(group, rows, labels, qid, ds).reset_index())))
+            from evaluators.retrieval_eval import relevance_class
+
+            out.append((caption, _table(_retrieval_example(group, rows, labels, qid, ds).reset_index(),
+                                        cell_class=relevance_class)))
         else:
             ref = f" (reference: {q.reference})" if q and q.reference else ""
             out.append((caption + ref, _table(_rag_example(rows, labels, qid, cmp))))
@@ -127,27 +150,19 @@ def _rag_example(rows, labels, qid, cmp: MetricComparison) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def means_figure(cmps: list[MetricComparison]):
-    """Bars of each setup's mean with its 95% CI, one group per metric."""
-    import plotly.graph_objects as go
-
-    fig = go.Figure()
+def means_chart(cmps: list[MetricComparison]) -> Markup:
+    """Bars of each setup's mean with its 95% CI, one group per metric (static SVG)."""
     models = list(dict.fromkeys(s.model for c in cmps for s in c.result.models))
+    series = []
     for model in models:
-        xs, ys, lo, hi = [], [], [], []
+        vals = []
         for c in cmps:
             s = next((s for s in c.result.models if s.model == model), None)
-            if s is None or math.isnan(s.mean):
-                continue
-            xs.append(c.label)
-            ys.append(s.mean)
-            lo.append(s.mean - s.low)
-            hi.append(s.high - s.mean)
-        fig.add_trace(go.Bar(name=html.escape(model), x=xs, y=ys,
-                             error_y={"type": "data", "symmetric": False, "array": hi, "arrayminus": lo}))
-    fig.update_layout(barmode="group", title="Mean with 95% bootstrap CI", yaxis_title="score", height=380,
-                      margin={"t": 50, "l": 60, "r": 20, "b": 40})
-    return fig
+            vals.append(None if s is None or math.isnan(s.mean) else (s.mean, s.low, s.high))
+        series.append((model, vals))
+    top = max((v[2] for _, vs in series for v in vs if v and v[2] == v[2]), default=1.0)
+    return bar_chart([c.label for c in cmps], series, "Mean with 95% bootstrap CI", "score",
+                     y_max=1.0 if top <= 1.0 else None)
 
 
 # ---------------------------------------------------------------- load runs
@@ -172,14 +187,15 @@ def load_sentences(run: Run) -> list[str]:
         return [f"Load run {run.id} has no results ({run.status})."]
     users = {_users(run, m) for m in res}
     at = f"At {users.pop()} concurrent users" if len(users) == 1 and None not in users else "Under load"
-    parts = [f"{m} p95 {v['p95_ms']:.0f} ms ({v.get('rps', math.nan):.1f} req/s, {v.get('failures', 0)} failures"
+    parts = [f"{m} p95 {fmt_ms(v['p95_ms'])} ms ({fmt_rate(v.get('rps'), 'no rate')} req/s, "
+             f"{v.get('failures') or 0} failures"
              + (f", {v['users']} users" if at == "Under load" and v.get("users") else "") + ")"
              for m, v in res.items() if isinstance(v.get("p95_ms"), (int, float))]
     out = [f"{at}: " + "; ".join(parts) + "."] if parts else []
     for m, v in ((run.summary or {}).get("slo") or {}).items():
         if isinstance(v, dict) and v.get("max_users") is not None:
             out.append(f"{m} meets the p95 latency objective up to {v['max_users']} users "
-                       f"({v.get('rps', 0):.1f} req/s).")
+                       f"({fmt_rate(v.get('rps'), 'no rate')} req/s).")
     return out
 
 
@@ -192,7 +208,8 @@ def load_tables(run: Run) -> list[tuple[str, Markup]]:
         split = pd.DataFrame([{"model": m, **v["split"]} for m, v in res.items() if isinstance(v.get("split"), dict)
                               and v["split"]])
         if not split.empty:
-            tables.append(("Where the time goes (mean ms per stage)", _table(split, floats=1)))
+            tables.append(("Where the time goes (mean ms per stage)",
+                           _table(split, formats={c: fmt_ms for c in split.columns if c != "model"})))
         fails = [{"model": m, **f} for m, v in res.items() for f in v.get("top_failures") or [] if isinstance(f, dict)]
         if fails:
             tables.append(("Most frequent failures", _table(pd.DataFrame(fails))))
@@ -204,49 +221,29 @@ def load_tables(run: Run) -> list[tuple[str, Markup]]:
     return tables
 
 
-def load_figure(run: Run, store: RunStore | None = None) -> list:
-    """Percentile bars per model (throughput on a second axis); p95 over time from the stored
-    histories; p95 against users from SLO steps. User labels are escaped."""
-    import plotly.graph_objects as go
-
+def load_charts(run: Run, store: RunStore | None = None) -> list[Markup]:
+    """Static SVG: percentile bars per model; p95 and throughput over time from the stored
+    histories; p95 against users from SLO steps. Labels are escaped by ``svg_charts``."""
     res = load_results(run)
-    figs = []
+    charts = []
     if res:
-        names = [html.escape(m) for m in res]
-        fig = go.Figure()
-        for q in ("p50_ms", "p95_ms", "p99_ms"):
-            fig.add_trace(go.Bar(name=q.replace("_ms", ""), x=names, y=[v.get(q) for v in res.values()]))
-        fig.add_trace(go.Scatter(name="req/s", x=names, y=[v.get("rps") for v in res.values()], yaxis="y2",
-                                 mode="markers", marker={"size": 14, "symbol": "diamond", "color": "#111"}))
-        fig.update_layout(barmode="group", title="Latency percentiles and throughput", yaxis={"title": "ms"},
-                          yaxis2={"title": "req/s", "overlaying": "y", "side": "right"}, height=380,
-                          margin={"t": 50, "l": 60, "r": 60, "b": 40})
-        figs.append(fig)
+        names = list(res)
+        charts.append(bar_chart(names, [(q.replace("_ms", ""), [v.get(q) for v in res.values()])
+                                        for q in ("p50_ms", "p95_ms", "p99_ms")],
+                                "Latency percentiles per model", "ms", digits=0))
     histories = {r["model"]: r.get("history") or [] for r in (store.rows(run.id) if store else [])
                  if r.get("item_id") == "load"}
     if any(histories.values()):
-        fig = go.Figure()
-        for m, hist in histories.items():
-            fig.add_trace(go.Scatter(name=f"{html.escape(m)} p95", x=[h.get("t") for h in hist],
-                                     y=[h.get("p95_ms") for h in hist], mode="lines"))
-            fig.add_trace(go.Scatter(name=f"{html.escape(m)} req/s", x=[h.get("t") for h in hist],
-                                     y=[h.get("rps") for h in hist], mode="lines", yaxis="y2",
-                                     line={"dash": "dot"}))
-        fig.update_layout(title="p95 latency and throughput over the test", xaxis_title="seconds",
-                          yaxis={"title": "p95 ms"}, yaxis2={"title": "req/s", "overlaying": "y", "side": "right"},
-                          height=380, margin={"t": 50, "l": 60, "r": 60, "b": 40})
-        figs.append(fig)
+        for key, title, unit in (("p95_ms", "p95 latency over the test", "p95 ms"),
+                                 ("rps", "Throughput over the test", "req/s")):
+            charts.append(line_chart([(m, [h.get("t") for h in hist], [h.get(key) for h in hist])
+                                      for m, hist in histories.items()], title, "seconds", unit))
     steps = (run.summary or {}).get("slo_steps") or {}
     if any(steps.values()):
-        fig = go.Figure()
-        for m, st in steps.items():
-            fig.add_trace(go.Scatter(name=html.escape(m), x=[s.get("users") for s in st],
-                                     y=[s.get("p95_ms") for s in st], mode="lines+markers"))
         target = next((v.get("target_p95_ms") for v in ((run.summary or {}).get("slo") or {}).values()
                        if isinstance(v, dict) and v.get("target_p95_ms")), None)
-        if target:
-            fig.add_hline(y=target, line_dash="dash", annotation_text=f"target p95 {target:g} ms")
-        fig.update_layout(title="p95 latency as users grow (SLO search)", xaxis_title="users",
-                          yaxis_title="p95 ms", height=380, margin={"t": 50, "l": 60, "r": 20, "b": 40})
-        figs.append(fig)
-    return figs
+        charts.append(line_chart([(m, [s.get("users") for s in st], [s.get("p95_ms") for s in st])
+                                  for m, st in steps.items()], "p95 latency as users grow (SLO search)", "users",
+                                 "p95 ms", hline=(target, f"target p95 {target:g} ms") if target else None,
+                                 markers=True))
+    return charts

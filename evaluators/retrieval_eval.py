@@ -25,6 +25,31 @@ from rag.retrieval import IndexProgress, Ranking, Workbench
 
 RELEVANT, NOT_RELEVANT = "✅", "❎"
 NO_MATCH = "— (no match)"
+# Cell tints: in Noto Color Emoji ❎ is a green box like ✅, so the marks alone do not tell relevant
+# from not relevant at a glance; the cell colour does (dark text on both, contrast > 12:1).
+TINTS = {"relevant": "#d4f0d4", "not-relevant": "#f9d6d5", "no-match": "#eeeeee"}
+LEGEND = (f"Cell colour = relevance: green {RELEVANT} relevant, red {NOT_RELEVANT} not relevant, grey {NO_MATCH} "
+          "(the model returned fewer than k).")
+
+
+def relevance_class(cell) -> str | None:
+    """``relevant`` / ``not-relevant`` / ``no-match`` for a comparison-table cell, else None."""
+    text = str(cell)
+    if text.startswith(RELEVANT):
+        return "relevant"
+    if text.startswith(NOT_RELEVANT):
+        return "not-relevant"
+    return "no-match" if text == NO_MATCH else None
+
+
+def comparison_styler(table: pd.DataFrame):
+    """The comparison table as a pandas Styler with green / red / grey cell backgrounds (the page
+    passes it to ``st.dataframe``, which renders Styler background colours)."""
+    def css(cell) -> str:
+        cls = relevance_class(cell)
+        return f"background-color: {TINTS[cls]}; color: #111111" if cls else ""
+
+    return table.style.map(css)
 
 
 @dataclass

@@ -3,7 +3,15 @@
 import plotly.express as px
 import streamlit as st
 
-from evaluators.retrieval_eval import comparison_table, evaluate_retrieval, ranking_detail, save_run
+from evaluators.formatting import CI_REASONS, display_frame
+from evaluators.retrieval_eval import (
+    LEGEND,
+    comparison_styler,
+    comparison_table,
+    evaluate_retrieval,
+    ranking_detail,
+    save_run,
+)
 from evaluators.run_stats import run_stats
 from pages.common import chunking, current_dataset, dataset_caption, index_config, model_picker, show_error, workbench
 from rag.runs import RunNotFound, RunStore
@@ -67,11 +75,12 @@ if len(result.models) > 1:
     metric = st.selectbox("Metric", stats.metrics, index=stats.metrics.index(main) if main in stats.metrics else 0,
                           key="verdict_metric")
     cmp = stats.get(metric)
-    st.dataframe(cmp.table(), hide_index=True, width="stretch")
+    st.dataframe(display_frame(cmp.table(), CI_REASONS),
+                 hide_index=True, width="stretch")
     for sentence in cmp.verdicts():
         st.markdown(f"- {sentence}")
     with st.expander("Paired differences (bootstrap CI, permutation p, Holm-corrected)"):
-        st.dataframe(cmp.pairs(), hide_index=True, width="stretch")
+        st.dataframe(display_frame(cmp.pairs(), CI_REASONS), hide_index=True, width="stretch")
 
 st.subheader("Per query: which documents each model ranks where")
 queries = {q.id: q for q in ds.judged_queries}
@@ -79,8 +88,11 @@ order = sorted(queries, key=lambda q: queries[q].text != "auto garbage collectio
 qid = st.selectbox("Query", order, format_func=lambda q: f"{q}: {queries[q].text[:120]}")
 st.markdown(f"**{queries[qid].text}** · relevant: " +
             ", ".join(ds.doc(d).title or d for d in ds.relevant(qid)))
-st.dataframe(comparison_table(ds, result, qid), width="stretch", height=35 * (result.k + 3) + 3)
+# Styler tints: ❎ and ✅ look alike in Noto Color Emoji, the green / red cell does not.
+st.dataframe(comparison_styler(comparison_table(ds, result, qid)), width="stretch", height=35 * (result.k + 3) + 3)
+st.caption(LEGEND)
 with st.expander("Drill-down: scores and grades"):
-    st.dataframe(ranking_detail(ds, result, qid), hide_index=True, width="stretch")
+    st.dataframe(display_frame(ranking_detail(ds, result, qid), formats={"score": lambda v, r=None: f"{v:.4f}"}),
+                 hide_index=True, width="stretch")
     if queries[qid].reference:
         st.markdown(f"Reference answer: {queries[qid].reference}")

@@ -7,7 +7,8 @@ Thin by design: reading, statistics, exports and the report live in ``rag.export
 import streamlit as st
 
 from evaluators.comparison import default_metric, run_metrics
-from evaluators.frontier import frontier_figure, frontier_table
+from evaluators.formatting import CI_REASONS, display_frame
+from evaluators.frontier import frontier_display, frontier_figure, frontier_table
 from evaluators.history import filter_runs, runs_frame
 from evaluators.report import build_report
 from evaluators.run_stats import run_stats
@@ -39,7 +40,7 @@ datasets = c2.multiselect("Dataset", sorted({r.dataset or "" for r in runs}))
 status = c3.multiselect("Status", sorted({r.status for r in runs}))
 text = c4.text_input("Search", placeholder="id, model, index, generator…")
 shown = filter_runs(runs, kinds, datasets, text, status)
-st.dataframe(runs_frame(shown), hide_index=True, width="stretch")
+st.dataframe(display_frame(runs_frame(shown)), hide_index=True, width="stretch")
 labels = {r.id: r.label for r in shown}
 selected = st.multiselect("Open one run, or pick two or more to compare", list(labels), format_func=labels.get,
                           key="history_selected")
@@ -65,12 +66,11 @@ def show_comparison(ids: list[str], key: str) -> None:
         st.warning(str(e))
         return
     st.markdown("\n".join(f"- {sentence}" for sentence in cmp.verdicts()))
-    st.dataframe(cmp.table(), hide_index=True, column_config={"coverage": st.column_config.ProgressColumn(
-        "coverage", min_value=0.0, max_value=1.0, format="percent")})
+    st.dataframe(display_frame(cmp.table(), CI_REASONS), hide_index=True)
     if len(cmp.scores) > 1:
         st.caption("Paired differences (A − B) on the same queries; p Holm-corrected; mdd = smallest "
                    "difference these queries detect with 80% power.")
-        st.dataframe(cmp.pairs(), hide_index=True)
+        st.dataframe(display_frame(cmp.pairs(), CI_REASONS), hide_index=True)
 
 
 def report_download(ids: list[str], key: str) -> None:
@@ -93,12 +93,12 @@ if len(selected) == 1:
     tab_stats, tab_rows, tab_cfg, tab_export = st.tabs(["Statistics", "Rows", "Configuration", "Export & delete"])
     with tab_stats:
         if run.kind == "load":
-            st.dataframe(runs_frame([run])[["headline"]], hide_index=True)
+            st.dataframe(display_frame(runs_frame([run])[["headline"]]), hide_index=True)
             st.json(run.summary.get("results", {}), expanded=False)
         else:
             show_comparison([run.id], "open_metric")
     with tab_rows:
-        st.dataframe(rows_frame(store, run.id), hide_index=True)
+        st.dataframe(display_frame(rows_frame(store, run.id)), hide_index=True)
     with tab_cfg:
         st.caption(f"Dataset {run.dataset} · content hash {run.dataset_hash}")
         st.json(run.config, expanded=False)
@@ -129,5 +129,5 @@ else:
     if frame is not None and not frame.empty:
         st.markdown("**Quality · cost · latency** (★ = Pareto-optimal: nothing else is as good on every axis)")
         st.plotly_chart(frontier_figure(frame), width="stretch")
-        st.dataframe(frame, hide_index=True)
+        st.dataframe(frontier_display(frame), hide_index=True)
     report_download(selected, "cmp_report")

@@ -83,4 +83,4 @@ def test_compare_runs_shows_verdicts_and_the_frontier(seeded):
     assert len(at.get("plotly_chart")) == 1  # the quality–latency frontier
     frontier = at.dataframe[-1].value
     assert set(frontier["setup"]) == {f"minilm [{first}]", f"bm25 [{first}]", f"hybrid [{second}]"}
-    assert frontier.set_index("model").loc["bm25", "p95_ms"] == 30
+    assert frontier.set_index("setup").loc[f"bm25 [{first}]", "p95 ms"] == "30"  # formatted (evaluators.formatting)

@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 import cli
 import evaluators.run_stats as rs
+from evaluators.formatting import CI_REASONS, display_frame, fmt_score
 from rag.runs import RunStore
 from tests.conftest import ROOT
 from tests.run_fixtures import make_dataset, write_load_run, write_rag_run, write_retrieval_run
@@ -75,11 +76,13 @@ def test_retrieval_page_verdict_report_and_gate_show_the_same_numbers(workbench,
     at.run()
     assert not at.exception
     ci, verdict = at.dataframe[0].value, next(d.value for d in at.dataframe if "mark" in d.value.columns)
-    pd.testing.assert_frame_equal(verdict.reset_index(drop=True), cmp.table(), check_exact=True)
+    shown = display_frame(cmp.table(), CI_REASONS)  # the page shows the same numbers, formatted
+    pd.testing.assert_frame_equal(verdict.reset_index(drop=True), shown, check_exact=True, check_dtype=False)
     for m, x in s.items():
         assert ci.loc[m, "ndcg@4"] == f"{x.mean:.3f} [{x.low:.3f}, {x.high:.3f}]"
         row = verdict.set_index("model").loc[m]
-        assert (row["mean"], row["ci_low"], row["ci_high"], row["n"]) == (x.mean, x.low, x.high, x.n)
+        assert (row["mean"], row["ci_low"], row["ci_high"], row["n"]) == (fmt_score(x.mean), fmt_score(x.low),
+                                                                          fmt_score(x.high), str(x.n))
     bars = {t["name"]: t for t in json.loads(at.get("plotly_chart")[0].proto.spec)["data"]}
     for m, x in s.items():  # the chart's error bars are the same CI
         at_ndcg = list(bars[m]["x"]).index("ndcg@4")
@@ -176,7 +179,8 @@ def test_history_compare_of_retrieval_and_rag_uses_the_family_object_and_says_no
     at.multiselect(key="history_selected").select(ret).select(rag).run()
     assert not at.exception
     table = next(d.value for d in at.dataframe if "mark" in d.value.columns)
-    pd.testing.assert_frame_equal(table.reset_index(drop=True), cmp.table(), check_exact=True)
+    pd.testing.assert_frame_equal(table.reset_index(drop=True), display_frame(cmp.table(), CI_REASONS),
+                                  check_exact=True, check_dtype=False)
     assert "- Not scored on nDCG@5: e5." in " ".join(m.value for m in at.markdown)
     assert computations == [[ret, rag]]  # the page read the same stored family object
 

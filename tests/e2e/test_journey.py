@@ -291,11 +291,12 @@ def test_06_history_exports_and_report(st_page, e2e_secret):
               else None)
     viewer.goto(report.as_uri())
     viewer.wait_for_load_state("load")
-    time.sleep(1.5)  # Plotly draws
-    assert viewer.locator(".plotly-graph-div, .js-plotly-plot").count() >= 1
+    time.sleep(0.5)
+    assert viewer.locator("figure.chart svg").count() >= 1  # static SVG charts (evaluators.svg_charts)
     assert not remote, f"the report fetched {remote}: it must open offline"
     REPORT["colorways"] = viewer.evaluate(
-        "() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(d => d._fullLayout.colorway)")
+        "() => Array.from(document.querySelectorAll('figure.chart svg')).map(s => Array.from("
+        "s.querySelectorAll('rect[fill], polygon[fill], circle[fill]')).map(e => e.getAttribute('fill')))")
     viewer.screenshot(path=str(p.artifacts / "07_report.png"), full_page=True)
     viewer.close()
 
