@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 
 def _models(text: str) -> list[str]:
@@ -82,6 +83,60 @@ def cmd_retrieval(args) -> int:
     print(f"run_id {run_id}")
     _write(args.output, {"run_id": run_id, **result.to_json()}, run_id)
     return 0
+
+
+def _check_output_dir(output: str) -> Path:
+    """--output of ``demo`` is a folder: refuse a file, a missing parent or an unwritable folder before any
+    work (the folder itself is created when its parent exists)."""
+    import tempfile
+
+    path = Path(output)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"--output {output}: is a file; give a folder")
+    if not path.exists():
+        if not path.resolve().parent.is_dir():
+            raise ValueError(f"--output {output}: folder {path.resolve().parent} does not exist")
+        try:
+            path.mkdir()
+        except OSError as e:
+            raise ValueError(f"--output {output}: cannot create it ({e.strerror or e})") from None
+    try:
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".demo.", suffix=".check"):
+            pass
+    except OSError as e:
+        raise ValueError(f"--output {output}: folder is not writable ({e.strerror or e})") from None
+    return path
+
+
+def cmd_demo(args) -> int:
+    """The one-click demo on the built-in sample: every step, its status on stderr, report + demo.json."""
+    from evaluators.demo import RUNNING, DemoOptions, judged_estimate, plan, run_demo
+    from rag.loaders import load_sample
+    from rag.outputs import write_atomic
+    from rag.retrieval import Workbench
+    from rag.runs import RunStore
+
+    out = _check_output_dir(args.output)
+    if args.spend_cap <= 0:
+        raise ValueError("--spend-cap must be > 0 USD")
+    opts = DemoOptions(models=tuple(args.models), spend_cap_usd=args.spend_cap, judged=False if args.no_llm else None)
+    ds = load_sample()
+    if any(s.key == "rag_judged" and s.status != "skipped" for s in plan(opts)):
+        est = judged_estimate(ds, opts)
+        print(f"judged step: estimate {est['rows']} rows, {est['total_calls']} LLM calls, ≈{est['total_tokens']:,} "
+              f"tokens, ≈${est['cost_usd']:.4f}; spend cap ${opts.spend_cap_usd:g}", file=sys.stderr, flush=True)
+
+    def progress(steps, step):
+        if step.status != RUNNING or not step.detail:  # one line per step start and end, not per row
+            print(f"  {step.line()}", file=sys.stderr, flush=True)
+    with Workbench() as wb:
+        result = run_demo(ds, wb, RunStore.default(), opts, progress)
+    for s in result.steps:
+        print(s.line())
+    if result.report_html:
+        print(f"wrote {write_atomic(out / 'report.html', result.report_html)}")
+    print(f"wrote {write_atomic(out / 'demo.json', json.dumps(result.to_json(), indent=2, ensure_ascii=False))}")
+    return 0 if result.ok else 1
 
 
 # ---------------------------------------------------------------- the embedded Milvus
@@ -225,6 +280,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_index_arguments(r)
     r.add_argument("--output", help="write the JSON result here")
     r.set_defaults(func=cmd_retrieval)
+    r = sub.add_parser("demo", help="the one-click demo on the built-in sample: index, compare, RAG, load, report")
+    r.add_argument("--output", required=True, help="folder for report.html and demo.json (created if missing)")
+    r.add_argument("--models", type=_models, default=["minilm", "bm25", "hybrid"], help="comma-separated")
+    r.add_argument("--spend-cap", type=float, default=0.5, help="USD cap of the judged step (with an LLM)")
+    r.add_argument("--no-llm", action="store_true", help="skip the judged step even when an LLM is configured")
+    r.set_defaults(func=cmd_demo)
     r = sub.add_parser("milvus", help="this data folder's embedded Milvus Lite server: status or stop")
     r.add_argument("action", choices=["status", "stop"])
     r.set_defaults(func=cmd_milvus)

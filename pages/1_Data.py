@@ -3,7 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from pages.common import ROOT, current_dataset, dataset_caption, set_dataset
+from evaluators import demo
+from pages.common import ROOT, current_dataset, dataset_caption, session_settings, set_dataset, workbench
 from rag import loaders
 from rag.dataset import DatasetError
 
@@ -23,6 +24,69 @@ def _load(fn, *args, chunking: str = "", **kw) -> None:
         return
     set_dataset(ds, chunking)
     st.success(f"Loaded **{ds.name}**.", icon="✅")
+
+
+def _md(text: str) -> str:
+    return text.replace("$", "\\$")  # "$0.05 … $0.5" would be read as LaTeX
+
+
+@st.cache_data(show_spinner="Estimating the judged step…")
+def _judged_estimate() -> dict:
+    return demo.judged_estimate(loaders.load_sample(), demo.DemoOptions())
+
+
+def _demo_panel() -> None:
+    """▶ Run the demo: every step on the sample in one progress view, then a link to each step's page."""
+    with st.container(border=True):
+        st.subheader("▶ One-click demo")
+        st.caption("On the built-in sample, offline: indexes minilm, bm25 and hybrid (reusing what is built), "
+                   "compares them, runs the offline RAG quality job, a short load test per model (2 users × 3 s) "
+                   "and builds the report. About a minute. A step that fails says why; the others still run.")
+        settings = session_settings()
+        llm, why = demo.llm_configured(settings)
+        cap = 0.5
+        if llm:
+            cap = st.number_input("Spend cap of the judged step (USD)", 0.01, 100.0, 0.5, 0.1, key="demo_cap")
+            est = _judged_estimate()
+            st.info(_md(f"An LLM is configured: the demo also writes LLM answers and runs the judged metrics. "
+                        f"Estimate: {est['rows']} rows, {est['total_calls']} LLM calls, ≈{est['total_tokens']:,} "
+                        f"tokens, ≈${est['cost_usd']:.4f}; it stops at the ${cap:g} cap."), icon="🧮")
+        else:
+            st.caption(f"Judged metrics: {why}.")
+        if st.button("▶ Run the demo", type="primary"):
+            sample = loaders.load_sample()
+            set_dataset(sample)
+            wb = workbench()
+            if wb is None:
+                return
+            with st.status("Running the demo…", expanded=True) as box:
+                lines = st.empty()
+                result = demo.run_demo(sample, wb, opts=demo.DemoOptions(spend_cap_usd=cap, settings=settings),
+                                       progress=lambda steps, _s: lines.markdown(
+                                           "\n".join(f"- {_md(s.line())}" for s in steps)))
+                failed = [s.title for s in result.steps if s.status == demo.FAILED]
+                box.update(label=f"Demo finished: {len(failed)} step(s) failed" if failed else "Demo finished",
+                           state="error" if failed else "complete", expanded=False)
+            ids = result.run_ids
+            ss = st.session_state
+            ss["demo_result"] = result
+            if "retrieval" in ids:
+                ss["retrieval_result"], ss["retrieval_run_id"] = result.retrieval, ids["retrieval"]
+            if "rag_judged" in ids or "rag" in ids:
+                ss["rag_run_id"] = ids.get("rag_judged", ids.get("rag"))
+            if "load" in ids:
+                ss["load_run_shown"] = ids["load"]
+        result = st.session_state.get("demo_result")
+        if result is None:
+            return
+        for step in result.steps:
+            c1, c2 = st.columns([5, 1])
+            c1.markdown(_md(step.line()))
+            title = step.page.rsplit("/", 1)[-1].removesuffix(".py").split("_", 1)[1].replace("_", " ")
+            c2.page_link(step.page, label=f"Open {title}")
+        if result.report_html:
+            st.download_button("⬇️ Demo report (report.html)", result.report_html, file_name="demo-report.html",
+                               mime="text/html", type="primary")
 
 
 def _mapping(upload, kind: str, fields: list[str]) -> dict:
@@ -47,6 +111,7 @@ def _mapping(upload, kind: str, fields: list[str]) -> dict:
 if source == SOURCES[0]:
     if st.button("Load the sample", type="primary"):
         _load(loaders.load_sample)
+    _demo_panel()
 elif source == SOURCES[1]:
     folder = st.text_input("BEIR folder (corpus.jsonl, queries.jsonl, qrels/<split>.tsv)",
                            value=str((ROOT.parent / "shared" / "datasets" / "scifact").resolve()))
