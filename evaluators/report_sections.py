@@ -192,6 +192,9 @@ def load_sentences(run: Run) -> list[str]:
              + (f", {v['users']} users" if at == "Under load" and v.get("users") else "") + ")"
              for m, v in res.items() if isinstance(v.get("p95_ms"), (int, float))]
     out = [f"{at}: " + "; ".join(parts) + "."] if parts else []
+    from loadtests.results import batching_label  # how the service served it: batched or one at a time
+
+    out.append(f"Served with {batching_label(run.config or {}, run.summary)}.")
     for m, v in ((run.summary or {}).get("slo") or {}).items():
         if isinstance(v, dict) and v.get("max_users") is not None:
             out.append(f"{m} meets the p95 latency objective up to {v['max_users']} users "

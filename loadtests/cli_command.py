@@ -26,6 +26,7 @@ def _models(text: str) -> list[str]:
 
 
 def cmd_loadtest(args) -> int:
+    from loadtests.results import batching_label
     from loadtests.runner import LoadConfig, LoadTestError, run_load_test
     from rag.embedders import ModelUnavailable
     from rag.milvus_server import MilvusUnavailable
@@ -39,7 +40,8 @@ def cmd_loadtest(args) -> int:
                      duration=args.duration, k=args.k, dataset=args.dataset, host=args.host,
                      processes=args.processes, workers=args.workers, slo_p95_ms=args.slo_p95_ms,
                      slo_max_users=args.slo_max_users, slo_step_seconds=args.slo_step_seconds,
-                     index_type=index.index_type, metric=index.metric, index_params=index.params)
+                     index_type=index.index_type, metric=index.metric, index_params=index.params,
+                     batching=not args.no_batching, batch_window_ms=args.batch_window_ms, max_batch=args.max_batch)
 
     def progress(ev: dict) -> None:
         if "phase" in ev:
@@ -55,6 +57,7 @@ def cmd_loadtest(args) -> int:
     for m, r in out["results"].items():
         print(f"{m:<16}{r['requests']:>9}{r['failures']:>9}{r['rps']:>9.1f}{r['p50_ms']:>8g}{r['p95_ms']:>8g}"
               f"{r['p99_ms']:>8g}")
+    print(f"served with {batching_label(cfg.record(), {'service': report.service})}")
     for m, s in out.get("slo", {}).items():
         print(f"SLO p95 <= {args.slo_p95_ms:g} ms: {m} holds up to {s['max_users']} users at {s['rps']:.1f} req/s")
     print(f"run_id {report.run_id}")
@@ -73,6 +76,8 @@ def cmd_loadtest(args) -> int:
 
 
 def add_loadtest_command(sub) -> None:
+    from loadtests.batcher import DEFAULT_MAX_BATCH, DEFAULT_WINDOW_MS
+
     lt = sub.add_parser("loadtest", help="load-test models through the HTTP service with Locust (127.0.0.1)")
     lt.add_argument("--models", type=_models, default=["minilm", "bm25"], help="comma-separated, e.g. minilm,bm25")
     lt.add_argument("--endpoint", default="search", help="search, rag, or milvus (Milvus alone, no model)")
@@ -89,5 +94,11 @@ def add_loadtest_command(sub) -> None:
     lt.add_argument("--slo-p95-ms", type=float, help="also find the most users whose p95 stays under this")
     lt.add_argument("--slo-max-users", type=int, default=64)
     lt.add_argument("--slo-step-seconds", type=int, default=10)
+    lt.add_argument("--no-batching", action="store_true",
+                    help="the service serves one request at a time (default: micro-batches concurrent queries)")
+    lt.add_argument("--batch-window-ms", type=float, default=DEFAULT_WINDOW_MS,
+                    help=f"micro-batch window (default {DEFAULT_WINDOW_MS:g} ms)")
+    lt.add_argument("--max-batch", type=int, default=DEFAULT_MAX_BATCH,
+                    help=f"queries per encode() call at most (default {DEFAULT_MAX_BATCH})")
     lt.add_argument("--output", help="write the JSON result here")
     lt.set_defaults(func=cmd_loadtest)

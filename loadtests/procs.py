@@ -198,8 +198,10 @@ class ServiceProcess(Child):
 
     def __init__(self, dataset: str = "sample", models: list[str] | None = None, port: int = 0,
                  host: str = "127.0.0.1", generator: str | None = None, milvus_uri: str | None = None,
-                 index: dict | None = None):
+                 index: dict | None = None, batching: dict | None = None):
         self.dataset, self.models, self.port, self.host = dataset, list(models or []), port, host
+        # {"batching": bool, "batch_window_ms": float, "max_batch": int}; missing keys: the service's defaults
+        self.batching = dict(batching or {})
         self.generator, self.milvus_uri = generator, milvus_uri
         self.index = index or {"index_type": "FLAT", "metric": "COSINE", "params": {}}  # IndexConfig.to_json()
         self.url = ""
@@ -226,6 +228,7 @@ class ServiceProcess(Child):
             cmd += ["--milvus-uri", self.milvus_uri]
         cmd += ["--index", self.index["index_type"], "--metric", self.index["metric"],
                 "--index-params", json.dumps(self.index.get("params") or {})]
+        cmd += batching_flags(self.batching)
         super().__init__(cmd, logs / f"service-{stamp}.log", secrets=self.secrets)
         deadline = time.monotonic() + timeout
         try:
@@ -269,6 +272,16 @@ class ServiceProcess(Child):
     def stop(self, grace: float = 10.0) -> None:
         if self.proc is not None:
             super().stop(grace)
+
+
+def batching_flags(b: dict) -> list[str]:
+    """The service's micro-batching flags for {"batching", "batch_window_ms", "max_batch"}."""
+    flags = [] if b.get("batching", True) else ["--no-batching"]
+    if b.get("batch_window_ms") is not None:
+        flags += ["--batch-window-ms", f"{float(b['batch_window_ms']):g}"]
+    if b.get("max_batch") is not None:
+        flags += ["--max-batch", str(int(b["max_batch"]))]
+    return flags
 
 
 # ---------------------------------------------------------------- Locust

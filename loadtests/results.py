@@ -237,10 +237,18 @@ class LoadRecorder:
         self.run_id = store.create("load", config, dataset=dataset)
         self.results: dict[str, dict] = {}
         self.slo: dict[str, dict] = {}
+        self.service: dict = {}
+
+    def service_settings(self, models_info: dict) -> None:
+        """What the service said it does (``/models``): micro-batching on or off, window, max batch. The
+        config holds what was asked; this is what served (they differ only for an external ``host``)."""
+        self.service = {k: models_info[k] for k in ("batching", "batch_window_ms", "max_batch") if k in models_info}
+        self.store.update_summary(self.run_id, self.summary())
 
     def summary(self) -> dict:
-        """``results`` and ``slo`` as the CLI prints them, plus the SLO steps and why each search stopped."""
-        out: dict = {"results": self.results}
+        """``results`` and ``slo`` as the CLI prints them, plus the SLO steps and why each search stopped,
+        and the service's batching setting."""
+        out: dict = {"results": self.results, **({"service": self.service} if self.service else {})}
         if self.slo:
             out["slo"] = {m: {"max_users": s["max_users"], "rps": s["rps"]} for m, s in self.slo.items()}
             out["slo_steps"] = {m: s["steps"] for m, s in self.slo.items()}
@@ -261,6 +269,17 @@ class LoadRecorder:
 
     def finish(self, status: str = "done", error: str | None = None) -> None:
         self.store.finish(self.run_id, self.summary(), status=status, error=error)
+
+
+def batching_label(config: dict, summary: dict | None = None) -> str:
+    """How the service served a load run: what it reported (``summary["service"]``), else what was
+    asked (``config``); runs recorded before micro-batching existed were served one at a time."""
+    b = (summary or {}).get("service") or config
+    if "batching" not in b:
+        return "micro-batching off (one request at a time; recorded before the setting existed)"
+    if not b["batching"]:
+        return "micro-batching off (one request at a time)"
+    return f"micro-batching on (window {float(b.get('batch_window_ms', 0)):g} ms, max batch {b.get('max_batch')})"
 
 
 def load_run(store, run_id: str = "latest") -> dict:

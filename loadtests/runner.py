@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from loadtests import procs
+from loadtests.batcher import DEFAULT_MAX_BATCH, DEFAULT_WINDOW_MS
 from loadtests.procs import LoadTestError, LocustProcess, ServiceProcess, free_port
 from loadtests.results import (
     LoadRecorder,
@@ -70,6 +71,12 @@ class LoadConfig:
     index_type: str = "FLAT"      # the index config searched (the app-wide choice on the page)
     metric: str = "COSINE"
     index_params: dict = field(default_factory=dict)
+    batching: bool = True         # the service micro-batches concurrent queries per model (--no-batching: off)
+    batch_window_ms: float = DEFAULT_WINDOW_MS
+    max_batch: int = DEFAULT_MAX_BATCH
+
+    def batching_json(self) -> dict:
+        return {"batching": self.batching, "batch_window_ms": self.batch_window_ms, "max_batch": self.max_batch}
 
     def index(self) -> dict:
         """IndexConfig.to_json() of this run (validates the settings)."""
@@ -92,7 +99,9 @@ class LoadConfig:
                   (self.processes == 1 or self.workers == 0, "use either processes or workers, not both"),
                   (1 <= self.slo_max_users <= MAX_USERS, f"SLO max users must be 1-{MAX_USERS}"),
                   (1 <= self.slo_step_seconds <= 120, "SLO step must be 1-120 s"),
-                  (self.slo_p95_ms is None or self.slo_p95_ms > 0, "the p95 target must be > 0 ms")]
+                  (self.slo_p95_ms is None or self.slo_p95_ms > 0, "the p95 target must be > 0 ms"),
+                  (0 <= self.batch_window_ms <= 1000, "the batch window must be 0-1000 ms"),
+                  (1 <= self.max_batch <= 1024, "max batch must be 1-1024")]
         for ok, msg in checks:
             if not ok:
                 raise ValueError(msg)
@@ -113,6 +122,7 @@ class LoadReport:
     results: dict[str, ModelResult] = field(default_factory=dict)
     slo: dict[str, SloResult] = field(default_factory=dict)
     url: str = ""
+    service: dict = field(default_factory=dict)   # what the service said it does (micro-batching setting)
 
     def to_json(self) -> dict:
         out = {"run_id": self.run_id, "results": {m: r.stats.brief() for m, r in self.results.items()}}
@@ -255,10 +265,12 @@ def run_load_test(cfg: LoadConfig, progress: Progress | None = None, stop: threa
         else:
             if service is None or not service.alive():
                 say({"phase": "starting the service (loads the models once)", "fraction": 0.0})
-                service = own = ServiceProcess(cfg.dataset, cfg.models, index=cfg.index()).start()
+                service = own = ServiceProcess(cfg.dataset, cfg.models, index=cfg.index(),
+                                               batching=cfg.batching_json()).start()
             url = service.url
         report.url = url
-        check_models(url, cfg.models, cfg.endpoint)
+        rec.service_settings(check_models(url, cfg.models, cfg.endpoint))
+        report.service = rec.service
         phases = len(cfg.models) * (2 if cfg.slo_p95_ms else 1)
         for i, model in enumerate(cfg.models):
             say({"phase": f"{model}: {cfg.users} users for {cfg.duration} s", "model": model,
@@ -292,8 +304,8 @@ def run_load_test(cfg: LoadConfig, progress: Progress | None = None, stop: threa
             own.stop()
 
 
-def check_models(url: str, models: list[str], endpoint: str = "search") -> None:
-    """Fail before any load if the service cannot serve what was asked."""
+def check_models(url: str, models: list[str], endpoint: str = "search") -> dict:
+    """Fail before any load if the service cannot serve what was asked; else its ``/models`` answer."""
     info = procs.get_json(url, "/models")
     known = [m["name"] for m in info["models"]]
     missing = [m for m in models if m not in known]
@@ -301,6 +313,7 @@ def check_models(url: str, models: list[str], endpoint: str = "search") -> None:
         raise LoadTestError(f"the service at {url} has no model {', '.join(missing)}; it has: {', '.join(known)}")
     if endpoint == "rag" and info.get("generator_error"):
         raise LoadTestError(f"the service at {url} cannot answer /rag: {info['generator_error']}")
+    return info
 
 
 def start_web_ui(url: str, models: list[str] | None = None, port: int | None = None) -> LocustProcess:
@@ -334,23 +347,27 @@ class AppProcesses:
         self.job: LoadTestJob | None = None
         self.lock = threading.RLock()
 
-    def ensure_service(self, dataset: str, models: list[str], index: dict | None = None) -> ServiceProcess:
-        """The running service if it serves ``dataset``, ``models`` and ``index`` (IndexConfig.to_json(),
-        default FLAT), else a new one (with the union of models)."""
+    def ensure_service(self, dataset: str, models: list[str], index: dict | None = None,
+                       batching: dict | None = None) -> ServiceProcess:
+        """The running service if it serves ``dataset``, ``models``, ``index`` (IndexConfig.to_json(),
+        default FLAT) and ``batching`` (LoadConfig.batching_json(), default on), else a new one (with
+        the union of models)."""
         from rag.store import IndexConfig
 
         index = index or IndexConfig().to_json()
+        batching = batching or LoadConfig(models=[]).batching_json()
         with self.lock:
             s = self.service
             if s is not None and s.alive() and s.dataset == dataset and set(models) <= set(s.models) \
-                    and s.index == index:
+                    and s.index == index and s.batching == batching:
                 return s
             keep = set(s.models) if s is not None and s.dataset == dataset else set()
             self.stop_web()
             if s is not None:
                 s.stop()
             self.service = None
-            self.service = ServiceProcess(dataset, sorted(set(models) | keep), index=index).start()
+            self.service = ServiceProcess(dataset, sorted(set(models) | keep), index=index,
+                                          batching=batching).start()
             return self.service
 
     def start_job(self, cfg: LoadConfig) -> LoadTestJob:
@@ -358,14 +375,16 @@ class AppProcesses:
             if self.job is not None and self.job.is_alive():
                 raise LoadTestError("a load test is already running; stop it first")
             cfg.validate()
-            factory = None if cfg.host else (lambda: self.ensure_service(cfg.dataset, cfg.models, cfg.index()))
+            factory = None if cfg.host else (lambda: self.ensure_service(cfg.dataset, cfg.models, cfg.index(),
+                                                                          cfg.batching_json()))
             self.job = LoadTestJob(cfg, factory)
             self.job.start()
             return self.job
 
-    def start_web(self, dataset: str, models: list[str], index: dict | None = None) -> LocustProcess:
+    def start_web(self, dataset: str, models: list[str], index: dict | None = None,
+                  batching: dict | None = None) -> LocustProcess:
         with self.lock:
-            svc = self.ensure_service(dataset, models, index)
+            svc = self.ensure_service(dataset, models, index, batching)
             if self.web is None or not self.web.alive():
                 self.web = start_web_ui(svc.url, svc.models)
             return self.web

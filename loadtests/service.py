@@ -8,6 +8,12 @@ collections are the app's own: the collection the app built for the requested in
 metric, params; FLAT by default, the app-wide choice when the Load test page starts it) is reused,
 a missing one is built; collections of other index configs are left alone.
 
+Concurrent ``/search`` and ``/rag`` requests for one dense (or hybrid) model are micro-batched by
+default (``loadtests.batcher``: one ``encode()`` and one Milvus search for several queries; each
+response still carries its own hits and ``wait_ms``/``batch_size``/``embed_ms``/``search_ms``).
+``--no-batching`` serves one request at a time, so both can be measured. BM25 has nothing to encode:
+its requests are searched one per request, in parallel threads, either way.
+
 Endpoints: ``GET /health``, ``GET /models``, ``GET /questions``, ``POST /search {model, query, k}``,
 ``POST /rag {model, question, k}``, ``GET /stats/timings``, ``POST /stats/reset`` and
 ``GET /plan/milvus?model=M`` (collection, queries and query vectors for the direct-Milvus locustfile).
@@ -34,10 +40,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 from fastapi import FastAPI, HTTPException, Query
 from pydantic import BaseModel, Field
 
+from loadtests.batcher import DEFAULT_MAX_BATCH, DEFAULT_WINDOW_MS, MicroBatcher, encode_and_search, warm_up
 from loadtests.results import TimingBook
 
 DEFAULT_MODELS = ("minilm", "bm25")
@@ -67,6 +73,12 @@ class ServiceConfig:
     index_type: str = "FLAT"              # the index config served (reused if built, else built)
     metric: str = "COSINE"
     index_params: dict = field(default_factory=dict)
+    batching: bool = True                 # micro-batch concurrent queries per dense model (loadtests.batcher)
+    batch_window_ms: float = DEFAULT_WINDOW_MS
+    max_batch: int = DEFAULT_MAX_BATCH
+
+    def batching_json(self) -> dict:  # what load runs record and the page shows
+        return {"batching": self.batching, "batch_window_ms": self.batch_window_ms, "max_batch": self.max_batch}
 
     @classmethod
     def from_env(cls) -> ServiceConfig:
@@ -85,6 +97,7 @@ class LoadedModel:
     index: object                # rag.store.IndexConfig the collection was built with
     encoder: object | None       # CachedEncoder for dense parts, None for BM25
     lock: threading.Lock = field(default_factory=threading.Lock)  # shared by every user of the same encoder
+    batcher: MicroBatcher | None = None  # None: one request at a time (--no-batching, or BM25)
 
     def describe(self, rows: int) -> dict:
         dense = f"{self.index.index_type}/{self.index.metric}"
@@ -136,7 +149,8 @@ class ServiceState:
             name, how = built.name, "reused" if built.reused else "built"
             lm = LoadedModel(key, spec, name, index, spec.encoder(), encoder_lock(spec.model_id))
             self.models[key] = lm
-            self._search(lm, self.dataset.queries[0].text if self.dataset.queries else "warm-up", 1)
+            warm = self.dataset.queries[0].text if self.dataset.queries else "warm-up"
+            lm.batcher = warm_up(self.store, lm, warm, self.info.uri, cfg.batching_json())
             log(f"model {key}: collection {name} {how}, warm in {time.perf_counter() - t:.1f} s")
         self.generator, self.generator_error = _make_generator(cfg.generator)
         if self.generator_error:
@@ -153,41 +167,37 @@ class ServiceState:
             raise HTTPException(404, f"unknown model '{name}'; known: {', '.join(self.models)}")
         return lm
 
-    def _search(self, lm: LoadedModel, query: str, k: int) -> tuple[list[tuple[str, float]], dict[str, float]]:
-        """Hits and timings: waiting for the (shared, locked) encoder, embedding, Milvus search."""
-        t0 = t_lock = t1 = time.perf_counter()
-        vectors = None
-        if lm.encoder is not None:
-            with lm.lock:
-                t_lock = time.perf_counter()
-                vectors = np.asarray([lm.encoder.embed_query(query)])
-            t1 = time.perf_counter()
-        hits = self.store.search(lm.collection, lm.spec, [query], k, lm.index, query_vectors=vectors)[0]
-        t2 = time.perf_counter()
-        return hits, {"wait_ms": (t_lock - t0) * 1000, "embed_ms": (t1 - t_lock) * 1000,
-                      "search_ms": (t2 - t1) * 1000}
+    async def retrieve(self, lm: LoadedModel, query: str, k: int) -> tuple[list[tuple[str, float]], dict]:
+        """Hits and timings (wait, batch size, embed, Milvus search): batched with other requests for
+        the same model, or alone in a worker thread (``--no-batching``, BM25)."""
+        if lm.batcher is not None:
+            return await lm.batcher.submit(query, k)
+        from anyio import to_thread
 
-    def search(self, req: SearchRequest) -> dict:
+        r = (await to_thread.run_sync(lambda: encode_and_search(self.store, lm, [(query, k)], self.info.uri)))[0]
+        if isinstance(r, BaseException):
+            raise r
+        hits, timings = r
+        return hits, {"wait_ms": timings.pop("wait_ms"), "batch_size": 1, **timings}
+
+    async def search(self, req: SearchRequest) -> dict:
         lm = self.model(req.model)
         t = time.perf_counter()
-        hits, timings = _milvus_guard(self, lambda: self._search(lm, req.query, req.k))
+        hits, timings = await self.retrieve(lm, req.query, req.k)
         timings["server_ms"] = (time.perf_counter() - t) * 1000
         self.timings.add("search", lm.key, timings)
         return {"model": lm.key, "k": req.k, "timings": _rounded(timings),
                 "hits": [{"id": d, "title": self._title(d), "score": round(s, 6)} for d, s in hits]}
 
     async def rag(self, req: RagRequest) -> dict:
-        """Retrieve (in the thread pool, like /search), then await the generator (LLM calls are async)."""
-        from anyio import to_thread
-
+        """Retrieve (batched, like /search), then await the generator (LLM calls are async)."""
         from rag.generators import Context
 
         lm = self.model(req.model)
         if self.generator is None:
             raise HTTPException(503, f"no generator: {self.generator_error}")
         t = time.perf_counter()
-        hits, timings = await to_thread.run_sync(
-            lambda: _milvus_guard(self, lambda: self._search(lm, req.question, req.k)))
+        hits, timings = await self.retrieve(lm, req.question, req.k)
         contexts = [self._doc(d) | {"score": round(s, 6)} for d, s in hits]
         t_gen = time.perf_counter()
         try:
@@ -279,6 +289,8 @@ def create_app(state: ServiceState, on_shutdown=None) -> FastAPI:
         yield
         if state.generator is not None:
             await state.generator.aclose()
+        for b in filter(None, (lm.batcher for lm in state.models.values())):
+            b.close()
         if on_shutdown is not None:
             on_shutdown()
 
@@ -299,7 +311,7 @@ def create_app(state: ServiceState, on_shutdown=None) -> FastAPI:
     @app.get("/models")
     def models() -> dict:
         return {"dataset": state.dataset.name, "generator": state.cfg.generator,
-                "generator_error": state.generator_error,
+                "generator_error": state.generator_error, **state.cfg.batching_json(),
                 "models": [lm.describe(len(state.dataset.documents)) for lm in state.models.values()]}
 
     @app.get("/questions")
@@ -307,8 +319,8 @@ def create_app(state: ServiceState, on_shutdown=None) -> FastAPI:
         return {"dataset": state.dataset.name, "questions": [q.text for q in state.dataset.queries[:limit]]}
 
     @app.post("/search")
-    def search(req: SearchRequest) -> dict:
-        return state.search(req)
+    async def search(req: SearchRequest) -> dict:
+        return await state.search(req)
 
     @app.post("/rag")
     async def rag(req: RagRequest) -> dict:
@@ -372,6 +384,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--index", default="FLAT", help="index type served (its collection is reused or built)")
     p.add_argument("--metric", default="COSINE")
     p.add_argument("--index-params", default="{}", help='JSON, e.g. \'{"M": 16, "ef": 64}\'')
+    p.add_argument("--no-batching", action="store_true", help="one request at a time (default: micro-batch)")
+    p.add_argument("--batch-window-ms", type=float, default=DEFAULT_WINDOW_MS, help="micro-batch window")
+    p.add_argument("--max-batch", type=int, default=DEFAULT_MAX_BATCH, help="queries per encode() call at most")
     p.add_argument("--ready-file", help="write {url, pid} here once listening (the runner waits on it)")
     a = p.parse_args(argv)
     if os.environ.get("WORKBENCH_PARENT_PID", "").isdigit():
@@ -386,7 +401,10 @@ def main(argv: list[str] | None = None) -> int:
 
         index = IndexConfig.parse(a.index, a.metric, a.index_params)
         cfg = ServiceConfig(a.dataset, [m.strip() for m in a.models.split(",") if m.strip()] or None,
-                            a.milvus_uri, a.generator, index.index_type, index.metric, index.params)
+                            a.milvus_uri, a.generator, index.index_type, index.metric, index.params,
+                            not a.no_batching, a.batch_window_ms, a.max_batch)
+        if a.batch_window_ms < 0 or not 1 <= a.max_batch <= 1024:
+            raise ValueError("--batch-window-ms must be >= 0 and --max-batch 1-1024")
         state = ServiceState(cfg)
     except (OSError, DatasetError, ModelUnavailable, MilvusUnavailable, ValueError, ImportError) as e:
         print(f"error: {e}", file=sys.stderr, flush=True)

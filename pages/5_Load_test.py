@@ -5,7 +5,7 @@ import os
 import streamlit as st
 
 from loadtests import charts
-from loadtests.results import load_run
+from loadtests.results import batching_label, load_run
 from loadtests.runner import APP, ENDPOINTS, MAX_DURATION_S, MAX_USERS, LoadConfig, dataset_spec
 from pages.common import current_dataset, dataset_caption, index_config, model_picker, show_error
 from rag.runs import RunNotFound, RunStore
@@ -31,9 +31,15 @@ endpoint = c2.selectbox("Endpoint", list(ENDPOINTS), help="search: embed + Milvu
 users = c3.number_input("Users", 1, MAX_USERS, 10)
 rate = c4.number_input("Spawn rate /s", 0.5, 100.0, 5.0, step=0.5)
 duration = c5.number_input("Seconds per model", 3, MAX_DURATION_S, 20)
-gen_procs = st.number_input("Generator processes", 1, 2 * (os.cpu_count() or 1), 1,
+g1, g2 = st.columns([1, 2])
+gen_procs = g1.number_input("Generator processes", 1, 2 * (os.cpu_count() or 1), 1,
                             help="Locust processes sending load (a master and its workers on 127.0.0.1). One "
                                  "drives thousands of requests/s; add more only if Locust itself is the limit.")
+batching = g2.toggle("Micro-batching", value=True,
+                     help="On: the service embeds concurrent queries for a model with one encode() call and "
+                          "searches them as one Milvus request (how a model is served well). Off: one request "
+                          "at a time, to see the difference.")
+batch_cfg = LoadConfig(models=[], batching=batching).batching_json()
 with st.expander("SLO finder: the most users whose p95 meets a target"):
     slo_on = st.checkbox("Find the SLO after the run (steps 1, 2, 4, 8 … users)")
     s1, s2, s3 = st.columns(3)
@@ -53,7 +59,7 @@ if b1.button("Run load test", type="primary", disabled=running or not models):
                                        duration=int(duration), dataset=spec, processes=int(gen_procs),
                                        slo_p95_ms=float(target) if slo_on else None, slo_max_users=int(slo_max),
                                        slo_step_seconds=int(step_s), index_type=index.index_type,
-                                       metric=index.metric, index_params=index.all_params()))
+                                       metric=index.metric, index_params=index.all_params(), batching=batching))
         st.session_state["load_run_shown"] = None
         running = True
     except Exception as e:
@@ -104,7 +110,8 @@ if runs and not running:
         st.warning(f"This run is **{data['run'].status}**: {data['run'].error}. Shown: the models it finished.")
     cfg = data["run"].config
     st.caption(f"Endpoint `{cfg.get('endpoint')}` · {cfg.get('users')} users · spawn {cfg.get('spawn_rate')}/s · "
-               f"{cfg.get('duration')} s per model · dataset {data['run'].dataset}")
+               f"{cfg.get('duration')} s per model · dataset {data['run'].dataset} · "
+               f"{batching_label(cfg, data['run'].summary)}")
     st.dataframe(charts.results_table(res), width="stretch")
     t1, t2, t3, t4, t5 = st.tabs(["Throughput", "Latency", "Failures", "Latency split", "SLO"])
     t1.plotly_chart(charts.timeline(hist, "rps", "Requests/s over time"), width="stretch")
@@ -135,7 +142,7 @@ w1, w2, w3, _ = st.columns([1.2, 1, 1, 3])
 if w1.button("Open Locust web UI", disabled=not models):
     try:
         with st.spinner("Starting the service and Locust…"):
-            APP.start_web(spec, models, index.to_json())
+            APP.start_web(spec, models, index.to_json(), batch_cfg)
     except Exception as e:
         show_error(e, "Locust web UI")
 web = APP.web

@@ -21,6 +21,7 @@ most words with the question. ``/v1/embeddings`` returns hashed bag-of-words vec
 
 Faults (for failure accounting tests): ``latency`` seconds before every reply, and rules
 ``{"kind": "http500" | "timeout" | "invalid_json", "match": "text in the prompt", "times": N}``
+(``http400`` on ``/v1/embeddings``: a request whose inputs contain ``match`` is rejected whole)
 (``times`` None = always). Set them on the object or via ``POST /admin/config``; ``GET /admin/stats``
 counts calls, peak concurrency and faults applied. Every request's ``Authorization`` header is recorded
 (``srv.authorizations()``: ``[(path, header or None), ...]``) so tests assert exactly which key an
@@ -309,6 +310,9 @@ class JudgeServer:
             inputs = [inputs] if isinstance(inputs, str) else inputs
             self._count("calls")
             self._count("embedding_calls")
+            if self._fault_for("\n".join(map(str, inputs))) == "http400":  # an API rejecting one input
+                return JSONResponse({"error": {"message": "injected: input rejected", "type": "invalid_request_error"}},
+                                    400)
             data = [{"object": "embedding", "index": i, "embedding": embed(str(t))} for i, t in enumerate(inputs)]
             n = sum(len(str(t)) // 4 + 1 for t in inputs)
             return {"object": "list", "data": data, "model": body.get("model", "test"),

@@ -28,6 +28,7 @@ def test_page_renders_its_controls(milvus):
     buttons = {b.label for b in at.button}
     assert {"Run load test", "Stop", "Open Locust web UI", "Stop web UI", "Stop service"} <= buttons
     assert at.selectbox[0].options == ["search", "rag", "milvus"]
+    assert [(t.label, t.value) for t in at.toggle] == [("Micro-batching", True)]
 
 
 @pytest.mark.slow
@@ -51,6 +52,7 @@ def test_page_runs_a_load_test_and_shows_results(milvus, app_processes):
     table = at.dataframe[0].value
     assert list(table.index) == ["bm25"] and table.loc["bm25", "requests"] > 0 and table.loc["bm25", "failures"] == 0
     assert at.selectbox[1].value == job.run_id
+    assert any("micro-batching on (window 5 ms, max batch 32)" in c.value for c in at.caption)
     assert len(at.tabs) == 5
     # the service stays up for the next run and the web UI; each has a stop button
     assert app_processes.service is not None and app_processes.service.alive()
