@@ -41,6 +41,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, Query
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from loadtests.batcher import DEFAULT_MAX_BATCH, DEFAULT_WINDOW_MS, MicroBatcher, encode_and_search, warm_up
@@ -296,6 +298,16 @@ def create_app(state: ServiceState, on_shutdown=None) -> FastAPI:
 
     app = FastAPI(title="RAG workbench load-test service", version="1", lifespan=lifespan)
     app.state.workbench = state
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request, exc: RequestValidationError):
+        # FastAPI's own handler echoes the input back; a lone surrogate in it ("\ud800") cannot be written
+        # as UTF-8 and the reply itself crashed (500 with a traceback). Say what is wrong, not what was sent.
+        def clean(v) -> str:
+            return str(v).encode("utf-8", "replace").decode("utf-8")
+        errors = [{"loc": [clean(x) for x in e.get("loc", ())], "msg": clean(e.get("msg", "")),
+                   "type": clean(e.get("type", ""))} for e in exc.errors()]
+        return JSONResponse(status_code=422, content={"detail": errors})
 
     @app.get("/health")
     async def health(deep: bool = False) -> dict:

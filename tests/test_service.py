@@ -151,3 +151,12 @@ def test_port_in_use_fails_fast_with_a_clear_message():
                            cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert p.returncode == 2
     assert f"port {port} on 127.0.0.1 is in use" in p.stderr
+
+
+def test_a_lone_surrogate_in_a_query_is_a_clear_422_not_a_crash(client):
+    """JSON may carry "\\ud800" (valid JSON, invalid UTF-8); the reply names the field and never echoes it."""
+    r = client.post("/search", content=b'{"model": "bm25", "query": "java \\ud800", "k": 3}',
+                    headers={"content-type": "application/json"})
+    assert r.status_code == 422 and r.json() == {"detail": [{
+        "loc": ["body", "query"], "type": "string_unicode",
+        "msg": "Input should be a valid string, unable to parse raw data as a unicode string"}]}
