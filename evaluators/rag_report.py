@@ -12,10 +12,9 @@ Usage:
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 
+from evaluators.formatting import display_frame, fmt_ci, fmt_int, fmt_score, fmt_usd, is_missing, missing
 from evaluators.rag_runner import rows_text
 from evaluators.ragas_eval import JUDGE_HELP, METRICS, display_label, explain
 from evaluators.retrieval_eval import NOT_RELEVANT, RELEVANT
@@ -24,8 +23,8 @@ from evaluators.retrieval_eval import NOT_RELEVANT, RELEVANT
 def _fmt(mean, n, total, low=None, high=None) -> str:
     if total == 0:
         return "n/a"
-    ci = f" [{low:.3f}, {high:.3f}]" if low is not None and mean is not None else ""
-    return ("—" if mean is None else f"{mean:.3f}") + ci + f" ({n}/{total})"
+    ci = "" if is_missing(low) or is_missing(mean) else " " + fmt_ci(low, high)
+    return fmt_score(mean, "not scored") + ci + f" ({n}/{total})"
 
 
 def run_caption(run, summary: dict) -> str:
@@ -34,7 +33,7 @@ def run_caption(run, summary: dict) -> str:
     return (f"Status **{run.status}**{' — ' + run.error if run.error else ''} · generator **{gen['label']}**"
             f"{' (baseline)' if gen['baseline'] else ''} · judge **{summary.get('judge') or 'none'}** · "
             f"{rows_text(summary)} · with failures {summary['failed_rows']} · "
-            f"{usage.get('calls', 0)} LLM calls · ${usage.get('cost_usd', 0):.4f}")
+            f"{fmt_int(usage.get('calls') or 0)} LLM calls · {fmt_usd(usage.get('cost_usd') or 0)}")
 
 
 def _stat(stats, name: str, model: str):
@@ -68,7 +67,8 @@ def metrics_table(frame: pd.DataFrame) -> pd.DataFrame:
     if frame.empty:
         return frame
     cols, models = list(dict.fromkeys(frame["label"])), list(dict.fromkeys(frame["model"]))
-    return frame.pivot(index="model", columns="label", values="display").reindex(models)[cols]
+    table = frame.pivot(index="model", columns="label", values="display").reindex(models)[cols]
+    return table.fillna(missing("not run for this model")).astype(object)
 
 
 def metrics_figure(frame: pd.DataFrame, baseline_note: str = ""):
@@ -106,21 +106,30 @@ def metric_status(summary: dict) -> pd.DataFrame:
         else:
             status, how = "not selected", ""
         rows.append({"metric": spec.label, "status": status, "needs judge": "yes" if spec.needs_judge else "no",
-                     "what it measures": spec.description, "to enable": how})
-    return pd.DataFrame(rows)
+                     "what it measures": spec.description, "to enable": how or missing()})
+    return display_frame(pd.DataFrame(rows))
 
 
 def question_frame(rows: list[dict], active: list[str]) -> pd.DataFrame:
-    """One line per (model, question): the metric values, and ⚠ when something failed."""
+    """One line per (model, question): the metric values as display text (3 decimals; an empty
+    cell says why: n/a, failed, not scored), and ⚠ when something failed."""
     out = []
     for r in rows:
         line = {"model": r["model"], "question_id": r["question_id"], "question": r.get("question", ""),
                 "status": "⚠ " + ", ".join(r["errors"]) if r.get("errors") else "ok"}
         for m in active:
-            v = r.get(m)
-            line[METRICS[m].label] = None if v is None or (isinstance(v, float) and math.isnan(v)) else round(v, 3)
+            line[METRICS[m].label] = _score_text(r, m)
         out.append(line)
-    return pd.DataFrame(out)
+    return display_frame(pd.DataFrame(out), {"question": "no question text"})
+
+
+def _score_text(row: dict, m: str) -> str:
+    """One metric of one row: its score, "n/a", "— failed" or "— not scored"."""
+    if (row.get("not_applicable") or {}).get(m):
+        return "n/a"
+    if (row.get("errors") or {}).get(m):
+        return missing("failed")
+    return fmt_score(row.get(m), "not scored")
 
 
 def drilldown(row: dict, active: list[str]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -132,12 +141,13 @@ def drilldown(row: dict, active: list[str]) -> tuple[pd.DataFrame, pd.DataFrame,
     scores = []
     for m in active:
         na, err = (row.get("not_applicable") or {}).get(m), (row.get("errors") or {}).get(m)
-        v = row.get(m)
         scores.append({"metric": display_label(m, (row.get("variants") or {}).get(m)),
-                       "score": "n/a" if na else ("—" if v is None else f"{v:.3f}"),
+                       "score": _score_text(row, m),
                        "note": na or (f"failed: {err}" if err else "")})
     if (row.get("errors") or {}).get("generation"):
-        scores.append({"metric": "generation", "score": "—", "note": row["errors"]["generation"]})
+        scores.append({"metric": "generation", "score": missing("no answer"), "note": row["errors"]["generation"]})
     reasons = [{"metric": METRICS[m].label, **x} for m in active if m in (row.get("reasons") or {})
                for x in explain(row["reasons"][m])]
-    return ctx, pd.DataFrame(scores), pd.DataFrame(reasons, columns=["metric", "step", "item", "verdict", "reason"])
+    reasons = pd.DataFrame(reasons, columns=["metric", "step", "item", "verdict", "reason"])
+    return (display_frame(ctx, {"text": "no context text"}), display_frame(pd.DataFrame(scores)),
+            display_frame(reasons, {"reason": "no reason given"}))

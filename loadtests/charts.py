@@ -17,6 +17,8 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
+from evaluators.formatting import display_frame, fmt_int, fmt_ms, fmt_rate, missing
+
 STAGE_LABELS = {"wait_ms": "waiting for the model", "embed_ms": "embed", "search_ms": "Milvus search",
                 "generate_ms": "generate", "other_ms": "HTTP + queueing"}
 STAGE_COLOURS = {"wait_ms": "#bdbdbd", "embed_ms": "#1f77b4", "search_ms": "#2ca02c", "generate_ms": "#9467bd",
@@ -60,10 +62,15 @@ def percentiles(histories: dict[str, list[dict]]) -> go.Figure:
 
 
 def results_table(results: dict[str, dict]) -> pd.DataFrame:
-    rows = [{"model": m, "users": r.get("users"), "requests": r["requests"], "failures": r["failures"],
-             "req/s": round(r["rps"], 1), "p50 ms": r["p50_ms"], "p95 ms": r["p95_ms"], "p99 ms": r["p99_ms"],
-             "seconds": r.get("seconds")} for m, r in results.items()]
-    return pd.DataFrame(rows).set_index("model") if rows else pd.DataFrame()
+    """One line per model as display text: counts, req/s with 1 decimal, percentiles as integer ms
+    (a model without successful requests has no latency, and says so)."""
+    no_lat = "no successful requests"
+    rows = [{"model": m, "users": fmt_int(r.get("users"), "not recorded"), "requests": fmt_int(r["requests"]),
+             "failures": fmt_int(r["failures"]), "req/s": fmt_rate(r["rps"]),
+             "p50 ms": fmt_ms(r["p50_ms"] or None, no_lat), "p95 ms": fmt_ms(r["p95_ms"] or None, no_lat),
+             "p99 ms": fmt_ms(r["p99_ms"] or None, no_lat), "seconds": fmt_int(r.get("seconds"), "not recorded")}
+            for m, r in results.items()]
+    return pd.DataFrame(rows).set_index("model").astype(object) if rows else pd.DataFrame()
 
 
 def summary_bars(results: dict[str, dict]) -> go.Figure:
@@ -95,13 +102,14 @@ def split_bars(results: dict[str, dict]) -> go.Figure:
 
 def failures_table(results: dict[str, dict]) -> pd.DataFrame:
     rows = [{"model": m, **f} for m, r in results.items() for f in r.get("top_failures", [])]
-    return pd.DataFrame(rows)
+    return display_frame(pd.DataFrame(rows), {"error": "no message"})
 
 
 def slo_table(slo: dict[str, dict]) -> pd.DataFrame:
-    rows = [{"model": m, "max users meeting target": s["max_users"], "req/s at that load": round(s["rps"], 1),
-             "stopped by": s.get("stopped_by", "")} for m, s in slo.items()]
-    return pd.DataFrame(rows).set_index("model") if rows else pd.DataFrame()
+    rows = [{"model": m, "max users meeting target": fmt_int(s["max_users"] or None, "none met the target"),
+             "req/s at that load": fmt_rate(s["rps"] if s["max_users"] else None, "none met the target"),
+             "stopped by": s.get("stopped_by") or missing("not recorded")} for m, s in slo.items()]
+    return pd.DataFrame(rows).set_index("model").astype(object) if rows else pd.DataFrame()
 
 
 def slo_figure(slo_steps: dict[str, list[dict]], target_ms: float | None) -> go.Figure:

@@ -279,7 +279,8 @@ def batching_label(config: dict, summary: dict | None = None) -> str:
         return "micro-batching off (one request at a time; recorded before the setting existed)"
     if not b["batching"]:
         return "micro-batching off (one request at a time)"
-    return f"micro-batching on (window {float(b.get('batch_window_ms', 0)):g} ms, max batch {b.get('max_batch')})"
+    return (f"micro-batching on (window {float(b.get('batch_window_ms', 0)):g} ms, "
+            f"max batch {b.get('max_batch') or 'not recorded'})")
 
 
 def load_run(store, run_id: str = "latest") -> dict:

@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from evaluators import demo
+from evaluators.formatting import display_frame
 from pages.common import ROOT, current_dataset, dataset_caption, session_settings, set_dataset, workbench
 from rag import loaders
 from rag.dataset import DatasetError
@@ -146,10 +147,13 @@ st.divider()
 ds = current_dataset()
 dataset_caption(ds)
 tabs = st.tabs(["Documents", "Questions", "Judgments"])
-tabs[0].dataframe(pd.DataFrame([{"id": d.id, "title": d.title, "text": d.text[:300]} for d in ds.documents[:500]]),
+tabs[0].dataframe(display_frame(pd.DataFrame([{"id": d.id, "title": d.title, "text": d.text[:300]}
+                                               for d in ds.documents[:500]]), {"title": "no title", "text": "empty"}),
                   hide_index=True, width="stretch")
-tabs[1].dataframe(pd.DataFrame([{"id": q.id, "question": q.text, "reference answer": q.reference,
-                                 "relevant": ", ".join(ds.relevant(q.id))} for q in ds.queries[:500]]),
+tabs[1].dataframe(display_frame(pd.DataFrame([{"id": q.id, "question": q.text, "reference answer": q.reference,
+                                               "relevant": ", ".join(ds.relevant(q.id))} for q in ds.queries[:500]]),
+                                {"reference answer": "no reference", "relevant": "no relevance judgments"}),
                   hide_index=True, width="stretch")
-tabs[2].dataframe(pd.DataFrame([{"query": q, "document": d, "grade": g} for q, docs in list(ds.qrels.items())[:500]
-                                for d, g in docs.items()]), hide_index=True, width="stretch")
+tabs[2].dataframe(display_frame(pd.DataFrame([{"query": q, "document": d, "grade": g}
+                                              for q, docs in list(ds.qrels.items())[:500] for d, g in docs.items()])),
+                  hide_index=True, width="stretch")

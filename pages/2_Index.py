@@ -5,6 +5,7 @@ import time
 import pandas as pd
 import streamlit as st
 
+from evaluators.formatting import display_frame, missing
 from pages.common import (
     CUSTOM_MODELS_HELP,
     chunking,
@@ -19,6 +20,8 @@ from pages.common import (
 from rag.capabilities import models_on
 from rag.embedders import ModelUnavailable, model_key, resolve_all
 
+# Collections built before a field was recorded have it empty; the table says so.
+COLLECTION_REASONS = dict.fromkeys(["dataset", "model", "index", "chunking"], "not recorded")
 st.title("🗄️ Index")
 ds = current_dataset()
 dataset_caption(ds)
@@ -26,7 +29,8 @@ dataset_caption(ds)
 caps = server_capabilities()  # models and index types this Milvus cannot run are shown disabled, with why
 models = models_on(caps, session_settings())
 st.dataframe(pd.DataFrame([{"model": m.name, "what": m.label, "kind": m.kind, "can run": "🟢 yes" if ok else "⚪ no",
-                            "why not": "" if ok else why} for m, ok, why in models]), hide_index=True, width="stretch")
+                            "why not": missing() if ok else why} for m, ok, why in models]),
+             hide_index=True, width="stretch")
 runnable = [m.name for m, ok, _ in models if ok]
 chosen = st.multiselect("Models to index", runnable, default=[m for m in ("minilm", "bm25") if m in runnable],
                         help="Models that cannot run here are listed above with the reason.")
@@ -71,10 +75,12 @@ if wb is not None:
     st.caption("Each index configuration keeps its own collections; a build replaces only its own stale "
                "build (same dataset, model, chunking and index, changed documents).")
     cols = wb.store.collections()
-    st.dataframe(pd.DataFrame(cols or [{"name": "(none yet)", "rows": 0}]), hide_index=True, width="stretch")
+    st.dataframe(display_frame(pd.DataFrame(cols), COLLECTION_REASONS) if cols else
+                 pd.DataFrame([{"name": missing("no collections yet: build one above"), "rows": "0"}]),
+                 hide_index=True, width="stretch")
     if cols:
         drop = st.selectbox("Drop a collection", [c["name"] for c in cols], index=None,
-                            format_func=lambda n: next(f"{n} ({c['dataset']} · {c['model'] or '?'}"
+                            format_func=lambda n: next(f"{n} ({c['dataset']} · {c['model'] or 'model not recorded'}"
                                                        f"{' · ' + c['index'] if c['index'] else ''})"
                                                        for c in cols if c["name"] == n),
                             placeholder="choose one (it is rebuilt on the next build that needs it)")

@@ -3,6 +3,7 @@
 import pandas as pd
 import streamlit as st
 
+from evaluators.formatting import fmt_usd, missing
 from pages.common import (
     chunking,
     current_dataset,
@@ -72,7 +73,7 @@ try:
                     index=index_config().to_json(), prices=PriceTable.from_rows(prices.to_dict("records")).to_json())
     est = estimate_run(questions_for(ds, cfg), ds, cfg).summary(cfg.price_table())
     st.info(f"Estimate: **{est['rows']}** rows · **{est['total_calls']}** LLM calls · ≈{est['total_tokens']:,} tokens"
-            f" · ≈**${est['cost_usd']:.4f}**" + (f" (no price for {', '.join(est['unpriced_models'])})"
+            f" · ≈**{fmt_usd(est['cost_usd'], 'no price')}**" + (f" (no price for {', '.join(est['unpriced_models'])})"
                                                  if est["unpriced_models"] else ""), icon="🧮")
 except ValueError as err:
     cfg = None
@@ -121,9 +122,9 @@ run_id = st.selectbox("Run", ids, index=ids.index(current) if current in ids els
                       format_func=lambda i: next(r.label for r in runs if r.id == i))
 run = store.get(run_id)
 summary, rows = run_view(run, store, ds)
-missing, failed = (summary["expected_rows"] or summary["rows"]) - summary["rows"], summary["failed_rows"]
+n_missing, failed = (summary["expected_rows"] or summary["rows"]) - summary["rows"], summary["failed_rows"]
 a, b = st.columns(2)
-resume = a.button(f"Resume ({missing} rows missing)", disabled=missing <= 0)
+resume = a.button(f"Resume ({n_missing} rows missing)", disabled=n_missing <= 0)
 retry = True if b.button(f"Retry failed rows ({failed})", disabled=failed <= 0) else (False if resume else None)
 if retry is not None:
     bar = st.progress(0.0, text="Resuming…")
@@ -151,7 +152,8 @@ st.dataframe(report.question_frame(rows, active), hide_index=True, width="stretc
 labels = {i: f"{r['model']} · {r['question_id']}: {r.get('question', '')[:90]}" for i, r in enumerate(rows)}
 row = rows[st.selectbox("Drill down", list(labels), format_func=labels.get)]
 ctx, scores, reasons = report.drilldown(row, active)
-st.markdown(f"**Question:** {row.get('question')}  \n**Answer:** {row.get('response') or '—'}  \n"
+st.markdown(f"**Question:** {row.get('question') or missing('no question text')}  \n"
+            f"**Answer:** {row.get('response') or missing('no answer generated')}  \n"
             f"**Reference:** {row.get('reference') or '— (none: reference-based metrics are n/a)'}")
 st.dataframe(ctx, hide_index=True, width="stretch")
 st.dataframe(scores, hide_index=True, width="stretch")

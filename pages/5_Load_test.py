@@ -4,6 +4,7 @@ import os
 
 import streamlit as st
 
+from evaluators.formatting import fmt_int, fmt_value, missing
 from loadtests import charts
 from loadtests.results import batching_label, load_run
 from loadtests.runner import APP, ENDPOINTS, MAX_DURATION_S, MAX_USERS, LoadConfig, dataset_spec
@@ -107,10 +108,14 @@ if runs and not running:
         st.stop()
     res, hist = data["results"], data["histories"]
     if data["run"].status != "done":
-        st.warning(f"This run is **{data['run'].status}**: {data['run'].error}. Shown: the models it finished.")
+        st.warning(f"This run is **{data['run'].status}**: {data['run'].error or missing('no error recorded')}. "
+                   "Shown: the models it finished.")
     cfg = data["run"].config
-    st.caption(f"Endpoint `{cfg.get('endpoint')}` · {cfg.get('users')} users · spawn {cfg.get('spawn_rate')}/s · "
-               f"{cfg.get('duration')} s per model · dataset {data['run'].dataset} · "
+    st.caption(f"Endpoint `{fmt_value(cfg.get('endpoint'), 'not recorded')}` · "
+               f"{fmt_int(cfg.get('users'), 'not recorded')} users · "
+               f"spawn {fmt_value(cfg.get('spawn_rate'), 'not recorded', floats=1)}/s · "
+               f"{fmt_int(cfg.get('duration'), 'not recorded')} s per model · "
+               f"dataset {fmt_value(data['run'].dataset, 'not recorded')} · "
                f"{batching_label(cfg, data['run'].summary)}")
     st.dataframe(charts.results_table(res), width="stretch")
     t1, t2, t3, t4, t5 = st.tabs(["Throughput", "Latency", "Failures", "Latency split", "SLO"])

@@ -8,6 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT
+from tests.page_scan import raw_cells
 
 PAGE = str(ROOT / "pages" / "5_Load_test.py")
 
@@ -50,7 +51,10 @@ def test_page_runs_a_load_test_and_shows_results(milvus, app_processes):
     at.run()
     assert not at.exception
     table = at.dataframe[0].value
-    assert list(table.index) == ["bm25"] and table.loc["bm25", "requests"] > 0 and table.loc["bm25", "failures"] == 0
+    assert list(table.index) == ["bm25"] and int(table.loc["bm25", "requests"].replace(",", "")) > 0
+    assert table.loc["bm25", "failures"] == "0"
+    assert all(table.loc["bm25", c].replace(",", "").isdigit() for c in ("p50 ms", "p95 ms", "p99 ms"))  # integer ms
+    assert raw_cells(at) == []  # results table, captions, failures and latency-split tabs
     assert at.selectbox[1].value == job.run_id
     assert any("micro-batching on (window 5 ms, max batch 32)" in c.value for c in at.caption)
     assert len(at.tabs) == 5

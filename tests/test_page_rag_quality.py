@@ -7,6 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT
 from tests.openai_test_server import judge_server, llm_server  # noqa: F401  (fixtures)
+from tests.page_scan import raw_cells
 
 pytestmark = pytest.mark.slow
 PAGE = str(ROOT / "pages" / "4_RAG_quality.py")
@@ -47,6 +48,12 @@ def test_offline_run_shows_scores_with_coverage_and_drilldown(milvus):
     assert "**Question:** auto garbage collection" in body
     ctx = next(d.value for d in at.dataframe if "relevant" in getattr(d.value, "columns", []))
     assert set(ctx["relevant"]) <= {"✅", "❎"} and len(ctx) == 4
+    assert raw_cells(at) == []                                     # scores, per question, drill-down, captions
+    per_q = next(d.value for d in at.dataframe if "question_id" in getattr(d.value, "columns", []))
+    assert all(v == "n/a" or (len(v) == 5 and v[1] == ".") for v in per_q["ROUGE-L"])  # 3 decimals, as text
+    drill = next(s for s in at.selectbox if s.label == "Drill down")
+    drill.set_value(len(drill.options) - 1).run()                 # another model's row: still nothing raw
+    assert not at.exception and raw_cells(at) == []
 
 
 def test_judged_run_shows_judge_reasons(milvus, llm_server):  # noqa: F811

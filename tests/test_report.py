@@ -13,6 +13,7 @@ import re
 import pytest
 
 from rag.runs import RunStore
+from tests.page_scan import raw_cells
 from tests.run_fixtures import make_dataset, write_load_run, write_rag_run, write_retrieval_run
 
 EVIL_TITLE = '<script>alert("title")</script>'
@@ -162,21 +163,6 @@ def test_html_and_js_in_user_text_is_escaped(tmp_path):
     assert page.count("<script") == page.count("</script>")  # no injected script tags
     without = build_report(store, [ret], n_resamples=200)  # dataset not readable: ids, a note, still escaped
     assert "examples show document ids" in without and EVIL_MODEL not in without
-
-
-RAW_CELL = re.compile(r"^(None|nan|NaN|NaT|<NA>|null)$|\bNone\b|\bnan\b")
-
-
-def raw_cells(at) -> list[str]:
-    """Every shown text of an AppTest run that reads like a raw value (None, nan, NaT, <NA>)."""
-    found = []
-    for d in at.dataframe:
-        frame = d.value
-        found += [f"missing cell in {list(frame.columns)}" for _ in range(int(frame.isna().sum().sum()))]
-        found += [str(v) for col in frame.columns for v in frame[col].tolist() if RAW_CELL.search(str(v))]
-    for kind in ("markdown", "caption", "subheader", "info", "warning", "success", "error"):
-        found += [e.value for e in getattr(at, kind) if RAW_CELL.search(str(e.value))]
-    return found
 
 
 @pytest.mark.slow
