@@ -41,6 +41,30 @@ def readme_shot(source: Path, name: str, height: int, top: int = 0) -> Path:
     return out
 
 
+RAW = re.compile(r"\b(None|nan|NaN|NaT)\b|<NA>|object at 0x")
+
+
+def no_raw_values(text: str) -> list[str]:
+    """Lines of what a person sees that show a raw value (None, nan, a Python repr)."""
+    return [line for line in text.splitlines() if RAW.search(line)]
+
+
+def tinted_pixels(png: Path) -> dict[str, int]:
+    """How many pixels of a screenshot carry the relevance tints (evaluators.retrieval_eval.TINTS)."""
+    from PIL import Image
+
+    from evaluators.retrieval_eval import TINTS
+
+    want = {name: tuple(int(hexa[i:i + 2], 16) for i in (1, 3, 5)) for name, hexa in TINTS.items()}
+    with Image.open(png) as im:
+        counts = dict.fromkeys(want, 0)
+        for n, rgb in im.convert("RGB").getcolors(maxcolors=1 << 24):
+            for name, t in want.items():
+                if all(abs(a - b) <= 3 for a, b in zip(rgb, t)):
+                    counts[name] += n
+    return counts
+
+
 def page_y(locator) -> int:
     """Where an element starts in a full-page screenshot of the app (the main area scrolls, not the window)."""
     return int(locator.evaluate("""el => { const m = document.querySelector('[data-testid="stMain"]');
@@ -79,6 +103,7 @@ def test_01_demo_runs_every_step_with_one_click(st_page, e2e_llm):
     html = report.read_text()
     assert html.startswith("<!DOCTYPE html>") and all(r in html for r in RUNS.values())
     assert "RAG workbench demo: the built-in sample" in html and GC in html
+    assert not no_raw_values(p.main.inner_text()), no_raw_values(p.main.inner_text())
     REPORT["path"] = report
     p.shot("demo_01_data")
 
@@ -101,7 +126,11 @@ def test_02_retrieval_link_shows_the_comparison(st_page):
     assert table[0] == ["Rank", "minilm", "bm25", "hybrid"]
     assert column(table, "minilm") == ["❎ C++", "✅ Java", "❎ Zig", "❎ C", "0.25", "0.25"]
     p.cell("✅ Java")
-    readme_shot(p.shot("demo_02_retrieval"), "retrieval", 2300)
+    shot = p.shot("demo_02_retrieval")
+    tints = tinted_pixels(shot)  # the cells are coloured on screen, not only marked ✅/❎
+    assert tints["relevant"] > 2000 and tints["not-relevant"] > 2000, tints
+    assert not no_raw_values(p.main.inner_text()), no_raw_values(p.main.inner_text())
+    readme_shot(shot, "retrieval", 2300)
 
 
 def test_03_rag_quality_shows_the_judged_run(st_page):
@@ -120,6 +149,7 @@ def test_03_rag_quality_shows_the_judged_run(st_page):
     for model in scores:
         assert re.fullmatch(r"[01]\.\d{3} \[[01]\.\d{3}, [01]\.\d{3}\] \(16/16\)", scores[model]["Faithfulness"]), \
             scores
+    assert not no_raw_values(p.main.inner_text()), no_raw_values(p.main.inner_text())
     top = page_y(p.main.get_by_role("combobox", name="Run", exact=True)) - 60
     readme_shot(p.shot("demo_03_rag"), "rag_quality", 1150, top)
 
@@ -137,6 +167,7 @@ def test_04_load_test_shows_the_demo_run(st_page):
         row = dict(zip(rows[0], values))
         assert int(row["requests"].replace(",", "")) > 0 and row["failures"] == "0", row
     p.text(re.compile(r"Endpoint `?search`? · 2 users · spawn 2.0/s · 3 s per model"))
+    assert not no_raw_values(p.main.inner_text()), no_raw_values(p.main.inner_text())
     top = page_y(p.text("Results of run")) - 40
     readme_shot(p.shot("demo_04_load"), "load_test", 1250, top)
 
@@ -154,6 +185,9 @@ def test_05_the_report_opens_offline(st_page):
     viewer.wait_for_load_state("load")
     assert viewer.locator("figure.chart svg").count() >= 2  # static SVG charts (evaluators.svg_charts)
     assert not remote, f"the report fetched {remote}: it must open offline"
+    body = viewer.locator("body").inner_text()
+    assert not no_raw_values(body), no_raw_values(body)
+    assert viewer.locator("td.relevant").count() and viewer.locator("td.not-relevant").count()
     assert viewer.get_by_role("heading", name="RAG workbench demo: the built-in sample").count() == 1
     path = p.artifacts / "demo_05_report.png"
     viewer.screenshot(path=str(path), full_page=True)
