@@ -314,7 +314,8 @@ def test_06_history_exports_and_report(st_page, e2e_secret):
     assert not remote, f"the report fetched {remote}: it must open offline"
     REPORT["colorways"] = viewer.evaluate(
         "() => Array.from(document.querySelectorAll('figure.chart svg')).map(s => Array.from("
-        "s.querySelectorAll('rect[fill], polygon[fill], circle[fill]')).map(e => e.getAttribute('fill')))")
+        "s.querySelectorAll('rect, polygon, circle, path, polyline, line')).flatMap("
+        "e => [e.getAttribute('fill'), e.getAttribute('stroke')]).filter(c => c && c !== 'none'))")
     viewer.screenshot(path=str(p.artifacts / "07_report.png"), full_page=True)
     viewer.close()
 
