@@ -193,3 +193,14 @@ def test_05_the_report_opens_offline(st_page):
     viewer.screenshot(path=str(path), full_page=True)
     viewer.close()
     readme_shot(path, "report", 1700)
+
+
+def test_06_no_raw_values_on_any_page(st_page):
+    """After the demo every page has something to show: none of them shows None, nan or a Python repr."""
+    p = st_page
+    if "retrieval" not in RUNS:
+        pytest.skip("the demo did not run")
+    for name in ("Data", "Index", "Retrieval", "RAG quality", "Load test", "History"):
+        p.goto(name, timeout=240)
+        text = p.main.inner_text()
+        assert not no_raw_values(text), (name, no_raw_values(text))
