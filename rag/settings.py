@@ -15,7 +15,7 @@ Usage:
     s.data_dir, s.milvus_uri, s.openai_api_key  # SecretStr | None
     s.device, s.embed_batch                       # "auto", 64 (WORKBENCH_DEVICE, WORKBENCH_EMBED_BATCH)
     s.key_for("http://localhost:11434/v1")        # None unless configured for that endpoint
-    mine = s.with_keys("sk-typed-in-the-sidebar")  # one session's settings; s is unchanged
+    mine = s.with_keys(typed_key)                 # one session's settings (key from the sidebar); s unchanged
 """
 
 from __future__ import annotations
