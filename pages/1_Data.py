@@ -5,9 +5,9 @@ import streamlit as st
 
 from evaluators import demo
 from evaluators.formatting import display_frame
-from pages.common import ROOT, current_dataset, dataset_caption, session_settings, set_dataset, workbench
 from rag import loaders
 from rag.dataset import DatasetError
+from ui.common import ROOT, current_dataset, dataset_caption, session_settings, set_dataset, workbench
 
 st.title("📂 Data")
 st.write("Pick what to evaluate on. Every file is validated before anything is indexed; an error names "

@@ -6,7 +6,9 @@ import pandas as pd
 import streamlit as st
 
 from evaluators.formatting import display_frame, missing
-from pages.common import (
+from rag.capabilities import models_on
+from rag.embedders import ModelUnavailable, model_key, resolve_all
+from ui.common import (
     CUSTOM_MODELS_HELP,
     chunking,
     current_dataset,
@@ -17,8 +19,6 @@ from pages.common import (
     show_error,
     workbench,
 )
-from rag.capabilities import models_on
-from rag.embedders import ModelUnavailable, model_key, resolve_all
 
 # Collections built before a field was recorded have it empty; the table says so.
 COLLECTION_REASONS = dict.fromkeys(["dataset", "model", "index", "chunking"], "not recorded")

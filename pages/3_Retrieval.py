@@ -13,8 +13,8 @@ from evaluators.retrieval_eval import (
     save_run,
 )
 from evaluators.run_stats import run_stats
-from pages.common import chunking, current_dataset, dataset_caption, index_config, model_picker, show_error, workbench
 from rag.runs import RunNotFound, RunStore
+from ui.common import chunking, current_dataset, dataset_caption, index_config, model_picker, show_error, workbench
 
 st.title("🔎 Retrieval")
 ds = current_dataset()

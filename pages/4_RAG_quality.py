@@ -4,7 +4,11 @@ import pandas as pd
 import streamlit as st
 
 from evaluators.formatting import fmt_usd, missing
-from pages.common import (
+from rag.generators import DEFAULT_PROMPT, GENERATORS
+from rag.llm import PROVIDERS
+from rag.question_sets import list_question_sets, questions_from_records, save_question_set
+from rag.runs import RunStore
+from ui.common import (
     chunking,
     current_dataset,
     dataset_caption,
@@ -14,10 +18,6 @@ from pages.common import (
     show_error,
     workbench,
 )
-from rag.generators import DEFAULT_PROMPT, GENERATORS
-from rag.llm import PROVIDERS
-from rag.question_sets import list_question_sets, questions_from_records, save_question_set
-from rag.runs import RunStore
 
 st.title("🧠 RAG quality")
 with st.spinner("Loading Ragas…"):

@@ -8,8 +8,8 @@ from evaluators.formatting import fmt_int, fmt_value, missing
 from loadtests import charts
 from loadtests.results import batching_label, load_run
 from loadtests.runner import APP, ENDPOINTS, MAX_DURATION_S, MAX_USERS, LoadConfig, dataset_spec
-from pages.common import current_dataset, dataset_caption, index_config, model_picker, show_error
 from rag.runs import RunNotFound, RunStore
+from ui.common import current_dataset, dataset_caption, index_config, model_picker, show_error
 
 st.title("🚦 Load test")
 ds = current_dataset()

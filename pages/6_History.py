@@ -12,9 +12,9 @@ from evaluators.frontier import frontier_display, frontier_figure, frontier_tabl
 from evaluators.history import filter_runs, runs_frame
 from evaluators.report import build_report
 from evaluators.run_stats import run_stats
-from pages.common import show_error
 from rag.export import FORMATS, MIME, export_filename, export_rows, rows_frame
 from rag.runs import RunStore
+from ui.common import show_error
 
 st.title("🗂️ History")
 store = RunStore.default()
