@@ -9,7 +9,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui.common import sidebar_status
+from ui.sidebar import sidebar_status
 
 st.set_page_config(page_title="RAG workbench", page_icon="🧪", layout="wide")
 

@@ -1,0 +1,104 @@
+"""The Data page's sources: the built-in sample, a BEIR folder, tables with a column mapping, documents.
+
+Every source validates before anything is loaded; a ``DatasetError`` names the file, line and field
+and the current dataset stays loaded.
+
+Usage:
+    source = st.radio("Source", SOURCES, horizontal=True)
+    SOURCE_FORMS[source]()
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from rag import loaders
+from rag.dataset import DatasetError
+from ui.demo_panel import demo_panel
+from ui.state import set_dataset
+
+ROOT = Path(__file__).resolve().parent.parent
+SCIFACT = (ROOT.parent / "shared" / "datasets" / "scifact").resolve()  # the BEIR folder field's default
+TABLE_TYPES = ["csv", "tsv", "jsonl", "json", "parquet"]
+QUESTION_FIELDS = ["id", "text", "reference", "relevant"]
+
+
+def load(fn, *args, chunking: str = "", **kw) -> None:
+    """Load with ``fn`` and make it the current dataset, or show why not and keep the current one."""
+    try:
+        ds = fn(*args, **kw)
+    except DatasetError as e:
+        st.error(f"Not loaded: {e}", icon="⚠️")
+        return
+    set_dataset(ds, chunking)
+    st.success(f"Loaded **{ds.name}**.", icon="✅")
+
+
+def mapping(upload, kind: str, fields: list[str]) -> dict:
+    """Column pickers for one uploaded table, pre-filled with guessed names."""
+    try:
+        cols = loaders.table_columns((upload.name, upload.getvalue()))
+    except DatasetError as e:
+        st.error(str(e), icon="⚠️")
+        return {}
+    guess = loaders.default_mapping(cols, kind)
+    options = ["—"] + cols
+    picks = st.columns(len(fields))
+    out = {}
+    for col, f in zip(picks, fields):
+        g = guess.get(f)
+        choice = col.selectbox(f"{kind} · {f}", options, index=options.index(g) if g in options else 0,
+                               key=f"map_{kind}_{f}")
+        out[f] = None if choice == "—" else choice
+    return out
+
+
+def sample_form() -> None:
+    if st.button("Load the sample", type="primary"):
+        load(loaders.load_sample)
+    demo_panel()
+
+
+def beir_form() -> None:
+    folder = st.text_input("BEIR folder (corpus.jsonl, queries.jsonl, qrels/<split>.tsv)", value=str(SCIFACT))
+    split = st.text_input("qrels split", value="test")
+    if st.button("Load folder", type="primary"):
+        load(loaders.load_beir, folder, split=split)
+
+
+def tables_form() -> None:
+    c1, c2 = st.columns(2)
+    corpus = c1.file_uploader("Corpus table", type=TABLE_TYPES)
+    questions = c2.file_uploader("Questions table", type=TABLE_TYPES)
+    cmap = mapping(corpus, "corpus", ["id", "title", "text"]) if corpus else {}
+    qmap = mapping(questions, "questions", QUESTION_FIELDS) if questions else {}
+    name = st.text_input("Dataset name", value="my-data")
+    if st.button("Load tables", type="primary", disabled=not (corpus and questions)):
+        load(loaders.load_table_dataset, (corpus.name, corpus.getvalue()), (questions.name, questions.getvalue()),
+             corpus_mapping=cmap, questions_mapping=qmap, name=name)
+
+
+def documents_form() -> None:
+    files = st.file_uploader("Documents", type=["txt", "md", "pdf"], accept_multiple_files=True)
+    c1, c2 = st.columns(2)
+    size = c1.number_input("Chunk size (characters)", 100, 8000, 800, step=100)
+    overlap = c2.number_input("Chunk overlap", 0, 2000, 100, step=50)
+    questions = st.file_uploader("Questions table (optional; its 'relevant' column names chunk ids "
+                                 "like file.md#0)", type=["csv", "jsonl", "parquet"])
+    qmap = mapping(questions, "questions", QUESTION_FIELDS) if questions else {}
+    name = st.text_input("Dataset name", value="my-docs")
+    if st.button("Split and load", type="primary", disabled=not files):
+        load(loaders.load_documents_dataset, [(f.name, f.getvalue()) for f in files],
+             (questions.name, questions.getvalue()) if questions else None, questions_mapping=qmap, name=name,
+             chunk_size=int(size), chunk_overlap=int(overlap), chunking=f"c{size}o{overlap}")
+
+
+SOURCE_FORMS = {  # the radio's options, in order: a new source is one entry
+    "Built-in sample": sample_form,
+    "BEIR folder": beir_form,
+    "Tables (CSV / JSONL / Parquet)": tables_form,
+    "Documents (.txt, .md, .pdf)": documents_form,
+}
+SOURCES = list(SOURCE_FORMS)

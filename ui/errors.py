@@ -1,0 +1,10 @@
+"""How a page reports a failed job: one clear message, and the app stays up."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+
+def show_error(e: Exception, what: str) -> None:
+    """One clear message, the app stays up."""
+    st.error(f"{what} failed: {e}", icon="⚠️")

@@ -1,0 +1,134 @@
+"""The History page's panels: undo of a delete, the filtered run list, one opened run, a comparison.
+
+Reading, statistics, exports and the report live in ``rag.export``, ``evaluators.comparison``,
+``evaluators.frontier`` and ``evaluators.report`` (also used by cli.py); this module only lays them out.
+
+Usage:
+    undo_banner(store)
+    selected = run_list(runs)
+    open_run(store, selected[0]) if len(selected) == 1 else compare_runs(store, selected)
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from evaluators.formatting import display_frame
+from evaluators.frontier import frontier_display, frontier_figure, frontier_table
+from evaluators.history import filter_runs, runs_frame
+from evaluators.report import build_report
+from rag.export import FORMATS, MIME, export_filename, export_rows, rows_frame
+from ui.errors import show_error
+from ui.pickers import metric_picker
+from ui.stats import page_stats
+from ui.tables import comparison_summary
+
+
+def undo_banner(store) -> None:
+    """After a delete: what went, and a button that puts it back."""
+    undo = st.session_state.get("history_undo")
+    if undo:
+        c1, c2 = st.columns([4, 1])
+        c1.info(f"Deleted run {undo['run']['id']} ({len(undo['rows'])} rows).")
+        if c2.button("↩️ Undo delete"):
+            store.restore(undo)
+            st.session_state.pop("history_undo")
+            st.rerun()
+
+
+def run_list(runs: list) -> list[str]:
+    """Filters, the runs they leave, and the pick of runs to open or compare (empty: a count is shown)."""
+    c1, c2, c3, c4 = st.columns(4)
+    kinds = c1.multiselect("Kind", sorted({r.kind for r in runs}))
+    datasets = c2.multiselect("Dataset", sorted({r.dataset or "" for r in runs}))
+    status = c3.multiselect("Status", sorted({r.status for r in runs}))
+    text = c4.text_input("Search", placeholder="id, model, index, generator…")
+    shown = filter_runs(runs, kinds, datasets, text, status)
+    st.dataframe(display_frame(runs_frame(shown)), hide_index=True, width="stretch")
+    labels = {r.id: r.label for r in shown}
+    selected = st.multiselect("Open one run, or pick two or more to compare", list(labels), format_func=labels.get,
+                              key="history_selected")
+    if not selected:
+        st.caption(f"{len(shown)} of {len(runs)} runs shown.")
+    return selected
+
+
+def show_comparison(store, ids: list[str], key: str) -> None:
+    metric = metric_picker(store, ids, key)
+    if metric is None:
+        return
+    try:  # one object per tuple of run ids, stored with the runs; recomputed only when their rows change
+        with st.spinner("Bootstrapping confidence intervals…"):
+            cmp = page_stats(store, ids).get(metric)
+    except ValueError as e:
+        st.warning(str(e))
+        return
+    comparison_summary(cmp)
+
+
+def report_download(store, ids: list[str], key: str) -> None:
+    if st.button("Build stakeholder report", key=f"{key}_build"):
+        try:
+            st.session_state[f"{key}_html"] = build_report(store, ids)
+        except Exception as e:  # one clear message, the page stays up
+            show_error(e, "Building the report")
+    html = st.session_state.get(f"{key}_html")
+    if html:
+        st.download_button("⬇️ report.html", html, file_name=f"report-{'-'.join(ids)[:60]}.html",
+                           mime=MIME["html"], key=f"{key}_dl")
+
+
+def _export_and_delete(store, run) -> None:
+    cols = st.columns(len(FORMATS))
+    for col, fmt in zip(cols, FORMATS):
+        col.download_button(f"⬇️ {fmt.upper()}", export_rows(store, run.id, fmt),
+                            file_name=export_filename(run.id, fmt), mime=MIME[fmt], key=f"dl_{fmt}")
+    report_download(store, [run.id], "one_report")
+    st.divider()
+    sure = st.checkbox(f"Yes, delete run {run.id} and its {len(store.rows(run.id))} rows", key="confirm_delete")
+    if st.button("🗑️ Delete run", disabled=not sure):
+        st.session_state["history_undo"] = store.snapshot(run.id)
+        store.delete(run.id)
+        st.session_state.pop("history_selected", None)
+        st.rerun()
+
+
+def open_run(store, run_id: str) -> None:
+    """One run: statistics, rows, configuration, and export / report / delete."""
+    run = store.get(run_id)
+    st.subheader(run.label)
+    if run.error:
+        st.error(run.error)
+    tab_stats, tab_rows, tab_cfg, tab_export = st.tabs(["Statistics", "Rows", "Configuration", "Export & delete"])
+    with tab_stats:
+        if run.kind == "load":
+            st.dataframe(display_frame(runs_frame([run])[["headline"]]), hide_index=True)
+            st.json(run.summary.get("results", {}), expanded=False)
+        else:
+            show_comparison(store, [run.id], "open_metric")
+    with tab_rows:
+        st.dataframe(display_frame(rows_frame(store, run.id)), hide_index=True)
+    with tab_cfg:
+        st.caption(f"Dataset {run.dataset} · content hash {run.dataset_hash}")
+        st.json(run.config, expanded=False)
+        st.json(run.summary, expanded=False)
+    with tab_export:
+        _export_and_delete(store, run)
+
+
+def compare_runs(store, selected: list[str]) -> None:
+    """Two or more runs: the quality runs' statistics, the quality · cost · latency frontier, a report."""
+    st.subheader(f"Comparing {len(selected)} runs")
+    quality = [i for i in selected if store.get(i).kind != "load"]
+    if quality:
+        show_comparison(store, quality, "cmp_metric")
+    try:
+        frame = frontier_table(store, selected, st.session_state.get("cmp_metric"))
+    except ValueError as e:
+        frame = None
+        st.warning(str(e))
+    if frame is not None and not frame.empty:
+        st.markdown("**Quality · cost · latency** (★ = Pareto-optimal: nothing else is as good on every axis)")
+        st.plotly_chart(frontier_figure(frame), width="stretch")
+        st.dataframe(frontier_display(frame), hide_index=True)
+    report_download(store, selected, "cmp_report")

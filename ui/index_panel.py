@@ -1,0 +1,94 @@
+"""The Index page's panels: which models can run here, building collections with live progress, and
+the collections in Milvus (with a drop).
+
+Usage:
+    chosen, custom = model_chooser(models_on(caps, session_settings()))
+    build_panel(ds, names, caps, cfg)
+    collections_panel(cfg)
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from evaluators.formatting import display_frame, missing
+from ui.errors import show_error
+from ui.pickers import CUSTOM_MODELS_HELP, OWN_MODELS_LABEL, default_models
+from ui.progress import index_bars
+from ui.resources import workbench
+from ui.state import chunking, session_settings
+
+# Collections built before a field was recorded have it empty; the table says so.
+COLLECTION_REASONS = dict.fromkeys(["dataset", "model", "index", "chunking"], "not recorded")
+
+
+def models_frame(models) -> pd.DataFrame:
+    """One row per registry model: whether it can run here and, when not, why."""
+    return pd.DataFrame([{"model": m.name, "what": m.label, "kind": m.kind, "can run": "🟢 yes" if ok else "⚪ no",
+                          "why not": missing() if ok else why} for m, ok, why in models])
+
+
+def collection_label(cols: list[dict], name: str) -> str:
+    """"name (dataset · model · index)" for the drop picker."""
+    return next(f"{name} ({c['dataset']} · {c['model'] or 'model not recorded'}"
+                f"{' · ' + c['index'] if c['index'] else ''})" for c in cols if c["name"] == name)
+
+
+def model_chooser(models) -> tuple[list[str], str]:
+    """The models table, then the models to index (runnable ones) and the user's own specs (as typed)."""
+    st.dataframe(models_frame(models), hide_index=True, width="stretch")
+    runnable = [m.name for m, ok, _ in models if ok]
+    chosen = st.multiselect("Models to index", runnable, default=default_models(runnable),
+                            help="Models that cannot run here are listed above with the reason.")
+    return chosen, st.text_input(OWN_MODELS_LABEL, placeholder=CUSTOM_MODELS_HELP)
+
+
+def checked(names: list[str], caps) -> bool:
+    """Unknown or unavailable models fail here, before anything is written (the error is shown)."""
+    from rag.embedders import ModelUnavailable, resolve_all
+
+    try:
+        for key, spec in resolve_all(names, check=True, settings=session_settings()).items():
+            if why := (caps.model_reason(spec) if caps else None):
+                raise ModelUnavailable(f"{key}: {why}")
+    except ModelUnavailable as e:
+        st.error(str(e), icon="⚠️")
+        return False
+    return True
+
+
+def build(ds, names: list[str], caps, cfg) -> None:
+    """Build one collection per model with a bar each; say which were reused and how fast the others went."""
+    wb = workbench(cfg)
+    if not checked(names, caps) or wb is None:
+        return
+    try:
+        built = wb.index(ds, names, chunking(), index_bars(names))
+    except Exception as e:  # Milvus or model errors: show, keep what was built
+        show_error(e, "Indexing")
+    else:
+        st.success("Ready: " + ", ".join(f"{m} ({'reused' if b.reused else f'{b.docs_per_s:,.0f} docs/s'})"
+                                         for m, b in built.items()), icon="✅")
+        st.session_state["indexed_models"] = list(built)
+
+
+def collections_panel(cfg) -> None:
+    """Every collection in this Milvus, and a drop for one of them."""
+    wb = workbench(cfg)
+    if wb is None:
+        return
+    st.subheader("Collections in Milvus")
+    st.caption("Each index configuration keeps its own collections; a build replaces only its own stale "
+               "build (same dataset, model, chunking and index, changed documents).")
+    cols = wb.store.collections()
+    st.dataframe(display_frame(pd.DataFrame(cols), COLLECTION_REASONS) if cols else
+                 pd.DataFrame([{"name": missing("no collections yet: build one above"), "rows": "0"}]),
+                 hide_index=True, width="stretch")
+    if cols:
+        drop = st.selectbox("Drop a collection", [c["name"] for c in cols], index=None,
+                            format_func=lambda n: collection_label(cols, n),
+                            placeholder="choose one (it is rebuilt on the next build that needs it)")
+        if drop and st.button(f"Drop {drop}"):
+            wb.store.drop(drop)
+            st.rerun()

@@ -1,0 +1,63 @@
+"""Progress bars for the job callbacks: ``progress(model, stage, done, total)`` of indexing and
+retrieval, ``progress(p)`` (``p.fraction``, ``p.text``) of the RAG runner.
+
+The texts are pure functions (tested without Streamlit); the adapters only move a bar.
+
+Usage:
+    wb.index(ds, names, chunking(), index_bars(names))
+    evaluate_retrieval(wb, ds, models, progress=retrieval_bar(models))
+    run_rag(ds, cfg, progress=fraction_bar("Retrieving…"), ...)
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import streamlit as st
+
+
+def index_text(model: str, stage: str, done: int, total: int, elapsed: float) -> str:
+    """One model's indexing line; the speed and time left once it has run for half a second."""
+    elapsed = max(elapsed, 1e-6)
+    rate = done / elapsed if done else 0.0
+    eta = (total - done) / rate if rate else math.nan
+    speed = f" · {rate:,.0f} docs/s · {eta:,.0f} s left" if rate and elapsed > 0.5 else ""
+    return f"{model}: {stage} {done:,}/{total:,} docs{speed}"
+
+
+def index_bars(names: list[str]):
+    """One bar per model (its spec string as typed), timed from its first callback."""
+    bars = {n: st.progress(0.0, text=f"{n}: waiting") for n in names}
+    started: dict[str, float] = {}
+
+    def progress(model, stage, done, total):
+        t0 = started.setdefault(model, time.perf_counter())
+        bars[model].progress(done / max(total, 1), text=index_text(model, stage, done, total, time.perf_counter() - t0))
+
+    return progress
+
+
+def retrieval_step(steps: int, model: str, stage: str, done: int, total: int) -> tuple[int, str]:
+    """(models searched so far, the bar's text) after one callback of the retrieval comparison."""
+    if stage == "search":
+        return steps + 1, f"{model}: searched {total} queries"
+    return steps, f"{model}: {stage} {done:,}/{total:,}"
+
+
+def retrieval_bar(models: list[str]):
+    """One bar over the models: a step per model searched."""
+    bar = st.progress(0.0, text="Preparing collections…")
+    steps = {"n": 0}
+
+    def progress(model, stage, done, total):
+        steps["n"], text = retrieval_step(steps["n"], model, stage, done, total)
+        bar.progress(steps["n"] / len(models), text=text)
+
+    return progress
+
+
+def fraction_bar(text: str):
+    """A bar for callbacks that report a fraction and a text (the RAG runner's ``Progress``)."""
+    bar = st.progress(0.0, text=text)
+    return lambda p: bar.progress(p.fraction, text=p.text)

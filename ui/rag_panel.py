@@ -1,0 +1,163 @@
+"""The RAG quality page's panels: the run's settings with a cost estimate, the synthetic test set, and
+a stored run's scores, resume / retry and per-question drill-down.
+
+Imports Ragas (slow): the page imports this module under its "Loading Ragas…" spinner.
+
+Usage:
+    cfg = rag_config(ds, models, k, generator, gen_url, judge, judge_url)
+    run_button(ds, cfg, models, store)
+    run_panel(ds, store, runs)
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+import evaluators.rag_report as report
+from evaluators.cost import PriceTable
+from evaluators.formatting import fmt_usd
+from evaluators.rag_plan import estimate_run
+from evaluators.rag_runner import RagConfig, questions_for, resume_rag, run_rag, run_view
+from evaluators.ragas_eval import JUDGE_HELP, JUDGED, METRICS
+from evaluators.testset import generate_testset, why_unavailable
+from rag.generators import DEFAULT_PROMPT
+from rag.llm import PROVIDERS
+from rag.question_sets import list_question_sets, questions_from_records, save_question_set
+from ui.errors import show_error
+from ui.pickers import llm_picker, run_picker
+from ui.progress import fraction_bar
+from ui.resources import workbench
+from ui.state import chunking, index_config, session_settings
+from ui.stats import page_stats
+from ui.tables import rag_drilldown
+
+DATASET_QUESTIONS = "(dataset questions)"
+
+
+def estimate_text(est: dict) -> str:
+    """The estimate line: rows, LLM calls, tokens and the price (and which models have none)."""
+    return (f"Estimate: **{est['rows']}** rows · **{est['total_calls']}** LLM calls · ≈{est['total_tokens']:,} tokens"
+            f" · ≈**{fmt_usd(est['cost_usd'], 'no price')}**" + (f" (no price for {', '.join(est['unpriced_models'])})"
+                                                               if est["unpriced_models"] else ""))
+
+
+def rag_config(ds, models: list[str], k: int, generator: str, gen_url, judge: str, judge_url):
+    """The settings expander and the estimate; the RagConfig, or None (with the reason shown) when invalid."""
+    with st.expander("Generation, metrics, run settings and prices"):
+        template = st.text_area("Prompt template ({context} and {question} are filled in)", DEFAULT_PROMPT, height=180)
+        a, b, c, d, e = st.columns(5)
+        temperature = a.number_input("Temperature", 0.0, 2.0, 0.0, 0.1)
+        concurrency = int(b.number_input("Concurrency (LLM calls)", 1, 64, 4))
+        timeout = c.number_input("Timeout per call (s)", 1.0, 600.0, 60.0)
+        retries = int(d.number_input("Retries per call", 0, 10, 2))
+        cap = e.number_input("Spend cap (USD, 0 = none)", 0.0, 1000.0, 0.0, 0.5)
+        metrics = st.multiselect("Metrics", list(METRICS), default=list(METRICS),
+                                 format_func=lambda m: METRICS[m].label)
+        qset = st.selectbox("Questions", [DATASET_QUESTIONS, *list_question_sets()])
+        limit = int(st.number_input("Only the first N questions (0 = all)", 0, 100000, 0))
+        prices = st.data_editor(pd.DataFrame(PriceTable.default().rows()), num_rows="dynamic", key="prices")
+    try:
+        cfg = RagConfig(models=models, generator=generator, judge=judge, generator_base_url=gen_url,
+                        judge_base_url=judge_url, metrics=metrics, k=k, temperature=temperature,
+                        prompt_template=template, concurrency=concurrency, timeout=timeout, max_retries=retries,
+                        spend_cap_usd=cap or None, limit=limit or None,
+                        question_set=None if qset == DATASET_QUESTIONS else qset, chunking=chunking(),
+                        index=index_config().to_json(),
+                        prices=PriceTable.from_rows(prices.to_dict("records")).to_json())
+        st.info(estimate_text(estimate_run(questions_for(ds, cfg), ds, cfg).summary(cfg.price_table())), icon="🧮")
+    except ValueError as err:
+        cfg = None
+        st.warning(str(err))
+    if generator == "extractive":
+        st.caption("The extractive generator is an offline **baseline**: it answers with the retrieved sentences most "
+                   "similar to the question, no LLM. Choose an LLM generator to evaluate real RAG answers.")
+    if judge == "none":
+        st.caption(f"Without a judge only the non-LLM metrics run; {', '.join(JUDGED)} need one. {JUDGE_HELP}")
+    return cfg
+
+
+def run_button(ds, cfg, models: list[str], store) -> None:
+    if st.button("Run", type="primary", disabled=cfg is None or not models):
+        wb = workbench()
+        if wb is not None:
+            progress = fraction_bar("Retrieving…")
+            try:
+                st.session_state["rag_run_id"] = run_rag(ds, cfg, workbench=wb, store=store, progress=progress,
+                                                         settings=session_settings()).run_id
+            except Exception as err:
+                show_error(err, "RAG run")
+
+
+def testset_panel(ds) -> None:
+    """Ragas' TestsetGenerator behind an LLM picker; the questions are editable, then saved as a set."""
+    with st.expander("Synthetic test set (Ragas TestsetGenerator)"):
+        tg, tg_url = llm_picker("Test-set LLM", list(PROVIDERS), "openai")
+        why = why_unavailable(tg, tg_url, session_settings())
+        if why:
+            st.info(why)
+        size = int(st.number_input("Questions", 1, 200, 10))
+        if st.button("Generate", disabled=why is not None):
+            try:
+                made = generate_testset(ds, tg, size, tg_url, settings=session_settings())
+                st.session_state["synthetic"] = pd.DataFrame([q.to_json() for q in made])
+            except Exception as err:
+                show_error(err, "Test-set generation")
+        if "synthetic" in st.session_state:
+            edited = st.data_editor(st.session_state["synthetic"], num_rows="dynamic", key="synthetic_editor")
+            name = st.text_input("Save as question set", f"{ds.name}-synthetic")
+            if st.button("Save question set"):
+                st.success(f"Saved {save_question_set(name, questions_from_records(edited.to_dict('records')))}")
+
+
+def dataset_runs(store, ds) -> list:
+    """RAG runs on this very dataset (same name and content hash), newest first."""
+    return [r for r in store.list(kind="rag", dataset=ds.name) if r.dataset_hash == ds.content_hash()]
+
+
+def missing_and_failed(summary: dict) -> tuple[int, int]:
+    """(rows not stored yet, rows that failed) of a run's summary."""
+    return (summary["expected_rows"] or summary["rows"]) - summary["rows"], summary["failed_rows"]
+
+
+def resume_mode(resume: bool, retry: bool) -> bool | None:
+    """``retry_failed`` for resume_rag: True (retry failed rows), False (resume missing ones) or None (neither)."""
+    return True if retry else (False if resume else None)
+
+
+def _resume_buttons(ds, store, run_id: str, summary: dict) -> None:
+    n_missing, failed = missing_and_failed(summary)
+    a, b = st.columns(2)
+    resume = a.button(f"Resume ({n_missing} rows missing)", disabled=n_missing <= 0)
+    retry = resume_mode(resume, b.button(f"Retry failed rows ({failed})", disabled=failed <= 0))
+    if retry is not None:
+        progress = fraction_bar("Resuming…")
+        try:
+            resume_rag(run_id, workbench=workbench(), ds=ds, store=store, progress=progress,
+                       retry_failed=retry, settings=session_settings())
+            st.rerun()
+        except Exception as err:
+            show_error(err, "Retry" if retry else "Resume")
+
+
+def run_panel(ds, store, runs: list) -> None:
+    """One stored run: resume / retry, its caption, scores with CIs, metric status, per question."""
+    run_id = run_picker("Run", runs, st.session_state.get("rag_run_id"))
+    run = store.get(run_id)
+    summary, rows = run_view(run, store, ds)
+    _resume_buttons(ds, store, run_id, summary)
+    st.caption(report.run_caption(run, summary))
+    if not rows:
+        return
+    frame = report.metrics_frame(summary, page_stats(store, run_id))  # the run's one set of statistics
+    st.subheader("Scores: mean [95% CI] (scored / applicable questions)")
+    st.dataframe(report.metrics_table(frame), width="stretch")
+    st.plotly_chart(report.metrics_figure(frame, "Generator: extractive baseline" * summary["generator"]["baseline"]),
+                    width="stretch")
+    with st.expander("Which metrics ran, which need a judge, how to enable one",
+                     expanded=bool(summary["metrics_skipped"])):
+        st.dataframe(report.metric_status(summary), hide_index=True, width="stretch")
+    st.subheader("Per question")
+    active = summary["metrics_active"]
+    st.dataframe(report.question_frame(rows, active), hide_index=True, width="stretch")
+    rag_drilldown(rows, active)

@@ -1,0 +1,59 @@
+"""Heavy objects created once per server process (``st.cache_resource``): the Milvus connection and
+the Workbench on it. Nothing cached here holds a session's key: a page's Workbench is a shallow copy
+that gets this session's settings and index config on every call.
+
+Embedding models are cached one level down, in ``rag.embedders`` (per model spec and a digest of the key
+that built it), so the CLI and the load-test service share the same cache rule.
+
+Usage:
+    wb = workbench()                 # None (an error shown) when Milvus is down
+    caps = server_capabilities()     # what the connected Milvus can build, or None
+"""
+
+from __future__ import annotations
+
+import copy
+
+import streamlit as st
+
+from ui.state import index_config, session_settings
+
+
+@st.cache_resource(show_spinner="Starting Milvus…")
+def milvus_info():
+    from rag.milvus_server import ensure_milvus
+
+    return ensure_milvus()
+
+
+@st.cache_resource(show_spinner=False)
+def shared_workbench():
+    """The one Workbench (one Milvus client) of this process; pages use copies from ``workbench()``."""
+    from rag.retrieval import Workbench
+
+    return Workbench(milvus_info())
+
+
+def workbench(cfg=None):
+    """A Workbench on the shared Milvus connection with the app-wide index settings (or ``cfg``), or None
+    (with an error shown) if Milvus is down. One connection per process; the config is per call."""
+    from rag.milvus_server import MilvusUnavailable
+
+    try:
+        wb = copy.copy(shared_workbench())  # shares the store (one client); only index_config differs
+    except MilvusUnavailable as e:
+        st.error(f"Milvus is not available: {e}")
+        return None
+    wb.index_config = cfg or index_config()
+    wb.settings = session_settings()  # a key typed in this session's sidebar reaches its embedding models too
+    return wb
+
+
+def server_capabilities():
+    """What the connected Milvus can run (rag.capabilities), or None when Milvus is down."""
+    from rag.milvus_server import MilvusUnavailable
+
+    try:
+        return shared_workbench().store.capabilities
+    except MilvusUnavailable:
+        return None

@@ -1,0 +1,63 @@
+"""The Retrieval page's panels: run the comparison, then metrics with uncertainty and who wins.
+
+Usage:
+    if st.button("Compare"): compare(ds, models, k)
+    result, run_id = shown_result(ds)
+    metrics_panel(result, run_id)
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from rag.runs import RunNotFound, RunStore
+from ui.errors import show_error
+from ui.pickers import index_of
+from ui.progress import retrieval_bar
+from ui.resources import workbench
+from ui.state import chunking
+from ui.stats import page_stats
+from ui.tables import ci_figure, verdict_section
+
+
+def compare(ds, models: list[str], k: int) -> None:
+    """Search every model, score, store the run; the page shows it from the session."""
+    from evaluators.retrieval_eval import evaluate_retrieval, save_run
+
+    wb = workbench()
+    if wb is None:
+        return
+    progress = retrieval_bar(models)
+    try:
+        result = evaluate_retrieval(wb, ds, models, k=int(k), chunking=chunking(), progress=progress)
+        st.session_state["retrieval_result"] = result
+        st.session_state["retrieval_run_id"] = save_run(RunStore.default(), ds, result)
+    except Exception as e:
+        show_error(e, "Retrieval")
+
+
+def shown_result(ds):
+    """(result, run id) of this session's last comparison on ``ds``, or (None, None)."""
+    result, run_id = st.session_state.get("retrieval_result"), st.session_state.get("retrieval_run_id")
+    if result is None or result.dataset != ds.name or run_id is None:
+        return None, None
+    return result, run_id
+
+
+def metrics_panel(result, run_id: str) -> bool:
+    """The run's CI table, its chart and (several models) the verdicts; False when the run was deleted."""
+    st.caption(f"Run `{run_id}` · k = {result.k} · {len(next(iter(result.per_query.values())))} judged queries")
+    try:
+        stats = page_stats(RunStore.default(), run_id)  # the run's one set of statistics (also History, report, gate)
+    except RunNotFound:
+        st.info(f"Run {run_id} was deleted; press **Compare** to run again.")
+        return False
+    st.subheader(f"Metrics per model (mean, 95% bootstrap CI over queries, {stats.n_resamples:,} resamples)")
+    st.dataframe(stats.ci_table(result.models), width="stretch")
+    st.plotly_chart(ci_figure(stats.frame()), width="stretch")
+    if len(result.models) > 1:
+        st.subheader("Who wins, and how sure we are")
+        metric = st.selectbox("Metric", stats.metrics, index=index_of(stats.metrics, f"ndcg@{result.k}"),
+                              key="verdict_metric")
+        verdict_section(stats.get(metric))
+    return True

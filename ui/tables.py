@@ -1,0 +1,118 @@
+"""Result tables and drill-downs the pages show: the dataset, statistics with verdicts, per-query
+rankings and per-question RAG details. Frames are built by pure functions (tested without Streamlit);
+every cell goes through ``evaluators.formatting`` so a missing value says why.
+
+Usage:
+    dataset_caption(ds); dataset_tabs(ds)
+    comparison_summary(stats.get("ndcg@10"))
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from evaluators.formatting import CI_REASONS, display_frame, missing
+
+ROWS_SHOWN = 500  # per tab of the Data page: enough to read, cheap to draw
+
+
+def dataset_caption(ds) -> None:
+    st.caption(f"Dataset **{ds.name}**: {len(ds.documents):,} documents, {len(ds.judged_queries):,} judged "
+               f"questions, {sum(len(v) for v in ds.qrels.values()):,} judgments.")
+
+
+def documents_frame(ds) -> pd.DataFrame:
+    return display_frame(pd.DataFrame([{"id": d.id, "title": d.title, "text": d.text[:300]}
+                                       for d in ds.documents[:ROWS_SHOWN]]), {"title": "no title", "text": "empty"})
+
+
+def questions_frame(ds) -> pd.DataFrame:
+    return display_frame(pd.DataFrame([{"id": q.id, "question": q.text, "reference answer": q.reference,
+                                        "relevant": ", ".join(ds.relevant(q.id))} for q in ds.queries[:ROWS_SHOWN]]),
+                         {"reference answer": "no reference", "relevant": "no relevance judgments"})
+
+
+def judgments_frame(ds) -> pd.DataFrame:
+    return display_frame(pd.DataFrame([{"query": q, "document": d, "grade": g}
+                                       for q, docs in list(ds.qrels.items())[:ROWS_SHOWN] for d, g in docs.items()]))
+
+
+def dataset_tabs(ds) -> None:
+    """The dataset's documents, questions and judgments, the first 500 of each."""
+    tabs = st.tabs(["Documents", "Questions", "Judgments"])
+    for tab, frame in zip(tabs, (documents_frame(ds), questions_frame(ds), judgments_frame(ds))):
+        tab.dataframe(frame, hide_index=True, width="stretch")
+
+
+def ci_figure(summary: pd.DataFrame):
+    """Grouped bars of each model's mean per metric with its 95% CI as error bars."""
+    fig = px.bar(summary, x="metric", y="mean", color="model", barmode="group",
+                 error_y=summary["ci_high"] - summary["mean"], error_y_minus=summary["mean"] - summary["ci_low"])
+    fig.update_layout(yaxis_range=[0, 1.05], height=380, margin=dict(t=20))
+    return fig
+
+
+def verdict_section(cmp) -> None:
+    """The Retrieval page's "who wins": the comparison table, its verdicts, the paired differences."""
+    st.dataframe(display_frame(cmp.table(), CI_REASONS), hide_index=True, width="stretch")
+    for sentence in cmp.verdicts():
+        st.markdown(f"- {sentence}")
+    with st.expander("Paired differences (bootstrap CI, permutation p, Holm-corrected)"):
+        st.dataframe(display_frame(cmp.pairs(), CI_REASONS), hide_index=True, width="stretch")
+
+
+def comparison_summary(cmp) -> None:
+    """The History page's comparison of one metric: verdicts, the table, paired differences when several."""
+    st.markdown("\n".join(f"- {sentence}" for sentence in cmp.verdicts()))
+    st.dataframe(display_frame(cmp.table(), CI_REASONS), hide_index=True)
+    if len(cmp.scores) > 1:
+        st.caption("Paired differences (A − B) on the same queries; p Holm-corrected; mdd = smallest "
+                   "difference these queries detect with 80% power.")
+        st.dataframe(display_frame(cmp.pairs(), CI_REASONS), hide_index=True)
+
+
+def query_order(queries: dict) -> list[str]:
+    """Query ids with the article's first example ("auto garbage collection") first, else as given."""
+    return sorted(queries, key=lambda q: queries[q].text != "auto garbage collection")
+
+
+def query_drilldown(ds, result) -> None:
+    """Per query: the side-by-side rank table (tinted), its legend, and scores and grades."""
+    from evaluators.retrieval_eval import LEGEND, comparison_styler, comparison_table, ranking_detail
+
+    queries = {q.id: q for q in ds.judged_queries}
+    qid = st.selectbox("Query", query_order(queries), format_func=lambda q: f"{q}: {queries[q].text[:120]}")
+    st.markdown(f"**{queries[qid].text}** · relevant: " +
+                ", ".join(ds.doc(d).title or d for d in ds.relevant(qid)))
+    # Styler tints: ❎ and ✅ look alike in Noto Color Emoji, the green / red cell does not.
+    st.dataframe(comparison_styler(comparison_table(ds, result, qid)), width="stretch", height=35 * (result.k + 3) + 3)
+    st.caption(LEGEND)
+    with st.expander("Drill-down: scores and grades"):
+        st.dataframe(display_frame(ranking_detail(ds, result, qid), formats={"score": lambda v, r=None: f"{v:.4f}"}),
+                     hide_index=True, width="stretch")
+        if queries[qid].reference:
+            st.markdown(f"Reference answer: {queries[qid].reference}")
+
+
+def row_labels(rows: list[dict]) -> dict[int, str]:
+    """The RAG drill-down's choices: "model · question id: question" per row."""
+    return {i: f"{r['model']} · {r['question_id']}: {r.get('question', '')[:90]}" for i, r in enumerate(rows)}
+
+
+def rag_drilldown(rows: list[dict], active: list[str]) -> None:
+    """One RAG row: question, answer, reference, its contexts, its scores and the judge's reasons."""
+    import evaluators.rag_report as report
+
+    labels = row_labels(rows)
+    row = rows[st.selectbox("Drill down", list(labels), format_func=labels.get)]
+    ctx, scores, reasons = report.drilldown(row, active)
+    st.markdown(f"**Question:** {row.get('question') or missing('no question text')}  \n"
+                f"**Answer:** {row.get('response') or missing('no answer generated')}  \n"
+                f"**Reference:** {row.get('reference') or '— (none: reference-based metrics are n/a)'}")
+    st.dataframe(ctx, hide_index=True, width="stretch")
+    st.dataframe(scores, hide_index=True, width="stretch")
+    if not reasons.empty:
+        st.markdown("**The judge's reasons** (statements and verdicts as Ragas parsed them)")
+        st.dataframe(reasons, hide_index=True, width="stretch")
