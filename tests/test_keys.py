@@ -125,7 +125,7 @@ def test_a_session_key_is_that_sessions_only(env_key, monkeypatch, llm_server): 
 
 
 def test_a_session_key_reaches_that_sessions_embedding_models_only(monkeypatch, milvus, sample, llm_server):  # noqa: F811
-    """The sidebar's key is passed to the Workbench a page builds (ui.common.workbench): indexing and
+    """The sidebar's key is passed to the Workbench a page builds (ui.resources.workbench): indexing and
     searching with an OpenAI embedding model send that key, and no other session's requests carry it."""
     from evaluators.retrieval_eval import evaluate_retrieval
     from rag.retrieval import Workbench
