@@ -31,6 +31,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -199,11 +200,13 @@ def stop_all() -> None:
     with ``atexit`` for the whole process; tests and long-lived owners may call it too."""
     with _lock:
         hooks = list(reversed(_hooks))
-    for hook in hooks:
-        hook()
-    for child in reversed(children()):
-        child.stop_at_exit()
-        forget(child)
+    for step in [*hooks, *(c.stop_at_exit for c in reversed(children()))]:
+        try:
+            step()
+        except Exception as e:  # one failing step must not leave the other children running
+            print(f"warning: stopping {getattr(step, '__qualname__', step)} failed: {e}", file=sys.stderr)
+    with _lock:
+        _children.clear()
 
 
 atexit.register(stop_all)
@@ -224,10 +227,8 @@ def exit_with_parent(before_exit: Callable[[], None] | None = None, code: int = 
             time.sleep(interval)
             try:
                 os.kill(pid, 0)
-            except ProcessLookupError:
+            except (ProcessLookupError, PermissionError):  # gone, or its pid reused by another user
                 break
-            except PermissionError:  # alive, owned by someone else (a reused pid): keep watching
-                continue
         if before_exit is not None:
             before_exit()
             time.sleep(grace)
