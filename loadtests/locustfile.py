@@ -4,8 +4,9 @@ Each request is named ``<endpoint>[<model>]`` (``search[minilm]``, ``rag[bm25]``
 tables, charts and CSVs show every model on its own line. The model ("all" = round-robin over what
 the service has indexed), the endpoint and k are custom options, shown in the Locust web UI's
 start form. Questions are the dataset's own (``GET /questions``), drawn at random per user with a
-fixed seed, so two runs send the same mix. Only the stdlib and Locust are imported here: the
-generator process stays light and never becomes the bottleneck.
+fixed seed, so two runs send the same mix. Besides the stdlib and Locust only ``rag.settings`` and
+``rag.processes`` are imported (environment and parent watch; no models, no Milvus): the generator
+process stays light and never becomes the bottleneck.
 
 Usage:
     locust -f loadtests/locustfile.py --host http://127.0.0.1:8000 --web-host 127.0.0.1   # web UI :8089
@@ -18,23 +19,35 @@ from __future__ import annotations
 import itertools
 import json
 import logging
-import os
 import random
+import sys
 import urllib.request
+from pathlib import Path
+from typing import NamedTuple
 
 import gevent
 import locust.stats
 from locust import FastHttpUser, constant, events, task
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `locust -f` puts only loadtests/ on the path
 log = logging.getLogger("workbench")
 locust.stats.CSV_STATS_FLUSH_INTERVAL_SEC = 1  # the app reads _stats_history.csv live
 
 JSON_HEADERS = {"content-type": "application/json"}
-# endpoint -> (method, path, body(model, question, k) or None, a byte string every good answer holds)
-ENDPOINTS = {
-    "search": ("POST", "/search", lambda m, q, k: {"model": m, "query": q, "k": k}, b'"hits"'),
-    "rag": ("POST", "/rag", lambda m, q, k: {"model": m, "question": q, "k": k}, b'"answer"'),
-    "health": ("GET", "/health", None, b'"ok"'),  # trivial: measures the load generator, not the models
+
+
+class Request(NamedTuple):
+    """The HTTP request a user sends for one ``--endpoint``."""
+    method: str
+    path: str
+    body: object          # (model, question, k) -> JSON body, or None: no model, no body
+    expect: bytes         # a byte string every good answer holds
+
+
+REQUESTS: dict[str, Request] = {
+    "search": Request("POST", "/search", lambda m, q, k: {"model": m, "query": q, "k": k}, b'"hits"'),
+    "rag": Request("POST", "/rag", lambda m, q, k: {"model": m, "question": q, "k": k}, b'"answer"'),
+    "health": Request("GET", "/health", None, b'"ok"'),  # trivial: measures the load generator, not the models
 }
 
 
@@ -54,11 +67,13 @@ def _get_json(url: str, timeout: float = 10.0) -> dict:
 
 @events.init_command_line_parser.add_listener
 def _options(parser):
-    choices = os.environ.get("WORKBENCH_LOCUST_MODELS")  # set by the app: a dropdown in the web UI
+    from rag.settings import get_settings
+
+    choices = get_settings().locust_models  # WORKBENCH_LOCUST_MODELS, set by the app: a dropdown in the web UI
     parser.add_argument("--model", default="all", include_in_web_ui=True,
                         choices=["all", *choices.split(",")] if choices else None,
                         help="model to load, or 'all' for round-robin over the service's models")
-    parser.add_argument("--endpoint", default="search", choices=list(ENDPOINTS), include_in_web_ui=True,
+    parser.add_argument("--endpoint", default="search", choices=list(REQUESTS), include_in_web_ui=True,
                         help="search (embed + Milvus), rag (+ generate) or health (no model work)")
     parser.add_argument("--k", type=int, default=10, include_in_web_ui=True, help="results per query (1-100)")
     parser.add_argument("--think-ms", type=int, default=0, include_in_web_ui=True,
@@ -81,7 +96,7 @@ def _load_workload(environment, **_):
             Workload.error = f"unknown model {', '.join(unknown)}; the service has: {', '.join(known)}"
         Workload.models = wanted
         Workload.cycle = itertools.cycle(wanted)
-        body = ENDPOINTS[opts.endpoint][2]
+        body = REQUESTS[opts.endpoint].body
         k = max(1, min(100, opts.k))
         Workload.bodies = {m: [json.dumps(body(m, q, k)).encode() for q in questions] for m in wanted} if body else {}
     if Workload.error:
@@ -94,21 +109,9 @@ def _load_workload(environment, **_):
 @events.init.add_listener
 def _watch_parent(environment, **_):
     """Quit when the app that started us is gone: a killed app must not leave load running."""
-    pid = os.environ.get("WORKBENCH_PARENT_PID", "")
-    if not pid.isdigit():
-        return
+    from rag.processes import exit_with_parent
 
-    def loop():
-        while True:
-            gevent.sleep(1.0)
-            try:
-                os.kill(int(pid), 0)
-            except ProcessLookupError:
-                if environment.runner is not None:
-                    environment.runner.quit()
-                gevent.sleep(3)
-                os._exit(3)
-    gevent.spawn(loop)
+    exit_with_parent(lambda: environment.runner and environment.runner.quit(), code=3)
 
 
 class WorkbenchUser(FastHttpUser):
@@ -119,7 +122,7 @@ class WorkbenchUser(FastHttpUser):
     def on_start(self):
         opts = self.environment.parsed_options
         self.rng = random.Random(1000 + next(self._seq))
-        self.method, self.path, self.body, self.expect = ENDPOINTS[opts.endpoint]
+        self.method, self.path, self.body, self.expect = REQUESTS[opts.endpoint]
         self.endpoint = opts.endpoint
         if opts.think_ms:
             self.wait_time = constant(opts.think_ms / 1000)

@@ -20,7 +20,6 @@ grpc_gevent.init_gevent()  # before pymilvus creates a channel
 import itertools  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
-import os  # noqa: E402
 import random  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -75,6 +74,7 @@ def _plan_before_the_clock(environment, **_):
 def _load_plan(environment, **_):
     from rag.embedders import resolve
     from rag.milvus_server import MilvusInfo
+    from rag.settings import get_settings
     from rag.store import IndexConfig, MilvusStore
 
     opts, host = environment.parsed_options, (environment.host or "").rstrip("/")
@@ -94,7 +94,7 @@ def _load_plan(environment, **_):
                               IndexConfig(p["index_type"], p["metric"], p.get("index_params") or {}),
                               p["queries"], vectors)
         uri = opts.milvus_uri or p["uri"]
-        Plan.store = MilvusStore(MilvusInfo(uri=uri, token=os.environ.get("MILVUS_TOKEN") or None, embedded=False))
+        Plan.store = MilvusStore(MilvusInfo(uri=uri, token=get_settings().milvus_key, embedded=False))
         Plan.cycle = itertools.cycle(wanted)
         Plan.loaded_for = (host, opts.model)
     except Exception as e:
@@ -107,22 +107,10 @@ def _load_plan(environment, **_):
 
 @events.init.add_listener
 def _watch_parent(environment, **_):
-    """Quit when the app that started us is gone (same watchdog as locustfile.py)."""
-    pid = os.environ.get("WORKBENCH_PARENT_PID", "")
-    if not pid.isdigit():
-        return
+    """Quit when the app that started us is gone (the same helper as locustfile.py and the service)."""
+    from rag.processes import exit_with_parent
 
-    def loop():
-        while True:
-            gevent.sleep(1.0)
-            try:
-                os.kill(int(pid), 0)
-            except ProcessLookupError:
-                if environment.runner is not None:
-                    environment.runner.quit()
-                gevent.sleep(3)
-                os._exit(3)
-    gevent.spawn(loop)
+    exit_with_parent(lambda: environment.runner and environment.runner.quit(), code=3)
 
 
 class MilvusUser(User):

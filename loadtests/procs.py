@@ -1,10 +1,10 @@
-"""Child processes of a load test, the service and Locust, started and stopped so none is left behind.
+"""The load test's child processes, the service and Locust, and the HTTP calls the runner makes to them.
 
-Each child gets its own process group (so stopping it also stops Locust's ``--processes`` workers),
-the app's data folder and Milvus port (so it reaches the same Milvus Lite server), and
-``WORKBENCH_PARENT_PID`` (it quits by itself if this process dies without cleaning up). Every
-child is registered and ``stop_all`` (registered with ``atexit``) stops whatever is still running.
-When one fails, ``reason()`` gives the line of its log that says why.
+Starting, registering and stopping them is ``rag.processes`` (one process group each, so stopping one
+also stops Locust's ``--processes`` workers; only the variables a child needs; stopped at exit; each
+told ``WORKBENCH_PARENT_PID`` and quitting by itself if this process dies without cleaning up). Here:
+the command lines, readiness (the service's ready file and ``/health``, the web UI's port) and which
+secrets each child gets. When one fails, ``reason()`` gives the line of its log that says why.
 
 Usage:
     with ServiceProcess("sample", ["minilm"]) as svc:
@@ -15,21 +15,20 @@ Usage:
 
 from __future__ import annotations
 
-import atexit
 import itertools
 import json
 import os
-import socket
-import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
-from rag.milvus_server import stop_process
-from rag.settings import PROJECT_ROOT, get_settings
+from rag.processes import Child, child_env, free_port, port_in_use
+from rag.settings import get_settings
+
+__all__ = ["Child", "LoadTestError", "LocustProcess", "ServiceBusy", "ServiceProcess", "batching_flags",
+           "child_env", "free_port", "get_json", "port_in_use", "post_json"]
 
 
 class LoadTestError(RuntimeError):
@@ -40,124 +39,8 @@ class ServiceBusy(LoadTestError):
     """The service accepted the connection but did not answer in time: overloaded, not down."""
 
 
-_children: set[subprocess.Popen] = set()
-_lock = threading.Lock()
 _seq = itertools.count()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
-    with socket.socket() as s:
-        s.settimeout(0.5)
-        return s.connect_ex((host, port)) == 0
-
-
-# What any child may inherit: no secrets. A child that needs a key gets it by name (``secrets``).
-PLAIN_VARS = ("PATH", "HOME", "USER", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TZ", "VIRTUAL_ENV", "SYSTEMROOT",
-              "HF_HOME", "XDG_CACHE_HOME", "SENTENCE_TRANSFORMERS_HOME", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE",
-              "RAGAS_DO_NOT_TRACK", "TOKENIZERS_PARALLELISM", "ANONYMIZED_TELEMETRY", "HF_HUB_DISABLE_PROGRESS_BARS",
-              "TRANSFORMERS_VERBOSITY", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-# OpenBLAS is told the CPU type on some machines (older builds crash or compute wrong without it); gRPC's
-# CA roots and proxies, the CA bundles: children must see the same machine as their parent.
-PLAIN_PREFIXES = ("OPENBLAS_", "GRPC_", "SSL_CERT_", "REQUESTS_CA_BUNDLE", "LD_LIBRARY_PATH", "PYTHONDONTWRITEBYTECODE")
-SECRET_VARS = ("OPENAI_API_KEY", "MILVUS_TOKEN", "WORKBENCH_ENDPOINT_KEYS")
 LLM_VARS = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "WORKBENCH_ENDPOINT_KEYS")  # a service with an LLM generator
-
-
-def child_env(extra: dict | None = None, secrets: tuple[str, ...] = ()) -> dict:
-    """Only what a child needs: plain variables, the same data folder and Milvus, and the named
-    ``secrets`` (e.g. ``MILVUS_TOKEN``), never the whole environment: a Locust process has no use for
-    the OpenAI key. Secrets set only in ``.env`` the child reads from there itself (same folder)."""
-    s = get_settings()
-    env = {k: v for k, v in os.environ.items()
-           if k in PLAIN_VARS or k in secrets or k.startswith(PLAIN_PREFIXES)
-           or (k.startswith("WORKBENCH_") and k not in SECRET_VARS)}
-    env.update({"WORKBENCH_DATA_DIR": str(s.data_dir), "WORKBENCH_MILVUS_PORT": str(s.milvus_lite_port),
-                "WORKBENCH_PARENT_PID": str(os.getpid()), "PYTHONUNBUFFERED": "1",
-                "PYTHONPATH": os.pathsep.join(p for p in (str(PROJECT_ROOT), os.environ.get("PYTHONPATH")) if p)})
-    if s.milvus_uri:
-        env["MILVUS_URI"] = s.milvus_uri
-    if "MILVUS_TOKEN" in secrets and s.milvus_token:
-        env["MILVUS_TOKEN"] = s.milvus_token.get_secret_value()
-    return {**env, **(extra or {})}
-
-
-class Child:
-    """A started child process with its log file; ``stop()`` is idempotent."""
-
-    def __init__(self, cmd: list[str], log_path: Path, env: dict | None = None, secrets: tuple[str, ...] = ()):
-        self.cmd, self.log_path = cmd, Path(log_path)
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                         cwd=PROJECT_ROOT, env=child_env(env, secrets), start_new_session=True)
-        with _lock:
-            _children.add(self.proc)
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    @property
-    def returncode(self) -> int | None:
-        return self.proc.poll()
-
-    def poll(self) -> int | None:
-        return self.proc.poll()
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def wait(self, timeout: float | None = None) -> int:
-        return self.proc.wait(timeout)
-
-    def stop(self, grace: float = 10.0) -> None:
-        stop_process(self.proc, grace)
-        with _lock:
-            _children.discard(self.proc)
-
-    def log_tail(self, chars: int = 4000) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-chars:]
-        except OSError:
-            return ""
-
-    def reason(self) -> str:
-        """The log line that explains a failure: the last 'error' line, else the last line."""
-        lines = [ln.strip() for ln in self.log_tail().splitlines() if ln.strip()]
-        for ln in reversed(lines):
-            low = ln.lower()
-            if low.startswith("error:") or "/error/" in low or "error:" in low:
-                return ln[-500:]
-        return (lines[-1][-500:] if lines else f"no output; see {self.log_path}")
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
-
-
-def stop_all() -> None:
-    """Stop every child this process started and has not stopped yet."""
-    with _lock:
-        procs = list(_children)
-        _children.clear()
-    for p in procs:
-        stop_process(p, 5.0)
-
-
-def running_children() -> list[int]:
-    with _lock:
-        return [p.pid for p in _children if p.poll() is None]
-
-
-atexit.register(stop_all)
 
 
 # ---------------------------------------------------------------- HTTP helpers (stdlib: no event loop needed)

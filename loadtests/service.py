@@ -18,8 +18,10 @@ Endpoints: ``GET /health``, ``GET /models``, ``GET /questions``, ``POST /search 
 ``POST /rag {model, question, k}``, ``GET /stats/timings``, ``POST /stats/reset`` and
 ``GET /plan/milvus?model=M`` (collection, queries and query vectors for the direct-Milvus locustfile).
 
-The process binds 127.0.0.1 unless told otherwise and reaches Milvus by URI: the app's Milvus Lite
-server by default (``ensure_milvus``), or ``--milvus-uri``.
+What it serves and how (config, request bodies, loaded models) is ``loadtests.service_state``; this
+module is the HTTP layer and the process entry. The process binds 127.0.0.1 unless told otherwise
+and reaches Milvus by URI: the app's Milvus Lite server by default (``ensure_milvus``), or
+``--milvus-uri``. It exits by itself when the process that started it dies (``exit_with_parent``).
 
 Usage:
     python -m loadtests.service --dataset sample --models minilm,bm25 --port 8000
@@ -34,250 +36,25 @@ import json
 import os
 import socket
 import sys
-import threading
 import time
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from fastapi import FastAPI, HTTPException, Query
+from fastapi import FastAPI, Query
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
 
-from loadtests.batcher import DEFAULT_MAX_BATCH, DEFAULT_WINDOW_MS, MicroBatcher, encode_and_search, warm_up
-from loadtests.results import TimingBook
+from loadtests.batcher import DEFAULT_MAX_BATCH, DEFAULT_WINDOW_MS
+from loadtests.service_state import (
+    DEFAULT_MODELS,
+    RagRequest,
+    SearchRequest,
+    ServiceConfig,
+    ServiceState,
+    milvus_guard,
+)
 
-DEFAULT_MODELS = ("minilm", "bm25")
-MAX_QUERY_CHARS = 2000
-MAX_K = 100
-
-
-class SearchRequest(BaseModel):
-    model: str = Field(min_length=1, max_length=200)
-    query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
-    k: int = Field(default=10, ge=1, le=MAX_K)
-
-
-class RagRequest(BaseModel):
-    model: str = Field(min_length=1, max_length=200)
-    question: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
-    k: int = Field(default=4, ge=1, le=MAX_K)
-
-
-@dataclass
-class ServiceConfig:
-    """What the service serves; every field also comes from a CLI flag or an environment variable."""
-    dataset: str = "sample"
-    models: list[str] | None = None       # None: the models already indexed for the dataset, else DEFAULT_MODELS
-    milvus_uri: str | None = None         # None: the app's Milvus (ensure_milvus)
-    generator: str = "extractive"
-    index_type: str = "FLAT"              # the index config served (reused if built, else built)
-    metric: str = "COSINE"
-    index_params: dict = field(default_factory=dict)
-    batching: bool = True                 # micro-batch concurrent queries per dense model (loadtests.batcher)
-    batch_window_ms: float = DEFAULT_WINDOW_MS
-    max_batch: int = DEFAULT_MAX_BATCH
-
-    def batching_json(self) -> dict:  # what load runs record and the page shows
-        return {"batching": self.batching, "batch_window_ms": self.batch_window_ms, "max_batch": self.max_batch}
-
-    @classmethod
-    def from_env(cls) -> ServiceConfig:
-        models = os.environ.get("WORKBENCH_SERVICE_MODELS", "")
-        return cls(dataset=os.environ.get("WORKBENCH_DATASET", "sample"),
-                   models=[m for m in models.split(",") if m.strip()] or None,
-                   milvus_uri=os.environ.get("WORKBENCH_SERVICE_MILVUS_URI") or None,
-                   generator=os.environ.get("WORKBENCH_GENERATOR", "extractive"))
-
-
-@dataclass
-class LoadedModel:
-    key: str                     # the spec string the model is asked for by (``oai:m@http://h/v1``)
-    spec: object                 # rag.embedders.ModelSpec
-    collection: str
-    index: object                # rag.store.IndexConfig the collection was built with
-    encoder: object | None       # CachedEncoder for dense parts, None for BM25
-    lock: threading.Lock = field(default_factory=threading.Lock)  # shared by every user of the same encoder
-    batcher: MicroBatcher | None = None  # None: one request at a time (--no-batching, or BM25)
-
-    def describe(self, rows: int) -> dict:
-        dense = f"{self.index.index_type}/{self.index.metric}"
-        index = {"dense": dense, "sparse": "BM25", "hybrid": f"{dense} + BM25"}.get(self.spec.kind, dense)
-        return {"name": self.key, "label": self.spec.label, "kind": self.spec.kind,
-                "collection": self.collection, "rows": rows, "index": index}
-
-
-_encoder_locks: dict[str, threading.Lock] = {}
-
-
-def encoder_lock(model_id: str) -> threading.Lock:
-    """One lock per underlying encoder (minilm and hybrid share MiniLM): HF fast tokenizers are not
-    safe to call from two threads at once ("Already borrowed"), and on 2 cores the model is CPU-bound
-    anyway, so serialising costs nothing."""
-    return _encoder_locks.setdefault(model_id, threading.Lock())
-
-
-class ServiceState:
-    """The loaded dataset, Milvus connection, models and generator; everything a request needs."""
-
-    def __init__(self, cfg: ServiceConfig, log=lambda msg: print(msg, file=sys.stderr, flush=True)):
-        from rag.embedders import REGISTRY, resolve_all
-        from rag.loaders import load_dataset
-        from rag.milvus_server import MilvusInfo, ensure_milvus
-        from rag.store import IndexConfig, MilvusStore
-
-        self.cfg, self.log = cfg, log
-        self.dataset = load_dataset(cfg.dataset)
-        if cfg.milvus_uri:
-            token = os.environ.get("MILVUS_TOKEN") or None
-            self.info = MilvusInfo(uri=cfg.milvus_uri, token=token, embedded=False)
-        else:
-            self.info = ensure_milvus()
-        self.store = MilvusStore(self.info)
-        self.store.ping()
-        index = IndexConfig(cfg.index_type, cfg.metric, dict(cfg.index_params))  # bad settings fail here
-        names = cfg.models or [m for m in REGISTRY if self.store.builds(self.dataset, m)] or list(DEFAULT_MODELS)
-        specs = resolve_all(names)  # keyed by the spec strings asked for; unknown names fail here, before any work
-        if not cfg.models:  # defaults this server cannot run (bm25 on Milvus 2.3) are left out, saying why
-            for why in filter(None, map(self.store.capabilities.model_reason, specs.values())):
-                log(f"warning: {why}: not served")
-            specs = {k: sp for k, sp in specs.items() if not self.store.capabilities.model_reason(sp)} or specs
-        self.store.capabilities.require(list(specs.values()), index)  # before any build
-        self.models: dict[str, LoadedModel] = {}
-        for key, spec in specs.items():
-            t = time.perf_counter()
-            built = self.store.ensure_collection(self.dataset, spec, index)
-            name, how = built.name, "reused" if built.reused else "built"
-            lm = LoadedModel(key, spec, name, index, spec.encoder(), encoder_lock(spec.model_id))
-            self.models[key] = lm
-            warm = self.dataset.queries[0].text if self.dataset.queries else "warm-up"
-            lm.batcher = warm_up(self.store, lm, warm, self.info.uri, cfg.batching_json())
-            log(f"model {key}: collection {name} {how}, warm in {time.perf_counter() - t:.1f} s")
-        self.generator, self.generator_error = _make_generator(cfg.generator)
-        if self.generator_error:
-            log(f"warning: /rag disabled: {self.generator_error}")
-        self.timings = TimingBook()
-        self.started = time.time()
-
-    # ---------------------------------------------------------------- the two operations
-    def model(self, name: str) -> LoadedModel:
-        from rag.embedders import model_key
-
-        lm = self.models.get(model_key(name))
-        if lm is None:
-            raise HTTPException(404, f"unknown model '{name}'; known: {', '.join(self.models)}")
-        return lm
-
-    async def retrieve(self, lm: LoadedModel, query: str, k: int) -> tuple[list[tuple[str, float]], dict]:
-        """Hits and timings (wait, batch size, embed, Milvus search): batched with other requests for
-        the same model, or alone in a worker thread (``--no-batching``, BM25)."""
-        if lm.batcher is not None:
-            return await lm.batcher.submit(query, k)
-        from anyio import to_thread
-
-        r = (await to_thread.run_sync(lambda: encode_and_search(self.store, lm, [(query, k)], self.info.uri)))[0]
-        if isinstance(r, BaseException):
-            raise r
-        hits, timings = r
-        return hits, {"wait_ms": timings.pop("wait_ms"), "batch_size": 1, **timings}
-
-    async def search(self, req: SearchRequest) -> dict:
-        lm = self.model(req.model)
-        t = time.perf_counter()
-        hits, timings = await self.retrieve(lm, req.query, req.k)
-        timings["server_ms"] = (time.perf_counter() - t) * 1000
-        self.timings.add("search", lm.key, timings)
-        return {"model": lm.key, "k": req.k, "timings": _rounded(timings),
-                "hits": [{"id": d, "title": self._title(d), "score": round(s, 6)} for d, s in hits]}
-
-    async def rag(self, req: RagRequest) -> dict:
-        """Retrieve (batched, like /search), then await the generator (LLM calls are async)."""
-        from rag.generators import Context
-
-        lm = self.model(req.model)
-        if self.generator is None:
-            raise HTTPException(503, f"no generator: {self.generator_error}")
-        t = time.perf_counter()
-        hits, timings = await self.retrieve(lm, req.question, req.k)
-        contexts = [self._doc(d) | {"score": round(s, 6)} for d, s in hits]
-        t_gen = time.perf_counter()
-        try:
-            answer = await self.generator.agenerate(req.question, [Context(c["id"], c["title"], c["text"])
-                                                                   for c in contexts])
-        except Exception as e:  # an LLM endpoint down or refusing: the generator's fault, not ours
-            raise HTTPException(502, f"generator {self.cfg.generator} failed: {type(e).__name__}: "
-                                     f"{str(e)[:300]}") from e
-        timings["generate_ms"] = (time.perf_counter() - t_gen) * 1000
-        timings["server_ms"] = (time.perf_counter() - t) * 1000
-        self.timings.add("rag", lm.key, timings)
-        return {"model": lm.key, "k": req.k, "answer": answer.text, "contexts": contexts,
-                "generator": self.cfg.generator, "timings": _rounded(timings)}
-
-    def _title(self, doc_id: str) -> str:
-        try:
-            return self.dataset.doc(doc_id).title
-        except KeyError:
-            return ""
-
-    def _doc(self, doc_id: str) -> dict:
-        try:
-            d = self.dataset.doc(doc_id)
-            return {"id": d.id, "title": d.title, "text": d.text}
-        except KeyError:
-            return {"id": doc_id, "title": "", "text": ""}
-
-    def plan_milvus(self, model: str, limit: int) -> dict:
-        """What the direct-Milvus locustfile needs to issue the same searches without a model."""
-        lm = self.model(model)
-        queries = [q.text for q in self.dataset.queries[:limit]]
-        vectors = None
-        if lm.encoder is not None:
-            with lm.lock:
-                vectors = [[round(float(x), 7) for x in v] for v in lm.encoder.embed(queries)]
-        return {"uri": self.info.uri, "collection": lm.collection, "model": lm.key, "kind": lm.spec.kind,
-                "index_type": lm.index.index_type, "metric": lm.index.metric,
-                "index_params": dict(lm.index.params), "queries": queries,
-                "vectors": vectors}
-
-
-def _rounded(timings: dict[str, float]) -> dict[str, float]:
-    return {k: round(v, 3) for k, v in timings.items()}
-
-
-def _milvus_guard(state: ServiceState, fn):
-    """Run a Milvus call; its failure is a 503 that names the database, not a bare 500."""
-    try:
-        return fn()
-    except HTTPException:
-        raise
-    except Exception as e:  # pymilvus raises MilvusException / grpc errors when the server is gone
-        raise HTTPException(503, f"Milvus at {state.info.uri} failed: {type(e).__name__}: {str(e)[:300]}") from e
-
-
-def _make_generator(name: str):
-    """(generator, None) from ``rag.generators``, or (None, why): /search still serves without one."""
-    try:
-        from rag.generators import make_generator
-
-        gen = make_generator(name)
-    except Exception as e:  # unknown name, no API key, ...: /rag answers 503 with this
-        return None, f"generator '{name}' unavailable: {e}"
-    embed = getattr(gen, "embed", None)
-    if embed is not None:  # the extractive baseline embeds with MiniLM: share the encoder's lock
-        lock = encoder_lock(resolve_model_id("minilm"))
-
-        def locked_embed(texts):
-            with lock:
-                return embed(texts)
-        gen.embed = locked_embed
-    return gen, None
-
-
-def resolve_model_id(name: str) -> str:
-    from rag.embedders import resolve
-
-    return resolve(name).model_id
+__all__ = ["DEFAULT_MODELS", "ServiceConfig", "ServiceState", "bind", "create_app", "main"]
 
 
 def create_app(state: ServiceState, on_shutdown=None) -> FastAPI:
@@ -317,7 +94,7 @@ def create_app(state: ServiceState, on_shutdown=None) -> FastAPI:
         if deep:
             from anyio import to_thread
 
-            await to_thread.run_sync(lambda: _milvus_guard(state, state.store.ping))
+            await to_thread.run_sync(lambda: milvus_guard(state, state.store.ping))
         return out
 
     @app.get("/models")
@@ -371,20 +148,8 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _watch_parent(pid: int) -> None:
-    """Exit when the process that started us is gone, so a killed app leaves no orphan service."""
-    def loop():
-        while True:
-            time.sleep(1.0)
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                os._exit(0)
-    threading.Thread(target=loop, daemon=True, name="parent-watchdog").start()
-
-
 def main(argv: list[str] | None = None) -> int:
-    env = ServiceConfig.from_env()
+    env = ServiceConfig.from_settings()
     p = argparse.ArgumentParser(prog="python -m loadtests.service", description=__doc__.split("\n")[0])
     p.add_argument("--dataset", default=env.dataset, help="'sample' or a BEIR folder (env WORKBENCH_DATASET)")
     p.add_argument("--models", default=",".join(env.models or []),
@@ -401,8 +166,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-batch", type=int, default=DEFAULT_MAX_BATCH, help="queries per encode() call at most")
     p.add_argument("--ready-file", help="write {url, pid} here once listening (the runner waits on it)")
     a = p.parse_args(argv)
-    if os.environ.get("WORKBENCH_PARENT_PID", "").isdigit():
-        _watch_parent(int(os.environ["WORKBENCH_PARENT_PID"]))
+    from rag.processes import exit_with_parent
+
+    exit_with_parent()  # started by the app or the CLI: a killed parent leaves no orphan service
     from rag.dataset import DatasetError
     from rag.embedders import ModelUnavailable
     from rag.milvus_server import MilvusUnavailable
@@ -431,9 +197,9 @@ def main(argv: list[str] | None = None) -> int:
     if a.ready_file:
         Path(a.ready_file).write_text(json.dumps({"url": url, "pid": os.getpid()}))
     print(f"serving {', '.join(state.models)} on {url}", file=sys.stderr, flush=True)
-    from rag.milvus_server import stop_started_servers  # a Milvus Lite server this process had to start
+    from rag.processes import stop_all  # e.g. a Milvus Lite server this process had to start
 
-    app = create_app(state, on_shutdown=stop_started_servers)
+    app = create_app(state, on_shutdown=stop_all)
     # keep-alive 75 s (uvicorn's 5 s default drops idle connections that Locust users with a think time
     # reuse, and geventhttpclient does not retry a POST on a closed connection)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, timeout_keep_alive=75))

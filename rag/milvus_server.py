@@ -24,18 +24,22 @@ Usage:
 
 from __future__ import annotations
 
-import atexit
 import fcntl
 import json
 import os
 import signal
-import socket
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from rag import processes
+from rag.processes import (
+    Child,
+    free_port,
+    port_in_use,
+    stop_process,  # noqa: F401 (its old home: callers import it from here)
+)
 from rag.settings import Settings, get_settings
 
 # pymilvus pings every 10 s by default; Milvus Lite's gRPC server answers "too_many_pings" and the
@@ -110,20 +114,25 @@ def _auth_probe(uri: str, token: str | None) -> str | None:
     return None
 
 
-_started: list[subprocess.Popen] = []
-_registered: set[Path] = set()
+_registered: set[Path] = set()  # this process' owner files, removed at exit
 
 
-def _port_open(port: int, host: str = "127.0.0.1") -> bool:
-    with socket.socket() as s:
-        s.settimeout(0.5)
-        return s.connect_ex((host, port)) == 0
+class LiteServer(Child):
+    """The watchdog process running this folder's Milvus Lite server (``rag/milvus_watchdog.py``).
+    At exit it is stopped only when no other process uses it; the watchdog stops it later otherwise."""
 
+    def __init__(self, s: Settings, port: int):
+        self.owners = _owners_dir(s)
+        cmd = [sys.executable, str(WATCHDOG), "--data-dir", str(_store_dir(s)), "--port", str(port),
+               "--owners", str(self.owners), "--grace", f"{s.milvus_idle_s:g}"]
+        super().__init__(cmd, s.path("logs", "milvus.log"), watch_parent=False, append=True)
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    def stop_at_exit(self) -> None:
+        from rag.milvus_watchdog import live_owners
+
+        if not [p for p in live_owners(self.owners) if p != os.getpid()]:
+            self.stop()
+        processes.forget(self)
 
 
 def _answers(uri: str, token: str | None = None, timeout: float = 5.0) -> bool:
@@ -193,8 +202,7 @@ def ensure_milvus(settings: Settings | None = None, start_timeout: float = 60.0,
     exactly when ``WORKBENCH_MILVUS_PORT`` is set)."""
     s = settings or get_settings()
     if s.milvus_uri:
-        token = s.milvus_token.get_secret_value() if s.milvus_token else None
-        return MilvusInfo(uri=s.milvus_uri, token=token, embedded=False)
+        return MilvusInfo(uri=s.milvus_uri, token=s.milvus_key, embedded=False)
 
     register_owner(s)  # before looking: the watchdog must not stop a server we are about to use
     with open(s.path("milvus", "start.lock"), "w") as lock:
@@ -208,59 +216,33 @@ def ensure_milvus(settings: Settings | None = None, start_timeout: float = 60.0,
 
         port = s.milvus_lite_port
         strict = "milvus_lite_port" in s.model_fields_set if strict_port is None else strict_port
-        if _port_open(port):
+        if port_in_use(port):
             if strict:
                 what = "another data folder's Milvus" if _answers(f"http://127.0.0.1:{port}") else \
                     "something that is not this data folder's Milvus"
                 raise MilvusUnavailable(f"Port {port} on 127.0.0.1 (WORKBENCH_MILVUS_PORT) is held by {what}. "
                                         "Set WORKBENCH_MILVUS_PORT to a free port or unset it to pick one, "
                                         "or set MILVUS_URI.")
-            port = _free_port()
+            port = free_port()
         return _start(s, port, start_timeout)
 
 
-def idle_seconds() -> float:
-    return float(os.environ.get("WORKBENCH_MILVUS_IDLE_S", "30"))
-
-
 def _start(s: Settings, port: int, timeout: float) -> MilvusInfo:
-    log_path = s.path("logs", "milvus.log")
-    cmd = [sys.executable, str(WATCHDOG), "--data-dir", str(_store_dir(s)), "--port", str(port),
-           "--owners", str(_owners_dir(s)), "--grace", str(idle_seconds())]
-    with open(log_path, "ab") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
-    _started.append(proc)
+    server = LiteServer(s, port)
     uri = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            tail = log_path.read_text(errors="replace")[-600:]
-            raise MilvusUnavailable(f"Milvus Lite exited with code {proc.returncode} while starting. "
-                                    f"Log {log_path}: ...{tail.strip()[-300:]}")
-        if _port_open(port) and _answers(uri, timeout=2.0):
-            server_state_file(s).write_text(json.dumps({"pid": proc.pid, "port": port,
+        if not server.alive():
+            raise MilvusUnavailable(f"Milvus Lite exited with code {server.returncode} while starting. "
+                                    f"Log {server.log_path}: ...{server.log_tail(600).strip()[-300:]}")
+        if port_in_use(port) and _answers(uri, timeout=2.0):
+            server_state_file(s).write_text(json.dumps({"pid": server.pid, "port": port,
                                                         "store": str(_store_dir(s)), "started": time.time(),
-                                                        "idle_stop_s": idle_seconds()}))
-            return MilvusInfo(uri=uri, token=None, embedded=True, pid=proc.pid)
+                                                        "idle_stop_s": s.milvus_idle_s}))
+            return MilvusInfo(uri=uri, token=None, embedded=True, pid=server.pid)
         time.sleep(0.2)
-    stop_process(proc)
-    raise MilvusUnavailable(f"Milvus Lite did not answer on {uri} within {timeout:.0f} s; see {log_path}.")
-
-
-def stop_process(proc: subprocess.Popen, grace: float = 10.0) -> None:
-    """SIGTERM the process group, then SIGKILL after ``grace`` seconds."""
-    if proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(grace)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(grace)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            pass
+    server.stop()
+    raise MilvusUnavailable(f"Milvus Lite did not answer on {uri} within {timeout:.0f} s; see {server.log_path}.")
 
 
 def _unregister() -> None:
@@ -269,16 +251,17 @@ def _unregister() -> None:
 
 
 def stop_started_servers() -> None:
-    """At exit: stop the servers this process started unless another process still uses them
-    (the watchdog stops those once their last owner is gone)."""
-    from rag.milvus_watchdog import live_owners
-
+    """Stop the servers this process started unless another process still uses them (the watchdog
+    stops those once their last owner is gone), and drop this process' owner files. Also runs at
+    exit (``rag.processes.stop_all``); a process whose exit handlers never run (uvicorn re-raises
+    SIGTERM) calls it itself."""
     _unregister()
-    while _started:
-        proc = _started.pop()
-        owners = Path(proc.args[proc.args.index("--owners") + 1])
-        if not [p for p in live_owners(owners) if p != os.getpid()]:
-            stop_process(proc)
+    for server in processes.children():
+        if isinstance(server, LiteServer):
+            server.stop_at_exit()
+
+
+processes.on_exit(_unregister)
 
 
 def embedded_status(settings: Settings | None = None) -> dict:
@@ -290,7 +273,7 @@ def embedded_status(settings: Settings | None = None) -> dict:
     out = {"data_dir": str(s.data_dir), "running": st is not None, "owners": live_owners(_owners_dir(s))}
     if st is not None:
         out.update(pid=int(st["pid"]), port=int(st["port"]), uri=f"http://127.0.0.1:{st['port']}",
-                   started=st.get("started"), idle_stop_s=st.get("idle_stop_s", idle_seconds()))
+                   started=st.get("started"), idle_stop_s=st.get("idle_stop_s", s.milvus_idle_s))
     return out
 
 
@@ -312,11 +295,8 @@ def stop_embedded(settings: Settings | None = None) -> dict | None:
             p.kill()
     except (OSError, psutil.Error):
         pass
-    for proc in [p for p in _started if p.pid == pid]:
-        proc.wait(5)
-        _started.remove(proc)
+    for server in [c for c in processes.children() if c.pid == pid]:
+        server.wait(5)
+        processes.forget(server)
     server_state_file(s).unlink(missing_ok=True)
     return st
-
-
-atexit.register(stop_started_servers)

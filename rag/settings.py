@@ -14,6 +14,7 @@ Usage:
     s = get_settings()
     s.data_dir, s.milvus_uri, s.openai_api_key  # SecretStr | None
     s.device, s.embed_batch                       # "auto", 64 (WORKBENCH_DEVICE, WORKBENCH_EMBED_BATCH)
+    s.milvus_idle_s, s.parent_pid                 # 30.0, None (WORKBENCH_MILVUS_IDLE_S, WORKBENCH_PARENT_PID)
     s.key_for("http://localhost:11434/v1")        # None unless configured for that endpoint
     mine = s.with_keys(typed_key)                 # one session's settings (key from the sidebar); s unchanged
 """
@@ -24,7 +25,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -63,11 +64,40 @@ class Settings(BaseSettings):
     embed_batch: int = Field(default=64, ge=1, validation_alias=AliasChoices("WORKBENCH_EMBED_BATCH",
                                                                             "embed_batch"))
 
+    milvus_idle_s: float = Field(default=30.0, validation_alias=AliasChoices("WORKBENCH_MILVUS_IDLE_S",
+                                                                             "milvus_idle_s"))
+    # The load-test service (``loadtests.service``): defaults for its flags, and what Locust is told.
+    service_dataset: str = Field(default="sample", validation_alias=AliasChoices("WORKBENCH_DATASET",
+                                                                                 "service_dataset"))
+    service_models: str = Field(default="", validation_alias=AliasChoices("WORKBENCH_SERVICE_MODELS",
+                                                                          "service_models"))
+    service_milvus_uri: str = Field(default="", validation_alias=AliasChoices("WORKBENCH_SERVICE_MILVUS_URI",
+                                                                              "service_milvus_uri"))
+    service_generator: str = Field(default="extractive", validation_alias=AliasChoices("WORKBENCH_GENERATOR",
+                                                                                       "service_generator"))
+    locust_models: str = Field(default="", validation_alias=AliasChoices("WORKBENCH_LOCUST_MODELS",
+                                                                         "locust_models"))
+    # Set by ``rag.processes.child_env`` for a child that must exit with the process that started it.
+    parent_pid: int | None = Field(default=None, validation_alias=AliasChoices("WORKBENCH_PARENT_PID",
+                                                                               "parent_pid"))
+
+    @field_validator("parent_pid", mode="before")
+    @classmethod
+    def _pid_or_none(cls, v):
+        """Anything but a positive pid means "no parent to watch" (as before: not a startup error)."""
+        v = str(v).strip() if v is not None else ""
+        return int(v) if v.isdigit() and int(v) > 0 else None
+
     def path(self, *parts: str) -> Path:
         """A path inside the data folder, its parent created."""
         p = Path(self.data_dir).joinpath(*parts)
         p.parent.mkdir(parents=True, exist_ok=True)
         return p
+
+    @property
+    def milvus_key(self) -> str | None:
+        """``MILVUS_TOKEN`` as the client needs it (empty: none)."""
+        return (self.milvus_token.get_secret_value() or None) if self.milvus_token else None
 
     @property
     def openai_key(self) -> str | None:

@@ -77,6 +77,19 @@ def test_two_generators_give_one_process_results(how, service, tmp_path, capsys)
     assert left == [], "Locust processes left behind"
 
 
+def _environ(pid: int) -> dict:
+    """The child's environment as the OS holds it, once exec has set it: ``Popen`` returns when the
+    close-on-exec fds close, a moment before the kernel points the new image at its environment (an
+    empty read then made the absence checks pass trivially and the presence check fail under load)."""
+    import time
+
+    deadline = time.monotonic() + 10
+    while not (env := psutil.Process(pid).environ()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "PATH" in env, env
+    return env
+
+
 def test_children_get_only_the_variables_they_need(service, monkeypatch, tmp_path):
     from loadtests.procs import LocustProcess, ServiceProcess, child_env
     from loadtests.runner import HERE
@@ -95,13 +108,13 @@ def test_children_get_only_the_variables_they_need(service, monkeypatch, tmp_pat
         # a real worker process: its environment as the OS holds it
         w = LocustProcess.worker(HERE / "locustfile.py", 9, tmp_path / "w.log")
         try:
-            seen = psutil.Process(w.pid).environ()
+            seen = _environ(w.pid)
         finally:
             w.stop(2.0)
         assert "OPENAI_API_KEY" not in seen and "MILVUS_TOKEN" not in seen and SECRET not in json.dumps(seen)
         m = LocustProcess.worker(HERE / "locustfile_milvus.py", 9, tmp_path / "m.log")
         try:
-            seen = psutil.Process(m.pid).environ()
+            seen = _environ(m.pid)
         finally:
             m.stop(2.0)
         assert seen["MILVUS_TOKEN"] == "root:Milvus-secret" and "OPENAI_API_KEY" not in seen

@@ -18,7 +18,7 @@ import streamlit as st
 from evaluators.formatting import fmt_int, fmt_value, missing
 from loadtests import charts
 from loadtests.results import batching_label, load_run
-from loadtests.runner import APP, ENDPOINTS, MAX_DURATION_S, MAX_USERS, LoadConfig
+from loadtests.runner import APP, MAX_DURATION_S, MAX_USERS, SCENARIOS, LoadConfig
 from rag.runs import RunNotFound, RunStore
 from ui.errors import show_error
 from ui.pickers import model_picker, run_picker
@@ -36,7 +36,7 @@ def load_form() -> tuple[list[str], dict]:
     c1, c2, c3, c4, c5 = st.columns([3, 1.3, 1, 1, 1])
     with c1:
         models = model_picker("Models", "load_models")
-    f = {"endpoint": c2.selectbox("Endpoint", list(ENDPOINTS), help="search: embed + Milvus · rag: + generate "
+    f = {"endpoint": c2.selectbox("Endpoint", list(SCENARIOS), help="search: embed + Milvus · rag: + generate "
                                   "(extractive by default) · milvus: Milvus alone, no model, to separate database "
                                   "time from model time"),
          "users": c3.number_input("Users", 1, MAX_USERS, 10),

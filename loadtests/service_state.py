@@ -1,0 +1,257 @@
+"""What the load-test service serves: its config, request bodies, loaded models and request handling.
+
+``ServiceState`` loads the dataset, connects to Milvus, reuses or builds one collection per model for
+the requested index config, loads and warms each model once, and answers ``search``/``rag``/
+``plan_milvus``; ``loadtests.service`` puts it behind HTTP. Kept apart from the HTTP layer so tests
+(and the benchmarks) can build a state once and serve it in-process.
+
+Usage:
+    state = ServiceState(ServiceConfig(dataset="sample", models=["bm25"]))
+    await state.search(SearchRequest(model="bm25", query="garbage collection", k=4))
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+
+from fastapi import HTTPException
+from pydantic import BaseModel, Field
+
+from loadtests.batcher import DEFAULT_MAX_BATCH, DEFAULT_WINDOW_MS, MicroBatcher, encode_and_search, warm_up
+from loadtests.results import TimingBook
+
+DEFAULT_MODELS = ("minilm", "bm25")
+MAX_QUERY_CHARS = 2000
+MAX_K = 100
+
+
+class SearchRequest(BaseModel):
+    model: str = Field(min_length=1, max_length=200)
+    query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
+    k: int = Field(default=10, ge=1, le=MAX_K)
+
+
+class RagRequest(BaseModel):
+    model: str = Field(min_length=1, max_length=200)
+    question: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
+    k: int = Field(default=4, ge=1, le=MAX_K)
+
+
+@dataclass
+class ServiceConfig:
+    """What the service serves; every field also comes from a CLI flag or an environment variable."""
+    dataset: str = "sample"
+    models: list[str] | None = None       # None: the models already indexed for the dataset, else DEFAULT_MODELS
+    milvus_uri: str | None = None         # None: the app's Milvus (ensure_milvus)
+    generator: str = "extractive"
+    index_type: str = "FLAT"              # the index config served (reused if built, else built)
+    metric: str = "COSINE"
+    index_params: dict = field(default_factory=dict)
+    batching: bool = True                 # micro-batch concurrent queries per dense model (loadtests.batcher)
+    batch_window_ms: float = DEFAULT_WINDOW_MS
+    max_batch: int = DEFAULT_MAX_BATCH
+
+    def batching_json(self) -> dict:  # what load runs record and the page shows
+        return {"batching": self.batching, "batch_window_ms": self.batch_window_ms, "max_batch": self.max_batch}
+
+    @classmethod
+    def from_settings(cls, s=None) -> ServiceConfig:
+        """The defaults of the service's flags: ``WORKBENCH_DATASET``, ``WORKBENCH_SERVICE_MODELS``,
+        ``WORKBENCH_SERVICE_MILVUS_URI``, ``WORKBENCH_GENERATOR`` (``rag.settings.Settings``)."""
+        from rag.settings import get_settings
+
+        s = s or get_settings()
+        return cls(dataset=s.service_dataset, models=[m.strip() for m in s.service_models.split(",") if m.strip()]
+                   or None, milvus_uri=s.service_milvus_uri or None, generator=s.service_generator)
+
+
+@dataclass
+class LoadedModel:
+    key: str                     # the spec string the model is asked for by (``oai:m@http://h/v1``)
+    spec: object                 # rag.embedders.ModelSpec
+    collection: str
+    index: object                # rag.store.IndexConfig the collection was built with
+    encoder: object | None       # CachedEncoder for dense parts, None for BM25
+    lock: threading.Lock = field(default_factory=threading.Lock)  # shared by every user of the same encoder
+    batcher: MicroBatcher | None = None  # None: one request at a time (--no-batching, or BM25)
+
+    def describe(self, rows: int) -> dict:
+        dense = f"{self.index.index_type}/{self.index.metric}"
+        index = {"dense": dense, "sparse": "BM25", "hybrid": f"{dense} + BM25"}.get(self.spec.kind, dense)
+        return {"name": self.key, "label": self.spec.label, "kind": self.spec.kind,
+                "collection": self.collection, "rows": rows, "index": index}
+
+
+_encoder_locks: dict[str, threading.Lock] = {}
+
+
+def encoder_lock(model_id: str) -> threading.Lock:
+    """One lock per underlying encoder (minilm and hybrid share MiniLM): HF fast tokenizers are not
+    safe to call from two threads at once ("Already borrowed"), and on 2 cores the model is CPU-bound
+    anyway, so serialising costs nothing."""
+    return _encoder_locks.setdefault(model_id, threading.Lock())
+
+
+class ServiceState:
+    """The loaded dataset, Milvus connection, models and generator; everything a request needs."""
+
+    def __init__(self, cfg: ServiceConfig, log=lambda msg: print(msg, file=sys.stderr, flush=True)):
+        from rag.embedders import REGISTRY, resolve_all
+        from rag.loaders import load_dataset
+        from rag.milvus_server import MilvusInfo, ensure_milvus
+        from rag.settings import get_settings
+        from rag.store import IndexConfig, MilvusStore
+
+        self.cfg, self.log = cfg, log
+        self.dataset = load_dataset(cfg.dataset)
+        if cfg.milvus_uri:
+            self.info = MilvusInfo(uri=cfg.milvus_uri, token=get_settings().milvus_key, embedded=False)
+        else:
+            self.info = ensure_milvus()
+        self.store = MilvusStore(self.info)
+        self.store.ping()
+        index = IndexConfig(cfg.index_type, cfg.metric, dict(cfg.index_params))  # bad settings fail here
+        names = cfg.models or [m for m in REGISTRY if self.store.builds(self.dataset, m)] or list(DEFAULT_MODELS)
+        specs = resolve_all(names)  # keyed by the spec strings asked for; unknown names fail here, before any work
+        if not cfg.models:  # defaults this server cannot run (bm25 on Milvus 2.3) are left out, saying why
+            for why in filter(None, map(self.store.capabilities.model_reason, specs.values())):
+                log(f"warning: {why}: not served")
+            specs = {k: sp for k, sp in specs.items() if not self.store.capabilities.model_reason(sp)} or specs
+        self.store.capabilities.require(list(specs.values()), index)  # before any build
+        self.models: dict[str, LoadedModel] = {}
+        for key, spec in specs.items():
+            t = time.perf_counter()
+            built = self.store.ensure_collection(self.dataset, spec, index)
+            name, how = built.name, "reused" if built.reused else "built"
+            lm = LoadedModel(key, spec, name, index, spec.encoder(), encoder_lock(spec.model_id))
+            self.models[key] = lm
+            warm = self.dataset.queries[0].text if self.dataset.queries else "warm-up"
+            lm.batcher = warm_up(self.store, lm, warm, self.info.uri, cfg.batching_json())
+            log(f"model {key}: collection {name} {how}, warm in {time.perf_counter() - t:.1f} s")
+        self.generator, self.generator_error = _make_generator(cfg.generator)
+        if self.generator_error:
+            log(f"warning: /rag disabled: {self.generator_error}")
+        self.timings = TimingBook()
+        self.started = time.time()
+
+    # ---------------------------------------------------------------- the two operations
+    def model(self, name: str) -> LoadedModel:
+        from rag.embedders import model_key
+
+        lm = self.models.get(model_key(name))
+        if lm is None:
+            raise HTTPException(404, f"unknown model '{name}'; known: {', '.join(self.models)}")
+        return lm
+
+    async def retrieve(self, lm: LoadedModel, query: str, k: int) -> tuple[list[tuple[str, float]], dict]:
+        """Hits and timings (wait, batch size, embed, Milvus search): batched with other requests for
+        the same model, or alone in a worker thread (``--no-batching``, BM25)."""
+        if lm.batcher is not None:
+            return await lm.batcher.submit(query, k)
+        from anyio import to_thread
+
+        r = (await to_thread.run_sync(lambda: encode_and_search(self.store, lm, [(query, k)], self.info.uri)))[0]
+        if isinstance(r, BaseException):
+            raise r
+        hits, timings = r
+        return hits, {"wait_ms": timings.pop("wait_ms"), "batch_size": 1, **timings}
+
+    async def search(self, req: SearchRequest) -> dict:
+        lm = self.model(req.model)
+        t = time.perf_counter()
+        hits, timings = await self.retrieve(lm, req.query, req.k)
+        timings["server_ms"] = (time.perf_counter() - t) * 1000
+        self.timings.add("search", lm.key, timings)
+        return {"model": lm.key, "k": req.k, "timings": _rounded(timings),
+                "hits": [{"id": d, "title": self._title(d), "score": round(s, 6)} for d, s in hits]}
+
+    async def rag(self, req: RagRequest) -> dict:
+        """Retrieve (batched, like /search), then await the generator (LLM calls are async)."""
+        from rag.generators import Context
+
+        lm = self.model(req.model)
+        if self.generator is None:
+            raise HTTPException(503, f"no generator: {self.generator_error}")
+        t = time.perf_counter()
+        hits, timings = await self.retrieve(lm, req.question, req.k)
+        contexts = [self._doc(d) | {"score": round(s, 6)} for d, s in hits]
+        t_gen = time.perf_counter()
+        try:
+            answer = await self.generator.agenerate(req.question, [Context(c["id"], c["title"], c["text"])
+                                                                   for c in contexts])
+        except Exception as e:  # an LLM endpoint down or refusing: the generator's fault, not ours
+            raise HTTPException(502, f"generator {self.cfg.generator} failed: {type(e).__name__}: "
+                                     f"{str(e)[:300]}") from e
+        timings["generate_ms"] = (time.perf_counter() - t_gen) * 1000
+        timings["server_ms"] = (time.perf_counter() - t) * 1000
+        self.timings.add("rag", lm.key, timings)
+        return {"model": lm.key, "k": req.k, "answer": answer.text, "contexts": contexts,
+                "generator": self.cfg.generator, "timings": _rounded(timings)}
+
+    def _title(self, doc_id: str) -> str:
+        try:
+            return self.dataset.doc(doc_id).title
+        except KeyError:
+            return ""
+
+    def _doc(self, doc_id: str) -> dict:
+        try:
+            d = self.dataset.doc(doc_id)
+            return {"id": d.id, "title": d.title, "text": d.text}
+        except KeyError:
+            return {"id": doc_id, "title": "", "text": ""}
+
+    def plan_milvus(self, model: str, limit: int) -> dict:
+        """What the direct-Milvus locustfile needs to issue the same searches without a model."""
+        lm = self.model(model)
+        queries = [q.text for q in self.dataset.queries[:limit]]
+        vectors = None
+        if lm.encoder is not None:
+            with lm.lock:
+                vectors = [[round(float(x), 7) for x in v] for v in lm.encoder.embed(queries)]
+        return {"uri": self.info.uri, "collection": lm.collection, "model": lm.key, "kind": lm.spec.kind,
+                "index_type": lm.index.index_type, "metric": lm.index.metric,
+                "index_params": dict(lm.index.params), "queries": queries,
+                "vectors": vectors}
+
+
+def _rounded(timings: dict[str, float]) -> dict[str, float]:
+    return {k: round(v, 3) for k, v in timings.items()}
+
+
+def milvus_guard(state: ServiceState, fn):
+    """Run a Milvus call; its failure is a 503 that names the database, not a bare 500."""
+    try:
+        return fn()
+    except HTTPException:
+        raise
+    except Exception as e:  # pymilvus raises MilvusException / grpc errors when the server is gone
+        raise HTTPException(503, f"Milvus at {state.info.uri} failed: {type(e).__name__}: {str(e)[:300]}") from e
+
+
+def _make_generator(name: str):
+    """(generator, None) from ``rag.generators``, or (None, why): /search still serves without one."""
+    try:
+        from rag.generators import make_generator
+
+        gen = make_generator(name)
+    except Exception as e:  # unknown name, no API key, ...: /rag answers 503 with this
+        return None, f"generator '{name}' unavailable: {e}"
+    embed = getattr(gen, "embed", None)
+    if embed is not None:  # the extractive baseline embeds with MiniLM: share the encoder's lock
+        lock = encoder_lock(resolve_model_id("minilm"))
+
+        def locked_embed(texts):
+            with lock:
+                return embed(texts)
+        gen.embed = locked_embed
+    return gen, None
+
+
+def resolve_model_id(name: str) -> str:
+    from rag.embedders import resolve
+
+    return resolve(name).model_id
