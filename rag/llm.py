@@ -166,7 +166,3 @@ def parse_llm(spec: str | None, base_url: str | None = None, settings: Settings 
     if not model:
         raise LLMUnavailable(f"'{text}': name the model, e.g. {provider}:MODEL")
     return LLMEndpoint(provider, model, (base_url or url or None), settings)
-
-
-def endpoint_from_config(cfg: dict | None) -> LLMEndpoint | None:
-    return LLMEndpoint(**cfg) if cfg else None
