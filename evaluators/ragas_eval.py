@@ -54,6 +54,11 @@ class RagasScorer:
     ``gate`` is the run's ``JudgeConcurrency`` (shared with the generator); ``embeddings`` the answer
     relevancy embedder (``minilm``, or ``openai:MODEL`` / ``compat:MODEL@URL``); ``meter`` collects the
     judge's token usage when ``score`` is given none.
+
+    Usage:
+        scorer = RagasScorer(["faithfulness"], parse_llm("ollama:llama3.1"), gate=JudgeConcurrency(8))
+        (await scorer.score(RagSample("q?", "answer", ["ctx"])))["faithfulness"].value
+        await scorer.aclose()
     """
 
     def __init__(self, metrics: list[str] | None = None, judge: LLMEndpoint | None = None, *,
