@@ -7,6 +7,8 @@ fails offline. The transforms are the lean part of Ragas' pre-chunked defaults (
 embedding with the local MiniLM, and named entities), and questions come from the single-hop
 specific synthesizer: each question is written from one document, so that document is its one
 relevant id (a qrel) and its text the reference context. Personas are generated from the summaries.
+The LLM is Ragas' instructor LLM (``ragas_judge.JudgeLLM``, every response's usage on ``meter``) and the
+embeddings the local MiniLM, as for the metrics.
 
 The questions are returned for editing and then saved with ``rag.question_sets.save_question_set``.
 
