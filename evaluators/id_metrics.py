@@ -31,10 +31,14 @@ def id_context_recall(retrieved_ids, reference_ids) -> float:
 
 
 class IdMetric:
-    """A non-LLM metric over ``SingleTurnSample``'s id columns, with the Ragas metric call signature."""
+    """A non-LLM metric over the id columns, with the call the collections metrics have (``ascore``).
+
+    Usage:
+        await IdMetric(id_context_recall).ascore(retrieved_context_ids=["java"], reference_context_ids=["java"])
+    """
 
     def __init__(self, fn: Callable[[list, list], float]):
         self.fn = fn
 
-    async def single_turn_ascore(self, sample, callbacks=None) -> float:
-        return self.fn(sample.retrieved_context_ids or [], sample.reference_context_ids or [])
+    async def ascore(self, retrieved_context_ids=None, reference_context_ids=None) -> float:
+        return self.fn(retrieved_context_ids or [], reference_context_ids or [])

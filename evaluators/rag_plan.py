@@ -1,11 +1,13 @@
 """Before a RAG run: how many LLM calls, how many tokens, what it will cost.
 
-Call counts are exact for Ragas 0.4.3 (faithfulness 2 per row, answer relevancy 3, context precision
-1 per retrieved context, context recall 1; the generator 1 when it is an LLM) and skip rows where a
-metric is not applicable. Prompt sizes come from rendering the metrics' *own* Ragas prompts (their
-instructions and few-shot examples are most of the tokens) with the question, typical contexts of
-this corpus and an answer of typical length; tokens are characters ÷ 4 (no tiktoken download).
-Completion sizes are rough. Failed-call retries and Ragas' "fix the JSON" calls come on top.
+Call counts are exact for the ``ragas.metrics.collections`` metrics of Ragas 0.4.3 (the same as the
+legacy classes: faithfulness 2 per row, answer relevancy 3, context precision 1 per retrieved context,
+context recall 1; the generator 1 when it is an LLM) and skip rows where a metric is not applicable.
+Prompt sizes come from rendering the metrics' *own* Ragas prompts (their instructions and few-shot
+examples are most of the tokens) with the question, typical contexts of this corpus and an answer of
+typical length, plus the JSON schema instructor sends again in its system message; tokens are
+characters ÷ 4 (no tiktoken download). Completion sizes are rough. Failed-call retries and re-asks of
+a reply that did not parse come on top.
 
 Usage:
     est = estimate_run(questions, ds, cfg)            # cfg: rag_runner.RagConfig
@@ -14,6 +16,7 @@ Usage:
 
 from __future__ import annotations
 
+import json
 import statistics
 
 from evaluators.cost import Estimate, approx_tokens
@@ -28,31 +31,44 @@ TYPICAL_ANSWER_CHARS = 260
 COMPLETION_TOKENS_GENERATOR = 80
 
 
-def _faithfulness(m, q, ctxs, ans, ref):
-    from ragas.metrics._faithfulness import NLIStatementInput, StatementGeneratorInput
+def _call(prompt, data) -> str:
+    """What one judge call sends: the metric's prompt, and instructor's JSON-mode system message (the
+    reply's schema again, ~200 characters of instruction around it)."""
+    return prompt.to_string(data) + " " * 200 + json.dumps(prompt.output_model.model_json_schema(), indent=2)
+
+
+def _faithfulness(q, ctxs, ans, ref):
+    from ragas.metrics.collections.faithfulness.util import (
+        NLIStatementInput,
+        NLIStatementPrompt,
+        StatementGeneratorInput,
+        StatementGeneratorPrompt,
+    )
 
     stmts = split_sentences(ans) or [ans]
-    return [(m.statement_generator_prompt.to_string(StatementGeneratorInput(question=q, answer=ans)), len(ans) + 40),
-            (m.nli_statements_prompt.to_string(NLIStatementInput(context="\n".join(ctxs), statements=stmts)),
+    return [(_call(StatementGeneratorPrompt(), StatementGeneratorInput(question=q, answer=ans)), len(ans) + 40),
+            (_call(NLIStatementPrompt(), NLIStatementInput(context="\n".join(ctxs), statements=stmts)),
              sum(len(s) + 90 for s in stmts))]
 
 
-def _relevancy(m, q, ctxs, ans, ref):
-    from ragas.metrics._answer_relevance import ResponseRelevanceInput
+def _relevancy(q, ctxs, ans, ref):
+    from ragas.metrics.collections.answer_relevancy.util import AnswerRelevanceInput, AnswerRelevancePrompt
 
-    return [(m.question_generation.to_string(ResponseRelevanceInput(response=ans)), len(q) + 40)] * m.strictness
-
-
-def _precision(m, q, ctxs, ans, ref):
-    from ragas.metrics._context_precision import QAC
-
-    return [(m.context_precision_prompt.to_string(QAC(question=q, context=c, answer=ref)), 160) for c in ctxs]
+    strictness = METRICS["answer_relevancy"].calls(0)
+    return [(_call(AnswerRelevancePrompt(), AnswerRelevanceInput(response=ans)), len(q) + 40)] * strictness
 
 
-def _recall(m, q, ctxs, ans, ref):
-    from ragas.metrics._context_recall import QCA
+def _precision(q, ctxs, ans, ref):
+    from ragas.metrics.collections.context_precision.util import ContextPrecisionInput, ContextPrecisionPrompt
 
-    text = m.context_recall_prompt.to_string(QCA(question=q, context="\n".join(ctxs), answer=ref))
+    return [(_call(ContextPrecisionPrompt(), ContextPrecisionInput(question=q, context=c, answer=ref)), 160)
+            for c in ctxs]
+
+
+def _recall(q, ctxs, ans, ref):
+    from ragas.metrics.collections.context_recall.util import ContextRecallInput, ContextRecallPrompt
+
+    text = _call(ContextRecallPrompt(), ContextRecallInput(question=q, context="\n".join(ctxs), answer=ref))
     return [(text, sum(len(s) + 90 for s in split_sentences(ref) or [ref]))]
 
 
@@ -76,7 +92,6 @@ def estimate_run(questions: list[EvalQuestion], ds: Dataset, cfg, rows_done: set
     gen_ep = generator_endpoint(cfg.generator, cfg.generator_base_url)
     active, _ = split_metrics(cfg.metrics, judge)
     judged = [n for n in active if METRICS[n].needs_judge]
-    instances = {n: METRICS[n].build() for n in judged}
     ctxs = typical_contexts(ds, cfg.k)
     lengths = [len(s) for d in ds.documents[:200] for s in split_sentences(d.text)]
     ans = "x" * (int(statistics.median(lengths) * 2) if lengths and gen_ep is None else TYPICAL_ANSWER_CHARS)
@@ -92,7 +107,7 @@ def estimate_run(questions: list[EvalQuestion], ds: Dataset, cfg, rows_done: set
                 est.add("generator", gen_ep.model, 1, approx_tokens(prompt), COMPLETION_TOKENS_GENERATOR)
             if q.id not in per_q:
                 sample = RagSample(q.question, ans, ctxs, q.reference, q.reference_contexts or None)
-                per_q[q.id] = tuple((n, PROMPTS[n](instances[n], q.question, ctxs, ans, q.reference or ""))
+                per_q[q.id] = tuple((n, PROMPTS[n](q.question, ctxs, ans, q.reference or ""))
                                     for n in judged if applicability(METRICS[n], sample) is None)
             for name, prompts in per_q[q.id]:
                 est.add("judge", judge.model, len(prompts), sum(approx_tokens(p) for p, _ in prompts),

@@ -7,6 +7,8 @@ fails offline. The transforms are the lean part of Ragas' pre-chunked defaults (
 embedding with the local MiniLM, and named entities), and questions come from the single-hop
 specific synthesizer: each question is written from one document, so that document is its one
 relevant id (a qrel) and its text the reference context. Personas are generated from the summaries.
+The LLM is Ragas' instructor LLM (``ragas_judge.JudgeLLM``, every response's usage on ``meter``) and the
+embeddings the local MiniLM, as for the metrics.
 
 The questions are returned for editing and then saved with ``rag.question_sets.save_question_set``.
 
@@ -18,10 +20,8 @@ Usage:
 
 from __future__ import annotations
 
-import warnings
-
 from evaluators.cost import UsageMeter
-from evaluators.ragas_eval import JudgeTrace, LangchainEmbeddingsWrapper, LangchainLLMWrapper, MiniLMEmbeddings
+from evaluators.ragas_judge import JudgeLLM, MiniLMEmbeddings
 from rag.dataset import Dataset
 from rag.llm import parse_llm
 from rag.question_sets import EvalQuestion
@@ -76,29 +76,23 @@ def generate_testset(ds: Dataset, llm_spec: str, size: int = 10, base_url: str |
     if why:
         raise ValueError(why)
     from langchain_core.documents import Document as LCDocument
-    from langchain_openai import ChatOpenAI
     from ragas.run_config import RunConfig
     from ragas.testset import TestsetGenerator
     from ragas.testset.synthesizers.single_hop.specific import SingleHopSpecificQuerySynthesizer
 
     ep = parse_llm(llm_spec, base_url, settings)  # settings: whose keys (a browser session's or app-wide)
     meter = meter or UsageMeter()
-    with _clients() as (aclient, sclient):
-        chat = ChatOpenAI(model=ep.model, base_url=ep.resolved_base_url(), api_key=ep.api_key(), timeout=timeout,
-                          max_retries=max_retries, http_async_client=aclient, http_client=sclient,
-                          callbacks=[JudgeTrace(meter, ep.model)])  # usage of every call, transforms included
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            llm = LangchainLLMWrapper(chat, bypass_n=True)
-            emb = LangchainEmbeddingsWrapper(MiniLMEmbeddings())
-        docs = [d for d in ds.documents if d.text.strip()][:max_docs]
-        chunks = [LCDocument(page_content=d.full_text, metadata={"doc_id": d.id}) for d in docs]
-        run_config = RunConfig(timeout=int(timeout), max_retries=1, max_wait=1, max_workers=8)
-        gen = TestsetGenerator(llm=llm, embedding_model=emb)
-        testset = gen.generate_with_chunks(
-            chunks, testset_size=size, transforms=_transforms(llm, emb),
-            query_distribution=[(SingleHopSpecificQuerySynthesizer(llm=llm), 1.0)], run_config=run_config,
-            raise_exceptions=False)
+    client = _client(ep, timeout, max_retries)
+    llm = JudgeLLM(client, ep.model, None, meter)  # usage of every call, transforms included
+    emb = MiniLMEmbeddings()
+    docs = [d for d in ds.documents if d.text.strip()][:max_docs]
+    chunks = [LCDocument(page_content=d.full_text, metadata={"doc_id": d.id}) for d in docs]
+    run_config = RunConfig(timeout=int(timeout), max_retries=1, max_wait=1, max_workers=8)
+    gen = TestsetGenerator(llm=llm, embedding_model=emb)
+    testset = gen.generate_with_chunks(
+        chunks, testset_size=size, transforms=_transforms(llm, emb),
+        query_distribution=[(SingleHopSpecificQuerySynthesizer(llm=llm), 1.0)], run_config=run_config,
+        raise_exceptions=False)
     by_text = {d.full_text: d.id for d in docs}
     out = []
     for i, s in enumerate(testset.to_list(), 1):
@@ -110,19 +104,15 @@ def generate_testset(ds: Dataset, llm_spec: str, size: int = 10, base_url: str |
     return out
 
 
-class _clients:
-    """Fresh sync + async HTTP clients for one generation, closed afterwards."""
+def _client(ep, timeout: float, max_retries: int):
+    """An async client without keep-alive: Ragas runs each test-set stage in its own event loop, and a
+    pooled connection opened in one loop fails in the next ("Connection error"). ``http_clients``: an
+    endpoint without a key sends no Authorization header."""
+    import httpx
+    from openai import AsyncOpenAI
 
-    def __enter__(self):
-        import httpx
+    from rag.llm import http_clients
 
-        from rag.llm import http_clients
-
-        # No keep-alive: Ragas runs each testset stage in its own event loop, and a pooled connection
-        # opened in one loop fails in the next ("Connection error"). http_clients: no key, no header.
-        self.a = http_clients(sync=False, limits=httpx.Limits(max_keepalive_connections=0))
-        self.s = http_clients(sync=True)
-        return self.a, self.s
-
-    def __exit__(self, *exc):
-        self.s.close()  # the async one is bound to Ragas' own event loop(s); it is dropped with them
+    pool = http_clients(sync=False, timeout=timeout, limits=httpx.Limits(max_keepalive_connections=0))
+    return AsyncOpenAI(api_key=ep.api_key(), base_url=ep.resolved_base_url(), timeout=timeout,
+                       max_retries=max_retries, http_client=pool)

@@ -129,17 +129,14 @@ async def _adrop_placeholder_key(request) -> None:
     _drop_placeholder_key(request)
 
 
-def http_clients(sync: bool | None = None, **kw):
-    """httpx client(s) for OpenAI SDK / LangChain clients: an endpoint without a key sends no
-    Authorization header at all. ``sync=None``: (async, sync); True/False: that one. ``kw`` go to httpx."""
+def http_clients(sync: bool, **kw):
+    """An httpx client (``sync``: ``httpx.Client``, else ``httpx.AsyncClient``) for an OpenAI SDK client: an
+    endpoint without a key sends no Authorization header at all. ``kw`` go to httpx."""
     import httpx
 
-    def a():
-        return httpx.AsyncClient(event_hooks={"request": [_adrop_placeholder_key]}, **kw)
-
-    def s():
+    if sync:
         return httpx.Client(event_hooks={"request": [_drop_placeholder_key]}, **kw)
-    return s() if sync else a() if sync is False else (a(), s())
+    return httpx.AsyncClient(event_hooks={"request": [_adrop_placeholder_key]}, **kw)
 
 
 def http_limits(max_connections: int):
@@ -166,7 +163,3 @@ def parse_llm(spec: str | None, base_url: str | None = None, settings: Settings 
     if not model:
         raise LLMUnavailable(f"'{text}': name the model, e.g. {provider}:MODEL")
     return LLMEndpoint(provider, model, (base_url or url or None), settings)
-
-
-def endpoint_from_config(cfg: dict | None) -> LLMEndpoint | None:
-    return LLMEndpoint(**cfg) if cfg else None

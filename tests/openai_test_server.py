@@ -8,13 +8,19 @@ schema's ``title`` and the ``input: {...}`` block Ragas appends, and answers by 
 - ``StatementGeneratorOutput``: the answer's sentences are the statements;
 - ``NLIStatementOutput``: verdict 1 if the statement occurs word for word in the context, else 0
   (so a response copied from its context scores faithfulness 1, a contradicting one 0);
-- ``ResponseRelevanceOutput``: the response's first sentence as the question; noncommittal if it
+- ``AnswerRelevanceOutput``: the response's first sentence as the question; noncommittal if it
   says it does not know;
-- ``Verification``: the context is useful if it covers ≥ 35 % of the answer's content words;
-- ``ContextRecallClassifications``: a reference sentence is attributed if the context covers ≥ 50 %
-  of its content words;
-- ``StringIO`` with ``output_string``/``prompt_value`` (Ragas' "fix the JSON" retry): re-judges the
-  original prompt; the test-set generator's prompts get small input-derived answers.
+- ``ContextPrecisionOutput``: the context is useful if it covers ≥ 35 % of the answer's content words;
+- ``ContextRecallOutput``: a reference sentence is attributed if the context covers ≥ 50 % of its
+  content words;
+- ``StringIO`` with ``output_string``/``prompt_value`` (legacy Ragas' "fix the JSON" retry, still used by
+  the test-set generator): re-judges the original prompt; the test-set generator's prompts get small
+  input-derived answers.
+
+The metrics (``ragas.metrics.collections`` through instructor) send the schema a second time in a system
+message and ask for JSON mode (``response_format``); a reply that does not parse is re-asked with the
+conversation so far plus the error (an ``assistant`` message in the request): the server answers the
+original prompt again and counts it in ``stats()["reasks"]``.
 
 A prompt without a schema is a RAG generation request: the answer is the context sentence sharing the
 most words with the question. ``/v1/embeddings`` returns hashed bag-of-words vectors.
@@ -164,9 +170,9 @@ def _query_answer(d: dict) -> dict:
 HANDLERS = {
     "StatementGeneratorOutput": _statements,
     "NLIStatementOutput": _nli,
-    "ResponseRelevanceOutput": _relevance,
-    "Verification": _verification,
-    "ContextRecallClassifications": _recall,
+    "AnswerRelevanceOutput": _relevance,
+    "ContextPrecisionOutput": _verification,
+    "ContextRecallOutput": _recall,
     "StringIO": _string_io,
     "Persona": _persona,
     "PersonaThemesMapping": _themes_mapping,
@@ -237,7 +243,8 @@ class JudgeServer:
     def reset_stats(self) -> None:
         with self._lock:
             self._stats = {"calls": 0, "chat_calls": 0, "embedding_calls": 0, "by_title": {}, "faults_applied": 0,
-                           "in_flight": 0, "max_in_flight": 0, "prompt_tokens": 0, "completion_tokens": 0}
+                           "in_flight": 0, "max_in_flight": 0, "prompt_tokens": 0, "completion_tokens": 0,
+                           "reasks": 0}
             self._auth: list[tuple[str, str | None]] = []
 
     def authorizations(self) -> list[tuple[str, str | None]]:
@@ -355,6 +362,8 @@ class JudgeServer:
         except (KeyError, ValueError) as e:
             return JSONResponse({"error": {"message": str(e), "type": "invalid_request_error"}}, 400)
         self._count_title(title or "generation")
+        if any(m.get("role") == "assistant" for m in body.get("messages", [])):
+            self._count("reasks")
         content_text = generate_answer(text) if reply is None else json.dumps(reply)
         if fault == "invalid_json":
             content_text = "Sure! Here is the JSON you asked for: {not json"

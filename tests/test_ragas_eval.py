@@ -10,7 +10,16 @@ import asyncio
 
 import pytest
 
-from evaluators.ragas_eval import JUDGED, METRICS, NON_LLM, Gate, RagasScorer, RagSample, explain, split_metrics
+from evaluators.ragas_eval import (
+    JUDGED,
+    METRICS,
+    NON_LLM,
+    JudgeConcurrency,
+    RagasScorer,
+    RagSample,
+    explain,
+    split_metrics,
+)
 from rag.llm import parse_llm
 from tests.openai_test_server import judge_server, llm_server  # noqa: F401  (fixtures)
 
@@ -19,10 +28,11 @@ CTX = ["Java is a statically typed language released in 1995.",
 REF = "Java reclaims unused memory automatically with a garbage collector."
 
 
-def score(server, samples, metrics=None, **kw):
+def score(server, samples, metrics=None, gate_size=4, **kw):
     """Score samples concurrently with a fresh scorer (fresh clients, as each run does)."""
     async def go():
-        sc = RagasScorer(metrics, parse_llm(f"openai:gpt-4o-mini@{server.base_url}"), gate=Gate(4), **kw)
+        sc = RagasScorer(metrics, parse_llm(f"openai:gpt-4o-mini@{server.base_url}"),
+                         gate=JudgeConcurrency(gate_size), **kw)
         try:
             return await asyncio.gather(*(sc.score(s) for s in samples)), sc
         finally:
@@ -109,15 +119,27 @@ def test_fault_injection_empties_only_the_affected_rows(llm_server):  # noqa: F8
     assert rb["rouge_l"].value == rg["rouge_l"].value > 0  # no judge needed: unaffected
 
 
-def test_invalid_json_once_is_repaired_by_ragas_but_persistent_invalid_json_fails(llm_server):  # noqa: F811
+def test_invalid_json_once_is_repaired_by_a_reask_but_persistent_invalid_json_fails(llm_server):  # noqa: F811
     llm_server.set_faults([{"kind": "invalid_json", "match": "first row", "times": 1},
                            {"kind": "invalid_json", "match": "second row"}])
     s1 = RagSample("first row", CTX[1], CTX, REF)
     s2 = RagSample("second row", CTX[1], CTX, REF)
-    (r1, r2), _ = score(llm_server, [s1, s2], ["faithfulness"], max_retries=0)
-    assert r1["faithfulness"].value == 1.0  # Ragas' "fix the output" prompt recovered the reply
-    assert r2["faithfulness"].value is None and "Parser" in r2["faithfulness"].error
-    assert llm_server.stats()["by_title"].get("StringIO", 0) >= 2
+    (r1, r2), sc = score(llm_server, [s1, s2], ["faithfulness"], max_retries=0)
+    assert r1["faithfulness"].value == 1.0  # instructor's re-ask ("correct your JSON") recovered the reply
+    assert r2["faithfulness"].value is None
+    assert r2["faithfulness"].error.startswith("parse error: the judge's reply was not the JSON asked for (2 attempts)")
+    assert llm_server.stats()["reasks"] == 2   # one re-ask per bad reply, not one per openai retry
+    # every API response is metered, the bad replies and the re-asks too: row 1 3 calls, row 2 2 calls
+    assert sc.meter.totals()["calls"] == llm_server.stats()["chat_calls"] == 5
+    assert sc.meter.totals()["prompt_tokens"] == llm_server.stats()["prompt_tokens"]
+
+
+def test_at_most_n_judge_calls_are_in_flight(llm_server):  # noqa: F811
+    llm_server.latency = 0.2
+    rows = [RagSample(f"row {i}", CTX[1], CTX, REF) for i in range(6)]
+    results, _ = score(llm_server, rows, ["faithfulness", "context_recall"], gate_size=2)
+    assert [r["faithfulness"].value for r in results] == [1.0] * 6
+    assert llm_server.stats()["chat_calls"] == 6 * 3 and llm_server.stats()["max_in_flight"] == 2
 
 
 def test_timeouts_are_reported_per_row(llm_server):  # noqa: F811
