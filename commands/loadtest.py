@@ -16,24 +16,14 @@ from typing import Annotated
 
 import typer
 
+from commands import options
 from commands.app import command
-from commands.options import (
-    IndexParams,
-    IndexType,
-    Metric,
-    NameList,
-    index_config,
-    models_option,
-    output_option,
-    status,
-    write_json,
-)
 from loadtests.batcher import DEFAULT_MAX_BATCH, DEFAULT_WINDOW_MS
 
 Opt = typer.Option
 
 
-def loadtest(models: Annotated[NameList, models_option()] = "minilm,bm25",
+def loadtest(models: Annotated[options.NameList, options.models_option()] = "minilm,bm25",
              endpoint: Annotated[str, Opt(help="search, rag, or milvus (Milvus alone, no model)")] = "search",
              users: Annotated[int, Opt(help="concurrent users per model (max 500)")] = 10,
              spawn_rate: Annotated[float, Opt(help="users started per second")] = 5.0,
@@ -56,14 +46,15 @@ def loadtest(models: Annotated[NameList, models_option()] = "minilm,bm25",
              = DEFAULT_WINDOW_MS,
              max_batch: Annotated[int, Opt(help=f"queries per encode() call at most (default {DEFAULT_MAX_BATCH})")]
              = DEFAULT_MAX_BATCH,
-             output: Annotated[str | None, output_option()] = None,
-             index: IndexType = "FLAT", metric: Metric = "COSINE", index_params: IndexParams = "{}") -> int:
+             output: Annotated[str | None, options.output_option()] = None,
+             index: options.IndexType = "FLAT", metric: options.Metric = "COSINE",
+             index_params: options.IndexParams = "{}") -> int:
     from loadtests.results import batching_label
     from loadtests.runner import LoadConfig, LoadTestError, run_load_test
     from rag.embedders import ModelUnavailable
     from rag.milvus_server import MilvusUnavailable
 
-    ix = index_config(index, metric, index_params)
+    ix = options.index_config(index, metric, index_params)
     cfg = LoadConfig(models=models, endpoint=endpoint, users=users, spawn_rate=spawn_rate, duration=duration, k=k,
                      dataset=dataset, host=host, processes=processes, workers=workers, slo_p95_ms=slo_p95_ms,
                      slo_max_users=slo_max_users, slo_step_seconds=slo_step_seconds, index_type=ix.index_type,
@@ -72,12 +63,12 @@ def loadtest(models: Annotated[NameList, models_option()] = "minilm,bm25",
 
     def progress(ev: dict) -> None:
         if "phase" in ev:
-            status(f"  {ev['phase']}")
+            options.status(f"  {ev['phase']}")
     try:
         report = run_load_test(cfg, progress)
     except (LoadTestError, ModelUnavailable, MilvusUnavailable) as e:
         run = getattr(e, "run_id", None)
-        status(f"error: {e}" + (f" (run {run} marked failed)" if run else ""))
+        options.status(f"error: {e}" + (f" (run {run} marked failed)" if run else ""))
         return 2
     out = report.to_json()
     print(f"{'model':<16}{'requests':>9}{'failures':>9}{'rps':>9}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}")
@@ -88,7 +79,7 @@ def loadtest(models: Annotated[NameList, models_option()] = "minilm,bm25",
     for m, s in out.get("slo", {}).items():
         print(f"SLO p95 <= {slo_p95_ms:g} ms: {m} holds up to {s['max_users']} users at {s['rps']:.1f} req/s")
     print(f"run_id {report.run_id}")
-    write_json(output, out, report.run_id)
+    options.write_json(output, out, report.run_id)
     return 0
 
 

@@ -19,32 +19,22 @@ from typing import Annotated
 
 import typer
 
+from commands import options
 from commands.app import command
-from commands.options import (
-    IndexParams,
-    IndexType,
-    Metric,
-    NameList,
-    index_config,
-    models_option,
-    name_list,
-    output_option,
-    status,
-    write_json,
-)
 
 Opt = typer.Option
 
 
 def rag(dataset: Annotated[str, Opt(help="'sample' or a BEIR folder")] = "sample",
-        models: Annotated[NameList, models_option("embedding models, e.g. minilm,bm25")] = "minilm,bm25",
+        models: Annotated[options.NameList, options.models_option("embedding models, e.g. minilm,bm25")]
+        = "minilm,bm25",
         generator: Annotated[str, Opt(help="extractive (offline baseline) | openai[:MODEL] | ollama:MODEL | "
                                            "compat:MODEL@URL")] = "extractive",
         judge: Annotated[str, Opt(help="none | openai[:MODEL] | ollama:MODEL | compat:MODEL@URL")] = "none",
         base_url: Annotated[str | None, Opt(help="OpenAI-compatible base URL for the generator and the judge")]
         = None,
         judge_base_url: Annotated[str | None, Opt(help="a different base URL for the judge")] = None,
-        metrics: Annotated[NameList | None, Opt(parser=name_list, metavar="METRICS",
+        metrics: Annotated[options.NameList | None, Opt(parser=options.name_list, metavar="METRICS",
                                                 help="subset of metrics (default: all that can run)")] = None,
         k: Annotated[int, Opt(help="contexts retrieved per question")] = 4,
         temperature: float = 0.0,
@@ -65,8 +55,9 @@ def rag(dataset: Annotated[str, Opt(help="'sample' or a BEIR folder")] = "sample
         resume: Annotated[str | None, Opt(metavar="RUN_ID", help="finish an interrupted run")] = None,
         retry_failed: Annotated[str | None, Opt(metavar="RUN_ID", help="re-run only the rows of a run that have "
                                                                        "failures")] = None,
-        output: Annotated[str | None, output_option()] = None,
-        index: IndexType = "FLAT", metric: Metric = "COSINE", index_params: IndexParams = "{}") -> int:
+        output: Annotated[str | None, options.output_option()] = None,
+        index: options.IndexType = "FLAT", metric: options.Metric = "COSINE",
+        index_params: options.IndexParams = "{}") -> int:
     from evaluators.cost import PriceTable
     from evaluators.rag_plan import estimate_run
     from evaluators.rag_runner import RagConfig, create_run, questions_for, resume_rag, run_rag
@@ -77,7 +68,7 @@ def rag(dataset: Annotated[str, Opt(help="'sample' or a BEIR folder")] = "sample
     if resume or retry_failed:
         run_id = resume or retry_failed
         overrides = {"spend_cap_usd": spend_cap} if spend_cap is not None else None
-        status(f"run_id {run_id}")
+        options.status(f"run_id {run_id}")
         with Workbench() as wb:
             result = resume_rag(run_id, workbench=wb, store=store, progress=_progress,
                                 retry_failed=bool(retry_failed), overrides=overrides)
@@ -91,29 +82,29 @@ def rag(dataset: Annotated[str, Opt(help="'sample' or a BEIR folder")] = "sample
                         judge_base_url=judge_base_url or base_url, metrics=metrics, k=k, temperature=temperature,
                         concurrency=concurrency, timeout=timeout, max_retries=retries, spend_cap_usd=spend_cap,
                         limit=limit, question_set=question_set, embeddings=embeddings, prices=table.to_json(),
-                        index=index_config(index, metric, index_params).to_json(), **extra)
+                        index=options.index_config(index, metric, index_params).to_json(), **extra)
         est = estimate_run(questions_for(ds, cfg), ds, cfg).summary(cfg.price_table())
-        status(f"estimate: {est['rows']} rows, {est['total_calls']} LLM calls, ≈{est['total_tokens']:,} tokens, "
-               f"≈${est['cost_usd']:.4f}")
+        options.status(f"estimate: {est['rows']} rows, {est['total_calls']} LLM calls, "
+                       f"≈{est['total_tokens']:,} tokens, ≈${est['cost_usd']:.4f}")
         if estimate:
             print(json.dumps(est, indent=2))
             return 0
         with Workbench() as wb:  # Milvus up before the run is recorded
             run_id = create_run(ds, cfg, store)
-            status(f"run_id {run_id}")
+            options.status(f"run_id {run_id}")
             result = run_rag(ds, cfg, workbench=wb, store=store, progress=_progress, run_id=run_id)
     print_summary(result)
     print(f"run_id {result.run_id}")
     if result.status == "failed":  # every row failed: exit 1 with the reason, no output file
-        status(f"error: run {result.run_id} failed: {store.get(result.run_id).error}")
+        options.status(f"error: run {result.run_id} failed: {store.get(result.run_id).error}")
         return 1
-    write_json(output, result_json(result), result.run_id)
+    options.write_json(output, result_json(result), result.run_id)
     return 0 if result.status in ("done", "stopped") else 1
 
 
 def _progress(p) -> None:
     if p.done == p.total or p.done % max(1, p.total // 20) == 0:
-        status(f"  {p.text}")
+        options.status(f"  {p.text}")
 
 
 def result_json(result) -> dict:
