@@ -168,9 +168,11 @@ def main() -> None:
     args = ap.parse_args()
     tmp = isolated_workbench()
     try:
-        from rag.embedders import resolve, runtime_info
+        from rag.devices import runtime_info
+        from rag.embedders import resolve
+        from rag.index_config import IndexConfig
         from rag.milvus_server import ensure_milvus
-        from rag.store import CHUNK_DOCS, IndexConfig, MilvusStore
+        from rag.store import CHUNK_DOCS, MilvusStore
 
         sentences = scifact_sentences()
         info = ensure_milvus()

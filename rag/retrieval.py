@@ -23,9 +23,10 @@ from dataclasses import dataclass, field
 
 from rag.dataset import Dataset
 from rag.embedders import ModelSpec, resolve_all
+from rag.index_config import IndexConfig
 from rag.milvus_server import MilvusInfo, ensure_milvus
 from rag.settings import Settings
-from rag.store import BuildResult, IndexConfig, MilvusStore
+from rag.store import BuildResult, MilvusStore
 
 IndexProgress = Callable[[str, str, int, int], None]  # (model, stage, done, total)
 Ranking = list[tuple[str, float]]

@@ -45,11 +45,6 @@ def is_upload(source: object) -> bool:
             and isinstance(source[1], (bytes, bytearray, memoryview)))
 
 
-def source_name(source: Source) -> str:
-    """The name errors use: the file name a user recognizes, not a long absolute path."""
-    return source[0] if is_upload(source) else Path(source).name  # type: ignore[index,arg-type]
-
-
 def check_size(name: str, size: int, max_bytes: int | None) -> None:
     limit = default_max_bytes() if max_bytes is None else max_bytes
     if size > limit:

@@ -144,3 +144,122 @@ def test_rag_failing_to_write_mid_job_leaves_no_file_and_marks_the_run_failed(mi
     assert last == f"error: could not write {out}: Is a directory (run {run_id} marked failed)"
     assert (run.status, run.error) == ("failed", f"could not write {out}: Is a directory")
     assert [p.name for p in tmp_path.iterdir()] == ["rag.json"] and list(out.iterdir()) == []  # no temp file left
+
+
+# ---------------------------------------------------------------- in process: typer's CliRunner on the one app
+
+COMMAND_NAMES = ["retrieval", "rag", "loadtest", "runs", "report", "gate", "export", "milvus", "demo"]
+
+
+def invoke(*args: str):
+    from typer.testing import CliRunner
+
+    from cli import app
+
+    return CliRunner().invoke(app, list(args))
+
+
+def test_help_lists_every_command_in_order():
+    r = invoke("--help")
+    assert r.exit_code == 0 and r.stderr == ""
+    listed = [ln.split()[0] for ln in r.stdout.split("Commands:\n")[1].splitlines() if ln.startswith("  ") and
+              not ln.startswith("    ")]
+    assert listed == COMMAND_NAMES
+    assert "  retrieval  compare embedding models' retrieval on a dataset\n" in r.stdout
+    assert invoke("-h").stdout == r.stdout
+
+
+@pytest.mark.parametrize("command", COMMAND_NAMES)
+def test_every_command_has_help(command):
+    r = invoke(command, "--help")
+    assert r.exit_code == 0 and r.stdout.startswith(f"Usage: cli.py {command} ") and r.stderr == ""
+
+
+@pytest.mark.parametrize("args,message", [
+    (["nope"], "error: No such command 'nope'; see `cli.py --help`"),
+    ([], "error: Missing command; see `cli.py --help`"),
+    (["retrieval"], "error: Missing option '--dataset'; see `cli.py retrieval --help`"),
+    (["retrieval", "--dataset", "sample", "--models", " , "],
+     "error: --models: give at least one model, e.g. minilm,bm25"),
+    (["retrieval", "--dataset", "sample", "--k", "x"],
+     "error: --k: Input should be a valid integer, unable to parse string as an integer"),
+    (["retrieval", "--datset", "sample"],
+     "error: No such option: --datset (Possible options: --dataset); see `cli.py retrieval --help`"),
+    (["retrieval", "--dataset", "sample", "--output", "/no/such/dir/r.json"],
+     "error: --output /no/such/dir/r.json: folder /no/such/dir does not exist"),
+    (["retrieval", "--dataset", "sample", "--index-params", "[8]"],
+     "error: --index-params must be a JSON object such as '{\"M\": 16}' (got [8])"),
+    (["rag", "--models", ","], "error: --models: give at least one model, e.g. minilm,bm25"),
+    (["rag", "--dataset", "/no/such/folder"],
+     "error: no dataset '/no/such/folder': not 'sample' and no such folder (pass 'sample' or a path; a BEIR "
+     "folder holds corpus.jsonl, queries.jsonl and qrels/<split>.tsv)"),
+    (["rag", "--output", "/tmp"], "error: --output /tmp: is a folder; give a file name"),
+    (["loadtest", "--endpoint", "nope"], "error: unknown endpoint 'nope'; choose from search, rag, milvus"),
+    (["loadtest", "--max-batch", "0"], "error: max batch must be 1-1024"),
+    (["loadtest", "--users", "many"],
+     "error: --users: Input should be a valid integer, unable to parse string as an integer"),
+    (["runs", "--kind", "nope"], "error: --kind: 'nope' is not one of 'retrieval', 'rag', 'load'."),
+    (["report", "--runs", "nope"], "error: no run 'nope'; list runs in the History page or with `python cli.py runs`"),
+    (["report", "--runs"], "error: Option '--runs' requires an argument"),
+    (["gate", "--run", "latest"], "error: Missing option '--metric'; see `cli.py gate --help`"),
+    (["gate", "--run", "nope", "--metric", "ndcg@10", "--min", "0.5"],
+     "error: no run 'nope'; list runs in the History page or with `python cli.py runs`"),
+    (["export", "--run", "latest", "--format", "xml"],
+     "error: --format: 'xml' is not one of 'csv', 'parquet', 'json'."),
+    (["export", "--run", "nope"], "error: no run 'nope'; list runs in the History page or with `python cli.py runs`"),
+    (["milvus", "go"], "error: ACTION: 'go' is not one of 'status', 'stop'."),
+    (["milvus"], "error: Missing argument 'action'. Choose from: status, stop; see `cli.py milvus --help`"),
+    (["demo", "--output", "/etc/hostname"], "error: --output /etc/hostname: is a file; give a folder"),
+    (["demo", "--output", "{tmp}", "--spend-cap", "0"], "error: --spend-cap must be > 0 USD"),
+], ids=lambda v: " ".join(v) if isinstance(v, list) else None)
+def test_bad_input_exits_2_with_one_exact_line_in_process(args, message, tmp_path):
+    before = _runs()
+    r = invoke(*[a.replace("{tmp}", str(tmp_path)) for a in args])
+    assert (r.exit_code, r.stderr.splitlines(), r.stdout) == (2, [message], ""), r.output
+    assert _runs() == before
+
+
+def test_main_returns_the_code_and_prints_what_the_runner_prints(capsys):
+    import cli
+
+    assert cli.main(["gate", "--run", "latest"]) == 2
+    assert capsys.readouterr().err == "error: Missing option '--metric'; see `cli.py gate --help`\n"
+    assert cli.main(["--help"]) == 0
+    assert capsys.readouterr().out.startswith("Usage: cli.py [OPTIONS] COMMAND [ARGS]...\n\n  RAG evaluation workbench")
+
+
+def test_retrieval_runs_export_report_gate_in_process(milvus, tmp_path):
+    out = tmp_path / "results.json"
+    r = invoke("retrieval", "--dataset", "sample", "--models", "bm25", "--k", "4", "--output", str(out))
+    assert r.exit_code == 0, r.output
+    data = json.loads(out.read_text())
+    run_id, ndcg = data["run_id"], data["metrics"]["bm25"]["ndcg@4"]
+    assert r.stdout.startswith("sample: 31 documents, 16 judged queries, k=4\n")
+    assert r.stdout.endswith(f"run_id {run_id}\nwrote {out}\n")
+    assert [d for d, _ in data["rankings"]["bm25"]["q11"]] == ["sql", "clojure", "cpp"]
+
+    r = invoke("runs", "--json", "--kind", "retrieval", "--limit", "1")
+    assert r.exit_code == 0 and json.loads(r.stdout)[0]["run_id"] == run_id
+    assert json.loads(r.stdout)[0]["models"] == ["bm25"] and json.loads(r.stdout)[0]["status"] == "done"
+
+    csv = tmp_path / "rows.csv"
+    r = invoke("export", "--run", run_id, "--output", str(csv))
+    assert (r.exit_code, r.stdout) == (0, f"wrote {csv} (run {run_id})\n")
+    assert len(csv.read_text().strip().splitlines()) == 1 + 16  # a header and one row per judged query
+
+    html = tmp_path / "report.html"
+    r = invoke("report", "--runs", run_id, "--output", str(html))
+    assert (r.exit_code, r.stdout) == (0, f"wrote {html} (runs {run_id})\n") and run_id in html.read_text()
+
+    r = invoke("gate", "--run", run_id, "--metric", "ndcg@4", "--min", "0")
+    assert (r.exit_code, r.stdout, r.stderr) == (0, f"gate passed (run {run_id}): ndcg@4 >= 0: bm25 {ndcg:.4f}\n", "")
+    r = invoke("gate", "--run", run_id, "--metric", "ndcg@4", "--min", "1.5")
+    assert (r.exit_code, r.stdout) == (1, "")
+    assert r.stderr == f"GATE FAILED (run {run_id}): bm25 ndcg@4 = {ndcg:.4f} < min 1.5\n"
+
+
+def test_milvus_status_in_process(milvus):
+    from rag.settings import get_settings
+
+    r = invoke("milvus", "status")
+    assert r.exit_code == 0 and r.stdout.startswith(f"Milvus Lite (embedded) of {get_settings().data_dir}: running, ")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.embedders import pick_device, runtime_info
+from rag.devices import pick_device, runtime_info
 from rag.settings import Settings
 
 CPU = {"cuda": False, "cuda_count": 0, "mps": False}
@@ -57,7 +57,8 @@ def test_bad_device_is_recorded_as_such():
 def test_this_machine_runs_minilm_on_the_cpu():
     """The tested default: this machine's torch is a CPU build, so auto means cpu, and the real model
     loads there with the configured batch size."""
-    from rag.embedders import embed_device, resolve, torch_info
+    from rag.devices import embed_device, torch_info
+    from rag.embedders import resolve
 
     assert torch_info() == CPU
     assert embed_device(Settings()) == "cpu"

@@ -8,7 +8,8 @@ import pytest
 
 from rag.dataset import Document, Query
 from rag.embedders import resolve
-from rag.store import BUILD_PROPERTY, IndexConfig, build_inputs, collection_name
+from rag.index_config import IndexConfig, build_inputs, collection_name
+from rag.store import BUILD_PROPERTY
 
 PREFIX = "a" * 60
 

@@ -20,9 +20,9 @@ import pytest
 import cli
 from rag.capabilities import Capabilities, MilvusUnsupported
 from rag.embedders import resolve
+from rag.index_config import IndexConfig
 from rag.milvus_server import MilvusUnavailable, embedded_status, ensure_milvus, stop_embedded
 from rag.settings import Settings
-from rag.store import IndexConfig
 from tests.conftest import ROOT, free_port
 
 

@@ -17,9 +17,9 @@ import pytest
 
 import cli
 from rag.capabilities import Capabilities, MilvusUnsupported
+from rag.index_config import IndexConfig
 from rag.milvus_server import MilvusInfo, MilvusUnavailable
 from rag.retrieval import Workbench
-from rag.store import IndexConfig
 from tests.milvus_standalone import ROOT_TOKEN, milvus_standalone  # noqa: F401  (session fixture)
 
 pytestmark = pytest.mark.slow

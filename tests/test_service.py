@@ -47,7 +47,7 @@ def test_reuses_the_apps_collections(state, workbench, sample):
 def test_service_serves_the_index_config_it_is_given_and_keeps_the_others(workbench, sample):
     """An HNSW service reuses the app's HNSW minilm build (stored inputs), builds nothing, and leaves FLAT alone."""
     from loadtests.service import ServiceConfig, ServiceState
-    from rag.store import IndexConfig
+    from rag.index_config import IndexConfig
 
     flat = workbench.index(sample, ["minilm"])["minilm"].name
     workbench.index_config = IndexConfig("HNSW", "COSINE", {"M": 8})

@@ -18,7 +18,8 @@ import pytest
 import rag.store as store_mod
 from rag.dataset import Document
 from rag.embedders import resolve
-from rag.store import COMPLETE_PROPERTY, IncompleteCollection, IndexConfig, build_inputs, collection_name
+from rag.index_config import IndexConfig, build_inputs, collection_name
+from rag.store import COMPLETE_PROPERTY, IncompleteCollection
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,0 +1,103 @@
+"""The one typer app behind ``python cli.py``, and its single policy for exit codes and errors.
+
+Every command returns its exit code: 0 ok, 1 missed or failed rows (a gate that fails, a RAG run
+whose rows failed). Bad input exits 2 with one line ``error: …`` on stderr and no traceback, whether
+click refuses the command line (unknown option, a value of the wrong type, a refused ``--output``)
+or the job refuses it (unknown dataset, model or run id, bad index settings, Milvus down). The
+policy lives in ``WorkbenchGroup.main`` and ``invoke``, so ``cli.main([...])``, typer's
+``CliRunner`` and ``python cli.py`` behave the same. Rich's pretty tracebacks are off: they print
+local variables, and a key can be one. A genuine bug still raises (its traceback is the report).
+
+Usage:
+    app = build_app()
+    code = typer.main.get_command(app).main(["runs", "--json"], standalone_mode=False)   # 0
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from typer.core import TyperGroup
+
+PROG = "cli.py"
+
+
+def user_error(e: BaseException) -> str | None:
+    """The one line a job's refusal prints after ``error: ``, or None for an unexpected exception."""
+    from rag.dataset import DatasetError
+    from rag.embedders import ModelUnavailable
+    from rag.milvus_server import MilvusUnavailable
+    from rag.runs import RunNotFound
+
+    if isinstance(e, (DatasetError, ModelUnavailable, MilvusUnavailable, RunNotFound, ValueError, OSError)):
+        return str(e)
+    if type(e).__module__.startswith(("pymilvus", "grpc")):  # a Milvus call failing mid-run
+        return f"Milvus failed: {getattr(e, 'message', None) or e}"
+    return None
+
+
+def usage_line(e: typer.TyperException) -> str:
+    """Click's refusal of a command line as one line: ``--models: give at least one model, …``, or the
+    generic message with where to look (``No such option: --modles; see `cli.py retrieval --help```)."""
+    param, message = getattr(e, "param", None), " ".join(e.message.split()).removeprefix("Value error, ")
+    if isinstance(e, typer.BadParameter) and param is not None and message:
+        flag = (param.name or "").upper() if param.param_type_name == "argument" else param.opts[0]
+        return message if message.startswith(flag) else f"{flag}: {message}"
+    ctx = getattr(e, "ctx", None)
+    where = f"; see `{ctx.command_path} --help`" if ctx is not None else ""
+    return " ".join(e.format_message().split()).rstrip(".") + where
+
+
+class WorkbenchGroup(TyperGroup):
+    """Commands listed in the order they are added; errors and exit codes as the module says."""
+
+    def list_commands(self, ctx) -> list[str]:
+        return list(self.commands)
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, typer.TyperException):
+            raise  # click's own: main() prints them
+        except KeyboardInterrupt:
+            print("error: interrupted", file=sys.stderr)
+            raise typer.Exit(130) from None
+        except Exception as e:
+            message = user_error(e)
+            if message is None:
+                raise
+            print(f"error: {message}", file=sys.stderr)
+            raise typer.Exit(2) from None
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        try:
+            rv = super().main(args=args, prog_name=prog_name or PROG, complete_var=complete_var,
+                              standalone_mode=False, **extra)
+        except typer.TyperException as e:
+            print(f"error: {usage_line(e)}", file=sys.stderr)
+            rv = getattr(e, "exit_code", 2)
+        except typer.Abort:
+            print("error: aborted", file=sys.stderr)
+            rv = 1
+        code = rv if isinstance(rv, int) else 0
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+def build_app() -> typer.Typer:
+    """Every command, in the order ``--help`` lists them."""
+    from commands import demo, loadtest, milvus, rag, retrieval, runs
+
+    app = typer.Typer(name=PROG, cls=WorkbenchGroup, help="RAG evaluation workbench, headless.",
+                      add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False,
+                      context_settings={"help_option_names": ["-h", "--help"]})
+    for module in (retrieval, rag, loadtest, runs, milvus, demo):
+        module.register(app)
+    return app
+
+
+def command(app: typer.Typer, name: str, help: str):
+    """``@command(app, "runs", "list stored runs")``: the help line is shown whole in the command list."""
+    return app.command(name, help=help, short_help=help)

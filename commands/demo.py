@@ -1,0 +1,56 @@
+"""``python cli.py demo --output DIR``: the one-click demo on the built-in sample (the Data page's button).
+
+Every step (index, compare, RAG, load, report) prints its status on stderr as it starts and ends;
+``DIR/report.html`` and ``DIR/demo.json`` are written at the end. Exit 1 when a step failed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from commands.app import command
+from commands.options import NameList, checked_output_dir, models_option, status
+
+Opt = typer.Option
+
+
+def demo(output: Annotated[Path, Opt(parser=checked_output_dir, metavar="DIR",
+                                     help="folder for report.html and demo.json (created if missing)")],
+         models: Annotated[NameList, models_option("comma-separated")] = "minilm,bm25,hybrid",
+         spend_cap: Annotated[float, Opt(help="USD cap of the judged step (with an LLM)")] = 0.5,
+         no_llm: Annotated[bool, Opt("--no-llm", help="skip the judged step even when an LLM is configured")]
+         = False) -> int:
+    from evaluators.demo import RUNNING, DemoOptions, judged_estimate, plan, run_demo
+    from rag.loaders import load_sample
+    from rag.outputs import write_atomic
+    from rag.retrieval import Workbench
+    from rag.runs import RunStore
+
+    if spend_cap <= 0:
+        raise ValueError("--spend-cap must be > 0 USD")
+    opts = DemoOptions(models=tuple(models), spend_cap_usd=spend_cap, judged=False if no_llm else None)
+    ds = load_sample()
+    if any(s.key == "rag_judged" and s.status != "skipped" for s in plan(opts)):
+        est = judged_estimate(ds, opts)
+        status(f"judged step: estimate {est['rows']} rows, {est['total_calls']} LLM calls, ≈{est['total_tokens']:,} "
+               f"tokens, ≈${est['cost_usd']:.4f}; spend cap ${opts.spend_cap_usd:g}")
+
+    def progress(steps, step):
+        if step.status != RUNNING or not step.detail:  # one line per step start and end, not per row
+            status(f"  {step.line()}")
+    with Workbench() as wb:
+        result = run_demo(ds, wb, RunStore.default(), opts, progress)
+    for s in result.steps:
+        print(s.line())
+    if result.report_html:
+        print(f"wrote {write_atomic(output / 'report.html', result.report_html)}")
+    print(f"wrote {write_atomic(output / 'demo.json', json.dumps(result.to_json(), indent=2, ensure_ascii=False))}")
+    return 0 if result.ok else 1
+
+
+def register(app: typer.Typer) -> None:
+    command(app, "demo", "the one-click demo on the built-in sample: index, compare, RAG, load, report")(demo)

@@ -1,0 +1,120 @@
+"""Options several commands share, parsed and refused the same way in every command.
+
+A model list ("minilm,bm25") and any comma-separated list become a ``NameList``; ``--output`` is
+checked writable while the command line is parsed, so a typo in a path costs nothing (no model
+loaded, no run recorded); the three index flags make the ``IndexConfig`` every run kind records.
+A refused value raises ``typer.BadParameter`` with a message that starts with the flag, which the
+app prints as one line ``error: --output /x: folder /x does not exist`` (exit 2).
+
+Usage:
+    def retrieval(models: Annotated[NameList, models_option()] = "minilm,bm25",
+                  output: Annotated[str | None, output_option()] = None,
+                  index: IndexType = "FLAT", metric: Metric = "COSINE", index_params: IndexParams = "{}"): ...
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from rag.index_config import INDEX_TYPES, IndexConfig
+
+
+class NameList(list):
+    """The values of a comma-separated option, in order (a list; its own type so typer reads one value)."""
+
+
+def name_list(text: str | list) -> NameList:
+    """'a, b,,c' -> ['a', 'b', 'c'] (an empty list when nothing is named)."""
+    if isinstance(text, list):
+        return NameList(text)
+    return NameList(t.strip() for t in text.split(",") if t.strip())
+
+
+def model_list(text: str | list) -> NameList:
+    """A comma-separated model list with at least one model."""
+    models = name_list(text)
+    if not models:
+        raise typer.BadParameter("give at least one model, e.g. minilm,bm25")
+    return models
+
+
+def models_option(help: str = "comma-separated, e.g. minilm,bm25"):
+    return typer.Option("--models", parser=model_list, metavar="MODELS", help=help)
+
+
+def checked_output(output: str | None) -> str | None:
+    """``--output FILE``: refused now when the file cannot be written (``rag.outputs.check_output``)."""
+    from rag.outputs import check_output
+
+    try:
+        check_output(output)
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from None
+    return output
+
+
+def output_option(help: str = "write the JSON result here"):
+    return typer.Option("--output", parser=checked_output, metavar="FILE", help=help)
+
+
+def checked_output_dir(output: str) -> Path:
+    """``--output`` of ``demo`` is a folder: refuse a file, a missing parent or an unwritable folder
+    before any work (the folder itself is created when its parent exists)."""
+    import tempfile
+
+    path = Path(output)
+    if path.exists() and not path.is_dir():
+        raise typer.BadParameter(f"--output {output}: is a file; give a folder")
+    if not path.exists():
+        if not path.resolve().parent.is_dir():
+            raise typer.BadParameter(f"--output {output}: folder {path.resolve().parent} does not exist")
+        try:
+            path.mkdir()
+        except OSError as e:
+            raise typer.BadParameter(f"--output {output}: cannot create it ({e.strerror or e})") from None
+    try:
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".demo.", suffix=".check"):
+            pass
+    except OSError as e:
+        raise typer.BadParameter(f"--output {output}: folder is not writable ({e.strerror or e})") from None
+    return path
+
+
+# --index, --metric, --index-params: the same choices as the Index page, recorded in every run kind.
+IndexType = Annotated[str, typer.Option("--index", help=f"vector index: {', '.join(INDEX_TYPES)} (FLAT = exact)")]
+Metric = Annotated[str, typer.Option("--metric", help="COSINE, IP or L2")]
+IndexParams = Annotated[str, typer.Option(
+    "--index-params", help='JSON overrides: HNSW M, efConstruction, ef; IVF nlist, nprobe, e.g. \'{"M": 32}\'')]
+
+
+def index_config(index: str, metric: str, index_params: str) -> IndexConfig:
+    """The three index flags as one config; a bad value raises ValueError (exit 2) before any work."""
+    return IndexConfig.parse(index, metric, index_params)
+
+
+def write_json(output: str | None, payload: dict, run_id: str | None = None) -> None:
+    """Write ``--output`` atomically; when that fails after a run was recorded, the run is marked failed
+    with the reason and the error says so."""
+    from rag.outputs import write_atomic
+
+    if not output:
+        return
+    try:
+        write_atomic(output, json.dumps(payload, indent=2, ensure_ascii=False))
+    except OSError as e:
+        if run_id:
+            from rag.runs import RunStore
+
+            RunStore.default().set_status(run_id, "failed", str(e))
+        raise OSError(f"{e} (run {run_id} marked failed)" if run_id else str(e)) from None
+    print(f"wrote {output}")
+
+
+def status(line: str) -> None:
+    """A progress line: on stderr (stdout carries the result), flushed so a pipe sees it now."""
+    print(line, file=sys.stderr, flush=True)

@@ -1,0 +1,146 @@
+"""``python cli.py rag``: the RAG quality job, headless (the RAG quality page).
+
+    python cli.py rag --dataset sample --models minilm,bm25 --generator extractive --judge none --k 4 \\
+        --output rag.json
+    python cli.py rag --dataset sample --generator openai:gpt-4o-mini --judge openai:gpt-4o-mini --spend-cap 0.5
+    python cli.py rag --dataset sample --generator ollama:llama3.1 --judge ollama:llama3.1
+    python cli.py rag --resume RUN_ID            # finish an interrupted run
+    python cli.py rag --retry-failed RUN_ID      # re-run only the rows with failures
+
+``OPENAI_API_KEY`` and ``OPENAI_BASE_URL`` are read from the environment (or .env). The run id is
+printed before any work starts, so a killed run can always be resumed. Exit 1 when rows failed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from commands import options
+from commands.app import command
+
+Opt = typer.Option
+
+
+def rag(dataset: Annotated[str, Opt(help="'sample' or a BEIR folder")] = "sample",
+        models: Annotated[options.NameList, options.models_option("embedding models, e.g. minilm,bm25")]
+        = "minilm,bm25",
+        generator: Annotated[str, Opt(help="extractive (offline baseline) | openai[:MODEL] | ollama:MODEL | "
+                                           "compat:MODEL@URL")] = "extractive",
+        judge: Annotated[str, Opt(help="none | openai[:MODEL] | ollama:MODEL | compat:MODEL@URL")] = "none",
+        base_url: Annotated[str | None, Opt(help="OpenAI-compatible base URL for the generator and the judge")]
+        = None,
+        judge_base_url: Annotated[str | None, Opt(help="a different base URL for the judge")] = None,
+        metrics: Annotated[options.NameList | None, Opt(parser=options.name_list, metavar="METRICS",
+                                                help="subset of metrics (default: all that can run)")] = None,
+        k: Annotated[int, Opt(help="contexts retrieved per question")] = 4,
+        temperature: float = 0.0,
+        prompt_file: Annotated[str | None, Opt(help="generation prompt template with {context} and {question}")]
+        = None,
+        concurrency: Annotated[int, Opt(help="LLM calls in flight")] = 4,
+        timeout: Annotated[float, Opt(help="seconds per LLM call")] = 60.0,
+        retries: Annotated[int, Opt(help="retries per failed LLM call")] = 2,
+        spend_cap: Annotated[float | None, Opt(help="stop cleanly once this many USD are spent")] = None,
+        prices: Annotated[str | None, Opt(help="JSON price table {model: [input, output] USD per 1M tokens}")]
+        = None,
+        limit: Annotated[int | None, Opt(help="only the first N questions")] = None,
+        question_set: Annotated[str | None, Opt(help="a saved question set instead of the dataset's queries")]
+        = None,
+        embeddings: Annotated[str, Opt(help="embeddings for answer relevancy: minilm | openai:MODEL")] = "minilm",
+        estimate: Annotated[bool, Opt("--estimate", help="print the LLM call / token / cost estimate and exit")]
+        = False,
+        resume: Annotated[str | None, Opt(metavar="RUN_ID", help="finish an interrupted run")] = None,
+        retry_failed: Annotated[str | None, Opt(metavar="RUN_ID", help="re-run only the rows of a run that have "
+                                                                       "failures")] = None,
+        output: Annotated[str | None, options.output_option()] = None,
+        index: options.IndexType = "FLAT", metric: options.Metric = "COSINE",
+        index_params: options.IndexParams = "{}") -> int:
+    from evaluators.cost import PriceTable
+    from evaluators.rag_plan import estimate_run
+    from evaluators.rag_runner import RagConfig, create_run, questions_for, resume_rag, run_rag
+    from rag.retrieval import Workbench
+    from rag.runs import RunStore
+
+    store = RunStore.default()
+    if resume or retry_failed:
+        run_id = resume or retry_failed
+        overrides = {"spend_cap_usd": spend_cap} if spend_cap is not None else None
+        options.status(f"run_id {run_id}")
+        with Workbench() as wb:
+            result = resume_rag(run_id, workbench=wb, store=store, progress=_progress,
+                                retry_failed=bool(retry_failed), overrides=overrides)
+    else:
+        from rag.loaders import load_dataset
+
+        ds = load_dataset(dataset)
+        extra = {"prompt_template": Path(prompt_file).read_text()} if prompt_file else {}
+        table = PriceTable.from_json(prices) if prices else PriceTable.default()
+        cfg = RagConfig(models=models, generator=generator, judge=judge, generator_base_url=base_url,
+                        judge_base_url=judge_base_url or base_url, metrics=metrics, k=k, temperature=temperature,
+                        concurrency=concurrency, timeout=timeout, max_retries=retries, spend_cap_usd=spend_cap,
+                        limit=limit, question_set=question_set, embeddings=embeddings, prices=table.to_json(),
+                        index=options.index_config(index, metric, index_params).to_json(), **extra)
+        est = estimate_run(questions_for(ds, cfg), ds, cfg).summary(cfg.price_table())
+        options.status(f"estimate: {est['rows']} rows, {est['total_calls']} LLM calls, "
+                       f"≈{est['total_tokens']:,} tokens, ≈${est['cost_usd']:.4f}")
+        if estimate:
+            print(json.dumps(est, indent=2))
+            return 0
+        with Workbench() as wb:  # Milvus up before the run is recorded
+            run_id = create_run(ds, cfg, store)
+            options.status(f"run_id {run_id}")
+            result = run_rag(ds, cfg, workbench=wb, store=store, progress=_progress, run_id=run_id)
+    print_summary(result)
+    print(f"run_id {result.run_id}")
+    if result.status == "failed":  # every row failed: exit 1 with the reason, no output file
+        options.status(f"error: run {result.run_id} failed: {store.get(result.run_id).error}")
+        return 1
+    options.write_json(output, result_json(result), result.run_id)
+    return 0 if result.status in ("done", "stopped") else 1
+
+
+def _progress(p) -> None:
+    if p.done == p.total or p.done % max(1, p.total // 20) == 0:
+        options.status(f"  {p.text}")
+
+
+def result_json(result) -> dict:
+    """The CLI's JSON: run id, metrics per model with coverage, and one compact row per (model, question)."""
+    from evaluators.ragas_eval import METRICS
+
+    s = result.summary
+    keep = ("model", "question_id", "question", "response", "retrieved_ids", "errors", "not_applicable", "variants",
+            "usage")
+    rows = [{**{k: r.get(k) for k in keep}, **{m: r.get(m) for m in s["metrics_active"] if m in METRICS}}
+            for r in result.rows]
+    return {"run_id": result.run_id, "status": result.status, "metrics": s["metrics"],
+            "metrics_skipped": s["metrics_skipped"], "generator": s["generator"], "judge": s["judge"],
+            "usage": s["usage"], "rows": rows}
+
+
+def print_summary(result) -> None:
+    from evaluators.rag_runner import rows_text
+
+    s = result.summary
+    gen = s["generator"]
+    print(f"generator: {gen['label']}" + (" — a baseline, not an LLM" if gen["baseline"] else ""))
+    print(f"judge: {s['judge'] or 'none'}")
+    for model, ms in s["metrics"].items():
+        print(f"{model}:")
+        for name, v in ms.items():
+            mean = "n/a" if v["total"] == 0 else ("—" if v["mean"] is None else f"{v['mean']:.4f}")
+            how = f"  {v['variant']}" if v.get("variant") else ""
+            print(f"  {name:26s} {mean:>8s}  ({v['n']}/{v['total']} scored){how}")
+    for name, why in s["metrics_skipped"].items():
+        print(f"skipped {name}: {why.split('. ')[0]}")
+    u = s["usage"]
+    print(f"LLM calls {u['calls']}, tokens {u['prompt_tokens']}+{u['completion_tokens']}, cost ${u['cost_usd']:.4f}"
+          + (f" (unpriced: {', '.join(u['unpriced_models'])})" if u["unpriced_models"] else ""))
+    print(f"status {result.status} · {rows_text(s)} · with failures {s['failed_rows']}")
+
+
+def register(app: typer.Typer) -> None:
+    command(app, "rag", "generate answers from top-k retrieval and score them with Ragas")(rag)

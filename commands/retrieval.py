@@ -1,0 +1,50 @@
+"""``python cli.py retrieval``: compare embedding models' retrieval on a dataset (the Retrieval page).
+
+    python cli.py retrieval --dataset sample --models minilm,bm25 --k 10 --output results.json
+
+Prints the metric table and the run id; ``--output`` gets ``{"run_id", "dataset", "k", "metrics",
+"rankings"}``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from commands import options
+from commands.app import command
+
+
+def retrieval(dataset: Annotated[str, typer.Option(help="'sample' or a BEIR folder")],
+              models: Annotated[options.NameList, options.models_option()] = "minilm,bm25",
+              k: int = 10,
+              index: options.IndexType = "FLAT", metric: options.Metric = "COSINE",
+              index_params: options.IndexParams = "{}",
+              output: Annotated[str | None, options.output_option()] = None) -> int:
+    from evaluators.retrieval_eval import evaluate_retrieval, save_run
+    from rag.embedders import resolve
+    from rag.loaders import load_dataset
+    from rag.retrieval import Workbench
+    from rag.runs import RunStore
+
+    cfg = options.index_config(index, metric, index_params)  # bad index settings fail before the dataset loads
+    ds = load_dataset(dataset)
+    with Workbench(index_config=cfg) as wb:
+        wb.store.capabilities.require([resolve(m) for m in models], wb.index_config)  # before any work
+
+        def progress(model, stage, done, total):
+            if stage != "search" and (done == total or done % 1000 < 64):
+                options.status(f"  {model}: {stage} {done}/{total}")
+        result = evaluate_retrieval(wb, ds, models, k=k, progress=progress)
+    run_id = save_run(RunStore.default(), ds, result)  # records the index config (result.index)
+    frame = result.metrics_frame()
+    print(f"{ds.name}: {len(ds.documents)} documents, {len(ds.judged_queries)} judged queries, k={k}")
+    print(frame.to_string(float_format=lambda x: f"{x:.4f}"))
+    print(f"run_id {run_id}")
+    options.write_json(output, {"run_id": run_id, **result.to_json()}, run_id)
+    return 0
+
+
+def register(app: typer.Typer) -> None:
+    command(app, "retrieval", "compare embedding models' retrieval on a dataset")(retrieval)

@@ -1,0 +1,100 @@
+"""``python cli.py runs | report | gate | export``: the stored runs, read back (the History page, headless).
+
+    python cli.py runs --kind rag --json
+    python cli.py report --runs latest --output report.html
+    python cli.py gate --run latest --metric ndcg@10 --min 0.6      # exit 1 when it misses: a CI gate
+    python cli.py export --run latest --format parquet
+
+Wherever a run id is expected, ``latest`` names the newest run.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated, Literal
+
+import typer
+
+from commands.app import command
+from commands.options import output_option
+
+Opt = typer.Option
+
+
+def runs(kind: Literal["retrieval", "rag", "load"] | None = None,
+         dataset: Annotated[str | None, Opt(help="only runs on this dataset name")] = None,
+         limit: int = 50,
+         as_json: Annotated[bool, Opt("--json", help="print JSON instead of a table")] = False) -> int:
+    from evaluators.history import runs_frame
+    from rag.runs import RunStore
+
+    found = RunStore.default().list(kind=kind, dataset=dataset, limit=limit)
+    if as_json:
+        print(json.dumps([{"run_id": r.id, "kind": r.kind, "status": r.status, "created": r.created,
+                           "dataset": r.dataset, "dataset_hash": r.dataset_hash,
+                           "models": r.config.get("models", [])} for r in found], indent=2))
+    elif not found:
+        print("no runs yet")
+    else:
+        frame = runs_frame(found)[["id", "kind", "status", "created", "dataset", "models", "headline"]]
+        print(frame.to_string(index=False, max_colwidth=60))
+    return 0
+
+
+def report(run_ids: Annotated[str, Opt("--runs", help="comma-separated run ids, or 'latest'")],
+           output: Annotated[str, output_option("the HTML file to write")] = "report.html",
+           metric: Annotated[str | None, Opt(help="main quality metric (default nDCG@k / the first Ragas metric)")]
+           = None,
+           examples: Annotated[int, Opt(help="example queries shown as rank tables")] = 3,
+           title: str | None = None) -> int:
+    from evaluators.report import build_report
+    from rag.outputs import write_atomic
+    from rag.runs import RunStore
+
+    store = RunStore.default()
+    ids = store.resolve_ids(run_ids)
+    html = build_report(store, ids, metric=metric, examples=examples, title=title)
+    path = write_atomic(output, html)
+    print(f"wrote {path} (runs {', '.join(ids)})")
+    return 0
+
+
+def gate(run: Annotated[str, Opt(help="run id or 'latest'")],
+         metric: Annotated[str, Opt(help="e.g. ndcg@10, faithfulness, p95_ms")],
+         minimum: Annotated[float | None, Opt("--min", help="fail when the value is below this")] = None,
+         maximum: Annotated[float | None, Opt("--max", help="fail when the value is above this (latency)")] = None,
+         ci_low: Annotated[float | None, Opt(help="fail when the lower bound of the 95% bootstrap CI is below this "
+                                                  "(retrieval, RAG)")] = None,
+         model: Annotated[str | None, Opt(help="only this model (default: every model in the run)")] = None) -> int:
+    from evaluators.run_stats import check_gate
+    from rag.runs import RunStore
+
+    store = RunStore.default()
+    result = check_gate(store, store.get(run), metric, minimum, maximum, model, ci_low)
+    print(result.message, file=sys.stdout if result.ok else sys.stderr)
+    return 0 if result.ok else 1
+
+
+def export(run: Annotated[str, Opt(help="run id or 'latest'")],
+           fmt: Annotated[Literal["csv", "parquet", "json"], Opt("--format")] = "csv",
+           output: Annotated[str | None, output_option("file to write (default run-ID-rows.FORMAT / run-ID.json)")]
+           = None) -> int:
+    from rag.export import export_filename, export_rows
+    from rag.outputs import check_output, write_atomic
+    from rag.runs import RunStore
+
+    store = RunStore.default()
+    run_id = store.get(run).id
+    output = output or export_filename(run_id, fmt)
+    check_output(output)  # the default name, checked like a given one
+    path = write_atomic(output, export_rows(store, run_id, fmt))
+    print(f"wrote {path} (run {run_id})")
+    return 0
+
+
+def register(app: typer.Typer) -> None:
+    command(app, "runs", "list stored runs, newest first")(runs)
+    command(app, "report", "self-contained HTML report for one or more runs")(report)
+    command(app, "gate", "CI gate: exit 1 when a run's metric misses a threshold")(gate)
+    command(app, "export", "export a run: per-query rows (csv, parquet) or the whole run (json)")(export)
