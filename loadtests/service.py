@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         sock = bind(a.host, a.port)
-        from rag.store import IndexConfig
+        from rag.index_config import IndexConfig
 
         index = IndexConfig.parse(a.index, a.metric, a.index_params)
         cfg = ServiceConfig(a.dataset, [m.strip() for m in a.models.split(",") if m.strip()] or None,

@@ -100,10 +100,11 @@ class ServiceState:
 
     def __init__(self, cfg: ServiceConfig, log=lambda msg: print(msg, file=sys.stderr, flush=True)):
         from rag.embedders import REGISTRY, resolve_all
+        from rag.index_config import IndexConfig
         from rag.loaders import load_dataset
         from rag.milvus_server import MilvusInfo, ensure_milvus
         from rag.settings import get_settings
-        from rag.store import IndexConfig, MilvusStore
+        from rag.store import MilvusStore
 
         self.cfg, self.log = cfg, log
         self.dataset = load_dataset(cfg.dataset)

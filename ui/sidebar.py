@@ -11,7 +11,7 @@ from ui.state import apply_llm_settings, session_settings
 def sidebar_status() -> None:
     """Which Milvus, whether it answers, the LLM, and which models can run."""
     from rag.capabilities import models_on
-    from rag.embedders import runtime_info
+    from rag.devices import runtime_info
     from rag.milvus_server import MilvusUnavailable
 
     with st.sidebar:

@@ -47,7 +47,7 @@ def chunking() -> str:
 
 def index_config():
     """The app-wide IndexConfig (FLAT/COSINE with default parameters until the user chooses)."""
-    from rag.store import IndexConfig
+    from rag.index_config import IndexConfig
 
     ss = st.session_state
     t = ss.get(INDEX_KEYS["type"], "FLAT")
@@ -74,7 +74,7 @@ def _copy_param(index_type: str, name: str, widget_key: str) -> None:
 def index_settings(caps=None):
     """Index type, metric and the type's parameters as widgets bound to the app-wide keys; returns the config.
     Index types the connected server (``caps``) cannot build are left out, with the reason below."""
-    from rag.store import INDEX_TYPES, METRICS
+    from rag.index_config import INDEX_TYPES, METRICS
 
     no_index = {t: caps.index_reason(t) for t in INDEX_TYPES if caps and caps.index_reason(t)}
     offered = [t for t in INDEX_TYPES if t not in no_index]
