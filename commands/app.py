@@ -1,12 +1,14 @@
 """The one typer app behind ``python cli.py``, and its single policy for exit codes and errors.
 
 Every command returns its exit code: 0 ok, 1 missed or failed rows (a gate that fails, a RAG run
-whose rows failed). Bad input exits 2 with one line ``error: …`` on stderr and no traceback, whether
+whose rows failed), 3 a bug (below). Bad input exits 2 with one line ``error: …`` on stderr and no traceback, whether
 click refuses the command line (unknown option, a value of the wrong type, a refused ``--output``)
 or the job refuses it (unknown dataset, model or run id, bad index settings, Milvus down). The
 policy lives in ``WorkbenchGroup.main`` and ``invoke``, so ``cli.main([...])``, typer's
 ``CliRunner`` and ``python cli.py`` behave the same. Rich's pretty tracebacks are off: they print
-local variables, and a key can be one. A genuine bug still raises (its traceback is the report).
+local variables, and a key can be one. A genuine bug (an exception no job raises on purpose) exits 3
+with one line naming it and the file its traceback was written to (``logs/cli-errors.log`` in the data
+folder, secrets masked), so a user never sees a traceback and a bug report still has one.
 
 Usage:
     app = build_app()
@@ -35,6 +37,26 @@ def user_error(e: BaseException) -> str | None:
     if type(e).__module__.startswith(("pymilvus", "grpc")):  # a Milvus call failing mid-run
         return f"Milvus failed: {getattr(e, 'message', None) or e}"
     return None
+
+
+def log_bug(e: BaseException) -> str:
+    """Append the traceback of an unexpected exception (secrets masked) to the data folder's
+    ``logs/cli-errors.log``; returns the path, or "its traceback" when it cannot be written."""
+    import time
+    import traceback
+
+    from rag.runs import scrub
+    from rag.settings import get_settings
+
+    try:
+        path = get_settings().path("logs", "cli-errors.log")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as f:
+            f.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(sys.argv)}\n")
+            f.write(scrub("".join(traceback.format_exception(e))))
+        return str(path)
+    except Exception:
+        return "its traceback"
 
 
 def usage_line(e: typer.TyperException) -> str:
@@ -66,7 +88,11 @@ class WorkbenchGroup(TyperGroup):
         except Exception as e:
             message = user_error(e)
             if message is None:
-                raise
+                from rag.runs import scrub
+
+                print(f"error: unexpected {type(e).__name__}: {scrub(str(e))} (a bug: please report it with "
+                      f"{log_bug(e)})", file=sys.stderr)
+                raise typer.Exit(3) from None
             print(f"error: {message}", file=sys.stderr)
             raise typer.Exit(2) from None
 

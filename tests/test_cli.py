@@ -263,3 +263,31 @@ def test_milvus_status_in_process(milvus):
 
     r = invoke("milvus", "status")
     assert r.exit_code == 0 and r.stdout.startswith(f"Milvus Lite (embedded) of {get_settings().data_dir}: running, ")
+
+
+def test_an_unexpected_error_exits_3_with_one_line_and_its_traceback_in_the_log(monkeypatch, capsys):
+    """A bug is not bad input: exit 3, one line naming it and the log file, never a traceback on screen;
+    the line and the log (which has the traceback) mask secret values."""
+    import cli
+    from rag.runs import RunStore
+    from rag.settings import get_settings
+
+    secret = "sk-test-not-a-real-key-123456"
+    monkeypatch.setenv("OPENAI_API_KEY", secret)
+    get_settings.cache_clear()
+
+    def boom(self, *a, **kw):
+        raise RuntimeError(f"boom with {secret}")
+
+    monkeypatch.setattr(RunStore, "list", boom)
+    try:
+        log = get_settings().path("logs", "cli-errors.log")
+        assert cli.main(["runs"]) == 3
+        err = capsys.readouterr().err
+        assert err == f"error: unexpected RuntimeError: boom with *** (a bug: please report it with {log})\n"
+        text = log.read_text()
+        assert "Traceback (most recent call last)" in text and "RuntimeError: boom with ***" in text
+        assert secret not in text
+    finally:
+        monkeypatch.delenv("OPENAI_API_KEY")
+        get_settings.cache_clear()
