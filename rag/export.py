@@ -2,7 +2,8 @@
 
 Why here and not in the pages: the History page, ``cli.py export`` and tests all need the same
 bytes. Rows are flat (one row per model x query; ``RunRow.columns``: each metric in ``scores`` is a
-column under its own name); nested values (rankings, retrieved ids, errors) become JSON strings so a CSV opens in a spreadsheet and Parquet keeps a fixed schema. Everything
+column under its own name); nested values (rankings, retrieved ids, errors) become JSON strings
+so a CSV opens in a spreadsheet and Parquet keeps a fixed schema. Everything
 passes through ``scrub`` once more on the way out, so a key that reached the process after a run
 was stored still never leaves it.
 
