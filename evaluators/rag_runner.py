@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 
 from evaluators.cost import PriceTable, SpendCap, UsageMeter
-from evaluators.rag_rows import first_error, row_failed, summarize
+from evaluators.rag_rows import first_error, row_failed, rows_text, summarize, variant_summary
 from evaluators.ragas_eval import METRICS, Gate, RagasScorer, RagSample, describe_error, split_metrics
 from rag.dataset import Dataset
 from rag.embedders import resolve, runtime_info
@@ -107,6 +107,17 @@ class RagRunResult:
     status: str
     summary: dict
     rows: list[dict]
+
+
+class CliRow(dict):
+    """A stored row whose ``get`` also finds a metric in ``scores``. Transitional: ``evaluators/rag_cli.py``
+    (rewritten by the CLI work) still writes its JSON rows with ``row.get(metric)``; drop this class
+    once it reads ``row["scores"]``."""
+
+    def get(self, key, default=None):
+        if key in self:
+            return self[key]
+        return (dict.get(self, "scores") or {}).get(key, default)
 
 
 ProgressFn = Callable[[RunProgress], None]
@@ -246,7 +257,7 @@ def _run(ds, cfg, store, run_id, work, workbench, progress, expected, settings=N
     elif status == "done" and len(rows) < expected:
         status, reason = "partial", f"{expected - len(rows)} rows missing"
     store.finish(run_id, summary, status, reason)
-    return RagRunResult(run_id, status, summary, rows)
+    return RagRunResult(run_id, status, summary, [CliRow(r) for r in rows])
 
 
 async def _execute(ds, cfg, store, run_id, work, hits, meter, prices, progress, expected,
@@ -370,3 +381,10 @@ def run_view(run, store: RunStore, ds: Dataset) -> tuple[dict, list[dict]]:
     if unknown:
         summary["expected_rows_unknown"] = unknown
     return summary, rows
+
+
+# The row and summary helpers moved to ``evaluators.rag_rows``; the CLI, the demo and the page import
+# them from here.
+__all__ = ["ROWS_PER_SLOT", "RagConfig", "RagRunResult", "RunProgress", "check_config", "create_run", "first_error",
+           "ordered", "questions_for", "resume_rag", "row_failed", "rows_text", "run_config_record", "run_rag",
+           "run_view", "summarize", "variant_summary"]

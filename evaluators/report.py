@@ -9,6 +9,9 @@ pages and the CI gate must agree, so they all read the run's one stored set of s
 check they do, exactly). Every cell goes through ``evaluators.formatting``: no None / nan, empty
 cells say why.
 
+The page is the Jinja2 template ``evaluators/templates/report.html.j2``; which section a run gets
+is its kind's ``RunKind.section`` (``evaluators.run_kinds``).
+
 Safety: every piece of user text (dataset titles, questions, answers, model names, prompts) is
 escaped: Jinja2 autoescape for the page, ``html_table`` for tables, ``svg_charts`` for chart
 labels. Runs are read through the store, which never holds a secret.

@@ -1,10 +1,12 @@
 """Pieces of the stakeholder report that read one kind of run: example rank tables, RAG answers,
 load-test tables, sentences and charts. Split from ``evaluators.report`` to keep both modules small;
-nothing here renders a page, everything returns escaped HTML tables or Plotly figures.
+nothing here renders a page, everything returns escaped HTML tables or static SVG charts. The
+per-kind builders (``retrieval_example``, ``rag_example``, ``load_section``) are named by the kinds'
+entries in ``evaluators.run_kinds``.
 
 Usage:
     tables, notes = example_tables(store, [run], comparison, n=3)
-    figures = load_figure(load_run)
+    section, _ = load_section(store, [load_run])
 """
 
 from __future__ import annotations

@@ -54,7 +54,7 @@ def test_offline_cli_on_the_sample(workbench, sample, tmp_path):
     assert len(data["rows"]) == 32
     row = next(r for r in data["rows"] if r["model"] == "minilm" and r["question_id"] == "q1")
     assert len(row["retrieved_ids"]) == 4 and row["response"] and row["errors"] == {}
-    assert "faithfulness" not in row["scores"] and isinstance(row["scores"]["rouge_l"], float)
+    assert "faithfulness" not in row and isinstance(row["rouge_l"], float)
     # The sample has qrels ids: the context metrics ran by id, i.e. they are retrieval P/R of the top 4
     for model in ("minilm", "bm25"):
         assert {n: data["metrics"][model][n]["variant"] for n in ("nonllm_context_precision",
@@ -62,8 +62,8 @@ def test_offline_cli_on_the_sample(workbench, sample, tmp_path):
             "nonllm_context_precision": "by id", "nonllm_context_recall": "by id"}
     for r in data["rows"]:
         got, rel = set(r["retrieved_ids"]), set(sample.relevant(r["question_id"]))
-        assert r["scores"]["nonllm_context_recall"] == len(got & rel) / len(rel)
-        assert r["scores"]["nonllm_context_precision"] == len(got & rel) / len(got)
+        assert r["nonllm_context_recall"] == len(got & rel) / len(rel)
+        assert r["nonllm_context_precision"] == len(got & rel) / len(got)
         assert r["variants"] == {"nonllm_context_precision": "by id", "nonllm_context_recall": "by id"}
 
 

@@ -96,13 +96,13 @@ class Run:
         return f"{self.id} · {self.kind} · {self.dataset or '-'} · {models} · {when} · {self.status}"
 
     @property
-    def models(self) -> RunModels:
+    def kind_models(self) -> RunModels:
         """This kind's typed models (``rag.runs.models``)."""
         return models_for(self.kind)
 
     def typed_summary(self) -> RunSummary:
         """The summary as its kind's model (``per_model()`` gives every kind's aggregates one shape)."""
-        return self.models.summary.model_validate(self.summary or {})
+        return self.kind_models.summary.model_validate(self.summary or {})
 
 
 class RunNotFound(KeyError):
