@@ -57,12 +57,13 @@ def summarize(rows: list[dict], cfg, meter: UsageMeter, prices: PriceTable, expe
                             variant=variant_summary(applicable, name) if METRICS[name].by_id else None)
             metrics[model][name] = agg.model_dump(exclude=set() if METRICS[name].by_id else {"variant"})
     kind = generator_kind(cfg.generator)
-    return RagSummary(metrics=metrics, metrics_active=active, metrics_skipped=skipped, rows=len(rows),
-                      expected_rows=expected, failed_rows=sum(row_failed(r) for r in rows),
-                      generator={"spec": cfg.generator, "label": generator_label(cfg.generator, cfg.generator_base_url),
-                                 "baseline": kind.is_baseline},
-                      judge=judge.label if judge else None, usage=meter.to_dict(prices),
-                      prices=prices.to_json()).model_dump(mode="json")
+    out = {"metrics": metrics, "metrics_active": active, "metrics_skipped": skipped,
+           "rows": len(rows), "expected_rows": expected, "failed_rows": sum(row_failed(r) for r in rows),
+           "generator": {"spec": cfg.generator, "label": generator_label(cfg.generator, cfg.generator_base_url),
+                         "baseline": kind.is_baseline},
+           "judge": judge.label if judge else None, "usage": meter.to_dict(prices), "prices": prices.to_json()}
+    RagSummary.model_validate(out)  # the shape readers rely on; stored as built (no null "variant" keys)
+    return out
 
 
 def variant_summary(rows: list[dict], name: str) -> str | None:
