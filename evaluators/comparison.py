@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
+from evaluators.run_kinds import kind_of
 from evaluators.statistics import (
     ComparisonResult,
     ModelSummary,
@@ -39,9 +40,6 @@ _LABELS = {"ndcg": "nDCG", "mrr": "MRR", "map": "MAP", "precision": "Precision",
            # used when loaded; importing it loads Ragas (~8 s), too slow for `cli.py gate` or a report.
            "nonllm_context_precision": "Context precision (non-LLM)",
            "nonllm_context_recall": "Context recall (non-LLM)", "rouge_l": "ROUGE-L", "bleu": "BLEU"}
-# Row fields that are never a quality metric even when numeric.
-_NOT_METRICS = {"model", "item_id", "question_id", "run_id", "ranking", "response", "retrieved_ids", "errors",
-                "latency_ms", "seconds", "tokens", "prompt_tokens", "completion_tokens", "cost_usd"}
 BEST, TIED, NOT_SCORED = "★ best", "≈ tied", "not scored"
 
 
@@ -68,24 +66,21 @@ def _is_number(v) -> bool:
 
 
 def run_metrics(store: RunStore, run: Run) -> list[str]:
-    """Per-query metrics a run has, in the order its summary lists them (rows as a fallback)."""
-    names: list[str] = []
-    for per_model in (run.summary.get("metrics") or {}).values():
-        names += [m for m in per_model if m not in names and m not in _NOT_METRICS]
-    if names or run.kind == "load":
+    """Per-query metrics a run has, in the order its summary lists them (rows' ``scores`` as a
+    fallback); none for kinds without per-query scores (load)."""
+    if not kind_of(run).quality:
+        return []
+    names = list(dict.fromkeys(m for per_model in run.typed_summary().per_model().values() for m in per_model))
+    if names:
         return names
-    for row in store.rows(run.id)[:200]:
-        names += [k for k, v in row.items() if _is_number(v) and k not in _NOT_METRICS and k not in names]
+    for row in store.typed_rows(run.id)[:200]:
+        names += [k for k in row.scores if k not in names]
     return names
 
 
 def default_metric(store: RunStore, run: Run) -> str | None:
-    """nDCG@k for retrieval runs, the first scored metric for RAG runs."""
-    names = run_metrics(store, run)
-    k = run.config.get("k")
-    if run.kind == "retrieval" and f"ndcg@{k}" in names:
-        return f"ndcg@{k}"
-    return names[0] if names else None
+    """The kind's default (nDCG@k for retrieval runs), else the first scored metric."""
+    return kind_of(run).default_metric(run, run_metrics(store, run))
 
 
 def find_metric(names: list[str], metric: str) -> str | None:
@@ -102,14 +97,14 @@ def per_query_scores(store: RunStore, run_id: str, metric: str,
     for row in store.rows(run.id) if rows is None else rows:
         if metric in (row.get("not_applicable") or {}):
             continue  # e.g. a reference-based metric on a question without a reference: not asked
-        val = row.get(metric)
-        scores.setdefault(str(row["model"]), {})[str(row.get("item_id", row.get("question_id")))] = \
-            float(val) if _is_number(val) else math.nan
+        val = row["scores"].get(metric)
+        scores.setdefault(str(row["model"]), {})[str(row["item_id"])] = float(val) if _is_number(val) else math.nan
     return {m: s for m, s in scores.items() if s}
 
 
 def _models(run: Run) -> list[str]:
-    return [str(m) for m in run.config.get("models") or list((run.summary or {}).get("metrics") or {})]
+    return [str(m) for m in run.config.get("models") or list((run.summary or {}).get(kind_of(run).summary_table)
+                                                              or {})]
 
 
 def model_labels(runs: list[Run]) -> dict[tuple[str, str], str]:
@@ -141,7 +136,7 @@ def collect_scores(store: RunStore, run_ids: list[str], metric: str,
         for m, vals in per_query_scores(store, r.id, metric, (rows or {}).get(r.id)).items():
             merged[labels.get((r.id, m), f"{m} [{r.id}]")] = vals
     notes = []
-    if len({r.config.get("k") for r in runs if r.kind == "retrieval"}) > 1:
+    if len({r.config.get("k") for r in runs if kind_of(r).same_cutoff}) > 1:
         notes.append("runs use different k; compare a metric at the same cutoff")
     return merged, notes
 
@@ -285,26 +280,16 @@ def compare_runs(store: RunStore, run_ids: list[str] | str, metric: str | None =
 
 
 def metric_value(run: Run, metric: str, model: str) -> float | None:
-    """A run's aggregate for one model: retrieval ``metrics[model][metric]``, RAG ``…[metric]["mean"]``,
-    load ``results[model][metric]`` (e.g. ``p95_ms``, ``rps``). None when absent."""
-    s = run.summary or {}
-    table = s.get("results") if run.kind == "load" else s.get("metrics")
-    per_model = (table or {}).get(model)
-    if not isinstance(per_model, dict):
+    """A run's aggregate for one model from its summary's per-model table (retrieval and RAG means,
+    load ``p95_ms``, ``rps``, …). None when absent."""
+    per_model = run.typed_summary().per_model().get(model)
+    if per_model is None:
         return None
     key = find_metric(list(per_model), metric)
     val = per_model.get(key) if key else None
-    if isinstance(val, dict):
-        val = val.get("mean")
     return float(val) if _is_number(val) and math.isfinite(val) else None
 
 
 def aggregate_metrics(run: Run) -> list[str]:
     """Metric names in a run's summary (any kind), for gates and pickers."""
-    s = run.summary or {}
-    table = s.get("results") if run.kind == "load" else s.get("metrics")
-    names: list[str] = []
-    for per_model in (table or {}).values():
-        if isinstance(per_model, dict):
-            names += [k for k in per_model if k not in names]
-    return names
+    return list(dict.fromkeys(k for per_model in run.typed_summary().per_model().values() for k in per_model))

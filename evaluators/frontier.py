@@ -36,6 +36,7 @@ import pandas as pd
 from evaluators.comparison import default_metric, find_metric, metric_label, metric_value, run_metrics
 from evaluators.formatting import display_frame, fmt_ms, fmt_score, fmt_usd
 from evaluators.report_sections import load_model_name, load_results
+from evaluators.run_kinds import kind_of
 from rag.runs import Run, RunStore
 
 CHARS_PER_TOKEN = 4.0
@@ -81,7 +82,8 @@ def embedding_price(model: str) -> tuple[float | None, str]:
     return float(spec.price_per_mtok), spec.cost_basis
 
 
-def _retrieval_cost(run: Run, model: str) -> tuple[float, str]:
+def retrieval_cost(store: RunStore | None, run: Run, model: str) -> tuple[float, str]:
+    """Query embedding cost per 1k queries (``RunKind.cost`` of retrieval)."""
     price, basis = embedding_price(model)
     if price is None:
         return math.nan, basis
@@ -98,11 +100,12 @@ def _llm_model(spec: str | None) -> str | None:
     return spec.partition(":")[2].split("@", 1)[0] or None
 
 
-def _rag_cost(store: RunStore, run: Run, model: str) -> tuple[float, str]:
-    """Query embedding (as retrieval) + the generator's tokens per question × the run's price table.
+def rag_cost(store: RunStore, run: Run, model: str) -> tuple[float, str]:
+    """``RunKind.cost`` of RAG: query embedding (as retrieval) + the generator's tokens per question ×
+    the run's price table.
     Rows keep usage per LLM model; the judge's tokens are evaluation cost, not serving cost, so they
     are left out, unless generator and judge are the same model (then they cannot be told apart)."""
-    emb, basis = _retrieval_cost(run, model)
+    emb, basis = retrieval_cost(store, run, model)
     gen = run.config.get("generator")
     if not isinstance(gen, dict) or gen.get("baseline", True):
         return emb, basis + "; extractive baseline (no LLM)"
@@ -138,25 +141,21 @@ def _latency(load_runs: list[Run], model: str, endpoint: str) -> tuple[float, ob
 def frontier_table(store: RunStore, run_ids: list[str] | str, metric: str | None = None) -> pd.DataFrame:
     """One row per setup in the quality runs (retrieval / RAG) of ``run_ids``, latency from its load runs."""
     runs = [store.get(r) for r in store.resolve_ids(run_ids)]
-    load_runs = [r for r in runs if r.kind == "load"]
+    quality = [r for r in runs if kind_of(r).quality]
+    load_runs = [r for r in runs if not kind_of(r).quality]
     rows = []
-    for run in runs:
-        if run.kind == "load":
-            continue
+    for run in quality:
+        entry = kind_of(run)
         names = run_metrics(store, run)
         m = (find_metric(names, metric) if metric else None) or default_metric(store, run)
         if m is None:
             continue
-        for model in run.config.get("models") or list(run.summary.get("metrics") or {}):
+        for model in run.config.get("models") or list(run.typed_summary().per_model()):
             q = metric_value(run, m, model)
-            if run.kind == "retrieval":
-                (cost, basis), setup = _retrieval_cost(run, model), model
-            else:
-                gen = run.config.get("generator")
-                (cost, basis) = _rag_cost(store, run, model)
-                setup = f"{model} + {gen.get('spec') if isinstance(gen, dict) else gen or '?'}"
-            p95, users, endpoint, lat_run = _latency(load_runs, model, "search" if run.kind == "retrieval" else "rag")
-            if sum(r.kind != "load" for r in runs) > 1:
+            cost, basis = entry.cost(store, run, model)
+            setup = entry.setup(run, model)
+            p95, users, endpoint, lat_run = _latency(load_runs, model, entry.endpoint)
+            if len(quality) > 1:
                 setup += f" [{run.id}]"
             rows.append({"setup": setup, "model": model, "kind": run.kind,
                          "quality": math.nan if q is None else q, "quality_metric": m,

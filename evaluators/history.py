@@ -1,4 +1,5 @@
-"""The History list: one row per run with a short headline, and the filters the History page offers.
+"""The History list: one row per run with a short headline (its kind's, ``evaluators.run_kinds``),
+and the filters the History page offers.
 
 Usage:
     frame = runs_frame(filter_runs(store.list(), kinds=["retrieval"]))
@@ -11,30 +12,8 @@ import time
 
 import pandas as pd
 
-from evaluators.comparison import metric_label
+from evaluators.run_kinds import kind_of
 from rag.runs import Run
-
-
-def _headline(run: Run) -> str:
-    """A short 'best model: value' for the list, per kind."""
-    s = run.summary or {}
-    if run.kind == "retrieval":
-        k = run.config.get("k")
-        vals = {m: v.get(f"ndcg@{k}") for m, v in (s.get("metrics") or {}).items()}
-        vals = {m: v for m, v in vals.items() if isinstance(v, (int, float))}
-        return f"nDCG@{k} " + ", ".join(f"{m} {v:.3f}" for m, v in vals.items()) if vals else ""
-    if run.kind == "rag":
-        parts = []
-        for m, metrics in (s.get("metrics") or {}).items():
-            name = next((k for k, v in metrics.items() if isinstance(v, dict) and v.get("mean") is not None), None)
-            if name:
-                parts.append(f"{m} {metric_label(name)} {metrics[name]['mean']:.3f}")
-        return ", ".join(parts)
-    if run.kind == "load":
-        res = s.get("results") or {}
-        return ", ".join(f"{m} p95 {v.get('p95_ms', float('nan')):.0f} ms" for m, v in res.items()
-                         if isinstance(v, dict) and isinstance(v.get("p95_ms"), (int, float)))
-    return ""
 
 
 def runs_frame(runs: list[Run]) -> pd.DataFrame:
@@ -43,7 +22,8 @@ def runs_frame(runs: list[Run]) -> pd.DataFrame:
     rows = [{"id": r.id, "kind": r.kind, "status": r.status,
              "created": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.created)),
              "dataset": r.dataset or "", "dataset_hash": r.dataset_hash or "",
-             "models": ", ".join(map(str, r.config.get("models", []))), "headline": _headline(r)} for r in runs]
+             "models": ", ".join(map(str, r.config.get("models", []))), "headline": kind_of(r).headline(r)}
+            for r in runs]
     return pd.DataFrame(rows, columns=cols)
 
 

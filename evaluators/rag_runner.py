@@ -13,25 +13,27 @@ Usage:
     with Workbench() as wb:
         result = run_rag(load_dataset("sample"), cfg, workbench=wb, progress=print)
     result.summary["metrics"]["minilm"]["rouge_l"]   # {"mean": .., "n": .., "total": ..}
+    result.rows[0]["scores"]["rouge_l"]               # one (model, question) row's score
     resume_rag(result.run_id, workbench=wb)            # after a crash; retry_failed=True for failures
 """
 
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 
 from evaluators.cost import PriceTable, SpendCap, UsageMeter
-from evaluators.ragas_eval import BY_TEXT, METRICS, Gate, RagasScorer, RagSample, describe_error, split_metrics
+from evaluators.rag_rows import first_error, row_failed, rows_text, summarize, variant_summary
+from evaluators.ragas_eval import METRICS, Gate, RagasScorer, RagSample, describe_error, split_metrics
 from rag.dataset import Dataset
 from rag.embedders import resolve, runtime_info
 from rag.generators import DEFAULT_PROMPT, Context, GenerationConfig, generator_kind, generator_label, make_generator
 from rag.llm import parse_llm
 from rag.question_sets import EvalQuestion, load_question_set, questions_from_dataset
 from rag.runs import RunStore
+from rag.runs.models import RagRow
 from rag.store import IndexConfig
 
 # Rows in flight per LLM slot. A row also spends time off the LLM (building contexts, non-LLM metrics,
@@ -105,6 +107,17 @@ class RagRunResult:
     status: str
     summary: dict
     rows: list[dict]
+
+
+class CliRow(dict):
+    """A stored row whose ``get`` also finds a metric in ``scores``. Transitional: ``evaluators/rag_cli.py``
+    (rewritten by the CLI work) still writes its JSON rows with ``row.get(metric)``; drop this class
+    once it reads ``row["scores"]``."""
+
+    def get(self, key, default=None):
+        if key in self:
+            return self[key]
+        return (dict.get(self, "scores") or {}).get(key, default)
 
 
 ProgressFn = Callable[[RunProgress], None]
@@ -193,21 +206,6 @@ def resume_rag(run_id: str, *, workbench, ds: Dataset | None = None, store: RunS
     return _run(ds, cfg, store, run.id, work, workbench, progress, len(cfg.models) * len(qs), settings)
 
 
-def row_failed(row: dict) -> bool:
-    return bool(row.get("errors"))
-
-
-def first_error(rows: list[dict]) -> str:
-    """The most frequent failure among the rows, for one line: a failed generation first (the metrics
-    that needed its answer failed because of it), else ``METRIC: reason``."""
-    counts: dict[tuple[bool, str], int] = {}
-    for r in rows:
-        for name, why in (r.get("errors") or {}).items():
-            key = (name == "generation", why if name == "generation" else f"{name}: {why}")
-            counts[key] = counts.get(key, 0) + 1
-    return max(counts, key=lambda k: (k[0], counts[k]))[1] if counts else "unknown reason"
-
-
 def ordered(rows: list[dict], cfg: RagConfig, ds: Dataset) -> list[dict]:
     """Rows are stored as they complete; show them by model, then question order."""
     try:
@@ -259,7 +257,7 @@ def _run(ds, cfg, store, run_id, work, workbench, progress, expected, settings=N
     elif status == "done" and len(rows) < expected:
         status, reason = "partial", f"{expected - len(rows)} rows missing"
     store.finish(run_id, summary, status, reason)
-    return RagRunResult(run_id, status, summary, rows)
+    return RagRunResult(run_id, status, summary, [CliRow(r) for r in rows])
 
 
 async def _execute(ds, cfg, store, run_id, work, hits, meter, prices, progress, expected,
@@ -287,7 +285,7 @@ async def _execute(ds, cfg, store, run_id, work, hits, meter, prices, progress, 
             model, q, prev = queue.pop()
             row = await _row(model, q, prev, hits[(model, q.id)], ds, generator, scorer, gate)
             store.add_rows(run_id, [row])
-            meter.merge(row["usage"] if prev is None else _usage_delta(row, prev))
+            meter.merge(row.usage if prev is None else _usage_delta(row, prev))
             state["done"] += 1
             state["failed"] += row_failed(row) - (row_failed(prev) if prev else 0)
             state["session"] += 1
@@ -304,16 +302,16 @@ async def _execute(ds, cfg, store, run_id, work, hits, meter, prices, progress, 
     return state["stopped"]
 
 
-def _usage_delta(row: dict, prev: dict) -> dict:
+def _usage_delta(row: RagRow, prev: dict) -> dict:
     """A retried row stores its total usage; the meter only needs what this attempt added."""
     out = {}
-    for model, u in row["usage"].items():
+    for model, u in row.usage.items():
         p = prev.get("usage", {}).get(model, {})
         out[model] = {k: u[k] - p.get(k, 0) for k in u}
     return out
 
 
-async def _row(model, q: EvalQuestion, prev: dict | None, hits, ds, generator, scorer, gate) -> dict:
+async def _row(model, q: EvalQuestion, prev: dict | None, hits, ds, generator, scorer, gate) -> RagRow:
     """Generate (unless a retry already has the response) and score one row; never raises."""
     t = time.perf_counter()
     row_meter = UsageMeter()
@@ -343,9 +341,9 @@ async def _row(model, q: EvalQuestion, prev: dict | None, hits, ds, generator, s
                 "contexts": [c.full_text for c in ctxs], "relevant_ids": q.relevant_ids, "reference": q.reference})
     errors = {k: v for k, v in (row.get("errors") or {}).items() if k not in results}
     na, reasons = dict(row.get("not_applicable") or {}), dict(row.get("reasons") or {})
-    variants = dict(row.get("variants") or {})
+    variants, scores = dict(row.get("variants") or {}), dict(row.get("scores") or {})
     for name, r in results.items():
-        row[name] = r.value
+        scores[name] = r.value
         if r.variant:
             variants[name] = r.variant
         if r.error:
@@ -358,48 +356,9 @@ async def _row(model, q: EvalQuestion, prev: dict | None, hits, ds, generator, s
         errors["generation"] = gen_error
     else:
         errors.pop("generation", None)
-    row.update({"errors": errors, "not_applicable": na, "reasons": reasons, "variants": variants,
-                "usage": row_meter.by_model,
-                "seconds": round(time.perf_counter() - t, 3)})
-    return row
-
-
-# ---------------------------------------------------------------- summary
-
-def summarize(rows: list[dict], cfg: RagConfig, meter: UsageMeter, prices: PriceTable, expected: int) -> dict:
-    """Per model and metric: mean over scored rows with its coverage (n scored / total applicable)."""
-    judge = parse_llm(cfg.judge, cfg.judge_base_url)
-    active, skipped = split_metrics(cfg.metrics, judge)
-    metrics: dict[str, dict[str, dict]] = {}
-    for model in cfg.models:
-        mine = [r for r in rows if r["model"] == model]
-        metrics[model] = {}
-        for name in active:
-            applicable = [r for r in mine if name not in (r.get("not_applicable") or {})]
-            vals = [r[name] for r in applicable if isinstance(r.get(name), (int, float)) and math.isfinite(r[name])]
-            metrics[model][name] = {"mean": sum(vals) / len(vals) if vals else None, "n": len(vals),
-                                    "total": len(applicable), "not_applicable": len(mine) - len(applicable),
-                                    "failed": sum(1 for r in applicable if name in (r.get("errors") or {}))}
-            if METRICS[name].by_id:
-                metrics[model][name]["variant"] = variant_summary(applicable, name)
-    kind = generator_kind(cfg.generator)
-    return {"metrics": metrics, "metrics_active": active, "metrics_skipped": skipped,
-            "rows": len(rows), "expected_rows": expected, "failed_rows": sum(row_failed(r) for r in rows),
-            "generator": {"spec": cfg.generator, "label": generator_label(cfg.generator, cfg.generator_base_url),
-                          "baseline": kind.is_baseline},
-            "judge": judge.label if judge else None, "usage": meter.to_dict(prices), "prices": prices.to_json()}
-
-
-def variant_summary(rows: list[dict], name: str) -> str | None:
-    """"by id", "by text", or "by id 12 · by text 4" when a question set mixes rows with and without ids.
-    Rows stored before variants were recorded ran by text."""
-    counts: dict[str, int] = {}
-    for r in rows:
-        v = (r.get("variants") or {}).get(name, BY_TEXT)
-        counts[v] = counts.get(v, 0) + 1
-    if len(counts) <= 1:
-        return next(iter(counts), None)
-    return " · ".join(f"{v} {n}" for v, n in sorted(counts.items()))
+    row.update({"scores": scores, "errors": errors, "not_applicable": na, "reasons": reasons, "variants": variants,
+                "usage": row_meter.by_model, "seconds": round(time.perf_counter() - t, 3)})
+    return RagRow.model_validate(row)
 
 
 def run_view(run, store: RunStore, ds: Dataset) -> tuple[dict, list[dict]]:
@@ -424,9 +383,8 @@ def run_view(run, store: RunStore, ds: Dataset) -> tuple[dict, list[dict]]:
     return summary, rows
 
 
-def rows_text(summary: dict) -> str:
-    """``rows 5/12``, or ``rows 5/unknown (the question count is unknown: ...)`` when it cannot be counted."""
-    expected = summary.get("expected_rows")
-    if expected is None:
-        return f"rows {summary['rows']}/unknown ({summary.get('expected_rows_unknown') or 'not recorded'})"
-    return f"rows {summary['rows']}/{expected}"
+# The row and summary helpers moved to ``evaluators.rag_rows``; the CLI, the demo and the page import
+# them from here.
+__all__ = ["ROWS_PER_SLOT", "RagConfig", "RagRunResult", "RunProgress", "check_config", "create_run", "first_error",
+           "ordered", "questions_for", "resume_rag", "row_failed", "rows_text", "run_config_record", "run_rag",
+           "run_view", "summarize", "variant_summary"]

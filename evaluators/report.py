@@ -9,6 +9,9 @@ pages and the CI gate must agree, so they all read the run's one stored set of s
 check they do, exactly). Every cell goes through ``evaluators.formatting``: no None / nan, empty
 cells say why.
 
+The page is the Jinja2 template ``evaluators/templates/report.html.j2``; which section a run gets
+is its kind's ``RunKind.section`` (``evaluators.run_kinds``).
+
 Safety: every piece of user text (dataset titles, questions, answers, model names, prompts) is
 escaped: Jinja2 autoescape for the page, ``html_table`` for tables, ``svg_charts`` for chart
 labels. Runs are read through the store, which never holds a secret.
@@ -27,12 +30,11 @@ Usage:
 from __future__ import annotations
 
 import json
-import math
 import time
 from pathlib import Path
 
 import pandas as pd
-from jinja2 import Environment
+from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
 
 from evaluators.comparison import (
@@ -47,81 +49,15 @@ from evaluators.comparison import (
 )
 from evaluators.formatting import fmt_ci, fmt_ms, fmt_score, fmt_usd, is_missing, missing
 from evaluators.frontier import NO_LOAD, frontier_chart, frontier_display, frontier_table
-from evaluators.report_sections import example_tables, html_table, load_charts, load_sentences, load_tables, means_chart
+from evaluators.report_sections import example_tables, html_table, means_chart
 from evaluators.retrieval_eval import LEGEND, NO_MATCH, NOT_RELEVANT, RELEVANT, TINTS
+from evaluators.run_kinds import kind_of
 from evaluators.run_stats import ALPHA, N_RESAMPLES, run_stats
 from rag.runs import Run, RunStore, scrub
 
-_ENV = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
-_TEMPLATE = _ENV.from_string("""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{ title }}</title>
-<style>
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:1100px;margin:2em auto;
-padding:0 1em;color:#222;line-height:1.45}
-h1{margin-bottom:.1em} h2{border-bottom:2px solid #eee;padding-bottom:.2em;margin-top:2em}
-table{border-collapse:collapse;margin:.6em 0 1.2em;font-size:.92em}
-th,td{border:1px solid #ddd;padding:.3em .6em;text-align:left;vertical-align:top}
-th{background:#f6f6f6} .muted{color:#666;font-size:.9em} .note{color:#8a5a00}
-pre{background:#f6f6f6;padding:.8em;overflow:auto;font-size:.85em;white-space:pre-wrap}
-.summary{background:#f3f8ff;border-left:4px solid #2b6cb0;padding:.4em 1.4em 1em;margin-top:1.2em}
-.summary h2{border:0;margin-top:.6em} .verdict{font-size:1.12em;font-weight:600}
-.winner{font-size:1.05em} .summary ul{margin:.3em 0}
-figure.chart{margin:.8em 0;max-width:760px} figure.chart svg{background:#fff}
-td.relevant,.swatch.relevant{background:{{ tints.relevant }};color:#111}
-td.not-relevant,.swatch.not-relevant{background:{{ tints['not-relevant'] }};color:#111}
-td.no-match,.swatch.no-match{background:{{ tints['no-match'] }};color:#333}
-.swatch{display:inline-block;padding:0 .5em;border:1px solid #ccc;margin-right:.6em}
-td.relevant,td.not-relevant,td.no-match,.swatch,.summary{-webkit-print-color-adjust:exact;print-color-adjust:exact}
-@page{size:A4;margin:14mm 12mm}
-@media print{
-body{max-width:none;margin:0;padding:0;font-size:10pt;line-height:1.35}
-.summary{break-after:page;border-left-width:3px}
-h2,h3{break-after:avoid} table,figure,.verdict,.winner,li{break-inside:avoid}
-table{font-size:8.5pt;width:100%} th,td{padding:.15em .35em} figure.chart{max-width:100%}
-details>pre{display:none} details>summary{list-style:none}
-}
-</style>
-</head><body>
-<h1>{{ title }}</h1>
-<p class="muted">Generated {{ generated }} from run{{ 's' if runs|length > 1 }} {{ runs|join(', ') }}.</p>
-<section class="summary" id="summary">
-<h2>Executive summary</h2>
-{% if summary.verdict %}<p class="verdict">{{ summary.verdict }}</p>{% endif %}
-{% if summary.winner %}<p class="winner">{{ summary.winner }}</p>{% endif %}
-{% if summary.chart %}{{ summary.chart }}{% endif %}
-{% if summary.compared %}<h3>What was compared, on what data</h3>
-<ul>{% for c in summary.compared %}<li>{{ c }}</li>{% endfor %}</ul>{% endif %}
-{% if summary.more %}<h3>Also in this report</h3>
-<ul>{% for v in summary.more %}<li>{{ v }}</li>{% endfor %}</ul>{% endif %}
-</section>
-{% for s in sections %}
-<h2>{{ s.title }}</h2>
-{% if s.intro %}<p class="muted">{{ s.intro }}</p>{% endif %}
-{% if s.sentences %}<ul>{% for v in s.sentences %}<li>{{ v }}</li>{% endfor %}</ul>{% endif %}
-{% for caption, table in s.tables %}<h3>{{ caption }}</h3>{{ table }}{% endfor %}
-{% for fig in s.figures %}{{ fig }}{% endfor %}
-{% if s.legend %}<p class="legend"><span class="swatch relevant">{{ rel }} relevant</span>
-<span class="swatch not-relevant">{{ nonrel }} not relevant</span><span class="swatch no-match">{{ nomatch }}</span>
-<span class="muted">{{ legend }}</span></p>{% endif %}
-{% for caption, table in s.examples %}<h3>{{ caption }}</h3>{{ table }}{% endfor %}
-{% for n in s.notes %}<p class="note">{{ n }}</p>{% endfor %}
-{% endfor %}
-<h2>Reproducibility manifest</h2>
-{% for m in manifest %}
-<h3>Run {{ m.id }} ({{ m.kind }})</h3>
-{{ m.table }}
-<details><summary>Full configuration (JSON)</summary><pre>{{ m.config }}</pre></details>
-{% endfor %}
-<h2>Methods</h2>
-<p class="muted">Means over queries with 95% percentile-bootstrap confidence intervals ({{ resamples }} resamples).
-Models are compared on the same queries: the paired mean difference with a bootstrap CI and a two-sided paired
-permutation (sign-flip) test, p-values Holm-corrected across all pairs of a metric. “{{ best }}” marks the highest
-mean; “≈ tied” marks models not statistically different from it (Holm-adjusted p ≥ {{ alpha }}). The sample-size hint
-is the difference detectable with 80% power under a normal approximation. Coverage = queries scored / queries
-asked (a judge that fails on a query leaves it unscored).</p>
-</body></html>""")
+# The page itself is ``templates/report.html.j2``; autoescape is what keeps user text inert there.
+_ENV = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True,
+                   trim_blocks=True, lstrip_blocks=True)
 
 
 def _table(frame: pd.DataFrame, floats: int = 3, **kw) -> Markup:
@@ -205,14 +141,7 @@ def _compared(group: list[Run], cmp: MetricComparison, load_runs: list[Run]) -> 
     h = run.dataset_hash
     out.append(f"Data: dataset “{run.dataset or 'unnamed'}”, {cmp.n_queries} queries"
                + (f" (content hash {h[:12]})" if h else "") + ".")
-    c = run.config
-    if run.kind == "retrieval":
-        index = " / ".join(str(c[x]) for x in ("index_type", "metric") if c.get(x))
-        out.append(f"Retrieval: top k = {c.get('k')}" + (f", {index} index" if index else "") +
-                   f"; main metric {cmp.label}.")
-    else:
-        out.append(f"RAG: generator {_describe_llm(c.get('generator')) or missing('not recorded')}, "
-                   f"judge {_describe_llm(c.get('judge')) or 'none'}; main metric {cmp.label}.")
+    out.append(kind_of(run).describe(run, cmp.label))
     if load_runs:
         out += [f"Latency: load run {r.id}, {r.config.get('users', '?')} users on the "
                 f"{r.config.get('endpoint', 'search')} endpoint." for r in load_runs]
@@ -222,16 +151,17 @@ def _compared(group: list[Run], cmp: MetricComparison, load_runs: list[Run]) -> 
 
 
 def _group(runs: list[Run]) -> list[list[Run]]:
-    """Quality runs that can be compared per query: same kind, dataset and (retrieval) k."""
+    """Runs reported together: quality runs that can be compared per query (same kind, dataset and,
+    where the kind needs it, k) first, then every other run on its own."""
     groups: dict[tuple, list[Run]] = {}
-    for r in runs:
-        if r.kind != "load":
-            groups.setdefault((r.kind, r.dataset_hash, r.config.get("k") if r.kind == "retrieval" else None),
-                              []).append(r)
+    for r in sorted(runs, key=lambda r: not kind_of(r).quality):
+        entry = kind_of(r)
+        key = (r.kind, r.dataset_hash, r.config.get("k") if entry.same_cutoff else None) if entry.quality else (r.id,)
+        groups.setdefault(key, []).append(r)
     return list(groups.values())
 
 
-def _describe_llm(v) -> str | None:
+def describe_llm(v) -> str | None:
     """A generator / judge record (``{"spec", "label"}`` or ``{"provider", "model", "base_url"}``) as text."""
     if not isinstance(v, dict):
         return v
@@ -252,7 +182,7 @@ def _manifest(run: Run) -> dict:
              ("models", ", ".join(f"{m} = {ids[m]}" if m in ids else str(m) for m in models)),
              ("k", c.get("k")), ("index", " / ".join(c[x] if isinstance(c[x], str) else json.dumps(c[x]) for x in
                                  ("index_type", "metric", "index_params") if c.get(x))),
-             ("generator", _describe_llm(c.get("generator"))), ("judge", _describe_llm(c.get("judge"))),
+             ("generator", describe_llm(c.get("generator"))), ("judge", describe_llm(c.get("judge"))),
              ("prompt", c.get("prompt") or (c.get("rag") or {}).get("prompt_template")),
              ("metrics", ", ".join(c.get("metrics_active") or [])),
              ("users", c.get("users")), ("python", env.get("python")),
@@ -263,25 +193,25 @@ def _manifest(run: Run) -> dict:
             "config": json.dumps(scrub(c), indent=2, ensure_ascii=False, default=str)}
 
 
-def _quality_section(store: RunStore, group: list[Run], metric: str | None, examples: int, n_resamples: int,
-                     dataset=None) -> tuple[dict, list[MetricComparison]]:
-    kind = group[0].kind
+def quality_section(store: RunStore, group: list[Run], metric: str | None = None, examples: int = 3,
+                    n_resamples: int = N_RESAMPLES, dataset=None) -> tuple[dict, list[MetricComparison]]:
+    """The section of one group of quality runs (``RunKind.section`` of retrieval and RAG)."""
+    entry = kind_of(group[0])
     ids = [r.id for r in group]
     names = list(dict.fromkeys(n for r in group for n in run_metrics(store, r)))
     main = (find_metric(names, metric) if metric else None) or default_metric(store, group[0])
-    metrics = [main] + [n for n in names if n != main] if kind == "rag" else [main]
+    metrics = [main] + [n for n in names if n != main] if entry.report_all_metrics else [main]
     stats = run_stats(store, ids, n_resamples)  # the same object the pages and the gate read
     cmps = [stats.get(m) for m in metrics if m]
-    sec = {"title": ("Retrieval" if kind == "retrieval" else "RAG quality (Ragas)") +
-           f" · {group[0].dataset or 'dataset'}", "sentences": [], "tables": [], "figures": [], "examples": [],
-           "notes": [], "intro": f"{len(cmps[0].scores)} setups, {cmps[0].n_queries} queries"
-           + (f", k = {group[0].config.get('k')}" if kind == "retrieval" else "") if cmps else ""}
+    sec = {"title": f"{entry.section_title} · {group[0].dataset or 'dataset'}", "sentences": [], "tables": [],
+           "figures": [], "examples": [], "notes": [], "intro": f"{len(cmps[0].scores)} setups, {cmps[0].n_queries} "
+           "queries" + (f", k = {group[0].config.get('k')}" if entry.same_cutoff else "") if cmps else ""}
     for cmp in cmps:
         sec["sentences"] += cmp.verdicts()
         sec["tables"].append((f"{cmp.label}: mean and 95% CI", _table(_ci_table(cmp))))
         if len(cmp.scores) > 1:
             sec["tables"].append((f"{cmp.label}: paired differences", _table(_pairs_table(cmp))))
-    if kind == "retrieval" and cmps:
+    if entry.means_table and cmps:
         all_means = stats.frame().assign(metric=lambda f: f["metric"].map(metric_label)).pivot(
             index="model", columns="metric", values="mean").reindex(stats.models)
         all_means = all_means[[metric_label(m) for m in stats.metrics]].rename_axis(None, axis=1).reset_index()
@@ -291,7 +221,7 @@ def _quality_section(store: RunStore, group: list[Run], metric: str | None, exam
         sec["figures"].append(means_chart(cmps))
         sec["examples"], notes = example_tables(store, group, cmps[0], examples, dataset)
         sec["notes"] += notes
-        sec["legend"] = kind == "retrieval" and bool(sec["examples"]) and not notes
+        sec["legend"] = entry.relevance_legend and bool(sec["examples"]) and not notes
     return sec, cmps
 
 
@@ -300,7 +230,7 @@ def _frontier_section(kind: str, frontier: pd.DataFrame, chart: Markup | None, i
     notes = [f"No load run in this report: latency is not on the chart ({missing(NO_LOAD)}). Add a load run id."] \
         if frontier["p95_ms"].isna().all() else []
     pareto = ", ".join(frontier.loc[frontier["pareto"], "setup"])
-    return {"title": f"Quality, cost and latency · {'retrieval' if kind == 'retrieval' else 'RAG'}",
+    return {"title": f"Quality, cost and latency · {kind_of(kind).label}",
             "intro": "Pareto-optimal setups: no other setup is at least as good on every axis and better on one."
                      + (" The chart is in the executive summary." if in_summary and chart else ""),
             "sentences": [], "tables": [("Setups", _table(frontier_display(frontier)))], "examples": [],
@@ -313,10 +243,13 @@ def build_report(store: RunStore, run_ids: list[str] | str, metric: str | None =
     """The report's HTML text for the given runs (ids, ``"A,B"`` or ``latest``)."""
     ids = store.resolve_ids(run_ids)
     runs = [store.get(i) for i in ids]
-    load_runs = [r for r in runs if r.kind == "load"]
+    load_runs = [r for r in runs if not kind_of(r).quality]  # latency for the frontier
     headline, sections, frontiers, summary = [], [], [], {}
     for group in _group(runs):
-        sec, cmps = _quality_section(store, group, metric, examples, n_resamples, dataset)
+        sec, cmps = kind_of(group[0]).section(store, group, metric=metric, examples=examples,
+                                              n_resamples=n_resamples, dataset=dataset)
+        if "headline" in sec:
+            headline += [sec.pop("headline")]
         sections.append(sec)
         if cmps:
             frontier = frontier_table(store, [r.id for r in group] + [r.id for r in load_runs], cmps[0].metric)
@@ -326,13 +259,6 @@ def build_report(store: RunStore, run_ids: list[str] | str, metric: str | None =
                 summary = {"verdict": headline[-1], "winner": _winner(cmps[0]), "compared": _compared(
                     group, cmps[0], load_runs), "chart": chart or sec["figures"][0]}
             frontiers.append((group[0].kind, frontier, chart, summary.get("chart") is chart))
-    for run in load_runs:
-        sents = load_sentences(run)
-        headline += sents[:1]
-        sections.append({"title": f"Load test · {run.id}", "sentences": sents, "tables": load_tables(run),
-                         "figures": load_charts(run, store), "examples": [], "notes": [],
-                         "intro": ", ".join(f"{k} {v}" for k, v in run.config.items()
-                                            if k in ("endpoint", "users", "spawn_rate", "duration_s", "k"))})
     for kind, frontier, chart, in_summary in frontiers:
         if frontier.empty:
             continue
@@ -349,10 +275,10 @@ def build_report(store: RunStore, run_ids: list[str] | str, metric: str | None =
                                 f"{r.config.get('endpoint', 'search')} endpoint, dataset “{r.dataset}”."
                                 for r in load_runs]}
     summary["more"] = [h for h in headline if h != summary.get("verdict")]
-    return _TEMPLATE.render(title=title or "RAG evaluation report", generated=time.strftime("%Y-%m-%d %H:%M"),
-                            runs=ids, summary=summary, sections=sections, manifest=[_manifest(r) for r in runs],
-                            resamples=f"{n_resamples:,}", best=BEST, alpha=ALPHA, tints=TINTS, rel=RELEVANT,
-                            nonrel=NOT_RELEVANT, nomatch=NO_MATCH, legend=LEGEND)
+    return _ENV.get_template("report.html.j2").render(
+        title=title or "RAG evaluation report", generated=time.strftime("%Y-%m-%d %H:%M"), runs=ids, summary=summary,
+        sections=sections, manifest=[_manifest(r) for r in runs], resamples=f"{n_resamples:,}", best=BEST, alpha=ALPHA,
+        tints=TINTS, rel=RELEVANT, nonrel=NOT_RELEVANT, nomatch=NO_MATCH, legend=LEGEND)
 
 
 def write_report(store: RunStore, run_ids: list[str] | str, output: str | Path, **kw) -> Path:
@@ -362,7 +288,3 @@ def write_report(store: RunStore, run_ids: list[str] | str, output: str | Path, 
     path.write_text(build_report(store, run_ids, **kw), encoding="utf-8")
     return path
 
-
-def report_numbers(cmp: MetricComparison) -> dict[str, float]:
-    """The means a verdict quotes, rounded as printed (tests compare them with the store)."""
-    return {s.model: round(s.mean, cmp.digits) for s in cmp.result.models if not math.isnan(s.mean)}

@@ -1,10 +1,12 @@
 """Pieces of the stakeholder report that read one kind of run: example rank tables, RAG answers,
 load-test tables, sentences and charts. Split from ``evaluators.report`` to keep both modules small;
-nothing here renders a page, everything returns escaped HTML tables or Plotly figures.
+nothing here renders a page, everything returns escaped HTML tables or static SVG charts. The
+per-kind builders (``retrieval_example``, ``rag_example``, ``load_section``) are named by the kinds'
+entries in ``evaluators.run_kinds``.
 
 Usage:
     tables, notes = example_tables(store, [run], comparison, n=3)
-    figures = load_figure(load_run)
+    section, _ = load_section(store, [load_run])
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from markupsafe import Markup
 
 from evaluators.comparison import MetricComparison, metric_label, model_labels
 from evaluators.formatting import display_frame, fmt_ms, fmt_rate, missing
+from evaluators.run_kinds import kind_of
 from evaluators.svg_charts import bar_chart, line_chart
 from rag.runs import Run, RunStore
 
@@ -110,24 +113,30 @@ def example_tables(store: RunStore, group: list[Run], cmp: MetricComparison, n: 
     for qid in pick_examples(cmp, n):
         q = queries.get(qid)
         caption = f"Query {qid}" + (f": “{q.text}”" if q else "")
-        if group[0].kind == "retrieval":
-            from evaluators.retrieval_eval import relevance_class
-
-            out.append((caption, _table(_retrieval_example(group, rows, labels, qid, ds).reset_index(),
-                                        cell_class=relevance_class)))
-        else:
-            ref = f" (reference: {q.reference})" if q and q.reference else ""
-            out.append((caption + ref, _table(_rag_example(rows, labels, qid, cmp))))
+        out.append(kind_of(group[0]).example(group, rows, labels, qid, q, ds, cmp, caption))
     return out, notes
 
 
-def _retrieval_example(group, rows, labels, qid, ds) -> pd.DataFrame:
+def retrieval_example(group, rows, labels, qid, q, ds, cmp, caption) -> tuple[str, Markup]:
+    """The article's Rank × model table for one query, relevance-tinted (``RunKind.example`` of retrieval)."""
+    from evaluators.retrieval_eval import relevance_class
+
+    return caption, _table(_retrieval_frame(group, rows, labels, qid, ds).reset_index(), cell_class=relevance_class)
+
+
+def rag_example(group, rows, labels, qid, q, ds, cmp, caption) -> tuple[str, Markup]:
+    """Question → answer per setup with the main metric (``RunKind.example`` of RAG)."""
+    ref = f" (reference: {q.reference})" if q and q.reference else ""
+    return caption + ref, _table(_rag_frame(rows, labels, qid, cmp))
+
+
+def _retrieval_frame(group, rows, labels, qid, ds) -> pd.DataFrame:
     k = int(group[0].config.get("k") or 10)
     rankings, per_query = {}, {}
     for (rid, model), items in rows.items():
         lab = labels.get((rid, model), model)
         rankings[lab] = {r["item_id"]: [(d, s) for d, s in r.get("ranking", [])] for r in items}
-        per_query[lab] = {r["item_id"]: {key: v for key, v in r.items() if isinstance(v, (int, float))} for r in items}
+        per_query[lab] = {r["item_id"]: r["scores"] for r in items}
     if ds is None:
         return _rank_table_ids(rankings, per_query, k, qid)
     from evaluators.retrieval_eval import RetrievalResult, comparison_table
@@ -136,17 +145,17 @@ def _retrieval_example(group, rows, labels, qid, ds) -> pd.DataFrame:
     return comparison_table(ds, result, qid)
 
 
-def _rag_example(rows, labels, qid, cmp: MetricComparison) -> pd.DataFrame:
+def _rag_frame(rows, labels, qid, cmp: MetricComparison) -> pd.DataFrame:
     out = []
     for (rid, model), items in rows.items():
-        row = next((r for r in items if str(r.get("item_id", r.get("question_id"))) == qid), None)
+        row = next((r for r in items if str(r["item_id"]) == qid), None)
         if row is None:
             continue
         answer = str(row.get("response") or "")
         out.append({"setup": labels.get((rid, model), model),
                     "answer": answer[:ANSWER_CHARS] + ("…" if len(answer) > ANSWER_CHARS else ""),
                     "retrieved": ", ".join(map(str, row.get("retrieved_ids") or [])),
-                    **{metric_label(cmp.metric): row.get(cmp.metric)}})
+                    **{metric_label(cmp.metric): row["scores"].get(cmp.metric)}})
     return pd.DataFrame(out)
 
 
@@ -169,8 +178,19 @@ def means_chart(cmps: list[MetricComparison]) -> Markup:
 
 def load_results(run: Run) -> dict[str, dict]:
     """``{model: {requests, failures, rps, p50_ms, p95_ms, p99_ms}}`` from a load run's summary."""
-    res = (run.summary or {}).get("results") or {}
+    res = (run.summary or {}).get(kind_of(run).summary_table) or {}
     return {str(m): v for m, v in res.items() if isinstance(v, dict)}
+
+
+def load_section(store: RunStore, group: list[Run], **_options) -> tuple[dict, list]:
+    """The section of one load run (``RunKind.section`` of load): sentences, tables and charts;
+    ``headline`` is its first sentence. No per-query comparisons."""
+    run = group[0]
+    sents = load_sentences(run)
+    return {"title": f"Load test · {run.id}", "sentences": sents, "tables": load_tables(run),
+            "figures": load_charts(run, store), "examples": [], "notes": [], "headline": sents[0],
+            "intro": ", ".join(f"{k} {v}" for k, v in run.config.items()
+                               if k in ("endpoint", "users", "spawn_rate", "duration_s", "k"))}, []
 
 
 LOAD_COLUMNS = ["users", "requests", "failures", "rps", "p50_ms", "p95_ms", "p99_ms", "avg_ms", "duration_s"]
@@ -234,8 +254,7 @@ def load_charts(run: Run, store: RunStore | None = None) -> list[Markup]:
         charts.append(bar_chart(names, [(q.replace("_ms", ""), [v.get(q) for v in res.values()])
                                         for q in ("p50_ms", "p95_ms", "p99_ms")],
                                 "Latency percentiles per model", "ms", digits=0))
-    histories = {r["model"]: r.get("history") or [] for r in (store.rows(run.id) if store else [])
-                 if r.get("item_id") == "load"}
+    histories = {r.model: r.history for r in (store.typed_rows(run.id) if store else []) if r.item_id == "load"}
     if any(histories.values()):
         for key, title, unit in (("p95_ms", "p95 latency over the test", "p95 ms"),
                                  ("rps", "Throughput over the test", "req/s")):

@@ -22,6 +22,7 @@ from evaluators.retrieval_metrics import score_run
 from rag.dataset import Dataset
 from rag.embedders import resolve, runtime_info
 from rag.retrieval import IndexProgress, Ranking, Workbench
+from rag.runs.models import RetrievalRow, RetrievalSummary
 
 RELEVANT, NOT_RELEVANT = "✅", "❎"
 NO_MATCH = "— (no match)"
@@ -102,15 +103,15 @@ def comparison_table(dataset: Dataset, result: RetrievalResult, query_id: str) -
 
 
 def save_run(store, dataset: Dataset, result: RetrievalResult, config: dict | None = None) -> str:
-    """Record a retrieval run (config, per-query rows with rankings, means) and its statistics."""
+    """Record a retrieval run (config, per-query rows with rankings and ``scores``, means) and its statistics."""
     cfg = {"models": result.models, "k": result.k, "collections": result.collections,
            "model_ids": {m: result.model_ids.get(m) or resolve(m).model_id for m in result.models},
            "dataset_source": dataset.source, **result.index, **runtime_info(), **(config or {})}
     run_id = store.create("retrieval", cfg, dataset=dataset)
-    rows = [{"model": m, "item_id": q, "ranking": [[d, s] for d, s in result.rankings[m].get(q, [])], **vals}
+    rows = [RetrievalRow(model=m, item_id=q, ranking=result.rankings[m].get(q, []), scores=vals)
             for m in result.models for q, vals in result.per_query[m].items()]
     store.add_rows(run_id, rows)
-    store.finish(run_id, {"metrics": result.metrics, "search_seconds": result.search_seconds})
+    store.finish(run_id, RetrievalSummary(metrics=result.metrics, search_seconds=result.search_seconds))
     from evaluators.run_stats import run_stats
 
     run_stats(store, run_id)  # computed once as the run finishes; every page, report and gate reads it

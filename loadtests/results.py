@@ -27,11 +27,14 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.runs.models import LoadRow
+
 PERCENTILES = {"p50_ms": 0.50, "p95_ms": 0.95, "p99_ms": 0.99}
 HISTORY_COLUMNS = {"rps": "Requests/s", "fps": "Failures/s", "p50_ms": "50%", "p95_ms": "95%", "p99_ms": "99%",
                    "requests": "Total Request Count", "failures": "Total Failure Count"}
 STAGES = ("wait_ms", "embed_ms", "search_ms", "generate_ms")  # the service's timing split, in chart order
 TIMING_WINDOW = 50_000  # samples the service keeps per (endpoint, model, stage)
+ROW_SCORES = ("requests", "failures", "rps", "p50_ms", "p95_ms", "p99_ms", "avg_ms")  # a phase row's ``scores``
 
 
 def histogram_percentile(hist: dict, n: int, q: float) -> float:
@@ -256,15 +259,19 @@ class LoadRecorder:
         return out
 
     def model_done(self, r: ModelResult) -> None:
-        self.results[r.model] = r.summary()
-        self.store.add_rows(self.run_id, [{"model": r.model, "item_id": "load", **r.summary(),
-                                           "history": r.history}])
+        """One phase measured: its row (Locust's numbers in ``scores``, the time series) and the summary."""
+        s = self.results[r.model] = r.summary()
+        self.store.add_rows(self.run_id, [LoadRow(
+            model=r.model, item_id="load", scores={k: s[k] for k in ROW_SCORES}, history=r.history,
+            **{k: v for k, v in s.items() if k not in ROW_SCORES})])
         self.store.update_summary(self.run_id, self.summary())
 
     def slo_done(self, s: SloResult) -> None:
         self.slo[s.model] = {**s.brief(), "target_p95_ms": s.target_p95_ms, "stopped_by": s.stopped_by,
                              "steps": s.steps}
-        self.store.add_rows(self.run_id, [{"model": s.model, "item_id": "slo", **self.slo[s.model]}])
+        self.store.add_rows(self.run_id, [LoadRow(model=s.model, item_id="slo", scores=s.brief(),
+                                                  target_p95_ms=s.target_p95_ms, stopped_by=s.stopped_by,
+                                                  steps=s.steps)])
         self.store.update_summary(self.run_id, self.summary())
 
     def finish(self, status: str = "done", error: str | None = None) -> None:
@@ -286,8 +293,7 @@ def batching_label(config: dict, summary: dict | None = None) -> str:
 def load_run(store, run_id: str = "latest") -> dict:
     """A stored load run for the charts: {run, results, histories, slo_steps}."""
     run = store.get(run_id, kind="load")
-    rows = store.rows(run.id)
-    histories = {r["model"]: r.get("history", []) for r in rows if r["item_id"] == "load"}
+    histories = {r.model: r.history for r in store.typed_rows(run.id) if r.item_id == "load"}
     stopped = run.summary.get("slo_stopped_by", {})
     slo = {m: {**s, "stopped_by": stopped.get(m, "")} for m, s in run.summary.get("slo", {}).items()}
     return {"run": run, "results": run.summary.get("results", {}), "histories": histories,

@@ -1,8 +1,9 @@
 """Runs out of the store: per-query rows as CSV or Parquet, a whole run as JSON.
 
 Why here and not in the pages: the History page, ``cli.py export`` and tests all need the same
-bytes. Rows are flat (one row per model x query); nested values (rankings, retrieved ids, errors)
-become JSON strings so a CSV opens in a spreadsheet and Parquet keeps a fixed schema. Everything
+bytes. Rows are flat (one row per model x query; ``RunRow.columns``: each metric in ``scores`` is a
+column under its own name); nested values (rankings, retrieved ids, errors) become JSON strings
+so a CSV opens in a spreadsheet and Parquet keeps a fixed schema. Everything
 passes through ``scrub`` once more on the way out, so a key that reached the process after a run
 was stored still never leaves it.
 
@@ -34,7 +35,7 @@ def rows_frame(store: RunStore, run_id: str) -> pd.DataFrame:
     (nested values as JSON text). Missing metric values are NaN."""
     run = store.get(run_id)
     records = []
-    for r in scrub(store.rows(run.id)):
+    for r in scrub([row.columns() for row in store.typed_rows(run.id)]):
         flat = {"run_id": run.id}
         for key, val in r.items():
             flat[key] = json.dumps(val, ensure_ascii=False) if isinstance(val, (dict, list)) else val

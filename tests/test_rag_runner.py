@@ -99,8 +99,9 @@ def test_fault_injection_empties_only_affected_rows_and_retry_recovers_them(work
     assert {r["question_id"] for r in bad} == {"q3"}
     for r in bad:
         assert r["response"] is None and "500" in r["errors"]["generation"]
-        assert r["faithfulness"] is None and r["context_recall"] is None and "500" in r["errors"]["context_recall"]
-        assert r["nonllm_context_recall"] is not None   # needs no LLM: still scored
+        assert r["scores"]["faithfulness"] is None and r["scores"]["context_recall"] is None
+        assert "500" in r["errors"]["context_recall"]
+        assert r["scores"]["nonllm_context_recall"] is not None   # needs no LLM: still scored
     for model in ("minilm", "bm25"):
         v = first.summary["metrics"][model]["faithfulness"]
         assert (v["n"], v["total"], v["failed"]) == (3, 4, 1)   # the mean's coverage says so
@@ -178,7 +179,7 @@ def test_kill_9_mid_run_loses_nothing_and_resumes(workbench, sample, llm_server)
     for r in result.rows:
         if (r["model"], r["question_id"]) in stored:
             assert r == stored[(r["model"], r["question_id"])]      # nothing lost, nothing redone
-        assert r["faithfulness"] == 1.0 and r["errors"] == {}
+        assert r["scores"]["faithfulness"] == 1.0 and r["errors"] == {}
     assert llm_server.stats()["chat_calls"] == 2 * (12 - len(stored))  # only the missing rows ran
 
 
@@ -210,8 +211,8 @@ def test_cli_honours_openai_env_and_never_stores_the_key(workbench, llm_server, 
 
 
 def test_mixed_question_set_says_which_variant_ran_and_a_lost_count_is_unknown(workbench, sample):
-    from evaluators.rag_report import run_caption
     from evaluators.rag_runner import create_run, rows_text
+    from evaluators.rag_tables import run_caption
     from rag.question_sets import EvalQuestion, _path, save_question_set
 
     java = sample.doc("java").full_text

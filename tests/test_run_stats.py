@@ -188,7 +188,7 @@ def test_history_compare_of_retrieval_and_rag_uses_the_family_object_and_says_no
 def test_rag_quality_table_shows_the_run_stats_ci(tmp_path):
     """The RAG page's table: mean [95% CI] (scored/applicable), from the run's stats. Hand-checked: scores
     0.9 and 0.7 (the third row unscored) give mean 0.8 and, resampling two values, CI [0.7, 0.9]."""
-    from evaluators.rag_report import metrics_frame, metrics_table
+    from evaluators.rag_tables import metrics_frame, metrics_table
 
     store = RunStore(tmp_path / "runs.sqlite")
     ds = make_dataset("rag-ci", n_queries=3)

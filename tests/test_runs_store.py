@@ -47,7 +47,7 @@ def test_round_trip_of_a_real_retrieval_run(store, sample, real_result):
     rows = store.rows(run_id)
     assert len(rows) == 2 * len(sample.judged_queries)
     q1 = next(r for r in rows if r["model"] == "bm25" and r["item_id"] == "q1")
-    assert q1["ndcg@5"] == pytest.approx(real_result.per_query["bm25"]["q1"]["ndcg@5"])
+    assert q1["scores"]["ndcg@5"] == pytest.approx(real_result.per_query["bm25"]["q1"]["ndcg@5"])
     assert [d for d, _ in q1["ranking"]] == [d for d, _ in real_result.rankings["bm25"]["q1"]]
     assert store.get("latest").id == run_id and store.resolve_ids("latest") == [run_id]
 

@@ -1,15 +1,17 @@
-"""The run store: every retrieval, RAG and load run, its configuration, per-item rows and summary.
+"""The run store: every run (retrieval, RAG, load, …), its configuration, per-item rows and summary.
 
 One SQLite file in the data folder (``runs.sqlite``). Rows are written as they complete (WAL,
 one transaction per batch), so a ``kill -9`` mid-run loses none of them and a run can be resumed
 by skipping the (model, item) pairs already stored. Secrets never get in: every config, row and
 summary passes through ``scrub`` (drops keys that look like credentials and masks any string
-holding a configured secret value).
+holding a configured secret value). Each kind's configuration, rows and summary are checked against
+its models (``rag.runs.models``); rows are migrated as they are read and written (metric values of
+rows stored before typed runs move into ``scores``), so an old ``runs.sqlite`` still opens.
 
 Usage:
     store = RunStore.default()
     run_id = store.create("retrieval", {"models": ["minilm"], "k": 10}, dataset=ds)
-    store.add_rows(run_id, [{"model": "minilm", "item_id": "q1", "ndcg@10": 0.8}])
+    store.add_rows(run_id, [RetrievalRow(model="minilm", item_id="q1", scores={"ndcg@10": 0.8})])
     store.finish(run_id, {"metrics": {...}})
     store.get("latest").summary
 """
@@ -30,11 +32,13 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
+from rag.runs.models import RunModels, RunSummary, models_for
 from rag.settings import get_settings
 
 # "token" but not "tokens": usage counts (prompt_tokens, max_tokens) are data, not credentials.
 SECRET_KEY_RE = re.compile(r"(api[_-]?key|token(?!s)|secret|password|authorization)", re.I)
-KINDS = ("retrieval", "rag", "load")
 TRACKED_PACKAGES = ("pymilvus", "milvus-lite", "sentence-transformers", "torch", "ragas", "langchain",
                     "langchain-openai", "openai", "locust", "streamlit", "pandas")
 
@@ -91,6 +95,15 @@ class Run:
         models = ",".join(self.config.get("models", []))
         return f"{self.id} · {self.kind} · {self.dataset or '-'} · {models} · {when} · {self.status}"
 
+    @property
+    def kind_models(self) -> RunModels:
+        """This kind's typed models (``rag.runs.models``)."""
+        return models_for(self.kind)
+
+    def typed_summary(self) -> RunSummary:
+        """The summary as its kind's model (``per_model()`` gives every kind's aggregates one shape)."""
+        return self.kind_models.summary.model_validate(self.summary or {})
+
 
 class RunNotFound(KeyError):
     def __str__(self) -> str:
@@ -127,9 +140,10 @@ class RunStore:
         return conn
 
     # ---------------------------------------------------------------- write
-    def create(self, kind: str, config: dict, dataset=None, run_id: str | None = None) -> str:
-        if kind not in KINDS:
-            raise ValueError(f"run kind must be one of {KINDS}")
+    def create(self, kind: str, config: dict | BaseModel, dataset=None, run_id: str | None = None) -> str:
+        """A new ``running`` run; ``kind`` must be registered and ``config`` fit its config model."""
+        config = _plain(config)
+        models_for(kind).config.model_validate(config)
         run_id = run_id or time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
         cfg = scrub({**config, "environment": environment_manifest()})
         with self._conn() as c:
@@ -139,23 +153,38 @@ class RunStore:
                        json.dumps(cfg), "{}", None))
         return run_id
 
-    def add_rows(self, run_id: str, rows: list[dict]) -> None:
-        """Upsert rows; each has ``model`` and ``item_id`` (e.g. the question id)."""
+    def _kind(self, run_id: str) -> str:
+        r = self._conn().execute("SELECT kind FROM runs WHERE id=?", (run_id,)).fetchone()
+        if r is None:
+            raise RunNotFound(f"no run '{run_id}'")
+        return r["kind"]
+
+    def add_rows(self, run_id: str, rows: list[dict | BaseModel]) -> None:
+        """Upsert rows (the kind's row model, or dicts of its shape); each has ``model`` and ``item_id``
+        (e.g. the question id). Dicts in the old flat shape are migrated (``RunRow.read``)."""
         sec = _secret_values()
         now = time.time()
+        row_model = models_for(self._kind(run_id)).row
+        typed = [row_model.read(_plain(r)).model_dump(mode="json") for r in rows]
         with self._conn() as c:
             c.executemany("INSERT OR REPLACE INTO rows VALUES (?,?,?,?,?)",
-                          [(run_id, str(r["model"]), str(r["item_id"]), json.dumps(scrub(r, sec)), now)
-                           for r in rows])
+                          [(run_id, r["model"], r["item_id"], json.dumps(scrub(r, sec)), now) for r in typed])
 
-    def finish(self, run_id: str, summary: dict, status: str = "done", error: str | None = None) -> None:
+    def _summary(self, run_id: str, summary: dict | BaseModel) -> str:
+        summary = _plain(summary)
+        models_for(self._kind(run_id)).summary.model_validate(summary)
+        return json.dumps(scrub(summary))
+
+    def finish(self, run_id: str, summary: dict | BaseModel, status: str = "done", error: str | None = None) -> None:
+        summary = self._summary(run_id, summary)
         with self._conn() as c:
             c.execute("UPDATE runs SET status=?, finished=?, summary=?, error=? WHERE id=?",
-                      (status, time.time(), json.dumps(scrub(summary)), scrub(error) if error else None, run_id))
+                      (status, time.time(), summary, scrub(error) if error else None, run_id))
 
-    def update_summary(self, run_id: str, summary: dict) -> None:
+    def update_summary(self, run_id: str, summary: dict | BaseModel) -> None:
+        summary = self._summary(run_id, summary)
         with self._conn() as c:
-            c.execute("UPDATE runs SET summary=? WHERE id=?", (json.dumps(scrub(summary)), run_id))
+            c.execute("UPDATE runs SET summary=? WHERE id=?", (summary, run_id))
 
     def set_status(self, run_id: str, status: str, error: str | None = None) -> None:
         with self._conn() as c:
@@ -198,9 +227,20 @@ class RunStore:
             " ORDER BY created DESC LIMIT ?"
         return [self._run(r) for r in self._conn().execute(q, [*args, limit]).fetchall()]
 
-    def rows(self, run_id: str, model: str | None = None) -> list[dict]:
+    def typed_rows(self, run_id: str, model: str | None = None) -> list:
+        """The run's rows as its kind's row model (metric values in ``scores``), in stored order;
+        rows stored before typed runs are migrated as they are read."""
+        kind = self._conn().execute("SELECT kind FROM runs WHERE id=?", (run_id,)).fetchone()
+        if kind is None:
+            return []
+        row_model = models_for(kind["kind"]).row
         q = "SELECT data FROM rows WHERE run_id=?" + (" AND model=?" if model else "") + " ORDER BY rowid"
-        return [json.loads(r["data"]) for r in self._conn().execute(q, [run_id] + ([model] if model else []))]
+        return [row_model.read(json.loads(r["data"]))
+                for r in self._conn().execute(q, [run_id] + ([model] if model else []))]
+
+    def rows(self, run_id: str, model: str | None = None) -> list[dict]:
+        """``typed_rows`` as plain JSON data (what pages, exports and snapshots hold)."""
+        return [r.model_dump(mode="json") for r in self.typed_rows(run_id, model)]
 
     def done_items(self, run_id: str) -> set[tuple[str, str]]:
         """(model, item_id) pairs already stored: what a resumed run skips."""
@@ -243,8 +283,7 @@ class RunStore:
     def restore(self, snap: dict) -> str:
         """Put a ``snapshot`` back (replacing a run with the same id); returns the run id."""
         r = snap["run"]
-        if r.get("kind") not in KINDS:
-            raise ValueError(f"run kind must be one of {KINDS}")
+        models_for(r.get("kind"))
         with self._conn() as c:
             c.execute("INSERT OR REPLACE INTO runs VALUES (?,?,?,?,?,?,?,?,?,?)",
                       (r["id"], r["kind"], r.get("status", "done"), r.get("created") or time.time(),
@@ -262,3 +301,11 @@ class RunStore:
         if not ids:
             raise ValueError("give at least one run id (or 'latest')")
         return list(dict.fromkeys(ids))
+
+
+def _plain(obj: dict | BaseModel) -> dict:
+    """A model as the JSON data it stands for; a dict as it is."""
+    return obj.model_dump(mode="json") if isinstance(obj, BaseModel) else obj
+
+
+__all__ = ["Run", "RunNotFound", "RunStore", "environment_manifest", "scrub"]

@@ -1,0 +1,213 @@
+"""Typed runs: one pydantic model per run kind for its configuration, rows and summary.
+
+Why: run records used to be untyped dicts with metric values beside the row fields
+(``row["ndcg@10"]`` next to ``row["ranking"]``), so every reader kept its own list of "fields that
+are not metrics". Here each row has its metric values in ``scores`` ({name: value or None}) and
+every field the code reads is declared; configurations and summaries allow extra fields because
+they carry open-ended data (index parameters, runtime info, the environment manifest).
+
+Old stores still open: ``RunRow.read`` moves the numeric fields a row model does not declare into
+``scores`` (rows written before typed runs, ``tests/data/runs_v1.sqlite``), so the store migrates
+rows as it reads and writes them. The kinds' *names and models* live here (the store validates
+against them); what each kind means to a reader (headline, comparison, report) is
+``evaluators.run_kinds``. Adding a kind: its models and one ``register_kind`` call here, one entry there.
+
+Usage:
+    row = RetrievalRow(model="bm25", item_id="q1", ranking=[["d3", 1.2]], scores={"ndcg@10": 0.8})
+    RUN_MODELS["rag"].row.read({"model": "m", "item_id": "q1", "rouge_l": 0.4}).scores   # {"rouge_l": 0.4}
+    RUN_MODELS["load"].summary.model_validate(run.summary).per_model()              # {model: {p95_ms: ..}}
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+def _number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+class _Open(BaseModel):
+    """Configs and summaries: declared fields are checked, anything else is kept as given."""
+    model_config = ConfigDict(extra="allow", protected_namespaces=())
+
+
+class RunRow(BaseModel):
+    """One (model, item) row of any kind; metric values only in ``scores``."""
+    model_config = ConfigDict(extra="allow", protected_namespaces=())
+
+    model: str
+    item_id: str
+    scores: dict[str, float | None] = Field(default_factory=dict)
+
+    @classmethod
+    def read(cls, data: dict) -> RunRow:
+        """A stored row, migrated: numeric (or empty) fields this model does not declare are metric
+        values of a row written before typed runs, and move into ``scores``."""
+        if "scores" in data:
+            return cls.model_validate(data)
+        declared = set(cls.model_fields)
+        scores = {k: (float(v) if _number(v) and math.isfinite(v) else None) for k, v in data.items()
+                  if k not in declared and (v is None or _number(v))}
+        rest = {k: v for k, v in data.items() if k not in scores}
+        return cls.model_validate({**rest, "scores": scores})
+
+    def columns(self) -> dict[str, Any]:
+        """The row as flat export columns: its fields, then each score under its metric's name."""
+        out = self.model_dump(exclude={"scores"})
+        return {**out, **{k: v for k, v in self.scores.items() if k not in out}}
+
+
+class RetrievalRow(RunRow):
+    ranking: list[tuple[str, float]] = Field(default_factory=list)   # [(doc id, score)] best first
+
+
+class RagRow(RunRow):
+    question_id: str | None = None
+    question: str = ""
+    response: str | None = None
+    generator: str | None = None
+    retrieved_ids: list[str] = Field(default_factory=list)
+    retrieved_scores: list[float] = Field(default_factory=list)
+    contexts: list[str] = Field(default_factory=list)
+    relevant_ids: list[str] | None = None
+    reference: str | None = None
+    errors: dict[str, str] = Field(default_factory=dict)            # metric (or "generation") -> reason
+    not_applicable: dict[str, str] = Field(default_factory=dict)    # metric -> why it could not apply
+    reasons: dict[str, Any] = Field(default_factory=dict)           # metric -> the judge's steps
+    variants: dict[str, str] = Field(default_factory=dict)          # metric -> "by id" / "by text"
+    usage: dict[str, dict[str, int]] = Field(default_factory=dict)  # LLM model -> token counts
+    seconds: float | None = None
+
+
+class LoadRow(RunRow):
+    """``item_id`` "load" (one phase: Locust's numbers in ``scores``, the time series in ``history``)
+    or "slo" (the SLO search: ``max_users`` and ``rps`` in ``scores``, every step in ``steps``)."""
+    users: int | None = None
+    spawn_rate: float | None = None
+    duration_s: float | None = None
+    seconds: float | None = None
+    split: dict[str, float] = Field(default_factory=dict)
+    top_failures: list[dict] = Field(default_factory=list)
+    history: list[dict] = Field(default_factory=list)
+    target_p95_ms: float | None = None
+    stopped_by: str | None = None
+    steps: list[dict] = Field(default_factory=list)
+
+
+class RunConfig(_Open):
+    models: list[str] = Field(default_factory=list)
+    k: int | None = None
+    dataset_source: str | None = None
+    model_ids: dict[str, str | None] = Field(default_factory=dict)
+
+
+class RetrievalConfig(RunConfig):
+    collections: dict[str, str] = Field(default_factory=dict)
+
+
+class RagRunConfig(RunConfig):
+    rag: dict = Field(default_factory=dict)          # evaluators.rag_runner.RagConfig as a dict
+    generator: dict | str | None = None
+    judge: dict | None = None
+    metrics_active: list[str] = Field(default_factory=list)
+    metrics_skipped: dict = Field(default_factory=dict)
+
+
+class LoadConfig(RunConfig):
+    endpoint: str = "search"
+    users: int | None = None
+
+
+class RunSummary(_Open):
+    def per_model(self) -> dict[str, dict[str, float | None]]:
+        """``{model: {metric: value}}``: the one shape every reader of per-model aggregates gets."""
+        return {}
+
+
+class RetrievalSummary(RunSummary):
+    metrics: dict[str, dict[str, float | None]] = Field(default_factory=dict)   # model -> metric -> mean
+    search_seconds: dict[str, float] = Field(default_factory=dict)
+
+    def per_model(self) -> dict[str, dict[str, float | None]]:
+        return self.metrics
+
+
+class RagMetric(_Open):
+    mean: float | None = None
+    n: int = 0
+    total: int = 0
+    not_applicable: int = 0
+    failed: int = 0
+    variant: str | None = None
+
+
+class RagSummary(RunSummary):
+    metrics: dict[str, dict[str, RagMetric]] = Field(default_factory=dict)     # model -> metric -> aggregate
+    metrics_active: list[str] = Field(default_factory=list)
+    metrics_skipped: dict = Field(default_factory=dict)
+    rows: int | None = None
+    expected_rows: int | None = None
+    failed_rows: int = 0
+    generator: dict | None = None
+    judge: str | None = None
+    usage: dict = Field(default_factory=dict)
+    prices: dict = Field(default_factory=dict)
+
+    def per_model(self) -> dict[str, dict[str, float | None]]:
+        return {m: {name: v.mean for name, v in ms.items()} for m, ms in self.metrics.items()}
+
+
+class LoadResult(_Open):
+    requests: int = 0
+    failures: int = 0
+    rps: float = 0.0
+    p50_ms: float | None = None
+    p95_ms: float | None = None
+    p99_ms: float | None = None
+    avg_ms: float | None = None
+    users: int | None = None
+    split: dict[str, float] = Field(default_factory=dict)
+    top_failures: list[dict] = Field(default_factory=list)
+
+
+class LoadSummary(RunSummary):
+    results: dict[str, LoadResult] = Field(default_factory=dict)               # model -> Locust's numbers
+    service: dict = Field(default_factory=dict)
+    slo: dict[str, dict] = Field(default_factory=dict)
+    slo_steps: dict[str, list[dict]] = Field(default_factory=dict)
+    slo_stopped_by: dict[str, str] = Field(default_factory=dict)
+
+    def per_model(self) -> dict[str, dict[str, float | None]]:
+        return {m: {k: float(v) for k, v in r.model_dump().items() if _number(v)} for m, r in self.results.items()}
+
+
+@dataclass(frozen=True)
+class RunModels:
+    """The models of one run kind."""
+    config: type[RunConfig]
+    row: type[RunRow]
+    summary: type[RunSummary]
+
+
+RUN_MODELS: dict[str, RunModels] = {}
+
+
+def register_kind(name: str, config: type[RunConfig], row: type[RunRow], summary: type[RunSummary]) -> None:
+    RUN_MODELS[name] = RunModels(config, row, summary)
+
+
+register_kind("retrieval", RetrievalConfig, RetrievalRow, RetrievalSummary)
+register_kind("rag", RagRunConfig, RagRow, RagSummary)
+register_kind("load", LoadConfig, LoadRow, LoadSummary)
+
+
+def models_for(kind: str) -> RunModels:
+    """The models of ``kind``; ValueError names the registered kinds."""
+    if kind not in RUN_MODELS:
+        raise ValueError(f"run kind must be one of {tuple(RUN_MODELS)}")
+    return RUN_MODELS[kind]
