@@ -46,7 +46,7 @@ def main() -> None:
                                "--latency", str(args.latency)], stdout=subprocess.PIPE, text=True)
     base = server.stdout.readline().strip()
 
-    from evaluators.rag_runner import RagConfig, run_rag
+    from evaluators.rag_job import RagConfig, run_rag
     from rag.loaders import load_sample
     from rag.question_sets import EvalQuestion, questions_from_dataset, save_question_set
     from rag.retrieval import Workbench

@@ -59,8 +59,8 @@ def rag(dataset: Annotated[str, Opt(help="'sample' or a BEIR folder")] = "sample
         index: options.IndexType = "FLAT", metric: options.Metric = "COSINE",
         index_params: options.IndexParams = "{}") -> int:
     from evaluators.cost import PriceTable
-    from evaluators.rag_plan import estimate_run
-    from evaluators.rag_runner import RagConfig, create_run, questions_for, resume_rag, run_rag
+    from evaluators.cost_estimate import estimate_run
+    from evaluators.rag_job import RagConfig, create_run, questions_for, resume_rag, run_rag
     from rag.retrieval import Workbench
     from rag.runs import RunStore
 
@@ -109,12 +109,13 @@ def _progress(p) -> None:
 
 def result_json(result) -> dict:
     """The CLI's JSON: run id, metrics per model with coverage, and one compact row per (model, question)."""
-    from evaluators.ragas_eval import METRICS
+    from evaluators.ragas_metrics import METRICS
 
     s = result.summary
     keep = ("model", "question_id", "question", "response", "retrieved_ids", "errors", "not_applicable", "variants",
             "usage")
-    rows = [{**{k: r.get(k) for k in keep}, **{m: r.get(m) for m in s["metrics_active"] if m in METRICS}}
+    rows = [{**{k: r.get(k) for k in keep},
+             **{m: (r.get("scores") or {}).get(m) for m in s["metrics_active"] if m in METRICS}}
             for r in result.rows]
     return {"run_id": result.run_id, "status": result.status, "metrics": s["metrics"],
             "metrics_skipped": s["metrics_skipped"], "generator": s["generator"], "judge": s["judge"],
@@ -122,7 +123,7 @@ def result_json(result) -> dict:
 
 
 def print_summary(result) -> None:
-    from evaluators.rag_runner import rows_text
+    from evaluators.rag_rows import rows_text
 
     s = result.summary
     gen = s["generator"]

@@ -67,7 +67,7 @@ def gate(run: Annotated[str, Opt(help="run id or 'latest'")],
          ci_low: Annotated[float | None, Opt(help="fail when the lower bound of the 95% bootstrap CI is below this "
                                                   "(retrieval, RAG)")] = None,
          model: Annotated[str | None, Opt(help="only this model (default: every model in the run)")] = None) -> int:
-    from evaluators.run_stats import check_gate
+    from evaluators.gate import check_gate
     from rag.runs import RunStore
 
     store = RunStore.default()
@@ -80,9 +80,9 @@ def export(run: Annotated[str, Opt(help="run id or 'latest'")],
            fmt: Annotated[Literal["csv", "parquet", "json"], Opt("--format")] = "csv",
            output: Annotated[str | None, output_option("file to write (default run-ID-rows.FORMAT / run-ID.json)")]
            = None) -> int:
-    from rag.export import export_filename, export_rows
     from rag.outputs import check_output, write_atomic
     from rag.runs import RunStore
+    from rag.runs.export import export_filename, export_rows
 
     store = RunStore.default()
     run_id = store.get(run).id

@@ -18,7 +18,6 @@ Usage:
 from __future__ import annotations
 
 import math
-import sys
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -35,18 +34,15 @@ from evaluators.statistics import (
 from rag.runs import Run, RunStore
 
 _LABELS = {"ndcg": "nDCG", "mrr": "MRR", "map": "MAP", "precision": "Precision", "recall": "Recall",
-           "hit": "Hit",
-           # Display names of Ragas metrics. The registry (evaluators.ragas_eval.METRICS) is authoritative and
-           # used when loaded; importing it loads Ragas (~8 s), too slow for `cli.py gate` or a report.
-           "nonllm_context_precision": "Context precision (non-LLM)",
-           "nonllm_context_recall": "Context recall (non-LLM)", "rouge_l": "ROUGE-L", "bleu": "BLEU"}
+           "hit": "Hit"}
 BEST, TIED, NOT_SCORED = "★ best", "≈ tied", "not scored"
 
 
 def metric_label(name: str) -> str:
     """``ndcg@10`` → ``nDCG@10``, ``faithfulness`` → ``Faithfulness``."""
-    ragas = sys.modules.get("evaluators.ragas_eval")
-    spec = getattr(ragas, "METRICS", {}).get(name) if ragas else None
+    from evaluators.ragas_metrics import METRICS  # the Ragas metrics' display names (Ragas itself not loaded)
+
+    spec = METRICS.get(name)
     if spec is not None:
         return spec.label
     base, at, k = name.partition("@")

@@ -105,7 +105,7 @@ def llm_configured(settings=None) -> tuple[bool, str]:
 
 
 def judged_config(models: list[str], opts: DemoOptions, index: dict | None = None):
-    from evaluators.rag_runner import RagConfig
+    from evaluators.rag_job import RagConfig
 
     return RagConfig(models=list(models), generator=opts.llm, judge=opts.llm, k=opts.k,
                      spend_cap_usd=opts.spend_cap_usd, **({"index": index} if index else {}))
@@ -113,8 +113,8 @@ def judged_config(models: list[str], opts: DemoOptions, index: dict | None = Non
 
 def judged_estimate(ds: Dataset, opts: DemoOptions) -> dict:
     """Calls, tokens and cost of the judged step before it runs (shown by the page and the CLI first)."""
-    from evaluators.rag_plan import estimate_run
-    from evaluators.rag_runner import questions_for
+    from evaluators.cost_estimate import estimate_run
+    from evaluators.rag_job import questions_for
 
     cfg = judged_config(list(opts.models), opts)
     return estimate_run(questions_for(ds, cfg), ds, cfg).summary(cfg.price_table())
@@ -184,7 +184,8 @@ class _Demo:
         return run_id, f"nDCG@{res.k}: " + " · ".join(f"{m} {res.metrics[m][main]:.3f}" for m in res.models)
 
     def _rag(self, step: DemoStep, cfg):
-        from evaluators.rag_runner import first_error, rows_text, run_rag
+        from evaluators.rag_job import run_rag
+        from evaluators.rag_rows import first_error, rows_text
 
         r = run_rag(self.ds, cfg, workbench=self.wb, store=self.store, settings=self.opts.settings,
                     progress=lambda p: self.say(step, p.text))
@@ -198,7 +199,7 @@ class _Demo:
         return r.run_id, detail
 
     def rag(self, step: DemoStep):
-        from evaluators.rag_runner import RagConfig
+        from evaluators.rag_job import RagConfig
 
         return self._rag(step, RagConfig(models=list(self.built), k=self.opts.k, index=self.wb.index_config.to_json()))
 

@@ -1,6 +1,6 @@
 """A RAG run's rows and summary: the typed row, whether it failed, and the per-model aggregates.
 
-Split from ``evaluators.rag_runner`` (which runs the job) because the History page, the CLI, the
+Split from ``evaluators.rag_job`` (which runs the job) because the History page, the CLI, the
 demo and the report read these without running anything. Rows are ``rag.runs.models.RagRow``:
 metric values in ``scores``, failures in ``errors``, "could not apply" in ``not_applicable``.
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 
 from evaluators.cost import PriceTable, UsageMeter
-from evaluators.ragas_eval import BY_TEXT, METRICS, split_metrics
+from evaluators.ragas_metrics import BY_TEXT, METRICS, split_metrics
 from rag.generators import generator_kind, generator_label
 from rag.llm import parse_llm
 from rag.runs.models import RagMetric, RagRow, RagSummary

@@ -16,7 +16,8 @@ import pandas as pd
 
 from evaluators.formatting import display_frame, fmt_ci, fmt_int, fmt_score, fmt_usd, is_missing, missing
 from evaluators.rag_rows import rows_text
-from evaluators.ragas_eval import JUDGE_HELP, METRICS, display_label, explain
+from evaluators.ragas_eval import explain
+from evaluators.ragas_metrics import JUDGE_HELP, METRICS, display_label
 from evaluators.retrieval_eval import NOT_RELEVANT, RELEVANT
 
 

@@ -25,27 +25,17 @@ import math
 
 from evaluators.cost import UsageMeter
 from evaluators.ragas_judge import JudgeConcurrency, JudgeLLM, JudgeTrace, build_embeddings
-from evaluators.ragas_metrics import (  # noqa: F401  (re-exported: the scorer's public vocabulary)
+from evaluators.ragas_metrics import (
     BY_ID,
-    BY_TEXT,
-    DATASET_FIELDS,
     ID_NEEDS,
-    JUDGE_HELP,
-    JUDGED,
     METRICS,
-    NON_LLM,
     MetricResult,
-    MetricSpec,
     RagSample,
     applicability,
-    display_label,
     split_metrics,
     variant,
 )
 from rag.llm import LLMEndpoint
-
-# The old name, still imported by evaluators/rag_runner.py and tests/test_keys.py (owned elsewhere this session).
-Gate = JudgeConcurrency
 
 
 class RagasScorer:

@@ -140,11 +140,3 @@ def run_stats(store: RunStore, run_ids: list[str] | str, n_resamples: int = N_RE
     _MEMO[(str(store.path), key)] = stats
     return stats
 
-
-def __getattr__(name: str):
-    """``check_gate`` / ``GateResult`` moved to ``evaluators.gate``; ``cli.py`` still imports them from here."""
-    if name in ("check_gate", "GateResult"):
-        from evaluators import gate
-
-        return getattr(gate, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

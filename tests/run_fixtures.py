@@ -2,7 +2,7 @@
 
 Retrieval runs written here look exactly like ``rag.retrieval.save_run``'s (rows with ``ranking`` and
 ``metric@k`` values, summary ``{"metrics": {model: {metric: mean}}}``); RAG runs like
-``evaluators.rag_runner``'s (rows with ``question_id``, ``response``, ``retrieved_ids``, metric values,
+``evaluators.rag_job``'s (rows with ``question_id``, ``response``, ``retrieved_ids``, metric values,
 ``errors``; summary metrics ``{mean, n, total}``). Real runs are made in the tests with the real
 Workbench as well; these builders give known per-query numbers for statistics tests.
 """

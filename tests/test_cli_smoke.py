@@ -3,7 +3,7 @@
 The folder (``WORKBENCH_DATA_DIR``) starts empty, with its own embedded Milvus Lite on its own port:
 ``retrieval`` records the folder's first run; ``runs``, ``export``, ``report`` and ``gate``
 read that run back; ``milvus status`` and ``milvus stop`` see and end the server. ``rag``,
-``loadtest`` and ``demo`` run slowly on their happy paths (tests/test_rag_runner.py,
+``loadtest`` and ``demo`` run slowly on their happy paths (tests/test_rag_job.py,
 test_loadtest_runner.py, test_demo.py): here each refuses a real bad input with exit 2 and shows
 its help.
 """

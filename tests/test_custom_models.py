@@ -179,7 +179,7 @@ def test_frontier_says_where_each_cost_comes_from(judge_server, tmp_path):  # no
 
 @pytest.mark.slow
 def test_rag_job_with_an_oai_model(workbench, judge_server, sample, tmp_path):  # noqa: F811
-    from evaluators.rag_runner import RagConfig, questions_for, run_rag
+    from evaluators.rag_job import RagConfig, questions_for, run_rag
 
     spec = oai(judge_server)
     store = RunStore(tmp_path / "rag.sqlite")

@@ -71,7 +71,7 @@ def test_this_machine_runs_minilm_on_the_cpu():
 def test_every_run_kind_records_device_and_batch(milvus, capsys, monkeypatch):
     """Retrieval (through the CLI), RAG and load-test configs carry the device and batch size."""
     import cli
-    from evaluators.rag_runner import RagConfig, run_config_record
+    from evaluators.rag_job import RagConfig, run_config_record
     from loadtests.runner import LoadConfig
     from rag.runs import RunStore
     from rag.sample_data import load_sample

@@ -13,7 +13,9 @@ import json
 
 import pytest
 
-from evaluators.ragas_eval import Gate, RagasScorer, RagSample
+from evaluators.ragas_eval import RagasScorer
+from evaluators.ragas_judge import JudgeConcurrency
+from evaluators.ragas_metrics import RagSample
 from rag.embedders import ModelUnavailable, resolve
 from rag.generators import Context, GenerationConfig, make_generator
 from rag.llm import parse_llm
@@ -94,7 +96,7 @@ def test_oai_embeddings_and_their_check_send_no_openai_key(env_key, llm_server):
 
 def test_the_judge_sends_no_key_to_a_compat_url(env_key, llm_server):  # noqa: F811
     async def go(judge):
-        sc = RagasScorer(["faithfulness"], judge, gate=Gate(2))
+        sc = RagasScorer(["faithfulness"], judge, gate=JudgeConcurrency(2))
         try:
             return await sc.score(RagSample("q", "Java runs on the JVM.", ["Java runs on the JVM."]))
         finally:

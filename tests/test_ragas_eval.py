@@ -10,16 +10,9 @@ import asyncio
 
 import pytest
 
-from evaluators.ragas_eval import (
-    JUDGED,
-    METRICS,
-    NON_LLM,
-    JudgeConcurrency,
-    RagasScorer,
-    RagSample,
-    explain,
-    split_metrics,
-)
+from evaluators.ragas_eval import RagasScorer, explain
+from evaluators.ragas_judge import JudgeConcurrency
+from evaluators.ragas_metrics import JUDGED, METRICS, NON_LLM, RagSample, split_metrics
 from rag.llm import parse_llm
 from tests.openai_test_server import judge_server, llm_server  # noqa: F401  (fixtures)
 
@@ -249,7 +242,7 @@ def test_context_metrics_run_by_id_where_ids_exist_and_by_text_otherwise():
 
 
 def test_display_label_names_the_variant():
-    from evaluators.ragas_eval import display_label
+    from evaluators.ragas_metrics import display_label
 
     assert display_label("nonllm_context_recall", "by id") == "Context recall (non-LLM, by id)"
     assert display_label("nonllm_context_precision", "by text") == "Context precision (non-LLM, by text)"

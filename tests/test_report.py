@@ -1,7 +1,7 @@
 """The stakeholder report: its numbers are the store's, it is one offline file, user text is inert.
 
 The integration test uses the real pipeline end to end: a real retrieval run (Milvus + MiniLM +
-BM25), a real RAG run (``evaluators.rag_runner`` with the offline extractive generator and non-LLM
+BM25), a real RAG run (``evaluators.rag_job`` with the offline extractive generator and non-LLM
 Ragas metrics) and a load run written by the load-test recorder.
 """
 
@@ -30,7 +30,7 @@ def text_of(page: str) -> str:
 
 @pytest.fixture(scope="module")
 def real_runs(workbench, sample, tmp_path_factory):
-    from evaluators.rag_runner import RagConfig, run_rag
+    from evaluators.rag_job import RagConfig, run_rag
     from evaluators.retrieval_eval import evaluate_retrieval, save_run
 
     store = RunStore(tmp_path_factory.mktemp("report") / "runs.sqlite")

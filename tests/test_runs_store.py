@@ -15,8 +15,8 @@ import pytest
 
 from evaluators.history import filter_runs, runs_frame
 from evaluators.retrieval_eval import evaluate_retrieval
-from rag.export import export_rows, rows_frame, run_json
 from rag.runs import RunNotFound, RunStore
+from rag.runs.export import export_rows, rows_frame, run_json
 from tests.run_fixtures import make_dataset, write_rag_run, write_retrieval_run
 
 FAKE_KEY = "sk-test-4f9c1d2e8b7a6f5e4d3c2b1a0fake"

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from evaluators.cost import UsageMeter
-from evaluators.rag_runner import RagConfig, run_rag
+from evaluators.rag_job import RagConfig, run_rag
 from evaluators.testset import NEEDS_LLM, generate_testset, why_unavailable
 from rag.dataset import DatasetError
 from rag.question_sets import (

@@ -1,6 +1,6 @@
 """The History page's panels: undo of a delete, the filtered run list, one opened run, a comparison.
 
-Reading, statistics, exports and the report live in ``rag.export``, ``evaluators.comparison``,
+Reading, statistics, exports and the report live in ``rag.runs.export``, ``evaluators.comparison``,
 ``evaluators.frontier`` and ``evaluators.report`` (also used by cli.py); this module only lays them out.
 
 Usage:
@@ -17,7 +17,8 @@ from evaluators.formatting import display_frame
 from evaluators.frontier import frontier_display, frontier_figure, frontier_table
 from evaluators.history import filter_runs, runs_frame
 from evaluators.report import build_report
-from rag.export import FORMATS, MIME, export_filename, export_rows, rows_frame
+from evaluators.run_kinds import kind_of
+from rag.runs.export import FORMATS, MIME, export_filename, export_rows, rows_frame
 from ui.errors import show_error
 from ui.pickers import metric_picker
 from ui.stats import page_stats
@@ -101,11 +102,11 @@ def open_run(store, run_id: str) -> None:
         st.error(run.error)
     tab_stats, tab_rows, tab_cfg, tab_export = st.tabs(["Statistics", "Rows", "Configuration", "Export & delete"])
     with tab_stats:
-        if run.kind == "load":
-            st.dataframe(display_frame(runs_frame([run])[["headline"]]), hide_index=True)
-            st.json(run.summary.get("results", {}), expanded=False)
-        else:
+        if kind_of(run).quality:
             show_comparison(store, [run.id], "open_metric")
+        else:  # a load run: no per-query scores to compare, its headline and per-model results
+            st.dataframe(display_frame(runs_frame([run])[["headline"]]), hide_index=True)
+            st.json(run.typed_summary().per_model(), expanded=False)
     with tab_rows:
         st.dataframe(display_frame(rows_frame(store, run.id)), hide_index=True)
     with tab_cfg:
@@ -119,7 +120,7 @@ def open_run(store, run_id: str) -> None:
 def compare_runs(store, selected: list[str]) -> None:
     """Two or more runs: the quality runs' statistics, the quality · cost · latency frontier, a report."""
     st.subheader(f"Comparing {len(selected)} runs")
-    quality = [i for i in selected if store.get(i).kind != "load"]
+    quality = [i for i in selected if kind_of(store.get(i)).quality]
     if quality:
         show_comparison(store, quality, "cmp_metric")
     try:

@@ -14,12 +14,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-import evaluators.rag_report as report
+import evaluators.rag_tables as report
 from evaluators.cost import PriceTable
+from evaluators.cost_estimate import estimate_run
 from evaluators.formatting import fmt_usd
-from evaluators.rag_plan import estimate_run
-from evaluators.rag_runner import RagConfig, questions_for, resume_rag, run_rag, run_view
-from evaluators.ragas_eval import JUDGE_HELP, JUDGED, METRICS
+from evaluators.rag_job import RagConfig, questions_for, resume_rag, run_rag, run_view
+from evaluators.ragas_metrics import JUDGE_HELP, JUDGED, METRICS
 from evaluators.testset import generate_testset, why_unavailable
 from rag.generators import DEFAULT_PROMPT
 from rag.llm import PROVIDERS

@@ -103,7 +103,7 @@ def row_labels(rows: list[dict]) -> dict[int, str]:
 
 def rag_drilldown(rows: list[dict], active: list[str]) -> None:
     """One RAG row: question, answer, reference, its contexts, its scores and the judge's reasons."""
-    import evaluators.rag_report as report
+    import evaluators.rag_tables as report
 
     labels = row_labels(rows)
     row = rows[st.selectbox("Drill down", list(labels), format_func=labels.get)]

@@ -111,7 +111,7 @@ class RetrievalConfig(RunConfig):
 
 
 class RagRunConfig(RunConfig):
-    rag: dict = Field(default_factory=dict)          # evaluators.rag_runner.RagConfig as a dict
+    rag: dict = Field(default_factory=dict)          # evaluators.rag_job.RagConfig as a dict
     generator: dict | str | None = None
     judge: dict | None = None
     metrics_active: list[str] = Field(default_factory=list)

@@ -25,8 +25,10 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 
 from evaluators.cost import PriceTable, SpendCap, UsageMeter
-from evaluators.rag_rows import first_error, row_failed, rows_text, summarize, variant_summary
-from evaluators.ragas_eval import METRICS, Gate, RagasScorer, RagSample, describe_error, split_metrics
+from evaluators.rag_rows import first_error, row_failed, summarize
+from evaluators.ragas_eval import RagasScorer, describe_error
+from evaluators.ragas_judge import JudgeConcurrency
+from evaluators.ragas_metrics import METRICS, RagSample, split_metrics
 from rag.dataset import Dataset
 from rag.embedders import resolve, runtime_info
 from rag.generators import DEFAULT_PROMPT, Context, GenerationConfig, generator_kind, generator_label, make_generator
@@ -107,17 +109,6 @@ class RagRunResult:
     status: str
     summary: dict
     rows: list[dict]
-
-
-class CliRow(dict):
-    """A stored row whose ``get`` also finds a metric in ``scores``. Transitional: ``evaluators/rag_cli.py``
-    (rewritten by the CLI work) still writes its JSON rows with ``row.get(metric)``; drop this class
-    once it reads ``row["scores"]``."""
-
-    def get(self, key, default=None):
-        if key in self:
-            return self[key]
-        return (dict.get(self, "scores") or {}).get(key, default)
 
 
 ProgressFn = Callable[[RunProgress], None]
@@ -257,12 +248,12 @@ def _run(ds, cfg, store, run_id, work, workbench, progress, expected, settings=N
     elif status == "done" and len(rows) < expected:
         status, reason = "partial", f"{expected - len(rows)} rows missing"
     store.finish(run_id, summary, status, reason)
-    return RagRunResult(run_id, status, summary, [CliRow(r) for r in rows])
+    return RagRunResult(run_id, status, summary, rows)
 
 
 async def _execute(ds, cfg, store, run_id, work, hits, meter, prices, progress, expected,
                    settings=None) -> str | None:
-    gate = Gate(cfg.concurrency)
+    gate = JudgeConcurrency(cfg.concurrency)
     cap = SpendCap(cfg.spend_cap_usd)
     judge = parse_llm(cfg.judge, cfg.judge_base_url, settings)
     active, _ = split_metrics(cfg.metrics, judge)
@@ -382,9 +373,3 @@ def run_view(run, store: RunStore, ds: Dataset) -> tuple[dict, list[dict]]:
         summary["expected_rows_unknown"] = unknown
     return summary, rows
 
-
-# The row and summary helpers moved to ``evaluators.rag_rows``; the CLI, the demo and the page import
-# them from here.
-__all__ = ["ROWS_PER_SLOT", "RagConfig", "RagRunResult", "RunProgress", "check_config", "create_run", "first_error",
-           "ordered", "questions_for", "resume_rag", "row_failed", "rows_text", "run_config_record", "run_rag",
-           "run_view", "summarize", "variant_summary"]

@@ -10,7 +10,7 @@ characters ÷ 4 (no tiktoken download). Completion sizes are rough. Failed-call 
 a reply that did not parse come on top.
 
 Usage:
-    est = estimate_run(questions, ds, cfg)            # cfg: rag_runner.RagConfig
+    est = estimate_run(questions, ds, cfg)            # cfg: rag_job.RagConfig
     est.total_calls, est.total_tokens, est.cost(PriceTable.default())
 """
 
@@ -20,7 +20,7 @@ import json
 import statistics
 
 from evaluators.cost import Estimate, approx_tokens
-from evaluators.ragas_eval import METRICS, RagSample, applicability, split_metrics
+from evaluators.ragas_metrics import METRICS, RagSample, applicability, split_metrics
 from rag.dataset import Dataset
 from rag.generators import Context as Ctx
 from rag.generators import generator_endpoint, render_prompt, split_sentences

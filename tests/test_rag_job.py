@@ -18,7 +18,7 @@ from dataclasses import replace
 import pytest
 
 import cli
-from evaluators.rag_runner import RagConfig, resume_rag, run_rag, run_view
+from evaluators.rag_job import RagConfig, resume_rag, run_rag, run_view
 from rag.dataset import Dataset, Query
 from rag.runs import RunStore
 from tests.conftest import ROOT
@@ -68,8 +68,8 @@ def test_offline_cli_on_the_sample(workbench, sample, tmp_path):
 
 
 def test_judged_run_matches_its_estimate(workbench, sample, llm_server):  # noqa: F811
-    from evaluators.rag_plan import estimate_run
-    from evaluators.rag_runner import questions_for
+    from evaluators.cost_estimate import estimate_run
+    from evaluators.rag_job import questions_for
 
     cfg = judged(llm_server)
     est = estimate_run(questions_for(sample, cfg), sample, cfg)
@@ -211,7 +211,8 @@ def test_cli_honours_openai_env_and_never_stores_the_key(workbench, llm_server, 
 
 
 def test_mixed_question_set_says_which_variant_ran_and_a_lost_count_is_unknown(workbench, sample):
-    from evaluators.rag_runner import create_run, rows_text
+    from evaluators.rag_job import create_run
+    from evaluators.rag_rows import rows_text
     from evaluators.rag_tables import run_caption
     from rag.question_sets import EvalQuestion, _path, save_question_set
 
