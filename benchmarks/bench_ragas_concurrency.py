@@ -49,7 +49,7 @@ def main() -> None:
     from evaluators.rag_job import RagConfig, run_rag
     from rag.loaders import load_sample
     from rag.question_sets import EvalQuestion, questions_from_dataset, save_question_set
-    from rag.retrieval import Workbench
+    from rag.retrieval import Retriever
 
     try:
         ds = load_sample()
@@ -59,21 +59,21 @@ def main() -> None:
                               q.relevant_ids) for q in qs[:max(0, n_q - len(qs))]]
         save_question_set("bench", (qs + extra)[:n_q])
         metrics = ["faithfulness", "answer_relevancy", "context_precision", "context_recall"]
-        with Workbench() as wb:
+        with Retriever() as wb:
             def cfg(conc: int, limit: int | None = None) -> RagConfig:
                 return RagConfig(models=["minilm", "bm25"], generator=f"compat:gen@{base}",
                                  judge=f"compat:judge@{base}", metrics=metrics, k=3, concurrency=conc,
                                  timeout=60, max_retries=0, question_set="bench", limit=limit)
 
             _admin(base, "/admin/config", {"latency": 0.0})
-            run_rag(ds, cfg(4, limit=1), workbench=wb)     # warm-up: imports, MiniLM, collections
+            run_rag(ds, cfg(4, limit=1), retriever=wb)     # warm-up: imports, MiniLM, collections
             _admin(base, "/admin/config", {"latency": args.latency})
             results = []
             for conc in [int(c) for c in args.concurrency.split(",")]:
                 _admin(base, "/admin/reset", {})
                 _admin(base, "/admin/config", {"latency": args.latency})
                 t = time.perf_counter()
-                res = run_rag(ds, cfg(conc), workbench=wb)
+                res = run_rag(ds, cfg(conc), retriever=wb)
                 wall = time.perf_counter() - t
                 stats = _admin(base, "/admin/stats")
                 calls = stats["chat_calls"]

@@ -29,7 +29,7 @@ def main() -> None:
     from evaluators.retrieval_eval import evaluate_retrieval
     from rag.embedders import load_sentence_transformer, minilm_path
     from rag.loaders import load_dataset
-    from rag.retrieval import Workbench
+    from rag.retrieval import Retriever
 
     try:
         ds = load_dataset(args.dataset)
@@ -43,7 +43,7 @@ def main() -> None:
         raw_s = time.perf_counter() - t
         raw_rate = len(texts) / raw_s
 
-        with Workbench() as wb:
+        with Retriever() as wb:
             t = time.perf_counter()
             built = wb.index(ds, ["minilm"])["minilm"]
             ours_rate = len(texts) / (time.perf_counter() - t)

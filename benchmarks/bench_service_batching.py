@@ -58,14 +58,14 @@ def main() -> None:
     from loadtests.procs import ServiceProcess
     from loadtests.runner import run_phase
     from rag.loaders import load_dataset
-    from rag.retrieval import Workbench
+    from rag.retrieval import Retriever
 
     users = [int(u) for u in args.users.split(",")]
     services: dict[str, ServiceProcess] = {}
     try:
         ds = load_dataset(args.dataset)
         queries = [q.text for q in ds.queries]
-        with Workbench() as wb:
+        with Retriever() as wb:
             wb.index(ds, ["minilm"])
         load_before = os.getloadavg()[0]
         raw32_before = raw_encode_qps(queries, 32, args.n)

@@ -46,14 +46,14 @@ def main() -> None:
     from loadtests.procs import ServiceProcess
     from rag.embedders import resolve
     from rag.loaders import load_dataset
-    from rag.retrieval import Workbench
+    from rag.retrieval import Retriever
 
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     svc = None
     try:
         ds = load_dataset(args.dataset)
         queries = [q.text for q in ds.queries]
-        with Workbench() as wb:
+        with Retriever() as wb:
             built = wb.index(ds, models)
             svc = ServiceProcess(args.dataset, models).start()
             host, port = svc.url.removeprefix("http://").split(":")

@@ -27,7 +27,7 @@ def demo(output: Annotated[Path, Opt(parser=checked_output_dir, metavar="DIR",
     from evaluators.demo import RUNNING, DemoOptions, judged_estimate, plan, run_demo
     from rag.loaders import load_sample
     from rag.outputs import write_atomic
-    from rag.retrieval import Workbench
+    from rag.retrieval import Retriever
     from rag.runs import RunStore
 
     if spend_cap <= 0:
@@ -42,7 +42,7 @@ def demo(output: Annotated[Path, Opt(parser=checked_output_dir, metavar="DIR",
     def progress(steps, step):
         if step.status != RUNNING or not step.detail:  # one line per step start and end, not per row
             status(f"  {step.line()}")
-    with Workbench() as wb:
+    with Retriever() as wb:
         result = run_demo(ds, wb, RunStore.default(), opts, progress)
     for s in result.steps:
         print(s.line())

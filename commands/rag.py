@@ -61,7 +61,7 @@ def rag(dataset: Annotated[str, Opt(help="'sample' or a BEIR folder")] = "sample
     from evaluators.cost import PriceTable
     from evaluators.cost_estimate import estimate_run
     from evaluators.rag_job import RagConfig, create_run, questions_for, resume_rag, run_rag
-    from rag.retrieval import Workbench
+    from rag.retrieval import Retriever
     from rag.runs import RunStore
 
     store = RunStore.default()
@@ -69,8 +69,8 @@ def rag(dataset: Annotated[str, Opt(help="'sample' or a BEIR folder")] = "sample
         run_id = resume or retry_failed
         overrides = {"spend_cap_usd": spend_cap} if spend_cap is not None else None
         options.status(f"run_id {run_id}")
-        with Workbench() as wb:
-            result = resume_rag(run_id, workbench=wb, store=store, progress=_progress,
+        with Retriever() as wb:
+            result = resume_rag(run_id, retriever=wb, store=store, progress=_progress,
                                 retry_failed=bool(retry_failed), overrides=overrides)
     else:
         from rag.loaders import load_dataset
@@ -89,10 +89,10 @@ def rag(dataset: Annotated[str, Opt(help="'sample' or a BEIR folder")] = "sample
         if estimate:
             print(json.dumps(est, indent=2))
             return 0
-        with Workbench() as wb:  # Milvus up before the run is recorded
+        with Retriever() as wb:  # Milvus up before the run is recorded
             run_id = create_run(ds, cfg, store)
             options.status(f"run_id {run_id}")
-            result = run_rag(ds, cfg, workbench=wb, store=store, progress=_progress, run_id=run_id)
+            result = run_rag(ds, cfg, retriever=wb, store=store, progress=_progress, run_id=run_id)
     print_summary(result)
     print(f"run_id {result.run_id}")
     if result.status == "failed":  # every row failed: exit 1 with the reason, no output file

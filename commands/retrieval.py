@@ -25,12 +25,12 @@ def retrieval(dataset: Annotated[str, typer.Option(help="'sample' or a BEIR fold
     from evaluators.retrieval_eval import evaluate_retrieval, save_run
     from rag.embedders import resolve
     from rag.loaders import load_dataset
-    from rag.retrieval import Workbench
+    from rag.retrieval import Retriever
     from rag.runs import RunStore
 
     cfg = options.index_config(index, metric, index_params)  # bad index settings fail before the dataset loads
     ds = load_dataset(dataset)
-    with Workbench(index_config=cfg) as wb:
+    with Retriever(index_config=cfg) as wb:
         wb.store.capabilities.require([resolve(m) for m in models], wb.index_config)  # before any work
 
         def progress(model, stage, done, total):

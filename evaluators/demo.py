@@ -15,7 +15,7 @@ The load test lives in ``loadtests`` (which starts processes); it is imported on
 step runs, and the step is a parameter (``load_test=``) so a caller can run it differently.
 
 Usage:
-    with Workbench() as wb:
+    with Retriever() as wb:
         result = run_demo(load_sample(), wb, RunStore.default(), progress=lambda steps, step: print(step.line()))
     result.ok, result.run_ids, result.report_html
 """
@@ -187,7 +187,7 @@ class _Demo:
         from evaluators.rag_job import run_rag
         from evaluators.rag_rows import first_error, rows_text
 
-        r = run_rag(self.ds, cfg, workbench=self.wb, store=self.store, settings=self.opts.settings,
+        r = run_rag(self.ds, cfg, retriever=self.wb, store=self.store, settings=self.opts.settings,
                     progress=lambda p: self.say(step, p.text))
         if r.status == "failed":
             raise RuntimeError(self.store.get(r.run_id).error or first_error(r.rows))
@@ -263,7 +263,7 @@ def _reason(e: Exception) -> str:
     return text.strip().splitlines()[0][:500] if text.strip() else type(e).__name__
 
 
-def run_demo(ds: Dataset, workbench, store: RunStore | None = None, opts: DemoOptions | None = None,
+def run_demo(ds: Dataset, retriever, store: RunStore | None = None, opts: DemoOptions | None = None,
              progress: Progress | None = None, load_test: LoadTest | None = None) -> DemoResult:
     """Every step in order on ``ds`` (the sample); ``progress(steps, step)`` after each change."""
-    return _Demo(ds, workbench, store or RunStore.default(), opts or DemoOptions(), progress, load_test).run()
+    return _Demo(ds, retriever, store or RunStore.default(), opts or DemoOptions(), progress, load_test).run()

@@ -10,11 +10,11 @@ is marked ``stopped`` and can be resumed with a higher cap.
 
 Usage:
     cfg = RagConfig(models=["minilm", "bm25"], generator="extractive", judge="none", k=4)
-    with Workbench() as wb:
-        result = run_rag(load_dataset("sample"), cfg, workbench=wb, progress=print)
+    with Retriever() as wb:
+        result = run_rag(load_dataset("sample"), cfg, retriever=wb, progress=print)
     result.summary["metrics"]["minilm"]["rouge_l"]   # {"mean": .., "n": .., "total": ..}
     result.rows[0]["scores"]["rouge_l"]               # one (model, question) row's score
-    resume_rag(result.run_id, workbench=wb)            # after a crash; retry_failed=True for failures
+    resume_rag(result.run_id, retriever=wb)            # after a crash; retry_failed=True for failures
 """
 
 from __future__ import annotations
@@ -158,7 +158,7 @@ def create_run(ds: Dataset, cfg: RagConfig, store: RunStore | None = None, setti
     return (store or RunStore.default()).create("rag", run_config_record(ds, cfg), dataset=ds)
 
 
-def run_rag(ds: Dataset, cfg: RagConfig, *, workbench, store: RunStore | None = None,
+def run_rag(ds: Dataset, cfg: RagConfig, *, retriever, store: RunStore | None = None,
             progress: ProgressFn | None = None, run_id: str | None = None, settings=None) -> RagRunResult:
     """Start a new run (or continue ``run_id``, skipping its stored rows). ``settings``: whose keys the
     generator and judge use (a browser session's, ``Settings.with_keys``; None: the app-wide settings)."""
@@ -168,10 +168,10 @@ def run_rag(ds: Dataset, cfg: RagConfig, *, workbench, store: RunStore | None = 
     done = store.done_items(run_id)
     qs = questions_for(ds, cfg)
     work = [(m, q, None) for m in cfg.models for q in qs if (m, q.id) not in done]
-    return _run(ds, cfg, store, run_id, work, workbench, progress, len(cfg.models) * len(qs), settings)
+    return _run(ds, cfg, store, run_id, work, retriever, progress, len(cfg.models) * len(qs), settings)
 
 
-def resume_rag(run_id: str, *, workbench, ds: Dataset | None = None, store: RunStore | None = None,
+def resume_rag(run_id: str, *, retriever, ds: Dataset | None = None, store: RunStore | None = None,
                progress: ProgressFn | None = None, retry_failed: bool = False,
                overrides: dict | None = None, settings=None) -> RagRunResult:
     """Finish an interrupted run, or (``retry_failed``) re-run only its rows with failures."""
@@ -189,12 +189,12 @@ def resume_rag(run_id: str, *, workbench, ds: Dataset | None = None, store: RunS
     store.set_status(run.id, "running")
     qs = questions_for(ds, cfg)
     if not retry_failed:
-        return run_rag(ds, cfg, workbench=workbench, store=store, progress=progress, run_id=run.id,
+        return run_rag(ds, cfg, retriever=retriever, store=store, progress=progress, run_id=run.id,
                        settings=settings)
     by_id = {q.id: q for q in qs}
     work = [(r["model"], by_id[r["question_id"]], r) for r in store.rows(run.id)
             if row_failed(r) and r["question_id"] in by_id]
-    return _run(ds, cfg, store, run.id, work, workbench, progress, len(cfg.models) * len(qs), settings)
+    return _run(ds, cfg, store, run.id, work, retriever, progress, len(cfg.models) * len(qs), settings)
 
 
 def ordered(rows: list[dict], cfg: RagConfig, ds: Dataset) -> list[dict]:
@@ -209,20 +209,20 @@ def ordered(rows: list[dict], cfg: RagConfig, ds: Dataset) -> list[dict]:
 
 # ---------------------------------------------------------------- the work
 
-def _retrieve(ds: Dataset, cfg: RagConfig, work, workbench) -> dict[tuple[str, str], list[tuple[str, float]]]:
+def _retrieve(ds: Dataset, cfg: RagConfig, work, retriever) -> dict[tuple[str, str], list[tuple[str, float]]]:
     """Search with the run's own index config (a resumed run keeps the index it started with)."""
     hits: dict[tuple[str, str], list[tuple[str, float]]] = {}
     index = IndexConfig.from_json(cfg.index)
     for model in dict.fromkeys(m for m, _, _ in work):
         qs = [q for m, q, _ in work if m == model]
         spec = resolve(model)
-        name = workbench.store.ensure_collection(ds, spec, index, cfg.chunking).name
-        found = workbench.store.search(name, spec, [q.question for q in qs], cfg.k, index)
+        name = retriever.store.ensure_collection(ds, spec, index, cfg.chunking).name
+        found = retriever.store.search(name, spec, [q.question for q in qs], cfg.k, index)
         hits.update({(model, q.id): h for q, h in zip(qs, found)})
     return hits
 
 
-def _run(ds, cfg, store, run_id, work, workbench, progress, expected, settings=None) -> RagRunResult:
+def _run(ds, cfg, store, run_id, work, retriever, progress, expected, settings=None) -> RagRunResult:
     prices = cfg.price_table()
     meter = UsageMeter()
     for r in store.rows(run_id):
@@ -230,7 +230,7 @@ def _run(ds, cfg, store, run_id, work, workbench, progress, expected, settings=N
     t0 = time.time()
     status, reason = "done", None
     try:
-        hits = _retrieve(ds, cfg, work, workbench) if work else {}
+        hits = _retrieve(ds, cfg, work, retriever) if work else {}
         retrieval_s = time.time() - t0
         stopped = asyncio.run(_execute(ds, cfg, store, run_id, work, hits, meter, prices, progress, expected,
                                        settings))

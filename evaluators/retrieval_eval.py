@@ -1,13 +1,13 @@
 """Score what each model returned, and lay it out: the retrieval comparison's evaluation side.
 
-``evaluate_retrieval`` searches with a ``rag.retrieval.Workbench`` and scores the rankings with
+``evaluate_retrieval`` searches with a ``rag.retrieval.Retriever`` and scores the rankings with
 trec_eval definitions on exactly what each model returned: a BM25 list shorter than k is scored as
 it is (P@k still divides by k), never padded with unmatched documents. ``comparison_table`` is the
 article's table: Rank | model A | model B | ... with each document's title and ✅/❎ (an empty slot
 reads "— (no match)"), then Precision and Recall rows.
 
 Usage:
-    with Workbench() as wb:
+    with Retriever() as wb:
         result = evaluate_retrieval(wb, ds, ["minilm", "bm25"], k=4)
     result.metrics["minilm"]["ndcg@4"]
 """
@@ -21,7 +21,7 @@ import pandas as pd
 from evaluators.retrieval_metrics import score_run
 from rag.dataset import Dataset
 from rag.embedders import resolve, runtime_info
-from rag.retrieval import IndexProgress, Ranking, Workbench
+from rag.retrieval import IndexProgress, Ranking, Retriever
 from rag.runs.models import RetrievalRow, RetrievalSummary
 
 RELEVANT, NOT_RELEVANT = "✅", "❎"
@@ -75,7 +75,7 @@ class RetrievalResult:
         return pd.DataFrame(self.metrics).T.rename_axis("model")
 
 
-def evaluate_retrieval(wb: Workbench, dataset: Dataset, models: list[str], k: int = 10, chunking: str = "",
+def evaluate_retrieval(wb: Retriever, dataset: Dataset, models: list[str], k: int = 10, chunking: str = "",
                        progress: IndexProgress | None = None) -> RetrievalResult:
     """Index (or reuse), search every judged query with each model, score each ranking."""
     found = wb.search_all(dataset, models, k, chunking, progress)

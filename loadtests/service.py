@@ -74,7 +74,7 @@ def create_app(state: ServiceState, on_shutdown=None) -> FastAPI:
             on_shutdown()
 
     app = FastAPI(title="RAG workbench load-test service", version="1", lifespan=lifespan)
-    app.state.workbench = state
+    app.state.retriever = state
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request, exc: RequestValidationError):

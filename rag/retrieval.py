@@ -1,6 +1,6 @@
 """Index a dataset with several models and search each collection: the workbench's spine.
 
-``Workbench.index`` builds (or reuses) one Milvus collection per model; ``Workbench.search_all``
+``Retriever.index`` builds (or reuses) one Milvus collection per model; ``Retriever.search_all``
 runs every judged query against each and returns what each model returned, unpadded: a model
 that matched fewer than k documents (BM25, hybrid) returns fewer. Scoring, statistics and the
 article's table live in ``evaluators.retrieval_eval`` (``rag`` imports nothing from ``evaluators``).
@@ -9,7 +9,7 @@ Both key their results by the model spec string given (``st:/models/e5``, ``oai:
 
 Usage:
     ds = load_dataset("sample")
-    with Workbench() as wb:
+    with Retriever() as wb:
         wb.index(ds, ["minilm", "bm25"])
         found = wb.search_all(ds, ["minilm", "bm25"], k=4)
     found.rankings["minilm"]["q1"]      # [(doc id, score), ...] at most k
@@ -44,7 +44,7 @@ class SearchResult:
     model_ids: dict[str, str] = field(default_factory=dict)   # model -> resolved model id (run records)
 
 
-class Workbench:
+class Retriever:
     """A Milvus connection plus the index settings and the keys in use; one per process or page session.
     ``settings`` carries a browser session's own keys (typed in the sidebar) to the embedding models;
     None means the app-wide settings (environment, ``.env``)."""
@@ -56,7 +56,7 @@ class Workbench:
         self.index_config = index_config or IndexConfig()
         self.settings = settings
 
-    def __enter__(self) -> Workbench:
+    def __enter__(self) -> Retriever:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -56,10 +56,10 @@ def milvus():
 
 
 @pytest.fixture(scope="session")
-def workbench(milvus):
-    from rag.retrieval import Workbench
+def retriever(milvus):
+    from rag.retrieval import Retriever
 
-    wb = Workbench(milvus)
+    wb = Retriever(milvus)
     yield wb
     wb.close()
 

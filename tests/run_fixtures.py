@@ -4,7 +4,7 @@ Retrieval runs written here look exactly like ``rag.retrieval.save_run``'s (rows
 ``metric@k`` values, summary ``{"metrics": {model: {metric: mean}}}``); RAG runs like
 ``evaluators.rag_job``'s (rows with ``question_id``, ``response``, ``retrieved_ids``, metric values,
 ``errors``; summary metrics ``{mean, n, total}``). Real runs are made in the tests with the real
-Workbench as well; these builders give known per-query numbers for statistics tests.
+Retriever as well; these builders give known per-query numbers for statistics tests.
 """
 
 from __future__ import annotations

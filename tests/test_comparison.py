@@ -148,11 +148,11 @@ def test_frontier_for_rag_prices_generator_tokens_but_not_the_judges(store):
     assert "gpt-4o-mini tokens" in row["cost_basis"]
 
 
-def test_real_retrieval_run_statistics_match_the_stored_means(workbench, sample, tmp_path):
+def test_real_retrieval_run_statistics_match_the_stored_means(retriever, sample, tmp_path):
     from evaluators.retrieval_eval import evaluate_retrieval, save_run
 
     store = RunStore(tmp_path / "real.sqlite")
-    result = evaluate_retrieval(workbench, sample, ["minilm", "bm25"], k=5)
+    result = evaluate_retrieval(retriever, sample, ["minilm", "bm25"], k=5)
     run_id = save_run(store, sample, result)
     cmp = compare_runs(store, run_id, "ndcg@5", n_resamples=2000)
     for s in cmp.result.models:

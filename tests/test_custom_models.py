@@ -90,11 +90,11 @@ def same_rankings(a: dict, b: dict) -> bool:
         and all(abs(x - y) < 1e-5 for (_, x), (_, y) in zip(a[q], b[q])) for q in a)
 
 
-def test_st_folder_scores_exactly_like_minilm(workbench, sample):
+def test_st_folder_scores_exactly_like_minilm(retriever, sample):
     from evaluators.retrieval_eval import evaluate_retrieval
 
     spec = st_spec()
-    result = evaluate_retrieval(workbench, sample, ["minilm", spec], k=4)
+    result = evaluate_retrieval(retriever, sample, ["minilm", spec], k=4)
     assert result.models == ["minilm", spec]
     assert same_rankings(result.rankings[spec], result.rankings["minilm"])
     assert result.metrics[spec] == result.metrics["minilm"]
@@ -178,13 +178,13 @@ def test_frontier_says_where_each_cost_comes_from(judge_server, tmp_path):  # no
 
 
 @pytest.mark.slow
-def test_rag_job_with_an_oai_model(workbench, judge_server, sample, tmp_path):  # noqa: F811
+def test_rag_job_with_an_oai_model(retriever, judge_server, sample, tmp_path):  # noqa: F811
     from evaluators.rag_job import RagConfig, questions_for, run_rag
 
     spec = oai(judge_server)
     store = RunStore(tmp_path / "rag.sqlite")
     res = run_rag(sample, RagConfig(models=[spec], generator="extractive", judge="none", k=3, limit=4),
-                  workbench=workbench, store=store)
+                  retriever=retriever, store=store)
     run = store.get(res.run_id)
     assert run.status == "done" and run.config["models"] == [spec] and run.config["model_ids"] == {spec: spec}
     assert list(run.summary["metrics"]) == [spec]

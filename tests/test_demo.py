@@ -28,10 +28,10 @@ def run_cli(*args: str, timeout: float = 400) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def offline_demo(workbench, sample):
+def offline_demo(retriever, sample):
     """The whole demo once, offline, with every progress call kept."""
     seen = []
-    result = run_demo(sample, workbench, RunStore.default(),
+    result = run_demo(sample, retriever, RunStore.default(),
                       progress=lambda steps, step: seen.append((step.key, step.status)))
     return result, seen
 
@@ -63,14 +63,14 @@ def test_offline_demo_runs_every_step_and_skips_the_judged_one(offline_demo):
     assert all(("running" in [s for k2, s in seen if k2 == k]) for k in KEYS if k != "rag_judged")
 
 
-def test_a_failing_step_shows_its_reason_and_the_others_still_run(offline_demo, workbench, sample):
+def test_a_failing_step_shows_its_reason_and_the_others_still_run(offline_demo, retriever, sample):
     """An unknown model and a load step that raises: both failed with their reason; the rest ran on
     the models that could be indexed (already built: reused)."""
     def broken_load(models, index, opts, say):
         assert models == ["minilm", "bm25"]
         raise RuntimeError("the load-test service did not start: port 1 refused")
 
-    result = run_demo(sample, workbench, RunStore.default(), DemoOptions(models=("minilm", "nope", "bm25")),
+    result = run_demo(sample, retriever, RunStore.default(), DemoOptions(models=("minilm", "nope", "bm25")),
                       load_test=broken_load)
     by = {s.key: s for s in result.steps}
     assert {k: s.status for k, s in by.items()} == {
@@ -87,8 +87,8 @@ def test_a_failing_step_shows_its_reason_and_the_others_still_run(offline_demo, 
         "❌ Load test (2 users × 3 s per model) · the load-test service did not start: port 1 refused"
 
 
-def test_nothing_indexed_skips_what_needs_a_model(workbench, sample):
-    result = run_demo(sample, workbench, RunStore.default(), DemoOptions(models=("nope",)))
+def test_nothing_indexed_skips_what_needs_a_model(retriever, sample):
+    result = run_demo(sample, retriever, RunStore.default(), DemoOptions(models=("nope",)))
     assert [(s.key, s.status, s.reason) for s in result.steps[1:]] == [
         ("retrieval", SKIPPED, "no model could be indexed"), ("rag", SKIPPED, "no model could be indexed"),
         ("rag_judged", SKIPPED, NO_LLM), ("load", SKIPPED, "no model could be indexed"),
@@ -96,14 +96,14 @@ def test_nothing_indexed_skips_what_needs_a_model(workbench, sample):
     assert result.report_html is None and result.run_ids == {}
 
 
-def test_judged_step_runs_with_an_llm_under_its_spend_cap(workbench, sample, llm_server):  # noqa: F811
+def test_judged_step_runs_with_an_llm_under_its_spend_cap(retriever, sample, llm_server):  # noqa: F811
     from rag.settings import get_settings
 
     settings = get_settings().with_keys("sk-demo-test", llm_server.base_url)
     opts = DemoOptions(models=("bm25",), settings=settings, spend_cap_usd=0.5)
     est = judged_estimate(sample, opts)
     assert (est["rows"], est["calls"]) == (16, {"generator": 16, "judge": 160})
-    result = run_demo(sample, workbench, RunStore.default(), opts)
+    result = run_demo(sample, retriever, RunStore.default(), opts)
     by = {s.key: s for s in result.steps}
     assert by["rag_judged"].status == DONE, by["rag_judged"].reason
     assert by["rag_judged"].detail == "rows 16/16"
@@ -117,11 +117,11 @@ def test_judged_step_runs_with_an_llm_under_its_spend_cap(workbench, sample, llm
     assert result.ok and set(result.run_ids) == {"retrieval", "rag", "rag_judged", "load"}
 
 
-def test_judged_step_stops_at_a_tiny_spend_cap(workbench, sample, llm_server):  # noqa: F811
+def test_judged_step_stops_at_a_tiny_spend_cap(retriever, sample, llm_server):  # noqa: F811
     from rag.settings import get_settings
 
     settings = get_settings().with_keys("sk-demo-test", llm_server.base_url)
-    result = run_demo(sample, workbench, RunStore.default(),
+    result = run_demo(sample, retriever, RunStore.default(),
                       DemoOptions(models=("bm25",), settings=settings, spend_cap_usd=0.0001),
                       load_test=lambda *a: (_ for _ in ()).throw(RuntimeError("not part of this test")))
     step = next(s for s in result.steps if s.key == "rag_judged")

@@ -23,11 +23,11 @@ def tiny(name: str, extra: str = "") -> object:
 
 
 @pytest.fixture
-def store(workbench):
-    yield workbench.store
-    for c in workbench.store.collections():  # only what these tests made
+def store(retriever):
+    yield retriever.store
+    for c in retriever.store.collections():  # only what these tests made
         if c["dataset"].startswith((PREFIX, "idx-")) or c["name"].startswith("wb_legacy_"):
-            workbench.store.drop(c["name"])
+            retriever.store.drop(c["name"])
 
 
 def test_index_config_defaults_params_and_bad_input():

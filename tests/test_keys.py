@@ -127,10 +127,10 @@ def test_a_session_key_is_that_sessions_only(env_key, monkeypatch, llm_server): 
 
 
 def test_a_session_key_reaches_that_sessions_embedding_models_only(monkeypatch, milvus, sample, llm_server):  # noqa: F811
-    """The sidebar's key is passed to the Workbench a page builds (ui.resources.workbench): indexing and
+    """The sidebar's key is passed to the Retriever a page builds (ui.resources.retriever): indexing and
     searching with an OpenAI embedding model send that key, and no other session's requests carry it."""
     from evaluators.retrieval_eval import evaluate_retrieval
-    from rag.retrieval import Workbench
+    from rag.retrieval import Retriever
 
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.setenv("OPENAI_BASE_URL", llm_server.base_url)
@@ -138,7 +138,7 @@ def test_a_session_key_reaches_that_sessions_embedding_models_only(monkeypatch, 
     try:
         assert not resolve("openai-3-small:64").availability()[0]  # app-wide: no key, so not runnable
         session = get_settings().with_keys(SESSION_KEY, llm_server.base_url)
-        wb = Workbench(milvus, settings=session)
+        wb = Retriever(milvus, settings=session)
         try:
             result = evaluate_retrieval(wb, sample, ["openai-3-small:64"], k=4)
             assert len(result.rankings["openai-3-small:64"]) == 16
@@ -146,7 +146,7 @@ def test_a_session_key_reaches_that_sessions_embedding_models_only(monkeypatch, 
             paths = {p for p, _ in llm_server.authorizations()}
             assert "/v1/embeddings" in paths
             with pytest.raises(ModelUnavailable, match="OPENAI_API_KEY"):  # another session: no key, refused
-                evaluate_retrieval(Workbench(milvus), sample, ["openai-3-small:64"], k=4)
+                evaluate_retrieval(Retriever(milvus), sample, ["openai-3-small:64"], k=4)
             for name in result.collections.values():
                 wb.store.drop(name)
         finally:

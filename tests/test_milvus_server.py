@@ -161,5 +161,5 @@ def test_capabilities_name_the_version_a_model_needs():
     assert Capabilities("Milvus", "Zilliz Cloud (Compatible with Milvus 2.5)").model_reason(resolve("bm25")) is None
 
 
-def test_the_session_milvus_lite_reports_itself(milvus, workbench):
-    assert workbench.store.capabilities == Capabilities("Milvus Lite", "milvus_lite-3.2.2")
+def test_the_session_milvus_lite_reports_itself(milvus, retriever):
+    assert retriever.store.capabilities == Capabilities("Milvus Lite", "milvus_lite-3.2.2")

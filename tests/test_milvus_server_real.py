@@ -19,7 +19,7 @@ import cli
 from rag.capabilities import Capabilities, MilvusUnsupported
 from rag.index_config import IndexConfig
 from rag.milvus_server import MilvusInfo, MilvusUnavailable
-from rag.retrieval import Workbench
+from rag.retrieval import Retriever
 from tests.milvus_standalone import ROOT_TOKEN, milvus_standalone  # noqa: F401  (session fixture)
 
 pytestmark = pytest.mark.slow
@@ -52,7 +52,7 @@ def _remote(srv, token=ROOT_TOKEN) -> MilvusInfo:
 @pytest.mark.parametrize("index_type", ["FLAT", "HNSW"])
 def test_dense_rankings_equal_milvus_lite(milvus_standalone, milvus, sample, index_type):  # noqa: F811
     cfg = IndexConfig(index_type)
-    with Workbench(milvus, cfg) as lite, Workbench(_remote(milvus_standalone), cfg) as real:
+    with Retriever(milvus, cfg) as lite, Retriever(_remote(milvus_standalone), cfg) as real:
         assert real.store.capabilities == Capabilities("Milvus", "v2.3.5-lite")
         a = lite.search_all(sample, ["minilm"], k=10).rankings["minilm"]
         b = real.search_all(sample, ["minilm"], k=10).rankings["minilm"]
@@ -73,7 +73,7 @@ def test_the_store_and_the_load_test_service_refuse_bm25_up_front(remote_env, mi
     from loadtests.service import ServiceConfig, ServiceState
     from rag.embedders import resolve
 
-    with Workbench(_remote(milvus_standalone)) as wb:
+    with Retriever(_remote(milvus_standalone)) as wb:
         with pytest.raises(MilvusUnsupported, match=f"^{re.escape(BM25_LINE)}$"):
             wb.store.ensure_collection(sample, resolve("bm25"))
         assert not [c for c in wb.store.client.list_collections() if "bm25" in c]

@@ -86,10 +86,10 @@ def test_history_rerun_after_a_widget_change_does_not_recompute_the_statistics(c
 
 
 @pytest.mark.slow
-def test_retrieval_rerun_after_a_widget_change_does_not_recompute_the_statistics(workbench, sample, counted):
+def test_retrieval_rerun_after_a_widget_change_does_not_recompute_the_statistics(retriever, sample, counted):
     from evaluators.retrieval_eval import evaluate_retrieval, save_run
 
-    result = evaluate_retrieval(workbench, sample, ["minilm", "bm25"], k=4)
+    result = evaluate_retrieval(retriever, sample, ["minilm", "bm25"], k=4)
     run = save_run(RunStore.default(), sample, result)  # computes (and stores) the statistics as it finishes
     assert counted == {"run_stats": 1, "compute_stats": 1}
     at = AppTest.from_file(str(ROOT / "pages" / "3_Retrieval.py"), default_timeout=120)

@@ -36,7 +36,7 @@ def judged(server, **kw) -> RagConfig:
     return RagConfig(**{**base, **kw})
 
 
-def test_offline_cli_on_the_sample(workbench, sample, tmp_path):
+def test_offline_cli_on_the_sample(retriever, sample, tmp_path):
     out = tmp_path / "rag.json"
     code = cli.main(["rag", "--dataset", "sample", "--models", "minilm,bm25", "--generator", "extractive",
                      "--judge", "none", "--k", "4", "--output", str(out)])
@@ -67,13 +67,13 @@ def test_offline_cli_on_the_sample(workbench, sample, tmp_path):
         assert r["variants"] == {"nonllm_context_precision": "by id", "nonllm_context_recall": "by id"}
 
 
-def test_judged_run_matches_its_estimate(workbench, sample, llm_server):  # noqa: F811
+def test_judged_run_matches_its_estimate(retriever, sample, llm_server):  # noqa: F811
     from evaluators.cost_estimate import estimate_run
     from evaluators.rag_job import questions_for
 
     cfg = judged(llm_server)
     est = estimate_run(questions_for(sample, cfg), sample, cfg)
-    result = run_rag(sample, cfg, workbench=workbench)
+    result = run_rag(sample, cfg, retriever=retriever)
     assert result.status == "done" and len(result.rows) == 8
     for model in ("minilm", "bm25"):
         for name in ALL:
@@ -90,10 +90,10 @@ def test_judged_run_matches_its_estimate(workbench, sample, llm_server):  # noqa
     assert {r["verdict"] for r in row["reasons"]["faithfulness"][1]["statements"]} == {1}
 
 
-def test_fault_injection_empties_only_affected_rows_and_retry_recovers_them(workbench, sample, llm_server):  # noqa: F811
+def test_fault_injection_empties_only_affected_rows_and_retry_recovers_them(retriever, sample, llm_server):  # noqa: F811
     llm_server.set_faults([{"kind": "http500", "match": "memory safety without a garbage collector"}])  # q3
     store = RunStore.default()
-    first = run_rag(sample, judged(llm_server), workbench=workbench, store=store)
+    first = run_rag(sample, judged(llm_server), retriever=retriever, store=store)
     assert first.status == "done" and first.summary["failed_rows"] == 2
     bad = [r for r in first.rows if r["errors"]]
     assert {r["question_id"] for r in bad} == {"q3"}
@@ -109,7 +109,7 @@ def test_fault_injection_empties_only_affected_rows_and_retry_recovers_them(work
 
     llm_server.set_faults([])
     llm_server.reset_stats()
-    again = resume_rag(first.run_id, workbench=workbench, ds=sample, store=store, retry_failed=True)
+    again = resume_rag(first.run_id, retriever=retriever, ds=sample, store=store, retry_failed=True)
     assert again.status == "done" and again.summary["failed_rows"] == 0
     assert llm_server.stats()["chat_calls"] == 2 * (1 + 2 + 3 + 3 + 1)   # only the two failed rows re-ran
     for model in ("minilm", "bm25"):
@@ -119,23 +119,23 @@ def test_fault_injection_empties_only_affected_rows_and_retry_recovers_them(work
             assert r == good_before[(r["model"], r["question_id"])]   # untouched
 
 
-def test_spend_cap_stops_cleanly_and_resume_finishes(workbench, sample, llm_server):  # noqa: F811
+def test_spend_cap_stops_cleanly_and_resume_finishes(retriever, sample, llm_server):  # noqa: F811
     cfg = judged(llm_server, concurrency=1, metrics=["faithfulness"], spend_cap_usd=0.5,
                  prices={"judge-model": [1000.0, 1000.0], "gen-model": [0.0, 0.0]})
-    stopped = run_rag(sample, cfg, workbench=workbench)
+    stopped = run_rag(sample, cfg, retriever=retriever)
     assert stopped.status == "stopped" and 1 <= len(stopped.rows) < 8
     assert stopped.summary["usage"]["cost_usd"] >= 0.5
-    done = resume_rag(stopped.run_id, workbench=workbench, ds=sample, overrides={"spend_cap_usd": None})
+    done = resume_rag(stopped.run_id, retriever=retriever, ds=sample, overrides={"spend_cap_usd": None})
     assert done.status == "done" and len(done.rows) == 8
     assert sorted((r["model"], r["question_id"]) for r in done.rows) == \
         sorted((m, q) for m in ("minilm", "bm25") for q in ("q1", "q2", "q3", "q4"))
 
 
-def test_questions_without_reference_answers_are_not_applicable(workbench, sample):
+def test_questions_without_reference_answers_are_not_applicable(retriever, sample):
     noref = Dataset("sample-noref", sample.documents, [replace(q, reference=None) for q in sample.queries],
                     sample.qrels, source="")
     assert all(isinstance(q, Query) for q in noref.queries)
-    result = run_rag(noref, RagConfig(models=["bm25"], k=4, limit=5), workbench=workbench)
+    result = run_rag(noref, RagConfig(models=["bm25"], k=4, limit=5), retriever=retriever)
     ms = result.summary["metrics"]["bm25"]
     for name in ("rouge_l", "bleu", "string_similarity"):
         assert ms[name] == {"mean": None, "n": 0, "total": 0, "not_applicable": 5, "failed": 0}
@@ -143,7 +143,7 @@ def test_questions_without_reference_answers_are_not_applicable(workbench, sampl
     assert all("not applicable" in r["not_applicable"]["rouge_l"] for r in result.rows)
 
 
-def test_kill_9_mid_run_loses_nothing_and_resumes(workbench, sample, llm_server):  # noqa: F811
+def test_kill_9_mid_run_loses_nothing_and_resumes(retriever, sample, llm_server):  # noqa: F811
     llm_server.latency = 0.4
     store = RunStore.default()
     before = {r.id for r in store.list(kind="rag")}
@@ -172,7 +172,7 @@ def test_kill_9_mid_run_loses_nothing_and_resumes(workbench, sample, llm_server)
 
     llm_server.latency = 0.0
     llm_server.reset_stats()
-    result = resume_rag(run_id, workbench=workbench, store=store)
+    result = resume_rag(run_id, retriever=retriever, store=store)
     assert result.status == "done" and len(result.rows) == 12
     keys = [(r["model"], r["question_id"]) for r in result.rows]
     assert len(set(keys)) == 12                                   # nothing duplicated
@@ -183,7 +183,7 @@ def test_kill_9_mid_run_loses_nothing_and_resumes(workbench, sample, llm_server)
     assert llm_server.stats()["chat_calls"] == 2 * (12 - len(stored))  # only the missing rows ran
 
 
-def test_cli_honours_openai_env_and_never_stores_the_key(workbench, llm_server, tmp_path, monkeypatch):  # noqa: F811
+def test_cli_honours_openai_env_and_never_stores_the_key(retriever, llm_server, tmp_path, monkeypatch):  # noqa: F811
     from rag.settings import get_settings, reset_settings
 
     secret = "sk-test-DO-NOT-STORE-1234567890"
@@ -210,7 +210,7 @@ def test_cli_honours_openai_env_and_never_stores_the_key(workbench, llm_server, 
         reset_settings()
 
 
-def test_mixed_question_set_says_which_variant_ran_and_a_lost_count_is_unknown(workbench, sample):
+def test_mixed_question_set_says_which_variant_ran_and_a_lost_count_is_unknown(retriever, sample):
     from evaluators.rag_job import create_run
     from evaluators.rag_rows import rows_text
     from evaluators.rag_tables import run_caption
@@ -220,7 +220,7 @@ def test_mixed_question_set_says_which_variant_ran_and_a_lost_count_is_unknown(w
     save_question_set("mixed", [EvalQuestion("a", "Which language has a garbage collector?", None, [java], ["java"]),
                                 EvalQuestion("b", "Which language has a garbage collector?", None, [java], [])])
     cfg = RagConfig(models=["bm25"], k=2, question_set="mixed", metrics=["nonllm_context_recall"])
-    result = run_rag(sample, cfg, workbench=workbench)
+    result = run_rag(sample, cfg, retriever=retriever)
     assert result.summary["metrics"]["bm25"]["nonllm_context_recall"]["variant"] == "by id 1 · by text 1"
     assert [r["variants"] for r in result.rows] == [{"nonllm_context_recall": "by id"},
                                                     {"nonllm_context_recall": "by text"}]

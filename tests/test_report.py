@@ -29,16 +29,16 @@ def text_of(page: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def real_runs(workbench, sample, tmp_path_factory):
+def real_runs(retriever, sample, tmp_path_factory):
     from evaluators.rag_job import RagConfig, run_rag
     from evaluators.retrieval_eval import evaluate_retrieval, save_run
 
     store = RunStore(tmp_path_factory.mktemp("report") / "runs.sqlite")
-    result = evaluate_retrieval(workbench, sample, ["minilm", "bm25"], k=5)
+    result = evaluate_retrieval(retriever, sample, ["minilm", "bm25"], k=5)
     ret = save_run(store, sample, result, {"index_type": "FLAT"})
     rag = run_rag(sample, RagConfig(models=["minilm", "bm25"], generator="extractive", judge="none", k=4,
                                     metrics=["rouge_l", "nonllm_context_recall"], limit=8),
-                  workbench=workbench, store=store).run_id
+                  retriever=retriever, store=store).run_id
     load = write_load_run(store, sample, {"minilm": {"p50_ms": 40, "p95_ms": 120, "p99_ms": 200, "rps": 30.0},
                                           "bm25": {"p50_ms": 15, "p95_ms": 45, "p99_ms": 70, "rps": 80.0}})
     return store, ret, rag, load

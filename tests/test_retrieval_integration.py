@@ -27,8 +27,8 @@ def _qid(ds: Dataset, text: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def result(workbench, sample):
-    return evaluate_retrieval(workbench, sample, ["minilm", "bm25", "hybrid"], k=4)
+def result(retriever, sample):
+    return evaluate_retrieval(retriever, sample, ["minilm", "bm25", "hybrid"], k=4)
 
 
 def test_minilm_finds_garbage_collected_languages(result, sample):
@@ -92,60 +92,60 @@ def test_summary_has_confidence_intervals(result, sample, tmp_path):
     assert means[("bm25", "ndcg@4")] == pytest.approx(result.metrics["bm25"]["ndcg@4"])
 
 
-def test_collections_are_reused_and_rebuilt_only_when_inputs_change(workbench, sample):
-    first = workbench.index(sample, ["minilm"])["minilm"]
-    again = workbench.index(sample, ["minilm"])["minilm"]
+def test_collections_are_reused_and_rebuilt_only_when_inputs_change(retriever, sample):
+    first = retriever.index(sample, ["minilm"])["minilm"]
+    again = retriever.index(sample, ["minilm"])["minilm"]
     assert again.reused and again.name == first.name
     changed = dataclasses.replace(sample, documents=[*sample.documents[:-1],
                                                      Document("zz", "Zz", "A brand new language.")])
-    rebuilt = workbench.index(changed, ["minilm"])["minilm"]
+    rebuilt = retriever.index(changed, ["minilm"])["minilm"]
     assert not rebuilt.reused and rebuilt.name != first.name
     assert rebuilt.cache_hits == len(sample.documents) - 1  # only the new text was embedded
-    names = [c["name"] for c in workbench.store.collections()]
+    names = [c["name"] for c in retriever.store.collections()]
     assert rebuilt.name in names and first.name not in names  # the stale build was dropped
-    workbench.store.drop(rebuilt.name)
+    retriever.store.drop(rebuilt.name)
 
 
-def test_fewer_documents_than_k(workbench):
+def test_fewer_documents_than_k(retriever):
     tiny = Dataset("tiny", [Document("a", "A", "garbage collected runtime"), Document("b", "B", "manual memory")],
                    [], {})
-    hits = workbench.search(tiny, resolve("bm25"), ["garbage collection", "memory"], k=10)
+    hits = retriever.search(tiny, resolve("bm25"), ["garbage collection", "memory"], k=10)
     # BM25 only matches "a" for the first query: the list stays one long (no zero-score filler)
     assert [d for d, _ in hits[0]] == ["a"] and hits[0][0][1] > 0
     assert [d for d, _ in hits[1]] == ["b"]
-    dense = workbench.search(tiny, resolve("minilm"), ["garbage collection"], k=10)
+    dense = retriever.search(tiny, resolve("minilm"), ["garbage collection"], k=10)
     assert len(dense[0]) == 2
 
 
-def test_an_unmatched_relevant_document_earns_no_credit(workbench):
+def test_an_unmatched_relevant_document_earns_no_credit(retriever):
     """Padding listed unmatched documents at score 0 in id order, so "b" (relevant, sharing no term with
     the query) used to reach rank 2 and score recall 1. Scored on what BM25 returned it earns nothing."""
     tiny = Dataset("tinyunpadded", [Document("a", "A", "garbage collected runtime"),
                                     Document("b", "B", "manual memory")],
                    [Query("q1", "garbage collection")], {"q1": {"b": 1}})
-    res = evaluate_retrieval(workbench, tiny, ["bm25"], k=10)
+    res = evaluate_retrieval(retriever, tiny, ["bm25"], k=10)
     assert res.rankings["bm25"]["q1"] == [("a", pytest.approx(res.rankings["bm25"]["q1"][0][1]))]
     assert res.per_query["bm25"]["q1"] == {"precision@10": 0.0, "recall@10": 0.0, "hit@10": 0.0, "mrr@10": 0.0,
                                            "map@10": 0.0, "ndcg@10": 0.0}
     table = comparison_table(tiny, res, "q1")
     assert table["bm25"].tolist() == ["❎ A"] + ["— (no match)"] * 9 + ["0.00", "0.00"]
-    for name in workbench.index(tiny, ["bm25"]).values():
-        workbench.store.drop(name.name)
+    for name in retriever.index(tiny, ["bm25"]).values():
+        retriever.store.drop(name.name)
 
 
-def test_unknown_model_fails_before_anything_is_built(workbench, sample):
-    before = {c["name"] for c in workbench.store.collections()}
+def test_unknown_model_fails_before_anything_is_built(retriever, sample):
+    before = {c["name"] for c in retriever.store.collections()}
     with pytest.raises(ModelUnavailable, match="unknown model 'nope'.*Known: minilm"):
-        workbench.index(sample, ["bm25", "nope"])
-    assert {c["name"] for c in workbench.store.collections()} == before
+        retriever.index(sample, ["bm25", "nope"])
+    assert {c["name"] for c in retriever.store.collections()} == before
 
 
-def test_failed_insert_leaves_no_half_written_collection(workbench):
+def test_failed_insert_leaves_no_half_written_collection(retriever):
     docs = [Document("ok", "Ok", "fine"), Document("x" * 600, "Long", "id too long for Milvus")]
     bad = Dataset("badids", docs, [], {})
     with pytest.raises(MilvusException):
-        workbench.index(bad, ["bm25"])
-    assert not [c for c in workbench.store.collections() if c["name"].startswith("wb_badids_")]
+        retriever.index(bad, ["bm25"])
+    assert not [c for c in retriever.store.collections() if c["name"].startswith("wb_badids_")]
 
 
 def test_openai_models_are_disabled_without_a_key():

@@ -168,7 +168,7 @@ def test_bom_crlf_and_quoted_newlines_are_fine():
     assert ds.qrels == {"q1": {"java": 1, "python": 1}}
 
 
-def test_a_huge_field_in_jsonl_loads_and_indexes_clipped(workbench, unchanged):
+def test_a_huge_field_in_jsonl_loads_and_indexes_clipped(retriever, unchanged):
     """A 1 MB document loads; Milvus gets it clipped to the VARCHAR limit, nothing fails."""
     from rag.validation import build_dataset
 
@@ -176,10 +176,10 @@ def test_a_huge_field_in_jsonl_loads_and_indexes_clipped(workbench, unchanged):
     ds = build_dataset("robust-huge", [Document("big", "Big", big), Document("small", "Small", "tiny text")],
                        [Query("q", "garbage")], {"q": {"big": 1}})
     try:
-        res = evaluate_retrieval(workbench, ds, ["bm25"], k=2)
+        res = evaluate_retrieval(retriever, ds, ["bm25"], k=2)
         assert res.rankings["bm25"]["q"][0][0] == "big"
     finally:
-        _drop(workbench, "robust-huge")
+        _drop(retriever, "robust-huge")
 
 
 def test_a_huge_field_in_csv_loads():
@@ -192,10 +192,10 @@ def test_a_huge_field_in_csv_loads():
 HOSTILE_IDS = ['quote"d', "back\\slash", "it's", 'x" or id != "', "new\nline", "<b>html</b>"]
 
 
-def _drop(workbench, dataset_name: str) -> None:
-    for c in workbench.store.collections():
+def _drop(retriever, dataset_name: str) -> None:
+    for c in retriever.store.collections():
         if c["dataset"] == dataset_name:
-            workbench.store.drop(c["name"])
+            retriever.store.drop(c["name"])
 
 
 @pytest.fixture
@@ -208,29 +208,29 @@ def hostile_dataset():
                          {"q1": {HOSTILE_IDS[0]: 1, HOSTILE_IDS[1]: 1}})
 
 
-def test_quotes_and_backslashes_in_ids_and_text_survive_milvus(workbench, hostile_dataset):
+def test_quotes_and_backslashes_in_ids_and_text_survive_milvus(retriever, hostile_dataset):
     """Ids and queries with ", ', \\ and newlines go into Milvus as data, never as filter syntax."""
     try:
-        res = evaluate_retrieval(workbench, hostile_dataset, ["bm25"], k=7)
+        res = evaluate_retrieval(retriever, hostile_dataset, ["bm25"], k=7)
         ranked = [d for d, _ in res.rankings["bm25"]["q1"]]
         assert set(ranked) == set(HOSTILE_IDS)  # "plain" shares no term with the query: not returned
         assert res.metrics["bm25"]["recall@7"] == 1.0
         name = res.collections["bm25"]
-        assert workbench.store.row_count(name) == len(hostile_dataset.documents)
+        assert retriever.store.row_count(name) == len(hostile_dataset.documents)
     finally:
-        _drop(workbench, "robust-ids")
+        _drop(retriever, "robust-ids")
 
 
-def test_fetch_by_hostile_ids(workbench, hostile_dataset):
+def test_fetch_by_hostile_ids(retriever, hostile_dataset):
     try:
-        name = workbench.index(hostile_dataset, ["bm25"])["bm25"].name
-        got = workbench.store.fetch(name, HOSTILE_IDS)
+        name = retriever.index(hostile_dataset, ["bm25"])["bm25"].name
+        got = retriever.store.fetch(name, HOSTILE_IDS)
         assert set(got) == set(HOSTILE_IDS)
     finally:
-        _drop(workbench, "robust-ids")
+        _drop(retriever, "robust-ids")
 
 
-def test_an_id_too_long_for_milvus_leaves_no_collection(workbench, unchanged):
+def test_an_id_too_long_for_milvus_leaves_no_collection(retriever, unchanged):
     """Milvus' id field holds 512 characters; a longer id fails the build, and the half-built collection
     is dropped (nothing half-written)."""
     from rag.validation import build_dataset
@@ -238,13 +238,13 @@ def test_an_id_too_long_for_milvus_leaves_no_collection(workbench, unchanged):
     ds = build_dataset("robust-longid", [Document("a" * 600, "Long", "text"), Document("b", "B", "text")],
                        [Query("q", "text")], {"q": {"b": 1}})
     with pytest.raises(Exception) as err:
-        workbench.index(ds, ["bm25"])
+        retriever.index(ds, ["bm25"])
     assert "VARCHAR field 'id' value length 600 exceeds max_length=512" in str(err.value)
 
 
 # --------------------------------------------------------------------------------- 3. HTML and JS
 
-def test_html_and_script_in_data_are_escaped_in_reports(workbench):
+def test_html_and_script_in_data_are_escaped_in_reports(retriever):
     """Dataset names, titles and run settings are user text: in the HTML report they are inert."""
     from evaluators.report import build_report
     from evaluators.retrieval_eval import evaluate_retrieval, save_run
@@ -259,13 +259,13 @@ def test_html_and_script_in_data_are_escaped_in_reports(workbench):
     store = RunStore.default()
     run_id = None
     try:
-        res = evaluate_retrieval(workbench, ds, ["bm25"], k=2)
+        res = evaluate_retrieval(retriever, ds, ["bm25"], k=2)
         run_id = save_run(store, ds, res, {"note": img})
         html = build_report(store, [run_id], n_resamples=200)
     finally:
         if run_id:
             store.delete(run_id)
-        _drop(workbench, name)
+        _drop(retriever, name)
     assert evil not in html and img not in html and 'onerror="alert' not in html
     assert "robust &lt;script&gt;alert(" in html  # the dataset name, shown as text
 

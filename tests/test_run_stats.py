@@ -55,12 +55,12 @@ def test_computed_once_stored_reused_and_invalidated_when_rows_change(tmp_path, 
     assert store.derived(rs._key([run], rs.N_RESAMPLES, rs.SEED, rs.ALPHA)) is None
 
 
-def test_retrieval_page_verdict_report_and_gate_show_the_same_numbers(workbench, sample, computations, capsys):
+def test_retrieval_page_verdict_report_and_gate_show_the_same_numbers(retriever, sample, computations, capsys):
     from evaluators.report import build_report
     from evaluators.retrieval_eval import evaluate_retrieval, save_run
 
     store = RunStore.default()
-    result = evaluate_retrieval(workbench, sample, ["minilm", "bm25"], k=4)
+    result = evaluate_retrieval(retriever, sample, ["minilm", "bm25"], k=4)
     run = save_run(store, sample, result)  # computes the statistics as the run finishes
     assert computations == [[run]]
     stats = rs.run_stats(store, run)

@@ -28,9 +28,9 @@ def store(tmp_path) -> RunStore:
 
 
 @pytest.fixture(scope="module")
-def real_result(workbench, sample):
+def real_result(retriever, sample):
     """A real retrieval over the sample (real Milvus, real MiniLM and BM25)."""
-    return evaluate_retrieval(workbench, sample, ["minilm", "bm25"], k=5)
+    return evaluate_retrieval(retriever, sample, ["minilm", "bm25"], k=5)
 
 
 def test_round_trip_of_a_real_retrieval_run(store, sample, real_result):

@@ -39,33 +39,33 @@ def test_health_and_models(client, sample):
     assert models["bm25"]["index"] == "BM25" and models["minilm"]["index"] == "FLAT/COSINE"
 
 
-def test_reuses_the_apps_collections(state, workbench, sample):
-    built = workbench.index(sample, ["minilm", "bm25"])
+def test_reuses_the_apps_collections(state, retriever, sample):
+    built = retriever.index(sample, ["minilm", "bm25"])
     assert {m: lm.collection for m, lm in state.models.items()} == {m: b.name for m, b in built.items()}
 
 
-def test_service_serves_the_index_config_it_is_given_and_keeps_the_others(workbench, sample):
+def test_service_serves_the_index_config_it_is_given_and_keeps_the_others(retriever, sample):
     """An HNSW service reuses the app's HNSW minilm build (stored inputs), builds nothing, and leaves FLAT alone."""
     from loadtests.service import ServiceConfig, ServiceState
     from rag.index_config import IndexConfig
 
-    flat = workbench.index(sample, ["minilm"])["minilm"].name
-    workbench.index_config = IndexConfig("HNSW", "COSINE", {"M": 8})
+    flat = retriever.index(sample, ["minilm"])["minilm"].name
+    retriever.index_config = IndexConfig("HNSW", "COSINE", {"M": 8})
     try:
-        hnsw = workbench.index(sample, ["minilm"])["minilm"].name
+        hnsw = retriever.index(sample, ["minilm"])["minilm"].name
     finally:
-        workbench.index_config = IndexConfig()
+        retriever.index_config = IndexConfig()
     logs: list[str] = []
     st = ServiceState(ServiceConfig(models=["minilm"], index_type="HNSW", index_params={"M": 8}), log=logs.append)
     assert st.models["minilm"].collection == hnsw != flat
     assert st.models["minilm"].index == IndexConfig("HNSW", "COSINE", {"M": 8})
     assert logs[0].startswith(f"model minilm: collection {hnsw} reused")
-    assert workbench.store.client.has_collection(flat)
+    assert retriever.store.client.has_collection(flat)
     st.store.client.close()
 
 
 @pytest.mark.parametrize("model", ["minilm", "bm25"])
-def test_search_matches_in_process_retrieval(client, workbench, sample, model):
+def test_search_matches_in_process_retrieval(client, retriever, sample, model):
     from rag.embedders import resolve
 
     q = "memory safety without a garbage collector"
@@ -73,7 +73,7 @@ def test_search_matches_in_process_retrieval(client, workbench, sample, model):
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["model"] == model and len(body["hits"]) == 5
-    expected = workbench.search(sample, resolve(model), [q], 5)[0]
+    expected = retriever.search(sample, resolve(model), [q], 5)[0]
     assert [h["id"] for h in body["hits"]] == [d for d, _ in expected]
     assert all(h["title"] == sample.doc(h["id"]).title for h in body["hits"])
     scores = [h["score"] for h in body["hits"]]

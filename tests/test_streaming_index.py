@@ -35,11 +35,11 @@ def killable(tag: str):
 
 
 @pytest.fixture
-def store(workbench):
-    yield workbench.store
-    for c in workbench.store.collections():
+def store(retriever):
+    yield retriever.store
+    for c in retriever.store.collections():
         if c["dataset"].startswith("stream-"):
-            workbench.store.drop(c["name"])
+            retriever.store.drop(c["name"])
 
 
 def test_build_streams_in_bounded_chunks_and_marks_complete_last(store, monkeypatch):
@@ -85,7 +85,7 @@ KILLED_BUILD = textwrap.dedent("""
     import sys, time
     sys.path.insert(0, {root!r})
     import rag.store as store_mod
-    from rag.retrieval import Workbench
+    from rag.retrieval import Retriever
     from tests.test_streaming_index import killable
 
     store_mod.CHUNK_DOCS = 8
@@ -96,11 +96,11 @@ KILLED_BUILD = textwrap.dedent("""
             time.sleep(600)  # killed here, mid-build
 
     store_mod._after_chunk = hook
-    Workbench().index(killable("kill9"), ["minilm"])
+    Retriever().index(killable("kill9"), ["minilm"])
 """)
 
 
-def test_a_build_killed_mid_way_is_never_searched_and_resumes_from_the_cache(store, workbench):
+def test_a_build_killed_mid_way_is_never_searched_and_resumes_from_the_cache(store, retriever):
     ds, spec = killable("kill9"), resolve("minilm")
     name = collection_name(build_inputs(ds, spec, IndexConfig()))
     cache = spec.encoder().cache
@@ -129,7 +129,7 @@ def test_a_build_killed_mid_way_is_never_searched_and_resumes_from_the_cache(sto
                             "cache keeps what was embedded")
 
     # a new build resumes: the 16 embedded documents come from the cache, only 15 are embedded
-    built = workbench.index(ds, ["minilm"])["minilm"]
+    built = retriever.index(ds, ["minilm"])["minilm"]
     assert (built.name, built.reused, built.n_docs, built.cache_hits) == (name, False, 31, 16)
     assert cache.count(spec.cache_key) == cached_before + 31
     assert store.row_count(name) == 31 and store.is_complete(name)

@@ -44,7 +44,7 @@ def test_question_sets_from_dataset_and_files(sample):
 
 
 @pytest.mark.slow
-def test_generate_edit_save_and_run_a_synthetic_set(workbench, sample, llm_server):  # noqa: F811
+def test_generate_edit_save_and_run_a_synthetic_set(retriever, sample, llm_server):  # noqa: F811
     meter = UsageMeter()
     qs = generate_testset(sample, f"compat:gen@{llm_server.base_url}", size=4, meter=meter)
     assert len(qs) == 4
@@ -57,6 +57,6 @@ def test_generate_edit_save_and_run_a_synthetic_set(workbench, sample, llm_serve
     frame.loc[0, "question"] = "Which language did Dennis Ritchie create?"
     edited = questions_from_records(frame.to_dict("records"))
     save_question_set("synthetic-unit", edited)
-    result = run_rag(sample, RagConfig(models=["bm25"], k=3, question_set="synthetic-unit"), workbench=workbench)
+    result = run_rag(sample, RagConfig(models=["bm25"], k=3, question_set="synthetic-unit"), retriever=retriever)
     assert len(result.rows) == 4 and result.rows[0]["question"] == "Which language did Dennis Ritchie create?"
     assert result.summary["metrics"]["bm25"]["nonllm_context_recall"]["n"] == 4

@@ -6,7 +6,7 @@ import streamlit as st
 
 from evaluators import demo
 from rag import loaders
-from ui.resources import workbench
+from ui.resources import retriever
 from ui.state import session_settings, set_dataset
 
 
@@ -62,7 +62,7 @@ def _run(cap: float, settings) -> bool:
     """Run every step with live lines; False when Milvus is down (the error is shown)."""
     sample = loaders.load_sample()
     set_dataset(sample)
-    wb = workbench()
+    wb = retriever()
     if wb is None:
         return False
     with st.status("Running the demo…", expanded=True) as box:

@@ -16,7 +16,7 @@ from evaluators.formatting import display_frame, missing
 from ui.errors import show_error
 from ui.pickers import CUSTOM_MODELS_HELP, OWN_MODELS_LABEL, default_models
 from ui.progress import index_bars
-from ui.resources import workbench
+from ui.resources import retriever
 from ui.state import chunking, session_settings
 
 # Collections built before a field was recorded have it empty; the table says so.
@@ -60,7 +60,7 @@ def checked(names: list[str], caps) -> bool:
 
 def build(ds, names: list[str], caps, cfg) -> None:
     """Build one collection per model with a bar each; say which were reused and how fast the others went."""
-    wb = workbench(cfg)
+    wb = retriever(cfg)
     if not checked(names, caps) or wb is None:
         return
     try:
@@ -75,7 +75,7 @@ def build(ds, names: list[str], caps, cfg) -> None:
 
 def collections_panel(cfg) -> None:
     """Every collection in this Milvus, and a drop for one of them."""
-    wb = workbench(cfg)
+    wb = retriever(cfg)
     if wb is None:
         return
     st.subheader("Collections in Milvus")

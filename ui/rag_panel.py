@@ -27,7 +27,7 @@ from rag.question_sets import list_question_sets, questions_from_records, save_q
 from ui.errors import show_error
 from ui.pickers import llm_picker, run_picker
 from ui.progress import fraction_bar
-from ui.resources import workbench
+from ui.resources import retriever
 from ui.state import chunking, index_config, session_settings
 from ui.stats import page_stats
 from ui.tables import rag_drilldown
@@ -79,11 +79,11 @@ def rag_config(ds, models: list[str], k: int, generator: str, gen_url, judge: st
 
 def run_button(ds, cfg, models: list[str], store) -> None:
     if st.button("Run", type="primary", disabled=cfg is None or not models):
-        wb = workbench()
+        wb = retriever()
         if wb is not None:
             progress = fraction_bar("Retrieving…")
             try:
-                st.session_state["rag_run_id"] = run_rag(ds, cfg, workbench=wb, store=store, progress=progress,
+                st.session_state["rag_run_id"] = run_rag(ds, cfg, retriever=wb, store=store, progress=progress,
                                                          settings=session_settings()).run_id
             except Exception as err:
                 show_error(err, "RAG run")
@@ -133,7 +133,7 @@ def _resume_buttons(ds, store, run_id: str, summary: dict) -> None:
     if retry is not None:
         progress = fraction_bar("Resuming…")
         try:
-            resume_rag(run_id, workbench=workbench(), ds=ds, store=store, progress=progress,
+            resume_rag(run_id, retriever=retriever(), ds=ds, store=store, progress=progress,
                        retry_failed=retry, settings=session_settings())
             st.rerun()
         except Exception as err:

@@ -1,12 +1,12 @@
 """Heavy objects created once per server process (``st.cache_resource``): the Milvus connection and
-the Workbench on it. Nothing cached here holds a session's key: a page's Workbench is a shallow copy
+the Retriever on it. Nothing cached here holds a session's key: a page's Retriever is a shallow copy
 that gets this session's settings and index config on every call.
 
 Embedding models are cached one level down, in ``rag.embedders`` (per model spec and a digest of the key
 that built it), so the CLI and the load-test service share the same cache rule.
 
 Usage:
-    wb = workbench()                 # None (an error shown) when Milvus is down
+    wb = retriever()                 # None (an error shown) when Milvus is down
     caps = server_capabilities()     # what the connected Milvus can build, or None
 """
 
@@ -27,20 +27,20 @@ def milvus_info():
 
 
 @st.cache_resource(show_spinner=False)
-def shared_workbench():
-    """The one Workbench (one Milvus client) of this process; pages use copies from ``workbench()``."""
-    from rag.retrieval import Workbench
+def shared_retriever():
+    """The one Retriever (one Milvus client) of this process; pages use copies from ``retriever()``."""
+    from rag.retrieval import Retriever
 
-    return Workbench(milvus_info())
+    return Retriever(milvus_info())
 
 
-def workbench(cfg=None):
-    """A Workbench on the shared Milvus connection with the app-wide index settings (or ``cfg``), or None
+def retriever(cfg=None):
+    """A Retriever on the shared Milvus connection with the app-wide index settings (or ``cfg``), or None
     (with an error shown) if Milvus is down. One connection per process; the config is per call."""
     from rag.milvus_server import MilvusUnavailable
 
     try:
-        wb = copy.copy(shared_workbench())  # shares the store (one client); only index_config differs
+        wb = copy.copy(shared_retriever())  # shares the store (one client); only index_config differs
     except MilvusUnavailable as e:
         st.error(f"Milvus is not available: {e}")
         return None
@@ -54,6 +54,6 @@ def server_capabilities():
     from rag.milvus_server import MilvusUnavailable
 
     try:
-        return shared_workbench().store.capabilities
+        return shared_retriever().store.capabilities
     except MilvusUnavailable:
         return None

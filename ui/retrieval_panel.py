@@ -14,7 +14,7 @@ from rag.runs import RunNotFound, RunStore
 from ui.errors import show_error
 from ui.pickers import index_of
 from ui.progress import retrieval_bar
-from ui.resources import workbench
+from ui.resources import retriever
 from ui.state import chunking
 from ui.stats import page_stats
 from ui.tables import ci_figure, verdict_section
@@ -24,7 +24,7 @@ def compare(ds, models: list[str], k: int) -> None:
     """Search every model, score, store the run; the page shows it from the session."""
     from evaluators.retrieval_eval import evaluate_retrieval, save_run
 
-    wb = workbench()
+    wb = retriever()
     if wb is None:
         return
     progress = retrieval_bar(models)

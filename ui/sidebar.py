@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.resources import server_capabilities, shared_workbench
+from ui.resources import server_capabilities, shared_retriever
 from ui.state import apply_llm_settings, session_settings
 
 
@@ -17,7 +17,7 @@ def sidebar_status() -> None:
     with st.sidebar:
         st.markdown("### Status")
         try:  # ping over the cached connection: no new client on every rerun
-            wb = shared_workbench()
+            wb = shared_retriever()
             wb.store.ping()
             ok, msg = True, f"{wb.info.describe()} answers ({wb.store.capabilities.short()})"
         except MilvusUnavailable as e:

@@ -25,7 +25,7 @@ def main() -> None:
     from evaluators.retrieval_eval import evaluate_retrieval, save_run
     from loadtests.results import EntryStats, LoadRecorder, ModelResult
     from rag.milvus_server import ensure_milvus, stop_started_servers
-    from rag.retrieval import Workbench
+    from rag.retrieval import Retriever
     from rag.runs import RunStore
     from rag.sample_data import load_sample
 
@@ -34,12 +34,12 @@ def main() -> None:
     store = RunStore(OUT)
     ds = load_sample()
     try:
-        with Workbench(ensure_milvus()) as wb:
+        with Retriever(ensure_milvus()) as wb:
             result = evaluate_retrieval(wb, ds, ["minilm", "bm25"], k=4)
             print("retrieval", save_run(store, ds, result))
             cfg = RagConfig(models=["bm25"], generator="extractive", judge="none", k=2, limit=4,
                             metrics=["nonllm_context_precision", "nonllm_context_recall", "rouge_l"])
-            print("rag", run_rag(ds, cfg, workbench=wb, store=store).run_id)
+            print("rag", run_rag(ds, cfg, retriever=wb, store=store).run_id)
     finally:
         stop_started_servers()
     rec = LoadRecorder(store, {"models": ["bm25", "minilm"], "endpoint": "search", "users": 10, "spawn_rate": 5,
