@@ -47,9 +47,9 @@ def main() -> None:
     base = server.stdout.readline().strip()
 
     from evaluators.rag_job import RagConfig, run_rag
-    from rag.loaders import load_sample
     from rag.question_sets import EvalQuestion, questions_from_dataset, save_question_set
     from rag.retrieval import Retriever
+    from rag.sample_data import load_sample
 
     try:
         ds = load_sample()

@@ -55,8 +55,8 @@ def main() -> None:
     tmp = isolated_workbench()
 
     from loadtests import procs
+    from loadtests.phases import run_phase
     from loadtests.procs import ServiceProcess
-    from loadtests.runner import run_phase
     from rag.loaders import load_dataset
     from rag.retrieval import Retriever
 

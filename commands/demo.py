@@ -25,10 +25,10 @@ def demo(output: Annotated[Path, Opt(parser=checked_output_dir, metavar="DIR",
          no_llm: Annotated[bool, Opt("--no-llm", help="skip the judged step even when an LLM is configured")]
          = False) -> int:
     from evaluators.demo import RUNNING, DemoOptions, judged_estimate, plan, run_demo
-    from rag.loaders import load_sample
     from rag.outputs import write_atomic
     from rag.retrieval import Retriever
     from rag.runs import RunStore
+    from rag.sample_data import load_sample
 
     if spend_cap <= 0:
         raise ValueError("--spend-cap must be > 0 USD")

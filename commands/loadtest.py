@@ -49,8 +49,10 @@ def loadtest(models: Annotated[options.NameList, options.models_option()] = "min
              output: Annotated[str | None, options.output_option()] = None,
              index: options.IndexType = "FLAT", metric: options.Metric = "COSINE",
              index_params: options.IndexParams = "{}") -> int:
+    from loadtests.config import LoadConfig
+    from loadtests.procs import LoadTestError
     from loadtests.results import batching_label
-    from loadtests.runner import LoadConfig, LoadTestError, run_load_test
+    from loadtests.runner import run_load_test
     from rag.embedders import ModelUnavailable
     from rag.milvus_server import MilvusUnavailable
 

@@ -139,7 +139,8 @@ def plan(opts: DemoOptions) -> list[DemoStep]:
 
 def default_load_test(models: list[str], index: dict, opts: DemoOptions, say: Callable[[str], None]) -> str:
     """One load run on the sample, the models one after another, through a service started for it."""
-    from loadtests.runner import LoadConfig, run_load_test
+    from loadtests.config import LoadConfig
+    from loadtests.runner import run_load_test
 
     cfg = LoadConfig(models=models, users=opts.load_users, spawn_rate=float(opts.load_users),
                      duration=opts.load_seconds, k=opts.k, dataset="sample", index_type=index["index_type"],

@@ -30,13 +30,14 @@ from evaluators.ragas_eval import RagasScorer, describe_error
 from evaluators.ragas_judge import JudgeConcurrency
 from evaluators.ragas_metrics import METRICS, RagSample, split_metrics
 from rag.dataset import Dataset
-from rag.embedders import resolve, runtime_info
+from rag.devices import runtime_info
+from rag.embedders import resolve
 from rag.generators import DEFAULT_PROMPT, Context, GenerationConfig, generator_kind, generator_label, make_generator
+from rag.index_config import IndexConfig
 from rag.llm import parse_llm
 from rag.question_sets import EvalQuestion, load_question_set, questions_from_dataset
 from rag.runs import RunStore
 from rag.runs.models import RagRow
-from rag.store import IndexConfig
 
 # Rows in flight per LLM slot. A row also spends time off the LLM (building contexts, non-LLM metrics,
 # embeddings, the store write) and in one-call stages (generate, then NLI); two rows per slot keep the

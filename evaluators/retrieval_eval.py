@@ -20,7 +20,8 @@ import pandas as pd
 
 from evaluators.retrieval_metrics import score_run
 from rag.dataset import Dataset
-from rag.embedders import resolve, runtime_info
+from rag.devices import runtime_info
+from rag.embedders import resolve
 from rag.retrieval import IndexProgress, Ranking, Retriever
 from rag.runs.models import RetrievalRow, RetrievalSummary
 

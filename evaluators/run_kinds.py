@@ -23,7 +23,8 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from rag.runs import RUN_MODELS, Run
+from rag.runs import Run
+from rag.runs.models import RUN_MODELS
 
 
 def _ref(module: str, name: str) -> Callable:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from loadtests import procs
 from loadtests.config import SCENARIOS, LoadConfig, LoadReport
-from loadtests.procs import LoadTestError, LocustProcess, ServiceProcess, free_port
+from loadtests.procs import LoadTestError, LocustProcess, ServiceProcess
 from loadtests.results import (
     LoadRecorder,
     ModelResult,
@@ -35,6 +35,7 @@ from loadtests.results import (
     read_history,
     split_from_timings,
 )
+from rag.processes import free_port
 
 HERE = Path(__file__).resolve().parent
 Progress = Callable[[dict], None]  # {"phase", "model", "fraction", "row"?}

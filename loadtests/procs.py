@@ -24,11 +24,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from rag.processes import Child, child_env, free_port, port_in_use
+from rag.processes import Child, free_port, port_in_use
 from rag.settings import get_settings
-
-__all__ = ["Child", "LoadTestError", "LocustProcess", "ServiceBusy", "ServiceProcess", "batching_flags",
-           "child_env", "free_port", "get_json", "port_in_use", "post_json"]
 
 
 class LoadTestError(RuntimeError):

@@ -21,10 +21,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from loadtests import procs
-from loadtests.config import MAX_DURATION_S, MAX_SPAWN_RATE, MAX_USERS, SCENARIOS, LoadConfig, LoadReport
-from loadtests.phases import HERE, LoadRun, Progress, check_models, find_slo, run_phase
-from loadtests.procs import LoadTestError, LocustProcess, ServiceProcess, free_port
+from loadtests.config import LoadConfig, LoadReport
+from loadtests.phases import HERE, LoadRun, Progress
+from loadtests.procs import LoadTestError, LocustProcess, ServiceProcess
 from rag import processes
+from rag.processes import free_port
 
 
 def run_load_test(cfg: LoadConfig, progress: Progress | None = None, stop: threading.Event | None = None,
@@ -173,6 +174,3 @@ class LoadTestJob(threading.Thread):
 
 APP = AppProcesses()
 
-__all__ = ["APP", "HERE", "MAX_DURATION_S", "MAX_SPAWN_RATE", "MAX_USERS", "SCENARIOS", "AppProcesses",
-           "LoadConfig", "LoadReport", "LoadRun", "LoadTestError", "LoadTestJob", "LocustProcess", "ServiceProcess",
-           "check_models", "dataset_spec", "find_slo", "run_load_test", "run_phase", "start_web_ui"]

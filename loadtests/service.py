@@ -46,15 +46,12 @@ from fastapi.responses import JSONResponse
 
 from loadtests.batcher import DEFAULT_MAX_BATCH, DEFAULT_WINDOW_MS
 from loadtests.service_state import (
-    DEFAULT_MODELS,
     RagRequest,
     SearchRequest,
     ServiceConfig,
     ServiceState,
     milvus_guard,
 )
-
-__all__ = ["DEFAULT_MODELS", "ServiceConfig", "ServiceState", "bind", "create_app", "main"]
 
 
 def create_app(state: ServiceState, on_shutdown=None) -> FastAPI:

@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rag.devices import embed_device
-from rag.devices import runtime_info as runtime_info  # re-exported for callers; the lead moves them
 from rag.embedding_cache import EmbeddingCache
 from rag.settings import Settings, get_settings
 

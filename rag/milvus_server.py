@@ -38,7 +38,6 @@ from rag.processes import (
     Child,
     free_port,
     port_in_use,
-    stop_process,  # noqa: F401 (its old home: callers import it from here)
 )
 from rag.settings import Settings, get_settings
 

@@ -48,8 +48,6 @@ from rag.index_config import (
     collection_name,
     same_build,
 )
-from rag.index_config import INDEX_TYPES as INDEX_TYPES  # re-exported for callers; the lead moves them
-from rag.index_config import METRICS as METRICS  # re-exported for callers; the lead moves them
 from rag.milvus_server import MilvusInfo, MilvusUnavailable
 
 StageProgress = Callable[[str, int, int], None]  # (stage, done, total); stages "embed", "insert"

@@ -19,7 +19,7 @@ from tests.openai_test_server import judge_server  # noqa: F401  (fixture)
 
 @pytest.fixture(scope="module")
 def states(milvus):
-    from loadtests.service import ServiceConfig, ServiceState
+    from loadtests.service_state import ServiceConfig, ServiceState
 
     on = ServiceState(ServiceConfig(models=["minilm", "bm25"]), log=lambda m: None)
     off = ServiceState(ServiceConfig(models=["minilm", "bm25"], batching=False), log=lambda m: None)
@@ -121,7 +121,7 @@ def test_rag_is_batched_and_answers_each_question(states, sample):
 def test_a_query_the_model_rejects_fails_alone(milvus, judge_server, sample):  # noqa: F811
     """A remote embedding API rejects a whole batch for one bad input: that request fails, its batch
     mates are embedded again without it and answered."""
-    from loadtests.service import ServiceConfig, ServiceState
+    from loadtests.service_state import ServiceConfig, ServiceState
 
     spec = f"oai:test-embed@{judge_server.base_url}"
     on = ServiceState(ServiceConfig(models=[spec]), log=lambda m: None)
@@ -175,8 +175,9 @@ def test_load_runs_record_the_setting(milvus, tmp_path, capsys):
     """A real service started with --no-batching --max-batch 8, loaded by Locust via the runner and the CLI."""
     from cli import main
     from loadtests import procs
+    from loadtests.config import LoadConfig
     from loadtests.procs import ServiceProcess
-    from loadtests.runner import LoadConfig, run_load_test
+    from loadtests.runner import run_load_test
     from rag.runs import RunStore
 
     store = RunStore(tmp_path / "runs.sqlite")

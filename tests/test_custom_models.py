@@ -199,7 +199,8 @@ def test_rag_job_with_an_oai_model(retriever, judge_server, sample, tmp_path):  
 def test_service_serves_an_oai_model_by_its_spec(milvus, judge_server, sample):  # noqa: F811
     from fastapi.testclient import TestClient
 
-    from loadtests.service import ServiceConfig, ServiceState, create_app
+    from loadtests.service import create_app
+    from loadtests.service_state import ServiceConfig, ServiceState
 
     spec = oai(judge_server)
     state = ServiceState(ServiceConfig(dataset="sample", models=["bm25", f" {spec} "]), log=lambda m: None)
@@ -221,7 +222,8 @@ def test_service_serves_an_oai_model_by_its_spec(milvus, judge_server, sample): 
 @pytest.mark.slow
 def test_load_test_with_an_oai_model_is_recorded_under_the_spec(milvus, judge_server, tmp_path):  # noqa: F811
     from evaluators.frontier import frontier_table
-    from loadtests.runner import LoadConfig, run_load_test
+    from loadtests.config import LoadConfig
+    from loadtests.runner import run_load_test
     from rag.settings import get_settings
     from tests.run_fixtures import make_dataset, write_retrieval_run
 

@@ -72,7 +72,7 @@ def test_every_run_kind_records_device_and_batch(milvus, capsys, monkeypatch):
     """Retrieval (through the CLI), RAG and load-test configs carry the device and batch size."""
     import cli
     from evaluators.rag_job import RagConfig, run_config_record
-    from loadtests.runner import LoadConfig
+    from loadtests.config import LoadConfig
     from rag.runs import RunStore
     from rag.sample_data import load_sample
     from rag.settings import reset_settings

@@ -12,19 +12,17 @@ from pathlib import Path
 import pytest
 
 from rag.dataset import DatasetError, Document, Query
-from rag.loaders import (
-    build_dataset,
+from rag.loaders import load_beir, load_dataset, load_documents
+from rag.sample_data import load_sample
+from rag.table_loaders import (
     default_mapping,
-    load_beir,
     load_corpus_table,
-    load_dataset,
-    load_documents,
     load_questions_table,
-    load_sample,
     load_table,
     load_table_dataset,
     table_columns,
 )
+from rag.validation import build_dataset
 
 SCIFACT = Path(__file__).resolve().parents[1].parent / "shared/datasets/scifact"
 

@@ -91,8 +91,9 @@ def _environ(pid: int) -> dict:
 
 
 def test_children_get_only_the_variables_they_need(service, monkeypatch, tmp_path):
-    from loadtests.procs import LocustProcess, ServiceProcess, child_env
-    from loadtests.runner import HERE
+    from loadtests.phases import HERE
+    from loadtests.procs import LocustProcess, ServiceProcess
+    from rag.processes import child_env
 
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
     monkeypatch.setenv("MILVUS_TOKEN", "root:Milvus-secret")

@@ -79,7 +79,8 @@ def test_service_binds_loopback_only(service):
 
 
 def test_headless_run_per_model_parsed_and_recorded(service, store):
-    from loadtests.runner import LoadConfig, run_load_test
+    from loadtests.config import LoadConfig
+    from loadtests.runner import run_load_test
 
     rows = []
     cfg = LoadConfig(models=["minilm", "bm25"], users=2, spawn_rate=2, duration=4)
@@ -121,14 +122,15 @@ def test_cli_loadtest_with_slo(service, tmp_path, capsys):
 
 
 def test_slo_finder_stops_at_an_unreachable_target(service, tmp_path):
-    from loadtests.runner import find_slo
+    from loadtests.phases import find_slo
 
     s = find_slo(service.url, "minilm", "search", 0.001, tmp_path, max_users=8, step_seconds=2)
     assert s.max_users == 0 and s.rps == 0 and len(s.steps) == 1 and "p95" in s.stopped_by
 
 
 def test_direct_milvus_locustfile(service, store):
-    from loadtests.runner import LoadConfig, run_load_test
+    from loadtests.config import LoadConfig
+    from loadtests.runner import run_load_test
 
     report = run_load_test(LoadConfig(models=["minilm"], endpoint="milvus", users=2, spawn_rate=2, duration=3),
                            store=store, service=service)
@@ -137,7 +139,8 @@ def test_direct_milvus_locustfile(service, store):
 
 
 def test_rag_endpoint_reports_generate_time(service, store):
-    from loadtests.runner import LoadConfig, run_load_test
+    from loadtests.config import LoadConfig
+    from loadtests.runner import run_load_test
 
     report = run_load_test(LoadConfig(models=["bm25"], endpoint="rag", users=2, spawn_rate=2, duration=3, k=3),
                            store=store, service=service)
@@ -167,7 +170,8 @@ def test_web_ui_on_loopback_then_stopped(service):
 # ---------------------------------------------------------------- faults
 
 def test_unknown_model_fails_the_run_with_the_reason(store):
-    from loadtests.runner import LoadConfig, run_load_test
+    from loadtests.config import LoadConfig
+    from loadtests.runner import run_load_test
     from rag.embedders import ModelUnavailable
 
     with pytest.raises(ModelUnavailable, match="unknown model 'nope'"):
@@ -177,7 +181,9 @@ def test_unknown_model_fails_the_run_with_the_reason(store):
 
 
 def test_model_the_service_lacks(service, store):
-    from loadtests.runner import LoadConfig, LoadTestError, run_load_test
+    from loadtests.config import LoadConfig
+    from loadtests.procs import LoadTestError
+    from loadtests.runner import run_load_test
 
     with pytest.raises(LoadTestError, match="has no model hybrid; it has: minilm, bm25"):
         run_load_test(LoadConfig(models=["hybrid"], duration=2), store=store, service=service)
@@ -185,7 +191,7 @@ def test_model_the_service_lacks(service, store):
 
 
 def test_bounds_are_checked_before_anything_starts():
-    from loadtests.runner import LoadConfig
+    from loadtests.config import LoadConfig
 
     for bad in ({"users": 0}, {"users": 10_000}, {"duration": 0}, {"duration": 10_000}, {"endpoint": "x"},
                 {"spawn_rate": 0}):
@@ -213,8 +219,9 @@ def test_milvus_down_fails_the_start_with_its_reason(milvus):
 
 
 def test_service_dying_mid_test_fails_the_run_and_leaves_nothing(milvus, store):
-    from loadtests.procs import ServiceProcess
-    from loadtests.runner import LoadConfig, LoadTestError, run_load_test
+    from loadtests.config import LoadConfig
+    from loadtests.procs import LoadTestError, ServiceProcess
+    from loadtests.runner import run_load_test
 
     before = _load_pids()
     svc = ServiceProcess("sample", ["bm25"]).start()
@@ -238,8 +245,10 @@ def test_milvus_dying_mid_test_fails_the_run_promptly(milvus, store, tmp_path):
     import subprocess
     import sys
 
-    from loadtests.procs import ServiceProcess, port_in_use
-    from loadtests.runner import LoadConfig, LoadTestError, run_load_test
+    from loadtests.config import LoadConfig
+    from loadtests.procs import LoadTestError, ServiceProcess
+    from loadtests.runner import run_load_test
+    from rag.processes import port_in_use
 
     port = free_port()
     db = subprocess.Popen([sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(tmp_path / "m"),
@@ -268,7 +277,8 @@ def test_milvus_dying_mid_test_fails_the_run_promptly(milvus, store, tmp_path):
 
 
 def test_stop_marks_the_run_stopped(service, store, monkeypatch):
-    from loadtests.runner import LoadConfig, LoadTestJob
+    from loadtests.config import LoadConfig
+    from loadtests.runner import LoadTestJob
     from rag.runs import RunStore
 
     monkeypatch.setattr(RunStore, "default", classmethod(lambda cls: store))

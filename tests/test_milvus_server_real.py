@@ -70,7 +70,7 @@ def test_bm25_on_milvus_2_3_is_one_line_and_builds_nothing(remote_env, milvus_st
 
 
 def test_the_store_and_the_load_test_service_refuse_bm25_up_front(remote_env, milvus_standalone, sample):  # noqa: F811
-    from loadtests.service import ServiceConfig, ServiceState
+    from loadtests.service_state import ServiceConfig, ServiceState
     from rag.embedders import resolve
 
     with Retriever(_remote(milvus_standalone)) as wb:

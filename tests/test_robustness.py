@@ -53,7 +53,7 @@ def unchanged(milvus, data_dir):
 
 def tables(corpus: bytes = CORPUS, questions: bytes = QUESTIONS, corpus_name: str = "corpus.csv", **kw):
     """What the Data page does with two uploaded tables."""
-    from rag.loaders import load_table_dataset
+    from rag.table_loaders import load_table_dataset
 
     return lambda: load_table_dataset((corpus_name, corpus), ("questions.csv", questions), **kw)
 
@@ -367,7 +367,8 @@ def test_cli_rag_with_the_llm_down_keeps_every_row_with_its_reason(milvus, tmp_p
 def service(milvus):
     from fastapi.testclient import TestClient
 
-    from loadtests.service import ServiceConfig, ServiceState, create_app
+    from loadtests.service import create_app
+    from loadtests.service_state import ServiceConfig, ServiceState
 
     state = ServiceState(ServiceConfig(dataset="sample", models=["bm25"],
                                        generator=f"compat:m@{dead_url()}/v1"), log=lambda msg: None)
@@ -415,8 +416,9 @@ def test_service_reports_milvus_down_and_stays_up(tmp_path):
     """Milvus stops under a running service: searches answer 503 naming Milvus, /health still answers."""
     from fastapi.testclient import TestClient
 
-    from loadtests.service import ServiceConfig, ServiceState, create_app
-    from rag.milvus_server import stop_process
+    from loadtests.service import create_app
+    from loadtests.service_state import ServiceConfig, ServiceState
+    from rag.processes import stop_process
 
     port = free_port()
     uri = f"http://127.0.0.1:{port}"

@@ -19,8 +19,9 @@ from evaluators.comparison import compare_runs, default_metric, run_metrics
 from evaluators.gate import check_gate
 from evaluators.history import runs_frame
 from evaluators.report import build_report
-from rag.runs import RetrievalRow, RunStore
+from rag.runs import RunStore
 from rag.runs.export import export_rows
+from rag.runs.models import RetrievalRow
 
 V1 = Path(__file__).parent / "data" / "runs_v1.sqlite"
 RET, RAG, LOAD = "20261202-003131-768a", "20261202-003132-9056", "20261202-003133-9600"

@@ -14,7 +14,7 @@ from tests.conftest import ROOT, free_port
 
 @pytest.fixture(scope="module")
 def state(milvus):
-    from loadtests.service import ServiceConfig, ServiceState
+    from loadtests.service_state import ServiceConfig, ServiceState
 
     return ServiceState(ServiceConfig(dataset="sample", models=["minilm", "bm25"]), log=lambda m: None)
 
@@ -46,7 +46,7 @@ def test_reuses_the_apps_collections(state, retriever, sample):
 
 def test_service_serves_the_index_config_it_is_given_and_keeps_the_others(retriever, sample):
     """An HNSW service reuses the app's HNSW minilm build (stored inputs), builds nothing, and leaves FLAT alone."""
-    from loadtests.service import ServiceConfig, ServiceState
+    from loadtests.service_state import ServiceConfig, ServiceState
     from rag.index_config import IndexConfig
 
     flat = retriever.index(sample, ["minilm"])["minilm"].name
@@ -134,7 +134,7 @@ def test_questions_and_milvus_plan(client, sample):
 
 
 def test_milvus_down_is_a_clear_startup_error(milvus):
-    from loadtests.service import ServiceConfig, ServiceState
+    from loadtests.service_state import ServiceConfig, ServiceState
     from rag.milvus_server import MilvusUnavailable
 
     with pytest.raises(MilvusUnavailable, match="Cannot connect to Milvus at http://127.0.0.1:"):

@@ -45,7 +45,7 @@ def test_a_parent_pid_that_is_no_pid_means_no_parent(monkeypatch):
 
 
 def test_the_service_flags_default_to_the_settings():
-    from loadtests.service import ServiceConfig
+    from loadtests.service_state import ServiceConfig
 
     cfg = ServiceConfig.from_settings(Settings(_env_file=None, service_models="minilm, bm25,",
                                                service_dataset="/d/x", service_generator="extractive"))

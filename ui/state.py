@@ -23,7 +23,7 @@ INDEX_KEYS = {"type": "app_index_type", "metric": "app_index_metric", "params": 
 
 @st.cache_data(show_spinner="Loading the sample…")
 def _sample() -> Dataset:
-    from rag.loaders import load_sample
+    from rag.sample_data import load_sample
 
     return load_sample()
 

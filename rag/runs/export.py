@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from rag.runs import RunStore, scrub
+from rag.runs.store import RunStore, scrub
 
 FORMATS = ("csv", "parquet", "json")
 MIME = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet", "json": "application/json",
