@@ -78,3 +78,20 @@ def pytest_sessionfinish(session, exitstatus):
         stop_started_servers()
     finally:
         shutil.rmtree(_DATA, ignore_errors=True)
+
+
+def _runs_state() -> list[tuple]:
+    from rag.runs import RunStore
+
+    store = RunStore.default()
+    return [(r.id, r.status, r.finished, len(store.rows(r.id))) for r in store.list(limit=100_000)]
+
+
+@pytest.fixture
+def unchanged(milvus, data_dir):
+    """Nothing written, nothing lost: the same Milvus collections and the same runs (and rows) after."""
+    client = milvus.client()
+    collections, runs = sorted(client.list_collections()), _runs_state()
+    yield
+    assert sorted(client.list_collections()) == collections, "a collection was created or dropped"
+    assert _runs_state() == runs, "the run store changed"

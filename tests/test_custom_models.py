@@ -25,7 +25,8 @@ from rag.embedders import ModelUnavailable, minilm_path, resolve, resolve_all
 from rag.runs import RunStore
 from rag.store import canonical_order
 from tests.conftest import ROOT
-from tests.openai_test_server import embed, judge_server  # noqa: F401  (fixture)
+from tests.judge_rules import embed
+from tests.openai_test_server import judge_server  # noqa: F401  (fixture)
 
 TIMEOUT = 300
 

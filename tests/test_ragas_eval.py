@@ -180,7 +180,7 @@ def test_default_path_is_offline_no_telemetry_no_tiktoken(llm_server, monkeypatc
 def test_answer_relevancy_with_remote_openai_compatible_embeddings(llm_server):  # noqa: F811
     (r,), _ = score(llm_server, [RagSample("Which language has a garbage collector?", CTX[1], CTX)],
                     ["answer_relevancy"], embeddings=f"compat:emb@{llm_server.base_url}")
-    from tests.openai_test_server import embed
+    from tests.judge_rules import embed
 
     generated = [x["question"] for x in r["answer_relevancy"].reasons]
     assert generated == ["Java has a garbage collector that reclaims unused memory automatically?"] * 3

@@ -17,9 +17,7 @@ installs it); CI has it.
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import secrets
 import shutil
 import signal
@@ -33,13 +31,12 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, free_port
+from tests.e2e.streamlit_page import StreamlitPage
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
 LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                "--disable-component-update"]
-NAV = '[data-testid="stSidebarNav"]'
-STATUS = '[data-testid="stStatusWidget"]'
 
 
 def pytest_collection_modifyitems(config, items):
@@ -219,176 +216,6 @@ def browser():
         b = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
         yield b
         b.close()
-
-
-class StreamlitPage:
-    """A Playwright page plus the few moves a Streamlit app needs: navigate, wait for reruns, screenshot."""
-
-    def __init__(self, page, app: App, artifacts: Path):
-        self.page, self.app, self.artifacts = page, app, artifacts
-        self.dialogs: list[str] = []   # any alert()/confirm() would mean injected script ran
-        self.console_errors: list[str] = []
-        page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
-        page.on("console", lambda m: self.console_errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: self.console_errors.append(str(e)))
-
-    # ------------------------------------------------------------------ waiting
-    def running(self) -> bool:
-        status = self.page.locator(STATUS)
-        try:
-            return status.count() > 0 and any(w in status.first.inner_text(timeout=1000) for w in ("Stop", "Running"))
-        except Exception:  # the widget vanished between the two calls
-            return False
-
-    def wait_idle(self, timeout: float = 120.0, settle: float = 0.4, start: float = 1.5) -> None:
-        """Until the script run a click started has finished (Streamlit's running indicator is gone); a run
-        may start up to ``start`` seconds after the click (0: only wait for a run already under way)."""
-        deadline = time.monotonic() + start
-        while not self.running() and time.monotonic() < deadline:  # a rerun may start a moment after a click
-            time.sleep(0.1)
-        deadline = time.monotonic() + timeout
-        while self.running():
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"the app was still running after {timeout:.0f} s")
-            time.sleep(0.2)
-        time.sleep(settle)
-
-    def text(self, text: str | re.Pattern, timeout: float = 120.0, exact: bool = False):
-        """Wait for visible text in the main area and return its locator."""
-        loc = self.main.get_by_text(text, exact=exact).first
-        loc.wait_for(state="visible", timeout=timeout * 1000)
-        return loc
-
-    def cell(self, text: str, timeout: float = 60.0):
-        """A st.dataframe cell by its text. The grid draws on a canvas; its accessible copy is in the DOM
-        but visually hidden, so this waits for the cell to be attached, not visible."""
-        loc = self.main.locator('[data-testid="stDataFrame"] [role="gridcell"]').filter(
-            has_text=re.compile("^" + re.escape(text) + "$")).first
-        loc.wait_for(state="attached", timeout=timeout * 1000)
-        return loc
-
-    @property
-    def main(self):
-        return self.page.locator('[data-testid="stMain"]')
-
-    # ------------------------------------------------------------------ moves
-    def open(self) -> None:
-        self.page.goto(self.app.url)
-        self.page.locator(NAV).wait_for(timeout=120_000)
-        self.wait_idle()
-
-    def nav_links(self) -> list[str]:
-        links = self.page.locator(NAV).locator('[data-testid="stSidebarNavLink"]').all_inner_texts()
-        return [t.strip().split("\n")[-1].strip() for t in links]  # the icon comes first
-
-    def goto(self, name: str, title: str | None = None, timeout: float = 180.0) -> None:
-        """Click the sidebar link ``name`` and wait for the page's title (h1) and its first run. A click
-        that lands while the previous page is still settling can be lost, so it is repeated once."""
-        heading = self.page.locator("h1").filter(has_text=title or name).first
-        for attempt in range(2):
-            self.page.locator(NAV).get_by_text(name, exact=True).click()
-            try:
-                heading.wait_for(timeout=(30.0 if attempt == 0 else timeout) * 1000)
-                break
-            except Exception:
-                if attempt:
-                    raise
-        self.wait_idle(timeout)
-
-    def button(self, name: str, timeout: float = 300.0) -> None:
-        self.wait_idle(settle=0.2, start=0)  # never click into a rerun in flight: its click can be lost
-        self.main.get_by_role("button", name=name, exact=True).first.click()
-        self.wait_idle(timeout)
-
-    def press(self, name: str, until, timeout: float = 300.0, attempts: int = 3, idle_grace: float = 4.0) -> None:
-        """Click the button ``name`` until the state that click must produce is there: ``until`` is a text or
-        pattern to see in the main area, or a function returning True. A click that lands while a rerun is
-        in flight is lost (seen: the RAG page's Run, then a 300 s time-out); so when the app has been idle
-        for ``idle_grace`` seconds without that state, the click never started anything: click again."""
-        if not callable(until):
-            target = self.main.get_by_text(until).first
-            until = lambda: target.is_visible()  # noqa: E731
-        btn = self.main.get_by_role("button", name=name, exact=True).first
-        deadline = time.monotonic() + timeout
-        for attempt in range(1, attempts + 1):
-            self.wait_idle(timeout=max(deadline - time.monotonic(), 1.0), settle=0.2, start=0)
-            if until():
-                return
-            btn.click()
-            idle_since = None
-            while time.monotonic() < deadline:
-                if until():
-                    self.wait_idle(timeout=max(deadline - time.monotonic(), 1.0))
-                    return
-                if self.running():
-                    idle_since = None
-                elif idle_since is None:
-                    idle_since = time.monotonic()
-                elif time.monotonic() - idle_since > idle_grace:
-                    break  # idle, and nothing the click must produce: it was lost
-                time.sleep(0.25)
-            else:
-                raise TimeoutError(f"'{name}' (click {attempt}) did not produce the expected state in {timeout:.0f} s")
-        raise AssertionError(f"{attempts} clicks on '{name}' never produced the expected state")
-
-    def select(self, label: str, option: str, exact: bool = True) -> None:
-        """Pick ``option`` in the st.selectbox / st.multiselect labelled ``label`` (react-aria combobox);
-        ``exact=False`` matches an option containing ``option``."""
-        box = self.main.get_by_role("combobox", name=label, exact=True).first
-        opt = self.page.get_by_role("option", name=option, exact=exact).first
-        for attempt in range(4):
-            if attempt == 2:  # typing filters the list and always opens it
-                box.fill(option[:30])
-            else:
-                box.click()
-            try:
-                opt.wait_for(state="visible", timeout=5000)
-                break
-            except Exception:
-                self.page.keyboard.press("Escape")
-                time.sleep(0.5)
-        opt.click()
-        if box.get_attribute("aria-expanded") == "true":
-            self.page.keyboard.press("Escape")
-        self.wait_idle()
-
-    def milvus_answers(self) -> bool:
-        return "answers" in self.page.locator('[data-testid="stSidebar"] [data-testid="stAlert"]').first.inner_text()
-
-    def field(self, label: str, within=None):
-        """The input or textarea of the widget labelled ``label`` (not its help button)."""
-        q = json.dumps(label, ensure_ascii=False)
-        return (within or self.main).locator(f"input[aria-label={q}], textarea[aria-label={q}]").first
-
-    def fill(self, label: str, value: str, within=None) -> None:
-        self.wait_idle(settle=0.2, start=0)
-        box = self.field(label, within)
-        box.fill(value)
-        box.press("Enter")
-        self.wait_idle()
-
-    def shot(self, name: str) -> Path:
-        """A screenshot of the whole page (the main area grows to its content first)."""
-        self.wait_idle(settle=1.0)
-        path = self.artifacts / f"{name}.png"
-        height = self.page.evaluate("""() => {
-            const m = document.querySelector('[data-testid="stMain"]');
-            return m ? Math.max(m.scrollHeight, window.innerHeight) : window.innerHeight; }""")
-        vp = self.page.viewport_size
-        self.page.set_viewport_size({"width": vp["width"], "height": min(int(height) + 40, 12000)})
-        time.sleep(0.8)  # canvases (dataframes, charts) redraw at the new size
-        self.page.screenshot(path=str(path), full_page=True)
-        self.page.set_viewport_size(vp)
-        return path
-
-    def download(self, button_name: str, timeout: float = 60.0) -> Path:
-        """Click a st.download_button and keep the file under test-artifacts/downloads/."""
-        with self.page.expect_download(timeout=timeout * 1000) as info:
-            self.main.get_by_role("button", name=button_name, exact=True).first.click()
-        dl = info.value
-        path = self.artifacts / "downloads" / dl.suggested_filename
-        dl.save_as(str(path))
-        return path
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
-from tests.e2e.test_journey import GC, RUN_ID, column, frame_with
+from tests.e2e.journey_helpers import GC, RUN_ID, column, frame_with
 
 pytestmark = pytest.mark.slow
 

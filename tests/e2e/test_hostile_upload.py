@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.test_journey import column, frame_with
+from tests.e2e.journey_helpers import column, frame_with
 
 pytestmark = pytest.mark.slow
 

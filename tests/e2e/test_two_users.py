@@ -14,8 +14,8 @@ import time
 
 import pytest
 
-from tests.e2e.conftest import StreamlitPage
-from tests.e2e.test_journey import column, frame_with, rag_run
+from tests.e2e.journey_helpers import column, frame_with, rag_run
+from tests.e2e.streamlit_page import StreamlitPage
 
 pytestmark = pytest.mark.slow
 SIDEBAR = '[data-testid="stSidebar"]'
