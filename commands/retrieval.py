@@ -22,11 +22,10 @@ def retrieval(dataset: Annotated[str, typer.Option(help="'sample' or a BEIR fold
               index: options.IndexType = "FLAT", metric: options.Metric = "COSINE",
               index_params: options.IndexParams = "{}",
               output: Annotated[str | None, options.output_option()] = None) -> int:
-    from evaluators.retrieval_eval import evaluate_retrieval, save_run
+    from evaluators.retrieval_eval import run_retrieval
     from rag.embedders import resolve
     from rag.loaders import load_dataset
     from rag.retrieval import Retriever
-    from rag.runs import RunStore
 
     cfg = options.index_config(index, metric, index_params)  # bad index settings fail before the dataset loads
     ds = load_dataset(dataset)
@@ -36,8 +35,8 @@ def retrieval(dataset: Annotated[str, typer.Option(help="'sample' or a BEIR fold
         def progress(model, stage, done, total):
             if stage != "search" and (done == total or done % 1000 < 64):
                 options.status(f"  {model}: {stage} {done}/{total}")
-        result = evaluate_retrieval(wb, ds, models, k=k, progress=progress)
-    run_id = save_run(RunStore.default(), ds, result)  # records the index config (result.index)
+        result = run_retrieval(wb, ds, models, k=k, progress=progress)  # records the index config too
+    run_id = result.run_id
     frame = result.metrics_frame()
     print(f"{ds.name}: {len(ds.documents)} documents, {len(ds.judged_queries)} judged queries, k={k}")
     print(frame.to_string(float_format=lambda x: f"{x:.4f}"))

@@ -176,10 +176,10 @@ class _Demo:
                       f"built {built.n_docs} documents in {built.seconds:.1f} s")
 
     def retrieval(self, step: DemoStep):
-        from evaluators.retrieval_eval import evaluate_retrieval, save_run
+        from evaluators.retrieval_eval import run_retrieval
 
-        res = evaluate_retrieval(self.wb, self.ds, self.built, k=self.opts.k)
-        run_id = save_run(self.store, self.ds, res)
+        res = run_retrieval(self.wb, self.ds, self.built, k=self.opts.k, store=self.store)
+        run_id = res.run_id
         self.result.retrieval = res
         main = f"ndcg@{res.k}"
         return run_id, f"nDCG@{res.k}: " + " · ".join(f"{m} {res.metrics[m][main]:.3f}" for m in res.models)

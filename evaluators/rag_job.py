@@ -169,7 +169,7 @@ def run_rag(ds: Dataset, cfg: RagConfig, *, retriever, store: RunStore | None = 
     done = store.done_items(run_id)
     qs = questions_for(ds, cfg)
     work = [(m, q, None) for m in cfg.models for q in qs if (m, q.id) not in done]
-    return _run(ds, cfg, store, run_id, work, retriever, progress, len(cfg.models) * len(qs), settings)
+    return RagJob(ds, cfg, store, run_id, retriever, progress, settings).run(work)
 
 
 def resume_rag(run_id: str, *, retriever, ds: Dataset | None = None, store: RunStore | None = None,
@@ -195,7 +195,7 @@ def resume_rag(run_id: str, *, retriever, ds: Dataset | None = None, store: RunS
     by_id = {q.id: q for q in qs}
     work = [(r["model"], by_id[r["question_id"]], r) for r in store.rows(run.id)
             if row_failed(r) and r["question_id"] in by_id]
-    return _run(ds, cfg, store, run.id, work, retriever, progress, len(cfg.models) * len(qs), settings)
+    return RagJob(ds, cfg, store, run.id, retriever, progress, settings).run(work)
 
 
 def ordered(rows: list[dict], cfg: RagConfig, ds: Dataset) -> list[dict]:
@@ -210,88 +210,105 @@ def ordered(rows: list[dict], cfg: RagConfig, ds: Dataset) -> list[dict]:
 
 # ---------------------------------------------------------------- the work
 
-def _retrieve(ds: Dataset, cfg: RagConfig, work, retriever) -> dict[tuple[str, str], list[tuple[str, float]]]:
-    """Search with the run's own index config (a resumed run keeps the index it started with)."""
-    hits: dict[tuple[str, str], list[tuple[str, float]]] = {}
-    index = IndexConfig.from_json(cfg.index)
-    for model in dict.fromkeys(m for m, _, _ in work):
-        qs = [q for m, q, _ in work if m == model]
-        spec = resolve(model)
-        name = retriever.store.ensure_collection(ds, spec, index, cfg.chunking).name
-        found = retriever.store.search(name, spec, [q.question for q in qs], cfg.k, index)
-        hits.update({(model, q.id): h for q, h in zip(qs, found)})
-    return hits
+class RagJob:
+    """One RAG run being worked on: the one owner of its record (the store and run id), its usage meter and
+    price table, the retriever it searches with and the progress callback. ``run_rag`` / ``resume_rag``
+    build one and hand it the (model, question, previous row) work items still to do.
 
+    Usage:
+        RagJob(ds, cfg, store, run_id, retriever).run([("minilm", question, None), ...])
+    """
 
-def _run(ds, cfg, store, run_id, work, retriever, progress, expected, settings=None) -> RagRunResult:
-    prices = cfg.price_table()
-    meter = UsageMeter()
-    for r in store.rows(run_id):
-        meter.merge(r.get("usage"))
-    t0 = time.time()
-    status, reason = "done", None
-    try:
-        hits = _retrieve(ds, cfg, work, retriever) if work else {}
-        retrieval_s = time.time() - t0
-        stopped = asyncio.run(_execute(ds, cfg, store, run_id, work, hits, meter, prices, progress, expected,
-                                       settings))
-        if stopped:
-            status, reason = "stopped", stopped
-    except BaseException as e:  # stored rows stay and the run is resumable; a crash is "failed", Ctrl-C not
-        store.finish(run_id, summarize(store.rows(run_id), cfg, meter, prices, expected),
-                     "failed" if isinstance(e, Exception) else "interrupted", describe_error(e))
-        raise
-    rows = ordered(store.rows(run_id), cfg, ds)
-    summary = summarize(rows, cfg, meter, prices, expected)
-    summary.update(elapsed_s=round(time.time() - t0, 3), retrieval_s=round(retrieval_s, 3))
-    if rows and all(row_failed(r) for r in rows):
-        status, reason = "failed", "every row failed: " + first_error(rows)
-    elif status == "done" and len(rows) < expected:
-        status, reason = "partial", f"{expected - len(rows)} rows missing"
-    store.finish(run_id, summary, status, reason)
-    return RagRunResult(run_id, status, summary, rows)
+    def __init__(self, ds: Dataset, cfg: RagConfig, store: RunStore, run_id: str, retriever,
+                 progress: ProgressFn | None = None, settings=None):
+        self.ds, self.cfg, self.store, self.run_id = ds, cfg, store, run_id
+        self.retriever, self.progress, self.settings = retriever, progress, settings
+        self.expected = len(cfg.models) * len(questions_for(ds, cfg))
+        self.prices, self.meter = cfg.price_table(), UsageMeter()
+        for r in store.rows(run_id):
+            self.meter.merge(r.get("usage"))
 
+    def _summary(self, rows: list[dict]) -> dict:
+        return summarize(rows, self.cfg, self.meter, self.prices, self.expected)
 
-async def _execute(ds, cfg, store, run_id, work, hits, meter, prices, progress, expected,
-                   settings=None) -> str | None:
-    gate = JudgeConcurrency(cfg.concurrency)
-    cap = SpendCap(cfg.spend_cap_usd)
-    judge = parse_llm(cfg.judge, cfg.judge_base_url, settings)
-    active, _ = split_metrics(cfg.metrics, judge)
-    generator = make_generator(cfg.generator, cfg.generation(), cfg.generator_base_url, settings)
-    scorer = RagasScorer(active, judge, timeout=cfg.timeout, max_retries=cfg.max_retries, gate=gate,
-                         embeddings=cfg.embeddings)
-    queue = list(reversed(work))
-    stored = store.rows(run_id)
-    redo = {(m, q.id) for m, q, prev in work if prev is not None}
-    base = sum(1 for r in stored if (r["model"], r["question_id"]) not in redo)
-    state = {"done": base, "failed": sum(row_failed(r) for r in stored), "session": 0, "stopped": None}
-    total = base + len(work)
-    t0 = time.time()
+    def run(self, work: list) -> RagRunResult:
+        """Retrieve, then generate and score every work item, storing each row as it completes; the run's
+        status and summary are recorded whatever happens (a crash is "failed", Ctrl-C "interrupted")."""
+        t0 = time.time()
+        status, reason = "done", None
+        try:
+            hits = self._retrieve(work) if work else {}
+            retrieval_s = time.time() - t0
+            stopped = asyncio.run(self._execute(work, hits))
+            if stopped:
+                status, reason = "stopped", stopped
+        except BaseException as e:  # stored rows stay and the run is resumable
+            self.store.finish(self.run_id, self._summary(self.store.rows(self.run_id)),
+                              "failed" if isinstance(e, Exception) else "interrupted", describe_error(e))
+            raise
+        rows = ordered(self.store.rows(self.run_id), self.cfg, self.ds)
+        summary = self._summary(rows)
+        summary.update(elapsed_s=round(time.time() - t0, 3), retrieval_s=round(retrieval_s, 3))
+        if rows and all(row_failed(r) for r in rows):
+            status, reason = "failed", "every row failed: " + first_error(rows)
+        elif status == "done" and len(rows) < self.expected:
+            status, reason = "partial", f"{self.expected - len(rows)} rows missing"
+        self.store.finish(self.run_id, summary, status, reason)
+        return RagRunResult(self.run_id, status, summary, rows)
 
-    async def worker():
-        while queue and state["stopped"] is None:
-            if cap.reached(meter.cost(prices)):
-                state["stopped"] = cap.describe(meter.cost(prices))
-                break
-            model, q, prev = queue.pop()
-            row = await _row(model, q, prev, hits[(model, q.id)], ds, generator, scorer, gate)
-            store.add_rows(run_id, [row])
-            meter.merge(row.usage if prev is None else _usage_delta(row, prev))
-            state["done"] += 1
-            state["failed"] += row_failed(row) - (row_failed(prev) if prev else 0)
-            state["session"] += 1
-            if progress:
-                el = time.time() - t0
-                progress(RunProgress(state["done"], total, state["failed"], el,
-                                     el / state["session"] * len(queue), meter.cost(prices)))
+    def _retrieve(self, work) -> dict[tuple[str, str], list[tuple[str, float]]]:
+        """Search with the run's own index config (a resumed run keeps the index it started with)."""
+        hits: dict[tuple[str, str], list[tuple[str, float]]] = {}
+        index = IndexConfig.from_json(self.cfg.index)
+        for model in dict.fromkeys(m for m, _, _ in work):
+            qs = [q for m, q, _ in work if m == model]
+            spec = resolve(model)
+            name = self.retriever.store.ensure_collection(self.ds, spec, index, self.cfg.chunking).name
+            found = self.retriever.store.search(name, spec, [q.question for q in qs], self.cfg.k, index)
+            hits.update({(model, q.id): h for q, h in zip(qs, found)})
+        return hits
 
-    try:
-        await asyncio.gather(*(worker() for _ in range(ROWS_PER_SLOT * max(1, cfg.concurrency))))
-    finally:
-        await scorer.aclose()
-        await generator.aclose()
-    return state["stopped"]
+    async def _execute(self, work, hits) -> str | None:
+        """Generate and score under the run's concurrency and spend cap; the reason it stopped, or None."""
+        cfg, meter, prices = self.cfg, self.meter, self.prices
+        gate = JudgeConcurrency(cfg.concurrency)
+        cap = SpendCap(cfg.spend_cap_usd)
+        judge = parse_llm(cfg.judge, cfg.judge_base_url, self.settings)
+        active, _ = split_metrics(cfg.metrics, judge)
+        generator = make_generator(cfg.generator, cfg.generation(), cfg.generator_base_url, self.settings)
+        scorer = RagasScorer(active, judge, timeout=cfg.timeout, max_retries=cfg.max_retries, gate=gate,
+                             embeddings=cfg.embeddings)
+        queue = list(reversed(work))
+        stored = self.store.rows(self.run_id)
+        redo = {(m, q.id) for m, q, prev in work if prev is not None}
+        base = sum(1 for r in stored if (r["model"], r["question_id"]) not in redo)
+        state = {"done": base, "failed": sum(row_failed(r) for r in stored), "session": 0, "stopped": None}
+        total = base + len(work)
+        t0 = time.time()
+
+        async def worker():
+            while queue and state["stopped"] is None:
+                if cap.reached(meter.cost(prices)):
+                    state["stopped"] = cap.describe(meter.cost(prices))
+                    break
+                model, q, prev = queue.pop()
+                row = await _row(model, q, prev, hits[(model, q.id)], self.ds, generator, scorer, gate)
+                self.store.add_rows(self.run_id, [row])
+                meter.merge(row.usage if prev is None else _usage_delta(row, prev))
+                state["done"] += 1
+                state["failed"] += row_failed(row) - (row_failed(prev) if prev else 0)
+                state["session"] += 1
+                if self.progress:
+                    el = time.time() - t0
+                    self.progress(RunProgress(state["done"], total, state["failed"], el,
+                                              el / state["session"] * len(queue), meter.cost(prices)))
+
+        try:
+            await asyncio.gather(*(worker() for _ in range(ROWS_PER_SLOT * max(1, cfg.concurrency))))
+        finally:
+            await scorer.aclose()
+            await generator.aclose()
+        return state["stopped"]
 
 
 def _usage_delta(row: RagRow, prev: dict) -> dict:

@@ -8,8 +8,8 @@ reads "— (no match)"), then Precision and Recall rows.
 
 Usage:
     with Retriever() as wb:
-        result = evaluate_retrieval(wb, ds, ["minilm", "bm25"], k=4)
-    result.metrics["minilm"]["ndcg@4"]
+        result = run_retrieval(wb, ds, ["minilm", "bm25"], k=4)   # evaluate_retrieval + save_run
+    result.metrics["minilm"]["ndcg@4"], result.run_id
 """
 
 from __future__ import annotations
@@ -65,7 +65,8 @@ class RetrievalResult:
     search_seconds: dict[str, float] = field(default_factory=dict)
     collections: dict[str, str] = field(default_factory=dict)
     model_ids: dict[str, str] = field(default_factory=dict)    # model -> resolved model id
-    index: dict = field(default_factory=dict)                  # IndexConfig.record() of the workbench
+    index: dict = field(default_factory=dict)                  # IndexConfig.record() of the retriever
+    run_id: str | None = None                                  # set once recorded (``run_retrieval``)
 
     def to_json(self) -> dict:
         return {"dataset": self.dataset, "k": self.k, "metrics": self.metrics,
@@ -85,6 +86,17 @@ def evaluate_retrieval(wb: Retriever, dataset: Dataset, models: list[str], k: in
         per_query[m], metrics[m] = score_run(found.rankings[m], dataset.qrels, k)
     return RetrievalResult(found.dataset, k, found.models, found.rankings, per_query, metrics,
                            found.search_seconds, found.collections, found.model_ids, wb.index_config.record())
+
+
+def run_retrieval(retriever: Retriever, dataset: Dataset, models: list[str], k: int = 10, store=None,
+                  chunking: str = "", progress: IndexProgress | None = None) -> RetrievalResult:
+    """The retrieval job, the one owner of its record: evaluate, then record the run and its statistics
+    (a run is recorded only once every model was searched; ``result.run_id`` says which)."""
+    from rag.runs import RunStore
+
+    result = evaluate_retrieval(retriever, dataset, models, k, chunking, progress)
+    result.run_id = save_run(store or RunStore.default(), dataset, result)
+    return result
 
 
 def comparison_table(dataset: Dataset, result: RetrievalResult, query_id: str) -> pd.DataFrame:

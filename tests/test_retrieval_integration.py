@@ -92,6 +92,26 @@ def test_summary_has_confidence_intervals(result, sample, tmp_path):
     assert means[("bm25", "ndcg@4")] == pytest.approx(result.metrics["bm25"]["ndcg@4"])
 
 
+def test_run_retrieval_records_exactly_what_it_evaluated(retriever, sample, result, tmp_path, monkeypatch):
+    """The job owns its record: one run whose rows and means are the evaluation's, and its statistics
+    stored as it finished (reading them back computes nothing)."""
+    from evaluators import run_stats as rs
+    from evaluators.retrieval_eval import run_retrieval
+    from rag.runs import RunStore
+
+    store = RunStore(tmp_path / "runs.sqlite")
+    job = run_retrieval(retriever, sample, ["bm25"], k=4, store=store)
+    run = store.get(job.run_id)
+    assert [r.id for r in store.list()] == [job.run_id] and run.kind == "retrieval" and run.status == "done"
+    assert run.summary["metrics"]["bm25"] == job.metrics["bm25"] == result.metrics["bm25"]
+    rows = {r["item_id"]: r["scores"] for r in store.rows(run.id)}
+    assert rows == job.per_query["bm25"] and len(rows) == 16
+    calls = []
+    monkeypatch.setattr(rs, "compute_stats", lambda *a, **kw: calls.append(a))
+    monkeypatch.setattr(rs, "_MEMO", {})
+    assert rs.run_stats(store, run.id).comparisons["ndcg@4"].summary("bm25").n == 16 and calls == []
+
+
 def test_collections_are_reused_and_rebuilt_only_when_inputs_change(retriever, sample):
     first = retriever.index(sample, ["minilm"])["minilm"]
     again = retriever.index(sample, ["minilm"])["minilm"]

@@ -22,16 +22,16 @@ from ui.tables import ci_figure, verdict_section
 
 def compare(ds, models: list[str], k: int) -> None:
     """Search every model, score, store the run; the page shows it from the session."""
-    from evaluators.retrieval_eval import evaluate_retrieval, save_run
+    from evaluators.retrieval_eval import run_retrieval
 
     wb = retriever()
     if wb is None:
         return
     progress = retrieval_bar(models)
     try:
-        result = evaluate_retrieval(wb, ds, models, k=int(k), chunking=chunking(), progress=progress)
+        result = run_retrieval(wb, ds, models, k=int(k), chunking=chunking(), progress=progress)
         st.session_state["retrieval_result"] = result
-        st.session_state["retrieval_run_id"] = save_run(RunStore.default(), ds, result)
+        st.session_state["retrieval_run_id"] = result.run_id
     except Exception as e:
         show_error(e, "Retrieval")
 
