@@ -111,3 +111,19 @@ def test_stats_key_follows_the_runs_stamp(tmp_path):
     store.delete(run)
     with pytest.raises(RunNotFound):
         stats.stats_key(store, [run])
+
+
+def test_model_pickers_leave_out_what_this_milvus_cannot_run_and_say_why(monkeypatch):
+    """Every page's model picker offers what the server runs: on Milvus 2.3.5 no bm25 / hybrid (BM25 needs
+    2.5), with the reason in the picker's help; on Milvus Lite both are offered."""
+    from rag.capabilities import Capabilities, models_on
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    old = models_on(Capabilities("Milvus", "v2.3.5"))
+    lite = models_on(Capabilities("Milvus Lite", "milvus_lite-3.2.2"))
+    assert [s.name for s, ok, _ in old if ok] == ["minilm"]
+    assert [s.name for s, ok, _ in lite if ok] == ["minilm", "bm25", "hybrid"]
+    assert pickers.unavailable_help(old).startswith(
+        "Not offered here: bm25: bm25 needs Milvus >= 2.5 (BM25 function); this server is 2.3.5; "
+        "hybrid: hybrid needs Milvus >= 2.5 (BM25 function); this server is 2.3.5; openai-3-small: needs")
+    assert "bm25" not in (pickers.unavailable_help(lite) or "")

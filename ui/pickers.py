@@ -36,16 +36,26 @@ def index_of(options: list, value) -> int:
 
 
 def model_picker(label: str, key: str, prefer_indexed: bool = False) -> list[str]:
-    """Registry models that can run here, the ones indexed on the Index page (the user's own spec
-    strings included) and a field for more specs: the model keys a job runs and records under."""
-    from rag.embedders import available_models
+    """Registry models that can run here (keys, folders and this Milvus server's features: a model the
+    server cannot run is left out, with why, as on the Index page), the ones indexed on the Index page (the
+    user's own spec strings included) and a field for more specs: the model keys a job runs and records under."""
+    from rag.capabilities import models_on
+    from ui.resources import server_capabilities
 
-    runnable = [m.name for m, ok, _ in available_models(session_settings()) if ok]
+    options = models_on(server_capabilities(), session_settings())
+    runnable = [m.name for m, ok, _ in options if ok]
     indexed = [m for m in st.session_state.get("indexed_models") or [] if m]
     default = (indexed if prefer_indexed else []) or default_models(runnable)
-    chosen = st.multiselect(label, list(dict.fromkeys(runnable + indexed)), default=default)
+    chosen = st.multiselect(label, list(dict.fromkeys(runnable + indexed)), default=default,
+                            help=unavailable_help(options))
     custom = st.text_input(OWN_MODELS_LABEL, key=f"{key}_custom", placeholder=CUSTOM_MODELS_HELP)
     return model_keys(chosen, custom)
+
+
+def unavailable_help(options: list[tuple[object, bool, str]]) -> str | None:
+    """The models left out of a picker and why (``rag.capabilities.models_on``), for its help text."""
+    out = [f"{spec.name}: {why}" for spec, ok, why in options if not ok]
+    return ("Not offered here: " + "; ".join(out)) if out else None
 
 
 def llm_picker(role: str, options: list[str], default: str) -> tuple[str, str | None]:
