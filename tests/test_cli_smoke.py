@@ -104,13 +104,14 @@ def test_gate(folder, first_run):
 
 
 def test_milvus(folder, first_run):
-    from rag.milvus_server import idle_seconds
+    from rag.settings import get_settings
 
+    idle = get_settings().milvus_idle_s
     path, port, pid = folder["path"], folder["port"], folder["pid"]
     p = cli(folder, "milvus", "status")
     assert (p.returncode, p.stdout, p.stderr) == (
         0, f"Milvus Lite (embedded) of {path}: running, pid {pid}, http://127.0.0.1:{port}\n"
-           f"  owners (processes using it): {os.getpid()}; it stops {idle_seconds():g} s after the last one "
+           f"  owners (processes using it): {os.getpid()}; it stops {idle:g} s after the last one "
            "exits\n", "")
     p = cli(folder, "milvus", "stop")
     assert (p.returncode, p.stdout, p.stderr) == (0, f"stopped Milvus Lite (pid {pid}, port {port}) of {path}\n", "")
