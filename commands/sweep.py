@@ -23,21 +23,14 @@ from commands.app import command
 def _ints(flag: str, allow_none: bool = False):
     """A parser of '5,10' (and 'none' when ``allow_none``) refusing anything else with one line."""
     def parse(text: str | list) -> list:
+        from evaluators.setups import parse_ints
+
         if isinstance(text, list):
             return text
-        out = []
-        for t in options.name_list(text):
-            if allow_none and t.lower() == "none":
-                out.append(None)
-            elif t.isdigit() and int(t) >= (0 if flag == "--overlaps" else 1):
-                out.append(int(t))
-            else:
-                raise typer.BadParameter(f"{flag}: {t!r} is not a whole number"
-                                         + (" ≥ 1" if flag != "--overlaps" else "")
-                                         + (" or none" if allow_none else ""))
-        if not out:
-            raise typer.BadParameter(f"{flag}: give at least one value")
-        return out
+        try:
+            return parse_ints(text, flag, allow_none, minimum=0 if flag == "--overlaps" else 1)
+        except ValueError as e:
+            raise typer.BadParameter(str(e)) from None
     return parse
 
 

@@ -7,9 +7,10 @@ change how that collection is searched, so they never rebuild anything. ``grid``
 product of the lists, de-duplicated: fusion applies to hybrid models only, a reranker depth only
 with a reranker (and never below k).
 
-Rerankers: ``none`` or ``ce:FOLDER``, a sentence-transformers ``CrossEncoder`` loaded from a local
-folder (loaded once per process); it rescores the top ``depth`` candidates with (query, passage)
-pairs and keeps the best k.
+Rerankers: ``none``; ``ce:FOLDER``, a sentence-transformers ``CrossEncoder`` loaded from a local
+folder (once per process); or ``rerank:MODEL@URL``, a Cohere-style ``/rerank`` endpoint (Cohere, Jina,
+vLLM, TEI, Infinity speak it). Each rescores the top ``depth`` candidates (query, passage) and keeps
+the best k.
 
 Usage:
     setups = grid(["minilm", "hybrid"], chunk_sizes=[None, 200], fusions=["rrf:60", "weighted:0.3"], ks=[5, 10])
@@ -82,14 +83,49 @@ class Setup(BaseModel):
         return self.depth if self.reranker != "none" and self.depth else self.k
 
 
+def parse_ints(text: str, what: str, allow_none: bool = False, minimum: int = 1) -> list[int | None]:
+    """'5,10' (and 'none' when ``allow_none``) as a list; ValueError names the value that is not one."""
+    out: list[int | None] = []
+    for t in (p.strip() for p in str(text).split(",")):
+        if not t:
+            continue
+        if allow_none and t.lower() == "none":
+            out.append(None)
+        elif t.isdigit() and int(t) >= minimum:
+            out.append(int(t))
+        else:
+            raise ValueError(f"{what}: {t!r} is not a whole number" + (f" ≥ {minimum}" if minimum else "")
+                             + (" or none" if allow_none else ""))
+    if not out:
+        raise ValueError(f"{what}: give at least one value")
+    return out
+
+
+def grid_from_text(models: list[str], chunk_sizes: str = "none", overlaps: str = "0", fusion: str = "rrf:60",
+                   rerankers: str = "none", ks: str = "10", depths: str = "20") -> list[Setup]:
+    """The grid from comma-separated texts (the Sweep page's fields, the CLI's options)."""
+    def names(text: str) -> list[str]:
+        return [t.strip() for t in str(text).split(",") if t.strip()]
+
+    fusions = [f for f in names(fusion) if parse_fusion(f)]  # each checked even when no model is hybrid
+    return grid(models, parse_ints(chunk_sizes, "chunk sizes", allow_none=True),
+                parse_ints(overlaps, "overlaps", minimum=0), fusions,
+                [parse_reranker(r) for r in names(rerankers)], parse_ints(ks, "k"), parse_ints(depths, "depth"))
+
+
 def parse_reranker(text: str) -> str:
-    """``none`` or ``ce:FOLDER`` (the folder need not exist yet: ``check_reranker`` says so before a run)."""
+    """``none``, ``ce:FOLDER`` (the folder need not exist yet: ``check_reranker`` says so before a run) or
+    ``rerank:MODEL@URL`` (a Cohere-style ``/rerank`` endpoint under URL)."""
     text = (text or "none").strip()
     if text.lower() == "none":
         return "none"
     if text.startswith("ce:") and text[3:].strip():
         return "ce:" + text[3:].strip()
-    raise ValueError(f"reranker {text!r}: give none or ce:FOLDER (a sentence-transformers cross-encoder folder)")
+    model, _, base = text.removeprefix("rerank:").partition("@")
+    if text.startswith("rerank:") and model.strip() and base.strip().startswith(("http://", "https://")):
+        return f"rerank:{model.strip()}@{base.strip()}"
+    raise ValueError(f"reranker {text!r}: give none, ce:FOLDER (a sentence-transformers cross-encoder folder) "
+                     "or rerank:MODEL@URL (a Cohere-style /rerank endpoint)")
 
 
 def check_reranker(spec: str) -> None:
@@ -139,13 +175,35 @@ def _cross_encoder(folder: str):
         return _cross_encoders[key]
 
 
+def _endpoint_scores(spec: str, query: str, passages: list[str], settings=None) -> list[float]:
+    """Scores from a Cohere-style endpoint: POST URL/rerank ``{model, query, documents, top_n}`` answered
+    with ``{"results": [{"index", "relevance_score"}]}``; the key for URL (if any) as a Bearer token."""
+    import httpx
+
+    from rag.settings import get_settings
+
+    model, base = spec.removeprefix("rerank:").split("@", 1)
+    key = (settings or get_settings()).key_for(base)
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    r = httpx.post(base.rstrip("/") + "/rerank", timeout=60.0, headers=headers,
+                   json={"model": model, "query": query, "documents": passages, "top_n": len(passages)})
+    r.raise_for_status()
+    scores = [float("-inf")] * len(passages)  # a passage the endpoint left out ranks last
+    for item in r.json()["results"]:
+        scores[int(item["index"])] = float(item["relevance_score"])
+    return scores
+
+
 def rerank(spec: str, query: str, hits: list[tuple[str, float]], texts: dict[str, str] | callable,
-           k: int) -> list[tuple[str, float]]:
+           k: int, settings=None) -> list[tuple[str, float]]:
     """The best k of ``hits`` by the reranker's score of (query, passage text), in trec_eval order;
     ``none`` keeps the search's top k."""
     if spec == "none" or not hits:
         return hits[:k]
     text_of = texts if callable(texts) else texts.__getitem__
-    model = _cross_encoder(spec[3:])
-    scores = model.predict([(query, text_of(d)) for d, _ in hits], show_progress_bar=False)
+    passages = [text_of(d) for d, _ in hits]
+    if spec.startswith("rerank:"):
+        scores = _endpoint_scores(spec, query, passages, settings)
+    else:
+        scores = _cross_encoder(spec[3:]).predict([(query, p) for p in passages], show_progress_bar=False)
     return canonical_order([(d, float(s)) for (d, _), s in zip(hits, scores)])[:k]

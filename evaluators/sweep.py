@@ -142,7 +142,7 @@ def run_setup(wb: Retriever, chunked: ChunkedDataset, setup: Setup, collection: 
         vectors = None if enc is None else np.asarray([enc.embed_query(text)])
         hits = wb.store.search(collection, spec, [text], setup.fetch, wb.index_config, query_vectors=vectors,
                                settings=wb.settings, fusion=setup.fusion)[0]
-        return rerank(setup.reranker, text, hits, text_of, setup.k)
+        return rerank(setup.reranker, text, hits, text_of, setup.k, wb.settings)
 
     queries = ds.judged_queries
     one(queries[0].text)  # warm-up: model loads and first-call costs are not a query's latency
@@ -160,7 +160,7 @@ def run_setup(wb: Retriever, chunked: ChunkedDataset, setup: Setup, collection: 
 
 
 def run_sweep(wb: Retriever, ds: Dataset, setups: list[Setup], progress: SweepProgress | None = None,
-              store=None, metric: str = "ndcg", record: bool = True) -> SweepResult:
+              store=None, metric: str = "ndcg", record: bool = True, n_resamples: int | None = None) -> SweepResult:
     """Build (or reuse) each collection once, run every setup, rank them (``evaluators.leaderboard``)
     and record the sweep as a ``sweep`` run (``record``)."""
     from evaluators.leaderboard import leaderboard
@@ -187,7 +187,7 @@ def run_sweep(wb: Retriever, ds: Dataset, setups: list[Setup], progress: SweepPr
                 progress("search", done, total, _s.id)
         results.append(run_setup(wb, c, s, built[s.index_key], tick))
     result = SweepResult(ds.name, results, time.perf_counter() - t0)
-    result.leaderboard = leaderboard(results, metric).to_json()
+    result.leaderboard = leaderboard(results, metric, **({"n_resamples": n_resamples} if n_resamples else {})).to_json()
     if record:
         result.run_id = save_sweep(store, ds, result, wb)
     return result

@@ -63,7 +63,10 @@ def test_bad_fusion_is_refused(text):
 
 def test_rerankers_parse():
     assert parse_reranker(" none ") == "none" and parse_reranker("ce: /m ") == "ce:/m"
-    with pytest.raises(ValueError, match="give none or ce:FOLDER"):
+    assert parse_reranker("rerank: bge @ http://h:8000/v1") == "rerank:bge@http://h:8000/v1"
+    with pytest.raises(ValueError, match="rerank:MODEL@URL"):
+        parse_reranker("rerank:bge@h:8000")
+    with pytest.raises(ValueError, match="give none, ce:FOLDER"):
         parse_reranker("cohere")
 
 
