@@ -63,6 +63,12 @@ def test_fusion_is_a_search_parameter_with_rrf_60_by_default(retriever, sample):
     assert retriever.store.search(name, spec, texts, 4, fusion="rrf:60") == default
     weighted = retriever.store.search(name, spec, texts, 4, fusion="weighted:0.3")
     assert weighted != default and all(len(h) <= 4 for h in weighted)
+    # the weights mean what they say: all dense = MiniLM's ranking, all BM25 = BM25's (then dense-only hits)
+    for model, fusion in (("minilm", "weighted:1"), ("bm25", "weighted:0")):
+        alone = retriever.store.search(retriever.store.ensure_collection(sample, resolve(model)).name,
+                                       resolve(model), texts, 4)
+        fused = retriever.store.search(name, spec, texts, 4, fusion=fusion)
+        assert [[d for d, _ in f][:len(a)] for f, a in zip(fused, alone)] == [[d for d, _ in a] for a in alone]
 
 
 def test_reranker_rescores_the_depth_candidates(retriever, sample, tiny_cross_encoder):  # noqa: F811
@@ -115,6 +121,25 @@ def test_the_sweep_is_a_run_history_report_and_gate_read(first):
     gate = check_gate(store, run, "ndcg@4", model=best, minimum=board[0]["mean"] - 1e-9)   # the gate names a setup
     assert gate.ok and best in gate.message
     assert not check_gate(store, run, "ndcg@4", model=best, minimum=board[0]["mean"] + 1e-9).ok
+
+
+
+def test_history_opens_and_exports_a_sweep(first):
+    from streamlit.testing.v1 import AppTest
+
+    from rag.runs import RunStore
+    from rag.runs.export import export_rows, rows_frame
+
+    frame = rows_frame(RunStore.default(), first.run_id)
+    assert len(frame) == 32 and {"ndcg@4", "latency_ms", "ranking"} <= set(frame.columns)
+    assert export_rows(RunStore.default(), first.run_id, "parquet")[:4] == b"PAR1"
+    at = AppTest.from_file(str(ROOT / "pages" / "6_History.py"), default_timeout=120).run()
+    next(w for w in at.multiselect if w.label == "Kind").select("sweep").run()
+    assert first.run_id in list(at.dataframe[0].value["id"])
+    at.multiselect(key="history_selected").select(first.run_id).run()
+    assert not at.exception and at.subheader[0].value.startswith(f"{first.run_id} · sweep · sample · minilm,hybrid")
+    shown = [d.value for d in at.dataframe if "headline" in d.value.columns][-1]
+    assert shown["headline"].iloc[0].startswith("2 setups; best ndcg@4 ")
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
