@@ -154,9 +154,10 @@ def sweep_section(store, group: list, **_options) -> tuple[dict, list]:
     summary = run.summary or {}
     rows = summary.get("leaderboard") or []
     board = Leaderboard(summary.get("metric") or "ndcg", rows, rows[0]["setup"] if rows else None,
-                        max((r.get("n") or 0 for r in rows), default=0), None)
+                        summary.get("n_queries") or 0, summary.get("mdd"), notes=summary.get("notes") or [])
     sents = board.sentences()
     return {"title": f"Sweep · {run.id}", "sentences": sents, "figures": [], "examples": [],
             "tables": [("Leaderboard (setups sharing a letter are not distinguishable)", html_table(board.frame()))],
-            "notes": ["Chunked setups are scored at document level: a document's rank is its best chunk's rank."],
+            "notes": board.notes + ["Chunked setups are scored at document level: a document's rank is its best "
+                                    "chunk's rank."],
             "headline": sents[0], "intro": f"{len(rows)} setups on {run.dataset}"}, []

@@ -214,5 +214,6 @@ def save_sweep(store, ds: Dataset, result: SweepResult, wb: Retriever) -> str:
     store.finish(run_id, SweepSummary(
         metrics={r.setup.id: r.metrics for r in result.setups},
         latency={r.setup.id: {"p50_ms": r.p50_ms, "p95_ms": r.p95_ms} for r in result.setups},
-        metric=board.get("metric"), leaderboard=board.get("rows", []), seconds=result.seconds))
+        metric=board.get("metric"), leaderboard=board.get("rows", []), seconds=result.seconds,
+        mdd=board.get("mdd"), n_queries=board.get("n_queries"), notes=board.get("notes", [])))
     return run_id

@@ -117,6 +117,7 @@ def test_the_sweep_is_a_run_history_report_and_gate_read(first):
     assert headline.startswith(f"2 setups; best ndcg@4 {board[0]['setup']} {board[0]['mean']:.3f}")
     html = build_report(store, run.id)
     assert f"Sweep · {run.id}" in html and "document level" in html
+    assert f"With 16 queries, differences below about {first.leaderboard['mdd']:.3f}" in html
     best = board[0]["setup"]
     gate = check_gate(store, run, "ndcg@4", model=best, minimum=board[0]["mean"] - 1e-9)   # the gate names a setup
     assert gate.ok and best in gate.message

@@ -204,6 +204,9 @@ class SweepSummary(RunSummary):
     latency: dict[str, dict[str, float]] = Field(default_factory=dict)        # setup id -> p50_ms, p95_ms
     metric: str | None = None                                                 # the leaderboard's metric
     leaderboard: list[dict] = Field(default_factory=list)                     # best first, with CLD letters
+    mdd: float | None = None                                                  # minimum detectable difference
+    n_queries: int | None = None
+    notes: list[str] = Field(default_factory=list)
     seconds: float | None = None
 
     def per_model(self) -> dict[str, dict[str, float | None]]:
