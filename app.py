@@ -21,6 +21,7 @@ PAGES = [  # (file, title, icon): a new page is one entry
     ("pages/4_RAG_quality.py", "RAG quality", "🧠"),
     ("pages/5_Load_test.py", "Load test", "🚦"),
     ("pages/6_History.py", "History", "🗂️"),
+    ("pages/7_Sweep.py", "Sweep", "🧪"),
 ]
 page = st.navigation([st.Page(f, title=t, icon=i, default=n == 0)
                       for n, (f, t, i) in enumerate(PAGES) if (HERE / f).exists()])

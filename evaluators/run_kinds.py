@@ -112,6 +112,16 @@ def _rag_setup(run: Run, model: str) -> str:
     return f"{model} + {gen.get('spec') if isinstance(gen, dict) else gen or '?'}"
 
 
+def _sweep_headline(run: Run) -> str:
+    summary = run.summary or {}
+    rows = summary.get("leaderboard") or []
+    if not rows:
+        return ""
+    tied = sum(1 for r in rows if r.get("tied_with_best")) - 1
+    return (f"{len(rows)} setups; best {rows[0]['metric']} {rows[0]['setup']} {rows[0]['mean']:.3f}"
+            + (f", {tied} tied with it" if tied > 0 else ""))
+
+
 RUN_KINDS: dict[str, RunKind] = {k.name: k for k in (
     RunKind("retrieval", "retrieval", "metrics", quality=True, headline=_retrieval_headline,
             default_metric=_retrieval_default, same_cutoff=True,
@@ -124,6 +134,8 @@ RUN_KINDS: dict[str, RunKind] = {k.name: k for k in (
             describe=_rag_describe, setup=_rag_setup, cost=_ref("evaluators.frontier", "rag_cost"), endpoint="rag"),
     RunKind("load", "load", "results", quality=False, headline=_load_headline,
             section=_ref("evaluators.report_sections", "load_section")),
+    RunKind("sweep", "sweep", "metrics", quality=False, headline=_sweep_headline,
+            section=_ref("evaluators.leaderboard", "sweep_section")),
 )}
 if set(RUN_KINDS) != set(RUN_MODELS):  # a kind the store accepts but no reader knows (or back)
     raise RuntimeError(f"run kinds differ: store {sorted(RUN_MODELS)}, evaluators {sorted(RUN_KINDS)}")

@@ -101,6 +101,31 @@ def canonical_order(hits: list[tuple[str, float]]) -> list[tuple[str, float]]:
     return sorted(sorted(hits, key=lambda h: h[0], reverse=True), key=lambda h: -h[1])
 
 
+def parse_fusion(fusion: str | None) -> tuple[str, float]:
+    """``rrf:K`` (K a whole number ≥ 1) or ``weighted:A`` (0 ≤ A ≤ 1, the dense weight; BM25 gets 1 - A);
+    None or "" is the default ``rrf:60``. ValueError says what is accepted."""
+    text = (fusion or f"rrf:{RRF_K}").strip().lower()
+    kind, _, value = text.partition(":")
+    try:
+        number = float(value)
+    except ValueError:
+        number = None
+    if kind == "rrf" and number is not None and number >= 1 and number == int(number):
+        return "rrf", int(number)
+    if kind == "weighted" and number is not None and 0 <= number <= 1:
+        return "weighted", number
+    raise ValueError(f"fusion {fusion!r}: give rrf:K (K a whole number >= 1, e.g. rrf:60) or weighted:A "
+                     "(the dense weight, 0 <= A <= 1, e.g. weighted:0.3)")
+
+
+def fusion_ranker(fusion: str | None = None):
+    """The pymilvus ranker of a hybrid search: ``RRFRanker(K)`` or ``WeightedRanker(A, 1 - A)`` (dense, BM25)."""
+    from pymilvus import RRFRanker, WeightedRanker
+
+    kind, value = parse_fusion(fusion)
+    return RRFRanker(int(value)) if kind == "rrf" else WeightedRanker(value, 1 - value)
+
+
 class MilvusStore:
     def __init__(self, info: MilvusInfo):
         self.info = info
@@ -251,9 +276,11 @@ class MilvusStore:
         return int(self.client.get_collection_stats(name).get("row_count", 0))
 
     def search(self, name: str, spec: ModelSpec, queries: list[str], k: int, cfg: IndexConfig | None = None,
-               query_vectors=None, batch: int = 64, settings=None) -> list[list[tuple[str, float]]]:
-        """Top-k (doc id, score) per query, higher score better, in trec_eval order."""
-        from pymilvus import AnnSearchRequest, RRFRanker
+               query_vectors=None, batch: int = 64, settings=None,
+               fusion: str | None = None) -> list[list[tuple[str, float]]]:
+        """Top-k (doc id, score) per query, higher score better, in trec_eval order. ``fusion`` is how a
+        hybrid model fuses its dense and BM25 lists (``fusion_ranker``; default RRF 60); other kinds ignore it."""
+        from pymilvus import AnnSearchRequest
 
         cfg = cfg or IndexConfig()
         self.require_complete(name)
@@ -266,7 +293,7 @@ class MilvusStore:
             if spec.kind == "hybrid":
                 reqs = [AnnSearchRequest(data=dense, anns_field="dense", param=cfg.search_params(k), limit=k),
                         AnnSearchRequest(data=qs, anns_field="sparse", param={"metric_type": "BM25"}, limit=k)]
-                res = self.client.hybrid_search(name, reqs, RRFRanker(RRF_K), limit=k, output_fields=["id"])
+                res = self.client.hybrid_search(name, reqs, fusion_ranker(fusion), limit=k, output_fields=["id"])
             elif spec.kind == "sparse":
                 res = self.client.search(name, data=qs, anns_field="sparse", limit=k, output_fields=["id"],
                                          search_params={"metric_type": "BM25"})

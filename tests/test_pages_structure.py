@@ -28,7 +28,8 @@ def test_every_file_in_pages_is_a_listed_page_of_at_most_100_lines():
     listed = navigation_pages()
     present = sorted(f"pages/{p.name}" for p in (ROOT / "pages").iterdir() if p.name != "__pycache__")
     assert present == sorted(listed) == ["pages/1_Data.py", "pages/2_Index.py", "pages/3_Retrieval.py",
-                                         "pages/4_RAG_quality.py", "pages/5_Load_test.py", "pages/6_History.py"]
+                                         "pages/4_RAG_quality.py", "pages/5_Load_test.py", "pages/6_History.py",
+                                         "pages/7_Sweep.py"]
     lengths = {f: len((ROOT / f).read_text().splitlines()) for f in listed}
     assert {f: n for f, n in lengths.items() if n > MAX_PAGE_LINES} == {}
 

@@ -186,6 +186,33 @@ class LoadSummary(RunSummary):
         return {m: {k: float(v) for k, v in r.model_dump().items() if _number(v)} for m, r in self.results.items()}
 
 
+class SweepRow(RunRow):
+    """One (setup, query) row of a sweep: ``model`` is the setup's id, ``ranking`` its document ranking
+    (chunked setups scored at document level), ``latency_ms`` that query's search (reranker included)."""
+    ranking: list[tuple[str, float]] = Field(default_factory=list)
+    latency_ms: float | None = None
+
+
+class SweepConfig(RunConfig):
+    setups: list[dict] = Field(default_factory=list)          # evaluators.setups.Setup, as dicts, in order
+    grid: dict = Field(default_factory=dict)                  # the lists the sweep was given
+    collections: dict[str, str] = Field(default_factory=dict)  # setup id -> collection searched
+
+
+class SweepSummary(RunSummary):
+    metrics: dict[str, dict[str, float | None]] = Field(default_factory=dict)   # setup id -> metric -> mean
+    latency: dict[str, dict[str, float]] = Field(default_factory=dict)        # setup id -> p50_ms, p95_ms
+    metric: str | None = None                                                 # the leaderboard's metric
+    leaderboard: list[dict] = Field(default_factory=list)                     # best first, with CLD letters
+    mdd: float | None = None                                                  # minimum detectable difference
+    n_queries: int | None = None
+    notes: list[str] = Field(default_factory=list)
+    seconds: float | None = None
+
+    def per_model(self) -> dict[str, dict[str, float | None]]:
+        return {s: {**m, **self.latency.get(s, {})} for s, m in self.metrics.items()}
+
+
 @dataclass(frozen=True)
 class RunModels:
     """The models of one run kind."""
@@ -204,6 +231,7 @@ def register_kind(name: str, config: type[RunConfig], row: type[RunRow], summary
 register_kind("retrieval", RetrievalConfig, RetrievalRow, RetrievalSummary)
 register_kind("rag", RagRunConfig, RagRow, RagSummary)
 register_kind("load", LoadConfig, LoadRow, LoadSummary)
+register_kind("sweep", SweepConfig, SweepRow, SweepSummary)
 
 
 def models_for(kind: str) -> RunModels:

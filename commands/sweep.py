@@ -1,0 +1,115 @@
+"""``python cli.py sweep``: compare whole retrieval setups (model × chunking × fusion × k × reranker).
+
+    python cli.py sweep --dataset sample --models minilm,bm25,hybrid --fusion rrf:60,weighted:0.3 \\
+        --k 5,10 --output sweep.json
+
+Every list option takes comma-separated values. The plan (setups, collections to build, searches) is
+printed before anything is built, progress on stderr while it runs; then the leaderboard (letters:
+setups sharing one are not distinguishable), the run id, and ``--output`` gets the sweep's JSON
+(``evaluators.sweep.SweepResult.to_json``: per setup its parts, metrics, per-query scores and
+rankings, latency p50/p95).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from commands import options
+from commands.app import command
+
+
+def _ints(flag: str, allow_none: bool = False):
+    """A parser of '5,10' (and 'none' when ``allow_none``) refusing anything else with one line."""
+    def parse(text: str | list) -> list:
+        from evaluators.setups import parse_ints
+
+        if isinstance(text, list):
+            return text
+        try:
+            return parse_ints(text, flag, allow_none, minimum=0 if flag == "--overlaps" else 1)
+        except ValueError as e:
+            raise typer.BadParameter(str(e)) from None
+    return parse
+
+
+def _checked(flag: str, check):
+    def parse(text: str | list) -> list:
+        if isinstance(text, list):
+            return text
+        values = options.name_list(text)
+        try:
+            return [check(v) for v in values]
+        except ValueError as e:
+            raise typer.BadParameter(f"{flag}: {e}") from None
+    return parse
+
+
+def _fusion(text: str) -> str:
+    from rag.store import parse_fusion
+
+    parse_fusion(text)
+    return text
+
+
+def _reranker(text: str) -> str:
+    from evaluators.setups import parse_reranker
+
+    return parse_reranker(text)
+
+
+def _list(flag: str, parser, help: str):
+    return typer.Option(flag, parser=parser, metavar="LIST", help=help)
+
+
+def sweep(dataset: Annotated[str, typer.Option(help="'sample' or a BEIR folder")],
+          models: Annotated[options.NameList, options.models_option()] = "minilm,bm25",
+          chunk_sizes: Annotated[list, _list("--chunk-sizes", _ints("--chunk-sizes", True),
+                                             "characters per chunk, none = whole documents")] = "none",
+          overlaps: Annotated[list, _list("--overlaps", _ints("--overlaps"), "characters shared by neighbours")] = "0",
+          fusion: Annotated[list, _list("--fusion", _checked("--fusion", _fusion),
+                                        "hybrid models only: rrf:K, weighted:A")] = "rrf:60",
+          rerankers: Annotated[list, _list("--rerankers", _checked("--rerankers", _reranker),
+                                           "none, ce:FOLDER")] = "none",
+          k: Annotated[list, _list("--k", _ints("--k"), "top-k values")] = "10",
+          depth: Annotated[list, _list("--depth", _ints("--depth"), "candidates a reranker rescores")] = "20",
+          rank_by: Annotated[str, typer.Option(help="leaderboard metric, e.g. ndcg, recall")] = "ndcg",
+          index: options.IndexType = "FLAT", metric: options.Metric = "COSINE",
+          index_params: options.IndexParams = "{}",
+          output: Annotated[str | None, options.output_option()] = None) -> int:
+    from evaluators.leaderboard import metric_at_k
+    from evaluators.setups import grid
+    from evaluators.sweep import plan_sweep, run_sweep
+    from rag.loaders import load_dataset
+    from rag.retrieval import Retriever
+
+    cfg = options.index_config(index, metric, index_params)
+    metric_at_k(rank_by, 1)  # an unknown metric fails before any work
+    setups = grid(models, chunk_sizes, overlaps, fusion, rerankers, k, depth)
+    ds = load_dataset(dataset)
+    with Retriever(index_config=cfg) as wb:
+        plan = plan_sweep(wb, ds, setups)
+        options.status(f"{ds.name}: {plan.describe()}")
+
+        def progress(stage, done, total, what):
+            if stage == "index":
+                options.status(f"  collection {done + 1}/{total}: {what}")
+            elif done == total or done % max(1, total // 10) == 0:
+                options.status(f"  searched {done}/{total} ({what})")
+        result = run_sweep(wb, ds, setups, progress, metric=rank_by)
+    board = result.leaderboard
+    from evaluators.leaderboard import Leaderboard
+
+    lb = Leaderboard(**board)
+    print(f"{ds.name}: {len(setups)} setups, {len(ds.judged_queries)} judged queries, {result.seconds:.1f} s")
+    print(lb.frame().to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+    for line in lb.sentences() + [f"note: {n}" for n in lb.notes]:
+        print(line)
+    print(f"run_id {result.run_id}")
+    options.write_json(output, result.to_json(), result.run_id)
+    return 0
+
+
+def register(app: typer.Typer) -> None:
+    command(app, "sweep", "compare whole retrieval setups: models × chunking × fusion × k × reranker")(sweep)

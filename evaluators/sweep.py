@@ -1,0 +1,219 @@
+"""Run a grid of retrieval setups on one dataset, score each at document level, and record it as one run.
+
+Why document-level scoring: setups with different chunkings retrieve different units (whole documents,
+200-character chunks, ...), while the qrels judge documents. Each chunk ranking is collapsed to a
+document ranking (``rag.chunking.document_ranking``: a document's rank is its best chunk's rank, later
+chunks dropped, ranks closed up) and scored with the trec_eval metrics on the same qrels, so every
+setup is compared on the same judgments. A setup searches ``k`` units (its reranker's ``depth``
+candidates, rescored, then the best k): a chunked setup returns at most k documents, the context a
+RAG pipeline would hand its generator.
+
+Each collection (model × chunking) is built or reused once and shared by every setup that searches it;
+query-time parts never rebuild anything. Latency is measured per query, one query at a time (query
+embedding, search and reranking), after a warm-up query, so p50/p95 say what a user would wait.
+
+Usage:
+    with Retriever() as wb:
+        plan = plan_sweep(wb, ds, grid(["minilm", "bm25"], ks=[5, 10]))
+        print(plan.describe())                       # "4 setups, 2 collections (1 to build), 64 searches"
+        result = run_sweep(wb, ds, plan.setups)      # SweepResult; result.run_id once recorded
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from evaluators.retrieval_metrics import score_run
+from evaluators.setups import Setup, check_reranker, rerank
+from rag.chunking import ChunkedDataset, chunk_dataset, document_ranking
+from rag.dataset import Dataset
+from rag.embedders import resolve, resolve_all
+from rag.index_config import build_inputs, collection_name
+from rag.retrieval import Retriever
+
+SweepProgress = Callable[[str, int, int, str], None]  # (stage "index" | "search", done, total, what)
+
+
+@dataclass
+class SweepPlan:
+    """What a sweep will do, before it starts: the count and an estimate of the work."""
+    setups: list[Setup]
+    collections: int                 # distinct (model, chunking)
+    to_build: int                    # of those, not built yet (to embed and insert)
+    units_to_index: int              # documents / chunks in the collections to build
+    searches: int                    # setups × judged queries
+
+    def describe(self) -> str:
+        return (f"{len(self.setups)} setups, {self.collections} collections ({self.to_build} to build, "
+                f"{self.units_to_index} documents/chunks to index), {self.searches} searches")
+
+
+@dataclass
+class SetupResult:
+    setup: Setup
+    collection: str
+    rankings: dict[str, list[tuple[str, float]]]        # query id -> document ranking (at most k)
+    per_query: dict[str, dict[str, float]]              # query id -> metric -> value
+    metrics: dict[str, float]                           # metric -> mean
+    latency_ms: dict[str, float]                        # query id -> ms
+    p50_ms: float = 0.0
+    p95_ms: float = 0.0
+
+    def to_json(self) -> dict:
+        return {"id": self.setup.id, "parts": self.setup.model_dump(), "collection": self.collection,
+                "metrics": self.metrics, "latency": {"p50_ms": self.p50_ms, "p95_ms": self.p95_ms},
+                "per_query": self.per_query,
+                "rankings": {q: [[d, round(s, 6)] for d, s in r] for q, r in self.rankings.items()}}
+
+
+@dataclass
+class SweepResult:
+    dataset: str
+    setups: list[SetupResult]
+    seconds: float = 0.0
+    leaderboard: dict = field(default_factory=dict)       # evaluators.leaderboard.Leaderboard.to_json()
+    run_id: str | None = None
+
+    def to_json(self) -> dict:
+        return {"run_id": self.run_id, "dataset": self.dataset, "seconds": round(self.seconds, 3),
+                "leaderboard": self.leaderboard, "setups": [s.to_json() for s in self.setups]}
+
+
+class _Chunkings:
+    """Each chunking of the corpus computed once per sweep (a reused collection still needs its parents)."""
+
+    def __init__(self, ds: Dataset):
+        self.ds, self._done = ds, {}
+
+    def get(self, setup: Setup) -> ChunkedDataset:
+        key = setup.index_key[1:]
+        if key not in self._done:
+            self._done[key] = chunk_dataset(self.ds, *key)
+        return self._done[key]
+
+
+def plan_sweep(wb: Retriever, ds: Dataset, setups: list[Setup]) -> SweepPlan:
+    """Check every model and reranker can run here (before any work) and count what the sweep will do."""
+    if not ds.judged_queries:
+        raise ValueError(f"dataset {ds.name} has no judged queries: a sweep needs qrels to score")
+    specs = resolve_all([s.model for s in setups], check=True, settings=wb.settings)
+    wb.store.capabilities.require(list(specs.values()), wb.index_config)
+    for reranker in {s.reranker for s in setups}:
+        check_reranker(reranker)
+    chunks, keys, to_build, units = _Chunkings(ds), {}, 0, 0
+    for s in setups:
+        keys.setdefault(s.index_key, s)
+    for s in keys.values():
+        c = chunks.get(s)
+        inputs = build_inputs(c.dataset, specs[s.model], wb.index_config, c.label)
+        if not wb.store.is_complete(collection_name(inputs), inputs, len(c.dataset.documents)):
+            to_build += 1
+            units += len(c.dataset.documents)
+    return SweepPlan(setups, len(keys), to_build, units, len(setups) * len(ds.judged_queries))
+
+
+def _percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else float("nan")
+
+
+def score_documents(found: dict[str, list[tuple[str, float]]], parents: dict[str, str],
+                    qrels: dict[str, dict[str, int]], k: int):
+    """(document rankings, per-query metrics, means): each query's chunk ranking collapsed to documents
+    (``document_ranking``) and scored in that order with the trec_eval metrics at k."""
+    rankings = {q: document_ranking(hits, parents) for q, hits in found.items()}
+    per_query, means = score_run(rankings, qrels, k, sort_like_trec_eval=False)
+    return rankings, per_query, means
+
+
+def run_setup(wb: Retriever, chunked: ChunkedDataset, setup: Setup, collection: str,
+              tick: Callable[[], None] | None = None) -> SetupResult:
+    """Search every judged query one at a time (timed: embedding, search, reranking), collapse to
+    documents, score at the setup's k."""
+    spec = resolve(setup.model)
+    ds = chunked.dataset
+    enc = spec.encoder(wb.settings)
+    text_of = lambda cid: ds.doc(cid).full_text  # noqa: E731  (the passage a reranker reads)
+
+    def one(text: str) -> list[tuple[str, float]]:
+        vectors = None if enc is None else np.asarray([enc.embed_query(text)])
+        hits = wb.store.search(collection, spec, [text], setup.fetch, wb.index_config, query_vectors=vectors,
+                               settings=wb.settings, fusion=setup.fusion)[0]
+        return rerank(setup.reranker, text, hits, text_of, setup.k, wb.settings)
+
+    queries = ds.judged_queries
+    one(queries[0].text)  # warm-up: model loads and first-call costs are not a query's latency
+    found, latency = {}, {}
+    for q in queries:
+        t = time.perf_counter()
+        found[q.id] = one(q.text)
+        latency[q.id] = (time.perf_counter() - t) * 1000
+        if tick:
+            tick()
+    rankings, per_query, means = score_documents(found, chunked.parents, ds.qrels, setup.k)
+    ms = list(latency.values())
+    return SetupResult(setup, collection, rankings, per_query, means, latency,
+                       _percentile(ms, 50), _percentile(ms, 95))
+
+
+def run_sweep(wb: Retriever, ds: Dataset, setups: list[Setup], progress: SweepProgress | None = None,
+              store=None, metric: str = "ndcg", record: bool = True, n_resamples: int | None = None) -> SweepResult:
+    """Build (or reuse) each collection once, run every setup, rank them (``evaluators.leaderboard``)
+    and record the sweep as a ``sweep`` run (``record``)."""
+    from evaluators.leaderboard import leaderboard
+
+    t0 = time.perf_counter()
+    chunks = _Chunkings(ds)
+    built: dict[tuple, str] = {}
+    keys = list(dict.fromkeys(s.index_key for s in setups))
+    total = len(setups) * len(ds.judged_queries)
+    done = 0
+    results = []
+    for s in setups:
+        c = chunks.get(s)
+        if s.index_key not in built:
+            if progress:
+                progress("index", len(built), len(keys), f"{s.model} {s.chunking}")
+            built[s.index_key] = wb.store.ensure_collection(c.dataset, resolve(s.model), wb.index_config, c.label,
+                                                            settings=wb.settings).name
+
+        def tick(_s=s):
+            nonlocal done
+            done += 1
+            if progress:
+                progress("search", done, total, _s.id)
+        results.append(run_setup(wb, c, s, built[s.index_key], tick))
+    result = SweepResult(ds.name, results, time.perf_counter() - t0)
+    result.leaderboard = leaderboard(results, metric, **({"n_resamples": n_resamples} if n_resamples else {})).to_json()
+    if record:
+        result.run_id = save_sweep(store, ds, result, wb)
+    return result
+
+
+def save_sweep(store, ds: Dataset, result: SweepResult, wb: Retriever) -> str:
+    """One ``sweep`` run: the setups in its config, a row per (setup, query), means and latency in its summary."""
+    from rag.devices import runtime_info
+    from rag.runs import RunStore
+    from rag.runs.models import SweepConfig, SweepRow, SweepSummary
+
+    store = store or RunStore.default()
+    setups = [r.setup for r in result.setups]
+    cfg = SweepConfig(models=list(dict.fromkeys(s.model for s in setups)), k=max(s.k for s in setups),
+                      dataset_source=ds.source, setups=[s.model_dump() for s in setups],
+                      grid={"ks": sorted({s.k for s in setups})},
+                      collections={r.setup.id: r.collection for r in result.setups},
+                      **wb.index_config.record(), **runtime_info())
+    run_id = store.create("sweep", cfg, dataset=ds)
+    store.add_rows(run_id, [SweepRow(model=r.setup.id, item_id=q, ranking=r.rankings.get(q, []), scores=v,
+                                     latency_ms=r.latency_ms.get(q))
+                            for r in result.setups for q, v in r.per_query.items()])
+    board = result.leaderboard
+    store.finish(run_id, SweepSummary(
+        metrics={r.setup.id: r.metrics for r in result.setups},
+        latency={r.setup.id: {"p50_ms": r.p50_ms, "p95_ms": r.p95_ms} for r in result.setups},
+        metric=board.get("metric"), leaderboard=board.get("rows", []), seconds=result.seconds,
+        mdd=board.get("mdd"), n_queries=board.get("n_queries"), notes=board.get("notes", [])))
+    return run_id

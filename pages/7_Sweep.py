@@ -1,0 +1,30 @@
+"""Sweep: compare whole retrieval setups (model × chunking × fusion × k × reranker) and see who is tied."""
+
+import streamlit as st
+
+from evaluators.retrieval_metrics import METRICS
+from ui.pickers import model_picker
+from ui.state import current_dataset
+from ui.sweep_panel import grid_fields, leaderboard_panel, plan_panel, run
+from ui.tables import dataset_caption
+
+st.title("🧪 Sweep")
+ds = current_dataset()
+dataset_caption(ds)
+if not ds.judged_queries:
+    st.warning("This dataset has no relevance judgments, so setups cannot be scored. Add a 'relevant' column "
+               "to the questions on the Data page.")
+    st.stop()
+
+models = model_picker("Models", "sweep_models")
+setups = grid_fields(models)
+rank_by = st.selectbox("Rank by", ["ndcg", *(m for m in METRICS if m != "ndcg")], key="sweep_rank_by")
+ready = bool(setups) and plan_panel(ds, setups)
+if st.button("Run sweep", type="primary", disabled=not ready):
+    run(ds, setups, rank_by)
+
+result = st.session_state.get("sweep_result")
+if result is None or result.dataset != ds.name:
+    st.info("Choose models and the grid, then press **Run sweep**.")
+    st.stop()
+leaderboard_panel(result)

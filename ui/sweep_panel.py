@@ -1,0 +1,89 @@
+"""The Sweep page's panels: the grid's fields, the plan before it runs, a progress bar, the leaderboard.
+
+Usage:
+    setups = grid_fields(models)               # None (with the reason shown) when a field is invalid
+    if setups and plan_panel(ds, setups) and st.button("Run sweep"): run(ds, setups)
+    leaderboard_panel(st.session_state.get("sweep_result"))
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from evaluators.formatting import display_frame
+from ui.errors import show_error
+from ui.resources import retriever
+
+FIELDS = [  # (key, label, default, help): comma-separated lists, as the CLI's options
+    ("chunk_sizes", "Chunk sizes", "none", "characters per chunk; none = whole documents"),
+    ("overlaps", "Overlaps", "0", "characters shared by neighbouring chunks"),
+    ("fusion", "Fusion (hybrid)", "rrf:60,weighted:0.3", "rrf:K or weighted:A (dense weight)"),
+    ("rerankers", "Rerankers", "none", "none or ce:FOLDER (a local cross-encoder)"),
+    ("ks", "k", "4,10", "top-k values"),
+    ("depths", "Reranker depth", "20", "candidates a reranker rescores"),
+]
+
+
+def grid_fields(models: list[str]):
+    """The grid's text fields in two rows; the setups they make, or None with the reason shown."""
+    from evaluators.setups import grid_from_text
+
+    cols = st.columns(3) + st.columns(3)
+    texts = {key: col.text_input(label, default, help=help, key=f"sweep_{key}")
+             for col, (key, label, default, help) in zip(cols, FIELDS)}
+    if not models:
+        return None
+    try:
+        return grid_from_text(models, **texts)
+    except Exception as e:
+        st.error(str(e))
+        return None
+
+
+def plan_panel(ds, setups) -> bool:
+    """The count and estimate before anything runs; False (reason shown) when it cannot run here."""
+    from evaluators.sweep import plan_sweep
+
+    wb = retriever()
+    if wb is None:
+        return False
+    try:
+        plan = plan_sweep(wb, ds, setups)
+    except Exception as e:
+        show_error(e, "Sweep")
+        return False
+    st.info(f"Plan: {plan.describe()}.")
+    return True
+
+
+def run(ds, setups, rank_by: str = "ndcg") -> None:
+    """Run the sweep with a progress bar and keep its result in the session."""
+    from evaluators.sweep import run_sweep
+
+    bar = st.progress(0.0, text="Preparing collections…")
+
+    def progress(stage, done, total, what):
+        if stage == "index":
+            bar.progress(0.0, text=f"Collection {done + 1}/{total}: {what}")
+        else:
+            bar.progress(done / max(total, 1), text=f"Searched {done}/{total} · {what}")
+    try:
+        st.session_state["sweep_result"] = run_sweep(retriever(), ds, setups, progress, metric=rank_by)
+    except Exception as e:
+        show_error(e, "Sweep")
+
+
+def leaderboard_panel(result) -> None:
+    """Letters (setups sharing one are not distinguishable), wins/losses against the best, the frontier."""
+    from evaluators.leaderboard import Leaderboard
+
+    board = Leaderboard(**result.leaderboard)
+    st.caption(f"Run `{result.run_id}` · {len(result.setups)} setups · {result.seconds:.1f} s")
+    for line in board.sentences():
+        st.markdown(line)
+    st.dataframe(display_frame(board.frame()), hide_index=True, width="stretch")
+    for note in board.notes:
+        st.caption(note)
+    st.caption("Chunked setups are scored at document level: a document's rank is its best chunk's rank.")
+    if result.run_id:
+        st.caption("The run is in History; `cli.py report --runs ID` adds its leaderboard to a report.")
