@@ -18,11 +18,20 @@ import typer
 
 from commands.app import command
 from commands.options import output_option
+from rag.runs.models import RUN_MODELS
 
 Opt = typer.Option
 
 
-def runs(kind: Literal["retrieval", "rag", "load"] | None = None,
+def run_kind(value: str | None) -> str | None:
+    """``--kind``: one of the registered run kinds (rag.runs.models.RUN_MODELS), so a new kind needs no edit here."""
+    if value is not None and value not in RUN_MODELS:
+        raise typer.BadParameter(f"'{value}' is not one of " + ", ".join(f"'{k}'" for k in RUN_MODELS) + ".")
+    return value
+
+
+def runs(kind: Annotated[str | None, Opt(callback=run_kind, help="only runs of this kind: "
+                                         + ", ".join(RUN_MODELS))] = None,
          dataset: Annotated[str | None, Opt(help="only runs on this dataset name")] = None,
          limit: int = 50,
          as_json: Annotated[bool, Opt("--json", help="print JSON instead of a table")] = False) -> int:

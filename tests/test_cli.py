@@ -198,7 +198,7 @@ def test_every_command_has_help(command):
     (["loadtest", "--max-batch", "0"], "error: max batch must be 1-1024"),
     (["loadtest", "--users", "many"],
      "error: --users: Input should be a valid integer, unable to parse string as an integer"),
-    (["runs", "--kind", "nope"], "error: --kind: 'nope' is not one of 'retrieval', 'rag', 'load'."),
+    (["runs", "--kind", "nope"], "error: --kind: 'nope' is not one of 'retrieval', 'rag', 'load', 'sweep'."),
     (["report", "--runs", "nope"], "error: no run 'nope'; list runs in the History page or with `python cli.py runs`"),
     (["report", "--runs"], "error: Option '--runs' requires an argument"),
     (["gate", "--run", "latest"], "error: Missing option '--metric'; see `cli.py gate --help`"),
