@@ -119,7 +119,15 @@ def result_json(result) -> dict:
             for r in result.rows]
     return {"run_id": result.run_id, "status": result.status, "metrics": s["metrics"],
             "metrics_skipped": s["metrics_skipped"], "generator": s["generator"], "judge": s["judge"],
-            "usage": s["usage"], "rows": rows}
+            "usage": s["usage"], "judge_reliability": reliability(result).to_json(), "rows": rows}
+
+
+def reliability(result):
+    """How far to trust the run's judge (evaluators.judge_reliability): agreement with the qrels, health."""
+    from evaluators.judge_reliability import judge_reliability
+
+    s = result.summary
+    return judge_reliability(result.rows, s["judge"], s["metrics_active"])
 
 
 def print_summary(result) -> None:
@@ -129,6 +137,8 @@ def print_summary(result) -> None:
     gen = s["generator"]
     print(f"generator: {gen['label']}" + (" — a baseline, not an LLM" if gen["baseline"] else ""))
     print(f"judge: {s['judge'] or 'none'}")
+    if s["judge"]:
+        print(f"judge reliability: {reliability(result).sentence()}")
     for model, ms in s["metrics"].items():
         print(f"{model}:")
         for name, v in ms.items():

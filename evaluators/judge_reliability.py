@@ -261,3 +261,28 @@ def for_run(store: RunStore, run: Run, seed: int = 0) -> JudgeReliability:
     cfg_judge = run.config.get("judge")
     judge = (run.summary.get("judge") or cfg_judge.get("model") or "judge") if cfg_judge else None
     return judge_reliability(store.rows(run.id), judge, run.config.get("metrics_active") or [], seed)
+
+
+# ---------------------------------------------------------------- display (page and report)
+
+def confusion_frame(rel: JudgeReliability):
+    """The confusion matrix as a table: rows the judge's verdict, columns the qrels."""
+    import pandas as pd
+
+    a = rel.agreement
+    return pd.DataFrame({"judge": ["useful", "not useful"], "qrels: relevant": [a.tp, a.fn],
+                         "qrels: not relevant": [a.fp, a.tn]})
+
+
+def health_frame(rel: JudgeReliability):
+    """Per judged metric: rows, scored, failed, parse failures and NaN, with rates."""
+    import pandas as pd
+
+    from evaluators.ragas_metrics import METRICS
+
+    def pct(h: MetricHealth, count: int) -> str:
+        return f"{count} ({h.rate(count):.0%})" if h.rows else "0"
+
+    return pd.DataFrame([{"metric": METRICS[m].label, "rows": h.rows, "scored": h.scored, "failed": pct(h, h.failed),
+                          "parse failures": pct(h, h.parse_failures), "NaN": pct(h, h.nan)}
+                         for m, h in rel.health.items()])

@@ -156,3 +156,65 @@ def test_noise_is_reproducible_and_p0_changes_nothing():
     assert all(flips({"mode": "biased", "kinds": ["faithfulness"], "only": 1}))
     with pytest.raises(ValueError, match="noise mode"):
         JudgeNoise(mode="random")
+
+
+def test_cli_json_and_report_carry_it(runs, judge_server, tmp_path, capsys):  # noqa: F811
+    import json
+
+    import cli
+    from evaluators.report import build_report
+
+    out = tmp_path / "rag.json"
+    code = cli.main(["rag", "--dataset", "sample", "--generator", "extractive", "--judge",
+                     f"compat:judge@{judge_server.base_url}", "--metrics", ",".join(METRICS), "--k", "3",
+                     "--output", str(out)])
+    assert code == 0
+    data = json.loads(out.read_text())
+    expected = reliability(runs["plain"]).to_json()
+    assert data["judge_reliability"] == {**expected, "judge": data["judge"]}
+    assert data["judge_reliability"]["agreement"]["confusion"] == [[45, 2], [16, 33]]
+    assert f"judge reliability: {expected['sentence']}" in capsys.readouterr().out
+    html = build_report(RunStore.default(), [runs["plain"].run_id])
+    assert f"How far to trust the judge: {expected['sentence']}." in html
+    assert "<h3>Judge vs your qrels: context precision verdicts</h3>" in html
+    assert "<h3>Judge failures per metric</h3>" in html
+    assert "<td>useful</td><td>45</td><td>2</td>" in html and "<td>not useful</td><td>16</td><td>33</td>" in html
+
+
+def _gate(capsys, *args):
+    import cli
+
+    code = cli.main(["gate", *args])
+    out, err = capsys.readouterr()
+    return code, out.strip(), err.strip()
+
+
+def test_gate_fails_on_a_judge_that_disagrees_with_the_qrels(runs, capsys):
+    noisy, plain = runs["noisy"].run_id, runs["plain"].run_id
+    code, out, err = _gate(capsys, "--run", noisy, "--metric", "context_precision", "--min", "0",
+                           "--min-agreement", "0.6")
+    assert code == 1 and not out
+    assert err == (f"GATE FAILED (run {noisy}): the judge's κ with your qrels is 0.13 < 0.6: it agrees with them "
+                   "on 57 % of 96 contexts, so context_precision judged by it is not a safe gate")
+    code, out, err = _gate(capsys, "--run", plain, "--metric", "context_precision", "--min", "0",
+                           "--min-agreement", "0.6")
+    assert code == 0 and not err and out.endswith("; judge κ with your qrels 0.63 >= 0.6")
+    code, _, err = _gate(capsys, "--run", plain, "--metric", "context_precision", "--min", "0",
+                         "--min-agreement", "0.7")
+    assert code == 1 and err.endswith("the judge's κ with your qrels is 0.63 < 0.7: it agrees with them on 81 % of "
+                                      "96 contexts, so context_precision judged by it is not a safe gate")
+
+
+def test_gate_agreement_without_a_judge_or_qrels_is_bad_input(capsys):
+    from tests.run_fixtures import make_dataset, write_rag_run
+
+    store, ds = RunStore.default(), make_dataset("agreement", n_queries=2)
+    scores = {"minilm": {"q0": {"faithfulness": 0.9}, "q1": {"faithfulness": 0.7}}}
+    no_judge = write_rag_run(store, ds, scores)
+    no_qrels = write_rag_run(store, ds, scores, judge={"provider": "compat", "model": "j", "base_url": "http://x/v1"})
+    for run, why in [(no_judge, f"run {no_judge} has no judge"),
+                     (no_qrels, f"run {no_qrels}: the run's questions have no qrels (relevant document ids)")]:
+        code, out, err = _gate(capsys, "--run", run, "--metric", "faithfulness", "--min", "0.5",
+                               "--min-agreement", "0.6")
+        assert (code, out) == (2, "")
+        assert err == f"error: --min-agreement needs a run with a judge and qrels; {why}"

@@ -73,3 +73,17 @@ def test_judged_run_shows_judge_reasons(milvus, llm_server):  # noqa: F811
     reasons = next(d.value for d in at.dataframe if "verdict" in getattr(d.value, "columns", []))
     assert {"Faithfulness", "Context recall"} <= set(reasons["metric"])
     assert llm_server.stats()["chat_calls"] > 0
+    # Beside the scores: how far to trust the judge (its verdicts against the sample's qrels, its failures)
+    from evaluators.judge_reliability import for_run
+    from rag.runs import RunStore
+
+    store = RunStore.default()
+    sentence = for_run(store, store.get("latest")).sentence()
+    assert sentence.startswith("the judge agrees with your judgments on ")
+    assert "(n = 16 contexts, 2 questions)" in sentence
+    assert sentence[0].upper() + sentence[1:] + "." in [i.value for i in at.info]
+    confusion = next(d.value for d in at.dataframe if "qrels: relevant" in getattr(d.value, "columns", []))
+    assert confusion["qrels: relevant"].sum() + confusion["qrels: not relevant"].sum() == 16   # 2 × 2 rows × k = 4
+    health = next(d.value for d in at.dataframe if "parse failures" in getattr(d.value, "columns", []))
+    assert list(health["rows"]) == [4] * 4 and list(health["parse failures"]) == ["0 (0%)"] * 4
+    assert raw_cells(at) == []

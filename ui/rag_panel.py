@@ -25,6 +25,7 @@ from rag.generators import DEFAULT_PROMPT
 from rag.llm import PROVIDERS
 from rag.question_sets import list_question_sets, questions_from_records, save_question_set
 from ui.errors import show_error
+from ui.judge_panel import judge_reliability_panel
 from ui.pickers import llm_picker, run_picker
 from ui.progress import fraction_bar
 from ui.resources import retriever
@@ -154,6 +155,7 @@ def run_panel(ds, store, runs: list) -> None:
     st.dataframe(report.metrics_table(frame), width="stretch")
     st.plotly_chart(report.metrics_figure(frame, "Generator: extractive baseline" * summary["generator"]["baseline"]),
                     width="stretch")
+    judge_reliability_panel(rows, summary)
     with st.expander("Which metrics ran, which need a judge, how to enable one",
                      expanded=bool(summary["metrics_skipped"])):
         st.dataframe(report.metric_status(summary), hide_index=True, width="stretch")
