@@ -12,6 +12,8 @@ relevant (``relevant_ids``). So:
   resamples *questions* (a question's contexts are judged together, so they are not independent);
 * **recall**: per row, the judged context recall against the recall by id (``nonllm_context_recall``
   by id, else computed from the ids), as a Spearman correlation with n;
+* **noise** (with ``--judge-repeats K``): per judged metric and model, the interval with the judge's
+  own noise (``evaluators.judge_noise``: questions, then repeats) beside the one-judge interval;
 * **health**: per judged metric, how many rows failed, how many because the judge's reply did not
   parse, how many gave NaN (issue 15, item 4).
 
@@ -32,6 +34,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from evaluators.judge_noise import judge_noise
 from evaluators.ragas_metrics import JUDGED
 from rag.runs import Run, RunStore
 
@@ -119,6 +122,7 @@ class JudgeReliability:
     recall: RecallCorrelation | None = None
     health: dict[str, MetricHealth] = field(default_factory=dict)
     missing: str | None = None
+    noise: dict[str, dict[str, dict]] = field(default_factory=dict)   # metric -> model -> judge_noise's entry
 
     def sentence(self) -> str:
         """One plain sentence for the page, the report and the CLI."""
@@ -141,7 +145,7 @@ class JudgeReliability:
         return {"judge": self.judge, "missing": self.missing, "sentence": self.sentence(),
                 "agreement": self.agreement.to_json() if self.agreement else None,
                 "recall": asdict(self.recall) if self.recall else None,
-                "health": {m: h.to_json() for m, h in self.health.items()}}
+                "health": {m: h.to_json() for m, h in self.health.items()}, "judge_noise": self.noise}
 
 
 # ---------------------------------------------------------------- computing it
@@ -189,7 +193,7 @@ def agreement(rows: list[dict], seed: int = 0, n_resamples: int = N_RESAMPLES) -
     per_q = _counts(rows)
     if not per_q:
         return None
-    table = np.array(list(per_q.values()))
+    table = np.array([per_q[q] for q in sorted(per_q)])   # in question order whatever the rows' order
     tp, fp, fn, tn = (int(v) for v in table.sum(axis=0))
     used = sum(1 for r in rows if precision_verdicts(r) is not None and _qrels(r) is not None)
     rng = np.random.default_rng(seed)
@@ -245,7 +249,8 @@ def judge_reliability(rows: list[dict], judge: str | None, metrics: list[str], s
     judged = [m for m in metrics if m in JUDGED]
     if judge is None:
         return JudgeReliability(None, missing="the run has no judge")
-    out = JudgeReliability(judge, health=health(rows, judged), recall=recall_correlation(rows))
+    out = JudgeReliability(judge, health=health(rows, judged), recall=recall_correlation(rows),
+                           noise=judge_noise(rows, judged))
     if not any(_qrels(r) for r in rows):
         out.missing = "the run's questions have no qrels (relevant document ids)"
     elif "context_precision" not in judged:
@@ -286,3 +291,20 @@ def health_frame(rel: JudgeReliability):
     return pd.DataFrame([{"metric": METRICS[m].label, "rows": h.rows, "scored": h.scored, "failed": pct(h, h.failed),
                           "parse failures": pct(h, h.parse_failures), "NaN": pct(h, h.nan)}
                          for m, h in rel.health.items()])
+
+
+def noise_frame(rel: JudgeReliability):
+    """Per judged metric and model with repeats: the one-judge CI beside the CI with the judge's noise."""
+    import pandas as pd
+
+    from evaluators.ragas_metrics import METRICS
+
+    def ci(pair) -> str:
+        return f"[{pair[0]:.3f}, {pair[1]:.3f}]"
+
+    return pd.DataFrame([{"metric": METRICS[m].label, "model": model, "repeats": e["repeats"],
+                          "mean": f"{e['mean']:.3f}",
+                          "95% CI (one judge)": ci(e["ci"]), "95% CI with judge noise": ci(e["ci_with_judge_noise"]),
+                          "rows whose repeats differ": f"{e['rows_varying']}/{e['n']}",
+                          "repeat SD": f"{e['repeat_sd']:.3f}"}
+                         for m, per_model in rel.noise.items() for model, e in per_model.items()])

@@ -65,6 +65,8 @@ class RagConfig:
     limit: int | None = None                  # first N questions
     question_set: str | None = None           # a saved question set instead of the dataset's queries
     embeddings: str = "minilm"                # for answer relevancy
+    judge_repeats: int = 1                    # each judged metric scored this many times per row (judge noise)
+    judge_temperature: float | None = None    # the judge's temperature (None: Ragas' 0.01)
     chunking: str = ""
     index: dict = field(default_factory=lambda: IndexConfig().to_json())  # IndexConfig.to_json(): type, metric, params
     prices: dict = field(default_factory=lambda: PriceTable.default().to_json())
@@ -133,8 +135,8 @@ def check_config(cfg: RagConfig, settings=None) -> None:
         if not ok:
             raise ValueError(f"{ep.label}: {why}")
     split_metrics(cfg.metrics, parse_llm(cfg.judge, cfg.judge_base_url))
-    if cfg.concurrency < 1 or cfg.timeout <= 0 or cfg.max_retries < 0:
-        raise ValueError("concurrency must be ≥ 1, timeout > 0 and retries ≥ 0")
+    if cfg.concurrency < 1 or cfg.timeout <= 0 or cfg.max_retries < 0 or cfg.judge_repeats < 1:
+        raise ValueError("concurrency and judge repeats must be ≥ 1, timeout > 0 and retries ≥ 0")
     cfg.generation()  # validates the template and k
     IndexConfig.from_json(cfg.index)  # validates the index type, metric and parameters
 
@@ -277,7 +279,7 @@ class RagJob:
         active, _ = split_metrics(cfg.metrics, judge)
         generator = make_generator(cfg.generator, cfg.generation(), cfg.generator_base_url, self.settings)
         scorer = RagasScorer(active, judge, timeout=cfg.timeout, max_retries=cfg.max_retries, gate=gate,
-                             embeddings=cfg.embeddings)
+                             embeddings=cfg.embeddings, repeats=cfg.judge_repeats, temperature=cfg.judge_temperature)
         queue = list(reversed(work))
         stored = self.store.rows(self.run_id)
         redo = {(m, q.id) for m, q, prev in work if prev is not None}
@@ -342,7 +344,7 @@ async def _row(model, q: EvalQuestion, prev: dict | None, hits, ds, generator, s
         [m for m in (prev.get("errors") or {}) if m in METRICS]
     sample = RagSample(q.question, response, [c.full_text for c in ctxs], q.reference, q.reference_contexts or None,
                        [d for d, _ in hits], q.relevant_ids or None)
-    results = await scorer.score(sample, only=only, meter=row_meter)
+    results = await scorer.score(sample, only=only, meter=row_meter, previous=(prev or {}).get("repeats"))
     row = dict(prev) if prev else {}
     row.update({"model": model, "item_id": q.id, "question_id": q.id, "question": q.question, "response": response,
                 "generator": generator.name, "retrieved_ids": [d for d, _ in hits],
@@ -351,8 +353,11 @@ async def _row(model, q: EvalQuestion, prev: dict | None, hits, ds, generator, s
     errors = {k: v for k, v in (row.get("errors") or {}).items() if k not in results}
     na, reasons = dict(row.get("not_applicable") or {}), dict(row.get("reasons") or {})
     variants, scores = dict(row.get("variants") or {}), dict(row.get("scores") or {})
+    repeats = dict(row.get("repeats") or {})
     for name, r in results.items():
         scores[name] = r.value
+        if r.repeats is not None:
+            repeats[name] = r.repeats
         if r.variant:
             variants[name] = r.variant
         if r.error:
@@ -366,7 +371,7 @@ async def _row(model, q: EvalQuestion, prev: dict | None, hits, ds, generator, s
     else:
         errors.pop("generation", None)
     row.update({"scores": scores, "errors": errors, "not_applicable": na, "reasons": reasons, "variants": variants,
-                "usage": row_meter.by_model, "seconds": round(time.perf_counter() - t, 3)})
+                "repeats": repeats, "usage": row_meter.by_model, "seconds": round(time.perf_counter() - t, 3)})
     return RagRow.model_validate(row)
 
 

@@ -34,7 +34,7 @@ def judge_parts(store: RunStore, group: list[Run]) -> tuple[list[str], list[tupl
     """(sentences, tables) on each judged run's judge (``evaluators.judge_reliability``): its agreement with
     the qrels and its failures per metric, placed beside the judged metrics they qualify. Runs without a
     judge (every retrieval run) give nothing."""
-    from evaluators.judge_reliability import confusion_frame, for_run, health_frame
+    from evaluators.judge_reliability import confusion_frame, for_run, health_frame, noise_frame
 
     sentences, tables = [], []
     for run in group:
@@ -47,6 +47,8 @@ def judge_parts(store: RunStore, group: list[Run]) -> tuple[list[str], list[tupl
             tables.append((f"Judge vs your qrels{who}: context precision verdicts", _table(confusion_frame(rel))))
         if rel.health:
             tables.append((f"Judge failures per metric{who}", _table(health_frame(rel))))
+        if rel.noise:
+            tables.append((f"Judge repeats: 95% CI with the judge's noise{who}", _table(noise_frame(rel))))
     return sentences, tables
 
 

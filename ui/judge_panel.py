@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from evaluators.judge_reliability import confusion_frame, health_frame, judge_reliability
+from evaluators.judge_reliability import confusion_frame, health_frame, judge_reliability, noise_frame
 
 
 def judge_reliability_panel(rows: list[dict], summary: dict) -> None:
@@ -30,3 +30,6 @@ def judge_reliability_panel(rows: list[dict], summary: dict) -> None:
         if rel.health:
             c2.caption("Judge failures per metric (rows it applied to)")
             c2.dataframe(health_frame(rel), hide_index=True, width="stretch")
+        if rel.noise:
+            st.caption("Judge repeats: the interval with the judge's own noise (questions, then repeats within each)")
+            st.dataframe(noise_frame(rel), hide_index=True, width="stretch")

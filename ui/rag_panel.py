@@ -53,6 +53,9 @@ def rag_config(ds, models: list[str], k: int, generator: str, gen_url, judge: st
         timeout = c.number_input("Timeout per call (s)", 1.0, 600.0, 60.0)
         retries = int(d.number_input("Retries per call", 0, 10, 2))
         cap = e.number_input("Spend cap (USD, 0 = none)", 0.0, 1000.0, 0.0, 0.5)
+        f, g = st.columns(2)
+        repeats = int(f.number_input("Judge repeats (each judged metric K times per row)", 1, 10, 1))
+        judge_temp = g.number_input("Judge temperature (used with repeats)", 0.0, 2.0, 0.7, 0.1)
         metrics = st.multiselect("Metrics", list(METRICS), default=list(METRICS),
                                  format_func=lambda m: METRICS[m].label)
         qset = st.selectbox("Questions", [DATASET_QUESTIONS, *list_question_sets()])
@@ -64,7 +67,8 @@ def rag_config(ds, models: list[str], k: int, generator: str, gen_url, judge: st
                         prompt_template=template, concurrency=concurrency, timeout=timeout, max_retries=retries,
                         spend_cap_usd=cap or None, limit=limit or None,
                         question_set=None if qset == DATASET_QUESTIONS else qset, chunking=chunking(),
-                        index=index_config().to_json(),
+                        index=index_config().to_json(), judge_repeats=repeats,
+                        judge_temperature=judge_temp if repeats > 1 else None,
                         prices=PriceTable.from_rows(prices.to_dict("records")).to_json())
         st.info(estimate_text(estimate_run(questions_for(ds, cfg), ds, cfg).summary(cfg.price_table())), icon="🧮")
     except ValueError as err:
