@@ -55,6 +55,9 @@ def rag(dataset: Annotated[str, Opt(help="'sample' or a BEIR folder")] = "sample
         = 1,
         judge_temperature: Annotated[float | None, Opt(help="the judge's temperature (default: Ragas' 0.01)")]
         = None,
+        second_judge: Annotated[str | None, Opt(help="another judge scoring the same rows: openai:MODEL | "
+                                                     "compat:MODEL@URL (agreement, whether the winner changes)")]
+        = None,
         estimate: Annotated[bool, Opt("--estimate", help="print the LLM call / token / cost estimate and exit")]
         = False,
         resume: Annotated[str | None, Opt(metavar="RUN_ID", help="finish an interrupted run")] = None,
@@ -87,7 +90,7 @@ def rag(dataset: Annotated[str, Opt(help="'sample' or a BEIR folder")] = "sample
                         judge_base_url=judge_base_url or base_url, metrics=metrics, k=k, temperature=temperature,
                         concurrency=concurrency, timeout=timeout, max_retries=retries, spend_cap_usd=spend_cap,
                         limit=limit, question_set=question_set, embeddings=embeddings, prices=table.to_json(),
-                        judge_repeats=judge_repeats, judge_temperature=judge_temperature,
+                        judge_repeats=judge_repeats, judge_temperature=judge_temperature, second_judge=second_judge,
                         index=options.index_config(index, metric, index_params).to_json(), **extra)
         est = estimate_run(questions_for(ds, cfg), ds, cfg).summary(cfg.price_table())
         options.status(f"estimate: {est['rows']} rows, {est['total_calls']} LLM calls, "
@@ -120,7 +123,8 @@ def result_json(result) -> dict:
     s = result.summary
     keep = ("model", "question_id", "question", "response", "retrieved_ids", "errors", "not_applicable", "variants",
             "repeats", "usage")
-    rows = [{**{k: r.get(k) for k in keep},
+    rows = [{**{k: r.get(k) for k in keep}, "second_judge": {k: v for k, v in (r.get("second_judge") or {}).items()
+                                                           if k != "reasons"},
              **{m: (r.get("scores") or {}).get(m) for m in s["metrics_active"] if m in METRICS}}
             for r in result.rows]
     return {"run_id": result.run_id, "status": result.status, "metrics": s["metrics"],

@@ -8,7 +8,7 @@ examples are most of the tokens) with the question, typical contexts of this cor
 typical length, plus the JSON schema instructor sends again in its system message; tokens are
 characters ÷ 4 (no tiktoken download). Completion sizes are rough. Failed-call retries and re-asks of
 a reply that did not parse come on top. With judge repeats (``cfg.judge_repeats`` = K) every judged
-metric's calls and tokens count K times.
+metric's calls and tokens count K times; a second judge (``cfg.second_judge``) scores each once more.
 
 Usage:
     est = estimate_run(questions, ds, cfg)            # cfg: rag_job.RagConfig
@@ -91,6 +91,7 @@ def estimate_run(questions: list[EvalQuestion], ds: Dataset, cfg, rows_done: set
     """The LLM work of running ``cfg`` (a RagConfig) over ``questions`` for each model, minus ``rows_done``."""
     judge = parse_llm(cfg.judge, cfg.judge_base_url)
     gen_ep = generator_endpoint(cfg.generator, cfg.generator_base_url)
+    second = parse_llm(cfg.second_judge) if judge is not None else None
     active, _ = split_metrics(cfg.metrics, judge)
     judged = [n for n in active if METRICS[n].needs_judge]
     ctxs = typical_contexts(ds, cfg.k)
@@ -114,4 +115,7 @@ def estimate_run(questions: list[EvalQuestion], ds: Dataset, cfg, rows_done: set
                 est.add("judge", judge.model, k * len(prompts), k * sum(approx_tokens(p) for p, _ in prompts),
                         k * sum(approx_tokens(c) for _, c in prompts))
                 est.per_metric_calls[name] = est.per_metric_calls.get(name, 0) + k * len(prompts)
+                if second is not None:
+                    est.add("second judge", second.model, len(prompts), sum(approx_tokens(p) for p, _ in prompts),
+                            sum(approx_tokens(c) for _, c in prompts))
     return est

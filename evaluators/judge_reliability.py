@@ -123,6 +123,7 @@ class JudgeReliability:
     health: dict[str, MetricHealth] = field(default_factory=dict)
     missing: str | None = None
     noise: dict[str, dict[str, dict]] = field(default_factory=dict)   # metric -> model -> judge_noise's entry
+    second: dict | None = None                                          # evaluators.second_judge's report
 
     def sentence(self) -> str:
         """One plain sentence for the page, the report and the CLI."""
@@ -145,7 +146,8 @@ class JudgeReliability:
         return {"judge": self.judge, "missing": self.missing, "sentence": self.sentence(),
                 "agreement": self.agreement.to_json() if self.agreement else None,
                 "recall": asdict(self.recall) if self.recall else None,
-                "health": {m: h.to_json() for m, h in self.health.items()}, "judge_noise": self.noise}
+                "health": {m: h.to_json() for m, h in self.health.items()}, "judge_noise": self.noise,
+                "second_judge": self.second}
 
 
 # ---------------------------------------------------------------- computing it
@@ -245,12 +247,14 @@ def health(rows: list[dict], metrics: list[str]) -> dict[str, MetricHealth]:
 def judge_reliability(rows: list[dict], judge: str | None, metrics: list[str], seed: int = 0,
                       n_resamples: int = N_RESAMPLES) -> JudgeReliability:
     """The judge's reliability from a RAG run's rows; ``metrics`` the run's active metrics."""
+    from evaluators.second_judge import second_judge_report  # it builds on this module
+
     rows = [r.model_dump() if hasattr(r, "model_dump") else r for r in rows]
     judged = [m for m in metrics if m in JUDGED]
     if judge is None:
         return JudgeReliability(None, missing="the run has no judge")
     out = JudgeReliability(judge, health=health(rows, judged), recall=recall_correlation(rows),
-                           noise=judge_noise(rows, judged))
+                           noise=judge_noise(rows, judged), second=second_judge_report(rows, judged))
     if not any(_qrels(r) for r in rows):
         out.missing = "the run's questions have no qrels (relevant document ids)"
     elif "context_precision" not in judged:

@@ -60,7 +60,7 @@ class RagasScorer:
     def __init__(self, metrics: list[str] | None = None, judge: LLMEndpoint | None = None, *,
                  timeout: float = 60.0, max_retries: int = 2, gate: JudgeConcurrency | None = None,
                  embeddings: str = "minilm", meter: UsageMeter | None = None, repeats: int = 1,
-                 temperature: float | None = None):
+                 temperature: float | None = None, second_judge: LLMEndpoint | None = None):
         self.judge, self.timeout, self.repeats = judge, timeout, max(1, int(repeats))
         self.active, self.skipped = split_metrics(metrics, judge)
         self.gate = gate or JudgeConcurrency(8)
@@ -77,6 +77,11 @@ class RagasScorer:
             [llm.repeat(i, temperature) for i in range(self.repeats)]
         self.by_repeat = [{n: METRICS[n].build(j, emb) for n in self.active} for j in judges]
         self.metrics = self.by_repeat[0]
+        self.second: dict[str, object] = {}   # a second judge's metrics: the judged ones, scored once per row
+        if second_judge is not None and llm is not None:
+            llm2 = JudgeLLM.build(second_judge, self.gate, timeout, max_retries)
+            self._closers.append(llm2)
+            self.second = {n: METRICS[n].build(llm2, emb) for n in self.active if METRICS[n].needs_judge}
         self.id_metrics = {n: METRICS[n].by_id() for n in self.active if METRICS[n].by_id}
 
     async def score(self, sample: RagSample, only: list[str] | None = None, meter: UsageMeter | None = None,
@@ -87,6 +92,10 @@ class RagasScorer:
         names = [n for n in self.active if only is None or n in only]
         results = await asyncio.gather(*(self._repeated(n, sample, meter or self.meter, (previous or {}).get(n))
                                          for n in names))
+        seconds = [n for n in names if n in self.second]
+        for n, r in zip(seconds, await asyncio.gather(*(self._one(n, sample, meter or self.meter, metric=self.second[n])
+                                                        for n in seconds))):
+            results[names.index(n)].second = r
         return dict(zip(names, results))
 
     async def _repeated(self, name: str, sample: RagSample, meter: UsageMeter, previous: list | None) -> MetricResult:
@@ -105,7 +114,9 @@ class RagasScorer:
         return MetricResult(value=None if failed else sum(values) / len(values), error=error, reasons=first.reasons,
                             variant=first.variant, repeats=values)
 
-    async def _one(self, name: str, sample: RagSample, meter: UsageMeter, repeat: int = 0) -> MetricResult:
+    async def _one(self, name: str, sample: RagSample, meter: UsageMeter, repeat: int = 0,
+                   metric=None) -> MetricResult:
+        """One metric of one row with repeat ``repeat``'s judge (or ``metric``: the second judge's)."""
         spec = METRICS[name]
         na = applicability(spec, sample)
         if na:
@@ -116,7 +127,7 @@ class RagasScorer:
             return MetricResult(error="no contexts were retrieved")
         how = variant(spec, sample)
         metric, needs = (self.id_metrics[name], ID_NEEDS) if how == BY_ID else \
-            (self.by_repeat[repeat][name], spec.needs)
+            (metric or self.by_repeat[repeat][name], spec.needs)
         with JudgeTrace(meter, self.judge.model if self.judge else "") as trace:  # this task's judge calls
             try:
                 value = await metric.ascore(**{f: getattr(sample, f) for f in needs})

@@ -43,6 +43,7 @@ def judge_parts(store: RunStore, group: list[Run]) -> tuple[list[str], list[tupl
         rel = for_run(store, run)
         who = f" (run {run.id})" if len(group) > 1 else ""
         sentences.append(f"How far to trust the judge{who}: {rel.sentence()}.")
+        sentences += [f"Second judge{who}: {line}." for line in (rel.second or {}).get("sentences", [])]
         if rel.agreement:
             tables.append((f"Judge vs your qrels{who}: context precision verdicts", _table(confusion_frame(rel))))
         if rel.health:

@@ -30,6 +30,8 @@ def judge_reliability_panel(rows: list[dict], summary: dict) -> None:
         if rel.health:
             c2.caption("Judge failures per metric (rows it applied to)")
             c2.dataframe(health_frame(rel), hide_index=True, width="stretch")
+        for line in (rel.second or {}).get("sentences", []):
+            st.caption(f"Second judge: {line}.")
         if rel.noise:
             st.caption("Judge repeats: the interval with the judge's own noise (questions, then repeats within each)")
             st.dataframe(noise_frame(rel), hide_index=True, width="stretch")
