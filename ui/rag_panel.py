@@ -56,6 +56,7 @@ def rag_config(ds, models: list[str], k: int, generator: str, gen_url, judge: st
         f, g = st.columns(2)
         repeats = int(f.number_input("Judge repeats (each judged metric K times per row)", 1, 10, 1))
         judge_temp = g.number_input("Judge temperature (used with repeats)", 0.0, 2.0, 0.7, 0.1)
+        second, second_url = llm_picker("Second judge", ["none", *PROVIDERS], "none")   # same rows, another judge
         metrics = st.multiselect("Metrics", list(METRICS), default=list(METRICS),
                                  format_func=lambda m: METRICS[m].label)
         qset = st.selectbox("Questions", [DATASET_QUESTIONS, *list_question_sets()])
@@ -69,6 +70,7 @@ def rag_config(ds, models: list[str], k: int, generator: str, gen_url, judge: st
                         question_set=None if qset == DATASET_QUESTIONS else qset, chunking=chunking(),
                         index=index_config().to_json(), judge_repeats=repeats,
                         judge_temperature=judge_temp if repeats > 1 else None,
+                        second_judge=None if second == "none" else f"{second}@{second_url}" if second_url else second,
                         prices=PriceTable.from_rows(prices.to_dict("records")).to_json())
         st.info(estimate_text(estimate_run(questions_for(ds, cfg), ds, cfg).summary(cfg.price_table())), icon="🧮")
     except ValueError as err:
