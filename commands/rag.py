@@ -4,6 +4,7 @@
         --output rag.json
     python cli.py rag --dataset sample --generator openai:gpt-4o-mini --judge openai:gpt-4o-mini --spend-cap 0.5
     python cli.py rag --dataset sample --generator ollama:llama3.1 --judge ollama:llama3.1
+    python cli.py rag --dataset sample --judge openai:gpt-4o-mini --judge-repeats 3 --judge-temperature 0.7
     python cli.py rag --resume RUN_ID            # finish an interrupted run
     python cli.py rag --retry-failed RUN_ID      # re-run only the rows with failures
 
@@ -50,6 +51,13 @@ def rag(dataset: Annotated[str, Opt(help="'sample' or a BEIR folder")] = "sample
         question_set: Annotated[str | None, Opt(help="a saved question set instead of the dataset's queries")]
         = None,
         embeddings: Annotated[str, Opt(help="embeddings for answer relevancy: minilm | openai:MODEL")] = "minilm",
+        judge_repeats: Annotated[int, Opt(help="score each judged metric K times per row (judge noise in the CIs)")]
+        = 1,
+        judge_temperature: Annotated[float | None, Opt(help="the judge's temperature (default: Ragas' 0.01)")]
+        = None,
+        second_judge: Annotated[str | None, Opt(help="another judge scoring the same rows: openai:MODEL | "
+                                                     "compat:MODEL@URL (agreement, whether the winner changes)")]
+        = None,
         estimate: Annotated[bool, Opt("--estimate", help="print the LLM call / token / cost estimate and exit")]
         = False,
         resume: Annotated[str | None, Opt(metavar="RUN_ID", help="finish an interrupted run")] = None,
@@ -82,6 +90,7 @@ def rag(dataset: Annotated[str, Opt(help="'sample' or a BEIR folder")] = "sample
                         judge_base_url=judge_base_url or base_url, metrics=metrics, k=k, temperature=temperature,
                         concurrency=concurrency, timeout=timeout, max_retries=retries, spend_cap_usd=spend_cap,
                         limit=limit, question_set=question_set, embeddings=embeddings, prices=table.to_json(),
+                        judge_repeats=judge_repeats, judge_temperature=judge_temperature, second_judge=second_judge,
                         index=options.index_config(index, metric, index_params).to_json(), **extra)
         est = estimate_run(questions_for(ds, cfg), ds, cfg).summary(cfg.price_table())
         options.status(f"estimate: {est['rows']} rows, {est['total_calls']} LLM calls, "
@@ -113,13 +122,22 @@ def result_json(result) -> dict:
 
     s = result.summary
     keep = ("model", "question_id", "question", "response", "retrieved_ids", "errors", "not_applicable", "variants",
-            "usage")
-    rows = [{**{k: r.get(k) for k in keep},
+            "repeats", "usage")
+    rows = [{**{k: r.get(k) for k in keep}, "second_judge": {k: v for k, v in (r.get("second_judge") or {}).items()
+                                                           if k != "reasons"},
              **{m: (r.get("scores") or {}).get(m) for m in s["metrics_active"] if m in METRICS}}
             for r in result.rows]
     return {"run_id": result.run_id, "status": result.status, "metrics": s["metrics"],
             "metrics_skipped": s["metrics_skipped"], "generator": s["generator"], "judge": s["judge"],
-            "usage": s["usage"], "rows": rows}
+            "usage": s["usage"], "judge_reliability": reliability(result).to_json(), "rows": rows}
+
+
+def reliability(result):
+    """How far to trust the run's judge (evaluators.judge_reliability): agreement with the qrels, health."""
+    from evaluators.judge_reliability import judge_reliability
+
+    s = result.summary
+    return judge_reliability(result.rows, s["judge"], s["metrics_active"])
 
 
 def print_summary(result) -> None:
@@ -129,6 +147,8 @@ def print_summary(result) -> None:
     gen = s["generator"]
     print(f"generator: {gen['label']}" + (" — a baseline, not an LLM" if gen["baseline"] else ""))
     print(f"judge: {s['judge'] or 'none'}")
+    if s["judge"]:
+        print(f"judge reliability: {reliability(result).sentence()}")
     for model, ms in s["metrics"].items():
         print(f"{model}:")
         for name, v in ms.items():

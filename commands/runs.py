@@ -3,6 +3,7 @@
     python cli.py runs --kind rag --json
     python cli.py report --runs latest --output report.html
     python cli.py gate --run latest --metric ndcg@10 --min 0.6      # exit 1 when it misses: a CI gate
+    python cli.py gate --run latest --metric faithfulness --min 0.8 --min-agreement 0.6   # and trust the judge
     python cli.py export --run latest --format parquet
 
 Wherever a run id is expected, ``latest`` names the newest run.
@@ -75,12 +76,14 @@ def gate(run: Annotated[str, Opt(help="run id or 'latest'")],
          maximum: Annotated[float | None, Opt("--max", help="fail when the value is above this (latency)")] = None,
          ci_low: Annotated[float | None, Opt(help="fail when the lower bound of the 95% bootstrap CI is below this "
                                                   "(retrieval, RAG)")] = None,
-         model: Annotated[str | None, Opt(help="only this model (default: every model in the run)")] = None) -> int:
+         model: Annotated[str | None, Opt(help="only this model (default: every model in the run)")] = None,
+         min_agreement: Annotated[float | None, Opt(help="fail when the judge's Cohen's κ with the run's qrels is "
+                                                         "below this (RAG runs with a judge)")] = None) -> int:
     from evaluators.gate import check_gate
     from rag.runs import RunStore
 
     store = RunStore.default()
-    result = check_gate(store, store.get(run), metric, minimum, maximum, model, ci_low)
+    result = check_gate(store, store.get(run), metric, minimum, maximum, model, ci_low, min_agreement)
     print(result.message, file=sys.stdout if result.ok else sys.stderr)
     return 0 if result.ok else 1
 

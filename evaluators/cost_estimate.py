@@ -7,7 +7,8 @@ Prompt sizes come from rendering the metrics' *own* Ragas prompts (their instruc
 examples are most of the tokens) with the question, typical contexts of this corpus and an answer of
 typical length, plus the JSON schema instructor sends again in its system message; tokens are
 characters ÷ 4 (no tiktoken download). Completion sizes are rough. Failed-call retries and re-asks of
-a reply that did not parse come on top.
+a reply that did not parse come on top. With judge repeats (``cfg.judge_repeats`` = K) every judged
+metric's calls and tokens count K times; a second judge (``cfg.second_judge``) scores each once more.
 
 Usage:
     est = estimate_run(questions, ds, cfg)            # cfg: rag_job.RagConfig
@@ -90,12 +91,13 @@ def estimate_run(questions: list[EvalQuestion], ds: Dataset, cfg, rows_done: set
     """The LLM work of running ``cfg`` (a RagConfig) over ``questions`` for each model, minus ``rows_done``."""
     judge = parse_llm(cfg.judge, cfg.judge_base_url)
     gen_ep = generator_endpoint(cfg.generator, cfg.generator_base_url)
+    second = parse_llm(cfg.second_judge) if judge is not None else None
     active, _ = split_metrics(cfg.metrics, judge)
     judged = [n for n in active if METRICS[n].needs_judge]
     ctxs = typical_contexts(ds, cfg.k)
     lengths = [len(s) for d in ds.documents[:200] for s in split_sentences(d.text)]
     ans = "x" * (int(statistics.median(lengths) * 2) if lengths and gen_ep is None else TYPICAL_ANSWER_CHARS)
-    est = Estimate()
+    est, k = Estimate(), cfg.judge_repeats
     per_q: dict[str, tuple] = {}
     for model in cfg.models:
         for q in questions:
@@ -110,7 +112,10 @@ def estimate_run(questions: list[EvalQuestion], ds: Dataset, cfg, rows_done: set
                 per_q[q.id] = tuple((n, PROMPTS[n](q.question, ctxs, ans, q.reference or ""))
                                     for n in judged if applicability(METRICS[n], sample) is None)
             for name, prompts in per_q[q.id]:
-                est.add("judge", judge.model, len(prompts), sum(approx_tokens(p) for p, _ in prompts),
-                        sum(approx_tokens(c) for _, c in prompts))
-                est.per_metric_calls[name] = est.per_metric_calls.get(name, 0) + len(prompts)
+                est.add("judge", judge.model, k * len(prompts), k * sum(approx_tokens(p) for p, _ in prompts),
+                        k * sum(approx_tokens(c) for _, c in prompts))
+                est.per_metric_calls[name] = est.per_metric_calls.get(name, 0) + k * len(prompts)
+                if second is not None:
+                    est.add("second judge", second.model, len(prompts), sum(approx_tokens(p) for p, _ in prompts),
+                            sum(approx_tokens(c) for _, c in prompts))
     return est

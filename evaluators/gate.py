@@ -5,8 +5,13 @@ computing them; ``cli.py gate`` and CI read only this. Quality kinds (``evaluato
 gated on the run's one set of statistics, so a gate, the pages and the report quote the same mean
 and interval; kinds with only aggregates (load) on their summary.
 
+A judged metric can also be gated on its judge (``min_agreement``): the judge's Cohen's κ with the
+user's own qrels (``evaluators.judge_reliability``), so CI never passes a score from a judge that
+disagrees with the relevance judgments the user already has.
+
 Usage:
     result = check_gate(store, store.get("latest"), "ndcg@10", minimum=0.6, ci_low=0.5)
+    check_gate(store, rag_run, "faithfulness", minimum=0.8, min_agreement=0.6)
     print(result.message); sys.exit(0 if result.ok else 1)
 """
 
@@ -54,8 +59,29 @@ def _quality_values(store: RunStore, run: Run, metric: str, model: str | None) -
     return found, [model] if model else list(values), values
 
 
+def judge_check(store: RunStore, run: Run, metric: str, bound: float) -> tuple[str | None, str]:
+    """(why the judge fails the gate or None, what to show when it passes). ValueError (bad input) when
+    the run has no judge or no qrels: there is nothing to measure the judge against."""
+    from evaluators.judge_reliability import for_run
+
+    if not run.config.get("judge"):
+        raise ValueError(f"--min-agreement needs a run with a judge and qrels; run {run.id} has no judge")
+    rel = for_run(store, run)
+    a = rel.agreement
+    if a is None:
+        raise ValueError(f"--min-agreement needs a run with a judge and qrels; run {run.id}: {rel.missing}")
+    agrees = f"it agrees with them on {a.accuracy * 100:.0f} % of {a.n} contexts, so {metric} judged by it is not " \
+             "a safe gate"
+    if math.isnan(a.kappa):
+        return f"the judge's κ with your qrels is undefined (one answer for every context): {agrees}", ""
+    if a.kappa < bound:
+        return f"the judge's κ with your qrels is {a.kappa:.2f} < {bound:g}: {agrees}", ""
+    return None, f"; judge κ with your qrels {a.kappa:.2f} >= {bound:g}"
+
+
 def check_gate(store: RunStore, run: Run, metric: str, minimum: float | None = None, maximum: float | None = None,
-               model: str | None = None, ci_low: float | None = None) -> GateResult:
+               model: str | None = None, ci_low: float | None = None,
+               min_agreement: float | None = None) -> GateResult:
     """Is ``metric`` of ``model`` (default: every model in the run) at least ``minimum``, at most
     ``maximum``, and is its 95% CI's lower bound at least ``ci_low``?
 
@@ -63,6 +89,7 @@ def check_gate(store: RunStore, run: Run, metric: str, minimum: float | None = N
     kinds without per-query scores (load) are gated on their summary's aggregates (``p95_ms``,
     ``rps``) and ``ci_low`` does not apply. Bad input (unknown metric or model, a run that did not
     finish, no threshold) raises ValueError; a model without a value fails (unscored must not pass CI).
+    ``min_agreement``: also fail when the run's judge agrees with the qrels at a κ below it.
     """
     if minimum is None and maximum is None and ci_low is None:
         raise ValueError("give --min, --max and/or --ci-low")
@@ -76,6 +103,8 @@ def check_gate(store: RunStore, run: Run, metric: str, minimum: float | None = N
                              "(use --max)")
         found, models, values = _aggregate_values(run, metric, model)
     failures, shown = [], []
+    judged = judge_check(store, run, found, min_agreement) if min_agreement is not None else (None, "")
+    failures += [judged[0]] if judged[0] else []
     for m in models:
         v, lo, hi = values.get(m, (None, None, None))
         ci = f" [{lo:.4f}, {hi:.4f}]" if ci_low is not None and v is not None else ""
@@ -93,4 +122,4 @@ def check_gate(store: RunStore, run: Run, metric: str, minimum: float | None = N
                                       f"95% CI low >= {ci_low:g}" if ci_low is not None else "") if b)
     if failures:
         return GateResult(False, f"GATE FAILED (run {run.id}): " + "; ".join(failures))
-    return GateResult(True, f"gate passed (run {run.id}): {found} {bounds}: " + ", ".join(shown))
+    return GateResult(True, f"gate passed (run {run.id}): {found} {bounds}: " + ", ".join(shown) + judged[1])

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 
 from evaluators.cost import PriceTable, SpendCap, UsageMeter
-from evaluators.rag_rows import first_error, row_failed, summarize
+from evaluators.rag_rows import first_error, row_failed, summarize, usage_delta
 from evaluators.ragas_eval import RagasScorer, describe_error
 from evaluators.ragas_judge import JudgeConcurrency
 from evaluators.ragas_metrics import METRICS, RagSample, split_metrics
@@ -65,6 +65,9 @@ class RagConfig:
     limit: int | None = None                  # first N questions
     question_set: str | None = None           # a saved question set instead of the dataset's queries
     embeddings: str = "minilm"                # for answer relevancy
+    judge_repeats: int = 1                    # each judged metric scored this many times per row (judge noise)
+    judge_temperature: float | None = None    # the judge's temperature (None: Ragas' 0.01)
+    second_judge: str | None = None           # another judge scoring the same rows (how far the verdicts depend on it)
     chunking: str = ""
     index: dict = field(default_factory=lambda: IndexConfig().to_json())  # IndexConfig.to_json(): type, metric, params
     prices: dict = field(default_factory=lambda: PriceTable.default().to_json())
@@ -128,13 +131,13 @@ def check_config(cfg: RagConfig, settings=None) -> None:
         raise ValueError("choose at least one embedding model")
     kind = generator_kind(cfg.generator)
     for ep in ([] if kind.is_baseline else [parse_llm(cfg.generator, cfg.generator_base_url, settings)]) + \
-            [e for e in [parse_llm(cfg.judge, cfg.judge_base_url, settings)] if e]:
+            [e for e in [parse_llm(cfg.judge, cfg.judge_base_url, settings), parse_llm(cfg.second_judge)] if e]:
         ok, why = ep.availability()
         if not ok:
             raise ValueError(f"{ep.label}: {why}")
     split_metrics(cfg.metrics, parse_llm(cfg.judge, cfg.judge_base_url))
-    if cfg.concurrency < 1 or cfg.timeout <= 0 or cfg.max_retries < 0:
-        raise ValueError("concurrency must be ≥ 1, timeout > 0 and retries ≥ 0")
+    if cfg.concurrency < 1 or cfg.timeout <= 0 or cfg.max_retries < 0 or cfg.judge_repeats < 1:
+        raise ValueError("concurrency and judge repeats must be ≥ 1, timeout > 0 and retries ≥ 0")
     cfg.generation()  # validates the template and k
     IndexConfig.from_json(cfg.index)  # validates the index type, metric and parameters
 
@@ -277,7 +280,8 @@ class RagJob:
         active, _ = split_metrics(cfg.metrics, judge)
         generator = make_generator(cfg.generator, cfg.generation(), cfg.generator_base_url, self.settings)
         scorer = RagasScorer(active, judge, timeout=cfg.timeout, max_retries=cfg.max_retries, gate=gate,
-                             embeddings=cfg.embeddings)
+                             embeddings=cfg.embeddings, repeats=cfg.judge_repeats, temperature=cfg.judge_temperature,
+                             second_judge=parse_llm(cfg.second_judge, None, self.settings))
         queue = list(reversed(work))
         stored = self.store.rows(self.run_id)
         redo = {(m, q.id) for m, q, prev in work if prev is not None}
@@ -294,7 +298,7 @@ class RagJob:
                 model, q, prev = queue.pop()
                 row = await _row(model, q, prev, hits[(model, q.id)], self.ds, generator, scorer, gate)
                 self.store.add_rows(self.run_id, [row])
-                meter.merge(row.usage if prev is None else _usage_delta(row, prev))
+                meter.merge(row.usage if prev is None else usage_delta(row, prev))
                 state["done"] += 1
                 state["failed"] += row_failed(row) - (row_failed(prev) if prev else 0)
                 state["session"] += 1
@@ -309,15 +313,6 @@ class RagJob:
             await scorer.aclose()
             await generator.aclose()
         return state["stopped"]
-
-
-def _usage_delta(row: RagRow, prev: dict) -> dict:
-    """A retried row stores its total usage; the meter only needs what this attempt added."""
-    out = {}
-    for model, u in row.usage.items():
-        p = prev.get("usage", {}).get(model, {})
-        out[model] = {k: u[k] - p.get(k, 0) for k in u}
-    return out
 
 
 async def _row(model, q: EvalQuestion, prev: dict | None, hits, ds, generator, scorer, gate) -> RagRow:
@@ -342,7 +337,7 @@ async def _row(model, q: EvalQuestion, prev: dict | None, hits, ds, generator, s
         [m for m in (prev.get("errors") or {}) if m in METRICS]
     sample = RagSample(q.question, response, [c.full_text for c in ctxs], q.reference, q.reference_contexts or None,
                        [d for d, _ in hits], q.relevant_ids or None)
-    results = await scorer.score(sample, only=only, meter=row_meter)
+    results = await scorer.score(sample, only=only, meter=row_meter, previous=(prev or {}).get("repeats"))
     row = dict(prev) if prev else {}
     row.update({"model": model, "item_id": q.id, "question_id": q.id, "question": q.question, "response": response,
                 "generator": generator.name, "retrieved_ids": [d for d, _ in hits],
@@ -351,8 +346,14 @@ async def _row(model, q: EvalQuestion, prev: dict | None, hits, ds, generator, s
     errors = {k: v for k, v in (row.get("errors") or {}).items() if k not in results}
     na, reasons = dict(row.get("not_applicable") or {}), dict(row.get("reasons") or {})
     variants, scores = dict(row.get("variants") or {}), dict(row.get("scores") or {})
+    repeats, second = dict(row.get("repeats") or {}), {k: dict(v) for k, v in (row.get("second_judge") or {}).items()}
     for name, r in results.items():
         scores[name] = r.value
+        for part, value in ((("scores", r.second.value), ("errors", r.second.error), ("reasons", r.second.reasons))
+                            if r.second else ()):
+            second.setdefault(part, {})[name] = value
+        if r.repeats is not None:
+            repeats[name] = r.repeats
         if r.variant:
             variants[name] = r.variant
         if r.error:
@@ -366,7 +367,8 @@ async def _row(model, q: EvalQuestion, prev: dict | None, hits, ds, generator, s
     else:
         errors.pop("generation", None)
     row.update({"scores": scores, "errors": errors, "not_applicable": na, "reasons": reasons, "variants": variants,
-                "usage": row_meter.by_model, "seconds": round(time.perf_counter() - t, 3)})
+                "repeats": repeats, "second_judge": second, "usage": row_meter.by_model,
+                "seconds": round(time.perf_counter() - t, 3)})
     return RagRow.model_validate(row)
 
 

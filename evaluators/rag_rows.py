@@ -66,6 +66,15 @@ def summarize(rows: list[dict], cfg, meter: UsageMeter, prices: PriceTable, expe
     return out
 
 
+def usage_delta(row: RagRow, prev: dict) -> dict:
+    """A retried row stores its total usage; the meter only needs what this attempt added."""
+    out = {}
+    for model, u in row.usage.items():
+        p = prev.get("usage", {}).get(model, {})
+        out[model] = {k: u[k] - p.get(k, 0) for k in u}
+    return out
+
+
 def variant_summary(rows: list[dict], name: str) -> str | None:
     """"by id", "by text", or "by id 12 · by text 4" when a question set mixes rows with and without ids.
     Rows stored before variants were recorded ran by text."""

@@ -8,6 +8,12 @@ row, with the judge under the run's concurrency limit (evaluators/ragas_judge.py
 each of our metric names runs, and what it needs, is the registry in evaluators/ragas_metrics.py
 (re-exported here for callers).
 
+Judge repeats (``repeats=K``): each judged metric is scored K times per row, each repeat its own
+calls (``JudgeLLM.repeat``: the request's ``seed`` is the repeat index, at the judge temperature);
+the row's value is the mean of the repeats that scored, every repeat's value is kept
+(``MetricResult.repeats``), a failed repeat makes the metric's error, and ``previous`` repeats that
+scored are kept on a retry (only the failed ones are asked again).
+
 A failed judge call leaves that row's metric empty (None) with the reason; NaN from Ragas becomes an
 error saying why. Judge clients are built fresh per run: an async HTTP client is bound to the event
 loop it was first used in, and each run has its own.
@@ -53,8 +59,9 @@ class RagasScorer:
 
     def __init__(self, metrics: list[str] | None = None, judge: LLMEndpoint | None = None, *,
                  timeout: float = 60.0, max_retries: int = 2, gate: JudgeConcurrency | None = None,
-                 embeddings: str = "minilm", meter: UsageMeter | None = None):
-        self.judge, self.timeout = judge, timeout
+                 embeddings: str = "minilm", meter: UsageMeter | None = None, repeats: int = 1,
+                 temperature: float | None = None, second_judge: LLMEndpoint | None = None):
+        self.judge, self.timeout, self.repeats = judge, timeout, max(1, int(repeats))
         self.active, self.skipped = split_metrics(metrics, judge)
         self.gate = gate or JudgeConcurrency(8)
         self.meter = meter or UsageMeter()
@@ -66,18 +73,50 @@ class RagasScorer:
             if any(METRICS[n].needs_embeddings for n in self.active):
                 emb, client = build_embeddings(embeddings, timeout, max_retries, judge.settings)
                 self._closers += [client] if client is not None else []
-        self.metrics = {n: METRICS[n].build(llm, emb) for n in self.active}
+        judges = [llm] if llm is None or (self.repeats == 1 and temperature is None) else \
+            [llm.repeat(i, temperature) for i in range(self.repeats)]
+        self.by_repeat = [{n: METRICS[n].build(j, emb) for n in self.active} for j in judges]
+        self.metrics = self.by_repeat[0]
+        self.second: dict[str, object] = {}   # a second judge's metrics: the judged ones, scored once per row
+        if second_judge is not None and llm is not None:
+            llm2 = JudgeLLM.build(second_judge, self.gate, timeout, max_retries)
+            self._closers.append(llm2)
+            self.second = {n: METRICS[n].build(llm2, emb) for n in self.active if METRICS[n].needs_judge}
         self.id_metrics = {n: METRICS[n].by_id() for n in self.active if METRICS[n].by_id}
 
-    async def score(self, sample: RagSample, only: list[str] | None = None,
-                    meter: UsageMeter | None = None) -> dict[str, MetricResult]:
+    async def score(self, sample: RagSample, only: list[str] | None = None, meter: UsageMeter | None = None,
+                    previous: dict[str, list] | None = None) -> dict[str, MetricResult]:
         """Every active metric (or ``only`` those) for one row, concurrently; never raises.
-        Judge token usage goes to ``meter`` (the row's) or else the scorer's own."""
+        Judge token usage goes to ``meter`` (the row's) or else the scorer's own; ``previous``: a
+        retried row's stored repeat values per metric (those that scored are kept)."""
         names = [n for n in self.active if only is None or n in only]
-        results = await asyncio.gather(*(self._one(n, sample, meter or self.meter) for n in names))
+        results = await asyncio.gather(*(self._repeated(n, sample, meter or self.meter, (previous or {}).get(n))
+                                         for n in names))
+        seconds = [n for n in names if n in self.second]
+        for n, r in zip(seconds, await asyncio.gather(*(self._one(n, sample, meter or self.meter, metric=self.second[n])
+                                                        for n in seconds))):
+            results[names.index(n)].second = r
         return dict(zip(names, results))
 
-    async def _one(self, name: str, sample: RagSample, meter: UsageMeter) -> MetricResult:
+    async def _repeated(self, name: str, sample: RagSample, meter: UsageMeter, previous: list | None) -> MetricResult:
+        """One metric of one row, ``repeats`` times for a judged metric (once otherwise)."""
+        if len(self.by_repeat) == 1 or not METRICS[name].needs_judge:
+            return await self._one(name, sample, meter)
+        kept = list(previous or []) + [None] * self.repeats
+        todo = [i for i in range(self.repeats) if not isinstance(kept[i], (int, float))]   # None: failed or new
+        done = dict(zip(todo, await asyncio.gather(*(self._one(name, sample, meter, i) for i in todo))))
+        values = [done[i].value if i in done else float(kept[i]) for i in range(self.repeats)]
+        failed = sorted((i, r) for i, r in done.items() if r.value is None)
+        if failed and failed[0][1].not_applicable:   # the same for every repeat
+            return failed[0][1]
+        error = f"repeat {failed[0][0] + 1} of {self.repeats}: {failed[0][1].error}" if failed else None
+        first = done.get(0, MetricResult())          # repeat 0's reasons (a kept repeat 0 keeps its stored ones)
+        return MetricResult(value=None if failed else sum(values) / len(values), error=error, reasons=first.reasons,
+                            variant=first.variant, repeats=values)
+
+    async def _one(self, name: str, sample: RagSample, meter: UsageMeter, repeat: int = 0,
+                   metric=None) -> MetricResult:
+        """One metric of one row with repeat ``repeat``'s judge (or ``metric``: the second judge's)."""
         spec = METRICS[name]
         na = applicability(spec, sample)
         if na:
@@ -87,7 +126,8 @@ class RagasScorer:
         if "retrieved_contexts" in spec.needs and not sample.retrieved_contexts:
             return MetricResult(error="no contexts were retrieved")
         how = variant(spec, sample)
-        metric, needs = (self.id_metrics[name], ID_NEEDS) if how == BY_ID else (self.metrics[name], spec.needs)
+        metric, needs = (self.id_metrics[name], ID_NEEDS) if how == BY_ID else \
+            (metric or self.by_repeat[repeat][name], spec.needs)
         with JudgeTrace(meter, self.judge.model if self.judge else "") as trace:  # this task's judge calls
             try:
                 value = await metric.ascore(**{f: getattr(sample, f) for f in needs})

@@ -105,19 +105,28 @@ class JudgeLLM(InstructorBaseRagasLLM):
 
     is_async = True   # what Ragas' prompts (test-set generation) check before awaiting agenerate
 
-    def __init__(self, client, model: str, concurrency: JudgeConcurrency | None, meter: UsageMeter | None = None):
+    def __init__(self, client, model: str, concurrency: JudgeConcurrency | None, meter: UsageMeter | None = None,
+                 **model_args):
+        """``model_args`` go to every request (``seed`` / ``temperature`` of a judge repeat), on top of Ragas'."""
         self.client, self.model, self.concurrency, self.meter = client, model, concurrency, meter
-        self.llm = llm_factory(model, client=client, max_retries=PARSE_REASKS, max_tokens=MAX_TOKENS)
+        self.llm = llm_factory(model, client=client, max_retries=PARSE_REASKS, max_tokens=MAX_TOKENS, **model_args)
         self.llm.client.on("completion:response", self._on_response)
 
     @classmethod
-    def build(cls, judge: LLMEndpoint, concurrency: JudgeConcurrency, timeout: float, max_retries: int) -> JudgeLLM:
+    def build(cls, judge: LLMEndpoint, concurrency: JudgeConcurrency, timeout: float, max_retries: int,
+              **model_args) -> JudgeLLM:
         """A fresh async client for this run (bound to its event loop; the key is the one for its URL)."""
         ok, why = judge.availability()
         if not ok:
             raise ValueError(f"judge {judge.label}: {why}")
         client = judge.async_client(timeout=timeout, max_retries=max_retries, max_connections=concurrency.size)
-        return cls(client, judge.model, concurrency)
+        return cls(client, judge.model, concurrency, **model_args)
+
+    def repeat(self, index: int, temperature: float | None = None) -> JudgeLLM:
+        """The same judge (same client, same limit) for repeat ``index``: its requests carry the OpenAI
+        ``seed`` = index (and ``temperature``), so each repeat is a separate draw of the judge."""
+        args = {"seed": index} | ({"temperature": temperature} if temperature is not None else {})
+        return JudgeLLM(self.client, self.model, self.concurrency, self.meter, **args)
 
     def _on_response(self, response) -> None:
         """Usage of every API response (re-asks too): to the current row-metric's trace, else ``meter``."""

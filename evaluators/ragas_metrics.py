@@ -156,6 +156,8 @@ class MetricResult:
     not_applicable: str | None = None
     reasons: list[dict] = field(default_factory=list)
     variant: str | None = None        # "by id" / "by text" for metrics that have both
+    repeats: list[float | None] | None = None   # each judge repeat's value (``--judge-repeats``), else None
+    second: MetricResult | None = None          # the second judge's result (``--second-judge``)
 
 
 def variant(spec: MetricSpec, sample: RagSample) -> str | None:

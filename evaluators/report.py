@@ -49,7 +49,7 @@ from evaluators.comparison import (
 )
 from evaluators.formatting import fmt_ci, fmt_ms, fmt_score, fmt_usd, is_missing, missing
 from evaluators.frontier import NO_LOAD, frontier_chart, frontier_display, frontier_table
-from evaluators.report_sections import example_tables, html_table, means_chart
+from evaluators.report_sections import example_tables, html_table, judge_parts, means_chart
 from evaluators.retrieval_eval import LEGEND, NO_MATCH, NOT_RELEVANT, RELEVANT, TINTS
 from evaluators.run_kinds import kind_of
 from evaluators.run_stats import ALPHA, N_RESAMPLES, run_stats
@@ -211,6 +211,9 @@ def quality_section(store: RunStore, group: list[Run], metric: str | None = None
         sec["tables"].append((f"{cmp.label}: mean and 95% CI", _table(_ci_table(cmp))))
         if len(cmp.scores) > 1:
             sec["tables"].append((f"{cmp.label}: paired differences", _table(_pairs_table(cmp))))
+    judge_sentences, judge_tables = judge_parts(store, group)   # what the judged metrics above are worth
+    sec["sentences"] += judge_sentences
+    sec["tables"] += judge_tables
     if entry.means_table and cmps:
         all_means = stats.frame().assign(metric=lambda f: f["metric"].map(metric_label)).pivot(
             index="model", columns="metric", values="mean").reindex(stats.models)

@@ -6,6 +6,7 @@ entries in ``evaluators.run_kinds``.
 
 Usage:
     tables, notes = example_tables(store, [run], comparison, n=3)
+    sentences, tables = judge_parts(store, [rag_run])    # how far to trust each judged run's judge
     section, _ = load_section(store, [load_run])
 """
 
@@ -27,6 +28,29 @@ from rag.runs import Run, RunStore
 NO_MATCH = "— (no match)"  # as evaluators.retrieval_eval.NO_MATCH (imported lazily there)
 _LOAD_NAME = re.compile(r"^\s*\w+\[(.+)\]\s*$")  # Locust request names: "search[minilm]"
 ANSWER_CHARS = 400
+
+
+def judge_parts(store: RunStore, group: list[Run]) -> tuple[list[str], list[tuple[str, Markup]]]:
+    """(sentences, tables) on each judged run's judge (``evaluators.judge_reliability``): its agreement with
+    the qrels and its failures per metric, placed beside the judged metrics they qualify. Runs without a
+    judge (every retrieval run) give nothing."""
+    from evaluators.judge_reliability import confusion_frame, for_run, health_frame, noise_frame
+
+    sentences, tables = [], []
+    for run in group:
+        if not run.config.get("judge"):
+            continue
+        rel = for_run(store, run)
+        who = f" (run {run.id})" if len(group) > 1 else ""
+        sentences.append(f"How far to trust the judge{who}: {rel.sentence()}.")
+        sentences += [f"Second judge{who}: {line}." for line in (rel.second or {}).get("sentences", [])]
+        if rel.agreement:
+            tables.append((f"Judge vs your qrels{who}: context precision verdicts", _table(confusion_frame(rel))))
+        if rel.health:
+            tables.append((f"Judge failures per metric{who}", _table(health_frame(rel))))
+        if rel.noise:
+            tables.append((f"Judge repeats: 95% CI with the judge's noise{who}", _table(noise_frame(rel))))
+    return sentences, tables
 
 
 def load_model_name(name: str) -> str:

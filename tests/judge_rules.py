@@ -154,14 +154,77 @@ def generate_answer(prompt: str) -> str:
     return max(cands, key=lambda s: len(q & content(s)))  # max() keeps the first of equals
 
 
-def judge(prompt: str) -> Any:
+def judge(prompt: str, noise: JudgeNoise | None = None, repeat: int = 0) -> Any:
+    """The reply to one prompt (None for a plain generation prompt); ``noise`` flips its verdicts."""
     title, data = parse_prompt(prompt)
     if title is None:
         return None
     handler = HANDLERS.get(title)
     if handler is None:
         raise KeyError(f"test server has no judge for schema {title!r}")
-    return handler(data or {})
+    reply = handler(data or {})
+    return noise.apply(title, reply, prompt, repeat) if noise is not None else reply
+
+
+# ---------------------------------------------------------------- a noisy or biased judge
+
+# The verdicts a judge can get wrong: (reply schema, list field or None for the reply itself, verdict field)
+VERDICTS = {
+    "context_precision": ("ContextPrecisionOutput", None, "verdict"),          # useful / not useful
+    "faithfulness": ("NLIStatementOutput", "statements", "verdict"),           # NLI: supported or not
+    "context_recall": ("ContextRecallOutput", "classifications", "attributed"),  # reference sentence attributed
+}
+
+
+def flip_draw(prompt: str, repeat: int, seed: int, item: int) -> float:
+    """A uniform number in [0, 1) fixed by (prompt, repeat index, seed, verdict index): reproducible noise,
+    the same in every process and order of requests."""
+    h = hashlib.sha256(f"{seed}\x00{repeat}\x00{item}\x00{prompt}".encode()).digest()
+    return int.from_bytes(h[:8], "big") / 2 ** 64
+
+
+class JudgeNoise:
+    """How the test judge gets verdicts wrong, so κ and spreads are known by construction.
+
+    ``mode`` "noisy": each verdict (of the ``kinds``, default all three of ``VERDICTS``) flips with
+    probability ``p``, decided by ``flip_draw`` (p = 0 gives exactly the plain judge's replies).
+    ``mode`` "biased": every verdict of the ``kinds`` flips, or with ``only`` = 0 / 1 only the verdicts
+    that were 0 / 1 (``only=0`` on context precision: a lenient judge that finds every context useful).
+
+    Usage:
+        JudgeNoise.from_json({"mode": "noisy", "p": 0.3, "seed": 7})
+        JudgeNoise.from_json({"mode": "biased", "kinds": ["context_precision"], "only": 0})
+    """
+
+    def __init__(self, mode: str = "noisy", p: float = 0.0, seed: int = 0, kinds: list[str] | None = None,
+                 only: int | None = None):
+        if mode not in ("noisy", "biased"):
+            raise ValueError(f"noise mode must be 'noisy' or 'biased', not {mode!r}")
+        unknown = set(kinds or []) - set(VERDICTS)
+        if unknown or not 0.0 <= float(p) <= 1.0:
+            raise ValueError(f"noise needs 0 <= p <= 1 and kinds among {sorted(VERDICTS)}")
+        self.mode, self.p, self.seed, self.only = mode, float(p), int(seed), only
+        self.kinds = list(kinds) if kinds else list(VERDICTS)
+
+    @classmethod
+    def from_json(cls, d: dict | None) -> JudgeNoise | None:
+        return cls(**d) if d else None
+
+    def flips(self, prompt: str, repeat: int, item: int, verdict: int) -> bool:
+        if self.only is not None and int(verdict) != int(self.only):
+            return False
+        return self.mode == "biased" or flip_draw(prompt, repeat, self.seed, item) < self.p
+
+    def apply(self, title: str, reply: dict, prompt: str, repeat: int) -> dict:
+        for kind in self.kinds:
+            schema, items, key = VERDICTS[kind]
+            if schema != title:
+                continue
+            for i, entry in enumerate([reply] if items is None else reply[items]):
+                if self.flips(prompt, repeat, i, entry[key]):
+                    entry[key] = 1 - int(entry[key])
+                    entry["reason"] = f"{entry.get('reason', '')} (verdict flipped by the {self.mode} test judge)"
+        return reply
 
 
 def embed(text: str, dim: int = 64) -> list[float]:

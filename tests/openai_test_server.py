@@ -29,14 +29,23 @@ Faults (for failure accounting tests): ``latency`` seconds before every reply, a
 ``{"kind": "http500" | "timeout" | "invalid_json", "match": "text in the prompt", "times": N}``
 (``http400`` on ``/v1/embeddings``: a request whose inputs contain ``match`` is rejected whole)
 (``times`` None = always). Set them on the object or via ``POST /admin/config``; ``GET /admin/stats``
-counts calls, peak concurrency and faults applied. Every request's ``Authorization`` header is recorded
-(``srv.authorizations()``: ``[(path, header or None), ...]``) so tests assert exactly which key an
-endpoint received.
+counts calls, peak concurrency and faults applied.
+
+Judge noise (for judge-reliability tests): ``noise={"mode": "noisy", "p": 0.2, "seed": 7}`` flips each
+verdict (context precision's useful / not useful, faithfulness' NLI verdicts, context recall's
+attributions) with probability p, decided by a hash of (prompt, repeat index, seed), so a run's flips
+are known in advance; ``{"mode": "biased", "kinds": ["context_precision"], "only": 0}`` flips the chosen
+verdicts always (tests/judge_rules.py ``JudgeNoise``). The repeat index is the request's OpenAI
+``seed`` field (0 when absent). p = 0 gives exactly the plain judge's replies.
+
+Every request's ``Authorization`` header is recorded (``srv.authorizations()``: ``[(path, header or
+None), ...]``) so tests assert exactly which key an endpoint received.
 
 Usage:
     with JudgeServer(latency=0.0) as srv:
         srv.base_url                 # "http://127.0.0.1:PORT/v1"
         srv.set_faults([{"kind": "http500", "match": "garbage", "times": None}])
+        srv.set_noise({"mode": "noisy", "p": 0.3, "seed": 7})   # None: the plain judge
         srv.stats()["calls"]
         srv.authorizations()         # [("/v1/chat/completions", "Bearer sk-..." or None), ...]
     # or standalone:  python tests/openai_test_server.py --port 8765 --latency 1
@@ -56,17 +65,18 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from tests.judge_rules import embed, generate_answer, judge, parse_prompt
+from tests.judge_rules import JudgeNoise, embed, generate_answer, judge, parse_prompt
 
 
 class JudgeServer:
     def __init__(self, latency: float = 0.0, faults: list[dict] | None = None, host: str = "127.0.0.1",
-                 port: int = 0, hang_seconds: float = 30.0):
+                 port: int = 0, hang_seconds: float = 30.0, noise: dict | None = None):
         self.latency, self.hang_seconds, self.host = latency, hang_seconds, host
         self.port = port or _free_port()
         self._lock = threading.Lock()
         self._faults: list[dict] = []
         self.set_faults(faults or [])
+        self.set_noise(noise)
         self.reset_stats()
         self.app = self._build_app()
         self._server: uvicorn.Server | None = None
@@ -79,6 +89,10 @@ class JudgeServer:
     def set_faults(self, faults: list[dict]) -> None:
         with self._lock:
             self._faults = [{"match": "", "times": None, **f} for f in faults]
+
+    def set_noise(self, noise: dict | None) -> None:
+        """The judge's noise (``JudgeNoise.from_json``'s dict), or None for the plain judge."""
+        self.noise = JudgeNoise.from_json(noise)
 
     def reset_stats(self) -> None:
         with self._lock:
@@ -174,6 +188,8 @@ class JudgeServer:
                 self.hang_seconds = float(body["hang_seconds"])
             if "faults" in body:
                 self.set_faults(body["faults"])
+            if "noise" in body:
+                self.set_noise(body["noise"])
             return {"ok": True}
 
         @app.get("/admin/stats")
@@ -184,6 +200,7 @@ class JudgeServer:
         async def reset():
             self.reset_stats()
             self.set_faults([])
+            self.set_noise(None)
             return {"ok": True}
 
         return app
@@ -198,7 +215,7 @@ class JudgeServer:
             await asyncio.sleep(self.hang_seconds)
         try:
             title, _ = parse_prompt(text)
-            reply = judge(text)
+            reply = judge(text, self.noise, int(body.get("seed") or 0))
         except (KeyError, ValueError) as e:
             return JSONResponse({"error": {"message": str(e), "type": "invalid_request_error"}}, 400)
         self._count_title(title or "generation")
@@ -253,8 +270,9 @@ def judge_server():
 
 @pytest.fixture
 def llm_server(judge_server):
-    """The module's server with faults, latency and stats reset before the test."""
+    """The module's server with faults, noise, latency and stats reset before the test."""
     judge_server.set_faults([])
+    judge_server.set_noise(None)
     judge_server.latency = 0.0
     judge_server.reset_stats()
     return judge_server
@@ -270,8 +288,9 @@ def main() -> None:
     p = argparse.ArgumentParser(description="Local OpenAI-compatible test judge")
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--latency", type=float, default=0.0)
+    p.add_argument("--noise", type=json.loads, default=None, help='e.g. \'{"mode": "noisy", "p": 0.2, "seed": 7}\'')
     a = p.parse_args()
-    srv = JudgeServer(latency=a.latency, port=a.port).start()
+    srv = JudgeServer(latency=a.latency, port=a.port, noise=a.noise).start()
     print(srv.base_url, flush=True)
     try:
         while True:

@@ -73,3 +73,37 @@ def test_judged_run_shows_judge_reasons(milvus, llm_server):  # noqa: F811
     reasons = next(d.value for d in at.dataframe if "verdict" in getattr(d.value, "columns", []))
     assert {"Faithfulness", "Context recall"} <= set(reasons["metric"])
     assert llm_server.stats()["chat_calls"] > 0
+    # Beside the scores: how far to trust the judge (its verdicts against the sample's qrels, its failures)
+    from evaluators.judge_reliability import for_run
+    from rag.runs import RunStore
+
+    store = RunStore.default()
+    sentence = for_run(store, store.get("latest")).sentence()
+    assert sentence.startswith("the judge agrees with your judgments on ")
+    assert "(n = 16 contexts, 2 questions)" in sentence
+    assert sentence[0].upper() + sentence[1:] + "." in [i.value for i in at.info]
+    confusion = next(d.value for d in at.dataframe if "qrels: relevant" in getattr(d.value, "columns", []))
+    assert confusion["qrels: relevant"].sum() + confusion["qrels: not relevant"].sum() == 16   # 2 × 2 rows × k = 4
+    health = next(d.value for d in at.dataframe if "parse failures" in getattr(d.value, "columns", []))
+    assert list(health["rows"]) == [4] * 4 and list(health["parse failures"]) == ["0 (0%)"] * 4
+    assert raw_cells(at) == []
+
+
+def test_judge_repeats_and_a_second_judge_from_the_page(milvus, llm_server):  # noqa: F811
+    at = AppTest.from_file(PAGE, default_timeout=300)
+    at.run()
+    for role in ("Judge", "Second judge"):
+        at.selectbox(key=f"{role}_kind").set_value("compat").run()
+        at.text_input(key=f"{role}_compat_model").set_value("judge-model" if role == "Judge" else "judge-two")
+        at.text_input(key=f"{role}_compat_url").set_value(llm_server.base_url)
+    by_label(at.number_input, "Only the first N").set_value(1)
+    by_label(at.number_input, "Judge repeats").set_value(2)
+    at.run()
+    assert not at.warning, [w.value for w in at.warning]
+    by_label(at.button, "Run").click().run()
+    assert not at.exception, at.exception
+    captions = [c.value for c in at.caption]
+    assert any(c.startswith("Second judge: the two judges agree on 100 % of context verdicts") for c in captions)
+    noise = next(d.value for d in at.dataframe if "95% CI with judge noise" in getattr(d.value, "columns", []))
+    assert set(noise["repeats"]) == {2} and set(noise["rows whose repeats differ"]) == {"0/1"}   # the plain judge
+    assert raw_cells(at) == []

@@ -25,6 +25,7 @@ from rag.generators import DEFAULT_PROMPT
 from rag.llm import PROVIDERS
 from rag.question_sets import list_question_sets, questions_from_records, save_question_set
 from ui.errors import show_error
+from ui.judge_panel import judge_reliability_panel
 from ui.pickers import llm_picker, run_picker
 from ui.progress import fraction_bar
 from ui.resources import retriever
@@ -52,6 +53,10 @@ def rag_config(ds, models: list[str], k: int, generator: str, gen_url, judge: st
         timeout = c.number_input("Timeout per call (s)", 1.0, 600.0, 60.0)
         retries = int(d.number_input("Retries per call", 0, 10, 2))
         cap = e.number_input("Spend cap (USD, 0 = none)", 0.0, 1000.0, 0.0, 0.5)
+        f, g = st.columns(2)
+        repeats = int(f.number_input("Judge repeats (each judged metric K times per row)", 1, 10, 1))
+        judge_temp = g.number_input("Judge temperature (used with repeats)", 0.0, 2.0, 0.7, 0.1)
+        second, second_url = llm_picker("Second judge", ["none", *PROVIDERS], "none")   # same rows, another judge
         metrics = st.multiselect("Metrics", list(METRICS), default=list(METRICS),
                                  format_func=lambda m: METRICS[m].label)
         qset = st.selectbox("Questions", [DATASET_QUESTIONS, *list_question_sets()])
@@ -63,7 +68,9 @@ def rag_config(ds, models: list[str], k: int, generator: str, gen_url, judge: st
                         prompt_template=template, concurrency=concurrency, timeout=timeout, max_retries=retries,
                         spend_cap_usd=cap or None, limit=limit or None,
                         question_set=None if qset == DATASET_QUESTIONS else qset, chunking=chunking(),
-                        index=index_config().to_json(),
+                        index=index_config().to_json(), judge_repeats=repeats,
+                        judge_temperature=judge_temp if repeats > 1 else None,
+                        second_judge=None if second == "none" else f"{second}@{second_url}" if second_url else second,
                         prices=PriceTable.from_rows(prices.to_dict("records")).to_json())
         st.info(estimate_text(estimate_run(questions_for(ds, cfg), ds, cfg).summary(cfg.price_table())), icon="🧮")
     except ValueError as err:
@@ -154,6 +161,7 @@ def run_panel(ds, store, runs: list) -> None:
     st.dataframe(report.metrics_table(frame), width="stretch")
     st.plotly_chart(report.metrics_figure(frame, "Generator: extractive baseline" * summary["generator"]["baseline"]),
                     width="stretch")
+    judge_reliability_panel(rows, summary)
     with st.expander("Which metrics ran, which need a judge, how to enable one",
                      expanded=bool(summary["metrics_skipped"])):
         st.dataframe(report.metric_status(summary), hide_index=True, width="stretch")

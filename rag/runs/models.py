@@ -80,6 +80,8 @@ class RagRow(RunRow):
     not_applicable: dict[str, str] = Field(default_factory=dict)    # metric -> why it could not apply
     reasons: dict[str, Any] = Field(default_factory=dict)           # metric -> the judge's steps
     variants: dict[str, str] = Field(default_factory=dict)          # metric -> "by id" / "by text"
+    repeats: dict[str, list[float | None]] = Field(default_factory=dict)  # metric -> each judge repeat's value
+    second_judge: dict[str, dict[str, Any]] = Field(default_factory=dict)  # scores/errors/reasons -> metric -> …
     usage: dict[str, dict[str, int]] = Field(default_factory=dict)  # LLM model -> token counts
     seconds: float | None = None
 

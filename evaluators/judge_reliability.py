@@ -1,0 +1,314 @@
+"""How far to trust the judge: its verdicts against the user's own relevance judgments (qrels).
+
+Why: LLM-judged scores move from judge to judge, and nothing else tells the user whether the judge
+agrees with the relevance judgments they already have. A RAG run with a judge and qrels holds both
+sides for the same retrieved documents: context precision asks the judge, context by context, "is
+this context useful for the reference answer?" (``RagRow.reasons["context_precision"]``, one verdict
+per retrieved context, in ``retrieved_ids`` order), and the qrels say whether that document is
+relevant (``relevant_ids``). So:
+
+* **agreement**: the 2×2 confusion matrix (judge useful / not × qrels relevant / not) over every
+  judged context, accuracy, Cohen's κ (agreement beyond chance) with a percentile bootstrap CI that
+  resamples *questions* (a question's contexts are judged together, so they are not independent);
+* **recall**: per row, the judged context recall against the recall by id (``nonllm_context_recall``
+  by id, else computed from the ids), as a Spearman correlation with n;
+* **noise** (with ``--judge-repeats K``): per judged metric and model, the interval with the judge's
+  own noise (``evaluators.judge_noise``: questions, then repeats) beside the one-judge interval;
+* **health**: per judged metric, how many rows failed, how many because the judge's reply did not
+  parse, how many gave NaN (issue 15, item 4).
+
+Rows without qrels ids, or whose context precision failed, carry no verdicts to compare and are left
+out (the n says how many were used). Deterministic for a given ``seed``.
+
+Usage:
+    rel = for_run(store, store.get("latest"))
+    rel.sentence()     # "the judge agrees with your judgments on 81 % of contexts, κ 0.62 [0.48, 0.74], ..."
+    rel.agreement.kappa, rel.recall.spearman, rel.health["faithfulness"].parse_failures
+    rel.to_json()      # what ``cli.py rag --output`` writes as ``judge_reliability``
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from evaluators.judge_noise import judge_noise
+from evaluators.ragas_metrics import JUDGED
+from rag.runs import Run, RunStore
+
+N_RESAMPLES = 2000
+PRECISION_STEP = "ContextPrecision"   # the judge's per-context step (ContextPrecisionOutput, one per context)
+PARSE_ERROR, NAN_ERROR = "parse error", "no score:"   # how evaluators.ragas_eval words these failures
+STRENGTH = [(0.0, "no agreement beyond chance"), (0.2, "slight"), (0.4, "fair"), (0.6, "moderate"),
+            (0.8, "substantial"), (1.01, "almost perfect")]   # Landis & Koch (1977), upper bounds
+
+
+def cohen_kappa(tp: float, fp: float, fn: float, tn: float) -> float:
+    """Cohen's κ of a 2×2 table (judge 1/0 × qrels 1/0); NaN when chance agreement is already 1."""
+    n = tp + fp + fn + tn
+    if n == 0:
+        return math.nan
+    po = (tp + tn) / n
+    pe = ((tp + fp) * (tp + fn) + (fn + tn) * (fp + tn)) / n ** 2
+    return math.nan if pe >= 1 else (po - pe) / (1 - pe)
+
+
+def strength(kappa: float) -> str:
+    if kappa <= 0:
+        return STRENGTH[0][1]
+    return next(f"{word} agreement" for bound, word in STRENGTH[1:] if kappa <= bound)
+
+
+@dataclass
+class Agreement:
+    """The judge's context verdicts against the qrels: counts, and κ's bootstrap CI over questions."""
+    tp: int           # judge useful, qrels relevant
+    fp: int           # judge useful, qrels not relevant
+    fn: int           # judge not useful, qrels relevant
+    tn: int           # judge not useful, qrels not relevant
+    questions: int
+    rows: int
+    kappa_low: float | None = None
+    kappa_high: float | None = None
+
+    @property
+    def n(self) -> int:
+        return self.tp + self.fp + self.fn + self.tn
+
+    @property
+    def accuracy(self) -> float:
+        return (self.tp + self.tn) / self.n if self.n else math.nan
+
+    @property
+    def kappa(self) -> float:
+        return cohen_kappa(self.tp, self.fp, self.fn, self.tn)
+
+    def to_json(self) -> dict:
+        return {**asdict(self), "n": self.n, "accuracy": _num(self.accuracy), "kappa": _num(self.kappa),
+                "confusion": [[self.tp, self.fp], [self.fn, self.tn]]}
+
+
+@dataclass
+class RecallCorrelation:
+    """Judged context recall against recall by id, per row."""
+    spearman: float | None
+    n: int
+
+
+@dataclass
+class MetricHealth:
+    """One judged metric's failures over the rows it applied to."""
+    rows: int
+    scored: int
+    failed: int
+    parse_failures: int
+    nan: int
+
+    def rate(self, count: int) -> float | None:
+        return count / self.rows if self.rows else None
+
+    def to_json(self) -> dict:
+        return {**asdict(self), "parse_failure_rate": self.rate(self.parse_failures), "nan_rate": self.rate(self.nan),
+                "failure_rate": self.rate(self.failed)}
+
+
+@dataclass
+class JudgeReliability:
+    """Everything known about the judge of one run; ``missing`` says why there is no agreement."""
+    judge: str | None
+    agreement: Agreement | None = None
+    recall: RecallCorrelation | None = None
+    health: dict[str, MetricHealth] = field(default_factory=dict)
+    missing: str | None = None
+    noise: dict[str, dict[str, dict]] = field(default_factory=dict)   # metric -> model -> judge_noise's entry
+    second: dict | None = None                                          # evaluators.second_judge's report
+
+    def sentence(self) -> str:
+        """One plain sentence for the page, the report and the CLI."""
+        if self.agreement is None:
+            return f"judge agreement with your qrels: not available ({self.missing})"
+        a = self.agreement
+        if math.isnan(a.kappa):
+            kappa = "κ undefined (the judge or the qrels give one answer for every context)"
+        else:
+            ci = f" [{a.kappa_low:.2f}, {a.kappa_high:.2f}]" if a.kappa_low is not None else ""
+            kappa = f"κ {a.kappa:.2f}{ci}, {strength(a.kappa)}"
+        text = (f"the judge agrees with your judgments on {a.accuracy * 100:.0f} % of contexts, {kappa} "
+                f"(n = {a.n} contexts, {a.questions} questions)")
+        if self.recall is not None and self.recall.spearman is not None:
+            text += (f"; its context recall follows recall by your qrels with Spearman ρ {self.recall.spearman:.2f} "
+                     f"(n = {self.recall.n} rows)")
+        return text
+
+    def to_json(self) -> dict:
+        return {"judge": self.judge, "missing": self.missing, "sentence": self.sentence(),
+                "agreement": self.agreement.to_json() if self.agreement else None,
+                "recall": asdict(self.recall) if self.recall else None,
+                "health": {m: h.to_json() for m, h in self.health.items()}, "judge_noise": self.noise,
+                "second_judge": self.second}
+
+
+# ---------------------------------------------------------------- computing it
+
+def _num(v: float) -> float | None:
+    return None if v is None or math.isnan(v) else float(v)
+
+
+def _finite(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def precision_verdicts(row: dict) -> list[int] | None:
+    """The judge's useful (1) / not useful (0) verdict per retrieved context, or None when the row has
+    no complete set (context precision not run, failed, or its trace does not match the contexts)."""
+    if "context_precision" in (row.get("errors") or {}):
+        return None
+    steps = [s for s in (row.get("reasons") or {}).get("context_precision") or [] if s.get("step") == PRECISION_STEP]
+    ids = row.get("retrieved_ids") or []
+    if not steps or len(steps) != len(ids):
+        return None
+    return [int(s["verdict"]) for s in steps]
+
+
+def _qrels(row: dict) -> set[str] | None:
+    rel = row.get("relevant_ids")
+    return set(rel) if rel else None
+
+
+def _counts(rows: list[dict]) -> dict[str, np.ndarray]:
+    """Per question id: [tp, fp, fn, tn] summed over the question's rows (every model)."""
+    out: dict[str, np.ndarray] = {}
+    for r in rows:
+        verdicts, rel = precision_verdicts(r), _qrels(r)
+        if verdicts is None or rel is None:
+            continue
+        c = out.setdefault(r.get("question_id") or r["item_id"], np.zeros(4, dtype=int))
+        for doc, judged in zip(r["retrieved_ids"], verdicts):
+            c[(0 if judged else 2) + (0 if doc in rel else 1)] += 1
+    return out
+
+
+def agreement(rows: list[dict], seed: int = 0, n_resamples: int = N_RESAMPLES) -> Agreement | None:
+    """The confusion matrix over every judged context with qrels, κ's 95 % CI resampling questions."""
+    per_q = _counts(rows)
+    if not per_q:
+        return None
+    table = np.array([per_q[q] for q in sorted(per_q)])   # in question order whatever the rows' order
+    tp, fp, fn, tn = (int(v) for v in table.sum(axis=0))
+    used = sum(1 for r in rows if precision_verdicts(r) is not None and _qrels(r) is not None)
+    rng = np.random.default_rng(seed)
+    sums = table[rng.integers(0, len(table), size=(n_resamples, len(table)))].sum(axis=1)
+    kappas = np.array([cohen_kappa(*s) for s in sums], dtype=float)
+    kappas = kappas[~np.isnan(kappas)]
+    low, high = (float(np.percentile(kappas, 2.5)), float(np.percentile(kappas, 97.5))) if kappas.size else (None, None)
+    return Agreement(tp, fp, fn, tn, len(per_q), used, low, high)
+
+
+def id_recall(row: dict) -> float | None:
+    """The row's recall by qrels id: its stored by-id ``nonllm_context_recall``, else computed from the ids."""
+    stored = (row.get("scores") or {}).get("nonllm_context_recall")
+    if (row.get("variants") or {}).get("nonllm_context_recall") == "by id" and _finite(stored):
+        return float(stored)
+    rel = _qrels(row)
+    return len(rel & set(row.get("retrieved_ids") or [])) / len(rel) if rel else None
+
+
+def spearman(x: list[float], y: list[float]) -> float | None:
+    """Spearman's ρ (Pearson on average ranks); None below 3 pairs or when either side is constant."""
+    from scipy.stats import rankdata
+
+    if len(x) < 3 or len(set(x)) < 2 or len(set(y)) < 2:
+        return None
+    return float(np.corrcoef(rankdata(x), rankdata(y))[0, 1])
+
+
+def recall_correlation(rows: list[dict]) -> RecallCorrelation | None:
+    pairs = [(float(j), i) for r in rows if _finite(j := (r.get("scores") or {}).get("context_recall"))
+             and (i := id_recall(r)) is not None]
+    if not pairs:
+        return None
+    return RecallCorrelation(spearman([p[0] for p in pairs], [p[1] for p in pairs]), len(pairs))
+
+
+def health(rows: list[dict], metrics: list[str]) -> dict[str, MetricHealth]:
+    """Per judged metric: rows it applied to, scored, failed, of which parse failures and NaN."""
+    out = {}
+    for m in metrics:
+        applied = [r for r in rows if m not in (r.get("not_applicable") or {})]
+        errors = [e for r in applied if (e := (r.get("errors") or {}).get(m))]
+        scored = sum(_finite((r.get("scores") or {}).get(m)) for r in applied)
+        out[m] = MetricHealth(len(applied), scored, len(errors), sum(e.startswith(PARSE_ERROR) for e in errors),
+                              sum(e.startswith(NAN_ERROR) for e in errors))
+    return out
+
+
+def judge_reliability(rows: list[dict], judge: str | None, metrics: list[str], seed: int = 0,
+                      n_resamples: int = N_RESAMPLES) -> JudgeReliability:
+    """The judge's reliability from a RAG run's rows; ``metrics`` the run's active metrics."""
+    from evaluators.second_judge import second_judge_report  # it builds on this module
+
+    rows = [r.model_dump() if hasattr(r, "model_dump") else r for r in rows]
+    judged = [m for m in metrics if m in JUDGED]
+    if judge is None:
+        return JudgeReliability(None, missing="the run has no judge")
+    out = JudgeReliability(judge, health=health(rows, judged), recall=recall_correlation(rows),
+                           noise=judge_noise(rows, judged), second=second_judge_report(rows, judged))
+    if not any(_qrels(r) for r in rows):
+        out.missing = "the run's questions have no qrels (relevant document ids)"
+    elif "context_precision" not in judged:
+        out.missing = "context precision was not scored (its per-context verdicts are what is compared)"
+    else:
+        out.agreement = agreement(rows, seed, n_resamples)
+        out.missing = None if out.agreement else "no row has a complete set of context precision verdicts"
+    return out
+
+
+def for_run(store: RunStore, run: Run, seed: int = 0) -> JudgeReliability:
+    """``judge_reliability`` of a stored RAG run (its judge's label, active metrics and rows)."""
+    cfg_judge = run.config.get("judge")
+    judge = (run.summary.get("judge") or cfg_judge.get("model") or "judge") if cfg_judge else None
+    return judge_reliability(store.rows(run.id), judge, run.config.get("metrics_active") or [], seed)
+
+
+# ---------------------------------------------------------------- display (page and report)
+
+def confusion_frame(rel: JudgeReliability):
+    """The confusion matrix as a table: rows the judge's verdict, columns the qrels."""
+    import pandas as pd
+
+    a = rel.agreement
+    return pd.DataFrame({"judge": ["useful", "not useful"], "qrels: relevant": [a.tp, a.fn],
+                         "qrels: not relevant": [a.fp, a.tn]})
+
+
+def health_frame(rel: JudgeReliability):
+    """Per judged metric: rows, scored, failed, parse failures and NaN, with rates."""
+    import pandas as pd
+
+    from evaluators.ragas_metrics import METRICS
+
+    def pct(h: MetricHealth, count: int) -> str:
+        return f"{count} ({h.rate(count):.0%})" if h.rows else "0"
+
+    return pd.DataFrame([{"metric": METRICS[m].label, "rows": h.rows, "scored": h.scored, "failed": pct(h, h.failed),
+                          "parse failures": pct(h, h.parse_failures), "NaN": pct(h, h.nan)}
+                         for m, h in rel.health.items()])
+
+
+def noise_frame(rel: JudgeReliability):
+    """Per judged metric and model with repeats: the one-judge CI beside the CI with the judge's noise."""
+    import pandas as pd
+
+    from evaluators.ragas_metrics import METRICS
+
+    def ci(pair) -> str:
+        return f"[{pair[0]:.3f}, {pair[1]:.3f}]"
+
+    return pd.DataFrame([{"metric": METRICS[m].label, "model": model, "repeats": e["repeats"],
+                          "mean": f"{e['mean']:.3f}",
+                          "95% CI (one judge)": ci(e["ci"]), "95% CI with judge noise": ci(e["ci_with_judge_noise"]),
+                          "rows whose repeats differ": f"{e['rows_varying']}/{e['n']}",
+                          "repeat SD": f"{e['repeat_sd']:.3f}"}
+                         for m, per_model in rel.noise.items() for model, e in per_model.items()])
