@@ -119,14 +119,18 @@ def check_one_dataset(runs: list[Run]) -> None:
                                                                       for r in runs) + "); compare runs of one dataset")
 
 
+def _family(store: RunStore, run_ids: list[str]) -> tuple[list[Run], dict[tuple[str, str], str]]:
+    runs = [store.get(r) for r in run_ids]
+    check_one_dataset(runs)
+    return runs, model_labels(runs)
+
+
 def collect_scores(store: RunStore, run_ids: list[str], metric: str,
                    rows: dict[str, list[dict]] | None = None) -> tuple[dict[str, dict[str, float]], list[str]]:
     """Scores of several runs as one family. Runs must share a dataset (per-query pairing is only
     meaningful on the same questions); a model name used by two runs is labelled ``model [run]``.
     ``rows``: ``{run_id: stored rows}`` already read."""
-    runs = [store.get(r) for r in run_ids]
-    check_one_dataset(runs)
-    labels = model_labels(runs)
+    runs, labels = _family(store, run_ids)
     merged: dict[str, dict[str, float]] = {}
     for r in runs:
         for m, vals in per_query_scores(store, r.id, metric, (rows or {}).get(r.id)).items():
@@ -135,6 +139,21 @@ def collect_scores(store: RunStore, run_ids: list[str], metric: str,
     if len({r.config.get("k") for r in runs if kind_of(r).same_cutoff}) > 1:
         notes.append("runs use different k; compare a metric at the same cutoff")
     return merged, notes
+
+
+def collect_repeats(store: RunStore, run_ids: list[str], metric: str,
+                    rows: dict[str, list[dict]] | None = None) -> dict[str, dict[str, list]]:
+    """``{model label: {query_id: [each judge repeat's value]}}`` of a judged metric scored K times per
+    row (``--judge-repeats``; ``RagRow.repeats``), labelled as ``collect_scores``; empty without repeats."""
+    runs, labels = _family(store, run_ids)
+    out: dict[str, dict[str, list]] = {}
+    for r in runs:
+        for row in store.rows(r.id) if rows is None or r.id not in rows else rows[r.id]:
+            reps = (row.get("repeats") or {}).get(metric)
+            if reps:
+                label = labels.get((r.id, str(row["model"])), f"{row['model']} [{r.id}]")
+                out.setdefault(label, {})[str(row["item_id"])] = list(reps)
+    return out
 
 
 @dataclass
@@ -253,11 +272,17 @@ def _mdd(scores: dict[str, dict[str, float]], a: str, b: str) -> float:
 
 def compare_scores(scores: dict[str, dict[str, float]], metric: str, run_ids: list[str] | None = None,
                    alpha: float = 0.05, n_resamples: int = 10000, seed: int = 0,
-                   notes: list[str] | None = None) -> MetricComparison:
-    """Statistics for ready-made ``{model: {query: score}}`` (what ``compare_runs`` does after reading)."""
-    result = compare_models(scores, alpha=alpha, n_resamples=n_resamples, seed=seed)
+                   notes: list[str] | None = None, repeats: dict | None = None) -> MetricComparison:
+    """Statistics for ready-made ``{model: {query: score}}`` (what ``compare_runs`` does after reading);
+    ``repeats`` (``collect_repeats``) puts the judge's noise into the intervals (two-level bootstrap)."""
+    result = compare_models(scores, alpha=alpha, n_resamples=n_resamples, seed=seed, repeats=repeats)
+    notes = list(notes or [])
+    if any(len(set(v)) > 1 for per_q in (repeats or {}).values() for v in per_q.values()):
+        k = max(len(v) for per_q in repeats.values() for v in per_q.values())
+        notes.append(f"95% CIs include the judge's noise ({k} judge repeats per row: questions resampled, "
+                     "then repeats within each); p-values are on the rows' means")
     mdd = {(p.model_a, p.model_b): _mdd(scores, p.model_a, p.model_b) for p in result.pairs}
-    return MetricComparison(metric, list(run_ids or []), scores, result, mdd, list(notes or []))
+    return MetricComparison(metric, list(run_ids or []), scores, result, mdd, notes)
 
 
 def compare_runs(store: RunStore, run_ids: list[str] | str, metric: str | None = None, alpha: float = 0.05,
@@ -272,7 +297,7 @@ def compare_runs(store: RunStore, run_ids: list[str] | str, metric: str | None =
         raise ValueError(f"metric '{wanted}' is not in run(s) {', '.join(ids)}; "
                          f"available: {', '.join(dict.fromkeys(names)) or 'none'}")
     scores, notes = collect_scores(store, ids, found)
-    return compare_scores(scores, found, ids, alpha, n_resamples, seed, notes)
+    return compare_scores(scores, found, ids, alpha, n_resamples, seed, notes, collect_repeats(store, ids, found))
 
 
 def metric_value(run: Run, metric: str, model: str) -> float | None:

@@ -6,7 +6,9 @@ With ``--judge-repeats K`` every judged metric is scored K times per row (``RagR
 interval here resamples the questions *and then* the repeats within each resampled question, so it
 includes the judge's own noise. Questions whose repeats all agree contribute exactly what the
 one-level bootstrap does: a run whose repeats never differ (or K = 1) gets the one-judge interval
-(``statistics.bootstrap_ci``, same seed and resamples), not an approximation of it.
+(``statistics.bootstrap_ci``, same seed and resamples), not an approximation of it. The bootstrap
+itself is ``statistics.two_level_ci``, the one every CI table, the gate and the paired comparisons
+use, so this report and those tables quote the same interval.
 
 Usage:
     two_level_ci([[0.5, 0.7, 0.6], [1.0, 1.0, 1.0]], n_resamples=10000)   # (mean, low, high)
@@ -20,40 +22,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from evaluators.statistics import bootstrap_ci
+from evaluators.statistics import bootstrap_ci, two_level_ci
 
 N_RESAMPLES, SEED = 10_000, 0   # as evaluators.run_stats: the one-judge interval is the one the pages show
-_CHUNK = 1000
+__all__ = ["judge_noise", "two_level_ci"]   # two_level_ci lives in evaluators.statistics (compare_models uses it)
 
 
 def _clean(repeats: Sequence[Sequence[float | None]]) -> list[list[float]]:
     out = [[float(v) for v in q if v is not None and math.isfinite(v)] for q in repeats]
     return [q for q in out if q]
-
-
-def two_level_ci(repeats: Sequence[Sequence[float | None]], n_resamples: int = N_RESAMPLES, confidence: float = 0.95,
-                 seed: int = SEED) -> tuple[float, float, float]:
-    """(mean, low, high) of the mean over questions, each question the mean of its repeats; the
-    percentile interval resamples questions, then repeats within each (None / NaN repeats dropped)."""
-    qs = _clean(repeats)
-    if all(len(set(q)) == 1 for q in qs):          # no judge noise: the one-level interval, exactly
-        return bootstrap_ci([q[0] for q in qs], n_resamples, confidence, seed)
-    k = np.array([len(q) for q in qs])
-    m = np.full((len(qs), k.max()), np.nan)
-    for i, q in enumerate(qs):
-        m[i, :len(q)] = q
-    rng_q, rng_r = np.random.default_rng(seed), np.random.default_rng([seed, 1])   # questions drawn as one-level
-    means = np.empty(n_resamples)
-    for start in range(0, n_resamples, _CHUNK):
-        size = min(_CHUNK, n_resamples - start)
-        idx = rng_q.integers(0, len(qs), size=(size, len(qs)))
-        kk = k[idx][..., None]
-        r = np.minimum((rng_r.random((size, len(qs), k.max())) * kk).astype(int), kk - 1)
-        vals = np.where(np.arange(k.max()) < kk, m[idx[..., None], r], 0.0)
-        means[start:start + size] = (vals.sum(axis=2) / k[idx]).mean(axis=1)
-    tail = (1.0 - confidence) / 2.0
-    low, high = np.quantile(means, [tail, 1.0 - tail])
-    return float(np.mean([np.mean(q) for q in qs])), float(low), float(high)
 
 
 def judge_noise(rows: list[dict], metrics: list[str], n_resamples: int = N_RESAMPLES,

@@ -14,8 +14,8 @@ relevant (``relevant_ids``). So:
   by id, else computed from the ids), as a Spearman correlation with n;
 * **noise** (with ``--judge-repeats K``): per judged metric and model, the interval with the judge's
   own noise (``evaluators.judge_noise``: questions, then repeats) beside the one-judge interval;
-* **health**: per judged metric, how many rows failed, how many because the judge's reply did not
-  parse, how many gave NaN (issue 15, item 4).
+* **health**: per judged metric and judge (the second judge's too), how many rows failed, how many
+  because the judge's reply did not parse, how many gave NaN (issue 15, item 4).
 
 Rows without qrels ids, or whose context precision failed, carry no verdicts to compare and are left
 out (the n says how many were used). Deterministic for a given ``seed``.
@@ -124,6 +124,7 @@ class JudgeReliability:
     missing: str | None = None
     noise: dict[str, dict[str, dict]] = field(default_factory=dict)   # metric -> model -> judge_noise's entry
     second: dict | None = None                                          # evaluators.second_judge's report
+    second_health: dict[str, MetricHealth] = field(default_factory=dict)   # the second judge's failures
 
     def sentence(self) -> str:
         """One plain sentence for the page, the report and the CLI."""
@@ -147,6 +148,7 @@ class JudgeReliability:
                 "agreement": self.agreement.to_json() if self.agreement else None,
                 "recall": asdict(self.recall) if self.recall else None,
                 "health": {m: h.to_json() for m, h in self.health.items()}, "judge_noise": self.noise,
+                "second_judge_health": {m: h.to_json() for m, h in self.second_health.items()},
                 "second_judge": self.second}
 
 
@@ -247,7 +249,7 @@ def health(rows: list[dict], metrics: list[str]) -> dict[str, MetricHealth]:
 def judge_reliability(rows: list[dict], judge: str | None, metrics: list[str], seed: int = 0,
                       n_resamples: int = N_RESAMPLES) -> JudgeReliability:
     """The judge's reliability from a RAG run's rows; ``metrics`` the run's active metrics."""
-    from evaluators.second_judge import second_judge_report  # it builds on this module
+    from evaluators.second_judge import second_judge_report, second_rows  # it builds on this module
 
     rows = [r.model_dump() if hasattr(r, "model_dump") else r for r in rows]
     judged = [m for m in metrics if m in JUDGED]
@@ -255,6 +257,8 @@ def judge_reliability(rows: list[dict], judge: str | None, metrics: list[str], s
         return JudgeReliability(None, missing="the run has no judge")
     out = JudgeReliability(judge, health=health(rows, judged), recall=recall_correlation(rows),
                            noise=judge_noise(rows, judged), second=second_judge_report(rows, judged))
+    if any(r.get("second_judge") for r in rows):
+        out.second_health = health(second_rows(rows), judged)
     if not any(_qrels(r) for r in rows):
         out.missing = "the run's questions have no qrels (relevant document ids)"
     elif "context_precision" not in judged:
@@ -284,7 +288,8 @@ def confusion_frame(rel: JudgeReliability):
 
 
 def health_frame(rel: JudgeReliability):
-    """Per judged metric: rows, scored, failed, parse failures and NaN, with rates."""
+    """Per judged metric: rows, scored, failed, parse failures and NaN, with rates; with a second judge,
+    one row per metric and judge (a ``judge`` column: first / second)."""
     import pandas as pd
 
     from evaluators.ragas_metrics import METRICS
@@ -292,9 +297,11 @@ def health_frame(rel: JudgeReliability):
     def pct(h: MetricHealth, count: int) -> str:
         return f"{count} ({h.rate(count):.0%})" if h.rows else "0"
 
-    return pd.DataFrame([{"metric": METRICS[m].label, "rows": h.rows, "scored": h.scored, "failed": pct(h, h.failed),
-                          "parse failures": pct(h, h.parse_failures), "NaN": pct(h, h.nan)}
-                         for m, h in rel.health.items()])
+    judges = [("first", rel.health)] + ([("second", rel.second_health)] if rel.second_health else [])
+    return pd.DataFrame([{"metric": METRICS[m].label, **({"judge": who} if len(judges) > 1 else {}), "rows": h.rows,
+                          "scored": h.scored, "failed": pct(h, h.failed), "parse failures": pct(h, h.parse_failures),
+                          "NaN": pct(h, h.nan)}
+                         for m in rel.health for who, per_metric in judges if (h := per_metric.get(m))])
 
 
 def noise_frame(rel: JudgeReliability):

@@ -2,11 +2,12 @@
 
 Each (model, question) row is written to the run store the moment it is scored, so a ``kill -9``
 loses none of the finished rows, and ``resume_rag`` finishes the run by skipping them.
-``retry_failed`` re-runs only the rows with a failed metric (or a failed generation), keeping the
-scores that succeeded. LLM calls of the generator and the judge share one gate of ``concurrency``
-slots; rows are fed to ``2 × concurrency`` workers so the gate stays full. Clients are built fresh per
-run. A spend cap stops scheduling new rows once reached (rows in flight finish and are kept); the run
-is marked ``stopped`` and can be resumed with a higher cap.
+``retry_failed`` re-runs only the rows with a failed metric (or a failed generation, or a failed
+second-judge call), asking again only what failed and keeping the scores that succeeded. LLM calls
+of the generator and the judges share one gate of ``concurrency`` slots; rows are fed to
+``2 × concurrency`` workers so the gate stays full. Clients are built fresh per run. A spend cap
+stops scheduling new rows once reached (rows in flight finish and are kept); the run is marked
+``stopped`` and can be resumed with a higher cap.
 
 Usage:
     cfg = RagConfig(models=["minilm", "bm25"], generator="extractive", judge="none", k=4)
@@ -333,11 +334,13 @@ async def _row(model, q: EvalQuestion, prev: dict | None, hits, ds, generator, s
             response = ans.text
         except Exception as e:
             gen_error = "generation failed: " + describe_error(e)
-    only = None if prev is None or prev.get("response") is None else \
-        [m for m in (prev.get("errors") or {}) if m in METRICS]
+    only = second_only = None        # a retry with a response asks again only the failed calls (either judge)
+    if prev is not None and prev.get("response") is not None:
+        only = [m for m in (prev.get("errors") or {}) if m in METRICS]
+        second_only = [m for m, e in ((prev.get("second_judge") or {}).get("errors") or {}).items() if e]
     sample = RagSample(q.question, response, [c.full_text for c in ctxs], q.reference, q.reference_contexts or None,
                        [d for d, _ in hits], q.relevant_ids or None)
-    results = await scorer.score(sample, only=only, meter=row_meter, previous=(prev or {}).get("repeats"))
+    results = await scorer.score(sample, only, row_meter, (prev or {}).get("repeats"), second_only)
     row = dict(prev) if prev else {}
     row.update({"model": model, "item_id": q.id, "question_id": q.id, "question": q.question, "response": response,
                 "generator": generator.name, "retrieved_ids": [d for d, _ in hits],
@@ -348,10 +351,12 @@ async def _row(model, q: EvalQuestion, prev: dict | None, hits, ds, generator, s
     variants, scores = dict(row.get("variants") or {}), dict(row.get("scores") or {})
     repeats, second = dict(row.get("repeats") or {}), {k: dict(v) for k, v in (row.get("second_judge") or {}).items()}
     for name, r in results.items():
-        scores[name] = r.value
         for part, value in ((("scores", r.second.value), ("errors", r.second.error), ("reasons", r.second.reasons))
                             if r.second else ()):
             second.setdefault(part, {})[name] = value
+        if only is not None and name not in only:   # asked of the second judge only: the first's result stays
+            continue
+        scores[name] = r.value
         if r.repeats is not None:
             repeats[name] = r.repeats
         if r.variant:
@@ -362,10 +367,9 @@ async def _row(model, q: EvalQuestion, prev: dict | None, hits, ds, generator, s
             na[name] = r.not_applicable
         if r.reasons:
             reasons[name] = r.reasons
+    errors.pop("generation", None)
     if gen_error:
         errors["generation"] = gen_error
-    else:
-        errors.pop("generation", None)
     row.update({"scores": scores, "errors": errors, "not_applicable": na, "reasons": reasons, "variants": variants,
                 "repeats": repeats, "second_judge": second, "usage": row_meter.by_model,
                 "seconds": round(time.perf_counter() - t, 3)})

@@ -25,8 +25,14 @@ def _get(row: dict | RagRow, name: str):
     return getattr(row, name) if isinstance(row, RagRow) else row.get(name)
 
 
+def second_errors(row: dict | RagRow) -> dict[str, str]:
+    """The second judge's failed metrics (``RagRow.second_judge["errors"]``; None there means it scored)."""
+    return {m: e for m, e in ((_get(row, "second_judge") or {}).get("errors") or {}).items() if e}
+
+
 def row_failed(row: dict | RagRow) -> bool:
-    return bool(_get(row, "errors"))
+    """A failed metric, generation or second-judge call: what retry-failed re-asks."""
+    return bool(_get(row, "errors")) or bool(second_errors(row))
 
 
 def first_error(rows: list[dict]) -> str:
@@ -34,7 +40,8 @@ def first_error(rows: list[dict]) -> str:
     that needed its answer failed because of it), else ``METRIC: reason``."""
     counts: dict[tuple[bool, str], int] = {}
     for r in rows:
-        for name, why in (_get(r, "errors") or {}).items():
+        failures = [(n, w) for n, w in (_get(r, "errors") or {}).items()]
+        for name, why in failures + [(f"second judge: {n}", w) for n, w in second_errors(r).items()]:
             key = (name == "generation", why if name == "generation" else f"{name}: {why}")
             counts[key] = counts.get(key, 0) + 1
     return max(counts, key=lambda k: (k[0], counts[k]))[1] if counts else "unknown reason"

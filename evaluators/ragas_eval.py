@@ -12,7 +12,8 @@ Judge repeats (``repeats=K``): each judged metric is scored K times per row, eac
 calls (``JudgeLLM.repeat``: the request's ``seed`` is the repeat index, at the judge temperature);
 the row's value is the mean of the repeats that scored, every repeat's value is kept
 (``MetricResult.repeats``), a failed repeat makes the metric's error, and ``previous`` repeats that
-scored are kept on a retry (only the failed ones are asked again).
+scored are kept on a retry (only the failed ones are asked again). A second judge's failed call is
+the row's failure too, and a retry asks only that call again (``second_only``).
 
 A failed judge call leaves that row's metric empty (None) with the reason; NaN from Ragas becomes an
 error saying why. Judge clients are built fresh per run: an async HTTP client is bound to the event
@@ -85,18 +86,21 @@ class RagasScorer:
         self.id_metrics = {n: METRICS[n].by_id() for n in self.active if METRICS[n].by_id}
 
     async def score(self, sample: RagSample, only: list[str] | None = None, meter: UsageMeter | None = None,
-                    previous: dict[str, list] | None = None) -> dict[str, MetricResult]:
+                    previous: dict[str, list] | None = None,
+                    second_only: list[str] | None = None) -> dict[str, MetricResult]:
         """Every active metric (or ``only`` those) for one row, concurrently; never raises.
         Judge token usage goes to ``meter`` (the row's) or else the scorer's own; ``previous``: a
-        retried row's stored repeat values per metric (those that scored are kept)."""
+        retried row's stored repeat values per metric (those that scored are kept). The second judge
+        scores the same metrics, or (a retry) ``second_only`` those: a metric asked only of the second
+        judge comes back as an empty result carrying ``.second``."""
         names = [n for n in self.active if only is None or n in only]
-        results = await asyncio.gather(*(self._repeated(n, sample, meter or self.meter, (previous or {}).get(n))
-                                         for n in names))
-        seconds = [n for n in names if n in self.second]
+        results = dict(zip(names, await asyncio.gather(*(self._repeated(n, sample, meter or self.meter,
+                                                                        (previous or {}).get(n)) for n in names))))
+        seconds = [n for n in self.second if (n in names if second_only is None else n in second_only)]
         for n, r in zip(seconds, await asyncio.gather(*(self._one(n, sample, meter or self.meter, metric=self.second[n])
                                                         for n in seconds))):
-            results[names.index(n)].second = r
-        return dict(zip(names, results))
+            results.setdefault(n, MetricResult()).second = r
+        return results
 
     async def _repeated(self, name: str, sample: RagSample, meter: UsageMeter, previous: list | None) -> MetricResult:
         """One metric of one row, ``repeats`` times for a judged metric (once otherwise)."""

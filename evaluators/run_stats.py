@@ -5,8 +5,9 @@ page, the History compare, the report and the CI gate each resample on their own
 10,000 there), the same mean gets two different intervals and a reader rightly stops trusting
 both. So a run's statistics are one object: for every metric × model the mean, 95% CI and n, and
 per metric the paired comparisons (diff, CI, p, Holm-adjusted p), the best and the tied group;
-computed with one seed and one resample count (``N_RESAMPLES``), stored in the run store under
-the tuple of run ids and reused until the runs' rows change (``RunStore.stamp``).
+computed with one seed and one resample count (``N_RESAMPLES``; a judged metric scored K times per
+row, ``--judge-repeats``, by the two-level bootstrap, so its interval includes the judge's noise),
+stored in the run store under the tuple of run ids and reused until the runs' rows change (``RunStore.stamp``).
 
 Measured (2 cores): 300 queries × 2 models × 6 metrics take 1.3 s at 10,000 resamples (0.5 s at
 2,000), once per run; a stored object is read back in milliseconds, so every page uses 10,000.
@@ -28,6 +29,7 @@ import pandas as pd
 from evaluators.comparison import (
     MetricComparison,
     check_one_dataset,
+    collect_repeats,
     collect_scores,
     compare_scores,
     find_metric,
@@ -38,7 +40,8 @@ from rag.runs import RunStore
 N_RESAMPLES = 10_000
 SEED = 0
 ALPHA = 0.05
-VERSION = 1  # bump when the computation changes: objects stored by an older version are recomputed
+VERSION = 2  # bump when the computation changes: objects stored by an older version are recomputed
+#             (2: a judged metric scored K times per row gets two-level CIs, see statistics.two_level_ci)
 _MEMO: dict[tuple[str, str], RunStats] = {}  # (store path, key) -> object; saves JSON parsing per page rerun
 _MEMO_MAX = 32
 
@@ -112,7 +115,8 @@ def compute_stats(store: RunStore, ids: list[str], n_resamples: int = N_RESAMPLE
     comparisons = {}
     for metric in names:
         scores, notes = collect_scores(store, ids, metric, rows)
-        comparisons[metric] = compare_scores(scores, metric, ids, alpha, n_resamples, seed, notes)
+        repeats = collect_repeats(store, ids, metric, rows)   # judged metrics with --judge-repeats: two-level CIs
+        comparisons[metric] = compare_scores(scores, metric, ids, alpha, n_resamples, seed, notes, repeats)
     return RunStats(tuple(ids), comparisons, n_resamples, seed, alpha, stamp)
 
 

@@ -28,6 +28,11 @@ def _second_row(row: dict) -> dict:
             "scores": s.get("scores") or {}}
 
 
+def second_rows(rows: list[dict]) -> list[dict]:
+    """The rows a second judge scored, each as it saw it (for the per-judge failure counts)."""
+    return [_second_row(r) for r in rows if r.get("second_judge")]
+
+
 def _finite(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 

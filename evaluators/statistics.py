@@ -16,6 +16,10 @@ tie-heavy IR metrics:
 * ``compare_models``: all of the above for every model pair, plus "which models are
   statistically tied with the best".
 * ``min_detectable_difference``: a sample-size hint (normal approximation).
+* ``two_level_ci`` and ``repeats=`` on the paired test and ``compare_models``: when a judged metric
+  was scored K times per row (``--judge-repeats``), the bootstrap resamples questions, then the
+  repeats within each resampled question, so every interval includes the judge's own noise. Rows
+  whose repeats never differ give exactly the one-level numbers.
 
 NaNs (a metric that could not be computed for a query) are dropped; for paired methods
 the whole pair is dropped. Everything is deterministic for a given ``seed``.
@@ -42,6 +46,7 @@ from scipy.stats import norm
 
 _EXACT_MAX_N = 16  # 2**16 sign vectors: exact enumeration is cheap up to here
 _CHUNK = 1000  # bootstrap resamples per block, bounds memory to ~_CHUNK * n floats
+Repeats = Mapping[str, Mapping[str, Sequence[float | None]]]   # {model: {query: each judge repeat's value}}
 
 
 def _clean(values: Sequence[float]) -> np.ndarray:
@@ -104,22 +109,90 @@ def _sign_flip_p(diffs: np.ndarray, n_resamples: int, rng: np.random.Generator) 
     return (extreme + 1) / (n_resamples + 1)
 
 
-def paired_test(a: Sequence[float], b: Sequence[float], n_resamples: int = 10000, seed: int = 0) -> dict[str, float]:
+def paired_test(a: Sequence[float], b: Sequence[float], n_resamples: int = 10000, seed: int = 0,
+                repeats: tuple[Sequence, Sequence] | None = None) -> dict[str, float]:
     """Paired comparison of two models on the same queries (aligned sequences).
 
     Returns ``{"diff": mean(a - b), "low", "high", "p_value", "n"}``: the bootstrap CI of
     the mean difference and the sign-flip permutation p-value. Identical inputs give
-    p = 1 and CI (0, 0). Pairs with a NaN on either side are dropped.
+    p = 1 and CI (0, 0). Pairs with a NaN on either side are dropped. ``repeats``: (a's, b's)
+    judge repeats per query, aligned with a and b; when some differ, the CI resamples questions,
+    then each side's repeats within each question (``two_level_ci``). The p-value stays the
+    sign-flip test on the per-question means: each mean already carries its K repeats' noise, so
+    the test is valid for them, and flipping resampled repeats would count that noise twice.
     """
     diffs = _paired_diffs(a, b)
     n = diffs.size
     if n == 0:
         return dict.fromkeys(("diff", "low", "high", "p_value"), math.nan) | {"n": 0}
-    if np.all(diffs == 0):
+    keep = ~(np.isnan(np.asarray(a, dtype=float)) | np.isnan(np.asarray(b, dtype=float)))
+    sides = None if repeats is None else [_clean_repeats([r for r, k in zip(side, keep) if k], values)
+                                          for side, values in zip(repeats, (np.asarray(a, float)[keep],
+                                                                            np.asarray(b, float)[keep]))]
+    noisy = sides is not None and any(len(set(q)) > 1 for side in sides for q in side)
+    if np.all(diffs == 0) and not noisy:
         return {"diff": 0.0, "low": 0.0, "high": 0.0, "p_value": 1.0, "n": n}
-    diff, low, high = bootstrap_ci(diffs, n_resamples=n_resamples, seed=seed)
+    if noisy:
+        diff = float(diffs.mean())
+        low, high = _percentiles(_two_level_means([(sides[0], 1.0), (sides[1], -1.0)], n_resamples, seed), 0.95)
+    else:
+        diff, low, high = bootstrap_ci(diffs, n_resamples=n_resamples, seed=seed)
     p_value = _sign_flip_p(diffs, n_resamples, np.random.default_rng(seed))
     return {"diff": diff, "low": low, "high": high, "p_value": p_value, "n": n}
+
+
+def _clean_repeats(repeats: Sequence[Sequence[float | None] | None], values: Sequence[float]) -> list[list[float]]:
+    """Each question's finite repeat values, or its one value when it has none (K = 1, a non-judged row)."""
+    out = []
+    for reps, v in zip(repeats, values):
+        kept = [float(x) for x in reps or [] if x is not None and math.isfinite(x)]
+        out.append(kept or [float(v)])
+    return out
+
+
+def _two_level_means(sides: list[tuple[list[list[float]], float]], n_resamples: int, seed: int) -> np.ndarray:
+    """Resampled statistics: questions drawn with replacement (one draw shared by every side), then each
+    side's repeats within each drawn question; a question's value is the sum of sign × its side's mean of
+    the drawn repeats. Questions are drawn by the same generator as ``bootstrap_ci``'s."""
+    n = len(sides[0][0])
+    mats = []
+    for qs, sign in sides:
+        k = np.array([len(q) for q in qs])
+        m = np.full((n, k.max()), np.nan)
+        for i, q in enumerate(qs):
+            m[i, :len(q)] = q
+        mats.append((m, k, sign))
+    rng_q, rng_r = np.random.default_rng(seed), np.random.default_rng([seed, 1])
+    means = np.empty(n_resamples)
+    for start in range(0, n_resamples, _CHUNK):
+        size = min(_CHUNK, n_resamples - start)
+        idx = rng_q.integers(0, n, size=(size, n))
+        total = np.zeros((size, n))
+        for m, k, sign in mats:
+            kk = k[idx][..., None]
+            r = np.minimum((rng_r.random((size, n, k.max())) * kk).astype(int), kk - 1)
+            vals = np.where(np.arange(k.max()) < kk, m[idx[..., None], r], 0.0)
+            total += sign * vals.sum(axis=2) / k[idx]
+        means[start:start + size] = total.mean(axis=1)
+    return means
+
+
+def _percentiles(means: np.ndarray, confidence: float) -> tuple[float, float]:
+    tail = (1.0 - confidence) / 2.0
+    low, high = np.quantile(means, [tail, 1.0 - tail])
+    return float(low), float(high)
+
+
+def two_level_ci(repeats: Sequence[Sequence[float | None]], n_resamples: int = 10000, confidence: float = 0.95,
+                 seed: int = 0) -> tuple[float, float, float]:
+    """(mean, low, high) of the mean over questions, each question the mean of its repeats; the
+    percentile interval resamples questions, then repeats within each (None / NaN repeats dropped,
+    questions with none left out). No question's repeats differ: ``bootstrap_ci``, exactly."""
+    qs = [q for q in _clean_repeats(repeats, [math.nan] * len(repeats)) if not math.isnan(q[0])]
+    if all(len(set(q)) == 1 for q in qs):          # no judge noise: the one-level interval, exactly
+        return bootstrap_ci([q[0] for q in qs], n_resamples, confidence, seed)
+    low, high = _percentiles(_two_level_means([(qs, 1.0)], n_resamples, seed), confidence)
+    return float(np.mean([np.mean(q) for q in qs])), low, high
 
 
 def holm(p_values: Mapping[Hashable, float]) -> dict[Hashable, float]:
@@ -216,8 +289,14 @@ def compare_models(
     alpha: float = 0.05,
     n_resamples: int = 10000,
     seed: int = 0,
+    repeats: Repeats | None = None,
 ) -> ComparisonResult:
     """Compare models given ``{model: {query_id: score}}`` for one metric.
+
+    ``repeats``: ``{model: {query_id: [each judge repeat's value]}}`` of a judged metric scored K
+    times per row: where a model's repeats differ, its CI and its pairs' CIs are two-level (questions,
+    then repeats), with the queries in id order (the rows' stored order is their completion order);
+    elsewhere every number is the one-level one.
 
     Each pair is tested on the queries both models scored (the paired design needs the
     same queries on both sides). Holm's correction runs over all pairs. The best model
@@ -228,18 +307,29 @@ def compare_models(
     scored*: neither tied nor worse, and never in the set.
     """
     names = list(scores)
+    repeats = repeats or {}
+    noisy = {m for m in names if any(len(set(v for v in r if v is not None)) > 1
+                                     for r in (repeats.get(m) or {}).values())}
     summaries = []
     for name in names:
         values = _clean(list(scores[name].values()))
         mean, low, high = bootstrap_ci(values, n_resamples, seed=seed)
+        if name in noisy:
+            qs = sorted(q for q, v in scores[name].items() if not math.isnan(v))
+            reps = _clean_repeats([repeats[name].get(q) for q in qs], [scores[name][q] for q in qs])
+            low, high = two_level_ci(reps, n_resamples, seed=seed)[1:]
         summaries.append(ModelSummary(name, mean, low, high, int(values.size)))
 
     raw: dict[tuple[str, str], dict] = {}
     for model_a, model_b in itertools.combinations(names, 2):
         common = [q for q in scores[model_a] if q in scores[model_b]]
+        pair_reps = None
+        if noisy & {model_a, model_b}:
+            common = sorted(common)
+            pair_reps = tuple([(repeats.get(m) or {}).get(q) for q in common] for m in (model_a, model_b))
         a = [scores[model_a][q] for q in common]
         b = [scores[model_b][q] for q in common]
-        raw[(model_a, model_b)] = paired_test(a, b, n_resamples=n_resamples, seed=seed)
+        raw[(model_a, model_b)] = paired_test(a, b, n_resamples=n_resamples, seed=seed, repeats=pair_reps)
     adjusted = holm({key: r["p_value"] for key, r in raw.items()})
     pairs = [PairComparison(model_a=a, model_b=b, p_adjusted=adjusted[(a, b)], **r) for (a, b), r in raw.items()]
 

@@ -61,3 +61,38 @@ def test_cli_second_judge_estimate_and_json(run, judge_server, tmp_path, capsys)
     assert [sorted(r["second_judge"]) for r in data["rows"]] == [["errors", "scores"]] * 2   # reasons stay in the store
     second = data["judge_reliability"]["second_judge"]
     assert second["verdicts"]["agreement"] == 0.0 and second["verdicts"]["n"] == 6
+
+
+def test_a_failed_second_judge_call_fails_the_row_and_retry_asks_only_it(run, judge_server, sample,  # noqa: F811
+                                                                          retriever):
+    from evaluators.judge_reliability import health_frame
+    from evaluators.rag_job import resume_rag
+    from rag.runs import RunStore
+
+    q3 = "memory safety without a garbage collector"
+    cp = ["context_precision", "nonllm_context_recall"]     # only context precision asks the judges
+    with JudgeServer(noise={"mode": "biased", "kinds": ["context_precision"]},
+                     faults=[{"kind": "http500", "match": q3, "times": 1}]) as biased:
+        first = _run(judge_server, sample, retriever, models=["bm25"], limit=8, metrics=cp,
+                     second_judge=f"compat:judge2@{biased.base_url}")
+        bad = [r for r in first.rows if r["second_judge"]["errors"].get("context_precision")]
+        assert [r["question_id"] for r in bad] == ["q3"] and bad[0]["errors"] == {}   # the first judge scored it
+        assert "InternalServerError" in bad[0]["second_judge"]["errors"]["context_precision"]
+        assert first.summary["failed_rows"] == 1 and first.status == "done"
+        rel = judge_reliability(first.rows, "judge", cp)
+        h = rel.second_health["context_precision"]
+        assert (h.rows, h.scored, h.failed, h.parse_failures, h.nan) == (8, 7, 1, 0, 0)
+        assert rel.health["context_precision"].failed == 0                            # per judge
+        assert list(health_frame(rel)["judge"]) == ["first", "second"]
+        assert rel.to_json()["second_judge_health"]["context_precision"]["failure_rate"] == 1 / 8
+        judge_server.reset_stats()
+        biased.reset_stats()
+        again = resume_rag(first.run_id, retriever=retriever, ds=sample, store=RunStore.default(), retry_failed=True)
+        assert judge_server.stats()["by_title"] == {}                                 # the first judge: not asked
+        assert biased.stats()["by_title"] == {"ContextPrecisionOutput": 3}            # q3's 3 contexts, once more
+    assert again.summary["failed_rows"] == 0
+    row = next(r for r in again.rows if r["question_id"] == "q3")
+    clean = next(r for r in run[0].rows if (r["model"], r["question_id"]) == ("bm25", "q3"))
+    assert row["second_judge"]["scores"]["context_precision"] == clean["second_judge"]["scores"]["context_precision"]
+    assert row["scores"]["context_precision"] == clean["scores"]["context_precision"]
+    assert row["second_judge"]["errors"]["context_precision"] is None
