@@ -28,7 +28,7 @@ def judge_reliability_panel(rows: list[dict], summary: dict) -> None:
             c1.caption("Context precision verdicts vs your qrels (contexts)")
             c1.dataframe(confusion_frame(rel), hide_index=True, width="stretch")
         if rel.health:
-            c2.caption("Judge failures per metric (rows it applied to)")
+            c2.caption(f"Judge failures per metric{' and judge' if rel.second_health else ''} (rows it applied to)")
             c2.dataframe(health_frame(rel), hide_index=True, width="stretch")
         for line in (rel.second or {}).get("sentences", []):
             st.caption(f"Second judge: {line}.")
