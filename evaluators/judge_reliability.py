@@ -300,7 +300,7 @@ def health_frame(rel: JudgeReliability):
     judges = [("first", rel.health)] + ([("second", rel.second_health)] if rel.second_health else [])
     return pd.DataFrame([{"metric": METRICS[m].label, **({"judge": who} if len(judges) > 1 else {}), "rows": h.rows,
                           "scored": h.scored, "failed": pct(h, h.failed), "parse failures": pct(h, h.parse_failures),
-                          "NaN": pct(h, h.nan)}
+                          "no score (not a number)": pct(h, h.nan)}
                          for m in rel.health for who, per_metric in judges if (h := per_metric.get(m))])
 
 
