@@ -96,3 +96,15 @@ def test_a_failed_second_judge_call_fails_the_row_and_retry_asks_only_it(run, ju
     assert row["second_judge"]["scores"]["context_precision"] == clean["second_judge"]["scores"]["context_precision"]
     assert row["scores"]["context_precision"] == clean["scores"]["context_precision"]
     assert row["second_judge"]["errors"]["context_precision"] is None
+
+
+def test_a_noisy_second_judge_with_p0_agrees_with_the_first_on_every_verdict(judge_server, sample, retriever):  # noqa: F811
+    """p = 0 is the plain judge: the two judges agree on every context verdict (κ = 1) and the winner cannot
+    change with the judge."""
+    with JudgeServer(noise={"mode": "noisy", "p": 0.0, "seed": 7}) as same:
+        result = _run(judge_server, sample, retriever, limit=4, second_judge=f"compat:judge2@{same.base_url}")
+    rel = judge_reliability(result.rows, "judge", METRICS)
+    two = rel.second
+    assert two["verdicts"]["agreement"] == 1.0 and two["verdicts"]["kappa"] == pytest.approx(1.0)
+    assert two["qrels_kappa"]["second"] == pytest.approx(rel.agreement.kappa)
+    assert all(m["winner"]["first"] == m["winner"]["second"] for m in two["metrics"].values())
