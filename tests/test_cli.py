@@ -148,7 +148,8 @@ def test_rag_failing_to_write_mid_job_leaves_no_file_and_marks_the_run_failed(mi
 
 # ---------------------------------------------------------------- in process: typer's CliRunner on the one app
 
-COMMAND_NAMES = ["retrieval", "rag", "sweep", "loadtest", "runs", "report", "gate", "export", "milvus", "demo"]
+COMMAND_NAMES = ["retrieval", "rag", "sweep", "export-setup", "loadtest", "runs", "report", "gate", "export", "milvus",
+                 "demo"]
 
 
 def invoke(*args: str):
