@@ -43,4 +43,4 @@ def export_setup(run: Annotated[str, typer.Option(help="a sweep run id, or lates
 
 
 def register(app: typer.Typer) -> None:
-    command(app, "export-setup", "write one sweep setup as a standalone pymilvus or LangChain script")(export_setup)
+    command(app, "export-setup", "a sweep setup as a standalone script (pymilvus or LangChain)")(export_setup)

@@ -166,7 +166,7 @@ def test_help_lists_every_command_in_order():
     listed = [ln.split()[0] for ln in r.stdout.split("Commands:\n")[1].splitlines() if ln.startswith("  ") and
               not ln.startswith("    ")]
     assert listed == COMMAND_NAMES
-    assert "  retrieval  compare embedding models' retrieval on a dataset\n" in r.stdout
+    assert "  retrieval     compare embedding models' retrieval on a dataset\n" in r.stdout
     assert invoke("-h").stdout == r.stdout
 
 
