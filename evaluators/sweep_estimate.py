@@ -47,10 +47,11 @@ class Estimate:
         return self.index_seconds + self.search_seconds
 
     def describe(self) -> str:
-        extra = f"; not counted: {', '.join(self.unmeasured)}" if self.unmeasured else ""
-        return (f"about {_duration(self.seconds)} (embedding {self.units} documents/chunks: "
-                f"{_duration(self.index_seconds)}; {self.searches} searches: {_duration(self.search_seconds)}; "
-                f"rates measured now{extra})")
+        parts = [f"embedding {self.units} documents/chunks: {_duration(self.index_seconds)}"] if self.units else []
+        parts += [f"{self.searches} searches: {_duration(self.search_seconds)}", "rates measured now"]
+        if self.unmeasured:
+            parts.append(f"not counted: {', '.join(self.unmeasured)}")
+        return f"about {_duration(self.seconds)} ({'; '.join(parts)})"
 
 
 def _duration(seconds: float) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 import runpy
 import subprocess
 import sys
@@ -148,3 +149,38 @@ def test_user_strings_enter_the_script_as_literals(swept):
                         getattr(n.targets[0], "id", None) == "COLLECTION"]
         assert ast.literal_eval(collection) == evil
         assert not [n for n in ast.walk(tree) if isinstance(n, ast.Attribute) and n.attr == "system"]
+
+
+def test_the_sweep_page_downloads_the_chosen_setup(milvus):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import ROOT
+
+    at = AppTest.from_file(str(ROOT / "pages" / "7_Sweep.py"), default_timeout=300).run()
+    at.multiselect[0].set_value(["bm25"]).run()
+    at.text_input(key="sweep_ks").set_value("4").run()
+    at.text_input(key="sweep_chunk_sizes").set_value("none,200").run()
+    at.text_input(key="sweep_overlaps").set_value("20").run()
+    plan = at.info[0].value  # what is left to build depends on the tests before (BM25: nothing to embed)
+    assert plan in ("Plan: 2 setups, 2 collections (2 to build, 145 documents/chunks to index), 32 searches.",
+                    "Plan: 2 setups, 2 collections (0 to build, 0 documents/chunks to index), 32 searches.")
+    [time_line] = [c.value for c in at.caption if c.value.startswith("Time: ")]
+    assert re.fullmatch(r"Time: about \d+ s \(34 searches: \d+ s; rates measured now\)\.", time_line), time_line
+    at.button[0].click().run()
+    assert not at.exception and not at.error
+    run_id = at.session_state["sweep_result"].run_id
+    best = at.session_state["sweep_result"].leaderboard["rows"][0]["setup"]
+    assert at.selectbox(key="sweep_export_setup").value == best
+    [download] = at.get("download_button")
+    assert download.proto.label == f"Download {script_name(best, 'pymilvus')}"
+    for setup in ("bm25 | whole | k4", "bm25 | c200o20 | k4"):
+        at.selectbox(key="sweep_export_setup").set_value(setup).run()
+        at.radio(key="sweep_export_format").set_value("langchain").run()
+        if setup == "bm25 | whole | k4":
+            assert [d.proto.label for d in at.get("download_button")] == [
+                f"Download {script_name(setup, 'langchain')}"]
+        else:
+            assert at.get("download_button") == [] and any(
+                c.value == f"setup '{setup}': a langchain-milvus retriever cannot express chunk → document "
+                           "collapse; --format pymilvus can" for c in at.caption)
+    assert export_setup(run_id, "bm25 | whole | k4", "langchain").startswith("#!/usr/bin/env python3")

@@ -24,6 +24,9 @@ def test_what_no_rate_covers_is_said_not_guessed():
     assert (est.index_seconds, est.search_seconds, est.searches) == (0.0, 0.2, 20)
     assert est.unmeasured == ["embedding with st:/m", "reranking with rerank:m@http://h"]
     assert est.describe().endswith("; not counted: embedding with st:/m, reranking with rerank:m@http://h)")
+    nothing_to_embed = estimate({}, setups[:1], n_queries=9, rates=Rates(query_ms={"st:/m": 100.0}))
+    assert nothing_to_embed.describe() == ("about 1 s (10 searches: 1 s; rates measured now; "
+                                           "not counted: reranking with rerank:m@http://h)")
 
 
 def test_durations_read_as_a_person_says_them():
