@@ -15,7 +15,8 @@ embedding, search and reranking), after a warm-up query, so p50/p95 say what a u
 Usage:
     with Retriever() as wb:
         plan = plan_sweep(wb, ds, grid(["minilm", "bm25"], ks=[5, 10]))
-        print(plan.describe())                       # "4 setups, 2 collections (1 to build), 64 searches"
+        print(plan.describe())   # "4 setups, 2 collections (1 to build, 31 documents/chunks to index), 64 searches;
+                                 #  about 9 s (embedding 31 documents/chunks: 2 s; 68 searches: 7 s; ...)"
         result = run_sweep(wb, ds, plan.setups)      # SweepResult; result.run_id once recorded
 """
 
@@ -29,6 +30,7 @@ import numpy as np
 
 from evaluators.retrieval_metrics import score_run
 from evaluators.setups import Setup, check_reranker, rerank
+from evaluators.sweep_estimate import Estimate
 from rag.chunking import ChunkedDataset, chunk_dataset, document_ranking
 from rag.dataset import Dataset
 from rag.embedders import resolve, resolve_all
@@ -46,10 +48,15 @@ class SweepPlan:
     to_build: int                    # of those, not built yet (to embed and insert)
     units_to_index: int              # documents / chunks in the collections to build
     searches: int                    # setups × judged queries
+    estimate: Estimate | None = None  # how long, from rates measured now (``evaluators.sweep_estimate``)
 
-    def describe(self) -> str:
+    def counts(self) -> str:
         return (f"{len(self.setups)} setups, {self.collections} collections ({self.to_build} to build, "
                 f"{self.units_to_index} documents/chunks to index), {self.searches} searches")
+
+    def describe(self) -> str:
+        """The counts and, when timed, how long: ``…, 64 searches; about 9 s (…)``."""
+        return self.counts() + (f"; {self.estimate.describe()}" if self.estimate else "")
 
 
 @dataclass
@@ -96,8 +103,9 @@ class _Chunkings:
         return self._done[key]
 
 
-def plan_sweep(wb: Retriever, ds: Dataset, setups: list[Setup]) -> SweepPlan:
-    """Check every model and reranker can run here (before any work) and count what the sweep will do."""
+def plan_sweep(wb: Retriever, ds: Dataset, setups: list[Setup], timed: bool = True) -> SweepPlan:
+    """Check every model and reranker can run here (before any work), count what the sweep will do and
+    (``timed``) estimate how long it takes from rates measured now (``evaluators.sweep_estimate``)."""
     if not ds.judged_queries:
         raise ValueError(f"dataset {ds.name} has no judged queries: a sweep needs qrels to score")
     specs = resolve_all([s.model for s in setups], check=True, settings=wb.settings)
@@ -105,6 +113,7 @@ def plan_sweep(wb: Retriever, ds: Dataset, setups: list[Setup]) -> SweepPlan:
     for reranker in {s.reranker for s in setups}:
         check_reranker(reranker)
     chunks, keys, to_build, units = _Chunkings(ds), {}, 0, 0
+    to_embed: dict[str, list[str]] = {}  # dense model -> texts of its builds not in the embedding cache
     for s in setups:
         keys.setdefault(s.index_key, s)
     for s in keys.values():
@@ -113,7 +122,17 @@ def plan_sweep(wb: Retriever, ds: Dataset, setups: list[Setup]) -> SweepPlan:
         if not wb.store.is_complete(collection_name(inputs), inputs, len(c.dataset.documents)):
             to_build += 1
             units += len(c.dataset.documents)
-    return SweepPlan(setups, len(keys), to_build, units, len(setups) * len(ds.judged_queries))
+            if timed and (enc := specs[s.model].encoder(wb.settings)) is not None:
+                texts = [d.full_text for d in c.dataset.documents]
+                cached = enc.cache.get_many(enc.spec.cache_key, texts)
+                to_embed.setdefault(s.model, []).extend(t for i, t in enumerate(texts) if i not in cached)
+    plan = SweepPlan(setups, len(keys), to_build, units, len(setups) * len(ds.judged_queries))
+    if timed:
+        from evaluators.sweep_estimate import estimate, measure_rates
+
+        rates = measure_rates(wb, to_embed, [s.model for s in setups], [s.reranker for s in setups])
+        plan.estimate = estimate({m: len(t) for m, t in to_embed.items()}, setups, len(ds.judged_queries), rates)
+    return plan
 
 
 def _percentile(values: list[float], q: float) -> float:

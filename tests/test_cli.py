@@ -148,7 +148,8 @@ def test_rag_failing_to_write_mid_job_leaves_no_file_and_marks_the_run_failed(mi
 
 # ---------------------------------------------------------------- in process: typer's CliRunner on the one app
 
-COMMAND_NAMES = ["retrieval", "rag", "sweep", "loadtest", "runs", "report", "gate", "export", "milvus", "demo"]
+COMMAND_NAMES = ["retrieval", "rag", "sweep", "export-setup", "loadtest", "runs", "report", "gate", "export", "milvus",
+                 "demo"]
 
 
 def invoke(*args: str):
@@ -165,7 +166,7 @@ def test_help_lists_every_command_in_order():
     listed = [ln.split()[0] for ln in r.stdout.split("Commands:\n")[1].splitlines() if ln.startswith("  ") and
               not ln.startswith("    ")]
     assert listed == COMMAND_NAMES
-    assert "  retrieval  compare embedding models' retrieval on a dataset\n" in r.stdout
+    assert "  retrieval     compare embedding models' retrieval on a dataset\n" in r.stdout
     assert invoke("-h").stdout == r.stdout
 
 

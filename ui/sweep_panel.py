@@ -3,7 +3,7 @@
 Usage:
     setups = grid_fields(models)               # None (with the reason shown) when a field is invalid
     if setups and plan_panel(ds, setups) and st.button("Run sweep"): run(ds, setups)
-    leaderboard_panel(st.session_state.get("sweep_result"))
+    leaderboard_panel(st.session_state.get("sweep_result"))    # ... and a download of the chosen setup
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def grid_fields(models: list[str]):
 
 
 def plan_panel(ds, setups) -> bool:
-    """The count and estimate before anything runs; False (reason shown) when it cannot run here."""
+    """The count and the time estimate before anything runs; False (reason shown) when it cannot run here."""
     from evaluators.sweep import plan_sweep
 
     wb = retriever()
@@ -52,7 +52,9 @@ def plan_panel(ds, setups) -> bool:
     except Exception as e:
         show_error(e, "Sweep")
         return False
-    st.info(f"Plan: {plan.describe()}.")
+    st.info(f"Plan: {plan.counts()}.")
+    if plan.estimate:
+        st.caption(f"Time: {plan.estimate.describe()}.")
     return True
 
 
@@ -87,3 +89,23 @@ def leaderboard_panel(result) -> None:
     st.caption("Chunked setups are scored at document level: a document's rank is its best chunk's rank.")
     if result.run_id:
         st.caption("The run is in History; `cli.py report --runs ID` adds its leaderboard to a report.")
+        download_panel(result.run_id, [r["setup"] for r in board.rows] or [r.setup.id for r in result.setups])
+
+
+def download_panel(run_id: str, setup_ids: list[str]) -> None:
+    """The chosen setup (the leaderboard's best first) as a standalone script, as ``cli.py export-setup``."""
+    from evaluators.setup_export import FORMATS, export_setup, script_name
+
+    st.markdown("**Hand back the winner as code**")
+    left, right = st.columns([3, 1])
+    setup = left.selectbox("Setup", setup_ids, key="sweep_export_setup")
+    fmt = right.radio("Format", FORMATS, horizontal=True, key="sweep_export_format")
+    try:
+        script = export_setup(run_id, setup, fmt)
+    except ValueError as e:
+        st.caption(str(e))
+        return
+    st.download_button(f"Download {script_name(setup, fmt)}", script, file_name=script_name(setup, fmt),
+                       mime="text/x-python", key="sweep_export_download")
+    st.caption("Run it with `MILVUS_URI=… python winner.py \"some question\"`: it prints the top-k as "
+               "`[[doc_id, score], …]`; its docstring says what else it needs.")

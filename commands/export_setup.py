@@ -1,0 +1,46 @@
+"""``python cli.py export-setup``: hand back one setup of a sweep as a standalone script.
+
+    python cli.py export-setup --run latest --setup "hybrid | whole | rrf:60 | k4" --format pymilvus \\
+        --output winner.py
+    MILVUS_URI=http://127.0.0.1:19531 python winner.py "some question"     # [[doc_id, score], ...]
+
+``--format pymilvus`` reproduces every setup; ``--format langchain`` builds a ``langchain-milvus``
+retriever for the setups it can express (whole documents, no reranker) and refuses the others with
+one line (exit 2). What the script holds and needs: ``evaluators.setup_export``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from commands import options
+from commands.app import command
+
+
+def _format(text: str) -> str:
+    from evaluators.setup_export import FORMATS
+
+    if text not in FORMATS:
+        raise typer.BadParameter(f"--format: {text!r} is not one of {', '.join(FORMATS)}")
+    return text
+
+
+def export_setup(run: Annotated[str, typer.Option(help="a sweep run id, or latest")],
+                 setup: Annotated[str, typer.Option(help="a setup id, e.g. 'minilm | whole | k10'")],
+                 output: Annotated[str, options.output_option("write the script here, e.g. winner.py")],
+                 format: Annotated[str, typer.Option("--format", parser=_format, metavar="pymilvus|langchain",
+                                                     help="pymilvus (every setup) or langchain")] = "pymilvus",
+                 ) -> int:
+    from evaluators.setup_export import export_setup as render
+    from rag.outputs import write_atomic
+
+    text = render(run, setup, format)
+    write_atomic(output, text)
+    options.status(f"wrote {output}: python {output} \"some question\" (needs MILVUS_URI; see its docstring)")
+    return 0
+
+
+def register(app: typer.Typer) -> None:
+    command(app, "export-setup", "a sweep setup as a standalone script (pymilvus or LangChain)")(export_setup)
