@@ -108,3 +108,28 @@ def test_a_noisy_second_judge_with_p0_agrees_with_the_first_on_every_verdict(jud
     assert two["verdicts"]["agreement"] == 1.0 and two["verdicts"]["kappa"] == pytest.approx(1.0)
     assert two["qrels_kappa"]["second"] == pytest.approx(rel.agreement.kappa)
     assert all(m["winner"]["first"] == m["winner"]["second"] for m in two["metrics"].values())
+
+
+def test_cli_repeats_and_a_second_judge_in_one_run(run, judge_server, tmp_path, capsys):  # noqa: F811
+    """The issue's whole command: `cli.py rag … --judge-repeats 3 --second-judge …` writes every part of
+    judge_reliability: agreement with the qrels, the repeats' spread and interval, the second judge, failures."""
+    import json
+
+    import cli
+
+    out = tmp_path / "rag.json"
+    args = ["rag", "--dataset", "sample", "--models", "bm25", "--generator", "extractive", "--judge",
+            f"compat:judge@{judge_server.base_url}", "--metrics", "context_precision", "--k", "3", "--limit", "2",
+            "--judge-repeats", "3", "--second-judge", f"compat:judge2@{run[2]}"]
+    assert cli.main([*args, "--estimate"]) == 0
+    assert json.loads(capsys.readouterr().out)["total_calls"] == 2 * 3 * (3 + 1)   # rows × contexts × (K + 1)
+    assert cli.main([*args, "--output", str(out)]) == 0
+    data = json.loads(out.read_text())
+    rel = data["judge_reliability"]
+    parts = {"agreement", "health", "judge_noise", "recall", "second_judge", "second_judge_health", "sentence"}
+    assert parts <= set(rel)
+    assert rel["agreement"]["n"] == 6 and rel["health"]["context_precision"]["failure_rate"] == 0.0
+    assert [len(r["repeats"]["context_precision"]) for r in data["rows"]] == [3, 3]
+    noise = rel["judge_noise"]["context_precision"]["bm25"]
+    assert (noise["repeats"], noise["n"]) == (3, 2) and noise["ci_with_judge_noise"] == noise["ci"]
+    assert rel["second_judge"]["verdicts"]["agreement"] == 0.0 and rel["second_judge"]["verdicts"]["n"] == 6
