@@ -38,7 +38,9 @@ class DatasetError(ValueError):
 class Document:
     id: str
     title: str
-    text: str
+    text: str             # an image document's caption ("" when it has none)
+    image: str = ""       # image corpora: absolute path of the image file ("" for text)
+    image_sha: str = ""   # sha256 of the image's bytes: the embedding cache's and corpus hash's key
 
     @property
     def full_text(self) -> str:
@@ -49,8 +51,15 @@ class Document:
 @dataclass(frozen=True)
 class Query:
     id: str
-    text: str
+    text: str                     # "" for an image query
     reference: str | None = None  # reference answer, when the dataset has one
+    image: str = ""               # an image query: absolute path of its image ("" for a text query)
+    image_sha: str = ""           # sha256 of that image's bytes
+
+    @property
+    def kind(self) -> str:
+        """"image" (query by example) or "text"."""
+        return "image" if self.image else "text"
 
 
 @dataclass
@@ -63,6 +72,29 @@ class Dataset:
 
     def __post_init__(self) -> None:
         self._doc_index = {d.id: d for d in self.documents}
+
+    @property
+    def modality(self) -> str:
+        """"image" when the corpus is images (``Document.image``), else "text"."""
+        return "image" if self.documents and self.documents[0].image else "text"
+
+    def query_kinds(self) -> dict[str, int]:
+        """How many judged queries of each kind: {"text": n, "image": m} (kinds with none left out)."""
+        out: dict[str, int] = {}
+        for q in self.judged_queries:
+            out[q.kind] = out.get(q.kind, 0) + 1
+        return out
+
+    def select_queries(self, kind: str) -> Dataset:
+        """The same corpus with only the queries of ``kind`` ("text", "image"; "all" is itself)."""
+        if kind == "all":
+            return self
+        if kind not in ("text", "image"):
+            raise ValueError(f"queries {kind!r}: give all, text or image")
+        queries = [q for q in self.queries if q.kind == kind]
+        ids = {q.id for q in queries}
+        return Dataset(self.name, self.documents, queries, {q: r for q, r in self.qrels.items() if q in ids},
+                       self.source)
 
     def doc(self, doc_id: str) -> Document:
         return self._doc_index[doc_id]
@@ -84,14 +116,16 @@ class Dataset:
     def corpus_hash(self) -> str:
         """Hash of the documents only: collections are rebuilt when (and only when) it changes."""
         h = hashlib.sha256()
-        for d in self.documents:
-            h.update(json.dumps([d.id, d.title, d.text], ensure_ascii=False).encode())
+        for d in self.documents:  # an image's bytes hash joins in (text corpora hash as they always did)
+            parts = [d.id, d.title, d.text, d.image_sha] if d.image_sha else [d.id, d.title, d.text]
+            h.update(json.dumps(parts, ensure_ascii=False).encode())
         return h.hexdigest()[:16]
 
     def content_hash(self) -> str:
         """Hash of documents, queries and qrels: what a run record names as its dataset."""
         h = hashlib.sha256(self.corpus_hash().encode())
         for q in self.queries:
-            h.update(json.dumps([q.id, q.text, q.reference], ensure_ascii=False).encode())
+            parts = [q.id, q.text, q.reference, q.image_sha] if q.image_sha else [q.id, q.text, q.reference]
+            h.update(json.dumps(parts, ensure_ascii=False).encode())
         h.update(json.dumps(self.qrels, sort_keys=True).encode())
         return h.hexdigest()[:16]

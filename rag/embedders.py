@@ -177,6 +177,8 @@ class ModelSpec:
     price_per_mtok: float = 0.0    # USD per 1M tokens embedded (0 for local models)
     cost_note: str = "local model on this machine (hardware not priced)"  # why an unpriced model costs $0
     key: str = ""                  # the spec string it was resolved from (results are keyed by it)
+    modality: str = "text"         # what its corpus is: "text" or "image" (clip:, img:)
+    query_kinds: tuple[str, ...] = ("text",)  # query kinds it embeds: clip: ("text", "image"), img: ("image",)
 
     @property
     def ref(self) -> str:
@@ -220,6 +222,25 @@ class ModelSpec:
                 cache = EmbeddingCache(s.path("cache", "embeddings.sqlite"))
                 _encoders[key] = CachedEncoder(self, self.make_raw(s), cache, s.embed_batch)
             return _encoders[key]
+
+
+def fit_problem(spec: ModelSpec, dataset) -> str | None:
+    """Why ``spec`` cannot evaluate ``dataset`` (a text model on images, an image model on text, an
+    image backbone given text queries), or None. Jobs check this before any work."""
+    if spec.modality != dataset.modality:
+        if spec.modality == "text":
+            return (f"{spec.ref} embeds text and {dataset.name} is an image dataset: use a clip:FOLDER "
+                    "(text and image queries) or img:FOLDER (image queries) model")
+        return f"{spec.ref} embeds images and {dataset.name} is a text dataset: use a text model"
+    kinds = dataset.query_kinds()
+    for kind, n in kinds.items():
+        if kind not in spec.query_kinds:
+            if kind == "text":
+                return (f"{spec.ref} is an image backbone (image→image only): it cannot embed the {n} text "
+                        f"queries of {dataset.name}; keep only the image queries (--queries image, or "
+                        "'image' under Queries on the Retrieval page)")
+            return f"{spec.ref} cannot embed the {n} {kind} queries of {dataset.name}"
+    return None
 
 
 _encoders: dict[tuple, CachedEncoder] = {}
