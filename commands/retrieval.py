@@ -16,19 +16,24 @@ from commands import options
 from commands.app import command
 
 
-def retrieval(dataset: Annotated[str, typer.Option(help="'sample' or a BEIR folder")],
+def retrieval(dataset: Annotated[str, typer.Option(help="'sample', 'image-sample', a BEIR folder or an image "
+                                                    "folder (corpus/ of images, queries.jsonl, qrels/test.tsv)")],
               models: Annotated[options.NameList, options.models_option()] = "minilm,bm25",
               k: int = 10,
               index: options.IndexType = "FLAT", metric: options.Metric = "COSINE",
               index_params: options.IndexParams = "{}",
-              output: Annotated[str | None, options.output_option()] = None) -> int:
+              output: Annotated[str | None, options.output_option()] = None,
+              queries: Annotated[str, typer.Option(help="which queries: all, text or image (an img: model "
+                                                        "embeds image queries only)")] = "all") -> int:
     from evaluators.retrieval_eval import run_retrieval
     from rag.embedders import resolve
     from rag.loaders import load_dataset
     from rag.retrieval import Retriever
 
     cfg = options.index_config(index, metric, index_params)  # bad index settings fail before the dataset loads
-    ds = load_dataset(dataset)
+    if queries not in ("all", "text", "image"):
+        raise typer.BadParameter(f"--queries {queries}: give all, text or image")
+    ds = load_dataset(dataset).select_queries(queries)
     with Retriever(index_config=cfg) as wb:
         wb.store.capabilities.require([resolve(m) for m in models], wb.index_config)  # before any work
 

@@ -5,7 +5,10 @@ runs every judged query against each and returns what each model returned, unpad
 that matched fewer than k documents (BM25, hybrid) returns fewer. Scoring, statistics and the
 article's table live in ``evaluators.retrieval_eval`` (``rag`` imports nothing from ``evaluators``).
 Both key their results by the model spec string given (``st:/models/e5``, ``oai:m@http://h/v1``,
-``minilm``), resolved once per call: what a run record stores resolves back to the same model.
+``minilm``), resolved once per call: what a run record stores resolves back to the same model. An image dataset
+(``Dataset.modality == "image"``) works the same way with ``clip:``/``img:`` models: image queries are
+embedded from their files; a model that cannot evaluate the dataset is refused before any work
+(``rag.embedders.fit_problem`` says why).
 
 Usage:
     ds = load_dataset("sample")
@@ -22,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from rag.dataset import Dataset
-from rag.embedders import ModelSpec, resolve_all
+from rag.embedders import ModelSpec, ModelUnavailable, fit_problem, resolve_all
 from rag.index_config import IndexConfig
 from rag.milvus_server import MilvusInfo, ensure_milvus
 from rag.settings import Settings
@@ -76,6 +79,9 @@ class Retriever:
 
     def _index(self, dataset: Dataset, specs: dict[str, ModelSpec], chunking: str = "",
                progress: IndexProgress | None = None, force: bool = False) -> dict[str, BuildResult]:
+        for spec in specs.values():  # a text model on images, an image backbone given text queries: refused
+            if (why := fit_problem(spec, dataset)) is not None:
+                raise ModelUnavailable(why)
         out = {}
         for key, spec in specs.items():
             cb = (lambda stage, d, t, _m=key: progress(_m, stage, d, t)) if progress else None
@@ -101,7 +107,11 @@ class Retriever:
         rankings, secs = {}, {}
         for key, spec in specs.items():
             t = time.perf_counter()
-            hits = self.store.search(built[key].name, spec, texts, k, self.index_config, settings=self.settings)
+            vectors = None  # an image dataset's queries: text through the text tower, images through the vision tower
+            if dataset.modality == "image" and spec.has_dense:
+                vectors = spec.encoder(self.settings).embed_queries(queries)
+            hits = self.store.search(built[key].name, spec, texts, k, self.index_config, query_vectors=vectors,
+                                     settings=self.settings)
             secs[key] = time.perf_counter() - t
             rankings[key] = {q.id: h for q, h in zip(queries, hits)}
             if progress:

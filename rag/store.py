@@ -19,7 +19,9 @@ complete collection with the expected row count is reused or searched (``search`
 incomplete one with ``IncompleteCollection``); a build killed with ``kill -9`` is rebuilt by the
 next ``ensure_collection``, and the on-disk embedding cache means nothing is embedded twice. A
 build that fails (an exception) drops its collection. Inserts are flushed (unflushed rows are
-scanned in Python, ignoring indexes) and collections are loaded before search. What a collection's
+scanned in Python, ignoring indexes) and collections are loaded before search. An image corpus
+(``Dataset.modality == "image"``) is embedded from its files (``CachedEncoder.embed_images``, cached
+by the bytes' hash) and its collection also holds each image's ``path`` (``text`` is the caption). What a collection's
 inputs and name are (``IndexConfig``, ``build_inputs``, ``collection_name``) is ``rag.index_config``.
 
 Usage:
@@ -169,7 +171,8 @@ class MilvusStore:
         if self.client.has_collection(name):
             self.client.drop_collection(name)
         dim = enc.dim if enc is not None else None
-        self._create(name, spec, cfg, dim=dim, inputs=inputs)
+        images = dataset.modality == "image"  # an image corpus: vectors from the image files, paths stored
+        self._create(name, spec, cfg, dim=dim, inputs=inputs, images=images)
         self._complete.discard(name)
         hits = done = 0
         t_embed = 0.0
@@ -180,7 +183,8 @@ class MilvusStore:
                 vectors = None
                 if enc is not None:
                     te = time.perf_counter()
-                    vectors = enc.embed(texts)
+                    vectors = (enc.embed_images([d.image for d in chunk], [d.image_sha for d in chunk])
+                               if images else enc.embed(texts))
                     t_embed += time.perf_counter() - te
                     hits += enc.last_cache_hits
                     if progress:
@@ -212,6 +216,8 @@ class MilvusStore:
         rows, size = [], 0
         for i, d in enumerate(docs):
             row = {"id": d.id, "title": _clip(d.title), "text": _clip(texts[i])}
+            if d.image:
+                row["path"] = _clip(d.image)
             if vectors is not None:
                 row["dense"] = vectors[i].tolist()
             rows.append(row)
@@ -244,12 +250,15 @@ class MilvusStore:
                                        "that uses it): the embedding cache keeps what was embedded")
         self._complete.add(name)
 
-    def _create(self, name: str, spec: ModelSpec, cfg: IndexConfig, dim: int | None, inputs: dict) -> None:
+    def _create(self, name: str, spec: ModelSpec, cfg: IndexConfig, dim: int | None, inputs: dict,
+                images: bool = False) -> None:
         from pymilvus import DataType, Function, FunctionType
 
         schema = self.client.create_schema(auto_id=False)
         schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=512)
-        schema.add_field("title", DataType.VARCHAR, max_length=65535)
+        schema.add_field("title", DataType.VARCHAR, max_length=65535)  # an image's file name
+        if images:
+            schema.add_field("path", DataType.VARCHAR, max_length=65535)  # the image file; "text" is its caption
         if spec.has_sparse:
             schema.add_field("text", DataType.VARCHAR, max_length=65535, enable_analyzer=True,
                              analyzer_params=BM25_ANALYZER)
