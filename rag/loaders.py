@@ -6,7 +6,8 @@
   or a .zip of one (path or upload).
 - CSV / TSV / JSONL / Parquet tables with a column mapping: see ``rag.table_loaders`` (re-exported).
 - ``load_documents(files)``: .txt / .md / .pdf split into chunks, a corpus for Ragas-style runs.
-- ``load_dataset(spec)``: what the CLI calls: "sample" or a BEIR folder / zip.
+- ``load_dataset(spec)``: what the CLI calls: "sample", "image-sample", a BEIR folder / zip, or an
+  image folder (``corpus/`` of image files; see ``rag.image_data``).
 
 Errors are ``DatasetError`` naming file, line and field (``rag.validation``). Uploads are passed
 as ``(filename, bytes)`` wherever a path is accepted, so Streamlit needs no temporary files.
@@ -60,18 +61,27 @@ ANSWER_KEYS = ("answer", "reference", "ground_truth", "reference_answer")
 
 
 def load_dataset(spec: str, split: str = "test") -> Dataset:
-    """The CLI's dataset argument: "sample", or a BEIR folder or .zip."""
+    """The CLI's dataset argument: "sample", "image-sample", a BEIR folder or .zip, or an image folder
+    (one with a ``corpus/`` directory: ``rag.image_data``)."""
+    from rag.image_data import is_image_folder, load_image_folder  # images: kept within this function
+    from rag.sample_data.images import load_image_sample
+
     if spec.strip().lower() == "sample":
         return load_sample()
+    if spec.strip().lower() == "image-sample":
+        return load_image_sample()
     path = Path(spec).expanduser()
+    if is_image_folder(path):
+        return load_image_folder(path, split)
     if path.is_dir() or (path.is_file() and path.suffix.lower() == ".zip"):
         return load_beir(path, split)
     if path.is_file():
         raise DatasetError("a single file is not a dataset", file=path.name,
                            hint="tables need a column mapping: use load_table_dataset(corpus, "
-                                "questions), or pass 'sample' or a BEIR folder")
-    raise DatasetError(f"no dataset {spec!r}: not 'sample' and no such folder",
-                       hint=f"pass 'sample' or a path; {BEIR_HINT}")
+                                "questions), or pass 'sample', 'image-sample' or a folder")
+    raise DatasetError(f"no dataset {spec!r}: not 'sample' or 'image-sample' and no such folder",
+                       hint=f"pass 'sample', 'image-sample' or a path; {BEIR_HINT}; an image folder holds "
+                            f"corpus/ (image files), queries.jsonl and qrels/<split>.tsv")
 
 
 # --- BEIR --------------------------------------------------------------------------------------

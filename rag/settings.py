@@ -15,6 +15,7 @@ Usage:
     s.data_dir, s.milvus_uri, s.openai_api_key  # SecretStr | None
     s.device, s.embed_batch                       # "auto", 64 (WORKBENCH_DEVICE, WORKBENCH_EMBED_BATCH)
     s.milvus_idle_s, s.parent_pid                 # 30.0, None (WORKBENCH_MILVUS_IDLE_S, WORKBENCH_PARENT_PID)
+    s.max_image_mb                                # 20: largest image in an image dataset (WORKBENCH_MAX_IMAGE_MB)
     s.key_for("http://localhost:11434/v1")        # None unless configured for that endpoint
     mine = s.with_keys(typed_key)                 # one session's settings (key from the sidebar); s unchanged
 """
@@ -58,6 +59,9 @@ class Settings(BaseSettings):
         "WORKBENCH_ENDPOINT_KEYS", "endpoint_keys"))
     max_upload_mb: int = Field(default=200, validation_alias=AliasChoices("WORKBENCH_MAX_UPLOAD_MB",
                                                                           "max_upload_mb"))
+    # Largest image file an image dataset may hold (corpus or query image), in MB.
+    max_image_mb: int = Field(default=20, ge=1, validation_alias=AliasChoices("WORKBENCH_MAX_IMAGE_MB",
+                                                                            "max_image_mb"))
     # Where local encoders run: "auto" (CUDA, else Apple MPS, else CPU), or "cpu", "cuda", "cuda:1", "mps".
     device: str = Field(default="auto", validation_alias=AliasChoices("WORKBENCH_DEVICE", "device"))
     # Texts per encoder call (measured on 2 CPU cores: batch 32 546/s, 64 663/s; a GPU wants more).
