@@ -22,7 +22,7 @@ from PIL import Image, ImageDraw
 from rag.dataset import Dataset, DatasetError, Document, Query
 from rag.embedders import ModalityError, ModelUnavailable, fit_problem, resolve, resolve_all
 from rag.image_models import TEXT_ONLY, ClipEncoder, ImageBackboneEncoder, open_image
-from tests.tiny_models import make_tiny_clip, make_tiny_siglip2, make_tiny_st_clip, make_tiny_vit
+from tests.tiny_models import make_tiny_clip, make_tiny_dinov2, make_tiny_siglip2, make_tiny_st_clip, make_tiny_vit
 
 COLOURS = {"red": (220, 20, 20), "green": (20, 200, 40), "blue": (30, 40, 220)}
 TEXTS = ["a red circle", "a blue square on a white background with a big star", "seven", "zebra"]
@@ -240,6 +240,23 @@ def test_resnet_pools_its_last_feature_map_and_refuses_text(tiny_resnet_dir, ima
                               "tower), so it cannot embed the 2 text queries; keep only the image queries or use a "
                               "clip:FOLDER model")
     np.testing.assert_allclose(enc.embed_queries(queries[:1]), vecs[:1], atol=1e-6)
+
+
+@pytest.mark.parametrize("make", [make_tiny_vit, make_tiny_dinov2], ids=["vit", "dinov2"])
+def test_transformer_backbones_give_their_pooled_output(make, tmp_path, images):
+    from transformers import AutoImageProcessor, AutoModel
+
+    folder = make(tmp_path / "model")
+    assert resolve(f"img:{folder}").availability() == (True, "ready")
+    paths = [str(p) for p in images]
+    vecs = resolve(f"img:{folder}").encoder().embed_images(paths)
+    model = AutoModel.from_pretrained(folder).eval()
+    pixels = AutoImageProcessor.from_pretrained(folder, backend="pil")([open_image(p) for p in paths],
+                                                                       return_tensors="pt")
+    with torch.inference_mode():
+        pooled = model(**pixels).pooler_output.numpy()
+    assert vecs.shape == (5, 32)
+    np.testing.assert_allclose(vecs, pooled / np.linalg.norm(pooled, axis=1, keepdims=True), atol=1e-5)
 
 
 def test_a_vit_saved_without_its_pooler_is_pooled_by_the_mean_of_its_tokens(tmp_path, images):

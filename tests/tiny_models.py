@@ -149,3 +149,18 @@ def make_tiny_st_clip(folder: str | Path, clip_folder: str | Path | None = None)
         source = Path(clip_folder) if clip_folder else make_tiny_clip(Path(tmp) / "clip")
         SentenceTransformer(str(source), device="cpu").save(str(folder))
     return folder
+
+
+def make_tiny_dinov2(folder: str | Path) -> Path:
+    """A random Dinov2Model (hidden 32, pooled = layer-normed CLS) with BitImageProcessorPil, as
+    facebook/dinov2-* ship."""
+    from transformers import BitImageProcessorPil, Dinov2Config, Dinov2Model
+
+    folder = Path(folder)
+    _seed()
+    config = Dinov2Config(hidden_size=HIDDEN, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+                          image_size=IMAGE_SIZE, patch_size=PATCH)
+    Dinov2Model(config).eval().save_pretrained(folder)
+    BitImageProcessorPil(size={"shortest_edge": IMAGE_SIZE},
+                         crop_size={"height": IMAGE_SIZE, "width": IMAGE_SIZE}).save_pretrained(folder)
+    return folder
