@@ -2,12 +2,17 @@
 
 Kinds: ``dense`` (we embed, Milvus stores a FLOAT_VECTOR), ``sparse`` (Milvus' built-in BM25
 function computes it from the text, nothing to embed) and ``hybrid`` (both, fused by Milvus' RRF).
-Besides the registry, two spec strings name models the user brings:
-``st:/path/to/sentence-transformers-folder`` and ``oai:MODEL@http://host:port/v1`` (any
-OpenAI-compatible embeddings endpoint: Ollama, vLLM, LM Studio).
+Besides the registry, spec strings name models the user brings:
+``st:/path/to/sentence-transformers-folder``, ``oai:MODEL@http://host:port/v1`` (any
+OpenAI-compatible embeddings endpoint: Ollama, vLLM, LM Studio), and for image corpora
+``clip:FOLDER`` (a CLIP / SigLIP / SigLIP 2 folder saved with transformers, or a sentence-transformers
+CLIP folder: text and image queries) and ``img:FOLDER`` (an image backbone saved with transformers,
+ResNet / ViT / DINOv2: image queries only); those two are ``rag.image_models`` with
+``modality="image"``, and ``fit_problem`` says when a model and a dataset do not fit.
 
-Dense vectors go through an on-disk cache keyed by (model id, text), so re-runs never re-embed.
-Which device local encoders run on is ``rag.devices``.
+Dense vectors go through an on-disk cache keyed by (model id, text), so re-runs never re-embed;
+image vectors (``embed_images``) by (model id + "#image", sha256 of the image's bytes), so a changed
+file is re-embedded and a moved one is not. Which device local encoders run on is ``rag.devices``.
 
 Keys: results, run records, pages and the load-test service key a model by the spec string the user
 typed (``model_key``: stripped; a registry name is itself), which ``resolve`` turns back into the spec.
@@ -19,6 +24,10 @@ Usage:
     ok, why = spec.availability()
     enc = spec.encoder()                  # CachedEncoder
     vecs = enc.embed(["some text"])       # np.ndarray (n, 384), L2-normalised
+
+    clip = resolve("clip:/models/clip-vit-b32").encoder()
+    clip.embed_images([d.image for d in docs], [d.image_sha for d in docs])  # the corpus, cached
+    clip.embed_queries(dataset.queries)   # text and image queries, in query order
 """
 
 from __future__ import annotations
@@ -28,18 +37,37 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from rag.dataset import DatasetError
 from rag.devices import embed_device
 from rag.embedding_cache import EmbeddingCache
 from rag.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from rag.dataset import Query
 
 ProgressFn = Callable[[int, int], None]  # (done, total)
 
 
 class ModelUnavailable(RuntimeError):
     """The model cannot run here (no key, endpoint unreachable, folder missing); says why."""
+
+
+class ModalityError(ModelUnavailable):
+    """The model cannot embed this kind of input (an image backbone given text, a text model given
+    images); says which model and what to use instead."""
+
+
+def query_kind_problem(spec: ModelSpec, kind: str, n: int) -> str:
+    """Why ``spec`` cannot embed ``n`` queries of ``kind`` (one message for jobs and encoders)."""
+    if kind == "text":
+        return (f"{spec.ref}: img: models embed images only (an image backbone has no text tower), so it "
+                f"cannot embed the {n} text queries; keep only the image queries or use a clip:FOLDER model")
+    return (f"{spec.ref} embeds text only: it cannot embed the {n} {kind} queries; use a clip:FOLDER or "
+            "img:FOLDER model")
 
 
 # ---------------------------------------------------------------- encoders (the raw models)
@@ -120,7 +148,7 @@ class OpenAIEncoder:
 
 
 class CachedEncoder:
-    """A dense encoder behind the on-disk cache, embedding only the texts it has not seen."""
+    """A dense encoder behind the on-disk cache, embedding only the texts (and images) it has not seen."""
 
     def __init__(self, spec: ModelSpec, raw, cache: EmbeddingCache, batch_size: int = 64):
         self.spec, self.raw, self.cache = spec, raw, cache
@@ -136,26 +164,83 @@ class CachedEncoder:
         return self.raw.dim
 
     def embed(self, texts: list[str], progress: ProgressFn | None = None, batch_size: int | None = None) -> np.ndarray:
-        key, batch_size = self.spec.cache_key, batch_size or self.batch_size
-        hits = self.cache.get_many(key, texts)
-        self.last_cache_hits = len(hits)
-        out: list[np.ndarray | None] = [hits.get(i) for i in range(len(texts))]
         # longest first, like SentenceTransformer.encode does internally: batches of similar length pad less
-        todo = sorted((i for i, v in enumerate(out) if v is None), key=lambda i: -len(texts[i]))
-        done = len(texts) - len(todo)
+        return self._cached(self.spec.cache_key, texts, texts, self.raw.encode, progress, batch_size,
+                            longest_first=True)
+
+    def embed_images(self, paths: list[str], shas: list[str] | None = None, progress: ProgressFn | None = None,
+                     batch_size: int | None = None) -> np.ndarray:
+        """Image vectors (n, dim) in the order of ``paths``, cached by the sha256 of each image's bytes
+        (``Document.image_sha``; a missing or empty sha is computed from the file). Raises ModalityError
+        for a model that embeds text only."""
+        encode = getattr(self.raw, "encode_images", None)
+        if encode is None:
+            raise ModalityError(f"{self.spec.ref} embeds text only: it cannot embed images; use a clip:FOLDER "
+                                "or img:FOLDER model")
+        paths = [str(p) for p in paths]
+        shas = list(shas) if shas is not None else [""] * len(paths)
+        if len(shas) != len(paths):
+            raise ValueError(f"embed_images: {len(paths)} paths but {len(shas)} shas")
+        try:
+            keys = [sha or file_sha256(p) for p, sha in zip(paths, shas)]
+        except OSError as e:
+            raise DatasetError(f"cannot read the image ({type(e).__name__}: {e.strerror or e})",
+                               file=e.filename) from None
+        return self._cached(self.spec.cache_key + "#image", keys, paths, encode, progress, batch_size)
+
+    def embed_queries(self, queries: list[Query]) -> np.ndarray:
+        """Vectors (n, dim) for ``rag.dataset.Query`` objects in their order: text queries through the
+        text tower, image queries (``Query.image``) through the vision tower, both cached
+        (``last_cache_hits`` counts both). A query kind the model cannot embed (text for img:, images
+        for a text model) raises ModalityError before any work."""
+        kinds: dict[str, int] = {}
+        for q in queries:
+            kinds[q.kind] = kinds.get(q.kind, 0) + 1
+        for kind, n in kinds.items():
+            if kind not in self.spec.query_kinds:
+                raise ModalityError(query_kind_problem(self.spec, kind, n))
+        if not queries:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        text = [i for i, q in enumerate(queries) if q.kind == "text"]
+        image = [i for i, q in enumerate(queries) if q.kind == "image"]
+        out: list[np.ndarray | None] = [None] * len(queries)
+        hits = 0
+        if text:
+            for i, v in zip(text, self.embed([queries[i].text for i in text])):
+                out[i] = v
+            hits += self.last_cache_hits
+        if image:
+            vecs = self.embed_images([queries[i].image for i in image], [queries[i].image_sha for i in image])
+            for i, v in zip(image, vecs):
+                out[i] = v
+            hits += self.last_cache_hits
+        self.last_cache_hits = hits
+        return np.vstack(out).astype(np.float32)
+
+    def _cached(self, model_key: str, keys: list[str], items: list, encode, progress: ProgressFn | None,
+                batch_size: int | None, longest_first: bool = False) -> np.ndarray:
+        """Vectors for ``items`` (texts or image paths), looked up by ``keys`` under ``model_key``;
+        only the misses are encoded, ``batch_size`` at a time (WORKBENCH_EMBED_BATCH by default)."""
+        batch_size = batch_size or self.batch_size
+        hits = self.cache.get_many(model_key, keys)
+        self.last_cache_hits = len(hits)
+        out: list[np.ndarray | None] = [hits.get(i) for i in range(len(keys))]
+        todo = [i for i, v in enumerate(out) if v is None]
+        if longest_first:
+            todo.sort(key=lambda i: -len(items[i]))
+        done = len(keys) - len(todo)
         if progress:
-            progress(done, len(texts))
+            progress(done, len(keys))
         for s in range(0, len(todo), batch_size):
             idx = todo[s:s + batch_size]
-            batch = [texts[i] for i in idx]
-            vecs = self.raw.encode(batch, batch_size=batch_size)
-            self.cache.put_many(key, batch, vecs)
+            vecs = encode([items[i] for i in idx], batch_size=batch_size)
+            self.cache.put_many(model_key, [keys[i] for i in idx], vecs)
             for i, v in zip(idx, vecs):
                 out[i] = v
             done += len(idx)
             if progress:
-                progress(done, len(texts))
-        if not texts:
+                progress(done, len(keys))
+        if not keys:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.vstack(out).astype(np.float32)
 
@@ -323,13 +408,53 @@ def _folder_check(path: str) -> Callable[[Settings], str | None]:
     return lambda s: None if Path(path).is_dir() else f"no sentence-transformers folder at {path}"
 
 
+def file_sha256(path: str) -> str:
+    """sha256 of a file's bytes (what ``Document.image_sha`` holds), read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _image_model(prefix: str, name: str) -> ModelSpec:
+    """``clip:FOLDER`` (text and image queries) or ``img:FOLDER`` (image queries): parse only."""
+    from pathlib import Path
+
+    path = name[len(prefix) + 1:].strip()
+    folder = Path(path).expanduser()
+    model_id = f"{prefix}:{folder.resolve()}"
+
+    def make_raw(s: Settings):
+        from rag.image_models import ClipEncoder, ImageBackboneEncoder
+
+        cls = ClipEncoder if prefix == "clip" else ImageBackboneEncoder
+        return cls(str(folder.resolve()), embed_device(s))
+
+    def check(s: Settings) -> str | None:
+        from rag.image_models import folder_problem
+
+        return folder_problem(path, prefix)
+
+    if prefix == "clip":
+        label, kinds = f"Local CLIP {folder.name}", ("text", "image")
+        description = f"CLIP / SigLIP folder {path}: text and image queries against an image corpus"
+    else:
+        label, kinds = f"Local image backbone {folder.name}", ("image",)
+        description = f"image backbone folder {path} (pooled features): image queries against an image corpus"
+    return ModelSpec(_unique_slug(prefix, folder.name, model_id), label, "dense", model_id, description,
+                     make_raw, check, cost_note="local image model folder on this machine (hardware not priced)",
+                     key=name, modality="image", query_kinds=kinds)
+
+
 def model_key(name: str) -> str:
     """The key a model is stored under: the spec string as typed, stripped (a registry name is itself)."""
     return str(name).strip()
 
 
 def resolve(name: str) -> ModelSpec:
-    """A registry name, ``st:FOLDER``, ``oai:MODEL@BASE_URL`` or ``openai-3-small:DIMS``.
+    """A registry name, ``st:FOLDER``, ``oai:MODEL@BASE_URL``, ``openai-3-small:DIMS``, ``clip:FOLDER``
+    or ``img:FOLDER``.
 
     Parses only (no file or network access): whether the model can run here is ``availability()``,
     so a stored run's model still resolves (for its price) after its folder or endpoint is gone."""
@@ -347,6 +472,9 @@ def resolve(name: str) -> ModelSpec:
                          lambda s: SentenceTransformerEncoder(str(folder.resolve())), _folder_check(path),
                          cost_note="local sentence-transformers folder on this machine (hardware not priced)",
                          key=name)
+    for prefix in ("clip", "img"):
+        if name.startswith(prefix + ":") and name[len(prefix) + 1:].strip():
+            return _image_model(prefix, name)
     if name.startswith("oai:") and "@" in name:
         model, base = (p.strip() for p in name[4:].split("@", 1))
         if model and base.startswith(("http://", "https://")):
@@ -364,7 +492,8 @@ def resolve(name: str) -> ModelSpec:
                          b.description, _openai(model, int(dims)), _needs_key, b.price_per_mtok, key=name)
     known = ", ".join(REGISTRY)
     raise ModelUnavailable(f"unknown model '{name}'. Known: {known}; or st:FOLDER, oai:MODEL@BASE_URL, "
-                           "openai-3-small:DIMS")
+                           "openai-3-small:DIMS, clip:FOLDER (CLIP/SigLIP: text and image queries on images), "
+                           "img:FOLDER (image backbone: image queries)")
 
 
 def resolve_all(models: list[str], check: bool = False, settings: Settings | None = None) -> dict[str, ModelSpec]:

@@ -65,6 +65,34 @@ def retriever(milvus):
 
 
 @pytest.fixture(scope="session")
+def tiny_models_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("tiny-models")
+
+
+@pytest.fixture(scope="session")
+def tiny_clip_dir(tiny_models_dir) -> Path:
+    """A random tiny CLIP saved with transformers (tests/tiny_models.py): ``clip:{tiny_clip_dir}``."""
+    from tests.tiny_models import make_tiny_clip
+
+    return make_tiny_clip(tiny_models_dir / "clip")
+
+
+@pytest.fixture(scope="session")
+def tiny_siglip_dir(tiny_models_dir) -> Path:
+    from tests.tiny_models import make_tiny_siglip
+
+    return make_tiny_siglip(tiny_models_dir / "siglip")
+
+
+@pytest.fixture(scope="session")
+def tiny_resnet_dir(tiny_models_dir) -> Path:
+    """A random tiny ResNet image backbone: ``img:{tiny_resnet_dir}``."""
+    from tests.tiny_models import make_tiny_resnet
+
+    return make_tiny_resnet(tiny_models_dir / "resnet")
+
+
+@pytest.fixture(scope="session")
 def sample():
     from rag.sample_data import load_sample
 
