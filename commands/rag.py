@@ -84,6 +84,7 @@ def rag(dataset: Annotated[str, Opt(help="'sample' or a BEIR folder")] = "sample
         from rag.loaders import load_dataset
 
         ds = load_dataset(dataset)
+        ds.require_text("a RAG run")  # before the estimate: images are evaluated by cli.py retrieval
         extra = {"prompt_template": Path(prompt_file).read_text()} if prompt_file else {}
         table = PriceTable.from_json(prices) if prices else PriceTable.default()
         cfg = RagConfig(models=models, generator=generator, judge=judge, generator_base_url=base_url,

@@ -159,6 +159,7 @@ def run_config_record(ds: Dataset, cfg: RagConfig) -> dict:
 
 def create_run(ds: Dataset, cfg: RagConfig, store: RunStore | None = None, settings=None) -> str:
     """Check the configuration and record a new run (its id is known before any work starts)."""
+    ds.require_text("a RAG run")
     check_config(cfg, settings)
     return (store or RunStore.default()).create("rag", run_config_record(ds, cfg), dataset=ds)
 

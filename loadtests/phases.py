@@ -187,7 +187,9 @@ class LoadRun:
 
         cfg.validate()
         self.cfg = cfg
-        self.recorder = LoadRecorder(store or RunStore.default(), cfg.record(), load_dataset(cfg.dataset))
+        dataset = load_dataset(cfg.dataset)
+        dataset.require_text("a load test")
+        self.recorder = LoadRecorder(store or RunStore.default(), cfg.record(), dataset)
         self.run_id = self.recorder.run_id
         self.report = LoadReport(self.run_id)
         self.service, self.own_service = service, None

@@ -108,6 +108,7 @@ class ServiceState:
 
         self.cfg, self.log = cfg, log
         self.dataset = load_dataset(cfg.dataset)
+        self.dataset.require_text("the load-test service")
         if cfg.milvus_uri:
             self.info = MilvusInfo(uri=cfg.milvus_uri, token=get_settings().milvus_key, embedded=False)
         else:

@@ -96,6 +96,12 @@ class Dataset:
         return Dataset(self.name, self.documents, queries, {q: r for q, r in self.qrels.items() if q in ids},
                        self.source)
 
+    def require_text(self, job: str) -> None:
+        """Refuse an image dataset for a job that evaluates text (RAG answers, load tests, sweeps)."""
+        if self.modality == "image":
+            raise ValueError(f"{self.name} is an image dataset: {job} evaluates text datasets only; compare "
+                             "image retrieval on the Retrieval page or with cli.py retrieval")
+
     def doc(self, doc_id: str) -> Document:
         return self._doc_index[doc_id]
 

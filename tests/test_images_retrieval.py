@@ -195,3 +195,15 @@ def test_a_corrupt_image_in_a_users_folder_is_named(milvus, tmp_path):
         from rag.image_data import load_image_folder
 
         load_image_folder(root)
+
+
+@pytest.mark.parametrize("args,job", [
+    (["rag", "--models", "bm25", "--limit", "1"], "a RAG run"),
+    (["loadtest", "--models", "bm25", "--users", "1", "--duration", "1"], "a load test"),
+])
+def test_text_only_jobs_refuse_an_image_dataset_in_one_line(milvus, args, job):
+    p = run_cli(args[0], "--dataset", "image-sample", *args[1:])
+    assert p.returncode == 2
+    assert p.stderr.strip().splitlines()[-1] == (
+        f"error: image-sample is an image dataset: {job} evaluates text datasets only; compare image retrieval "
+        "on the Retrieval page or with cli.py retrieval")
