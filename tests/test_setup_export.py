@@ -138,7 +138,8 @@ def test_the_langchain_retriever_reproduces_every_setup(swept, sample, script_en
         if r.setup.chunk_size:   # each document's text is its best chunk's, that chunk's id beside it
             chunks = chunk_dataset(sample, r.setup.chunk_size, r.setup.chunk_overlap)
             assert all(chunks.parents[d.metadata["chunk_id"]] == d.metadata["id"] for d in docs)
-            assert [d.page_content for d in docs] == [chunks.dataset.doc(d.metadata["chunk_id"]).full_text for d in docs]
+            best_chunks = [chunks.dataset.doc(d.metadata["chunk_id"]).full_text for d in docs]
+            assert [d.page_content for d in docs] == best_chunks
     keys_went_only_to_their_endpoints(reranked_queries=2 * (16 + 1), embedded_queries=16 + 1)
 
 
