@@ -4,9 +4,10 @@
         --output winner.py
     MILVUS_URI=http://127.0.0.1:19531 python winner.py "some question"     # [[doc_id, score], ...]
 
-``--format pymilvus`` reproduces every setup; ``--format langchain`` builds a ``langchain-milvus``
-retriever for the setups it can express (whole documents, no reranker) and refuses the others with
-one line (exit 2). What the script holds and needs: ``evaluators.setup_export``.
+Both formats reproduce every setup: ``--format pymilvus`` with plain client calls, ``--format langchain``
+as a LangChain retriever (a ``langchain-milvus`` search, then the reranker and the chunk → document
+collapse as document compressors). A bad run, setup or format exits 2 with one line. What the script
+holds and needs: ``evaluators.setup_export``.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def export_setup(run: Annotated[str, typer.Option(help="a sweep run id, or lates
                  setup: Annotated[str, typer.Option(help="a setup id, e.g. 'minilm | whole | k10'")],
                  output: Annotated[str, options.output_option("write the script here, e.g. winner.py")],
                  format: Annotated[str, typer.Option("--format", parser=_format, metavar="pymilvus|langchain",
-                                                     help="pymilvus (every setup) or langchain")] = "pymilvus",
+                                                     help="pymilvus or langchain (both: every setup)")] = "pymilvus",
                  ) -> int:
     from evaluators.setup_export import export_setup as render
     from rag.outputs import write_atomic

@@ -4,10 +4,12 @@
         --k 5,10 --output sweep.json
 
 Every list option takes comma-separated values. The plan (setups, collections to build, searches) is
-printed before anything is built, progress on stderr while it runs; then the leaderboard (letters:
-setups sharing one are not distinguishable), the run id, and ``--output`` gets the sweep's JSON
+printed before anything is built, progress on stderr while it runs (a line per collection and one per
+finished setup); then the leaderboard (letters: setups sharing one are not distinguishable; cost per
+1,000 queries and what it rests on), the run id, and ``--output`` gets the sweep's JSON
 (``evaluators.sweep.SweepResult.to_json``: per setup its parts, metrics, per-query scores and
-rankings, latency p50/p95).
+rankings, latency p50/p95, cost). ``--rerank-prices rerank-v3.5=2.0`` prices an endpoint reranker
+(USD per 1,000 calls, one call per query); an endpoint without a price counts $0 and says "not priced".
 """
 
 from __future__ import annotations
@@ -59,6 +61,23 @@ def _reranker(text: str) -> str:
     return parse_reranker(text)
 
 
+def _prices(text: str | dict) -> dict:
+    """'MODEL=USD,…' as {model: USD per 1,000 calls}; BadParameter names the pair that is not one."""
+    if isinstance(text, dict):
+        return text
+    out = {}
+    for pair in options.name_list(text):
+        name, _, price = pair.rpartition("=")
+        try:
+            value = float(price)
+        except ValueError:
+            value = -1.0
+        if not name.strip() or not value >= 0:
+            raise typer.BadParameter(f"--rerank-prices: {pair!r}: give MODEL=USD (per 1,000 calls, ≥ 0)")
+        out[name.strip()] = value
+    return out
+
+
 def _list(flag: str, parser, help: str):
     return typer.Option(flag, parser=parser, metavar="LIST", help=help)
 
@@ -71,10 +90,12 @@ def sweep(dataset: Annotated[str, typer.Option(help="'sample' or a BEIR folder")
           fusion: Annotated[list, _list("--fusion", _checked("--fusion", _fusion),
                                         "hybrid models only: rrf:K, weighted:A")] = "rrf:60",
           rerankers: Annotated[list, _list("--rerankers", _checked("--rerankers", _reranker),
-                                           "none, ce:FOLDER")] = "none",
+                                           "none, ce:FOLDER, rerank:MODEL@URL")] = "none",
           k: Annotated[list, _list("--k", _ints("--k"), "top-k values")] = "10",
           depth: Annotated[list, _list("--depth", _ints("--depth"), "candidates a reranker rescores")] = "20",
           rank_by: Annotated[str, typer.Option(help="leaderboard metric, e.g. ndcg, recall")] = "ndcg",
+          rerank_prices: Annotated[dict, typer.Option("--rerank-prices", parser=_prices, metavar="MODEL=USD,…",
+                                                      help="rerank endpoint prices, USD per 1,000 calls")] = "",
           index: options.IndexType = "FLAT", metric: options.Metric = "COSINE",
           index_params: options.IndexParams = "{}",
           output: Annotated[str | None, options.output_option()] = None) -> int:
@@ -92,19 +113,21 @@ def sweep(dataset: Annotated[str, typer.Option(help="'sample' or a BEIR folder")
         plan = plan_sweep(wb, ds, setups)
         options.status(f"{ds.name}: {plan.describe()}")
 
-        def progress(stage, done, total, what):
+        per_setup = len(ds.judged_queries)
+
+        def progress(stage, done, total, what):  # one line per collection, one per finished setup
             if stage == "index":
                 options.status(f"  collection {done + 1}/{total}: {what}")
-            elif done == total or done % max(1, total // 10) == 0:
-                options.status(f"  searched {done}/{total} ({what})")
-        result = run_sweep(wb, ds, setups, progress, metric=rank_by)
+            elif done % per_setup == 0:
+                options.status(f"  setup {done // per_setup}/{len(setups)} done: {what} (searched {done}/{total})")
+        result = run_sweep(wb, ds, setups, progress, metric=rank_by, rerank_prices=rerank_prices)
     board = result.leaderboard
     from evaluators.leaderboard import Leaderboard
 
     lb = Leaderboard(**board)
     print(f"{ds.name}: {len(setups)} setups, {len(ds.judged_queries)} judged queries, {result.seconds:.1f} s")
-    print(lb.frame().to_string(index=False, float_format=lambda x: f"{x:.4f}"))
-    for line in lb.sentences() + [f"note: {n}" for n in lb.notes]:
+    print(lb.display().drop(columns=["cost_basis"]).to_string(index=False))
+    for line in lb.sentences() + lb.cost_lines() + [f"note: {n}" for n in lb.notes]:
         print(line)
     print(f"run_id {result.run_id}")
     options.write_json(output, result.to_json(), result.run_id)

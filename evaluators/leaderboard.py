@@ -1,5 +1,5 @@
 """Who wins a sweep, honestly: a leaderboard with significance groups, wins/losses, the minimum
-detectable difference and the quality–latency frontier.
+detectable difference and the quality–latency–cost frontier.
 
 Why letters: with a dozen setups and a few dozen queries many setups are statistically tied; a plain
 ranking hides that. Every pair is tested (``evaluators.statistics.compare_models``: paired
@@ -14,6 +14,11 @@ queries could see at all.
 
 The leaderboard's metric is a base name (``ndcg``): each setup is scored at its own k (``ndcg@5`` for
 a k=5 setup). ``ndcg@10`` ranks only the setups searched at k = 10.
+
+The frontier (``evaluators.frontier.pareto_flags``): a setup is off it when another is at least as good
+on quality, p95 latency and cost per 1,000 queries and strictly better on one. An axis on which every
+setup is equal (a sweep of free local models costs $0 everywhere) therefore decides nothing: the frontier
+is then the quality–latency one, not every setup. Setups equal on all three axes are both on it.
 
 Usage:
     board = leaderboard(result.setups, "ndcg")
@@ -30,6 +35,7 @@ from dataclasses import asdict, dataclass, field
 
 import pandas as pd
 
+from evaluators.formatting import DASH, display_frame, is_missing, missing
 from evaluators.frontier import pareto_flags
 from evaluators.retrieval_metrics import METRICS
 from evaluators.statistics import compare_models, min_detectable_difference
@@ -78,8 +84,20 @@ class Leaderboard:
 
     def frame(self) -> pd.DataFrame:
         cols = ["rank", "letters", "setup", "mean", "ci_low", "ci_high", "wins", "losses", "ties", "p_holm",
-                "mdd", "p50_ms", "p95_ms", "pareto"]
+                "mdd", "p50_ms", "p95_ms", "cost_per_1k", "pareto", "cost_basis"]
         return pd.DataFrame(self.rows, columns=cols)
+
+    def display(self) -> pd.DataFrame:
+        """The table as people read it (``evaluators.formatting``): scores with 3 decimals, ms as integers,
+        dollars per 1,000 queries, p-values ``<0.001``; the best setup's p_holm reads "best" and its mdd
+        "—" (nothing to compare it with); a run recorded before costs were reads "— not recorded"."""
+        frame = self.frame()
+        best = frame["setup"] == self.best
+        frame["p_holm"] = frame["p_holm"].astype(object).where(~best, "best")
+        frame["mdd"] = frame["mdd"].astype(object).where(~best, DASH)
+        frame["pareto"] = frame["pareto"].map({True: "★ yes", False: "no"})
+        return display_frame(frame, {"cost_per_1k": "not recorded", "cost_basis": "not recorded"},
+                             formats={"p_holm": _fmt_p})
 
     def sentences(self) -> list[str]:
         if self.best is None:
@@ -92,8 +110,23 @@ class Leaderboard:
         if self.mdd is not None:
             out.append(f"With {self.n_queries} queries, differences below about {self.mdd:.3f} are unlikely to be "
                        "detected (80% power, α 0.05, median over setups against the best).")
-        out.append("Quality–latency frontier (no setup both better and faster): " + ", ".join(front) + ".")
+        out.append("Quality–latency–cost frontier (no other setup at least as good on quality, p95 latency and "
+                   "cost per 1,000 queries and better on one): " + ", ".join(front) + ".")
         return out
+
+    def cost_lines(self) -> list[str]:
+        """What the costs rest on, one line per distinct basis: ``cost of SETUP, SETUP: <basis>``."""
+        by_basis: dict[str, list[str]] = {}
+        for r in self.rows:
+            if r.get("cost_basis"):
+                by_basis.setdefault(r["cost_basis"], []).append(r["setup"])
+        return [f"cost of {', '.join(setups)}: {basis}" for basis, setups in by_basis.items()]
+
+
+def _fmt_p(v, reason=None) -> str:
+    if is_missing(v):
+        return missing(reason)
+    return "<0.001" if float(v) < 0.001 else f"{float(v):.3f}"
 
 
 def metric_at_k(metric: str, k: int) -> str | None:
@@ -134,9 +167,11 @@ def leaderboard(results: list, metric: str = "ndcg", alpha: float = 0.05, n_resa
                      "ci_high": s.high, "n": s.n, "letters": letters[s.model],
                      "tied_with_best": s.model in cmp.tied_with_best, "wins": wins, "losses": losses,
                      "ties": len(common) - wins - losses, "p_holm": p, "mdd": mdd,
-                     "p50_ms": r.p50_ms, "p95_ms": r.p95_ms})
-    frame = pd.DataFrame([{"quality": x["mean"], "p95_ms": x["p95_ms"]} for x in rows])
-    for x, flag in zip(rows, pareto_flags(frame, ("quality",), ("p95_ms",))):
+                     "p50_ms": r.p50_ms, "p95_ms": r.p95_ms,
+                     "cost_per_1k": getattr(r, "cost_per_1k", math.nan), "cost_basis": getattr(r, "cost_basis", "")})
+    frame = pd.DataFrame([{"quality": x["mean"], "p95_ms": x["p95_ms"], "cost_per_1k": x["cost_per_1k"]}
+                          for x in rows])
+    for x, flag in zip(rows, pareto_flags(frame, ("quality",), ("p95_ms", "cost_per_1k"))):
         x["pareto"] = bool(flag)
     mdd = float(pd.Series(mdds).median()) if mdds else None
     notes = list(cmp.notes)
@@ -156,8 +191,8 @@ def sweep_section(store, group: list, **_options) -> tuple[dict, list]:
     board = Leaderboard(summary.get("metric") or "ndcg", rows, rows[0]["setup"] if rows else None,
                         summary.get("n_queries") or 0, summary.get("mdd"), notes=summary.get("notes") or [])
     sents = board.sentences()
-    return {"title": f"Sweep · {run.id}", "sentences": sents, "figures": [], "examples": [],
-            "tables": [("Leaderboard (setups sharing a letter are not distinguishable)", html_table(board.frame()))],
+    return {"title": f"Sweep · {run.id}", "sentences": sents + board.cost_lines(), "figures": [], "examples": [],
+            "tables": [("Leaderboard (setups sharing a letter are not distinguishable)", html_table(board.display()))],
             "notes": board.notes + ["Chunked setups are scored at document level: a document's rank is its best "
                                     "chunk's rank."],
             "headline": sents[0], "intro": f"{len(rows)} setups on {run.dataset}"}, []

@@ -2,12 +2,15 @@
 
 Why a script and not a config file: the point of a sweep is to ship its winner, and a script a user
 can read, run and paste into their own service is the shortest path. It talks to the same Milvus
-(``MILVUS_URI`` / ``MILVUS_TOKEN`` from the environment), the same collection, with the same query
-embedding, search parameters, fusion, reranker and top-k the sweep used, collapses chunks to
-documents the way the sweep scored them (a document takes its best chunk's rank), and prints
-``[[doc_id, score], ...]``. Two formats: ``pymilvus`` (every setup) and ``langchain`` (a retriever
-built with ``langchain-milvus``; whole-document setups without a reranker, which is what it can
-express: chunk collapse and rerankers are not retriever features there).
+(``MILVUS_URI`` / ``MILVUS_TOKEN`` from the environment; the default and the docstring name the URI the
+sweep recorded, or the configured one for a run recorded before sweeps kept it), the same collection,
+with the same query embedding, search parameters, fusion, reranker and top-k the sweep used, collapses
+chunks to documents the way the sweep scored them (a document takes its best chunk's rank), and prints
+``[[doc_id, score], ...]``. Two formats, both covering every setup: ``pymilvus`` (plain client calls)
+and ``langchain``: a ``langchain-milvus`` vector store searched by a small retriever that keeps each
+hit's score in ``metadata["score"]``; a reranker and the chunk → document collapse are
+``BaseDocumentCompressor`` steps of a ``ContextualCompressionRetriever`` (langchain-classic), the way
+LangChain composes post-retrieval steps.
 
 The scripts are Jinja templates (``evaluators/templates/winner_*.py.j2``); every value a user or a
 run supplies is rendered as a Python literal (``repr``), never pasted raw, so a collection name or a
@@ -72,19 +75,6 @@ def find_setup(run, setup_id: str) -> Setup:
     raise ExportRefused(f"run {run.id} has no setup {setup_id!r}; its setups: {known}")
 
 
-def langchain_refusal(setup: Setup) -> str | None:
-    """Why ``--format langchain`` cannot express this setup, or None when it can."""
-    why = []
-    if setup.chunk_size is not None:
-        why.append("chunk → document collapse")
-    if setup.reranker != "none":
-        why.append(f"the reranker {setup.reranker}")
-    if not why:
-        return None
-    return (f"setup {setup.id!r}: a langchain-milvus retriever cannot express {' and '.join(why)}; "
-            "--format pymilvus can")
-
-
 def default_milvus_uri(settings=None) -> str:
     """The Milvus this workbench uses (without starting it): MILVUS_URI, else its Milvus Lite port."""
     from rag.settings import get_settings
@@ -93,7 +83,14 @@ def default_milvus_uri(settings=None) -> str:
     return s.milvus_uri or f"http://127.0.0.1:{s.milvus_lite_port}"
 
 
-def script_context(run, setup: Setup, milvus_uri: str) -> dict:
+def run_milvus_uri(run, settings=None) -> tuple[str, bool]:
+    """(the Milvus URI the sweep searched, True) as its run recorded it; for a run recorded before sweeps
+    kept it, (the configured one, False)."""
+    recorded = (run.config or {}).get("milvus_uri")
+    return (recorded, True) if recorded else (default_milvus_uri(settings), False)
+
+
+def script_context(run, setup: Setup, milvus_uri: str, uri_recorded: bool = True) -> dict:
     """Everything a template needs, as plain values (each rendered with ``|py``)."""
     from rag.embedders import resolve
     from rag.store import parse_fusion
@@ -107,6 +104,7 @@ def script_context(run, setup: Setup, milvus_uri: str) -> dict:
     fusion = parse_fusion(setup.fusion) if kind == "hybrid" else None
     embedding = _embedding(setup.model)
     return {"run_id": run.id, "dataset": run.dataset or "", "setup_id": setup.id, "milvus_uri": milvus_uri,
+            "uri_recorded": uri_recorded,
             "collection": collection, "kind": kind, "embedding": embedding,
             "metric": index.metric, "search_params": index.search_params(setup.fetch),
             "fusion": [fusion[0], fusion[1]] if fusion else None, "k": setup.k, "fetch": setup.fetch,
@@ -115,7 +113,8 @@ def script_context(run, setup: Setup, milvus_uri: str) -> dict:
 
 
 def _needs(embedding: dict | None, reranker: str) -> dict:
-    """What the script's docstring says it needs: environment variables and Python packages."""
+    """What the script's docstring says it needs: environment variables and Python packages (the
+    langchain template adds its own)."""
     env, packages = [], ["pymilvus"]
     kind = (embedding or {}).get("kind")
     if kind == "openai":
@@ -132,21 +131,21 @@ def _needs(embedding: dict | None, reranker: str) -> dict:
 
 
 def export_setup(run_id: str, setup_id: str, fmt: str, store=None, milvus_uri: str | None = None) -> str:
-    """The script text of one setup of a sweep run in ``fmt`` (``FORMATS``); ExportRefused says why not."""
+    """The script text of one setup of a sweep run in ``fmt`` (``FORMATS``); ExportRefused says why not.
+    ``milvus_uri`` overrides the one the run recorded (``run_milvus_uri``)."""
     from rag.runs import RunStore
 
     if fmt not in FORMATS:
         raise ExportRefused(f"--format {fmt!r}: give one of {', '.join(FORMATS)}")
     run = (store or RunStore.default()).get(run_id, kind="sweep" if run_id == "latest" else None)
     setup = find_setup(run, setup_id)
-    return render_script(run, setup, fmt, milvus_uri or default_milvus_uri())
+    return render_script(run, setup, fmt, milvus_uri)
 
 
-def render_script(run, setup: Setup, fmt: str, milvus_uri: str) -> str:
+def render_script(run, setup: Setup, fmt: str, milvus_uri: str | None = None) -> str:
     """The script text of a recorded setup (``export_setup`` without the look-ups)."""
-    if fmt == "langchain" and (why := langchain_refusal(setup)):
-        raise ExportRefused(why)
-    return _ENV.get_template(f"winner_{fmt}.py.j2").render(**script_context(run, setup, milvus_uri))
+    uri, recorded = (milvus_uri, True) if milvus_uri else run_milvus_uri(run)
+    return _ENV.get_template(f"winner_{fmt}.py.j2").render(**script_context(run, setup, uri, recorded))
 
 
 def script_name(setup_id: str, fmt: str) -> str:

@@ -12,6 +12,15 @@ Each collection (model × chunking) is built or reused once and shared by every 
 query-time parts never rebuild anything. Latency is measured per query, one query at a time (query
 embedding, search and reranking), after a warm-up query, so p50/p95 say what a user would wait.
 
+Cost per 1,000 queries (``setup_cost``) is what serving the setup costs, not what the sweep cost: the
+query's embedding (tokens per query, the dataset's judged queries at ~4 characters per token, × the
+model's registry price, as ``evaluators.frontier.retrieval_cost`` prices retrieval runs) plus one
+reranker call per query when that reranker endpoint's price is given. Local models, BM25 and local
+cross-encoders cost 0 and their basis says why; an endpoint reranker without a price counts 0 and its
+basis says "not priced". Building the index (embedding the corpus) is a one-off, not a per-query cost.
+The run records the Milvus it searched (``public_uri``: no user, password or query string) so an
+exported script can name it.
+
 Usage:
     with Retriever() as wb:
         plan = plan_sweep(wb, ds, grid(["minilm", "bm25"], ks=[5, 10]))
@@ -38,6 +47,7 @@ from rag.index_config import build_inputs, collection_name
 from rag.retrieval import Retriever
 
 SweepProgress = Callable[[str, int, int, str], None]  # (stage "index" | "search", done, total, what)
+CHARS_PER_TOKEN = 4.0  # as evaluators.frontier: no tokenizer download for an estimate
 
 
 @dataclass
@@ -69,10 +79,13 @@ class SetupResult:
     latency_ms: dict[str, float]                        # query id -> ms
     p50_ms: float = 0.0
     p95_ms: float = 0.0
+    cost_per_1k: float = 0.0                            # USD per 1,000 queries (``setup_cost``)
+    cost_basis: str = ""                                # what that number rests on
 
     def to_json(self) -> dict:
         return {"id": self.setup.id, "parts": self.setup.model_dump(), "collection": self.collection,
                 "metrics": self.metrics, "latency": {"p50_ms": self.p50_ms, "p95_ms": self.p95_ms},
+                "cost": {"usd_per_1k_queries": self.cost_per_1k, "basis": self.cost_basis},
                 "per_query": self.per_query,
                 "rankings": {q: [[d, round(s, 6)] for d, s in r] for q, r in self.rankings.items()}}
 
@@ -84,9 +97,11 @@ class SweepResult:
     seconds: float = 0.0
     leaderboard: dict = field(default_factory=dict)       # evaluators.leaderboard.Leaderboard.to_json()
     run_id: str | None = None
+    milvus_uri: str | None = None                         # the Milvus searched (``public_uri``)
 
     def to_json(self) -> dict:
         return {"run_id": self.run_id, "dataset": self.dataset, "seconds": round(self.seconds, 3),
+                "milvus_uri": self.milvus_uri,
                 "leaderboard": self.leaderboard, "setups": [s.to_json() for s in self.setups]}
 
 
@@ -135,6 +150,52 @@ def plan_sweep(wb: Retriever, ds: Dataset, setups: list[Setup], timed: bool = Tr
     return plan
 
 
+def query_tokens(ds: Dataset) -> float:
+    """Tokens per query the embedding is billed for: the judged queries' mean length ÷ 4 characters."""
+    qs = ds.judged_queries
+    return sum(len(q.text) for q in qs) / len(qs) / CHARS_PER_TOKEN if qs else 0.0
+
+
+def setup_cost(setup: Setup, tokens_per_query: float, rerank_prices: dict[str, float] | None = None
+               ) -> tuple[float, str]:
+    """(USD per 1,000 queries, its basis): the query embedding at the model's registry price plus one
+    call per query of a priced rerank endpoint (``rerank_prices``: its model name or whole spec → USD
+    per 1,000 calls). Never a silent $0: each free part says why."""
+    spec = resolve(setup.model)
+    usd, parts = 0.0, []
+    if spec.price_per_mtok:
+        usd = tokens_per_query * spec.price_per_mtok * 1000 / 1e6
+        parts.append(f"~{tokens_per_query:.0f} tokens/query (dataset) × {spec.cost_basis}")
+    else:
+        parts.append(spec.cost_basis)
+    if setup.reranker.startswith("ce:"):
+        parts.append(f"reranker {setup.reranker}: local cross-encoder (hardware not priced)")
+    elif setup.reranker.startswith("rerank:"):
+        model, base = setup.reranker.removeprefix("rerank:").split("@", 1)
+        prices = rerank_prices or {}
+        price = prices.get(setup.reranker, prices.get(model))
+        if price is None:
+            parts.append(f"reranker {model} at {base}: not priced ($0 counted)")
+        else:
+            usd += float(price)
+            parts.append(f"reranker {model}: ${float(price):g} per 1,000 calls (given)")
+    return usd, "; ".join(parts)
+
+
+def public_uri(uri: str | None) -> str | None:
+    """A Milvus URI fit to record: no user, password, query string or fragment (a token never is)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    if not uri:
+        return None
+    parts = urlsplit(str(uri))
+    if not parts.scheme or not parts.netloc:
+        return str(uri).split("?", 1)[0]  # a local path
+    host = parts.hostname or ""
+    netloc = (f"[{host}]" if ":" in host else host) + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
 def _percentile(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
 
@@ -179,9 +240,10 @@ def run_setup(wb: Retriever, chunked: ChunkedDataset, setup: Setup, collection: 
 
 
 def run_sweep(wb: Retriever, ds: Dataset, setups: list[Setup], progress: SweepProgress | None = None,
-              store=None, metric: str = "ndcg", record: bool = True, n_resamples: int | None = None) -> SweepResult:
-    """Build (or reuse) each collection once, run every setup, rank them (``evaluators.leaderboard``)
-    and record the sweep as a ``sweep`` run (``record``)."""
+              store=None, metric: str = "ndcg", record: bool = True, n_resamples: int | None = None,
+              rerank_prices: dict[str, float] | None = None) -> SweepResult:
+    """Build (or reuse) each collection once, run every setup, price it (``setup_cost``), rank them
+    (``evaluators.leaderboard``) and record the sweep as a ``sweep`` run (``record``)."""
     from evaluators.leaderboard import leaderboard
 
     t0 = time.perf_counter()
@@ -205,7 +267,8 @@ def run_sweep(wb: Retriever, ds: Dataset, setups: list[Setup], progress: SweepPr
             if progress:
                 progress("search", done, total, _s.id)
         results.append(run_setup(wb, c, s, built[s.index_key], tick))
-    result = SweepResult(ds.name, results, time.perf_counter() - t0)
+        results[-1].cost_per_1k, results[-1].cost_basis = setup_cost(s, query_tokens(ds), rerank_prices)
+    result = SweepResult(ds.name, results, time.perf_counter() - t0, milvus_uri=public_uri(wb.info.uri))
     result.leaderboard = leaderboard(results, metric, **({"n_resamples": n_resamples} if n_resamples else {})).to_json()
     if record:
         result.run_id = save_sweep(store, ds, result, wb)
@@ -224,6 +287,7 @@ def save_sweep(store, ds: Dataset, result: SweepResult, wb: Retriever) -> str:
                       dataset_source=ds.source, setups=[s.model_dump() for s in setups],
                       grid={"ks": sorted({s.k for s in setups})},
                       collections={r.setup.id: r.collection for r in result.setups},
+                      milvus_uri=result.milvus_uri, query_tokens=query_tokens(ds),
                       **wb.index_config.record(), **runtime_info())
     run_id = store.create("sweep", cfg, dataset=ds)
     store.add_rows(run_id, [SweepRow(model=r.setup.id, item_id=q, ranking=r.rankings.get(q, []), scores=v,
@@ -233,6 +297,7 @@ def save_sweep(store, ds: Dataset, result: SweepResult, wb: Retriever) -> str:
     store.finish(run_id, SweepSummary(
         metrics={r.setup.id: r.metrics for r in result.setups},
         latency={r.setup.id: {"p50_ms": r.p50_ms, "p95_ms": r.p95_ms} for r in result.setups},
+        cost={r.setup.id: {"usd_per_1k_queries": r.cost_per_1k, "basis": r.cost_basis} for r in result.setups},
         metric=board.get("metric"), leaderboard=board.get("rows", []), seconds=result.seconds,
         mdd=board.get("mdd"), n_queries=board.get("n_queries"), notes=board.get("notes", [])))
     return run_id

@@ -156,3 +156,44 @@ def test_cross_encoder_reorders_candidates_by_its_own_scores(tiny_cross_encoder)
     assert [d for d, _ in got] == [d for d, _ in expected]
     assert [s for _, s in got] == pytest.approx([s for _, s in expected], abs=1e-6)
     assert rerank("none", "memory", hits, texts, k=2) == hits[:2]
+
+
+# ---------------------------------------------------------------- what a setup costs, where it ran
+
+def test_setup_cost_prices_the_embedding_and_a_priced_rerank_endpoint_and_says_why_the_rest_is_free():
+    from evaluators.sweep import setup_cost
+
+    # text-embedding-3-large: $0.13 per 1M tokens; 12 tokens a query: 12 × 0.13 × 1000 / 1e6 = $0.00156 per 1k
+    usd, basis = setup_cost(Setup(model="openai-3-large", k=5), 12.0)
+    assert usd == pytest.approx(0.00156, abs=1e-15) and basis == "~12 tokens/query (dataset) × $0.13/1M tokens " \
+                                                                 "(API list price)"
+    endpoint = Setup(model="openai-3-small:256", k=5, reranker="rerank:rerank-v3.5@https://api.cohere.com/v2", depth=20)
+    usd, basis = setup_cost(endpoint, 10.0, {"rerank-v3.5": 2.0})           # $2 per 1,000 calls: one per query
+    assert usd == pytest.approx(10 * 0.02 * 1000 / 1e6 + 2.0, abs=1e-12)
+    assert basis.endswith("; reranker rerank-v3.5: $2 per 1,000 calls (given)")
+    assert setup_cost(endpoint, 10.0, {endpoint.reranker: 0.5})[0] == pytest.approx(0.0002 + 0.5)  # the whole spec
+    assert setup_cost(endpoint, 10.0, {"other": 9.0}) == (pytest.approx(0.0002), "~10 tokens/query (dataset) × "
+                                                          "$0.02/1M tokens (API list price); reranker rerank-v3.5 at "
+                                                          "https://api.cohere.com/v2: not priced ($0 counted)")
+    free = {"bm25": "no embedding: Milvus' built-in BM25 (hardware not priced)",
+            "st:/models/e5": "local sentence-transformers folder on this machine (hardware not priced)",
+            "oai:nomic@http://gpu:8000/v1": "self-hosted endpoint http://gpu:8000/v1 (no per-token price; hardware "
+                                            "not priced)"}
+    for model, why in free.items():
+        assert setup_cost(Setup(model=model, k=5), 10.0) == (0.0, why)
+    assert setup_cost(Setup(model="minilm", k=3, reranker="ce:/models/ce", depth=9), 10.0) == (
+        0.0, "local model on this machine (hardware not priced); reranker ce:/models/ce: local cross-encoder "
+             "(hardware not priced)")
+
+
+@pytest.mark.parametrize("uri,public", [
+    ("http://127.0.0.1:19531", "http://127.0.0.1:19531"),
+    ("https://root:Milvus@in03-x.zillizcloud.com:443/db?token=abc#f", "https://in03-x.zillizcloud.com:443/db"),
+    ("http://[::1]:19530", "http://[::1]:19530"),
+    ("./milvus.db", "./milvus.db"),
+    (None, None),
+])
+def test_the_recorded_milvus_uri_holds_no_credentials(uri, public):
+    from evaluators.sweep import public_uri
+
+    assert public_uri(uri) == public

@@ -1,16 +1,21 @@
-"""The sweep on the real stack: Milvus Lite, the packaged MiniLM, built-in BM25, a tiny cross-encoder.
+"""The sweep on the real stack: Milvus Lite, the packaged MiniLM, built-in BM25, a tiny cross-encoder, the local
+OpenAI-compatible server (embeddings at openai-3-small's list price) and the local /rerank server.
 
 Oracles: the Retrieval comparison (``evaluate_retrieval``) for unchunked setups, the store's own search
 plus the CrossEncoder's own scores for reranked ones, the collection list for "query-time parts never
-build", and the run store / History / report / gate for the recorded run.
+build", the run store / History / report / gate for the recorded run, and costs and frontiers worked
+out by hand.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+from dataclasses import replace
 
+import pandas as pd
 import pytest
 
 from evaluators.retrieval_eval import evaluate_retrieval
@@ -19,6 +24,7 @@ from evaluators.sweep import plan_sweep, run_sweep
 from rag.embedders import resolve
 from rag.store import canonical_order
 from tests.conftest import ROOT
+from tests.openai_test_server import judge_server  # noqa: F401  (fixture)
 from tests.rerank_test_server import overlap_score, rerank_server  # noqa: F401  (fixture)
 from tests.test_setups import tiny_cross_encoder  # noqa: F401  (fixture)
 
@@ -116,7 +122,8 @@ def test_the_sweep_is_a_run_history_report_and_gate_read(first):
     headline = runs_frame([run])["headline"][0]
     assert headline.startswith(f"2 setups; best ndcg@4 {board[0]['setup']} {board[0]['mean']:.3f}")
     html = build_report(store, run.id)
-    assert f"Sweep · {run.id}" in html and "document level" in html
+    assert f"Sweep · {run.id}" in html and "document level" in html and "Quality–latency–cost frontier" in html
+    assert "local model on this machine (hardware not priced)" in html and "<td>best</td>" in html
     assert f"With 16 queries, differences below about {first.leaderboard['mdd']:.3f}" in html
     best = board[0]["setup"]
     gate = check_gate(store, run, "ndcg@4", model=best, minimum=board[0]["mean"] - 1e-9)   # the gate names a setup
@@ -153,7 +160,14 @@ def test_cli_sweep_writes_every_setup_with_its_parts(milvus, tmp_path):
     p = run_cli("sweep", "--dataset", "sample", "--models", "bm25,hybrid", "--fusion", "rrf:60,weighted:0.3",
                 "--k", "2,4", "--output", str(out))
     assert p.returncode == 0, p.stderr
-    assert "sample: 6 setups, 2 collections" in p.stderr and "searched 96/96" in p.stderr
+    assert "sample: 6 setups, 2 collections" in p.stderr
+    progress = [ln.strip() for ln in p.stderr.splitlines() if ln.startswith("  ")]  # each line once, in order
+    assert progress == ["collection 1/2: bm25 whole", "setup 1/6 done: bm25 | whole | k2 (searched 16/96)",
+                        "setup 2/6 done: bm25 | whole | k4 (searched 32/96)", "collection 2/2: hybrid whole",
+                        "setup 3/6 done: hybrid | whole | rrf:60 | k2 (searched 48/96)",
+                        "setup 4/6 done: hybrid | whole | rrf:60 | k4 (searched 64/96)",
+                        "setup 5/6 done: hybrid | whole | weighted:0.3 | k2 (searched 80/96)",
+                        "setup 6/6 done: hybrid | whole | weighted:0.3 | k4 (searched 96/96)"]
     data = json.loads(out.read_text())
     assert [s["id"] for s in data["setups"]] == [
         "bm25 | whole | k2", "bm25 | whole | k4", "hybrid | whole | rrf:60 | k2", "hybrid | whole | rrf:60 | k4",
@@ -164,9 +178,14 @@ def test_cli_sweep_writes_every_setup_with_its_parts(milvus, tmp_path):
     assert set(s["metrics"]) == {"precision@4", "recall@4", "hit@4", "mrr@4", "map@4", "ndcg@4"}
     assert len(s["per_query"]) == 16 and len(s["rankings"]) == 16 and set(s["latency"]) == {"p50_ms", "p95_ms"}
     assert [d for d, _ in s["rankings"]["q11"]] == ["sql", "clojure", "cpp"]   # what BM25 matched (test_cli)
+    assert s["cost"] == {"usd_per_1k_queries": 0.0,
+                         "basis": "no embedding: Milvus' built-in BM25 (hardware not priced)"}
     board = data["leaderboard"]
     assert board["metric"] == "ndcg" and len(board["rows"]) == 6 and data["run_id"] in p.stdout
     assert "setups are scored at their own k" in p.stdout
+    table = p.stdout.splitlines()[1:8]   # the header and 6 rows: display text, the best's p_holm "best", no NaN
+    assert table[0].split()[-3:] == ["p95_ms", "cost_per_1k", "pareto"] and "NaN" not in p.stdout
+    assert re.search(r" best +— .* \$0\.00 +★ yes$", table[1]) and not re.search(r"\d\.\d{4}", "\n".join(table))
 
 
 @pytest.mark.parametrize("args,message", [
@@ -177,6 +196,7 @@ def test_cli_sweep_writes_every_setup_with_its_parts(milvus, tmp_path):
     (["--rerankers", "cohere"], "--rerankers: reranker 'cohere': give none, ce:FOLDER"),
     (["--rerankers", "ce:/no/such/ce"], "reranker ce:/no/such/ce: no cross-encoder folder at /no/such/ce"),
     (["--rank-by", "f1"], "metric 'f1': choose one of precision, recall"),
+    (["--rerank-prices", "cohere"], "--rerank-prices: 'cohere': give MODEL=USD (per 1,000 calls, ≥ 0)"),
     (["--models", "nope"], "unknown model 'nope'"),
     (["--output", "/no/such/dir/out.json"], "--output /no/such/dir/out.json: folder /no/such/dir does not exist"),
 ])
@@ -202,6 +222,8 @@ def test_sweep_page_plans_runs_and_shows_the_letters(milvus):
     assert not at.exception and not at.error
     board = at.dataframe[0].value
     assert len(board) == 6 and board["letters"].iloc[0].startswith("a")
+    assert list(board["cost_per_1k"]) == ["$0.00"] * 6 and board["p_holm"].iloc[0] == "best"
+    assert set(board["pareto"]) <= {"★ yes", "no"} and board["pareto"].iloc[0] == "★ yes"  # the best is on it
     assert set(board["setup"]) == {"bm25 | whole | k2", "bm25 | whole | k4", "hybrid | whole | rrf:60 | k2",
                                    "hybrid | whole | rrf:60 | k4", "hybrid | whole | weighted:0.3 | k2",
                                    "hybrid | whole | weighted:0.3 | k4"}
@@ -223,3 +245,76 @@ def test_endpoint_reranker_posts_cohere_style_and_keeps_its_order(retriever, sam
     last = requests[-1]
     assert last["path"] == "/rerank" and last["authorization"] is None
     assert set(last["body"]) == {"model", "query", "documents", "top_n"} and last["body"]["model"] == "overlap"
+
+
+# ---------------------------------------------------------------- cost per 1,000 queries and the frontier
+
+@pytest.fixture(scope="module")
+def priced(milvus, sample, rerank_server, judge_server):  # noqa: F811
+    """openai-3-small:64 embedded at the local OpenAI-compatible server (list price $0.02/1M tokens) and
+    reranked at the local /rerank endpoint (no price), minilm, bm25, and bm25 reranked at depths 8 and 20; k 4."""
+    from rag.retrieval import Retriever
+    from rag.settings import get_settings
+
+    endpoint = f"rerank:overlap@{rerank_server[0]}"
+    setups = [Setup(model="openai-3-small:64", k=4, reranker=endpoint, depth=20), Setup(model="minilm", k=4),
+              Setup(model="bm25", k=4), Setup(model="bm25", k=4, reranker=endpoint, depth=8),
+              Setup(model="bm25", k=4, reranker=endpoint, depth=20)]
+    wb = Retriever(milvus, settings=get_settings().with_keys("sk-test", judge_server.base_url))
+    try:
+        return run_sweep(wb, sample, setups, n_resamples=1000)
+    finally:
+        wb.close()
+
+
+def test_a_setup_costs_its_query_embedding_at_the_registry_price(priced, sample, rerank_server):  # noqa: F811
+    from rag.runs import RunStore
+
+    base = rerank_server[0]
+    tokens = sum(len(q.text) for q in sample.judged_queries) / 16 / 4   # 574 characters over 16 queries, 4 a token
+    assert tokens == 8.96875
+    usd = 8.96875 * 0.02 * 1000 / 1e6                                   # $0.02 per 1M tokens, 1,000 queries
+    oai, minilm, bm25, r8, r20 = priced.setups
+    assert oai.cost_per_1k == pytest.approx(0.000179375, abs=1e-15) and oai.cost_per_1k == pytest.approx(usd)
+    assert oai.cost_basis == ("~9 tokens/query (dataset) × $0.02/1M tokens (API list price); "
+                              f"reranker overlap at {base}: not priced ($0 counted)")
+    assert (minilm.cost_per_1k, minilm.cost_basis) == (0.0, "local model on this machine (hardware not priced)")
+    assert (bm25.cost_per_1k, bm25.cost_basis) == (0.0, "no embedding: Milvus' built-in BM25 (hardware not priced)")
+    assert (r8.cost_per_1k, r8.cost_basis) == (0.0, "no embedding: Milvus' built-in BM25 (hardware not priced); "
+                                                    f"reranker overlap at {base}: not priced ($0 counted)")
+    # in the JSON, the leaderboard, and the recorded run
+    assert priced.to_json()["setups"][0]["cost"] == {"usd_per_1k_queries": oai.cost_per_1k, "basis": oai.cost_basis}
+    rows = {r["setup"]: r for r in priced.leaderboard["rows"]}
+    assert (rows[oai.setup.id]["cost_per_1k"], rows[oai.setup.id]["cost_basis"]) == (oai.cost_per_1k, oai.cost_basis)
+    run = RunStore.default().get(priced.run_id)
+    assert run.config["query_tokens"] == 8.96875
+    assert run.summary["cost"][oai.setup.id] == {"usd_per_1k_queries": oai.cost_per_1k, "basis": oai.cost_basis}
+    assert run.summary["leaderboard"] == priced.leaderboard["rows"]
+
+
+def test_cost_is_a_frontier_axis_and_a_free_sweep_is_judged_on_quality_and_latency(priced):
+    """p95 latency is set by hand (measured latency varies run to run); quality and cost are the sweep's own."""
+    from evaluators.frontier import pareto_flags
+    from evaluators.leaderboard import leaderboard
+
+    oai, minilm, bm25, r8, r20 = priced.setups
+    q = {r.setup.id: r.metrics["ndcg@4"] for r in priced.setups}
+    # the sweep's qualities (deterministic: hashed-word embeddings, MiniLM on CPU, BM25, word-overlap reranking)
+    assert q[bm25.setup.id] > q[oai.setup.id] > q[minilm.setup.id] and oai.cost_per_1k > 0 == minilm.cost_per_1k
+    assert q[r8.setup.id] == q[r20.setup.id] and q[bm25.setup.id] > q[r8.setup.id] > q[minilm.setup.id]
+
+    def front(*timed) -> set[str]:
+        board = leaderboard([replace(r, p95_ms=ms) for r, ms in timed], "ndcg", n_resamples=200)
+        return {x["setup"] for x in board.rows if x["pareto"]}
+
+    # openai (better than minilm and faster) dominates minilm on quality × latency; it costs more, so with the
+    # cost axis minilm is back on the frontier; bm25 is the best on quality, so it is on it either way
+    timed = ((oai, 10.0), (minilm, 20.0), (bm25, 30.0))
+    frame = pd.DataFrame({"quality": [q[r.setup.id] for r, _ in timed], "p95_ms": [ms for _, ms in timed]})
+    assert list(pareto_flags(frame, ("quality",), ("p95_ms",))) == [True, False, True]   # without cost
+    assert front(*timed) == {oai.setup.id, minilm.setup.id, bm25.setup.id}
+    # every setup free: $0 everywhere decides nothing. bm25 is better and faster than the rest: alone on it
+    assert front((bm25, 5.0), (minilm, 20.0), (r8, 50.0), (r20, 50.0)) == {bm25.setup.id}
+    # ties: r8 and r20 are equal on all three axes, so neither dominates the other: both on it; minilm is
+    # worse and slower than both; bm25, slowest, is the best on quality
+    assert front((bm25, 100.0), (minilm, 20.0), (r8, 10.0), (r20, 10.0)) == {bm25.setup.id, r8.setup.id, r20.setup.id}

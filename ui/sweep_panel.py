@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from evaluators.formatting import display_frame
 from ui.errors import show_error
 from ui.resources import retriever
 
@@ -18,7 +17,8 @@ FIELDS = [  # (key, label, default, help): comma-separated lists, as the CLI's o
     ("chunk_sizes", "Chunk sizes", "none", "characters per chunk; none = whole documents"),
     ("overlaps", "Overlaps", "0", "characters shared by neighbouring chunks"),
     ("fusion", "Fusion (hybrid)", "rrf:60,weighted:0.3", "rrf:K or weighted:A (dense weight)"),
-    ("rerankers", "Rerankers", "none", "none or ce:FOLDER (a local cross-encoder)"),
+    ("rerankers", "Rerankers", "none", "none, ce:FOLDER (a local cross-encoder) or rerank:MODEL@URL (a Cohere-style "
+                                       "/rerank endpoint)"),
     ("ks", "k", "4,10", "top-k values"),
     ("depths", "Reranker depth", "20", "candidates a reranker rescores"),
 ]
@@ -76,15 +76,16 @@ def run(ds, setups, rank_by: str = "ndcg") -> None:
 
 
 def leaderboard_panel(result) -> None:
-    """Letters (setups sharing one are not distinguishable), wins/losses against the best, the frontier."""
+    """Letters (setups sharing one are not distinguishable), wins/losses against the best, cost per 1,000
+    queries, the quality–latency–cost frontier (★)."""
     from evaluators.leaderboard import Leaderboard
 
     board = Leaderboard(**result.leaderboard)
     st.caption(f"Run `{result.run_id}` · {len(result.setups)} setups · {result.seconds:.1f} s")
     for line in board.sentences():
         st.markdown(line)
-    st.dataframe(display_frame(board.frame()), hide_index=True, width="stretch")
-    for note in board.notes:
+    st.dataframe(board.display(), hide_index=True, width="stretch")
+    for note in board.cost_lines() + board.notes:
         st.caption(note)
     st.caption("Chunked setups are scored at document level: a document's rank is its best chunk's rank.")
     if result.run_id:

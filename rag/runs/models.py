@@ -199,11 +199,14 @@ class SweepConfig(RunConfig):
     setups: list[dict] = Field(default_factory=list)          # evaluators.setups.Setup, as dicts, in order
     grid: dict = Field(default_factory=dict)                  # the lists the sweep was given
     collections: dict[str, str] = Field(default_factory=dict)  # setup id -> collection searched
+    milvus_uri: str | None = None                             # the Milvus searched (no credentials)
+    query_tokens: float | None = None                         # tokens per query the embedding cost assumes
 
 
 class SweepSummary(RunSummary):
     metrics: dict[str, dict[str, float | None]] = Field(default_factory=dict)   # setup id -> metric -> mean
     latency: dict[str, dict[str, float]] = Field(default_factory=dict)        # setup id -> p50_ms, p95_ms
+    cost: dict[str, dict] = Field(default_factory=dict)                       # setup id -> usd_per_1k_queries, basis
     metric: str | None = None                                                 # the leaderboard's metric
     leaderboard: list[dict] = Field(default_factory=list)                     # best first, with CLD letters
     mdd: float | None = None                                                  # minimum detectable difference
