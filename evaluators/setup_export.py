@@ -119,6 +119,8 @@ def _needs(embedding: dict | None, reranker: str) -> dict:
     kind = (embedding or {}).get("kind")
     if kind == "openai":
         env.append("OPENAI_API_KEY for the embedding endpoint")
+        if not (embedding or {}).get("base_url"):
+            env.append("OPENAI_BASE_URL if the sweep's OpenAI embeddings came from another endpoint")
         packages.append("openai")
     if kind in ("minilm", "st") or reranker.startswith("ce:"):
         packages.append("sentence-transformers")

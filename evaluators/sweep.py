@@ -121,6 +121,7 @@ class _Chunkings:
 def plan_sweep(wb: Retriever, ds: Dataset, setups: list[Setup], timed: bool = True) -> SweepPlan:
     """Check every model and reranker can run here (before any work), count what the sweep will do and
     (``timed``) estimate how long it takes from rates measured now (``evaluators.sweep_estimate``)."""
+    ds.require_text("a sweep")  # setups search by query text, chunk and rerank text
     if not ds.judged_queries:
         raise ValueError(f"dataset {ds.name} has no judged queries: a sweep needs qrels to score")
     specs = resolve_all([s.model for s in setups], check=True, settings=wb.settings)
@@ -244,6 +245,7 @@ def run_sweep(wb: Retriever, ds: Dataset, setups: list[Setup], progress: SweepPr
               rerank_prices: dict[str, float] | None = None) -> SweepResult:
     """Build (or reuse) each collection once, run every setup, price it (``setup_cost``), rank them
     (``evaluators.leaderboard``) and record the sweep as a ``sweep`` run (``record``)."""
+    ds.require_text("a sweep")
     from evaluators.leaderboard import leaderboard
 
     t0 = time.perf_counter()

@@ -200,6 +200,7 @@ def test_a_corrupt_image_in_a_users_folder_is_named(milvus, tmp_path):
 @pytest.mark.parametrize("args,job", [
     (["rag", "--models", "bm25", "--limit", "1"], "a RAG run"),
     (["loadtest", "--models", "bm25", "--users", "1", "--duration", "1"], "a load test"),
+    (["sweep", "--models", "bm25", "--k", "3"], "a sweep"),
 ])
 def test_text_only_jobs_refuse_an_image_dataset_in_one_line(milvus, args, job):
     p = run_cli(args[0], "--dataset", "image-sample", *args[1:])
