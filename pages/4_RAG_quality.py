@@ -5,11 +5,13 @@ import streamlit as st
 from rag.generators import GENERATORS
 from rag.llm import PROVIDERS
 from rag.runs import RunStore
+from ui.images import text_only
 from ui.pickers import llm_picker, model_picker
 from ui.state import current_dataset
 from ui.tables import dataset_caption
 
 st.title("🧠 RAG quality")
+text_only(current_dataset(), "answers are generated from text contexts")
 with st.spinner("Loading Ragas…"):
     from ui.rag_panel import dataset_runs, rag_config, run_button, run_panel, testset_panel
 ds, store = current_dataset(), RunStore.default()

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from evaluators.retrieval_metrics import METRICS
+from ui.images import text_only
 from ui.pickers import model_picker
 from ui.state import current_dataset
 from ui.sweep_panel import grid_fields, leaderboard_panel, plan_panel, run
@@ -11,6 +12,7 @@ from ui.tables import dataset_caption
 st.title("🧪 Sweep")
 ds = current_dataset()
 dataset_caption(ds)
+text_only(ds, "a sweep varies chunking, fusion and rerankers, which are text setups")
 if not ds.judged_queries:
     st.warning("This dataset has no relevance judgments, so setups cannot be scored. Add a 'relevant' column "
                "to the questions on the Data page.")
