@@ -190,7 +190,8 @@ def query_image_html(q, size: int = 96) -> Markup:
         return Markup("")
     name = html.escape(_file_name(q.image))
     src = thumbnail(q.image, size)
-    img = f'<img class="query-thumb" src="{src}" alt="{name}">' if src else f"{missing('image not found')} "
+    img = (f'<img class="query-thumb" src="{html.escape(src)}" alt="{name}">' if src
+           else f"{missing('image not found')} ")
     return Markup(f'<p class="query-image">{img}<span class="muted">query image: {name}</span></p>')
 
 
@@ -208,7 +209,7 @@ def image_rank_html(frame: pd.DataFrame) -> Markup:
         for m in models:
             text, src = str(row[m]), str(row.get(f"{m}{IMAGE_COLUMN}", "") or "")
             cls = relevance_class(text)
-            img = f'<img class="thumb" src="{html.escape(src)}" alt="{html.escape(text)}"><br>' if src else ""
+            img = f'<img class="thumb" src="{html.escape(src)}" alt="{html.escape(text)}">' if src else ""
             cells.append((f'<td class="{cls}">' if cls else "<td>") + img + html.escape(text) + "</td>")
         out.append(f"<tr><th>{html.escape(str(rank))}</th>" + "".join(cells) + "</tr>")
     return Markup("".join(out) + "</tbody></table>")

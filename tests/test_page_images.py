@@ -85,14 +85,22 @@ def test_a_bad_image_folder_names_file_line_and_field_and_keeps_the_dataset(app,
     (tmp_path / "qrels").mkdir()
     (tmp_path / "qrels" / "test.tsv").write_text("t1\tred-circle\t1\nt2\tred-circle\t1\n")
     at.radio[0].set_value("Image folder").run()
-    by_label(at.text_input, next(t.label for t in at.text_input if t.label.startswith("Image folder"))).set_value(
-        str(tmp_path)).run()
+    next(t for t in at.text_input if t.label.startswith("Image folder")).set_value(str(tmp_path)).run()
     by_label(at.button, "Load image folder").click().run()
     ok(at)
     assert at.error[0].value == ("Not loaded: queries.jsonl, line 2, field 'image': a query has text or an image, "
                                  "not both")
     assert "30 images" in dataset_line(at)  # the image sample is still loaded
+
+    (tmp_path / "queries.jsonl").write_text('{"_id": "t1", "text": "red"}\n'
+                                            '{"_id": "t2", "image": "corpus/red-circle.png"}\n')
+    by_label(at.button, "Load image folder").click().run()
+    ok(at)
+    assert not at.error and at.success[0].value == f"Loaded **{tmp_path.name}**."
+    assert "1 images, 2 judged questions (1 text, 1 image), 2 judgments." in dataset_line(at)
     at.radio[0].set_value("Built-in sample").run()
+    by_label(at.button, "Load the image sample").click().run()
+    assert "30 images" in dataset_line(at)
 
 
 def test_retrieval_compares_clip_and_siglip_with_thumbnails_and_marks(app, models):
@@ -128,7 +136,8 @@ def test_retrieval_compares_clip_and_siglip_with_thumbnails_and_marks(app, model
     ok(at)
     table = rank_frame(at)
     assert [table[m].iloc[0] for m in pair] == ["✅ red-circle.png", "✅ red-circle.png"]
-    assert any(m.value.startswith("**Image query** red\\-circle\\.png · relevant: red\\-circle\\.png") for m in at.markdown)
+    shown = r"**Image query** red\-circle\.png · relevant: red\-circle\.png, red\-circle\-small\.png"
+    assert shown in [m.value for m in at.markdown]
     assert len(at.get("image")) == 1  # the query's own picture
 
 
