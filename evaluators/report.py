@@ -18,7 +18,9 @@ labels. Runs are read through the store, which never holds a secret.
 
 Sections: executive summary (verdict sentence, winner with its interval, the quality–latency–cost
 chart, what was compared on what data) · retrieval (means with 95% CIs, best/tied marks, pairwise
-tests, sample-size hint, article-style rank tables with green / red relevance tints) · RAG quality
+tests, sample-size hint, article-style rank tables with green / red relevance tints; an image run's
+tables show each image's thumbnail, and an image query its picture, inline as ``data:`` URIs, file
+names escaped; a folder gone since the run leaves ids only, with a note) · RAG quality
 (Ragas means with CIs and coverage, example answers) · load tests · quality–cost–latency frontier ·
 reproducibility manifest (dataset hash, model ids, index, generator, judge, prompt, packages).
 

@@ -80,20 +80,47 @@ def html_table(frame: pd.DataFrame, index: bool = False, floats: int = 3, reason
 _table = html_table
 
 
-def _dataset_for(run: Run, dataset=None):
-    """The run's dataset if it can be read and is unchanged (same content hash), else None."""
-    if dataset is not None and (run.dataset_hash is None or dataset.content_hash() == run.dataset_hash):
-        return dataset
+def dataset_for(run: Run, dataset=None, load=None):
+    """The run's dataset if it can be read and is unchanged (same content hash), else None: ``dataset``
+    when it is the one, else its ``dataset_source`` read with ``load`` (``rag.loaders.load_dataset``).
+    A run on only the text or only the image queries (the Retrieval page's Queries, ``--queries``)
+    hashes that selection: it is matched too."""
+    if dataset is not None:
+        if run.dataset_hash is None:
+            return dataset
+        if (same := _same_queries(run, dataset)) is not None:
+            return same
     src = run.config.get("dataset_source")
     if not src:
         return None
     try:
-        from rag.loaders import load_dataset
-
-        ds = load_dataset(src)
-    except Exception:
+        if load is None:
+            from rag.loaders import load_dataset as load
+        ds = load(src)
+    except Exception:  # moved, deleted, now unreadable: the report shows ids and says why
         return None
-    return ds if run.dataset_hash is None or ds.content_hash() == run.dataset_hash else None
+    return ds if run.dataset_hash is None else _same_queries(run, ds)
+
+
+def _same_queries(run: Run, ds):
+    """``ds`` itself, or its text or image queries only, whichever has the run's content hash; else None."""
+    kinds = ["all"] + (sorted(ds.query_kinds()) if ds.modality == "image" else [])
+    return next((sub for sub in map(ds.select_queries, kinds) if sub.content_hash() == run.dataset_hash), None)
+
+
+def unreadable_note(run: Run) -> str:
+    """Why examples show ids only: the dataset could not be re-read, or it changed since the run."""
+    src = run.config.get("dataset_source")
+    if not src:
+        return ("The dataset was not loaded from a file (an upload), so it cannot be re-read: examples show "
+                "document ids without relevance marks.")
+    return (f"The dataset could not be re-read from {src} (moved, deleted or changed since the run): examples show "
+            "document ids without relevance marks" + (" or thumbnails." if _image_run(run) else "."))
+
+
+def _image_run(run: Run) -> bool:
+    """A run of image models (``clip:`` / ``img:``), known from its record alone."""
+    return any(str(m).startswith(("clip:", "img:")) for m in run.config.get("models") or [])
 
 
 def pick_examples(cmp: MetricComparison, n: int) -> list[str]:
@@ -124,9 +151,8 @@ def example_tables(store: RunStore, group: list[Run], cmp: MetricComparison, n: 
     (✅/❎ + titles when the dataset is readable), question → answer per setup for RAG runs."""
     if n <= 0:
         return [], []
-    ds = _dataset_for(group[0], dataset)
-    notes = [] if ds else ["The dataset could not be re-read (or changed since the run): examples show document "
-                           "ids without relevance marks."]
+    ds = dataset_for(group[0], dataset)
+    notes = [] if ds else [unreadable_note(group[0])]
     labels = model_labels(group)
     rows: dict[tuple[str, str], list[dict]] = {}
     for r in group:
@@ -136,16 +162,57 @@ def example_tables(store: RunStore, group: list[Run], cmp: MetricComparison, n: 
     out = []
     for qid in pick_examples(cmp, n):
         q = queries.get(qid)
-        caption = f"Query {qid}" + (f": “{q.text}”" if q else "")
+        caption = f"Query {qid}" + (f": “{q.text}”" if q and q.text else f" (an image: {_file_name(q.image)})"
+                                    if q and q.image else "")
         out.append(kind_of(group[0]).example(group, rows, labels, qid, q, ds, cmp, caption))
     return out, notes
 
 
 def retrieval_example(group, rows, labels, qid, q, ds, cmp, caption) -> tuple[str, Markup]:
     """The article's Rank × model table for one query, relevance-tinted (``RunKind.example`` of retrieval)."""
-    from evaluators.retrieval_eval import relevance_class
+    from evaluators.retrieval_eval import THUMB_PX, relevance_class
 
+    if ds is not None and ds.modality == "image":
+        frame = _retrieval_frame(group, rows, labels, qid, ds, thumbs=THUMB_PX)
+        return caption, (query_image_html(q) if q is not None else Markup("")) + image_rank_html(frame)
     return caption, _table(_retrieval_frame(group, rows, labels, qid, ds).reset_index(), cell_class=relevance_class)
+
+
+def _file_name(path: str) -> str:
+    return path.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def query_image_html(q, size: int = 96) -> Markup:
+    """An image query's own picture (inline data URI) and file name, escaped; "" for a text query."""
+    from evaluators.retrieval_eval import thumbnail
+
+    if not q.image:
+        return Markup("")
+    name = html.escape(_file_name(q.image))
+    src = thumbnail(q.image, size)
+    img = (f'<img class="query-thumb" src="{html.escape(src)}" alt="{name}">' if src
+           else f"{missing('image not found')} ")
+    return Markup(f'<p class="query-image">{img}<span class="muted">query image: {name}</span></p>')
+
+
+def image_rank_html(frame: pd.DataFrame) -> Markup:
+    """``comparison_table(..., thumbs=...)`` as one HTML table: per model a cell with the thumbnail
+    (a data URI: the file stays standalone) above '✅ file' / '❎ file', tinted by relevance; every
+    file name escaped (text and ``alt``)."""
+    from evaluators.retrieval_eval import IMAGE_COLUMN, relevance_class
+
+    models = [c for c in frame.columns if not str(c).endswith(IMAGE_COLUMN)]
+    out = ['<table class="data images"><thead><tr><th>Rank</th>'
+           + "".join(f"<th>{html.escape(str(m))}</th>" for m in models) + "</tr></thead><tbody>"]
+    for rank, row in frame.iterrows():
+        cells = []
+        for m in models:
+            text, src = str(row[m]), str(row.get(f"{m}{IMAGE_COLUMN}", "") or "")
+            cls = relevance_class(text)
+            img = f'<img class="thumb" src="{html.escape(src)}" alt="{html.escape(text)}">' if src else ""
+            cells.append((f'<td class="{cls}">' if cls else "<td>") + img + html.escape(text) + "</td>")
+        out.append(f"<tr><th>{html.escape(str(rank))}</th>" + "".join(cells) + "</tr>")
+    return Markup("".join(out) + "</tbody></table>")
 
 
 def rag_example(group, rows, labels, qid, q, ds, cmp, caption) -> tuple[str, Markup]:
@@ -154,7 +221,16 @@ def rag_example(group, rows, labels, qid, q, ds, cmp, caption) -> tuple[str, Mar
     return caption + ref, _table(_rag_frame(rows, labels, qid, cmp))
 
 
-def _retrieval_frame(group, rows, labels, qid, ds) -> pd.DataFrame:
+def run_query_frame(store: RunStore, run: Run, qid: str, ds=None, thumbs: int = 0) -> pd.DataFrame:
+    """One stored retrieval run's Rank × model table for query ``qid`` (the History page's per-query view):
+    ✅/❎ + titles with ``ds`` (``dataset_for``), thumbnail columns too with ``thumbs``; ids without it."""
+    rows: dict[tuple[str, str], list[dict]] = {}
+    for row in store.rows(run.id):
+        rows.setdefault((run.id, row["model"]), []).append(row)
+    return _retrieval_frame([run], rows, model_labels([run]), qid, ds, thumbs=thumbs)
+
+
+def _retrieval_frame(group, rows, labels, qid, ds, thumbs: int = 0) -> pd.DataFrame:
     k = int(group[0].config.get("k") or 10)
     rankings, per_query = {}, {}
     for (rid, model), items in rows.items():
@@ -166,7 +242,7 @@ def _retrieval_frame(group, rows, labels, qid, ds) -> pd.DataFrame:
     from evaluators.retrieval_eval import RetrievalResult, comparison_table
 
     result = RetrievalResult(ds.name, k, list(rankings), rankings, per_query, {})
-    return comparison_table(ds, result, qid)
+    return comparison_table(ds, result, qid, thumbs=thumbs)
 
 
 def _rag_frame(rows, labels, qid, cmp: MetricComparison) -> pd.DataFrame:

@@ -4,7 +4,8 @@
 trec_eval definitions on exactly what each model returned: a BM25 list shorter than k is scored as
 it is (P@k still divides by k), never padded with unmatched documents. ``comparison_table`` is the
 article's table: Rank | model A | model B | ... with each document's title and ✅/❎ (an empty slot
-reads "— (no match)"), then Precision and Recall rows.
+reads "— (no match)"), then Precision and Recall rows; for an image dataset (``thumbs=64``) each model
+also gets a column of thumbnails (``data:image/png;base64,...``) beside its marks.
 
 Usage:
     with Retriever() as wb:
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from evaluators.retrieval_metrics import score_run
-from rag.dataset import Dataset
+from rag.dataset import Dataset, DatasetError
 from rag.devices import runtime_info
 from rag.embedders import resolve
 from rag.retrieval import IndexProgress, Ranking, Retriever
@@ -30,6 +31,12 @@ NO_MATCH = "— (no match)"
 # Cell tints: in Noto Color Emoji ❎ is a green box like ✅, so the marks alone do not tell relevant
 # from not relevant at a glance; the cell colour does (dark text on both, contrast > 12:1).
 TINTS = {"relevant": "#d4f0d4", "not-relevant": "#f9d6d5", "no-match": "#eeeeee"}
+THUMB_PX = 64                 # thumbnails in the per-query tables (page and report)
+IMAGE_COLUMN = " · image"    # suffix of a model's thumbnail column in ``comparison_table(..., thumbs=...)``
+# An image whose file is gone (moved or deleted since the dataset was loaded): a grey box that says so.
+MISSING_THUMB = ("data:image/svg+xml;utf8,%3Csvg xmlns='http://www.w3.org/2000/svg' width='64' height='64'%3E"
+                 "%3Crect width='64' height='64' fill='%23eeeeee'/%3E%3Ctext x='32' y='36' font-size='10' "
+                 "text-anchor='middle' fill='%23555555'%3Enot found%3C/text%3E%3C/svg%3E")
 LEGEND = (f"Cell colour = relevance: green {RELEVANT} relevant, red {NOT_RELEVANT} not relevant, grey {NO_MATCH} "
           "(the model returned fewer than k).")
 
@@ -99,15 +106,33 @@ def run_retrieval(retriever: Retriever, dataset: Dataset, models: list[str], k: 
     return result
 
 
-def comparison_table(dataset: Dataset, result: RetrievalResult, query_id: str) -> pd.DataFrame:
+def thumbnail(path: str, size: int = THUMB_PX) -> str | None:
+    """An image's thumbnail as a ``data:image/png;base64,...`` URI, or None when the file is gone or
+    unreadable (a table then shows ``MISSING_THUMB`` or the id, never a traceback)."""
+    from rag.image_data import thumbnail_data_uri
+
+    if not path:
+        return None
+    try:
+        return thumbnail_data_uri(path, size)
+    except (DatasetError, OSError):
+        return None
+
+
+def comparison_table(dataset: Dataset, result: RetrievalResult, query_id: str, thumbs: int = 0) -> pd.DataFrame:
     """The article's table for one query: Rank | model… with '✅ Title' / '❎ Title' cells, then
-    Precision and Recall rows. A rank the model left empty (it matched fewer than k) says so."""
+    Precision and Recall rows. A rank the model left empty (it matched fewer than k) says so.
+    ``thumbs`` (pixels, image datasets): before each model's column, ``model · image`` with each
+    image's thumbnail URI (``MISSING_THUMB`` for a file gone since; "" for empty and score rows)."""
     rel = dataset.relevant(query_id)
     k = result.k
     cols: dict[str, list[str]] = {}
     for m in result.models:
         hits = result.rankings[m].get(query_id, [])[:k]
         cells = [f"{RELEVANT if d in rel else NOT_RELEVANT} {dataset.doc(d).title or d}" for d, _ in hits]
+        if thumbs:
+            images = [thumbnail(dataset.doc(d).image, thumbs) or MISSING_THUMB for d, _ in hits]
+            cols[m + IMAGE_COLUMN] = images + [""] * (k - len(images) + 2)
         cols[m] = cells + [NO_MATCH] * (k - len(cells))
         pq = result.per_query[m].get(query_id, {})
         cols[m] += [f"{pq.get(f'precision@{k}', 0.0):.2f}", f"{pq.get(f'recall@{k}', 0.0):.2f}"]
@@ -132,8 +157,9 @@ def save_run(store, dataset: Dataset, result: RetrievalResult, config: dict | No
 
 
 def ranking_detail(dataset: Dataset, result: RetrievalResult, query_id: str) -> pd.DataFrame:
-    """Per model, per rank: document, title, score and its relevance grade (drill-down)."""
+    """Per model, per rank: document, title (an image's file name), score and its relevance grade (drill-down)."""
     qrels = dataset.qrels.get(query_id, {})
-    return pd.DataFrame([{"model": m, "rank": i, "doc id": d, "title": dataset.doc(d).title, "score": s,
+    title = "file" if dataset.modality == "image" else "title"
+    return pd.DataFrame([{"model": m, "rank": i, "doc id": d, title: dataset.doc(d).title, "score": s,
                           "grade": qrels.get(d, 0), "relevant": RELEVANT if qrels.get(d, 0) > 0 else NOT_RELEVANT}
                          for m in result.models for i, (d, s) in enumerate(result.rankings[m].get(query_id, []), 1)])

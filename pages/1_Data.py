@@ -1,4 +1,5 @@
-"""Data: choose the built-in sample, a BEIR folder, tables with a column mapping, or documents."""
+"""Data: choose a built-in sample (text or images), a BEIR folder, an image folder, tables with a column mapping,
+or documents."""
 
 import streamlit as st
 

@@ -1,10 +1,13 @@
-"""Index: pick embedding models and build one Milvus collection per model, with live progress."""
+"""Index: pick embedding models and build one Milvus collection per model, with live progress.
+
+An image dataset is indexed with clip:/img: models (typed, as on the Retrieval page): the registry's
+models embed text, and a model that cannot evaluate the dataset says why before anything is built."""
 
 import streamlit as st
 
 from rag.capabilities import models_on
 from ui.index_panel import build, collections_panel, model_chooser
-from ui.pickers import model_keys
+from ui.pickers import fit_check, model_keys, model_picker
 from ui.resources import server_capabilities
 from ui.state import current_dataset, index_settings, session_settings
 from ui.tables import dataset_caption
@@ -14,11 +17,15 @@ ds = current_dataset()
 dataset_caption(ds)
 
 caps = server_capabilities()  # models and index types this Milvus cannot run are shown disabled, with why
-chosen, custom = model_chooser(models_on(caps, session_settings()))
+if ds.modality == "image":
+    names = model_picker("Models to index", "index_models", modality="image")
+    ds = ds.select_queries("image")  # indexing embeds the corpus only: an img: model indexes it too
+else:
+    names = model_keys(*model_chooser(models_on(caps, session_settings())))
+fits = fit_check(names, ds)  # a text model on images, an image model on text: the reason, nothing built
 cfg = index_settings(caps)  # app-wide: Retrieval, RAG quality and Load test use the same index
 
-names = model_keys(chosen, custom)
-if st.button("Build collections", type="primary", disabled=not names):
+if st.button("Build collections", type="primary", disabled=not names or not fits):
     build(ds, names, caps, cfg)
 
 collections_panel(cfg)

@@ -1,8 +1,11 @@
-"""Retrieval: the article's side-by-side table per query, and metrics with uncertainty per model."""
+"""Retrieval: the article's side-by-side table per query, and metrics with uncertainty per model.
+
+An image dataset is evaluated here (and only here) with clip:/img: models: a Queries choice picks all,
+the text or the image queries, and each model that cannot evaluate them says why before any work."""
 
 import streamlit as st
 
-from ui.pickers import model_picker
+from ui.pickers import fit_check, model_picker, query_kind_picker
 from ui.retrieval_panel import compare, metrics_panel, shown_result
 from ui.state import current_dataset, index_config
 from ui.tables import dataset_caption, query_drilldown
@@ -16,15 +19,20 @@ if not ds.judged_queries:
                "to the questions on the Data page.")
     st.stop()
 
+queries = query_kind_picker(ds, "retrieval_queries")
 c1, c2 = st.columns([3, 1])
 with c1:
-    models = model_picker("Models", "retrieval_models", prefer_indexed=True)
+    models = model_picker("Models", "retrieval_models", prefer_indexed=True, modality=ds.modality)
 k = c2.number_input("k (top documents)", 1, 100, 4 if len(ds.documents) <= 100 else 10)
+if ds.modality == "image" and not models:
+    st.info("Image datasets are searched with image models: type a clip:FOLDER (CLIP / SigLIP: text and image "
+            "queries) or img:FOLDER (ResNet / ViT / DINOv2: image queries only) spec above.")
+fits = fit_check(models, ds.select_queries(queries))  # an img: model given text queries, a text model on images
 
-if st.button("Compare", type="primary", disabled=not models):
-    compare(ds, models, k)
+if st.button("Compare", type="primary", disabled=not models or not fits):
+    compare(ds, models, k, queries)
 
-result, run_id = shown_result(ds)
+result, run_id = shown_result(ds, queries)
 if result is None:
     st.info("Choose models and k, then press **Compare**.")
     st.stop()
@@ -32,4 +40,4 @@ if not metrics_panel(result, run_id):
     st.stop()
 
 st.subheader("Per query: which documents each model ranks where")
-query_drilldown(ds, result)
+query_drilldown(ds.select_queries(queries), result)

@@ -5,11 +5,13 @@ import streamlit as st
 from rag.generators import GENERATORS
 from rag.llm import PROVIDERS
 from rag.runs import RunStore
-from ui.pickers import llm_picker, model_picker
+from ui.images import text_only
+from ui.pickers import fit_check, llm_picker, model_picker
 from ui.state import current_dataset
 from ui.tables import dataset_caption
 
 st.title("🧠 RAG quality")
+text_only(current_dataset(), "answers are generated from text contexts")
 with st.spinner("Loading Ragas…"):
     from ui.rag_panel import dataset_runs, rag_config, run_button, run_panel, testset_panel
 ds, store = current_dataset(), RunStore.default()
@@ -18,6 +20,7 @@ dataset_caption(ds)
 c1, c2 = st.columns([3, 1])
 with c1:
     models = model_picker("Embedding models", "rag_models")
+fit_check(models, ds)  # a clip:/img: model typed on a text dataset: the reason (the job refuses it too)
 k = int(c2.number_input("Top-k contexts", 1, 20, 4))
 generator, gen_url = llm_picker("Generator", list(GENERATORS), "extractive")
 judge, judge_url = llm_picker("Judge", ["none", *PROVIDERS], "none")

@@ -3,14 +3,16 @@
 import streamlit as st
 
 from loadtests.runner import dataset_spec
+from ui.images import text_only
 from ui.load_panel import live_panel, load_form, results_panel, run_controls, web_ui_panel
 from ui.state import current_dataset, index_config
 from ui.tables import dataset_caption
 
 st.title("🚦 Load test")
 ds = current_dataset()
-spec = dataset_spec(ds)
 dataset_caption(ds)
+text_only(ds, "the load-test service searches text collections")
+spec = dataset_spec(ds)
 if spec is None:
     st.info(f"The service loads datasets from disk; **{ds.name}** came from an upload, so load tests use the "
             "built-in sample. Load a BEIR folder on the Data page to test on it.")

@@ -3,7 +3,8 @@
 import streamlit as st
 
 from evaluators.retrieval_metrics import METRICS
-from ui.pickers import model_picker
+from ui.images import text_only
+from ui.pickers import fit_check, model_picker
 from ui.state import current_dataset
 from ui.sweep_panel import grid_fields, leaderboard_panel, plan_panel, run
 from ui.tables import dataset_caption
@@ -11,16 +12,18 @@ from ui.tables import dataset_caption
 st.title("🧪 Sweep")
 ds = current_dataset()
 dataset_caption(ds)
+text_only(ds, "a sweep varies chunking, fusion and rerankers, which are text setups")
 if not ds.judged_queries:
     st.warning("This dataset has no relevance judgments, so setups cannot be scored. Add a 'relevant' column "
                "to the questions on the Data page.")
     st.stop()
 
 models = model_picker("Models", "sweep_models")
+fits = fit_check(models, ds)  # a clip:/img: model typed on a text dataset: the reason
 setups = grid_fields(models)
 rank_by = st.selectbox("Rank by", ["ndcg", *(m for m in METRICS if m != "ndcg")], key="sweep_rank_by")
 ready = bool(setups) and plan_panel(ds, setups)
-if st.button("Run sweep", type="primary", disabled=not ready):
+if st.button("Run sweep", type="primary", disabled=not ready or not fits):
     run(ds, setups, rank_by)
 
 result = st.session_state.get("sweep_result")

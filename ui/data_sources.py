@@ -1,4 +1,5 @@
-"""The Data page's sources: the built-in sample, a BEIR folder, tables with a column mapping, documents.
+"""The Data page's sources: the built-in samples (text and image), a BEIR folder, an image folder, tables
+with a column mapping, documents.
 
 Every source validates before anything is loaded; a ``DatasetError`` names the file, line and field
 and the current dataset stays loaded.
@@ -29,7 +30,7 @@ def load(fn, *args, chunking: str = "", **kw) -> None:
     """Load with ``fn`` and make it the current dataset, or show why not and keep the current one."""
     try:
         ds = fn(*args, **kw)
-    except DatasetError as e:
+    except (DatasetError, OSError) as e:  # OSError: the image sample cannot be written into the data folder
         st.error(f"Not loaded: {e}", icon="⚠️")
         return
     set_dataset(ds, chunking)
@@ -56,16 +57,36 @@ def mapping(upload, kind: str, fields: list[str]) -> dict:
 
 
 def sample_form() -> None:
-    if st.button("Load the sample", type="primary"):
+    c1, c2 = st.columns(2)
+    if c1.button("Load the sample", type="primary"):
         load(loaders.load_sample)
+    if c2.button("Load the image sample", help="30 drawn images (shapes and digits), 10 text and 5 image queries: "
+                                                 "evaluated on the Retrieval page with clip:/img: models"):
+        from rag.sample_data.images import load_image_sample
+
+        load(load_image_sample)
     demo_panel()
 
 
 def beir_form() -> None:
+    from rag.image_data import is_image_folder, load_image_folder
+
     folder = st.text_input("BEIR folder (corpus.jsonl, queries.jsonl, qrels/<split>.tsv)", value=str(SCIFACT))
     split = st.text_input("qrels split", value="test")
-    if st.button("Load folder", type="primary"):
-        load(loaders.load_beir, folder, split=split)
+    if st.button("Load folder", type="primary"):  # a folder with corpus/ is an image folder: load it as one
+        load(load_image_folder if is_image_folder(folder) else loaders.load_beir, folder, split=split)
+
+
+def image_form() -> None:
+    from rag.image_data import load_image_folder
+
+    folder = st.text_input("Image folder (corpus/ of .png, .jpg or .webp files, queries.jsonl, qrels/<split>.tsv; "
+                           "captions.jsonl optional)", placeholder="/path/to/my-images")
+    split = st.text_input("qrels split", value="test", key="image_split")
+    st.caption('queries.jsonl holds text queries ({"_id": "t1", "text": "a red circle"}) and image queries '
+               '({"_id": "i1", "image": "queries/i1.png"}); an image\'s id is its file name without the extension.')
+    if st.button("Load image folder", type="primary", disabled=not folder.strip()):
+        load(load_image_folder, folder.strip(), split=split)
 
 
 def tables_form() -> None:
@@ -98,6 +119,7 @@ def documents_form() -> None:
 SOURCE_FORMS = {  # the radio's options, in order: a new source is one entry
     "Built-in sample": sample_form,
     "BEIR folder": beir_form,
+    "Image folder": image_form,
     "Tables (CSV / JSONL / Parquet)": tables_form,
     "Documents (.txt, .md, .pdf)": documents_form,
 }

@@ -5,6 +5,7 @@ Reading, statistics, exports and the report live in ``rag.runs.export``, ``evalu
 
 Usage:
     undo_banner(store)
+    query_view(store, run)      # a retrieval run's per-query rank table (thumbnails for an image run)
     selected = run_list(runs)
     open_run(store, selected[0]) if len(selected) == 1 else compare_runs(store, selected)
 """
@@ -100,7 +101,9 @@ def open_run(store, run_id: str) -> None:
     st.subheader(run.label)
     if run.error:
         st.error(run.error)
-    tab_stats, tab_rows, tab_cfg, tab_export = st.tabs(["Statistics", "Rows", "Configuration", "Export & delete"])
+    names = ["Statistics", "Rows", "Configuration", "Export & delete"]
+    names += ["Per query"] if run.kind == "retrieval" else []
+    tab_stats, tab_rows, tab_cfg, tab_export, *tab_query = st.tabs(names)
     with tab_stats:
         if kind_of(run).quality:
             show_comparison(store, [run.id], "open_metric")
@@ -115,6 +118,46 @@ def open_run(store, run_id: str) -> None:
         st.json(run.summary, expanded=False)
     with tab_export:
         _export_and_delete(store, run)
+    for tab in tab_query:
+        with tab:
+            query_view(store, run)
+
+
+@st.cache_resource(ttl=60, max_entries=4, show_spinner="Reading the run's dataset…")
+def _load_source(source: str):
+    """``rag.loaders.load_dataset`` for a run's ``dataset_source``, kept a minute (a failure is not kept)."""
+    from rag.loaders import load_dataset
+
+    return load_dataset(source)
+
+
+def query_view(store, run) -> None:
+    """A retrieval run's Rank × model table for one query: ✅/❎ and titles (thumbnails for an image run)
+    when its dataset can be re-read unchanged, document ids with a note why when it cannot."""
+    from evaluators.report_sections import dataset_for, run_query_frame, unreadable_note
+    from evaluators.retrieval_eval import LEGEND, THUMB_PX, comparison_styler
+    from ui.images import query_label, rank_table, show_query
+
+    ds = dataset_for(run, st.session_state.get("dataset"), load=_load_source)
+    ids = list(dict.fromkeys(str(r["item_id"]) for r in store.rows(run.id)))
+    if not ids:
+        st.info("This run has no per-query rows.")
+        return
+    queries = {q.id: q for q in ds.queries} if ds else {}
+    qid = st.selectbox("Query", ids, key="history_query",
+                       format_func=lambda i: f"{i}: {query_label(queries[i])[:120]}" if i in queries else i)
+    image = ds is not None and ds.modality == "image"
+    if ds is None:
+        st.caption(unreadable_note(run))
+    elif qid in queries:
+        show_query(ds, queries[qid])
+    frame = run_query_frame(store, run, qid, ds, thumbs=THUMB_PX if image else 0)
+    if image:
+        rank_table(frame, int(run.config.get("k") or 10))
+    else:
+        st.dataframe(comparison_styler(frame), width="stretch")
+    if ds is not None:
+        st.caption(LEGEND)
 
 
 def compare_runs(store, selected: list[str]) -> None:

@@ -1,7 +1,8 @@
 """Pickers the pages share: embedding models, an LLM (provider, model, base URL), a stored run, a metric.
 
 Usage:
-    models = model_picker("Models", "retrieval_models", prefer_indexed=True)
+    models = model_picker("Models", "retrieval_models", prefer_indexed=True, modality=ds.modality)
+    if fit_check(models, ds): ...           # each model that cannot evaluate ds: an error with why
     spec, base_url = llm_picker("Judge", ["none", *PROVIDERS], "none")
     run_id = run_picker("Run", runs, st.session_state.get("rag_run_id"))
 """
@@ -14,7 +15,12 @@ from ui.state import session_settings
 
 CUSTOM_MODELS_HELP = ("st:/path/to/model-folder, oai:nomic-embed-text@http://127.0.0.1:11434/v1, "
                       "openai-3-small:512")
+IMAGE_MODELS_HELP = "clip:/path/to/clip-or-siglip-folder, img:/path/to/resnet-vit-or-dinov2-folder"
 OWN_MODELS_LABEL = "Your own models (comma-separated)"
+OWN_MODELS_TIP = ("Text datasets: st:FOLDER (a sentence-transformers folder), oai:MODEL@BASE_URL (an "
+                  "OpenAI-compatible endpoint), openai-3-small:DIMS. Image datasets: clip:FOLDER (a CLIP / SigLIP "
+                  "folder saved with transformers, or a sentence-transformers CLIP: text and image queries) and "
+                  "img:FOLDER (a ResNet / ViT / DINOv2 backbone: image queries only).")
 DEFAULT_MODELS = ("minilm", "bm25")
 
 
@@ -35,21 +41,69 @@ def index_of(options: list, value) -> int:
     return options.index(value) if value in options else 0
 
 
-def model_picker(label: str, key: str, prefer_indexed: bool = False) -> list[str]:
+def model_picker(label: str, key: str, prefer_indexed: bool = False, modality: str = "text") -> list[str]:
     """Registry models that can run here (keys, folders and this Milvus server's features: a model the
     server cannot run is left out, with why, as on the Index page), the ones indexed on the Index page (the
-    user's own spec strings included) and a field for more specs: the model keys a job runs and records under."""
+    user's own spec strings included) and a field for more specs: the model keys a job runs and records under.
+    Only models of the dataset's ``modality`` are offered: an image dataset has no registry model (the
+    registry embeds text), only the ``clip:`` / ``img:`` specs typed or indexed."""
     from rag.capabilities import models_on
     from ui.resources import server_capabilities
 
-    options = models_on(server_capabilities(), session_settings())
+    options = [o for o in models_on(server_capabilities(), session_settings()) if o[0].modality == modality]
     runnable = [m.name for m, ok, _ in options if ok]
-    indexed = [m for m in st.session_state.get("indexed_models") or [] if m]
+    indexed = [m for m in st.session_state.get("indexed_models") or [] if m and model_modality(m) == modality]
     default = (indexed if prefer_indexed else []) or default_models(runnable)
-    chosen = st.multiselect(label, list(dict.fromkeys(runnable + indexed)), default=default,
-                            help=unavailable_help(options))
-    custom = st.text_input(OWN_MODELS_LABEL, key=f"{key}_custom", placeholder=CUSTOM_MODELS_HELP)
+    offered = list(dict.fromkeys(runnable + indexed))
+    chosen = st.multiselect(label, offered, default=default, help=unavailable_help(options)) if offered else []
+    custom = st.text_input(OWN_MODELS_LABEL, key=f"{key}_custom", help=OWN_MODELS_TIP,
+                           placeholder=IMAGE_MODELS_HELP if modality == "image" else CUSTOM_MODELS_HELP)
     return model_keys(chosen, custom)
+
+
+def model_modality(key: str) -> str | None:
+    """"text" or "image" for a model key (parsed only), None when it does not resolve."""
+    from rag.embedders import ModelUnavailable, resolve
+
+    try:
+        return resolve(key).modality
+    except ModelUnavailable:
+        return None
+
+
+def fit_problems(models: list[str], ds) -> dict[str, str]:
+    """Model key → why it cannot evaluate ``ds`` (``rag.embedders.fit_problem``: a text model on images,
+    an image model on text, an img: backbone given text queries). Unknown specs are left to the job,
+    which says so."""
+    from rag.embedders import ModelUnavailable, fit_problem, resolve
+
+    out = {}
+    for m in models:
+        try:
+            why = fit_problem(resolve(m), ds)
+        except ModelUnavailable:
+            continue
+        if why:
+            out[m] = why
+    return out
+
+
+def fit_check(models: list[str], ds) -> bool:
+    """Each model that cannot evaluate ``ds`` as an error with the reason; True when all fit."""
+    problems = fit_problems(models, ds)
+    for why in problems.values():
+        st.error(why, icon="⚠️")
+    return not problems
+
+
+def query_kind_picker(ds, key: str) -> str:
+    """An image dataset's "Queries" choice: all, text or image (with counts); "all" for a text dataset."""
+    kinds = ds.query_kinds()
+    if ds.modality != "image" or not kinds:
+        return "all"
+    counts = {"all": sum(kinds.values()), **kinds}
+    return st.radio("Queries", list(counts), horizontal=True, key=key, format_func=lambda o: f"{o} ({counts[o]})",
+                    help="img: models embed images only: pick 'image' to evaluate them on the image queries.")
 
 
 def unavailable_help(options: list[tuple[object, bool, str]]) -> str | None:

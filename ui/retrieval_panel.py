@@ -1,8 +1,9 @@
 """The Retrieval page's panels: run the comparison, then metrics with uncertainty and who wins.
 
 Usage:
-    if st.button("Compare"): compare(ds, models, k)
-    result, run_id = shown_result(ds)
+    kind = query_kind_picker(ds, "retrieval_queries")     # an image dataset: all / text / image queries
+    if st.button("Compare"): compare(ds, models, k, kind)
+    result, run_id = shown_result(ds, kind)
     metrics_panel(result, run_id)
 """
 
@@ -20,8 +21,9 @@ from ui.stats import page_stats
 from ui.tables import ci_figure, verdict_section
 
 
-def compare(ds, models: list[str], k: int) -> None:
-    """Search every model, score, store the run; the page shows it from the session."""
+def compare(ds, models: list[str], k: int, queries: str = "all") -> None:
+    """Search every model on ``ds``'s ``queries`` (all, text or image), score, store the run; the page
+    shows it from the session."""
     from evaluators.retrieval_eval import run_retrieval
 
     wb = retriever()
@@ -29,17 +31,21 @@ def compare(ds, models: list[str], k: int) -> None:
         return
     progress = retrieval_bar(models)
     try:
-        result = run_retrieval(wb, ds, models, k=int(k), chunking=chunking(), progress=progress)
+        result = run_retrieval(wb, ds.select_queries(queries), models, k=int(k), chunking=chunking(),
+                               progress=progress)
         st.session_state["retrieval_result"] = result
         st.session_state["retrieval_run_id"] = result.run_id
+        st.session_state["retrieval_queries_run"] = queries
     except Exception as e:
         show_error(e, "Retrieval")
 
 
-def shown_result(ds):
-    """(result, run id) of this session's last comparison on ``ds``, or (None, None)."""
+def shown_result(ds, queries: str = "all"):
+    """(result, run id) of this session's last comparison on ``ds`` with the same ``queries``, or (None, None)."""
     result, run_id = st.session_state.get("retrieval_result"), st.session_state.get("retrieval_run_id")
     if result is None or result.dataset != ds.name or run_id is None:
+        return None, None
+    if st.session_state.get("retrieval_queries_run", "all") != queries:
         return None, None
     return result, run_id
 

@@ -19,8 +19,16 @@ ROWS_SHOWN = 500  # per tab of the Data page: enough to read, cheap to draw
 
 
 def dataset_caption(ds) -> None:
-    st.caption(f"Dataset **{ds.name}**: {len(ds.documents):,} documents, {len(ds.judged_queries):,} judged "
-               f"questions, {sum(len(v) for v in ds.qrels.values()):,} judgments.")
+    st.caption(caption_text(ds))
+
+
+def caption_text(ds) -> str:
+    """"Dataset **name**: N documents (or images), M judged questions (and their kinds), J judgments."""
+    kinds = ds.query_kinds() if ds.modality == "image" else {}
+    what = ", ".join(f"{n:,} {kind}" for kind, n in sorted(kinds.items(), key=lambda kv: kv[0] != "text"))
+    return (f"Dataset **{ds.name}**: {len(ds.documents):,} {'images' if ds.modality == 'image' else 'documents'}, "
+            f"{len(ds.judged_queries):,} judged questions{f' ({what})' if what else ''}, "
+            f"{sum(len(v) for v in ds.qrels.values()):,} judgments.")
 
 
 def documents_frame(ds) -> pd.DataFrame:
@@ -40,8 +48,18 @@ def judgments_frame(ds) -> pd.DataFrame:
 
 
 def dataset_tabs(ds) -> None:
-    """The dataset's documents, questions and judgments, the first 500 of each."""
+    """The dataset's documents, questions and judgments, the first 500 of each (an image dataset's
+    images and image queries as thumbnails)."""
+    from ui.images import image_documents_frame, image_questions_frame, image_table
+
     tabs = st.tabs(["Documents", "Questions", "Judgments"])
+    if ds.modality == "image":
+        with tabs[0]:
+            image_table(image_documents_frame(ds, ROWS_SHOWN))
+        with tabs[1]:
+            image_table(image_questions_frame(ds, ROWS_SHOWN))
+        tabs[2].dataframe(judgments_frame(ds), hide_index=True, width="stretch")
+        return
     for tab, frame in zip(tabs, (documents_frame(ds), questions_frame(ds), judgments_frame(ds))):
         tab.dataframe(frame, hide_index=True, width="stretch")
 
@@ -79,15 +97,23 @@ def query_order(queries: dict) -> list[str]:
 
 
 def query_drilldown(ds, result) -> None:
-    """Per query: the side-by-side rank table (tinted), its legend, and scores and grades."""
-    from evaluators.retrieval_eval import LEGEND, comparison_styler, comparison_table, ranking_detail
+    """Per query: the side-by-side rank table (tinted; an image dataset's with thumbnails), its legend,
+    and scores and grades. Only the queries the run searched are offered."""
+    from evaluators.retrieval_eval import LEGEND, THUMB_PX, comparison_styler, comparison_table, ranking_detail
+    from ui.images import query_label, rank_table, show_query
 
-    queries = {q.id: q for q in ds.judged_queries}
-    qid = st.selectbox("Query", query_order(queries), format_func=lambda q: f"{q}: {queries[q].text[:120]}")
-    st.markdown(f"**{queries[qid].text}** · relevant: " +
-                ", ".join(ds.doc(d).title or d for d in ds.relevant(qid)))
-    # Styler tints: ❎ and ✅ look alike in Noto Color Emoji, the green / red cell does not.
-    st.dataframe(comparison_styler(comparison_table(ds, result, qid)), width="stretch", height=35 * (result.k + 3) + 3)
+    searched = result.per_query[result.models[0]] if result.models else {}
+    queries = {q.id: q for q in ds.judged_queries if q.id in searched} or {q.id: q for q in ds.judged_queries}
+    qid = st.selectbox("Query", query_order(queries), format_func=lambda q: f"{q}: {query_label(queries[q])[:120]}")
+    if ds.modality == "image":
+        show_query(ds, queries[qid])
+        rank_table(comparison_table(ds, result, qid, thumbs=THUMB_PX), result.k)
+    else:
+        st.markdown(f"**{queries[qid].text}** · relevant: " +
+                    ", ".join(ds.doc(d).title or d for d in ds.relevant(qid)))
+        # Styler tints: ❎ and ✅ look alike in Noto Color Emoji, the green / red cell does not.
+        st.dataframe(comparison_styler(comparison_table(ds, result, qid)), width="stretch",
+                     height=35 * (result.k + 3) + 3)
     st.caption(LEGEND)
     with st.expander("Drill-down: scores and grades"):
         st.dataframe(display_frame(ranking_detail(ds, result, qid), formats={"score": lambda v, r=None: f"{v:.4f}"}),
