@@ -144,7 +144,8 @@ def save_run(store, dataset: Dataset, result: RetrievalResult, config: dict | No
     """Record a retrieval run (config, per-query rows with rankings and ``scores``, means) and its statistics."""
     cfg = {"models": result.models, "k": result.k, "collections": result.collections,
            "model_ids": {m: result.model_ids.get(m) or resolve(m).model_id for m in result.models},
-           "dataset_source": dataset.source, **result.index, **runtime_info(), **(config or {})}
+           "dataset_source": dataset.source, "query_kinds": dataset.query_kinds(), **result.index, **runtime_info(),
+           **(config or {})}
     run_id = store.create("retrieval", cfg, dataset=dataset)
     rows = [RetrievalRow(model=m, item_id=q, ranking=result.rankings[m].get(q, []), scores=vals)
             for m in result.models for q, vals in result.per_query[m].items()]

@@ -11,7 +11,8 @@ import zipfile
 CORPUS = b"id,title,text\njava,Java,Java has a garbage collector.\npython,Python,Python counts references.\n"
 QUESTIONS = b"id,question,relevant\nq1,auto garbage collection,java;python\n"
 KNOWN_MODELS = ("minilm, bm25, hybrid, openai-3-small, openai-3-large; or st:FOLDER, oai:MODEL@BASE_URL, "
-                "openai-3-small:DIMS")
+                "openai-3-small:DIMS, clip:FOLDER (CLIP/SigLIP: text and image queries on images), "
+                "img:FOLDER (image backbone: image queries)")
 
 
 def tables(corpus: bytes = CORPUS, questions: bytes = QUESTIONS, corpus_name: str = "corpus.csv", **kw):

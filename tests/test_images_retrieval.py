@@ -98,6 +98,7 @@ def test_the_run_records_the_image_dataset_and_models(sample_json):
     data, models, _ = sample_json
     run = RunStore.default().get(data["run_id"])
     assert run.config["dataset_source"] == "image-sample"
+    assert run.config["query_kinds"] == {"text": 10, "image": 5}
     assert run.config["model_ids"][models[0]].startswith("clip:")
 
 

@@ -51,10 +51,11 @@ CLI_CASES = [
      "error: unknown index type 'DISKANN'; choose from FLAT, HNSW, IVF_FLAT, IVF_SQ8"),
     ("single-file-dataset", ["retrieval", "--dataset", "README.md"], {},
      "error: README.md: a single file is not a dataset (tables need a column mapping: use "
-     "load_table_dataset(corpus, questions), or pass 'sample' or a BEIR folder)"),
+     "load_table_dataset(corpus, questions), or pass 'sample', 'image-sample' or a folder)"),
     ("missing-folder", ["retrieval", "--dataset", "/no/such/folder"], {},
-     "error: no dataset '/no/such/folder': not 'sample' and no such folder (pass 'sample' or a path; a BEIR "
-     "folder holds corpus.jsonl, queries.jsonl and qrels/<split>.tsv)"),
+     "error: no dataset '/no/such/folder': not 'sample' or 'image-sample' and no such folder (pass 'sample', "
+     "'image-sample' or a path; a BEIR folder holds corpus.jsonl, queries.jsonl and qrels/<split>.tsv; an image "
+     "folder holds corpus/ (image files), queries.jsonl and qrels/<split>.tsv)"),
     ("bad-beir-folder", ["retrieval", "--dataset", "{tmp}"], {},
      "error: corpus.jsonl, line 3, field '_id': duplicate id 'java' (lines 1 and 3)"),
     ("milvus-down", ["retrieval", "--dataset", "sample", "--models", "bm25"], {"MILVUS_URI": "{dead}"},

@@ -110,6 +110,7 @@ class RunConfig(_Open):
 
 class RetrievalConfig(RunConfig):
     collections: dict[str, str] = Field(default_factory=dict)
+    query_kinds: dict[str, int] = Field(default_factory=dict)  # judged queries evaluated: {"text": n, "image": m}
 
 
 class RagRunConfig(RunConfig):
