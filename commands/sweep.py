@@ -63,19 +63,14 @@ def _reranker(text: str) -> str:
 
 def _prices(text: str | dict) -> dict:
     """'MODEL=USD,…' as {model: USD per 1,000 calls}; BadParameter names the pair that is not one."""
+    from evaluators.sweep import parse_rerank_prices
+
     if isinstance(text, dict):
         return text
-    out = {}
-    for pair in options.name_list(text):
-        name, _, price = pair.rpartition("=")
-        try:
-            value = float(price)
-        except ValueError:
-            value = -1.0
-        if not name.strip() or not value >= 0:
-            raise typer.BadParameter(f"--rerank-prices: {pair!r}: give MODEL=USD (per 1,000 calls, ≥ 0)")
-        out[name.strip()] = value
-    return out
+    try:
+        return parse_rerank_prices(text)
+    except ValueError as e:
+        raise typer.BadParameter(f"--rerank-prices: {e}") from None
 
 
 def _list(flag: str, parser, help: str):

@@ -157,6 +157,24 @@ def query_tokens(ds: Dataset) -> float:
     return sum(len(q.text) for q in qs) / len(qs) / CHARS_PER_TOKEN if qs else 0.0
 
 
+def parse_rerank_prices(text: str) -> dict[str, float]:
+    """'MODEL=USD,…' (USD per 1,000 calls of a rerank endpoint, by its model name or whole spec) as a dict;
+    ValueError names the pair that is not one. "" is no prices."""
+    out: dict[str, float] = {}
+    for pair in (p.strip() for p in (text or "").split(",")):
+        if not pair:
+            continue
+        name, _, price = pair.rpartition("=")
+        try:
+            value = float(price)
+        except ValueError:
+            value = -1.0
+        if not name.strip() or not value >= 0:
+            raise ValueError(f"{pair!r}: give MODEL=USD (per 1,000 calls, ≥ 0)")
+        out[name.strip()] = value
+    return out
+
+
 def setup_cost(setup: Setup, tokens_per_query: float, rerank_prices: dict[str, float] | None = None
                ) -> tuple[float, str]:
     """(USD per 1,000 queries, its basis): the query embedding at the model's registry price plus one

@@ -6,7 +6,7 @@ from evaluators.retrieval_metrics import METRICS
 from ui.images import text_only
 from ui.pickers import fit_check, model_picker
 from ui.state import current_dataset
-from ui.sweep_panel import grid_fields, leaderboard_panel, plan_panel, run
+from ui.sweep_panel import grid_fields, leaderboard_panel, plan_panel, rerank_prices, run
 from ui.tables import dataset_caption
 
 st.title("🧪 Sweep")
@@ -21,10 +21,11 @@ if not ds.judged_queries:
 models = model_picker("Models", "sweep_models")
 fits = fit_check(models, ds)  # a clip:/img: model typed on a text dataset: the reason
 setups = grid_fields(models)
+prices = rerank_prices()  # only asked when an endpoint reranker is in the grid
 rank_by = st.selectbox("Rank by", ["ndcg", *(m for m in METRICS if m != "ndcg")], key="sweep_rank_by")
 ready = bool(setups) and plan_panel(ds, setups)
-if st.button("Run sweep", type="primary", disabled=not ready or not fits):
-    run(ds, setups, rank_by)
+if st.button("Run sweep", type="primary", disabled=not ready or not fits or prices is None):
+    run(ds, setups, rank_by, prices)
 
 result = st.session_state.get("sweep_result")
 if result is None or result.dataset != ds.name:

@@ -232,6 +232,28 @@ def test_sweep_page_plans_runs_and_shows_the_letters(milvus):
     assert at.error[0].value.startswith("fusion 'max:1': give rrf:K")
 
 
+@pytest.mark.slow
+def test_sweep_page_prices_an_endpoint_reranker(milvus, rerank_server):  # noqa: F811
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "pages" / "7_Sweep.py"), default_timeout=300).run()
+    assert not any(t.label == "Rerank endpoint prices" for t in at.text_input)  # asked only for an endpoint
+    at.multiselect[0].set_value(["bm25"]).run()
+    at.text_input(key="sweep_ks").set_value("3").run()
+    at.text_input(key="sweep_rerankers").set_value(f"none,rerank:overlap@{rerank_server[0]}").run()
+    at.text_input(key="sweep_rerank_prices").set_value("overlap=two").run()
+    assert at.error[0].value == "Rerank endpoint prices: 'overlap=two': give MODEL=USD (per 1,000 calls, ≥ 0)"
+    assert at.button[0].disabled
+    at.text_input(key="sweep_rerank_prices").set_value("overlap=2.0").run()
+    assert not at.error and not at.button[0].disabled
+    at.button[0].click().run()
+    assert not at.exception and not at.error
+    board = at.dataframe[0].value.set_index("setup")
+    reranked = f"bm25 | whole | k3 | rerank:overlap@{rerank_server[0]}@20"
+    assert board.loc[reranked, "cost_per_1k"] == "$2.00"  # one call per query at $2 per 1,000 calls; BM25 is free
+    assert board.loc["bm25 | whole | k3", "cost_per_1k"] == "$0.00"
+
+
 def test_endpoint_reranker_posts_cohere_style_and_keeps_its_order(retriever, sample, rerank_server):  # noqa: F811
     base, requests = rerank_server
     setup = Setup(model="bm25", k=3, reranker=f"rerank:overlap@{base}", depth=6)

@@ -22,6 +22,8 @@ FIELDS = [  # (key, label, default, help): comma-separated lists, as the CLI's o
     ("ks", "k", "4,10", "top-k values"),
     ("depths", "Reranker depth", "20", "candidates a reranker rescores"),
 ]
+PRICES_HELP = ("USD per 1,000 calls of a rerank endpoint, e.g. rerank-v3.5=2.0 (Cohere's list price); an unpriced "
+               "endpoint counts $0 and says 'not priced'")
 
 
 def grid_fields(models: list[str]):
@@ -58,7 +60,23 @@ def plan_panel(ds, setups) -> bool:
     return True
 
 
-def run(ds, setups, rank_by: str = "ndcg") -> None:
+def rerank_prices():
+    """The reranker prices field (only when a setup uses an endpoint reranker): a dict, or None (reason shown)."""
+    from evaluators.sweep import parse_rerank_prices
+
+    rerankers = str(st.session_state.get("sweep_rerankers", "")).split(",")
+    if not any(r.strip().startswith("rerank:") for r in rerankers):
+        return {}
+    text = st.text_input("Rerank endpoint prices", "", help=PRICES_HELP, key="sweep_rerank_prices",
+                         placeholder="MODEL=USD per 1,000 calls, …")
+    try:
+        return parse_rerank_prices(text)
+    except ValueError as e:
+        st.error(f"Rerank endpoint prices: {e}")
+        return None
+
+
+def run(ds, setups, rank_by: str = "ndcg", prices: dict | None = None) -> None:
     """Run the sweep with a progress bar and keep its result in the session."""
     from evaluators.sweep import run_sweep
 
@@ -70,7 +88,8 @@ def run(ds, setups, rank_by: str = "ndcg") -> None:
         else:
             bar.progress(done / max(total, 1), text=f"Searched {done}/{total} · {what}")
     try:
-        st.session_state["sweep_result"] = run_sweep(retriever(), ds, setups, progress, metric=rank_by)
+        st.session_state["sweep_result"] = run_sweep(retriever(), ds, setups, progress, metric=rank_by,
+                                                   rerank_prices=prices)
     except Exception as e:
         show_error(e, "Sweep")
 
