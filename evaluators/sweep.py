@@ -130,6 +130,7 @@ def plan_sweep(wb: Retriever, ds: Dataset, setups: list[Setup], timed: bool = Tr
         check_reranker(reranker)
     chunks, keys, to_build, units = _Chunkings(ds), {}, 0, 0
     to_embed: dict[str, list[str]] = {}  # dense model -> texts of its builds not in the embedding cache
+    pending: dict[str, set[str]] = {}    # cache key -> texts already counted (minilm and hybrid share one)
     for s in setups:
         keys.setdefault(s.index_key, s)
     for s in keys.values():
@@ -141,7 +142,10 @@ def plan_sweep(wb: Retriever, ds: Dataset, setups: list[Setup], timed: bool = Tr
             if timed and (enc := specs[s.model].encoder(wb.settings)) is not None:
                 texts = [d.full_text for d in c.dataset.documents]
                 cached = enc.cache.get_many(enc.spec.cache_key, texts)
-                to_embed.setdefault(s.model, []).extend(t for i, t in enumerate(texts) if i not in cached)
+                seen = pending.setdefault(enc.spec.cache_key, set())
+                new = [t for i, t in enumerate(texts) if i not in cached and t not in seen]
+                seen.update(new)
+                to_embed.setdefault(s.model, []).extend(new)
     plan = SweepPlan(setups, len(keys), to_build, units, len(setups) * len(ds.judged_queries))
     if timed:
         from evaluators.sweep_estimate import estimate, measure_rates

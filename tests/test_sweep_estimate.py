@@ -45,3 +45,16 @@ def test_a_real_plan_measures_its_rates_and_counts_what_the_cache_lacks(retrieve
     assert plan.estimate.index_seconds > 0 and plan.estimate.search_seconds > 0 and not plan.estimate.unmeasured
     assert "; about " in plan.describe() and plan.describe().endswith("; rates measured now)")
     assert plan_sweep(retriever, sample, setups, timed=False).estimate is None
+
+
+def test_models_sharing_an_embedding_count_its_texts_once(retriever, sample):
+    """minilm and hybrid embed with the same model (one cache key): their chunks are embedded once, so
+    the estimate counts them once (it counted them twice, doubling the embedding time)."""
+    from evaluators.sweep import plan_sweep
+    from rag.chunking import chunk_dataset
+
+    setups = [Setup(model="minilm", chunk_size=61, chunk_overlap=5, k=4),
+              Setup(model="hybrid", chunk_size=61, chunk_overlap=5, k=4)]
+    plan = plan_sweep(retriever, sample, setups)
+    assert plan.to_build == 2
+    assert plan.estimate.units == len(chunk_dataset(sample, 61, 5).dataset.documents)
