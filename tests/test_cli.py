@@ -11,6 +11,7 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.openai_test_server import judge_server, llm_server  # noqa: F401  (fixtures)
+from tests.robustness_inputs import NO_SUCH_FOLDER
 
 
 def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -192,8 +193,7 @@ def test_every_command_has_help(command):
      "error: --index-params must be a JSON object such as '{\"M\": 16}' (got [8])"),
     (["rag", "--models", ","], "error: --models: give at least one model, e.g. minilm,bm25"),
     (["rag", "--dataset", "/no/such/folder"],
-     "error: no dataset '/no/such/folder': not 'sample' and no such folder (pass 'sample' or a path; a BEIR "
-     "folder holds corpus.jsonl, queries.jsonl and qrels/<split>.tsv)"),
+     NO_SUCH_FOLDER),
     (["rag", "--output", "/tmp"], "error: --output /tmp: is a folder; give a file name"),
     (["loadtest", "--endpoint", "nope"], "error: unknown endpoint 'nope'; choose from search, rag, milvus"),
     (["loadtest", "--max-batch", "0"], "error: max batch must be 1-1024"),

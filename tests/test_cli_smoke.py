@@ -19,6 +19,7 @@ import sys
 import pytest
 
 from tests.conftest import ROOT, free_port
+from tests.robustness_inputs import NO_SUCH_FOLDER
 
 
 @pytest.fixture(scope="module")
@@ -121,8 +122,7 @@ def test_milvus(folder, first_run):
 
 @pytest.mark.parametrize("args,message", [
     (["rag", "--dataset", "/no/such/folder"],
-     "error: no dataset '/no/such/folder': not 'sample' and no such folder (pass 'sample' or a path; a BEIR "
-     "folder holds corpus.jsonl, queries.jsonl and qrels/<split>.tsv)"),
+     NO_SUCH_FOLDER),
     (["loadtest", "--models", "bm25", "--endpoint", "nope"],
      "error: unknown endpoint 'nope'; choose from search, rag, milvus"),
     (["demo", "--output", "{tmp}", "--spend-cap", "-1"], "error: --spend-cap must be > 0 USD"),

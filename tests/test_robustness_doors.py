@@ -18,6 +18,7 @@ from tests.conftest import ROOT, free_port
 from tests.robustness_inputs import (
     CORPUS_JSONL,
     KNOWN_MODELS,
+    NO_SUCH_FOLDER,
     QRELS_HEADER,
     QUERIES_JSONL,
 )
@@ -53,9 +54,7 @@ CLI_CASES = [
      "error: README.md: a single file is not a dataset (tables need a column mapping: use "
      "load_table_dataset(corpus, questions), or pass 'sample', 'image-sample' or a folder)"),
     ("missing-folder", ["retrieval", "--dataset", "/no/such/folder"], {},
-     "error: no dataset '/no/such/folder': not 'sample' or 'image-sample' and no such folder (pass 'sample', "
-     "'image-sample' or a path; a BEIR folder holds corpus.jsonl, queries.jsonl and qrels/<split>.tsv; an image "
-     "folder holds corpus/ (image files), queries.jsonl and qrels/<split>.tsv)"),
+     NO_SUCH_FOLDER),
     ("bad-beir-folder", ["retrieval", "--dataset", "{tmp}"], {},
      "error: corpus.jsonl, line 3, field '_id': duplicate id 'java' (lines 1 and 3)"),
     ("milvus-down", ["retrieval", "--dataset", "sample", "--models", "bm25"], {"MILVUS_URI": "{dead}"},
