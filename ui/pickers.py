@@ -36,6 +36,25 @@ def default_models(runnable: list[str]) -> list[str]:
     return [m for m in DEFAULT_MODELS if m in runnable]
 
 
+def kept(widget_key: str, allowed=None, slot: str = "") -> str:
+    """``widget_key``, seeded from the last value this session gave it: Streamlit deletes a widget's key on
+    every run where it is not rendered (a page switch, see ui/state.py), so a typed model spec or the Queries
+    choice came back empty / "all" and the run made with them was no longer shown. Call ``keep`` (same
+    ``slot``) after the widget. ``allowed``: the values it may be seeded with; ``slot``: one remembered value
+    per slot (the own-models field keeps a text dataset's specs apart from an image dataset's)."""
+    app_key = f"app_{widget_key}{slot}"
+    if widget_key not in st.session_state and app_key in st.session_state and (
+            allowed is None or st.session_state[app_key] in allowed):
+        st.session_state[widget_key] = st.session_state[app_key]
+    return widget_key
+
+
+def keep(widget_key: str, value, slot: str = ""):
+    """Remember a ``kept`` widget's value for the next time it is rendered; returns the value."""
+    st.session_state[f"app_{widget_key}{slot}"] = value
+    return value
+
+
 def index_of(options: list, value) -> int:
     """The position of ``value`` among ``options`` for a selectbox's ``index``, the first when absent."""
     return options.index(value) if value in options else 0
@@ -56,8 +75,10 @@ def model_picker(label: str, key: str, prefer_indexed: bool = False, modality: s
     default = (indexed if prefer_indexed else []) or default_models(runnable)
     offered = list(dict.fromkeys(runnable + indexed))
     chosen = st.multiselect(label, offered, default=default, help=unavailable_help(options)) if offered else []
-    custom = st.text_input(OWN_MODELS_LABEL, key=f"{key}_custom", help=OWN_MODELS_TIP,
-                           placeholder=IMAGE_MODELS_HELP if modality == "image" else CUSTOM_MODELS_HELP)
+    field = f"{key}_custom"  # kept per modality: an image dataset's clip:/img: specs do not follow a text dataset
+    custom = keep(field, st.text_input(OWN_MODELS_LABEL, key=kept(field, slot=modality), help=OWN_MODELS_TIP,
+                                       placeholder=IMAGE_MODELS_HELP if modality == "image" else CUSTOM_MODELS_HELP),
+                  slot=modality)
     return model_keys(chosen, custom)
 
 
@@ -102,8 +123,10 @@ def query_kind_picker(ds, key: str) -> str:
     if ds.modality != "image" or not kinds:
         return "all"
     counts = {"all": sum(kinds.values()), **kinds}
-    return st.radio("Queries", list(counts), horizontal=True, key=key, format_func=lambda o: f"{o} ({counts[o]})",
-                    help="img: models embed images only: pick 'image' to evaluate them on the image queries.")
+    return keep(key, st.radio("Queries", list(counts), horizontal=True, key=kept(key, counts),
+                              format_func=lambda o: f"{o} ({counts[o]})",
+                              help="img: models embed images only: pick 'image' to evaluate them on the image "
+                                   "queries."))
 
 
 def unavailable_help(options: list[tuple[object, bool, str]]) -> str | None:
