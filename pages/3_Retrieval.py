@@ -5,7 +5,7 @@ the text or the image queries, and each model that cannot evaluate them says why
 
 import streamlit as st
 
-from ui.pickers import fit_check, model_picker, query_kind_picker
+from ui.pickers import fit_check, keep, kept, model_picker, query_kind_picker
 from ui.retrieval_panel import compare, metrics_panel, shown_result
 from ui.state import current_dataset, index_config
 from ui.tables import dataset_caption, query_drilldown
@@ -23,7 +23,9 @@ queries = query_kind_picker(ds, "retrieval_queries")
 c1, c2 = st.columns([3, 1])
 with c1:
     models = model_picker("Models", "retrieval_models", prefer_indexed=True, modality=ds.modality)
-k = c2.number_input("k (top documents)", 1, 100, 4 if len(ds.documents) <= 100 else 10)
+k_key = kept("retrieval_k")  # kept across page switches, like the models typed (Streamlit drops widget keys)
+k = keep(k_key, c2.number_input("k (top documents)", 1, 100, None if k_key in st.session_state
+                                else 4 if len(ds.documents) <= 100 else 10, key=k_key))
 if ds.modality == "image" and not models:
     st.info("Image datasets are searched with image models: type a clip:FOLDER (CLIP / SigLIP: text and image "
             "queries) or img:FOLDER (ResNet / ViT / DINOv2: image queries only) spec above.")
