@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -330,10 +331,11 @@ def test_image_vectors_are_cached_by_the_bytes_of_the_image(tiny_clip_dir, tmp_p
 def test_text_vectors_keep_their_cache_keys(tiny_clip_dir):
     spec = resolve(f"clip:{tiny_clip_dir}")
     enc = spec.encoder()
-    before = enc.cache.count(spec.cache_key)
-    enc.embed(["a green triangle", "nine"])
+    texts = [f"a green triangle {uuid.uuid4().hex}", f"nine {uuid.uuid4().hex}"]  # new to this session's cache
+    before = enc.cache.count(spec.cache_key)  # (the browser journey embeds the sample's text queries before this)
+    enc.embed(texts)
     assert enc.cache.count(spec.cache_key) == before + 2
-    assert enc.cache.get_many(spec.cache_key, ["nine"])[0] == pytest.approx(enc.raw.encode(["nine"])[0], abs=1e-6)
+    assert enc.cache.get_many(spec.cache_key, texts[1:])[0] == pytest.approx(enc.raw.encode(texts[1:])[0], abs=1e-6)
 
 
 def test_queries_of_both_kinds_come_back_in_query_order(tiny_siglip_dir, tmp_path):
