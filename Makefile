@@ -1,22 +1,32 @@
 # Two commands set everything up on a fresh machine:
-#   make run    installs the pinned stack into .venv and launches the app on http://127.0.0.1:8501
-#   make test   installs the same stack (plus Chromium for the browser tests and a real Milvus 2.3.5
-#               standalone server in .venv-milvus) and runs the whole suite
+#   make run    installs what the app needs (requirements.txt, pinned) into .venv, plus the `workbench`
+#               command (pip install -e .), and launches the app on http://127.0.0.1:8501
+#   make test   adds the test and lint tools (requirements-dev.txt), Chromium for the browser tests and a
+#               real Milvus 2.3.5 standalone server in .venv-milvus, and runs the whole suite
+#   make screenshots   refreshes the README's pictures in docs/screenshots/ (tests write elsewhere)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 
 MILVUS_VENV ?= .venv-milvus
 MILVUS_STAMP := $(MILVUS_VENV)/.installed
 
-.PHONY: install browser milvus-server run test lint bench
+.PHONY: install dev browser milvus-server run test lint bench screenshots
 
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
+$(DEV_STAMP): $(STAMP) requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(DEV_STAMP)
+
 install: $(STAMP)
+
+dev: $(DEV_STAMP)
 
 $(MILVUS_STAMP): requirements-milvus-server.txt
 	python3 -m venv $(MILVUS_VENV)
@@ -31,12 +41,15 @@ browser:
 run: install
 	$(VENV)/bin/streamlit run app.py --server.address 127.0.0.1 --server.headless true
 
-test: install browser milvus-server lint
+test: dev browser milvus-server lint
 	$(PY) -m pytest -q
 
-lint: install
+screenshots: dev browser
+	WORKBENCH_SCREENSHOTS=docs/screenshots $(PY) -m pytest -q tests/e2e/test_demo.py
+
+lint: dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 
-bench: install
+bench: dev
 	$(PY) benchmarks/bench_retrieval_scifact.py

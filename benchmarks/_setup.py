@@ -36,7 +36,7 @@ def isolated_workbench() -> str:
 
 
 def cleanup(tmp: str) -> None:
-    from rag.milvus_server import stop_started_servers
+    from rag.milvus.server import stop_started_servers
 
     stop_started_servers()
     shutil.rmtree(tmp, ignore_errors=True)

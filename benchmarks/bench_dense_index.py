@@ -3,7 +3,7 @@
 Isolates the index from the embedding model: N unit vectors of MiniLM's 384 dimensions (seeded random,
 so both servers hold the same data), 50 single-vector queries near corpus points, k = 10, COSINE; each
 index searched in two rounds (the second after a 20 s pause, in case a server builds in the background).
-Lite: this project's Milvus Lite server (``rag.milvus_server``); server: the PyPI ``milvus`` standalone
+Lite: this project's Milvus Lite server (``rag.milvus.server``); server: the PyPI ``milvus`` standalone
 in ``.venv-milvus`` (``make milvus-server``), started on free ports and stopped at the end. Use it to
 see where Lite stops scaling for dense search (bench_scale.py measures the whole path with real MiniLM
 vectors, but takes hours on a shared 2-core machine).
@@ -78,7 +78,7 @@ def main() -> None:
         Q = X[rng.choice(args.n, 50)] + 0.01
         print(f"# {os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M')}, load {os.getloadavg()[0]:.1f}")
         if args.only != "server":
-            from rag.milvus_server import ensure_milvus
+            from rag.milvus.server import ensure_milvus
 
             client = ensure_milvus().client()
             measure(client, "Milvus Lite", X, Q, args.pause)
@@ -86,7 +86,7 @@ def main() -> None:
         if args.only != "lite":
             from pymilvus import MilvusClient
 
-            from tests.milvus_standalone import ROOT_TOKEN, start_standalone
+            from tests.support.milvus_standalone import ROOT_TOKEN, start_standalone
 
             server = start_standalone()
             try:

@@ -1,6 +1,6 @@
 """RAG quality job concurrency: how close does a run get to the ideal LLM-bound wall time?
 
-The local OpenAI-compatible test server (tests/openai_test_server.py, in its own process) answers
+The local OpenAI-compatible test server (tests/support/openai_test_server.py, in its own process) answers
 every chat call after ``--latency`` seconds (1 s by default). A run of 50 rows (25 sample questions,
 the 16 originals + 9 reworded, × models minilm and bm25) with an LLM generator and an LLM judge scoring
 faithfulness, answer relevancy, context precision (k = 3) and context recall makes
@@ -46,10 +46,10 @@ def main() -> None:
                                "--latency", str(args.latency)], stdout=subprocess.PIPE, text=True)
     base = server.stdout.readline().strip()
 
-    from evaluators.rag_job import RagConfig, run_rag
-    from rag.question_sets import EvalQuestion, questions_from_dataset, save_question_set
+    from evaluators.rag.job import RagConfig, run_rag
+    from rag.data.question_sets import EvalQuestion, questions_from_dataset, save_question_set
+    from rag.data.samples.text import load_sample
     from rag.retrieval import Retriever
-    from rag.sample_data import load_sample
 
     try:
         ds = load_sample()

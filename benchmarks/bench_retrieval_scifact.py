@@ -26,9 +26,9 @@ def main() -> None:
     args = ap.parse_args()
     tmp = isolated_workbench()
 
-    from evaluators.retrieval_eval import evaluate_retrieval
-    from rag.embedders import load_sentence_transformer, minilm_path
-    from rag.loaders import load_dataset
+    from evaluators.retrieval.evaluate import evaluate_retrieval
+    from rag.data.loaders import load_dataset
+    from rag.models.text import load_sentence_transformer, minilm_path
     from rag.retrieval import Retriever
 
     try:

@@ -93,7 +93,7 @@ class SyntheticCorpus(Sequence):
         return self.n
 
     def _doc(self, j: int):
-        from rag.dataset import Document
+        from rag.data.dataset import Document
 
         S = len(self.s)
         doc_id, first = self.s[j % S]
@@ -168,11 +168,11 @@ def main() -> None:
     args = ap.parse_args()
     tmp = isolated_workbench()
     try:
-        from rag.devices import runtime_info
-        from rag.embedders import resolve
-        from rag.index_config import IndexConfig
-        from rag.milvus_server import ensure_milvus
-        from rag.store import CHUNK_DOCS, MilvusStore
+        from rag.milvus.index_config import IndexConfig
+        from rag.milvus.server import ensure_milvus
+        from rag.milvus.store import CHUNK_DOCS, MilvusStore
+        from rag.models.devices import runtime_info
+        from rag.models.registry import resolve
 
         sentences = scifact_sentences()
         info = ensure_milvus()

@@ -31,7 +31,7 @@ from _setup import cleanup, isolated_workbench  # noqa: E402  (puts the project 
 
 
 def raw_encode_qps(queries: list[str], batch: int, n: int) -> float:
-    from rag.embedders import resolve
+    from rag.models.registry import resolve
 
     raw = resolve("minilm").encoder().raw
     texts = [queries[i % len(queries)] for i in range(n)]
@@ -57,7 +57,7 @@ def main() -> None:
     from loadtests import procs
     from loadtests.phases import run_phase
     from loadtests.procs import ServiceProcess
-    from rag.loaders import load_dataset
+    from rag.data.loaders import load_dataset
     from rag.retrieval import Retriever
 
     users = [int(u) for u in args.users.split(",")]

@@ -44,8 +44,8 @@ def main() -> None:
     tmp = isolated_workbench()
 
     from loadtests.procs import ServiceProcess
-    from rag.embedders import resolve
-    from rag.loaders import load_dataset
+    from rag.data.loaders import load_dataset
+    from rag.models.registry import resolve
     from rag.retrieval import Retriever
 
     models = [m.strip() for m in args.models.split(",") if m.strip()]

@@ -1,7 +1,7 @@
 """Sweep benchmark on BEIR SciFact: minilm / bm25 / hybrid × 2 fusions × 2 k (8 setups), wall time cold and warm.
 
 Prints, all measured in this one run:
-  (a) the plan and its time estimate (rates timed just before, ``evaluators.sweep_estimate``);
+  (a) the plan and its time estimate (rates timed just before, ``evaluators.sweep.estimate``);
   (b) the cold sweep's wall time (empty embedding cache, every collection built) and how it splits
       into building and searching, next to the estimate;
   (c) a warm re-run's wall time (collections reused: only the 8 × 300 searches) and warm / cold;
@@ -32,9 +32,9 @@ def main() -> None:
     args = ap.parse_args()
     tmp = isolated_workbench()
 
-    from evaluators.setups import grid_from_text
-    from evaluators.sweep import plan_sweep, run_sweep
-    from rag.loaders import load_dataset
+    from evaluators.sweep.run import plan_sweep, run_sweep
+    from evaluators.sweep.setups import grid_from_text
+    from rag.data.loaders import load_dataset
     from rag.retrieval import Retriever
 
     try:

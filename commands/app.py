@@ -27,9 +27,9 @@ PROG = "cli.py"
 
 def user_error(e: BaseException) -> str | None:
     """The one line a job's refusal prints after ``error: ``, or None for an unexpected exception."""
-    from rag.dataset import DatasetError
-    from rag.embedders import ModelUnavailable
-    from rag.milvus_server import MilvusUnavailable
+    from rag.data.dataset import DatasetError
+    from rag.milvus.server import MilvusUnavailable
+    from rag.models.base import ModelUnavailable
     from rag.runs import RunNotFound
 
     if isinstance(e, (DatasetError, ModelUnavailable, MilvusUnavailable, RunNotFound, ValueError, OSError)):
@@ -124,6 +124,3 @@ def build_app() -> typer.Typer:
     return app
 
 
-def command(app: typer.Typer, name: str, help: str):
-    """``@command(app, "runs", "list stored runs")``: the help line is shown whole in the command list."""
-    return app.command(name, help=help, short_help=help)

@@ -12,8 +12,7 @@ from typing import Annotated
 
 import typer
 
-from commands.app import command
-from commands.options import NameList, checked_output_dir, models_option, status
+from commands.options import NameList, checked_output_dir, command, models_option, status
 
 Opt = typer.Option
 
@@ -24,11 +23,11 @@ def demo(output: Annotated[Path, Opt(parser=checked_output_dir, metavar="DIR",
          spend_cap: Annotated[float, Opt(help="USD cap of the judged step (with an LLM)")] = 0.5,
          no_llm: Annotated[bool, Opt("--no-llm", help="skip the judged step even when an LLM is configured")]
          = False) -> int:
-    from evaluators.demo import RUNNING, DemoOptions, judged_estimate, plan, run_demo
+    from flows.demo import RUNNING, DemoOptions, judged_estimate, plan, run_demo
+    from rag.data.samples.text import load_sample
     from rag.outputs import write_atomic
     from rag.retrieval import Retriever
     from rag.runs import RunStore
-    from rag.sample_data import load_sample
 
     if spend_cap <= 0:
         raise ValueError("--spend-cap must be > 0 USD")

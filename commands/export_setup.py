@@ -7,7 +7,7 @@
 Both formats reproduce every setup: ``--format pymilvus`` with plain client calls, ``--format langchain``
 as a LangChain retriever (a ``langchain-milvus`` search, then the reranker and the chunk → document
 collapse as document compressors). A bad run, setup or format exits 2 with one line. What the script
-holds and needs: ``evaluators.setup_export``.
+holds and needs: ``evaluators.sweep.export``.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from typing import Annotated
 import typer
 
 from commands import options
-from commands.app import command
+from commands.options import command
 
 
 def _format(text: str) -> str:
-    from evaluators.setup_export import FORMATS
+    from evaluators.sweep.export import FORMATS
 
     if text not in FORMATS:
         raise typer.BadParameter(f"--format: {text!r} is not one of {', '.join(FORMATS)}")
@@ -34,7 +34,7 @@ def export_setup(run: Annotated[str, typer.Option(help="a sweep run id, or lates
                  format: Annotated[str, typer.Option("--format", parser=_format, metavar="pymilvus|langchain",
                                                      help="pymilvus or langchain (both: every setup)")] = "pymilvus",
                  ) -> int:
-    from evaluators.setup_export import export_setup as render
+    from evaluators.sweep.export import export_setup as render
     from rag.outputs import write_atomic
 
     text = render(run, setup, format)

@@ -17,7 +17,7 @@ from typing import Annotated
 import typer
 
 from commands import options
-from commands.app import command
+from commands.options import command
 from loadtests.batcher import DEFAULT_MAX_BATCH, DEFAULT_WINDOW_MS
 
 Opt = typer.Option
@@ -51,10 +51,10 @@ def loadtest(models: Annotated[options.NameList, options.models_option()] = "min
              index_params: options.IndexParams = "{}") -> int:
     from loadtests.config import LoadConfig
     from loadtests.procs import LoadTestError
-    from loadtests.results import batching_label
     from loadtests.runner import run_load_test
-    from rag.embedders import ModelUnavailable
-    from rag.milvus_server import MilvusUnavailable
+    from rag.milvus.server import MilvusUnavailable
+    from rag.models.base import ModelUnavailable
+    from rag.runs.models import batching_label
 
     ix = options.index_config(index, metric, index_params)
     cfg = LoadConfig(models=models, endpoint=endpoint, users=users, spawn_rate=spawn_rate, duration=duration, k=k,

@@ -10,11 +10,11 @@ from typing import Annotated, Literal
 
 import typer
 
-from commands.app import command
+from commands.options import command
 
 
 def milvus(action: Annotated[Literal["status", "stop"], typer.Argument(help="status or stop")]) -> int:
-    from rag.milvus_server import embedded_status, stop_embedded
+    from rag.milvus.server import embedded_status, stop_embedded
     from rag.settings import get_settings
 
     s = get_settings()
@@ -40,9 +40,9 @@ def milvus(action: Annotated[Literal["status", "stop"], typer.Argument(help="sta
 
 def _remote_status(s) -> int:
     """The ``MILVUS_URI`` server: does it answer, and which registry models can it not run."""
-    from rag.capabilities import detect
-    from rag.embedders import REGISTRY
-    from rag.milvus_server import MilvusInfo
+    from rag.milvus.capabilities import detect
+    from rag.milvus.server import MilvusInfo
+    from rag.models.registry import REGISTRY
 
     token = s.milvus_token.get_secret_value() if s.milvus_token else None
     client = MilvusInfo(uri=s.milvus_uri, token=token, embedded=False).client()

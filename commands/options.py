@@ -21,7 +21,7 @@ from typing import Annotated
 
 import typer
 
-from rag.index_config import INDEX_TYPES, IndexConfig
+from rag.milvus.index_config import INDEX_TYPES, IndexConfig
 
 
 class NameList(list):
@@ -118,3 +118,8 @@ def write_json(output: str | None, payload: dict, run_id: str | None = None) -> 
 def status(line: str) -> None:
     """A progress line: on stderr (stdout carries the result), flushed so a pipe sees it now."""
     print(line, file=sys.stderr, flush=True)
+
+
+def command(app: typer.Typer, name: str, help: str):
+    """``@command(app, "runs", "list stored runs")``: the help line is shown whole in the command list."""
+    return app.command(name, help=help, short_help=help)

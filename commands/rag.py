@@ -21,7 +21,7 @@ from typing import Annotated
 import typer
 
 from commands import options
-from commands.app import command
+from commands.options import command
 
 Opt = typer.Option
 
@@ -66,9 +66,9 @@ def rag(dataset: Annotated[str, Opt(help="'sample' or a BEIR folder")] = "sample
         output: Annotated[str | None, options.output_option()] = None,
         index: options.IndexType = "FLAT", metric: options.Metric = "COSINE",
         index_params: options.IndexParams = "{}") -> int:
-    from evaluators.cost import PriceTable
-    from evaluators.cost_estimate import estimate_run
-    from evaluators.rag_job import RagConfig, create_run, questions_for, resume_rag, run_rag
+    from evaluators.rag.cost import PriceTable
+    from evaluators.rag.estimate import estimate_run
+    from evaluators.rag.job import RagConfig, create_run, questions_for, resume_rag, run_rag
     from rag.retrieval import Retriever
     from rag.runs import RunStore
 
@@ -81,7 +81,7 @@ def rag(dataset: Annotated[str, Opt(help="'sample' or a BEIR folder")] = "sample
             result = resume_rag(run_id, retriever=wb, store=store, progress=_progress,
                                 retry_failed=bool(retry_failed), overrides=overrides)
     else:
-        from rag.loaders import load_dataset
+        from rag.data.loaders import load_dataset
 
         ds = load_dataset(dataset)
         ds.require_text("a RAG run")  # before the estimate: images are evaluated by cli.py retrieval
@@ -119,7 +119,7 @@ def _progress(p) -> None:
 
 def result_json(result) -> dict:
     """The CLI's JSON: run id, metrics per model with coverage, and one compact row per (model, question)."""
-    from evaluators.ragas_metrics import METRICS
+    from evaluators.rag.metrics import METRICS
 
     s = result.summary
     keep = ("model", "question_id", "question", "response", "retrieved_ids", "errors", "not_applicable", "variants",
@@ -134,15 +134,15 @@ def result_json(result) -> dict:
 
 
 def reliability(result):
-    """How far to trust the run's judge (evaluators.judge_reliability): agreement with the qrels, health."""
-    from evaluators.judge_reliability import judge_reliability
+    """How far to trust the run's judge (evaluators.judge.reliability): agreement with the qrels, health."""
+    from evaluators.judge.reliability import judge_reliability
 
     s = result.summary
     return judge_reliability(result.rows, s["judge"], s["metrics_active"])
 
 
 def print_summary(result) -> None:
-    from evaluators.rag_rows import rows_text
+    from evaluators.rag.rows import rows_text
 
     s = result.summary
     gen = s["generator"]

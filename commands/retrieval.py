@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from commands import options
-from commands.app import command
+from commands.options import command
 
 
 def retrieval(dataset: Annotated[str, typer.Option(help="'sample', 'image-sample', a BEIR folder or an image "
@@ -25,9 +25,9 @@ def retrieval(dataset: Annotated[str, typer.Option(help="'sample', 'image-sample
               output: Annotated[str | None, options.output_option()] = None,
               queries: Annotated[str, typer.Option(help="which queries: all, text or image (an img: model "
                                                         "embeds image queries only)")] = "all") -> int:
-    from evaluators.retrieval_eval import run_retrieval
-    from rag.embedders import resolve
-    from rag.loaders import load_dataset
+    from evaluators.retrieval.evaluate import run_retrieval
+    from rag.data.loaders import load_dataset
+    from rag.models.registry import resolve
     from rag.retrieval import Retriever
 
     cfg = options.index_config(index, metric, index_params)  # bad index settings fail before the dataset loads

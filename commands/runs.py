@@ -17,8 +17,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from commands.app import command
-from commands.options import output_option
+from commands.options import command, output_option
 from rag.runs.models import RUN_MODELS
 
 Opt = typer.Option
@@ -36,7 +35,7 @@ def runs(kind: Annotated[str | None, Opt(callback=run_kind, help="only runs of t
          dataset: Annotated[str | None, Opt(help="only runs on this dataset name")] = None,
          limit: int = 50,
          as_json: Annotated[bool, Opt("--json", help="print JSON instead of a table")] = False) -> int:
-    from evaluators.history import runs_frame
+    from evaluators.report.history import runs_frame
     from rag.runs import RunStore
 
     found = RunStore.default().list(kind=kind, dataset=dataset, limit=limit)
@@ -58,7 +57,7 @@ def report(run_ids: Annotated[str, Opt("--runs", help="comma-separated run ids, 
            = None,
            examples: Annotated[int, Opt(help="example queries shown as rank tables")] = 3,
            title: str | None = None) -> int:
-    from evaluators.report import build_report
+    from evaluators.report.build import build_report
     from rag.outputs import write_atomic
     from rag.runs import RunStore
 
@@ -79,7 +78,7 @@ def gate(run: Annotated[str, Opt(help="run id or 'latest'")],
          model: Annotated[str | None, Opt(help="only this model (default: every model in the run)")] = None,
          min_agreement: Annotated[float | None, Opt(help="fail when the judge's Cohen's κ with the run's qrels is "
                                                          "below this (RAG runs with a judge)")] = None) -> int:
-    from evaluators.gate import check_gate
+    from evaluators.report.gate import check_gate
     from rag.runs import RunStore
 
     store = RunStore.default()

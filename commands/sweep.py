@@ -7,7 +7,7 @@ Every list option takes comma-separated values. The plan (setups, collections to
 printed before anything is built, progress on stderr while it runs (a line per collection and one per
 finished setup); then the leaderboard (letters: setups sharing one are not distinguishable; cost per
 1,000 queries and what it rests on), the run id, and ``--output`` gets the sweep's JSON
-(``evaluators.sweep.SweepResult.to_json``: per setup its parts, metrics, per-query scores and
+(``evaluators.sweep.run.SweepResult.to_json``: per setup its parts, metrics, per-query scores and
 rankings, latency p50/p95, cost). ``--rerank-prices rerank-v3.5=2.0`` prices an endpoint reranker
 (USD per 1,000 calls, one call per query); an endpoint without a price counts $0 and says "not priced".
 """
@@ -19,13 +19,13 @@ from typing import Annotated
 import typer
 
 from commands import options
-from commands.app import command
+from commands.options import command
 
 
 def _ints(flag: str, allow_none: bool = False):
     """A parser of '5,10' (and 'none' when ``allow_none``) refusing anything else with one line."""
     def parse(text: str | list) -> list:
-        from evaluators.setups import parse_ints
+        from evaluators.sweep.setups import parse_ints
 
         if isinstance(text, list):
             return text
@@ -49,21 +49,21 @@ def _checked(flag: str, check):
 
 
 def _fusion(text: str) -> str:
-    from rag.store import parse_fusion
+    from rag.milvus.store import parse_fusion
 
     parse_fusion(text)
     return text
 
 
 def _reranker(text: str) -> str:
-    from evaluators.setups import parse_reranker
+    from evaluators.sweep.setups import parse_reranker
 
     return parse_reranker(text)
 
 
 def _prices(text: str | dict) -> dict:
     """'MODEL=USD,…' as {model: USD per 1,000 calls}; BadParameter names the pair that is not one."""
-    from evaluators.sweep import parse_rerank_prices
+    from evaluators.sweep.run import parse_rerank_prices
 
     if isinstance(text, dict):
         return text
@@ -94,10 +94,10 @@ def sweep(dataset: Annotated[str, typer.Option(help="'sample' or a BEIR folder")
           index: options.IndexType = "FLAT", metric: options.Metric = "COSINE",
           index_params: options.IndexParams = "{}",
           output: Annotated[str | None, options.output_option()] = None) -> int:
-    from evaluators.leaderboard import metric_at_k
-    from evaluators.setups import grid
-    from evaluators.sweep import plan_sweep, run_sweep
-    from rag.loaders import load_dataset
+    from evaluators.sweep.leaderboard import metric_at_k
+    from evaluators.sweep.run import plan_sweep, run_sweep
+    from evaluators.sweep.setups import grid
+    from rag.data.loaders import load_dataset
     from rag.retrieval import Retriever
 
     cfg = options.index_config(index, metric, index_params)
@@ -117,7 +117,7 @@ def sweep(dataset: Annotated[str, typer.Option(help="'sample' or a BEIR folder")
                 options.status(f"  setup {done // per_setup}/{len(setups)} done: {what} (searched {done}/{total})")
         result = run_sweep(wb, ds, setups, progress, metric=rank_by, rerank_prices=rerank_prices)
     board = result.leaderboard
-    from evaluators.leaderboard import Leaderboard
+    from evaluators.sweep.leaderboard import Leaderboard
 
     lb = Leaderboard(**board)
     print(f"{ds.name}: {len(setups)} setups, {len(ds.judged_queries)} judged queries, {result.seconds:.1f} s")

@@ -136,3 +136,9 @@ def display_frame(frame: pd.DataFrame, reasons: dict[str, str] | None = None,
         out.index = [fmt_value(v) for v in out.index.tolist()]
         out.index.name = frame.index.name
     return out.astype(object)
+
+
+RELEVANT, NOT_RELEVANT = "✅", "❎"
+
+
+NO_MATCH = "— (no match)"

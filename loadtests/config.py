@@ -60,7 +60,7 @@ class LoadConfig:
 
     def index(self) -> dict:
         """IndexConfig.to_json() of this run (validates the settings)."""
-        from rag.index_config import IndexConfig
+        from rag.milvus.index_config import IndexConfig
 
         return IndexConfig(self.index_type, self.metric, dict(self.index_params)).to_json()
 
@@ -90,7 +90,7 @@ class LoadConfig:
     def record(self) -> dict:
         """The run's config: every field, with index_params as used (defaults filled in), and the
         device and batch size of local encoders (the service runs with this environment)."""
-        from rag.devices import runtime_info
+        from rag.models.devices import runtime_info
 
         return {**{k: v for k, v in self.__dict__.items() if v is not None}, "index_params": self.index()["params"],
                 **runtime_info()}

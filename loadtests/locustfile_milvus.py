@@ -72,11 +72,11 @@ def _plan_before_the_clock(environment, **_):
 
 @events.test_start.add_listener
 def _load_plan(environment, **_):
-    from rag.embedders import resolve
-    from rag.index_config import IndexConfig
-    from rag.milvus_server import MilvusInfo
+    from rag.milvus.index_config import IndexConfig
+    from rag.milvus.server import MilvusInfo
+    from rag.milvus.store import MilvusStore
+    from rag.models.registry import resolve
     from rag.settings import get_settings
-    from rag.store import MilvusStore
 
     opts, host = environment.parsed_options, (environment.host or "").rstrip("/")
     if Plan.cycle is not None and Plan.loaded_for == (host, opts.model):

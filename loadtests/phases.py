@@ -124,7 +124,7 @@ def _raise_if_down(url: str, service: ServiceProcess | None, model: str, failure
 
 def _file_part(model: str) -> str:
     """A file-name-safe, unique stand-in for a model key (``st:/a/b`` must not become a path)."""
-    from rag.embedders import resolve
+    from rag.models.registry import resolve
 
     return resolve(model).name
 
@@ -181,7 +181,7 @@ class LoadRun:
 
     def __init__(self, cfg: LoadConfig, store=None, service: ServiceProcess | None = None,
                  progress: Progress | None = None, stop: threading.Event | None = None):
-        from rag.loaders import load_dataset
+        from rag.data.loaders import load_dataset
         from rag.runs import RunStore
         from rag.settings import get_settings
 
@@ -230,7 +230,7 @@ class LoadRun:
             self.own_service = None
 
     def _connect(self) -> None:
-        from rag.embedders import resolve
+        from rag.models.registry import resolve
 
         cfg = self.cfg
         for m in cfg.models:

@@ -88,7 +88,7 @@ class ServiceProcess(Child):
         self.proc = None
 
     def start(self, timeout: float = 300.0) -> ServiceProcess:
-        from rag.milvus_server import ensure_milvus
+        from rag.milvus.server import ensure_milvus
 
         if self.milvus_uri is None:
             ensure_milvus()  # started (and owned) here, so the service and Locust all reuse it

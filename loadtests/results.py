@@ -278,16 +278,6 @@ class LoadRecorder:
         self.store.finish(self.run_id, self.summary(), status=status, error=error)
 
 
-def batching_label(config: dict, summary: dict | None = None) -> str:
-    """How the service served a load run: what it reported (``summary["service"]``), else what was
-    asked (``config``); runs recorded before micro-batching existed were served one at a time."""
-    b = (summary or {}).get("service") or config
-    if "batching" not in b:
-        return "micro-batching off (one request at a time; recorded before the setting existed)"
-    if not b["batching"]:
-        return "micro-batching off (one request at a time)"
-    return (f"micro-batching on (window {float(b.get('batch_window_ms', 0)):g} ms, "
-            f"max batch {b.get('max_batch') or 'not recorded'})")
 
 
 def load_run(store, run_id: str = "latest") -> dict:

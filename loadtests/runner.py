@@ -78,7 +78,7 @@ class AppProcesses:
         """The running service if it serves ``dataset``, ``models``, ``index`` (IndexConfig.to_json(),
         default FLAT) and ``batching`` (LoadConfig.batching_json(), default on), else a new one (with
         the union of models)."""
-        from rag.index_config import IndexConfig
+        from rag.milvus.index_config import IndexConfig
 
         index = index or IndexConfig().to_json()
         batching = batching or LoadConfig(models=[]).batching_json()

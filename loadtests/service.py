@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1: loopback only)")
     p.add_argument("--port", type=int, default=8000, help="0 picks a free port (see --ready-file)")
     p.add_argument("--milvus-uri", default=env.milvus_uri, help="default: the app's Milvus (Lite server)")
-    p.add_argument("--generator", default=env.generator, help="rag.generators name for /rag (default extractive)")
+    p.add_argument("--generator", default=env.generator, help="generator for /rag (default extractive)")
     p.add_argument("--index", default="FLAT", help="index type served (its collection is reused or built)")
     p.add_argument("--metric", default="COSINE")
     p.add_argument("--index-params", default="{}", help='JSON, e.g. \'{"M": 16, "ef": 64}\'')
@@ -166,13 +166,13 @@ def main(argv: list[str] | None = None) -> int:
     from rag.processes import exit_with_parent
 
     exit_with_parent()  # started by the app or the CLI: a killed parent leaves no orphan service
-    from rag.dataset import DatasetError
-    from rag.embedders import ModelUnavailable
-    from rag.milvus_server import MilvusUnavailable
+    from rag.data.dataset import DatasetError
+    from rag.milvus.server import MilvusUnavailable
+    from rag.models.base import ModelUnavailable
 
     try:
         sock = bind(a.host, a.port)
-        from rag.index_config import IndexConfig
+        from rag.milvus.index_config import IndexConfig
 
         index = IndexConfig.parse(a.index, a.metric, a.index_params)
         cfg = ServiceConfig(a.dataset, [m.strip() for m in a.models.split(",") if m.strip()] or None,

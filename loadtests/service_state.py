@@ -71,9 +71,9 @@ class ServiceConfig:
 @dataclass
 class LoadedModel:
     key: str                     # the spec string the model is asked for by (``oai:m@http://h/v1``)
-    spec: object                 # rag.embedders.ModelSpec
+    spec: object                 # rag.models.registry.ModelSpec
     collection: str
-    index: object                # rag.store.IndexConfig the collection was built with
+    index: object                # rag.milvus.index_config.IndexConfig the collection was built with
     encoder: object | None       # CachedEncoder for dense parts, None for BM25
     lock: threading.Lock = field(default_factory=threading.Lock)  # shared by every user of the same encoder
     batcher: MicroBatcher | None = None  # None: one request at a time (--no-batching, or BM25)
@@ -99,12 +99,12 @@ class ServiceState:
     """The loaded dataset, Milvus connection, models and generator; everything a request needs."""
 
     def __init__(self, cfg: ServiceConfig, log=lambda msg: print(msg, file=sys.stderr, flush=True)):
-        from rag.embedders import REGISTRY, resolve_all
-        from rag.index_config import IndexConfig
-        from rag.loaders import load_dataset
-        from rag.milvus_server import MilvusInfo, ensure_milvus
+        from rag.data.loaders import load_dataset
+        from rag.milvus.index_config import IndexConfig
+        from rag.milvus.server import MilvusInfo, ensure_milvus
+        from rag.milvus.store import MilvusStore
+        from rag.models.registry import REGISTRY, resolve_all
         from rag.settings import get_settings
-        from rag.store import MilvusStore
 
         self.cfg, self.log = cfg, log
         self.dataset = load_dataset(cfg.dataset)
@@ -141,7 +141,7 @@ class ServiceState:
 
     # ---------------------------------------------------------------- the two operations
     def model(self, name: str) -> LoadedModel:
-        from rag.embedders import model_key
+        from rag.models.registry import model_key
 
         lm = self.models.get(model_key(name))
         if lm is None:
@@ -172,7 +172,7 @@ class ServiceState:
 
     async def rag(self, req: RagRequest) -> dict:
         """Retrieve (batched, like /search), then await the generator (LLM calls are async)."""
-        from rag.generators import Context
+        from rag.models.generators import Context
 
         lm = self.model(req.model)
         if self.generator is None:
@@ -235,9 +235,9 @@ def milvus_guard(state: ServiceState, fn):
 
 
 def _make_generator(name: str):
-    """(generator, None) from ``rag.generators``, or (None, why): /search still serves without one."""
+    """(generator, None) from ``rag.models.generators``, or (None, why): /search still serves without one."""
     try:
-        from rag.generators import make_generator
+        from rag.models.generators import make_generator
 
         gen = make_generator(name)
     except Exception as e:  # unknown name, no API key, ...: /rag answers 503 with this
@@ -254,6 +254,6 @@ def _make_generator(name: str):
 
 
 def resolve_model_id(name: str) -> str:
-    from rag.embedders import resolve
+    from rag.models.registry import resolve
 
     return resolve(name).model_id

@@ -5,7 +5,7 @@ models embed text, and a model that cannot evaluate the dataset says why before 
 
 import streamlit as st
 
-from rag.capabilities import models_on
+from rag.milvus.capabilities import models_on
 from ui.index_panel import build, collections_panel, model_chooser
 from ui.pickers import fit_check, model_keys, model_picker
 from ui.resources import server_capabilities

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from rag.generators import GENERATORS
-from rag.llm import PROVIDERS
+from rag.models.generators import GENERATORS
+from rag.models.llm import PROVIDERS
 from rag.runs import RunStore
 from ui.images import text_only
 from ui.pickers import fit_check, llm_picker, model_picker

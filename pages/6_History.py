@@ -1,7 +1,8 @@
 """History: every stored run. List, filter, open, delete (with undo), compare, export, report.
 
 Thin by design: the panels are in ``ui/history_panel.py``; reading, statistics, exports and the report
-live in ``rag.runs.export``, ``evaluators.comparison``, ``evaluators.frontier`` and ``evaluators.report``.
+live in ``rag.runs.export``, ``evaluators.stats.comparison``, ``evaluators.report.frontier`` and
+``evaluators.report.build``.
 """
 
 import streamlit as st

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from evaluators.retrieval_metrics import METRICS
+from evaluators.retrieval.metrics import METRICS
 from ui.images import text_only
 from ui.pickers import fit_check, model_picker
 from ui.state import current_dataset

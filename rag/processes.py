@@ -1,6 +1,6 @@
 """Child processes: started with only the environment they need, watched, and stopped, none left behind.
 
-The workbench starts other processes: the embedded Milvus Lite server (``rag.milvus_server``), the
+The workbench starts other processes: the embedded Milvus Lite server (``rag.milvus.server``), the
 load-test service and Locust (``loadtests.procs``). They all go through here, so the rules live in
 one place:
 

@@ -3,12 +3,12 @@
 ``Retriever.index`` builds (or reuses) one Milvus collection per model; ``Retriever.search_all``
 runs every judged query against each and returns what each model returned, unpadded: a model
 that matched fewer than k documents (BM25, hybrid) returns fewer. Scoring, statistics and the
-article's table live in ``evaluators.retrieval_eval`` (``rag`` imports nothing from ``evaluators``).
+article's table live in ``evaluators.retrieval.evaluate`` (``rag`` imports nothing from ``evaluators``).
 Both key their results by the model spec string given (``st:/models/e5``, ``oai:m@http://h/v1``,
 ``minilm``), resolved once per call: what a run record stores resolves back to the same model. An image dataset
 (``Dataset.modality == "image"``) works the same way with ``clip:``/``img:`` models: image queries are
 embedded from their files; a model that cannot evaluate the dataset is refused before any work
-(``rag.embedders.fit_problem`` says why).
+(``rag.models.registry.fit_problem`` says why).
 
 Usage:
     ds = load_dataset("sample")
@@ -24,12 +24,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from rag.dataset import Dataset
-from rag.embedders import ModelSpec, ModelUnavailable, fit_problem, resolve_all
-from rag.index_config import IndexConfig
-from rag.milvus_server import MilvusInfo, ensure_milvus
+from rag.data.dataset import Dataset
+from rag.milvus.index_config import IndexConfig
+from rag.milvus.server import MilvusInfo, ensure_milvus
+from rag.milvus.store import BuildResult, MilvusStore
+from rag.models.base import ModelUnavailable
+from rag.models.registry import ModelSpec, fit_problem, resolve_all
 from rag.settings import Settings
-from rag.store import BuildResult, MilvusStore
 
 IndexProgress = Callable[[str, str, int, int], None]  # (model, stage, done, total)
 Ranking = list[tuple[str, float]]

@@ -46,7 +46,7 @@ def data_dir() -> Path:
 @pytest.fixture(scope="session")
 def milvus():
     """The real Milvus Lite server (started once per session)."""
-    from rag.milvus_server import ensure_milvus, stop_started_servers
+    from rag.milvus.server import ensure_milvus, stop_started_servers
     from rag.settings import reset_settings
 
     reset_settings()
@@ -71,15 +71,15 @@ def tiny_models_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_clip_dir(tiny_models_dir) -> Path:
-    """A random tiny CLIP saved with transformers (tests/tiny_models.py): ``clip:{tiny_clip_dir}``."""
-    from tests.tiny_models import make_tiny_clip
+    """A random tiny CLIP saved with transformers (tests/support/tiny_models.py): ``clip:{tiny_clip_dir}``."""
+    from tests.support.tiny_models import make_tiny_clip
 
     return make_tiny_clip(tiny_models_dir / "clip")
 
 
 @pytest.fixture(scope="session")
 def tiny_siglip_dir(tiny_models_dir) -> Path:
-    from tests.tiny_models import make_tiny_siglip
+    from tests.support.tiny_models import make_tiny_siglip
 
     return make_tiny_siglip(tiny_models_dir / "siglip")
 
@@ -87,21 +87,21 @@ def tiny_siglip_dir(tiny_models_dir) -> Path:
 @pytest.fixture(scope="session")
 def tiny_resnet_dir(tiny_models_dir) -> Path:
     """A random tiny ResNet image backbone: ``img:{tiny_resnet_dir}``."""
-    from tests.tiny_models import make_tiny_resnet
+    from tests.support.tiny_models import make_tiny_resnet
 
     return make_tiny_resnet(tiny_models_dir / "resnet")
 
 
 @pytest.fixture(scope="session")
 def sample():
-    from rag.sample_data import load_sample
+    from rag.data.samples.text import load_sample
 
     return load_sample()
 
 
 def pytest_sessionfinish(session, exitstatus):
     try:
-        from rag.milvus_server import stop_started_servers
+        from rag.milvus.server import stop_started_servers
 
         stop_started_servers()
     finally:

@@ -15,8 +15,11 @@ from pathlib import Path
 
 import streamlit as st
 
-from rag import loaders
-from rag.dataset import DatasetError
+from rag.data.beir import load_beir
+from rag.data.dataset import DatasetError
+from rag.data.documents import load_documents_dataset
+from rag.data.samples.text import load_sample
+from rag.data.tables import default_mapping, load_table_dataset, table_columns
 from ui.demo_panel import demo_panel
 from ui.state import set_dataset
 
@@ -40,11 +43,11 @@ def load(fn, *args, chunking: str = "", **kw) -> None:
 def mapping(upload, kind: str, fields: list[str]) -> dict:
     """Column pickers for one uploaded table, pre-filled with guessed names."""
     try:
-        cols = loaders.table_columns((upload.name, upload.getvalue()))
+        cols = table_columns((upload.name, upload.getvalue()))
     except DatasetError as e:
         st.error(str(e), icon="⚠️")
         return {}
-    guess = loaders.default_mapping(cols, kind)
+    guess = default_mapping(cols, kind)
     options = ["—"] + cols
     picks = st.columns(len(fields))
     out = {}
@@ -59,26 +62,26 @@ def mapping(upload, kind: str, fields: list[str]) -> dict:
 def sample_form() -> None:
     c1, c2 = st.columns(2)
     if c1.button("Load the sample", type="primary"):
-        load(loaders.load_sample)
+        load(load_sample)
     if c2.button("Load the image sample", help="30 drawn images (shapes and digits), 10 text and 5 image queries: "
                                                  "evaluated on the Retrieval page with clip:/img: models"):
-        from rag.sample_data.images import load_image_sample
+        from rag.data.samples.images import load_image_sample
 
         load(load_image_sample)
     demo_panel()
 
 
 def beir_form() -> None:
-    from rag.image_data import is_image_folder, load_image_folder
+    from rag.data.images import is_image_folder, load_image_folder
 
     folder = st.text_input("BEIR folder (corpus.jsonl, queries.jsonl, qrels/<split>.tsv)", value=str(SCIFACT))
     split = st.text_input("qrels split", value="test")
     if st.button("Load folder", type="primary"):  # a folder with corpus/ is an image folder: load it as one
-        load(load_image_folder if is_image_folder(folder) else loaders.load_beir, folder, split=split)
+        load(load_image_folder if is_image_folder(folder) else load_beir, folder, split=split)
 
 
 def image_form() -> None:
-    from rag.image_data import load_image_folder
+    from rag.data.images import load_image_folder
 
     folder = st.text_input("Image folder (corpus/ of .png, .jpg or .webp files, queries.jsonl, qrels/<split>.tsv; "
                            "captions.jsonl optional)", placeholder="/path/to/my-images")
@@ -97,7 +100,7 @@ def tables_form() -> None:
     qmap = mapping(questions, "questions", QUESTION_FIELDS) if questions else {}
     name = st.text_input("Dataset name", value="my-data")
     if st.button("Load tables", type="primary", disabled=not (corpus and questions)):
-        load(loaders.load_table_dataset, (corpus.name, corpus.getvalue()), (questions.name, questions.getvalue()),
+        load(load_table_dataset, (corpus.name, corpus.getvalue()), (questions.name, questions.getvalue()),
              corpus_mapping=cmap, questions_mapping=qmap, name=name)
 
 
@@ -111,7 +114,7 @@ def documents_form() -> None:
     qmap = mapping(questions, "questions", QUESTION_FIELDS) if questions else {}
     name = st.text_input("Dataset name", value="my-docs")
     if st.button("Split and load", type="primary", disabled=not files):
-        load(loaders.load_documents_dataset, [(f.name, f.getvalue()) for f in files],
+        load(load_documents_dataset, [(f.name, f.getvalue()) for f in files],
              (questions.name, questions.getvalue()) if questions else None, questions_mapping=qmap, name=name,
              chunk_size=int(size), chunk_overlap=int(overlap), chunking=f"c{size}o{overlap}")
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from evaluators import demo
-from rag import loaders
+from flows import demo
+from rag.data.samples.text import load_sample
 from ui.resources import retriever
 from ui.state import session_settings, set_dataset
 
@@ -33,7 +33,7 @@ def session_updates(result) -> dict:
 
 @st.cache_data(show_spinner="Estimating the judged step…")
 def _judged_estimate() -> dict:
-    return demo.judged_estimate(loaders.load_sample(), demo.DemoOptions())
+    return demo.judged_estimate(load_sample(), demo.DemoOptions())
 
 
 def demo_panel() -> None:
@@ -60,7 +60,7 @@ def demo_panel() -> None:
 
 def _run(cap: float, settings) -> bool:
     """Run every step with live lines; False when Milvus is down (the error is shown)."""
-    sample = loaders.load_sample()
+    sample = load_sample()
     set_dataset(sample)
     wb = retriever()
     if wb is None:

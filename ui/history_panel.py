@@ -1,7 +1,7 @@
 """The History page's panels: undo of a delete, the filtered run list, one opened run, a comparison.
 
-Reading, statistics, exports and the report live in ``rag.runs.export``, ``evaluators.comparison``,
-``evaluators.frontier`` and ``evaluators.report`` (also used by cli.py); this module only lays them out.
+Reading, statistics, exports and the report live in ``rag.runs.export``, ``evaluators.stats.comparison``,
+``evaluators.report.frontier`` and ``evaluators.report.build`` (also used by cli.py); this module only lays them out.
 
 Usage:
     undo_banner(store)
@@ -15,10 +15,10 @@ from __future__ import annotations
 import streamlit as st
 
 from evaluators.formatting import display_frame
-from evaluators.frontier import frontier_display, frontier_figure, frontier_table
-from evaluators.history import filter_runs, runs_frame
-from evaluators.report import build_report
-from evaluators.run_kinds import kind_of
+from evaluators.report.build import build_report
+from evaluators.report.frontier import frontier_display, frontier_figure, frontier_table
+from evaluators.report.history import filter_runs, runs_frame
+from evaluators.stats.run_kinds import kind_of
 from rag.runs.export import FORMATS, MIME, export_filename, export_rows, rows_frame
 from ui.errors import show_error
 from ui.pickers import metric_picker
@@ -125,8 +125,8 @@ def open_run(store, run_id: str) -> None:
 
 @st.cache_resource(ttl=60, max_entries=4, show_spinner="Reading the run's dataset…")
 def _load_source(source: str):
-    """``rag.loaders.load_dataset`` for a run's ``dataset_source``, kept a minute (a failure is not kept)."""
-    from rag.loaders import load_dataset
+    """``rag.data.loaders.load_dataset`` for a run's ``dataset_source``, kept a minute (a failure is not kept)."""
+    from rag.data.loaders import load_dataset
 
     return load_dataset(source)
 
@@ -134,8 +134,8 @@ def _load_source(source: str):
 def query_view(store, run) -> None:
     """A retrieval run's Rank × model table for one query: ✅/❎ and titles (thumbnails for an image run)
     when its dataset can be re-read unchanged, document ids with a note why when it cannot."""
-    from evaluators.report_sections import dataset_for, run_query_frame, unreadable_note
-    from evaluators.retrieval_eval import LEGEND, THUMB_PX, comparison_styler
+    from evaluators.report.sections import dataset_for, run_query_frame, unreadable_note
+    from evaluators.retrieval.evaluate import LEGEND, THUMB_PX, comparison_styler
     from ui.images import query_label, rank_table, show_query
 
     ds = dataset_for(run, st.session_state.get("dataset"), load=_load_source)

@@ -4,7 +4,7 @@ thumbnails and ✅/❎ (Retrieval and History), an image query shown as its pict
 Frames are built by pure functions (tested without Streamlit): thumbnails are ``data:image/png;base64``
 URIs drawn by ``st.column_config.ImageColumn``; a file gone since the dataset was loaded shows a grey
 "not found" box (``MISSING_THUMB``), never a traceback. Marks and tints are the text table's
-(``evaluators.retrieval_eval``).
+(``evaluators.retrieval.evaluate``).
 
 Usage:
     st.dataframe(image_documents_frame(ds), column_config=image_columns(frame), row_height=ROW_PX)
@@ -21,9 +21,9 @@ import pandas as pd
 import streamlit as st
 
 from evaluators.formatting import display_frame
-from evaluators.retrieval_eval import IMAGE_COLUMN, MISSING_THUMB, THUMB_PX, comparison_styler, thumbnail
-from rag.dataset import DatasetError
-from rag.image_data import thumbnail_bytes
+from evaluators.retrieval.evaluate import IMAGE_COLUMN, MISSING_THUMB, THUMB_PX, comparison_styler, thumbnail
+from rag.data.dataset import DatasetError
+from rag.data.images import thumbnail_bytes
 
 ROW_PX = THUMB_PX + 8   # a table row that holds a thumbnail
 QUERY_PX = 128          # an image query's picture above its rank table

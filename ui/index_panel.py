@@ -46,7 +46,8 @@ def model_chooser(models) -> tuple[list[str], str]:
 
 def checked(names: list[str], caps) -> bool:
     """Unknown or unavailable models fail here, before anything is written (the error is shown)."""
-    from rag.embedders import ModelUnavailable, resolve_all
+    from rag.models.base import ModelUnavailable
+    from rag.models.registry import resolve_all
 
     try:
         for key, spec in resolve_all(names, check=True, settings=session_settings()).items():

@@ -2,7 +2,7 @@
 
 Why beside the scores: a judged mean is only as good as the judge, and the run already holds the
 user's own relevance judgments (qrels) for the same retrieved documents. The numbers come from
-``evaluators.judge_reliability`` (the same ones ``cli.py rag --output`` writes and the gate reads).
+``evaluators.judge.reliability`` (the same ones ``cli.py rag --output`` writes and the gate reads).
 
 Usage:
     judge_reliability_panel(rows, summary)    # nothing for a run without a judge
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from evaluators.judge_reliability import confusion_frame, health_frame, judge_reliability, noise_frame
+from evaluators.judge.reliability import confusion_frame, health_frame, judge_reliability, noise_frame
 
 
 def judge_reliability_panel(rows: list[dict], summary: dict) -> None:

@@ -18,9 +18,10 @@ import streamlit as st
 from evaluators.formatting import fmt_int, fmt_value, missing
 from loadtests import charts
 from loadtests.config import MAX_DURATION_S, MAX_USERS, SCENARIOS, LoadConfig
-from loadtests.results import batching_label, load_run
+from loadtests.results import load_run
 from loadtests.runner import APP
 from rag.runs import RunNotFound, RunStore
+from rag.runs.models import batching_label
 from ui.errors import show_error
 from ui.pickers import model_picker, run_picker
 

@@ -26,7 +26,7 @@ DEFAULT_MODELS = ("minilm", "bm25")
 
 def model_keys(chosen: list[str], custom: str) -> list[str]:
     """The picked models then the typed specs (comma-separated), as model keys, each once, in order."""
-    from rag.embedders import model_key
+    from rag.models.registry import model_key
 
     return list(dict.fromkeys(chosen + [model_key(c) for c in custom.split(",") if model_key(c)]))
 
@@ -66,7 +66,7 @@ def model_picker(label: str, key: str, prefer_indexed: bool = False, modality: s
     user's own spec strings included) and a field for more specs: the model keys a job runs and records under.
     Only models of the dataset's ``modality`` are offered: an image dataset has no registry model (the
     registry embeds text), only the ``clip:`` / ``img:`` specs typed or indexed."""
-    from rag.capabilities import models_on
+    from rag.milvus.capabilities import models_on
     from ui.resources import server_capabilities
 
     options = [o for o in models_on(server_capabilities(), session_settings()) if o[0].modality == modality]
@@ -84,7 +84,8 @@ def model_picker(label: str, key: str, prefer_indexed: bool = False, modality: s
 
 def model_modality(key: str) -> str | None:
     """"text" or "image" for a model key (parsed only), None when it does not resolve."""
-    from rag.embedders import ModelUnavailable, resolve
+    from rag.models.base import ModelUnavailable
+    from rag.models.registry import resolve
 
     try:
         return resolve(key).modality
@@ -93,10 +94,11 @@ def model_modality(key: str) -> str | None:
 
 
 def fit_problems(models: list[str], ds) -> dict[str, str]:
-    """Model key → why it cannot evaluate ``ds`` (``rag.embedders.fit_problem``: a text model on images,
+    """Model key → why it cannot evaluate ``ds`` (``rag.models.registry.fit_problem``: a text model on images,
     an image model on text, an img: backbone given text queries). Unknown specs are left to the job,
     which says so."""
-    from rag.embedders import ModelUnavailable, fit_problem, resolve
+    from rag.models.base import ModelUnavailable
+    from rag.models.registry import fit_problem, resolve
 
     out = {}
     for m in models:
@@ -130,15 +132,15 @@ def query_kind_picker(ds, key: str) -> str:
 
 
 def unavailable_help(options: list[tuple[object, bool, str]]) -> str | None:
-    """The models left out of a picker and why (``rag.capabilities.models_on``), for its help text."""
+    """The models left out of a picker and why (``rag.milvus.capabilities.models_on``), for its help text."""
     out = [f"{spec.name}: {why}" for spec, ok, why in options if not ok]
     return ("Not offered here: " + "; ".join(out)) if out else None
 
 
 def llm_picker(role: str, options: list[str], default: str) -> tuple[str, str | None]:
     """Provider + model + base URL → (spec, base_url); 'none'/'extractive' need neither."""
-    from rag.generators import GENERATORS
-    from rag.llm import PROVIDERS
+    from rag.models.generators import GENERATORS
+    from rag.models.llm import PROVIDERS
 
     c1, c2, c3 = st.columns([2, 2, 3])
     kind = c1.selectbox(role, options, index=options.index(default), key=f"{role}_kind",
@@ -160,7 +162,7 @@ def run_picker(label: str, runs: list, current: str | None) -> str:
 
 def metric_choices(store, ids: list[str]) -> tuple[list[str], int]:
     """Every metric of the runs ``ids`` and the position of the first run's default metric."""
-    from evaluators.comparison import default_metric, run_metrics
+    from evaluators.stats.comparison import default_metric, run_metrics
 
     names = list(dict.fromkeys(n for i in ids for n in run_metrics(store, store.get(i))))
     return names, index_of(names, default_metric(store, store.get(ids[0])))

@@ -14,16 +14,16 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-import evaluators.rag_tables as report
-from evaluators.cost import PriceTable
-from evaluators.cost_estimate import estimate_run
+import evaluators.rag.tables as report
 from evaluators.formatting import fmt_usd
-from evaluators.rag_job import RagConfig, questions_for, resume_rag, run_rag, run_view
-from evaluators.ragas_metrics import JUDGE_HELP, JUDGED, METRICS
-from evaluators.testset import generate_testset, why_unavailable
-from rag.generators import DEFAULT_PROMPT
-from rag.llm import PROVIDERS
-from rag.question_sets import list_question_sets, questions_from_records, save_question_set
+from evaluators.rag.cost import PriceTable
+from evaluators.rag.estimate import estimate_run
+from evaluators.rag.job import RagConfig, questions_for, resume_rag, run_rag, run_view
+from evaluators.rag.metrics import JUDGE_HELP, JUDGED, METRICS
+from evaluators.rag.testset import generate_testset, why_unavailable
+from rag.data.question_sets import list_question_sets, questions_from_records, save_question_set
+from rag.models.generators import DEFAULT_PROMPT
+from rag.models.llm import PROVIDERS
 from ui.errors import show_error
 from ui.judge_panel import judge_reliability_panel
 from ui.pickers import llm_picker, run_picker

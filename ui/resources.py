@@ -2,7 +2,7 @@
 the Retriever on it. Nothing cached here holds a session's key: a page's Retriever is a shallow copy
 that gets this session's settings and index config on every call.
 
-Embedding models are cached one level down, in ``rag.embedders`` (per model spec and a digest of the key
+Embedding models are cached one level down, in ``rag.models.registry`` (per model spec and a digest of the key
 that built it), so the CLI and the load-test service share the same cache rule.
 
 Usage:
@@ -21,7 +21,7 @@ from ui.state import index_config, session_settings
 
 @st.cache_resource(show_spinner="Starting Milvus…")
 def milvus_info():
-    from rag.milvus_server import ensure_milvus
+    from rag.milvus.server import ensure_milvus
 
     return ensure_milvus()
 
@@ -37,7 +37,7 @@ def shared_retriever():
 def retriever(cfg=None):
     """A Retriever on the shared Milvus connection with the app-wide index settings (or ``cfg``), or None
     (with an error shown) if Milvus is down. One connection per process; the config is per call."""
-    from rag.milvus_server import MilvusUnavailable
+    from rag.milvus.server import MilvusUnavailable
 
     try:
         wb = copy.copy(shared_retriever())  # shares the store (one client); only index_config differs
@@ -50,8 +50,8 @@ def retriever(cfg=None):
 
 
 def server_capabilities():
-    """What the connected Milvus can run (rag.capabilities), or None when Milvus is down."""
-    from rag.milvus_server import MilvusUnavailable
+    """What the connected Milvus can run (rag.milvus.capabilities), or None when Milvus is down."""
+    from rag.milvus.server import MilvusUnavailable
 
     try:
         return shared_retriever().store.capabilities

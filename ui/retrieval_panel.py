@@ -24,7 +24,7 @@ from ui.tables import ci_figure, verdict_section
 def compare(ds, models: list[str], k: int, queries: str = "all") -> None:
     """Search every model on ``ds``'s ``queries`` (all, text or image), score, store the run; the page
     shows it from the session."""
-    from evaluators.retrieval_eval import run_retrieval
+    from evaluators.retrieval.evaluate import run_retrieval
 
     wb = retriever()
     if wb is None:

@@ -10,9 +10,9 @@ from ui.state import apply_llm_settings, session_settings
 
 def sidebar_status() -> None:
     """Which Milvus, whether it answers, the LLM, and which models can run."""
-    from rag.capabilities import models_on
-    from rag.devices import runtime_info
-    from rag.milvus_server import MilvusUnavailable
+    from rag.milvus.capabilities import models_on
+    from rag.milvus.server import MilvusUnavailable
+    from rag.models.devices import runtime_info
 
     with st.sidebar:
         st.markdown("### Status")

@@ -4,7 +4,7 @@ this session's LLM key / base URL.
 Why keys no widget owns: Streamlit deletes a widget's key on every run where that widget is not
 rendered (a page switch), so a choice kept only in the Index page's selectbox fell back to FLAT on the
 Retrieval page. The widgets of ``index_settings`` are seeded from these keys and copy their value back
-on change (tests/test_page_index_settings.py switches pages and back).
+on change (tests/pages/test_page_index_settings.py switches pages and back).
 
 Usage:
     ds = current_dataset()          # the sample until the Data page loads another
@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from rag.dataset import Dataset
+from rag.data.dataset import Dataset
 
 INDEX_KEYS = {"type": "app_index_type", "metric": "app_index_metric", "params": "app_index_params"}
 
 
 @st.cache_data(show_spinner="Loading the sample…")
 def _sample() -> Dataset:
-    from rag.sample_data import load_sample
+    from rag.data.samples.text import load_sample
 
     return load_sample()
 
@@ -47,7 +47,7 @@ def chunking() -> str:
 
 def index_config():
     """The app-wide IndexConfig (FLAT/COSINE with default parameters until the user chooses)."""
-    from rag.index_config import IndexConfig
+    from rag.milvus.index_config import IndexConfig
 
     ss = st.session_state
     t = ss.get(INDEX_KEYS["type"], "FLAT")
@@ -74,7 +74,7 @@ def _copy_param(index_type: str, name: str, widget_key: str) -> None:
 def index_settings(caps=None):
     """Index type, metric and the type's parameters as widgets bound to the app-wide keys; returns the config.
     Index types the connected server (``caps``) cannot build are left out, with the reason below."""
-    from rag.index_config import INDEX_TYPES, METRICS
+    from rag.milvus.index_config import INDEX_TYPES, METRICS
 
     no_index = {t: caps.index_reason(t) for t in INDEX_TYPES if caps and caps.index_reason(t)}
     offered = [t for t in INDEX_TYPES if t not in no_index]

@@ -1,6 +1,6 @@
 """The statistics pages show, cached per server process by run ids and the runs' stamps.
 
-Why: ``evaluators.run_stats.run_stats`` reads the stored object back (JSON of every metric's
+Why: ``evaluators.stats.run_stats.run_stats`` reads the stored object back (JSON of every metric's
 bootstrap) and checks it on each call; a page re-runs on every widget change (a metric picked, a
 query drilled into). ``st.cache_data`` keyed by the store, the ids and ``RunStore.stamp`` of each run
 (which changes whenever a run's rows, status or summary change) returns the same statistics without
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-import evaluators.run_stats as run_stats_module
+import evaluators.stats.run_stats as run_stats_module
 
 
 def stats_key(store, ids: list[str]) -> tuple[str, tuple[str, ...], str]:

@@ -28,7 +28,7 @@ PRICES_HELP = ("USD per 1,000 calls of a rerank endpoint, e.g. rerank-v3.5=2.0 (
 
 def grid_fields(models: list[str]):
     """The grid's text fields in two rows; the setups they make, or None with the reason shown."""
-    from evaluators.setups import grid_from_text
+    from evaluators.sweep.setups import grid_from_text
 
     cols = st.columns(3) + st.columns(3)
     texts = {key: col.text_input(label, default, help=help, key=f"sweep_{key}")
@@ -44,7 +44,7 @@ def grid_fields(models: list[str]):
 
 def plan_panel(ds, setups) -> bool:
     """The count and the time estimate before anything runs; False (reason shown) when it cannot run here."""
-    from evaluators.sweep import plan_sweep
+    from evaluators.sweep.run import plan_sweep
 
     wb = retriever()
     if wb is None:
@@ -62,7 +62,7 @@ def plan_panel(ds, setups) -> bool:
 
 def rerank_prices():
     """The reranker prices field (only when a setup uses an endpoint reranker): a dict, or None (reason shown)."""
-    from evaluators.sweep import parse_rerank_prices
+    from evaluators.sweep.run import parse_rerank_prices
 
     rerankers = str(st.session_state.get("sweep_rerankers", "")).split(",")
     if not any(r.strip().startswith("rerank:") for r in rerankers):
@@ -78,7 +78,7 @@ def rerank_prices():
 
 def run(ds, setups, rank_by: str = "ndcg", prices: dict | None = None) -> None:
     """Run the sweep with a progress bar and keep its result in the session."""
-    from evaluators.sweep import run_sweep
+    from evaluators.sweep.run import run_sweep
 
     bar = st.progress(0.0, text="Preparing collections…")
 
@@ -97,7 +97,7 @@ def run(ds, setups, rank_by: str = "ndcg", prices: dict | None = None) -> None:
 def leaderboard_panel(result) -> None:
     """Letters (setups sharing one are not distinguishable), wins/losses against the best, cost per 1,000
     queries, the quality–latency–cost frontier (★)."""
-    from evaluators.leaderboard import Leaderboard
+    from evaluators.sweep.leaderboard import Leaderboard
 
     board = Leaderboard(**result.leaderboard)
     st.caption(f"Run `{result.run_id}` · {len(result.setups)} setups · {result.seconds:.1f} s")
@@ -114,7 +114,7 @@ def leaderboard_panel(result) -> None:
 
 def download_panel(run_id: str, setup_ids: list[str]) -> None:
     """The chosen setup (the leaderboard's best first) as a standalone script, as ``cli.py export-setup``."""
-    from evaluators.setup_export import FORMATS, export_setup, script_name
+    from evaluators.sweep.export import FORMATS, export_setup, script_name
 
     st.markdown("**Hand back the winner as code**")
     left, right = st.columns([3, 1])

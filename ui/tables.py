@@ -99,7 +99,7 @@ def query_order(queries: dict) -> list[str]:
 def query_drilldown(ds, result) -> None:
     """Per query: the side-by-side rank table (tinted; an image dataset's with thumbnails), its legend,
     and scores and grades. Only the queries the run searched are offered."""
-    from evaluators.retrieval_eval import LEGEND, THUMB_PX, comparison_styler, comparison_table, ranking_detail
+    from evaluators.retrieval.evaluate import LEGEND, THUMB_PX, comparison_styler, comparison_table, ranking_detail
     from ui.images import query_label, rank_table, show_query
 
     searched = result.per_query[result.models[0]] if result.models else {}
@@ -129,7 +129,7 @@ def row_labels(rows: list[dict]) -> dict[int, str]:
 
 def rag_drilldown(rows: list[dict], active: list[str]) -> None:
     """One RAG row: question, answer, reference, its contexts, its scores and the judge's reasons."""
-    import evaluators.rag_tables as report
+    import evaluators.rag.tables as report
 
     labels = row_labels(rows)
     row = rows[st.selectbox("Drill down", list(labels), format_func=labels.get)]

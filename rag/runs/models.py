@@ -7,10 +7,10 @@ every field the code reads is declared; configurations and summaries allow extra
 they carry open-ended data (index parameters, runtime info, the environment manifest).
 
 Old stores still open: ``RunRow.read`` moves the numeric fields a row model does not declare into
-``scores`` (rows written before typed runs, ``tests/data/runs_v1.sqlite``), so the store migrates
+``scores`` (rows written before typed runs, ``tests/runs/fixtures/runs_v1.sqlite``), so the store migrates
 rows as it reads and writes them. The kinds' *names and models* live here (the store validates
 against them); what each kind means to a reader (headline, comparison, report) is
-``evaluators.run_kinds``. Adding a kind: its models and one ``register_kind`` call here, one entry there.
+``evaluators.stats.run_kinds``. Adding a kind: its models and one ``register_kind`` call here, one entry there.
 
 Usage:
     row = RetrievalRow(model="bm25", item_id="q1", ranking=[["d3", 1.2]], scores={"ndcg@10": 0.8})
@@ -114,7 +114,7 @@ class RetrievalConfig(RunConfig):
 
 
 class RagRunConfig(RunConfig):
-    rag: dict = Field(default_factory=dict)          # evaluators.rag_job.RagConfig as a dict
+    rag: dict = Field(default_factory=dict)          # evaluators.rag.config.RagConfig as a dict
     generator: dict | str | None = None
     judge: dict | None = None
     metrics_active: list[str] = Field(default_factory=list)
@@ -197,7 +197,7 @@ class SweepRow(RunRow):
 
 
 class SweepConfig(RunConfig):
-    setups: list[dict] = Field(default_factory=list)          # evaluators.setups.Setup, as dicts, in order
+    setups: list[dict] = Field(default_factory=list)          # evaluators.sweep.setups.Setup, as dicts, in order
     grid: dict = Field(default_factory=dict)                  # the lists the sweep was given
     collections: dict[str, str] = Field(default_factory=dict)  # setup id -> collection searched
     milvus_uri: str | None = None                             # the Milvus searched (no credentials)
@@ -245,3 +245,15 @@ def models_for(kind: str) -> RunModels:
     if kind not in RUN_MODELS:
         raise ValueError(f"run kind must be one of {tuple(RUN_MODELS)}")
     return RUN_MODELS[kind]
+
+
+def batching_label(config: dict, summary: dict | None = None) -> str:
+    """How the service served a load run: what it reported (``summary["service"]``), else what was
+    asked (``config``); runs recorded before micro-batching existed were served one at a time."""
+    b = (summary or {}).get("service") or config
+    if "batching" not in b:
+        return "micro-batching off (one request at a time; recorded before the setting existed)"
+    if not b["batching"]:
+        return "micro-batching off (one request at a time)"
+    return (f"micro-batching on (window {float(b.get('batch_window_ms', 0)):g} ms, "
+            f"max batch {b.get('max_batch') or 'not recorded'})")

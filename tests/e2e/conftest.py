@@ -2,7 +2,7 @@
 
 - ``e2e_secret``: an API key made up for this session. The app runs with it set (``OPENAI_API_KEY``), the
   secrets test then scans everything written for it.
-- ``e2e_llm``: the local OpenAI-compatible test server (tests/openai_test_server.py), the LLM
+- ``e2e_llm``: the local OpenAI-compatible test server (tests/support/openai_test_server.py), the LLM
   generator and judge; ``OPENAI_BASE_URL`` points the app at it.
 - ``streamlit_app``: ``streamlit run app.py --server.headless true --server.address 127.0.0.1
   --server.port <free>`` with the session's ``WORKBENCH_DATA_DIR`` / ``WORKBENCH_MILVUS_PORT`` (so it
@@ -88,7 +88,7 @@ def e2e_sidebar_secret() -> str:
 
 @pytest.fixture(scope="session")
 def e2e_llm():
-    from tests.openai_test_server import JudgeServer
+    from tests.support.openai_test_server import JudgeServer
 
     with JudgeServer() as srv:
         yield srv

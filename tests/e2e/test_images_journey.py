@@ -9,7 +9,7 @@ and a screenshot of the grid holds the drawing's exact colour (the sample's shap
 e.g. blue (30, 80, 220), which nothing else in a grid is drawn in). An image query's own picture is an st.image,
 a real <img>.
 
-Random tiny models (tests/tiny_models.py): only properties are asserted: an image query whose image is in the
+Random tiny models (tests/support/tiny_models.py): only properties are asserted: an image query whose image is in the
 corpus (i1 = corpus/red-circle.png, i2 = corpus/green-star.png) ranks that image first.
 """
 
@@ -26,7 +26,7 @@ from tests.e2e.journey_helpers import RUN_ID, column, frame_with
 pytestmark = pytest.mark.slow
 
 PNG = "data:image/png;base64,"
-RGB = {"red": (220, 30, 40), "green": (30, 150, 60), "blue": (30, 80, 220)}  # rag.sample_data.images.COLOURS
+RGB = {"red": (220, 30, 40), "green": (30, 150, 60), "blue": (30, 80, 220)}  # rag.data.samples.images.COLOURS
 RUNS: dict[str, str] = {}  # step -> run id
 
 

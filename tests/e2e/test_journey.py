@@ -247,7 +247,7 @@ def test_06_history_exports_and_report(st_page, e2e_secret):
     viewer.goto(report.as_uri())
     viewer.wait_for_load_state("load")
     time.sleep(0.5)
-    assert viewer.locator("figure.chart svg").count() >= 1  # static SVG charts (evaluators.svg_charts)
+    assert viewer.locator("figure.chart svg").count() >= 1  # static SVG charts (evaluators.report.charts)
     assert not remote, f"the report fetched {remote}: it must open offline"
     REPORT["colorways"] = viewer.evaluate(
         "() => Array.from(document.querySelectorAll('figure.chart svg')).map(s => Array.from("
@@ -268,7 +268,7 @@ def test_06c_own_models_and_hnsw_are_kept_across_pages(st_page, e2e_llm, data_di
     """A user's own models (the packaged MiniLM as a folder, an OpenAI-compatible endpoint) on HNSW: built,
     compared, still HNSW after a page switch (no collection dropped or rebuilt), saved under the specs as
     typed, and gated and reported from the CLI on the same data folder."""
-    from rag.embedders import minilm_path
+    from rag.models.text import minilm_path
 
     p = st_page
     st_spec, oai_spec = f"st:{minilm_path()}", f"oai:hash-embed@{e2e_llm.base_url}"
@@ -295,7 +295,7 @@ def test_06c_own_models_and_hnsw_are_kept_across_pages(st_page, e2e_llm, data_di
     ndcg = dict(zip(column(metrics, "model"), column(metrics, "ndcg@4")))
     assert set(ndcg) == {"minilm", "bm25", st_spec, oai_spec}, ndcg
     assert ndcg[st_spec].split(" [")[0] == ndcg["minilm"].split(" [")[0] == "0.817"  # HNSW = FLAT here
-    assert ndcg[oai_spec].startswith("0.398 ["), ndcg  # hashed bag-of-words vectors (tests/test_custom_models.py)
+    assert ndcg[oai_spec].startswith("0.398 ["), ndcg  # hashed bag-of-words (tests/models/test_custom_models.py)
     run_id = RUN_ID.search(caption.inner_text()).group(0)
     p.shot("06c_own_models_hnsw")
 

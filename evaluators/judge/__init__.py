@@ -1,0 +1,1 @@
+"""How far to trust the judge: agreement with qrels, judge noise, a second judge."""

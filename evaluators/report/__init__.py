@@ -1,0 +1,1 @@
+"""The stakeholder report and what reads stored runs for people: sections, charts, frontier, history, CI gate."""

@@ -1,0 +1,290 @@
+"""The stakeholder report: one self-contained HTML file from one or more stored runs.
+
+Why one file: it is mailed, attached to tickets and opened on laptops without the app, so
+everything is inline: charts are static SVG drawn by ``evaluators.report.charts`` (no JavaScript
+library, no CDN, no fonts, no images to fetch), so it opens offline, weighs kilobytes (inlining
+Plotly made a one-run report 4.8 MB) and prints to PDF on clean pages (``@media print``).
+Why every number comes from ``evaluators.stats.run_stats``: the verdict sentences, the tables, the
+pages and the CI gate must agree, so they all read the run's one stored set of statistics (tests
+check they do, exactly). Every cell goes through ``evaluators.formatting``: no None / nan, empty
+cells say why.
+
+The page is the Jinja2 template ``evaluators/report/templates/report.html.j2``; which section a run gets
+is its kind's ``RunKind.section`` (``evaluators.stats.run_kinds``).
+
+Safety: every piece of user text (dataset titles, questions, answers, model names, prompts) is
+escaped: Jinja2 autoescape for the page, ``html_table`` for tables, ``svg_charts`` for chart
+labels. Runs are read through the store, which never holds a secret.
+
+Sections: executive summary (verdict sentence, winner with its interval, the quality–latency–cost
+chart, what was compared on what data) · retrieval (means with 95% CIs, best/tied marks, pairwise
+tests, sample-size hint, article-style rank tables with green / red relevance tints; an image run's
+tables show each image's thumbnail, and an image query its picture, inline as ``data:`` URIs, file
+names escaped; a folder gone since the run leaves ids only, with a note) · RAG quality
+(Ragas means with CIs and coverage, example answers) · load tests · quality–cost–latency frontier ·
+reproducibility manifest (dataset hash, model ids, index, generator, judge, prompt, packages).
+
+Usage:
+    html = build_report(RunStore.default(), ["latest"])
+    write_report(store, "RET_ID,LOAD_ID", "report.html")
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pandas as pd
+from jinja2 import Environment, FileSystemLoader
+from markupsafe import Markup
+
+from evaluators.formatting import (
+    NO_MATCH,
+    NOT_RELEVANT,
+    RELEVANT,
+    fmt_ci,
+    fmt_ms,
+    fmt_score,
+    fmt_usd,
+    is_missing,
+    missing,
+)
+from evaluators.report.frontier import NO_LOAD, frontier_chart, frontier_display, frontier_table
+from evaluators.report.sections import example_tables, html_table, judge_parts, means_chart
+from evaluators.retrieval.evaluate import LEGEND, TINTS
+from evaluators.stats.comparison import BEST, MetricComparison, default_metric, find_metric, model_labels, run_metrics
+from evaluators.stats.labels import fmt_p, metric_label
+from evaluators.stats.run_kinds import describe_llm, kind_of
+from evaluators.stats.run_stats import ALPHA, N_RESAMPLES, run_stats
+from rag.runs import Run, RunStore, scrub
+
+# The page itself is ``templates/report.html.j2``; autoescape is what keeps user text inert there.
+_ENV = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True,
+                   trim_blocks=True, lstrip_blocks=True)
+
+
+def _table(frame: pd.DataFrame, floats: int = 3, **kw) -> Markup:
+    """An escaped HTML table of display text (``report_sections.html_table``)."""
+    return html_table(frame, floats=floats, **kw)
+
+
+def _ci_table(cmp: MetricComparison) -> pd.DataFrame:
+    t = cmp.table()
+    return pd.DataFrame({"model": t["model"], cmp.label: [fmt_score(v, "not scored") for v in t["mean"]],
+                         "95% CI": _ci(t["ci_low"], t["ci_high"]),
+                         "queries scored": [f"{n}/{tot} ({c:.0%})" if tot else "0" for n, tot, c in
+                                            zip(t["n"], t["total"], t["coverage"].fillna(0))],
+                         "": t["mark"]})
+
+
+def _ci(lows, highs) -> list[str]:
+    return [fmt_ci(lo, hi, "not scored") for lo, hi in zip(lows, highs)]
+
+
+def _pairs_table(cmp: MetricComparison) -> pd.DataFrame:
+    p = cmp.pairs()
+    return pd.DataFrame({"A": p["model_a"], "B": p["model_b"], "A − B": [fmt_score(v, "no shared queries")
+                                                                          for v in p["diff"]],
+                         "95% CI": _ci(p["ci_low"], p["ci_high"]),
+                         "p (Holm)": [fmt_p(v).removeprefix("p = ") for v in p["p_holm"]],
+                         "significant": p["significant"].map({True: "yes", False: "no"}),
+                         "queries": p["n"], "detectable diff.": [fmt_score(v, "too few queries") for v in p["mdd"]]})
+
+
+def _ranked(cmp: MetricComparison) -> list:
+    return sorted((s for s in cmp.result.models if s.mean == s.mean), key=lambda s: -s.mean)
+
+
+def _headline(cmp: MetricComparison, frontier: pd.DataFrame, labels: dict[tuple[str, str], str]) -> str:
+    """The one-line verdict: best vs runner-up on quality; then latency and cost of the two."""
+    ranked = _ranked(cmp)
+    if len(ranked) < 2:
+        return cmp.verdicts()[0]
+    a, b = ranked[0].model, ranked[1].model
+    best = ranked[0]
+    text = (f"{a} scores best on {cmp.label}, {cmp._num(best.mean)} [{cmp._num(best.low)}, {cmp._num(best.high)}] "
+            f"over {best.n} queries. " + cmp.pair_sentence(a, b).rstrip("."))
+    diff = cmp.result.pair(a, b).diff
+    order = (b, a) if diff == diff and diff < 0 else (a, b)  # the sentence names the winner first
+    rows = {labels.get((r["quality_run"], r["model"])): r for r in frontier.to_dict("records")}
+    ra, rb = rows.get(order[0]), rows.get(order[1])
+    if ra and rb and not is_missing(ra["p95_ms"]) and not is_missing(rb["p95_ms"]):
+        users = f"at {ra['users']:g} users " if not is_missing(ra.get("users")) else ""
+        text += f"; {users}p95 latency {fmt_ms(ra['p95_ms'])} ms vs {fmt_ms(rb['p95_ms'])} ms"
+    if ra and rb:
+        if ra["cost_per_1k"] == 0 and rb["cost_per_1k"] == 0:
+            text += "; both cost nothing per query (local models)"
+        else:
+            text += (f"; cost per 1,000 queries {fmt_usd(ra['cost_per_1k'], 'unknown')} vs "
+                     f"{fmt_usd(rb['cost_per_1k'], 'unknown')}")
+    return text + "."
+
+
+def _winner(cmp: MetricComparison) -> str:
+    """The winner with its interval, and whether the win is clear (not tied with anyone)."""
+    res = cmp.result
+    if res.best is None:
+        return f"No setup has a score on {cmp.label}."
+    b = cmp.summary(res.best)
+    text = (f"Winner on {cmp.label}: {b.model}, {cmp._num(b.mean)} (95% CI [{cmp._num(b.low)}, "
+            f"{cmp._num(b.high)}], {b.n} queries).")
+    tied = sorted(res.tied_with_best - {res.best})
+    if tied:
+        return text + f" Not a clear win: statistically tied with {', '.join(tied)} (Holm-adjusted p ≥ {res.alpha:g})."
+    others = [s.model for s in res.models if s.model != res.best and s.n > 0]
+    return text + (f" Significantly ahead of {', '.join(others)}." if others else "")
+
+
+def _compared(group: list[Run], cmp: MetricComparison, load_runs: list[Run]) -> list[str]:
+    """What was compared, on what data: setups with model ids, dataset, k / index or generator / judge, load."""
+    run = group[0]
+    ids = {m: i for r in group for m, i in (r.config.get("model_ids") or {}).items()}
+    setups = [f"{m} ({ids[m]})" if ids.get(m) and ids[m] != m else m for m in cmp.scores]
+    out = [f"Setups: {', '.join(setups)}."]
+    h = run.dataset_hash
+    out.append(f"Data: dataset “{run.dataset or 'unnamed'}”, {cmp.n_queries} queries"
+               + (f" (content hash {h[:12]})" if h else "") + ".")
+    out.append(kind_of(run).describe(run, cmp.label))
+    if load_runs:
+        out += [f"Latency: load run {r.id}, {r.config.get('users', '?')} users on the "
+                f"{r.config.get('endpoint', 'search')} endpoint." for r in load_runs]
+    else:
+        out.append(f"Latency: {missing(NO_LOAD)} (add a load run id to put latency on the chart).")
+    return out
+
+
+def _group(runs: list[Run]) -> list[list[Run]]:
+    """Runs reported together: quality runs that can be compared per query (same kind, dataset and,
+    where the kind needs it, k) first, then every other run on its own."""
+    groups: dict[tuple, list[Run]] = {}
+    for r in sorted(runs, key=lambda r: not kind_of(r).quality):
+        entry = kind_of(r)
+        key = (r.kind, r.dataset_hash, r.config.get("k") if entry.same_cutoff else None) if entry.quality else (r.id,)
+        groups.setdefault(key, []).append(r)
+    return list(groups.values())
+
+
+
+
+def _manifest(run: Run) -> dict:
+    c = run.config
+    env = c.get("environment") or {}
+    models = c.get("models") or []
+    ids = c.get("model_ids") or {}
+    items = [("created", time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(run.created))), ("status", run.status),
+             ("error", run.error),
+             ("dataset", run.dataset), ("dataset content hash", run.dataset_hash),
+             ("dataset source", c.get("dataset_source")),
+             ("models", ", ".join(f"{m} = {ids[m]}" if m in ids else str(m) for m in models)),
+             ("k", c.get("k")), ("index", " / ".join(c[x] if isinstance(c[x], str) else json.dumps(c[x]) for x in
+                                 ("index_type", "metric", "index_params") if c.get(x))),
+             ("generator", describe_llm(c.get("generator"))), ("judge", describe_llm(c.get("judge"))),
+             ("prompt", c.get("prompt") or (c.get("rag") or {}).get("prompt_template")),
+             ("metrics", ", ".join(c.get("metrics_active") or [])),
+             ("users", c.get("users")), ("python", env.get("python")),
+             ("packages", ", ".join(f"{p} {v}" for p, v in (env.get("packages") or {}).items() if v))]
+    frame = pd.DataFrame([(k, v if isinstance(v, str) else json.dumps(v, ensure_ascii=False))
+                          for k, v in items if v not in (None, "", [], {})], columns=["field", "value"])
+    return {"id": run.id, "kind": run.kind, "table": _table(frame),
+            "config": json.dumps(scrub(c), indent=2, ensure_ascii=False, default=str)}
+
+
+def quality_section(store: RunStore, group: list[Run], metric: str | None = None, examples: int = 3,
+                    n_resamples: int = N_RESAMPLES, dataset=None) -> tuple[dict, list[MetricComparison]]:
+    """The section of one group of quality runs (``RunKind.section`` of retrieval and RAG)."""
+    entry = kind_of(group[0])
+    ids = [r.id for r in group]
+    names = list(dict.fromkeys(n for r in group for n in run_metrics(store, r)))
+    main = (find_metric(names, metric) if metric else None) or default_metric(store, group[0])
+    metrics = [main] + [n for n in names if n != main] if entry.report_all_metrics else [main]
+    stats = run_stats(store, ids, n_resamples)  # the same object the pages and the gate read
+    cmps = [stats.get(m) for m in metrics if m]
+    sec = {"title": f"{entry.section_title} · {group[0].dataset or 'dataset'}", "sentences": [], "tables": [],
+           "figures": [], "examples": [], "notes": [], "intro": f"{len(cmps[0].scores)} setups, {cmps[0].n_queries} "
+           "queries" + (f", k = {group[0].config.get('k')}" if entry.same_cutoff else "") if cmps else ""}
+    for cmp in cmps:
+        sec["sentences"] += cmp.verdicts()
+        sec["tables"].append((f"{cmp.label}: mean and 95% CI", _table(_ci_table(cmp))))
+        if len(cmp.scores) > 1:
+            sec["tables"].append((f"{cmp.label}: paired differences", _table(_pairs_table(cmp))))
+    judge_sentences, judge_tables = judge_parts(store, group)   # what the judged metrics above are worth
+    sec["sentences"] += judge_sentences
+    sec["tables"] += judge_tables
+    if entry.means_table and cmps:
+        all_means = stats.frame().assign(metric=lambda f: f["metric"].map(metric_label)).pivot(
+            index="model", columns="metric", values="mean").reindex(stats.models)
+        all_means = all_means[[metric_label(m) for m in stats.metrics]].rename_axis(None, axis=1).reset_index()
+        sec["tables"].append(("All metrics (means)", _table(all_means, reasons={c: "not scored"
+                                                                               for c in all_means.columns})))
+    if cmps:
+        sec["figures"].append(means_chart(cmps))
+        sec["examples"], notes = example_tables(store, group, cmps[0], examples, dataset)
+        sec["notes"] += notes
+        sec["legend"] = entry.relevance_legend and bool(sec["examples"]) and not notes
+    return sec, cmps
+
+
+def _frontier_section(kind: str, frontier: pd.DataFrame, chart: Markup | None, in_summary: bool) -> dict:
+    metric = metric_label(frontier["quality_metric"].iloc[0])
+    notes = [f"No load run in this report: latency is not on the chart ({missing(NO_LOAD)}). Add a load run id."] \
+        if frontier["p95_ms"].isna().all() else []
+    pareto = ", ".join(frontier.loc[frontier["pareto"], "setup"])
+    return {"title": f"Quality, cost and latency · {kind_of(kind).label}",
+            "intro": "Pareto-optimal setups: no other setup is at least as good on every axis and better on one."
+                     + (" The chart is in the executive summary." if in_summary and chart else ""),
+            "sentences": [], "tables": [("Setups", _table(frontier_display(frontier)))], "examples": [],
+            "notes": notes, "figures": [chart] if chart and not in_summary else [],
+            "headline": f"Pareto-optimal on {metric}, cost and latency: {pareto or missing('none scored')}."}
+
+
+def build_report(store: RunStore, run_ids: list[str] | str, metric: str | None = None, examples: int = 3,
+                 title: str | None = None, n_resamples: int = N_RESAMPLES, dataset=None) -> str:
+    """The report's HTML text for the given runs (ids, ``"A,B"`` or ``latest``)."""
+    ids = store.resolve_ids(run_ids)
+    runs = [store.get(i) for i in ids]
+    load_runs = [r for r in runs if not kind_of(r).quality]  # latency for the frontier
+    headline, sections, frontiers, summary = [], [], [], {}
+    for group in _group(runs):
+        sec, cmps = kind_of(group[0]).section(store, group, metric=metric, examples=examples,
+                                              n_resamples=n_resamples, dataset=dataset)
+        if "headline" in sec:
+            headline += [sec.pop("headline")]
+        sections.append(sec)
+        if cmps:
+            frontier = frontier_table(store, [r.id for r in group] + [r.id for r in load_runs], cmps[0].metric)
+            headline.append(_headline(cmps[0], frontier, model_labels(group)))
+            chart = frontier_chart(frontier) if not frontier.empty else None
+            if not summary:  # the first quality comparison is the report's headline
+                summary = {"verdict": headline[-1], "winner": _winner(cmps[0]), "compared": _compared(
+                    group, cmps[0], load_runs), "chart": chart or sec["figures"][0]}
+            frontiers.append((group[0].kind, frontier, chart, summary.get("chart") is chart))
+    for kind, frontier, chart, in_summary in frontiers:
+        if frontier.empty:
+            continue
+        sec = _frontier_section(kind, frontier, chart, in_summary)
+        headline.append(sec.pop("headline"))
+        sections.append(sec)
+    if not headline:
+        headline = ["These runs have no per-query scores or load results to compare."]
+    headline += [f"Run {r.id} ({r.kind}) is {r.status}" + (f": {r.error}" if r.error else "") +
+                 "; its numbers cover only what finished." for r in runs if r.status != "done"]
+    if not summary:  # load runs only, or nothing comparable
+        summary = {"verdict": headline[0], "chart": (sections[0]["figures"] or [None])[0] if sections else None,
+                   "compared": [f"Load run {r.id}: {r.config.get('users', '?')} users on the "
+                                f"{r.config.get('endpoint', 'search')} endpoint, dataset “{r.dataset}”."
+                                for r in load_runs]}
+    summary["more"] = [h for h in headline if h != summary.get("verdict")]
+    return _ENV.get_template("report.html.j2").render(
+        title=title or "RAG evaluation report", generated=time.strftime("%Y-%m-%d %H:%M"), runs=ids, summary=summary,
+        sections=sections, manifest=[_manifest(r) for r in runs], resamples=f"{n_resamples:,}", best=BEST, alpha=ALPHA,
+        tints=TINTS, rel=RELEVANT, nonrel=NOT_RELEVANT, nomatch=NO_MATCH, legend=LEGEND)
+
+
+def write_report(store: RunStore, run_ids: list[str] | str, output: str | Path, **kw) -> Path:
+    """``build_report`` into a file (parent folders created); returns the path."""
+    path = Path(output)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(build_report(store, run_ids, **kw), encoding="utf-8")
+    return path
+

@@ -1,0 +1,251 @@
+"""Quality, cost and latency of each setup side by side, with the Pareto-optimal ones marked.
+
+Why: "which model is best" has no answer until cost and speed are on the table. A setup (an
+embedding model, or a retriever + generator pair in a RAG run) is on the *Pareto frontier* when
+no other setup is at least as good on every axis and better on one: higher quality, lower cost
+per 1,000 queries, lower p95 latency. Everything off the frontier is a setup you should not pick.
+
+Where the numbers come from (all from stored runs, so the chart is reproducible):
+* quality: a retrieval run's mean (nDCG@k by default) or a RAG run's Ragas mean;
+* cost per 1,000 queries: query embedding = tokens per query (the dataset's queries at ~4
+  characters per token, or 16 if the dataset cannot be read) x the registry price per 1M tokens,
+  plus, for RAG runs, the generator's recorded token usage per question x the run's own price
+  table (the judge's tokens are evaluation cost and left out). Local models (``st:`` folders,
+  MiniLM, BM25), self-hosted endpoints (``oai:``) and the extractive baseline cost 0 because
+  hardware is not priced, and ``cost_basis`` says so; a model that does not resolve has an
+  unknown cost (NaN, ``cost_basis`` "unknown: <reason>"), never a silent $0;
+* p95 latency: the load run(s) given, ``results[model]["p95_ms"]``.
+An axis no setup has (e.g. no load run) is left out of the Pareto test; a setup missing a value
+on an axis others have counts as worst on it.
+
+Usage:
+    frame = frontier_table(store, ["RETRIEVAL_RUN", "LOAD_RUN"])
+    frame[["setup", "quality", "cost_per_1k", "p95_ms", "pareto"]]
+    frontier_figure(frame).show()
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from functools import lru_cache
+
+import pandas as pd
+
+from evaluators.formatting import display_frame, fmt_ms, fmt_score, fmt_usd
+from evaluators.report.sections import load_model_name, load_results
+from evaluators.stats.comparison import default_metric, find_metric, metric_value, run_metrics
+from evaluators.stats.labels import metric_label
+from evaluators.stats.pareto import pareto_flags
+from evaluators.stats.run_kinds import kind_of
+from rag.runs import Run, RunStore
+
+CHARS_PER_TOKEN = 4.0
+DEFAULT_QUERY_TOKENS = 16.0
+COLUMNS = ["setup", "model", "kind", "quality", "quality_metric", "cost_per_1k", "cost_basis", "p95_ms", "users",
+           "latency_endpoint", "quality_run", "latency_run", "pareto"]
+
+
+@lru_cache(maxsize=16)
+def _dataset_query_tokens(source: str, content_hash: str | None) -> tuple[float | None, str]:
+    """(tokens per query, "dataset") or (None, why the dataset's queries cannot be used)."""
+    try:
+        from rag.data.loaders import load_dataset
+
+        ds = load_dataset(source)
+    except Exception as e:  # moved, deleted, unreadable: say so in the cost basis
+        return None, f"default: dataset {source} unreadable ({str(e)[:120]})"
+    if content_hash and ds.content_hash() != content_hash:
+        return None, f"default: dataset {source} changed since the run"  # do not guess from other queries
+    qs = ds.judged_queries or ds.queries
+    return (sum(len(q.text) for q in qs) / len(qs) / CHARS_PER_TOKEN, "dataset") if qs else \
+        (None, f"default: dataset {source} has no queries")
+
+
+def query_tokens(run: Run) -> tuple[float, str]:
+    """Tokens per query for embedding cost: the run's own count, the dataset's, or a default (and why)."""
+    if isinstance(run.config.get("query_tokens"), (int, float)):
+        return float(run.config["query_tokens"]), "recorded"
+    src = run.config.get("dataset_source")
+    est, how = _dataset_query_tokens(src, run.dataset_hash) if src else (None, "default: no dataset source recorded")
+    return (est, how) if est else (DEFAULT_QUERY_TOKENS, how)
+
+
+def embedding_price(model: str) -> tuple[float | None, str]:
+    """(USD per 1M tokens, where that comes from) for a stored model key; (None, "unknown: why")
+    when the key does not resolve (a run recorded under a name this version does not know)."""
+    from rag.models.base import ModelUnavailable
+    from rag.models.registry import resolve
+
+    try:
+        spec = resolve(model)
+    except ModelUnavailable as e:
+        return None, f"unknown: {e}"
+    return float(spec.price_per_mtok), spec.cost_basis
+
+
+def retrieval_cost(store: RunStore | None, run: Run, model: str) -> tuple[float, str]:
+    """Query embedding cost per 1k queries (``RunKind.cost`` of retrieval)."""
+    price, basis = embedding_price(model)
+    if price is None:
+        return math.nan, basis
+    if price == 0:
+        return 0.0, basis
+    toks, how = query_tokens(run)
+    return toks * price * 1000 / 1e6, f"~{toks:.0f} tokens/query ({how}) × {basis}"
+
+
+def _llm_model(spec: str | None) -> str | None:
+    """``openai:gpt-4o-mini@URL`` → ``gpt-4o-mini`` (the name token usage is keyed by)."""
+    if not spec or ":" not in spec:
+        return None
+    return spec.partition(":")[2].split("@", 1)[0] or None
+
+
+def rag_cost(store: RunStore, run: Run, model: str) -> tuple[float, str]:
+    """``RunKind.cost`` of RAG: query embedding (as retrieval) + the generator's tokens per question ×
+    the run's price table.
+    Rows keep usage per LLM model; the judge's tokens are evaluation cost, not serving cost, so they
+    are left out, unless generator and judge are the same model (then they cannot be told apart)."""
+    emb, basis = retrieval_cost(store, run, model)
+    gen = run.config.get("generator")
+    if not isinstance(gen, dict) or gen.get("baseline", True):
+        return emb, basis + "; extractive baseline (no LLM)"
+    gen_model = _llm_model(gen.get("spec"))
+    judge_model = (run.config.get("judge") or {}).get("model")
+    rows = store.rows(run.id, model=model)
+    if not rows or not gen_model:
+        return emb, basis + "; generator usage not recorded"
+    from evaluators.rag.cost import PriceTable
+
+    table = run.summary.get("prices") or (run.config.get("rag") or {}).get("prices") or {}
+    prices = PriceTable.from_json(json.dumps(table))
+    if prices.price(gen_model) is None:
+        return emb, basis + f"; {gen_model} unpriced"
+    same = gen_model == judge_model
+    usd = sum(prices.cost(m, u.get("prompt_tokens", 0), u.get("completion_tokens", 0))
+              for r in rows for m, u in (r.get("usage") or {}).items() if m == gen_model or same)
+    note = " (includes the judge's tokens: same model)" if same else ""
+    return emb + usd / len(rows) * 1000, basis + f"; {gen_model} tokens × run prices{note}"
+
+
+def _latency(load_runs: list[Run], model: str, endpoint: str) -> tuple[float, object, str | None, str | None]:
+    """p95 for a setup from the first load run that measured it, preferring load runs of the matching
+    endpoint (``search`` for retrieval, ``rag`` for RAG). Locust names like ``search[minilm]`` match."""
+    ordered = sorted(load_runs, key=lambda r: r.config.get("endpoint", endpoint) != endpoint)
+    for run in ordered:
+        for key, v in load_results(run).items():
+            if model in (key, load_model_name(key)) and isinstance(v.get("p95_ms"), (int, float)):
+                return float(v["p95_ms"]), v.get("users", run.config.get("users")), run.config.get("endpoint"), run.id
+    return math.nan, None, None, None
+
+
+def frontier_table(store: RunStore, run_ids: list[str] | str, metric: str | None = None) -> pd.DataFrame:
+    """One row per setup in the quality runs (retrieval / RAG) of ``run_ids``, latency from its load runs."""
+    runs = [store.get(r) for r in store.resolve_ids(run_ids)]
+    quality = [r for r in runs if kind_of(r).quality]
+    load_runs = [r for r in runs if not kind_of(r).quality]
+    rows = []
+    for run in quality:
+        entry = kind_of(run)
+        names = run_metrics(store, run)
+        m = (find_metric(names, metric) if metric else None) or default_metric(store, run)
+        if m is None:
+            continue
+        for model in run.config.get("models") or list(run.typed_summary().per_model()):
+            q = metric_value(run, m, model)
+            cost, basis = entry.cost(store, run, model)
+            setup = entry.setup(run, model)
+            p95, users, endpoint, lat_run = _latency(load_runs, model, entry.endpoint)
+            if len(quality) > 1:
+                setup += f" [{run.id}]"
+            rows.append({"setup": setup, "model": model, "kind": run.kind,
+                         "quality": math.nan if q is None else q, "quality_metric": m,
+                         "cost_per_1k": cost, "cost_basis": basis, "p95_ms": p95, "users": users,
+                         "latency_endpoint": endpoint, "quality_run": run.id, "latency_run": lat_run})
+    frame = pd.DataFrame(rows, columns=COLUMNS[:-1])
+    frame["pareto"] = False
+    for _, part in frame.groupby("quality_metric", sort=False):  # nDCG and a Ragas score are not one axis
+        frame.loc[part.index, "pareto"] = pareto_flags(part)
+    return frame.astype({"pareto": bool})
+
+
+
+
+def frontier_figure(frame: pd.DataFrame, metric: str | None = None, title: str | None = None):
+    """Quality (y) against p95 latency (x; cost per 1k if no latency), colour = cost, Pareto setups as
+    labelled stars joined by a line; one quality metric (``metric`` or the first). Labels are
+    HTML-escaped (Plotly renders a subset of HTML)."""
+    import plotly.graph_objects as go
+
+    metric = metric or (frame["quality_metric"].iloc[0] if len(frame) else None)
+    data = frame[frame["quality"].notna() & (frame["quality_metric"] == metric)].copy()
+    use_latency = data["p95_ms"].notna().any()
+    xcol, xtitle = ("p95_ms", "p95 latency (ms, load test)") if use_latency else \
+        ("cost_per_1k", "cost per 1,000 queries (USD)")
+    metric = metric_label(metric) if metric else "quality"
+    data["label"] = data["setup"].map(lambda s: html.escape(str(s)))
+    hover = ("%{customdata[0]}<br>" + metric + " %{y:.3f}<br>cost/1k queries $%{customdata[1]:.4f}"
+             "<br>p95 %{customdata[2]:.0f} ms<extra></extra>")
+    fig = go.Figure()
+    for on, name, symbol, size in ((False, "dominated", "circle", 11), (True, "Pareto-optimal", "star", 18)):
+        part = data[data["pareto"] == on]
+        if part.empty:
+            continue
+        marker = {"symbol": symbol, "size": size, "line": {"width": 1, "color": "#222"}}
+        if use_latency and data["cost_per_1k"].fillna(0).max() > 0:  # colour by cost only if anything costs
+            marker.update(color=part["cost_per_1k"], colorscale="Viridis", showscale=on, cmin=0,
+                          cmax=max(float(data["cost_per_1k"].max()), 1e-9),
+                          colorbar={"title": "$/1k queries"})
+        else:
+            marker["color"] = "#d62728" if on else "#9e9e9e"
+        fig.add_trace(go.Scatter(x=part[xcol], y=part["quality"], mode="markers+text", name=name,
+                                 text=part["label"], textposition="top center", marker=marker,
+                                 customdata=part[["label", "cost_per_1k", "p95_ms"]].values, hovertemplate=hover))
+    front = data[data["pareto"] & data[xcol].notna()].sort_values(xcol)
+    if len(front) > 1:
+        fig.add_trace(go.Scatter(x=front[xcol], y=front["quality"], mode="lines", name="frontier",
+                                 line={"dash": "dot", "color": "#d62728"}, hoverinfo="skip"))
+    fig.update_layout(title=html.escape(title or f"{metric} vs {'latency' if use_latency else 'cost'}"),
+                      xaxis_title=xtitle, yaxis_title=metric, height=420, margin={"t": 50, "l": 60, "r": 20, "b": 50},
+                      legend={"orientation": "h", "y": -0.2})
+    return fig
+
+
+NO_LOAD = "no load run yet"
+
+
+def frontier_display(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frontier as people read it: formatted numbers, ★ for Pareto-optimal, and every empty
+    cell saying why ("— no load run yet", "— unknown cost") instead of None / NaN."""
+    metric = metric_label(frame["quality_metric"].iloc[0]) if len(frame) else "quality"
+    show = frame[["setup", "quality", "cost_per_1k", "p95_ms", "users", "latency_endpoint", "pareto",
+                  "cost_basis"]].copy()
+    show["pareto"] = show["pareto"].map({True: "★ yes", False: ""})
+    show = display_frame(show, {"quality": "not scored", "cost_per_1k": "unknown cost", "p95_ms": NO_LOAD,
+                                "users": NO_LOAD, "latency_endpoint": NO_LOAD})
+    return show.rename(columns={"quality": metric, "cost_per_1k": "USD per 1k queries", "p95_ms": "p95 ms",
+                                "latency_endpoint": "load endpoint", "pareto": "Pareto-optimal",
+                                "cost_basis": "cost basis"})
+
+
+def frontier_chart(frame: pd.DataFrame, metric: str | None = None, title: str | None = None):
+    """The frontier as a static SVG scatter for the report: quality (y) against p95 latency (x; cost
+    per 1k queries when no setup has a latency), Pareto-optimal setups as stars on a dotted line."""
+    from evaluators.report.charts import scatter_chart
+
+    metric = metric or (frame["quality_metric"].iloc[0] if len(frame) else None)
+    data = frame[frame["quality"].notna() & (frame["quality_metric"] == metric)]
+    use_latency = data["p95_ms"].notna().any()
+    xcol, xtitle = ("p95_ms", "p95 latency (ms, load test)") if use_latency else \
+        ("cost_per_1k", "cost per 1,000 queries (USD)")
+    label = metric_label(metric) if metric else "quality"
+    points = [{"label": r["setup"], "x": r[xcol], "y": r["quality"], "highlight": bool(r["pareto"]),
+               "tip": f"{r['setup']}: {label} {fmt_score(r['quality'])} · p95 {fmt_ms(r['p95_ms'], NO_LOAD)} ms · "
+                      f"{fmt_usd(r['cost_per_1k'], 'unknown cost')} per 1k queries"}
+              for r in data.to_dict("records")]
+    if not use_latency and not any(p["x"] == p["x"] for p in points):
+        return None
+    return scatter_chart(points, title or f"{label} vs {'latency' if use_latency else 'cost'}", xtitle, label,
+                         x_format="{:,.0f}" if use_latency else "${:.4f}")

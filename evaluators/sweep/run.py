@@ -1,0 +1,327 @@
+"""Run a grid of retrieval setups on one dataset, score each at document level, and record it as one run.
+
+Why document-level scoring: setups with different chunkings retrieve different units (whole documents,
+200-character chunks, ...), while the qrels judge documents. Each chunk ranking is collapsed to a
+document ranking (``rag.data.chunking.document_ranking``: a document's rank is its best chunk's rank, later
+chunks dropped, ranks closed up) and scored with the trec_eval metrics on the same qrels, so every
+setup is compared on the same judgments. A setup searches ``k`` units (its reranker's ``depth``
+candidates, rescored, then the best k): a chunked setup returns at most k documents, the context a
+RAG pipeline would hand its generator.
+
+Each collection (model × chunking) is built or reused once and shared by every setup that searches it;
+query-time parts never rebuild anything. Latency is measured per query, one query at a time (query
+embedding, search and reranking), after a warm-up query, so p50/p95 say what a user would wait.
+
+Cost per 1,000 queries (``setup_cost``) is what serving the setup costs, not what the sweep cost: the
+query's embedding (tokens per query, the dataset's judged queries at ~4 characters per token, × the
+model's registry price, as ``evaluators.report.frontier.retrieval_cost`` prices retrieval runs) plus one
+reranker call per query when that reranker endpoint's price is given. Local models, BM25 and local
+cross-encoders cost 0 and their basis says why; an endpoint reranker without a price counts 0 and its
+basis says "not priced". Building the index (embedding the corpus) is a one-off, not a per-query cost.
+The run records the Milvus it searched (``public_uri``: no user, password or query string) so an
+exported script can name it.
+
+Usage:
+    with Retriever() as wb:
+        plan = plan_sweep(wb, ds, grid(["minilm", "bm25"], ks=[5, 10]))
+        print(plan.describe())   # "4 setups, 2 collections (1 to build, 31 documents/chunks to index), 64 searches;
+                                 #  about 9 s (embedding 31 documents/chunks: 2 s; 68 searches: 7 s; ...)"
+        result = run_sweep(wb, ds, plan.setups)      # SweepResult; result.run_id once recorded
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from evaluators.retrieval.metrics import score_run
+from evaluators.sweep.estimate import Estimate
+from evaluators.sweep.setups import Setup, check_reranker, rerank
+from rag.data.chunking import ChunkedDataset, chunk_dataset, document_ranking
+from rag.data.dataset import Dataset
+from rag.milvus.index_config import build_inputs, collection_name
+from rag.models.registry import resolve, resolve_all
+from rag.retrieval import Retriever
+
+SweepProgress = Callable[[str, int, int, str], None]  # (stage "index" | "search", done, total, what)
+CHARS_PER_TOKEN = 4.0  # as evaluators.report.frontier: no tokenizer download for an estimate
+
+
+@dataclass
+class SweepPlan:
+    """What a sweep will do, before it starts: the count and an estimate of the work."""
+    setups: list[Setup]
+    collections: int                 # distinct (model, chunking)
+    to_build: int                    # of those, not built yet (to embed and insert)
+    units_to_index: int              # documents / chunks in the collections to build
+    searches: int                    # setups × judged queries
+    estimate: Estimate | None = None  # how long, from rates measured now (``evaluators.sweep.estimate``)
+
+    def counts(self) -> str:
+        return (f"{len(self.setups)} setups, {self.collections} collections ({self.to_build} to build, "
+                f"{self.units_to_index} documents/chunks to index), {self.searches} searches")
+
+    def describe(self) -> str:
+        """The counts and, when timed, how long: ``…, 64 searches; about 9 s (…)``."""
+        return self.counts() + (f"; {self.estimate.describe()}" if self.estimate else "")
+
+
+@dataclass
+class SetupResult:
+    setup: Setup
+    collection: str
+    rankings: dict[str, list[tuple[str, float]]]        # query id -> document ranking (at most k)
+    per_query: dict[str, dict[str, float]]              # query id -> metric -> value
+    metrics: dict[str, float]                           # metric -> mean
+    latency_ms: dict[str, float]                        # query id -> ms
+    p50_ms: float = 0.0
+    p95_ms: float = 0.0
+    cost_per_1k: float = 0.0                            # USD per 1,000 queries (``setup_cost``)
+    cost_basis: str = ""                                # what that number rests on
+
+    def to_json(self) -> dict:
+        return {"id": self.setup.id, "parts": self.setup.model_dump(), "collection": self.collection,
+                "metrics": self.metrics, "latency": {"p50_ms": self.p50_ms, "p95_ms": self.p95_ms},
+                "cost": {"usd_per_1k_queries": self.cost_per_1k, "basis": self.cost_basis},
+                "per_query": self.per_query,
+                "rankings": {q: [[d, round(s, 6)] for d, s in r] for q, r in self.rankings.items()}}
+
+
+@dataclass
+class SweepResult:
+    dataset: str
+    setups: list[SetupResult]
+    seconds: float = 0.0
+    leaderboard: dict = field(default_factory=dict)       # evaluators.sweep.leaderboard.Leaderboard.to_json()
+    run_id: str | None = None
+    milvus_uri: str | None = None                         # the Milvus searched (``public_uri``)
+
+    def to_json(self) -> dict:
+        return {"run_id": self.run_id, "dataset": self.dataset, "seconds": round(self.seconds, 3),
+                "milvus_uri": self.milvus_uri,
+                "leaderboard": self.leaderboard, "setups": [s.to_json() for s in self.setups]}
+
+
+class _Chunkings:
+    """Each chunking of the corpus computed once per sweep (a reused collection still needs its parents)."""
+
+    def __init__(self, ds: Dataset):
+        self.ds, self._done = ds, {}
+
+    def get(self, setup: Setup) -> ChunkedDataset:
+        key = setup.index_key[1:]
+        if key not in self._done:
+            self._done[key] = chunk_dataset(self.ds, *key)
+        return self._done[key]
+
+
+def plan_sweep(wb: Retriever, ds: Dataset, setups: list[Setup], timed: bool = True) -> SweepPlan:
+    """Check every model and reranker can run here (before any work), count what the sweep will do and
+    (``timed``) estimate how long it takes from rates measured now (``evaluators.sweep.estimate``)."""
+    ds.require_text("a sweep")  # setups search by query text, chunk and rerank text
+    if not ds.judged_queries:
+        raise ValueError(f"dataset {ds.name} has no judged queries: a sweep needs qrels to score")
+    specs = resolve_all([s.model for s in setups], check=True, settings=wb.settings)
+    wb.store.capabilities.require(list(specs.values()), wb.index_config)
+    for reranker in {s.reranker for s in setups}:
+        check_reranker(reranker)
+    chunks, keys, to_build, units = _Chunkings(ds), {}, 0, 0
+    to_embed: dict[str, list[str]] = {}  # dense model -> texts of its builds not in the embedding cache
+    pending: dict[str, set[str]] = {}    # cache key -> texts already counted (minilm and hybrid share one)
+    for s in setups:
+        keys.setdefault(s.index_key, s)
+    for s in keys.values():
+        c = chunks.get(s)
+        inputs = build_inputs(c.dataset, specs[s.model], wb.index_config, c.label)
+        if not wb.store.is_complete(collection_name(inputs), inputs, len(c.dataset.documents)):
+            to_build += 1
+            units += len(c.dataset.documents)
+            if timed and (enc := specs[s.model].encoder(wb.settings)) is not None:
+                texts = [d.full_text for d in c.dataset.documents]
+                cached = enc.cache.get_many(enc.spec.cache_key, texts)
+                seen = pending.setdefault(enc.spec.cache_key, set())
+                new = [t for i, t in enumerate(texts) if i not in cached and t not in seen]
+                seen.update(new)
+                to_embed.setdefault(s.model, []).extend(new)
+    plan = SweepPlan(setups, len(keys), to_build, units, len(setups) * len(ds.judged_queries))
+    if timed:
+        from evaluators.sweep.estimate import estimate, measure_rates
+
+        rates = measure_rates(wb, to_embed, [s.model for s in setups], [s.reranker for s in setups])
+        plan.estimate = estimate({m: len(t) for m, t in to_embed.items()}, setups, len(ds.judged_queries), rates)
+    return plan
+
+
+def query_tokens(ds: Dataset) -> float:
+    """Tokens per query the embedding is billed for: the judged queries' mean length ÷ 4 characters."""
+    qs = ds.judged_queries
+    return sum(len(q.text) for q in qs) / len(qs) / CHARS_PER_TOKEN if qs else 0.0
+
+
+def parse_rerank_prices(text: str) -> dict[str, float]:
+    """'MODEL=USD,…' (USD per 1,000 calls of a rerank endpoint, by its model name or whole spec) as a dict;
+    ValueError names the pair that is not one. "" is no prices."""
+    out: dict[str, float] = {}
+    for pair in (p.strip() for p in (text or "").split(",")):
+        if not pair:
+            continue
+        name, _, price = pair.rpartition("=")
+        try:
+            value = float(price)
+        except ValueError:
+            value = -1.0
+        if not name.strip() or not value >= 0:
+            raise ValueError(f"{pair!r}: give MODEL=USD (per 1,000 calls, ≥ 0)")
+        out[name.strip()] = value
+    return out
+
+
+def setup_cost(setup: Setup, tokens_per_query: float, rerank_prices: dict[str, float] | None = None
+               ) -> tuple[float, str]:
+    """(USD per 1,000 queries, its basis): the query embedding at the model's registry price plus one
+    call per query of a priced rerank endpoint (``rerank_prices``: its model name or whole spec → USD
+    per 1,000 calls). Never a silent $0: each free part says why."""
+    spec = resolve(setup.model)
+    usd, parts = 0.0, []
+    if spec.price_per_mtok:
+        usd = tokens_per_query * spec.price_per_mtok * 1000 / 1e6
+        parts.append(f"~{tokens_per_query:.0f} tokens/query (dataset) × {spec.cost_basis}")
+    else:
+        parts.append(spec.cost_basis)
+    if setup.reranker.startswith("ce:"):
+        parts.append(f"reranker {setup.reranker}: local cross-encoder (hardware not priced)")
+    elif setup.reranker.startswith("rerank:"):
+        model, base = setup.reranker.removeprefix("rerank:").split("@", 1)
+        prices = rerank_prices or {}
+        price = prices.get(setup.reranker, prices.get(model))
+        if price is None:
+            parts.append(f"reranker {model} at {base}: not priced ($0 counted)")
+        else:
+            usd += float(price)
+            parts.append(f"reranker {model}: ${float(price):g} per 1,000 calls (given)")
+    return usd, "; ".join(parts)
+
+
+def public_uri(uri: str | None) -> str | None:
+    """A Milvus URI fit to record: no user, password, query string or fragment (a token never is)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    if not uri:
+        return None
+    parts = urlsplit(str(uri))
+    if not parts.scheme or not parts.netloc:
+        return str(uri).split("?", 1)[0]  # a local path
+    host = parts.hostname or ""
+    netloc = (f"[{host}]" if ":" in host else host) + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def _percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else float("nan")
+
+
+def score_documents(found: dict[str, list[tuple[str, float]]], parents: dict[str, str],
+                    qrels: dict[str, dict[str, int]], k: int):
+    """(document rankings, per-query metrics, means): each query's chunk ranking collapsed to documents
+    (``document_ranking``) and scored in that order with the trec_eval metrics at k."""
+    rankings = {q: document_ranking(hits, parents) for q, hits in found.items()}
+    per_query, means = score_run(rankings, qrels, k, sort_like_trec_eval=False)
+    return rankings, per_query, means
+
+
+def run_setup(wb: Retriever, chunked: ChunkedDataset, setup: Setup, collection: str,
+              tick: Callable[[], None] | None = None) -> SetupResult:
+    """Search every judged query one at a time (timed: embedding, search, reranking), collapse to
+    documents, score at the setup's k."""
+    spec = resolve(setup.model)
+    ds = chunked.dataset
+    enc = spec.encoder(wb.settings)
+    text_of = lambda cid: ds.doc(cid).full_text  # noqa: E731  (the passage a reranker reads)
+
+    def one(text: str) -> list[tuple[str, float]]:
+        vectors = None if enc is None else np.asarray([enc.embed_query(text)])
+        hits = wb.store.search(collection, spec, [text], setup.fetch, wb.index_config, query_vectors=vectors,
+                               settings=wb.settings, fusion=setup.fusion)[0]
+        return rerank(setup.reranker, text, hits, text_of, setup.k, wb.settings)
+
+    queries = ds.judged_queries
+    one(queries[0].text)  # warm-up: model loads and first-call costs are not a query's latency
+    found, latency = {}, {}
+    for q in queries:
+        t = time.perf_counter()
+        found[q.id] = one(q.text)
+        latency[q.id] = (time.perf_counter() - t) * 1000
+        if tick:
+            tick()
+    rankings, per_query, means = score_documents(found, chunked.parents, ds.qrels, setup.k)
+    ms = list(latency.values())
+    return SetupResult(setup, collection, rankings, per_query, means, latency,
+                       _percentile(ms, 50), _percentile(ms, 95))
+
+
+def run_sweep(wb: Retriever, ds: Dataset, setups: list[Setup], progress: SweepProgress | None = None,
+              store=None, metric: str = "ndcg", record: bool = True, n_resamples: int | None = None,
+              rerank_prices: dict[str, float] | None = None) -> SweepResult:
+    """Build (or reuse) each collection once, run every setup, price it (``setup_cost``), rank them
+    (``evaluators.sweep.leaderboard``) and record the sweep as a ``sweep`` run (``record``)."""
+    ds.require_text("a sweep")
+    from evaluators.sweep.leaderboard import leaderboard
+
+    t0 = time.perf_counter()
+    chunks = _Chunkings(ds)
+    built: dict[tuple, str] = {}
+    keys = list(dict.fromkeys(s.index_key for s in setups))
+    total = len(setups) * len(ds.judged_queries)
+    done = 0
+    results = []
+    for s in setups:
+        c = chunks.get(s)
+        if s.index_key not in built:
+            if progress:
+                progress("index", len(built), len(keys), f"{s.model} {s.chunking}")
+            built[s.index_key] = wb.store.ensure_collection(c.dataset, resolve(s.model), wb.index_config, c.label,
+                                                            settings=wb.settings).name
+
+        def tick(_s=s):
+            nonlocal done
+            done += 1
+            if progress:
+                progress("search", done, total, _s.id)
+        results.append(run_setup(wb, c, s, built[s.index_key], tick))
+        results[-1].cost_per_1k, results[-1].cost_basis = setup_cost(s, query_tokens(ds), rerank_prices)
+    result = SweepResult(ds.name, results, time.perf_counter() - t0, milvus_uri=public_uri(wb.info.uri))
+    result.leaderboard = leaderboard(results, metric, **({"n_resamples": n_resamples} if n_resamples else {})).to_json()
+    if record:
+        result.run_id = save_sweep(store, ds, result, wb)
+    return result
+
+
+def save_sweep(store, ds: Dataset, result: SweepResult, wb: Retriever) -> str:
+    """One ``sweep`` run: the setups in its config, a row per (setup, query), means and latency in its summary."""
+    from rag.models.devices import runtime_info
+    from rag.runs import RunStore
+    from rag.runs.models import SweepConfig, SweepRow, SweepSummary
+
+    store = store or RunStore.default()
+    setups = [r.setup for r in result.setups]
+    cfg = SweepConfig(models=list(dict.fromkeys(s.model for s in setups)), k=max(s.k for s in setups),
+                      dataset_source=ds.source, setups=[s.model_dump() for s in setups],
+                      grid={"ks": sorted({s.k for s in setups})},
+                      collections={r.setup.id: r.collection for r in result.setups},
+                      milvus_uri=result.milvus_uri, query_tokens=query_tokens(ds),
+                      **wb.index_config.record(), **runtime_info())
+    run_id = store.create("sweep", cfg, dataset=ds)
+    store.add_rows(run_id, [SweepRow(model=r.setup.id, item_id=q, ranking=r.rankings.get(q, []), scores=v,
+                                     latency_ms=r.latency_ms.get(q))
+                            for r in result.setups for q, v in r.per_query.items()])
+    board = result.leaderboard
+    store.finish(run_id, SweepSummary(
+        metrics={r.setup.id: r.metrics for r in result.setups},
+        latency={r.setup.id: {"p50_ms": r.p50_ms, "p95_ms": r.p95_ms} for r in result.setups},
+        cost={r.setup.id: {"usd_per_1k_queries": r.cost_per_1k, "basis": r.cost_basis} for r in result.setups},
+        metric=board.get("metric"), leaderboard=board.get("rows", []), seconds=result.seconds,
+        mdd=board.get("mdd"), n_queries=board.get("n_queries"), notes=board.get("notes", [])))
+    return run_id

@@ -1,0 +1,209 @@
+"""A retrieval setup (model × chunking × fusion × top-k × reranker) and the grid a sweep runs.
+
+Why one typed setup: users choose a whole retrieval setup, not a model alone. A ``Setup`` splits in
+two: its *index-time* parts (model, chunking) decide the Milvus collection (``index_key``: the sweep
+builds each once and reuses it), its *query-time* parts (fusion, k, reranker and its depth) only
+change how that collection is searched, so they never rebuild anything. ``grid`` is the cartesian
+product of the lists, de-duplicated: fusion applies to hybrid models only, a reranker depth only
+with a reranker (and never below k).
+
+Rerankers: ``none``; ``ce:FOLDER``, a sentence-transformers ``CrossEncoder`` loaded from a local
+folder (once per process); or ``rerank:MODEL@URL``, a Cohere-style ``/rerank`` endpoint (Cohere, Jina,
+vLLM, TEI, Infinity speak it). Each rescores the top ``depth`` candidates (query, passage) and keeps
+the best k.
+
+Usage:
+    setups = grid(["minilm", "hybrid"], chunk_sizes=[None, 200], fusions=["rrf:60", "weighted:0.3"], ks=[5, 10])
+    setups[0].id            # "minilm | whole | k5"
+    setups[0].index_key     # ("minilm", None, 0)
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from rag.milvus.store import canonical_order, parse_fusion
+from rag.models.registry import resolve
+
+DEFAULT_DEPTH = 20  # candidates a reranker rescores when no depth is given
+
+
+class Setup(BaseModel):
+    """One point of a sweep; every part is recorded with its results.
+
+    Usage:
+        Setup(model="hybrid", chunk_size=200, chunk_overlap=20, fusion="weighted:0.3", k=10).id
+        # "hybrid | c200o20 | weighted:0.3 | k10"
+    """
+    model_config = ConfigDict(frozen=True, protected_namespaces=())
+
+    model: str
+    chunk_size: int | None = None        # None: whole documents
+    chunk_overlap: int = 0
+    fusion: str | None = None            # hybrid models only: "rrf:K" / "weighted:A"
+    k: int = 10
+    reranker: str = "none"               # "none" / "ce:FOLDER"
+    depth: int | None = None             # candidates the reranker rescores (None without a reranker)
+
+    @field_validator("fusion")
+    @classmethod
+    def _fusion(cls, v):
+        if v is None:
+            return None
+        kind, value = parse_fusion(v)
+        return f"{kind}:{value:g}"
+
+    @field_validator("reranker")
+    @classmethod
+    def _reranker(cls, v):
+        return parse_reranker(v)
+
+    @property
+    def chunking(self) -> str:
+        return "whole" if self.chunk_size is None else f"c{self.chunk_size}o{self.chunk_overlap}"
+
+    @property
+    def index_key(self) -> tuple:
+        """What decides the collection: setups sharing it search one collection."""
+        return (self.model, self.chunk_size, self.chunk_overlap if self.chunk_size is not None else 0)
+
+    @property
+    def id(self) -> str:
+        parts = [self.model, self.chunking, self.fusion, f"k{self.k}",
+                 f"{self.reranker}@{self.depth}" if self.reranker != "none" else None]
+        return " | ".join(p for p in parts if p)
+
+    @property
+    def fetch(self) -> int:
+        """How many hits the search asks Milvus for: the reranker's depth, or k."""
+        return self.depth if self.reranker != "none" and self.depth else self.k
+
+
+def parse_ints(text: str, what: str, allow_none: bool = False, minimum: int = 1) -> list[int | None]:
+    """'5,10' (and 'none' when ``allow_none``) as a list; ValueError names the value that is not one."""
+    out: list[int | None] = []
+    for t in (p.strip() for p in str(text).split(",")):
+        if not t:
+            continue
+        if allow_none and t.lower() == "none":
+            out.append(None)
+        elif t.isdigit() and int(t) >= minimum:
+            out.append(int(t))
+        else:
+            raise ValueError(f"{what}: {t!r} is not a whole number" + (f" ≥ {minimum}" if minimum else "")
+                             + (" or none" if allow_none else ""))
+    if not out:
+        raise ValueError(f"{what}: give at least one value")
+    return out
+
+
+def grid_from_text(models: list[str], chunk_sizes: str = "none", overlaps: str = "0", fusion: str = "rrf:60",
+                   rerankers: str = "none", ks: str = "10", depths: str = "20") -> list[Setup]:
+    """The grid from comma-separated texts (the Sweep page's fields, the CLI's options)."""
+    def names(text: str) -> list[str]:
+        return [t.strip() for t in str(text).split(",") if t.strip()]
+
+    fusions = [f for f in names(fusion) if parse_fusion(f)]  # each checked even when no model is hybrid
+    return grid(models, parse_ints(chunk_sizes, "chunk sizes", allow_none=True),
+                parse_ints(overlaps, "overlaps", minimum=0), fusions,
+                [parse_reranker(r) for r in names(rerankers)], parse_ints(ks, "k"), parse_ints(depths, "depth"))
+
+
+def parse_reranker(text: str) -> str:
+    """``none``, ``ce:FOLDER`` (the folder need not exist yet: ``check_reranker`` says so before a run) or
+    ``rerank:MODEL@URL`` (a Cohere-style ``/rerank`` endpoint under URL)."""
+    text = (text or "none").strip()
+    if text.lower() == "none":
+        return "none"
+    if text.startswith("ce:") and text[3:].strip():
+        return "ce:" + text[3:].strip()
+    model, _, base = text.removeprefix("rerank:").partition("@")
+    if text.startswith("rerank:") and model.strip() and base.strip().startswith(("http://", "https://")):
+        return f"rerank:{model.strip()}@{base.strip()}"
+    raise ValueError(f"reranker {text!r}: give none, ce:FOLDER (a sentence-transformers cross-encoder folder) "
+                     "or rerank:MODEL@URL (a Cohere-style /rerank endpoint)")
+
+
+def check_reranker(spec: str) -> None:
+    """Refuse a reranker that cannot run here, before any work."""
+    if spec.startswith("ce:") and not Path(spec[3:]).expanduser().is_dir():
+        raise ValueError(f"reranker {spec}: no cross-encoder folder at {spec[3:]}")
+
+
+def grid(models: list[str], chunk_sizes: list[int | None] | None = None, overlaps: list[int] | None = None,
+         fusions: list[str] | None = None, rerankers: list[str] | None = None, ks: list[int] | None = None,
+         depths: list[int] | None = None) -> list[Setup]:
+    """The cartesian product, de-duplicated, in a stable order (index-time parts outermost, so setups
+    sharing a collection run one after another). Overlaps that do not fit a size are skipped."""
+    out: dict[str, Setup] = {}
+    for model, size, overlap, fusion, reranker, k, depth in itertools.product(
+            models, chunk_sizes or [None], overlaps or [0], fusions or [None], rerankers or ["none"],
+            ks or [10], depths or [DEFAULT_DEPTH]):
+        if k < 1:
+            raise ValueError(f"k must be at least 1 (got {k})")
+        if size is not None and not 0 <= overlap < size:
+            continue
+        hybrid = resolve(model).kind == "hybrid"
+        has_reranker = parse_reranker(reranker) != "none"
+        setup = Setup(model=model, chunk_size=size, chunk_overlap=overlap if size is not None else 0,
+                      fusion=(fusion or "rrf:60") if hybrid else None, k=k, reranker=reranker,
+                      depth=max(depth, k) if has_reranker else None)
+        out.setdefault(setup.id, setup)
+    if not out:
+        raise ValueError("the grid is empty: every overlap is at least its chunk size")
+    return list(out.values())
+
+
+# ---------------------------------------------------------------- rerankers
+
+_cross_encoders: dict[str, object] = {}
+_lock = threading.Lock()
+
+
+def _cross_encoder(folder: str):
+    """A sentence-transformers CrossEncoder from a local folder, loaded once per process."""
+    key = str(Path(folder).expanduser().resolve())
+    with _lock:
+        if key not in _cross_encoders:
+            from sentence_transformers import CrossEncoder
+
+            _cross_encoders[key] = CrossEncoder(key, device="cpu", local_files_only=True)
+        return _cross_encoders[key]
+
+
+def _endpoint_scores(spec: str, query: str, passages: list[str], settings=None) -> list[float]:
+    """Scores from a Cohere-style endpoint: POST URL/rerank ``{model, query, documents, top_n}`` answered
+    with ``{"results": [{"index", "relevance_score"}]}``; the key for URL (if any) as a Bearer token."""
+    import httpx
+
+    from rag.settings import get_settings
+
+    model, base = spec.removeprefix("rerank:").split("@", 1)
+    key = (settings or get_settings()).key_for(base)
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    r = httpx.post(base.rstrip("/") + "/rerank", timeout=60.0, headers=headers,
+                   json={"model": model, "query": query, "documents": passages, "top_n": len(passages)})
+    r.raise_for_status()
+    scores = [float("-inf")] * len(passages)  # a passage the endpoint left out ranks last
+    for item in r.json()["results"]:
+        scores[int(item["index"])] = float(item["relevance_score"])
+    return scores
+
+
+def rerank(spec: str, query: str, hits: list[tuple[str, float]], texts: dict[str, str] | callable,
+           k: int, settings=None) -> list[tuple[str, float]]:
+    """The best k of ``hits`` by the reranker's score of (query, passage text), in trec_eval order;
+    ``none`` keeps the search's top k."""
+    if spec == "none" or not hits:
+        return hits[:k]
+    text_of = texts if callable(texts) else texts.__getitem__
+    passages = [text_of(d) for d, _ in hits]
+    if spec.startswith("rerank:"):
+        scores = _endpoint_scores(spec, query, passages, settings)
+    else:
+        scores = _cross_encoder(spec[3:]).predict([(query, p) for p in passages], show_progress_bar=False)
+    return canonical_order([(d, float(s)) for (d, _), s in zip(hits, scores)])[:k]

@@ -1,0 +1,270 @@
+"""The one-click demo: the whole workbench on the built-in sample, one step after another.
+
+A stakeholder demo used to be six pages of clicks in the right order. ``run_demo`` does them in
+sequence: index minilm, bm25 and hybrid (each reused when already built), compare them, run the
+offline RAG quality job (extractive answers, the non-LLM Ragas metrics), with an LLM configured the
+judged metrics too (LLM answers and judge, after an estimate, under a spend cap), a short bounded load
+test per model, and the report over every run that finished.
+
+Why every step is independent: a demo that dies on its third step shows nothing. A step that fails is
+recorded with its reason and the steps that can still run do (a model that cannot be indexed is left
+out of the comparison, RAG job and load test; the report covers the runs that exist). Each step names
+the page that shows its result, so the Data page can link to it and the CLI can print it.
+
+The load test lives in ``loadtests`` (which starts processes); it is imported only when the load
+step runs, and the step is a parameter (``load_test=``) so a caller can run it differently.
+
+Usage:
+    with Retriever() as wb:
+        result = run_demo(load_sample(), wb, RunStore.default(), progress=lambda steps, step: print(step.line()))
+    result.ok, result.run_ids, result.report_html
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+
+from rag.data.dataset import Dataset
+from rag.models.llm import parse_llm
+from rag.runs import RunStore
+
+PENDING, RUNNING, DONE, FAILED, SKIPPED = "pending", "running", "done", "failed", "skipped"
+ICONS = {PENDING: "⏸️", RUNNING: "⏳", DONE: "✅", FAILED: "❌", SKIPPED: "⏭️"}
+DEMO_MODELS = ("minilm", "bm25", "hybrid")
+PAGES = {"index": "pages/2_Index.py", "retrieval": "pages/3_Retrieval.py", "rag": "pages/4_RAG_quality.py",
+         "load": "pages/5_Load_test.py", "report": "pages/6_History.py"}
+NO_LLM = ("no LLM configured: set OPENAI_API_KEY (environment, .env or the sidebar) or an OpenAI-compatible "
+          "base URL to add LLM answers and the judged metrics")
+
+
+@dataclass
+class DemoStep:
+    key: str                       # index:minilm, retrieval, rag, rag_judged, load, report
+    title: str
+    page: str                      # the page that shows this step's result (pages/…)
+    status: str = PENDING
+    reason: str = ""               # why it failed or was skipped
+    detail: str = ""               # what it did (or is doing): "built 31 docs in 2.1 s", "12/48 rows"
+    run_id: str | None = None
+    seconds: float = 0.0
+
+    def line(self) -> str:
+        text = f"{ICONS[self.status]} {self.title}"
+        if self.run_id:
+            text += f" · run {self.run_id}"
+        if self.detail:
+            text += f" · {self.detail}"
+        if self.reason:
+            text += f" · {self.reason}"
+        return text
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class DemoOptions:
+    models: tuple[str, ...] = DEMO_MODELS
+    k: int = 4                       # the sample has 31 documents: the article's top 4
+    load_users: int = 2              # bounded: 2 users × 3 s per model, about 10 s of load in all
+    load_seconds: int = 3
+    spend_cap_usd: float = 0.5       # the judged step stops scheduling rows once this is spent
+    judged: bool | None = None       # None: when an LLM is configured
+    llm: str = "openai"              # generator and judge of the judged step (its base URL from the settings)
+    settings: object | None = None   # whose keys the judged step uses (a browser session's); None: app-wide
+
+
+@dataclass
+class DemoResult:
+    steps: list[DemoStep]
+    report_html: str | None = None
+    retrieval: object | None = None  # the RetrievalResult, for the Retrieval page
+
+    @property
+    def ok(self) -> bool:
+        return all(s.status in (DONE, SKIPPED) for s in self.steps)
+
+    @property
+    def run_ids(self) -> dict[str, str]:
+        return {s.key: s.run_id for s in self.steps if s.run_id}
+
+    def to_json(self) -> dict:
+        return {"ok": self.ok, "run_ids": self.run_ids, "steps": [s.to_json() for s in self.steps]}
+
+
+Progress = Callable[[list[DemoStep], DemoStep], None]
+LoadTest = Callable[[list[str], dict, DemoOptions, Callable[[str], None]], str]  # models, index, opts, say -> run id
+
+
+def llm_configured(settings=None) -> tuple[bool, str]:
+    """Whether the judged step can run with these settings, and why not."""
+    ok, why = parse_llm("openai", None, settings).availability(settings)
+    return ok, ("" if ok else NO_LLM)
+
+
+def judged_config(models: list[str], opts: DemoOptions, index: dict | None = None):
+    from evaluators.rag.job import RagConfig
+
+    return RagConfig(models=list(models), generator=opts.llm, judge=opts.llm, k=opts.k,
+                     spend_cap_usd=opts.spend_cap_usd, **({"index": index} if index else {}))
+
+
+def judged_estimate(ds: Dataset, opts: DemoOptions) -> dict:
+    """Calls, tokens and cost of the judged step before it runs (shown by the page and the CLI first)."""
+    from evaluators.rag.estimate import estimate_run
+    from evaluators.rag.job import questions_for
+
+    cfg = judged_config(list(opts.models), opts)
+    return estimate_run(questions_for(ds, cfg), ds, cfg).summary(cfg.price_table())
+
+
+def plan(opts: DemoOptions) -> list[DemoStep]:
+    """The steps, all pending (the judged step already skipped with the reason when no LLM is there)."""
+    steps = [DemoStep(f"index:{m}", f"Index {m}", PAGES["index"]) for m in opts.models]
+    steps += [DemoStep("retrieval", "Retrieval comparison", PAGES["retrieval"]),
+              DemoStep("rag", "RAG quality (offline: extractive answers, non-LLM metrics)", PAGES["rag"])]
+    judged = DemoStep("rag_judged", "RAG quality (LLM answers, judged metrics)", PAGES["rag"])
+    ok, why = llm_configured(opts.settings)
+    if opts.judged is False:
+        judged.status, judged.reason = SKIPPED, "turned off"
+    elif not ok:
+        judged.status, judged.reason = SKIPPED, why
+    steps += [judged, DemoStep("load", f"Load test ({opts.load_users} users × {opts.load_seconds} s per model)",
+                               PAGES["load"]),
+              DemoStep("report", "Report", PAGES["report"])]
+    return steps
+
+
+def default_load_test(models: list[str], index: dict, opts: DemoOptions, say: Callable[[str], None]) -> str:
+    """One load run on the sample, the models one after another, through a service started for it."""
+    from loadtests.config import LoadConfig
+    from loadtests.runner import run_load_test
+
+    cfg = LoadConfig(models=models, users=opts.load_users, spawn_rate=float(opts.load_users),
+                     duration=opts.load_seconds, k=opts.k, dataset="sample", index_type=index["index_type"],
+                     metric=index["metric"], index_params=index["params"])
+    report = run_load_test(cfg, lambda ev: say(ev["phase"]) if "phase" in ev else None)
+    return report.run_id
+
+
+class _Demo:
+    """The state the steps share: what was built, the runs made, the retrieval result."""
+
+    def __init__(self, ds, wb, store, opts, progress, load_test):
+        self.ds, self.wb, self.store, self.opts = ds, wb, store, opts
+        self.progress = progress or (lambda steps, step: None)
+        self.load_test = load_test or default_load_test
+        self.built: list[str] = []
+        self.result = DemoResult(plan(opts))
+
+    def say(self, step: DemoStep, detail: str) -> None:
+        step.detail = detail
+        self.progress(self.result.steps, step)
+
+    # ---------------------------------------------------------------- steps: return (run id, detail)
+    def index(self, step: DemoStep):
+        model = step.key.split(":", 1)[1]
+
+        def cb(_m, stage, done, total):
+            if stage != "search" and (done == total or done % 64 == 0):
+                self.say(step, f"{stage} {done}/{total}")
+        built = self.wb.index(self.ds, [model], progress=cb)[model]
+        self.built.append(model)
+        return None, ("reused the collection" if built.reused else
+                      f"built {built.n_docs} documents in {built.seconds:.1f} s")
+
+    def retrieval(self, step: DemoStep):
+        from evaluators.retrieval.evaluate import run_retrieval
+
+        res = run_retrieval(self.wb, self.ds, self.built, k=self.opts.k, store=self.store)
+        run_id = res.run_id
+        self.result.retrieval = res
+        main = f"ndcg@{res.k}"
+        return run_id, f"nDCG@{res.k}: " + " · ".join(f"{m} {res.metrics[m][main]:.3f}" for m in res.models)
+
+    def _rag(self, step: DemoStep, cfg):
+        from evaluators.rag.job import run_rag
+        from evaluators.rag.rows import first_error, rows_text
+
+        r = run_rag(self.ds, cfg, retriever=self.wb, store=self.store, settings=self.opts.settings,
+                    progress=lambda p: self.say(step, p.text))
+        if r.status == "failed":
+            raise RuntimeError(self.store.get(r.run_id).error or first_error(r.rows))
+        detail = rows_text(r.summary)
+        if r.status == "stopped":
+            detail += f"; stopped at the ${cfg.spend_cap_usd:g} spend cap (resume it on the RAG quality page)"
+        elif r.summary["failed_rows"]:
+            detail += f"; {r.summary['failed_rows']} rows with failures: {first_error(r.rows)}"
+        return r.run_id, detail
+
+    def rag(self, step: DemoStep):
+        from evaluators.rag.job import RagConfig
+
+        return self._rag(step, RagConfig(models=list(self.built), k=self.opts.k, index=self.wb.index_config.to_json()))
+
+    def rag_judged(self, step: DemoStep):
+        cfg = judged_config(self.built, self.opts, self.wb.index_config.to_json())
+        est = judged_estimate(self.ds, replace(self.opts, models=tuple(self.built)))
+        self.say(step, f"estimate {est['total_calls']} LLM calls, ≈${est['cost_usd']:.4f}, "
+                       f"cap ${cfg.spend_cap_usd:g}")
+        return self._rag(step, cfg)
+
+    def load(self, step: DemoStep):
+        run_id = self.load_test(list(self.built), self.wb.index_config.to_json(), self.opts,
+                                lambda text: self.say(step, text))
+        res = self.store.get(run_id).summary.get("results", {})
+        return run_id, " · ".join(f"{m} {r['rps']:.0f} req/s, p95 {r['p95_ms']:g} ms" for m, r in res.items())
+
+    def report(self, step: DemoStep):
+        from evaluators.report.build import build_report
+
+        ids = [s.run_id for s in self.result.steps if s.run_id and s.status == DONE]
+        self.result.report_html = build_report(self.store, ids, title="RAG workbench demo: the built-in sample",
+                                               dataset=self.ds)
+        return None, f"{len(ids)} runs ({', '.join(ids)})"
+
+    # ---------------------------------------------------------------- the sequence
+    def why_not(self, step: DemoStep) -> str | None:
+        if step.key.startswith("index:") or step.status == SKIPPED:
+            return None
+        if step.key == "report":
+            return None if any(s.run_id and s.status == DONE for s in self.result.steps) \
+                else "no run finished to report on"
+        return None if self.built else "no model could be indexed"
+
+    def run(self) -> DemoResult:
+        for step in self.result.steps:
+            if step.status == SKIPPED:
+                self.progress(self.result.steps, step)
+                continue
+            why = self.why_not(step)
+            if why:
+                step.status, step.reason = SKIPPED, why
+                self.progress(self.result.steps, step)
+                continue
+            step.status = RUNNING
+            self.progress(self.result.steps, step)
+            t = time.perf_counter()
+            try:
+                step.run_id, step.detail = getattr(self, step.key.split(":")[0])(step)
+                step.status = DONE
+            except Exception as e:  # recorded with its reason; the steps that can still run do
+                step.status, step.reason = FAILED, _reason(e)
+                step.run_id = step.run_id or getattr(e, "run_id", None)  # a load run marked failed
+                step.detail = ""
+            step.seconds = round(time.perf_counter() - t, 2)
+            self.progress(self.result.steps, step)
+        return self.result
+
+
+def _reason(e: Exception) -> str:
+    text = getattr(e, "message", None) or str(e) or type(e).__name__
+    return text.strip().splitlines()[0][:500] if text.strip() else type(e).__name__
+
+
+def run_demo(ds: Dataset, retriever, store: RunStore | None = None, opts: DemoOptions | None = None,
+             progress: Progress | None = None, load_test: LoadTest | None = None) -> DemoResult:
+    """Every step in order on ``ds`` (the sample); ``progress(steps, step)`` after each change."""
+    return _Demo(ds, retriever, store or RunStore.default(), opts or DemoOptions(), progress, load_test).run()

@@ -1,0 +1,69 @@
+"""Split a dataset's corpus into chunks, so setups with different chunkings can be indexed side by side.
+
+Why a corpus-level split (and not ``rag.data.documents.load_documents``): a sweep compares chunkings of the
+*same* judged corpus (BEIR, tables, documents), and its qrels name whole documents, so every chunk
+must remember its document: chunk ids are ``DOCID#n`` (n from 1 in each document) and ``parents``
+maps each back, never by parsing the id (a document id may itself hold ``#``). The split is LangChain's
+``RecursiveCharacterTextSplitter``, as ``rag.data.loaders`` uses for files. The chunked dataset keeps the
+name, queries and qrels; its corpus hash differs, and its ``label`` ("c200o20") is the ``chunking``
+build input, so each chunking gets its own collection and reuses it while the corpus is unchanged.
+
+Usage:
+    chunked = chunk_dataset(ds, size=200, overlap=20)
+    store.ensure_collection(chunked.dataset, resolve("minilm"), chunking=chunked.label)
+    chunked.parents["d1#2"]     # "d1"
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rag.data.dataset import Dataset, Document
+
+
+@dataclass
+class ChunkedDataset:
+    dataset: Dataset
+    label: str                                          # the ``chunking`` build input; "" = whole documents
+    parents: dict[str, str] = field(default_factory=dict)  # chunk id -> document id (empty when unchunked)
+
+
+def chunking_label(size: int | None, overlap: int = 0) -> str:
+    """"c200o20", or "" for whole documents (size None)."""
+    return "" if size is None else f"c{size}o{overlap}"
+
+
+def chunk_dataset(ds: Dataset, size: int | None, overlap: int = 0) -> ChunkedDataset:
+    """Each document's ``text`` split into chunks of at most ``size`` characters (``overlap`` shared
+    between neighbours), each chunk keeping its document's title; ``size`` None leaves ``ds`` as it is."""
+    if size is None:
+        return ChunkedDataset(ds, "")
+    if size < 1 or not 0 <= overlap < size:
+        raise ValueError(f"chunking needs 0 <= overlap < size, got size {size}, overlap {overlap}")
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    splitter = RecursiveCharacterTextSplitter(chunk_size=size, chunk_overlap=overlap)
+    docs, parents = [], {}
+    for d in ds.documents:
+        pieces = [p.strip() for p in splitter.split_text(d.text) if p.strip()] or [d.text]
+        for n, piece in enumerate(pieces, start=1):
+            cid = f"{d.id}#{n}"
+            docs.append(Document(cid, d.title, piece))
+            parents[cid] = d.id
+    chunked = Dataset(ds.name, docs, ds.queries, ds.qrels, source=ds.source)
+    return ChunkedDataset(chunked, chunking_label(size, overlap), parents)
+
+
+def document_ranking(ranking: list[tuple[str, float]], parents: dict[str, str]) -> list[tuple[str, float]]:
+    """A chunk ranking as a document ranking: a document takes its best (first) chunk's place and
+    score, its later chunks are dropped and the ranks close up. Unchunked rankings pass through."""
+    if not parents:
+        return list(ranking)
+    seen: set[str] = set()
+    out = []
+    for cid, score in ranking:
+        doc = parents.get(cid, cid)
+        if doc not in seen:
+            seen.add(doc)
+            out.append((doc, score))
+    return out

@@ -1,0 +1,1 @@
+"""Milvus: collections (store), index config, what a server can run, the embedded Lite server, its watchdog."""

@@ -1,0 +1,146 @@
+"""What shapes a Milvus collection, apart from Milvus itself: the index config and the build inputs.
+
+``IndexConfig`` (index type, metric, build/search parameters) is what every run kind records and the
+pages and the CLI let a user choose; ``build_inputs`` is everything that shapes a collection's
+contents, stored in the collection and hashed into its name (``collection_name``). They live apart
+from ``rag.milvus.store`` because choosing and recording an index needs no Milvus client: the CLI's option
+parsing and the run records import this module without pymilvus.
+
+Usage:
+    cfg = IndexConfig.parse("HNSW", "COSINE", '{"M": 32}')
+    name = collection_name(build_inputs(dataset, resolve("minilm"), cfg))   # wb_sample_minilm_1a2b3c4d5e6f
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # annotations only: this module stays importable without numpy or pymilvus
+    from rag.data.dataset import Dataset
+    from rag.models.registry import ModelSpec
+
+# Lucene's English stop-word set (what Pyserini's BM25 baselines use).
+ENGLISH_STOP_WORDS = ["a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into",
+                      "is", "it", "no", "not", "of", "on", "or", "such", "that", "the", "their", "then",
+                      "there", "these", "they", "this", "to", "was", "will", "with"]
+BM25_ANALYZER = {"tokenizer": "standard", "filter": ["lowercase", {"type": "stop", "stop_words": ENGLISH_STOP_WORDS}]}
+BM25_PARAMS = {"bm25_k1": 0.9, "bm25_b": 0.4}
+
+# index type -> (build params, search params), defaults; a new index type is one entry. Build params
+# shape the collection (part of its fingerprint); search params (ef, nprobe) do not, so changing
+# them reuses the collection (runs record them). HNSW's ef is raised to k when smaller (ef >= k).
+INDEX_TYPES: dict[str, tuple[dict, dict]] = {
+    "FLAT": ({}, {}),
+    "HNSW": ({"M": 16, "efConstruction": 200}, {"ef": 64}),
+    "IVF_FLAT": ({"nlist": 128}, {"nprobe": 16}),
+    "IVF_SQ8": ({"nlist": 128}, {"nprobe": 16}),
+}
+METRICS = ("COSINE", "IP", "L2")
+FINGERPRINT_VERSION = 1  # bump when build_inputs changes shape
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    """Index type, metric and parameter overrides (build: M, efConstruction, nlist; search: ef, nprobe).
+
+    Usage:
+        IndexConfig("HNSW", "COSINE", {"M": 32, "ef": 128}).to_json()
+        # {"index_type": "HNSW", "metric": "COSINE", "params": {"M": 32, "efConstruction": 200, "ef": 128}}
+    """
+    index_type: str = "FLAT"
+    metric: str = "COSINE"
+    params: dict = field(default_factory=dict)  # overrides of the default build/search params
+
+    def __post_init__(self):
+        if self.index_type not in INDEX_TYPES:
+            raise ValueError(f"unknown index type {self.index_type!r}; choose from {', '.join(INDEX_TYPES)}")
+        if self.metric not in METRICS:
+            raise ValueError(f"unknown metric {self.metric!r}; choose from {', '.join(METRICS)}")
+        build, search = INDEX_TYPES[self.index_type]
+        known = [*build, *search]
+        for key, value in self.params.items():
+            if key not in known:
+                raise ValueError(f"index parameter {key!r} does not apply to {self.index_type}; "
+                                 + (f"it takes {', '.join(known)}" if known else "it takes none"))
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"index parameter {key} must be a whole number ≥ 1 (got {value!r})")
+
+    def build_params(self) -> dict:
+        build = INDEX_TYPES[self.index_type][0]
+        return {key: self.params.get(key, v) for key, v in build.items()}
+
+    def search_params(self, k: int) -> dict:
+        params = {key: self.params.get(key, v) for key, v in INDEX_TYPES[self.index_type][1].items()}
+        if "ef" in params:
+            params["ef"] = max(params["ef"], k)
+        return {"metric_type": self.metric, "params": params}
+
+    def all_params(self) -> dict:
+        return {**self.build_params(), **self.search_params(1)["params"]}
+
+    def build_key(self) -> dict:
+        """The part of the config that shapes a collection (search params do not)."""
+        return {"index_type": self.index_type, "metric": self.metric, "params": self.build_params()}
+
+    def to_json(self) -> dict:
+        """What a run records: type, metric and every effective parameter (defaults filled in)."""
+        return {"index_type": self.index_type, "metric": self.metric, "params": self.all_params()}
+
+    def record(self) -> dict:
+        """What every run kind records at the top of its config: index_type, metric, index_params."""
+        return {"index_type": self.index_type, "metric": self.metric, "index_params": self.all_params()}
+
+    @classmethod
+    def from_json(cls, d: dict | None) -> IndexConfig:
+        d = d or {}
+        return cls(d.get("index_type", "FLAT"), d.get("metric", "COSINE"), dict(d.get("params") or {}))
+
+    @classmethod
+    def parse(cls, index_type: str, metric: str, params: str | dict | None) -> IndexConfig:
+        """From CLI text: ``params`` is a JSON object such as '{"M": 32, "ef": 128}'."""
+        if isinstance(params, str):
+            try:
+                params = json.loads(params or "{}")
+            except json.JSONDecodeError as e:
+                raise ValueError(f"--index-params is not JSON ({e.msg}); e.g. '{{\"M\": 16, \"ef\": 64}}'") from None
+        if not isinstance(params, dict):
+            raise ValueError(f"--index-params must be a JSON object such as '{{\"M\": 16}}' (got {params!r})")
+        return cls(index_type, metric, params)
+
+    def label(self) -> str:
+        params = " ".join(f"{k}={v}" for k, v in self.all_params().items())
+        return f"{self.index_type}/{self.metric}" + (f" {params}" if params else "")
+
+
+def _slug(text: str, n: int = 24) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")[:n] or "x"
+
+
+def build_inputs(dataset: Dataset, spec: ModelSpec, cfg: IndexConfig, chunking: str = "") -> dict:
+    """Everything that shapes a collection: stored in it (``rag.milvus.store.BUILD_PROPERTY``) and hashed into its name.
+    A model without a dense part has no vector index, so its inputs carry no index config (a BM25
+    collection serves every index choice)."""
+    return {"v": FINGERPRINT_VERSION, "dataset": dataset.name, "corpus_hash": dataset.corpus_hash(),
+            "model": spec.name, "model_id": spec.model_id, "kind": spec.kind, "chunking": chunking,
+            "index": cfg.build_key() if spec.has_dense else None,
+            "bm25": {"analyzer": BM25_ANALYZER, "params": BM25_PARAMS} if spec.has_sparse else None}
+
+
+def _hash(inputs: dict) -> str:
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def collection_name(inputs: dict) -> str:
+    """Readable hint + hash of the full inputs: two datasets sharing a long name prefix differ in the hash."""
+    parts = (_slug(inputs["dataset"]), _slug(inputs["model"]),
+             _slug(inputs["chunking"], 12) if inputs["chunking"] else "")
+    return "wb_" + "_".join(p for p in parts if p) + "_" + _hash(inputs)
+
+
+def same_build(a: dict, b: dict) -> bool:
+    """Same (dataset, model, chunking, index config), whatever the corpus content."""
+    return {k: v for k, v in a.items() if k != "corpus_hash"} == {k: v for k, v in b.items() if k != "corpus_hash"}

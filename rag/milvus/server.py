@@ -1,0 +1,301 @@
+"""Which Milvus to talk to, and the embedded Milvus Lite server that belongs to a data folder.
+
+Milvus Lite lets only one process open a data directory, and the app, the load-test service and
+Locust are separate processes. So with no ``MILVUS_URI`` we run Milvus Lite as a local server bound
+to 127.0.0.1 (data under ``<data_dir>/milvus/store``) and every process connects over HTTP; the same
+code then serves a Milvus standalone/cluster or Zilliz Cloud when ``MILVUS_URI`` (+ ``MILVUS_TOKEN``) is set.
+
+The embedded server belongs to its data folder (measured: with one shared port, a CLI run on folder B
+wrote its collections into folder A's server):
+- ``<data>/milvus/server.json`` records its pid, port and store path; a process reuses a server only
+  after checking that this pid is alive, runs on *this* folder's store and listens on that port.
+- The default port (19531) taken by anything else: pick a free port and record it. An explicitly
+  configured port (``WORKBENCH_MILVUS_PORT``) that is held is an error that says so.
+- Every process that uses the server registers itself in ``<data>/milvus/owners/``; the server runs
+  under ``rag/milvus/watchdog.py``, which stops it once no owner has been alive for
+  ``WORKBENCH_MILVUS_IDLE_S`` seconds (default 30), so ``kill -9`` of the app or CLI leaves no orphan.
+
+Usage:
+    info = ensure_milvus()            # starts or reuses this data folder's embedded server
+    client = info.client()            # pymilvus.MilvusClient
+    info.describe()                   # "Milvus Lite (embedded) at http://127.0.0.1:19531"
+    embedded_status()                 # {"running": True, "pid": ..., "port": ..., "owners": [...]}
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from rag import processes
+from rag.processes import (
+    Child,
+    free_port,
+    port_in_use,
+)
+from rag.settings import Settings, get_settings
+
+# pymilvus pings every 10 s by default; Milvus Lite's gRPC server answers "too_many_pings" and the
+# reconnect can then fail with UNAVAILABLE. Idle pings are not needed on loopback or by a managed Milvus.
+GRPC_OPTIONS = {"grpc.keepalive_time_ms": 600_000, "grpc.keepalive_permit_without_calls": False}
+WATCHDOG = Path(__file__).with_name("watchdog.py")
+
+
+class MilvusUnavailable(RuntimeError):
+    """Milvus cannot be reached or started; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class MilvusInfo:
+    uri: str
+    token: str | None
+    embedded: bool
+    pid: int | None = None
+
+    def client(self, timeout: float = 10.0):
+        from pymilvus import MilvusClient
+
+        kwargs = {"uri": self.uri, "timeout": timeout, "grpc_options": GRPC_OPTIONS}
+        if self.token:
+            kwargs["token"] = self.token
+        try:
+            return MilvusClient(**kwargs)
+        except Exception as e:  # pymilvus raises MilvusException on connect failures
+            raise MilvusUnavailable(connect_error(self.uri, self.token, e, self.fix_hint())) from e
+
+    def describe(self) -> str:
+        kind = "Milvus Lite (embedded)" if self.embedded else "Milvus"
+        return f"{kind} at {self.uri}"
+
+    def fix_hint(self) -> str:
+        if self.embedded:
+            return ("Restart the app, or run `python cli.py milvus stop`; set WORKBENCH_MILVUS_PORT to use "
+                    "another port.")
+        return "Check MILVUS_URI / MILVUS_TOKEN and that the server is running."
+
+
+def connect_error(uri: str, token: str | None, error: Exception, hint: str) -> str:
+    """One line saying *why* a connect failed. pymilvus gives the same words ("illegal connection
+    params or server unavailable") for a server that is down and for a missing or wrong token, so
+    ask the server directly with one raw gRPC call; the token itself never appears in the message."""
+    reason = _auth_probe(uri, token)
+    if reason == "missing":
+        return (f"Milvus at {uri} requires authentication: set MILVUS_TOKEN (user:password, e.g. root:Milvus, "
+                "or an API key).")
+    if reason == "rejected":
+        return f"Milvus at {uri} rejected MILVUS_TOKEN (auth check failure): check the user and password."
+    return f"Cannot connect to Milvus at {uri}: {getattr(error, 'message', None) or error}. {hint}"
+
+
+def _auth_probe(uri: str, token: str | None) -> str | None:
+    """'missing' / 'rejected' when the server answers UNAUTHENTICATED, else None (down, TLS, ...)."""
+    import base64
+
+    if not uri.startswith("http://"):
+        return None
+    try:
+        import grpc
+        from pymilvus.grpc_gen import milvus_pb2, milvus_pb2_grpc
+
+        md = [("authorization", base64.b64encode(token.encode()).decode())] if token else None
+        with grpc.insecure_channel(uri[len("http://"):].rstrip("/")) as ch:
+            milvus_pb2_grpc.MilvusServiceStub(ch).GetVersion(milvus_pb2.GetVersionRequest(), metadata=md, timeout=3)
+    except Exception as e:  # grpc.RpcError carries the status code
+        code = getattr(e, "code", lambda: None)()
+        if code is not None and code.name == "UNAUTHENTICATED":
+            return "rejected" if token else "missing"
+    return None
+
+
+_registered: set[Path] = set()  # this process' owner files, removed at exit
+
+
+class LiteServer(Child):
+    """The watchdog process running this folder's Milvus Lite server (``rag/milvus/watchdog.py``).
+    At exit it is stopped only when no other process uses it; the watchdog stops it later otherwise."""
+
+    def __init__(self, s: Settings, port: int):
+        self.owners = _owners_dir(s)
+        cmd = [sys.executable, str(WATCHDOG), "--data-dir", str(_store_dir(s)), "--port", str(port),
+               "--owners", str(self.owners), "--grace", f"{s.milvus_idle_s:g}"]
+        super().__init__(cmd, s.path("logs", "milvus.log"), watch_parent=False, append=True)
+
+    def stop_at_exit(self) -> None:
+        from rag.milvus.watchdog import live_owners
+
+        if not [p for p in live_owners(self.owners) if p != os.getpid()]:
+            self.stop()
+        processes.forget(self)
+
+
+def _answers(uri: str, token: str | None = None, timeout: float = 5.0) -> bool:
+    try:
+        from pymilvus import MilvusClient
+
+        c = MilvusClient(uri=uri, token=token or "", timeout=timeout, grpc_options=GRPC_OPTIONS)
+        c.list_collections(timeout=timeout)
+        c.close()
+        return True
+    except Exception:
+        return False
+
+
+def server_state_file(settings: Settings) -> Path:
+    return settings.path("milvus", "server.json")
+
+
+def _store_dir(s: Settings) -> Path:
+    return s.path("milvus", "store").resolve()
+
+
+def _owners_dir(s: Settings) -> Path:
+    d = s.path("milvus", "owners", "x").parent
+    d.mkdir(exist_ok=True)
+    return d
+
+
+def register_owner(s: Settings, pid: int | None = None) -> None:
+    """Record that a process uses this folder's server (the watchdog keeps it up while one lives)."""
+    import psutil
+
+    p = psutil.Process(pid or os.getpid())
+    f = _owners_dir(s) / f"{p.pid}.json"
+    tmp = f.with_suffix(".tmp")  # atomic: the watchdog deletes owner files it cannot parse
+    tmp.write_text(json.dumps({"pid": p.pid, "created": p.create_time()}))
+    tmp.replace(f)
+    if p.pid == os.getpid():
+        _registered.add(f)
+
+
+def _owned_server(s: Settings) -> dict | None:
+    """The server recorded in this folder, if that pid really is this folder's server on that port."""
+    import psutil
+
+    state = server_state_file(s)
+    try:
+        st = json.loads(state.read_text())
+        proc = psutil.Process(int(st["pid"]))
+        cmd = proc.cmdline()
+        if proc.status() == psutil.STATUS_ZOMBIE or "--data-dir" not in cmd:
+            return None
+        if Path(cmd[cmd.index("--data-dir") + 1]).resolve() != _store_dir(s):
+            return None
+        ports = {c.laddr.port for p in (proc, *proc.children(recursive=True))
+                 for c in p.net_connections("tcp") if c.status == psutil.CONN_LISTEN}
+        return st if int(st["port"]) in ports else None
+    except (OSError, ValueError, KeyError, IndexError, psutil.Error):
+        return None
+
+
+def ensure_milvus(settings: Settings | None = None, start_timeout: float = 60.0,
+                  strict_port: bool | None = None) -> MilvusInfo:
+    """Return the Milvus to use, starting this folder's embedded server if needed (cross-process).
+
+    ``strict_port``: fail when the port is held instead of picking a free one (default: strict
+    exactly when ``WORKBENCH_MILVUS_PORT`` is set)."""
+    s = settings or get_settings()
+    if s.milvus_uri:
+        return MilvusInfo(uri=s.milvus_uri, token=s.milvus_key, embedded=False)
+
+    register_owner(s)  # before looking: the watchdog must not stop a server we are about to use
+    with open(s.path("milvus", "start.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two processes starting at once: one starts, one reuses
+        st = _owned_server(s)
+        if st is not None:
+            uri = f"http://127.0.0.1:{st['port']}"
+            if _answers(uri):
+                return MilvusInfo(uri=uri, token=None, embedded=True, pid=int(st["pid"]))
+        server_state_file(s).unlink(missing_ok=True)
+
+        port = s.milvus_lite_port
+        strict = "milvus_lite_port" in s.model_fields_set if strict_port is None else strict_port
+        if port_in_use(port):
+            if strict:
+                what = "another data folder's Milvus" if _answers(f"http://127.0.0.1:{port}") else \
+                    "something that is not this data folder's Milvus"
+                raise MilvusUnavailable(f"Port {port} on 127.0.0.1 (WORKBENCH_MILVUS_PORT) is held by {what}. "
+                                        "Set WORKBENCH_MILVUS_PORT to a free port or unset it to pick one, "
+                                        "or set MILVUS_URI.")
+            port = free_port()
+        return _start(s, port, start_timeout)
+
+
+def _start(s: Settings, port: int, timeout: float) -> MilvusInfo:
+    server = LiteServer(s, port)
+    uri = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not server.alive():
+            raise MilvusUnavailable(f"Milvus Lite exited with code {server.returncode} while starting. "
+                                    f"Log {server.log_path}: ...{server.log_tail(600).strip()[-300:]}")
+        if port_in_use(port) and _answers(uri, timeout=2.0):
+            server_state_file(s).write_text(json.dumps({"pid": server.pid, "port": port,
+                                                        "store": str(_store_dir(s)), "started": time.time(),
+                                                        "idle_stop_s": s.milvus_idle_s}))
+            return MilvusInfo(uri=uri, token=None, embedded=True, pid=server.pid)
+        time.sleep(0.2)
+    server.stop()
+    raise MilvusUnavailable(f"Milvus Lite did not answer on {uri} within {timeout:.0f} s; see {server.log_path}.")
+
+
+def _unregister() -> None:
+    while _registered:
+        _registered.pop().unlink(missing_ok=True)
+
+
+def stop_started_servers() -> None:
+    """Stop the servers this process started unless another process still uses them (the watchdog
+    stops those once their last owner is gone), and drop this process' owner files. Also runs at
+    exit (``rag.processes.stop_all``); a process whose exit handlers never run (uvicorn re-raises
+    SIGTERM) calls it itself."""
+    _unregister()
+    for server in processes.children():
+        if isinstance(server, LiteServer):
+            server.stop_at_exit()
+
+
+processes.on_exit(_unregister)
+
+
+def embedded_status(settings: Settings | None = None) -> dict:
+    """What ``cli.py milvus status`` shows: this folder's embedded server, if one runs."""
+    from rag.milvus.watchdog import live_owners
+
+    s = settings or get_settings()
+    st = _owned_server(s)
+    out = {"data_dir": str(s.data_dir), "running": st is not None, "owners": live_owners(_owners_dir(s))}
+    if st is not None:
+        out.update(pid=int(st["pid"]), port=int(st["port"]), uri=f"http://127.0.0.1:{st['port']}",
+                   started=st.get("started"), idle_stop_s=st.get("idle_stop_s", s.milvus_idle_s))
+    return out
+
+
+def stop_embedded(settings: Settings | None = None) -> dict | None:
+    """Stop this folder's embedded server, whoever started it; None if none runs."""
+    import psutil
+
+    s = settings or get_settings()
+    st = _owned_server(s)
+    if st is None:
+        server_state_file(s).unlink(missing_ok=True)
+        return None
+    pid = int(st["pid"])
+    try:
+        procs = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+        os.killpg(pid, signal.SIGTERM)
+        _, alive = psutil.wait_procs(procs, timeout=10)
+        for p in alive:
+            p.kill()
+    except (OSError, psutil.Error):
+        pass
+    for server in [c for c in processes.children() if c.pid == pid]:
+        server.wait(5)
+        processes.forget(server)
+    server_state_file(s).unlink(missing_ok=True)
+    return st

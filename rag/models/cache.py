@@ -1,0 +1,170 @@
+"""On-disk embedding cache keyed by (model id, text), so a re-run never re-embeds.
+
+One SQLite file in the data folder; vectors stored as float32 bytes. WAL mode lets the app, the
+CLI and the load-test service share it.
+
+Usage:
+    cache = EmbeddingCache(path)
+    hits = cache.get_many("minilm", texts)   # {index: np.ndarray}
+    cache.put_many("minilm", texts, vectors)
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rag.data.dataset import DatasetError
+from rag.models.base import ModalityError, ProgressFn, file_sha256, query_kind_problem
+
+if TYPE_CHECKING:
+    from rag.data.dataset import Query
+    from rag.models.registry import ModelSpec
+
+import hashlib
+import sqlite3
+import threading
+from pathlib import Path
+
+import numpy as np
+
+
+def _key(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class EmbeddingCache:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        with self._conn() as c:
+            c.execute("CREATE TABLE IF NOT EXISTS emb (model TEXT, h TEXT, vec BLOB, PRIMARY KEY (model, h))")
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._local.conn = conn
+        return conn
+
+    def get_many(self, model: str, texts: list[str]) -> dict[int, np.ndarray]:
+        keys = [_key(t) for t in texts]
+        found: dict[str, bytes] = {}
+        conn = self._conn()
+        for i in range(0, len(keys), 500):
+            chunk = keys[i:i + 500]
+            q = f"SELECT h, vec FROM emb WHERE model=? AND h IN ({','.join('?' * len(chunk))})"
+            found.update(conn.execute(q, [model, *chunk]).fetchall())
+        return {i: np.frombuffer(found[k], dtype=np.float32) for i, k in enumerate(keys) if k in found}
+
+    def put_many(self, model: str, texts: list[str], vectors: np.ndarray) -> None:
+        rows = [(model, _key(t), np.asarray(v, dtype=np.float32).tobytes()) for t, v in zip(texts, vectors)]
+        with self._conn() as c:
+            c.executemany("INSERT OR REPLACE INTO emb VALUES (?, ?, ?)", rows)
+
+    def count(self, model: str | None = None) -> int:
+        q, a = ("SELECT COUNT(*) FROM emb WHERE model=?", [model]) if model else ("SELECT COUNT(*) FROM emb", [])
+        return self._conn().execute(q, a).fetchone()[0]
+
+
+class CachedEncoder:
+    """A dense encoder behind the on-disk cache, embedding only the texts (and images) it has not seen."""
+
+    def __init__(self, spec: ModelSpec, raw, cache: EmbeddingCache, batch_size: int = 64):
+        self.spec, self.raw, self.cache = spec, raw, cache
+        self.batch_size = batch_size  # WORKBENCH_EMBED_BATCH
+        self.last_cache_hits = 0
+
+    def load(self) -> None:
+        """Load the model now (a build starts its clock after this: docs/s excludes the model load)."""
+        _ = self.raw.model if hasattr(self.raw, "model") else None
+
+    @property
+    def dim(self) -> int:
+        return self.raw.dim
+
+    def embed(self, texts: list[str], progress: ProgressFn | None = None, batch_size: int | None = None) -> np.ndarray:
+        # longest first, like SentenceTransformer.encode does internally: batches of similar length pad less
+        return self._cached(self.spec.cache_key, texts, texts, self.raw.encode, progress, batch_size,
+                            longest_first=True)
+
+    def embed_images(self, paths: list[str], shas: list[str] | None = None, progress: ProgressFn | None = None,
+                     batch_size: int | None = None) -> np.ndarray:
+        """Image vectors (n, dim) in the order of ``paths``, cached by the sha256 of each image's bytes
+        (``Document.image_sha``; a missing or empty sha is computed from the file). Raises ModalityError
+        for a model that embeds text only."""
+        encode = getattr(self.raw, "encode_images", None)
+        if encode is None:
+            raise ModalityError(f"{self.spec.ref} embeds text only: it cannot embed images; use a clip:FOLDER "
+                                "or img:FOLDER model")
+        paths = [str(p) for p in paths]
+        shas = list(shas) if shas is not None else [""] * len(paths)
+        if len(shas) != len(paths):
+            raise ValueError(f"embed_images: {len(paths)} paths but {len(shas)} shas")
+        try:
+            keys = [sha or file_sha256(p) for p, sha in zip(paths, shas)]
+        except OSError as e:
+            raise DatasetError(f"cannot read the image ({type(e).__name__}: {e.strerror or e})",
+                               file=e.filename) from None
+        return self._cached(self.spec.cache_key + "#image", keys, paths, encode, progress, batch_size)
+
+    def embed_queries(self, queries: list[Query]) -> np.ndarray:
+        """Vectors (n, dim) for ``rag.data.dataset.Query`` objects in their order: text queries through the
+        text tower, image queries (``Query.image``) through the vision tower, both cached
+        (``last_cache_hits`` counts both). A query kind the model cannot embed (text for img:, images
+        for a text model) raises ModalityError before any work."""
+        kinds: dict[str, int] = {}
+        for q in queries:
+            kinds[q.kind] = kinds.get(q.kind, 0) + 1
+        for kind, n in kinds.items():
+            if kind not in self.spec.query_kinds:
+                raise ModalityError(query_kind_problem(self.spec, kind, n))
+        if not queries:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        text = [i for i, q in enumerate(queries) if q.kind == "text"]
+        image = [i for i, q in enumerate(queries) if q.kind == "image"]
+        out: list[np.ndarray | None] = [None] * len(queries)
+        hits = 0
+        if text:
+            for i, v in zip(text, self.embed([queries[i].text for i in text])):
+                out[i] = v
+            hits += self.last_cache_hits
+        if image:
+            vecs = self.embed_images([queries[i].image for i in image], [queries[i].image_sha for i in image])
+            for i, v in zip(image, vecs):
+                out[i] = v
+            hits += self.last_cache_hits
+        self.last_cache_hits = hits
+        return np.vstack(out).astype(np.float32)
+
+    def _cached(self, model_key: str, keys: list[str], items: list, encode, progress: ProgressFn | None,
+                batch_size: int | None, longest_first: bool = False) -> np.ndarray:
+        """Vectors for ``items`` (texts or image paths), looked up by ``keys`` under ``model_key``;
+        only the misses are encoded, ``batch_size`` at a time (WORKBENCH_EMBED_BATCH by default)."""
+        batch_size = batch_size or self.batch_size
+        hits = self.cache.get_many(model_key, keys)
+        self.last_cache_hits = len(hits)
+        out: list[np.ndarray | None] = [hits.get(i) for i in range(len(keys))]
+        todo = [i for i, v in enumerate(out) if v is None]
+        if longest_first:
+            todo.sort(key=lambda i: -len(items[i]))
+        done = len(keys) - len(todo)
+        if progress:
+            progress(done, len(keys))
+        for s in range(0, len(todo), batch_size):
+            idx = todo[s:s + batch_size]
+            vecs = encode([items[i] for i in idx], batch_size=batch_size)
+            self.cache.put_many(model_key, [keys[i] for i in idx], vecs)
+            for i, v in zip(idx, vecs):
+                out[i] = v
+            done += len(idx)
+            if progress:
+                progress(done, len(keys))
+        if not keys:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.vstack(out).astype(np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.raw.encode([text])[0]  # one query: skip the cache round-trip (it is cheaper)

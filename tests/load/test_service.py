@@ -1,0 +1,162 @@
+"""The load-test service's endpoints, in process, against the real Milvus Lite server and real MiniLM."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import ROOT, free_port
+
+
+@pytest.fixture(scope="module")
+def state(milvus):
+    from loadtests.service_state import ServiceConfig, ServiceState
+
+    return ServiceState(ServiceConfig(dataset="sample", models=["minilm", "bm25"]), log=lambda m: None)
+
+
+@pytest.fixture(scope="module")
+def client(state):
+    from loadtests.service import create_app
+
+    with TestClient(create_app(state)) as c:
+        yield c
+
+
+def test_health_and_models(client, sample):
+    h = client.get("/health").json()
+    assert h["status"] == "ok" and h["dataset"] == "sample" and h["models"] == ["minilm", "bm25"]
+    assert "127.0.0.1" in h["milvus"]
+    assert client.get("/health", params={"deep": True}).status_code == 200
+    models = {m["name"]: m for m in client.get("/models").json()["models"]}
+    assert set(models) == {"minilm", "bm25"}
+    assert models["minilm"]["rows"] == len(sample.documents)
+    assert models["minilm"]["collection"].startswith("wb_sample_minilm_")
+    assert models["bm25"]["index"] == "BM25" and models["minilm"]["index"] == "FLAT/COSINE"
+
+
+def test_reuses_the_apps_collections(state, retriever, sample):
+    built = retriever.index(sample, ["minilm", "bm25"])
+    assert {m: lm.collection for m, lm in state.models.items()} == {m: b.name for m, b in built.items()}
+
+
+def test_service_serves_the_index_config_it_is_given_and_keeps_the_others(retriever, sample):
+    """An HNSW service reuses the app's HNSW minilm build (stored inputs), builds nothing, and leaves FLAT alone."""
+    from loadtests.service_state import ServiceConfig, ServiceState
+    from rag.milvus.index_config import IndexConfig
+
+    flat = retriever.index(sample, ["minilm"])["minilm"].name
+    retriever.index_config = IndexConfig("HNSW", "COSINE", {"M": 8})
+    try:
+        hnsw = retriever.index(sample, ["minilm"])["minilm"].name
+    finally:
+        retriever.index_config = IndexConfig()
+    logs: list[str] = []
+    st = ServiceState(ServiceConfig(models=["minilm"], index_type="HNSW", index_params={"M": 8}), log=logs.append)
+    assert st.models["minilm"].collection == hnsw != flat
+    assert st.models["minilm"].index == IndexConfig("HNSW", "COSINE", {"M": 8})
+    assert logs[0].startswith(f"model minilm: collection {hnsw} reused")
+    assert retriever.store.client.has_collection(flat)
+    st.store.client.close()
+
+
+@pytest.mark.parametrize("model", ["minilm", "bm25"])
+def test_search_matches_in_process_retrieval(client, retriever, sample, model):
+    from rag.models.registry import resolve
+
+    q = "memory safety without a garbage collector"
+    r = client.post("/search", json={"model": model, "query": q, "k": 5})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["model"] == model and len(body["hits"]) == 5
+    expected = retriever.search(sample, resolve(model), [q], 5)[0]
+    assert [h["id"] for h in body["hits"]] == [d for d, _ in expected]
+    assert all(h["title"] == sample.doc(h["id"]).title for h in body["hits"])
+    scores = [h["score"] for h in body["hits"]]
+    assert scores == sorted(scores, reverse=True)
+    t = body["timings"]
+    assert t["search_ms"] > 0 and t["server_ms"] >= t["embed_ms"] + t["search_ms"] - 0.01
+    assert (t["embed_ms"] > 0) == (model == "minilm")
+
+
+@pytest.mark.parametrize("body, status", [
+    ({"model": "minilm", "query": "x", "k": 0}, 422),
+    ({"model": "minilm", "query": "x", "k": 101}, 422),
+    ({"model": "minilm", "query": "", "k": 3}, 422),
+    ({"model": "minilm", "query": "x" * 2001, "k": 3}, 422),
+    ({"model": "minilm", "k": 3}, 422),
+    ({"model": "minilm", "query": "garbage " * 250, "k": 100}, 200),   # 2,000 characters, k 100: allowed
+])
+def test_search_validates_input(client, body, status):
+    assert client.post("/search", json=body).status_code == status
+
+
+def test_unknown_model_is_404_listing_the_known_ones(client):
+    for path, body in (("/search", {"model": "nope", "query": "x"}), ("/rag", {"model": "nope", "question": "x"})):
+        r = client.post(path, json=body)
+        assert r.status_code == 404
+        assert "unknown model 'nope'" in r.json()["detail"] and "minilm, bm25" in r.json()["detail"]
+    assert client.get("/plan/milvus", params={"model": "nope"}).status_code == 404
+
+
+def test_rag_answers_from_the_contexts_with_generate_time(client):
+    r = client.post("/rag", json={"model": "bm25", "question": "memory safety without a garbage collector", "k": 3})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["answer"] and body["generator"] == "extractive" and len(body["contexts"]) == 3
+    assert all(c["text"] for c in body["contexts"])
+    assert any(s.strip() and s.strip() in " ".join(c["text"] for c in body["contexts"])
+               for s in body["answer"].split(". "))
+    assert body["timings"]["generate_ms"] > 0
+
+
+def test_timings_summary_and_reset(client):
+    client.post("/stats/reset")
+    for _ in range(3):
+        client.post("/search", json={"model": "minilm", "query": "garbage collection", "k": 3})
+    t = client.get("/stats/timings").json()["search"]["minilm"]
+    assert t["embed_ms"]["n"] == 3 and t["search_ms"]["p95"] > 0 and t["server_ms"]["mean"] > 0
+    client.post("/stats/reset")
+    assert client.get("/stats/timings").json() == {}
+
+
+def test_questions_and_milvus_plan(client, sample):
+    qs = client.get("/questions").json()["questions"]
+    assert qs == [q.text for q in sample.queries]
+    plan = client.get("/plan/milvus", params={"model": "minilm", "limit": 3}).json()
+    assert plan["collection"].startswith("wb_sample_minilm_") and len(plan["queries"]) == 3
+    assert len(plan["vectors"]) == 3 and len(plan["vectors"][0]) == 384
+    assert client.get("/plan/milvus", params={"model": "bm25"}).json()["vectors"] is None
+
+
+def test_milvus_down_is_a_clear_startup_error(milvus):
+    from loadtests.service_state import ServiceConfig, ServiceState
+    from rag.milvus.server import MilvusUnavailable
+
+    with pytest.raises(MilvusUnavailable, match="Cannot connect to Milvus at http://127.0.0.1:"):
+        ServiceState(ServiceConfig(models=["bm25"], milvus_uri=f"http://127.0.0.1:{free_port()}"),
+                     log=lambda m: None)
+
+
+def test_port_in_use_fails_fast_with_a_clear_message():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        p = subprocess.run([sys.executable, "-m", "loadtests.service", "--port", str(port), "--models", "bm25"],
+                           cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2
+    assert f"port {port} on 127.0.0.1 is in use" in p.stderr
+
+
+def test_a_lone_surrogate_in_a_query_is_a_clear_422_not_a_crash(client):
+    """JSON may carry "\\ud800" (valid JSON, invalid UTF-8); the reply names the field and never echoes it."""
+    r = client.post("/search", content=b'{"model": "bm25", "query": "java \\ud800", "k": 3}',
+                    headers={"content-type": "application/json"})
+    assert r.status_code == 422 and r.json() == {"detail": [{
+        "loc": ["body", "query"], "type": "string_unicode",
+        "msg": "Input should be a valid string, unable to parse raw data as a unicode string"}]}
