@@ -38,7 +38,7 @@ from rag.data.validation import decode_text
 WORKBOOK_EXTENSIONS = (".xlsx", ".xls")
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the compound-file container of .xls/.doc and encrypted Office files
 _ENCRYPTED = "EncryptedPackage".encode("utf-16-le")  # the stream a password-protected .xlsx/.docx keeps its content in
-_PROTECTED_HINT = "remove the password (File > Info > Protect) and save a copy"
+_PROTECTED_HINT = "save a copy without the password"
 
 
 @dataclass
@@ -75,12 +75,15 @@ def _open_workbook(name: str, data: bytes):
 
 
 def _refuse_container(name: str, data: bytes) -> None:
-    """An .xlsx/.docx is a zip; one in an OLE container is either encrypted or an old binary file renamed."""
+    """An .xlsx/.docx is a zip; one in an OLE container is either encrypted (whatever its extension
+    says) or an old binary file renamed."""
     ext = Path(name).suffix.lower()
-    if ext in (".xlsx", ".docx") and data.startswith(_OLE_MAGIC):
-        if _ENCRYPTED in data:
-            kind = "workbook" if ext == ".xlsx" else "document"
-            raise DatasetError(f"the {kind} is password-protected", file=name, hint=_PROTECTED_HINT)
+    if not data.startswith(_OLE_MAGIC):
+        return
+    if _ENCRYPTED in data:
+        kind = "document" if ext == ".docx" else "workbook"
+        raise DatasetError(f"the {kind} is password-protected", file=name, hint=_PROTECTED_HINT)
+    if ext in (".xlsx", ".docx"):
         old = ".xls" if ext == ".xlsx" else ".doc"
         raise DatasetError(f"this is an old binary {old} file named {ext}", file=name,
                            hint=f"rename it to {old}" if old == ".xls" else "save it as .docx")
