@@ -152,8 +152,9 @@ def resolve_mapping(table: Table, kind: str,
     """Check a mapping against the file: known roles, existing columns, required roles present."""
     _candidates(kind)  # rejects an unknown kind
     roles = ROLES[kind]
-    mapping = default_mapping(table.columns, kind) if mapping is None else dict(mapping)
-    mapping.pop(SHEET, None)
+    if mapping is None or set(mapping) == {SHEET}:  # a sheet alone: its columns guessed
+        mapping = default_mapping(table.columns, kind)
+    mapping = {role: column for role, column in mapping.items() if role != SHEET}
     columns = ", ".join(table.columns)
     for role, column in mapping.items():
         if role not in roles:
