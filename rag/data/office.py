@@ -183,8 +183,8 @@ def _cell(value: Any) -> Any:
 # ---- documents -----------------------------------------------------------------------------------
 
 def docx_text(name: str, data: bytes) -> str:
-    """A Word document's body in order: headings as ``#`` lines, list items as ``- ``, table rows as
-    cells joined by `` | `` (headers, footers and text boxes are not part of the body)."""
+    """A Word document's body in order: headings as ``#`` lines, list items as ``- ``, a table as one block
+    of rows, cells joined by `` | `` (headers, footers and text boxes are not part of the body)."""
     import docx
     from docx.table import Table
 
@@ -194,7 +194,7 @@ def docx_text(name: str, data: bytes) -> str:
         blocks = []
         for item in document.iter_inner_content():
             if isinstance(item, Table):
-                blocks.extend(" | ".join(c.text.strip() for c in row.cells) for row in item.rows)
+                blocks.append("\n".join(" | ".join(c.text.strip() for c in row.cells) for row in item.rows))
                 continue
             text = item.text.strip()
             style = (item.style.name if item.style is not None else "") or ""
