@@ -19,7 +19,8 @@ def by_label(widgets, label: str):
 def test_data_page_loads_an_excel_workbook_sheet(milvus):
     at = AppTest.from_file(str(ROOT / "pages" / "1_Data.py"), default_timeout=120).run()
     at.radio[0].set_value("Tables (CSV / Excel / JSONL / Parquet)").run()
-    corpus_box, questions_box = by_label(at.file_uploader, "Corpus table"), by_label(at.file_uploader, "Questions table")
+    corpus_box = by_label(at.file_uploader, "Corpus table")
+    questions_box = by_label(at.file_uploader, "Questions table")
     assert corpus_box.allowed_type == [] and questions_box.allowed_type == []  # Python refuses, in one line
 
     corpus_box.set_value(("docs.docx", b"PK\x03\x04", "application/octet-stream")).run()
