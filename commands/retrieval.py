@@ -16,8 +16,9 @@ from commands import options
 from commands.options import command
 
 
-def retrieval(dataset: Annotated[str, typer.Option(help="'sample', 'image-sample', a BEIR folder or an image "
-                                                    "folder (corpus/ of images, queries.jsonl, qrels/test.tsv)")],
+def retrieval(dataset: Annotated[str, typer.Option(help="'sample', 'image-sample', a BEIR folder, an image "
+                                                    "folder (corpus/ of images, queries.jsonl, qrels/test.tsv), or "
+                                                    "files: docs.xlsx,faq.csv or guide.docx,page.html,faq.xlsx#Sheet")],
               models: Annotated[options.NameList, options.models_option()] = "minilm,bm25",
               k: int = 10,
               index: options.IndexType = "FLAT", metric: options.Metric = "COSINE",

@@ -9,7 +9,7 @@ from ui.tables import dataset_caption, dataset_tabs
 
 st.title("📂 Data")
 st.write("Pick what to evaluate on. Every file is validated before anything is indexed; an error names "
-         "the file, line and field, and the current dataset stays loaded.")
+         "the file, line and field (in a workbook the sheet, row and column), and the current dataset stays loaded.")
 
 source = st.radio("Source", SOURCES, horizontal=True)
 SOURCE_FORMS[source]()

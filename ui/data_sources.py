@@ -1,8 +1,13 @@
 """The Data page's sources: the built-in samples (text and image), a BEIR folder, an image folder, tables
 with a column mapping, documents.
 
-Every source validates before anything is loaded; a ``DatasetError`` names the file, line and field
-and the current dataset stays loaded.
+Every source validates before anything is loaded; a ``DatasetError`` names the file, line and field (for a
+workbook the sheet, row and column) and the current dataset stays loaded.
+
+The uploaders take any file (no ``type=``): Streamlit refuses a file of another type in the browser with a
+red chip that stays even after a valid file replaces it (its single-file uploader removes only the previous
+*accepted* file), and the refusal never reaches Python. Here a wrong file is refused by the loader with one
+line saying which types work, and the next upload replaces it.
 
 Usage:
     source = st.radio("Source", SOURCES, horizontal=True)
@@ -17,15 +22,17 @@ import streamlit as st
 
 from rag.data.beir import load_beir
 from rag.data.dataset import DatasetError
-from rag.data.documents import load_documents_dataset
+from rag.data.documents import DOCUMENT_EXTENSIONS, load_documents_dataset
+from rag.data.office import WORKBOOK_EXTENSIONS, sheet_names
 from rag.data.samples.text import load_sample
-from rag.data.tables import default_mapping, load_table_dataset, table_columns
+from rag.data.tables import SHEET, TABLE_EXTENSIONS, default_mapping, load_table_dataset, table_columns
 from ui.demo_panel import demo_panel
 from ui.state import set_dataset
 
 ROOT = Path(__file__).resolve().parent.parent
 SCIFACT = (ROOT.parent / "shared" / "datasets" / "scifact").resolve()  # the BEIR folder field's default
-TABLE_TYPES = ["csv", "tsv", "jsonl", "json", "parquet"]
+TABLE_HELP = "One of " + ", ".join(TABLE_EXTENSIONS) + "; a workbook's sheet is picked below."
+DOCUMENT_HELP = "Any of " + ", ".join(DOCUMENT_EXTENSIONS) + "."
 QUESTION_FIELDS = ["id", "text", "reference", "relevant"]
 
 
@@ -41,20 +48,28 @@ def load(fn, *args, chunking: str = "", **kw) -> None:
 
 
 def mapping(upload, kind: str, fields: list[str]) -> dict:
-    """Column pickers for one uploaded table, pre-filled with guessed names."""
+    """Column pickers for one uploaded table, pre-filled with guessed names; for a workbook a sheet
+    picker first (the first sheet unless another is picked), and the columns are that sheet's."""
+    source = (upload.name, upload.getvalue())
+    sheet = None
     try:
-        cols = table_columns((upload.name, upload.getvalue()))
+        if Path(upload.name).suffix.lower() in WORKBOOK_EXTENSIONS:
+            sheets = sheet_names(*source)
+            sheet = st.selectbox(f"{kind} · sheet", sheets, key=f"map_{kind}_sheet_{upload.name}",
+                                 help=f"{upload.name} has {len(sheets)} sheet(s); the first is read unless you "
+                                      "pick another")
+        cols = table_columns(source, sheet=sheet)
     except DatasetError as e:
         st.error(str(e), icon="⚠️")
-        return {}
+        return {SHEET: sheet} if sheet else {}
     guess = default_mapping(cols, kind)
     options = ["—"] + cols
     picks = st.columns(len(fields))
-    out = {}
+    out: dict = {SHEET: sheet} if sheet else {}
     for col, f in zip(picks, fields):
         g = guess.get(f)
         choice = col.selectbox(f"{kind} · {f}", options, index=options.index(g) if g in options else 0,
-                               key=f"map_{kind}_{f}")
+                               key=f"map_{kind}_{f}" + (f"_{sheet}" if sheet else ""))  # a sheet's own columns
         out[f] = None if choice == "—" else choice
     return out
 
@@ -94,8 +109,8 @@ def image_form() -> None:
 
 def tables_form() -> None:
     c1, c2 = st.columns(2)
-    corpus = c1.file_uploader("Corpus table", type=TABLE_TYPES)
-    questions = c2.file_uploader("Questions table", type=TABLE_TYPES)
+    corpus = c1.file_uploader("Corpus table", help=TABLE_HELP)  # no type=: see the module docstring
+    questions = c2.file_uploader("Questions table", help=TABLE_HELP)
     cmap = mapping(corpus, "corpus", ["id", "title", "text"]) if corpus else {}
     qmap = mapping(questions, "questions", QUESTION_FIELDS) if questions else {}
     name = st.text_input("Dataset name", value="my-data")
@@ -105,12 +120,12 @@ def tables_form() -> None:
 
 
 def documents_form() -> None:
-    files = st.file_uploader("Documents", type=["txt", "md", "pdf"], accept_multiple_files=True)
+    files = st.file_uploader("Documents", accept_multiple_files=True, help=DOCUMENT_HELP)
     c1, c2 = st.columns(2)
     size = c1.number_input("Chunk size (characters)", 100, 8000, 800, step=100)
     overlap = c2.number_input("Chunk overlap", 0, 2000, 100, step=50)
     questions = st.file_uploader("Questions table (optional; its 'relevant' column names chunk ids "
-                                 "like file.md#0)", type=["csv", "jsonl", "parquet"])
+                                 "like file.md#1)", help=TABLE_HELP)
     qmap = mapping(questions, "questions", QUESTION_FIELDS) if questions else {}
     name = st.text_input("Dataset name", value="my-docs")
     if st.button("Split and load", type="primary", disabled=not files):
@@ -123,7 +138,7 @@ SOURCE_FORMS = {  # the radio's options, in order: a new source is one entry
     "Built-in sample": sample_form,
     "BEIR folder": beir_form,
     "Image folder": image_form,
-    "Tables (CSV / JSONL / Parquet)": tables_form,
-    "Documents (.txt, .md, .pdf)": documents_form,
+    "Tables (CSV / Excel / JSONL / Parquet)": tables_form,
+    "Documents (.txt, .md, .pdf, .docx, .html)": documents_form,
 }
 SOURCES = list(SOURCE_FORMS)

@@ -17,21 +17,38 @@ from dataclasses import dataclass, field
 
 
 class DatasetError(ValueError):
-    """Bad input, with where it is: ``file``, ``line`` (1-based) and ``field`` when known.
+    """Bad input, with where it is: ``file``, ``line`` (1-based) and ``field`` when known; for a
+    spreadsheet also its ``sheet`` and the ``column`` letter, and ``line`` is then the sheet's row.
 
-    ``str(err)`` is one readable line such as ``corpus.jsonl, line 3, field 'text': empty text``.
+    ``str(err)`` is one readable line such as ``corpus.jsonl, line 3, field 'text': empty text`` or
+    ``faq.xlsx, sheet 'Questions', row 4, column B 'question': empty text`` (what Excel shows).
     """
 
     def __init__(self, message: str, *, file: str | None = None, line: int | None = None,
-                 field: str | None = None, hint: str | None = None):
+                 field: str | None = None, hint: str | None = None, sheet: str | None = None,
+                 column: str | None = None):
         self.message, self.file, self.line, self.field, self.hint = message, file, line, field, hint
+        self.sheet, self.column = sheet, column
         super().__init__(self.__str__())
 
     def __str__(self) -> str:
-        where = [p for p in (self.file, f"line {self.line}" if self.line else None,
-                             f"field '{self.field}'" if self.field else None) if p]
-        text = (", ".join(where) + ": " if where else "") + self.message
+        if self.sheet is None:
+            where = [self.file, f"line {self.line}" if self.line else None,
+                     f"field '{self.field}'" if self.field else None]
+        else:
+            named = f" '{self.field}'" if self.field else ""
+            where = [self.file, f"sheet '{self.sheet}'", f"row {self.line}" if self.line else None,
+                     f"column {self.column}{named}" if self.column else
+                     (f"field '{self.field}'" if self.field else None)]
+        text = ", ".join(p for p in where if p)
+        text = (text + ": " if text else "") + self.message
         return text + (f" ({self.hint})" if self.hint else "")
+
+    def in_sheet(self, sheet: str, column: str | None = None) -> DatasetError:
+        """The same error placed in a spreadsheet's sheet (and column), for loaders that found it
+        in a row without knowing the row came from a sheet."""
+        return DatasetError(self.message, file=self.file, line=self.line, field=self.field,
+                            hint=self.hint, sheet=sheet, column=column)
 
 
 @dataclass(frozen=True)

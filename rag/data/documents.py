@@ -1,4 +1,6 @@
-"""Plain documents (.txt / .md / .pdf) split into chunks: a corpus for Ragas-style runs.
+"""Documents (.txt / .md / .pdf / .docx / .html) split into chunks: a corpus for Ragas-style runs.
+
+Word and HTML files are read as Markdown-like text (``rag.data.office``), so they split like .md.
 
 Usage:
     chunks = load_documents(["guide.md", ("manual.pdf", pdf_bytes)], chunk_size=800)
@@ -12,15 +14,16 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from rag.data.dataset import Dataset, DatasetError, Document
+from rag.data.office import DOCUMENT_READERS
 from rag.data.tables import load_table_dataset
 from rag.data.validation import Source, build_dataset, decode_text, is_upload, read_source
 
-DOCUMENT_EXTENSIONS = (".txt", ".md", ".markdown", ".pdf")
+DOCUMENT_EXTENSIONS = (".txt", ".md", ".markdown", ".pdf", *DOCUMENT_READERS)
 
 
 def load_documents(paths: Source | Iterable[Source], chunk_size: int = 800,
                    chunk_overlap: int = 100, *, max_bytes: int | None = None) -> list[Document]:
-    """Chunks of .txt / .md / .pdf files, ids ``<filename>#<n>`` (n from 1 in each file).
+    """Chunks of .txt / .md / .pdf / .docx / .html files, ids ``<filename>#<n>`` (n from 1 in each file).
 
     Split with LangChain's ``RecursiveCharacterTextSplitter`` (Markdown-aware for .md, so headings
     start chunks); PDFs are split page by page so each chunk's title names its page.
@@ -41,7 +44,10 @@ def load_documents(paths: Source | Iterable[Source], chunk_size: int = 800,
         if ext not in DOCUMENT_EXTENSIONS:
             raise DatasetError(f"unsupported document type {ext or '(none)'!r}", file=name,
                                hint="use " + ", ".join(DOCUMENT_EXTENSIONS))
-        pages = _pdf_pages(name, data) if ext == ".pdf" else [(None, decode_text(name, data))]
+        if ext in DOCUMENT_READERS:  # Word / HTML: Markdown-like text, split as Markdown
+            pages, ext = [(None, DOCUMENT_READERS[ext](name, data))], ".md"
+        else:
+            pages = _pdf_pages(name, data) if ext == ".pdf" else [(None, decode_text(name, data))]
         splitter = _splitter(ext, chunk_size, chunk_overlap)
         count = 0
         for page, text in pages:

@@ -6,14 +6,17 @@
   or a .zip of one (path or upload).
 - CSV / TSV / JSONL / Parquet tables with a column mapping: see ``rag.data.tables``.
 - ``load_documents(files)``: .txt / .md / .pdf split into chunks, a corpus for Ragas-style runs.
-- ``load_dataset(spec)``: what the CLI calls: "sample", "image-sample", a BEIR folder / zip, or an
-  image folder (``corpus/`` of image files; see ``rag.data.images``).
+- ``load_dataset(spec)``: what the CLI calls: "sample", "image-sample", a BEIR folder / zip, an
+  image folder (``corpus/`` of image files; see ``rag.data.images``), or files separated by commas:
+  ``corpus.xlsx,questions.csv`` (two tables) or ``guide.docx,page.html,questions.xlsx`` (documents,
+  chunked, and one questions table); ``faq.xlsx#Sheet2`` reads that sheet (default: the first).
 
 Errors are ``DatasetError`` naming file, line and field (``rag.data.validation``). Uploads are passed
 as ``(filename, bytes)`` wherever a path is accepted, so Streamlit needs no temporary files.
 
 Usage:
     ds = load_dataset("sample")                          # or load_dataset("../data/scifact")
+    ds = load_dataset("docs.xlsx,faq.xlsx#Questions")    # a corpus table and a questions sheet
     ds = load_beir(("scifact.zip", uploaded.getvalue()))
     chunks = load_documents(["guide.md", ("manual.pdf", pdf_bytes)], chunk_size=800)
 """
@@ -42,12 +45,54 @@ def load_dataset(spec: str, split: str = "test") -> Dataset:
         return load_image_folder(path, split)
     if path.is_dir() or (path.is_file() and path.suffix.lower() == ".zip"):
         return load_beir(path, split)
-    if path.is_file():
-        raise DatasetError("a single file is not a dataset", file=path.name,
-                           hint="tables need a column mapping: use load_table_dataset(corpus, "
-                                "questions), or pass 'sample', 'image-sample' or a folder")
+    if "," in spec or path.is_file():
+        return load_files(spec)
     raise DatasetError(f"no dataset {spec!r}: not 'sample' or 'image-sample' and no such folder",
                        hint=f"pass 'sample', 'image-sample' or a path; {BEIR_HINT}; an image folder holds "
                             f"corpus/ (image files), queries.jsonl and qrels/<split>.tsv")
 
 
+FILES_HINT = ("give two tables, corpus then questions, such as docs.xlsx,faq.csv, or documents and a questions "
+              "table, such as guide.docx,page.html,faq.xlsx; a sheet is named as faq.xlsx#Sheet2")
+
+
+def load_files(spec: str) -> Dataset:
+    """Files given by path, separated by commas: two tables (corpus, then questions) or documents (chunked
+    as on the Data page, 800 characters, 100 overlap) and one questions table. Columns are guessed from
+    their names (``rag.data.tables.default_mapping``); ``book.xlsx#Sheet`` picks a sheet. The dataset's
+    source is the spec with absolute paths, so a run can be resumed from it."""
+    from rag.data.documents import DOCUMENT_EXTENSIONS, load_documents_dataset
+    from rag.data.tables import SHEET, TABLE_EXTENSIONS, load_table_dataset
+
+    documents, tables, absolute = [], [], []
+    for part in (p.strip() for p in spec.split(",")):
+        if not part:
+            continue
+        path, sheet = Path(part).expanduser(), None
+        if not path.exists() and "#" in part:
+            file, sheet = part.rsplit("#", 1)
+            path = Path(file).expanduser()
+        ext = path.suffix.lower()
+        absolute.append(str(path.resolve()) + (f"#{sheet}" if sheet else ""))
+        if ext in TABLE_EXTENSIONS:
+            tables.append((path, {SHEET: sheet} if sheet else None))
+        elif ext in DOCUMENT_EXTENSIONS:
+            if sheet:
+                raise DatasetError(f"'#{sheet}': only a workbook has sheets", file=path.name, hint=FILES_HINT)
+            documents.append(path)
+        else:
+            raise DatasetError(f"not a table or a document ({ext or 'no extension'})", file=path.name,
+                               hint="tables: " + ", ".join(TABLE_EXTENSIONS) + "; documents: "
+                                    + ", ".join(DOCUMENT_EXTENSIONS))
+    if documents and len(tables) == 1:
+        questions, mapping = tables[0]
+        ds = load_documents_dataset(documents, questions, questions_mapping=mapping, name=questions.stem)
+    elif not documents and len(tables) == 2:
+        (corpus, corpus_mapping), (questions, mapping) = tables
+        ds = load_table_dataset(corpus, questions, corpus_mapping=corpus_mapping, questions_mapping=mapping)
+    else:
+        count = len(documents) + len(tables)
+        found = "a single file is" if count == 1 else f"{len(documents)} documents and {len(tables)} tables are"
+        raise DatasetError(f"{found} not a dataset", file=Path(spec.split(",")[0].strip()).name, hint=FILES_HINT)
+    ds.source = ",".join(absolute)
+    return ds

@@ -1,4 +1,5 @@
-"""Corpora and questions from CSV / TSV / JSONL / Parquet tables, with a column mapping.
+"""Corpora and questions from CSV / TSV / JSONL / Parquet tables and Excel sheets (.xlsx / .xls), with a
+column mapping.
 
 People keep evaluation data in spreadsheets and dataframes whose column names are their own, so
 a loader cannot hard-code ``text`` or ``question``. A *mapping* says which column plays which role;
@@ -12,6 +13,8 @@ Roles (mapping keys):
 
 A mapping passed in is used as is (a key left out or set to None means "not mapped"); ``None``
 means "guess with ``default_mapping``". Each source is a path or an upload ``(filename, bytes)``.
+For a workbook the mapping's ``"sheet"`` key names the sheet (default: the first visible one), and
+errors name the sheet, the row and the column letter (``rag.data.office``).
 
 Usage:
     cols = table_columns("faq.csv")                      # ['question', 'answer', 'doc_ids']
@@ -23,11 +26,14 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rag.data.dataset import Dataset, DatasetError, Document, Query
+from rag.data.office import WORKBOOK_EXTENSIONS, read_sheet
 from rag.data.validation import (
     IdRegistry,
     Source,
@@ -62,7 +68,8 @@ CANDIDATES: dict[str, dict[str, list[str]]] = {
                      "corpus_ids", "reference_ids"],
     },
 }
-TABLE_EXTENSIONS = (".csv", ".tsv", ".jsonl", ".ndjson", ".parquet")
+TABLE_EXTENSIONS = (".csv", ".tsv", ".jsonl", ".ndjson", ".parquet", *WORKBOOK_EXTENSIONS)
+SHEET = "sheet"  # the mapping key that picks a workbook's sheet
 
 
 @dataclass
@@ -70,14 +77,19 @@ class Table:
     name: str
     columns: list[str]
     rows: list[tuple[int, dict[str, Any]]]  # (line, or row number for Parquet; record)
-    header_line: int | None = None  # CSV/TSV only: where errors about columns point
+    header_line: int | None = None  # CSV/TSV/sheets: where errors about columns point
+    sheet: str | None = None  # workbooks: the sheet read (rows are its row numbers)
+    letters: dict[str, str] = field(default_factory=dict)  # workbooks: column name -> letter
 
 
-def read_table(source: Source, *, max_bytes: int | None = None) -> Table:
-    """Any supported table, chosen by the file extension."""
+def read_table(source: Source, *, max_bytes: int | None = None, sheet: str | None = None) -> Table:
+    """Any supported table, chosen by the file extension; ``sheet`` picks a workbook's sheet."""
     name, data = read_source(source, max_bytes=max_bytes)
     ext = Path(name).suffix.lower()
     header_line = None
+    if ext in WORKBOOK_EXTENSIONS:
+        found = read_sheet(name, data, sheet)
+        return Table(name, found.columns, found.rows, found.header_row, found.name, found.letters)
     if ext in (".csv", ".tsv"):
         columns, rows, header_line = read_csv(name, decode_text(name, data))
     elif ext in (".jsonl", ".ndjson"):
@@ -93,9 +105,26 @@ def read_table(source: Source, *, max_bytes: int | None = None) -> Table:
     return Table(name, columns, rows, header_line)
 
 
-def table_columns(source: Source, *, max_bytes: int | None = None) -> list[str]:
+def table_columns(source: Source, *, max_bytes: int | None = None, sheet: str | None = None) -> list[str]:
     """Column names, for a UI to offer a mapping (the file is fully read, so it is checked too)."""
-    return read_table(source, max_bytes=max_bytes).columns
+    return read_table(source, max_bytes=max_bytes, sheet=sheet).columns
+
+
+def sheet_of(mapping: dict[str, str | None] | None) -> str | None:
+    """The sheet a mapping names (None: the first one, or not a workbook)."""
+    return (mapping or {}).get(SHEET) or None
+
+
+@contextmanager
+def located(table: Table) -> Iterator[None]:
+    """Errors about a sheet's rows name the sheet and the column letter, as Excel shows them."""
+    try:
+        yield
+    except DatasetError as e:
+        if table.sheet is None or e.sheet is not None or e.file != table.name:
+            raise
+        e.message = e.message.replace("(lines ", "(rows ")  # IdRegistry's duplicate: a sheet has rows
+        raise e.in_sheet(table.sheet, table.letters.get(e.field or "")) from None
 
 
 def default_mapping(columns: list[str], kind: str) -> dict[str, str | None]:
@@ -123,7 +152,9 @@ def resolve_mapping(table: Table, kind: str,
     """Check a mapping against the file: known roles, existing columns, required roles present."""
     _candidates(kind)  # rejects an unknown kind
     roles = ROLES[kind]
-    mapping = default_mapping(table.columns, kind) if mapping is None else dict(mapping)
+    if mapping is None or set(mapping) == {SHEET}:  # a sheet alone: its columns guessed
+        mapping = default_mapping(table.columns, kind)
+    mapping = {role: column for role, column in mapping.items() if role != SHEET}
     columns = ", ".join(table.columns)
     for role, column in mapping.items():
         if role not in roles:
@@ -146,15 +177,16 @@ def resolve_mapping(table: Table, kind: str,
 def load_corpus_table(source: Source, mapping: dict[str, str | None] | None = None, *,
                       max_bytes: int | None = None) -> list[Document]:
     """Documents from a table: one row, one document (long texts are not chunked here)."""
-    table = read_table(source, max_bytes=max_bytes)
-    m = resolve_mapping(table, "corpus", mapping)
-    ids = IdRegistry(table.name, m["id"])  # type: ignore[arg-type]
-    documents = []
-    for line, row in table.rows:
-        doc_id = get_id(table.name, line, row, m["id"])  # type: ignore[arg-type]
-        ids.add(doc_id, line)
-        title = get_text(table.name, line, row, m["title"], required=False) if m["title"] else ""
-        documents.append(Document(doc_id, title, get_text(table.name, line, row, m["text"])))
+    table = read_table(source, max_bytes=max_bytes, sheet=sheet_of(mapping))
+    with located(table):
+        m = resolve_mapping(table, "corpus", mapping)
+        ids = IdRegistry(table.name, m["id"])  # type: ignore[arg-type]
+        documents = []
+        for line, row in table.rows:
+            doc_id = get_id(table.name, line, row, m["id"])  # type: ignore[arg-type]
+            ids.add(doc_id, line)
+            title = get_text(table.name, line, row, m["title"], required=False) if m["title"] else ""
+            documents.append(Document(doc_id, title, get_text(table.name, line, row, m["text"])))
     return documents
 
 
@@ -162,7 +194,8 @@ def load_questions_table(source: Source, mapping: dict[str, str | None] | None =
                          max_bytes: int | None = None
                          ) -> tuple[list[Query], dict[str, dict[str, int]]]:
     """Questions, and qrels from the ``relevant`` column (empty when it is not mapped)."""
-    queries, qrels, _, _ = _read_questions(read_table(source, max_bytes=max_bytes), mapping)
+    table = read_table(source, max_bytes=max_bytes, sheet=sheet_of(mapping))
+    queries, qrels, _, _ = _read_questions(table, mapping)
     return queries, qrels
 
 
@@ -186,22 +219,28 @@ def load_table_dataset(corpus: Source | list[Document], questions: Source, *,
     else:
         documents = load_corpus_table(corpus, corpus_mapping, max_bytes=max_bytes)
         corpus_name = Path(corpus[0] if isinstance(corpus, tuple) else corpus).name
-    table = read_table(questions, max_bytes=max_bytes)
+    table = read_table(questions, max_bytes=max_bytes, sheet=sheet_of(questions_mapping))
     queries, qrels, lines, column = _read_questions(table, questions_mapping)
     doc_ids = {d.id for d in documents}
-    for query_id, judged in qrels.items():
-        for doc_id in judged:
-            if doc_id not in doc_ids:
-                raise DatasetError(f"unknown document {doc_id!r} (not an id in {corpus_name})",
-                                   file=table.name, line=lines[query_id], field=column,
-                                   hint="separate several ids with ';' or '|'")
+    with located(table):
+        for query_id, judged in qrels.items():
+            for doc_id in judged:
+                if doc_id not in doc_ids:
+                    raise DatasetError(f"unknown document {doc_id!r} (not an id in {corpus_name})",
+                                       file=table.name, line=lines[query_id], field=column,
+                                       hint="separate several ids with ';' or '|'")
     return build_dataset(name or Path(table.name).stem, documents, queries, qrels,
                          source=f"{corpus_name} + {table.name}")
 
 
 def _read_questions(table: Table, mapping: dict[str, str | None] | None
                     ) -> tuple[list[Query], dict[str, dict[str, int]], dict[str, int], str | None]:
-    m = resolve_mapping(table, "questions", mapping)
+    with located(table):
+        return _questions(table, resolve_mapping(table, "questions", mapping))
+
+
+def _questions(table: Table, m: dict[str, str | None]
+               ) -> tuple[list[Query], dict[str, dict[str, int]], dict[str, int], str | None]:
     ids = IdRegistry(table.name, m["id"] or "id")
     queries: list[Query] = []
     qrels: dict[str, dict[str, int]] = {}

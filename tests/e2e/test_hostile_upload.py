@@ -36,7 +36,7 @@ def errors(p) -> list[str]:
 def test_broken_uploads_are_refused_and_the_dataset_stays(st_page):
     p = st_page
     p.text("31 documents, 16 judged questions")
-    p.main.get_by_text("Tables (CSV / JSONL / Parquet)").click()
+    p.main.get_by_text("Tables (CSV / Excel / JSONL / Parquet)").click()
     p.wait_idle()
     upload(p, "Questions table", "questions.csv", QUESTIONS)
 

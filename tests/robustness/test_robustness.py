@@ -55,8 +55,8 @@ LOADER_CASES = [
     ("empty-id", tables(corpus=CORPUS + b",C,text\n"), "corpus.csv, line 4, field 'id': empty id"),
     ("oversized-upload", tables(corpus=CORPUS + b"big,Big," + b"x" * (2 * 2**20) + b"\n", max_bytes=2**20),
      "corpus.csv: file is 2.0 MB, over the 1.0 MB limit (raise WORKBENCH_MAX_UPLOAD_MB or pass max_bytes)"),
-    ("unsupported-type", tables(corpus_name="corpus.xlsx"),
-     "corpus.xlsx: unsupported table type '.xlsx' (use .csv, .tsv, .jsonl, .ndjson, .parquet)"),
+    ("unsupported-type", tables(corpus_name="corpus.numbers"),
+     "corpus.numbers: unsupported table type '.numbers' (use .csv, .tsv, .jsonl, .ndjson, .parquet, .xlsx, .xls)"),
     ("relevant-unknown-id", tables(questions=b"id,question,relevant\nq1,auto gc,java;cobol\n"),
      "questions.csv, line 2, field 'relevant': unknown document 'cobol' (not an id in corpus.csv) "
      "(separate several ids with ';' or '|')"),

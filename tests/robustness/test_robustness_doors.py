@@ -51,8 +51,9 @@ CLI_CASES = [
     ("unknown-index", ["retrieval", "--dataset", "sample", "--index", "DISKANN"], {},
      "error: unknown index type 'DISKANN'; choose from FLAT, HNSW, IVF_FLAT, IVF_SQ8"),
     ("single-file-dataset", ["retrieval", "--dataset", "README.md"], {},
-     "error: README.md: a single file is not a dataset (tables need a column mapping: use "
-     "load_table_dataset(corpus, questions), or pass 'sample', 'image-sample' or a folder)"),
+     "error: README.md: a single file is not a dataset (give two tables, corpus then questions, such as "
+     "docs.xlsx,faq.csv, or documents and a questions table, such as guide.docx,page.html,faq.xlsx; a sheet is "
+     "named as faq.xlsx#Sheet2)"),
     ("missing-folder", ["retrieval", "--dataset", "/no/such/folder"], {},
      NO_SUCH_FOLDER),
     ("bad-beir-folder", ["retrieval", "--dataset", "{tmp}"], {},
