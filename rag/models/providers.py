@@ -113,6 +113,7 @@ class Provider:
 _ALIYUN = "help.aliyun.com/zh/model-studio/text-embedding-synchronous-api"
 _ALIYUN_INTL = "alibabacloud.com/help/en/model-studio/text-embedding-synchronous-api (China (Beijing) table)"
 _SF_DOC = "docs.siliconflow.cn/en/api-reference/embeddings/create-embeddings"
+_BGE_ZH_QUERY = "为这个句子生成表示以用于检索相关文章："
 _QWEN3_QUERY = "Instruct: Given a web search query, retrieve relevant passages that answer the query\nQuery:"
 
 PROVIDERS: dict[str, Provider] = {p.name: p for p in [
@@ -198,9 +199,10 @@ PROVIDERS: dict[str, Provider] = {p.name: p for p in [
                                               (), _SF_DOC),
                  # BGE zh v1.5's model card: this instruction before short queries, none before passages.
                  "BAAI/bge-large-zh-v1.5": ProviderModel(1024, 512, Price(None, "CNY", "not found", verified=False),
-                                                         (), _SF_DOC, query_prefix="为这个句子生成表示以用于检索相关文章："),
+                                                         (), _SF_DOC, query_prefix=_BGE_ZH_QUERY),
                  # Qwen3-Embedding's model card: "Instruct: {task}\nQuery:{query}" for queries, documents bare.
-                 "Qwen/Qwen3-Embedding-8B": ProviderModel(4096, 32_768, Price(None, "CNY", "not found", verified=False),
+                 "Qwen/Qwen3-Embedding-8B": ProviderModel(4096, 32_768,
+                                                          Price(None, "CNY", "not found", verified=False),
                                                           (64, 128, 256, 512, 768, 1024, 2048, 4096), _SF_DOC,
                                                           query_prefix=_QWEN3_QUERY),
                  "Qwen/Qwen3-Embedding-0.6B": ProviderModel(1024, 32_768, Price(None, "CNY", "not found",

@@ -202,6 +202,7 @@ def test_retrieval_with_a_provider_embeds_each_side_with_its_input_type(provider
         if q.id not in result.rankings[key]:
             continue
         qv = np.array(vector(q.text, "query", 256))
-        expected = canonical_order([(d.id, float(s)) for d, s in zip(sample.documents, docs @ (qv / np.linalg.norm(qv)))])
+        scores = docs @ (qv / np.linalg.norm(qv))
+        expected = canonical_order([(d.id, float(s)) for d, s in zip(sample.documents, scores)])
         got = result.rankings[key][q.id]
         assert [d for d, _ in got] == [d for d, _ in expected[:4]], q.id
