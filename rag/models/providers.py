@@ -28,7 +28,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from rag.models.provider_api import ProviderEncoder, estimate_tokens  # noqa: F401  (re-exported)
+from rag.models.provider_api import ProviderEncoder
 from rag.settings import Settings
 
 # Yuan per US dollar, to put DashScope / Zhipu / SiliconFlow yuan prices beside USD ones. A fixed
