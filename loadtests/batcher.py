@@ -151,14 +151,15 @@ def encode_and_search(store, lm, items: list[tuple[str, int]], milvus_uri: str =
     t0 = t_lock = t1 = time.perf_counter()
     if lm.encoder is not None:
         raw = lm.encoder.raw
+        encode = getattr(raw, "encode_query", raw.encode)  # the query side (a provider's input type)
         with lm.lock:
             t_lock = time.perf_counter()
             try:
-                vectors = list(raw.encode([q for q, _ in items]))
+                vectors = list(encode([q for q, _ in items]))
             except Exception:
                 for i, (q, _) in enumerate(items):
                     try:
-                        vectors[i] = raw.encode([q])[0]
+                        vectors[i] = encode([q])[0]
                     except Exception as e:  # this query's own fault (bad text) or the model's (remote API)
                         code = 422 if isinstance(e, (TypeError, ValueError)) else 502
                         out[i] = HTTPException(code, f"model {lm.key} could not embed the query: "

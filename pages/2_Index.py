@@ -8,6 +8,7 @@ import streamlit as st
 from rag.milvus.capabilities import models_on
 from ui.index_panel import build, collections_panel, model_chooser
 from ui.pickers import fit_check, model_keys, model_picker
+from ui.providers_panel import providers_panel
 from ui.resources import server_capabilities
 from ui.state import current_dataset, index_settings, session_settings
 from ui.tables import dataset_caption
@@ -22,6 +23,7 @@ if ds.modality == "image":
     ds = ds.select_queries("image")  # indexing embeds the corpus only: an img: model indexes it too
 else:
     names = model_keys(*model_chooser(models_on(caps, session_settings())))
+    providers_panel()  # Cohere, Voyage, Jina, Gemini, DashScope, Zhipu, SiliconFlow: price, limits, keys
 fits = fit_check(names, ds)  # a text model on images, an image model on text: the reason, nothing built
 cfg = index_settings(caps)  # app-wide: Retrieval, RAG quality and Load test use the same index
 

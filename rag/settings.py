@@ -18,6 +18,8 @@ Usage:
     s.max_image_mb                                # 20: largest image in an image dataset (WORKBENCH_MAX_IMAGE_MB)
     s.key_for("http://localhost:11434/v1")        # None unless configured for that endpoint
     mine = s.with_keys(typed_key)                 # one session's settings (key from the sidebar); s unchanged
+    s.env_value("COHERE_API_KEY")                 # a variable from the environment, else .env (provider keys)
+    mine = s.with_endpoint_keys({url: key})       # one session's key for one endpoint (a provider's URL)
 """
 
 from __future__ import annotations
@@ -126,6 +128,25 @@ class Settings(BaseSettings):
         if openai_key:
             update["openai_api_key"] = SecretStr(openai_key)
         return self.model_copy(update=update)
+
+
+    def env_value(self, name: str) -> str | None:
+        """``name`` from the environment, else from the ``.env`` file: how provider presets read their own
+        key variable (``COHERE_API_KEY``, ...) and base URL without a field per provider here. Empty: None."""
+        value = os.environ.get(name)
+        if value is None:
+            from dotenv import dotenv_values
+
+            env_file = self.model_config.get("env_file") or ".env"
+            value = dotenv_values(env_file).get(name) if Path(str(env_file)).is_file() else None
+        return (value or "").strip() or None
+
+    def with_endpoint_keys(self, keys: dict[str, str]) -> Settings:
+        """A copy with a session's own keys for given endpoint URLs (a provider's key typed in the sidebar
+        is bound to that provider's URL, as ``key_for`` reads it); empty keys are ignored."""
+        merged = dict(self.endpoint_keys)
+        merged.update({u: SecretStr(k) for u, k in keys.items() if k})
+        return self.model_copy(update={"endpoint_keys": merged})
 
 
 def _norm_url(url: str) -> str:

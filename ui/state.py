@@ -114,10 +114,23 @@ def apply_llm_settings(key: str, base_url: str) -> None:
         st.session_state.pop("llm_keys", None)
 
 
+def apply_provider_key(base_url: str, key: str) -> None:
+    """Keep a typed embedding-provider key in this session's state, bound to that provider's URL."""
+    keys = dict(st.session_state.get("provider_keys", {}))
+    if key:
+        keys[base_url] = key
+    else:
+        keys.pop(base_url, None)
+    st.session_state["provider_keys"] = keys
+
+
 def session_settings():
     """This browser session's settings, passed explicitly to the generator, judge and test-set LLM:
-    the app-wide ones (environment, ``.env``) with a key / base URL typed in the sidebar."""
+    the app-wide ones (environment, ``.env``) with a key / base URL typed in the sidebar, and provider
+    keys typed on the Index page (each bound to its provider's URL)."""
     from rag.settings import get_settings
 
     typed = st.session_state.get("llm_keys")
-    return get_settings().with_keys(*typed) if typed else get_settings()
+    s = get_settings().with_keys(*typed) if typed else get_settings()
+    provider_keys = st.session_state.get("provider_keys")
+    return s.with_endpoint_keys(provider_keys) if provider_keys else s

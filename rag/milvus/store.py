@@ -294,7 +294,7 @@ class MilvusStore:
         cfg = cfg or IndexConfig()
         self.require_complete(name)
         if spec.has_dense and query_vectors is None:
-            query_vectors = spec.encoder(settings).embed(queries)
+            query_vectors = spec.encoder(settings).embed_query_texts(queries)
         out: list[list[tuple[str, float]]] = []
         for s in range(0, len(queries), batch):
             qs = queries[s:s + batch]

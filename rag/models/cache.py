@@ -128,7 +128,7 @@ class CachedEncoder:
         out: list[np.ndarray | None] = [None] * len(queries)
         hits = 0
         if text:
-            for i, v in zip(text, self.embed([queries[i].text for i in text])):
+            for i, v in zip(text, self.embed_query_texts([queries[i].text for i in text])):
                 out[i] = v
             hits += self.last_cache_hits
         if image:
@@ -166,5 +166,15 @@ class CachedEncoder:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.vstack(out).astype(np.float32)
 
+    def embed_query_texts(self, texts: list[str], progress: ProgressFn | None = None,
+                          batch_size: int | None = None) -> np.ndarray:
+        """Query vectors: through the encoder's ``encode_query`` when it has one (a provider's query input
+        type), cached apart from documents (``#query``), since the same text embeds differently per side."""
+        encode_query = getattr(self.raw, "encode_query", None)
+        if encode_query is None:
+            return self.embed(texts, progress, batch_size)
+        return self._cached(self.spec.cache_key + "#query", texts, texts, encode_query, progress, batch_size)
+
     def embed_query(self, text: str) -> np.ndarray:
-        return self.raw.encode([text])[0]  # one query: skip the cache round-trip (it is cheaper)
+        # one query: skip the cache round-trip (it is cheaper); the query side where the encoder has one
+        return getattr(self.raw, "encode_query", self.raw.encode)([text])[0]

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING
 from rag.models.base import ModelUnavailable
 from rag.models.cache import CachedEncoder, EmbeddingCache
 from rag.models.devices import embed_device
+from rag.models.providers import provider_fields
 from rag.models.text import OpenAIEncoder, SentenceTransformerEncoder, minilm_path
 from rag.settings import Settings, get_settings
 
@@ -87,6 +88,7 @@ class ModelSpec:
     key: str = ""                  # the spec string it was resolved from (results are keyed by it)
     modality: str = "text"         # what its corpus is: "text" or "image" (clip:, img:)
     query_kinds: tuple[str, ...] = ("text",)  # query kinds it embeds: clip: ("text", "image"), img: ("image",)
+    price_note: str = "API list price"  # where price_per_mtok comes from (providers: source, "unverified")
 
     @property
     def ref(self) -> str:
@@ -100,8 +102,10 @@ class ModelSpec:
     @property
     def cost_basis(self) -> str:
         """Where the per-token price comes from, said explicitly (never a silent $0)."""
+        if self.price_per_mtok != self.price_per_mtok:  # NaN: a provider price we could not confirm
+            return f"unknown: {self.cost_note}"
         if self.price_per_mtok:
-            return f"${self.price_per_mtok}/1M tokens (API list price)"
+            return f"${self.price_per_mtok}/1M tokens ({self.price_note})"
         return self.cost_note
 
     @property
@@ -288,6 +292,8 @@ def resolve(name: str) -> ModelSpec:
                          lambda s: SentenceTransformerEncoder(str(folder.resolve())), _folder_check(path),
                          cost_note="local sentence-transformers folder on this machine (hardware not priced)",
                          key=name)
+    if (fields := provider_fields(name)) is not None:  # cohere:, voyage:, jina:, gemini:, dashscope:, ...
+        return ModelSpec(**fields)
     for prefix in ("clip", "img"):
         if name.startswith(prefix + ":") and name[len(prefix) + 1:].strip():
             return _image_model(prefix, name)
@@ -308,6 +314,7 @@ def resolve(name: str) -> ModelSpec:
                          b.description, _openai(model, int(dims)), _needs_key, b.price_per_mtok, key=name)
     known = ", ".join(REGISTRY)
     raise ModelUnavailable(f"unknown model '{name}'. Known: {known}; or st:FOLDER, oai:MODEL@BASE_URL, "
+                           "PROVIDER:MODEL[:DIMS] (cohere, voyage, jina, gemini, dashscope, zhipu, siliconflow), "
                            "openai-3-small:DIMS, clip:FOLDER (CLIP/SigLIP: text and image queries on images), "
                            "img:FOLDER (image backbone: image queries)")
 
