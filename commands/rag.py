@@ -65,7 +65,8 @@ def rag(dataset: Annotated[str, Opt(help="'sample' or a BEIR folder")] = "sample
                                                                        "failures")] = None,
         output: Annotated[str | None, options.output_option()] = None,
         index: options.IndexType = "FLAT", metric: options.Metric = "COSINE",
-        index_params: options.IndexParams = "{}") -> int:
+        index_params: options.IndexParams = "{}",
+        bm25_analyzer: options.Bm25Analyzer = "auto") -> int:
     from evaluators.rag.cost import PriceTable
     from evaluators.rag.estimate import estimate_run
     from evaluators.rag.job import RagConfig, create_run, questions_for, resume_rag, run_rag
@@ -92,7 +93,7 @@ def rag(dataset: Annotated[str, Opt(help="'sample' or a BEIR folder")] = "sample
                         concurrency=concurrency, timeout=timeout, max_retries=retries, spend_cap_usd=spend_cap,
                         limit=limit, question_set=question_set, embeddings=embeddings, prices=table.to_json(),
                         judge_repeats=judge_repeats, judge_temperature=judge_temperature, second_judge=second_judge,
-                        index=options.index_config(index, metric, index_params).to_json(), **extra)
+                        index=options.index_config(index, metric, index_params, bm25_analyzer).to_json(), **extra)
         est = estimate_run(questions_for(ds, cfg), ds, cfg).summary(cfg.price_table())
         options.status(f"estimate: {est['rows']} rows, {est['total_calls']} LLM calls, "
                        f"≈{est['total_tokens']:,} tokens, ≈${est['cost_usd']:.4f}")

@@ -46,6 +46,7 @@ class SearchResult:
     search_seconds: dict[str, float] = field(default_factory=dict)
     collections: dict[str, str] = field(default_factory=dict)
     model_ids: dict[str, str] = field(default_factory=dict)   # model -> resolved model id (run records)
+    language: dict = field(default_factory=dict)  # {"language": profile, "bm25_analyzer": choice} (run records)
 
 
 class Retriever:
@@ -117,5 +118,7 @@ class Retriever:
             rankings[key] = {q.id: h for q, h in zip(queries, hits)}
             if progress:
                 progress(key, "search", len(queries), len(queries))
+        language = self.store.language_record(dataset, self.index_config,
+                                              sparse=any(s.has_sparse for s in specs.values()))
         return SearchResult(dataset.name, k, list(specs), rankings, secs, {m: b.name for m, b in built.items()},
-                            {m: s.model_id for m, s in specs.items()})
+                            {m: s.model_id for m, s in specs.items()}, language)
