@@ -49,6 +49,8 @@ def retrieval(dataset: Annotated[str, typer.Option(help="'sample', 'image-sample
     if "bm25_analyzer" in result.language:
         print(options.analyzer_line(result.language["bm25_analyzer"]))
     print(frame.to_string(float_format=lambda x: f"{x:.4f}"))
+    for model, why in result.language.get("model_fit", {}).items():
+        print(f"note: {model}: {why}")
     print(f"run_id {run_id}")
     options.write_json(output, {"run_id": run_id, **result.to_json()}, run_id)
     return 0
