@@ -95,4 +95,6 @@ def run_config_record(ds: Dataset, cfg: RagConfig) -> dict:
             "judge": judge.to_config() if judge else None, "metrics_active": active, "metrics_skipped": skipped,
             "model_ids": {m: resolve(m).model_id for m in cfg.models},
             "language": profile_dataset(ds).to_json(),
+            # Ragas 0.4.3 adapts prompts only by LLM translation (PromptMixin.adapt_prompts): not done, said
+            "judge_prompts": "english" if judge else None,
             **IndexConfig.from_json(cfg.index).record(), **runtime_info()}

@@ -95,8 +95,12 @@ class TextLanguage:
     mixed: bool
 
 
-def detect_text(text: str) -> TextLanguage:
+SHORT_WORDS = 6  # py3langid reads "What do pandas eat?" as Portuguese: under this many words it cannot tell
+
+
+def detect_text(text: str, prior: str | None = None) -> TextLanguage:
     """Language and script of one text; "mixed" when a second script holds >= 25 % of its words.
+    ``prior`` (the corpus' language) decides a short Latin-script text, which py3langid cannot.
 
     Usage:
         detect_text("熊猫吃什么？")  # TextLanguage(language='zh', script='Han', mixed=False)
@@ -117,6 +121,9 @@ def detect_text(text: str) -> TextLanguage:
         lang = "ko"
     elif script in ("Han", "Kana"):  # Han without (enough) kana: Chinese
         lang = "zh"
+    elif prior and script == "Latin" and prior not in ("zh", "ja", "ko", UNDETERMINED) \
+            and sum(scripts.values()) < SHORT_WORDS:
+        lang = prior
     else:
         with _ident_lock:
             lang, _ = _identifier().classify(text)
@@ -146,10 +153,10 @@ class SideProfile:
     mixed: int
 
     @classmethod
-    def of(cls, texts: list[str]) -> SideProfile:
+    def of(cls, texts: list[str], prior: str | None = None) -> SideProfile:
         texts = [t for t in texts if t.strip()]
         sample = _sample(texts)
-        found = [detect_text(t) for t in sample]
+        found = [detect_text(t, prior) for t in sample]
         n = len(found)
         return cls(total=len(texts), profiled=n,
                    languages=_shares(Counter(f.language for f in found), n),
@@ -234,7 +241,8 @@ def _pct(x: float) -> str:
 
 def profile_texts(documents: list[str], queries: list[str]) -> LanguageProfile:
     """The profile of raw texts (what :func:`profile_dataset` does once the texts are out)."""
-    docs, qs = SideProfile.of(documents), SideProfile.of(queries)
+    docs = SideProfile.of(documents)
+    qs = SideProfile.of(queries, next(iter(docs.languages), None))  # short questions read in the corpus' language
     main_side = docs if docs.languages else qs
     main = next(iter(main_side.languages), UNDETERMINED)
     n = docs.profiled + qs.profiled

@@ -51,3 +51,9 @@ def test_builtin_sample_is_english():
 
     p = profile_dataset(load_sample())
     assert p.main_language == "en" and p.documents == {"en": 1.0}
+
+
+def test_short_latin_questions_are_read_in_the_corpus_language():
+    assert detect_text("What do pandas eat?").language == "pt"           # py3langid alone, 4 words
+    assert detect_text("What do pandas eat?", prior="en").language == "en"
+    assert detect_text("Milvus full text search", prior="zh").language == "en"  # a Chinese prior is no help here
