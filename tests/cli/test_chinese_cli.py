@@ -114,7 +114,8 @@ def test_chinese_beir_folder_bm25_and_hybrid_find_what_jieba_finds(milvus, tmp_p
     assert "note: hybrid: the dense part of hybrid, all-MiniLM-L6-v2 is an English model; 75 % of your " \
            "documents are Chinese" in p.stdout
     run = RunStore.default().get(data["run_id"])
-    assert run.config["bm25_analyzer"]["name"] == "jieba" and run.config["language"]["main_language"] == "zh"
+    assert run.config["bm25_analyzer"] == data["bm25_analyzer"]  # {"tokenizer": ...} is not mistaken for a secret
+    assert run.config["language"]["main_language"] == "zh"
     assert run.config["bm25_analyzer_requested"] == "auto"
 
 
