@@ -86,6 +86,7 @@ def rag(dataset: Annotated[str, Opt(help="'sample' or a BEIR folder")] = "sample
 
         ds = load_dataset(dataset)
         ds.require_text("a RAG run")  # before the estimate: images are evaluated by cli.py retrieval
+        options.status(options.language_line(ds))
         extra = {"prompt_template": Path(prompt_file).read_text()} if prompt_file else {}
         table = PriceTable.from_json(prices) if prices else PriceTable.default()
         cfg = RagConfig(models=models, generator=generator, judge=judge, generator_base_url=base_url,
