@@ -159,7 +159,8 @@ class ExtractiveGenerator:
             scores = np.array([len(q & _stems(s)) / (len(q) or 1) for _, s in cands])
         # best score first; among equals, the higher-ranked context and the earlier sentence
         order = sorted(range(len(cands)), key=lambda i: (-round(float(scores[i]), 6), cands[i][0], i))
-        return " ".join(cands[i][1] for i in order[:self.n])
+        picked = [cands[i][1] for i in order[:self.n]]
+        return ("" if all(_CJK.search(p[-1:]) or p[-1:] in "。！？」』”" for p in picked) else " ").join(picked)
 
     async def agenerate(self, question: str, contexts: list[Context]) -> Answer:
         t = time.perf_counter()

@@ -49,5 +49,7 @@ def test_extractive_answers_one_chinese_sentence_and_no_answer_in_the_question_l
     assert gen.answer("熊猫每天吃多少竹子？", [Context("d", "", ZH)]) == \
         "一只成年大熊猫每天要吃十二到三十八千克的竹子，进食时间长达十多个小时。"
     assert gen.answer("熊猫吃什么？", []) == "我不知道。"
+    two = ExtractiveGenerator(n_sentences=2).answer("熊猫每天吃多少竹子？", [Context("d", "", ZH)])
+    assert " " not in two and two.count("。") == 2  # Chinese sentences are joined without a space
     assert no_answer("パンダは何を食べますか？") == "わかりません。"
     assert no_answer("What do pandas eat?") == "I don't know."
