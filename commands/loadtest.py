@@ -48,7 +48,8 @@ def loadtest(models: Annotated[options.NameList, options.models_option()] = "min
              = DEFAULT_MAX_BATCH,
              output: Annotated[str | None, options.output_option()] = None,
              index: options.IndexType = "FLAT", metric: options.Metric = "COSINE",
-             index_params: options.IndexParams = "{}") -> int:
+             index_params: options.IndexParams = "{}",
+             bm25_analyzer: options.Bm25Analyzer = "auto") -> int:
     from loadtests.config import LoadConfig
     from loadtests.procs import LoadTestError
     from loadtests.runner import run_load_test
@@ -56,11 +57,12 @@ def loadtest(models: Annotated[options.NameList, options.models_option()] = "min
     from rag.models.base import ModelUnavailable
     from rag.runs.models import batching_label
 
-    ix = options.index_config(index, metric, index_params)
+    ix = options.index_config(index, metric, index_params, bm25_analyzer)
     cfg = LoadConfig(models=models, endpoint=endpoint, users=users, spawn_rate=spawn_rate, duration=duration, k=k,
                      dataset=dataset, host=host, processes=processes, workers=workers, slo_p95_ms=slo_p95_ms,
                      slo_max_users=slo_max_users, slo_step_seconds=slo_step_seconds, index_type=ix.index_type,
-                     metric=ix.metric, index_params=ix.params, batching=not no_batching,
+                     metric=ix.metric, index_params=ix.params, bm25_analyzer=ix.bm25_analyzer,
+                     batching=not no_batching,
                      batch_window_ms=batch_window_ms, max_batch=max_batch)
 
     def progress(ev: dict) -> None:

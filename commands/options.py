@@ -21,6 +21,7 @@ from typing import Annotated
 
 import typer
 
+from rag.milvus.analyzers import analyzer_names
 from rag.milvus.index_config import INDEX_TYPES, IndexConfig
 
 
@@ -91,10 +92,29 @@ Metric = Annotated[str, typer.Option("--metric", help="COSINE, IP or L2")]
 IndexParams = Annotated[str, typer.Option(
     "--index-params", help='JSON overrides: HNSW M, efConstruction, ef; IVF nlist, nprobe, e.g. \'{"M": 32}\'')]
 
+Bm25Analyzer = Annotated[str, typer.Option(
+    "--bm25-analyzer", help=f"BM25/hybrid tokenizer: {', '.join(analyzer_names())}; auto = chosen from the "
+    "corpus' language (English: standard + stop words, Chinese: jieba / chinese)")]
 
-def index_config(index: str, metric: str, index_params: str) -> IndexConfig:
-    """The three index flags as one config; a bad value raises ValueError (exit 2) before any work."""
-    return IndexConfig.parse(index, metric, index_params)
+
+def index_config(index: str, metric: str, index_params: str, bm25_analyzer: str = "auto") -> IndexConfig:
+    """The index flags as one config; a bad value raises ValueError (exit 2) before any work."""
+    return IndexConfig.parse(index, metric, index_params, bm25_analyzer)
+
+
+def language_line(ds) -> str:
+    """The dataset's languages in one line, printed by every command that loads a dataset."""
+    from rag.data.language import profile_dataset
+
+    return f"language: {profile_dataset(ds).summary()}"
+
+
+def analyzer_line(choice: dict) -> str:
+    """``BM25 analyzer: jieba (chosen for Chinese)`` from a run's recorded ``bm25_analyzer``."""
+    from rag.data.language import language_name
+
+    how = f"chosen for {language_name(choice['language'])}" if choice["chosen"] == "auto" else "set by you"
+    return f"BM25 analyzer: {choice['name']} ({how}{'; ' + choice['note'] if choice.get('note') else ''})"
 
 
 def write_json(output: str | None, payload: dict, run_id: str | None = None) -> None:

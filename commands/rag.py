@@ -65,7 +65,8 @@ def rag(dataset: Annotated[str, Opt(help="'sample' or a BEIR folder")] = "sample
                                                                        "failures")] = None,
         output: Annotated[str | None, options.output_option()] = None,
         index: options.IndexType = "FLAT", metric: options.Metric = "COSINE",
-        index_params: options.IndexParams = "{}") -> int:
+        index_params: options.IndexParams = "{}",
+        bm25_analyzer: options.Bm25Analyzer = "auto") -> int:
     from evaluators.rag.cost import PriceTable
     from evaluators.rag.estimate import estimate_run
     from evaluators.rag.job import RagConfig, create_run, questions_for, resume_rag, run_rag
@@ -85,6 +86,7 @@ def rag(dataset: Annotated[str, Opt(help="'sample' or a BEIR folder")] = "sample
 
         ds = load_dataset(dataset)
         ds.require_text("a RAG run")  # before the estimate: images are evaluated by cli.py retrieval
+        options.status(options.language_line(ds))
         extra = {"prompt_template": Path(prompt_file).read_text()} if prompt_file else {}
         table = PriceTable.from_json(prices) if prices else PriceTable.default()
         cfg = RagConfig(models=models, generator=generator, judge=judge, generator_base_url=base_url,
@@ -92,7 +94,7 @@ def rag(dataset: Annotated[str, Opt(help="'sample' or a BEIR folder")] = "sample
                         concurrency=concurrency, timeout=timeout, max_retries=retries, spend_cap_usd=spend_cap,
                         limit=limit, question_set=question_set, embeddings=embeddings, prices=table.to_json(),
                         judge_repeats=judge_repeats, judge_temperature=judge_temperature, second_judge=second_judge,
-                        index=options.index_config(index, metric, index_params).to_json(), **extra)
+                        index=options.index_config(index, metric, index_params, bm25_analyzer).to_json(), **extra)
         est = estimate_run(questions_for(ds, cfg), ds, cfg).summary(cfg.price_table())
         options.status(f"estimate: {est['rows']} rows, {est['total_calls']} LLM calls, "
                        f"≈{est['total_tokens']:,} tokens, ≈${est['cost_usd']:.4f}")

@@ -23,6 +23,7 @@ def retrieval(dataset: Annotated[str, typer.Option(help="'sample', 'image-sample
               k: int = 10,
               index: options.IndexType = "FLAT", metric: options.Metric = "COSINE",
               index_params: options.IndexParams = "{}",
+              bm25_analyzer: options.Bm25Analyzer = "auto",
               output: Annotated[str | None, options.output_option()] = None,
               queries: Annotated[str, typer.Option(help="which queries: all, text or image (an img: model "
                                                         "embeds image queries only)")] = "all") -> int:
@@ -31,7 +32,7 @@ def retrieval(dataset: Annotated[str, typer.Option(help="'sample', 'image-sample
     from rag.models.registry import resolve
     from rag.retrieval import Retriever
 
-    cfg = options.index_config(index, metric, index_params)  # bad index settings fail before the dataset loads
+    cfg = options.index_config(index, metric, index_params, bm25_analyzer)  # bad settings fail before the data loads
     if queries not in ("all", "text", "image"):
         raise typer.BadParameter(f"--queries {queries}: give all, text or image")
     ds = load_dataset(dataset).select_queries(queries)
@@ -45,7 +46,12 @@ def retrieval(dataset: Annotated[str, typer.Option(help="'sample', 'image-sample
     run_id = result.run_id
     frame = result.metrics_frame()
     print(f"{ds.name}: {len(ds.documents)} documents, {len(ds.judged_queries)} judged queries, k={k}")
+    print(options.language_line(ds))
+    if "bm25_analyzer" in result.language:
+        print(options.analyzer_line(result.language["bm25_analyzer"]))
     print(frame.to_string(float_format=lambda x: f"{x:.4f}"))
+    for model, why in result.language.get("model_fit", {}).items():
+        print(f"note: {model}: {why}")
     print(f"run_id {run_id}")
     options.write_json(output, {"run_id": run_id, **result.to_json()}, run_id)
     return 0

@@ -93,6 +93,7 @@ def sweep(dataset: Annotated[str, typer.Option(help="'sample' or a BEIR folder")
                                                       help="rerank endpoint prices, USD per 1,000 calls")] = "",
           index: options.IndexType = "FLAT", metric: options.Metric = "COSINE",
           index_params: options.IndexParams = "{}",
+          bm25_analyzer: options.Bm25Analyzer = "auto",
           output: Annotated[str | None, options.output_option()] = None) -> int:
     from evaluators.sweep.leaderboard import metric_at_k
     from evaluators.sweep.run import plan_sweep, run_sweep
@@ -100,7 +101,7 @@ def sweep(dataset: Annotated[str, typer.Option(help="'sample' or a BEIR folder")
     from rag.data.loaders import load_dataset
     from rag.retrieval import Retriever
 
-    cfg = options.index_config(index, metric, index_params)
+    cfg = options.index_config(index, metric, index_params, bm25_analyzer)
     metric_at_k(rank_by, 1)  # an unknown metric fails before any work
     setups = grid(models, chunk_sizes, overlaps, fusion, rerankers, k, depth)
     ds = load_dataset(dataset)
@@ -121,6 +122,7 @@ def sweep(dataset: Annotated[str, typer.Option(help="'sample' or a BEIR folder")
 
     lb = Leaderboard(**board)
     print(f"{ds.name}: {len(setups)} setups, {len(ds.judged_queries)} judged queries, {result.seconds:.1f} s")
+    print(options.language_line(ds))
     print(lb.display().drop(columns=["cost_basis"]).to_string(index=False))
     for line in lb.sentences() + lb.cost_lines() + [f"note: {n}" for n in lb.notes]:
         print(line)

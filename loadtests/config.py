@@ -51,6 +51,7 @@ class LoadConfig:
     index_type: str = "FLAT"      # the index config searched (the app-wide choice on the page)
     metric: str = "COSINE"
     index_params: dict = field(default_factory=dict)
+    bm25_analyzer: str = "auto"   # BM25/hybrid analyzer ("auto": from the corpus' language; rag.milvus.analyzers)
     batching: bool = True         # the service micro-batches concurrent queries per model (--no-batching: off)
     batch_window_ms: float = DEFAULT_WINDOW_MS
     max_batch: int = DEFAULT_MAX_BATCH
@@ -62,7 +63,7 @@ class LoadConfig:
         """IndexConfig.to_json() of this run (validates the settings)."""
         from rag.milvus.index_config import IndexConfig
 
-        return IndexConfig(self.index_type, self.metric, dict(self.index_params)).to_json()
+        return IndexConfig(self.index_type, self.metric, dict(self.index_params), self.bm25_analyzer).to_json()
 
     def validate(self) -> None:
         """Bounds, before anything is recorded or started (model names are checked in the run)."""

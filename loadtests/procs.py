@@ -107,7 +107,8 @@ class ServiceProcess(Child):
         if self.milvus_uri:
             cmd += ["--milvus-uri", self.milvus_uri]
         cmd += ["--index", self.index["index_type"], "--metric", self.index["metric"],
-                "--index-params", json.dumps(self.index.get("params") or {})]
+                "--index-params", json.dumps(self.index.get("params") or {}),
+                "--bm25-analyzer", self.index.get("bm25_analyzer", "auto")]
         cmd += batching_flags(self.batching)
         super().__init__(cmd, logs / f"service-{stamp}.log", secrets=self.secrets)
         deadline = time.monotonic() + timeout

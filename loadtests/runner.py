@@ -47,10 +47,12 @@ def start_web_ui(url: str, models: list[str] | None = None, port: int | None = N
 # ---------------------------------------------------------------- app-wide processes (the page)
 
 def dataset_spec(dataset) -> str | None:
-    """What the service can load for a dataset in the app: "sample", a BEIR folder or zip, else None."""
+    """What the service can load for a dataset in the app: a built-in sample, a BEIR folder or zip, else None."""
+    from rag.data.samples.text import TEXT_SAMPLES
+
     src = str(getattr(dataset, "source", "") or "")
-    if src == "sample":
-        return "sample"
+    if src in TEXT_SAMPLES:
+        return src
     p = Path(src)
     return str(p) if src and (p.is_dir() or (p.is_file() and p.suffix.lower() == ".zip")) else None
 

@@ -158,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--index", default="FLAT", help="index type served (its collection is reused or built)")
     p.add_argument("--metric", default="COSINE")
     p.add_argument("--index-params", default="{}", help='JSON, e.g. \'{"M": 16, "ef": 64}\'')
+    p.add_argument("--bm25-analyzer", default="auto", help="BM25/hybrid analyzer: auto (from the corpus' "
+                   "language) or a name in rag.milvus.analyzers")
     p.add_argument("--no-batching", action="store_true", help="one request at a time (default: micro-batch)")
     p.add_argument("--batch-window-ms", type=float, default=DEFAULT_WINDOW_MS, help="micro-batch window")
     p.add_argument("--max-batch", type=int, default=DEFAULT_MAX_BATCH, help="queries per encode() call at most")
@@ -174,10 +176,10 @@ def main(argv: list[str] | None = None) -> int:
         sock = bind(a.host, a.port)
         from rag.milvus.index_config import IndexConfig
 
-        index = IndexConfig.parse(a.index, a.metric, a.index_params)
+        index = IndexConfig.parse(a.index, a.metric, a.index_params, a.bm25_analyzer)
         cfg = ServiceConfig(a.dataset, [m.strip() for m in a.models.split(",") if m.strip()] or None,
                             a.milvus_uri, a.generator, index.index_type, index.metric, index.params,
-                            not a.no_batching, a.batch_window_ms, a.max_batch)
+                            not a.no_batching, a.batch_window_ms, a.max_batch, index.bm25_analyzer)
         if a.batch_window_ms < 0 or not 1 <= a.max_batch <= 1024:
             raise ValueError("--batch-window-ms must be >= 0 and --max-batch 1-1024")
         state = ServiceState(cfg)

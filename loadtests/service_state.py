@@ -53,6 +53,7 @@ class ServiceConfig:
     batching: bool = True                 # micro-batch concurrent queries per dense model (loadtests.batcher)
     batch_window_ms: float = DEFAULT_WINDOW_MS
     max_batch: int = DEFAULT_MAX_BATCH
+    bm25_analyzer: str = "auto"           # BM25/hybrid analyzer asked for (rag.milvus.analyzers)
 
     def batching_json(self) -> dict:  # what load runs record and the page shows
         return {"batching": self.batching, "batch_window_ms": self.batch_window_ms, "max_batch": self.max_batch}
@@ -77,12 +78,14 @@ class LoadedModel:
     encoder: object | None       # CachedEncoder for dense parts, None for BM25
     lock: threading.Lock = field(default_factory=threading.Lock)  # shared by every user of the same encoder
     batcher: MicroBatcher | None = None  # None: one request at a time (--no-batching, or BM25)
+    analyzer: str = ""           # the BM25 analyzer of its collection (BM25, hybrid)
 
     def describe(self, rows: int) -> dict:
         dense = f"{self.index.index_type}/{self.index.metric}"
         index = {"dense": dense, "sparse": "BM25", "hybrid": f"{dense} + BM25"}.get(self.spec.kind, dense)
-        return {"name": self.key, "label": self.spec.label, "kind": self.spec.kind,
-                "collection": self.collection, "rows": rows, "index": index}
+        out = {"name": self.key, "label": self.spec.label, "kind": self.spec.kind,
+               "collection": self.collection, "rows": rows, "index": index}
+        return {**out, "bm25_analyzer": self.analyzer} if self.analyzer else out
 
 
 _encoder_locks: dict[str, threading.Lock] = {}
@@ -115,7 +118,7 @@ class ServiceState:
             self.info = ensure_milvus()
         self.store = MilvusStore(self.info)
         self.store.ping()
-        index = IndexConfig(cfg.index_type, cfg.metric, dict(cfg.index_params))  # bad settings fail here
+        index = IndexConfig(cfg.index_type, cfg.metric, dict(cfg.index_params), cfg.bm25_analyzer)  # fails here
         names = cfg.models or [m for m in REGISTRY if self.store.builds(self.dataset, m)] or list(DEFAULT_MODELS)
         specs = resolve_all(names)  # keyed by the spec strings asked for; unknown names fail here, before any work
         if not cfg.models:  # defaults this server cannot run (bm25 on Milvus 2.3) are left out, saying why
@@ -128,11 +131,13 @@ class ServiceState:
             t = time.perf_counter()
             built = self.store.ensure_collection(self.dataset, spec, index)
             name, how = built.name, "reused" if built.reused else "built"
-            lm = LoadedModel(key, spec, name, index, spec.encoder(), encoder_lock(spec.model_id))
+            lm = LoadedModel(key, spec, name, index, spec.encoder(), encoder_lock(spec.model_id),
+                             analyzer=built.analyzer)
             self.models[key] = lm
             warm = self.dataset.queries[0].text if self.dataset.queries else "warm-up"
             lm.batcher = warm_up(self.store, lm, warm, self.info.uri, cfg.batching_json())
-            log(f"model {key}: collection {name} {how}, warm in {time.perf_counter() - t:.1f} s")
+            log(f"model {key}: collection {name} {how}" + (f", BM25 analyzer {built.analyzer}" if built.analyzer
+                                                            else "") + f", warm in {time.perf_counter() - t:.1f} s")
         self.generator, self.generator_error = _make_generator(cfg.generator)
         if self.generator_error:
             log(f"warning: /rag disabled: {self.generator_error}")

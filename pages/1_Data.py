@@ -4,6 +4,7 @@ or documents."""
 import streamlit as st
 
 from ui.data_sources import SOURCE_FORMS, SOURCES
+from ui.language_panel import language_caption, language_details
 from ui.state import current_dataset
 from ui.tables import dataset_caption, dataset_tabs
 
@@ -17,4 +18,6 @@ SOURCE_FORMS[source]()
 st.divider()
 ds = current_dataset()
 dataset_caption(ds)
+language_caption(ds)
+language_details(ds)
 dataset_tabs(ds)

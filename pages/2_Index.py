@@ -7,15 +7,17 @@ import streamlit as st
 
 from rag.milvus.capabilities import models_on
 from ui.index_panel import build, collections_panel, model_chooser
+from ui.language_panel import analyzer_setting, language_caption, model_fit_notes
 from ui.pickers import fit_check, model_keys, model_picker
 from ui.providers_panel import providers_panel
 from ui.resources import server_capabilities
-from ui.state import current_dataset, index_settings, session_settings
+from ui.state import current_dataset, index_config, index_settings, session_settings
 from ui.tables import dataset_caption
 
 st.title("🗄️ Index")
 ds = current_dataset()
 dataset_caption(ds)
+language_caption(ds)
 
 caps = server_capabilities()  # models and index types this Milvus cannot run are shown disabled, with why
 if ds.modality == "image":
@@ -25,7 +27,11 @@ else:
     names = model_keys(*model_chooser(models_on(caps, session_settings())))
     providers_panel()  # Cohere, Voyage, Jina, Gemini, DashScope, Zhipu, SiliconFlow: price, limits, keys
 fits = fit_check(names, ds)  # a text model on images, an image model on text: the reason, nothing built
+model_fit_notes(names, ds)  # an English model on Chinese documents: said, not refused
 cfg = index_settings(caps)  # app-wide: Retrieval, RAG quality and Load test use the same index
+if ds.modality == "text":
+    analyzer_setting(caps, ds)  # app-wide too
+    cfg = index_config()
 
 if st.button("Build collections", type="primary", disabled=not names or not fits):
     build(ds, names, caps, cfg)

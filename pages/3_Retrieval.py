@@ -5,6 +5,7 @@ the text or the image queries, and each model that cannot evaluate them says why
 
 import streamlit as st
 
+from ui.language_panel import language_caption, model_fit_notes
 from ui.pickers import fit_check, keep, kept, model_picker, query_kind_picker
 from ui.retrieval_panel import compare, metrics_panel, shown_result
 from ui.state import current_dataset, index_config
@@ -13,6 +14,7 @@ from ui.tables import dataset_caption, query_drilldown
 st.title("🔎 Retrieval")
 ds = current_dataset()
 dataset_caption(ds)
+language_caption(ds)
 st.caption(f"Index: {index_config().label()} (set on the Index page)")
 if not ds.judged_queries:
     st.warning("This dataset has no relevance judgments, so retrieval cannot be scored. Add a 'relevant' column "
@@ -30,6 +32,7 @@ if ds.modality == "image" and not models:
     st.info("Image datasets are searched with image models: type a clip:FOLDER (CLIP / SigLIP: text and image "
             "queries) or img:FOLDER (ResNet / ViT / DINOv2: image queries only) spec above.")
 fits = fit_check(models, ds.select_queries(queries))  # an img: model given text queries, a text model on images
+model_fit_notes(models, ds)  # next to its scores: an English model on Chinese documents
 
 if st.button("Compare", type="primary", disabled=not models or not fits):
     compare(ds, models, k, queries)

@@ -25,10 +25,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from rag.data.dataset import Dataset
+from rag.data.language import profile_dataset
 from rag.milvus.index_config import IndexConfig
 from rag.milvus.server import MilvusInfo, ensure_milvus
 from rag.milvus.store import BuildResult, MilvusStore
 from rag.models.base import ModelUnavailable
+from rag.models.language_fit import fit_warnings
 from rag.models.registry import ModelSpec, fit_problem, resolve_all
 from rag.settings import Settings
 
@@ -46,6 +48,7 @@ class SearchResult:
     search_seconds: dict[str, float] = field(default_factory=dict)
     collections: dict[str, str] = field(default_factory=dict)
     model_ids: dict[str, str] = field(default_factory=dict)   # model -> resolved model id (run records)
+    language: dict = field(default_factory=dict)  # {"language": profile, "bm25_analyzer": choice} (run records)
 
 
 class Retriever:
@@ -117,5 +120,8 @@ class Retriever:
             rankings[key] = {q.id: h for q, h in zip(queries, hits)}
             if progress:
                 progress(key, "search", len(queries), len(queries))
+        language = self.store.language_record(dataset, self.index_config,
+                                              sparse=any(s.has_sparse for s in specs.values()))
+        language["model_fit"] = fit_warnings(specs.values(), profile_dataset(dataset))  # {model: why not}
         return SearchResult(dataset.name, k, list(specs), rankings, secs, {m: b.name for m, b in built.items()},
-                            {m: s.model_id for m, s in specs.items()})
+                            {m: s.model_id for m, s in specs.items()}, language)

@@ -75,10 +75,13 @@ def mapping(upload, kind: str, fields: list[str]) -> dict:
 
 
 def sample_form() -> None:
-    c1, c2 = st.columns(2)
+    c1, c2, c3 = st.columns(3)
     if c1.button("Load the sample", type="primary"):
         load(load_sample)
-    if c2.button("Load the image sample", help="30 drawn images (shapes and digits), 10 text and 5 image queries: "
+    if c2.button("Load the Chinese sample", help="sample-zh: 22 Chinese paragraphs, 18 judged questions with "
+                                                 "reference answers (中文示例)"):
+        load(load_sample, "sample-zh")
+    if c3.button("Load the image sample", help="30 drawn images (shapes and digits), 10 text and 5 image queries: "
                                                  "evaluated on the Retrieval page with clip:/img: models"):
         from rag.data.samples.images import load_image_sample
 

@@ -69,7 +69,7 @@ def load_config(models: list[str], f: dict, spec: str, index) -> LoadConfig:
                       duration=int(f["duration"]), dataset=spec, processes=int(f["processes"]),
                       slo_p95_ms=float(f["target"]) if f["slo_on"] else None, slo_max_users=int(f["slo_max"]),
                       slo_step_seconds=int(f["step_s"]), index_type=index.index_type, metric=index.metric,
-                      index_params=index.all_params(), batching=f["batching"])
+                      index_params=index.all_params(), bm25_analyzer=index.bm25_analyzer, batching=f["batching"])
 
 
 def run_controls(models: list[str], f: dict, spec: str, index):

@@ -18,7 +18,8 @@ import streamlit as st
 
 from rag.data.dataset import Dataset
 
-INDEX_KEYS = {"type": "app_index_type", "metric": "app_index_metric", "params": "app_index_params"}
+INDEX_KEYS = {"type": "app_index_type", "metric": "app_index_metric", "params": "app_index_params",
+              "analyzer": "app_bm25_analyzer"}
 
 
 @st.cache_data(show_spinner="Loading the sample…")
@@ -52,7 +53,7 @@ def index_config():
     ss = st.session_state
     t = ss.get(INDEX_KEYS["type"], "FLAT")
     params = (ss.get(INDEX_KEYS["params"]) or {}).get(t, {})
-    return IndexConfig(t, ss.get(INDEX_KEYS["metric"], "COSINE"), dict(params))
+    return IndexConfig(t, ss.get(INDEX_KEYS["metric"], "COSINE"), dict(params), ss.get(INDEX_KEYS["analyzer"], "auto"))
 
 
 def _seeded(widget_key: str, value) -> str:

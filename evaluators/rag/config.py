@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field, fields
 from evaluators.rag.cost import PriceTable
 from evaluators.rag.metrics import split_metrics
 from rag.data.dataset import Dataset
+from rag.data.language import profile_dataset
 from rag.data.question_sets import EvalQuestion, load_question_set, questions_from_dataset
 from rag.milvus.index_config import IndexConfig
 from rag.models.devices import runtime_info
@@ -93,4 +94,7 @@ def run_config_record(ds: Dataset, cfg: RagConfig) -> dict:
                           "baseline": kind.is_baseline},
             "judge": judge.to_config() if judge else None, "metrics_active": active, "metrics_skipped": skipped,
             "model_ids": {m: resolve(m).model_id for m in cfg.models},
+            "language": profile_dataset(ds).to_json(),
+            # Ragas 0.4.3 adapts prompts only by LLM translation (PromptMixin.adapt_prompts): not done, said
+            "judge_prompts": "english" if judge else None,
             **IndexConfig.from_json(cfg.index).record(), **runtime_info()}

@@ -165,6 +165,7 @@ class RagJob:
         self.ds, self.cfg, self.store, self.run_id = ds, cfg, store, run_id
         self.retriever, self.progress, self.settings = retriever, progress, settings
         self.expected = len(cfg.models) * len(questions_for(ds, cfg))
+        self.analyzers: dict[str, str] = {}  # model -> BM25 analyzer its collection uses (BM25, hybrid)
         self.prices, self.meter = cfg.price_table(), UsageMeter()
         for r in store.rows(run_id):
             self.meter.merge(r.get("usage"))
@@ -190,6 +191,8 @@ class RagJob:
         rows = ordered(self.store.rows(self.run_id), self.cfg, self.ds)
         summary = self._summary(rows)
         summary.update(elapsed_s=round(time.time() - t0, 3), retrieval_s=round(retrieval_s, 3))
+        if self.analyzers:
+            summary.update(bm25_analyzers=self.analyzers)
         if rows and all(row_failed(r) for r in rows):
             status, reason = "failed", "every row failed: " + first_error(rows)
         elif status == "done" and len(rows) < self.expected:
@@ -204,7 +207,10 @@ class RagJob:
         for model in dict.fromkeys(m for m, _, _ in work):
             qs = [q for m, q, _ in work if m == model]
             spec = resolve(model)
-            name = self.retriever.store.ensure_collection(self.ds, spec, index, self.cfg.chunking).name
+            built = self.retriever.store.ensure_collection(self.ds, spec, index, self.cfg.chunking)
+            name = built.name
+            if built.analyzer:
+                self.analyzers[model] = built.analyzer
             found = self.retriever.store.search(name, spec, [q.question for q in qs], self.cfg.k, index)
             hits.update({(model, q.id): h for q, h in zip(qs, found)})
         return hits

@@ -11,10 +11,13 @@ nonllm_context_precision    by id: ours (= Ragas IDBasedContextPrecision)    no 
                             by text: NonLLMContextPrecisionWithReference
 nonllm_context_recall       by id: ours (= Ragas IDBasedContextRecall)       no     qrels ids (or reference contexts)
                             by text: NonLLMContextRecall
-rouge_l                     collections.RougeScore(rougeL, fmeasure)        no     response, reference answer
-bleu                        collections.BleuScore                           no     response, reference answer
+rouge_l                     collections.RougeScore(rougeL, fmeasure) (*)    no     response, reference answer
+bleu                        collections.BleuScore (*)                       no     response, reference answer
 string_similarity           collections.NonLLMStringSimilarity (Levenshtein) no    response, reference answer
 ==========================  ==============================================  =====  =============================
+
+(*) with CJK text, ROUGE tokenizes by character and BLEU uses sacrebleu's ``zh`` / ``char`` tokenizer
+(evaluators/rag/text_metrics.py); text without CJK is scored exactly as Ragas does.
 
 Every built metric has one call, ``await metric.ascore(**{field: sample.field for field in needs})``,
 returning a Ragas ``MetricResult`` (or a float). The non-LLM context metrics have no
@@ -38,6 +41,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from evaluators.rag.id_metrics import IdMetric, id_context_precision, id_context_recall
+from evaluators.rag.text_metrics import LanguageBleu, LanguageRouge
 from rag.models.llm import LLMEndpoint
 
 JUDGE_HELP = ("Choose a judge LLM (OpenAI with OPENAI_API_KEY, or an OpenAI-compatible server such as Ollama: "
@@ -125,10 +129,11 @@ METRICS: dict[str, MetricSpec] = {s.name: s for s in [
                            "similarity of reference contexts) where there are no ids.",
                by_id=lambda: IdMetric(id_context_recall)),
     MetricSpec("rouge_l", "ROUGE-L", False, ("response", "reference"),
-               lambda llm, emb: _rc().RougeScore(rouge_type="rougeL", mode="fmeasure"),
-               description="Longest-common-subsequence F1 of answer vs reference answer."),
-    MetricSpec("bleu", "BLEU", False, ("response", "reference"), lambda llm, emb: _rc().BleuScore(),
-               description="sacreBLEU of answer vs reference answer, 0–1."),
+               lambda llm, emb: LanguageRouge(rouge_type="rougeL", mode="fmeasure"),
+               description="Longest-common-subsequence F1 of answer vs reference answer (CJK: by character)."),
+    MetricSpec("bleu", "BLEU", False, ("response", "reference"), lambda llm, emb: LanguageBleu(),
+               description="sacreBLEU of answer vs reference answer, 0–1 (Chinese: zh tokenizer; "
+                           "Japanese, Korean: by character)."),
     MetricSpec("string_similarity", "String similarity", False, ("response", "reference"),
                lambda llm, emb: _rc().NonLLMStringSimilarity(),
                description="1 − normalised Levenshtein distance, answer vs reference answer."),

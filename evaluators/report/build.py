@@ -52,11 +52,13 @@ from evaluators.formatting import (
 )
 from evaluators.report.frontier import NO_LOAD, frontier_chart, frontier_display, frontier_table
 from evaluators.report.sections import example_tables, html_table, judge_parts, means_chart
+from evaluators.report.your_data import your_data
 from evaluators.retrieval.evaluate import LEGEND, TINTS
 from evaluators.stats.comparison import BEST, MetricComparison, default_metric, find_metric, model_labels, run_metrics
 from evaluators.stats.labels import fmt_p, metric_label
 from evaluators.stats.run_kinds import describe_llm, kind_of
 from evaluators.stats.run_stats import ALPHA, N_RESAMPLES, run_stats
+from rag.data.language import LanguageProfile
 from rag.runs import Run, RunStore, scrub
 
 # The page itself is ``templates/report.html.j2``; autoescape is what keeps user text inert there.
@@ -179,6 +181,8 @@ def _manifest(run: Run) -> dict:
              ("models", ", ".join(f"{m} = {ids[m]}" if m in ids else str(m) for m in models)),
              ("k", c.get("k")), ("index", " / ".join(c[x] if isinstance(c[x], str) else json.dumps(c[x]) for x in
                                  ("index_type", "metric", "index_params") if c.get(x))),
+             ("language", LanguageProfile.from_json(c["language"]).summary() if c.get("language") else None),
+             ("BM25 analyzer", (c.get("bm25_analyzer") or {}).get("name")),
              ("generator", describe_llm(c.get("generator"))), ("judge", describe_llm(c.get("judge"))),
              ("prompt", c.get("prompt") or (c.get("rag") or {}).get("prompt_template")),
              ("metrics", ", ".join(c.get("metrics_active") or [])),
@@ -277,6 +281,7 @@ def build_report(store: RunStore, run_ids: list[str] | str, metric: str | None =
     summary["more"] = [h for h in headline if h != summary.get("verdict")]
     return _ENV.get_template("report.html.j2").render(
         title=title or "RAG evaluation report", generated=time.strftime("%Y-%m-%d %H:%M"), runs=ids, summary=summary,
+        your_data=your_data(runs),
         sections=sections, manifest=[_manifest(r) for r in runs], resamples=f"{n_resamples:,}", best=BEST, alpha=ALPHA,
         tints=TINTS, rel=RELEVANT, nonrel=NOT_RELEVANT, nomatch=NO_MATCH, legend=LEGEND)
 

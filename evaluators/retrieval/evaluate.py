@@ -72,10 +72,11 @@ class RetrievalResult:
     collections: dict[str, str] = field(default_factory=dict)
     model_ids: dict[str, str] = field(default_factory=dict)    # model -> resolved model id
     index: dict = field(default_factory=dict)                  # IndexConfig.record() of the retriever
+    language: dict = field(default_factory=dict)               # {"language": profile, "bm25_analyzer": choice}
     run_id: str | None = None                                  # set once recorded (``run_retrieval``)
 
     def to_json(self) -> dict:
-        return {"dataset": self.dataset, "k": self.k, "metrics": self.metrics,
+        return {"dataset": self.dataset, "k": self.k, **self.language, "metrics": self.metrics,
                 "rankings": {m: {q: [[d, round(s, 6)] for d, s in hits] for q, hits in r.items()}
                              for m, r in self.rankings.items()}}
 
@@ -91,7 +92,8 @@ def evaluate_retrieval(wb: Retriever, dataset: Dataset, models: list[str], k: in
     for m in found.models:
         per_query[m], metrics[m] = score_run(found.rankings[m], dataset.qrels, k)
     return RetrievalResult(found.dataset, k, found.models, found.rankings, per_query, metrics,
-                           found.search_seconds, found.collections, found.model_ids, wb.index_config.record())
+                           found.search_seconds, found.collections, found.model_ids, wb.index_config.record(),
+                           found.language)
 
 
 def run_retrieval(retriever: Retriever, dataset: Dataset, models: list[str], k: int = 10, store=None,
@@ -143,7 +145,8 @@ def save_run(store, dataset: Dataset, result: RetrievalResult, config: dict | No
     """Record a retrieval run (config, per-query rows with rankings and ``scores``, means) and its statistics."""
     cfg = {"models": result.models, "k": result.k, "collections": result.collections,
            "model_ids": {m: result.model_ids.get(m) or resolve(m).model_id for m in result.models},
-           "dataset_source": dataset.source, "query_kinds": dataset.query_kinds(), **result.index, **runtime_info(),
+           "dataset_source": dataset.source, "query_kinds": dataset.query_kinds(), **result.index, **result.language,
+           **runtime_info(),
            **(config or {})}
     run_id = store.create("retrieval", cfg, dataset=dataset)
     rows = [RetrievalRow(model=m, item_id=q, ranking=result.rankings[m].get(q, []), scores=vals)

@@ -42,7 +42,7 @@ from evaluators.sweep.estimate import Estimate
 from evaluators.sweep.setups import Setup, check_reranker, rerank
 from rag.data.chunking import ChunkedDataset, chunk_dataset, document_ranking
 from rag.data.dataset import Dataset
-from rag.milvus.index_config import build_inputs, collection_name
+from rag.milvus.index_config import collection_name
 from rag.models.registry import resolve, resolve_all
 from rag.retrieval import Retriever
 
@@ -135,7 +135,7 @@ def plan_sweep(wb: Retriever, ds: Dataset, setups: list[Setup], timed: bool = Tr
         keys.setdefault(s.index_key, s)
     for s in keys.values():
         c = chunks.get(s)
-        inputs = build_inputs(c.dataset, specs[s.model], wb.index_config, c.label)
+        inputs = wb.store.inputs_for(c.dataset, specs[s.model], wb.index_config, c.label)
         if not wb.store.is_complete(collection_name(inputs), inputs, len(c.dataset.documents)):
             to_build += 1
             units += len(c.dataset.documents)
@@ -312,7 +312,9 @@ def save_sweep(store, ds: Dataset, result: SweepResult, wb: Retriever) -> str:
                       grid={"ks": sorted({s.k for s in setups})},
                       collections={r.setup.id: r.collection for r in result.setups},
                       milvus_uri=result.milvus_uri, query_tokens=query_tokens(ds),
-                      **wb.index_config.record(), **runtime_info())
+                      **wb.index_config.record(), **runtime_info(),
+                      **wb.store.language_record(ds, wb.index_config,
+                                                 sparse=any(resolve(s.model).has_sparse for s in setups)))
     run_id = store.create("sweep", cfg, dataset=ds)
     store.add_rows(run_id, [SweepRow(model=r.setup.id, item_id=q, ranking=r.rankings.get(q, []), scores=v,
                                      latency_ms=r.latency_ms.get(q))

@@ -8,6 +8,11 @@ maps each back, never by parsing the id (a document id may itself hold ``#``). T
 name, queries and qrels; its corpus hash differs, and its ``label`` ("c200o20") is the ``chunking``
 build input, so each chunking gets its own collection and reuses it while the corpus is unchanged.
 
+Text with CJK characters is split at CJK sentence and clause punctuation (。！？；，、) before
+falling back to single characters, and each piece keeps its punctuation at its end (LangChain's
+default separators have no CJK punctuation: a 300-character Chinese chunk began mid-number,
+"千克到三十八千克的竹子"); text without CJK characters is split exactly as before.
+
 Usage:
     chunked = chunk_dataset(ds, size=200, overlap=20)
     store.ensure_collection(chunked.dataset, resolve("minilm"), chunking=chunked.label)
@@ -18,7 +23,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import regex
+
 from rag.data.dataset import Dataset, Document
+
+# sentence ends, then clause marks; fullwidth forms are what CJK text uses
+CJK_SEPARATORS = ["。", "！", "？", "；", "，", "、"]
+_CJK = regex.compile(r"\p{Han}|\p{Hiragana}|\p{Katakana}|\p{Hangul}")
+
+
+def text_splitter(size: int, overlap: int, text: str = "", base: list[str] | None = None):
+    """LangChain's RecursiveCharacterTextSplitter for ``text``: with CJK punctuation inserted before the
+    space separator when the text has CJK characters, else unchanged. ``base``: a regex separator list
+    to extend (e.g. Markdown's), default LangChain's. The CJK separators are zero-width look-behinds
+    (split *after* the mark), so each piece keeps its punctuation at its end whatever the base list's
+    keep-separator mode (a chunk never starts with "。")."""
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    seps = list(base or ["\n\n", "\n", " ", ""])
+    if _CJK.search(text):
+        at = seps.index(" ") if " " in seps else len(seps) - 1
+        seps[at:at] = [f"(?<={mark})" for mark in CJK_SEPARATORS]
+    elif base is None:
+        return RecursiveCharacterTextSplitter(chunk_size=size, chunk_overlap=overlap)
+    return RecursiveCharacterTextSplitter(separators=seps, chunk_size=size, chunk_overlap=overlap,
+                                          is_separator_regex=True)
 
 
 @dataclass
@@ -40,11 +69,10 @@ def chunk_dataset(ds: Dataset, size: int | None, overlap: int = 0) -> ChunkedDat
         return ChunkedDataset(ds, "")
     if size < 1 or not 0 <= overlap < size:
         raise ValueError(f"chunking needs 0 <= overlap < size, got size {size}, overlap {overlap}")
-    from langchain_text_splitters import RecursiveCharacterTextSplitter
-
-    splitter = RecursiveCharacterTextSplitter(chunk_size=size, chunk_overlap=overlap)
+    plain, cjk = text_splitter(size, overlap), text_splitter(size, overlap, "中")
     docs, parents = [], {}
     for d in ds.documents:
+        splitter = cjk if _CJK.search(d.text) else plain
         pieces = [p.strip() for p in splitter.split_text(d.text) if p.strip()] or [d.text]
         for n, piece in enumerate(pieces, start=1):
             cid = f"{d.id}#{n}"

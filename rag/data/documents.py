@@ -48,10 +48,9 @@ def load_documents(paths: Source | Iterable[Source], chunk_size: int = 800,
             pages, ext = [(None, DOCUMENT_READERS[ext](name, data))], ".md"
         else:
             pages = _pdf_pages(name, data) if ext == ".pdf" else [(None, decode_text(name, data))]
-        splitter = _splitter(ext, chunk_size, chunk_overlap)
         count = 0
         for page, text in pages:
-            for chunk in splitter.split_text(text):
+            for chunk in _splitter(ext, chunk_size, chunk_overlap, text).split_text(text):
                 if chunk.strip():
                     count += 1
                     title = name if page is None else f"{name} (page {page})"
@@ -62,13 +61,15 @@ def load_documents(paths: Source | Iterable[Source], chunk_size: int = 800,
     return documents
 
 
-def _splitter(ext: str, chunk_size: int, chunk_overlap: int):
+def _splitter(ext: str, chunk_size: int, chunk_overlap: int, text: str = ""):
+    """Markdown-aware for .md; CJK text also splits at 。！？；，、 (``rag.data.chunking.text_splitter``)."""
     from langchain_text_splitters import Language, RecursiveCharacterTextSplitter
 
-    if ext in (".md", ".markdown"):
-        return RecursiveCharacterTextSplitter.from_language(
-            Language.MARKDOWN, chunk_size=chunk_size, chunk_overlap=chunk_overlap)
-    return RecursiveCharacterTextSplitter(chunk_size=chunk_size, chunk_overlap=chunk_overlap)
+    from rag.data.chunking import text_splitter
+
+    base = RecursiveCharacterTextSplitter.get_separators_for_language(Language.MARKDOWN) \
+        if ext in (".md", ".markdown") else None
+    return text_splitter(chunk_size, chunk_overlap, text, base)
 
 
 def _pdf_pages(name: str, data: bytes) -> list[tuple[int, str]]:

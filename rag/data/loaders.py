@@ -27,17 +27,17 @@ from pathlib import Path
 
 from rag.data.beir import BEIR_HINT, load_beir
 from rag.data.dataset import Dataset, DatasetError
-from rag.data.samples.text import load_sample
+from rag.data.samples.text import TEXT_SAMPLES, load_sample
 
 
 def load_dataset(spec: str, split: str = "test") -> Dataset:
-    """The CLI's dataset argument: "sample", "image-sample", a BEIR folder or .zip, or an image folder
+    """The CLI's dataset argument: "sample", "sample-zh", "image-sample", a BEIR folder or .zip, or an image folder
     (one with a ``corpus/`` directory: ``rag.data.images``)."""
     from rag.data.images import is_image_folder, load_image_folder  # images: kept within this function
     from rag.data.samples.images import load_image_sample
 
-    if spec.strip().lower() == "sample":
-        return load_sample()
+    if spec.strip().lower() in TEXT_SAMPLES:
+        return load_sample(spec.strip().lower())
     if spec.strip().lower() == "image-sample":
         return load_image_sample()
     path = Path(spec).expanduser()

@@ -23,11 +23,9 @@ if TYPE_CHECKING:  # annotations only: this module stays importable without nump
     from rag.data.dataset import Dataset
     from rag.models.registry import ModelSpec
 
-# Lucene's English stop-word set (what Pyserini's BM25 baselines use).
-ENGLISH_STOP_WORDS = ["a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into",
-                      "is", "it", "no", "not", "of", "on", "or", "such", "that", "the", "their", "then",
-                      "there", "these", "they", "this", "to", "was", "will", "with"]
-BM25_ANALYZER = {"tokenizer": "standard", "filter": ["lowercase", {"type": "stop", "stop_words": ENGLISH_STOP_WORDS}]}
+from rag.milvus.analyzers import ANALYZERS, AUTO, ENGLISH_STOP_WORDS, check_name  # noqa: F401 (re-exported)
+
+BM25_ANALYZER = ANALYZERS["english"].params  # English corpora (and collections built before analyzers were chosen)
 BM25_PARAMS = {"bm25_k1": 0.9, "bm25_b": 0.4}
 
 # index type -> (build params, search params), defaults; a new index type is one entry. Build params
@@ -54,8 +52,10 @@ class IndexConfig:
     index_type: str = "FLAT"
     metric: str = "COSINE"
     params: dict = field(default_factory=dict)  # overrides of the default build/search params
+    bm25_analyzer: str = AUTO  # BM25/hybrid: "auto" (from the corpus' language) or a name in ANALYZERS
 
     def __post_init__(self):
+        check_name(self.bm25_analyzer)
         if self.index_type not in INDEX_TYPES:
             raise ValueError(f"unknown index type {self.index_type!r}; choose from {', '.join(INDEX_TYPES)}")
         if self.metric not in METRICS:
@@ -87,20 +87,26 @@ class IndexConfig:
         return {"index_type": self.index_type, "metric": self.metric, "params": self.build_params()}
 
     def to_json(self) -> dict:
-        """What a run records: type, metric and every effective parameter (defaults filled in)."""
-        return {"index_type": self.index_type, "metric": self.metric, "params": self.all_params()}
+        """What a run records: type, metric and every effective parameter (defaults filled in); the BM25
+        analyzer asked for when it is not "auto"."""
+        out = {"index_type": self.index_type, "metric": self.metric, "params": self.all_params()}
+        return out if self.bm25_analyzer == AUTO else {**out, "bm25_analyzer": self.bm25_analyzer}
 
     def record(self) -> dict:
-        """What every run kind records at the top of its config: index_type, metric, index_params."""
-        return {"index_type": self.index_type, "metric": self.metric, "index_params": self.all_params()}
+        """What every run kind records at the top of its config: index_type, metric, index_params and the
+        BM25 analyzer asked for ("auto": chosen from the language; the one used is recorded beside it)."""
+        return {"index_type": self.index_type, "metric": self.metric, "index_params": self.all_params(),
+                "bm25_analyzer_requested": self.bm25_analyzer}
 
     @classmethod
     def from_json(cls, d: dict | None) -> IndexConfig:
         d = d or {}
-        return cls(d.get("index_type", "FLAT"), d.get("metric", "COSINE"), dict(d.get("params") or {}))
+        return cls(d.get("index_type", "FLAT"), d.get("metric", "COSINE"), dict(d.get("params") or {}),
+                   d.get("bm25_analyzer", AUTO))
 
     @classmethod
-    def parse(cls, index_type: str, metric: str, params: str | dict | None) -> IndexConfig:
+    def parse(cls, index_type: str, metric: str, params: str | dict | None,
+              bm25_analyzer: str | None = None) -> IndexConfig:
         """From CLI text: ``params`` is a JSON object such as '{"M": 32, "ef": 128}'."""
         if isinstance(params, str):
             try:
@@ -109,7 +115,7 @@ class IndexConfig:
                 raise ValueError(f"--index-params is not JSON ({e.msg}); e.g. '{{\"M\": 16, \"ef\": 64}}'") from None
         if not isinstance(params, dict):
             raise ValueError(f"--index-params must be a JSON object such as '{{\"M\": 16}}' (got {params!r})")
-        return cls(index_type, metric, params)
+        return cls(index_type, metric, params, bm25_analyzer or AUTO)
 
     def label(self) -> str:
         params = " ".join(f"{k}={v}" for k, v in self.all_params().items())
@@ -120,14 +126,17 @@ def _slug(text: str, n: int = 24) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")[:n] or "x"
 
 
-def build_inputs(dataset: Dataset, spec: ModelSpec, cfg: IndexConfig, chunking: str = "") -> dict:
+def build_inputs(dataset: Dataset, spec: ModelSpec, cfg: IndexConfig, chunking: str = "",
+                 analyzer: dict | None = None) -> dict:
     """Everything that shapes a collection: stored in it (``rag.milvus.store.BUILD_PROPERTY``) and hashed into its name.
     A model without a dense part has no vector index, so its inputs carry no index config (a BM25
-    collection serves every index choice)."""
+    collection serves every index choice). ``analyzer`` is the BM25 analyzer's params as chosen for the
+    corpus' language (``MilvusStore.inputs_for`` chooses it; None: the English one), so a Chinese corpus
+    indexed with jieba and with the standard tokenizer are two collections."""
     return {"v": FINGERPRINT_VERSION, "dataset": dataset.name, "corpus_hash": dataset.corpus_hash(),
             "model": spec.name, "model_id": spec.model_id, "kind": spec.kind, "chunking": chunking,
             "index": cfg.build_key() if spec.has_dense else None,
-            "bm25": {"analyzer": BM25_ANALYZER, "params": BM25_PARAMS} if spec.has_sparse else None}
+            "bm25": {"analyzer": analyzer or BM25_ANALYZER, "params": BM25_PARAMS} if spec.has_sparse else None}
 
 
 def _hash(inputs: dict) -> str:

@@ -39,9 +39,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from rag.data.dataset import Dataset
+from rag.data.language import profile_dataset
+from rag.milvus.analyzers import AnalyzerChoice, choose_analyzer
 from rag.milvus.capabilities import Capabilities, detect
 from rag.milvus.index_config import (
-    BM25_ANALYZER,
     BM25_PARAMS,
     FINGERPRINT_VERSION,
     IndexConfig,
@@ -78,6 +79,7 @@ class BuildResult:
     embed_seconds: float = 0.0
     cache_hits: int = 0
     load_seconds: float = 0.0  # model load, not in ``seconds`` (docs/s measures indexing, not start-up)
+    analyzer: str = ""         # the BM25 analyzer of a BM25/hybrid collection ("" for dense)
 
     @property
     def docs_per_s(self) -> float:
@@ -143,6 +145,27 @@ class MilvusStore:
         return self._caps
 
     # ---------------------------------------------------------------- build
+    def bm25_analyzer(self, dataset: Dataset, cfg: IndexConfig | None = None) -> AnalyzerChoice:
+        """The BM25 analyzer for this dataset on this Milvus: the user's (``cfg.bm25_analyzer``) or the one
+        for the corpus' main language; MilvusUnsupported when no analyzer here tokenizes it."""
+        cfg = cfg or IndexConfig()
+        return choose_analyzer(profile_dataset(dataset).main_language, self.capabilities, cfg.bm25_analyzer)
+
+    def inputs_for(self, dataset: Dataset, spec: ModelSpec, cfg: IndexConfig | None = None,
+                   chunking: str = "") -> dict:
+        """``build_inputs`` with the BM25 analyzer chosen for this dataset and server."""
+        cfg = cfg or IndexConfig()
+        analyzer = self.bm25_analyzer(dataset, cfg).params if spec.has_sparse else None
+        return build_inputs(dataset, spec, cfg, chunking, analyzer)
+
+    def language_record(self, dataset: Dataset, cfg: IndexConfig | None = None,
+                        sparse: bool = True) -> dict:
+        """What a run records about language: the dataset's profile and (``sparse``) the BM25 analyzer."""
+        out: dict = {"language": profile_dataset(dataset).to_json()}
+        if sparse:
+            out["bm25_analyzer"] = self.bm25_analyzer(dataset, cfg).to_json()
+        return out
+
     def ensure_collection(self, dataset: Dataset, spec: ModelSpec, cfg: IndexConfig | None = None,
                           chunking: str = "", progress: StageProgress | None = None,
                           force: bool = False, settings=None) -> BuildResult:
@@ -152,14 +175,16 @@ class MilvusStore:
         it embedded, so nothing is embedded twice."""
         cfg = cfg or IndexConfig()
         self.capabilities.require([spec], cfg)  # before anything is created (MilvusUnsupported)
-        inputs = build_inputs(dataset, spec, cfg, chunking)
+        analyzer = self.bm25_analyzer(dataset, cfg) if spec.has_sparse else None  # refused here, not mid-build
+        inputs = build_inputs(dataset, spec, cfg, chunking, analyzer.params if analyzer else None)
+        a_name = analyzer.name if analyzer else ""
         name = collection_name(inputs)
         n = len(dataset.documents)
         if not force and self.is_complete(name, inputs, n):
             self.client.load_collection(name)
             if progress:
                 progress("insert", n, n)
-            return BuildResult(name, spec.name, reused=True, n_docs=n)
+            return BuildResult(name, spec.name, reused=True, n_docs=n, analyzer=a_name)
 
         t_load = time.perf_counter()
         enc = spec.encoder(settings)  # settings: a browser session's own keys (None: app-wide)
@@ -172,7 +197,8 @@ class MilvusStore:
             self.client.drop_collection(name)
         dim = enc.dim if enc is not None else None
         images = dataset.modality == "image"  # an image corpus: vectors from the image files, paths stored
-        self._create(name, spec, cfg, dim=dim, inputs=inputs, images=images)
+        self._create(name, spec, cfg, dim=dim, inputs=inputs, images=images,
+                     analyzer=analyzer.params if analyzer else None)
         self._complete.discard(name)
         hits = done = 0
         t_embed = 0.0
@@ -210,7 +236,7 @@ class MilvusStore:
             if stored is not None and same_build(stored, inputs) and stored["corpus_hash"] != inputs["corpus_hash"]:
                 self._drop_quietly(other)
         return BuildResult(name, spec.name, reused=False, n_docs=n, seconds=time.perf_counter() - t0,
-                           embed_seconds=t_embed, cache_hits=hits, load_seconds=t0 - t_load)
+                           embed_seconds=t_embed, cache_hits=hits, load_seconds=t0 - t_load, analyzer=a_name)
 
     def _insert(self, name: str, docs: list, texts: list[str], vectors) -> None:
         rows, size = [], 0
@@ -251,7 +277,7 @@ class MilvusStore:
         self._complete.add(name)
 
     def _create(self, name: str, spec: ModelSpec, cfg: IndexConfig, dim: int | None, inputs: dict,
-                images: bool = False) -> None:
+                images: bool = False, analyzer: dict | None = None) -> None:
         from pymilvus import DataType, Function, FunctionType
 
         schema = self.client.create_schema(auto_id=False)
@@ -261,7 +287,7 @@ class MilvusStore:
             schema.add_field("path", DataType.VARCHAR, max_length=65535)  # the image file; "text" is its caption
         if spec.has_sparse:
             schema.add_field("text", DataType.VARCHAR, max_length=65535, enable_analyzer=True,
-                             analyzer_params=BM25_ANALYZER)
+                             analyzer_params=analyzer)
             schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
             schema.add_function(Function(name="bm25", function_type=FunctionType.BM25,
                                          input_field_names=["text"], output_field_names=["sparse"]))

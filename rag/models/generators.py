@@ -33,7 +33,8 @@ import numpy as np
 from rag.models.llm import PROVIDERS, LLMEndpoint, parse_llm
 
 DEFAULT_PROMPT = """Answer the question using only the context below. Be concise: one to three sentences.
-If the context does not contain the answer, say "I don't know".
+Answer in the language the question is written in.
+If the context does not contain the answer, say "I don't know" in the language of the question.
 
 Context:
 {context}
@@ -94,13 +95,42 @@ def render_prompt(template: str, question: str, contexts: list[Context]) -> str:
     return template.replace("{context}", block).replace("{question}", question)
 
 
+# "I don't know" in the question's language (``rag.data.language.detect_text``); a language is one entry
+NO_ANSWER = {"en": "I don't know.", "zh": "我不知道。", "ja": "わかりません。", "ko": "모르겠습니다.",
+             "fr": "Je ne sais pas.", "de": "Ich weiß es nicht.", "es": "No lo sé.", "pt": "Não sei.",
+             "it": "Non lo so.", "ru": "Я не знаю."}
+# a CJK sentence: up to its end mark (。！？, or a fullwidth/ASCII ! ?) and any closing quotes/brackets
+_CJK_SENTENCE = re.compile(r"[^。！？!?]*[。！？!?]+[」』”’）)]*|[^。！？!?]+$")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+
+
+def no_answer(question: str) -> str:
+    """"I don't know." in the question's language (English when the language has no entry). CJK is told by
+    its script; a Latin-script question of under 6 words stays English (py3langid reads "What do pandas
+    eat?" as Portuguese: too short to tell)."""
+    from rag.data.language import detect_text
+
+    found = detect_text(question)
+    if found.script not in ("Han", "Han+Kana", "Hangul") and len(question.split()) < 6:
+        return NO_ANSWER["en"]
+    return NO_ANSWER.get(found.language, NO_ANSWER["en"])
+
+
 def split_sentences(text: str) -> list[str]:
-    return [s.strip() for s in re.split(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])", text) if len(s.strip()) > 1]
+    """Sentences of English (end mark, space, capital), Chinese and Japanese (after 。！？, no space needed)."""
+    out = []
+    for part in re.split(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])", text):
+        pieces = _CJK_SENTENCE.findall(part) if _CJK.search(part) else [part]
+        out.extend(p.strip() for p in pieces)
+    return [s for s in out if len(s) > 1]
 
 
 def _stems(text: str) -> set[str]:
-    """Content words cut to 5 letters: a crude stemmer (collector ~ collection) good enough for overlap."""
-    return {w[:5] for w in re.findall(r"\w+", text.lower()) if w not in STOP}
+    """Content words cut to 5 letters: a crude stemmer (collector ~ collection) good enough for overlap;
+    CJK text (no spaces) counts character pairs instead."""
+    words = {w[:5] for w in re.findall(r"\w+", _CJK.sub(" ", text.lower())) if w not in STOP}
+    cjk = "".join(_CJK.findall(text))
+    return words | {cjk[i:i + 2] for i in range(len(cjk) - 1)}
 
 
 # ---------------------------------------------------------------- generators
@@ -120,7 +150,7 @@ class ExtractiveGenerator:
     def answer(self, question: str, contexts: list[Context]) -> str:
         cands = [(rank, s) for rank, c in enumerate(contexts) for s in split_sentences(c.text)]
         if not cands:
-            return "I don't know."
+            return no_answer(question)
         if self.embed is not None:
             vecs = self.embed([question] + [s for _, s in cands])
             scores = vecs[1:] @ vecs[0]
@@ -129,7 +159,8 @@ class ExtractiveGenerator:
             scores = np.array([len(q & _stems(s)) / (len(q) or 1) for _, s in cands])
         # best score first; among equals, the higher-ranked context and the earlier sentence
         order = sorted(range(len(cands)), key=lambda i: (-round(float(scores[i]), 6), cands[i][0], i))
-        return " ".join(cands[i][1] for i in order[:self.n])
+        picked = [cands[i][1] for i in order[:self.n]]
+        return ("" if all(_CJK.search(p[-1:]) or p[-1:] in "。！？」』”" for p in picked) else " ").join(picked)
 
     async def agenerate(self, question: str, contexts: list[Context]) -> Answer:
         t = time.perf_counter()

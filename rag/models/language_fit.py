@@ -1,0 +1,56 @@
+"""Does a model read the corpus' language? One sentence next to its scores when it does not.
+
+A model trained on English text embeds Chinese as noise; its low score then says nothing about
+retrieval on this corpus, only about the mismatch. ``ModelSpec.languages`` holds what a model reads
+(its card or catalog entry: all-MiniLM-L6-v2 is English, OpenAI's embeddings are multilingual, BM25
+reads what its analyzer tokenizes: ``rag.milvus.analyzers``); this module compares it with the
+dataset's ``LanguageProfile`` and says so, in the words every page, the CLI and the report show.
+
+Usage:
+    fit_warning(resolve("minilm"), profile_dataset(ds))
+    # "all-MiniLM-L6-v2 is an English model; 100 % of your documents are Chinese"
+"""
+
+from __future__ import annotations
+
+from rag.data.language import LanguageProfile, language_name
+
+MULTILINGUAL, BY_ANALYZER = "*", "analyzer"
+NOTICE_SHARE = 0.2  # a language not the main one is named when it holds at least this share of documents
+
+
+def _model_name(spec) -> str:
+    """all-MiniLM-L6-v2 from sentence-transformers/all-MiniLM-L6-v2 (the name on the model's card)."""
+    return spec.model_id.rsplit("/", 1)[-1] if spec.model_id else spec.ref
+
+
+def _pct(x: float) -> str:
+    p = 100 * x
+    return f"{p:.1f} %" if 0 < p < 1 or 99 < p < 100 else f"{p:.0f} %"
+
+
+def fit_warning(spec, profile: LanguageProfile) -> str | None:
+    """Why the model's languages do not cover the corpus (its main language, or any language holding
+    >= 20 % of the documents), or None (covered, multilingual, BM25, or languages unknown)."""
+    langs = tuple(getattr(spec, "languages", ()) or ())
+    if not langs or MULTILINGUAL in langs or BY_ANALYZER in langs:
+        return None
+    uncovered = [(lang, share) for lang, share in profile.documents.items()
+                 if lang not in langs and lang != "und" and (lang == profile.main_language or share >= NOTICE_SHARE)]
+    if not uncovered:
+        return None
+    lang, share = max(uncovered, key=lambda x: x[1])
+    reads = " and ".join(language_name(code) for code in langs)
+    article = "an" if reads[:1].upper() in "AEIOU" else "a"
+    part = "the dense part of " + spec.ref + ", " if spec.kind == "hybrid" else ""
+    return (f"{part}{_model_name(spec)} is {article} {reads} model; {_pct(share)} of your documents are "
+            f"{language_name(lang)}")
+
+
+def fit_warnings(specs, profile: LanguageProfile) -> dict[str, str]:
+    """{model key: warning} for the models whose languages do not cover the corpus."""
+    out = {}
+    for spec in specs:
+        if (w := fit_warning(spec, profile)) is not None:
+            out[spec.ref] = w
+    return out
