@@ -39,6 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from rag.models import catalog
 from rag.models.base import ModelUnavailable
 from rag.models.cache import CachedEncoder, EmbeddingCache
 from rag.models.devices import embed_device
@@ -92,6 +93,11 @@ class ModelSpec:
     def ref(self) -> str:
         """The key results and run records use: the user's spec string (a registry name is itself)."""
         return self.key or self.name
+
+    @property
+    def catalog_name(self) -> str:
+        """The name ``rag.models.catalog`` knows it by: the hub / provider id, without options."""
+        return self.model_id.split("@", 1)[0] if self.model_id.startswith("openai/") else self.model_id
 
     @property
     def cache_key(self) -> str:
@@ -199,6 +205,11 @@ REGISTRY: dict[str, ModelSpec] = {m.name: m for m in [
     ModelSpec("openai-3-large", "OpenAI text-embedding-3-large", "dense", "openai/text-embedding-3-large",
               "3072-d, $0.13 per 1M tokens.", _openai("text-embedding-3-large"), _needs_key, 0.13),
 ]}
+
+
+for _spec in REGISTRY.values():  # "minilm" looks up its hub id in the catalog
+    if _spec.has_dense:
+        catalog.alias(_spec.name, _spec.catalog_name)
 
 
 def _slug(text: str) -> str:
