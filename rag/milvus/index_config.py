@@ -124,10 +124,15 @@ def build_inputs(dataset: Dataset, spec: ModelSpec, cfg: IndexConfig, chunking: 
     """Everything that shapes a collection: stored in it (``rag.milvus.store.BUILD_PROPERTY``) and hashed into its name.
     A model without a dense part has no vector index, so its inputs carry no index config (a BM25
     collection serves every index choice)."""
-    return {"v": FINGERPRINT_VERSION, "dataset": dataset.name, "corpus_hash": dataset.corpus_hash(),
-            "model": spec.name, "model_id": spec.model_id, "kind": spec.kind, "chunking": chunking,
-            "index": cfg.build_key() if spec.has_dense else None,
-            "bm25": {"analyzer": BM25_ANALYZER, "params": BM25_PARAMS} if spec.has_sparse else None}
+    inputs = {"v": FINGERPRINT_VERSION, "dataset": dataset.name, "corpus_hash": dataset.corpus_hash(),
+              "model": spec.name, "model_id": spec.model_id, "kind": spec.kind, "chunking": chunking,
+              "index": cfg.build_key() if spec.has_dense else None,
+              "bm25": {"analyzer": BM25_ANALYZER, "params": BM25_PARAMS} if spec.has_sparse else None}
+    # the document prompt, dims and max tokens change every stored vector (absent for a model as it comes,
+    # so collections built before these options existed keep their names)
+    if encoding := spec.encoding():
+        inputs["encoding"] = encoding
+    return inputs
 
 
 def _hash(inputs: dict) -> str:

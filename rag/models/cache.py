@@ -72,8 +72,11 @@ class EmbeddingCache:
 class CachedEncoder:
     """A dense encoder behind the on-disk cache, embedding only the texts (and images) it has not seen."""
 
-    def __init__(self, spec: ModelSpec, raw, cache: EmbeddingCache, batch_size: int = 64):
+    def __init__(self, spec: ModelSpec, raw, cache: EmbeddingCache, batch_size: int = 64, prompts=None):
+        from rag.models.prompts import Prompts
+
         self.spec, self.raw, self.cache = spec, raw, cache
+        self.prompts = prompts or Prompts()  # rag.models.prompts: query / document prompts, per role
         self.batch_size = batch_size  # WORKBENCH_EMBED_BATCH
         self.last_cache_hits = 0
 
@@ -85,10 +88,20 @@ class CachedEncoder:
     def dim(self) -> int:
         return self.raw.dim
 
-    def embed(self, texts: list[str], progress: ProgressFn | None = None, batch_size: int | None = None) -> np.ndarray:
+    def embed(self, texts: list[str], progress: ProgressFn | None = None, batch_size: int | None = None,
+              role: str | None = None) -> np.ndarray:
+        """Vectors for ``texts`` as ``role`` ("query", "document": the model's prompt for it and, for
+        sentence-transformers, ``encode_query`` / ``encode_document``; None: plain ``encode``, for
+        symmetric uses such as similarity between answers). Cached per role's prompt."""
         # longest first, like SentenceTransformer.encode does internally: batches of similar length pad less
-        return self._cached(self.spec.cache_key, texts, texts, self.raw.encode, progress, batch_size,
-                            longest_first=True)
+        return self._cached(self.spec.cache_key + self.prompts.cache_suffix(role), texts, texts,
+                            self._encode_fn(role), progress, batch_size, longest_first=True)
+
+    def _encode_fn(self, role: str | None):
+        if role is None or not getattr(self.raw, "takes_roles", False):
+            return self.raw.encode
+        prompt = self.prompts.get(role)
+        return lambda texts, batch_size: self.raw.encode(texts, batch_size=batch_size, role=role, prompt=prompt)
 
     def embed_images(self, paths: list[str], shas: list[str] | None = None, progress: ProgressFn | None = None,
                      batch_size: int | None = None) -> np.ndarray:
@@ -128,7 +141,7 @@ class CachedEncoder:
         out: list[np.ndarray | None] = [None] * len(queries)
         hits = 0
         if text:
-            for i, v in zip(text, self.embed([queries[i].text for i in text])):
+            for i, v in zip(text, self.embed([queries[i].text for i in text], role="query")):
                 out[i] = v
             hits += self.last_cache_hits
         if image:
@@ -167,4 +180,4 @@ class CachedEncoder:
         return np.vstack(out).astype(np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self.raw.encode([text])[0]  # one query: skip the cache round-trip (it is cheaper)
+        return self._encode_fn("query")([text], batch_size=1)[0]  # one query: skip the cache round-trip
