@@ -37,8 +37,14 @@ def retrieval(dataset: Annotated[str, typer.Option(help="'sample', 'image-sample
     with Retriever(index_config=cfg) as wb:
         wb.store.capabilities.require([resolve(m) for m in models], wb.index_config)  # before any work
 
+        shown: dict[str, int] = {}
+
         def progress(model, stage, done, total):
-            if stage != "search" and (done == total or done % 1000 < 64):
+            if stage == "download":
+                if done == total or done - shown.get(model, 0) >= 50_000_000:  # a line per 50 MB
+                    shown[model] = done
+                    options.status(f"  {model}: downloading {done / 1e6:,.1f}/{total / 1e6:,.1f} MB")
+            elif stage != "search" and (done == total or done % 1000 < 64):
                 options.status(f"  {model}: {stage} {done}/{total}")
         result = run_retrieval(wb, ds, models, k=k, progress=progress)  # records the index config too
     run_id = result.run_id
