@@ -51,6 +51,10 @@ def retrieval(dataset: Annotated[str, typer.Option(help="'sample', 'image-sample
     frame = result.metrics_frame()
     print(f"{ds.name}: {len(ds.documents)} documents, {len(ds.judged_queries)} judged queries, k={k}")
     print(frame.to_string(float_format=lambda x: f"{x:.4f}"))
+    from evaluators.retrieval.evaluate import limits_line
+
+    for m, info in result.model_info.items():
+        print(limits_line(m, info))
     print(f"run_id {run_id}")
     options.write_json(output, {"run_id": run_id, **result.to_json()}, run_id)
     return 0

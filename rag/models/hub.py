@@ -44,7 +44,7 @@ def problem(repo: str, revision: str | None) -> str | None:
     from huggingface_hub import constants
 
     rev = f" --revision {revision}" if revision else ""
-    return (f"hf:{repo}{'@' + revision if revision else ''} is not in the Hugging Face cache "
+    return (f"not in the Hugging Face cache "
             f"({constants.HF_HUB_CACHE}) and HF_HUB_OFFLINE=1: fetch it once with `hf download {repo}{rev}` "
             "(or unset HF_HUB_OFFLINE; HF_ENDPOINT picks a mirror)")
 

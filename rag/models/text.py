@@ -54,17 +54,16 @@ class SentenceTransformerEncoder:
     @property
     def model(self):
         m = load_sentence_transformer(self.path, self.device)
-        if self.max_tokens is not None and m.max_seq_length != self.max_tokens:
+        if getattr(m, "_wb_default_len", None) is None:
+            m._wb_default_len = m.max_seq_length  # the folder's own, before any spec's max_tokens
+        wanted = self.max_tokens or m._wb_default_len
+        if wanted != m.max_seq_length:  # one model object per process: each spec sets its own length
             limit = position_limit(m)
-            if limit is not None and self.max_tokens > limit:
+            if limit is not None and wanted > limit:
                 from rag.models.base import ModelUnavailable
 
-                raise ModelUnavailable(f"max_tokens={self.max_tokens} is over the model's position limit ({limit})")
-            m.max_seq_length = self.max_tokens  # shared per process: set before every use (configure)
-        elif self.max_tokens is None and getattr(m, "_wb_default_len", None) is not None:
-            m.max_seq_length = m._wb_default_len
-        if getattr(m, "_wb_default_len", None) is None:
-            m._wb_default_len = m.max_seq_length
+                raise ModelUnavailable(f"max_tokens={wanted} is over the model's position limit ({limit})")
+            m.max_seq_length = wanted
         return m
 
     def configure(self, dim: int | None = None, max_tokens: int | None = None) -> None:

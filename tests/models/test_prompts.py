@@ -117,3 +117,19 @@ def test_matryoshka_dim_truncates_and_renormalises(prompted_folder):
     assert v_small.shape == (1, 128) and np.allclose(v_small[0], expected, atol=1e-5)
     with pytest.raises(ModelUnavailable, match="over the model's position limit \\(512\\)"):
         resolve("minilm#max_tokens=1000").encoder().embed(["too long a limit"], role="document")
+
+
+def test_limits_count_truncation_with_the_models_tokenizer(sample):
+    from transformers import AutoTokenizer
+
+    from evaluators.retrieval.evaluate import limits_line
+    from rag.models.limits import model_limits
+
+    tok = AutoTokenizer.from_pretrained(minilm_path())
+    lengths = [len(tok(d.full_text)["input_ids"]) for d in sample.documents]  # an independent count
+    info = model_limits(resolve("minilm#max_tokens=40"), sample)
+    assert info["max_tokens"] == 40 and info["documents"] == len(sample.documents) == 31
+    assert info["documents_truncated"] == sum(n > 40 for n in lengths) > 0
+    assert model_limits(resolve("minilm"), sample)["documents_truncated"] == sum(n > 256 for n in lengths)
+    assert limits_line("bm25", model_limits(resolve("bm25"), sample)) == (
+        "bm25: no token limit (BM25 indexes every word)")
