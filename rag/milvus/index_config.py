@@ -116,6 +116,19 @@ class IndexConfig:
         return f"{self.index_type}/{self.metric}" + (f" {params}" if params else "")
 
 
+def vector_memory_gb(dim: int, cfg: IndexConfig, n_docs: int = 1_000_000) -> float:
+    """What ``n_docs`` vectors of ``dim`` float32s take in a Milvus index (GB, 1e9 bytes): the raw vectors
+    (IVF_SQ8 keeps 1 byte per dimension instead of 4) plus the index's own overhead (HNSW: 2·M neighbour
+    ids of 4 bytes per vector on the base layer; IVF: a list id per vector). What a deployment pays for."""
+    params = cfg.all_params()
+    per_vector = dim * (1 if cfg.index_type == "IVF_SQ8" else 4)
+    if cfg.index_type == "HNSW":
+        per_vector += 2 * int(params.get("M", 16)) * 4
+    elif cfg.index_type.startswith("IVF"):
+        per_vector += 8
+    return per_vector * n_docs / 1e9
+
+
 def _slug(text: str, n: int = 24) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")[:n] or "x"
 

@@ -57,3 +57,15 @@ def model_limits(spec, dataset, settings=None) -> dict:
                counted_with=(f"estimate: 1 token per {CHARS_PER_TOKEN} characters against the published limit"
                              if limit else "limit not published"))
     return out
+
+
+def limits_row(model: str, info: dict) -> dict:
+    """One table row for the pages: model, dims, max tokens, what was cut, prompts (as the authors' text)."""
+    limit = info.get("max_tokens")
+    return {"model": model, "dims": str(info.get("dim") or "—"), "max tokens": f"{limit:,}" if limit else "—",
+            "documents cut": (f"{info['documents_truncated']:,} of {info['documents']:,}" if limit
+                              else info.get("counted_with") or "—"),
+            "queries cut": f"{info['queries_truncated']:,}" if limit else "—",
+            "query prompt": repr(info["query_prompt"]) if info.get("query_prompt") else "none",
+            "document prompt": repr(info["document_prompt"]) if info.get("document_prompt") else "none",
+            "counted with": info.get("counted_with") or "—"}
