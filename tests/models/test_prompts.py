@@ -34,6 +34,7 @@ def prompted_folder(tmp_path_factory):
     return folder
 
 
+@pytest.mark.slow
 def test_a_folder_with_prompts_ranks_exactly_as_encode_query_and_encode_document(retriever, sample,
                                                                                   prompted_folder):
     from sentence_transformers import SentenceTransformer
