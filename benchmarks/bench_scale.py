@@ -145,7 +145,7 @@ def build_and_search(store, ds, spec, cfg, qs: list[str], server_pid) -> dict:
 
     with RssPeak(server_pid) as rss:
         built = store.ensure_collection(ds, spec, cfg, progress=progress)
-        qv = spec.encoder().embed_query_texts(qs) if spec.has_dense else None
+        qv = spec.encoder().embed(qs, role="query") if spec.has_dense else None
         lat = []
         for i, q in enumerate(qs):
             t = time.perf_counter()

@@ -39,8 +39,14 @@ def retrieval(dataset: Annotated[str, typer.Option(help="'sample', 'image-sample
     with Retriever(index_config=cfg) as wb:
         wb.store.capabilities.require([resolve(m) for m in models], wb.index_config)  # before any work
 
+        shown: dict[str, int] = {}
+
         def progress(model, stage, done, total):
-            if stage != "search" and (done == total or done % 1000 < 64):
+            if stage == "download":
+                if done == total or done - shown.get(model, 0) >= 50_000_000:  # a line per 50 MB
+                    shown[model] = done
+                    options.status(f"  {model}: downloading {done / 1e6:,.1f}/{total / 1e6:,.1f} MB")
+            elif stage != "search" and (done == total or done % 1000 < 64):
                 options.status(f"  {model}: {stage} {done}/{total}")
         result = run_retrieval(wb, ds, models, k=k, progress=progress)  # records the index config too
     run_id = result.run_id
@@ -52,6 +58,10 @@ def retrieval(dataset: Annotated[str, typer.Option(help="'sample', 'image-sample
     print(frame.to_string(float_format=lambda x: f"{x:.4f}"))
     for model, why in result.language.get("model_fit", {}).items():
         print(f"note: {model}: {why}")
+    from evaluators.retrieval.evaluate import limits_line
+
+    for m, info in result.model_info.items():
+        print(limits_line(m, info))
     print(f"run_id {run_id}")
     options.write_json(output, {"run_id": run_id, **result.to_json()}, run_id)
     return 0

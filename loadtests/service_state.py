@@ -218,7 +218,7 @@ class ServiceState:
         vectors = None
         if lm.encoder is not None:
             with lm.lock:
-                vectors = [[round(float(x), 7) for x in v] for v in lm.encoder.embed_query_texts(queries)]
+                vectors = [[round(float(x), 7) for x in v] for v in lm.encoder.embed(queries, role="query")]
         return {"uri": self.info.uri, "collection": lm.collection, "model": lm.key, "kind": lm.spec.kind,
                 "index_type": lm.index.index_type, "metric": lm.index.metric,
                 "index_params": dict(lm.index.params), "queries": queries,

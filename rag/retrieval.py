@@ -31,7 +31,7 @@ from rag.milvus.server import MilvusInfo, ensure_milvus
 from rag.milvus.store import BuildResult, MilvusStore
 from rag.models.base import ModelUnavailable
 from rag.models.language_fit import fit_warnings
-from rag.models.registry import ModelSpec, fit_problem, resolve_all
+from rag.models.registry import ModelSpec, fit_problem, prepare, resolve_all
 from rag.settings import Settings
 
 IndexProgress = Callable[[str, str, int, int], None]  # (model, stage, done, total)
@@ -89,6 +89,9 @@ class Retriever:
         out = {}
         for key, spec in specs.items():
             cb = (lambda stage, d, t, _m=key: progress(_m, stage, d, t)) if progress else None
+            if spec.has_dense and spec.folder is not None and spec.local_folder(self.settings) is None:
+                # a hub model not fetched yet: download it now, its bytes on the model's progress ("download")
+                prepare(spec, self.settings, (lambda d, t, _cb=cb: _cb("download", d, t)) if cb else None)
             out[key] = self.store.ensure_collection(dataset, spec, self.index_config, chunking, cb, force,
                                                     settings=self.settings)
         return out

@@ -14,6 +14,7 @@ import streamlit as st
 
 from evaluators.formatting import display_frame, missing
 from ui.errors import show_error
+from ui.model_limits import limits_for
 from ui.pickers import CUSTOM_MODELS_HELP, OWN_MODELS_LABEL, default_models
 from ui.progress import index_bars
 from ui.resources import retriever
@@ -72,6 +73,7 @@ def build(ds, names: list[str], caps, cfg) -> None:
         st.success("Ready: " + ", ".join(f"{m} ({'reused' if b.reused else f'{b.docs_per_s:,.0f} docs/s'})"
                                          for m, b in built.items()), icon="✅")
         st.session_state["indexed_models"] = list(built)
+        limits_for(ds, list(built), cfg, session_settings())
 
 
 def collections_panel(cfg) -> None:

@@ -13,16 +13,19 @@ import streamlit as st
 
 from ui.state import session_settings
 
-CUSTOM_MODELS_HELP = ("st:/path/to/model-folder, oai:nomic-embed-text@http://127.0.0.1:11434/v1, "
-                      "openai-3-small:512, voyage:voyage-3.5, dashscope:text-embedding-v4")
+CUSTOM_MODELS_HELP = ("hf:BAAI/bge-small-zh-v1.5, st:/path/to/model-folder, "
+                      "oai:nomic-embed-text@http://127.0.0.1:11434/v1, minilm#dim=256, voyage:voyage-3.5")
 IMAGE_MODELS_HELP = "clip:/path/to/clip-or-siglip-folder, img:/path/to/resnet-vit-or-dinov2-folder"
 OWN_MODELS_LABEL = "Your own models (comma-separated)"
-OWN_MODELS_TIP = ("Text datasets: st:FOLDER (a sentence-transformers folder), oai:MODEL@BASE_URL (an "
+OWN_MODELS_TIP = ("Text datasets: hf:ORG/NAME[@REVISION] (the Hugging Face hub, HF_ENDPOINT for a mirror), "
+                  "st:FOLDER (a sentence-transformers folder), oai:MODEL@BASE_URL (an "
                   "OpenAI-compatible endpoint), openai-3-small:DIMS, PROVIDER:MODEL[:DIMS] (cohere, voyage, jina, "
-                  "gemini, dashscope, zhipu, siliconflow: see the Index page's providers table). Image datasets: "
-                  "clip:FOLDER (a CLIP / SigLIP "
+                  "gemini, dashscope, zhipu, siliconflow: see the Index page's providers table). "
+                  "Image datasets: clip:FOLDER (a CLIP / SigLIP "
                   "folder saved with transformers, or a sentence-transformers CLIP: text and image queries) and "
-                  "img:FOLDER (a ResNet / ViT / DINOv2 backbone: image queries only).")
+                  "img:FOLDER (a ResNet / ViT / DINOv2 backbone: image queries only). Options after #, e.g. "
+                  "hf:intfloat/multilingual-e5-small#query=query:%20&dim=256 (query, document, dim, max_tokens, "
+                  "revision; %20 for a trailing space, %2C for a comma).")
 DEFAULT_MODELS = ("minilm", "bm25")
 
 

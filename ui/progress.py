@@ -19,6 +19,8 @@ import streamlit as st
 
 def index_text(model: str, stage: str, done: int, total: int, elapsed: float) -> str:
     """One model's indexing line; the speed and time left once it has run for half a second."""
+    if stage == "download":  # a hub model's files, in bytes
+        return f"{model}: downloading {done / 1e6:,.1f}/{total / 1e6:,.1f} MB"
     elapsed = max(elapsed, 1e-6)
     rate = done / elapsed if done else 0.0
     eta = (total - done) / rate if rate else math.nan

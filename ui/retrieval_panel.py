@@ -13,10 +13,11 @@ import streamlit as st
 
 from rag.runs import RunNotFound, RunStore
 from ui.errors import show_error
+from ui.model_limits import limits_table
 from ui.pickers import index_of
 from ui.progress import retrieval_bar
 from ui.resources import retriever
-from ui.state import chunking
+from ui.state import chunking, index_config
 from ui.stats import page_stats
 from ui.tables import ci_figure, verdict_section
 
@@ -61,6 +62,7 @@ def metrics_panel(result, run_id: str) -> bool:
     st.subheader(f"Metrics per model (mean, 95% bootstrap CI over queries, {stats.n_resamples:,} resamples)")
     st.dataframe(stats.ci_table(result.models), width="stretch")
     st.plotly_chart(ci_figure(stats.frame()), width="stretch")
+    limits_table(result.model_info, index_config())  # the app-wide index the run searched
     if len(result.models) > 1:
         st.subheader("Who wins, and how sure we are")
         metric = st.selectbox("Metric", stats.metrics, index=index_of(stats.metrics, f"ndcg@{result.k}"),

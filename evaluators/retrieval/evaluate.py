@@ -73,10 +73,12 @@ class RetrievalResult:
     model_ids: dict[str, str] = field(default_factory=dict)    # model -> resolved model id
     index: dict = field(default_factory=dict)                  # IndexConfig.record() of the retriever
     language: dict = field(default_factory=dict)               # {"language": profile, "bm25_analyzer": choice}
+    model_info: dict[str, dict] = field(default_factory=dict)  # model -> limits, truncation, prompts, dim
     run_id: str | None = None                                  # set once recorded (``run_retrieval``)
 
     def to_json(self) -> dict:
         return {"dataset": self.dataset, "k": self.k, **self.language, "metrics": self.metrics,
+                "models": self.model_info,
                 "rankings": {m: {q: [[d, round(s, 6)] for d, s in hits] for q, hits in r.items()}
                              for m, r in self.rankings.items()}}
 
@@ -91,9 +93,27 @@ def evaluate_retrieval(wb: Retriever, dataset: Dataset, models: list[str], k: in
     per_query, metrics = {}, {}
     for m in found.models:
         per_query[m], metrics[m] = score_run(found.rankings[m], dataset.qrels, k)
+    info = {}
+    if dataset.modality == "text":  # what each model never saw: max tokens, truncated documents and queries
+        from rag.models.limits import model_limits
+
+        info = {m: model_limits(resolve(m), dataset, wb.settings) for m in found.models}
     return RetrievalResult(found.dataset, k, found.models, found.rankings, per_query, metrics,
                            found.search_seconds, found.collections, found.model_ids, wb.index_config.record(),
-                           found.language)
+                           found.language, info)
+
+
+def limits_line(model: str, info: dict) -> str:
+    """One line per model for the CLI and the pages: its limit, what was cut, its prompts and dims."""
+    if info.get("max_tokens") is None:
+        cut = info.get("counted_with") or "no published limit"
+    else:
+        cut = (f"max {info['max_tokens']:,} tokens: {info['documents_truncated']:,} of {info['documents']:,} "
+               f"documents and {info['queries_truncated']:,} queries truncated ({info['counted_with']})")
+    prompts = " · ".join(f"{r} prompt {info[f'{r}_prompt']!r}" for r in ("query", "document")
+                         if info.get(f"{r}_prompt"))
+    dim = f"{info['dim']}-d" if info.get("dim") else ""
+    return f"{model}: " + "; ".join(p for p in (cut, prompts or "no prompts" if dim else "", dim) if p)
 
 
 def run_retrieval(retriever: Retriever, dataset: Dataset, models: list[str], k: int = 10, store=None,
@@ -146,7 +166,7 @@ def save_run(store, dataset: Dataset, result: RetrievalResult, config: dict | No
     cfg = {"models": result.models, "k": result.k, "collections": result.collections,
            "model_ids": {m: result.model_ids.get(m) or resolve(m).model_id for m in result.models},
            "dataset_source": dataset.source, "query_kinds": dataset.query_kinds(), **result.index, **result.language,
-           **runtime_info(),
+           **runtime_info(), "models_info": result.model_info,
            **(config or {})}
     run_id = store.create("retrieval", cfg, dataset=dataset)
     rows = [RetrievalRow(model=m, item_id=q, ranking=result.rankings[m].get(q, []), scores=vals)

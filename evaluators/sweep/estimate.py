@@ -99,7 +99,7 @@ def _timed(fn, *args, **kwargs) -> float:
 def measure_rates(wb, texts: dict[str, list[str]], models: list[str], rerankers: list[str]) -> Rates:
     """Time the real parts briefly (see the module docstring); ``texts``: dense model -> documents it
     will embed (its first ``PROBE_DOCS`` are timed, the model loaded first)."""
-    from evaluators.sweep.setups import _cross_encoder
+    from evaluators.sweep.setups import _cross_encoder, is_local_reranker, reranker_folder
     from rag.models.registry import resolve
 
     rates = Rates()
@@ -120,9 +120,9 @@ def measure_rates(wb, texts: dict[str, list[str]], models: list[str], rerankers:
                 rates.embed_per_s[model] = _measured[("embed", model)]
         rates.query_ms[model] = query_ms + milvus_ms
     for spec in dict.fromkeys(rerankers):
-        if spec.startswith("ce:"):
+        if is_local_reranker(spec):
             if ("pair", spec) not in _measured:
-                ce = _cross_encoder(spec[3:])
+                ce = _cross_encoder(reranker_folder(spec))
                 pairs = [("how long will this take", "a passage of some length " * 8)] * PROBE_PAIRS
                 ce.predict(pairs[:1], show_progress_bar=False)
                 seconds = _timed(ce.predict, pairs, show_progress_bar=False)

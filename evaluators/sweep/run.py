@@ -191,7 +191,7 @@ def setup_cost(setup: Setup, tokens_per_query: float, rerank_prices: dict[str, f
         parts.append(f"~{tokens_per_query:.0f} tokens/query (dataset) × {spec.cost_basis}")
     else:
         parts.append(spec.cost_basis)
-    if setup.reranker.startswith("ce:"):
+    if setup.reranker.startswith(("ce:", "hf:")):
         parts.append(f"reranker {setup.reranker}: local cross-encoder (hardware not priced)")
     elif setup.reranker.startswith("rerank:"):
         model, base = setup.reranker.removeprefix("rerank:").split("@", 1)

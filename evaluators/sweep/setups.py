@@ -121,17 +121,41 @@ def parse_reranker(text: str) -> str:
         return "none"
     if text.startswith("ce:") and text[3:].strip():
         return "ce:" + text[3:].strip()
+    if text.startswith("hf:") and text[3:].partition("@")[0].strip().count("/") == 1:
+        return "hf:" + text[3:].strip()  # a cross-encoder from the hub (HF cache, HF_ENDPOINT), as for models
     model, _, base = text.removeprefix("rerank:").partition("@")
     if text.startswith("rerank:") and model.strip() and base.strip().startswith(("http://", "https://")):
         return f"rerank:{model.strip()}@{base.strip()}"
-    raise ValueError(f"reranker {text!r}: give none, ce:FOLDER (a sentence-transformers cross-encoder folder) "
-                     "or rerank:MODEL@URL (a Cohere-style /rerank endpoint)")
+    raise ValueError(f"reranker {text!r}: give none, ce:FOLDER (a sentence-transformers cross-encoder folder), "
+                     "hf:ORG/NAME[@REVISION] (one from the Hugging Face hub) or rerank:MODEL@URL (a Cohere-style "
+                     "/rerank endpoint)")
 
 
 def check_reranker(spec: str) -> None:
     """Refuse a reranker that cannot run here, before any work."""
     if spec.startswith("ce:") and not Path(spec[3:]).expanduser().is_dir():
         raise ValueError(f"reranker {spec}: no cross-encoder folder at {spec[3:]}")
+    if spec.startswith("hf:"):
+        from rag.models import hub
+
+        repo, _, rev = spec[3:].partition("@")
+        if (why := hub.problem(repo, rev or None)) is not None:
+            raise ValueError(f"reranker {spec}: {why}")
+
+
+def is_local_reranker(spec: str) -> bool:
+    """A cross-encoder run on this machine: ``ce:FOLDER`` or ``hf:ORG/NAME`` (fetched into the HF cache)."""
+    return spec.startswith(("ce:", "hf:"))
+
+
+def reranker_folder(spec: str) -> str:
+    """The local folder of a ``ce:`` / ``hf:`` reranker (an ``hf:`` one is downloaded if not cached)."""
+    if spec.startswith("hf:"):
+        from rag.models import hub
+
+        repo, _, rev = spec[3:].partition("@")
+        return hub.fetch(repo, rev or None)
+    return spec[3:]
 
 
 def grid(models: list[str], chunk_sizes: list[int | None] | None = None, overlaps: list[int] | None = None,
@@ -205,5 +229,5 @@ def rerank(spec: str, query: str, hits: list[tuple[str, float]], texts: dict[str
     if spec.startswith("rerank:"):
         scores = _endpoint_scores(spec, query, passages, settings)
     else:
-        scores = _cross_encoder(spec[3:]).predict([(query, p) for p in passages], show_progress_bar=False)
+        scores = _cross_encoder(reranker_folder(spec)).predict([(query, p) for p in passages], show_progress_bar=False)
     return canonical_order([(d, float(s)) for (d, _), s in zip(hits, scores)])[:k]

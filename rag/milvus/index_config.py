@@ -122,6 +122,19 @@ class IndexConfig:
         return f"{self.index_type}/{self.metric}" + (f" {params}" if params else "")
 
 
+def vector_memory_gb(dim: int, cfg: IndexConfig, n_docs: int = 1_000_000) -> float:
+    """What ``n_docs`` vectors of ``dim`` float32s take in a Milvus index (GB, 1e9 bytes): the raw vectors
+    (IVF_SQ8 keeps 1 byte per dimension instead of 4) plus the index's own overhead (HNSW: 2·M neighbour
+    ids of 4 bytes per vector on the base layer; IVF: a list id per vector). What a deployment pays for."""
+    params = cfg.all_params()
+    per_vector = dim * (1 if cfg.index_type == "IVF_SQ8" else 4)
+    if cfg.index_type == "HNSW":
+        per_vector += 2 * int(params.get("M", 16)) * 4
+    elif cfg.index_type.startswith("IVF"):
+        per_vector += 8
+    return per_vector * n_docs / 1e9
+
+
 def _slug(text: str, n: int = 24) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")[:n] or "x"
 
@@ -133,10 +146,15 @@ def build_inputs(dataset: Dataset, spec: ModelSpec, cfg: IndexConfig, chunking: 
     collection serves every index choice). ``analyzer`` is the BM25 analyzer's params as chosen for the
     corpus' language (``MilvusStore.inputs_for`` chooses it; None: the English one), so a Chinese corpus
     indexed with jieba and with the standard tokenizer are two collections."""
-    return {"v": FINGERPRINT_VERSION, "dataset": dataset.name, "corpus_hash": dataset.corpus_hash(),
-            "model": spec.name, "model_id": spec.model_id, "kind": spec.kind, "chunking": chunking,
-            "index": cfg.build_key() if spec.has_dense else None,
-            "bm25": {"analyzer": analyzer or BM25_ANALYZER, "params": BM25_PARAMS} if spec.has_sparse else None}
+    inputs = {"v": FINGERPRINT_VERSION, "dataset": dataset.name, "corpus_hash": dataset.corpus_hash(),
+              "model": spec.name, "model_id": spec.model_id, "kind": spec.kind, "chunking": chunking,
+              "index": cfg.build_key() if spec.has_dense else None,
+              "bm25": {"analyzer": analyzer or BM25_ANALYZER, "params": BM25_PARAMS} if spec.has_sparse else None}
+    # the document prompt, dims and max tokens change every stored vector (absent for a model as it comes,
+    # so collections built before these options existed keep their names)
+    if encoding := spec.encoding():
+        inputs["encoding"] = encoding
+    return inputs
 
 
 def _hash(inputs: dict) -> str:

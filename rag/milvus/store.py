@@ -210,7 +210,7 @@ class MilvusStore:
                 if enc is not None:
                     te = time.perf_counter()
                     vectors = (enc.embed_images([d.image for d in chunk], [d.image_sha for d in chunk])
-                               if images else enc.embed(texts))
+                               if images else enc.embed(texts, role="document"))
                     t_embed += time.perf_counter() - te
                     hits += enc.last_cache_hits
                     if progress:
@@ -320,7 +320,7 @@ class MilvusStore:
         cfg = cfg or IndexConfig()
         self.require_complete(name)
         if spec.has_dense and query_vectors is None:
-            query_vectors = spec.encoder(settings).embed_query_texts(queries)
+            query_vectors = spec.encoder(settings).embed(queries, role="query")
         out: list[list[tuple[str, float]]] = []
         for s in range(0, len(queries), batch):
             qs = queries[s:s + batch]

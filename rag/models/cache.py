@@ -72,8 +72,11 @@ class EmbeddingCache:
 class CachedEncoder:
     """A dense encoder behind the on-disk cache, embedding only the texts (and images) it has not seen."""
 
-    def __init__(self, spec: ModelSpec, raw, cache: EmbeddingCache, batch_size: int = 64):
+    def __init__(self, spec: ModelSpec, raw, cache: EmbeddingCache, batch_size: int = 64, prompts=None):
+        from rag.models.prompts import Prompts
+
         self.spec, self.raw, self.cache = spec, raw, cache
+        self.prompts = prompts or Prompts()  # rag.models.prompts: query / document prompts, per role
         self.batch_size = batch_size  # WORKBENCH_EMBED_BATCH
         self.last_cache_hits = 0
 
@@ -85,10 +88,33 @@ class CachedEncoder:
     def dim(self) -> int:
         return self.raw.dim
 
-    def embed(self, texts: list[str], progress: ProgressFn | None = None, batch_size: int | None = None) -> np.ndarray:
+    def embed(self, texts: list[str], progress: ProgressFn | None = None, batch_size: int | None = None,
+              role: str | None = None) -> np.ndarray:
+        """Vectors for ``texts`` as ``role`` ("query", "document": the model's prompt for it and, for
+        sentence-transformers, ``encode_query`` / ``encode_document``; for an API with input types, its
+        query / document side; None: plain ``encode``, for symmetric uses such as similarity between
+        answers). Cached per role: per prompt, and apart for an API's query side."""
         # longest first, like SentenceTransformer.encode does internally: batches of similar length pad less
-        return self._cached(self.spec.cache_key, texts, texts, self.raw.encode, progress, batch_size,
-                            longest_first=True)
+        return self._cached(self.spec.cache_key + self._cache_suffix(role), texts, texts,
+                            self._encode_fn(role), progress, batch_size, longest_first=True)
+
+    def _side(self, role: str | None):
+        """The encoder's own method for ``role`` (``encode_query`` of a provider with input types), or None."""
+        if role is None or getattr(self.raw, "takes_roles", False):
+            return None
+        return getattr(self.raw, f"encode_{role}", None)
+
+    def _cache_suffix(self, role: str | None) -> str:
+        suffix = self.prompts.cache_suffix(role)
+        if not suffix and role == "query" and self._side(role) is not None:
+            suffix = "#query"  # an API's query input type: the same text embeds differently per side
+        return suffix
+
+    def _encode_fn(self, role: str | None):
+        if role is not None and getattr(self.raw, "takes_roles", False):
+            prompt = self.prompts.get(role)
+            return lambda texts, batch_size: self.raw.encode(texts, batch_size=batch_size, role=role, prompt=prompt)
+        return self._side(role) or self.raw.encode
 
     def embed_images(self, paths: list[str], shas: list[str] | None = None, progress: ProgressFn | None = None,
                      batch_size: int | None = None) -> np.ndarray:
@@ -128,7 +154,7 @@ class CachedEncoder:
         out: list[np.ndarray | None] = [None] * len(queries)
         hits = 0
         if text:
-            for i, v in zip(text, self.embed_query_texts([queries[i].text for i in text])):
+            for i, v in zip(text, self.embed([queries[i].text for i in text], role="query")):
                 out[i] = v
             hits += self.last_cache_hits
         if image:
@@ -166,15 +192,5 @@ class CachedEncoder:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.vstack(out).astype(np.float32)
 
-    def embed_query_texts(self, texts: list[str], progress: ProgressFn | None = None,
-                          batch_size: int | None = None) -> np.ndarray:
-        """Query vectors: through the encoder's ``encode_query`` when it has one (a provider's query input
-        type), cached apart from documents (``#query``), since the same text embeds differently per side."""
-        encode_query = getattr(self.raw, "encode_query", None)
-        if encode_query is None:
-            return self.embed(texts, progress, batch_size)
-        return self._cached(self.spec.cache_key + "#query", texts, texts, encode_query, progress, batch_size)
-
     def embed_query(self, text: str) -> np.ndarray:
-        # one query: skip the cache round-trip (it is cheaper); the query side where the encoder has one
-        return getattr(self.raw, "encode_query", self.raw.encode)([text])[0]
+        return self._encode_fn("query")([text], batch_size=1)[0]  # one query: skip the cache round-trip

@@ -90,10 +90,23 @@ def folder_problem(path: str, kind: str) -> str | None:
                 f"{', '.join(CLIP_TYPES)}); an image-only backbone is img:{path}")
     if kind == "img" and model_type in CLIP_TYPES:
         return f"{path} is a {model_type} model (text and image towers): use clip:{path}"
-    if "preprocessor_config.json" not in has:
-        return f"{path} has no preprocessor_config.json: save the model's image processor there too"
+    if not has & {"preprocessor_config.json", "processor_config.json"}:
+        return (f"{path} has no image processor (preprocessor_config.json, or processor_config.json as "
+                "transformers ≥ 5 writes it): save the model's processor there too")
     if kind == "clip" and not has & {"tokenizer_config.json", "tokenizer.json"}:
         return f"{path} has no tokenizer (tokenizer_config.json / tokenizer.json): save the tokenizer there too"
+    return _processor_problem(folder, path)
+
+
+def _processor_problem(folder: Path, path: str) -> str | None:
+    """Load the image processor the way the encoder will (``AutoImageProcessor``, which reads either file):
+    a folder is judged by what the pinned transformers loads, not by a file name it may have stopped writing."""
+    from transformers import AutoImageProcessor
+
+    try:
+        AutoImageProcessor.from_pretrained(str(folder), backend="pil")
+    except Exception as e:  # noqa: BLE001 - any load failure is the one line the user sees
+        return f"{path}: its image processor does not load ({type(e).__name__}: {str(e).splitlines()[0][:200]})"
     return None
 
 

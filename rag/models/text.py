@@ -33,22 +33,76 @@ def minilm_path() -> str:
 
 
 class SentenceTransformerEncoder:
+    """A sentence-transformers folder (or a plain transformers one: sentence-transformers mean-pools it).
+
+    Queries and documents go through ``encode_query`` / ``encode_document`` with the resolved prompt
+    (``rag.models.prompts``), so a model with a Router or a task-specific module is used as its authors
+    meant. ``configure(dim=, max_tokens=)`` sets Matryoshka truncation and ``max_seq_length``.
+
+    Usage:
+        enc = SentenceTransformerEncoder(folder); enc.configure(dim=256)
+        enc.encode(["what is RAG"], role="query", prompt="query: ")
+    """
+
+    takes_roles = True
+
     def __init__(self, path: str, device: str | None = None):
         self.path, self.device = path, device  # None: embed_device() (WORKBENCH_DEVICE, else what torch sees)
+        self.truncate_dim: int | None = None
+        self.max_tokens: int | None = None
 
     @property
     def model(self):
-        return load_sentence_transformer(self.path, self.device)
+        m = load_sentence_transformer(self.path, self.device)
+        if getattr(m, "_wb_default_len", None) is None:
+            m._wb_default_len = m.max_seq_length  # the folder's own, before any spec's max_tokens
+        wanted = self.max_tokens or m._wb_default_len
+        if wanted != m.max_seq_length:  # one model object per process: each spec sets its own length
+            limit = position_limit(m)
+            if limit is not None and wanted > limit:
+                from rag.models.base import ModelUnavailable
+
+                raise ModelUnavailable(f"max_tokens={wanted} is over the model's position limit ({limit})")
+            m.max_seq_length = wanted
+        return m
+
+    def configure(self, dim: int | None = None, max_tokens: int | None = None) -> None:
+        self.truncate_dim, self.max_tokens = dim, max_tokens
 
     @property
     def dim(self) -> int:
         m = self.model
         get = getattr(m, "get_embedding_dimension", None) or m.get_sentence_embedding_dimension
-        return int(get())
+        full = int(get())
+        if self.truncate_dim is not None and self.truncate_dim > full:
+            from rag.models.base import ModelUnavailable
 
-    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
-        return np.asarray(self.model.encode(texts, batch_size=batch_size, normalize_embeddings=True,
-                                            convert_to_numpy=True, show_progress_bar=False), dtype=np.float32)
+            raise ModelUnavailable(f"dim={self.truncate_dim} is more than the model's {full} dimensions")
+        return self.truncate_dim or full
+
+    def encode(self, texts: list[str], batch_size: int = 64, role: str | None = None,
+               prompt: str | None = None) -> np.ndarray:
+        m = self.model
+        kw = dict(batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True,
+                  show_progress_bar=False, truncate_dim=self.truncate_dim)
+        if prompt is not None:
+            kw["prompt"] = prompt
+        fn = {"query": m.encode_query, "document": m.encode_document}.get(role, m.encode)
+        return np.asarray(fn(texts, **kw), dtype=np.float32)
+
+
+def position_limit(model) -> int | None:
+    """The most tokens the model's position embeddings allow (what ``max_seq_length`` may be raised to)."""
+    try:
+        config = model[0].auto_model.config
+    except (AttributeError, IndexError, TypeError, KeyError):
+        return None
+    n = getattr(config, "max_position_embeddings", None)
+    if not n:
+        return None
+    # RoBERTa-family models reserve padding_idx + 1 positions (XLM-R: 514 positions, 512 tokens)
+    offset = 2 if getattr(config, "model_type", "") in ("roberta", "xlm-roberta", "camembert") else 0
+    return int(n) - offset
 
 
 class OpenAIEncoder:
@@ -66,6 +120,15 @@ class OpenAIEncoder:
                              http_client=http_clients(sync=True, timeout=timeout))
         self.tokens_used = 0
         self._dim: int | None = dimensions
+
+    def configure(self, dim: int | None = None, max_tokens: int | None = None) -> None:
+        """``dim``: the API's ``dimensions`` parameter (text-embedding-3 and compatible servers)."""
+        if max_tokens is not None:
+            from rag.models.base import ModelUnavailable
+
+            raise ModelUnavailable("max_tokens is set by the provider for an API model")
+        if dim is not None:
+            self.dimensions = self._dim = dim
 
     @property
     def dim(self) -> int:

@@ -38,6 +38,12 @@ def test_retrieval_on_the_sample_writes_the_documented_json(milvus, tmp_path):
     assert [d for d, _ in data["rankings"]["bm25"]["q11"]] == ["sql", "clojure", "cpp"]
     gc = data["rankings"]["minilm"]["q1"]
     assert gc[1][0] == "java"
+    # what each model saw (issue 24): the sample's longest paragraph is 141 MiniLM tokens, under its 256
+    assert data["models"]["minilm"] == {"max_tokens": 256, "documents": 31, "documents_truncated": 0,
+                                        "queries_truncated": 0, "query_prompt": None, "document_prompt": None,
+                                        "dim": 384, "counted_with": "model tokenizer"}
+    assert data["models"]["bm25"]["max_tokens"] is None and data["models"]["bm25"]["dim"] is None
+    assert "minilm: max 256 tokens: 0 of 31 documents and 0 queries truncated (model tokenizer)" in p.stdout
 
 
 @pytest.mark.parametrize("args,message", [

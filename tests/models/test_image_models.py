@@ -103,7 +103,8 @@ def test_clip_and_img_resolve_to_image_specs(tiny_clip_dir, tiny_resnet_dir, tmp
     (tmp_path / "b" / "clip").mkdir(parents=True)
     assert resolve(f"clip:{tmp_path}/a/clip").name != resolve(f"clip:{tmp_path}/b/clip").name
     assert resolve(f"clip:{tmp_path}/a/clip").name != resolve(f"img:{tmp_path}/a/clip").name
-    with pytest.raises(ModelUnavailable, match=r"or st:FOLDER, oai:MODEL@BASE_URL, openai-3-small:DIMS, "
+    with pytest.raises(ModelUnavailable, match=r"or hf:ORG/NAME\[@REVISION\], st:FOLDER, oai:MODEL@BASE_URL, "
+                                               r"openai-3-small:DIMS, "
                                                r"clip:FOLDER \(CLIP/SigLIP: text and image queries on images\), "
                                                r"img:FOLDER \(image backbone: image queries\)$"):
         resolve("clip:")
@@ -128,8 +129,12 @@ def test_availability_says_what_is_missing(tmp_path, tiny_clip_dir, tiny_resnet_
                                            f"clip:{tiny_clip_dir}")
     no_proc = shutil.copytree(tiny_resnet_dir, tmp_path / "no-proc")
     (no_proc / "preprocessor_config.json").unlink()
-    assert why(f"img:{no_proc}") == (f"{no_proc} has no preprocessor_config.json: save the model's image processor "
-                                     "there too")
+    assert why(f"img:{no_proc}") == (f"{no_proc} has no image processor (preprocessor_config.json, or "
+                                     "processor_config.json as transformers ≥ 5 writes it): save the model's "
+                                     "processor there too")
+    broken = shutil.copytree(tiny_resnet_dir, tmp_path / "broken-proc")
+    (broken / "preprocessor_config.json").write_text('{"image_processor_type": "NoSuchImageProcessor"}')
+    assert why(f"img:{broken}").startswith(f"{broken}: its image processor does not load (")
     no_tok = shutil.copytree(tiny_clip_dir, tmp_path / "no-tok")
     (no_tok / "tokenizer_config.json").unlink()
     (no_tok / "tokenizer.json").unlink()
@@ -402,3 +407,36 @@ def test_an_unreadable_image_names_its_file(tmp_path, tiny_resnet_dir):
     with pytest.raises(DatasetError, match=f"^{tmp_path}/gone.png: cannot read the image \\(FileNotFoundError: "
                                            "No such file or directory\\)$"):
         enc.embed_images([str(tmp_path / "gone.png")])  # no sha given: the hash reads the file
+
+
+def _hub_layout(folder: Path, root: Path) -> Path:
+    """``folder`` as the HF cache lays a snapshot out: files are symlinks into ``blobs/``."""
+    import hashlib
+
+    repo = root / "models--acme--tiny-clip"
+    snap = repo / "snapshots" / ("0" * 40)
+    (repo / "blobs").mkdir(parents=True)
+    snap.mkdir(parents=True)
+    for f in folder.iterdir():
+        blob = repo / "blobs" / hashlib.sha256(f.read_bytes()).hexdigest()
+        shutil.copy(f, blob)
+        (snap / f.name).symlink_to(Path("../..") / "blobs" / blob.name)
+    return snap
+
+
+def test_a_clip_folder_saved_by_the_pinned_transformers_loads_and_embeds_the_same(tmp_path, tiny_clip_dir):
+    """transformers 5.24's ``CLIPProcessor.save_pretrained`` writes processor_config.json (the image processor
+    inside) and no preprocessor_config.json: the folder is what AutoProcessor loads, so it must run."""
+    from transformers import CLIPModel, CLIPProcessor
+
+    saved = tmp_path / "clip-5.24"
+    CLIPModel.from_pretrained(tiny_clip_dir).save_pretrained(saved)
+    CLIPProcessor.from_pretrained(tiny_clip_dir).save_pretrained(saved)
+    files = {p.name for p in saved.iterdir()}
+    assert "processor_config.json" in files and "preprocessor_config.json" not in files
+    hub = _hub_layout(saved, tmp_path / "hf")
+    texts = ["a red circle", "two blue squares"]
+    expected = ClipEncoder(str(tiny_clip_dir), "cpu").encode(texts)
+    for folder in (saved, hub):
+        assert resolve(f"clip:{folder}").availability() == (True, "ready")
+        assert np.allclose(ClipEncoder(str(folder), "cpu").encode(texts), expected, atol=1e-6)

@@ -60,7 +60,11 @@ def test_index_page_builds_collections_with_progress(milvus):
     at.button[0].click().run()
     assert not at.exception and not at.error
     assert "Ready: minilm" in at.success[0].value
-    names = at.dataframe[1].value["name"].tolist()
+    limits = next(d.value for d in at.dataframe if "max tokens" in d.value.columns)  # issue 24: shown after a build
+    minilm = limits.set_index("model").loc["minilm"]
+    assert (minilm["dims"], minilm["max tokens"], minilm["documents cut"]) == ("384", "256", "0 of 31")
+    assert minilm["vectors / 1M docs (FLAT)"] == "1.54 GB"  # 384 × 4 B × 1e6
+    names = next(d.value for d in at.dataframe if "rows" in d.value.columns)["name"].tolist()
     assert any(n.startswith("wb_sample_minilm_") for n in names)
     assert any(n.startswith("wb_sample_bm25_") for n in names)
 
@@ -91,3 +95,5 @@ def test_retrieval_page_shows_the_article_table(milvus):
     assert table["minilm"].iloc[1] == "✅ Java"  # "auto garbage collection", rank 2 (MiniLM puts C++ first)
     assert table["minilm"].iloc[0] == "❎ C++"
     assert len(at.get("plotly_chart")) == 1
+    limits = next(f for f in frames if "max tokens" in f.columns).set_index("model")
+    assert limits.loc["minilm", "documents cut"] == "0 of 31" and limits.loc["minilm", "query prompt"] == "none"

@@ -34,6 +34,7 @@ from tests.sweep.test_setups import tiny_cross_encoder  # noqa: F401  (fixture)
 DRIVER = ("import json, runpy, sys; questions = json.loads(sys.argv[1]); "
           "print(json.dumps({path: {q: runpy.run_path(path)['top_k'](t) for q, t in questions.items()} "
           "for path in sys.argv[2:]}))")
+OPTIONED = "minilm#query=query:%20&dim=128"
 EMBED_KEY, RERANK_KEY = "sk-embed-only-7f3a", "rk-rerank-only-91c2"  # what the scripts read from their environment
 
 
@@ -50,7 +51,8 @@ def swept(milvus, sample, tiny_cross_encoder, rerank_server, judge_server):  # n
         Setup(model="minilm", chunk_size=200, chunk_overlap=20, k=4),
         Setup(model="bm25", k=4, reranker=f"ce:{tiny_cross_encoder}", depth=8),
         Setup(model="minilm", chunk_size=200, chunk_overlap=20, k=4, reranker=endpoint, depth=8),
-        Setup(model="openai-3-small:64", k=4, reranker=endpoint, depth=8)]
+        Setup(model="openai-3-small:64", k=4, reranker=endpoint, depth=8),
+        Setup(model=OPTIONED, k=4)]  # spec options (issue 24): a query prompt and Matryoshka dims
     wb = Retriever(milvus, settings=get_settings().with_keys("sk-sweep", judge_server.base_url))
     try:
         result = run_sweep(wb, sample, setups, n_resamples=200)
@@ -95,7 +97,7 @@ def test_the_pymilvus_script_reproduces_every_setup(swept, sample, script_env, t
     result, recorded = swept
     env, keys_went_only_to_their_endpoints = script_env
     questions = {q.id: q.text for q in sample.judged_queries}
-    assert len(result.setups) == 8 and len(questions) == 16
+    assert len(result.setups) == 9 and len(questions) == 16
     scripts = {}
     for r in result.setups:
         scripts[r.setup.id] = tmp_path / script_name(r.setup.id, "pymilvus")
@@ -110,7 +112,7 @@ def test_the_pymilvus_script_reproduces_every_setup(swept, sample, script_env, t
     keys_went_only_to_their_endpoints(reranked_queries=2 * 16, embedded_queries=16)
     first = sample.judged_queries[0]  # and as a command: python winner.py "question"
     chunked_reranked = next(s for s in scripts if s.startswith("minilm | c200o20 | k4 | rerank:"))
-    for setup_id in ("hybrid | whole | weighted:0.3 | k4", chunked_reranked):
+    for setup_id in ("hybrid | whole | weighted:0.3 | k4", chunked_reranked, f"{OPTIONED} | whole | k4"):
         out = subprocess.run([sys.executable, str(scripts[setup_id]), first.text], env=env, capture_output=True,
                              text=True, timeout=300)
         assert out.returncode == 0, out.stderr[-2000:]

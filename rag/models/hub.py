@@ -1,0 +1,82 @@
+"""Models by hub id: ``hf:ORG/NAME[@REVISION]`` from the Hugging Face hub into the standard HF cache.
+
+Why huggingface_hub's own code: it honours ``HF_ENDPOINT`` (the mirrors users in China rely on),
+``HF_TOKEN`` (gated models; the library sends it to that endpoint only) and ``HF_HUB_OFFLINE``, and lays
+the cache out as every other tool expects (``$HF_HOME/hub/models--ORG--NAME/snapshots/<commit>/``), so a
+model fetched here is a model fetched for transformers too. A cached model loads with no network call.
+
+Usage:
+    problem("BAAI/bge-small-zh-v1.5", None)          # None, or one line: offline and not cached, how to fetch
+    folder = fetch("BAAI/bge-small-zh-v1.5", None, progress=lambda done, total: ...)   # bytes
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections.abc import Callable
+
+ByteProgress = Callable[[int, int], None]  # (bytes done, bytes total)
+
+
+def offline() -> bool:
+    from huggingface_hub import constants
+
+    return bool(constants.HF_HUB_OFFLINE)
+
+
+def cached_folder(repo: str, revision: str | None) -> str | None:
+    """The snapshot folder of ``repo`` at ``revision`` in the HF cache, or None (no network)."""
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    try:
+        return snapshot_download(repo, revision=revision, local_files_only=True)
+    except (LocalEntryNotFoundError, OSError, ValueError):
+        return None
+
+
+def problem(repo: str, revision: str | None) -> str | None:
+    """Why ``hf:repo`` cannot be loaded here before any work: offline (``HF_HUB_OFFLINE=1``) and not in the
+    cache. Online, a missing model is fetched when it is first used."""
+    if not offline() or cached_folder(repo, revision) is not None:
+        return None
+    from huggingface_hub import constants
+
+    rev = f" --revision {revision}" if revision else ""
+    return (f"not in the Hugging Face cache "
+            f"({constants.HF_HUB_CACHE}) and HF_HUB_OFFLINE=1: fetch it once with `hf download {repo}{rev}` "
+            "(or unset HF_HUB_OFFLINE; HF_ENDPOINT picks a mirror)")
+
+
+def fetch(repo: str, revision: str | None, progress: ByteProgress | None = None) -> str:
+    """The local snapshot folder, downloading what is missing (bytes reported to ``progress``)."""
+    from huggingface_hub import snapshot_download
+
+    folder = cached_folder(repo, revision)
+    if folder is not None:
+        return folder
+    return snapshot_download(repo, revision=revision, tqdm_class=_bar_class(progress) if progress else None)
+
+
+def _bar_class(progress: ByteProgress):
+    """A tqdm class that reports the snapshot's byte bar to ``progress`` and draws nothing."""
+    from tqdm import tqdm
+
+    lock = threading.Lock()
+
+    class Bar(tqdm):
+        def __init__(self, *args, **kwargs):
+            kwargs.pop("name", None)
+            kwargs["file"], kwargs["mininterval"] = io.StringIO(), 0
+            super().__init__(*args, **kwargs)
+
+        def update(self, n=1):
+            out = super().update(n)
+            # the byte bar the per-file downloads add to (transfer bytes are counted for xet only)
+            if self.unit == "B" and not str(self.desc).startswith("Downloading bytes"):
+                with lock:
+                    progress(int(self.n), int(self.total or self.n))
+            return out
+
+    return Bar

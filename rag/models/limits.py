@@ -1,0 +1,71 @@
+"""How much of a dataset a model never sees: its max input tokens and how many documents and queries
+exceed it, counted with the model's own tokenizer (prompt included, as the model is fed).
+
+Why: encoders cut silently at ``max_seq_length`` (MiniLM: 256 tokens, so most SciFact abstracts lose
+their ends); a comparison must say so next to the numbers. API models are counted against their
+published limit (the catalog) with a stated estimate of 1 token per 4 characters (3 for CJK text is
+closer; no provider tokenizer ships offline here).
+
+Usage:
+    model_limits(resolve("minilm"), dataset)
+    # {"max_tokens": 256, "documents": 5183, "documents_truncated": 3680, "queries_truncated": 0,
+    #  "query_prompt": None, "document_prompt": None, "dim": 384, "counted_with": "model tokenizer"}
+"""
+
+from __future__ import annotations
+
+from rag.models import catalog
+
+CHARS_PER_TOKEN = 4  # the stated estimate for API models without an offline tokenizer
+
+
+def _over(counts: list[int], limit: int | None) -> int:
+    return sum(n > limit for n in counts) if limit else 0
+
+
+def model_limits(spec, dataset, settings=None) -> dict:
+    """Limits and truncation counts of ``spec`` on ``dataset``'s documents and judged queries."""
+    prompts = spec.prompts(settings)
+    docs = [d.full_text for d in dataset.documents]
+    queries = [q.text for q in dataset.judged_queries if getattr(q, "kind", "text") == "text"]
+    out = {"max_tokens": None, "documents": len(docs), "documents_truncated": 0, "queries_truncated": 0,
+           **{k: v for k, v in prompts.record().items() if k in ("query_prompt", "document_prompt")},
+           "dim": None, "counted_with": None}
+    if not spec.has_dense:
+        out["counted_with"] = "no token limit (BM25 indexes every word)"
+        return out
+    enc = spec.encoder(settings)
+    out["dim"] = enc.dim
+    model = getattr(enc.raw, "model", None)
+    tokenizer = getattr(model, "tokenizer", None)
+    if tokenizer is not None and getattr(model, "max_seq_length", None):
+        limit = int(model.max_seq_length)
+
+        def count(texts: list[str], prompt: str | None) -> list[int]:
+            ids = tokenizer([(prompt or "") + t for t in texts], add_special_tokens=True, truncation=False,
+                            verbose=False)["input_ids"]
+            return [len(i) for i in ids]
+
+        out.update(max_tokens=limit, documents_truncated=_over(count(docs, prompts.document), limit),
+                   queries_truncated=_over(count(queries, prompts.query), limit), counted_with="model tokenizer")
+        return out
+    info = catalog.lookup(spec)
+    limit = info.max_tokens if info else None
+    est = lambda texts: [len(t) // CHARS_PER_TOKEN for t in texts]  # noqa: E731
+    out.update(max_tokens=limit, documents_truncated=_over(est(docs), limit),
+               queries_truncated=_over(est(queries), limit),
+               counted_with=(f"estimate: 1 token per {CHARS_PER_TOKEN} characters against the published limit"
+                             if limit else "limit not published"))
+    return out
+
+
+def limits_row(model: str, info: dict) -> dict:
+    """One table row for the pages: model, dims, max tokens, what was cut, prompts (as the authors' text)."""
+    limit = info.get("max_tokens")
+    return {"model": model, "dims": str(info.get("dim") or "—"), "max tokens": f"{limit:,}" if limit else "—",
+            "documents cut": (f"{info['documents_truncated']:,} of {info['documents']:,}" if limit
+                              else info.get("counted_with") or "—"),
+            "queries cut": f"{info['queries_truncated']:,}" if limit else "—",
+            "query prompt": repr(info["query_prompt"]) if info.get("query_prompt") else "none",
+            "document prompt": repr(info["document_prompt"]) if info.get("document_prompt") else "none",
+            "counted with": info.get("counted_with") or "—"}

@@ -1,0 +1,63 @@
+"""One option syntax for every model kind: ``SPEC#key=value&key=value``.
+
+Why this shape: a spec string is the key results, run records, History, the report, the gate and the
+exported script carry, so options must live inside it and round-trip as typed. ``#`` cannot start a
+registry name, a hub id or an http URL's path part we use, and the part after it is URL query encoding
+(the web's convention): ``%20`` for a trailing space, ``%2C`` for a comma (model lists are comma-separated),
+``%26`` for ``&``; Chinese text needs no escaping.
+
+Keys (a new option is one entry in ``OPTIONS``):
+  query, document   the query / document prompt (text prepended by a local model; an API's input type)
+  dim               Matryoshka truncation for local models (``truncate_dim``), ``dimensions`` for OpenAI
+  max_tokens        the model's max input tokens (``max_seq_length``), up to its position limit
+  revision          a hub revision (same as ``hf:ORG/NAME@REVISION``)
+
+Usage:
+    base, opts = split_options("hf:intfloat/e5-small#query=query:%20&document=passage:%20&dim=256")
+    # "hf:intfloat/e5-small", {"query": "query: ", "document": "passage: ", "dim": 256}
+    join_options(base, opts)   # the canonical string again
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote, unquote
+
+from rag.models.base import ModelUnavailable
+
+
+def _positive_int(key: str, text: str) -> int:
+    if not text.strip().isdigit() or int(text) < 1:
+        raise ModelUnavailable(f"option {key}={text!r}: give a whole number of at least 1")
+    return int(text)
+
+
+OPTIONS = {  # key -> (parse, what it means: shown in errors and the README)
+    "query": (lambda k, v: v, "query prompt"),
+    "document": (lambda k, v: v, "document prompt"),
+    "dim": (_positive_int, "Matryoshka dims (truncate_dim / dimensions)"),
+    "max_tokens": (_positive_int, "max input tokens (max_seq_length)"),
+    "revision": (lambda k, v: v.strip(), "hub revision"),
+}
+
+
+def split_options(spec: str) -> tuple[str, dict]:
+    """``(base spec, {option: value})``; an unknown or malformed option raises ModelUnavailable naming it."""
+    base, sep, tail = spec.partition("#")
+    opts: dict = {}
+    if not sep:
+        return spec.strip(), opts
+    for part in (p for p in tail.split("&") if p.strip()):
+        key, eq, raw = part.partition("=")
+        key = key.strip()
+        if key not in OPTIONS or not eq:
+            known = ", ".join(f"{k} ({what})" for k, (_, what) in OPTIONS.items())
+            raise ModelUnavailable(f"model {spec!r}: unknown option {part!r}; give #key=value&… with key one of "
+                                   f"{known}")
+        opts[key] = OPTIONS[key][0](key, unquote(raw))
+    return base.strip(), opts
+
+
+def join_options(base: str, opts: dict) -> str:
+    """The spec string for ``base`` with ``opts`` (keys in ``OPTIONS`` order, values URL-encoded)."""
+    parts = [f"{k}={quote(str(opts[k]), safe=':/')}" for k in OPTIONS if k in opts and opts[k] is not None]
+    return base + ("#" + "&".join(parts) if parts else "")
