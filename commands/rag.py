@@ -86,7 +86,6 @@ def rag(dataset: Annotated[str, Opt(help="'sample' or a BEIR folder")] = "sample
 
         ds = load_dataset(dataset)
         ds.require_text("a RAG run")  # before the estimate: images are evaluated by cli.py retrieval
-        options.status(options.language_line(ds))
         extra = {"prompt_template": Path(prompt_file).read_text()} if prompt_file else {}
         table = PriceTable.from_json(prices) if prices else PriceTable.default()
         cfg = RagConfig(models=models, generator=generator, judge=judge, generator_base_url=base_url,
@@ -98,6 +97,7 @@ def rag(dataset: Annotated[str, Opt(help="'sample' or a BEIR folder")] = "sample
         est = estimate_run(questions_for(ds, cfg), ds, cfg).summary(cfg.price_table())
         options.status(f"estimate: {est['rows']} rows, {est['total_calls']} LLM calls, "
                        f"≈{est['total_tokens']:,} tokens, ≈${est['cost_usd']:.4f}")
+        options.status(options.language_line(ds))  # after the estimate: a refused option prints one line only
         if estimate:
             print(json.dumps(est, indent=2))
             return 0

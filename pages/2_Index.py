@@ -25,7 +25,6 @@ if ds.modality == "image":
     ds = ds.select_queries("image")  # indexing embeds the corpus only: an img: model indexes it too
 else:
     names = model_keys(*model_chooser(models_on(caps, session_settings())))
-    providers_panel()  # Cohere, Voyage, Jina, Gemini, DashScope, Zhipu, SiliconFlow: price, limits, keys
 fits = fit_check(names, ds)  # a text model on images, an image model on text: the reason, nothing built
 model_fit_notes(names, ds)  # an English model on Chinese documents: said, not refused
 cfg = index_settings(caps)  # app-wide: Retrieval, RAG quality and Load test use the same index
@@ -35,5 +34,7 @@ if ds.modality == "text":
 
 if st.button("Build collections", type="primary", disabled=not names or not fits):
     build(ds, names, caps, cfg)
+if ds.modality == "text":
+    providers_panel()  # Cohere, Voyage, Jina, Gemini, DashScope, Zhipu, SiliconFlow: price, limits, keys
 
 collections_panel(cfg)

@@ -10,8 +10,9 @@ import zipfile
 
 CORPUS = b"id,title,text\njava,Java,Java has a garbage collector.\npython,Python,Python counts references.\n"
 QUESTIONS = b"id,question,relevant\nq1,auto garbage collection,java;python\n"
-KNOWN_MODELS = ("minilm, bm25, hybrid, openai-3-small, openai-3-large; or st:FOLDER, oai:MODEL@BASE_URL, "
-                "openai-3-small:DIMS, clip:FOLDER (CLIP/SigLIP: text and image queries on images), "
+KNOWN_MODELS = ("minilm, bm25, hybrid, openai-3-small, openai-3-large; or hf:ORG/NAME[@REVISION], st:FOLDER, "
+                "oai:MODEL@BASE_URL, PROVIDER:MODEL[:DIMS] (cohere, voyage, jina, gemini, dashscope, zhipu, "
+                "siliconflow), openai-3-small:DIMS, clip:FOLDER (CLIP/SigLIP: text and image queries on images), "
                 "img:FOLDER (image backbone: image queries)")
 NO_SUCH_FOLDER = ("error: no dataset '/no/such/folder': not 'sample' or 'image-sample' and no such folder (pass "
                   "'sample', 'image-sample' or a path; a BEIR folder holds corpus.jsonl, queries.jsonl and "
