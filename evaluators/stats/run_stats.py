@@ -76,6 +76,14 @@ class RunStats:
                              f"available: {', '.join(self.metrics) or 'none'}")
         return self.comparisons[found]
 
+    def main_metric(self, preferred: str | None = None) -> str | None:
+        """``preferred`` (a kind's default) when every model covers it and it separates them; else the first
+        metric that does; else ``preferred``: a metric one model mostly failed never heads a report."""
+        order = ([preferred] if preferred in self.comparisons else []) + self.metrics
+        ok = next((m for m in order if self.comparisons[m].complete() and self.comparisons[m].result.no_signal is None),
+                  None)
+        return ok or preferred or (self.metrics[0] if self.metrics else None)
+
     def frame(self) -> pd.DataFrame:
         """One row per (model, metric): mean, ci_low, ci_high, n (for CI tables and error bars)."""
         rows = [{"model": s.model, "metric": m, "mean": s.mean, "ci_low": s.low, "ci_high": s.high, "n": s.n}
