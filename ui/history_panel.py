@@ -173,6 +173,7 @@ def compare_runs(store, selected: list[str]) -> None:
         st.warning(str(e))
     if frame is not None and not frame.empty:
         st.markdown("**Quality · cost · latency** (★ = Pareto-optimal: nothing else is as good on every axis)")
-        st.plotly_chart(frontier_figure(frame), width="stretch")
+        for metric in dict.fromkeys(frame["quality_metric"]):  # one chart per metric: nDCG and a Ragas score
+            st.plotly_chart(frontier_figure(frame, metric), width="stretch", key=f"frontier_{metric}")
         st.dataframe(frontier_display(frame), hide_index=True)
     report_download(store, selected, "cmp_report")

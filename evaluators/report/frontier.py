@@ -39,11 +39,12 @@ from evaluators.stats.comparison import default_metric, find_metric, metric_valu
 from evaluators.stats.labels import metric_label
 from evaluators.stats.pareto import pareto_flags
 from evaluators.stats.run_kinds import kind_of
+from evaluators.stats.run_stats import run_stats
 from rag.runs import Run, RunStore
 
 CHARS_PER_TOKEN = 4.0
 DEFAULT_QUERY_TOKENS = 16.0
-COLUMNS = ["setup", "model", "kind", "quality", "quality_metric", "cost_per_1k", "cost_basis", "p95_ms", "users",
+COLUMNS = ["setup", "model", "kind", "quality", "quality_metric", "coverage", "cost_per_1k", "cost_basis", "p95_ms", "users",
            "latency_endpoint", "quality_run", "latency_run", "pareto"]
 
 
@@ -153,15 +154,18 @@ def frontier_table(store: RunStore, run_ids: list[str] | str, metric: str | None
         m = (find_metric(names, metric) if metric else None) or default_metric(store, run)
         if m is None:
             continue
+        cmp = run_stats(store, [run.id]).comparisons.get(m)   # the mean every other view shows (misses = 0)
         for model in run.config.get("models") or list(run.typed_summary().per_model()):
-            q = metric_value(run, m, model)
+            s = next((s for s in cmp.result.models if s.model == model), None) if cmp else None
+            q = (s.mean if s.n else None) if s is not None else metric_value(run, m, model)
+            coverage = f"{s.n}/{s.total}" if s is not None else ""
             cost, basis = entry.cost(store, run, model)
             setup = entry.setup(run, model)
             p95, users, endpoint, lat_run = _latency(load_runs, model, entry.endpoint)
             if len(quality) > 1:
                 setup += f" [{run.id}]"
             rows.append({"setup": setup, "model": model, "kind": run.kind,
-                         "quality": math.nan if q is None else q, "quality_metric": m,
+                         "quality": math.nan if q is None else q, "quality_metric": m, "coverage": coverage,
                          "cost_per_1k": cost, "cost_basis": basis, "p95_ms": p95, "users": users,
                          "latency_endpoint": endpoint, "quality_run": run.id, "latency_run": lat_run})
     frame = pd.DataFrame(rows, columns=COLUMNS[:-1])
@@ -218,14 +222,22 @@ NO_LOAD = "no load run yet"
 
 def frontier_display(frame: pd.DataFrame) -> pd.DataFrame:
     """The frontier as people read it: formatted numbers, ★ for Pareto-optimal, and every empty
-    cell saying why ("— no load run yet", "— unknown cost") instead of None / NaN."""
-    metric = metric_label(frame["quality_metric"].iloc[0]) if len(frame) else "quality"
-    show = frame[["setup", "quality", "cost_per_1k", "p95_ms", "users", "latency_endpoint", "pareto",
+    cell saying why ("— no load run yet", "— unknown cost") instead of None / NaN. Each quality metric
+    has its own column, so a retrieval run's nDCG never sits under a RAG metric's name (a setup's cell
+    under another kind's metric says so); the run and the coverage sit beside every value."""
+    show = frame[["setup", "kind", "quality_run", "cost_per_1k", "p95_ms", "users", "latency_endpoint", "pareto",
                   "cost_basis"]].copy()
+    metrics = list(dict.fromkeys(frame["quality_metric"]))
+    for pos, m in enumerate(metrics):
+        mine = frame["quality_metric"] == m
+        cells = [f"{fmt_score(q, 'not scored')} ({cov})" if cov else fmt_score(q, "not scored")
+                 for q, cov in zip(frame["quality"], frame["coverage"])]
+        show.insert(3 + pos, metric_label(m), [c if own else f"— {kind} run: not {metric_label(m)}"
+                                               for c, own, kind in zip(cells, mine, frame["kind"])])
     show["pareto"] = show["pareto"].map({True: "★ yes", False: ""})
-    show = display_frame(show, {"quality": "not scored", "cost_per_1k": "unknown cost", "p95_ms": NO_LOAD,
-                                "users": NO_LOAD, "latency_endpoint": NO_LOAD})
-    return show.rename(columns={"quality": metric, "cost_per_1k": "USD per 1k queries", "p95_ms": "p95 ms",
+    show = display_frame(show, {"cost_per_1k": "unknown cost", "p95_ms": NO_LOAD, "users": NO_LOAD,
+                                "latency_endpoint": NO_LOAD})
+    return show.rename(columns={"quality_run": "run", "cost_per_1k": "USD per 1k queries", "p95_ms": "p95 ms",
                                 "latency_endpoint": "load endpoint", "pareto": "Pareto-optimal",
                                 "cost_basis": "cost basis"})
 
