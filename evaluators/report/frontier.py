@@ -44,8 +44,8 @@ from rag.runs import Run, RunStore
 
 CHARS_PER_TOKEN = 4.0
 DEFAULT_QUERY_TOKENS = 16.0
-COLUMNS = ["setup", "model", "kind", "quality", "quality_metric", "coverage", "cost_per_1k", "cost_basis", "p95_ms", "users",
-           "latency_endpoint", "quality_run", "latency_run", "pareto"]
+COLUMNS = ["setup", "model", "kind", "quality", "quality_metric", "coverage", "cost_per_1k", "cost_basis", "p95_ms",
+           "users", "latency_endpoint", "quality_run", "latency_run", "pareto"]
 
 
 @lru_cache(maxsize=16)

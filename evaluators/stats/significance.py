@@ -44,7 +44,6 @@ from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
-from scipy.stats import norm
 
 from evaluators.stats.power import min_detectable_difference, required_queries  # noqa: F401  (re-exported)
 from evaluators.stats.signflip import SignFlip
