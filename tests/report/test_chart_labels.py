@@ -39,7 +39,7 @@ def test_long_metric_names_wrap_inside_their_slot_and_keep_every_word():
         lines = [s.text for s in text.findall(f"{SVG}tspan")]
         assert " ".join(lines) == label                       # nothing cut
         scale = float(text.get("font-size")) / 12                # a word wider than the slot gets a smaller font
-        assert all(PX * scale * len(line) <= slot for line in lines), (label, lines, slot)   # no line reaches a neighbour
+        assert all(PX * scale * len(line) <= slot for line in lines), (label, lines, slot)   # clear of neighbours
 
 
 def test_close_setups_on_the_scatter_get_labels_that_do_not_overlap():

@@ -153,9 +153,10 @@ def test_a_failed_retrieval_is_a_miss_scored_zero_not_an_absence(tmp_path):
     assert cmp.result.best == "minilm" and cmp.mark("bm25") != BEST
     assert cmp.coverage("bm25") == "bm25: 30 of 30 questions scored (misses scored 0: 24 no contexts retrieved)"
     assert "Coverage: bm25: 30 of 30 questions scored (misses scored 0: 24 no contexts retrieved)." in cmp.verdicts()
-    from evaluators.rag.tables import metrics_frame   # the RAG quality page's table: the same mean and coverage
+    from evaluators.rag.tables import metrics_frame  # the RAG quality page's table: the same mean and coverage
 
-    frame = metrics_frame(store.get(run).summary, run_stats(store, run, n_resamples=2000)).set_index(["model", "metric"])
+    stats = run_stats(store, run, n_resamples=2000)
+    frame = metrics_frame(store.get(run).summary, stats).set_index(["model", "metric"])
     assert frame.loc[("bm25", "context_precision"), "display"].startswith(f"{5.25 / 30:.3f} [")
     assert frame.loc[("bm25", "context_precision"), "display"].endswith("(30/30, 24 misses scored 0)")
 
