@@ -35,11 +35,10 @@ import pandas as pd
 
 from evaluators.formatting import display_frame, fmt_ms, fmt_score, fmt_usd
 from evaluators.report.sections import load_model_name, load_results
-from evaluators.stats.comparison import default_metric, find_metric, metric_value, run_metrics
+from evaluators.stats.comparison import default_metric, find_metric, metric_value, per_query_scores, run_metrics
 from evaluators.stats.labels import metric_label
 from evaluators.stats.pareto import pareto_flags
 from evaluators.stats.run_kinds import kind_of
-from evaluators.stats.run_stats import run_stats
 from rag.runs import Run, RunStore
 
 CHARS_PER_TOKEN = 4.0
@@ -154,11 +153,13 @@ def frontier_table(store: RunStore, run_ids: list[str] | str, metric: str | None
         m = (find_metric(names, metric) if metric else None) or default_metric(store, run)
         if m is None:
             continue
-        cmp = run_stats(store, [run.id]).comparisons.get(m)   # the mean every other view shows (misses = 0)
+        # the mean the statistics show (misses scored 0, evaluation failures left out), with its coverage
+        per_query = per_query_scores(store, run.id, m)
+        asked = len(set().union(*[set(v) for v in per_query.values()])) if per_query else 0
         for model in run.config.get("models") or list(run.typed_summary().per_model()):
-            s = next((s for s in cmp.result.models if s.model == model), None) if cmp else None
-            q = (s.mean if s.n else None) if s is not None else metric_value(run, m, model)
-            coverage = f"{s.n}/{s.total}" if s is not None else ""
+            vals = [v for v in (per_query.get(model) or {}).values() if not math.isnan(v)]
+            q = (sum(vals) / len(vals) if vals else None) if model in per_query else metric_value(run, m, model)
+            coverage = f"{len(vals)}/{asked}" if model in per_query else ""
             cost, basis = entry.cost(store, run, model)
             setup = entry.setup(run, model)
             p95, users, endpoint, lat_run = _latency(load_runs, model, entry.endpoint)
