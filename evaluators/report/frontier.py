@@ -43,8 +43,8 @@ from rag.runs import Run, RunStore
 
 CHARS_PER_TOKEN = 4.0
 DEFAULT_QUERY_TOKENS = 16.0
-COLUMNS = ["setup", "model", "kind", "quality", "quality_metric", "coverage", "cost_per_1k", "cost_basis", "p95_ms",
-           "users", "latency_endpoint", "quality_run", "latency_run", "pareto"]
+COLUMNS = ["setup", "model", "kind", "quality", "quality_metric", "coverage", "scored", "cost_per_1k", "cost_basis",
+           "p95_ms", "users", "latency_endpoint", "quality_run", "latency_run", "pareto"]
 
 
 @lru_cache(maxsize=16)
@@ -160,6 +160,7 @@ def frontier_table(store: RunStore, run_ids: list[str] | str, metric: str | None
             vals = [v for v in (per_query.get(model) or {}).values() if not math.isnan(v)]
             q = (sum(vals) / len(vals) if vals else None) if model in per_query else metric_value(run, m, model)
             coverage = f"{len(vals)}/{asked}" if model in per_query else ""
+            scored = len(vals) if model in per_query else math.nan
             cost, basis = entry.cost(store, run, model)
             setup = entry.setup(run, model)
             p95, users, endpoint, lat_run = _latency(load_runs, model, entry.endpoint)
@@ -167,13 +168,19 @@ def frontier_table(store: RunStore, run_ids: list[str] | str, metric: str | None
                 setup += f" [{run.id}]"
             rows.append({"setup": setup, "model": model, "kind": run.kind,
                          "quality": math.nan if q is None else q, "quality_metric": m, "coverage": coverage,
+                         "scored": scored,
                          "cost_per_1k": cost, "cost_basis": basis, "p95_ms": p95, "users": users,
                          "latency_endpoint": endpoint, "quality_run": run.id, "latency_run": lat_run})
     frame = pd.DataFrame(rows, columns=COLUMNS[:-1])
     frame["pareto"] = False
+    frame["low_coverage"] = False
     for _, part in frame.groupby("quality_metric", sort=False):  # nDCG and a Ragas score are not one axis
-        frame.loc[part.index, "pareto"] = pareto_flags(part)
-    return frame.astype({"pareto": bool})
+        # coverage before ranking: a setup scored on fewer questions than the others is not on the frontier
+        low = part["scored"] < part["scored"].max()
+        frame.loc[part.index, "low_coverage"] = low
+        full = part[~low]
+        frame.loc[full.index, "pareto"] = pareto_flags(full)
+    return frame.astype({"pareto": bool, "low_coverage": bool})
 
 
 
@@ -190,7 +197,9 @@ def frontier_figure(frame: pd.DataFrame, metric: str | None = None, title: str |
     xcol, xtitle = ("p95_ms", "p95 latency (ms, load test)") if use_latency else \
         ("cost_per_1k", "cost per 1,000 queries (USD)")
     metric = metric_label(metric) if metric else "quality"
-    data["label"] = data["setup"].map(lambda s: html.escape(str(s)))
+    full = data["scored"].max() if len(data) else 0
+    data["label"] = [html.escape(str(s) + (f" ({c} scored)" if n < full else ""))
+                     for s, c, n in zip(data["setup"], data["coverage"], data["scored"])]
     hover = ("%{customdata[0]}<br>" + metric + " %{y:.3f}<br>cost/1k queries $%{customdata[1]:.4f}"
              "<br>p95 %{customdata[2]:.0f} ms<extra></extra>")
     fig = go.Figure()
@@ -235,7 +244,8 @@ def frontier_display(frame: pd.DataFrame) -> pd.DataFrame:
                  for q, cov in zip(frame["quality"], frame["coverage"])]
         show.insert(3 + pos, metric_label(m), [c if own else f"— {kind} run: not {metric_label(m)}"
                                                for c, own, kind in zip(cells, mine, frame["kind"])])
-    show["pareto"] = show["pareto"].map({True: "★ yes", False: ""})
+    show["pareto"] = ["not ranked: lower coverage" if low else "★ yes" if on else ""
+                      for on, low in zip(frame["pareto"], frame["low_coverage"])]
     show = display_frame(show, {"cost_per_1k": "unknown cost", "p95_ms": NO_LOAD, "users": NO_LOAD,
                                 "latency_endpoint": NO_LOAD})
     return show.rename(columns={"quality_run": "run", "cost_per_1k": "USD per 1k queries", "p95_ms": "p95 ms",
@@ -254,9 +264,12 @@ def frontier_chart(frame: pd.DataFrame, metric: str | None = None, title: str | 
     xcol, xtitle = ("p95_ms", "p95 latency (ms, load test)") if use_latency else \
         ("cost_per_1k", "cost per 1,000 queries (USD)")
     label = metric_label(metric) if metric else "quality"
-    points = [{"label": r["setup"], "x": r[xcol], "y": r["quality"], "highlight": bool(r["pareto"]),
-               "tip": f"{r['setup']}: {label} {fmt_score(r['quality'])} · p95 {fmt_ms(r['p95_ms'], NO_LOAD)} ms · "
-                      f"{fmt_usd(r['cost_per_1k'], 'unknown cost')} per 1k queries"}
+    full = data["scored"].max() if len(data) else 0
+    points = [{"label": r["setup"] + (f" ({r['coverage']} scored)" if r["scored"] < full else ""),
+               "x": r[xcol], "y": r["quality"], "highlight": bool(r["pareto"]),
+               "tip": f"{r['setup']}: {label} {fmt_score(r['quality'])} ({r['coverage'] or 'n/a'} scored) · "
+                      f"p95 {fmt_ms(r['p95_ms'], NO_LOAD)} ms · {fmt_usd(r['cost_per_1k'], 'unknown cost')} "
+                      "per 1k queries"}
               for r in data.to_dict("records")]
     if not use_latency and not any(p["x"] == p["x"] for p in points):
         return None

@@ -40,7 +40,7 @@ def row_outcome(row: dict, metric: str) -> tuple[float, str | None, str | None]:
         return 0.0, MISS_ERRORS[err], None
     if err is None and errors.get("generation"):
         return 0.0, MISS_ERRORS["no response: generation failed"], None
-    why = str(err) if err else "not scored"
+    why = str(err).strip().rstrip(".") if err else "not scored"   # the sentence it goes into ends it
     return math.nan, None, why if len(why) <= _REASON_CHARS else why[:_REASON_CHARS - 1] + "…"
 
 

@@ -174,7 +174,7 @@ def test_a_model_with_lower_coverage_is_never_best_on_what_survived(tmp_path):
     assert verdicts[0].endswith("over 30 of 30 questions.")
     line = next(v for v in verdicts if v.startswith("bm25 is not ranked"))
     assert line.startswith("bm25 is not ranked on Context precision: 6 of 30 questions scored; 24 failed, "
-                           "left out: 24 timeout (APITimeoutError): Request timed out.; its mean 0.875 is over the "
+                           "left out: 24 timeout (APITimeoutError): Request timed out; its mean 0.875 is over the "
                            "questions it survived. On the questions both scored: ")
     table = cmp.table().set_index("model")
     assert table.loc["bm25", "scored"].startswith("6 of 30 questions scored; 24 failed")
@@ -190,6 +190,11 @@ def test_the_report_opens_with_a_true_first_sentence_and_coverage(tmp_path):
     assert "minilm scores best on ROUGE-L, 0.445 [" in summary and "bm25 scores best" not in summary
     assert "over 30 of 30 questions" in summary
     cp = page[page.index("Context precision: mean and 95% CI"):]
+    # the frontier: bm25's 0.875 on 6 questions is not Pareto-optimal, and its chart label says 6/30
+    assert "Pareto-optimal on ROUGE-L, cost and latency: minilm + extractive." in page
+    cp_page = build_report(store, [run], n_resamples=2000, examples=0, metric="context_precision")
+    assert "Pareto-optimal on Context precision, cost and latency: minilm + extractive." in cp_page
+    assert "bm25 + extractive (6/30 scored)" in cp_page and "not ranked: lower coverage" in cp_page
     assert "6 of 30 questions scored; 24 failed, left out" in cp[:3000]
     assert "not ranked: lower coverage" in cp[:3000]
 
