@@ -3,9 +3,10 @@
 
 Why: a RAG row whose retriever found no context has no context precision. Dropping it let a model that
 failed 24 of 30 questions be "best" on the 6 it survived. A failure of the setup under test (nothing
-retrieved, no answer generated) is a miss and scores 0, as trec_eval scores an unanswered query (``-c``);
-a failure of the *evaluation* (the judge timed out, its reply did not parse) says nothing about the setup,
-so that row is left out, the model's coverage says so, and a model with lower coverage is never ranked.
+retrieved: ``evaluators.rag.rows.MISS_ERRORS``; a retrieval that returned no document) is a miss and scores
+0, as trec_eval scores an unanswered query (``-c``); any other failure (the judge timed out, its reply did
+not parse, the generator was unreachable) is left out, the model's coverage says so, and a model with lower
+coverage is never ranked.
 
 Usage:
     value, miss, failure = row_outcome(row, "context_precision")
@@ -17,9 +18,8 @@ from __future__ import annotations
 
 import math
 
-# Errors the RAG scorer records (``evaluators.rag.scoring``) when the setup itself failed: a miss, scored 0.
-MISS_ERRORS = {"no contexts were retrieved": "no contexts retrieved",
-               "no response: generation failed": "no answer generated"}
+from evaluators.rag.rows import miss_reason
+
 NO_DOCUMENT = "no document retrieved"   # a retrieval row whose ranking is empty (already scored 0)
 _REASON_CHARS = 90
 
@@ -34,12 +34,10 @@ def row_outcome(row: dict, metric: str) -> tuple[float, str | None, str | None]:
     val = (row.get("scores") or {}).get(metric)
     if _number(val):
         return float(val), NO_DOCUMENT if row.get("ranking") == [] else None, None
-    errors = row.get("errors") or {}
-    err = errors.get(metric)
-    if err in MISS_ERRORS:
-        return 0.0, MISS_ERRORS[err], None
-    if err is None and errors.get("generation"):
-        return 0.0, MISS_ERRORS["no response: generation failed"], None
+    miss = miss_reason(row, metric)
+    if miss:
+        return 0.0, miss, None
+    err = (row.get("errors") or {}).get(metric)
     why = str(err).strip().rstrip(".") if err else "not scored"   # the sentence it goes into ends it
     return math.nan, None, why if len(why) <= _REASON_CHARS else why[:_REASON_CHARS - 1] + "…"
 
