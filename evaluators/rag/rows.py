@@ -76,7 +76,7 @@ def summarize(rows: list[dict], cfg, meter: UsageMeter, prices: PriceTable, expe
             agg = RagMetric(mean=sum(vals) / len(vals) if vals else None, n=len(vals), total=len(applicable),
                             not_applicable=len(mine) - len(applicable),
                             failed=sum(1 for r in applicable if name in (r.get("errors") or {})) - missed,
-                            missed=missed,
+                            **({"missed": missed} if missed else {}),   # kept out of rows that had none
                             variant=variant_summary(applicable, name) if METRICS[name].by_id else None)
             metrics[model][name] = agg.model_dump(exclude=set() if METRICS[name].by_id else {"variant"})
     kind = generator_kind(cfg.generator)
