@@ -253,7 +253,9 @@ class MetricComparison:
                    list(d["notes"]), d.get("misses") or {}, d.get("failures") or {})
 
     def _num(self, x: float) -> str:
-        return "n/a" if x is None or math.isnan(x) else f"{x:.{self.digits}f}"
+        if x is None or math.isnan(x):
+            return "n/a"
+        return f"{0.0 if abs(x) < 0.5 * 10 ** -self.digits else x:.{self.digits}f}"   # never "-0.000"
 
     def pair_sentence(self, a: str, b: str) -> str:
         """One sentence for a vs b, winner (by mean difference) first; its interval and verdict agree."""
