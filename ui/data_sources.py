@@ -127,8 +127,9 @@ def documents_form() -> None:
     c1, c2 = st.columns(2)
     size = c1.number_input("Chunk size (characters)", 100, 8000, 800, step=100)
     overlap = c2.number_input("Chunk overlap", 0, 2000, 100, step=50)
-    questions = st.file_uploader("Questions table (optional; its 'relevant' column names chunk ids "
-                                 "like file.md#1)", help=TABLE_HELP)
+    questions = st.file_uploader("Questions table (optional; its 'relevant' column names chunk ids like "
+                                 "file.md#1, counted from 1 per file, for the chunk size and overlap above; a "
+                                 "'chunking' column such as 800/100 says which)", help=TABLE_HELP)
     qmap = mapping(questions, "questions", QUESTION_FIELDS) if questions else {}
     name = st.text_input("Dataset name", value="my-docs")
     if st.button("Split and load", type="primary", disabled=not files):

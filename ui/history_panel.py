@@ -23,7 +23,7 @@ from rag.runs.export import FORMATS, MIME, export_filename, export_rows, rows_fr
 from ui.errors import show_error
 from ui.pickers import metric_picker
 from ui.stats import page_stats
-from ui.tables import comparison_summary
+from ui.tables import RANK_COLUMN, comparison_summary
 
 
 def undo_banner(store) -> None:
@@ -155,7 +155,7 @@ def query_view(store, run) -> None:
     if image:
         rank_table(frame, int(run.config.get("k") or 10))
     else:
-        st.dataframe(comparison_styler(frame), width="stretch")
+        st.dataframe(comparison_styler(frame), width="stretch", column_config=RANK_COLUMN)
     if ds is not None:
         st.caption(LEGEND)
 
@@ -173,6 +173,7 @@ def compare_runs(store, selected: list[str]) -> None:
         st.warning(str(e))
     if frame is not None and not frame.empty:
         st.markdown("**Quality · cost · latency** (★ = Pareto-optimal: nothing else is as good on every axis)")
-        st.plotly_chart(frontier_figure(frame), width="stretch")
+        for metric in dict.fromkeys(frame["quality_metric"]):  # one chart per metric: nDCG and a Ragas score
+            st.plotly_chart(frontier_figure(frame, metric), width="stretch", key=f"frontier_{metric}")
         st.dataframe(frontier_display(frame), hide_index=True)
     report_download(store, selected, "cmp_report")

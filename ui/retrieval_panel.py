@@ -19,7 +19,7 @@ from ui.progress import retrieval_bar
 from ui.resources import retriever
 from ui.state import chunking, index_config
 from ui.stats import page_stats
-from ui.tables import ci_figure, verdict_section
+from ui.tables import MODEL_COLUMN, ci_figure, verdict_section
 
 
 def compare(ds, models: list[str], k: int, queries: str = "all") -> None:
@@ -60,7 +60,7 @@ def metrics_panel(result, run_id: str) -> bool:
         st.info(f"Run {run_id} was deleted; press **Compare** to run again.")
         return False
     st.subheader(f"Metrics per model (mean, 95% bootstrap CI over queries, {stats.n_resamples:,} resamples)")
-    st.dataframe(stats.ci_table(result.models), width="stretch")
+    st.dataframe(stats.ci_table(result.models), width="stretch", column_config=MODEL_COLUMN)
     st.plotly_chart(ci_figure(stats.frame()), width="stretch")
     limits_table(result.model_info, index_config())  # the app-wide index the run searched
     if len(result.models) > 1:

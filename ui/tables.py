@@ -16,6 +16,10 @@ import streamlit as st
 from evaluators.formatting import CI_REASONS, display_frame, missing
 
 ROWS_SHOWN = 500  # per tab of the Data page: enough to read, cheap to draw
+# The rank tables' index ("1" … "k", "Precision", "Recall"): Streamlit sizes an index column by its first
+# rows, which cut "Precision" to "Precisio"; a fixed width keeps every row label whole.
+RANK_COLUMN = {"_index": st.column_config.TextColumn("Rank", width=110)}
+MODEL_COLUMN = {"_index": st.column_config.TextColumn("model", width="medium")}
 
 
 def dataset_caption(ds) -> None:
@@ -72,13 +76,24 @@ def ci_figure(summary: pd.DataFrame):
     return fig
 
 
+def pairs_frame(cmp) -> pd.DataFrame:
+    """The paired differences as display text: an interval no shift of which the test can reject (too few
+    questions for the level) reads "unbounded: too few questions", not "-inf"."""
+    frame = cmp.pairs()
+    for col in ("ci_low", "ci_high"):
+        frame[col] = [missing("unbounded: too few questions") if isinstance(v, float) and abs(v) == float("inf")
+                      else v for v in frame[col]]
+    frame["ci_level"] = [f"{v:.1%}" for v in frame["ci_level"]]
+    return display_frame(frame, CI_REASONS)
+
+
 def verdict_section(cmp) -> None:
     """The Retrieval page's "who wins": the comparison table, its verdicts, the paired differences."""
     st.dataframe(display_frame(cmp.table(), CI_REASONS), hide_index=True, width="stretch")
     for sentence in cmp.verdicts():
         st.markdown(f"- {sentence}")
-    with st.expander("Paired differences (bootstrap CI, permutation p, Holm-corrected)"):
-        st.dataframe(display_frame(cmp.pairs(), CI_REASONS), hide_index=True, width="stretch")
+    with st.expander("Paired differences (sign-flip test, Holm-corrected; the CI inverts the same test)"):
+        st.dataframe(pairs_frame(cmp), hide_index=True, width="stretch")
 
 
 def comparison_summary(cmp) -> None:
@@ -86,9 +101,10 @@ def comparison_summary(cmp) -> None:
     st.markdown("\n".join(f"- {sentence}" for sentence in cmp.verdicts()))
     st.dataframe(display_frame(cmp.table(), CI_REASONS), hide_index=True)
     if len(cmp.scores) > 1:
-        st.caption("Paired differences (A − B) on the same queries; p Holm-corrected; mdd = smallest "
-                   "difference these queries detect with 80% power.")
-        st.dataframe(display_frame(cmp.pairs(), CI_REASONS), hide_index=True)
+        st.caption("Paired differences (A − B) on the queries both scored; p Holm-corrected; the CI inverts the "
+                   "same test at the pair's Holm level (ci_level), so it excludes 0 exactly when significant; "
+                   "mdd = smallest difference these queries detect with 80% power.")
+        st.dataframe(pairs_frame(cmp), hide_index=True)
 
 
 def query_order(queries: dict) -> list[str]:
@@ -113,7 +129,7 @@ def query_drilldown(ds, result) -> None:
                     ", ".join(ds.doc(d).title or d for d in ds.relevant(qid)))
         # Styler tints: ❎ and ✅ look alike in Noto Color Emoji, the green / red cell does not.
         st.dataframe(comparison_styler(comparison_table(ds, result, qid)), width="stretch",
-                     height=35 * (result.k + 3) + 3)
+                     height=35 * (result.k + 3) + 3, column_config=RANK_COLUMN)
     st.caption(LEGEND)
     with st.expander("Drill-down: scores and grades"):
         st.dataframe(display_frame(ranking_detail(ds, result, qid), formats={"score": lambda v, r=None: f"{v:.4f}"}),

@@ -47,8 +47,21 @@ def first_error(rows: list[dict]) -> str:
     return max(counts, key=lambda k: (k[0], counts[k]))[1] if counts else "unknown reason"
 
 
+# Errors the scorer (``evaluators.rag.scoring``) records when the setup under test itself failed: a miss,
+# scored 0 like an unanswered query in ``trec_eval -c``, never an absence (issue 22). A failed generation is
+# not here: an unreachable or timed-out LLM says more about the day than the setup, so its rows are left
+# out and lower the model's coverage (a model of lower coverage is never ranked).
+MISS_ERRORS = {"no contexts were retrieved": "no contexts retrieved"}
+
+
+def miss_reason(row: dict | RagRow, name: str) -> str | None:
+    """Why this row counts as a miss (scored 0) on metric ``name``, or None."""
+    return MISS_ERRORS.get((_get(row, "errors") or {}).get(name))
+
+
 def summarize(rows: list[dict], cfg, meter: UsageMeter, prices: PriceTable, expected: int | None) -> dict:
-    """Per model and metric: mean over scored rows with its coverage (n scored / total applicable)."""
+    """Per model and metric: mean over scored rows, misses (nothing retrieved) scored 0, with its coverage
+    (n scored / total applicable) and how many of the n were misses."""
     judge = parse_llm(cfg.judge, cfg.judge_base_url)
     active, skipped = split_metrics(cfg.metrics, judge)
     metrics: dict[str, dict[str, dict]] = {}
@@ -58,9 +71,12 @@ def summarize(rows: list[dict], cfg, meter: UsageMeter, prices: PriceTable, expe
         for name in active:
             applicable = [r for r in mine if name not in (r.get("not_applicable") or {})]
             vals = [v for r in applicable if isinstance(v := r["scores"].get(name), (int, float)) and math.isfinite(v)]
+            missed = sum(1 for r in applicable if miss_reason(r, name))
+            vals += [0.0] * missed
             agg = RagMetric(mean=sum(vals) / len(vals) if vals else None, n=len(vals), total=len(applicable),
                             not_applicable=len(mine) - len(applicable),
-                            failed=sum(1 for r in applicable if name in (r.get("errors") or {})),
+                            failed=sum(1 for r in applicable if name in (r.get("errors") or {})) - missed,
+                            **({"missed": missed} if missed else {}),   # kept out of rows that had none
                             variant=variant_summary(applicable, name) if METRICS[name].by_id else None)
             metrics[model][name] = agg.model_dump(exclude=set() if METRICS[name].by_id else {"variant"})
     kind = generator_kind(cfg.generator)

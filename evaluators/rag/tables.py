@@ -30,11 +30,12 @@ from evaluators.rag.rows import rows_text
 from evaluators.rag.scoring import explain
 
 
-def _fmt(mean, n, total, low=None, high=None) -> str:
+def _fmt(mean, n, total, low=None, high=None, missed: int = 0) -> str:
     if total == 0:
         return "n/a"
     ci = "" if is_missing(low) or is_missing(mean) else " " + fmt_ci(low, high)
-    return fmt_score(mean, "not scored") + ci + f" ({n}/{total})"
+    return fmt_score(mean, "not scored") + ci + f" ({n}/{total}" + (f", {missed} misses scored 0" if missed else "") \
+        + ")"
 
 
 def run_caption(run, summary: dict) -> str:
@@ -62,14 +63,16 @@ def metrics_frame(summary: dict, stats=None) -> pd.DataFrame:
             spec, s = METRICS.get(name), _stat(stats, name, model)
             mean, n = (s.mean, s.n) if s else (v["mean"], v["n"])
             low, high = (s.low, s.high) if s else (None, None)
+            # rows the setup failed (nothing retrieved, no answer) count as misses scored 0 in the statistics
+            missed = sum(stats.comparisons[name].misses.get(model, {}).values()) if s else 0
             rows.append({"model": model, "metric": name, "label": display_label(name, v.get("variant")),
                          "judged": bool(spec and spec.needs_judge), "mean": mean, "ci_low": low, "ci_high": high,
                          "n": n, "total": v["total"], "failed": v.get("failed", 0),
-                         "not_applicable": v.get("not_applicable", 0),
+                         "not_applicable": v.get("not_applicable", 0), "missed": missed,
                          "coverage": n / v["total"] if v["total"] else None,
-                         "display": _fmt(mean, n, v["total"], low, high)})
+                         "display": _fmt(mean, n, v["total"], low, high, missed)})
     return pd.DataFrame(rows, columns=["model", "metric", "label", "judged", "mean", "ci_low", "ci_high", "n",
-                                       "total", "failed", "not_applicable", "coverage", "display"])
+                                       "total", "failed", "not_applicable", "missed", "coverage", "display"])
 
 
 def metrics_table(frame: pd.DataFrame) -> pd.DataFrame:

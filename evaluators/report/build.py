@@ -32,6 +32,7 @@ Usage:
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 
@@ -77,36 +78,55 @@ def _ci_table(cmp: MetricComparison) -> pd.DataFrame:
                          "95% CI": _ci(t["ci_low"], t["ci_high"]),
                          "queries scored": [f"{n}/{tot} ({c:.0%})" if tot else "0" for n, tot, c in
                                             zip(t["n"], t["total"], t["coverage"].fillna(0))],
-                         "": t["mark"]})
+                         "coverage": t["scored"], "": t["mark"]})
 
 
 def _ci(lows, highs) -> list[str]:
-    return [fmt_ci(lo, hi, "not scored") for lo, hi in zip(lows, highs)]
+    return [UNBOUNDED if lo == -math.inf or hi == math.inf else fmt_ci(lo, hi, "not scored")
+            for lo, hi in zip(lows, highs)]
+
+
+UNBOUNDED = "unbounded: too few questions"
 
 
 def _pairs_table(cmp: MetricComparison) -> pd.DataFrame:
     p = cmp.pairs()
     return pd.DataFrame({"A": p["model_a"], "B": p["model_b"], "A − B": [fmt_score(v, "no shared queries")
                                                                           for v in p["diff"]],
-                         "95% CI": _ci(p["ci_low"], p["ci_high"]),
+                         "CI (inverts the test)": _ci(p["ci_low"], p["ci_high"]),
+                         "CI level": [f"{v:.1%}" for v in p["ci_level"]],
                          "p (Holm)": [fmt_p(v).removeprefix("p = ") for v in p["p_holm"]],
                          "significant": p["significant"].map({True: "yes", False: "no"}),
                          "queries": p["n"], "detectable diff.": [fmt_score(v, "too few queries") for v in p["mdd"]]})
 
 
-def _ranked(cmp: MetricComparison) -> list:
-    return sorted((s for s in cmp.result.models if s.mean == s.mean), key=lambda s: -s.mean)
+def _runner_up(cmp: MetricComparison) -> str | None:
+    """The ranked model closest to the best by mean (models of lower coverage are not ranked)."""
+    res = cmp.result
+    others = [s for s in cmp.result.models if s.n > 0 and s.model != res.best and s.model not in res.low_coverage]
+    return max(others, key=lambda s: s.mean).model if others else None
+
+
+def _coverage_lines(cmp: MetricComparison) -> str:
+    """" bm25: 6 of 30 questions scored; 24 failed, left out: …." for every model short of full coverage."""
+    lines = [cmp.coverage(s.model) for s in cmp.result.models
+             if s.n > 0 and (s.n < (s.total or cmp.n_queries) or cmp.misses.get(s.model))]
+    return "".join(f" {line}." for line in lines)
 
 
 def _headline(cmp: MetricComparison, frontier: pd.DataFrame, labels: dict[tuple[str, str], str]) -> str:
-    """The one-line verdict: best vs runner-up on quality; then latency and cost of the two."""
-    ranked = _ranked(cmp)
-    if len(ranked) < 2:
-        return cmp.verdicts()[0]
-    a, b = ranked[0].model, ranked[1].model
-    best = ranked[0]
+    """The one-line verdict: the best (by coverage, then mean) vs the runner-up; coverage of every model
+    short of full; then latency and cost of the two. No signal: says so, and names no one."""
+    res = cmp.result
+    if res.best is None:
+        return cmp.verdicts()[0] + _coverage_lines(cmp)
+    a, b = res.best, _runner_up(cmp)
+    best = cmp.summary(a)
     text = (f"{a} scores best on {cmp.label}, {cmp._num(best.mean)} [{cmp._num(best.low)}, {cmp._num(best.high)}] "
-            f"over {best.n} queries. " + cmp.pair_sentence(a, b).rstrip("."))
+            f"over {best.n} of {best.total or cmp.n_queries} questions.")
+    if b is None:
+        return text + _coverage_lines(cmp)
+    text += " " + cmp.pair_sentence(a, b).rstrip(".")
     diff = cmp.result.pair(a, b).diff
     order = (b, a) if diff == diff and diff < 0 else (a, b)  # the sentence names the winner first
     rows = {labels.get((r["quality_run"], r["model"])): r for r in frontier.to_dict("records")}
@@ -120,21 +140,30 @@ def _headline(cmp: MetricComparison, frontier: pd.DataFrame, labels: dict[tuple[
         else:
             text += (f"; cost per 1,000 queries {fmt_usd(ra['cost_per_1k'], 'unknown')} vs "
                      f"{fmt_usd(rb['cost_per_1k'], 'unknown')}")
-    return text + "."
+    return text + "." + _coverage_lines(cmp)
 
 
 def _winner(cmp: MetricComparison) -> str:
-    """The winner with its interval, and whether the win is clear (not tied with anyone)."""
+    """The winner with its interval and coverage, and whether the win is clear (not tied with anyone)."""
     res = cmp.result
     if res.best is None:
-        return f"No setup has a score on {cmp.label}."
+        return f"No winner on {cmp.label}: " + (f"no signal ({res.no_signal})." if res.no_signal
+                                                 else "no setup has a score on it.")
     b = cmp.summary(res.best)
     text = (f"Winner on {cmp.label}: {b.model}, {cmp._num(b.mean)} (95% CI [{cmp._num(b.low)}, "
-            f"{cmp._num(b.high)}], {b.n} queries).")
+            f"{cmp._num(b.high)}], {b.n} of {b.total or cmp.n_queries} questions).")
     tied = sorted(res.tied_with_best - {res.best})
+    too_few = [m for m in tied if cmp.pair_sentence(res.best, m).startswith("Too few")]
+    tied = [m for m in tied if m not in too_few]
+    if too_few:
+        text += f" Not a clear win: too few questions to tell it from {', '.join(too_few)}."
     if tied:
-        return text + f" Not a clear win: statistically tied with {', '.join(tied)} (Holm-adjusted p ≥ {res.alpha:g})."
-    others = [s.model for s in res.models if s.model != res.best and s.n > 0]
+        text += f" Not a clear win: statistically tied with {', '.join(tied)} (Holm-adjusted p ≥ {res.alpha:g})."
+    if res.low_coverage:
+        text += f" Not ranked (lower coverage): {', '.join(sorted(res.low_coverage))}."
+    if tied or too_few:
+        return text
+    others = [s.model for s in res.models if s.model != res.best and s.n > 0 and s.model not in res.low_coverage]
     return text + (f" Significantly ahead of {', '.join(others)}." if others else "")
 
 
@@ -200,9 +229,9 @@ def quality_section(store: RunStore, group: list[Run], metric: str | None = None
     entry = kind_of(group[0])
     ids = [r.id for r in group]
     names = list(dict.fromkeys(n for r in group for n in run_metrics(store, r)))
-    main = (find_metric(names, metric) if metric else None) or default_metric(store, group[0])
-    metrics = [main] + [n for n in names if n != main] if entry.report_all_metrics else [main]
     stats = run_stats(store, ids, n_resamples)  # the same object the pages and the gate read
+    main = (find_metric(names, metric) if metric else None) or stats.main_metric(default_metric(store, group[0]))
+    metrics = [main] + [n for n in names if n != main] if entry.report_all_metrics else [main]
     cmps = [stats.get(m) for m in metrics if m]
     sec = {"title": f"{entry.section_title} · {group[0].dataset or 'dataset'}", "sentences": [], "tables": [],
            "figures": [], "examples": [], "notes": [], "intro": f"{len(cmps[0].scores)} setups, {cmps[0].n_queries} "

@@ -55,9 +55,10 @@ def _tick_text(v: float, ticks: list[float]) -> str:
 class _Canvas:
     """One chart: an x and a y scale over the plot area, SVG parts appended in order."""
 
-    def __init__(self, title: str, x_label: str, y_label: str, width: int = W, height: int = H):
-        self.w, self.h = width, height
+    def __init__(self, title: str, x_label: str, y_label: str, width: int = W, height: int = H, extra: int = 0):
+        self.w, self.h = width, height + extra   # ``extra``: room below the plot for wrapped labels, legend rows
         self.x0, self.x1, self.y0, self.y1 = LEFT, width - RIGHT, height - BOTTOM, TOP
+        height = self.h
         self.parts = [f'<text x="{width / 2:.0f}" y="22" text-anchor="middle" font-size="15" '
                       f'font-weight="600">{_e(title)}</text>',
                       f'<text x="{(self.x0 + self.x1) / 2:.0f}" y="{height - 30}" text-anchor="middle" '
@@ -92,17 +93,80 @@ class _Canvas:
         return self.x0 + (v - self.xlo) / (self.xhi - self.xlo) * (self.x1 - self.x0)
 
     def legend(self, names: list[str], colors: list[str], marker: str = "rect") -> None:
-        x, y = self.x0, self.h - 12
-        for name, color in zip(names, colors):
+        """One entry per name, wrapped onto as many rows as the width needs (``legend_rows`` reserved them)."""
+        for (x, row), name, color in zip(legend_layout(names, self.x0, self.w - RIGHT), names, colors):
+            y = self.h - 12 - 18 * (legend_rows(names, self.x0, self.w - RIGHT) - 1 - row)
             shape = (f'<rect x="{x}" y="{y - 9}" width="10" height="10" fill="{color}"/>' if marker == "rect" else
                      f'<line x1="{x - 2}" x2="{x + 12}" y1="{y - 4}" y2="{y - 4}" stroke="{color}" stroke-width="3"/>')
             self.parts.append(shape + f'<text x="{x + 15}" y="{y}" font-size="12">{_e(name)}</text>')
-            x += 30 + 7 * len(str(name))
 
     def svg(self, desc: str) -> Markup:
         return Markup(f'<figure class="chart"><svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {self.w} {self.h}" '
                       f'role="img" aria-label="{_e(desc)}" {FONT} style="max-width:100%;height:auto">'
                       f'<title>{_e(desc)}</title>' + "".join(self.parts) + "</svg></figure>")
+
+
+CHAR_PX = 7.0   # average width of a 12 px system-ui character: what label layout budgets per character
+
+
+def legend_layout(names: list[str], x0: float, x1: float) -> list[tuple[float, int]]:
+    """(x, row) of each legend entry: left to right, a new row when the next one would pass ``x1``."""
+    out, x, row = [], x0, 0
+    for name in names:
+        width = 30 + CHAR_PX * len(str(name))
+        if x > x0 and x + width - 15 > x1:
+            x, row = x0, row + 1
+        out.append((x, row))
+        x += width
+    return out
+
+
+def legend_rows(names: list[str], x0: float, x1: float) -> int:
+    return max((row for _, row in legend_layout(names, x0, x1)), default=0) + 1
+
+
+def wrap_label(text: str, max_chars: int) -> list[str]:
+    """Words onto lines of at most ``max_chars`` characters (a longer word keeps a line of its own): a group
+    label wider than its slot is wrapped, never overlapped with its neighbour or cut."""
+    lines: list[str] = []
+    for word in str(text).split():
+        if lines and len(lines[-1]) + 1 + len(word) <= max_chars:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines or [""]
+
+
+def _boxes_overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def place_labels(points: list[tuple[float, float, str]], bounds: tuple[float, float, float, float]
+                 ) -> list[tuple[float, float, str]]:
+    """(x, y, text-anchor) for each point's label: above it, else below, right, left, or further above,
+    the first spot that overlaps no label placed before and stays inside ``bounds`` (x0, y0, x1, y1)."""
+    placed: list[tuple[float, float, float, float]] = []
+    marks = [(x - 10, y - 10, x + 10, y + 10) for x, y, _ in points]
+    out = []
+    for x, y, text in points:
+        w, h = CHAR_PX * len(str(text)), 13.0
+        spots = [(x, y - 13, "middle"), (x, y + 24, "middle"), (x + 13, y + 4, "start"), (x - 13, y + 4, "end"),
+                 (x, y - 28, "middle"), (x, y + 39, "middle"), (x + 13, y - 11, "start"), (x - 13, y - 11, "end"),
+                 (x, y - 43, "middle"), (x, y + 54, "middle")]
+        chosen = None
+        for sx, sy, anchor in spots:
+            left = sx - w / 2 if anchor == "middle" else sx if anchor == "start" else sx - w
+            box = (left, sy - h + 2, left + w, sy + 2)
+            inside = box[0] >= bounds[0] and box[2] <= bounds[2] and box[1] >= bounds[1] and box[3] <= bounds[3]
+            if inside and not any(_boxes_overlap(box, o) for o in placed + marks):
+                chosen = (sx, sy, anchor, box)
+                break
+        if chosen is None:  # crowded: the first spot inside the chart, overlap or not
+            sx, sy, anchor = spots[0]
+            chosen = (sx, sy, anchor, (sx - w / 2, sy - h + 2, sx + w / 2, sy + 2))
+        placed.append(chosen[3])
+        out.append(chosen[:3])
+    return out
 
 
 def _finite(v) -> bool:
@@ -119,14 +183,22 @@ def bar_chart(groups: list[str], series: list[tuple[str, list]], title: str, y_l
         return v, None, None
 
     vals = [x for _, vs in series for v in vs for x in parts(v) if _finite(x)]
-    c = _Canvas(title, "", y_label)
+    slot = (W - RIGHT - LEFT) / max(len(groups), 1)
+    wrapped = [wrap_label(g, max(4, int(slot / CHAR_PX) - 1)) for g in groups]
+    extra = 14 * (max((len(w) for w in wrapped), default=1) - 1) + 18 * (legend_rows(
+        [n for n, _ in series], LEFT, W - RIGHT) - 1)
+    c = _Canvas(title, "", y_label, extra=extra)
     c.y_axis(min(0.0, min(vals, default=0.0)), y_max if y_max is not None else max(vals, default=1.0))
-    slot = (c.x1 - c.x0) / max(len(groups), 1)
     bw = min(60.0, slot * 0.8 / max(len(series), 1))
     for gi, g in enumerate(groups):
         gx = c.x0 + slot * gi + (slot - bw * len(series)) / 2
-        c.parts.append(f'<text x="{c.x0 + slot * (gi + 0.5):.1f}" y="{c.y0 + 17}" text-anchor="middle" '
-                       f'font-size="12">{_e(g)}</text>')
+        cx = c.x0 + slot * (gi + 0.5)
+        lines = "".join(f'<tspan x="{cx:.1f}" dy="{0 if i == 0 else 14}">{_e(line)}</tspan>'
+                        for i, line in enumerate(wrapped[gi]))
+        longest = max(len(line) for line in wrapped[gi])   # one word wider than the slot: a smaller font
+        size = max(8.0, min(12.0, 12.0 * (slot - 4) / (CHAR_PX * longest))) if longest else 12.0
+        c.parts.append(f'<text x="{cx:.1f}" y="{c.y0 + 17}" text-anchor="middle" font-size="{size:.1f}">{lines}'
+                       f'<title>{_e(g)}</title></text>')
         for si, (name, vs) in enumerate(series):
             mean, lo, hi = parts(vs[gi] if gi < len(vs) else None)
             if not _finite(mean):
@@ -155,7 +227,7 @@ def line_chart(series: list[tuple[str, list, list]], title: str, x_label: str, y
     clean = [(n, [(x, y) for x, y in zip(xs, ys) if _finite(x) and _finite(y)]) for n, xs, ys in series]
     xs = [x for _, pts in clean for x, _ in pts]
     ys = [y for _, pts in clean for _, y in pts] + ([hline[0]] if hline else [])
-    c = _Canvas(title, x_label, y_label)
+    c = _Canvas(title, x_label, y_label, extra=18 * (legend_rows([n for n, _ in clean], LEFT, W - RIGHT) - 1))
     c.y_axis(min(0.0, min(ys, default=0.0)), max(ys, default=1.0))
     c.x_axis(min(xs, default=0.0), max(xs, default=1.0))
     for i, (name, pts) in enumerate(clean):
@@ -192,7 +264,9 @@ def scatter_chart(points: list[dict], title: str, x_label: str, y_label: str, x_
     if connect_highlighted and len(front) > 1:
         d = "M" + "L".join(f"{c.sx(p['x']):.1f} {c.sy(p['y']):.1f}" for p in front)
         c.parts.append(f'<path d="{d}" stroke="#D55E00" stroke-width="1.5" stroke-dasharray="4 4" fill="none"/>')
-    for p in sorted(pts, key=lambda p: bool(p.get("highlight"))):
+    ordered = sorted(pts, key=lambda p: bool(p.get("highlight")))
+    spots = place_labels([(c.sx(p["x"]), c.sy(p["y"]), str(p["label"])) for p in ordered], (0, 28, c.w, c.y0))
+    for p, (lx, ly, anchor) in zip(ordered, spots):
         x, y = c.sx(p["x"]), c.sy(p["y"])
         tip = p.get("tip") or f"{p['label']}: {p['y']:.3f}, {x_format.format(p['x'])}"
         if p.get("highlight"):
@@ -202,7 +276,7 @@ def scatter_chart(points: list[dict], title: str, x_label: str, y_label: str, x_
         else:
             mark = f'<circle cx="{x:.1f}" cy="{y:.1f}" r="6" fill="#9e9e9e" stroke="#222" stroke-width="0.8">'
         c.parts.append(mark + f'<title>{_e(tip)}</title>' + ("</polygon>" if p.get("highlight") else "</circle>")
-                       + f'<text x="{x:.1f}" y="{y - 13:.1f}" text-anchor="middle" font-size="12">'
+                       + f'<text x="{lx:.1f}" y="{ly:.1f}" text-anchor="{anchor}" font-size="12">'
                          f'{_e(p["label"])}</text>')
     c.legend(["Pareto-optimal", "dominated"], ["#D55E00", "#9e9e9e"])
     return c.svg(title)

@@ -35,7 +35,7 @@ import pandas as pd
 
 from evaluators.formatting import display_frame, fmt_ms, fmt_score, fmt_usd
 from evaluators.report.sections import load_model_name, load_results
-from evaluators.stats.comparison import default_metric, find_metric, metric_value, run_metrics
+from evaluators.stats.comparison import default_metric, find_metric, metric_value, per_query_scores, run_metrics
 from evaluators.stats.labels import metric_label
 from evaluators.stats.pareto import pareto_flags
 from evaluators.stats.run_kinds import kind_of
@@ -43,8 +43,8 @@ from rag.runs import Run, RunStore
 
 CHARS_PER_TOKEN = 4.0
 DEFAULT_QUERY_TOKENS = 16.0
-COLUMNS = ["setup", "model", "kind", "quality", "quality_metric", "cost_per_1k", "cost_basis", "p95_ms", "users",
-           "latency_endpoint", "quality_run", "latency_run", "pareto"]
+COLUMNS = ["setup", "model", "kind", "quality", "quality_metric", "coverage", "scored", "cost_per_1k", "cost_basis",
+           "p95_ms", "users", "latency_endpoint", "quality_run", "latency_run", "pareto"]
 
 
 @lru_cache(maxsize=16)
@@ -153,22 +153,34 @@ def frontier_table(store: RunStore, run_ids: list[str] | str, metric: str | None
         m = (find_metric(names, metric) if metric else None) or default_metric(store, run)
         if m is None:
             continue
+        # the mean the statistics show (misses scored 0, evaluation failures left out), with its coverage
+        per_query = per_query_scores(store, run.id, m)
+        asked = len(set().union(*[set(v) for v in per_query.values()])) if per_query else 0
         for model in run.config.get("models") or list(run.typed_summary().per_model()):
-            q = metric_value(run, m, model)
+            vals = [v for v in (per_query.get(model) or {}).values() if not math.isnan(v)]
+            q = (sum(vals) / len(vals) if vals else None) if model in per_query else metric_value(run, m, model)
+            coverage = f"{len(vals)}/{asked}" if model in per_query else ""
+            scored = len(vals) if model in per_query else math.nan
             cost, basis = entry.cost(store, run, model)
             setup = entry.setup(run, model)
             p95, users, endpoint, lat_run = _latency(load_runs, model, entry.endpoint)
             if len(quality) > 1:
                 setup += f" [{run.id}]"
             rows.append({"setup": setup, "model": model, "kind": run.kind,
-                         "quality": math.nan if q is None else q, "quality_metric": m,
+                         "quality": math.nan if q is None else q, "quality_metric": m, "coverage": coverage,
+                         "scored": scored,
                          "cost_per_1k": cost, "cost_basis": basis, "p95_ms": p95, "users": users,
                          "latency_endpoint": endpoint, "quality_run": run.id, "latency_run": lat_run})
     frame = pd.DataFrame(rows, columns=COLUMNS[:-1])
     frame["pareto"] = False
+    frame["low_coverage"] = False
     for _, part in frame.groupby("quality_metric", sort=False):  # nDCG and a Ragas score are not one axis
-        frame.loc[part.index, "pareto"] = pareto_flags(part)
-    return frame.astype({"pareto": bool})
+        # coverage before ranking: a setup scored on fewer questions than the others is not on the frontier
+        low = part["scored"] < part["scored"].max()
+        frame.loc[part.index, "low_coverage"] = low
+        full = part[~low]
+        frame.loc[full.index, "pareto"] = pareto_flags(full)
+    return frame.astype({"pareto": bool, "low_coverage": bool})
 
 
 
@@ -185,7 +197,9 @@ def frontier_figure(frame: pd.DataFrame, metric: str | None = None, title: str |
     xcol, xtitle = ("p95_ms", "p95 latency (ms, load test)") if use_latency else \
         ("cost_per_1k", "cost per 1,000 queries (USD)")
     metric = metric_label(metric) if metric else "quality"
-    data["label"] = data["setup"].map(lambda s: html.escape(str(s)))
+    full = data["scored"].max() if len(data) else 0
+    data["label"] = [html.escape(str(s) + (f" ({c} scored)" if n < full else ""))
+                     for s, c, n in zip(data["setup"], data["coverage"], data["scored"])]
     hover = ("%{customdata[0]}<br>" + metric + " %{y:.3f}<br>cost/1k queries $%{customdata[1]:.4f}"
              "<br>p95 %{customdata[2]:.0f} ms<extra></extra>")
     fig = go.Figure()
@@ -218,14 +232,23 @@ NO_LOAD = "no load run yet"
 
 def frontier_display(frame: pd.DataFrame) -> pd.DataFrame:
     """The frontier as people read it: formatted numbers, ★ for Pareto-optimal, and every empty
-    cell saying why ("— no load run yet", "— unknown cost") instead of None / NaN."""
-    metric = metric_label(frame["quality_metric"].iloc[0]) if len(frame) else "quality"
-    show = frame[["setup", "quality", "cost_per_1k", "p95_ms", "users", "latency_endpoint", "pareto",
+    cell saying why ("— no load run yet", "— unknown cost") instead of None / NaN. Each quality metric
+    has its own column, so a retrieval run's nDCG never sits under a RAG metric's name (a setup's cell
+    under another kind's metric says so); the run and the coverage sit beside every value."""
+    show = frame[["setup", "kind", "quality_run", "cost_per_1k", "p95_ms", "users", "latency_endpoint", "pareto",
                   "cost_basis"]].copy()
-    show["pareto"] = show["pareto"].map({True: "★ yes", False: ""})
-    show = display_frame(show, {"quality": "not scored", "cost_per_1k": "unknown cost", "p95_ms": NO_LOAD,
-                                "users": NO_LOAD, "latency_endpoint": NO_LOAD})
-    return show.rename(columns={"quality": metric, "cost_per_1k": "USD per 1k queries", "p95_ms": "p95 ms",
+    metrics = list(dict.fromkeys(frame["quality_metric"]))
+    for pos, m in enumerate(metrics):
+        mine = frame["quality_metric"] == m
+        cells = [f"{fmt_score(q, 'not scored')} ({cov})" if cov else fmt_score(q, "not scored")
+                 for q, cov in zip(frame["quality"], frame["coverage"])]
+        show.insert(3 + pos, metric_label(m), [c if own else f"— {kind} run: not {metric_label(m)}"
+                                               for c, own, kind in zip(cells, mine, frame["kind"])])
+    show["pareto"] = ["not ranked: lower coverage" if low else "★ yes" if on else ""
+                      for on, low in zip(frame["pareto"], frame["low_coverage"])]
+    show = display_frame(show, {"cost_per_1k": "unknown cost", "p95_ms": NO_LOAD, "users": NO_LOAD,
+                                "latency_endpoint": NO_LOAD})
+    return show.rename(columns={"quality_run": "run", "cost_per_1k": "USD per 1k queries", "p95_ms": "p95 ms",
                                 "latency_endpoint": "load endpoint", "pareto": "Pareto-optimal",
                                 "cost_basis": "cost basis"})
 
@@ -241,9 +264,12 @@ def frontier_chart(frame: pd.DataFrame, metric: str | None = None, title: str | 
     xcol, xtitle = ("p95_ms", "p95 latency (ms, load test)") if use_latency else \
         ("cost_per_1k", "cost per 1,000 queries (USD)")
     label = metric_label(metric) if metric else "quality"
-    points = [{"label": r["setup"], "x": r[xcol], "y": r["quality"], "highlight": bool(r["pareto"]),
-               "tip": f"{r['setup']}: {label} {fmt_score(r['quality'])} · p95 {fmt_ms(r['p95_ms'], NO_LOAD)} ms · "
-                      f"{fmt_usd(r['cost_per_1k'], 'unknown cost')} per 1k queries"}
+    full = data["scored"].max() if len(data) else 0
+    points = [{"label": r["setup"] + (f" ({r['coverage']} scored)" if r["scored"] < full else ""),
+               "x": r[xcol], "y": r["quality"], "highlight": bool(r["pareto"]),
+               "tip": f"{r['setup']}: {label} {fmt_score(r['quality'])} ({r['coverage'] or 'n/a'} scored) · "
+                      f"p95 {fmt_ms(r['p95_ms'], NO_LOAD)} ms · {fmt_usd(r['cost_per_1k'], 'unknown cost')} "
+                      "per 1k queries"}
               for r in data.to_dict("records")]
     if not use_latency and not any(p["x"] == p["x"] for p in points):
         return None

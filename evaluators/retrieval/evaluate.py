@@ -140,6 +140,14 @@ def thumbnail(path: str, size: int = THUMB_PX) -> str | None:
         return None
 
 
+def doc_label(dataset: Dataset, doc_id: str) -> str:
+    """A document's title, and for a chunk which one (``guide.md #3``): every chunk of a file shares its
+    title, so the title alone cannot tell the reader which passage was retrieved."""
+    title = dataset.doc(doc_id).title or doc_id
+    file, sep, n = doc_id.rpartition("#")
+    return f"{title} #{n}" if sep and n.isdigit() and title.startswith(file) and title != doc_id else title
+
+
 def comparison_table(dataset: Dataset, result: RetrievalResult, query_id: str, thumbs: int = 0) -> pd.DataFrame:
     """The article's table for one query: Rank | model… with '✅ Title' / '❎ Title' cells, then
     Precision and Recall rows. A rank the model left empty (it matched fewer than k) says so.
@@ -150,7 +158,7 @@ def comparison_table(dataset: Dataset, result: RetrievalResult, query_id: str, t
     cols: dict[str, list[str]] = {}
     for m in result.models:
         hits = result.rankings[m].get(query_id, [])[:k]
-        cells = [f"{RELEVANT if d in rel else NOT_RELEVANT} {dataset.doc(d).title or d}" for d, _ in hits]
+        cells = [f"{RELEVANT if d in rel else NOT_RELEVANT} {doc_label(dataset, d)}" for d, _ in hits]
         if thumbs:
             images = [thumbnail(dataset.doc(d).image, thumbs) or MISSING_THUMB for d, _ in hits]
             cols[m + IMAGE_COLUMN] = images + [""] * (k - len(images) + 2)

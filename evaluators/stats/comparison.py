@@ -20,10 +20,11 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 
-import numpy as np
 import pandas as pd
 
-from evaluators.stats.labels import fmt_p, metric_label
+from evaluators.stats import verdicts
+from evaluators.stats.coverage import coverage_text, row_outcome
+from evaluators.stats.labels import metric_label
 from evaluators.stats.run_kinds import kind_of
 from evaluators.stats.significance import (
     ComparisonResult,
@@ -35,6 +36,7 @@ from evaluators.stats.significance import (
 from rag.runs import Run, RunStore
 
 BEST, TIED, NOT_SCORED = "★ best", "≈ tied", "not scored"
+LOW_COVERAGE, NO_SIGNAL = "not ranked: lower coverage", "no signal"
 
 
 
@@ -70,16 +72,28 @@ def find_metric(names: list[str], metric: str) -> str | None:
 
 def per_query_scores(store: RunStore, run_id: str, metric: str,
                      rows: list[dict] | None = None) -> dict[str, dict[str, float]]:
-    """``{model: {query_id: value}}`` for one metric of one run; unscored values are NaN.
+    """``{model: {query_id: value}}`` for one metric of one run: a setup failure (nothing retrieved, no
+    answer) is a miss scored 0, an evaluation failure is NaN (``evaluators.stats.coverage``).
     ``rows`` (the run's stored rows) saves reading them again when several metrics are wanted."""
+    return _outcomes(store, run_id, metric, rows)[0]
+
+
+def _outcomes(store: RunStore, run_id: str, metric: str, rows: list[dict] | None = None):
+    """(scores, misses, failures) of one run: ``{model: {query: value}}``, ``{model: {reason: count}}`` ×2."""
     run = store.get(run_id)
     scores: dict[str, dict[str, float]] = {m: {} for m in run.config.get("models", [])}
+    misses: dict[str, dict[str, int]] = {}
+    failures: dict[str, dict[str, int]] = {}
     for row in store.rows(run.id) if rows is None else rows:
         if metric in (row.get("not_applicable") or {}):
             continue  # e.g. a reference-based metric on a question without a reference: not asked
-        val = row["scores"].get(metric)
-        scores.setdefault(str(row["model"]), {})[str(row["item_id"])] = float(val) if _is_number(val) else math.nan
-    return {m: s for m, s in scores.items() if s}
+        model = str(row["model"])
+        value, miss, failure = row_outcome(row, metric)
+        scores.setdefault(model, {})[str(row["item_id"])] = value
+        for book, why in ((misses, miss), (failures, failure)):
+            if why:
+                book.setdefault(model, {})[why] = book.setdefault(model, {}).get(why, 0) + 1
+    return {m: s for m, s in scores.items() if s}, misses, failures
 
 
 def _models(run: Run) -> list[str]:
@@ -140,9 +154,23 @@ def collect_repeats(store: RunStore, run_ids: list[str], metric: str,
     return out
 
 
+def collect_outcomes(store: RunStore, run_ids: list[str], metric: str, rows: dict[str, list[dict]] | None = None
+                     ) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]]]:
+    """(misses, failures): ``{model label: {reason: count}}`` of the rows a setup failed (scored 0) and
+    the rows the evaluation failed (left out), labelled as ``collect_scores``."""
+    runs, labels = _family(store, run_ids)
+    misses, failures = {}, {}
+    for r in runs:
+        _, miss, fail = _outcomes(store, r.id, metric, (rows or {}).get(r.id))
+        for src, dst in ((miss, misses), (fail, failures)):
+            dst.update({labels.get((r.id, m), f"{m} [{r.id}]"): v for m, v in src.items()})
+    return misses, failures
+
+
 @dataclass
 class MetricComparison:
-    """One metric compared across the models of one or more runs."""
+    """One metric compared across the models of one or more runs; its sentences are
+    ``evaluators.stats.verdicts``' (coverage first, one story per pair, no winner without signal)."""
 
     metric: str
     run_ids: list[str]
@@ -150,6 +178,8 @@ class MetricComparison:
     result: ComparisonResult
     mdd: dict[tuple[str, str], float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    misses: dict[str, dict[str, int]] = field(default_factory=dict)     # model -> reason -> rows scored 0
+    failures: dict[str, dict[str, int]] = field(default_factory=dict)   # model -> reason -> rows left out
     digits: int = 3
 
     @property
@@ -168,18 +198,40 @@ class MetricComparison:
         """Models with no score on this metric (e.g. RAG setups on a retrieval metric)."""
         return [s.model for s in self.result.models if s.n == 0]
 
+    def coverage(self, model: str) -> str:
+        """"bm25: 6 of 30 questions scored; 24 failed, left out: …" for one model."""
+        s = self.summary(model)
+        return coverage_text(model, s.n, s.total or self.n_queries, self.misses.get(model), self.failures.get(model))
+
+    def complete(self) -> bool:
+        """Every model scored every question (misses count as scored): the metric can be a run's main one."""
+        return all(s.n == (s.total or self.n_queries) for s in self.result.models)
+
+    def mark(self, model: str) -> str:
+        res = self.result
+        s = self.summary(model)
+        if s.n == 0:
+            return NOT_SCORED
+        if res.no_signal:
+            return NO_SIGNAL
+        if model in res.low_coverage:
+            return LOW_COVERAGE
+        return BEST if model == res.best else TIED if model in res.tied_with_best else ""
+
     def table(self) -> pd.DataFrame:
-        """Per model: mean, 95% CI, n scored, total, coverage, mark (best / tied with best / not scored)."""
+        """Per model: mean, 95% CI, n scored, total, coverage, mark (best / tied / not ranked / not scored)
+        and the coverage sentence."""
         frame = self.result.to_frame()
-        frame["total"] = frame["model"].map(lambda m: len(self.scores.get(m, {})))
+        frame["total"] = frame["model"].map(lambda m: self.summary(m).total or self.n_queries)
         frame["coverage"] = frame["n"] / frame["total"].where(frame["total"] > 0)
-        frame["mark"] = np.where(frame["best"], BEST, np.where(frame["tied_with_best"], TIED,
-                                                               np.where(frame["n"] == 0, NOT_SCORED, "")))
-        return frame[["model", "mean", "ci_low", "ci_high", "n", "total", "coverage", "mark"]]
+        frame["mark"] = frame["model"].map(self.mark)
+        frame["scored"] = frame["model"].map(lambda m: self.coverage(m).split(": ", 1)[1])
+        return frame[["model", "mean", "ci_low", "ci_high", "n", "total", "coverage", "mark", "scored"]]
 
     def pairs(self) -> pd.DataFrame:
         frame = self.result.pairs_frame()
         frame["mdd"] = [self.mdd.get((a, b), math.nan) for a, b in zip(frame["model_a"], frame["model_b"])]
+        frame["ci_level"] = [p.confidence for p in self.result.pairs]
         return frame
 
     def to_json(self) -> dict:
@@ -188,62 +240,35 @@ class MetricComparison:
         return {"metric": self.metric, "run_ids": self.run_ids, "scores": self.scores,
                 "models": [asdict(m) for m in r.models], "pairs": [asdict(p) for p in r.pairs], "best": r.best,
                 "tied_with_best": sorted(r.tied_with_best), "alpha": r.alpha, "result_notes": r.notes,
-                "mdd": [[a, b, v] for (a, b), v in self.mdd.items()], "notes": self.notes}
+                "no_signal": r.no_signal, "low_coverage": sorted(r.low_coverage),
+                "mdd": [[a, b, v] for (a, b), v in self.mdd.items()], "notes": self.notes,
+                "misses": self.misses, "failures": self.failures}
 
     @classmethod
     def from_json(cls, d: dict) -> MetricComparison:
         result = ComparisonResult([ModelSummary(**m) for m in d["models"]], [PairComparison(**p) for p in d["pairs"]],
-                                  d["best"], frozenset(d["tied_with_best"]), d["alpha"], list(d["result_notes"]))
+                                  d["best"], frozenset(d["tied_with_best"]), d["alpha"], list(d["result_notes"]),
+                                  d.get("no_signal"), frozenset(d.get("low_coverage") or []))
         return cls(d["metric"], list(d["run_ids"]), d["scores"], result, {(a, b): v for a, b, v in d["mdd"]},
-                   list(d["notes"]))
+                   list(d["notes"]), d.get("misses") or {}, d.get("failures") or {})
 
     def _num(self, x: float) -> str:
-        return "n/a" if x is None or math.isnan(x) else f"{x:.{self.digits}f}"
+        if x is None or math.isnan(x):
+            return "n/a"
+        return f"{0.0 if abs(x) < 0.5 * 10 ** -self.digits else x:.{self.digits}f}"   # never "-0.000"
 
     def pair_sentence(self, a: str, b: str) -> str:
-        """One sentence for a vs b, oriented so the winner (by mean difference) comes first."""
-        p = self.result.pair(a, b)
-        if not math.isnan(p.diff) and p.diff < 0:
-            p = self.result.pair(b, a)
-        ci = f"[{self._num(p.low)}, {self._num(p.high)}]"
-        if math.isnan(p.p_adjusted):
-            return f"{p.model_a} and {p.model_b} share no scored queries on {self.label}; they cannot be compared."
-        if p.p_adjusted < self.result.alpha and p.diff > 0:
-            return (f"{p.model_a} beats {p.model_b} on {self.label} by {self._num(p.diff)} {ci}, "
-                    f"{fmt_p(p.p_adjusted)} ({p.n} paired queries).")
-        return (f"{p.model_a} and {p.model_b} are statistically tied on {self.label}: difference "
-                f"{self._num(p.diff)} {ci}, {fmt_p(p.p_adjusted)} ({p.n} paired queries).")
+        """One sentence for a vs b, winner (by mean difference) first; its interval and verdict agree."""
+        return verdicts.pair_sentence(self, a, b)
 
     def verdicts(self) -> list[str]:
-        """Best model with its mean and CI, best vs each other model, and the sample-size hint."""
-        res = self.result
-        if res.best is None:
-            return [f"No model has a score on {self.label}."]
-        b = self.summary(res.best)
-        out = [f"Best on {self.label}: {b.model}, {self._num(b.mean)} [{self._num(b.low)}, {self._num(b.high)}] "
-               f"over {b.n} queries."]
-        others = [s.model for s in sorted(res.models, key=lambda s: -s.mean if not math.isnan(s.mean) else math.inf)
-                  if s.model != res.best and s.n > 0]
-        out += [self.pair_sentence(res.best, o) for o in others]
-        if self.not_scored:
-            out.append(f"Not scored on {self.label}: {', '.join(self.not_scored)}.")
-        hint = self.sample_size_hint()
-        return out + ([hint] if hint else []) + self.notes + res.notes
+        """Best model with its mean, CI and coverage (or why there is none), best vs each other model,
+        the models not ranked for their coverage, and the sample-size hint."""
+        return verdicts.verdicts(self)
 
     def sample_size_hint(self) -> str | None:
         """The smallest difference these queries detect (best vs the runner-up, 80% power)."""
-        res = self.result
-        ranked = sorted((s for s in res.models if not math.isnan(s.mean)), key=lambda s: -s.mean)
-        if len(ranked) < 2:
-            return None
-        a, b = ranked[0].model, ranked[1].model
-        mdd = self.mdd.get((a, b), self.mdd.get((b, a), math.nan))
-        if math.isnan(mdd):
-            return None
-        n = res.pair(a, b).n
-        return (f"With {n} queries, a true difference smaller than about {self._num(mdd)} in {self.label} "
-                f"between {a} and {b} would likely go undetected (80% power, α = {res.alpha:g}); "
-                "more queries narrow it (halving it takes four times as many).")
+        return verdicts.sample_size_hint(self)
 
 
 def _mdd(scores: dict[str, dict[str, float]], a: str, b: str) -> float:
@@ -256,17 +281,20 @@ def _mdd(scores: dict[str, dict[str, float]], a: str, b: str) -> float:
 
 def compare_scores(scores: dict[str, dict[str, float]], metric: str, run_ids: list[str] | None = None,
                    alpha: float = 0.05, n_resamples: int = 10000, seed: int = 0,
-                   notes: list[str] | None = None, repeats: dict | None = None) -> MetricComparison:
+                   notes: list[str] | None = None, repeats: dict | None = None,
+                   misses: dict | None = None, failures: dict | None = None) -> MetricComparison:
     """Statistics for ready-made ``{model: {query: score}}`` (what ``compare_runs`` does after reading);
-    ``repeats`` (``collect_repeats``) puts the judge's noise into the intervals (two-level bootstrap)."""
+    ``repeats`` (``collect_repeats``) puts the judge's noise into the intervals (two-level bootstrap);
+    ``misses`` / ``failures`` (``collect_outcomes``) say why rows scored 0 or were left out."""
     result = compare_models(scores, alpha=alpha, n_resamples=n_resamples, seed=seed, repeats=repeats)
     notes = list(notes or [])
     if any(len(set(v)) > 1 for per_q in (repeats or {}).values() for v in per_q.values()):
         k = max(len(v) for per_q in repeats.values() for v in per_q.values())
-        notes.append(f"95% CIs include the judge's noise ({k} judge repeats per row: questions resampled, "
+        notes.append(f"CIs include the judge's noise ({k} judge repeats per row: questions resampled, "
                      "then repeats within each); p-values are on the rows' means")
     mdd = {(p.model_a, p.model_b): _mdd(scores, p.model_a, p.model_b) for p in result.pairs}
-    return MetricComparison(metric, list(run_ids or []), scores, result, mdd, notes)
+    return MetricComparison(metric, list(run_ids or []), scores, result, mdd, notes, dict(misses or {}),
+                            dict(failures or {}))
 
 
 def compare_runs(store: RunStore, run_ids: list[str] | str, metric: str | None = None, alpha: float = 0.05,
@@ -281,7 +309,8 @@ def compare_runs(store: RunStore, run_ids: list[str] | str, metric: str | None =
         raise ValueError(f"metric '{wanted}' is not in run(s) {', '.join(ids)}; "
                          f"available: {', '.join(dict.fromkeys(names)) or 'none'}")
     scores, notes = collect_scores(store, ids, found)
-    return compare_scores(scores, found, ids, alpha, n_resamples, seed, notes, collect_repeats(store, ids, found))
+    return compare_scores(scores, found, ids, alpha, n_resamples, seed, notes, collect_repeats(store, ids, found),
+                          *collect_outcomes(store, ids, found))
 
 
 def metric_value(run: Run, metric: str, model: str) -> float | None:

@@ -75,10 +75,12 @@ def _rag_headline(run: Run) -> str:
     from evaluators.stats.labels import metric_label
 
     parts = []
-    for m, metrics in run.typed_summary().per_model().items():
-        name = next((k for k, v in metrics.items() if v is not None), None)
-        if name:
-            parts.append(f"{m} {metric_label(name)} {metrics[name]:.3f}")
+    summary = run.typed_summary()
+    name = _rag_default(run, list(dict.fromkeys(k for ms in summary.metrics.values() for k in ms)))
+    for m, metrics in summary.metrics.items():
+        agg = metrics.get(name) if name else None
+        if agg is not None and agg.mean is not None:
+            parts.append(f"{m} {metric_label(name)} {agg.mean:.3f} ({agg.n}/{agg.total})")
     return ", ".join(parts)
 
 
@@ -90,6 +92,24 @@ def _load_headline(run: Run) -> str:
 def _retrieval_default(run: Run, names: list[str]) -> str | None:
     k = run.config.get("k")
     return f"ndcg@{k}" if f"ndcg@{k}" in names else (names[0] if names else None)
+
+
+def _rag_default(run: Run, names: list[str]) -> str | None:
+    """The first metric every model scored on every question it applies to, with some signal (not every
+    mean 0); else the first with the best coverage. A metric a model mostly failed is never the headline."""
+    metrics = run.typed_summary().metrics if names else {}
+
+    def coverage(name: str) -> float:
+        aggs = [ms.get(name) for ms in metrics.values()]
+        return min((a.n / a.total if a is not None and a.total else 0.0) for a in aggs) if aggs else 0.0
+
+    def signal(name: str) -> bool:
+        return any(ms.get(name) is not None and ms[name].mean for ms in metrics.values())
+
+    full = [n for n in names if coverage(n) == 1.0 and signal(n)]
+    if full:
+        return full[0]
+    return max(names, key=lambda n: (signal(n), coverage(n)), default=None)  # max keeps the first on ties
 
 
 def _retrieval_describe(run: Run, label: str) -> str:
@@ -128,7 +148,7 @@ RUN_KINDS: dict[str, RunKind] = {k.name: k for k in (
             section=_ref("evaluators.report.build", "quality_section"), section_title="Retrieval", means_table=True,
             relevance_legend=True, example=_ref("evaluators.report.sections", "retrieval_example"),
             describe=_retrieval_describe, cost=_ref("evaluators.report.frontier", "retrieval_cost")),
-    RunKind("rag", "RAG", "metrics", quality=True, headline=_rag_headline,
+    RunKind("rag", "RAG", "metrics", quality=True, headline=_rag_headline, default_metric=_rag_default,
             section=_ref("evaluators.report.build", "quality_section"), section_title="RAG quality (Ragas)",
             report_all_metrics=True, example=_ref("evaluators.report.sections", "rag_example"),
             describe=_rag_describe, setup=_rag_setup, cost=_ref("evaluators.report.frontier", "rag_cost"),

@@ -29,6 +29,7 @@ import pandas as pd
 from evaluators.stats.comparison import (
     MetricComparison,
     check_one_dataset,
+    collect_outcomes,
     collect_repeats,
     collect_scores,
     compare_scores,
@@ -40,8 +41,9 @@ from rag.runs import RunStore
 N_RESAMPLES = 10_000
 SEED = 0
 ALPHA = 0.05
-VERSION = 2  # bump when the computation changes: objects stored by an older version are recomputed
-#             (2: a judged metric scored K times per row gets two-level CIs, see statistics.two_level_ci)
+VERSION = 3  # bump when the computation changes: objects stored by an older version are recomputed
+#             (2: a judged metric scored K times per row gets two-level CIs, see statistics.two_level_ci;
+#              3: misses scored 0, coverage before ranking, pair CIs invert the sign-flip test, no-signal)
 _MEMO: dict[tuple[str, str], RunStats] = {}  # (store path, key) -> object; saves JSON parsing per page rerun
 _MEMO_MAX = 32
 
@@ -73,6 +75,14 @@ class RunStats:
             raise ValueError(f"metric '{metric}' is not in run(s) {', '.join(self.run_ids)}; "
                              f"available: {', '.join(self.metrics) or 'none'}")
         return self.comparisons[found]
+
+    def main_metric(self, preferred: str | None = None) -> str | None:
+        """``preferred`` (a kind's default) when every model covers it and it separates them; else the first
+        metric that does; else ``preferred``: a metric one model mostly failed never heads a report."""
+        order = ([preferred] if preferred in self.comparisons else []) + self.metrics
+        ok = next((m for m in order if self.comparisons[m].complete() and self.comparisons[m].result.no_signal is None),
+                  None)
+        return ok or preferred or (self.metrics[0] if self.metrics else None)
 
     def frame(self) -> pd.DataFrame:
         """One row per (model, metric): mean, ci_low, ci_high, n (for CI tables and error bars)."""
@@ -116,7 +126,8 @@ def compute_stats(store: RunStore, ids: list[str], n_resamples: int = N_RESAMPLE
     for metric in names:
         scores, notes = collect_scores(store, ids, metric, rows)
         repeats = collect_repeats(store, ids, metric, rows)   # judged metrics with --judge-repeats: two-level CIs
-        comparisons[metric] = compare_scores(scores, metric, ids, alpha, n_resamples, seed, notes, repeats)
+        comparisons[metric] = compare_scores(scores, metric, ids, alpha, n_resamples, seed, notes, repeats,
+                                             *collect_outcomes(store, ids, metric, rows))
     return RunStats(tuple(ids), comparisons, n_resamples, seed, alpha, stamp)
 
 

@@ -8,14 +8,16 @@ multiplicity. Methods, chosen because they assume no distribution for bounded, s
 tie-heavy IR metrics:
 
 * ``bootstrap_ci``: percentile bootstrap over queries.
-* ``paired_test``: paired bootstrap CI of the mean difference plus a two-sided paired
-  permutation (sign-flip) test; exact enumeration for n <= 16, Monte Carlo with the
-  +1 correction (Phipson & Smyth 2010) otherwise, so p is never exactly 0.
+* ``paired_test``: a two-sided paired permutation (sign-flip) test and the interval of the
+  mean difference that inverts the same test (``evaluators.stats.signflip``): the interval
+  excludes 0 exactly when the test rejects, so a table and its sentence cannot disagree;
+  exact enumeration for n <= 16, Monte Carlo with the +1 correction (Phipson & Smyth 2010)
+  otherwise, so p is never exactly 0.
 * ``holm``: Holm-Bonferroni step-down adjustment (family-wise error, no independence
   assumption, uniformly more powerful than Bonferroni).
 * ``compare_models``: all of the above for every model pair, plus "which models are
   statistically tied with the best".
-* ``min_detectable_difference``: a sample-size hint (normal approximation).
+* ``min_detectable_difference``, ``required_queries``: sample-size hints (``evaluators.stats.power``).
 * ``two_level_ci`` and ``repeats=`` on the paired test and ``compare_models``: when a judged metric
   was scored K times per row (``--judge-repeats``), the bootstrap resamples questions, then the
   repeats within each resampled question, so every interval includes the judge's own noise. Rows
@@ -42,9 +44,10 @@ from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
-from scipy.stats import norm
 
-_EXACT_MAX_N = 16  # 2**16 sign vectors: exact enumeration is cheap up to here
+from evaluators.stats.power import min_detectable_difference, required_queries  # noqa: F401  (re-exported)
+from evaluators.stats.signflip import SignFlip
+
 _CHUNK = 1000  # bootstrap resamples per block, bounds memory to ~_CHUNK * n floats
 Repeats = Mapping[str, Mapping[str, Sequence[float | None]]]   # {model: {query: each judge repeat's value}}
 
@@ -92,53 +95,67 @@ def bootstrap_ci(
     return mean, float(low), float(high)
 
 
-def _sign_flip_p(diffs: np.ndarray, n_resamples: int, rng: np.random.Generator) -> float:
-    """Two-sided p of |mean(d)| under H0 "each difference is equally likely +/-"."""
-    n = diffs.size
-    observed = abs(diffs.mean())
-    tol = 1e-12 * max(1.0, observed)  # equal statistics must count as "as extreme"
-    if n <= _EXACT_MAX_N:
-        signs = 1 - 2 * ((np.arange(2**n)[:, None] >> np.arange(n)) & 1)
-        stats = np.abs(signs @ diffs) / n
-        return float(np.mean(stats >= observed - tol))
-    extreme = 0
-    for start in range(0, n_resamples, _CHUNK):
-        size = min(_CHUNK, n_resamples - start)
-        signs = rng.choice(np.array([-1.0, 1.0]), size=(size, n))
-        extreme += int(np.sum(np.abs(signs @ diffs) / n >= observed - tol))
-    return (extreme + 1) / (n_resamples + 1)
+@dataclass(frozen=True)
+class _PairData:
+    """One pair's differences, its sign-flip test and (judge repeats that differ) two-level resamples."""
+
+    diffs: np.ndarray
+    flip: SignFlip | None
+    noisy_means: np.ndarray | None = None
+
+    @property
+    def n(self) -> int:
+        return int(self.diffs.size)
+
+    def p(self) -> float:
+        if self.n == 0:
+            return math.nan
+        return 1.0 if self.flip is None else self.flip.p()
+
+    def interval(self, level: float, zero_inside: bool) -> tuple[float, float]:
+        """The (1 − level) interval of the mean difference: the sign-flip test inverted at ``level``
+        (widened to the two-level bootstrap's interval when the judge's repeats differ)."""
+        if self.n == 0:
+            return math.nan, math.nan
+        low, high = (0.0, 0.0) if self.flip is None else self.flip.interval(level, zero_inside)
+        if self.noisy_means is not None:
+            lo2, hi2 = _percentiles(self.noisy_means, 1.0 - level)
+            low, high = min(low, lo2), max(high, hi2)
+        return low, high
 
 
-def paired_test(a: Sequence[float], b: Sequence[float], n_resamples: int = 10000, seed: int = 0,
-                repeats: tuple[Sequence, Sequence] | None = None) -> dict[str, float]:
-    """Paired comparison of two models on the same queries (aligned sequences).
-
-    Returns ``{"diff": mean(a - b), "low", "high", "p_value", "n"}``: the bootstrap CI of
-    the mean difference and the sign-flip permutation p-value. Identical inputs give
-    p = 1 and CI (0, 0). Pairs with a NaN on either side are dropped. ``repeats``: (a's, b's)
-    judge repeats per query, aligned with a and b; when some differ, the CI resamples questions,
-    then each side's repeats within each question (``two_level_ci``). The p-value stays the
-    sign-flip test on the per-question means: each mean already carries its K repeats' noise, so
-    the test is valid for them, and flipping resampled repeats would count that noise twice.
-    """
+def _pair_data(a: Sequence[float], b: Sequence[float], n_resamples: int, seed: int,
+               repeats: tuple[Sequence, Sequence] | None) -> _PairData:
     diffs = _paired_diffs(a, b)
-    n = diffs.size
-    if n == 0:
-        return dict.fromkeys(("diff", "low", "high", "p_value"), math.nan) | {"n": 0}
     keep = ~(np.isnan(np.asarray(a, dtype=float)) | np.isnan(np.asarray(b, dtype=float)))
     sides = None if repeats is None else [_clean_repeats([r for r, k in zip(side, keep) if k], values)
                                           for side, values in zip(repeats, (np.asarray(a, float)[keep],
                                                                             np.asarray(b, float)[keep]))]
-    noisy = sides is not None and any(len(set(q)) > 1 for side in sides for q in side)
-    if np.all(diffs == 0) and not noisy:
-        return {"diff": 0.0, "low": 0.0, "high": 0.0, "p_value": 1.0, "n": n}
-    if noisy:
-        diff = float(diffs.mean())
-        low, high = _percentiles(_two_level_means([(sides[0], 1.0), (sides[1], -1.0)], n_resamples, seed), 0.95)
-    else:
-        diff, low, high = bootstrap_ci(diffs, n_resamples=n_resamples, seed=seed)
-    p_value = _sign_flip_p(diffs, n_resamples, np.random.default_rng(seed))
-    return {"diff": diff, "low": low, "high": high, "p_value": p_value, "n": n}
+    noisy = diffs.size > 0 and sides is not None and any(len(set(q)) > 1 for side in sides for q in side)
+    means = _two_level_means([(sides[0], 1.0), (sides[1], -1.0)], n_resamples, seed) if noisy else None
+    flip = None if diffs.size == 0 or np.all(diffs == 0) else SignFlip.of(diffs, n_resamples, seed)
+    return _PairData(diffs, flip, means)
+
+
+def paired_test(a: Sequence[float], b: Sequence[float], n_resamples: int = 10000, seed: int = 0,
+                repeats: tuple[Sequence, Sequence] | None = None, confidence: float = 0.95) -> dict[str, float]:
+    """Paired comparison of two models on the same queries (aligned sequences).
+
+    Returns ``{"diff": mean(a - b), "low", "high", "p_value", "n"}``: the two-sided paired sign-flip
+    (permutation) p-value and the interval that inverts the same test (``evaluators.stats.signflip``),
+    so the interval excludes 0 exactly when p < 1 − confidence. Identical inputs give p = 1 and
+    CI (0, 0); too few pairs for any shift to be rejected give (-inf, inf). Pairs with a NaN on either
+    side are dropped. ``repeats``: (a's, b's) judge repeats per query, aligned with a and b; when some
+    differ, the interval also covers the two-level bootstrap's (questions, then each side's repeats),
+    so it includes the judge's noise. The p-value stays the test on the per-question means: each mean
+    already carries its K repeats' noise, and flipping resampled repeats would count that noise twice.
+    """
+    data = _pair_data(a, b, n_resamples, seed, repeats)
+    if data.n == 0:
+        return dict.fromkeys(("diff", "low", "high", "p_value"), math.nan) | {"n": 0}
+    p_value = data.p()
+    low, high = data.interval(1.0 - confidence, p_value >= 1.0 - confidence)
+    return {"diff": float(data.diffs.mean()), "low": low, "high": high, "p_value": p_value, "n": data.n}
 
 
 def _clean_repeats(repeats: Sequence[Sequence[float | None] | None], values: Sequence[float]) -> list[list[float]]:
@@ -212,18 +229,20 @@ def holm(p_values: Mapping[Hashable, float]) -> dict[Hashable, float]:
 
 @dataclass(frozen=True)
 class ModelSummary:
-    """One model's mean score with its bootstrap CI over its n non-NaN queries."""
+    """One model's mean score with its bootstrap CI over its n non-NaN queries, of ``total`` asked."""
 
     model: str
     mean: float
     low: float
     high: float
     n: int
+    total: int = 0   # questions in the comparison (every model's, union): n / total is the coverage
 
 
 @dataclass(frozen=True)
 class PairComparison:
-    """model_a minus model_b on their n common (non-NaN) queries."""
+    """model_a minus model_b on their n common (non-NaN) queries. ``low``/``high`` invert the same sign-flip
+    test at this pair's Holm level (``confidence``), so ``significant`` ⇔ the interval excludes 0."""
 
     model_a: str
     model_b: str
@@ -233,14 +252,21 @@ class PairComparison:
     high: float
     p_value: float
     p_adjusted: float
+    confidence: float = 0.95
+    significant: bool = False
 
 
 _FRAME_NAMES = {"low": "ci_low", "high": "ci_high", "p_adjusted": "p_holm"}
+_MODEL_COLUMNS = ["model", "mean", "low", "high", "n"]
+_PAIR_COLUMNS = ["model_a", "model_b", "n", "diff", "low", "high", "p_value", "p_adjusted"]
 
 
 @dataclass(frozen=True)
 class ComparisonResult:
-    """Output of :func:`compare_models`; ``to_frame``/``pairs_frame`` for display."""
+    """Output of :func:`compare_models`; ``to_frame``/``pairs_frame`` for display.
+
+    ``no_signal`` says why no model is best (every score equal, every model failed); ``low_coverage``
+    are the models scored on fewer questions than the best-covered ones: never ranked on what survived."""
 
     models: list[ModelSummary]
     pairs: list[PairComparison]
@@ -248,6 +274,8 @@ class ComparisonResult:
     tied_with_best: frozenset[str]
     alpha: float
     notes: list[str] = field(default_factory=list)
+    no_signal: str | None = None
+    low_coverage: frozenset[str] = frozenset()
 
     def pair(self, model_a: str, model_b: str) -> PairComparison:
         """The comparison of a vs b, sign-flipped if it was computed as b vs a."""
@@ -263,25 +291,35 @@ class ComparisonResult:
         """Per-model table, best first: mean, ci_low, ci_high, n, best, tied_with_best."""
         import pandas as pd
 
-        frame = pd.DataFrame([asdict(s) for s in self.models], columns=list(ModelSummary.__annotations__)).rename(
-            columns=_FRAME_NAMES
-        )
+        frame = pd.DataFrame([asdict(s) for s in self.models], columns=list(ModelSummary.__annotations__))
+        frame = frame[_MODEL_COLUMNS].rename(columns=_FRAME_NAMES)
         frame["best"] = frame["model"] == self.best
         frame["tied_with_best"] = frame["model"].isin(self.tied_with_best)
         frame = frame.sort_values("mean", ascending=False, kind="stable")
         return frame.reset_index(drop=True)
 
     def pairs_frame(self):
-        """One row per pair: model_a, model_b, n, diff (a - b), ci_low, ci_high,
-        p_value (raw), p_holm, significant (p_holm < alpha)."""
+        """One row per pair: model_a, model_b, n, diff (a - b), ci_low, ci_high (the test inverted at the
+        pair's Holm level), p_value (raw), p_holm, significant (p_holm < alpha: the interval excludes 0)."""
         import pandas as pd
 
-        frame = pd.DataFrame(
-            [asdict(p) for p in self.pairs],
-            columns=list(PairComparison.__annotations__),
-        ).rename(columns=_FRAME_NAMES)
-        frame["significant"] = (frame["p_holm"] < self.alpha).astype(bool)
+        frame = pd.DataFrame([asdict(p) for p in self.pairs], columns=list(PairComparison.__annotations__))
+        significant = frame["significant"].astype(bool)
+        frame = frame[_PAIR_COLUMNS].rename(columns=_FRAME_NAMES)
+        frame["significant"] = significant
         return frame
+
+
+def _no_signal(summaries: list[ModelSummary], values: dict[str, np.ndarray]) -> str | None:
+    """Why this metric cannot name a best model, or None: no model scored, or every score is one value."""
+    scored = [s for s in summaries if s.n > 0]
+    if not scored:
+        return "no model has a score on it"
+    every = np.concatenate([values[s.model] for s in scored])
+    if np.all(every == every[0]):
+        who = "the only model" if len(summaries) == 1 else "every model"
+        return f"{who} scored {every[0]:.3f} on every scored question: the metric does not separate them"
+    return None
 
 
 def compare_models(
@@ -298,29 +336,33 @@ def compare_models(
     then repeats), with the queries in id order (the rows' stored order is their completion order);
     elsewhere every number is the one-level one.
 
-    Each pair is tested on the queries both models scored (the paired design needs the
-    same queries on both sides). Holm's correction runs over all pairs. The best model
-    is the highest mean (first listed on ties); a model is *tied with the best* when its
-    Holm-adjusted p against the best is >= alpha, or when it cannot be tested against
-    it (no common queries): not shown worse is treated as tied. The best is in the set.
-    A model with no score at all (n = 0, e.g. a RAG setup on a retrieval metric) is *not
-    scored*: neither tied nor worse, and never in the set.
+    Each pair is tested on the queries both models scored (the paired design needs the same queries on
+    both sides). Holm's correction runs over all pairs; each pair's interval inverts its sign-flip test at
+    the pair's Holm level (α · p / p_Holm), so it excludes 0 exactly when the Holm-adjusted p < α.
+    Coverage before ranking: only models scored on as many questions as the best-covered one can be
+    best (``low_coverage`` are the others: a mean on the questions a model survived is not a ranking).
+    The best is the highest mean among those (first listed on ties); a model is *tied with the best*
+    when its difference is not significant, or when it cannot be tested against it (no common queries):
+    not shown worse is treated as tied. A model with no score at all (n = 0, e.g. a RAG setup on a
+    retrieval metric) is *not scored*: neither tied nor worse. When every score is one value, or no
+    model has one, there is no best: ``no_signal`` says why.
     """
     names = list(scores)
+    asked = len(set().union(*[set(s) for s in scores.values()])) if scores else 0
     repeats = repeats or {}
     noisy = {m for m in names if any(len(set(v for v in r if v is not None)) > 1
                                      for r in (repeats.get(m) or {}).values())}
-    summaries = []
+    summaries, values = [], {}
     for name in names:
-        values = _clean(list(scores[name].values()))
-        mean, low, high = bootstrap_ci(values, n_resamples, seed=seed)
+        values[name] = _clean(list(scores[name].values()))
+        mean, low, high = bootstrap_ci(values[name], n_resamples, seed=seed)
         if name in noisy:
             qs = sorted(q for q, v in scores[name].items() if not math.isnan(v))
             reps = _clean_repeats([repeats[name].get(q) for q in qs], [scores[name][q] for q in qs])
             low, high = two_level_ci(reps, n_resamples, seed=seed)[1:]
-        summaries.append(ModelSummary(name, mean, low, high, int(values.size)))
+        summaries.append(ModelSummary(name, mean, low, high, int(values[name].size), asked))
 
-    raw: dict[tuple[str, str], dict] = {}
+    data: dict[tuple[str, str], _PairData] = {}
     for model_a, model_b in itertools.combinations(names, 2):
         common = [q for q in scores[model_a] if q in scores[model_b]]
         pair_reps = None
@@ -329,68 +371,36 @@ def compare_models(
             pair_reps = tuple([(repeats.get(m) or {}).get(q) for q in common] for m in (model_a, model_b))
         a = [scores[model_a][q] for q in common]
         b = [scores[model_b][q] for q in common]
-        raw[(model_a, model_b)] = paired_test(a, b, n_resamples=n_resamples, seed=seed, repeats=pair_reps)
-    adjusted = holm({key: r["p_value"] for key, r in raw.items()})
-    pairs = [PairComparison(model_a=a, model_b=b, p_adjusted=adjusted[(a, b)], **r) for (a, b), r in raw.items()]
+        data[(model_a, model_b)] = _pair_data(a, b, n_resamples, seed, pair_reps)
+    raw = {key: d.p() for key, d in data.items()}
+    adjusted = holm(raw)
+    pairs = []
+    for (a, b), d in data.items():
+        p, p_adj = raw[(a, b)], adjusted[(a, b)]
+        level = alpha * p / p_adj if p_adj > 0 else alpha   # this pair's Holm level: p < level ⇔ p_adj < α
+        low, high = d.interval(level, not p_adj < alpha) if d.n else (math.nan, math.nan)
+        significant = bool(p_adj < alpha and not low <= 0.0 <= high)
+        pairs.append(PairComparison(a, b, d.n, float(d.diffs.mean()) if d.n else math.nan, low, high, p, p_adj,
+                                    1.0 - level, significant))
 
     notes: list[str] = []
-    ranked = [s for s in summaries if not math.isnan(s.mean)]
-    best = max(ranked, key=lambda s: s.mean).model if ranked else None
+    no_signal = _no_signal(summaries, values)
+    scored = [s for s in summaries if s.n > 0]
+    top = max((s.n for s in scored), default=0)
+    low_coverage = frozenset(s.model for s in scored if s.n < top)
+    eligible = [s for s in scored if s.n == top]
+    best = max(eligible, key=lambda s: s.mean).model if eligible and no_signal is None else None
     tied: set[str] = set()
-    unscored = {s.model for s in summaries if s.n == 0}
     if best is not None:
         tied.add(best)
         for p in pairs:
             if best in (p.model_a, p.model_b):
                 other = p.model_b if p.model_a == best else p.model_a
-                if other in unscored:
+                if other not in {s.model for s in eligible}:
                     continue
                 if math.isnan(p.p_adjusted):
                     notes.append(f"{other}: no common scored queries with {best}; counted as tied")
                     tied.add(other)
-                elif p.p_adjusted >= alpha:
+                elif not p.significant:
                     tied.add(other)
-    return ComparisonResult(summaries, pairs, best, frozenset(tied), alpha, notes=notes)
-
-
-def min_detectable_difference(
-    values_a: Sequence[float] | None = None,
-    values_b: Sequence[float] | None = None,
-    *,
-    sd_diff: float | None = None,
-    n: int | None = None,
-    alpha: float = 0.05,
-    power: float = 0.8,
-) -> float:
-    """Smallest true mean difference that n paired queries detect with the given power.
-
-    ``(z_{1-alpha/2} + z_{power}) * sd_diff / sqrt(n)``: the normal approximation to a
-    two-sided paired test (a paired z-test; it treats the sample sd as the true sd and
-    ignores the permutation test's discreteness, so it is optimistic for n < ~30). Use
-    it as a sample-size hint, not a guarantee. Give either paired score lists (sd_diff
-    and n are estimated from their non-NaN pairs; pass n to ask "what if I had n
-    queries?") or ``sd_diff`` and ``n`` directly.
-    """
-    if values_a is not None:
-        if values_b is None:
-            raise ValueError("values_b is required with values_a")
-        diffs = _paired_diffs(values_a, values_b)
-        if diffs.size < 2:
-            raise ValueError("need at least 2 complete pairs to estimate sd_diff")
-        sd_diff = float(np.std(diffs, ddof=1))
-        n = diffs.size if n is None else n
-    if sd_diff is None or n is None:
-        raise ValueError("give values_a and values_b, or sd_diff and n")
-    if n < 1:
-        raise ValueError(f"n must be >= 1, got {n}")
-    z = norm.ppf(1.0 - alpha / 2.0) + norm.ppf(power)
-    return float(z * sd_diff / math.sqrt(n))
-
-
-def required_queries(difference: float, sd_diff: float, alpha: float = 0.05, power: float = 0.8) -> int:
-    """The inverse hint: paired queries needed to detect ``difference`` (same
-    normal approximation as :func:`min_detectable_difference`), rounded up."""
-    if difference <= 0:
-        raise ValueError("difference must be > 0")
-    z = norm.ppf(1.0 - alpha / 2.0) + norm.ppf(power)
-    return max(1, math.ceil((z * sd_diff / difference) ** 2))
+    return ComparisonResult(summaries, pairs, best, frozenset(tied), alpha, notes, no_signal, low_coverage)

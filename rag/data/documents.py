@@ -102,4 +102,39 @@ def load_documents_dataset(files: Iterable[Source], questions: Source | None = N
         raise DatasetError(str(e), field="chunk size / overlap") from e
     if questions is None:
         return build_dataset(name, docs, [], {}, source="documents")
+    check_chunking(questions, chunk_size, chunk_overlap, questions_mapping, max_bytes=max_bytes)
     return load_table_dataset(docs, questions, questions_mapping=questions_mapping, name=name, max_bytes=max_bytes)
+
+
+DEFAULT_CHUNKING = (800, 100)   # load_documents_dataset's defaults: what an undeclared questions table assumes
+CHUNKING_COLUMN = "chunking"    # optional column of a questions table: "800/100" (chunk size / overlap)
+
+
+def check_chunking(questions: Source, chunk_size: int, chunk_overlap: int,
+                   mapping: dict[str, str | None] | None = None, *, max_bytes: int | None = None) -> None:
+    """Refuse a questions table whose chunk ids were written for another chunking (issue 22).
+
+    Why: ``file.md#3`` is the third chunk *of one chunking*; with another size or overlap the same id is
+    other text, and every relevance judgment would silently point at the wrong passage. A table says what
+    it was written for in a ``chunking`` column ("800/100"); one that does not is taken to be for the
+    defaults (800/100), so loading it with other settings is refused too, with how to fix it."""
+    from rag.data.tables import read_table, resolve_mapping
+
+    table = read_table(questions, max_bytes=max_bytes)
+    relevant = resolve_mapping(table, "questions", mapping)["relevant"]
+    names_chunks = relevant and any("#" in str(row.get(relevant) or "") for _, row in table.rows)
+    if not names_chunks:
+        return
+    column = next((c for c in (table.rows[0][1] if table.rows else {}) if c.lower() == CHUNKING_COLUMN), None)
+    now = f"{chunk_size}/{chunk_overlap}"
+    for line, row in table.rows:
+        declared = str(row.get(column) or "").strip().replace(" ", "") if column else ""
+        written = declared or "/".join(map(str, DEFAULT_CHUNKING))
+        if written != now:
+            size, _, overlap = written.partition("/")
+            how = "as its 'chunking' column says" if declared else "the defaults: the table has no 'chunking' column"
+            raise DatasetError(f"the relevant chunk ids were written for chunk size {size} / overlap {overlap} "
+                               f"({how}), not {chunk_size} / {chunk_overlap}: the same id would name other text",
+                               file=table.name, line=line, field=column or relevant,
+                               hint=f"split with chunk size {size} and overlap {overlap}, or rewrite the ids for "
+                                    f"{now} and add a 'chunking' column saying {now}")
