@@ -16,24 +16,26 @@ from commands import options
 from commands.options import command
 
 
-def retrieval(dataset: Annotated[str, typer.Option(help="'sample', 'image-sample', a BEIR folder, an image "
-                                                    "folder (corpus/ of images, queries.jsonl, qrels/test.tsv), or "
+def retrieval(dataset: Annotated[str, typer.Option(help="'sample', 'image-sample', 'audio-sample', a BEIR folder, "
+                                                    "an image or audio folder (corpus/ of images or sounds, "
+                                                    "queries.jsonl, qrels/test.tsv), or "
                                                     "files: docs.xlsx,faq.csv or guide.docx,page.html,faq.xlsx#Sheet")],
               models: Annotated[options.NameList, options.models_option()] = "minilm,bm25",
               k: int = 10,
               index: options.IndexType = "FLAT", metric: options.Metric = "COSINE",
               index_params: options.IndexParams = "{}",
               output: Annotated[str | None, options.output_option()] = None,
-              queries: Annotated[str, typer.Option(help="which queries: all, text or image (an img: model "
-                                                        "embeds image queries only)")] = "all") -> int:
+              queries: Annotated[str, typer.Option(help="which queries: all, text, image or audio (an img: / "
+                                                        "aud: model embeds image / audio queries only)")] = "all"
+              ) -> int:
     from evaluators.retrieval.evaluate import run_retrieval
     from rag.data.loaders import load_dataset
     from rag.models.registry import resolve
     from rag.retrieval import Retriever
 
     cfg = options.index_config(index, metric, index_params)  # bad index settings fail before the dataset loads
-    if queries not in ("all", "text", "image"):
-        raise typer.BadParameter(f"--queries {queries}: give all, text or image")
+    if queries not in ("all", "text", "image", "audio"):
+        raise typer.BadParameter(f"--queries {queries}: give all, text, image or audio")
     ds = load_dataset(dataset).select_queries(queries)
     with Retriever(index_config=cfg) as wb:
         wb.store.capabilities.require([resolve(m) for m in models], wb.index_config)  # before any work

@@ -266,7 +266,7 @@ def check_audio(rel: str, path: Path, named_by: str | None, max_bytes: int, max_
     except _Bad as e:
         raise DatasetError(e.message, file=rel, hint=hint(e.hint)) from None
     if info.seconds > max_seconds:
-        raise DatasetError(f"recording is {info.seconds:,.1f} s long, over the {max_seconds:,.0f} s limit",
+        raise DatasetError(f"recording is {info.seconds:,.1f} s long, over the {max_seconds:g} s limit",
                            file=rel, hint=hint("raise WORKBENCH_MAX_AUDIO_S or cut the recording"))
     return info
 

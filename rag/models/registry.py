@@ -166,7 +166,7 @@ def _audio_fit_problem(spec: ModelSpec, dataset) -> str:
     if dataset.modality == "audio":
         return (f"{spec.ref} embeds {'text' if spec.modality == 'text' else spec.modality + 's'} and {dataset.name} "
                 "is an audio dataset: use a clap:FOLDER (text and audio queries) or aud:FOLDER (audio queries) "
-                "model, or asr:FOLDER to transcribe speech")
+                "model")
     return (f"{spec.ref} embeds sounds and {dataset.name} is a{'n' if dataset.modality == 'image' else ''} "
             f"{dataset.modality} dataset: use a {'text' if dataset.modality == 'text' else 'clip:/img:'} model")
 
