@@ -7,7 +7,8 @@ article's table live in ``evaluators.retrieval.evaluate`` (``rag`` imports nothi
 Both key their results by the model spec string given (``st:/models/e5``, ``oai:m@http://h/v1``,
 ``minilm``), resolved once per call: what a run record stores resolves back to the same model. An image dataset
 (``Dataset.modality == "image"``) works the same way with ``clip:``/``img:`` models: image queries are
-embedded from their files; an audio dataset (``"audio"``) likewise with ``clap:``/``aud:`` models; a model that cannot evaluate the dataset is refused before any work
+embedded from their files; an audio dataset (``"audio"``) likewise with ``clap:``/``aud:`` models; a
+model that cannot evaluate the dataset is refused before any work
 (``rag.models.registry.fit_problem`` says why).
 
 Usage:
