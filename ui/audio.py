@@ -55,6 +55,14 @@ def audio_documents_frame(ds, rows: int) -> pd.DataFrame:
                          "caption": [d.text or "—" for d in docs]})
 
 
+def audio_questions_frame(ds, rows: int) -> pd.DataFrame:
+    """The first ``rows`` questions: id, kind, the text (or the sound's file name), relevant."""
+    qs = ds.queries[:rows]
+    return pd.DataFrame({"id": [q.id for q in qs], "kind": [q.kind for q in qs],
+                         "question": [q.text or Path(q.audio).name for q in qs],
+                         "relevant": [", ".join(ds.relevant(q.id)) or "—" for q in qs]})
+
+
 def _play(container, path: str) -> None:
     if path and Path(path).is_file():
         container.audio(path)

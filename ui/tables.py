@@ -55,11 +55,10 @@ def dataset_tabs(ds) -> None:
 
     tabs = st.tabs(["Documents", "Questions", "Judgments"])
     if ds.modality == "audio":
-        from ui.audio import audio_documents_frame
+        from ui.audio import audio_documents_frame, audio_questions_frame
 
         tabs[0].dataframe(audio_documents_frame(ds, ROWS_SHOWN), hide_index=True, width="stretch")
-        tabs[1].dataframe(image_questions_frame(ds, ROWS_SHOWN).drop(columns="image"), hide_index=True,
-                          width="stretch")
+        tabs[1].dataframe(audio_questions_frame(ds, ROWS_SHOWN), hide_index=True, width="stretch")
         tabs[2].dataframe(judgments_frame(ds), hide_index=True, width="stretch")
         return
     if ds.modality == "image":
