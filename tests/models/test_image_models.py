@@ -103,9 +103,9 @@ def test_clip_and_img_resolve_to_image_specs(tiny_clip_dir, tiny_resnet_dir, tmp
     (tmp_path / "b" / "clip").mkdir(parents=True)
     assert resolve(f"clip:{tmp_path}/a/clip").name != resolve(f"clip:{tmp_path}/b/clip").name
     assert resolve(f"clip:{tmp_path}/a/clip").name != resolve(f"img:{tmp_path}/a/clip").name
-    with pytest.raises(ModelUnavailable, match=r"or st:FOLDER, oai:MODEL@BASE_URL, openai-3-small:DIMS, "
+    with pytest.raises(ModelUnavailable, match=r"openai-3-small:DIMS, "
                                                r"clip:FOLDER \(CLIP/SigLIP: text and image queries on images\), "
-                                               r"img:FOLDER \(image backbone: image queries\)$"):
+                                               r"img:FOLDER \(image backbone: image queries\), clap:FOLDER"):
         resolve("clip:")
 
 
