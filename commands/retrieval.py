@@ -16,8 +16,9 @@ from commands import options
 from commands.options import command
 
 
-def retrieval(dataset: Annotated[str, typer.Option(help="'sample', 'image-sample', a BEIR folder, an image "
-                                                    "folder (corpus/ of images, queries.jsonl, qrels/test.tsv), or "
+def retrieval(dataset: Annotated[str, typer.Option(help="'sample', 'image-sample', 'audio-sample', a BEIR folder, "
+                                                    "an image or audio folder (corpus/ of images or sounds, "
+                                                    "queries.jsonl, qrels/test.tsv), or "
                                                     "files: docs.xlsx,faq.csv or guide.docx,page.html,faq.xlsx#Sheet")],
               models: Annotated[options.NameList, options.models_option()] = "minilm,bm25",
               k: int = 10,
@@ -25,16 +26,17 @@ def retrieval(dataset: Annotated[str, typer.Option(help="'sample', 'image-sample
               index_params: options.IndexParams = "{}",
               bm25_analyzer: options.Bm25Analyzer = "auto",
               output: Annotated[str | None, options.output_option()] = None,
-              queries: Annotated[str, typer.Option(help="which queries: all, text or image (an img: model "
-                                                        "embeds image queries only)")] = "all") -> int:
+              queries: Annotated[str, typer.Option(help="which queries: all, text, image or audio (an img: / "
+                                                        "aud: model embeds image / audio queries only)")] = "all"
+              ) -> int:
     from evaluators.retrieval.evaluate import run_retrieval
     from rag.data.loaders import load_dataset
     from rag.models.registry import resolve
     from rag.retrieval import Retriever
 
     cfg = options.index_config(index, metric, index_params, bm25_analyzer)  # bad settings fail before the data loads
-    if queries not in ("all", "text", "image"):
-        raise typer.BadParameter(f"--queries {queries}: give all, text or image")
+    if queries not in ("all", "text", "image", "audio"):
+        raise typer.BadParameter(f"--queries {queries}: give all, text, image or audio")
     ds = load_dataset(dataset).select_queries(queries)
     with Retriever(index_config=cfg) as wb:
         wb.store.capabilities.require([resolve(m) for m in models], wb.index_config)  # before any work

@@ -20,9 +20,9 @@ dataset_caption(ds)
 language_caption(ds)
 
 caps = server_capabilities()  # models and index types this Milvus cannot run are shown disabled, with why
-if ds.modality == "image":
-    names = model_picker("Models to index", "index_models", modality="image")
-    ds = ds.select_queries("image")  # indexing embeds the corpus only: an img: model indexes it too
+if ds.modality in ("image", "audio"):
+    names = model_picker("Models to index", "index_models", modality=ds.modality)
+    ds = ds.select_queries(ds.modality)  # indexing embeds the corpus only: an img:/aud: model indexes it too
 else:
     names = model_keys(*model_chooser(models_on(caps, session_settings())))
 fits = fit_check(names, ds)  # a text model on images, an image model on text: the reason, nothing built

@@ -31,6 +31,9 @@ k = keep(k_key, c2.number_input("k (top documents)", 1, 100, None if k_key in st
 if ds.modality == "image" and not models:
     st.info("Image datasets are searched with image models: type a clip:FOLDER (CLIP / SigLIP: text and image "
             "queries) or img:FOLDER (ResNet / ViT / DINOv2: image queries only) spec above.")
+if ds.modality == "audio" and not models:
+    st.info("Audio datasets are searched with audio models: type a clap:FOLDER (CLAP: text and audio queries) or "
+            "aud:FOLDER (AST / wav2vec2: audio queries only) spec above.")
 fits = fit_check(models, ds.select_queries(queries))  # an img: model given text queries, a text model on images
 model_fit_notes(models, ds)  # next to its scores: an English model on Chinese documents
 

@@ -7,7 +7,8 @@ article's table live in ``evaluators.retrieval.evaluate`` (``rag`` imports nothi
 Both key their results by the model spec string given (``st:/models/e5``, ``oai:m@http://h/v1``,
 ``minilm``), resolved once per call: what a run record stores resolves back to the same model. An image dataset
 (``Dataset.modality == "image"``) works the same way with ``clip:``/``img:`` models: image queries are
-embedded from their files; a model that cannot evaluate the dataset is refused before any work
+embedded from their files; an audio dataset (``"audio"``) likewise with ``clap:``/``aud:`` models; a
+model that cannot evaluate the dataset is refused before any work
 (``rag.models.registry.fit_problem`` says why).
 
 Usage:
@@ -115,7 +116,7 @@ class Retriever:
         for key, spec in specs.items():
             t = time.perf_counter()
             vectors = None  # an image dataset's queries: text through the text tower, images through the vision tower
-            if dataset.modality == "image" and spec.has_dense:
+            if dataset.modality in ("image", "audio") and spec.has_dense:
                 vectors = spec.encoder(self.settings).embed_queries(queries)
             hits = self.store.search(built[key].name, spec, texts, k, self.index_config, query_vectors=vectors,
                                      settings=self.settings)

@@ -16,6 +16,7 @@ Usage:
     s.device, s.embed_batch                       # "auto", 64 (WORKBENCH_DEVICE, WORKBENCH_EMBED_BATCH)
     s.milvus_idle_s, s.parent_pid                 # 30.0, None (WORKBENCH_MILVUS_IDLE_S, WORKBENCH_PARENT_PID)
     s.max_image_mb                                # 20: largest image in an image dataset (WORKBENCH_MAX_IMAGE_MB)
+    s.max_audio_mb, s.max_audio_s                 # 200, 3600.0: audio limits (WORKBENCH_MAX_AUDIO_MB / _S)
     s.key_for("http://localhost:11434/v1")        # None unless configured for that endpoint
     mine = s.with_keys(typed_key)                 # one session's settings (key from the sidebar); s unchanged
     s.env_value("COHERE_API_KEY")                 # a variable from the environment, else .env (provider keys)
@@ -64,6 +65,11 @@ class Settings(BaseSettings):
     # Largest image file an image dataset may hold (corpus or query image), in MB.
     max_image_mb: int = Field(default=20, ge=1, validation_alias=AliasChoices("WORKBENCH_MAX_IMAGE_MB",
                                                                             "max_image_mb"))
+    # Largest audio file (MB) and longest recording (seconds) an audio dataset may hold.
+    max_audio_mb: int = Field(default=200, ge=1, validation_alias=AliasChoices("WORKBENCH_MAX_AUDIO_MB",
+                                                                            "max_audio_mb"))
+    max_audio_s: float = Field(default=3600.0, gt=0, validation_alias=AliasChoices("WORKBENCH_MAX_AUDIO_S",
+                                                                                "max_audio_s"))
     # Where local encoders run: "auto" (CUDA, else Apple MPS, else CPU), or "cpu", "cuda", "cuda:1", "mps".
     device: str = Field(default="auto", validation_alias=AliasChoices("WORKBENCH_DEVICE", "device"))
     # Texts per encoder call (measured on 2 CPU cores: batch 32 546/s, 64 663/s; a GPU wants more).

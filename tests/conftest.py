@@ -101,6 +101,22 @@ def tiny_resnet_dir(tiny_models_dir) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_clap_dir(tiny_models_dir) -> Path:
+    """A random tiny CLAP (tests/support/tiny_audio_models.py): ``clap:{tiny_clap_dir}``."""
+    from tests.support.tiny_audio_models import make_tiny_clap
+
+    return make_tiny_clap(tiny_models_dir / "clap")
+
+
+@pytest.fixture(scope="session")
+def tiny_ast_dir(tiny_models_dir) -> Path:
+    """A random tiny Audio Spectrogram Transformer: ``aud:{tiny_ast_dir}``."""
+    from tests.support.tiny_audio_models import make_tiny_ast
+
+    return make_tiny_ast(tiny_models_dir / "ast")
+
+
+@pytest.fixture(scope="session")
 def sample():
     from rag.data.samples.text import load_sample
 

@@ -26,6 +26,7 @@ from rag.data.documents import DOCUMENT_EXTENSIONS, load_documents_dataset
 from rag.data.office import WORKBOOK_EXTENSIONS, sheet_names
 from rag.data.samples.text import load_sample
 from rag.data.tables import SHEET, TABLE_EXTENSIONS, default_mapping, load_table_dataset, table_columns
+from ui.audio import audio_form
 from ui.demo_panel import demo_panel
 from ui.state import set_dataset
 
@@ -86,16 +87,25 @@ def sample_form() -> None:
         from rag.data.samples.images import load_image_sample
 
         load(load_image_sample)
+    if c3.button("Load the audio sample", help="20 synthesised sounds (tones, chirps, noise, clicks, chords), 10 text "
+                                                 "and 5 audio queries: evaluated on the Retrieval page with clap:/aud: "
+                                                 "models"):
+        from rag.data.samples.audio import load_audio_sample
+
+        load(load_audio_sample)
     demo_panel()
 
 
 def beir_form() -> None:
+    from rag.data.audio import is_audio_folder, load_audio_folder
     from rag.data.images import is_image_folder, load_image_folder
 
     folder = st.text_input("BEIR folder (corpus.jsonl, queries.jsonl, qrels/<split>.tsv)", value=str(SCIFACT))
     split = st.text_input("qrels split", value="test")
     if st.button("Load folder", type="primary"):  # a folder with corpus/ is an image folder: load it as one
-        load(load_image_folder if is_image_folder(folder) else load_beir, folder, split=split)
+        fn = (load_audio_folder if is_audio_folder(folder) else load_image_folder if is_image_folder(folder)
+              else load_beir)
+        load(fn, folder, split=split)
 
 
 def image_form() -> None:
@@ -142,6 +152,7 @@ SOURCE_FORMS = {  # the radio's options, in order: a new source is one entry
     "Built-in sample": sample_form,
     "BEIR folder": beir_form,
     "Image folder": image_form,
+    "Audio folder": lambda: audio_form(load),
     "Tables (CSV / Excel / JSONL / Parquet)": tables_form,
     "Documents (.txt, .md, .pdf, .docx, .html)": documents_form,
 }

@@ -48,7 +48,9 @@ def _title(ds, doc_id: str) -> str:
 
 
 def query_label(q) -> str:
-    """A query in a picker: its text, or 🖼️ and its image's file name."""
+    """A query in a picker: its text, or 🖼️ / 🔊 and its image's / sound's file name."""
+    if getattr(q, "audio", ""):
+        return f"🔊 {file_name(q.audio)} (audio)"
     return q.text if q.text else f"🖼️ {file_name(q.image)} (image)"
 
 
@@ -104,6 +106,10 @@ def rank_table(frame: pd.DataFrame, k: int) -> None:
 
 def show_query(ds, q) -> None:
     """The query above its rank table: its text, or its picture and file name; and what is relevant."""
+    if ds.modality == "audio":
+        from ui.audio import show_audio_query
+
+        return show_audio_query(ds, q)
     relevant = ", ".join(md(_title(ds, d)) for d in ds.relevant(q.id))
     if not q.image:
         st.markdown(f"**{md(q.text)}** · relevant: {relevant}")
@@ -119,7 +125,8 @@ def show_query(ds, q) -> None:
 def text_only(ds, what: str) -> None:
     """On a page that needs text (RAG quality, Load test, Sweep): an image dataset gets a clear note and
     the page stops (``st.stop``), never a traceback."""
-    if ds.modality == "image":
-        st.info(f"**{md(ds.name)}** is an image dataset: image datasets are evaluated on the **Retrieval** page only "
-                f"({what}). Load a text dataset on the Data page to use this page.", icon="🖼️")
+    if ds.modality in ("image", "audio"):
+        st.info(f"**{md(ds.name)}** is an {ds.modality} dataset: {ds.modality} datasets are evaluated on the "
+                f"**Retrieval** page only ({what}). Load a text dataset on the Data page to use this page.",
+                icon="🖼️" if ds.modality == "image" else "🔊")
         st.stop()

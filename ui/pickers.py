@@ -16,6 +16,7 @@ from ui.state import session_settings
 CUSTOM_MODELS_HELP = ("hf:BAAI/bge-small-zh-v1.5, st:/path/to/model-folder, "
                       "oai:nomic-embed-text@http://127.0.0.1:11434/v1, minilm#dim=256, voyage:voyage-3.5")
 IMAGE_MODELS_HELP = "clip:/path/to/clip-or-siglip-folder, img:/path/to/resnet-vit-or-dinov2-folder"
+AUDIO_MODELS_HELP = "clap:/path/to/clap-folder, aud:/path/to/ast-or-wav2vec2-folder"
 OWN_MODELS_LABEL = "Your own models (comma-separated)"
 OWN_MODELS_TIP = ("Text datasets: hf:ORG/NAME[@REVISION] (the Hugging Face hub, HF_ENDPOINT for a mirror), "
                   "st:FOLDER (a sentence-transformers folder), oai:MODEL@BASE_URL (an "
@@ -82,7 +83,8 @@ def model_picker(label: str, key: str, prefer_indexed: bool = False, modality: s
     chosen = st.multiselect(label, offered, default=default, help=unavailable_help(options)) if offered else []
     field = f"{key}_custom"  # kept per modality: an image dataset's clip:/img: specs do not follow a text dataset
     custom = keep(field, st.text_input(OWN_MODELS_LABEL, key=kept(field, slot=modality), help=OWN_MODELS_TIP,
-                                       placeholder=IMAGE_MODELS_HELP if modality == "image" else CUSTOM_MODELS_HELP),
+                                       placeholder={"image": IMAGE_MODELS_HELP, "audio": AUDIO_MODELS_HELP}.get(
+                                           modality, CUSTOM_MODELS_HELP)),
                   slot=modality)
     return model_keys(chosen, custom)
 
@@ -127,13 +129,13 @@ def fit_check(models: list[str], ds) -> bool:
 def query_kind_picker(ds, key: str) -> str:
     """An image dataset's "Queries" choice: all, text or image (with counts); "all" for a text dataset."""
     kinds = ds.query_kinds()
-    if ds.modality != "image" or not kinds:
+    if ds.modality not in ("image", "audio") or not kinds:
         return "all"
     counts = {"all": sum(kinds.values()), **kinds}
     return keep(key, st.radio("Queries", list(counts), horizontal=True, key=kept(key, counts),
                               format_func=lambda o: f"{o} ({counts[o]})",
-                              help="img: models embed images only: pick 'image' to evaluate them on the image "
-                                   "queries."))
+                              help="img: / aud: models embed images / sounds only: pick 'image' / 'audio' to "
+                                   "evaluate them on those queries."))
 
 
 def unavailable_help(options: list[tuple[object, bool, str]]) -> str | None:

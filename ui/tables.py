@@ -28,9 +28,10 @@ def dataset_caption(ds) -> None:
 
 def caption_text(ds) -> str:
     """"Dataset **name**: N documents (or images), M judged questions (and their kinds), J judgments."""
-    kinds = ds.query_kinds() if ds.modality == "image" else {}
+    kinds = ds.query_kinds() if ds.modality in ("image", "audio") else {}
     what = ", ".join(f"{n:,} {kind}" for kind, n in sorted(kinds.items(), key=lambda kv: kv[0] != "text"))
-    return (f"Dataset **{ds.name}**: {len(ds.documents):,} {'images' if ds.modality == 'image' else 'documents'}, "
+    unit = {"image": "images", "audio": "sounds"}.get(ds.modality, "documents")
+    return (f"Dataset **{ds.name}**: {len(ds.documents):,} {unit}, "
             f"{len(ds.judged_queries):,} judged questions{f' ({what})' if what else ''}, "
             f"{sum(len(v) for v in ds.qrels.values()):,} judgments.")
 
@@ -57,6 +58,13 @@ def dataset_tabs(ds) -> None:
     from ui.images import image_documents_frame, image_questions_frame, image_table
 
     tabs = st.tabs(["Documents", "Questions", "Judgments"])
+    if ds.modality == "audio":
+        from ui.audio import audio_documents_frame, audio_questions_frame
+
+        tabs[0].dataframe(audio_documents_frame(ds, ROWS_SHOWN), hide_index=True, width="stretch")
+        tabs[1].dataframe(audio_questions_frame(ds, ROWS_SHOWN), hide_index=True, width="stretch")
+        tabs[2].dataframe(judgments_frame(ds), hide_index=True, width="stretch")
+        return
     if ds.modality == "image":
         with tabs[0]:
             image_table(image_documents_frame(ds, ROWS_SHOWN))
@@ -125,11 +133,19 @@ def query_drilldown(ds, result) -> None:
         show_query(ds, queries[qid])
         rank_table(comparison_table(ds, result, qid, thumbs=THUMB_PX), result.k)
     else:
-        st.markdown(f"**{queries[qid].text}** · relevant: " +
-                    ", ".join(ds.doc(d).title or d for d in ds.relevant(qid)))
+        if ds.modality == "audio":
+            show_query(ds, queries[qid])  # its player
+        else:
+            st.markdown(f"**{queries[qid].text}** · relevant: " +
+                        ", ".join(ds.doc(d).title or d for d in ds.relevant(qid)))
         # Styler tints: ❎ and ✅ look alike in Noto Color Emoji, the green / red cell does not.
         st.dataframe(comparison_styler(comparison_table(ds, result, qid)), width="stretch",
                      height=35 * (result.k + 3) + 3, column_config=RANK_COLUMN)
+        if ds.modality == "audio":
+            from ui.audio import result_players
+
+            with st.expander("Listen: each model's top results", expanded=True):
+                result_players(ds, result, qid)
     st.caption(LEGEND)
     with st.expander("Drill-down: scores and grades"):
         st.dataframe(display_frame(ranking_detail(ds, result, qid), formats={"score": lambda v, r=None: f"{v:.4f}"}),

@@ -105,7 +105,7 @@ def dataset_for(run: Run, dataset=None, load=None):
 
 def _same_queries(run: Run, ds):
     """``ds`` itself, or its text or image queries only, whichever has the run's content hash; else None."""
-    kinds = ["all"] + (sorted(ds.query_kinds()) if ds.modality == "image" else [])
+    kinds = ["all"] + (sorted(ds.query_kinds()) if ds.modality in ("image", "audio") else [])
     return next((sub for sub in map(ds.select_queries, kinds) if sub.content_hash() == run.dataset_hash), None)
 
 
@@ -164,7 +164,8 @@ def example_tables(store: RunStore, group: list[Run], cmp: MetricComparison, n: 
     for qid in pick_examples(cmp, n):
         q = queries.get(qid)
         caption = f"Query {qid}" + (f": “{q.text}”" if q and q.text else f" (an image: {_file_name(q.image)})"
-                                    if q and q.image else "")
+                                    if q and q.image else f" (a sound: {_file_name(q.audio)})"
+                                    if q and q.audio else "")
         out.append(kind_of(group[0]).example(group, rows, labels, qid, q, ds, cmp, caption))
     return out, notes
 

@@ -58,6 +58,8 @@ class Document:
     text: str             # an image document's caption ("" when it has none)
     image: str = ""       # image corpora: absolute path of the image file ("" for text)
     image_sha: str = ""   # sha256 of the image's bytes: the embedding cache's and corpus hash's key
+    audio: str = ""       # audio corpora: absolute path of the audio file ("" otherwise)
+    audio_sha: str = ""   # sha256 of the audio file's bytes (cache and corpus hash key)
 
     @property
     def full_text(self) -> str:
@@ -72,11 +74,13 @@ class Query:
     reference: str | None = None  # reference answer, when the dataset has one
     image: str = ""               # an image query: absolute path of its image ("" for a text query)
     image_sha: str = ""           # sha256 of that image's bytes
+    audio: str = ""               # an audio query (query by example): absolute path of its audio file
+    audio_sha: str = ""           # sha256 of that audio file's bytes
 
     @property
     def kind(self) -> str:
-        """"image" (query by example) or "text"."""
-        return "image" if self.image else "text"
+        """"image" or "audio" (query by example) or "text"."""
+        return "image" if self.image else "audio" if self.audio else "text"
 
 
 @dataclass
@@ -92,8 +96,10 @@ class Dataset:
 
     @property
     def modality(self) -> str:
-        """"image" when the corpus is images (``Document.image``), else "text"."""
-        return "image" if self.documents and self.documents[0].image else "text"
+        """"image" when the corpus is images (``Document.image``), "audio" when it is audio files
+        (``Document.audio``), else "text"."""
+        first = self.documents[0] if self.documents else None
+        return "image" if first and first.image else "audio" if first and first.audio else "text"
 
     def query_kinds(self) -> dict[str, int]:
         """How many judged queries of each kind: {"text": n, "image": m} (kinds with none left out)."""
@@ -103,11 +109,11 @@ class Dataset:
         return out
 
     def select_queries(self, kind: str) -> Dataset:
-        """The same corpus with only the queries of ``kind`` ("text", "image"; "all" is itself)."""
+        """The same corpus with only the queries of ``kind`` ("text", "image", "audio"; "all" is itself)."""
         if kind == "all":
             return self
-        if kind not in ("text", "image"):
-            raise ValueError(f"queries {kind!r}: give all, text or image")
+        if kind not in ("text", "image", "audio"):
+            raise ValueError(f"queries {kind!r}: give all, text, image or audio")
         queries = [q for q in self.queries if q.kind == kind]
         ids = {q.id for q in queries}
         return Dataset(self.name, self.documents, queries, {q: r for q, r in self.qrels.items() if q in ids},
@@ -115,9 +121,9 @@ class Dataset:
 
     def require_text(self, job: str) -> None:
         """Refuse an image dataset for a job that evaluates text (RAG answers, load tests, sweeps)."""
-        if self.modality == "image":
-            raise ValueError(f"{self.name} is an image dataset: {job} evaluates text datasets only; compare "
-                             "image retrieval on the Retrieval page or with cli.py retrieval")
+        if self.modality in ("image", "audio"):
+            raise ValueError(f"{self.name} is an {self.modality} dataset: {job} evaluates text datasets only; "
+                             f"compare {self.modality} retrieval on the Retrieval page or with cli.py retrieval")
 
     def doc(self, doc_id: str) -> Document:
         return self._doc_index[doc_id]
@@ -140,7 +146,8 @@ class Dataset:
         """Hash of the documents only: collections are rebuilt when (and only when) it changes."""
         h = hashlib.sha256()
         for d in self.documents:  # an image's bytes hash joins in (text corpora hash as they always did)
-            parts = [d.id, d.title, d.text, d.image_sha] if d.image_sha else [d.id, d.title, d.text]
+            sha = d.image_sha or d.audio_sha  # an audio file's bytes hash joins in the same way
+            parts = [d.id, d.title, d.text, sha] if sha else [d.id, d.title, d.text]
             h.update(json.dumps(parts, ensure_ascii=False).encode())
         return h.hexdigest()[:16]
 
@@ -148,7 +155,8 @@ class Dataset:
         """Hash of documents, queries and qrels: what a run record names as its dataset."""
         h = hashlib.sha256(self.corpus_hash().encode())
         for q in self.queries:
-            parts = [q.id, q.text, q.reference, q.image_sha] if q.image_sha else [q.id, q.text, q.reference]
+            sha = q.image_sha or q.audio_sha
+            parts = [q.id, q.text, q.reference, sha] if sha else [q.id, q.text, q.reference]
             h.update(json.dumps(parts, ensure_ascii=False).encode())
         h.update(json.dumps(self.qrels, sort_keys=True).encode())
         return h.hexdigest()[:16]

@@ -21,7 +21,8 @@ next ``ensure_collection``, and the on-disk embedding cache means nothing is emb
 build that fails (an exception) drops its collection. Inserts are flushed (unflushed rows are
 scanned in Python, ignoring indexes) and collections are loaded before search. An image corpus
 (``Dataset.modality == "image"``) is embedded from its files (``CachedEncoder.embed_images``, cached
-by the bytes' hash) and its collection also holds each image's ``path`` (``text`` is the caption). What a collection's
+by the bytes' hash) and its collection also holds each image's ``path`` (``text`` is the caption); an audio
+corpus (``"audio"``) the same way through ``CachedEncoder.embed_audio``. What a collection's
 inputs and name are (``IndexConfig``, ``build_inputs``, ``collection_name``) is ``rag.milvus.index_config``.
 
 Usage:
@@ -196,7 +197,7 @@ class MilvusStore:
         if self.client.has_collection(name):
             self.client.drop_collection(name)
         dim = enc.dim if enc is not None else None
-        images = dataset.modality == "image"  # an image corpus: vectors from the image files, paths stored
+        images = dataset.modality in ("image", "audio")  # a media corpus: vectors from the files, paths stored
         self._create(name, spec, cfg, dim=dim, inputs=inputs, images=images,
                      analyzer=analyzer.params if analyzer else None)
         self._complete.discard(name)
@@ -209,8 +210,8 @@ class MilvusStore:
                 vectors = None
                 if enc is not None:
                     te = time.perf_counter()
-                    vectors = (enc.embed_images([d.image for d in chunk], [d.image_sha for d in chunk])
-                               if images else enc.embed(texts, role="document"))
+                    vectors = (enc.embed_media(dataset.modality, chunk) if images
+                               else enc.embed(texts, role="document"))
                     t_embed += time.perf_counter() - te
                     hits += enc.last_cache_hits
                     if progress:
@@ -242,8 +243,8 @@ class MilvusStore:
         rows, size = [], 0
         for i, d in enumerate(docs):
             row = {"id": d.id, "title": _clip(d.title), "text": _clip(texts[i])}
-            if d.image:
-                row["path"] = _clip(d.image)
+            if d.image or d.audio:
+                row["path"] = _clip(d.image or d.audio)
             if vectors is not None:
                 row["dense"] = vectors[i].tolist()
             rows.append(row)

@@ -26,9 +26,14 @@ class ModalityError(ModelUnavailable):
 
 def query_kind_problem(spec: ModelSpec, kind: str, n: int) -> str:
     """Why ``spec`` cannot embed ``n`` queries of ``kind`` (one message for jobs and encoders)."""
+    if kind == "text" and spec.modality == "audio":
+        return (f"{spec.ref}: aud: models embed sounds only (an audio backbone has no text tower), so it "
+                f"cannot embed the {n} text queries; keep only the audio queries or use a clap:FOLDER model")
     if kind == "text":
         return (f"{spec.ref}: img: models embed images only (an image backbone has no text tower), so it "
                 f"cannot embed the {n} text queries; keep only the image queries or use a clip:FOLDER model")
+    if kind == "audio":
+        return (f"{spec.ref} cannot embed the {n} audio queries; use a clap:FOLDER or aud:FOLDER model")
     return (f"{spec.ref} embeds text only: it cannot embed the {n} {kind} queries; use a clip:FOLDER or "
             "img:FOLDER model")
 

@@ -136,9 +136,34 @@ class CachedEncoder:
                                file=e.filename) from None
         return self._cached(self.spec.cache_key + "#image", keys, paths, encode, progress, batch_size)
 
+    def embed_audio(self, paths: list[str], shas: list[str] | None = None, progress: ProgressFn | None = None,
+                    batch_size: int | None = None) -> np.ndarray:
+        """Audio vectors (n, dim) in the order of ``paths``, cached by the sha256 of each file's bytes
+        (``Document.audio_sha``), as ``embed_images``. Raises ModalityError for a model without an audio tower."""
+        encode = getattr(self.raw, "encode_audio", None)
+        if encode is None:
+            raise ModalityError(f"{self.spec.ref} cannot embed sounds; use a clap:FOLDER or aud:FOLDER model")
+        paths = [str(p) for p in paths]
+        shas = list(shas) if shas is not None else [""] * len(paths)
+        if len(shas) != len(paths):
+            raise ValueError(f"embed_audio: {len(paths)} paths but {len(shas)} shas")
+        try:
+            keys = [sha or file_sha256(p) for p, sha in zip(paths, shas)]
+        except OSError as e:
+            raise DatasetError(f"cannot read the audio file ({type(e).__name__}: {e.strerror or e})",
+                               file=e.filename) from None
+        return self._cached(self.spec.cache_key + "#audio", keys, paths, encode, progress, batch_size)
+
+    def embed_media(self, modality: str, items: list, progress: ProgressFn | None = None) -> np.ndarray:
+        """Vectors for documents or queries of an image or audio dataset, from their files."""
+        if modality == "audio":
+            return self.embed_audio([i.audio for i in items], [i.audio_sha for i in items], progress)
+        return self.embed_images([i.image for i in items], [i.image_sha for i in items], progress)
+
     def embed_queries(self, queries: list[Query]) -> np.ndarray:
         """Vectors (n, dim) for ``rag.data.dataset.Query`` objects in their order: text queries through the
-        text tower, image queries (``Query.image``) through the vision tower, both cached
+        text tower, image queries (``Query.image``) through the vision tower, audio queries (``Query.audio``)
+        through the audio tower, all cached
         (``last_cache_hits`` counts both). A query kind the model cannot embed (text for img:, images
         for a text model) raises ModalityError before any work."""
         kinds: dict[str, int] = {}
@@ -160,6 +185,12 @@ class CachedEncoder:
         if image:
             vecs = self.embed_images([queries[i].image for i in image], [queries[i].image_sha for i in image])
             for i, v in zip(image, vecs):
+                out[i] = v
+            hits += self.last_cache_hits
+        audio = [i for i, q in enumerate(queries) if q.kind == "audio"]
+        if audio:
+            vecs = self.embed_audio([queries[i].audio for i in audio], [queries[i].audio_sha for i in audio])
+            for i, v in zip(audio, vecs):
                 out[i] = v
             hits += self.last_cache_hits
         self.last_cache_hits = hits

@@ -71,7 +71,7 @@ class ModelSpec:
     price_per_mtok: float = 0.0    # USD per 1M tokens embedded (0 for local models)
     cost_note: str = "local model on this machine (hardware not priced)"  # why an unpriced model costs $0
     key: str = ""                  # the spec string it was resolved from (results are keyed by it)
-    modality: str = "text"         # what its corpus is: "text" or "image" (clip:, img:)
+    modality: str = "text"         # what its corpus is: "text", "image" (clip:, img:) or "audio" (clap:, aud:)
     query_kinds: tuple[str, ...] = ("text",)  # query kinds it embeds: clip: ("text", "image"), img: ("image",)
     price_note: str = "API list price"  # where price_per_mtok comes from (providers: source, "unverified")
     languages: tuple[str, ...] = ()  # ISO 639-1 codes it reads; ("*",) multilingual; ("analyzer",) BM25's
@@ -167,6 +167,8 @@ class ModelSpec:
 def fit_problem(spec: ModelSpec, dataset) -> str | None:
     """Why ``spec`` cannot evaluate ``dataset`` (a text model on images, an image model on text, an
     image backbone given text queries), or None. Jobs check this before any work."""
+    if spec.modality != dataset.modality and "audio" in (spec.modality, dataset.modality):
+        return _audio_fit_problem(spec, dataset)
     if spec.modality != dataset.modality:
         if spec.modality == "text":
             return (f"{spec.ref} embeds text and {dataset.name} is an image dataset: use a clip:FOLDER "
@@ -175,12 +177,26 @@ def fit_problem(spec: ModelSpec, dataset) -> str | None:
     kinds = dataset.query_kinds()
     for kind, n in kinds.items():
         if kind not in spec.query_kinds:
+            if kind == "text" and spec.modality == "audio":
+                return (f"{spec.ref} is an audio backbone (audio→audio only): it cannot embed the {n} text "
+                        f"queries of {dataset.name}; keep only the audio queries (--queries audio, or "
+                        "'audio' under Queries on the Retrieval page)")
             if kind == "text":
                 return (f"{spec.ref} is an image backbone (image→image only): it cannot embed the {n} text "
                         f"queries of {dataset.name}; keep only the image queries (--queries image, or "
                         "'image' under Queries on the Retrieval page)")
             return f"{spec.ref} cannot embed the {n} {kind} queries of {dataset.name}"
     return None
+
+
+def _audio_fit_problem(spec: ModelSpec, dataset) -> str:
+    """An audio model on a text or image dataset, or another model on an audio dataset."""
+    if dataset.modality == "audio":
+        return (f"{spec.ref} embeds {'text' if spec.modality == 'text' else spec.modality + 's'} and {dataset.name} "
+                "is an audio dataset: use a clap:FOLDER (text and audio queries) or aud:FOLDER (audio queries) "
+                "model")
+    return (f"{spec.ref} embeds sounds and {dataset.name} is a{'n' if dataset.modality == 'image' else ''} "
+            f"{dataset.modality} dataset: use a {'text' if dataset.modality == 'text' else 'clip:/img:'} model")
 
 
 _encoders: dict[tuple, CachedEncoder] = {}
@@ -330,6 +346,36 @@ def _hub_model(name: str) -> ModelSpec:
                      folder=lambda s: hub.cached_folder(repo, revision), use_catalog=True)
 
 
+def _audio_model(prefix: str, name: str) -> ModelSpec:
+    """``clap:FOLDER`` (text and audio queries) or ``aud:FOLDER`` (audio queries): parse only."""
+    from pathlib import Path
+
+    path = name[len(prefix) + 1:].strip()
+    folder = Path(path).expanduser()
+    model_id = f"{prefix}:{folder.resolve()}"
+
+    def make_raw(s: Settings):
+        from rag.models.audio import AudioBackboneEncoder, ClapEncoder
+
+        cls = ClapEncoder if prefix == "clap" else AudioBackboneEncoder
+        return cls(str(folder.resolve()), embed_device(s))
+
+    def check(s: Settings) -> str | None:
+        from rag.models.audio import folder_problem
+
+        return folder_problem(path, prefix)
+
+    if prefix == "clap":
+        label, kinds = f"Local CLAP {folder.name}", ("text", "audio")
+        description = f"CLAP folder {path}: text and audio queries against a sound corpus"
+    else:
+        label, kinds = f"Local audio backbone {folder.name}", ("audio",)
+        description = f"audio backbone folder {path} (pooled features): audio queries against a sound corpus"
+    return ModelSpec(_unique_slug(prefix, folder.name, model_id), label, "dense", model_id, description,
+                     make_raw, check, cost_note="local audio model folder on this machine (hardware not priced)",
+                     key=name, modality="audio", query_kinds=kinds)
+
+
 def model_key(name: str) -> str:
     """The key a model is stored under: the spec string as typed, stripped (a registry name is itself)."""
     return str(name).strip()
@@ -365,6 +411,9 @@ def resolve(name: str) -> ModelSpec:
     for prefix in ("clip", "img"):
         if name.startswith(prefix + ":") and name[len(prefix) + 1:].strip():
             return _image_model(prefix, name)
+    for prefix in ("clap", "aud"):
+        if name.startswith(prefix + ":") and name[len(prefix) + 1:].strip():
+            return _audio_model(prefix, name)
     if name.startswith("oai:") and "@" in name:
         model, base = (p.strip() for p in name[4:].split("@", 1))
         if model and base.startswith(("http://", "https://")):
@@ -386,7 +435,8 @@ def resolve(name: str) -> ModelSpec:
                            "oai:MODEL@BASE_URL, PROVIDER:MODEL[:DIMS] (cohere, voyage, jina, gemini, dashscope, "
                            "zhipu, siliconflow), "
                            "openai-3-small:DIMS, clip:FOLDER (CLIP/SigLIP: text and image queries on images), "
-                           "img:FOLDER (image backbone: image queries)")
+                           "img:FOLDER (image backbone: image queries), clap:FOLDER (CLAP: text and audio queries "
+                           "on sounds), aud:FOLDER (audio backbone: audio queries)")
 
 
 def prepare(spec: ModelSpec, settings: Settings | None = None, progress: ProgressFn | None = None) -> None:

@@ -107,7 +107,7 @@ def test_clip_and_img_resolve_to_image_specs(tiny_clip_dir, tiny_resnet_dir, tmp
                                                r"PROVIDER:MODEL\[:DIMS\] \(cohere, voyage, jina, gemini, "
                                                r"dashscope, zhipu, siliconflow\), openai-3-small:DIMS, "
                                                r"clip:FOLDER \(CLIP/SigLIP: text and image queries on images\), "
-                                               r"img:FOLDER \(image backbone: image queries\)$"):
+                                               r"img:FOLDER \(image backbone: image queries\), clap:FOLDER"):
         resolve("clip:")
 
 

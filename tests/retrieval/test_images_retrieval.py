@@ -127,8 +127,8 @@ def test_image_queries_only_with_a_backbone_and_clip(milvus, tiny_resnet_dir, ti
 
 
 def test_queries_option_refuses_other_values(milvus):
-    p = run_cli("retrieval", "--dataset", "image-sample", "--queries", "audio")
-    assert p.returncode == 2 and "--queries audio: give all, text or image" in p.stderr
+    p = run_cli("retrieval", "--dataset", "image-sample", "--queries", "video")
+    assert p.returncode == 2 and "--queries video: give all, text, image or audio" in p.stderr
 
 
 # ---------------------------------------------------------------- in process: the collection, a user's folder

@@ -13,7 +13,8 @@ QUESTIONS = b"id,question,relevant\nq1,auto garbage collection,java;python\n"
 KNOWN_MODELS = ("minilm, bm25, hybrid, openai-3-small, openai-3-large; or hf:ORG/NAME[@REVISION], st:FOLDER, "
                 "oai:MODEL@BASE_URL, PROVIDER:MODEL[:DIMS] (cohere, voyage, jina, gemini, dashscope, zhipu, "
                 "siliconflow), openai-3-small:DIMS, clip:FOLDER (CLIP/SigLIP: text and image queries on images), "
-                "img:FOLDER (image backbone: image queries)")
+                "img:FOLDER (image backbone: image queries), clap:FOLDER (CLAP: text and audio queries on sounds), "
+                "aud:FOLDER (audio backbone: audio queries)")
 NO_SUCH_FOLDER = ("error: no dataset '/no/such/folder': not 'sample' or 'image-sample' and no such folder (pass "
                   "'sample', 'image-sample' or a path; a BEIR folder holds corpus.jsonl, queries.jsonl and "
                   "qrels/<split>.tsv; an image folder holds corpus/ (image files), queries.jsonl and "

@@ -231,9 +231,9 @@ def _matches(folder: Path, files: dict[str, bytes]) -> bool:
 LEFTOVER_AGE_S = 3600.0  # temporary folders older than this are from a killed process: removed
 
 
-def _remove_leftovers(parent: Path) -> None:
+def _remove_leftovers(parent: Path, folder_name: str = FOLDER_NAME) -> None:
     now = time.time()
-    for p in parent.glob(f".{FOLDER_NAME}.*"):
+    for p in parent.glob(f".{folder_name}.*"):
         try:
             if p.is_dir() and now - p.stat().st_mtime > LEFTOVER_AGE_S:
                 shutil.rmtree(p, ignore_errors=True)
@@ -242,21 +242,26 @@ def _remove_leftovers(parent: Path) -> None:
 
 
 def image_sample_dir(data_root: Path | None = None) -> Path:
-    """The sample folder in the data folder (``samples/image-sample-v1``), written if missing or damaged.
+    """The sample folder in the data folder (``samples/image-sample-v1``), written if missing or damaged."""
+    from rag.settings import get_settings
+
+    return ensure_folder(Path(data_root or get_settings().data_dir) / "samples" / FOLDER_NAME, sample_files(),
+                         "image sample")
+
+
+def ensure_folder(target: Path, files: dict[str, bytes], what: str) -> Path:
+    """``target`` holding exactly ``files``, written if missing or damaged (every built-in sample uses it).
 
     Written atomically: the files go into a temporary folder beside it, which is then renamed into
     place (a damaged folder is first renamed aside), so readers see the whole folder or none.
     """
-    from rag.settings import get_settings
-
-    target = Path(data_root or get_settings().data_dir) / "samples" / FOLDER_NAME
-    files = sample_files()
+    folder_name = target.name
     if _matches(target, files):
         return target
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        _remove_leftovers(target.parent)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{FOLDER_NAME}.tmp-", dir=target.parent))
+        _remove_leftovers(target.parent, folder_name)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{folder_name}.tmp-", dir=target.parent))
         os.chmod(tmp, 0o755)  # mkdtemp makes it private; the sample is not a secret
         aside: Path | None = None
         try:
@@ -267,7 +272,7 @@ def image_sample_dir(data_root: Path | None = None) -> Path:
             if _matches(target, files):  # another process finished first
                 return target
             if target.exists():
-                aside = target.parent / f".{FOLDER_NAME}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+                aside = target.parent / f".{folder_name}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}"
                 try:
                     os.replace(target, aside)
                 except FileNotFoundError:
@@ -282,7 +287,7 @@ def image_sample_dir(data_root: Path | None = None) -> Path:
             if aside is not None:
                 shutil.rmtree(aside, ignore_errors=True)
     except OSError as e:
-        raise DatasetError(f"cannot write the image sample: {e.strerror or e}", file=str(target),
+        raise DatasetError(f"cannot write the {what}: {e.strerror or e}", file=str(target),
                            hint="set WORKBENCH_DATA_DIR to a writable folder") from None
     return target
 

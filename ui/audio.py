@@ -1,0 +1,104 @@
+"""Audio datasets on the pages: players instead of thumbnails. An audio query is shown with its player;
+under the per-query rank table, each model's top results with ✅/❎ and a player beside each
+(``st.audio``), so a user can listen to what each model found. A file gone since the dataset was
+loaded says so, never a traceback.
+
+Frames are built by pure functions (tested without Streamlit).
+
+Usage:
+    show_audio_query(ds, query)                 # its text, or its player and file name
+    result_players(ds, result, qid)             # per model: rank, ✅/❎ file name, player
+    audio_form(load)                            # the Data page's "Audio folder" source
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from evaluators.retrieval.evaluate import NOT_RELEVANT, RELEVANT
+
+PLAYERS_SHOWN = 5  # players per model under the rank table (each is a media element: keep the page light)
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!<>|~$])")
+
+
+def _md(text: str) -> str:
+    """``text`` with Markdown's special characters escaped (file names are user text)."""
+    return _MD_SPECIAL.sub(r"\\\1", str(text))
+
+
+def audio_query_label(q) -> str:
+    """A query in a picker: its text, or 🔊 and its file's name."""
+    return q.text if q.text else f"🔊 {Path(q.audio).name} (audio)"
+
+
+def player_rows(ds, result, qid: str, n: int = PLAYERS_SHOWN) -> dict[str, list[dict]]:
+    """Per model its first ``n`` results: rank, mark, file name and path (the data behind the players)."""
+    rel = ds.relevant(qid)
+    out = {}
+    for m in result.models:
+        hits = result.rankings[m].get(qid, [])[:n]
+        out[m] = [{"rank": i, "mark": RELEVANT if d in rel else NOT_RELEVANT, "file": ds.doc(d).title or d,
+                   "path": ds.doc(d).audio} for i, (d, _) in enumerate(hits, 1)]
+    return out
+
+
+def audio_documents_frame(ds, rows: int) -> pd.DataFrame:
+    """The first ``rows`` sounds: id, file name, caption."""
+    docs = ds.documents[:rows]
+    return pd.DataFrame({"id": [d.id for d in docs], "file": [d.title for d in docs],
+                         "caption": [d.text or "—" for d in docs]})
+
+
+def audio_questions_frame(ds, rows: int) -> pd.DataFrame:
+    """The first ``rows`` questions: id, kind, the text (or the sound's file name), relevant."""
+    qs = ds.queries[:rows]
+    return pd.DataFrame({"id": [q.id for q in qs], "kind": [q.kind for q in qs],
+                         "question": [q.text or Path(q.audio).name for q in qs],
+                         "relevant": [", ".join(ds.relevant(q.id)) or "—" for q in qs]})
+
+
+def _play(container, path: str) -> None:
+    if path and Path(path).is_file():
+        container.audio(path)
+    else:
+        container.caption("🔇 file not found")
+
+
+def show_audio_query(ds, q) -> None:
+    """The query above its rank table: its text, or its player and file name; and what is relevant."""
+    relevant = ", ".join(_md(ds.doc(d).title or d) for d in ds.relevant(q.id) if d in {x.id for x in ds.documents})
+    if not q.audio:
+        st.markdown(f"**{_md(q.text)}** · relevant: {relevant}")
+        return
+    st.markdown(f"**Audio query** {_md(Path(q.audio).name)} · relevant: {relevant}")
+    _play(st, q.audio)
+
+
+def result_players(ds, result, qid: str) -> None:
+    """Per model a column: each of its first results as ✅/❎ file name with a player beside it."""
+    rows = player_rows(ds, result, qid)
+    cols = st.columns(max(1, len(rows)))
+    for col, (model, hits) in zip(cols, rows.items()):
+        col.markdown(f"**{_md(model)}**")
+        for h in hits:
+            col.markdown(f"{h['rank']}. {h['mark']} {_md(h['file'])}")
+            _play(col, h["path"])
+
+
+def audio_form(load) -> None:
+    """The Data page's audio folder source (``load``: the Data page's load-and-report)."""
+    from rag.data.audio import load_audio_folder
+
+    folder = st.text_input("Audio folder (corpus/ of .wav/.flac/.ogg/.mp3/.m4a, queries.jsonl, qrels/test.tsv; "
+                           "captions.jsonl and transcripts.jsonl optional)", placeholder="/path/to/my-sounds")
+    split = st.text_input("qrels split", value="test", key="audio_split")
+    st.caption('queries.jsonl holds text queries ({"_id": "t1", "text": "a dog barking"}) and audio queries '
+               '({"_id": "a1", "audio": "queries/a1.wav"}); a sound\'s id is its file name without the extension.')
+    if st.button("Load audio folder", type="primary", disabled=not folder.strip()):
+        load(load_audio_folder, folder.strip(), split=split)
