@@ -46,7 +46,8 @@ def main() -> None:
                                "--latency", str(args.latency)], stdout=subprocess.PIPE, text=True)
     base = server.stdout.readline().strip()
 
-    from evaluators.rag.job import RagConfig, run_rag
+    from evaluators.rag.config import RagConfig
+    from evaluators.rag.job import run_rag
     from rag.data.question_sets import EvalQuestion, questions_from_dataset, save_question_set
     from rag.data.samples.text import load_sample
     from rag.retrieval import Retriever

@@ -67,9 +67,10 @@ def rag(dataset: Annotated[str, Opt(help="'sample' or a BEIR folder")] = "sample
         index: options.IndexType = "FLAT", metric: options.Metric = "COSINE",
         index_params: options.IndexParams = "{}",
         bm25_analyzer: options.Bm25Analyzer = "auto") -> int:
+    from evaluators.rag.config import RagConfig, questions_for
     from evaluators.rag.cost import PriceTable
     from evaluators.rag.estimate import estimate_run
-    from evaluators.rag.job import RagConfig, create_run, questions_for, resume_rag, run_rag
+    from evaluators.rag.job import create_run, resume_rag, run_rag
     from rag.retrieval import Retriever
     from rag.runs import RunStore
 

@@ -105,7 +105,7 @@ def llm_configured(settings=None) -> tuple[bool, str]:
 
 
 def judged_config(models: list[str], opts: DemoOptions, index: dict | None = None):
-    from evaluators.rag.job import RagConfig
+    from evaluators.rag.config import RagConfig
 
     return RagConfig(models=list(models), generator=opts.llm, judge=opts.llm, k=opts.k,
                      spend_cap_usd=opts.spend_cap_usd, **({"index": index} if index else {}))
@@ -113,8 +113,8 @@ def judged_config(models: list[str], opts: DemoOptions, index: dict | None = Non
 
 def judged_estimate(ds: Dataset, opts: DemoOptions) -> dict:
     """Calls, tokens and cost of the judged step before it runs (shown by the page and the CLI first)."""
+    from evaluators.rag.config import questions_for
     from evaluators.rag.estimate import estimate_run
-    from evaluators.rag.job import questions_for
 
     cfg = judged_config(list(opts.models), opts)
     return estimate_run(questions_for(ds, cfg), ds, cfg).summary(cfg.price_table())
@@ -200,7 +200,7 @@ class _Demo:
         return r.run_id, detail
 
     def rag(self, step: DemoStep):
-        from evaluators.rag.job import RagConfig
+        from evaluators.rag.config import RagConfig
 
         return self._rag(step, RagConfig(models=list(self.built), k=self.opts.k, index=self.wb.index_config.to_json()))
 

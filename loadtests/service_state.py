@@ -72,7 +72,7 @@ class ServiceConfig:
 @dataclass
 class LoadedModel:
     key: str                     # the spec string the model is asked for by (``oai:m@http://h/v1``)
-    spec: object                 # rag.models.registry.ModelSpec
+    spec: object                 # rag.models.spec.ModelSpec
     collection: str
     index: object                # rag.milvus.index_config.IndexConfig the collection was built with
     encoder: object | None       # CachedEncoder for dense parts, None for BM25

@@ -9,7 +9,7 @@ Both key their results by the model spec string given (``st:/models/e5``, ``oai:
 (``Dataset.modality == "image"``) works the same way with ``clip:``/``img:`` models: image queries are
 embedded from their files; an audio dataset (``"audio"``) likewise with ``clap:``/``aud:`` models; a
 model that cannot evaluate the dataset is refused before any work
-(``rag.models.registry.fit_problem`` says why).
+(``rag.models.spec.fit_problem`` says why).
 
 Usage:
     ds = load_dataset("sample")
@@ -32,7 +32,8 @@ from rag.milvus.server import MilvusInfo, ensure_milvus
 from rag.milvus.store import BuildResult, MilvusStore
 from rag.models.base import ModelUnavailable
 from rag.models.language_fit import fit_warnings
-from rag.models.registry import ModelSpec, fit_problem, prepare, resolve_all
+from rag.models.registry import prepare, resolve_all
+from rag.models.spec import ModelSpec, fit_problem
 from rag.settings import Settings
 
 IndexProgress = Callable[[str, str, int, int], None]  # (model, stage, done, total)

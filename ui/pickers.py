@@ -101,11 +101,12 @@ def model_modality(key: str) -> str | None:
 
 
 def fit_problems(models: list[str], ds) -> dict[str, str]:
-    """Model key → why it cannot evaluate ``ds`` (``rag.models.registry.fit_problem``: a text model on images,
+    """Model key → why it cannot evaluate ``ds`` (``rag.models.spec.fit_problem``: a text model on images,
     an image model on text, an img: backbone given text queries). Unknown specs are left to the job,
     which says so."""
     from rag.models.base import ModelUnavailable
-    from rag.models.registry import fit_problem, resolve
+    from rag.models.registry import resolve
+    from rag.models.spec import fit_problem
 
     out = {}
     for m in models:

@@ -16,9 +16,10 @@ import streamlit as st
 
 import evaluators.rag.tables as report
 from evaluators.formatting import fmt_usd
+from evaluators.rag.config import RagConfig, questions_for
 from evaluators.rag.cost import PriceTable
 from evaluators.rag.estimate import estimate_run
-from evaluators.rag.job import RagConfig, questions_for, resume_rag, run_rag, run_view
+from evaluators.rag.job import resume_rag, run_rag, run_view
 from evaluators.rag.metrics import JUDGE_HELP, JUDGED, METRICS
 from evaluators.rag.testset import generate_testset, why_unavailable
 from rag.data.question_sets import list_question_sets, questions_from_records, save_question_set

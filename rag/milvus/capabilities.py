@@ -74,7 +74,7 @@ class Capabilities:
         return f"this server is {'.'.join(map(str, n)) if n else self.version}"
 
     def model_reason(self, spec) -> str | None:
-        """Why this server cannot run the model (``spec``: a ``rag.models.registry.ModelSpec``), or None."""
+        """Why this server cannot run the model (``spec``: a ``rag.models.spec.ModelSpec``), or None."""
         missing = [f for f in KIND_NEEDS.get(spec.kind, ()) if not self.has(f)]
         if not missing:
             return None

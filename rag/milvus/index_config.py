@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # annotations only: this module stays importable without numpy or pymilvus
     from rag.data.dataset import Dataset
-    from rag.models.registry import ModelSpec
+    from rag.models.spec import ModelSpec
 
 from rag.milvus.analyzers import ANALYZERS, AUTO, ENGLISH_STOP_WORDS, check_name  # noqa: F401 (re-exported)
 

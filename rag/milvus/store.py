@@ -52,7 +52,7 @@ from rag.milvus.index_config import (
     same_build,
 )
 from rag.milvus.server import MilvusInfo, MilvusUnavailable
-from rag.models.registry import ModelSpec
+from rag.models.spec import ModelSpec
 
 StageProgress = Callable[[str, int, int], None]  # (stage, done, total); stages "embed", "insert"
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from rag.models.registry import ModelSpec
+    from rag.models.spec import ModelSpec
 
 ProgressFn = Callable[[int, int], None]  # (done, total)
 

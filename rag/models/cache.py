@@ -18,7 +18,7 @@ from rag.models.base import ModalityError, ProgressFn, file_sha256, query_kind_p
 
 if TYPE_CHECKING:
     from rag.data.dataset import Query
-    from rag.models.registry import ModelSpec
+    from rag.models.spec import ModelSpec
 
 import hashlib
 import sqlite3

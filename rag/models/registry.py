@@ -32,184 +32,36 @@ Usage:
 
 from __future__ import annotations
 
-import hashlib
-import re
-import threading
-from collections.abc import Callable
-from contextvars import ContextVar
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 from rag.models import catalog
-from rag.models.base import ModelUnavailable
-from rag.models.cache import CachedEncoder, EmbeddingCache
+from rag.models.base import ModelUnavailable, ProgressFn
 from rag.models.devices import embed_device
-from rag.models.prompts import Prompts, own_prompts, resolve_prompts
 from rag.models.providers import provider_fields
+from rag.models.spec import ModelSpec
 from rag.models.spec_options import split_options
 from rag.models.text import OpenAIEncoder, SentenceTransformerEncoder, minilm_path
+from rag.models.user_models import (
+    audio_model,
+    download_progress,
+    endpoint_check,
+    folder_check,
+    hub_model,
+    image_model,
+    unique_slug,
+)
 from rag.settings import Settings, get_settings
-
-ProgressFn = Callable[[int, int], None]  # (done, total)
-# where a hub download reports its bytes while an encoder is made (set by ``download_progress``)
-_download_progress: ContextVar[ProgressFn | None] = ContextVar("download_progress", default=None)
-
-
-# ---------------------------------------------------------------- encoders (the raw models)
-
 
 # ---------------------------------------------------------------- the registry
 
-@dataclass(frozen=True)
-class ModelSpec:
-    name: str                      # registry key and collection-name part: [a-z0-9_-]
-    label: str
-    kind: str                      # "dense" | "sparse" | "hybrid"
-    model_id: str                  # what run records and the cache name
-    description: str = ""
-    make_raw: Callable[[Settings], object] | None = field(default=None, repr=False)  # dense part
-    check: Callable[[Settings], str | None] = field(default=lambda s: None, repr=False)
-    price_per_mtok: float = 0.0    # USD per 1M tokens embedded (0 for local models)
-    cost_note: str = "local model on this machine (hardware not priced)"  # why an unpriced model costs $0
-    key: str = ""                  # the spec string it was resolved from (results are keyed by it)
-    modality: str = "text"         # what its corpus is: "text", "image" (clip:, img:) or "audio" (clap:, aud:)
-    query_kinds: tuple[str, ...] = ("text",)  # query kinds it embeds: clip: ("text", "image"), img: ("image",)
-    price_note: str = "API list price"  # where price_per_mtok comes from (providers: source, "unverified")
-    languages: tuple[str, ...] = ()  # ISO 639-1 codes it reads; ("*",) multilingual; ("analyzer",) BM25's
-    #                                  analyzer decides; () unknown (rag.models.language_fit says what fits)
-    options: tuple[tuple[str, object], ...] = ()  # from the spec's "#key=value&…" (rag.models.spec_options)
-    folder: Callable[[Settings], str | None] | None = field(default=None, repr=False)  # local files, if any
-    use_catalog: bool = False      # prompts from the catalog when the folder declares none (hub ids)
-
-    @property
-    def ref(self) -> str:
-        """The key results and run records use: the user's spec string (a registry name is itself)."""
-        return self.key or self.name
-
-    @property
-    def catalog_name(self) -> str:
-        """The name ``rag.models.catalog`` knows it by: the hub / provider id, without options."""
-        return self.model_id.split("@", 1)[0] if self.model_id.startswith("openai/") else self.model_id
-
-    @property
-    def option(self) -> dict:
-        return dict(self.options)
-
-    @property
-    def cache_key(self) -> str:
-        """The model id plus what changes every vector (dims, max tokens); prompts add theirs per role."""
-        o = self.option
-        return self.model_id + "".join(f"#{k}={o[k]}" for k in ("dim", "max_tokens") if k in o)
-
-    def local_folder(self, settings: Settings | None = None) -> str | None:
-        """Where the model's files are on this machine (None: an API, or a hub model not fetched yet)."""
-        return self.folder(settings or get_settings()) if self.folder else None
-
-    def prompts(self, settings: Settings | None = None) -> Prompts:
-        """The query / document prompts it is encoded with: the spec's options, else the folder's own
-        config, else (hub ids) the catalog, else none (``rag.models.prompts``)."""
-        if not self.has_dense:
-            return Prompts()
-        own = own_prompts(self.local_folder(settings))
-        info = catalog.lookup(self) if self.use_catalog else None
-        return resolve_prompts(own, info, {k: v for k, v in self.options if k in ("query", "document")})
-
-    def encoding(self, settings: Settings | None = None) -> dict:
-        """What shapes the stored vectors besides the model id: the document prompt, dims, max tokens
-        (part of the collection's identity; empty for a model used as it comes)."""
-        out = {k: v for k, v in self.options if k in ("dim", "max_tokens")}
-        if self.has_dense and (doc := self.prompts(settings).document):
-            out["document_prompt"] = doc
-        return out
-
-    @property
-    def cost_basis(self) -> str:
-        """Where the per-token price comes from, said explicitly (never a silent $0)."""
-        if self.price_per_mtok != self.price_per_mtok:  # NaN: a provider price we could not confirm
-            return f"unknown: {self.cost_note}"
-        if self.price_per_mtok:
-            return f"${self.price_per_mtok}/1M tokens ({self.price_note})"
-        return self.cost_note
-
-    @property
-    def has_dense(self) -> bool:
-        return self.kind in ("dense", "hybrid")
-
-    @property
-    def has_sparse(self) -> bool:
-        return self.kind in ("sparse", "hybrid")
-
-    def availability(self, settings: Settings | None = None) -> tuple[bool, str]:
-        reason = self.check(settings or get_settings())
-        return (reason is None, reason or "ready")
-
-    def encoder(self, settings: Settings | None = None) -> CachedEncoder | None:
-        """The cached dense encoder, or None for a sparse-only model. Raises ModelUnavailable."""
-        s = settings or get_settings()
-        if not self.has_dense:
-            return None
-        ok, why = self.availability(s)
-        if not ok:
-            raise ModelUnavailable(f"{self.ref}: {why}")
-        key = (self.ref, str(s.data_dir), _keys_id(s), s.device, s.embed_batch)  # a session's own key: its own encoder
-        with _enc_lock:
-            if key not in _encoders:
-                cache = EmbeddingCache(s.path("cache", "embeddings.sqlite"))
-                raw = self.make_raw(s)
-                if dims := {k: v for k, v in self.options if k in ("dim", "max_tokens")}:
-                    configure = getattr(raw, "configure", None)
-                    if configure is None:
-                        raise ModelUnavailable(f"{self.ref}: {', '.join(dims)} cannot be set for this model")
-                    configure(**dims)
-                _encoders[key] = CachedEncoder(self, raw, cache, s.embed_batch, prompts=self.prompts(s))
-            return _encoders[key]
 
 
-def fit_problem(spec: ModelSpec, dataset) -> str | None:
-    """Why ``spec`` cannot evaluate ``dataset`` (a text model on images, an image model on text, an
-    image backbone given text queries), or None. Jobs check this before any work."""
-    if spec.modality != dataset.modality and "audio" in (spec.modality, dataset.modality):
-        return _audio_fit_problem(spec, dataset)
-    if spec.modality != dataset.modality:
-        if spec.modality == "text":
-            return (f"{spec.ref} embeds text and {dataset.name} is an image dataset: use a clip:FOLDER "
-                    "(text and image queries) or img:FOLDER (image queries) model")
-        return f"{spec.ref} embeds images and {dataset.name} is a text dataset: use a text model"
-    kinds = dataset.query_kinds()
-    for kind, n in kinds.items():
-        if kind not in spec.query_kinds:
-            if kind == "text" and spec.modality == "audio":
-                return (f"{spec.ref} is an audio backbone (audio→audio only): it cannot embed the {n} text "
-                        f"queries of {dataset.name}; keep only the audio queries (--queries audio, or "
-                        "'audio' under Queries on the Retrieval page)")
-            if kind == "text":
-                return (f"{spec.ref} is an image backbone (image→image only): it cannot embed the {n} text "
-                        f"queries of {dataset.name}; keep only the image queries (--queries image, or "
-                        "'image' under Queries on the Retrieval page)")
-            return f"{spec.ref} cannot embed the {n} {kind} queries of {dataset.name}"
-    return None
 
 
-def _audio_fit_problem(spec: ModelSpec, dataset) -> str:
-    """An audio model on a text or image dataset, or another model on an audio dataset."""
-    if dataset.modality == "audio":
-        return (f"{spec.ref} embeds {'text' if spec.modality == 'text' else spec.modality + 's'} and {dataset.name} "
-                "is an audio dataset: use a clap:FOLDER (text and audio queries) or aud:FOLDER (audio queries) "
-                "model")
-    return (f"{spec.ref} embeds sounds and {dataset.name} is a{'n' if dataset.modality == 'image' else ''} "
-            f"{dataset.modality} dataset: use a {'text' if dataset.modality == 'text' else 'clip:/img:'} model")
 
 
-_encoders: dict[tuple, CachedEncoder] = {}
-_enc_lock = threading.Lock()
 
 
-def _keys_id(s: Settings) -> str:
-    """Which keys built an encoder (a digest: the cache key is never the key itself)."""
-    import hashlib
-
-    keys = [s.openai_key or "", s.openai_base_url or "", *sorted(f"{u}={k.get_secret_value()}"
-                                                                for u, k in s.endpoint_keys.items())]
-    return hashlib.sha256("\n".join(keys).encode()).hexdigest()[:16]
 
 
 def _needs_key(s: Settings) -> str | None:
@@ -256,64 +108,14 @@ for _spec in REGISTRY.values():  # "minilm" looks up its hub id in the catalog
         catalog.alias(_spec.name, _spec.catalog_name)
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "model"
 
 
-def _unique_slug(prefix: str, readable: str, model_id: str) -> str:
-    """Collection-name part for a user's model: readable, plus a hash of what it is, so two folders
-    named ``model`` (or one model name at two endpoints) never share (and drop) each other's collection."""
-    return f"{prefix}-{_slug(readable)}-{hashlib.sha1(model_id.encode()).hexdigest()[:6]}"
 
 
-def _endpoint_check(base_url: str) -> Callable[[Settings], str | None]:
-    def check(s: Settings) -> str | None:
-        import httpx
-
-        key = s.key_for(base_url)  # not the OpenAI key: this is someone else's server
-        try:
-            httpx.get(base_url.rstrip("/") + "/models", timeout=3.0,
-                      headers={"Authorization": f"Bearer {key}"} if key else {})
-        except httpx.HTTPError as e:
-            return f"endpoint {base_url} unreachable ({type(e).__name__}); start it or fix the base URL"
-        return None
-    return check
 
 
-def _folder_check(path: str) -> Callable[[Settings], str | None]:
-    from pathlib import Path
-
-    return lambda s: None if Path(path).is_dir() else f"no sentence-transformers folder at {path}"
 
 
-def _image_model(prefix: str, name: str) -> ModelSpec:
-    """``clip:FOLDER`` (text and image queries) or ``img:FOLDER`` (image queries): parse only."""
-    from pathlib import Path
-
-    path = name[len(prefix) + 1:].strip()
-    folder = Path(path).expanduser()
-    model_id = f"{prefix}:{folder.resolve()}"
-
-    def make_raw(s: Settings):
-        from rag.models.images import ClipEncoder, ImageBackboneEncoder
-
-        cls = ClipEncoder if prefix == "clip" else ImageBackboneEncoder
-        return cls(str(folder.resolve()), embed_device(s))
-
-    def check(s: Settings) -> str | None:
-        from rag.models.images import folder_problem
-
-        return folder_problem(path, prefix)
-
-    if prefix == "clip":
-        label, kinds = f"Local CLIP {folder.name}", ("text", "image")
-        description = f"CLIP / SigLIP folder {path}: text and image queries against an image corpus"
-    else:
-        label, kinds = f"Local image backbone {folder.name}", ("image",)
-        description = f"image backbone folder {path} (pooled features): image queries against an image corpus"
-    return ModelSpec(_unique_slug(prefix, folder.name, model_id), label, "dense", model_id, description,
-                     make_raw, check, cost_note="local image model folder on this machine (hardware not priced)",
-                     key=name, modality="image", query_kinds=kinds)
 
 
 def _with_options(name: str, base: str, opts: dict) -> ModelSpec:
@@ -328,52 +130,8 @@ def _with_options(name: str, base: str, opts: dict) -> ModelSpec:
     return replace(spec, key=name, options=tuple(opts.items()))
 
 
-def _hub_model(name: str) -> ModelSpec:
-    """``hf:ORG/NAME[@REVISION]``: parse only; the files are fetched into the HF cache on first use."""
-    from rag.models import hub
-
-    repo, _, revision = name[3:].strip().partition("@")
-    repo, revision = repo.strip(), revision.strip() or None
-    if repo.count("/") != 1 or not all(repo.split("/")):
-        raise ModelUnavailable(f"{name}: give hf:ORG/NAME[@REVISION], e.g. hf:BAAI/bge-small-zh-v1.5")
-    model_id = f"hf:{repo}" + (f"@{revision}" if revision else "")
-    return ModelSpec(_unique_slug("hf", repo.split("/")[1], model_id), repo, "dense", model_id,
-                     f"{repo} from the Hugging Face hub (HF_ENDPOINT, HF cache)",
-                     lambda s: SentenceTransformerEncoder(hub.fetch(repo, revision, _download_progress.get()),
-                                                          embed_device(s)),
-                     lambda s: hub.problem(repo, revision),
-                     cost_note="hub model run on this machine (hardware not priced)", key=name,
-                     folder=lambda s: hub.cached_folder(repo, revision), use_catalog=True)
 
 
-def _audio_model(prefix: str, name: str) -> ModelSpec:
-    """``clap:FOLDER`` (text and audio queries) or ``aud:FOLDER`` (audio queries): parse only."""
-    from pathlib import Path
-
-    path = name[len(prefix) + 1:].strip()
-    folder = Path(path).expanduser()
-    model_id = f"{prefix}:{folder.resolve()}"
-
-    def make_raw(s: Settings):
-        from rag.models.audio import AudioBackboneEncoder, ClapEncoder
-
-        cls = ClapEncoder if prefix == "clap" else AudioBackboneEncoder
-        return cls(str(folder.resolve()), embed_device(s))
-
-    def check(s: Settings) -> str | None:
-        from rag.models.audio import folder_problem
-
-        return folder_problem(path, prefix)
-
-    if prefix == "clap":
-        label, kinds = f"Local CLAP {folder.name}", ("text", "audio")
-        description = f"CLAP folder {path}: text and audio queries against a sound corpus"
-    else:
-        label, kinds = f"Local audio backbone {folder.name}", ("audio",)
-        description = f"audio backbone folder {path} (pooled features): audio queries against a sound corpus"
-    return ModelSpec(_unique_slug(prefix, folder.name, model_id), label, "dense", model_id, description,
-                     make_raw, check, cost_note="local audio model folder on this machine (hardware not priced)",
-                     key=name, modality="audio", query_kinds=kinds)
 
 
 def model_key(name: str) -> str:
@@ -394,33 +152,33 @@ def resolve(name: str) -> ModelSpec:
     if opts or base != name:
         return _with_options(name, base, opts)
     if name.startswith("hf:") and name[3:].strip():
-        return _hub_model(name)
+        return hub_model(name)
     if name.startswith("st:") and name[3:].strip():
         from pathlib import Path
 
         path = name[3:].strip()
         folder = Path(path).expanduser()
         model_id = f"st:{folder.resolve()}"
-        return ModelSpec(_unique_slug("st", folder.name, model_id), f"Local model {folder.name}", "dense",
+        return ModelSpec(unique_slug("st", folder.name, model_id), f"Local model {folder.name}", "dense",
                          model_id, f"sentence-transformers folder {path}",
-                         lambda s: SentenceTransformerEncoder(str(folder.resolve())), _folder_check(path),
+                         lambda s: SentenceTransformerEncoder(str(folder.resolve())), folder_check(path),
                          cost_note="local sentence-transformers folder on this machine (hardware not priced)",
                          key=name, folder=lambda s: str(folder.resolve()))
     if (fields := provider_fields(name)) is not None:  # cohere:, voyage:, jina:, gemini:, dashscope:, ...
         return ModelSpec(**fields)
     for prefix in ("clip", "img"):
         if name.startswith(prefix + ":") and name[len(prefix) + 1:].strip():
-            return _image_model(prefix, name)
+            return image_model(prefix, name)
     for prefix in ("clap", "aud"):
         if name.startswith(prefix + ":") and name[len(prefix) + 1:].strip():
-            return _audio_model(prefix, name)
+            return audio_model(prefix, name)
     if name.startswith("oai:") and "@" in name:
         model, base = (p.strip() for p in name[4:].split("@", 1))
         if model and base.startswith(("http://", "https://")):
             model_id = f"oai:{model}@{base}"
-            return ModelSpec(_unique_slug("oai", model, model_id), f"{model} @ {base}", "dense", model_id,
+            return ModelSpec(unique_slug("oai", model, model_id), f"{model} @ {base}", "dense", model_id,
                              f"OpenAI-compatible embeddings endpoint {base}",
-                             lambda s: OpenAIEncoder(model, s.key_for(base), base), _endpoint_check(base),
+                             lambda s: OpenAIEncoder(model, s.key_for(base), base), endpoint_check(base),
                              cost_note=f"self-hosted endpoint {base} (no per-token price; hardware not priced)",
                              key=name)
     base, _, dims = name.partition(":")
@@ -442,11 +200,11 @@ def resolve(name: str) -> ModelSpec:
 def prepare(spec: ModelSpec, settings: Settings | None = None, progress: ProgressFn | None = None) -> None:
     """Make the model's encoder now (a hub model is downloaded, its bytes reported to ``progress``), so a
     build's own progress starts after the download."""
-    token = _download_progress.set(progress)
+    token = download_progress.set(progress)
     try:
         spec.encoder(settings)
     finally:
-        _download_progress.reset(token)
+        download_progress.reset(token)
 
 
 def resolve_all(models: list[str], check: bool = False, settings: Settings | None = None) -> dict[str, ModelSpec]:

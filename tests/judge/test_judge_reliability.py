@@ -13,7 +13,8 @@ from scipy.stats import spearmanr
 
 from evaluators.judge.agreement import cohen_kappa
 from evaluators.judge.reliability import for_run, judge_reliability
-from evaluators.rag.job import RagConfig, run_rag
+from evaluators.rag.config import RagConfig
+from evaluators.rag.job import run_rag
 from rag.runs import RunStore
 from tests.support.judge_rules import JudgeNoise, flip_draw
 from tests.support.openai_test_server import judge_server  # noqa: F401  (fixture)

@@ -10,8 +10,9 @@ from __future__ import annotations
 import pytest
 
 from evaluators.judge.reliability import judge_reliability
+from evaluators.rag.config import RagConfig, questions_for
 from evaluators.rag.estimate import estimate_run
-from evaluators.rag.job import RagConfig, questions_for, resume_rag
+from evaluators.rag.job import resume_rag
 from evaluators.stats.significance import bootstrap_ci, two_level_ci
 from rag.runs import RunStore
 from tests.judge.test_judge_reliability import NOISY, _run

@@ -7,8 +7,8 @@ import pytest
 
 from evaluators.judge.agreement import cohen_kappa
 from evaluators.judge.reliability import judge_reliability
+from evaluators.rag.config import RagConfig, questions_for
 from evaluators.rag.estimate import estimate_run
-from evaluators.rag.job import RagConfig, questions_for
 from tests.judge.test_judge_reliability import METRICS, _run
 from tests.support.openai_test_server import JudgeServer, judge_server  # noqa: F401  (fixture)
 

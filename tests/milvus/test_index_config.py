@@ -138,7 +138,7 @@ def test_cli_bad_index_params_one_line(capsys, params, message):
 
 
 def test_load_and_rag_run_configs_record_the_index(sample):
-    from evaluators.rag.job import RagConfig, run_config_record
+    from evaluators.rag.config import RagConfig, run_config_record
     from loadtests.config import LoadConfig
 
     load = LoadConfig(models=["bm25"], index_type="HNSW", metric="L2", index_params={"M": 8})

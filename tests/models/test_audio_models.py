@@ -18,7 +18,8 @@ import torch
 from rag.data.dataset import Dataset, Document, Query
 from rag.models.audio import TEXT_ONLY, AudioBackboneEncoder, ClapEncoder, folder_problem
 from rag.models.base import ModalityError, ModelUnavailable
-from rag.models.registry import fit_problem, resolve
+from rag.models.registry import resolve
+from rag.models.spec import fit_problem
 from tests.support.tiny_audio_models import make_tiny_wav2vec2
 
 RATE = 16_000

@@ -182,7 +182,8 @@ def test_frontier_says_where_each_cost_comes_from(judge_server, tmp_path):  # no
 
 @pytest.mark.slow
 def test_rag_job_with_an_oai_model(retriever, judge_server, sample, tmp_path):  # noqa: F811
-    from evaluators.rag.job import RagConfig, questions_for, run_rag
+    from evaluators.rag.config import RagConfig, questions_for
+    from evaluators.rag.job import run_rag
 
     spec = oai(judge_server)
     store = RunStore(tmp_path / "rag.sqlite")

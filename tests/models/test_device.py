@@ -71,7 +71,7 @@ def test_this_machine_runs_minilm_on_the_cpu():
 def test_every_run_kind_records_device_and_batch(milvus, capsys, monkeypatch):
     """Retrieval (through the CLI), RAG and load-test configs carry the device and batch size."""
     import cli
-    from evaluators.rag.job import RagConfig, run_config_record
+    from evaluators.rag.config import RagConfig, run_config_record
     from loadtests.config import LoadConfig
     from rag.data.samples.text import load_sample
     from rag.runs import RunStore

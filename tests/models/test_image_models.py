@@ -23,7 +23,8 @@ from PIL import Image, ImageDraw
 from rag.data.dataset import Dataset, DatasetError, Document, Query
 from rag.models.base import ModalityError, ModelUnavailable
 from rag.models.images import TEXT_ONLY, ClipEncoder, ImageBackboneEncoder, open_image
-from rag.models.registry import fit_problem, resolve, resolve_all
+from rag.models.registry import resolve, resolve_all
+from rag.models.spec import fit_problem
 from tests.support.tiny_models import (
     make_tiny_clip,
     make_tiny_dinov2,

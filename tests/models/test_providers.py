@@ -15,7 +15,7 @@ import math
 import numpy as np
 import pytest
 
-from rag.models import registry
+from rag.models import spec as spec_module
 from rag.models.base import ModelUnavailable
 from rag.models.provider_api import InputTooLong, estimate_tokens
 from rag.models.providers import CNY_PER_USD, PROVIDERS, provider_rows
@@ -51,12 +51,12 @@ def providers_env(monkeypatch):
             monkeypatch.setenv(p.base_env, srv.base_url)
             monkeypatch.setenv(p.key_env, key_of(name))
         reset_settings()
-        registry._encoders.clear()  # encoders are cached per spec: these point at this test's servers
+        spec_module._encoders.clear()  # encoders are cached per spec: these point at this test's servers
         yield servers
     finally:
         for srv in servers.values():
             srv.__exit__(None, None, None)
-        registry._encoders.clear()
+        spec_module._encoders.clear()
         reset_settings()
 
 

@@ -142,7 +142,8 @@ def test_retrieval_compares_clip_and_siglip_with_thumbnails_and_marks(app, model
 
 
 def test_an_img_model_needs_image_queries_and_ranks_them_by_their_own_image(app, models, image_sample):
-    from rag.models.registry import fit_problem, resolve
+    from rag.models.registry import resolve
+    from rag.models.spec import fit_problem
 
     at = app
     all3 = f"{models['clip']}, {models['siglip']}, {models['resnet']}"
@@ -182,7 +183,8 @@ def test_text_pages_say_image_datasets_are_evaluated_on_the_retrieval_page(app):
 
 
 def test_index_page_builds_image_collections_and_refuses_text_models(app, models):
-    from rag.models.registry import fit_problem, resolve
+    from rag.models.registry import resolve
+    from rag.models.spec import fit_problem
 
     at = app
     at.switch_page("pages/2_Index.py").run()
@@ -217,7 +219,8 @@ def test_history_shows_the_image_run_per_query_with_thumbnails(app, models):
 
 
 def test_a_clip_model_on_a_text_dataset_is_refused_with_the_reason(app, models, sample):
-    from rag.models.registry import fit_problem, resolve
+    from rag.models.registry import resolve
+    from rag.models.spec import fit_problem
 
     at = app
     at.switch_page("pages/1_Data.py").run()

@@ -18,7 +18,8 @@ from dataclasses import replace
 import pytest
 
 import cli
-from evaluators.rag.job import RagConfig, resume_rag, run_rag, run_view
+from evaluators.rag.config import RagConfig
+from evaluators.rag.job import resume_rag, run_rag, run_view
 from rag.data.dataset import Dataset, Query
 from rag.runs import RunStore
 from tests.conftest import ROOT
@@ -68,8 +69,8 @@ def test_offline_cli_on_the_sample(retriever, sample, tmp_path):
 
 
 def test_judged_run_matches_its_estimate(retriever, sample, llm_server):  # noqa: F811
+    from evaluators.rag.config import questions_for
     from evaluators.rag.estimate import estimate_run
-    from evaluators.rag.job import questions_for
 
     cfg = judged(llm_server)
     est = estimate_run(questions_for(sample, cfg), sample, cfg)

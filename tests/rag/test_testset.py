@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from evaluators.rag.config import RagConfig
 from evaluators.rag.cost import UsageMeter
-from evaluators.rag.job import RagConfig, run_rag
+from evaluators.rag.job import run_rag
 from evaluators.rag.testset import NEEDS_LLM, generate_testset, why_unavailable
 from rag.data.dataset import DatasetError
 from rag.data.question_sets import (

@@ -30,7 +30,8 @@ def text_of(page: str) -> str:
 
 @pytest.fixture(scope="module")
 def real_runs(retriever, sample, tmp_path_factory):
-    from evaluators.rag.job import RagConfig, run_rag
+    from evaluators.rag.config import RagConfig
+    from evaluators.rag.job import run_rag
     from evaluators.retrieval.evaluate import evaluate_retrieval, save_run
 
     store = RunStore(tmp_path_factory.mktemp("report") / "runs.sqlite")

@@ -1,0 +1,176 @@
+"""What a model is to the workbench: one ``ModelSpec`` (its kind, ids, encoder factory, availability, price,
+languages, options), and whether it fits a dataset. Below the registry and the builders of users' models.
+
+Usage:
+    spec = resolve("minilm")               # rag.models.registry
+    ok, why = spec.availability()
+    enc = spec.encoder()                   # CachedEncoder
+    fit_problem(spec, dataset)             # None, or why this model cannot evaluate that dataset
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from rag.models import catalog
+from rag.models.base import ModelUnavailable
+from rag.models.cache import CachedEncoder, EmbeddingCache
+from rag.models.prompts import Prompts, own_prompts, resolve_prompts
+from rag.settings import Settings, get_settings
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str                      # registry key and collection-name part: [a-z0-9_-]
+    label: str
+    kind: str                      # "dense" | "sparse" | "hybrid"
+    model_id: str                  # what run records and the cache name
+    description: str = ""
+    make_raw: Callable[[Settings], object] | None = field(default=None, repr=False)  # dense part
+    check: Callable[[Settings], str | None] = field(default=lambda s: None, repr=False)
+    price_per_mtok: float = 0.0    # USD per 1M tokens embedded (0 for local models)
+    cost_note: str = "local model on this machine (hardware not priced)"  # why an unpriced model costs $0
+    key: str = ""                  # the spec string it was resolved from (results are keyed by it)
+    modality: str = "text"         # what its corpus is: "text", "image" (clip:, img:) or "audio" (clap:, aud:)
+    query_kinds: tuple[str, ...] = ("text",)  # query kinds it embeds: clip: ("text", "image"), img: ("image",)
+    price_note: str = "API list price"  # where price_per_mtok comes from (providers: source, "unverified")
+    languages: tuple[str, ...] = ()  # ISO 639-1 codes it reads; ("*",) multilingual; ("analyzer",) BM25's
+    #                                  analyzer decides; () unknown (rag.models.language_fit says what fits)
+    options: tuple[tuple[str, object], ...] = ()  # from the spec's "#key=value&…" (rag.models.spec_options)
+    folder: Callable[[Settings], str | None] | None = field(default=None, repr=False)  # local files, if any
+    use_catalog: bool = False      # prompts from the catalog when the folder declares none (hub ids)
+
+    @property
+    def ref(self) -> str:
+        """The key results and run records use: the user's spec string (a registry name is itself)."""
+        return self.key or self.name
+
+    @property
+    def catalog_name(self) -> str:
+        """The name ``rag.models.catalog`` knows it by: the hub / provider id, without options."""
+        return self.model_id.split("@", 1)[0] if self.model_id.startswith("openai/") else self.model_id
+
+    @property
+    def option(self) -> dict:
+        return dict(self.options)
+
+    @property
+    def cache_key(self) -> str:
+        """The model id plus what changes every vector (dims, max tokens); prompts add theirs per role."""
+        o = self.option
+        return self.model_id + "".join(f"#{k}={o[k]}" for k in ("dim", "max_tokens") if k in o)
+
+    def local_folder(self, settings: Settings | None = None) -> str | None:
+        """Where the model's files are on this machine (None: an API, or a hub model not fetched yet)."""
+        return self.folder(settings or get_settings()) if self.folder else None
+
+    def prompts(self, settings: Settings | None = None) -> Prompts:
+        """The query / document prompts it is encoded with: the spec's options, else the folder's own
+        config, else (hub ids) the catalog, else none (``rag.models.prompts``)."""
+        if not self.has_dense:
+            return Prompts()
+        own = own_prompts(self.local_folder(settings))
+        info = catalog.lookup(self) if self.use_catalog else None
+        return resolve_prompts(own, info, {k: v for k, v in self.options if k in ("query", "document")})
+
+    def encoding(self, settings: Settings | None = None) -> dict:
+        """What shapes the stored vectors besides the model id: the document prompt, dims, max tokens
+        (part of the collection's identity; empty for a model used as it comes)."""
+        out = {k: v for k, v in self.options if k in ("dim", "max_tokens")}
+        if self.has_dense and (doc := self.prompts(settings).document):
+            out["document_prompt"] = doc
+        return out
+
+    @property
+    def cost_basis(self) -> str:
+        """Where the per-token price comes from, said explicitly (never a silent $0)."""
+        if self.price_per_mtok != self.price_per_mtok:  # NaN: a provider price we could not confirm
+            return f"unknown: {self.cost_note}"
+        if self.price_per_mtok:
+            return f"${self.price_per_mtok}/1M tokens ({self.price_note})"
+        return self.cost_note
+
+    @property
+    def has_dense(self) -> bool:
+        return self.kind in ("dense", "hybrid")
+
+    @property
+    def has_sparse(self) -> bool:
+        return self.kind in ("sparse", "hybrid")
+
+    def availability(self, settings: Settings | None = None) -> tuple[bool, str]:
+        reason = self.check(settings or get_settings())
+        return (reason is None, reason or "ready")
+
+    def encoder(self, settings: Settings | None = None) -> CachedEncoder | None:
+        """The cached dense encoder, or None for a sparse-only model. Raises ModelUnavailable."""
+        s = settings or get_settings()
+        if not self.has_dense:
+            return None
+        ok, why = self.availability(s)
+        if not ok:
+            raise ModelUnavailable(f"{self.ref}: {why}")
+        key = (self.ref, str(s.data_dir), _keys_id(s), s.device, s.embed_batch)  # a session's own key: its own encoder
+        with _enc_lock:
+            if key not in _encoders:
+                cache = EmbeddingCache(s.path("cache", "embeddings.sqlite"))
+                raw = self.make_raw(s)
+                if dims := {k: v for k, v in self.options if k in ("dim", "max_tokens")}:
+                    configure = getattr(raw, "configure", None)
+                    if configure is None:
+                        raise ModelUnavailable(f"{self.ref}: {', '.join(dims)} cannot be set for this model")
+                    configure(**dims)
+                _encoders[key] = CachedEncoder(self, raw, cache, s.embed_batch, prompts=self.prompts(s))
+            return _encoders[key]
+
+
+def fit_problem(spec: ModelSpec, dataset) -> str | None:
+    """Why ``spec`` cannot evaluate ``dataset`` (a text model on images, an image model on text, an
+    image backbone given text queries), or None. Jobs check this before any work."""
+    if spec.modality != dataset.modality and "audio" in (spec.modality, dataset.modality):
+        return _audio_fit_problem(spec, dataset)
+    if spec.modality != dataset.modality:
+        if spec.modality == "text":
+            return (f"{spec.ref} embeds text and {dataset.name} is an image dataset: use a clip:FOLDER "
+                    "(text and image queries) or img:FOLDER (image queries) model")
+        return f"{spec.ref} embeds images and {dataset.name} is a text dataset: use a text model"
+    kinds = dataset.query_kinds()
+    for kind, n in kinds.items():
+        if kind not in spec.query_kinds:
+            if kind == "text" and spec.modality == "audio":
+                return (f"{spec.ref} is an audio backbone (audio→audio only): it cannot embed the {n} text "
+                        f"queries of {dataset.name}; keep only the audio queries (--queries audio, or "
+                        "'audio' under Queries on the Retrieval page)")
+            if kind == "text":
+                return (f"{spec.ref} is an image backbone (image→image only): it cannot embed the {n} text "
+                        f"queries of {dataset.name}; keep only the image queries (--queries image, or "
+                        "'image' under Queries on the Retrieval page)")
+            return f"{spec.ref} cannot embed the {n} {kind} queries of {dataset.name}"
+    return None
+
+
+def _audio_fit_problem(spec: ModelSpec, dataset) -> str:
+    """An audio model on a text or image dataset, or another model on an audio dataset."""
+    if dataset.modality == "audio":
+        return (f"{spec.ref} embeds {'text' if spec.modality == 'text' else spec.modality + 's'} and {dataset.name} "
+                "is an audio dataset: use a clap:FOLDER (text and audio queries) or aud:FOLDER (audio queries) "
+                "model")
+    return (f"{spec.ref} embeds sounds and {dataset.name} is a{'n' if dataset.modality == 'image' else ''} "
+            f"{dataset.modality} dataset: use a {'text' if dataset.modality == 'text' else 'clip:/img:'} model")
+
+
+_encoders: dict[tuple, CachedEncoder] = {}
+
+
+_enc_lock = threading.Lock()
+
+
+def _keys_id(s: Settings) -> str:
+    """Which keys built an encoder (a digest: the cache key is never the key itself)."""
+    import hashlib
+
+    keys = [s.openai_key or "", s.openai_base_url or "", *sorted(f"{u}={k.get_secret_value()}"
+                                                                for u, k in s.endpoint_keys.items())]
+    return hashlib.sha256("\n".join(keys).encode()).hexdigest()[:16]

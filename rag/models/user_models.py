@@ -1,0 +1,129 @@
+"""Specs for the models users bring, by prefix: ``hf:ORG/NAME[@REV]`` (the Hugging Face hub),
+``clip:`` / ``img:`` (image folders), ``clap:`` / ``aud:`` (audio folders), and the checks they share.
+Parse only: whether a model can run here is its ``availability()``. ``rag.models.registry.resolve`` calls
+these; the sentence-transformers folder and OpenAI-compatible endpoint specs are built there too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from contextvars import ContextVar
+
+from rag.models.base import ModelUnavailable, ProgressFn
+from rag.models.devices import embed_device
+from rag.models.spec import ModelSpec
+from rag.models.text import SentenceTransformerEncoder
+from rag.settings import Settings
+
+# where a hub download reports its bytes while an encoder is made (set by ``registry.prepare``)
+download_progress: ContextVar[ProgressFn | None] = ContextVar("download_progress", default=None)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "model"
+
+
+def unique_slug(prefix: str, readable: str, model_id: str) -> str:
+    """Collection-name part for a user's model: readable, plus a hash of what it is, so two folders
+    named ``model`` (or one model name at two endpoints) never share (and drop) each other's collection."""
+    return f"{prefix}-{_slug(readable)}-{hashlib.sha1(model_id.encode()).hexdigest()[:6]}"
+
+
+def endpoint_check(base_url: str) -> Callable[[Settings], str | None]:
+    def check(s: Settings) -> str | None:
+        import httpx
+
+        key = s.key_for(base_url)  # not the OpenAI key: this is someone else's server
+        try:
+            httpx.get(base_url.rstrip("/") + "/models", timeout=3.0,
+                      headers={"Authorization": f"Bearer {key}"} if key else {})
+        except httpx.HTTPError as e:
+            return f"endpoint {base_url} unreachable ({type(e).__name__}); start it or fix the base URL"
+        return None
+    return check
+
+
+def folder_check(path: str) -> Callable[[Settings], str | None]:
+    from pathlib import Path
+
+    return lambda s: None if Path(path).is_dir() else f"no sentence-transformers folder at {path}"
+
+
+def image_model(prefix: str, name: str) -> ModelSpec:
+    """``clip:FOLDER`` (text and image queries) or ``img:FOLDER`` (image queries): parse only."""
+    from pathlib import Path
+
+    path = name[len(prefix) + 1:].strip()
+    folder = Path(path).expanduser()
+    model_id = f"{prefix}:{folder.resolve()}"
+
+    def make_raw(s: Settings):
+        from rag.models.images import ClipEncoder, ImageBackboneEncoder
+
+        cls = ClipEncoder if prefix == "clip" else ImageBackboneEncoder
+        return cls(str(folder.resolve()), embed_device(s))
+
+    def check(s: Settings) -> str | None:
+        from rag.models.images import folder_problem
+
+        return folder_problem(path, prefix)
+
+    if prefix == "clip":
+        label, kinds = f"Local CLIP {folder.name}", ("text", "image")
+        description = f"CLIP / SigLIP folder {path}: text and image queries against an image corpus"
+    else:
+        label, kinds = f"Local image backbone {folder.name}", ("image",)
+        description = f"image backbone folder {path} (pooled features): image queries against an image corpus"
+    return ModelSpec(unique_slug(prefix, folder.name, model_id), label, "dense", model_id, description,
+                     make_raw, check, cost_note="local image model folder on this machine (hardware not priced)",
+                     key=name, modality="image", query_kinds=kinds)
+
+
+def hub_model(name: str) -> ModelSpec:
+    """``hf:ORG/NAME[@REVISION]``: parse only; the files are fetched into the HF cache on first use."""
+    from rag.models import hub
+
+    repo, _, revision = name[3:].strip().partition("@")
+    repo, revision = repo.strip(), revision.strip() or None
+    if repo.count("/") != 1 or not all(repo.split("/")):
+        raise ModelUnavailable(f"{name}: give hf:ORG/NAME[@REVISION], e.g. hf:BAAI/bge-small-zh-v1.5")
+    model_id = f"hf:{repo}" + (f"@{revision}" if revision else "")
+    return ModelSpec(unique_slug("hf", repo.split("/")[1], model_id), repo, "dense", model_id,
+                     f"{repo} from the Hugging Face hub (HF_ENDPOINT, HF cache)",
+                     lambda s: SentenceTransformerEncoder(hub.fetch(repo, revision, download_progress.get()),
+                                                          embed_device(s)),
+                     lambda s: hub.problem(repo, revision),
+                     cost_note="hub model run on this machine (hardware not priced)", key=name,
+                     folder=lambda s: hub.cached_folder(repo, revision), use_catalog=True)
+
+
+def audio_model(prefix: str, name: str) -> ModelSpec:
+    """``clap:FOLDER`` (text and audio queries) or ``aud:FOLDER`` (audio queries): parse only."""
+    from pathlib import Path
+
+    path = name[len(prefix) + 1:].strip()
+    folder = Path(path).expanduser()
+    model_id = f"{prefix}:{folder.resolve()}"
+
+    def make_raw(s: Settings):
+        from rag.models.audio import AudioBackboneEncoder, ClapEncoder
+
+        cls = ClapEncoder if prefix == "clap" else AudioBackboneEncoder
+        return cls(str(folder.resolve()), embed_device(s))
+
+    def check(s: Settings) -> str | None:
+        from rag.models.audio import folder_problem
+
+        return folder_problem(path, prefix)
+
+    if prefix == "clap":
+        label, kinds = f"Local CLAP {folder.name}", ("text", "audio")
+        description = f"CLAP folder {path}: text and audio queries against a sound corpus"
+    else:
+        label, kinds = f"Local audio backbone {folder.name}", ("audio",)
+        description = f"audio backbone folder {path} (pooled features): audio queries against a sound corpus"
+    return ModelSpec(unique_slug(prefix, folder.name, model_id), label, "dense", model_id, description,
+                     make_raw, check, cost_note="local audio model folder on this machine (hardware not priced)",
+                     key=name, modality="audio", query_kinds=kinds)
