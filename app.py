@@ -9,19 +9,22 @@ from pathlib import Path
 
 import streamlit as st
 
+from rag.i18n import _
+from ui.interface_language import use_session_language
 from ui.sidebar import sidebar_status
 
-st.set_page_config(page_title="RAG workbench", page_icon="🧪", layout="wide")
+use_session_language()  # first: the titles below and every page speak this session's language
+st.set_page_config(page_title=_("RAG workbench"), page_icon="🧪", layout="wide")
 
 HERE = Path(__file__).resolve().parent
 PAGES = [  # (file, title, icon): a new page is one entry
-    ("pages/1_Data.py", "Data", "📂"),
-    ("pages/2_Index.py", "Index", "🗄️"),
-    ("pages/3_Retrieval.py", "Retrieval", "🔎"),
-    ("pages/4_RAG_quality.py", "RAG quality", "🧠"),
-    ("pages/5_Load_test.py", "Load test", "🚦"),
-    ("pages/6_History.py", "History", "🗂️"),
-    ("pages/7_Sweep.py", "Sweep", "🧪"),
+    ("pages/1_Data.py", _("Data"), "📂"),
+    ("pages/2_Index.py", _("Index"), "🗄️"),
+    ("pages/3_Retrieval.py", _("Retrieval"), "🔎"),
+    ("pages/4_RAG_quality.py", _("RAG quality"), "🧠"),
+    ("pages/5_Load_test.py", _("Load test"), "🚦"),
+    ("pages/6_History.py", _("History"), "🗂️"),
+    ("pages/7_Sweep.py", _("Sweep"), "🧪"),
 ]
 page = st.navigation([st.Page(f, title=t, icon=i, default=n == 0)
                       for n, (f, t, i) in enumerate(PAGES) if (HERE / f).exists()])

@@ -56,14 +56,19 @@ def report(run_ids: Annotated[str, Opt("--runs", help="comma-separated run ids, 
            metric: Annotated[str | None, Opt(help="main quality metric (default nDCG@k / the first Ragas metric)")]
            = None,
            examples: Annotated[int, Opt(help="example queries shown as rank tables")] = 3,
-           title: str | None = None) -> int:
+           title: str | None = None,
+           lang: Annotated[str | None, Opt(help="the report's language: en or zh (default: WORKBENCH_LANG, else en)")]
+           = None) -> int:
     from evaluators.report.build import build_report
+    from rag.i18n import LANGUAGES, normalize
     from rag.outputs import write_atomic
     from rag.runs import RunStore
 
+    if lang is not None and normalize(lang) is None:
+        raise ValueError(f"--lang: unknown language '{lang}'; choose one of {', '.join(LANGUAGES)}")
     store = RunStore.default()
     ids = store.resolve_ids(run_ids)
-    html = build_report(store, ids, metric=metric, examples=examples, title=title)
+    html = build_report(store, ids, metric=metric, examples=examples, title=title, lang=lang)
     path = write_atomic(output, html)
     print(f"wrote {path} (runs {', '.join(ids)})")
     return 0

@@ -3,12 +3,13 @@ or documents."""
 
 import streamlit as st
 
+from rag.i18n import _
 from ui.data_sources import SOURCE_FORMS, SOURCES
 from ui.language_panel import language_caption, language_details
 from ui.state import current_dataset
 from ui.tables import dataset_caption, dataset_tabs
 
-st.title("📂 Data")
+st.title("📂 " + _("Data"))
 st.write("Pick what to evaluate on. Every file is validated before anything is indexed; an error names "
          "the file, line and field (in a workbook the sheet, row and column), and the current dataset stays loaded.")
 

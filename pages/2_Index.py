@@ -5,6 +5,7 @@ models embed text, and a model that cannot evaluate the dataset says why before 
 
 import streamlit as st
 
+from rag.i18n import _
 from rag.milvus.capabilities import models_on
 from ui.index_panel import build, collections_panel, model_chooser
 from ui.language_panel import analyzer_setting, language_caption, model_fit_notes
@@ -14,7 +15,7 @@ from ui.resources import server_capabilities
 from ui.state import current_dataset, index_config, index_settings, session_settings
 from ui.tables import dataset_caption
 
-st.title("🗄️ Index")
+st.title("🗄️ " + _("Index"))
 ds = current_dataset()
 dataset_caption(ds)
 language_caption(ds)

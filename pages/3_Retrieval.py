@@ -5,13 +5,14 @@ the text or the image queries, and each model that cannot evaluate them says why
 
 import streamlit as st
 
+from rag.i18n import _
 from ui.language_panel import language_caption, model_fit_notes
 from ui.pickers import fit_check, keep, kept, model_picker, query_kind_picker
 from ui.retrieval_panel import compare, metrics_panel, shown_result
 from ui.state import current_dataset, index_config
 from ui.tables import dataset_caption, query_drilldown
 
-st.title("🔎 Retrieval")
+st.title("🔎 " + _("Retrieval"))
 ds = current_dataset()
 dataset_caption(ds)
 language_caption(ds)

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from rag.i18n import _
 from rag.models.generators import GENERATORS
 from rag.models.llm import PROVIDERS
 from rag.runs import RunStore
@@ -10,7 +11,7 @@ from ui.pickers import fit_check, llm_picker, model_picker
 from ui.state import current_dataset
 from ui.tables import dataset_caption
 
-st.title("🧠 RAG quality")
+st.title("🧠 " + _("RAG quality"))
 text_only(current_dataset(), "answers are generated from text contexts")
 with st.spinner("Loading Ragas…"):
     from ui.rag_panel import dataset_runs, rag_config, run_button, run_panel, testset_panel

@@ -3,12 +3,13 @@
 import streamlit as st
 
 from loadtests.runner import dataset_spec
+from rag.i18n import _
 from ui.images import text_only
 from ui.load_panel import live_panel, load_form, results_panel, run_controls, web_ui_panel
 from ui.state import current_dataset, index_config
 from ui.tables import dataset_caption
 
-st.title("🚦 Load test")
+st.title("🚦 " + _("Load test"))
 ds = current_dataset()
 dataset_caption(ds)
 text_only(ds, "the load-test service searches text collections")

@@ -7,10 +7,11 @@ live in ``rag.runs.export``, ``evaluators.stats.comparison``, ``evaluators.repor
 
 import streamlit as st
 
+from rag.i18n import _
 from rag.runs import RunStore
 from ui.history_panel import compare_runs, open_run, run_list, undo_banner
 
-st.title("🗂️ History")
+st.title("🗂️ " + _("History"))
 store = RunStore.default()
 undo_banner(store)
 

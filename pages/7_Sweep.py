@@ -3,13 +3,14 @@
 import streamlit as st
 
 from evaluators.retrieval.metrics import METRICS
+from rag.i18n import _
 from ui.images import text_only
 from ui.pickers import fit_check, model_picker
 from ui.state import current_dataset
 from ui.sweep_panel import grid_fields, leaderboard_panel, plan_panel, rerank_prices, run
 from ui.tables import dataset_caption
 
-st.title("🧪 Sweep")
+st.title("🧪 " + _("Sweep"))
 ds = current_dataset()
 dataset_caption(ds)
 text_only(ds, "a sweep varies chunking, fusion and rerankers, which are text setups")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from rag.i18n import _
+from ui.interface_language import language_switch
 from ui.resources import server_capabilities, shared_retriever
 from ui.state import apply_llm_settings, session_settings
 
@@ -15,18 +17,20 @@ def sidebar_status() -> None:
     from rag.models.devices import runtime_info
 
     with st.sidebar:
-        st.markdown("### Status")
+        language_switch()
+        st.markdown("### " + _("Status"))
         try:  # ping over the cached connection: no new client on every rerun
             wb = shared_retriever()
             wb.store.ping()
-            ok, msg = True, f"{wb.info.describe()} answers ({wb.store.capabilities.short()})"
+            ok, msg = True, _("{server} answers ({capabilities})").format(server=wb.info.describe(),
+                                                                         capabilities=wb.store.capabilities.short())
         except MilvusUnavailable as e:
             ok, msg = False, str(e)
         (st.success if ok else st.error)(msg, icon="🗄️")
         _llm_status()
-        st.caption("🖥️ Local encoders: {device}, batch {embed_batch} (WORKBENCH_DEVICE, WORKBENCH_EMBED_BATCH)"
+        st.caption("🖥️ " + _("Local encoders: {device}, batch {embed_batch} (WORKBENCH_DEVICE, WORKBENCH_EMBED_BATCH)")
                    .format(**runtime_info()))
-        with st.expander("Models"):
+        with st.expander(_("Models")):
             # this session's keys and the server's limits too (bm25 needs Milvus >= 2.5)
             for spec, ok, why in models_on(server_capabilities(), session_settings()):
                 st.markdown(f"{'🟢' if ok else '⚪'} **{spec.name}** — {spec.label}" + ("" if ok else f"  \n_{why}_"))
@@ -37,19 +41,20 @@ def _llm_status() -> None:
     from rag.settings import get_settings
 
     s = session_settings()
-    mine = " (this session's key)" if "llm_keys" in st.session_state else ""
+    mine = _(" (this session's key)") if "llm_keys" in st.session_state else ""
     if s.openai_key:
-        st.info(f"LLM: OpenAI-compatible API{' at ' + s.openai_base_url if s.openai_base_url else ''}{mine}",
-                icon="🤖")
+        where = _("LLM: OpenAI-compatible API at {url}").format(url=s.openai_base_url) if s.openai_base_url \
+            else _("LLM: OpenAI-compatible API")
+        st.info(where + mine, icon="🤖")
     else:
-        st.caption("🤖 No LLM configured: offline mode (extractive answers, non-LLM Ragas metrics). "
-                   "Set OPENAI_API_KEY (environment, .env or below) to enable LLM answers and judges.")
-    with st.expander("API key and endpoint"):
-        key = st.text_input("OpenAI API key", type="password", key="openai_key_input",
-                            help="Used by this browser session only (kept in its memory, never on disk, "
-                                 "never shared with other sessions); the environment's key is the default.")
-        base = st.text_input("Base URL (Ollama, vLLM, …)", value=get_settings().openai_base_url or "",
+        st.caption("🤖 " + _("No LLM configured: offline mode (extractive answers, non-LLM Ragas metrics). "
+                             "Set OPENAI_API_KEY (environment, .env or below) to enable LLM answers and judges."))
+    with st.expander(_("API key and endpoint")):
+        key = st.text_input(_("OpenAI API key"), type="password", key="openai_key_input",
+                            help=_("Used by this browser session only (kept in its memory, never on disk, "
+                                   "never shared with other sessions); the environment's key is the default."))
+        base = st.text_input(_("Base URL (Ollama, vLLM, …)"), value=get_settings().openai_base_url or "",
                              key="base_url_input")
-        if st.button("Use these"):
+        if st.button(_("Use these")):
             apply_llm_settings(key, base)
             st.rerun()

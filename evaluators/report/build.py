@@ -60,11 +60,15 @@ from evaluators.stats.labels import fmt_p, metric_label
 from evaluators.stats.run_kinds import describe_llm, kind_of
 from evaluators.stats.run_stats import ALPHA, N_RESAMPLES, run_stats
 from rag.data.language import LanguageProfile
+from rag.i18n import _, babel_locale, language, ngettext
 from rag.runs import Run, RunStore, scrub
 
 # The page itself is ``templates/report.html.j2``; autoescape is what keeps user text inert there.
+# Its fixed text is in the message catalog (``rag.i18n``): ``{% trans %}`` blocks and ``_()``, extracted by Babel.
 _ENV = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True,
-                   trim_blocks=True, lstrip_blocks=True)
+                   trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.i18n"])
+_ENV.policies["ext.i18n.trimmed"] = True  # the catalog's keys are one line whatever the template's wrapping
+_ENV.install_gettext_callables(gettext=_, ngettext=ngettext, newstyle=True)
 
 
 def _table(frame: pd.DataFrame, floats: int = 3, **kw) -> Markup:
@@ -122,8 +126,9 @@ def _headline(cmp: MetricComparison, frontier: pd.DataFrame, labels: dict[tuple[
         return cmp.verdicts()[0] + _coverage_lines(cmp)
     a, b = res.best, _runner_up(cmp)
     best = cmp.summary(a)
-    text = (f"{a} scores best on {cmp.label}, {cmp._num(best.mean)} [{cmp._num(best.low)}, {cmp._num(best.high)}] "
-            f"over {best.n} of {best.total or cmp.n_queries} questions.")
+    text = _("{model} scores best on {metric}, {mean} [{low}, {high}] over {n} of {total} questions.").format(
+        model=a, metric=cmp.label, mean=cmp._num(best.mean), low=cmp._num(best.low), high=cmp._num(best.high),
+        n=best.n, total=best.total or cmp.n_queries)
     if b is None:
         return text + _coverage_lines(cmp)
     text += " " + cmp.pair_sentence(a, b).rstrip(".")
@@ -147,24 +152,28 @@ def _winner(cmp: MetricComparison) -> str:
     """The winner with its interval and coverage, and whether the win is clear (not tied with anyone)."""
     res = cmp.result
     if res.best is None:
-        return f"No winner on {cmp.label}: " + (f"no signal ({res.no_signal})." if res.no_signal
-                                                 else "no setup has a score on it.")
+        return (_("No winner on {metric}: no signal ({why}).") if res.no_signal
+                else _("No winner on {metric}: no setup has a score on it.")).format(metric=cmp.label,
+                                                                                    why=res.no_signal)
     b = cmp.summary(res.best)
-    text = (f"Winner on {cmp.label}: {b.model}, {cmp._num(b.mean)} (95% CI [{cmp._num(b.low)}, "
-            f"{cmp._num(b.high)}], {b.n} of {b.total or cmp.n_queries} questions).")
+    text = _("Winner on {metric}: {model}, {mean} (95% CI [{low}, {high}], {n} of {total} questions).").format(
+        metric=cmp.label, model=b.model, mean=cmp._num(b.mean), low=cmp._num(b.low), high=cmp._num(b.high), n=b.n,
+        total=b.total or cmp.n_queries)
     tied = sorted(res.tied_with_best - {res.best})
     too_few = [m for m in tied if cmp.pair_sentence(res.best, m).startswith("Too few")]
     tied = [m for m in tied if m not in too_few]
     if too_few:
-        text += f" Not a clear win: too few questions to tell it from {', '.join(too_few)}."
+        text += " " + _("Not a clear win: too few questions to tell it from {models}.").format(
+            models=", ".join(too_few))
     if tied:
-        text += f" Not a clear win: statistically tied with {', '.join(tied)} (Holm-adjusted p ≥ {res.alpha:g})."
+        text += " " + _("Not a clear win: statistically tied with {models} (Holm-adjusted p ≥ {alpha}).").format(
+            models=", ".join(tied), alpha=f"{res.alpha:g}")
     if res.low_coverage:
-        text += f" Not ranked (lower coverage): {', '.join(sorted(res.low_coverage))}."
+        text += " " + _("Not ranked (lower coverage): {models}.").format(models=", ".join(sorted(res.low_coverage)))
     if tied or too_few:
         return text
     others = [s.model for s in res.models if s.model != res.best and s.n > 0 and s.model not in res.low_coverage]
-    return text + (f" Significantly ahead of {', '.join(others)}." if others else "")
+    return text + (" " + _("Significantly ahead of {models}.").format(models=", ".join(others)) if others else "")
 
 
 def _compared(group: list[Run], cmp: MetricComparison, load_runs: list[Run]) -> list[str]:
@@ -233,14 +242,16 @@ def quality_section(store: RunStore, group: list[Run], metric: str | None = None
     main = (find_metric(names, metric) if metric else None) or stats.main_metric(default_metric(store, group[0]))
     metrics = [main] + [n for n in names if n != main] if entry.report_all_metrics else [main]
     cmps = [stats.get(m) for m in metrics if m]
-    sec = {"title": f"{entry.section_title} · {group[0].dataset or 'dataset'}", "sentences": [], "tables": [],
-           "figures": [], "examples": [], "notes": [], "intro": f"{len(cmps[0].scores)} setups, {cmps[0].n_queries} "
-           "queries" + (f", k = {group[0].config.get('k')}" if entry.same_cutoff else "") if cmps else ""}
+    sec = {"title": f"{_(entry.section_title)} · {group[0].dataset or _('dataset')}", "sentences": [], "tables": [],
+           "figures": [], "examples": [], "notes": [], "intro": _("{setups} setups, {queries} queries").format(
+               setups=len(cmps[0].scores), queries=cmps[0].n_queries)
+           + (f", k = {group[0].config.get('k')}" if entry.same_cutoff else "") if cmps else ""}
     for cmp in cmps:
         sec["sentences"] += cmp.verdicts()
-        sec["tables"].append((f"{cmp.label}: mean and 95% CI", _table(_ci_table(cmp))))
+        sec["tables"].append((_("{metric}: mean and 95% CI").format(metric=cmp.label), _table(_ci_table(cmp))))
         if len(cmp.scores) > 1:
-            sec["tables"].append((f"{cmp.label}: paired differences", _table(_pairs_table(cmp))))
+            sec["tables"].append((_("{metric}: paired differences").format(metric=cmp.label),
+                                  _table(_pairs_table(cmp))))
     judge_sentences, judge_tables = judge_parts(store, group)   # what the judged metrics above are worth
     sec["sentences"] += judge_sentences
     sec["tables"] += judge_tables
@@ -248,7 +259,7 @@ def quality_section(store: RunStore, group: list[Run], metric: str | None = None
         all_means = stats.frame().assign(metric=lambda f: f["metric"].map(metric_label)).pivot(
             index="model", columns="metric", values="mean").reindex(stats.models)
         all_means = all_means[[metric_label(m) for m in stats.metrics]].rename_axis(None, axis=1).reset_index()
-        sec["tables"].append(("All metrics (means)", _table(all_means, reasons={c: "not scored"
+        sec["tables"].append((_("All metrics (means)"), _table(all_means, reasons={c: "not scored"
                                                                                for c in all_means.columns})))
     if cmps:
         sec["figures"].append(means_chart(cmps))
@@ -263,17 +274,25 @@ def _frontier_section(kind: str, frontier: pd.DataFrame, chart: Markup | None, i
     notes = [f"No load run in this report: latency is not on the chart ({missing(NO_LOAD)}). Add a load run id."] \
         if frontier["p95_ms"].isna().all() else []
     pareto = ", ".join(frontier.loc[frontier["pareto"], "setup"])
-    return {"title": f"Quality, cost and latency · {kind_of(kind).label}",
-            "intro": "Pareto-optimal setups: no other setup is at least as good on every axis and better on one."
-                     + (" The chart is in the executive summary." if in_summary and chart else ""),
-            "sentences": [], "tables": [("Setups", _table(frontier_display(frontier)))], "examples": [],
+    return {"title": _("Quality, cost and latency") + f" · {kind_of(kind).label}",
+            "intro": _("Pareto-optimal setups: no other setup is at least as good on every axis and better on one.")
+                     + (" " + _("The chart is in the executive summary.") if in_summary and chart else ""),
+            "sentences": [], "tables": [(_("Setups"), _table(frontier_display(frontier)))], "examples": [],
             "notes": notes, "figures": [chart] if chart and not in_summary else [],
-            "headline": f"Pareto-optimal on {metric}, cost and latency: {pareto or missing('none scored')}."}
+            "headline": _("Pareto-optimal on {metric}, cost and latency: {setups}.").format(
+                metric=metric, setups=pareto or missing(_("none scored")))}
 
 
 def build_report(store: RunStore, run_ids: list[str] | str, metric: str | None = None, examples: int = 3,
-                 title: str | None = None, n_resamples: int = N_RESAMPLES, dataset=None) -> str:
-    """The report's HTML text for the given runs (ids, ``"A,B"`` or ``latest``)."""
+                 title: str | None = None, n_resamples: int = N_RESAMPLES, dataset=None,
+                 lang: str | None = None) -> str:
+    """The report's HTML text for the given runs (ids, ``"A,B"`` or ``latest``), in ``lang`` (``zh``, ``en``;
+    default: the current interface language, ``rag.i18n``)."""
+    with language(lang):
+        return _build(store, run_ids, metric, examples, title, n_resamples, dataset)
+
+
+def _build(store: RunStore, run_ids, metric, examples, title, n_resamples, dataset) -> str:
     ids = store.resolve_ids(run_ids)
     runs = [store.get(i) for i in ids]
     load_runs = [r for r in runs if not kind_of(r).quality]  # latency for the frontier
@@ -299,7 +318,7 @@ def build_report(store: RunStore, run_ids: list[str] | str, metric: str | None =
         headline.append(sec.pop("headline"))
         sections.append(sec)
     if not headline:
-        headline = ["These runs have no per-query scores or load results to compare."]
+        headline = [_("These runs have no per-query scores or load results to compare.")]
     headline += [f"Run {r.id} ({r.kind}) is {r.status}" + (f": {r.error}" if r.error else "") +
                  "; its numbers cover only what finished." for r in runs if r.status != "done"]
     if not summary:  # load runs only, or nothing comparable
@@ -309,7 +328,8 @@ def build_report(store: RunStore, run_ids: list[str] | str, metric: str | None =
                                 for r in load_runs]}
     summary["more"] = [h for h in headline if h != summary.get("verdict")]
     return _ENV.get_template("report.html.j2").render(
-        title=title or "RAG evaluation report", generated=time.strftime("%Y-%m-%d %H:%M"), runs=ids, summary=summary,
+        title=title or _("RAG evaluation report"), html_lang=babel_locale().replace("_", "-"),
+        generated=time.strftime("%Y-%m-%d %H:%M"), runs=ids, summary=summary,
         your_data=your_data(runs),
         sections=sections, manifest=[_manifest(r) for r in runs], resamples=f"{n_resamples:,}", best=BEST, alpha=ALPHA,
         tints=TINTS, rel=RELEVANT, nonrel=NOT_RELEVANT, nomatch=NO_MATCH, legend=LEGEND)

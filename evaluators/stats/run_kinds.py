@@ -23,6 +23,7 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from rag.i18n import N_
 from rag.runs import Run
 from rag.runs.models import RUN_MODELS
 
@@ -145,11 +146,12 @@ def _sweep_headline(run: Run) -> str:
 RUN_KINDS: dict[str, RunKind] = {k.name: k for k in (
     RunKind("retrieval", "retrieval", "metrics", quality=True, headline=_retrieval_headline,
             default_metric=_retrieval_default, same_cutoff=True,
-            section=_ref("evaluators.report.build", "quality_section"), section_title="Retrieval", means_table=True,
+            section=_ref("evaluators.report.build", "quality_section"), section_title=N_("Retrieval"),
+            means_table=True,
             relevance_legend=True, example=_ref("evaluators.report.sections", "retrieval_example"),
             describe=_retrieval_describe, cost=_ref("evaluators.report.frontier", "retrieval_cost")),
     RunKind("rag", "RAG", "metrics", quality=True, headline=_rag_headline, default_metric=_rag_default,
-            section=_ref("evaluators.report.build", "quality_section"), section_title="RAG quality (Ragas)",
+            section=_ref("evaluators.report.build", "quality_section"), section_title=N_("RAG quality (Ragas)"),
             report_all_metrics=True, example=_ref("evaluators.report.sections", "rag_example"),
             describe=_rag_describe, setup=_rag_setup, cost=_ref("evaluators.report.frontier", "rag_cost"),
             endpoint="rag"),

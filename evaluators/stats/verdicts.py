@@ -25,11 +25,12 @@ import numpy as np
 
 from evaluators.stats.labels import fmt_p
 from evaluators.stats.power import exact_floor, required_queries
+from rag.i18n import _
 
 
 def _ci(cmp, low: float, high: float) -> str:
     if math.isinf(low) or math.isinf(high):
-        return "[unbounded: too few questions]"
+        return "[" + _("unbounded: too few questions") + "]"
     return f"[{cmp._num(low)}, {cmp._num(high)}]"
 
 
@@ -54,18 +55,21 @@ def pair_sentence(cmp, a: str, b: str) -> str:
         p = cmp.result.pair(b, a)
     label = cmp.label
     if math.isnan(p.p_adjusted):
-        return f"{p.model_a} and {p.model_b} share no scored queries on {label}; they cannot be compared."
+        return _("{a} and {b} share no scored queries on {metric}; they cannot be compared.").format(
+            a=p.model_a, b=p.model_b, metric=label)
     ci = _ci(cmp, p.low, p.high)
     if p.significant:
-        return (f"{p.model_a} beats {p.model_b} on {label} by {cmp._num(p.diff)} {ci}, "
-                f"{fmt_p(p.p_adjusted)} ({p.n} paired queries).")
+        return _("{a} beats {b} on {metric} by {diff} {ci}, {p} ({n} paired queries).").format(
+            a=p.model_a, b=p.model_b, metric=label, diff=cmp._num(p.diff), ci=ci, p=fmt_p(p.p_adjusted), n=p.n)
     needed = questions_needed(cmp, p.model_a, p.model_b, p.diff)
     if needed is not None and (needed > p.n or math.isinf(p.high)):
-        return (f"Too few questions to tell {p.model_a} from {p.model_b} on {label} (n = {p.n}; about "
-                f"{max(needed, p.n + 1)} needed for a difference of {cmp._num(abs(p.diff))}): difference "
-                f"{cmp._num(p.diff)} {ci}, {fmt_p(p.p_adjusted)}.")
-    return (f"{p.model_a} and {p.model_b} are statistically tied on {label}: difference "
-            f"{cmp._num(p.diff)} {ci}, {fmt_p(p.p_adjusted)} ({p.n} paired queries).")
+        return _("Too few questions to tell {a} from {b} on {metric} (n = {n}; about {needed} needed for a "
+                 "difference of {size}): difference {diff} {ci}, {p}.").format(
+            a=p.model_a, b=p.model_b, metric=label, n=p.n, needed=max(needed, p.n + 1), size=cmp._num(abs(p.diff)),
+            diff=cmp._num(p.diff), ci=ci, p=fmt_p(p.p_adjusted))
+    return _("{a} and {b} are statistically tied on {metric}: difference {diff} {ci}, {p} ({n} paired "
+             "queries).").format(a=p.model_a, b=p.model_b, metric=label, diff=cmp._num(p.diff), ci=ci,
+                                 p=fmt_p(p.p_adjusted), n=p.n)
 
 
 def verdicts(cmp) -> list[str]:
@@ -78,23 +82,25 @@ def verdicts(cmp) -> list[str]:
     incomplete = [(s.model, cmp.coverage(s.model)) for s in scored
                   if s.n < (s.total or cmp.n_queries) or cmp.misses.get(s.model)]
     if res.no_signal or res.best is None:
-        why = res.no_signal or "no model has a score on it"
-        out = [f"No signal on {label}: {why}; no model is ranked on it."]
-        return out + [f"Coverage: {c}." for _, c in incomplete] + cmp.notes + res.notes
+        why = res.no_signal or _("no model has a score on it")
+        out = [_("No signal on {metric}: {why}; no model is ranked on it.").format(metric=label, why=why)]
+        return out + [_("Coverage: {coverage}.").format(coverage=c) for _m, c in incomplete] + cmp.notes + res.notes
     b = cmp.summary(res.best)
-    out = [f"Best on {label}: {b.model}, {cmp._num(b.mean)} [{cmp._num(b.low)}, {cmp._num(b.high)}] "
-           f"over {b.n} of {b.total or cmp.n_queries} questions."]
+    out = [_("Best on {metric}: {model}, {mean} [{low}, {high}] over {n} of {total} questions.").format(
+        metric=label, model=b.model, mean=cmp._num(b.mean), low=cmp._num(b.low), high=cmp._num(b.high), n=b.n,
+        total=b.total or cmp.n_queries)]
     ranked = sorted((s for s in scored if s.model != res.best and s.model not in res.low_coverage),
                     key=lambda s: -s.mean)
     out += [pair_sentence(cmp, res.best, s.model) for s in ranked]
     for s in scored:
         if s.model in res.low_coverage:
-            out.append(f"{s.model} is not ranked on {label}: {cmp.coverage(s.model).split(': ', 1)[1]}; "
-                       f"its mean {cmp._num(s.mean)} is over the questions it survived. On the questions both "
-                       f"scored: " + pair_sentence(cmp, res.best, s.model))
-    out += [f"Coverage: {c}." for m, c in incomplete if m not in res.low_coverage]
+            out.append(_("{model} is not ranked on {metric}: {coverage}; its mean {mean} is over the questions it "
+                         "survived. On the questions both scored: ").format(
+                model=s.model, metric=label, coverage=cmp.coverage(s.model).split(": ", 1)[1], mean=cmp._num(s.mean))
+                + pair_sentence(cmp, res.best, s.model))
+    out += [_("Coverage: {coverage}.").format(coverage=c) for m, c in incomplete if m not in res.low_coverage]
     if cmp.not_scored:
-        out.append(f"Not scored on {label}: {', '.join(cmp.not_scored)}.")
+        out.append(_("Not scored on {metric}: {models}.").format(metric=label, models=", ".join(cmp.not_scored)))
     hint = sample_size_hint(cmp)
     return out + ([hint] if hint else []) + cmp.notes + res.notes
 
@@ -113,6 +119,6 @@ def sample_size_hint(cmp) -> str | None:
     if math.isnan(mdd):
         return None
     n = res.pair(a, b).n
-    return (f"With {n} queries, a true difference smaller than about {cmp._num(mdd)} in {cmp.label} "
-            f"between {a} and {b} would likely go undetected (80% power, α = {res.alpha:g}); "
-            "more queries narrow it (halving it takes four times as many).")
+    return _("With {n} queries, a true difference smaller than about {size} in {metric} between {a} and {b} would "
+             "likely go undetected (80% power, α = {alpha}); more queries narrow it (halving it takes four times as "
+             "many).").format(n=n, size=cmp._num(mdd), metric=cmp.label, a=a, b=b, alpha=f"{res.alpha:g}")

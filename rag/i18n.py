@@ -1,0 +1,183 @@
+"""The interface language: one gettext message catalog for the app, the CLI's messages and the report.
+
+Why gettext + Babel: plural forms (``ngettext``), ``{name}`` placeholders the translator can move, a
+standard extractor (``pybabel extract``, Jinja2's ``babel_extract`` for the report template) and
+locale-aware numbers and dates (``babel.numbers``, ``babel.dates``), with no ``if lang == ...`` in callers:
+a new language is one ``.po`` file and one ``LANGUAGES`` entry.
+
+The catalog: the English text is the key (gettext's convention), so English needs no translation file and
+an English reader sees exactly the source text. ``rag/locale/messages.pot`` is the template (every key,
+extracted from the source: ``python -m rag.i18n extract``), ``rag/locale/zh_CN/LC_MESSAGES/messages.po`` the
+Chinese. The ``.po`` is compiled in memory when first used (Babel's ``read_po`` + ``write_mo``, ~10 ms):
+no binary ``.mo`` in git to fall out of step with its ``.po``, no build step before ``streamlit run``.
+
+Which language: ``set_language`` sets it for the current thread / task (a ``ContextVar``): each Streamlit
+session runs its script in its own thread and sets it at the top of every rerun, so two browsers can read
+two languages; the CLI sets it once from ``--lang`` or ``WORKBENCH_LANG``; ``language("zh")`` is a
+``with`` block (the report). Default: ``WORKBENCH_LANG``, else English.
+
+Usage:
+    from rag.i18n import _, ngettext, set_language
+    set_language("zh")
+    _("Status")                                   # '状态'
+    ngettext("{n} query", "{n} queries", 3).format(n=3)
+    fmt_number(12345.6)                            # '12,345.6'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gettext
+import io
+import os
+from contextvars import ContextVar
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+
+LOCALE_DIR = Path(__file__).parent / "locale"
+DOMAIN = "messages"
+# code -> (Babel locale, the name shown in the language switch, in its own language). English is the source.
+LANGUAGES: dict[str, tuple[str, str]] = {"en": ("en", "English"), "zh": ("zh_CN", "简体中文")}
+DEFAULT = "en"
+
+_current: ContextVar[str | None] = ContextVar("workbench_ui_language", default=None)
+
+
+def normalize(tag: str | None) -> str | None:
+    """Our code for a language tag (``zh-CN``, ``zh_Hans``, ``en-US``, an Accept-Language header), or None."""
+    if not tag:
+        return None
+    for part in str(tag).split(","):  # "zh-CN,zh;q=0.9,en;q=0.8": the first we have wins
+        code = part.split(";")[0].strip().replace("_", "-").split("-")[0].lower()
+        if code in LANGUAGES:
+            return code
+    return None
+
+
+def env_language() -> str:
+    """``WORKBENCH_LANG`` (``zh``, ``zh_CN``, ``en``…) when set and known, else English."""
+    return normalize(os.environ.get("WORKBENCH_LANG")) or DEFAULT
+
+
+def set_language(code: str | None) -> str:
+    """Use this language for the current thread / task; unknown or empty -> ``WORKBENCH_LANG``. Returns it."""
+    lang = normalize(code) or env_language()
+    _current.set(lang)
+    return lang
+
+
+def current_language() -> str:
+    """The language set for this thread / task, else ``WORKBENCH_LANG``, else English."""
+    return _current.get() or env_language()
+
+
+@contextlib.contextmanager
+def language(code: str | None):
+    """``with language("zh"):`` for one job (a report), the previous language restored after it."""
+    token = _current.set(normalize(code) or current_language())
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def babel_locale(code: str | None = None) -> str:
+    """The Babel locale of a language (``zh_CN``), the current one by default."""
+    return LANGUAGES[normalize(code) or current_language()][0]
+
+
+@cache
+def translations(code: str) -> gettext.NullTranslations:
+    """The compiled catalog of a language (English: the identity)."""
+    po = LOCALE_DIR / babel_locale(code) / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if not po.exists():
+        return gettext.NullTranslations()
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    with po.open("rb") as f:
+        catalog = read_po(f, locale=babel_locale(code))
+    buf = io.BytesIO()
+    write_mo(buf, catalog)
+    buf.seek(0)
+    return gettext.GNUTranslations(buf)
+
+
+def _(message: str) -> str:
+    """The message in the current language (the English text itself when untranslated)."""
+    return translations(current_language()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    """The singular or plural form for ``n`` in the current language (Chinese has one form)."""
+    return translations(current_language()).ngettext(singular, plural, n)
+
+
+def N_(message: str) -> str:
+    """Mark a constant for the catalog without translating it now (gettext's ``gettext_noop``): a registry's
+    label is defined at import, in no language; its reader calls ``_(label)`` when the language is known."""
+    return message
+
+
+def fmt_number(value: float, fmt: str | None = None) -> str:
+    """A number with the current locale's separators (``babel.numbers.format_decimal``)."""
+    from babel.numbers import format_decimal
+
+    return format_decimal(value, format=fmt, locale=babel_locale())
+
+
+def fmt_datetime(value: datetime, fmt: str = "medium") -> str:
+    """A date and time as the current locale writes it (``babel.dates.format_datetime``)."""
+    from babel.dates import format_datetime
+
+    return format_datetime(value, format=fmt, locale=babel_locale())
+
+
+# --- the catalog's upkeep: `python -m rag.i18n extract` rewrites the template from the source -------------------
+SOURCE_DIRS = ("rag", "evaluators", "loadtests", "flows", "commands", "ui", "pages")
+SOURCE_FILES = ("app.py", "cli.py")
+
+
+def extract_keys(root: Path) -> dict[str | tuple[str, str], list[str]]:
+    """Every message the source asks for (``_``, ``ngettext``, and the report template's ``{% trans %}`` /
+    ``_()``), with where, by Babel's extractors: what the catalog must hold, no more."""
+    from babel.messages.extract import extract_from_dir, extract_from_file
+
+    method_map = [("**.py", "python"), ("**/templates/**.j2", "jinja2.ext:babel_extract")]
+    options = {"**/templates/**.j2": {"extensions": "jinja2.ext.i18n", "trimmed": "true"}}
+    keywords = {"_": None, "N_": None, "ngettext": (1, 2)}
+    found: dict[str | tuple[str, str], list[str]] = {}
+
+    def add(msg, where: str) -> None:
+        found.setdefault(msg if isinstance(msg, str) else tuple(msg), []).append(where)
+
+    for d in SOURCE_DIRS:
+        for path, lineno, msg, _comments, _ctx in extract_from_dir(root / d, method_map=method_map,
+                                                                    keywords=keywords, options_map=options):
+            add(msg, f"{d}/{path}:{lineno}")
+    for name in SOURCE_FILES:
+        for lineno, msg, _comments, _ctx in extract_from_file("python", root / name, keywords=keywords):
+            add(msg, f"{name}:{lineno}")
+    return found
+
+
+def write_template(root: Path) -> Path:
+    """Rewrite ``rag/locale/messages.pot`` from the source (what translators translate)."""
+    from babel.messages.catalog import Catalog
+    from babel.messages.pofile import write_po
+
+    catalog = Catalog(project="rag-workbench", charset="utf-8")
+    for key, where in sorted(extract_keys(root).items(), key=lambda kv: str(kv[0])):
+        catalog.add(key, locations=[(w.rsplit(":", 1)[0], int(w.rsplit(":", 1)[1])) for w in where])
+    path = LOCALE_DIR / f"{DOMAIN}.pot"
+    with path.open("wb") as f:
+        write_po(f, catalog, omit_header=False, sort_output=True, width=120)
+    return path
+
+
+if __name__ == "__main__":  # python -m rag.i18n extract
+    import sys
+
+    if sys.argv[1:] == ["extract"]:
+        print(write_template(Path(__file__).resolve().parent.parent))
