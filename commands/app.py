@@ -9,6 +9,8 @@ policy lives in ``WorkbenchGroup.main`` and ``invoke``, so ``cli.main([...])``, 
 local variables, and a key can be one. A genuine bug (an exception no job raises on purpose) exits 3
 with one line naming it and the file its traceback was written to (``logs/cli-errors.log`` in the data
 folder, secrets masked), so a user never sees a traceback and a bug report still has one.
+The fixed words of these lines follow ``WORKBENCH_LANG`` (``rag.i18n``: ``错误: …`` in Chinese); exit codes,
+JSON keys and the messages jobs raise (still English) do not change with it.
 
 Usage:
     app = build_app()
@@ -21,6 +23,8 @@ import sys
 
 import typer
 from typer.core import TyperGroup
+
+from rag.i18n import _
 
 PROG = "cli.py"
 
@@ -35,7 +39,7 @@ def user_error(e: BaseException) -> str | None:
     if isinstance(e, (DatasetError, ModelUnavailable, MilvusUnavailable, RunNotFound, ValueError, OSError)):
         return str(e)
     if type(e).__module__.startswith(("pymilvus", "grpc")):  # a Milvus call failing mid-run
-        return f"Milvus failed: {getattr(e, 'message', None) or e}"
+        return _("Milvus failed: {reason}").format(reason=getattr(e, "message", None) or e)
     return None
 
 
@@ -83,17 +87,18 @@ class WorkbenchGroup(TyperGroup):
         except (typer.Exit, typer.Abort, typer.TyperException):
             raise  # click's own: main() prints them
         except KeyboardInterrupt:
-            print("error: interrupted", file=sys.stderr)
+            print(_("error: {message}").format(message=_("interrupted")), file=sys.stderr)
             raise typer.Exit(130) from None
         except Exception as e:
             message = user_error(e)
             if message is None:
                 from rag.runs import scrub
 
-                print(f"error: unexpected {type(e).__name__}: {scrub(str(e))} (a bug: please report it with "
-                      f"{log_bug(e)})", file=sys.stderr)
+                print(_("error: {message}").format(message=_(
+                    "unexpected {error}: {detail} (a bug: please report it with {log})").format(
+                    error=type(e).__name__, detail=scrub(str(e)), log=log_bug(e))), file=sys.stderr)
                 raise typer.Exit(3) from None
-            print(f"error: {message}", file=sys.stderr)
+            print(_("error: {message}").format(message=message), file=sys.stderr)
             raise typer.Exit(2) from None
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
@@ -101,10 +106,10 @@ class WorkbenchGroup(TyperGroup):
             rv = super().main(args=args, prog_name=prog_name or PROG, complete_var=complete_var,
                               standalone_mode=False, **extra)
         except typer.TyperException as e:
-            print(f"error: {usage_line(e)}", file=sys.stderr)
+            print(_("error: {message}").format(message=usage_line(e)), file=sys.stderr)
             rv = getattr(e, "exit_code", 2)
         except typer.Abort:
-            print("error: aborted", file=sys.stderr)
+            print(_("error: {message}").format(message=_("aborted")), file=sys.stderr)
             rv = 1
         code = rv if isinstance(rv, int) else 0
         if standalone_mode:

@@ -146,7 +146,7 @@ def extract_keys(root: Path) -> dict[str | tuple[str, str], list[str]]:
 
     method_map = [("**.py", "python"), ("**/templates/**.j2", "jinja2.ext:babel_extract")]
     options = {"**/templates/**.j2": {"extensions": "jinja2.ext.i18n", "trimmed": "true"}}
-    keywords = {"_": None, "N_": None, "ngettext": (1, 2)}
+    keywords = {"_": None, "gettext": None, "N_": None, "ngettext": (1, 2)}
     found: dict[str | tuple[str, str], list[str]] = {}
 
     def add(msg, where: str) -> None:

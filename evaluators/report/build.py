@@ -242,7 +242,7 @@ def quality_section(store: RunStore, group: list[Run], metric: str | None = None
     main = (find_metric(names, metric) if metric else None) or stats.main_metric(default_metric(store, group[0]))
     metrics = [main] + [n for n in names if n != main] if entry.report_all_metrics else [main]
     cmps = [stats.get(m) for m in metrics if m]
-    sec = {"title": f"{_(entry.section_title)} · {group[0].dataset or _('dataset')}", "sentences": [], "tables": [],
+    sec = {"title": _(entry.section_title) + " · " + (group[0].dataset or _("dataset")), "sentences": [], "tables": [],
            "figures": [], "examples": [], "notes": [], "intro": _("{setups} setups, {queries} queries").format(
                setups=len(cmps[0].scores), queries=cmps[0].n_queries)
            + (f", k = {group[0].config.get('k')}" if entry.same_cutoff else "") if cmps else ""}
