@@ -7,8 +7,9 @@ a new language is one ``.po`` file and one ``LANGUAGES`` entry.
 
 The catalog: the English text is the key (gettext's convention), so English needs no translation file and
 an English reader sees exactly the source text. ``rag/locale/messages.pot`` is the template (every key,
-extracted from the source: ``python -m rag.i18n extract``), ``rag/locale/zh_CN/LC_MESSAGES/messages.po`` the
-Chinese. The ``.po`` is compiled in memory when first used (Babel's ``read_po`` + ``write_mo``, ~10 ms):
+extracted from the source and merged into each ``.po``: ``python -m rag.i18n extract``),
+``rag/locale/zh_CN/LC_MESSAGES/messages.po`` the Chinese. The ``.po`` is compiled in memory when first used
+(Babel's ``read_po`` + ``write_mo``, ~10 ms):
 no binary ``.mo`` in git to fall out of step with its ``.po``, no build step before ``streamlit run``.
 
 Which language: ``set_language`` sets it for the current thread / task (a ``ContextVar``): each Streamlit
@@ -114,6 +115,11 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return translations(current_language()).ngettext(singular, plural, n)
 
 
+def pgettext(context: str, message: str) -> str:
+    """The message in the current language, disambiguated by a context (``pgettext("metric gloss", "nDCG")``)."""
+    return translations(current_language()).pgettext(context, message)
+
+
 def N_(message: str) -> str:
     """Mark a constant for the catalog without translating it now (gettext's ``gettext_noop``): a registry's
     label is defined at import, in no language; its reader calls ``_(label)`` when the language is known."""
@@ -139,45 +145,62 @@ SOURCE_DIRS = ("rag", "evaluators", "loadtests", "flows", "commands", "ui", "pag
 SOURCE_FILES = ("app.py", "cli.py")
 
 
-def extract_keys(root: Path) -> dict[str | tuple[str, str], list[str]]:
-    """Every message the source asks for (``_``, ``ngettext``, and the report template's ``{% trans %}`` /
-    ``_()``), with where, by Babel's extractors: what the catalog must hold, no more."""
+def extract_keys(root: Path) -> dict:
+    """Every message the source asks for (``_``, ``N_``, ``ngettext``, ``pgettext`` and the report template's
+    ``{% trans %}`` / ``_()``), with where, by Babel's extractors: what the catalog must hold, no more."""
     from babel.messages.extract import extract_from_dir, extract_from_file
 
     method_map = [("**.py", "python"), ("**/templates/**.j2", "jinja2.ext:babel_extract")]
     options = {"**/templates/**.j2": {"extensions": "jinja2.ext.i18n", "trimmed": "true"}}
-    keywords = {"_": None, "gettext": None, "N_": None, "ngettext": (1, 2)}
-    found: dict[str | tuple[str, str], list[str]] = {}
+    keywords = {"_": None, "gettext": None, "N_": None, "ngettext": (1, 2), "pgettext": ((1, "c"), 2)}
+    found: dict = {}  # msgid, (singular, plural) or (context, msgid) -> where
 
-    def add(msg, where: str) -> None:
-        found.setdefault(msg if isinstance(msg, str) else tuple(msg), []).append(where)
+    def add(msg, ctx: str | None, where: str) -> None:
+        key = msg if isinstance(msg, str) else tuple(msg)
+        found.setdefault((ctx, key) if ctx else key, []).append(where)
 
     for d in SOURCE_DIRS:
-        for path, lineno, msg, _comments, _ctx in extract_from_dir(root / d, method_map=method_map,
-                                                                    keywords=keywords, options_map=options):
-            add(msg, f"{d}/{path}:{lineno}")
+        for path, lineno, msg, _comments, ctx in extract_from_dir(root / d, method_map=method_map,
+                                                                   keywords=keywords, options_map=options):
+            add(msg, ctx, f"{d}/{path}:{lineno}")
     for name in SOURCE_FILES:
-        for lineno, msg, _comments, _ctx in extract_from_file("python", root / name, keywords=keywords):
-            add(msg, f"{name}:{lineno}")
+        for lineno, msg, _comments, ctx in extract_from_file("python", root / name, keywords=keywords):
+            add(msg, ctx, f"{name}:{lineno}")
     return found
 
 
-def write_template(root: Path) -> Path:
-    """Rewrite ``rag/locale/messages.pot`` from the source (what translators translate)."""
+def update_catalogs(root: Path) -> list[Path]:
+    """Rewrite ``messages.pot`` from the source and merge it into every language's ``.po`` (new keys empty,
+    keys no longer asked for dropped): what ``python -m rag.i18n extract`` does after strings change."""
     from babel.messages.catalog import Catalog
-    from babel.messages.pofile import write_po
+    from babel.messages.pofile import read_po, write_po
 
-    catalog = Catalog(project="rag-workbench", charset="utf-8")
+    template = Catalog(project="rag-workbench", charset="utf-8")
     for key, where in sorted(extract_keys(root).items(), key=lambda kv: str(kv[0])):
-        catalog.add(key, locations=[(w.rsplit(":", 1)[0], int(w.rsplit(":", 1)[1])) for w in where])
-    path = LOCALE_DIR / f"{DOMAIN}.pot"
-    with path.open("wb") as f:
-        write_po(f, catalog, omit_header=False, sort_output=True, width=120)
-    return path
+        ctx, msg = (key if isinstance(key, tuple) and key[0] in CONTEXTS else (None, key))
+        template.add(msg, context=ctx, locations=[(w.rsplit(":", 1)[0], int(w.rsplit(":", 1)[1])) for w in where])
+    written = [LOCALE_DIR / f"{DOMAIN}.pot"]
+    with written[0].open("wb") as f:
+        write_po(f, template, sort_output=True, width=120, omit_header=True)
+    for code, (loc, _name) in LANGUAGES.items():
+        po = LOCALE_DIR / loc / "LC_MESSAGES" / f"{DOMAIN}.po"
+        if code == DEFAULT or not po.exists():
+            continue
+        with po.open("rb") as f:
+            catalog = read_po(f, locale=loc)
+        catalog.update(template, no_fuzzy_matching=True)
+        with po.open("wb") as f:
+            write_po(f, catalog, sort_output=True, width=120, ignore_obsolete=True, omit_header=False,
+                     include_lineno=False)
+        written.append(po)
+    return written
+
+
+CONTEXTS = ("metric gloss",)  # the pgettext contexts in use (a key (context, msgid) vs a plural pair)
 
 
 if __name__ == "__main__":  # python -m rag.i18n extract
     import sys
 
     if sys.argv[1:] == ["extract"]:
-        print(write_template(Path(__file__).resolve().parent.parent))
+        print(*update_catalogs(Path(__file__).resolve().parent.parent), sep="\n")

@@ -56,7 +56,7 @@ from evaluators.report.sections import example_tables, html_table, judge_parts, 
 from evaluators.report.your_data import your_data
 from evaluators.retrieval.evaluate import LEGEND, TINTS
 from evaluators.stats.comparison import BEST, MetricComparison, default_metric, find_metric, model_labels, run_metrics
-from evaluators.stats.labels import fmt_p, metric_label
+from evaluators.stats.labels import fmt_p, glossed, metric_label
 from evaluators.stats.run_kinds import describe_llm, kind_of
 from evaluators.stats.run_stats import ALPHA, N_RESAMPLES, run_stats
 from rag.data.language import LanguageProfile
@@ -127,7 +127,7 @@ def _headline(cmp: MetricComparison, frontier: pd.DataFrame, labels: dict[tuple[
     a, b = res.best, _runner_up(cmp)
     best = cmp.summary(a)
     text = _("{model} scores best on {metric}, {mean} [{low}, {high}] over {n} of {total} questions.").format(
-        model=a, metric=cmp.label, mean=cmp._num(best.mean), low=cmp._num(best.low), high=cmp._num(best.high),
+        model=a, metric=glossed(cmp.label), mean=cmp._num(best.mean), low=cmp._num(best.low), high=cmp._num(best.high),
         n=best.n, total=best.total or cmp.n_queries)
     if b is None:
         return text + _coverage_lines(cmp)
@@ -153,12 +153,12 @@ def _winner(cmp: MetricComparison) -> str:
     res = cmp.result
     if res.best is None:
         return (_("No winner on {metric}: no signal ({why}).") if res.no_signal
-                else _("No winner on {metric}: no setup has a score on it.")).format(metric=cmp.label,
+                else _("No winner on {metric}: no setup has a score on it.")).format(metric=glossed(cmp.label),
                                                                                     why=res.no_signal)
     b = cmp.summary(res.best)
     text = _("Winner on {metric}: {model}, {mean} (95% CI [{low}, {high}], {n} of {total} questions).").format(
-        metric=cmp.label, model=b.model, mean=cmp._num(b.mean), low=cmp._num(b.low), high=cmp._num(b.high), n=b.n,
-        total=b.total or cmp.n_queries)
+        metric=glossed(cmp.label), model=b.model, mean=cmp._num(b.mean), low=cmp._num(b.low),
+        high=cmp._num(b.high), n=b.n, total=b.total or cmp.n_queries)
     tied = sorted(res.tied_with_best - {res.best})
     too_few = [m for m in tied if cmp.pair_sentence(res.best, m).startswith("Too few")]
     tied = [m for m in tied if m not in too_few]

@@ -23,7 +23,7 @@ import math
 
 import numpy as np
 
-from evaluators.stats.labels import fmt_p
+from evaluators.stats.labels import fmt_p, glossed
 from evaluators.stats.power import exact_floor, required_queries
 from rag.i18n import _
 
@@ -53,7 +53,7 @@ def pair_sentence(cmp, a: str, b: str) -> str:
     p = cmp.result.pair(a, b)
     if not math.isnan(p.diff) and p.diff < 0:
         p = cmp.result.pair(b, a)
-    label = cmp.label
+    label = glossed(cmp.label)
     if math.isnan(p.p_adjusted):
         return _("{a} and {b} share no scored queries on {metric}; they cannot be compared.").format(
             a=p.model_a, b=p.model_b, metric=label)
@@ -77,7 +77,7 @@ def verdicts(cmp) -> list[str]:
     the models not ranked for their coverage (with their difference on the shared questions), the
     sample-size hint."""
     res = cmp.result
-    label = cmp.label
+    label = glossed(cmp.label)
     scored = [s for s in res.models if s.n > 0]
     incomplete = [(s.model, cmp.coverage(s.model)) for s in scored
                   if s.n < (s.total or cmp.n_queries) or cmp.misses.get(s.model)]
@@ -121,4 +121,4 @@ def sample_size_hint(cmp) -> str | None:
     n = res.pair(a, b).n
     return _("With {n} queries, a true difference smaller than about {size} in {metric} between {a} and {b} would "
              "likely go undetected (80% power, α = {alpha}); more queries narrow it (halving it takes four times as "
-             "many).").format(n=n, size=cmp._num(mdd), metric=cmp.label, a=a, b=b, alpha=f"{res.alpha:g}")
+             "many).").format(n=n, size=cmp._num(mdd), metric=glossed(cmp.label), a=a, b=b, alpha=f"{res.alpha:g}")
