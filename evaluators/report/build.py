@@ -131,21 +131,22 @@ def _headline(cmp: MetricComparison, frontier: pd.DataFrame, labels: dict[tuple[
         n=best.n, total=best.total or cmp.n_queries)
     if b is None:
         return text + _coverage_lines(cmp)
-    text += " " + cmp.pair_sentence(a, b).rstrip(".")
+    text += " " + cmp.pair_sentence(a, b).rstrip(".。")
     diff = cmp.result.pair(a, b).diff
     order = (b, a) if diff == diff and diff < 0 else (a, b)  # the sentence names the winner first
     rows = {labels.get((r["quality_run"], r["model"])): r for r in frontier.to_dict("records")}
     ra, rb = rows.get(order[0]), rows.get(order[1])
     if ra and rb and not is_missing(ra["p95_ms"]) and not is_missing(rb["p95_ms"]):
-        users = f"at {ra['users']:g} users " if not is_missing(ra.get("users")) else ""
-        text += f"; {users}p95 latency {fmt_ms(ra['p95_ms'])} ms vs {fmt_ms(rb['p95_ms'])} ms"
+        at = {"a": fmt_ms(ra["p95_ms"]), "b": fmt_ms(rb["p95_ms"])}
+        text += (_("; at {users} users p95 latency {a} ms vs {b} ms").format(users=f"{ra['users']:g}", **at)
+                 if not is_missing(ra.get("users")) else _("; p95 latency {a} ms vs {b} ms").format(**at))
     if ra and rb:
         if ra["cost_per_1k"] == 0 and rb["cost_per_1k"] == 0:
-            text += "; both cost nothing per query (local models)"
+            text += _("; both cost nothing per query (local models)")
         else:
-            text += (f"; cost per 1,000 queries {fmt_usd(ra['cost_per_1k'], 'unknown')} vs "
-                     f"{fmt_usd(rb['cost_per_1k'], 'unknown')}")
-    return text + "." + _coverage_lines(cmp)
+            text += _("; cost per 1,000 queries {a} vs {b}").format(a=fmt_usd(ra["cost_per_1k"], _("unknown")),
+                                                                     b=fmt_usd(rb["cost_per_1k"], _("unknown")))
+    return text + _(".") + _coverage_lines(cmp)
 
 
 def _winner(cmp: MetricComparison) -> str:
