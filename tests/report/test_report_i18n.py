@@ -18,7 +18,8 @@ ENGLISH_OF_OURS = ["Executive summary", "What was compared, on what data", "Also
                    "Retrieval ·", "Best on", "Winner on", "scores best on", "paired queries", "mean and 95% CI",
                    "paired differences", "All metrics (means)", "Means over queries", "Generated "]
 CHINESE = ["执行摘要", "比较了什么，基于哪些数据", "可复现性清单", "方法", "完整配置（JSON）", "RAG 评测报告",
-           "检索 · synthetic", "nDCG@5：均值与 95% 置信区间", "nDCG@5：配对差值", "全部指标（均值）", "各指标取所有问题的均值"]
+           "检索 · synthetic", "nDCG@5：均值与 95% 置信区间", "nDCG@5：配对差值", "全部指标（均值）",
+           "各指标取所有问题的均值"]
 
 
 def text_of(page: str) -> str:
