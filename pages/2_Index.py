@@ -8,6 +8,7 @@ import streamlit as st
 from rag.i18n import _
 from rag.milvus.capabilities import models_on
 from ui.index_panel import build, collections_panel, model_chooser
+from ui.interface_language import use_session_language
 from ui.language_panel import analyzer_setting, language_caption, model_fit_notes
 from ui.pickers import fit_check, model_keys, model_picker
 from ui.providers_panel import providers_panel
@@ -15,6 +16,7 @@ from ui.resources import server_capabilities
 from ui.state import current_dataset, index_config, index_settings, session_settings
 from ui.tables import dataset_caption
 
+use_session_language()  # the session's language, also when this page runs on its own (AppTest)
 st.title("🗄️ " + _("Index"))
 ds = current_dataset()
 dataset_caption(ds)

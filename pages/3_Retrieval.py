@@ -6,12 +6,14 @@ the text or the image queries, and each model that cannot evaluate them says why
 import streamlit as st
 
 from rag.i18n import _
+from ui.interface_language import use_session_language
 from ui.language_panel import language_caption, model_fit_notes
 from ui.pickers import fit_check, keep, kept, model_picker, query_kind_picker
 from ui.retrieval_panel import compare, metrics_panel, shown_result
 from ui.state import current_dataset, index_config
 from ui.tables import dataset_caption, query_drilldown
 
+use_session_language()  # the session's language, also when this page runs on its own (AppTest)
 st.title("🔎 " + _("Retrieval"))
 ds = current_dataset()
 dataset_caption(ds)

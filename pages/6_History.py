@@ -10,7 +10,9 @@ import streamlit as st
 from rag.i18n import _
 from rag.runs import RunStore
 from ui.history_panel import compare_runs, open_run, run_list, undo_banner
+from ui.interface_language import use_session_language
 
+use_session_language()  # the session's language, also when this page runs on its own (AppTest)
 st.title("🗂️ " + _("History"))
 store = RunStore.default()
 undo_banner(store)

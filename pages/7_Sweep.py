@@ -5,11 +5,13 @@ import streamlit as st
 from evaluators.retrieval.metrics import METRICS
 from rag.i18n import _
 from ui.images import text_only
+from ui.interface_language import use_session_language
 from ui.pickers import fit_check, model_picker
 from ui.state import current_dataset
 from ui.sweep_panel import grid_fields, leaderboard_panel, plan_panel, rerank_prices, run
 from ui.tables import dataset_caption
 
+use_session_language()  # the session's language, also when this page runs on its own (AppTest)
 st.title("🧪 " + _("Sweep"))
 ds = current_dataset()
 dataset_caption(ds)
