@@ -17,16 +17,16 @@ use_session_language()  # first: the titles below and every page speak this sess
 st.set_page_config(page_title=_("RAG workbench"), page_icon="🧪", layout="wide")
 
 HERE = Path(__file__).resolve().parent
-PAGES = [  # (file, title, icon): a new page is one entry
-    ("pages/1_Data.py", _("Data"), "📂"),
-    ("pages/2_Index.py", _("Index"), "🗄️"),
-    ("pages/3_Retrieval.py", _("Retrieval"), "🔎"),
-    ("pages/4_RAG_quality.py", _("RAG quality"), "🧠"),
-    ("pages/5_Load_test.py", _("Load test"), "🚦"),
-    ("pages/6_History.py", _("History"), "🗂️"),
-    ("pages/7_Sweep.py", _("Sweep"), "🧪"),
+PAGES = [  # (file, title, icon): a new page is one entry; the title is its page's _("…") title key
+    ("pages/1_Data.py", "Data", "📂"),
+    ("pages/2_Index.py", "Index", "🗄️"),
+    ("pages/3_Retrieval.py", "Retrieval", "🔎"),
+    ("pages/4_RAG_quality.py", "RAG quality", "🧠"),
+    ("pages/5_Load_test.py", "Load test", "🚦"),
+    ("pages/6_History.py", "History", "🗂️"),
+    ("pages/7_Sweep.py", "Sweep", "🧪"),
 ]
-page = st.navigation([st.Page(f, title=t, icon=i, default=n == 0)
+page = st.navigation([st.Page(f, title=_(t), icon=i, default=n == 0)
                       for n, (f, t, i) in enumerate(PAGES) if (HERE / f).exists()])
 sidebar_status()  # before the page: pages may st.stop() early
 page.run()

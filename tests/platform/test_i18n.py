@@ -94,3 +94,16 @@ def test_a_with_block_restores_the_previous_language():
         with i18n.language("en"):
             assert i18n._("Status") == "Status"
         assert i18n._("Status") == "状态"
+
+
+def test_every_navigation_label_is_a_translated_key(source_keys):
+    """app.py's PAGES table stays a literal (tests read it with ast); its titles are translated at use with
+    ``_(t)``, so each must be a key some page asks for (its ``st.title``) and translated."""
+    import ast
+
+    tree = ast.parse((ROOT / "app.py").read_text())
+    table = next(n.value for n in tree.body if isinstance(n, ast.Assign) and n.targets[0].id == "PAGES")
+    titles = [t for _f, t, _i in ast.literal_eval(table)]
+    assert len(titles) == 7 and set(titles) <= source_keys
+    with i18n.language("zh"):
+        assert [i18n._(t) for t in titles] == ["数据", "索引", "检索", "RAG 质量", "压力测试", "历史记录", "参数扫描"]
