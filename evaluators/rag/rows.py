@@ -16,6 +16,7 @@ import math
 
 from evaluators.rag.cost import PriceTable, UsageMeter
 from evaluators.rag.metrics import BY_TEXT, METRICS, split_metrics
+from rag.i18n import N_
 from rag.models.generators import generator_kind, generator_label
 from rag.models.llm import parse_llm
 from rag.runs.models import RagMetric, RagRow, RagSummary
@@ -51,7 +52,7 @@ def first_error(rows: list[dict]) -> str:
 # scored 0 like an unanswered query in ``trec_eval -c``, never an absence (issue 22). A failed generation is
 # not here: an unreachable or timed-out LLM says more about the day than the setup, so its rows are left
 # out and lower the model's coverage (a model of lower coverage is never ranked).
-MISS_ERRORS = {"no contexts were retrieved": "no contexts retrieved"}
+MISS_ERRORS = {"no contexts were retrieved": N_("no contexts retrieved")}
 
 
 def miss_reason(row: dict | RagRow, name: str) -> str | None:

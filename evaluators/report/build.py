@@ -115,7 +115,7 @@ def _coverage_lines(cmp: MetricComparison) -> str:
     """" bm25: 6 of 30 questions scored; 24 failed, left out: …." for every model short of full coverage."""
     lines = [cmp.coverage(s.model) for s in cmp.result.models
              if s.n > 0 and (s.n < (s.total or cmp.n_queries) or cmp.misses.get(s.model))]
-    return "".join(f" {line}." for line in lines)
+    return "".join(" " + _("{line}.").format(line=line) for line in lines)
 
 
 def _headline(cmp: MetricComparison, frontier: pd.DataFrame, labels: dict[tuple[str, str], str]) -> str:
@@ -182,16 +182,18 @@ def _compared(group: list[Run], cmp: MetricComparison, load_runs: list[Run]) -> 
     run = group[0]
     ids = {m: i for r in group for m, i in (r.config.get("model_ids") or {}).items()}
     setups = [f"{m} ({ids[m]})" if ids.get(m) and ids[m] != m else m for m in cmp.scores]
-    out = [f"Setups: {', '.join(setups)}."]
+    out = [_("Setups: {setups}.").format(setups=", ".join(setups))]
     h = run.dataset_hash
-    out.append(f"Data: dataset “{run.dataset or 'unnamed'}”, {cmp.n_queries} queries"
-               + (f" (content hash {h[:12]})" if h else "") + ".")
+    data = {"dataset": run.dataset or _("unnamed"), "n": cmp.n_queries, "hash": (h or "")[:12]}
+    out.append((_("Data: dataset “{dataset}”, {n} queries (content hash {hash}).") if h
+                else _("Data: dataset “{dataset}”, {n} queries.")).format(**data))
     out.append(kind_of(run).describe(run, cmp.label))
     if load_runs:
-        out += [f"Latency: load run {r.id}, {r.config.get('users', '?')} users on the "
-                f"{r.config.get('endpoint', 'search')} endpoint." for r in load_runs]
+        out += [_("Latency: load run {run}, {users} users on the {endpoint} endpoint.").format(
+            run=r.id, users=r.config.get("users", "?"), endpoint=r.config.get("endpoint", "search")) for r in load_runs]
     else:
-        out.append(f"Latency: {missing(NO_LOAD)} (add a load run id to put latency on the chart).")
+        out.append(_("Latency: {missing} (add a load run id to put latency on the chart).").format(
+            missing=missing(_(NO_LOAD))))
     return out
 
 
@@ -246,7 +248,7 @@ def quality_section(store: RunStore, group: list[Run], metric: str | None = None
     sec = {"title": _(entry.section_title) + " · " + (group[0].dataset or _("dataset")), "sentences": [], "tables": [],
            "figures": [], "examples": [], "notes": [], "intro": _("{setups} setups, {queries} queries").format(
                setups=len(cmps[0].scores), queries=cmps[0].n_queries)
-           + (f", k = {group[0].config.get('k')}" if entry.same_cutoff else "") if cmps else ""}
+           + (_(", k = {k}").format(k=group[0].config.get("k")) if entry.same_cutoff else "") if cmps else ""}
     for cmp in cmps:
         sec["sentences"] += cmp.verdicts()
         sec["tables"].append((_("{metric}: mean and 95% CI").format(metric=cmp.label), _table(_ci_table(cmp))))

@@ -39,6 +39,7 @@ from evaluators.stats.comparison import default_metric, find_metric, metric_valu
 from evaluators.stats.labels import metric_label
 from evaluators.stats.pareto import pareto_flags
 from evaluators.stats.run_kinds import kind_of
+from rag.i18n import N_
 from rag.runs import Run, RunStore
 
 CHARS_PER_TOKEN = 4.0
@@ -227,7 +228,7 @@ def frontier_figure(frame: pd.DataFrame, metric: str | None = None, title: str |
     return fig
 
 
-NO_LOAD = "no load run yet"
+NO_LOAD = N_("no load run yet")  # a catalog key: the report's Chinese says it in Chinese
 
 
 def frontier_display(frame: pd.DataFrame) -> pd.DataFrame:

@@ -19,8 +19,9 @@ from __future__ import annotations
 import math
 
 from evaluators.rag.rows import miss_reason
+from rag.i18n import N_, _
 
-NO_DOCUMENT = "no document retrieved"   # a retrieval row whose ranking is empty (already scored 0)
+NO_DOCUMENT = N_("no document retrieved")   # a retrieval row whose ranking is empty (already scored 0)
 _REASON_CHARS = 90
 
 
@@ -43,21 +44,23 @@ def row_outcome(row: dict, metric: str) -> tuple[float, str | None, str | None]:
 
 
 def _counts(reasons: dict[str, int]) -> str:
-    return "; ".join(f"{n} {why}" for why, n in sorted(reasons.items(), key=lambda kv: -kv[1]))
+    # a reason of ours is a catalog key (translated); an error's own text passes through as it was stored
+    return _("; ").join(_("{n} {reason}").format(n=n, reason=_(why))
+                        for why, n in sorted(reasons.items(), key=lambda kv: -kv[1]))
 
 
 def coverage_text(model: str, n: int, total: int, misses: dict[str, int] | None = None,
                   failures: dict[str, int] | None = None) -> str:
     """"bm25: 6 of 30 questions scored; 24 failed, left out: 24 judge timeout" / "bm25: 30 of 30 questions
     scored (misses scored 0: 24 no contexts retrieved)"."""
-    text = f"{model}: {n} of {total} questions scored"
+    text = f"{model}: " + _("{n} of {total} questions scored").format(n=n, total=total)  # "model: " is split on
     missed = sum((misses or {}).values())
     if missed:
-        text += " (misses scored 0: " + _counts(misses) + ")"
+        text += _(" (misses scored 0: {reasons})").format(reasons=_counts(misses))
     failed = sum((failures or {}).values())
     if failed:
-        text += f"; {failed} failed, left out: " + _counts(failures)
+        text += _("; {failed} failed, left out: {reasons}").format(failed=failed, reasons=_counts(failures))
     unseen = total - n - failed
     if unseen > 0:
-        text += f"; {unseen} not run for this model"
+        text += _("; {unseen} not run for this model").format(unseen=unseen)
     return text

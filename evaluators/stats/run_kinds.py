@@ -23,7 +23,7 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from rag.i18n import N_
+from rag.i18n import N_, _
 from rag.runs import Run
 from rag.runs.models import RUN_MODELS
 
@@ -116,7 +116,8 @@ def _rag_default(run: Run, names: list[str]) -> str | None:
 def _retrieval_describe(run: Run, label: str) -> str:
     c = run.config
     index = " / ".join(str(c[x]) for x in ("index_type", "metric") if c.get(x))
-    return f"Retrieval: top k = {c.get('k')}" + (f", {index} index" if index else "") + f"; main metric {label}."
+    return (_("Retrieval: top k = {k}, {index} index; main metric {metric}.") if index
+            else _("Retrieval: top k = {k}; main metric {metric}.")).format(k=c.get("k"), index=index, metric=label)
 
 
 def _rag_describe(run: Run, label: str) -> str:
@@ -124,8 +125,9 @@ def _rag_describe(run: Run, label: str) -> str:
     from evaluators.stats.run_kinds import describe_llm
 
     c = run.config
-    return (f"RAG: generator {describe_llm(c.get('generator')) or missing('not recorded')}, "
-            f"judge {describe_llm(c.get('judge')) or 'none'}; main metric {label}.")
+    return _("RAG: generator {generator}, judge {judge}; main metric {metric}.").format(
+        generator=describe_llm(c.get("generator")) or missing(_("not recorded")),
+        judge=describe_llm(c.get("judge")) or _("none"), metric=label)
 
 
 def _rag_setup(run: Run, model: str) -> str:

@@ -56,6 +56,12 @@ def test_a_chinese_report_has_chinese_headings_verdicts_and_no_english_heading_o
     assert "nDCG@5（归一化折损累计增益） 胜出者：minilm，0.800（95% 置信区间 [0.800, 0.800]，30 个问题中的 30 个）。 " \
            "显著领先于 bm25。" in text
     assert "生成于 " in text and f"基于运行 {run}。" in text
+    # the executive summary's lines on what was compared, and coverage, in Chinese too
+    assert "参与比较的配置：minilm (test/minilm), bm25 (test/bm25)。" in text
+    assert "检索：top k = 5，FLAT / COSINE 索引；主指标 nDCG@5。" in text
+    assert "延迟：— 尚无压测运行（加入一次压测运行的 id，图表上才会有延迟）。" in text
+    assert "minilm: 30 个问题中 30 个已评分（未命中按 0 分计：10 个未检索到文档）。" in text
+    assert "2 个配置，30 个问题，k = 5" in text
 
 
 def test_the_english_report_is_unchanged_by_a_chinese_session(runs):
