@@ -243,9 +243,13 @@ class LoadRecorder:
         self.service: dict = {}
 
     def service_settings(self, models_info: dict) -> None:
-        """What the service said it does (``/models``): micro-batching on or off, window, max batch. The
-        config holds what was asked; this is what served (they differ only for an external ``host``)."""
+        """What the service said it does (``/models``): micro-batching on or off, window, max batch, and the
+        BM25 analyzer each BM25/hybrid collection was built with. The config holds what was asked ("auto");
+        this is what served (batching differs only for an external ``host``)."""
         self.service = {k: models_info[k] for k in ("batching", "batch_window_ms", "max_batch") if k in models_info}
+        analyzers = {m["name"]: m["bm25_analyzer"] for m in models_info.get("models", []) if m.get("bm25_analyzer")}
+        if analyzers:
+            self.service["bm25_analyzers"] = analyzers
         self.store.update_summary(self.run_id, self.summary())
 
     def summary(self) -> dict:
