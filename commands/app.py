@@ -17,6 +17,7 @@ Usage:
 
 from __future__ import annotations
 
+import errno
 import sys
 
 import typer
@@ -32,10 +33,20 @@ def user_error(e: BaseException) -> str | None:
     from rag.models.base import ModelUnavailable
     from rag.runs import RunNotFound
 
-    if isinstance(e, (DatasetError, ModelUnavailable, MilvusUnavailable, RunNotFound, ValueError, OSError)):
+    from rag.logs import where
+
+    if isinstance(e, MilvusUnavailable):
+        return f"{e}{where()}"
+    if isinstance(e, OSError) and e.errno == errno.ENOSPC:
+        return f"no space left on device{f' ({e.filename})' if e.filename else ''}: free some disk space " \
+               f"and run the job again{where()}"
+    if isinstance(e, (DatasetError, ModelUnavailable, RunNotFound, ValueError, OSError)):
         return str(e)
     if type(e).__module__.startswith(("pymilvus", "grpc")):  # a Milvus call failing mid-run
-        return f"Milvus failed: {getattr(e, 'message', None) or e}"
+        text = " ".join(str(getattr(e, "message", None) or e).split())
+        if "no space left" in text.lower():
+            return f"Milvus failed: no space left on device: free some disk space and run the job again{where()}"
+        return f"Milvus failed: {text}{where()}"
     return None
 
 
@@ -71,6 +82,17 @@ def usage_line(e: typer.TyperException) -> str:
     return " ".join(e.format_message().split()).rstrip(".") + where
 
 
+def _note_restarts() -> None:
+    """Say on stderr when the embedded Milvus was restarted mid-job (``rag.milvus.server.heal``)."""
+    from rag.milvus import server
+
+    def note(r: dict) -> None:
+        print(f"note: the embedded Milvus Lite server stopped ({r['reason']}); restarted it at {r['uri']} and "
+              "the job goes on", file=sys.stderr, flush=True)
+    if not server.on_restart:
+        server.on_restart.append(note)
+
+
 class WorkbenchGroup(TyperGroup):
     """Commands listed in the order they are added; errors and exit codes as the module says."""
 
@@ -97,6 +119,10 @@ class WorkbenchGroup(TyperGroup):
             raise typer.Exit(2) from None
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        from rag.logs import setup_logging
+
+        setup_logging()  # library loggers to the data folder's log: no third-party traceback on screen
+        _note_restarts()
         try:
             rv = super().main(args=args, prog_name=prog_name or PROG, complete_var=complete_var,
                               standalone_mode=False, **extra)

@@ -33,7 +33,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag import processes
+from rag import logs, processes
 from rag.processes import (
     Child,
     free_port,
@@ -61,6 +61,7 @@ class MilvusInfo:
     def client(self, timeout: float = 10.0):
         from pymilvus import MilvusClient
 
+        logs.reroute()  # pymilvus adds its console handlers on import: its retries' tracebacks go to the log
         kwargs = {"uri": self.uri, "timeout": timeout, "grpc_options": GRPC_OPTIONS}
         if self.token:
             kwargs["token"] = self.token
@@ -78,6 +79,11 @@ class MilvusInfo:
             return ("Restart the app, or run `python cli.py milvus stop`; set WORKBENCH_MILVUS_PORT to use "
                     "another port.")
         return "Check MILVUS_URI / MILVUS_TOKEN and that the server is running."
+
+    @property
+    def port(self) -> int | None:
+        tail = self.uri.rstrip("/").rsplit(":", 1)[-1]
+        return int(tail) if tail.isdigit() else None
 
 
 def connect_error(uri: str, token: str | None, error: Exception, hint: str) -> str:
@@ -123,13 +129,14 @@ class LiteServer(Child):
     def __init__(self, s: Settings, port: int):
         self.owners = _owners_dir(s)
         cmd = [sys.executable, str(WATCHDOG), "--data-dir", str(_store_dir(s)), "--port", str(port),
-               "--owners", str(self.owners), "--grace", f"{s.milvus_idle_s:g}"]
+               "--owners", str(self.owners), "--grace", f"{s.milvus_idle_s:g}", "--keep", str(keep_file(s))]
+        self.keep = keep_file(s)
         super().__init__(cmd, s.path("logs", "milvus.log"), watch_parent=False, append=True)
 
     def stop_at_exit(self) -> None:
         from rag.milvus.watchdog import live_owners
 
-        if not [p for p in live_owners(self.owners) if p != os.getpid()]:
+        if not [p for p in live_owners(self.owners) if p != os.getpid()] and not self.keep.exists():
             self.stop()
         processes.forget(self)
 
@@ -138,6 +145,7 @@ def _answers(uri: str, token: str | None = None, timeout: float = 5.0) -> bool:
     try:
         from pymilvus import MilvusClient
 
+        logs.reroute()
         c = MilvusClient(uri=uri, token=token or "", timeout=timeout, grpc_options=GRPC_OPTIONS)
         c.list_collections(timeout=timeout)
         c.close()
@@ -194,11 +202,12 @@ def _owned_server(s: Settings) -> dict | None:
 
 
 def ensure_milvus(settings: Settings | None = None, start_timeout: float = 60.0,
-                  strict_port: bool | None = None) -> MilvusInfo:
+                  strict_port: bool | None = None, port: int | None = None) -> MilvusInfo:
     """Return the Milvus to use, starting this folder's embedded server if needed (cross-process).
 
     ``strict_port``: fail when the port is held instead of picking a free one (default: strict
-    exactly when ``WORKBENCH_MILVUS_PORT`` is set)."""
+    exactly when ``WORKBENCH_MILVUS_PORT`` is set). ``port``: the port to start on when it is free
+    (a restart keeps the URI a client or an exported script knows); held, a free one is picked."""
     s = settings or get_settings()
     if s.milvus_uri:
         return MilvusInfo(uri=s.milvus_uri, token=s.milvus_key, embedded=False)
@@ -213,8 +222,8 @@ def ensure_milvus(settings: Settings | None = None, start_timeout: float = 60.0,
                 return MilvusInfo(uri=uri, token=None, embedded=True, pid=int(st["pid"]))
         server_state_file(s).unlink(missing_ok=True)
 
-        port = s.milvus_lite_port
         strict = "milvus_lite_port" in s.model_fields_set if strict_port is None else strict_port
+        strict, port = (False, port) if port else (strict, s.milvus_lite_port)
         if port_in_use(port):
             if strict:
                 what = "another data folder's Milvus" if _answers(f"http://127.0.0.1:{port}") else \
@@ -269,7 +278,8 @@ def embedded_status(settings: Settings | None = None) -> dict:
 
     s = settings or get_settings()
     st = _owned_server(s)
-    out = {"data_dir": str(s.data_dir), "running": st is not None, "owners": live_owners(_owners_dir(s))}
+    out = {"data_dir": str(s.data_dir), "running": st is not None, "owners": live_owners(_owners_dir(s)),
+           "kept": keep_file(s).exists()}
     if st is not None:
         out.update(pid=int(st["pid"]), port=int(st["port"]), uri=f"http://127.0.0.1:{st['port']}",
                    started=st.get("started"), idle_stop_s=st.get("idle_stop_s", s.milvus_idle_s))
@@ -281,6 +291,7 @@ def stop_embedded(settings: Settings | None = None) -> dict | None:
     import psutil
 
     s = settings or get_settings()
+    keep_file(s).unlink(missing_ok=True)
     st = _owned_server(s)
     if st is None:
         server_state_file(s).unlink(missing_ok=True)
@@ -299,3 +310,93 @@ def stop_embedded(settings: Settings | None = None) -> dict | None:
         processes.forget(server)
     server_state_file(s).unlink(missing_ok=True)
     return st
+
+
+# ---------------------------------------------------------------- healing: a restart of our own server
+RESTART_WINDOW_S = 300.0  # a server that dies again within this long after a restart is not restarted again
+on_restart: list = []  # callables given each restart record (the CLI prints a note line)
+
+
+def restarts_file(settings: Settings | None = None) -> Path:
+    return (settings or get_settings()).path("milvus", "restarts.jsonl")
+
+
+def server_gone(info: MilvusInfo, settings: Settings | None = None) -> bool:
+    """True when ``info`` is this folder's embedded server and it no longer runs (killed, crashed)."""
+    if not info.embedded:
+        return False
+    st = _owned_server(settings or get_settings())
+    return st is None or int(st["pid"]) != info.pid
+
+
+def is_connection_loss(e: BaseException) -> bool:
+    """A Milvus call failed because the server is gone or does not answer (not a refused request)."""
+    if isinstance(e, MilvusUnavailable):
+        return True
+    if not type(e).__module__.startswith(("pymilvus", "grpc")):
+        return False
+    text = str(getattr(e, "message", None) or e).lower()
+    return any(w in text for w in ("fail connecting", "unavailable", "connection refused", "connect failed",
+                                   "deadline exceeded", "socket closed", "server unavailable"))
+
+
+def heal(info: MilvusInfo, error: BaseException, restarted_at: float | None,
+         settings: Settings | None = None) -> MilvusInfo:
+    """After a Milvus call lost its server: the restarted embedded server to continue on, or
+    ``MilvusUnavailable`` with one line and a hint (a server by URI, a server that is still up, or a
+    second death within ``RESTART_WINDOW_S`` of a restart: something is wrong that a restart won't fix)."""
+    s = settings or get_settings()
+    why = " ".join(str(getattr(error, "message", None) or error).split())[:200]
+    again = ("Run the job again: complete collections are reused and the embedding cache keeps what was "
+             "embedded.")
+    if not info.embedded or not server_gone(info, s):
+        raise MilvusUnavailable(f"{info.describe()} stopped answering during the job ({why}). "
+                                f"{info.fix_hint()} {again}") from None
+    if restarted_at is not None and time.monotonic() - restarted_at < RESTART_WINDOW_S:
+        raise MilvusUnavailable(f"The embedded Milvus Lite server of {s.data_dir} stopped again after it was "
+                                f"restarted (see {s.path('logs', 'milvus.log')}). {again} If it keeps stopping, "
+                                "check free disk space and memory.") from None
+    return restart_embedded(info, why, s)
+
+
+def restart_embedded(info: MilvusInfo, reason: str, settings: Settings | None = None) -> MilvusInfo:
+    """Start this folder's embedded server again after it died, on the same port when free (a client
+    or an exported script keeps its URI), and record the restart for the app's sidebar. Another
+    process may have restarted it first: then that server is reused."""
+    s = settings or get_settings()
+    for dead in [c for c in processes.children() if isinstance(c, LiteServer) and c.pid == info.pid]:
+        processes.forget(dead)
+    new = ensure_milvus(s, port=info.port)
+    record = {"time": time.time(), "old_pid": info.pid, "new_pid": new.pid, "old_uri": info.uri, "uri": new.uri,
+              "by": os.getpid(), "reason": reason[:300]}
+    with restarts_file(s).open("a", encoding="utf-8") as f:
+        f.write(json.dumps(record) + "\n")
+    for listener in on_restart:
+        listener(record)
+    return new
+
+
+def last_restart(settings: Settings | None = None) -> dict | None:
+    """The latest recorded restart of this folder's embedded server, or None."""
+    try:
+        lines = restarts_file(settings).read_text(encoding="utf-8").strip().splitlines()
+        return json.loads(lines[-1]) if lines else None
+    except (OSError, ValueError):
+        return None
+
+
+# ---------------------------------------------------------------- kept up by `milvus start`
+def keep_file(settings: Settings | None = None) -> Path:
+    """Present while ``milvus start`` keeps the server up: the watchdog then never stops it for idleness."""
+    return (settings or get_settings()).path("milvus", "keep")
+
+
+def start_kept(settings: Settings | None = None) -> MilvusInfo:
+    """Start (or reuse) this folder's embedded server and keep it up until ``stop_embedded``."""
+    s = settings or get_settings()
+    keep_file(s).write_text(json.dumps({"by": os.getpid(), "time": time.time()}))
+    info = ensure_milvus(s)
+    for server in [c for c in processes.children() if isinstance(c, LiteServer)]:
+        processes.forget(server)  # ours to leave running: the exit handler must not stop it
+    _unregister()
+    return info

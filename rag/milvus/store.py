@@ -49,7 +49,7 @@ from rag.milvus.index_config import (
     collection_name,
     same_build,
 )
-from rag.milvus.server import MilvusInfo, MilvusUnavailable
+from rag.milvus.server import MilvusInfo, MilvusUnavailable, heal, is_connection_loss
 from rag.models.registry import ModelSpec
 
 StageProgress = Callable[[str, int, int], None]  # (stage, done, total); stages "embed", "insert"
@@ -129,11 +129,37 @@ def fusion_ranker(fusion: str | None = None):
 
 
 class MilvusStore:
+    """Usage: see the module docstring. ``ensure_collection``, ``search`` and ``ping`` heal: when this
+    folder's embedded server dies during one of them, it is restarted once (``rag.milvus.server.heal``)
+    and the call runs again (complete collections are reused, the embedding cache keeps what was embedded)."""
+
     def __init__(self, info: MilvusInfo):
         self.info = info
         self.client = info.client()
         self._caps: Capabilities | None = None
         self._complete: set[str] = set()  # names seen complete (search checks once per collection)
+        self.restarted_at: float | None = None  # monotonic time of the last restart this store made
+
+    def _healing(self, call: Callable):
+        while True:
+            try:
+                return call()
+            except Exception as e:
+                if not is_connection_loss(e):
+                    raise
+                new = heal(self.info, e, self.restarted_at)  # or MilvusUnavailable: one line and a hint
+                self.restarted_at = time.monotonic()
+                self.reconnect(new)
+
+    def reconnect(self, info: MilvusInfo) -> None:
+        """Talk to ``info`` from now on (the restarted server); what was seen complete is checked again."""
+        old, self.info = self.client, info
+        try:
+            old.close()
+        except Exception:
+            pass
+        self.client = info.client()
+        self._complete.clear()
 
     @property
     def capabilities(self) -> Capabilities:
@@ -143,9 +169,17 @@ class MilvusStore:
         return self._caps
 
     # ---------------------------------------------------------------- build
-    def ensure_collection(self, dataset: Dataset, spec: ModelSpec, cfg: IndexConfig | None = None,
-                          chunking: str = "", progress: StageProgress | None = None,
-                          force: bool = False, settings=None) -> BuildResult:
+    def ensure_collection(self, *args, **kwargs) -> BuildResult:
+        """``_ensure_collection`` (its arguments), healing a dead embedded server once."""
+        return self._healing(lambda: self._ensure_collection(*args, **kwargs))
+
+    def search(self, *args, **kwargs) -> list[list[tuple[str, float]]]:
+        """``_search`` (its arguments), healing a dead embedded server once."""
+        return self._healing(lambda: self._search(*args, **kwargs))
+
+    def _ensure_collection(self, dataset: Dataset, spec: ModelSpec, cfg: IndexConfig | None = None,
+                           chunking: str = "", progress: StageProgress | None = None,
+                           force: bool = False, settings=None) -> BuildResult:
         """Reuse the complete collection of these inputs, or build it in bounded chunks (embed
         ``CHUNK_DOCS`` documents, insert them, next), so memory does not grow with the corpus. An
         incomplete one (a build killed mid-way) is rebuilt: the embedding cache holds every chunk
@@ -284,9 +318,9 @@ class MilvusStore:
     def row_count(self, name: str) -> int:
         return int(self.client.get_collection_stats(name).get("row_count", 0))
 
-    def search(self, name: str, spec: ModelSpec, queries: list[str], k: int, cfg: IndexConfig | None = None,
-               query_vectors=None, batch: int = 64, settings=None,
-               fusion: str | None = None) -> list[list[tuple[str, float]]]:
+    def _search(self, name: str, spec: ModelSpec, queries: list[str], k: int, cfg: IndexConfig | None = None,
+                query_vectors=None, batch: int = 64, settings=None,
+                fusion: str | None = None) -> list[list[tuple[str, float]]]:
         """Top-k (doc id, score) per query, higher score better, in trec_eval order. ``fusion`` is how a
         hybrid model fuses its dense and BM25 lists (``fusion_ranker``; default RRF 60); other kinds ignore it."""
         from pymilvus import AnnSearchRequest
@@ -376,6 +410,8 @@ class MilvusStore:
 
     def ping(self) -> None:
         try:
-            self.client.list_collections(timeout=5)
+            self._healing(lambda: self.client.list_collections(timeout=5))
+        except MilvusUnavailable:
+            raise
         except Exception as e:
             raise MilvusUnavailable(f"{self.info.describe()} does not answer: {e}. {self.info.fix_hint()}") from e
