@@ -18,6 +18,7 @@ Usage:
 from __future__ import annotations
 
 import errno
+import sqlite3
 import sys
 
 import typer
@@ -40,6 +41,16 @@ def user_error(e: BaseException) -> str | None:
     if isinstance(e, OSError) and e.errno == errno.ENOSPC:
         return f"no space left on device{f' ({e.filename})' if e.filename else ''}: free some disk space " \
                f"and run the job again{where()}"
+    if isinstance(e, sqlite3.DatabaseError):  # the run store failing after its check passed
+        text = str(e)
+        if "full" in text:
+            return f"no space left on device ({text}): free some disk space and run the job again{where()}"
+        if "malformed" in text or "not a database" in text:
+            from rag.runs.safety import StoreDamaged
+            from rag.settings import get_settings
+
+            return str(StoreDamaged(get_settings().path("runs.sqlite"), text))
+        return None
     if isinstance(e, (DatasetError, ModelUnavailable, RunNotFound, ValueError, OSError)):
         return str(e)
     if type(e).__module__.startswith(("pymilvus", "grpc")):  # a Milvus call failing mid-run
@@ -82,6 +93,37 @@ def usage_line(e: typer.TyperException) -> str:
     return " ".join(e.format_message().split()).rstrip(".") + where
 
 
+JOBS = ("retrieval", "rag", "sweep", "loadtest", "demo")  # commands that compute results (and record a run)
+STORE_FREE = {"milvus": None, "runs": ("check", "backup", "restore")}  # commands that need no healthy store
+
+
+def guard_store(name: str | None, args: list[str]):
+    """Check the run store before a command does any work. Damaged: a job goes on and records its run
+    in a side store (``runs-while-damaged.sqlite``; its results still go to ``--output``), then exits 2
+    with the store's one line; any other command stops now with that line (exit 2). Returns
+    ``(side store, StoreDamaged)`` for a job on a damaged store, else None."""
+    from rag.runs.safety import StoreDamaged, check_store
+    from rag.runs.store import redirect_default
+    from rag.settings import get_settings
+
+    free = STORE_FREE.get(name or "", ())
+    if (name in STORE_FREE and (free is None or (args and args[0] in free))) or {"-h", "--help"} & set(args):
+        return None
+    redirect_default(None)
+    s = get_settings()
+    try:
+        check_store(s.path("runs.sqlite"))
+    except StoreDamaged as e:
+        if name not in JOBS:
+            raise
+        side = s.path("runs-while-damaged.sqlite")
+        check_store(side)
+        redirect_default(side)
+        print(f"warning: {e}; this run goes to {side}", file=sys.stderr, flush=True)
+        return side, e
+    return None
+
+
 def _note_restarts() -> None:
     """Say on stderr when the embedded Milvus was restarted mid-job (``rag.milvus.server.heal``)."""
     from rag.milvus import server
@@ -99,9 +141,21 @@ class WorkbenchGroup(TyperGroup):
     def list_commands(self, ctx) -> list[str]:
         return list(self.commands)
 
+    def resolve_command(self, ctx, args):
+        name, cmd, rest = super().resolve_command(ctx, args)
+        ctx.meta["wb_store_damaged"] = guard_store(name, rest)  # before any work
+        return name, cmd, rest
+
     def invoke(self, ctx):
         try:
-            return super().invoke(ctx)
+            rv = super().invoke(ctx)
+            damaged = ctx.meta.get("wb_store_damaged")
+            if damaged is not None:
+                side, error = damaged
+                print(f"error: {error}; this run was recorded in {side} instead (its results went to --output "
+                      "as usual)", file=sys.stderr)
+                raise typer.Exit(2)
+            return rv
         except (typer.Exit, typer.Abort, typer.TyperException):
             raise  # click's own: main() prints them
         except KeyboardInterrupt:

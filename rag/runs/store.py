@@ -35,6 +35,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from rag.runs.models import RunModels, RunSummary, models_for
+from rag.runs.safety import check_store, daily_backup
 from rag.settings import get_settings
 
 # "token" but not "tokens": usage counts (prompt_tokens, max_tokens) are data, not credentials.
@@ -110,11 +111,29 @@ class RunNotFound(KeyError):
         return str(self.args[0])
 
 
+_checked: set[Path] = set()  # stores checked (and backed up) by this process
+_redirect: Path | None = None  # ``default()``'s file while the data folder's store is damaged
+
+
+def redirect_default(path: Path | None) -> None:
+    """Make ``RunStore.default()`` open ``path`` (None: the data folder's ``runs.sqlite`` again): a job
+    whose store is damaged records its run in a side store instead of losing it."""
+    global _redirect
+    _redirect = Path(path) if path else None
+
+
 class RunStore:
+    """Usage: see the module docstring. The first open of a file in a process checks it (``StoreDamaged``:
+    one line naming the file and the remedy) and makes the day's backup (``rag.runs.safety``)."""
+
     def __init__(self, path: Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
+        if self.path.resolve() not in _checked:
+            check_store(self.path)  # before any work: a damaged file is one clear line, not a "bug"
+            daily_backup(self.path)
+            _checked.add(self.path.resolve())
         with self._conn() as c:
             c.executescript("""
             CREATE TABLE IF NOT EXISTS runs (id TEXT PRIMARY KEY, kind TEXT, status TEXT, created REAL,
@@ -128,7 +147,7 @@ class RunStore:
 
     @classmethod
     def default(cls) -> RunStore:
-        return cls(get_settings().path("runs.sqlite"))
+        return cls(_redirect or get_settings().path("runs.sqlite"))
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
