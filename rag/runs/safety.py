@@ -17,6 +17,7 @@ Usage:
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import sqlite3
 import time
@@ -77,7 +78,7 @@ def backup_store(path: Path, force: bool = False, keep: int = KEEP) -> Path | No
     if dest.exists() and not force:
         return None
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_suffix(".partial")
+    tmp = dest.with_suffix(f".{os.getpid()}.partial")  # two processes backing up at once
     src = sqlite3.connect(path, timeout=30)
     try:
         out = sqlite3.connect(tmp)
