@@ -158,7 +158,9 @@ def test_a_damaged_store_is_exit_2_with_the_remedy_and_the_job_still_delivers(tm
     try:
         assert _run(["retrieval", "--dataset", "sample", "--models", "bm25"], env, fault=False).returncode == 0
         store = folder / "runs.sqlite"
-        (backup,) = (folder / "backups").iterdir()  # the day's backup, made when the store was first opened
+        assert _run(["runs"], env, fault=False).returncode == 0  # the first open of an existing store backs it up
+        (backup,) = (folder / "backups").iterdir()
+        assert backup.name == f"runs-{time.strftime('%Y-%m-%d')}.sqlite"
         size = store.stat().st_size
         with store.open("r+b") as f:
             f.truncate(size // 2)
@@ -198,5 +200,51 @@ def test_two_runs_at_once_on_one_data_folder_both_finish_with_equal_metrics(tmp_
         assert [p.returncode for p in procs] == [0, 0], [e for _, e in results]
         assert _ndcg(tmp_path / "o1.json") == _ndcg(tmp_path / "o2.json") == NDCG
         assert all("Traceback" not in e for _, e in results)
+    finally:
+        _stop(folder)
+
+
+def test_an_exported_script_run_later_says_how_to_start_milvus_then_works(tmp_path):
+    """Export a sweep's setup, let the workbench exit (its server stops when idle), run the script in a fresh
+    process: one line naming the URI and the command; after `milvus start` the same script answers."""
+    folder = tmp_path / "data"
+    env = _env(folder)
+    script = tmp_path / "winner.py"
+    try:
+        assert _run(["sweep", "--dataset", "sample", "--models", "bm25", "--k", "4"], env, fault=False).returncode == 0
+        p = _run(["export-setup", "--run", "latest", "--setup", "bm25 | whole | k4", "--output", str(script)], env,
+                 fault=False)
+        assert p.returncode == 0, p.stderr
+        from rag.milvus.server import embedded_status
+        from rag.settings import Settings
+
+        settings = Settings(data_dir=folder, milvus_uri="")
+        deadline = time.monotonic() + 30
+        while embedded_status(settings)["running"] and time.monotonic() < deadline:
+            time.sleep(0.3)  # the workbench has exited: its watchdog stops the server 2 s later
+        assert not embedded_status(settings)["running"]
+        user_env = {k: v for k, v in os.environ.items() if not k.startswith(("WORKBENCH_", "MILVUS_"))}
+        uri = f"http://127.0.0.1:{env['WORKBENCH_MILVUS_PORT']}"
+        late = subprocess.run([sys.executable, str(script), "auto garbage collection"], cwd=tmp_path, env=user_env,
+                              capture_output=True, text=True, timeout=120)
+        assert late.returncode == 1 and late.stdout == "" and "Traceback" not in late.stderr
+        (line,) = late.stderr.strip().splitlines()
+        assert line.startswith(f"error: cannot connect to Milvus at {uri} (")
+        assert line.endswith("start it with `workbench milvus start` (or `python cli.py milvus start`) in the "
+                             "workbench's folder, with the same WORKBENCH_DATA_DIR; otherwise set MILVUS_URI (and "
+                             "MILVUS_TOKEN).")
+        started = _run(["milvus", "start"], env, fault=False)
+        assert started.stdout.strip() == (f"Milvus Lite (embedded) of {folder} runs at {uri} (pid "
+                                          f"{embedded_status(settings)['pid']}); it stays up until `workbench milvus "
+                                          "stop`"), started.stderr
+        time.sleep(3)  # longer than the idle grace: a kept server stays up
+        assert embedded_status(settings)["running"] and embedded_status(settings)["kept"]
+        ok = subprocess.run([sys.executable, str(script), "auto garbage collection"], cwd=tmp_path, env=user_env,
+                            capture_output=True, text=True, timeout=120)
+        assert ok.returncode == 0, ok.stderr
+        hits = json.loads(ok.stdout)
+        assert len(hits) == 4 and all(isinstance(d, str) and s > 0 for d, s in hits)
+        stopped = _run(["milvus", "stop"], env, fault=False)
+        assert stopped.stdout.startswith(f"stopped Milvus Lite (pid ") and not embedded_status(settings)["running"]
     finally:
         _stop(folder)
