@@ -30,11 +30,10 @@ PROG = "cli.py"
 def user_error(e: BaseException) -> str | None:
     """The one line a job's refusal prints after ``error: ``, or None for an unexpected exception."""
     from rag.data.dataset import DatasetError
+    from rag.logs import where
     from rag.milvus.server import MilvusUnavailable
     from rag.models.base import ModelUnavailable
     from rag.runs import RunNotFound
-
-    from rag.logs import where
 
     if isinstance(e, MilvusUnavailable):
         return f"{e}{where()}"

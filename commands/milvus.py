@@ -68,4 +68,5 @@ def _remote_status(s) -> int:
 
 
 def register(app: typer.Typer) -> None:
-    command(app, "milvus", "this data folder's embedded Milvus Lite server: start (kept up until stop), status or stop")(milvus)
+    command(app, "milvus", "this data folder's embedded Milvus Lite server: start (kept up until stop), status "
+            "or stop")(milvus)

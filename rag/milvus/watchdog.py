@@ -5,7 +5,8 @@ Run as a script (stdlib + psutil only, so it starts in a fraction of a second): 
 (``<pid>.json`` with the process' start time, written by ``rag.milvus.server`` for each process
 that uses the server). When no owner has been alive for ``--grace`` seconds, or on SIGTERM, it stops
 the server and exits; while the ``--keep`` file exists (``cli.py milvus start``) it waits for SIGTERM
-(``cli.py milvus stop``), so scripts exported from a sweep can use the server after the workbench exits. Why: a CLI or app killed with ``kill -9`` runs no exit handler, and the
+(``cli.py milvus stop``), so scripts exported from a sweep can use the server after the workbench exits.
+Why: a CLI or app killed with ``kill -9`` runs no exit handler, and the
 server it started used to keep running forever (seen after a killed ``cli.py rag``).
 
 The child also gets ``PR_SET_PDEATHSIG`` so it dies with this watchdog even if the watchdog is

@@ -58,9 +58,9 @@ def test_a_killed_embedded_milvus_is_restarted_once_and_the_job_goes_on(tmp_path
         assert p.returncode == 0, p.stderr
         assert "Traceback" not in p.stderr and "MilvusException" not in p.stderr
         notes = [line for line in p.stderr.splitlines() if line.startswith("note:")]
-        assert notes == [f"note: the embedded Milvus Lite server stopped (Fail connecting to server on 127.0.0.1:{port}, "
-                         f"illegal connection params or server unavailable); restarted it at http://127.0.0.1:{port} "
-                         "and the job goes on"]
+        assert notes == [f"note: the embedded Milvus Lite server stopped (Fail connecting to server on "
+                         f"127.0.0.1:{port}, illegal connection params or server unavailable); restarted it at "
+                         f"http://127.0.0.1:{port} and the job goes on"]
         assert _ndcg(tmp_path / "o.json") == NDCG  # the same numbers as a clean run
         builds = [json.loads(line) for line in log.read_text().splitlines()]
         # minilm was killed after its first chunk of 8 and the second chunk was embedded: both came from the cache
@@ -245,6 +245,6 @@ def test_an_exported_script_run_later_says_how_to_start_milvus_then_works(tmp_pa
         hits = json.loads(ok.stdout)
         assert len(hits) == 4 and all(isinstance(d, str) and s > 0 for d, s in hits)
         stopped = _run(["milvus", "stop"], env, fault=False)
-        assert stopped.stdout.startswith(f"stopped Milvus Lite (pid ") and not embedded_status(settings)["running"]
+        assert stopped.stdout.startswith("stopped Milvus Lite (pid ") and not embedded_status(settings)["running"]
     finally:
         _stop(folder)
