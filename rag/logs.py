@@ -7,10 +7,12 @@ and the app call ``setup_logging`` once: the root logger writes to ``<data>/logs
 (rotating, 2 MB × 3), Python warnings go there too, and the loggers of pymilvus, grpc, httpx,
 transformers, Ragas and LangChain lose their own console handlers and propagate to it.
 
-pymilvus installs its console handlers when it is imported (``logging.config.dictConfig`` in
-``pymilvus.settings``), which is after start-up here (imports are lazy to keep ``--help`` fast), so
-``reroute`` runs again where a client is made (``rag.milvus.server``); it is cheap and idempotent.
-Without ``setup_logging`` (a library user, the tests) nothing is changed.
+Libraries add their console handlers when they are imported (pymilvus: ``logging.config.dictConfig``
+with ``propagate: False``; transformers: a stderr handler on its first log record), which is after
+start-up here (imports are lazy to keep ``--help`` fast). So their loggers are made ``_Routed`` up front:
+a logger that refuses console handlers and always propagates, whatever the library configures later.
+``reroute`` converts loggers that already exist (cheap, idempotent; ``rag.milvus.server`` calls it
+where a client is made). Without ``setup_logging`` (a library user, the tests) nothing is changed.
 
 Usage:
     log_path = setup_logging()     # Path of the log, e.g. data/logs/workbench.log
@@ -24,12 +26,28 @@ import logging.handlers
 import sys
 from pathlib import Path
 
-THIRD_PARTY = ("pymilvus", "grpc", "httpx", "httpcore", "openai", "transformers", "sentence_transformers",
+THIRD_PARTY = ("pymilvus", "pymilvus.milvus_client", "pymilvus.bulk_writer", "grpc", "httpx", "httpcore", "openai", "transformers", "sentence_transformers",
                "ragas", "langchain", "langchain_core", "langchain_openai", "langchain_community",
                "huggingface_hub", "urllib3", "instructor", "milvus_lite", "torch", "asyncio", "py.warnings")
 LOG_NAME = "workbench.log"
 
 _handler: logging.Handler | None = None
+
+
+class _Routed(logging.Logger):
+    """A library's logger that keeps no console handler and always propagates (to the log file)."""
+
+    def addHandler(self, hdlr: logging.Handler) -> None:  # noqa: N802 (logging's name)
+        if not _is_console(hdlr):
+            super().addHandler(hdlr)
+
+    @property
+    def propagate(self) -> bool:
+        return True
+
+    @propagate.setter
+    def propagate(self, value: bool) -> None:
+        pass  # pymilvus and transformers set False: their records would then reach no file
 
 
 def log_path(settings=None) -> Path:
@@ -58,6 +76,7 @@ def setup_logging(settings=None) -> Path:
     if root.level > logging.INFO or root.level == logging.NOTSET:
         root.setLevel(logging.INFO)
     logging.captureWarnings(True)
+    logging.raiseExceptions = False  # a log file that cannot be written (disk full) prints no "Logging error"
     reroute()
     return path
 
@@ -78,11 +97,16 @@ def reroute() -> None:
         logger = logging.getLogger(name)
         for h in [h for h in logger.handlers if _is_console(h)]:
             logger.removeHandler(h)
-        logger.propagate = True
-    if "transformers.utils.logging" in sys.modules:  # transformers adds its stderr handler lazily
-        tl = sys.modules["transformers.utils.logging"]
-        tl.disable_default_handler()
-        tl.enable_propagation()
+        if type(logger) is logging.Logger:
+            logger.__class__ = _Routed
+    manager = logging.Logger.manager
+    for name in THIRD_PARTY:  # not created yet: created routed, before the library configures it
+        if name not in manager.loggerDict or isinstance(manager.loggerDict[name], logging.PlaceHolder):
+            old, manager.loggerClass = manager.loggerClass, _Routed
+            try:
+                logging.getLogger(name)
+            finally:
+                manager.loggerClass = old
 
 
 def where() -> str:

@@ -12,6 +12,7 @@ Usage:
     check_store(path)                 # raises StoreDamaged when SQLite finds the file damaged
     backup_store(path)                # today's backup (None when there is one already), older ones pruned
     restore_store(path)               # (restored from, moved aside): the newest healthy backup
+    on_full_disk(path, write)         # a status write that frees the ballast (``<store>.reserve``) if the disk is full
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import time
 from pathlib import Path
 
 KEEP = 7  # daily backups kept
+RESERVE_BYTES = 1_000_000  # ballast freed on a full disk, so a failed run can still be marked failed
 log = logging.getLogger("workbench.runs")
 
 
@@ -127,3 +129,32 @@ def restore_store(path: Path, source: Path | None = None) -> tuple[Path, Path | 
     shutil.copyfile(good, tmp)
     tmp.replace(path)
     return good, aside
+
+
+def reserve_path(path: Path) -> Path:
+    return Path(path).with_name(Path(path).name + ".reserve")
+
+
+def make_reserve(path: Path) -> None:
+    """Keep ``RESERVE_BYTES`` of ballast beside the store (a no-op when it is there or cannot be made)."""
+    reserve = reserve_path(path)
+    try:
+        if not reserve.exists() or reserve.stat().st_size < RESERVE_BYTES:
+            with reserve.open("wb") as f:
+                f.write(b"\0" * RESERVE_BYTES)
+    except OSError:
+        reserve.unlink(missing_ok=True)
+
+
+def on_full_disk(path: Path, write) -> None:
+    """Run ``write``; when SQLite says the disk is full, free the ballast and try once more (why: marking a
+    run failed for a full disk needs a little space; without it the run would stay "running")."""
+    try:
+        write()
+    except sqlite3.OperationalError as e:
+        reserve = reserve_path(path)
+        if "full" not in str(e) or not reserve.exists():
+            raise
+        log.warning("disk full writing %s: freed %s to record the run's status", path, reserve)
+        reserve.unlink()
+        write()

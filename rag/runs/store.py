@@ -35,7 +35,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from rag.runs.models import RunModels, RunSummary, models_for
-from rag.runs.safety import check_store, daily_backup
+from rag.runs.safety import check_store, daily_backup, make_reserve, on_full_disk
 from rag.settings import get_settings
 
 # "token" but not "tokens": usage counts (prompt_tokens, max_tokens) are data, not credentials.
@@ -133,6 +133,7 @@ class RunStore:
         if self.path.resolve() not in _checked:
             check_store(self.path)  # before any work: a damaged file is one clear line, not a "bug"
             daily_backup(self.path)
+            make_reserve(self.path)
             _checked.add(self.path.resolve())
         with self._conn() as c:
             c.executescript("""
@@ -196,9 +197,12 @@ class RunStore:
 
     def finish(self, run_id: str, summary: dict | BaseModel, status: str = "done", error: str | None = None) -> None:
         summary = self._summary(run_id, summary)
-        with self._conn() as c:
-            c.execute("UPDATE runs SET status=?, finished=?, summary=?, error=? WHERE id=?",
-                      (status, time.time(), summary, scrub(error) if error else None, run_id))
+
+        def write():
+            with self._conn() as c:
+                c.execute("UPDATE runs SET status=?, finished=?, summary=?, error=? WHERE id=?",
+                          (status, time.time(), summary, scrub(error) if error else None, run_id))
+        on_full_disk(self.path, write)  # a run failing for a full disk is still marked failed
 
     def update_summary(self, run_id: str, summary: dict | BaseModel) -> None:
         summary = self._summary(run_id, summary)
@@ -206,8 +210,11 @@ class RunStore:
             c.execute("UPDATE runs SET summary=? WHERE id=?", (summary, run_id))
 
     def set_status(self, run_id: str, status: str, error: str | None = None) -> None:
-        with self._conn() as c:
-            c.execute("UPDATE runs SET status=?, error=? WHERE id=?", (status, scrub(error) if error else None, run_id))
+        def write():
+            with self._conn() as c:
+                c.execute("UPDATE runs SET status=?, error=? WHERE id=?",
+                          (status, scrub(error) if error else None, run_id))
+        on_full_disk(self.path, write)
 
     def delete(self, run_id: str) -> None:
         with self._conn() as c:

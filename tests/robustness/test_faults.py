@@ -248,3 +248,18 @@ def test_an_exported_script_run_later_says_how_to_start_milvus_then_works(tmp_pa
         assert stopped.stdout.startswith("stopped Milvus Lite (pid ") and not embedded_status(settings)["running"]
     finally:
         _stop(folder)
+
+
+def test_a_full_disk_during_a_rag_run_marks_it_failed_with_the_reason(small_disk, tmp_path):
+    folder = small_disk / "data"
+    env = _env(folder)
+    p = _run(["rag", "--dataset", "sample", "--models", "bm25", "--limit", "3", "--k", "2", "--metrics", "rouge_l"],
+             {**env, "FAULT": "fill-disk", "FAULT_FILL": str(small_disk / "filler")})
+    assert p.returncode == 2 and "Traceback" not in p.stderr, p.stderr
+    assert "no space left on device" in p.stderr.strip().splitlines()[-1].lower()
+    from rag.runs import RunStore
+
+    (run,) = RunStore(folder / "runs.sqlite").list()  # readable while the disk is still full
+    assert run.status == "failed" and "no space left on device" in run.error.lower(), run.error
+    (small_disk / "filler").unlink()
+    assert _run(["runs", "check"], env, fault=False).returncode == 0
