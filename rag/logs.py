@@ -26,7 +26,8 @@ import logging.handlers
 import sys
 from pathlib import Path
 
-THIRD_PARTY = ("pymilvus", "pymilvus.milvus_client", "pymilvus.bulk_writer", "grpc", "httpx", "httpcore", "openai", "transformers", "sentence_transformers",
+THIRD_PARTY = ("pymilvus", "pymilvus.milvus_client", "pymilvus.bulk_writer", "grpc", "httpx", "httpcore", "openai",
+               "transformers", "sentence_transformers",
                "ragas", "langchain", "langchain_core", "langchain_openai", "langchain_community",
                "huggingface_hub", "urllib3", "instructor", "milvus_lite", "torch", "asyncio", "py.warnings")
 LOG_NAME = "workbench.log"
