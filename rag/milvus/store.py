@@ -282,6 +282,7 @@ class MilvusStore:
             raise IncompleteCollection(f"collection {name} is not completely built (its build was interrupted "
                                        "or is still running); build it again (Index page, or any cli.py run "
                                        "that uses it): the embedding cache keeps what was embedded")
+        self.client.load_collection(name)  # after a restart of the server its collections are released
         self._complete.add(name)
 
     def _create(self, name: str, spec: ModelSpec, cfg: IndexConfig, dim: int | None, inputs: dict,

@@ -3,7 +3,7 @@
     FAULT=kill-embedded KILLS=1 python tests/support/fault_cli.py retrieval --dataset sample ...
 
 Builds stream in chunks of ``CHUNK`` documents (``rag.milvus.store.CHUNK_DOCS``); after each inserted
-chunk the fault strikes (at most ``KILLS`` times, once per build):
+chunk the fault strikes (at most ``KILLS`` times, once per build; only in ``FAULT_MODEL``'s build if set):
 - ``kill-embedded``: SIGKILL this data folder's embedded Milvus Lite server (the watchdog and its child);
 - ``kill-pid``: SIGKILL the process ``FAULT_PID`` (a Milvus reached by ``MILVUS_URI``);
 - ``fill-disk``: write ``FAULT_FILL`` until the file system says ENOSPC (a small tmpfs data folder).
@@ -46,8 +46,13 @@ def _fill(path: Path) -> None:
             pass
 
 
+building: list[str] = []  # the model whose collection is being built
+
+
 def strike(done: int) -> None:
     if left[0] <= 0 or done != ms.CHUNK_DOCS:  # once per build, after its first chunk
+        return
+    if os.environ.get("FAULT_MODEL") and building[-1:] != [os.environ["FAULT_MODEL"]]:
         return
     left[0] -= 1
     if fault == "kill-embedded":
@@ -65,6 +70,7 @@ _build = ms.MilvusStore._ensure_collection
 
 
 def logged_build(self, dataset, spec, *args, **kwargs):
+    building.append(spec.name)
     result = _build(self, dataset, spec, *args, **kwargs)
     if os.environ.get("FAULT_LOG"):
         with open(os.environ["FAULT_LOG"], "a") as f:
