@@ -29,6 +29,25 @@ TABLE_TYPES = ["csv", "tsv", "jsonl", "json", "parquet"]
 QUESTION_FIELDS = ["id", "text", "reference", "relevant"]
 
 
+def shared_app() -> bool:
+    """Served beyond 127.0.0.1 (``server.address`` unset means every interface): folder fields are then
+    limited to ``WORKBENCH_DATA_ROOTS``."""
+    return (st.get_option("server.address") or "0.0.0.0") not in ("127.0.0.1", "localhost", "::1")
+
+
+def load_folder(fn, folder: str, **kw) -> None:
+    """``load`` for a folder typed into a field: on a shared app only under ``WORKBENCH_DATA_ROOTS``."""
+    from rag.settings import get_settings
+
+    if shared_app():
+        try:
+            get_settings().folder_under_roots(folder)
+        except ValueError as e:
+            st.error(f"Not loaded: {e}", icon="⚠️")
+            return
+    load(fn, folder, **kw)
+
+
 def load(fn, *args, chunking: str = "", **kw) -> None:
     """Load with ``fn`` and make it the current dataset, or show why not and keep the current one."""
     try:
@@ -77,7 +96,7 @@ def beir_form() -> None:
     folder = st.text_input("BEIR folder (corpus.jsonl, queries.jsonl, qrels/<split>.tsv)", value=str(SCIFACT))
     split = st.text_input("qrels split", value="test")
     if st.button("Load folder", type="primary"):  # a folder with corpus/ is an image folder: load it as one
-        load(load_image_folder if is_image_folder(folder) else load_beir, folder, split=split)
+        load_folder(load_image_folder if is_image_folder(folder) else load_beir, folder, split=split)
 
 
 def image_form() -> None:
@@ -89,7 +108,7 @@ def image_form() -> None:
     st.caption('queries.jsonl holds text queries ({"_id": "t1", "text": "a red circle"}) and image queries '
                '({"_id": "i1", "image": "queries/i1.png"}); an image\'s id is its file name without the extension.')
     if st.button("Load image folder", type="primary", disabled=not folder.strip()):
-        load(load_image_folder, folder.strip(), split=split)
+        load_folder(load_image_folder, folder.strip(), split=split)
 
 
 def tables_form() -> None:
