@@ -3,12 +3,15 @@
 Every command returns its exit code: 0 ok, 1 missed or failed rows (a gate that fails, a RAG run
 whose rows failed), 3 a bug (below). Bad input exits 2 with one line ``error: …`` on stderr and no traceback, whether
 click refuses the command line (unknown option, a value of the wrong type, a refused ``--output``)
-or the job refuses it (unknown dataset, model or run id, bad index settings, Milvus down). The
+or the job refuses it (unknown dataset, model or run id, bad index settings, Milvus down, a full disk,
+a damaged run store: checked before any work by ``guard_store``; a job still delivers its ``--output``). The
 policy lives in ``WorkbenchGroup.main`` and ``invoke``, so ``cli.main([...])``, typer's
 ``CliRunner`` and ``python cli.py`` behave the same. Rich's pretty tracebacks are off: they print
 local variables, and a key can be one. A genuine bug (an exception no job raises on purpose) exits 3
 with one line naming it and the file its traceback was written to (``logs/cli-errors.log`` in the data
-folder, secrets masked), so a user never sees a traceback and a bug report still has one.
+folder, secrets masked), so a user never sees a traceback and a bug report still has one. Libraries'
+log records (pymilvus retries, grpc, transformers, …) go to ``logs/workbench.log`` (``rag.logs``), and an
+error line about Milvus or the disk ends with that path.
 
 Usage:
     app = build_app()

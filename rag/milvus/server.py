@@ -13,7 +13,11 @@ wrote its collections into folder A's server):
   configured port (``WORKBENCH_MILVUS_PORT``) that is held is an error that says so.
 - Every process that uses the server registers itself in ``<data>/milvus/owners/``; the server runs
   under ``rag/milvus/watchdog.py``, which stops it once no owner has been alive for
-  ``WORKBENCH_MILVUS_IDLE_S`` seconds (default 30), so ``kill -9`` of the app or CLI leaves no orphan.
+  ``WORKBENCH_MILVUS_IDLE_S`` seconds (default 30), so ``kill -9`` of the app or CLI leaves no orphan;
+  ``start_kept`` (``cli.py milvus start``) keeps it up until ``stop_embedded``, for exported scripts.
+- It heals: when it dies during a job, ``heal`` restarts it once (same folder, same port when free; a
+  second death within ``RESTART_WINDOW_S``, or a ``MILVUS_URI`` server going away, is ``MilvusUnavailable``
+  with one line and a hint); ``rag.milvus.store.MilvusStore`` runs the call again.
 
 Usage:
     info = ensure_milvus()            # starts or reuses this data folder's embedded server
