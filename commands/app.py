@@ -128,7 +128,7 @@ def guard_store(name: str | None, args: list[str]):
 
 def _note_restarts() -> None:
     """Say on stderr when the embedded Milvus was restarted mid-job (``rag.milvus.server.heal``)."""
-    from rag.milvus import server
+    from rag.milvus import healing as server
 
     def note(r: dict) -> None:
         print(f"note: the embedded Milvus Lite server stopped ({r['reason']}); restarted it at {r['uri']} and "

@@ -64,7 +64,7 @@ def _llm_status() -> None:
 
 def restart_note(within_s: float = 24 * 3600) -> str | None:
     """The embedded Milvus' latest restart (``rag.milvus.server.heal``) if it happened in the last day."""
-    from rag.milvus.server import last_restart
+    from rag.milvus.healing import last_restart
     from rag.settings import get_settings
 
     r = last_restart()

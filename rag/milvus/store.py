@@ -40,6 +40,7 @@ from dataclasses import dataclass
 
 from rag.data.dataset import Dataset
 from rag.milvus.capabilities import Capabilities, detect
+from rag.milvus.healing import Healing
 from rag.milvus.index_config import (
     BM25_ANALYZER,
     BM25_PARAMS,
@@ -49,7 +50,7 @@ from rag.milvus.index_config import (
     collection_name,
     same_build,
 )
-from rag.milvus.server import MilvusInfo, MilvusUnavailable, heal, is_connection_loss
+from rag.milvus.server import MilvusInfo, MilvusUnavailable
 from rag.models.registry import ModelSpec
 
 StageProgress = Callable[[str, int, int], None]  # (stage, done, total); stages "embed", "insert"
@@ -128,9 +129,9 @@ def fusion_ranker(fusion: str | None = None):
     return RRFRanker(int(value)) if kind == "rrf" else WeightedRanker(value, 1 - value)
 
 
-class MilvusStore:
+class MilvusStore(Healing):
     """Usage: see the module docstring. ``ensure_collection``, ``search`` and ``ping`` heal: when this
-    folder's embedded server dies during one of them, it is restarted once (``rag.milvus.server.heal``)
+    folder's embedded server dies during one of them, it is restarted once (``rag.milvus.healing.heal``)
     and the call runs again (complete collections are reused, the embedding cache keeps what was embedded)."""
 
     def __init__(self, info: MilvusInfo):
@@ -139,27 +140,6 @@ class MilvusStore:
         self._caps: Capabilities | None = None
         self._complete: set[str] = set()  # names seen complete (search checks once per collection)
         self.restarted_at: float | None = None  # monotonic time of the last restart this store made
-
-    def _healing(self, call: Callable):
-        while True:
-            try:
-                return call()
-            except Exception as e:
-                if not is_connection_loss(e):
-                    raise
-                new = heal(self.info, e, self.restarted_at)  # or MilvusUnavailable: one line and a hint
-                self.restarted_at = time.monotonic()
-                self.reconnect(new)
-
-    def reconnect(self, info: MilvusInfo) -> None:
-        """Talk to ``info`` from now on (the restarted server); what was seen complete is checked again."""
-        old, self.info = self.client, info
-        try:
-            old.close()
-        except Exception:
-            pass
-        self.client = info.client()
-        self._complete.clear()
 
     @property
     def capabilities(self) -> Capabilities:
