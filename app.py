@@ -9,8 +9,10 @@ from pathlib import Path
 
 import streamlit as st
 
+from rag.logs import setup_logging
 from ui.sidebar import sidebar_status
 
+setup_logging()  # libraries' records (pymilvus retries, transformers) to the data folder's log, not the console
 st.set_page_config(page_title="RAG workbench", page_icon="🧪", layout="wide")
 
 HERE = Path(__file__).resolve().parent
