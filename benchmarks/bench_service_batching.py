@@ -26,8 +26,9 @@ import argparse
 import json
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 
-from _setup import cleanup, isolated_workbench  # noqa: E402  (puts the project on sys.path)
+from _setup import cleanup, isolated_workbench, parse  # noqa: E402  (puts the project on sys.path)
 
 
 def raw_encode_qps(queries: list[str], batch: int, n: int) -> float:
@@ -51,7 +52,7 @@ def main() -> None:
     ap.add_argument("--window-ms", type=float, default=None, help="the batching service's window (default: its own)")
     ap.add_argument("--max-batch", type=int, default=None)
     ap.add_argument("--n", type=int, default=2048, help="queries per raw-encode measurement")
-    args = ap.parse_args()
+    args = parse(ap, smoke={"seconds": 2, "users": "1", "n": 64})
     tmp = isolated_workbench()
 
     from loadtests import procs
@@ -72,7 +73,9 @@ def main() -> None:
         raw1 = raw_encode_qps(queries, 1, args.n // 8)
         on = {"batching": True, "batch_window_ms": args.window_ms, "max_batch": args.max_batch}
         for mode, b in (("on", on), ("off", {"batching": False})):
-            services[mode] = ServiceProcess(args.dataset, ["minilm"], batching=b).start()
+            services[mode] = ServiceProcess(args.dataset, ["minilm"], batching=b)
+        with ThreadPoolExecutor(2) as pool:  # both start at once: their imports and model loads overlap
+            list(pool.map(ServiceProcess.start, services.values()))
         out_dir = os.path.join(tmp, "locust")
         rows = []
         for u in users:

@@ -26,7 +26,7 @@ import json
 import time
 
 import numpy as np
-from _setup import cleanup, isolated_workbench  # noqa: E402  (puts the project on sys.path)
+from _setup import cleanup, isolated_workbench, parse  # noqa: E402  (puts the project on sys.path)
 
 
 def _p(values: list[float], q: float) -> float:
@@ -40,7 +40,7 @@ def main() -> None:
     ap.add_argument("--dataset", default="sample")
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--block", type=int, default=50, help="queries per phase before switching path")
-    args = ap.parse_args()
+    args = parse(ap, smoke={"n": 10, "block": 5})
     tmp = isolated_workbench()
 
     from loadtests.procs import ServiceProcess

@@ -20,7 +20,7 @@ import os
 import platform
 import time
 
-from _setup import ROOT, cleanup, isolated_workbench  # noqa: E402  (puts the project on sys.path)
+from _setup import ROOT, cleanup, isolated_workbench, parse  # noqa: E402  (puts the project on sys.path)
 
 
 def main() -> None:
@@ -29,7 +29,7 @@ def main() -> None:
     ap.add_argument("--models", default="minilm,bm25,hybrid")
     ap.add_argument("--fusion", default="rrf:60,weighted:0.3")
     ap.add_argument("--ks", default="5,10")
-    args = ap.parse_args()
+    args = parse(ap, smoke={"dataset": "sample", "models": "minilm,bm25", "fusion": "rrf:60", "ks": "3"})
     tmp = isolated_workbench()
 
     from evaluators.sweep.run import plan_sweep, run_sweep
