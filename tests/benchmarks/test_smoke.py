@@ -22,7 +22,8 @@ BENCH = ROOT / "benchmarks"
 
 @pytest.mark.slow
 def test_every_benchmark_runs_in_smoke_mode(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "WORKBENCH_DATA_DIR", "WORKBENCH_MILVUS_PORT")}
+    own = ("PYTHONPATH", "WORKBENCH_DATA_DIR", "WORKBENCH_MILVUS_PORT")  # each script makes its own
+    env = {k: v for k, v in os.environ.items() if k not in own}
     p = subprocess.run([sys.executable, str(BENCH / "smoke.py")], cwd=tmp_path, env=env, capture_output=True,
                        text=True, timeout=600)
     lines = {ln.split()[2]: ln.split()[1] for ln in p.stdout.splitlines() if ln.startswith("SMOKE ")}
