@@ -48,6 +48,7 @@ from rag.models.user_models import (
     folder_check,
     hub_model,
     image_model,
+    modelscope_model,
     unique_slug,
 )
 from rag.settings import Settings, get_settings
@@ -153,6 +154,8 @@ def resolve(name: str) -> ModelSpec:
         return _with_options(name, base, opts)
     if name.startswith("hf:") and name[3:].strip():
         return hub_model(name)
+    if name.startswith("ms:") and name[3:].strip():
+        return modelscope_model(name)
     if name.startswith("st:") and name[3:].strip():
         from pathlib import Path
 
