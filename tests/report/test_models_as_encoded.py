@@ -109,3 +109,20 @@ def test_an_api_model_over_its_limit_reports_what_was_cut_when_sent(monkeypatch,
     assert "2 inputs cut to the provider's limit when sent" in limits_line(key, info)
     row = encoded_frame(SimpleNamespace(config={"models_info": {key: info}}, summary=None)).iloc[0]
     assert row["cut when sent (API)"] == "2"
+
+
+def test_history_run_detail_shows_the_models_as_encoded(optioned_run, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import ROOT
+
+    store, run_id, _ = optioned_run
+    monkeypatch.setattr(RunStore, "default", classmethod(lambda cls: store))
+    at = AppTest.from_file(str(ROOT / "pages" / "6_History.py"), default_timeout=180).run()
+    at.multiselect(key="history_selected").select(run_id).run()
+    assert not at.exception
+    assert any(m.value == "**Models as encoded**" for m in at.markdown)
+    frames = [d.value for d in at.dataframe if "query prompt" in d.value.columns]
+    assert len(frames) == 1
+    row = frames[0].set_index("model").loc[OPTIONED]
+    assert (row["dims"], row["max tokens"], row["query prompt"]) == ("128", "256", "'query: '")
