@@ -192,8 +192,9 @@ def resolve(name: str) -> ModelSpec:
                          b.description, _openai(model, int(dims)), _needs_key, b.price_per_mtok, key=name,
                          languages=b.languages)
     known = ", ".join(REGISTRY)
-    raise ModelUnavailable(f"unknown model '{name}'. Known: {known}; or hf:ORG/NAME[@REVISION], st:FOLDER, "
-                           "oai:MODEL@BASE_URL, PROVIDER:MODEL[:DIMS] (cohere, voyage, jina, gemini, dashscope, "
+    raise ModelUnavailable(f"unknown model '{name}'. Known: {known}; or hf:ORG/NAME[@REVISION], "
+                           "ms:ORG/NAME[@REVISION], st:FOLDER, oai:MODEL@BASE_URL, PROVIDER:MODEL[:DIMS] "
+                           "(cohere, voyage, jina, gemini, dashscope, "
                            "zhipu, siliconflow), "
                            "openai-3-small:DIMS, clip:FOLDER (CLIP/SigLIP: text and image queries on images), "
                            "img:FOLDER (image backbone: image queries), clap:FOLDER (CLAP: text and audio queries "
