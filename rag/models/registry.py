@@ -122,8 +122,9 @@ for _spec in REGISTRY.values():  # "minilm" looks up its hub id in the catalog
 def _with_options(name: str, base: str, opts: dict) -> ModelSpec:
     """``BASE#key=value&…``: the base model with its options, keyed by the whole string as typed."""
     if "revision" in opts:
-        if not base.startswith("hf:") or "@" in base:
-            raise ModelUnavailable(f"{name}: revision applies to hf:ORG/NAME (or write hf:ORG/NAME@REVISION)")
+        if not base.startswith(("hf:", "ms:")) or "@" in base:
+            raise ModelUnavailable(f"{name}: revision applies to hf:ORG/NAME and ms:ORG/NAME "
+                                   "(or write hf:ORG/NAME@REVISION)")
         base = f"{base}@{opts.pop('revision')}"
     spec = resolve(base)
     if opts and not spec.has_dense:

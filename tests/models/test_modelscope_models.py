@@ -82,3 +82,13 @@ def test_a_missing_model_is_one_line_naming_the_endpoint(ms_env, monkeypatch):
                                           r"list at revision master$"):
             modelscope.fetch("acme/none", None)
     assert not (ms_env / "models" / "acme" / "none" / ".complete").exists()
+
+
+def test_a_revision_is_part_of_the_id_and_the_cache_folder(ms_env):
+    from rag.models import modelscope
+
+    assert resolve("ms:acme/x#revision=v1.0").model_id == resolve("ms:acme/x@v1.0").model_id == "ms:acme/x@v1.0"
+    assert modelscope.folder_of("acme/x", "v1.0") == ms_env / "models" / "acme" / "x@v1.0"
+    assert modelscope.folder_of("acme/x", None) == modelscope.folder_of("acme/x", "master")
+    with pytest.raises(ModelUnavailable, match=r"^ms:acme: give ms:ORG/NAME\[@REVISION\]"):
+        resolve("ms:acme")
