@@ -88,11 +88,23 @@ class LoadedModel:
     analyzer: str = ""           # the BM25 analyzer of its collection (BM25, hybrid)
     executor: object | None = None       # the model's own thread (``loadtests.batcher.model_thread``); None: BM25
 
+    def encoded(self) -> dict:
+        """How it encodes what it serves (the load run's "Models as encoded"): prompts, dims, max tokens."""
+        prompts = self.spec.prompts().record() if self.encoder is not None else {}
+        model = getattr(getattr(self.encoder, "raw", None), "model", None)
+        limit = getattr(model, "max_seq_length", None) or getattr(getattr(self.encoder, "raw", None), "max_tokens",
+                                                                   None)
+        return {"query_prompt": prompts.get("query_prompt"), "document_prompt": prompts.get("document_prompt"),
+                "dim": self.encoder.dim if self.encoder is not None else None,
+                "max_tokens": int(limit) if limit else None,
+                "counted_with": "as served (cuts not counted under load)" if self.encoder is not None
+                else "no token limit (BM25 indexes every word)"}
+
     def describe(self, rows: int) -> dict:
         dense = f"{self.index.index_type}/{self.index.metric}"
         index = {"dense": dense, "sparse": "BM25", "hybrid": f"{dense} + BM25"}.get(self.spec.kind, dense)
         out = {"name": self.key, "label": self.spec.label, "kind": self.spec.kind,
-               "collection": self.collection, "rows": rows, "index": index}
+               "collection": self.collection, "rows": rows, "index": index, "encoded": self.encoded()}
         return {**out, "bm25_analyzer": self.analyzer} if self.analyzer else out
 
 

@@ -16,6 +16,8 @@ import streamlit as st
 
 from evaluators.formatting import display_frame
 from evaluators.report.build import build_report
+from evaluators.report.encoded import TITLE as ENCODED_TITLE
+from evaluators.report.encoded import encoded_frame
 from evaluators.report.frontier import frontier_display, frontier_figure, frontier_table
 from evaluators.report.history import filter_runs, runs_frame
 from evaluators.stats.run_kinds import kind_of
@@ -114,6 +116,9 @@ def open_run(store, run_id: str) -> None:
         st.dataframe(display_frame(rows_frame(store, run.id)), hide_index=True)
     with tab_cfg:
         st.caption(f"Dataset {run.dataset} · content hash {run.dataset_hash}")
+        if not (encoded := encoded_frame(run)).empty:  # prompts, dims, limits, cuts: as the report shows
+            st.markdown(f"**{ENCODED_TITLE}**")
+            st.dataframe(display_frame(encoded), hide_index=True)
         st.json(run.config, expanded=False)
         st.json(run.summary, expanded=False)
     with tab_export:

@@ -51,6 +51,7 @@ from evaluators.formatting import (
     is_missing,
     missing,
 )
+from evaluators.report.encoded import encoded_tables
 from evaluators.report.frontier import NO_LOAD, frontier_chart, frontier_display, frontier_table
 from evaluators.report.sections import example_tables, html_table, judge_parts, means_chart
 from evaluators.report.your_data import your_data
@@ -283,6 +284,7 @@ def build_report(store: RunStore, run_ids: list[str] | str, metric: str | None =
                                               n_resamples=n_resamples, dataset=dataset)
         if "headline" in sec:
             headline += [sec.pop("headline")]
+        sec["tables"] = sec.get("tables", []) + encoded_tables(group)  # prompts, dims, limits and cuts, any kind
         sections.append(sec)
         if cmps:
             frontier = frontier_table(store, [r.id for r in group] + [r.id for r in load_runs], cmps[0].metric)

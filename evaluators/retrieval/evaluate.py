@@ -89,18 +89,34 @@ class RetrievalResult:
 def evaluate_retrieval(wb: Retriever, dataset: Dataset, models: list[str], k: int = 10, chunking: str = "",
                        progress: IndexProgress | None = None) -> RetrievalResult:
     """Index (or reuse), search every judged query with each model, score each ranking."""
+    before = api_cuts(models, wb.settings)
     found = wb.search_all(dataset, models, k, chunking, progress)
     per_query, metrics = {}, {}
     for m in found.models:
         per_query[m], metrics[m] = score_run(found.rankings[m], dataset.qrels, k)
-    info = {}
-    if dataset.modality == "text":  # what each model never saw: max tokens, truncated documents and queries
-        from rag.models.limits import model_limits
+    from rag.models.limits import models_info
 
-        info = {m: model_limits(resolve(m), dataset, wb.settings) for m in found.models}
+    info = models_info(found.models, dataset, wb.settings)  # max tokens, cut documents / queries, prompts, dim
+    for m, n in api_cuts(found.models, wb.settings).items():  # what this run sent over the provider's limit
+        info.setdefault(m, {})["sent_truncated"] = n - before.get(m, 0)
     return RetrievalResult(found.dataset, k, found.models, found.rankings, per_query, metrics,
                            found.search_seconds, found.collections, found.model_ids, wb.index_config.record(),
                            found.language, info)
+
+
+def api_cuts(models: list[str], settings=None) -> dict[str, int]:
+    """How many inputs each API model has cut to its provider's limit so far (``ProviderEncoder.truncated``,
+    a per-session counter: a run reports the difference). Local and sparse models: not listed."""
+    out = {}
+    for m in models:
+        try:
+            enc = resolve(m).encoder(settings)
+        except Exception:  # noqa: BLE001 - an unavailable model is reported by the search itself
+            continue
+        n = getattr(getattr(enc, "raw", None), "truncated", None)
+        if isinstance(n, int):
+            out[m] = n
+    return out
 
 
 def limits_line(model: str, info: dict) -> str:
@@ -113,6 +129,8 @@ def limits_line(model: str, info: dict) -> str:
     prompts = " · ".join(f"{r} prompt {info[f'{r}_prompt']!r}" for r in ("query", "document")
                          if info.get(f"{r}_prompt"))
     dim = f"{info['dim']}-d" if info.get("dim") else ""
+    if info.get("sent_truncated") is not None:
+        cut += f"; {info['sent_truncated']:,} inputs cut to the provider's limit when sent"
     return f"{model}: " + "; ".join(p for p in (cut, prompts or "no prompts" if dim else "", dim) if p)
 
 

@@ -187,7 +187,10 @@ def test_load_runs_record_the_setting(milvus, tmp_path, capsys):
         assert procs.get_json(svc.url, "/stats/timings")["search"]["minilm"]["batch_size"]["p95"] == 1
         run = store.get(report.run_id)
         assert (run.config["batching"], run.config["batch_window_ms"], run.config["max_batch"]) == (False, 5.0, 8)
-        assert run.summary["service"] == {"batching": False, "batch_window_ms": 5.0, "max_batch": 8}
+        served = run.summary["service"]  # also what each model was encoded with (issue 24: models_info)
+        assert {k: served[k] for k in ("batching", "batch_window_ms", "max_batch")} == \
+            {"batching": False, "batch_window_ms": 5.0, "max_batch": 8}
+        assert served["models_info"]["minilm"]["dim"] == 384
         code = main(["loadtest", "--models", "minilm", "--users", "2", "--spawn-rate", "2", "--duration", "2",
                      "--host", svc.url, "--batch-window-ms", "2", "--max-batch", "16"])
         out = capsys.readouterr().out
