@@ -122,6 +122,11 @@ def _sweep_headline(run: Run) -> str:
             + (f", {tied} tied with it" if tied > 0 else ""))
 
 
+def _decision_headline(run: Run) -> str:
+    rec = (run.summary or {}).get("recommended")
+    return f"recommended {rec}" if rec else "no candidate meets the brief"
+
+
 RUN_KINDS: dict[str, RunKind] = {k.name: k for k in (
     RunKind("retrieval", "retrieval", "metrics", quality=True, headline=_retrieval_headline,
             default_metric=_retrieval_default, same_cutoff=True,
@@ -137,6 +142,8 @@ RUN_KINDS: dict[str, RunKind] = {k.name: k for k in (
             section=_ref("evaluators.report.sections", "load_section")),
     RunKind("sweep", "sweep", "metrics", quality=False, headline=_sweep_headline,
             section=_ref("evaluators.report.sweep_section", "sweep_section")),
+    RunKind("decision", "decision", "verdicts", quality=False, headline=_decision_headline,
+            section=_ref("evaluators.report.decision_section", "decision_section")),
 )}
 if set(RUN_KINDS) != set(RUN_MODELS):  # a kind the store accepts but no reader knows (or back)
     raise RuntimeError(f"run kinds differ: store {sorted(RUN_MODELS)}, evaluators {sorted(RUN_KINDS)}")
