@@ -88,7 +88,8 @@ def decide(dataset: Annotated[str, Opt(help="'sample', a BEIR folder or file the
     if output:
         print(f"wrote {write_atomic(output, json.dumps(output_json(record), indent=2, ensure_ascii=False))}")
     if regression:
-        print(f"wrote {write_atomic(regression, json.dumps(record['verification']['regression'], indent=2, ensure_ascii=False))}")
+        text = json.dumps(record["verification"]["regression"], indent=2, ensure_ascii=False)
+        print(f"wrote {write_atomic(regression, text)}")
     return 0 if record["recommended"] else 1
 
 

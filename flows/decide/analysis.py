@@ -161,7 +161,8 @@ def analyse(ds: Dataset) -> DataAnalysis:
                  f"Candidates must cover {profile.main_language!r}; BM25 needs an analyzer for it; a model trained "
                  "on another language is excluded in step 3.")]
     size = len(ds.documents)
-    f.append(Finding("size", "Corpus size", f"{size:,} documents, {n_q:,} questions ({len(ds.judged_queries):,} judged)",
+    f.append(Finding("size", "Corpus size",
+                     f"{size:,} documents, {n_q:,} questions ({len(ds.judged_queries):,} judged)",
                      "Sets the index type and memory in step 5. " + (
                          "With fewer than 50 judged questions the intervals are wide: expect ties, and add questions "
                          "before trusting a small difference." if len(ds.judged_queries) < 50 else

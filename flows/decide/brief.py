@@ -66,7 +66,8 @@ class Brief(BaseModel):
         if self.p95_ms is not None:
             out.append(("p95_ms", f"p95 ≤ {self.p95_ms:g} ms at {self.users} users"))
         if self.budget_month_usd is not None:
-            out.append(("cost_month_usd", f"≤ ${self.budget_month_usd:g}/month at {self.queries_per_day:,} queries/day"))
+            out.append(("cost_month_usd",
+                        f"≤ ${self.budget_month_usd:g}/month at {self.queries_per_day:,} queries/day"))
         if self.budget_one_off_usd is not None:
             out.append(("one_off_usd", f"corpus embedding ≤ ${self.budget_one_off_usd:g}"))
         if self.memory_mb is not None:

@@ -145,8 +145,8 @@ def evaluate(ds: Dataset, brief: Brief, models: list[str], retriever, store: Run
         return res.run_id
 
     def rag():
-        from flows.demo import DemoOptions, judged_config, llm_configured
         from evaluators.rag.job import run_rag
+        from flows.demo import DemoOptions, judged_config, llm_configured
 
         ok, why = llm_configured(settings)
         if not ok:

@@ -110,7 +110,8 @@ def plan_candidate(model: str, brief: Brief, a: DataAnalysis, ds: Dataset, retri
         "vector_memory_mb": round(vectors, 3), "weights_memory_mb": weights,
         "memory_mb": round(vectors + weights, 3),
         "memory_basis": (f"{dims} dims × 4 bytes × {n:,} documents" if dims else "")
-        + (" + sparse postings (estimated)" if spec.has_sparse else "") + (f" + {weights:g} MB weights" if weights else ""),
+        + (" + sparse postings (estimated)" if spec.has_sparse else "")
+        + (f" + {weights:g} MB weights" if weights else ""),
         "embed_seconds": round(per_doc * n, 2) if per_doc is not None else None, "embed_timing": timing_how,
         "corpus_tokens": corpus_tokens,
         "one_off_usd": round(corpus_tokens * price / 1e6, 6) if price == price else None,
