@@ -20,7 +20,7 @@ import json
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 TASKS = ("retrieval", "rag", "image")
 METRICS = ("ndcg", "recall", "mrr", "map", "precision", "hit_rate")
@@ -49,11 +49,12 @@ class Brief(BaseModel):
     spend_cap_usd: float = Field(0.5, gt=0, description="what evaluation may spend on paid APIs")
     load_seconds: int = Field(3, ge=1, le=900, description="load test length per model")
 
-    @model_validator(mode="after")
-    def _check(self) -> Brief:
-        if self.metric not in METRICS:
-            raise ValueError(f"metric must be one of {', '.join(METRICS)} (scored at k)")
-        return self
+    @field_validator("metric")
+    @classmethod
+    def _metric(cls, v: str) -> str:
+        if v not in METRICS:
+            raise ValueError(f"give one of {', '.join(METRICS)} (scored at k)")
+        return v
 
     @property
     def metric_name(self) -> str:
