@@ -25,7 +25,6 @@ from rag.models.catalog import ModelInfo
 from rag.runs import RunStore
 from tests.conftest import ROOT
 
-
 # ---------------------------------------------------------------- step 1: the brief
 
 def test_brief_defaults_save_load_and_one_line_errors(tmp_path):
@@ -80,7 +79,8 @@ def info(**kw) -> ModelInfo:
     ({"languages": ("zho-Hans",)}, {}, "does not list en among its languages (zho-Hans…)"),
     ({"memory_mb": 900.0}, {"memory_mb": 500}, "weights need 900 MB > the brief's 500 MB"),
     ({"max_tokens": 10}, {}, "max 10 tokens cuts 75% of the documents (> 50% allowed)"),
-    ({"open_weights": False, "license": None}, {"where": "local"}, "a hosted API, and the brief allows local models only"),
+    ({"open_weights": False, "license": None}, {"where": "local"},
+     "a hosted API, and the brief allows local models only"),
     ({}, {}, None),
 ])
 def test_shortlist_rules_exclude_with_their_reason(kw, brief, reason):
