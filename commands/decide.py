@@ -6,8 +6,10 @@
 Prints each step as it ends (stderr) and the recommendation (stdout); ``--output`` gets the record
 (``brief``, ``profile``, ``candidates``, ``recommended``, ``reason`` and the rest), ``--regression``
 the questions and expected top documents for CI, ``--save-brief`` the brief to edit and reuse with
-``--brief``. ``--previous OLD.json`` re-checks an earlier decision. Exit 0 with a recommendation,
-1 when no candidate meets the brief, 2 on bad input.
+``--brief``. ``--previous OLD.json`` re-checks an earlier decision; ``--no-load`` skips the load test
+(and drops the latency SLO). Exit 0 with a recommendation, 1 when no candidate meets the brief, 2 on
+bad input. ``python cli.py check-regression regression.json`` runs that file against the model's
+collection in CI: exit 0 when every expected document is still in the top k, 1 when not.
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ def decide(dataset: Annotated[str, Opt(help="'sample', a BEIR folder or file the
            save_brief: Annotated[Path | None, Opt(help="write the brief used here (JSON)")] = None,
            regression: Annotated[Path | None, Opt(help="write the regression questions (JSON) for CI")] = None,
            no_survey: Annotated[bool, Opt("--no-survey", help="skip the catalog survey (faster)")] = False,
+           no_load: Annotated[bool, Opt("--no-load", help="no load test: the brief's latency SLO is dropped "
+                                                          "(the record says p95 None)")] = False,
            output: Annotated[str | None, output_option("write decision.json here")] = None) -> int:
     from flows.decide.brief import Brief
     from flows.decide.flow import output_json, run_decide
@@ -60,7 +64,8 @@ def decide(dataset: Annotated[str, Opt(help="'sample', a BEIR folder or file the
     brief = Brief.of(**{**base, **{k_: v for k_, v in dict(
         metric=metric, k=k, min_quality=min_quality, p95_ms=p95_ms, users=users, queries_per_day=queries_per_day,
         budget_month_usd=budget_month, budget_one_off_usd=budget_one_off, where=where, commercial=commercial,
-        memory_mb=memory_mb, spend_cap_usd=spend_cap, load_seconds=load_seconds).items() if v is not None}})
+        memory_mb=memory_mb, spend_cap_usd=spend_cap, load_seconds=load_seconds).items() if v is not None},
+        **({"p95_ms": None} if no_load else {})})
     old = None
     if previous:
         try:
@@ -93,6 +98,35 @@ def decide(dataset: Annotated[str, Opt(help="'sample', a BEIR folder or file the
     return 0 if record["recommended"] else 1
 
 
+def check_regression(file: Annotated[Path, typer.Argument(help="a regression.json from decide --regression")],
+                     dataset: Annotated[str | None, Opt(help="the dataset to search (default: the file's)")] = None,
+                     model: Annotated[str | None, Opt(help="the model whose collection is searched (default: the "
+                                                           "file's)")] = None) -> int:
+    """Exit 0 when every expected document is still in the model's top k, 1 (one line per question) when not."""
+    from flows.decide.verify import check_regression as run_check
+    from rag.data.loaders import load_dataset
+    from rag.retrieval import Retriever
+
+    try:
+        reg = json.loads(file.read_text(encoding="utf-8"))
+        missing = [key for key in ("model", "k", "questions") if key not in reg]
+        source = dataset or reg.get("dataset_source") or reg.get("dataset")
+    except (OSError, ValueError, AttributeError) as e:
+        raise ValueError(f"{file}: not a regression file ({e})") from None
+    if missing or not source:
+        raise ValueError(f"{file}: not a regression file (no {', '.join(missing) or 'dataset'})")
+    ds = load_dataset(source)
+    with Retriever() as wb:
+        res = run_check(reg, ds, wb, model)
+    for line in res["failures"]:
+        print(f"❌ {line}")
+    print(f"{'✅' if res['passes'] else '❌'} {res['questions'] - len(res['failures'])}/{res['questions']} questions "
+          f"keep their expected documents in the top {res['k']} of {res['model']} (collection {res['collection']})")
+    return 0 if res["passes"] else 1
+
+
 def register(app: typer.Typer) -> None:
     command(app, "decide", "choose an embedding model: brief, data, shortlist, evaluation, plan, verification, "
                            "decision record")(decide)
+    command(app, "check-regression", "run a decision's regression file against a model's collection "
+                                     "(exit 1 when a question lost an expected document)")(check_regression)

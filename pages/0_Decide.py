@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from rag.models.registry import REGISTRY
-from ui.decide_panel import brief_form, run_flow, show_record
+from ui.decide_brief import brief_form
+from ui.decide_panel import run_flow, show_steps
+from ui.decide_record import show_record
 from ui.state import current_dataset
 
 st.title("🧭 Decide")
@@ -14,9 +15,12 @@ st.write("Choose an embedding model in six steps: your brief, your data analysed
 ds = current_dataset()
 st.caption(f"Dataset: **{ds.name}** · {len(ds.documents):,} documents, {len(ds.queries):,} questions "
            "(change it on the Data page).")
-brief = brief_form()
-models = st.multiselect("Candidates (empty: every model in the registry)", list(REGISTRY),
-                        default=["minilm", "bm25", "hybrid"], key="decide_models")
-if st.button("Decide", type="primary", disabled=brief is None):
-    run_flow(brief, models)
-show_record(st.session_state.get("decide_record"))
+asked = brief_form()
+if asked:
+    run_flow(*asked)
+record = st.session_state.get("decide_record")
+if record:
+    show_steps(record)
+    show_record(record)
+else:
+    st.info("State the brief, pick candidates and press **Decide**: every step runs on the current dataset.")

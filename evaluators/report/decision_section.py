@@ -26,6 +26,27 @@ def candidates_frame(record: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _value(c: dict) -> str:
+    v = c.get("value")
+    if v is None:
+        return "not measured"
+    return f"{v:.3f}" if c["constraint"] == "quality" else f"{v:g}"
+
+
+def checks_frame(record: dict) -> pd.DataFrame:
+    """Every candidate × every constraint of the brief: the limit, the measured value, its CI, pass or fail."""
+    rows = []
+    for c in record.get("candidates", []):
+        for k in c.get("checks", []):
+            ci = k.get("ci")
+            rows.append({"model": c["model"], "constraint": k["constraint"],
+                         "limit": (f"≥ {k['limit']:g}" if k["constraint"] == "quality" else f"≤ {k['limit']:g}"),
+                         "value": _value(k),
+                         "95% CI": (f"[{ci[0]:.3f}, {ci[1]:.3f}]" if ci and ci[0] is not None else "—"),
+                         "passes": "✅ yes" if k["passes"] else "❌ no", "why": k["reason"] or "—"})
+    return pd.DataFrame(rows, columns=["model", "constraint", "limit", "value", "95% CI", "passes", "why"])
+
+
 def exclusions_frame(record: dict) -> pd.DataFrame:
     rows = [{"model": c["model"], "excluded because": c["excluded"]}
             for c in (record.get("shortlist") or {}).get("candidates", []) if c.get("excluded")]
@@ -43,7 +64,8 @@ def decision_section(store, group: list, **_options) -> tuple[dict, list]:
     agreement = (record.get("evaluation") or {}).get("agreement") or {}
     if agreement.get("note"):
         sentences.append(f"Public benchmark vs your data: {agreement['note']}.")
-    tables = [("Every candidate against the brief", html_table(candidates_frame(record)))]
+    tables = [("Every candidate against the brief", html_table(candidates_frame(record))),
+              ("Every constraint, per candidate", html_table(checks_frame(record)))]
     excl = exclusions_frame(record)
     if not excl.empty:
         tables.append(("Excluded in the shortlist", html_table(excl)))

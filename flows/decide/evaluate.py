@@ -113,8 +113,13 @@ def _reason(e: Exception) -> str:
 
 def evaluate(ds: Dataset, brief: Brief, models: list[str], retriever, store: RunStore | None = None,
              public: dict[str, float] | None = None, load_test: LoadTest | None = None, say: Say | None = None,
-             settings=None) -> Evaluation:
-    """Step 4 on ``models`` (the kept candidates); each job's failure is recorded, the others still run."""
+             settings=None, reuse: dict[str, str] | None = None) -> Evaluation:
+    """Step 4 on ``models`` (the kept candidates); each job's failure is recorded, the others still run.
+
+    ``reuse`` ({"rag": run id, "load": run id}) takes those jobs' runs as they are instead of running
+    them again (the one-click demo has just run both on the same data); the record cites them. A brief
+    without a latency SLO (``p95_ms`` None, ``--no-load``) skips the load test, said in the steps."""
+    reuse = reuse or {}
     from evaluators.retrieval.evaluate import run_retrieval
     from evaluators.stats.run_stats import run_stats
 
@@ -146,20 +151,20 @@ def evaluate(ds: Dataset, brief: Brief, models: list[str], retriever, store: Run
 
     def rag():
         from evaluators.rag.job import run_rag
-        from flows.demo import DemoOptions, judged_config, llm_configured
+        from flows.judged import judged_config, llm_configured
 
         ok, why = llm_configured(settings)
         if not ok:
             ev.steps.append({"step": "rag", "status": "skipped", "reason": why, "run_id": None, "seconds": 0})
             return None
-        cfg = judged_config(models, DemoOptions(models=tuple(models), k=brief.k, spend_cap_usd=brief.spend_cap_usd),
-                            retriever.index_config.to_json())
+        cfg = judged_config(models, brief.k, brief.spend_cap_usd, index=retriever.index_config.to_json())
         r = run_rag(ds, cfg, retriever=retriever, store=store, settings=settings)
         ev.rag_run = r.run_id
         return r.run_id
 
     def load():
-        run_id = (load_test or default_load_test)(models, ds, brief, retriever.index_config.to_json())
+        run_id = reuse.get("load") or (load_test or default_load_test)(models, ds, brief,
+                                                                        retriever.index_config.to_json())
         ev.load_run = run_id
         for m, r in (store.get(run_id).summary.get("results") or {}).items():
             ev.p95_ms[m], ev.rps[m] = r.get("p95_ms"), r.get("rps")
@@ -168,15 +173,21 @@ def evaluate(ds: Dataset, brief: Brief, models: list[str], retriever, store: Run
     step("retrieval", retrieval)
     if ev.retrieval_run is None:
         return ev
-    from flows.demo import llm_configured
+    from flows.judged import llm_configured
 
     ok, why = llm_configured(settings)
-    if ok:
+    if reuse.get("rag"):
+        ev.rag_run = reuse["rag"]
+        ev.steps.append({"step": "rag", "status": "done", "reason": "", "run_id": ev.rag_run, "seconds": 0.0})
+    elif ok:
         step("rag", rag)
     else:
         ev.steps.append({"step": "rag", "status": "skipped", "reason": why, "run_id": None, "seconds": 0.0})
-    if brief.p95_ms is not None or brief.users:
+    if brief.p95_ms is not None:
         step("load", load)
+    else:
+        ev.steps.append({"step": "load", "status": "skipped", "reason": "the brief sets no latency SLO (no load test)",
+                         "run_id": None, "seconds": 0.0})
     here = {m: q["mean"] for m, q in ev.quality.items()}
     ev.agreement = rank_agreement(public or {}, here, ev.significant)
     return ev

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from flows.decide.analysis import analyse
 from flows.decide.brief import Brief
 from flows.decide.evaluate import LoadTest, evaluate
-from flows.decide.plan import plan_candidate
+from flows.decide.plan import FLAT_MAX_DOCS, plan_candidate
 from flows.decide.record import decide
 from flows.decide.shortlist import shortlist
 from flows.decide.verify import gates, recheck, regression_file
@@ -33,8 +33,10 @@ Progress = Callable[[str, str, str], None]   # step, status ("running"/"done"/"f
 
 def run_decide(ds: Dataset, brief: Brief, models: list[str] | None, retriever, store: RunStore | None = None,
                progress: Progress | None = None, load_test: LoadTest | None = None, mteb_cache=None,
-               previous: dict | None = None, settings=None, with_survey: bool = True) -> dict:
-    """Every step on ``ds``; returns the decision record (also stored as a ``decision`` run)."""
+               previous: dict | None = None, settings=None, with_survey: bool = True,
+               reuse: dict[str, str] | None = None, flat_max_docs: int = FLAT_MAX_DOCS) -> dict:
+    """Every step on ``ds``; returns the decision record (also stored as a ``decision`` run). ``reuse``:
+    RAG / load runs already made on this data (``evaluate``); ``flat_max_docs``: where HNSW is proposed."""
     store = store or RunStore.default()
     say = progress or (lambda step, status, detail: None)
     say("brief", "done", ", ".join(text for _, text in brief.constraints()))
@@ -52,7 +54,7 @@ def run_decide(ds: Dataset, brief: Brief, models: list[str] | None, retriever, s
     say("evaluation", "running", "")
     ev = evaluate(ds, brief, kept, retriever, store, sl.public.scores, load_test,
                   lambda step, status, detail: say("evaluation", "running", f"{step} {status} {detail}".strip()),
-                  settings)
+                  settings, reuse)
     failed = [s for s in ev.steps if s["status"] == "failed"]
     say("evaluation", "failed" if not ev.retrieval_run else "done",
         "; ".join(f"{s['step']}: {s['reason']}" for s in failed) or f"runs {ev.retrieval_run}, {ev.load_run}")
@@ -61,7 +63,7 @@ def run_decide(ds: Dataset, brief: Brief, models: list[str] | None, retriever, s
     say("plan", "running", "")
     info = {c.key: c.info for c in sl.candidates}
     run = store.get(ev.retrieval_run)
-    plans = {m: plan_candidate(m, brief, a, ds, run, store, info.get(m)) for m in kept}
+    plans = {m: plan_candidate(m, brief, a, ds, run, store, info.get(m), retriever, flat_max_docs) for m in kept}
     say("plan", "done", f"{len(plans)} plans")
     decision = decide(brief, ev, plans, kept)
     say("verification", "running", "")

@@ -58,8 +58,8 @@ def regression_file(ds: Dataset, store, ev: Evaluation, winner: str | None, k: i
         expected = [d for d in ranking if rel.get(d, 0) > 0]
         if expected:
             questions.append({"id": q.id, "question": q.text, "expected_top": expected, "top": ranking})
-    return {"dataset": ds.name, "model": winner, "k": k, "run": ev.retrieval_run, "questions": questions,
-            "rule": f"each expected_top document must stay in the model's top {k}"}
+    return {"dataset": ds.name, "dataset_source": ds.source, "model": winner, "k": k, "run": ev.retrieval_run,
+            "questions": questions, "rule": f"each expected_top document must stay in the model's top {k}"}
 
 
 def regression_failures(regression: dict, rankings: dict[str, list[str]]) -> list[str]:
@@ -72,6 +72,22 @@ def regression_failures(regression: dict, rankings: dict[str, list[str]]) -> lis
         if lost:
             out.append(f"{q['id']} ({q['question'][:60]}): lost {', '.join(lost)}")
     return out
+
+
+def check_regression(regression: dict, ds: Dataset, retriever, model: str | None = None) -> dict:
+    """Run a regression file against the collection of ``model`` (default: the file's) on ``ds``: every
+    question searched at the file's k (the collection built or reused through the store), and the
+    questions that lost an expected document. A question the dataset no longer has counts as lost."""
+    model = model or regression["model"]
+    k = int(regression.get("k", 10))
+    found = retriever.search_all(ds, [model], k=k)
+    rankings = {q: [d for d, _ in hits] for q, hits in found.rankings[model].items()}
+    questions = regression.get("questions", [])
+    gone = [f"{q['id']} ({q['question'][:60]}): not a judged question of {ds.name}" for q in questions
+            if q["id"] not in rankings]
+    lost = regression_failures({**regression, "questions": [q for q in questions if q["id"] in rankings]}, rankings)
+    return {"model": model, "k": k, "collection": found.collections.get(model), "questions": len(questions),
+            "failures": gone + lost, "passes": not (gone or lost)}
 
 
 def recheck(old: dict, new: dict) -> dict:
