@@ -1,6 +1,8 @@
 """Decide: each step on hand-made cases (brief, data findings, shortlist rules, public scores, rank
-agreement, the recommendation policy, re-check), the whole flow headless on the sample with the
-record's numbers checked against the runs it cites, and the Decide page (AppTest)."""
+agreement, the recommendation policy, re-check), the catalog survey, and the whole flow headless on the
+sample (one ``cli.py decide`` run shared by the slow tests: the record's numbers against the runs it
+cites, ``--previous`` re-check, ``check-regression``, HNSW's recall against FLAT). The Decide page's
+AppTest is tests/pages/test_page_decide.py."""
 
 from __future__ import annotations
 
@@ -10,7 +12,6 @@ import subprocess
 import sys
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from evaluators.stats.significance import ComparisonResult, ModelSummary, PairComparison
 from flows.decide.analysis import analyse, estimate_tokens
@@ -173,6 +174,24 @@ def test_vector_memory_and_regression_and_recheck():
 
 # ---------------------------------------------------------------- the whole flow, headless
 
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "cli.py", *args], cwd=ROOT, capture_output=True, text=True, timeout=400,
+                          env=os.environ.copy())
+
+
+def test_catalog_survey_names_models_that_pass_the_brief(sample):
+    from flows.decide.shortlist import shortlist
+
+    sl = shortlist(Brief(where="local", memory_mb=600), analyse(sample), ["minilm", "bm25"], with_survey=True)
+    assert [c.key for c in sl.kept] == ["minilm", "bm25"]
+    assert sl.survey and sl.survey_total >= len(sl.survey)
+    for c in sl.survey:  # every one surveyed passes the brief: English, open weights, ≤ 600 MB, commercial
+        assert c.excluded is None and c.key.startswith("hf:") and c.info.open_weights is True
+        assert c.info.memory_mb is None or c.info.memory_mb <= 600
+        assert c.notes[-1] == "not evaluated: fetch its weights and name it as st:FOLDER"
+    assert "sentence-transformers/all-MiniLM-L6-v2" not in {c.info.name for c in sl.survey}  # already a candidate
+
+
 @pytest.fixture(scope="module")
 def cli_decision(milvus, tmp_path_factory):
     out = tmp_path_factory.mktemp("decide")
@@ -217,15 +236,64 @@ def test_cli_decide_record_equals_the_runs_it_was_built_from(cli_decision):
 
 
 @pytest.mark.slow
-def test_decide_page_shows_a_recorded_decision(cli_decision):
+def test_previous_rechecks_the_decision_end_to_end(cli_decision):
+    """The same data later, without hybrid and without the load test: the re-check says what changed."""
+    _, old, _, out = cli_decision
+    r = run_cli("decide", "--dataset", "sample", "--models", "minilm,bm25", "--min-quality", "0.6", "--no-survey",
+                "--no-load", "--previous", str(out / "decision.json"), "--output", str(out / "again.json"))
+    assert r.returncode == 0, r.stderr[-2000:]
+    new = json.loads((out / "again.json").read_text())
+    rc = new["verification"]["recheck"]
+    assert new["brief"]["p95_ms"] is None and new["evaluation"]["runs"]["load"] is None
+    assert (rc["removed"], rc["added"], rc["data_changed"]) == (["hybrid"], [], False)
+    assert rc["brief_changed"] == {"p95_ms": [200.0, None]}
+    assert rc["changes"] == []   # the same collections, the same judged questions: the same means
+    assert rc["holds"] is (new["recommended"] == old["recommended"])
+    assert rc["summary"] == (f"the decision holds: {new['recommended']}" if rc["holds"] else
+                             f"the decision changed: {old['recommended']} → {new['recommended']}") + \
+        "; no longer evaluated hybrid; the brief changed (p95_ms)"
+    assert f"re-check: {rc['summary']}" in r.stdout
+
+
+@pytest.mark.slow
+def test_check_regression_cli_passes_then_fails_on_a_lost_document(cli_decision, sample):
+    _, rec, reg, out = cli_decision
+    r = run_cli("check-regression", str(out / "reg.json"))
+    n = len(reg["questions"])
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.strip().startswith(f"✅ {n}/{n} questions keep their expected documents in the top 10 of "
+                                       f"{rec['recommended']} (collection wb_sample_")
+    q = reg["questions"][0]
+    absent = next(d.id for d in sample.documents if d.id not in q["top"])   # not in its top 10
+    bad = {**reg, "questions": [{**q, "expected_top": [*q["expected_top"], absent]}, *reg["questions"][1:]]}
+    (out / "bad.json").write_text(json.dumps(bad))
+    r = run_cli("check-regression", str(out / "bad.json"))
+    assert r.returncode == 1
+    assert r.stdout.splitlines()[0] == f"❌ {q['id']} ({q['question'][:60]}): lost {absent}"
+    assert f"❌ {n - 1}/{n} questions" in r.stdout
+    (out / "junk.json").write_text("[1, 2]")
+    r = run_cli("check-regression", str(out / "junk.json"))
+    assert (r.returncode, r.stderr.strip()) == (2, f"error: {out / 'junk.json'}: not a regression file "
+                                                   "('list' object has no attribute 'get')")
+
+
+@pytest.mark.slow
+def test_hnsw_proposed_comes_with_its_recall_against_flat(cli_decision, retriever, sample):
+    """With the FLAT limit set below the sample's 31 documents, the plan proposes HNSW and measures it.
+    On 31 vectors HNSW's search (ef 64 ≥ 31) visits every one, so its top 10 is FLAT's: recall 1.0."""
+    from flows.decide.plan import plan_candidate
+    from rag.milvus.store import MilvusStore
+
     rec = cli_decision[1]
-    at = AppTest.from_file(str(ROOT / "pages" / "0_Decide.py"), default_timeout=120)
-    at.session_state["decide_record"] = rec
-    at.run()
-    assert not at.exception
-    assert at.title[0].value == "🧭 Decide"
-    assert at.success[0].value.startswith(f"**Recommended: {rec['recommended']}**")
-    assert [b.label for b in at.button] == ["Decide"]
-    k = next(n for n in at.number_input if n.label == "at concurrent users")
-    k.set_value(0).run()   # below the bound: the widget clamps; the brief stays valid
-    assert not at.exception
+    store = RunStore.default()
+    run = store.get(rec["evaluation"]["runs"]["retrieval"])
+    p = plan_candidate("minilm", Brief(), analyse(sample), sample, run, store, retriever=retriever, flat_max_docs=10)
+    assert p["index_type"] == "HNSW"
+    assert p["hnsw_recall"] == {"recall_at_k": 1.0, "k": 10, "questions": 16, "ef": 64, "M": 16, "metric": "COSINE"}
+    assert p["index_reason"] == ("31 documents > 10: HNSW (M=16) for latency; measured here: recall@10 1.0000 "
+                                 "against FLAT over 16 questions (ef 64)")
+    built = {c["index"] for c in MilvusStore(retriever.info).collections()
+             if c["dataset"] == "sample" and c["model"] == "minilm" and c["complete"]}
+    assert {"FLAT/COSINE", "HNSW/COSINE M=16 efConstruction=200 ef=64"} <= built
+    bm25 = plan_candidate("bm25", Brief(), analyse(sample), sample, run, store, retriever=retriever, flat_max_docs=10)
+    assert (bm25["index_type"], bm25["hnsw_recall"]) == ("SPARSE_INVERTED_INDEX", None)
