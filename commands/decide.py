@@ -64,8 +64,9 @@ def decide(dataset: Annotated[str, Opt(help="'sample', a BEIR folder or file the
     brief = Brief.of(**{**base, **{k_: v for k_, v in dict(
         metric=metric, k=k, min_quality=min_quality, p95_ms=p95_ms, users=users, queries_per_day=queries_per_day,
         budget_month_usd=budget_month, budget_one_off_usd=budget_one_off, where=where, commercial=commercial,
-        memory_mb=memory_mb, spend_cap_usd=spend_cap, load_seconds=load_seconds).items() if v is not None},
-        **({"p95_ms": None} if no_load else {})})
+        memory_mb=memory_mb, spend_cap_usd=spend_cap, load_seconds=load_seconds).items() if v is not None}})
+    if no_load:  # Brief.of keeps defaults for None: the SLO is dropped here, on purpose
+        brief = brief.model_copy(update={"p95_ms": None})
     old = None
     if previous:
         try:

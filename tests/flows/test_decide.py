@@ -237,10 +237,11 @@ def test_cli_decide_record_equals_the_runs_it_was_built_from(cli_decision):
 
 @pytest.mark.slow
 def test_previous_rechecks_the_decision_end_to_end(cli_decision):
-    """The same data later, without hybrid and without the load test: the re-check says what changed."""
+    """The same saved brief later, without hybrid and without the load test: the re-check says what changed."""
     _, old, _, out = cli_decision
-    r = run_cli("decide", "--dataset", "sample", "--models", "minilm,bm25", "--min-quality", "0.6", "--no-survey",
-                "--no-load", "--previous", str(out / "decision.json"), "--output", str(out / "again.json"))
+    r = run_cli("decide", "--dataset", "sample", "--models", "minilm,bm25", "--brief", str(out / "brief.json"),
+                "--no-survey", "--no-load", "--previous", str(out / "decision.json"),
+                "--output", str(out / "again.json"))
     assert r.returncode == 0, r.stderr[-2000:]
     new = json.loads((out / "again.json").read_text())
     rc = new["verification"]["recheck"]
