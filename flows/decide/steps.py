@@ -27,11 +27,11 @@ def _q(q: dict) -> str:
 
 
 def _brief(r: dict) -> str:
-    from flows.decide.brief import Brief
+    from flows.decide.brief import WHERE, Brief
 
     b = Brief(**r["brief"])
     return f"{b.task}; " + "; ".join(text for _, text in b.constraints()) + \
-        f"; {b.where} models; {'commercial use' if b.commercial else 'non-commercial'}"
+        f"; {WHERE[b.where]}; {'licenses allowing commercial use' if b.commercial else 'any license'}"
 
 
 def _data(r: dict) -> str:

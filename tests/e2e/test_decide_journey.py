@@ -47,7 +47,7 @@ def test_01_decide_on_the_sample(st_page):
     steps = [t.strip() for t in texts if re.match(r"^[✅❌] \d · ", t.strip())]
     assert [s.split(" · ")[1] for s in steps] == ["Brief", "Data", "Shortlist", "Evaluation", "Plan",
                                                   "Verification"], steps
-    assert "nDCG@10 ≥ 0.6; p95 ≤ 250 ms at 2 users; ≤ $5/month at 20,000 queries/day; memory ≤ 2000 MB" in steps[0]
+    assert "ndcg@10 ≥ 0.6; p95 ≤ 250 ms at 2 users; ≤ $5/month at 20,000 queries/day; memory ≤ 2000 MB" in steps[0]
     assert "31 documents, 16 judged questions" in steps[1] and "2 kept (minilm, bm25)" in steps[2]
     links = [t.strip() for t in p.main.get_by_role("link").all_inner_texts() if t.strip().startswith("Open ")]
     assert links == ["Open Data", "Open Index", "Open Retrieval", "Open RAG quality", "Open Load test", "Open Sweep",

@@ -60,7 +60,7 @@ def test_decide_shows_the_runs_numbers(decided):
     s = cmp.summary("minilm")
     assert (q["limit"], q["value"], q["95% CI"]) == ("≥ 0.6", f"{s.mean:.3f}", f"[{s.low:.3f}, {s.high:.3f}]")
     mem = checks[(checks["model"] == "minilm") & (checks["constraint"] == "memory_mb")].iloc[0]
-    assert (mem["limit"], mem["value"]) == ("≤ 2000", f"{384 * 4 * 31 / 1e6 + 87.0:g}")  # vectors + weights
+    assert (mem["limit"], mem["value"]) == ("≤ 2000", f"{round(384 * 4 * 31 / 1e6 + 87.0, 3):g}")  # vectors + weights
     head = at.success[0].value if rec["recommended"] else at.warning[0].value
     assert rec["reason"].replace("$", "\\$") in head
     if rec["runner_up"]:
@@ -73,7 +73,9 @@ def test_decide_shows_six_steps_with_expert_links_and_downloads(decided):
     steps = [m.value for m in at.markdown if m.value[:1] in "✅❌" and "** · " in m.value]
     assert [s.split("** · ")[0][2:] for s in steps] == ["**1 · Brief", "**2 · Data", "**3 · Shortlist",
                                                          "**4 · Evaluation", "**5 · Plan", "**6 · Verification"]
-    assert "nDCG@10 ≥ 0.6; p95 ≤ 250 ms at 2 users; ≤ \\$5/month at 20,000 queries/day" in steps[0]
+    assert steps[0] == ("✅ **1 · Brief** · retrieval; ndcg@10 ≥ 0.6; p95 ≤ 250 ms at 2 users; ≤ \\$5/month at "
+                        "20,000 queries/day; memory ≤ 2000 MB; local models and hosted APIs; licenses allowing "
+                        "commercial use")
     assert steps[1].endswith("31 documents, 16 judged questions; " + rec["profile"]["language_summary"]
                              + steps[1].split(rec["profile"]["language_summary"])[1])
     assert "2 kept (minilm, bm25)" in steps[2]
