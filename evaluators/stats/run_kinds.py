@@ -56,6 +56,7 @@ class RunKind:
     setup: Callable[[Run, str], str] = lambda run, model: model         # a frontier setup's name
     cost: Callable | None = None      # frontier cost per 1k queries: (store, run, model) -> (usd, basis)
     endpoint: str = "search"          # the load-test endpoint whose latency fits this kind's setups
+    latency: bool = False             # holds measured latency (load): the frontier's and summary's latency source
 
 
 # ---------------------------------------------------------------- headlines and defaults
@@ -138,7 +139,7 @@ RUN_KINDS: dict[str, RunKind] = {k.name: k for k in (
             report_all_metrics=True, example=_ref("evaluators.report.sections", "rag_example"),
             describe=_rag_describe, setup=_rag_setup, cost=_ref("evaluators.report.frontier", "rag_cost"),
             endpoint="rag"),
-    RunKind("load", "load", "results", quality=False, headline=_load_headline,
+    RunKind("load", "load", "results", quality=False, headline=_load_headline, latency=True,
             section=_ref("evaluators.report.sections", "load_section")),
     RunKind("sweep", "sweep", "metrics", quality=False, headline=_sweep_headline,
             section=_ref("evaluators.report.sweep_section", "sweep_section")),
