@@ -17,6 +17,7 @@ st.set_page_config(page_title="RAG workbench", page_icon="🧪", layout="wide")
 
 HERE = Path(__file__).resolve().parent
 PAGES = [  # (file, title, icon): a new page is one entry
+    ("pages/0_Decide.py", "Decide", "🧭"),   # the front door: the six steps to a decision
     ("pages/1_Data.py", "Data", "📂"),
     ("pages/2_Index.py", "Index", "🗄️"),
     ("pages/3_Retrieval.py", "Retrieval", "🔎"),

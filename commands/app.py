@@ -196,12 +196,12 @@ class WorkbenchGroup(TyperGroup):
 
 def build_app() -> typer.Typer:
     """Every command, in the order ``--help`` lists them."""
-    from commands import demo, export_setup, loadtest, milvus, rag, retrieval, runs, sweep
+    from commands import decide, demo, export_setup, loadtest, milvus, rag, retrieval, runs, sweep
 
     app = typer.Typer(name=PROG, cls=WorkbenchGroup, help="RAG evaluation workbench, headless.",
                       add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False,
                       context_settings={"help_option_names": ["-h", "--help"]})
-    for module in (retrieval, rag, sweep, export_setup, loadtest, runs, milvus, demo):
+    for module in (decide, retrieval, rag, sweep, export_setup, loadtest, runs, milvus, demo):
         module.register(app)
     return app
 

@@ -277,7 +277,7 @@ def build_report(store: RunStore, run_ids: list[str] | str, metric: str | None =
     """The report's HTML text for the given runs (ids, ``"A,B"`` or ``latest``)."""
     ids = store.resolve_ids(run_ids)
     runs = [store.get(i) for i in ids]
-    load_runs = [r for r in runs if not kind_of(r).quality]  # latency for the frontier
+    load_runs = [r for r in runs if kind_of(r).latency]  # latency for the frontier (not a sweep or decision)
     headline, sections, frontiers, summary = [], [], [], {}
     for group in _group(runs):
         sec, cmps = kind_of(group[0]).section(store, group, metric=metric, examples=examples,
