@@ -199,6 +199,18 @@ def _group(runs: list[Run]) -> list[list[Run]]:
 
 
 
+def _analyzer(run: Run) -> str | None:
+    """The BM25 analyzer a run used: a retrieval/RAG run records the choice; a load run what it asked for
+    ("auto") and, in its summary, what each collection it served was built with."""
+    asked = run.config.get("bm25_analyzer")
+    if isinstance(asked, dict):
+        return asked.get("name")
+    served = ((run.summary or {}).get("service") or {}).get("bm25_analyzers")
+    if served:
+        return ", ".join(f"{m}: {a}" for m, a in served.items()) + (f" (asked: {asked})" if asked else "")
+    return asked
+
+
 def _manifest(run: Run) -> dict:
     c = run.config
     env = c.get("environment") or {}
@@ -212,7 +224,7 @@ def _manifest(run: Run) -> dict:
              ("k", c.get("k")), ("index", " / ".join(c[x] if isinstance(c[x], str) else json.dumps(c[x]) for x in
                                  ("index_type", "metric", "index_params") if c.get(x))),
              ("language", LanguageProfile.from_json(c["language"]).summary() if c.get("language") else None),
-             ("BM25 analyzer", (c.get("bm25_analyzer") or {}).get("name")),
+             ("BM25 analyzer", _analyzer(run)),
              ("generator", describe_llm(c.get("generator"))), ("judge", describe_llm(c.get("judge"))),
              ("prompt", c.get("prompt") or (c.get("rag") or {}).get("prompt_template")),
              ("metrics", ", ".join(c.get("metrics_active") or [])),
