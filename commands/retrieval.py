@@ -60,7 +60,8 @@ def retrieval(dataset: Annotated[str, typer.Option(help="'sample', 'image-sample
                     options.status(f"  {model}: downloading {done / 1e6:,.1f}/{total / 1e6:,.1f} MB")
             elif stage != "search" and (done == total or done % 1000 < 64):
                 options.status(f"  {model}: {stage} {done}/{total}")
-        result = run_retrieval(wb, ds, models, k=k, progress=progress)  # records the index config too
+        result = run_retrieval(wb, ds, models, k=k, progress=progress,  # records the index config too
+                               config={"asr": asr_report.to_json()} if asr_report else None)
     run_id = result.run_id
     frame = result.metrics_frame()
     print(f"{ds.name}: {len(ds.documents)} documents, {len(ds.judged_queries)} judged queries, k={k}")

@@ -98,6 +98,10 @@ def dataset_for(run: Run, dataset=None, load=None):
         if load is None:
             from rag.data.loaders import load_dataset as load
         ds = load(src)
+        if (run.config.get("asr") or {}).get("model"):  # a run on an audio folder's transcripts (cached)
+            from rag.models.asr import transcribe_dataset
+
+            ds = transcribe_dataset(ds, run.config["asr"]["model"])
     except Exception:  # moved, deleted, now unreadable: the report shows ids and says why
         return None
     return ds if run.dataset_hash is None else _same_queries(run, ds)

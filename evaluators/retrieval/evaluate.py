@@ -117,13 +117,15 @@ def limits_line(model: str, info: dict) -> str:
 
 
 def run_retrieval(retriever: Retriever, dataset: Dataset, models: list[str], k: int = 10, store=None,
-                  chunking: str = "", progress: IndexProgress | None = None) -> RetrievalResult:
+                  chunking: str = "", progress: IndexProgress | None = None,
+                  config: dict | None = None) -> RetrievalResult:
     """The retrieval job, the one owner of its record: evaluate, then record the run and its statistics
-    (a run is recorded only once every model was searched; ``result.run_id`` says which)."""
+    (a run is recorded only once every model was searched; ``result.run_id`` says which). ``config``: more
+    of the setup to record (``{"asr": ...}`` when the dataset is an audio folder's transcripts)."""
     from rag.runs import RunStore
 
     result = evaluate_retrieval(retriever, dataset, models, k, chunking, progress)
-    result.run_id = save_run(store or RunStore.default(), dataset, result)
+    result.run_id = save_run(store or RunStore.default(), dataset, result, config)
     return result
 
 

@@ -36,6 +36,16 @@ def test_cli_compares_text_models_on_transcribed_segments(milvus, whisper, talks
         assert data["metrics"]["bm25"][metric] == pytest.approx(value, abs=1e-9)
     assert data["asr"]["segments"] == len(segments) and data["asr"]["dropped_audio_queries"] == 1
     assert data["asr"]["wer"] is None
+    from evaluators.report.build import build_report
+    from rag.runs import RunStore
+
+    store = RunStore.default()
+    run = store.get(data["run_id"])
+    assert run.config["asr"] == data["asr"] and run.dataset_hash == text_ds.content_hash()
+    page = build_report(store, [data["run_id"]], n_resamples=200)  # re-reads the folder, re-transcribes (cached)
+    assert "could not be re-read" not in page
+    top = data["rankings"]["bm25"]["t1"][0][0]
+    assert text_ds.doc(top).title in page  # file and time range: 'intro.wav 0.1-18.6 s'
     line = next(x for x in p.stdout.splitlines() if x.startswith("asr:"))
     assert line.startswith(f"asr:{whisper.resolve()}: 2 sounds -> {len(segments)} segments (")  # cache: 0 or 2
     assert line.endswith("; 0 without speech; 1 audio queries left out; WER not measured (no transcripts.jsonl)")
