@@ -47,7 +47,7 @@ def retrieval(dataset: Annotated[str, typer.Option(help="'sample', 'image-sample
 
         ds, asr_report = transcribe(ds, asr, progress=lambda done, total: options.status(
             f"  {asr}: transcribed {done}/{total}") if done == total or done % 10 == 0 else None)
-        print(asr_line(asr_report))
+        print(asr_report.line())
     with Retriever(index_config=cfg) as wb:
         wb.store.capabilities.require([resolve(m) for m in models], wb.index_config)  # before any work
 
@@ -79,14 +79,6 @@ def retrieval(dataset: Annotated[str, typer.Option(help="'sample', 'image-sample
     extra = {"asr": asr_report.to_json()} if asr_report else {}
     options.write_json(output, {"run_id": run_id, **result.to_json(), **extra}, run_id)
     return 0
-
-
-def asr_line(r) -> str:
-    """What transcription did, in one line: segments, cache hits, audio queries left out, WER."""
-    wer = f"WER {r.wer:.1%} over {r.wer_files} transcribed sounds" if r.wer is not None else \
-        "WER not measured (no transcripts.jsonl)"
-    return (f"{r.model}: {r.sounds} sounds -> {r.segments} segments ({r.cached} from the cache); "
-            f"{len(r.empty)} without speech; {r.dropped_queries} audio queries left out; {wer}")
 
 
 def register(app: typer.Typer) -> None:

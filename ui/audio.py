@@ -100,5 +100,33 @@ def audio_form(load) -> None:
     split = st.text_input("qrels split", value="test", key="audio_split")
     st.caption('queries.jsonl holds text queries ({"_id": "t1", "text": "a dog barking"}) and audio queries '
                '({"_id": "a1", "audio": "queries/a1.wav"}); a sound\'s id is its file name without the extension.')
+    asr = st.text_input("Speech to text (optional): asr:FOLDER, a Whisper folder", key="audio_asr",
+                        placeholder="asr:/models/whisper-small",
+                        help="transcribes every sound into timed text segments (ids file.wav@12.0-15.5) and loads "
+                             "those as a text dataset: every text model and BM25 then apply")
     if st.button("Load audio folder", type="primary", disabled=not folder.strip()):
-        load(load_audio_folder, folder.strip(), split=split)
+        if asr.strip():
+            load(transcribed, folder.strip(), split=split, asr=asr.strip())
+        else:
+            load(load_audio_folder, folder.strip(), split=split)
+
+
+def transcribed(folder: str, split: str, asr: str):
+    """The audio folder's speech as a text dataset (``rag.models.asr``), with a progress bar and the
+    transcription's line (segments, cache hits, WER); a refusal becomes the Data page's one-line error."""
+    from rag.data.audio import load_audio_folder
+    from rag.data.dataset import DatasetError
+    from rag.models.asr import transcribe
+    from rag.models.base import ModelUnavailable
+
+    ds = load_audio_folder(folder, split)
+    bar = st.progress(0.0, text=f"Transcribing {len(ds.documents)} sounds with {asr}")
+    try:
+        text_ds, report = transcribe(ds, asr, progress=lambda done, total: bar.progress(
+            done / total, text=f"Transcribed {done}/{total} sounds"))
+    except (ModelUnavailable, ValueError) as e:
+        raise DatasetError(str(e)) from None
+    finally:
+        bar.empty()
+    st.info(report.line(), icon="🗣️")
+    return text_ds

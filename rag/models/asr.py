@@ -86,6 +86,13 @@ class AsrReport:
     wer_files: int = 0
     per_file_wer: dict[str, float] = field(default_factory=dict)
 
+    def line(self) -> str:
+        """What transcription did, in one line: segments, cache hits, audio queries left out, WER."""
+        wer = (f"WER {self.wer:.1%} over {self.wer_files} transcribed sounds" if self.wer is not None
+               else "WER not measured (no transcripts.jsonl)")
+        return (f"{self.model}: {self.sounds} sounds -> {self.segments} segments ({self.cached} from the cache); "
+                f"{len(self.empty)} without speech; {self.dropped_queries} audio queries left out; {wer}")
+
     def to_json(self) -> dict:
         return {"model": self.model, "sounds": self.sounds, "segments": self.segments, "cached": self.cached,
                 "empty": self.empty, "dropped_audio_queries": self.dropped_queries, "wer": self.wer,
