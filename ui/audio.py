@@ -13,6 +13,7 @@ Usage:
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
@@ -46,6 +47,25 @@ def player_rows(ds, result, qid: str, n: int = PLAYERS_SHOWN) -> dict[str, list[
         out[m] = [{"rank": i, "mark": RELEVANT if d in rel else NOT_RELEVANT, "file": ds.doc(d).title or d,
                    "path": ds.doc(d).audio} for i, (d, _) in enumerate(hits, 1)]
     return out
+
+
+def segment_players(ds, result, qid: str, n: int = PLAYERS_SHOWN) -> None:
+    """A transcribed dataset (``asr:``): per model its first results as ✅/❎ file and time range, each with
+    a player from the segment's start to its end (``st.audio(start_time, end_time)``, whole seconds around it)."""
+    from rag.models.asr import segment_media
+
+    rel = ds.relevant(qid)
+    cols = st.columns(max(1, len(result.models)))
+    for col, m in zip(cols, result.models):
+        col.markdown(f"**{_md(m)}**")
+        for i, (d, _) in enumerate(result.rankings[m].get(qid, [])[:n], 1):
+            col.markdown(f"{i}. {RELEVANT if d in rel else NOT_RELEVANT} {_md(ds.doc(d).title or d)}")
+            media = segment_media(ds, d)
+            if media and Path(media[0]).is_file():
+                start = math.floor(media[1])  # the player takes whole seconds: the segment is inside
+                col.audio(media[0], start_time=start, end_time=max(math.ceil(media[2]), start + 1))
+            else:
+                col.caption("🔇 file not found")
 
 
 def audio_documents_frame(ds, rows: int) -> pd.DataFrame:

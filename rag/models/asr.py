@@ -27,6 +27,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from rag.data.dataset import Dataset, Document
@@ -170,6 +171,31 @@ def transcribe_file(model: WhisperTranscriber, path: str, sha: str) -> tuple[lis
 
 def segment_id(file: str, s: Segment) -> str:
     return f"{file}@{s.start:.1f}-{s.end:.1f}"
+
+
+SEGMENT_ID = re.compile(r"^(?P<file>.+)@(?P<start>\d+\.\d)-(?P<end>\d+\.\d)(#\d+)?$")
+
+
+def segment_media(ds: Dataset, doc_id: str) -> tuple[str, float, float] | None:
+    """(sound path, start s, end s) of a transcribed segment, for a player from that offset; None for any
+    other document or when the audio dataset (``ds.source``) can no longer be read."""
+    m = SEGMENT_ID.match(doc_id)
+    if not m or not ds.source:
+        return None
+    path = _sound_paths(ds.source).get(m["file"])
+    return (path, float(m["start"]), float(m["end"])) if path else None
+
+
+@lru_cache(maxsize=16)
+def _sound_paths(source: str) -> dict[str, str]:
+    from rag.data.dataset import DatasetError
+    from rag.data.loaders import load_dataset
+
+    try:
+        audio = load_dataset(source)
+    except (DatasetError, OSError):
+        return {}
+    return {d.title: d.audio for d in audio.documents if d.audio}
 
 
 def _norm(text: str) -> str:

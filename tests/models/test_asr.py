@@ -155,3 +155,16 @@ def test_refusals_say_why(whisper_dir, tiny_clap_dir, tmp_path):
     with pytest.raises(ModelUnavailable) as e:
         transcribe_dataset(audio, f"asr:{tiny_clap_dir}")
     assert str(e.value) == f"{tiny_clap_dir} is a 'clap' model, not Whisper (asr: takes model_type whisper)"
+
+
+def test_a_segment_names_its_sound_and_time_range_for_a_player(whisper_dir, talks):
+    from rag.models.asr import segment_media
+
+    text_ds = transcribe_dataset(load_audio_folder(talks), f"asr:{whisper_dir}")
+    first = text_ds.documents[0]
+    file, rng = first.id.split("@")
+    start, end = map(float, rng.split("-"))
+    assert segment_media(text_ds, first.id) == (str(talks / "corpus" / file), start, end)
+    assert segment_media(text_ds, "intro") is None and segment_media(text_ds, "nofile.wav@1.0-2.0") is None
+    gone = Dataset("x", text_ds.documents, [], {}, source=str(talks / "moved"))
+    assert segment_media(gone, first.id) is None

@@ -4,6 +4,8 @@ in one line with the current dataset kept. A tiny random Whisper built in the te
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -35,3 +37,18 @@ def test_data_page_loads_an_audio_folder_as_transcribed_segments(talks, tiny_mod
     report.cached = report.sounds  # this second pass read the transcripts from the cache
     assert at.info[0].value == report.line()
     assert dataset_line(at).startswith(f"Dataset **{text_ds.name}**: {len(text_ds.documents)} ")
+    at.switch_page("pages/3_Retrieval.py").run()
+    ok(at)
+    for box in at.multiselect:
+        box.set_value([]).run()
+    at.text_input(key="retrieval_models_custom").set_value("bm25").run()
+    by_label(at.number_input, "k (top documents)").set_value(3).run()
+    by_label(at.button, "Compare").click().run()
+    ok(at)
+    players = at.get("audio")
+    from rag.models.asr import segment_media
+
+    ranges = {(math.floor(s), max(math.ceil(e), math.floor(s) + 1))
+              for _, s, e in (segment_media(text_ds, d.id) for d in text_ds.documents)}
+    assert len(players) == 3 and all((p.proto.start_time, p.proto.end_time) in ranges for p in players)
+    assert sum(m.value.startswith(("1. ✅", "1. ❎")) for m in at.markdown) == 1  # bm25's first segment
