@@ -88,16 +88,22 @@ class AsrReport:
     per_file_wer: dict[str, float] = field(default_factory=dict)
 
     def line(self) -> str:
-        """What transcription did, in one line: segments, cache hits, audio queries left out, WER."""
-        wer = (f"WER {self.wer:.1%} over {self.wer_files} transcribed sounds" if self.wer is not None
-               else "WER not measured (no transcripts.jsonl)")
-        return (f"{self.model}: {self.sounds} sounds -> {self.segments} segments ({self.cached} from the cache); "
-                f"{len(self.empty)} without speech; {self.dropped_queries} audio queries left out; {wer}")
+        """What transcription did, in one line (``summary`` of ``to_json``)."""
+        return summary(self.to_json())
 
     def to_json(self) -> dict:
         return {"model": self.model, "sounds": self.sounds, "segments": self.segments, "cached": self.cached,
                 "empty": self.empty, "dropped_audio_queries": self.dropped_queries, "wer": self.wer,
                 "wer_files": self.wer_files, "per_file_wer": self.per_file_wer}
+
+
+def summary(record: dict) -> str:
+    """An ``AsrReport.to_json()`` (as runs record it) in one line: segments, cache hits, left out, WER."""
+    r = record
+    wer = (f"WER {r['wer']:.1%} over {r['wer_files']} transcribed sounds" if r.get("wer") is not None
+           else "WER not measured (no transcripts.jsonl)")
+    return (f"{r['model']}: {r['sounds']} sounds -> {r['segments']} segments ({r['cached']} from the cache); "
+            f"{len(r['empty'])} without speech; {r['dropped_audio_queries']} audio queries left out; {wer}")
 
 
 class WhisperTranscriber:

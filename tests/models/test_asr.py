@@ -112,6 +112,9 @@ def test_wer_is_jiwers_against_transcripts_and_matches_a_hand_count(whisper_dir,
     assert report.wer == pytest.approx(1 / (n_intro + n_outro)) and report.wer_files == 2
     assert report.per_file_wer == {"intro": 0.0, "outro": pytest.approx(1 / n_outro)}
     assert report.cached == 2  # the third pass read every transcript from the cache
+    assert report.line() == (f"asr:{whisper_dir.resolve()}: 2 sounds -> {report.segments} segments (2 from the "
+                             f"cache); 0 without speech; 1 audio queries left out; WER {report.wer:.1%} over 2 "
+                             f"transcribed sounds")
 
 
 def test_cache_is_keyed_by_the_sound_bytes(whisper_dir, talks, data_dir):

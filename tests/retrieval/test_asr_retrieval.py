@@ -3,6 +3,7 @@ Milvus Lite and BM25, metrics equal to pytrec_eval on the rankings returned, and
 
 from __future__ import annotations
 
+import html
 import json
 
 import pytest
@@ -44,6 +45,9 @@ def test_cli_compares_text_models_on_transcribed_segments(milvus, whisper, talks
     assert run.config["asr"] == data["asr"] and run.dataset_hash == text_ds.content_hash()
     page = build_report(store, [data["run_id"]], n_resamples=200)  # re-reads the folder, re-transcribes (cached)
     assert "could not be re-read" not in page
+    from rag.models.asr import summary
+
+    assert html.escape(summary(data["asr"])) in page  # the run's manifest: speech to text, WER
     top = data["rankings"]["bm25"]["t1"][0][0]
     assert text_ds.doc(top).title in page  # file and time range: 'intro.wav 0.1-18.6 s'
     line = next(x for x in p.stdout.splitlines() if x.startswith("asr:"))
