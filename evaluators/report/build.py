@@ -211,6 +211,15 @@ def _analyzer(run: Run) -> str | None:
     return asked
 
 
+def _asr(record: dict | None) -> str | None:
+    """The transcription a run on an audio folder's speech was made with (``retrieval --asr``), WER included."""
+    if not record:
+        return None
+    from rag.models.asr import summary
+
+    return summary(record)
+
+
 def _manifest(run: Run) -> dict:
     c = run.config
     env = c.get("environment") or {}
@@ -225,6 +234,7 @@ def _manifest(run: Run) -> dict:
                                  ("index_type", "metric", "index_params") if c.get(x))),
              ("language", LanguageProfile.from_json(c["language"]).summary() if c.get("language") else None),
              ("BM25 analyzer", _analyzer(run)),
+             ("speech to text", _asr(c.get("asr"))),
              ("generator", describe_llm(c.get("generator"))), ("judge", describe_llm(c.get("judge"))),
              ("prompt", c.get("prompt") or (c.get("rag") or {}).get("prompt_template")),
              ("metrics", ", ".join(c.get("metrics_active") or [])),
