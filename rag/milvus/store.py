@@ -149,7 +149,6 @@ class MilvusStore(Healing, LanguageAware):
             self._caps = detect(self.client)
         return self._caps
 
-    # ---------------------------------------------------------------- build
     def ensure_collection(self, *args, **kwargs) -> BuildResult:
         """``_ensure_collection`` (its arguments), healing a dead embedded server once."""
         return self._healing(lambda: self._ensure_collection(*args, **kwargs))
@@ -299,7 +298,6 @@ class MilvusStore(Healing, LanguageAware):
                                       properties={BUILD_PROPERTY: json.dumps(inputs, sort_keys=True),
                                                   COMPLETE_PROPERTY: "false"})
 
-    # ---------------------------------------------------------------- read
     def row_count(self, name: str) -> int:
         return int(self.client.get_collection_stats(name).get("row_count", 0))
 

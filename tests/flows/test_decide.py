@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from evaluators.stats.significance import ComparisonResult, ModelSummary, PairComparison
+from evaluators.stats.results import ComparisonResult, ModelSummary, PairComparison
 from flows.decide.analysis import analyse, estimate_tokens
 from flows.decide.brief import Brief
 from flows.decide.evaluate import Evaluation, rank_agreement
