@@ -10,14 +10,17 @@ from pathlib import Path
 import streamlit as st
 
 from rag.i18n import _
+from rag.logs import setup_logging
 from ui.interface_language import use_session_language
 from ui.sidebar import sidebar_status
 
+setup_logging()  # libraries' records (pymilvus retries, transformers) to the data folder's log, not the console
 use_session_language()  # first: the titles below and every page speak this session's language
 st.set_page_config(page_title=_("RAG workbench"), page_icon="🧪", layout="wide")
 
 HERE = Path(__file__).resolve().parent
 PAGES = [  # (file, title, icon): a new page is one entry; the title is its page's _("…") title key
+    ("pages/0_Decide.py", "Decide", "🧭"),   # the front door: the six steps to a decision
     ("pages/1_Data.py", "Data", "📂"),
     ("pages/2_Index.py", "Index", "🗄️"),
     ("pages/3_Retrieval.py", "Retrieval", "🔎"),

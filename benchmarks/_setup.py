@@ -6,10 +6,18 @@ Usage:
     tmp = isolated_workbench()      # before importing rag.*
     try: ...
     finally: cleanup(tmp)           # stops the Milvus Lite server this process started, removes tmp
+
+    args = parse(ap, smoke={"n": 200, "seconds": 2})   # --smoke: tiny sizes, seconds (the test suite runs it)
+
+Why a smoke mode: a benchmark that is never run rots (an import moves, a test server moves, and nobody
+notices until the next full run). ``tests/benchmarks/test_smoke.py`` runs every script here with
+``--smoke`` from outside the repository, so a change that breaks one fails the suite; the full runs stay
+manual and are recorded in README.md.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import socket
@@ -32,6 +40,8 @@ def isolated_workbench() -> str:
     tmp = tempfile.mkdtemp(prefix="wb-bench-")
     os.environ["WORKBENCH_DATA_DIR"] = tmp
     os.environ["WORKBENCH_MILVUS_PORT"] = str(free_port())
+    if "rag.settings" in sys.modules:  # a second script in one process (benchmarks/smoke.py): new folder, new port
+        sys.modules["rag.settings"].reset_settings()
     return tmp
 
 
@@ -40,3 +50,27 @@ def cleanup(tmp: str) -> None:
 
     stop_started_servers()
     shutil.rmtree(tmp, ignore_errors=True)
+
+
+def parse(ap: argparse.ArgumentParser, smoke: dict) -> argparse.Namespace:
+    """``ap.parse_args()`` plus ``--smoke``: with it, every option in ``smoke`` (dest -> value) is set to
+    its tiny value, and a line says the figures that follow mean nothing."""
+    ap.add_argument("--smoke", action="store_true",
+                    help="tiny sizes, seconds: checks the script still runs (its figures mean nothing)")
+    args = ap.parse_args()
+    if args.smoke:
+        for dest, value in smoke.items():
+            setattr(args, dest, value)
+        print(f"# smoke run ({', '.join(f'{k}={v}' for k, v in smoke.items())}): the figures mean nothing",
+              flush=True)
+    return args
+
+
+def load_line() -> str:
+    """Machine and load, for every figure: cores, date, the 1/5/15-minute load averages."""
+    import platform
+    import time
+
+    one, five, fifteen = os.getloadavg()
+    return (f"# {platform.node()}, {os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M')}, "
+            f"load average {one:.1f} / {five:.1f} / {fifteen:.1f}")

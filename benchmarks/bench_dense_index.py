@@ -19,7 +19,7 @@ import os
 import statistics
 import time
 
-from _setup import ROOT, cleanup, isolated_workbench  # noqa: F401  (puts the project on sys.path)
+from _setup import ROOT, cleanup, isolated_workbench, parse  # noqa: F401  (puts the project on sys.path)
 
 
 def measure(client, label: str, X, Q, pause: float) -> None:
@@ -67,7 +67,8 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--only", choices=["lite", "server"])
     ap.add_argument("--pause", type=float, default=20.0)
-    args = ap.parse_args()
+    ap.add_argument("--queries", type=int, default=50)
+    args = parse(ap, smoke={"n": 2000, "only": "lite", "pause": 0.0, "queries": 5})
     tmp = isolated_workbench()
     import numpy as np
 
@@ -75,7 +76,7 @@ def main() -> None:
         rng = np.random.default_rng(0)
         X = rng.standard_normal((args.n, 384)).astype(np.float32)
         X /= np.linalg.norm(X, axis=1, keepdims=True)
-        Q = X[rng.choice(args.n, 50)] + 0.01
+        Q = X[rng.choice(args.n, args.queries)] + 0.01
         print(f"# {os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M')}, load {os.getloadavg()[0]:.1f}")
         if args.only != "server":
             from rag.milvus.server import ensure_milvus

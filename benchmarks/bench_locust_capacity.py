@@ -21,7 +21,7 @@ import os
 import time
 from pathlib import Path
 
-from _setup import ROOT, cleanup, isolated_workbench  # noqa: E402  (puts the project on sys.path)
+from _setup import ROOT, cleanup, isolated_workbench, parse  # noqa: E402  (puts the project on sys.path)
 
 
 def main() -> None:
@@ -29,7 +29,7 @@ def main() -> None:
     ap.add_argument("--users", type=int, default=16)
     ap.add_argument("--seconds", type=int, default=15)
     ap.add_argument("--models", default="minilm,bm25")
-    args = ap.parse_args()
+    args = parse(ap, smoke={"users": 2, "seconds": 3, "models": "bm25"})
     tmp = isolated_workbench()
 
     import psutil

@@ -23,7 +23,7 @@ import sys
 import time
 import urllib.request
 
-from _setup import ROOT, cleanup, free_port, isolated_workbench  # noqa: E402  (puts the project on sys.path)
+from _setup import ROOT, cleanup, free_port, isolated_workbench, parse  # noqa: E402  (puts the project on sys.path)
 
 
 def _admin(base: str, path: str, body: dict | None = None) -> dict:
@@ -39,11 +39,13 @@ def main() -> None:
     ap.add_argument("--latency", type=float, default=1.0)
     ap.add_argument("--concurrency", default="8,16,32")
     ap.add_argument("--rows", type=int, default=50, help="even: half per model")
-    args = ap.parse_args()
+    args = parse(ap, smoke={"latency": 0.01, "concurrency": "4", "rows": 2})
     tmp = isolated_workbench()
     port = free_port()
-    server = subprocess.Popen([sys.executable, str(ROOT / "tests" / "openai_test_server.py"), "--port", str(port),
-                               "--latency", str(args.latency)], stdout=subprocess.PIPE, text=True)
+    # run as a module from the project root: the server imports tests.support.* (a path to the file alone
+    # left the project off sys.path: ModuleNotFoundError: No module named 'tests')
+    server = subprocess.Popen([sys.executable, "-m", "tests.support.openai_test_server", "--port", str(port),
+                               "--latency", str(args.latency)], stdout=subprocess.PIPE, text=True, cwd=ROOT)
     base = server.stdout.readline().strip()
 
     from evaluators.rag.config import RagConfig

@@ -17,13 +17,13 @@ from __future__ import annotations
 import argparse
 import time
 
-from _setup import ROOT, cleanup, isolated_workbench  # noqa: E402  (puts the project on sys.path)
+from _setup import ROOT, cleanup, isolated_workbench, parse  # noqa: E402  (puts the project on sys.path)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--dataset", default=str(ROOT.parent / "shared" / "datasets" / "scifact"))
-    args = ap.parse_args()
+    args = parse(ap, smoke={"dataset": "sample"})
     tmp = isolated_workbench()
 
     from evaluators.retrieval.evaluate import evaluate_retrieval

@@ -27,7 +27,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 
-from _setup import ROOT, cleanup, isolated_workbench
+from _setup import ROOT, cleanup, isolated_workbench, parse
 
 SCIFACT = ROOT.parent / "shared" / "datasets" / "scifact"
 
@@ -110,7 +110,9 @@ class SyntheticCorpus(Sequence):
 
 
 class SyntheticDataset:
-    """What ``ensure_collection`` reads of a dataset (name, documents, corpus_hash), without holding it."""
+    """What ``ensure_collection`` reads of a dataset (name, modality, documents, corpus_hash), without holding it."""
+
+    modality = "text"
 
     def __init__(self, sentences, n: int):
         self.name = f"scale-{n}"
@@ -165,7 +167,7 @@ def main() -> None:
     ap.add_argument("--dense-chunks", type=int, default=100_000)
     ap.add_argument("--queries", type=int, default=100, help="SciFact queries searched one at a time")
     ap.add_argument("--dense-index", nargs="+", default=["FLAT", "HNSW"])
-    args = ap.parse_args()
+    args = parse(ap, smoke={"bm25_chunks": 300, "dense_chunks": 100, "queries": 3, "dense_index": ["FLAT"]})
     tmp = isolated_workbench()
     try:
         from rag.milvus.index_config import IndexConfig

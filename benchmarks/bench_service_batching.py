@@ -14,6 +14,11 @@ with batching ≤ 1.1 × without (the window must not cost a lone user). On a sh
 figure (another process, another moment) swings with the load, so the script also prints the ratio
 to the service's own encode rate in those very batches (mean batch size ÷ mean ``embed_ms``).
 
+At each user level the batching service is also loaded by **wrk** (a C client, ``apt-get install wrk``;
+skipped and said so when absent) with as many connections as users, ``benchmarks/wrk_search.lua``:
+Locust in Python shares the 2 cores with the service, wrk barely does, so the two side by side say how
+much of a figure is the load generator's.
+
 Usage:
     python benchmarks/bench_service_batching.py [--seconds 15] [--users 1,8,32,64] [--window-ms 5]
 
@@ -25,9 +30,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import shutil
+import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 
-from _setup import cleanup, isolated_workbench  # noqa: E402  (puts the project on sys.path)
+from _setup import cleanup, isolated_workbench, parse  # noqa: E402  (puts the project on sys.path)
 
 
 def raw_encode_qps(queries: list[str], batch: int, n: int) -> float:
@@ -42,6 +51,26 @@ def raw_encode_qps(queries: list[str], batch: int, n: int) -> float:
     return n / (time.perf_counter() - t)
 
 
+def wrk_rps(url: str, connections: int, seconds: int, queries: list[str], tmp: str, k: int) -> dict | None:
+    """requests/s and p50 from wrk (``--latency``) at ``connections``; None when wrk is not installed."""
+    if not shutil.which("wrk"):
+        return None
+    qfile = os.path.join(tmp, "wrk_queries.txt")
+    with open(qfile, "w", encoding="utf-8") as f:
+        f.write("\n".join(json.dumps(q) for q in queries))
+    env = {**os.environ, "WRK_QUERIES": qfile, "WRK_MODEL": "minilm", "WRK_K": str(k)}
+    out = subprocess.run(["wrk", "-t", str(min(2, connections)), "-c", str(connections), "-d", f"{seconds}s",
+                          "--latency", "-s", os.path.join(os.path.dirname(__file__), "wrk_search.lua"), url],
+                         capture_output=True, text=True, env=env, timeout=seconds + 60).stdout
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    p50 = re.search(r"50%\s+([\d.]+)(us|ms|s)", out)
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+    return {"rps": float(rps.group(1)) if rps else float("nan"),
+            "p50_ms": round(float(p50.group(1)) * scale[p50.group(2)], 1) if p50 else float("nan"),
+            "non_2xx": int(errors.group(1)) if errors else 0}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=15, help="per user level and mode")
@@ -51,7 +80,7 @@ def main() -> None:
     ap.add_argument("--window-ms", type=float, default=None, help="the batching service's window (default: its own)")
     ap.add_argument("--max-batch", type=int, default=None)
     ap.add_argument("--n", type=int, default=2048, help="queries per raw-encode measurement")
-    args = ap.parse_args()
+    args = parse(ap, smoke={"seconds": 2, "users": "1", "n": 64})
     tmp = isolated_workbench()
 
     from loadtests import procs
@@ -72,9 +101,11 @@ def main() -> None:
         raw1 = raw_encode_qps(queries, 1, args.n // 8)
         on = {"batching": True, "batch_window_ms": args.window_ms, "max_batch": args.max_batch}
         for mode, b in (("on", on), ("off", {"batching": False})):
-            services[mode] = ServiceProcess(args.dataset, ["minilm"], batching=b).start()
+            services[mode] = ServiceProcess(args.dataset, ["minilm"], batching=b)
+        with ThreadPoolExecutor(2) as pool:  # both start at once: their imports and model loads overlap
+            list(pool.map(ServiceProcess.start, services.values()))
         out_dir = os.path.join(tmp, "locust")
-        rows = []
+        rows, wrk_rows = [], {}
         for u in users:
             for mode, svc in services.items():
                 time.sleep(2.0)  # let the other service's threads go idle
@@ -88,6 +119,11 @@ def main() -> None:
                              "wait_ms": round(t["wait_ms"]["mean"], 1), "embed_ms": round(t["embed_ms"]["mean"], 1),
                              "search_ms": round(t["search_ms"]["mean"], 1), "load": round(os.getloadavg()[0], 1)})
                 print(json.dumps(rows[-1]), flush=True)
+            time.sleep(2.0)
+            w = wrk_rps(services["on"].url, u, args.seconds, queries, tmp, args.k)
+            if w is not None:
+                wrk_rows[u] = w | {"load": round(os.getloadavg()[0], 1)}
+                print(json.dumps({"users": u, "client": "wrk", **wrk_rows[u]}), flush=True)
         raw32_after = raw_encode_qps(queries, 32, args.n)
     finally:
         for svc in services.values():
@@ -106,6 +142,12 @@ def main() -> None:
     for r in rows:
         print(f"| {r['users']} | {r['batching']} | {r['rps']} | {r['p50_ms']:g} | {r['p95_ms']:g} | {r['failures']} | "
               f"{r['mean_batch']} | {r['wait_ms']} | {r['embed_ms']} | {r['search_ms']} | {r['load']} |")
+    print("wrk (C client), batching service: " + ("; ".join(
+        f"{u} connections {w['rps']:.1f} req/s, p50 {w['p50_ms']} ms, non-2xx {w['non_2xx']}, load {w['load']}"
+        for u, w in wrk_rows.items()) or "not installed (apt-get install wrk)"))
+    if 32 in wrk_rows:
+        print(f"wrk requests/s at 32 connections ÷ raw batched-encode queries/s: "
+              f"**{wrk_rows[32]['rps'] / raw32:.3f}** (goal ≥ 0.6)")
     if (32, "on") in by:
         print(f"requests/s at 32 users with batching ÷ raw batched-encode queries/s: "
               f"**{by[(32, 'on')]['rps'] / raw32:.3f}** (goal ≥ 0.6; without batching "

@@ -8,9 +8,15 @@ at a time so nothing queues:
 - **in-process, same requests**: the service's own ``embed_ms + search_ms`` for those very requests,
   timed around ``encoder.embed_query`` + ``MilvusStore.search`` inside the service. Same process,
   same warm model, same moment: the cleanest baseline, and the headline ratio.
-- **in-process, this process**: the same two calls made here, in phases while the service is idle
-  (two PyTorch processes interleaved query by query slow each other down on 2 cores, so the phases
-  alternate in blocks with a pause). Noisier on a shared machine; reported as a cross-check.
+- **plain process** (the independent baseline, the headline ratio): ``benchmarks/plain_search.py``,
+  its own process, the same two calls from its main thread with no HTTP, event loop or thread pool,
+  driven in blocks that alternate with the HTTP blocks (with a pause), so only one of the two runs at
+  a time and drift on a shared machine hits both alike.
+- **in-process, same requests**: the service's own timing of itself, a cross-check (it cannot see
+  a model that runs slower inside the service than outside it, which is what the plain process is for).
+
+Every line of output carries the load average: on a shared 2-core machine above ~2, the figures say
+more about the neighbours than about the service.
 
 Usage:
     python benchmarks/bench_service_overhead.py [--n 400] [--models minilm,bm25] [--dataset sample] [--k 10]
@@ -23,10 +29,13 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
+import subprocess
+import sys
 import time
 
 import numpy as np
-from _setup import cleanup, isolated_workbench  # noqa: E402  (puts the project on sys.path)
+from _setup import ROOT, cleanup, isolated_workbench, load_line, parse  # noqa: E402  (puts the project on sys.path)
 
 
 def _p(values: list[float], q: float) -> float:
@@ -40,22 +49,29 @@ def main() -> None:
     ap.add_argument("--dataset", default="sample")
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--block", type=int, default=50, help="queries per phase before switching path")
-    args = ap.parse_args()
+    args = parse(ap, smoke={"n": 10, "block": 5})
     tmp = isolated_workbench()
 
     from loadtests.procs import ServiceProcess
     from rag.data.loaders import load_dataset
-    from rag.models.registry import resolve
     from rag.retrieval import Retriever
 
     models = [m.strip() for m in args.models.split(",") if m.strip()]
-    svc = None
+    svc = plain = None
+    print(load_line(), flush=True)
     try:
         ds = load_dataset(args.dataset)
         queries = [q.text for q in ds.queries]
         with Retriever() as wb:
-            built = wb.index(ds, models)
+            wb.index(ds, models)
             svc = ServiceProcess(args.dataset, models).start()
+            plain = subprocess.Popen([sys.executable, str(ROOT / "benchmarks" / "plain_search.py"), "--dataset",
+                                      args.dataset, "--models", ",".join(models), "--k", str(args.k)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            while (line := plain.stdout.readline()) and line.strip() != "ready":
+                pass
+            if not line:
+                raise RuntimeError("benchmarks/plain_search.py did not start")
             host, port = svc.url.removeprefix("http://").split(":")
             conn = http.client.HTTPConnection(host, int(port), timeout=30)
 
@@ -69,24 +85,20 @@ def main() -> None:
                 assert r.status == 200 and body["hits"], body
                 return ms, body["timings"]["embed_ms"] + body["timings"]["search_ms"]
 
-            def in_process(model: str, q: str) -> float:
-                spec, enc = resolve(model), resolve(model).encoder()
-                t = time.perf_counter()
-                vec = None if enc is None else np.asarray([enc.embed_query(q)])
-                hits = wb.store.search(built[model].name, spec, [q], args.k, wb.index_config, query_vectors=vec)
-                assert hits[0]
-                return (time.perf_counter() - t) * 1000
+            def in_plain_process(model: str, start: int, n: int) -> list[float]:
+                plain.stdin.write(f"{model} {start} {n}\n")
+                plain.stdin.flush()
+                return json.loads(plain.stdout.readline())
 
             rows = []
             for model in models:
-                for i in range(20):  # warm-up both paths
-                    in_process(model, queries[i % len(queries)])
+                for i in range(min(20, args.n)):  # warm-up (the plain process warmed up at its start)
                     over_http(model, queries[i % len(queries)])
                 http_ms, inside_ms, here_ms = [], [], []
                 for start in range(0, args.n, args.block):
                     idx = range(start, min(args.n, start + args.block))
                     time.sleep(1.0)  # let the other process' threads go idle
-                    here_ms += [in_process(model, queries[j % len(queries)]) for j in idx]
+                    here_ms += in_plain_process(model, idx.start, len(idx))
                     time.sleep(1.0)
                     conn.close()  # a fresh keep-alive connection, opened by an untimed request
                     over_http(model, queries[0])
@@ -99,17 +111,22 @@ def main() -> None:
                              "here_p50_ms": _p(here_ms, 50), "here_p95_ms": _p(here_ms, 95),
                              "ratio_inside": round(_p(http_ms, 50) / _p(inside_ms, 50), 3),
                              "ratio_here": round(_p(http_ms, 50) / _p(here_ms, 50), 3),
-                             "added_p50_ms": round(_p(http_ms, 50) - _p(inside_ms, 50), 2)})
+                             "added_p50_ms": round(_p(http_ms, 50) - _p(here_ms, 50), 2),
+                             "load": round(os.getloadavg()[0], 1)})
                 print(json.dumps(rows[-1]), flush=True)
             conn.close()
         print(f"\n{args.dataset}, k = {args.k}, {args.n} sequential queries per model and path")
-        print("| model | HTTP p50 (ms) | in-process p50, same requests (ms) | HTTP ÷ in-process | added (ms) | "
-              "in-process p50, this process (ms) | HTTP ÷ that |")
-        print("|---|---:|---:|---:|---:|---:|---:|")
+        print(load_line())
+        print("| model | HTTP p50 (ms) | plain process p50 (ms) | HTTP ÷ plain (goal ≤ 1.15) | added (ms) | "
+              "service's own embed + search p50 (ms) | HTTP ÷ that | load |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|")
         for r in rows:
-            print(f"| {r['model']} | {r['http_p50_ms']} | {r['inside_p50_ms']} | **{r['ratio_inside']}** | "
-                  f"{r['added_p50_ms']} | {r['here_p50_ms']} | {r['ratio_here']} |")
+            print(f"| {r['model']} | {r['http_p50_ms']} | {r['here_p50_ms']} | **{r['ratio_here']}** | "
+                  f"{r['added_p50_ms']} | {r['inside_p50_ms']} | {r['ratio_inside']} | {r['load']} |")
     finally:
+        if plain is not None:
+            plain.stdin.close()
+            plain.wait(timeout=30)
         if svc is not None:
             svc.stop()
         cleanup(tmp)

@@ -3,12 +3,15 @@
 Every command returns its exit code: 0 ok, 1 missed or failed rows (a gate that fails, a RAG run
 whose rows failed), 3 a bug (below). Bad input exits 2 with one line ``error: …`` on stderr and no traceback, whether
 click refuses the command line (unknown option, a value of the wrong type, a refused ``--output``)
-or the job refuses it (unknown dataset, model or run id, bad index settings, Milvus down). The
+or the job refuses it (unknown dataset, model or run id, bad index settings, Milvus down, a full disk,
+a damaged run store: checked before any work by ``guard_store``; a job still delivers its ``--output``). The
 policy lives in ``WorkbenchGroup.main`` and ``invoke``, so ``cli.main([...])``, typer's
 ``CliRunner`` and ``python cli.py`` behave the same. Rich's pretty tracebacks are off: they print
 local variables, and a key can be one. A genuine bug (an exception no job raises on purpose) exits 3
 with one line naming it and the file its traceback was written to (``logs/cli-errors.log`` in the data
-folder, secrets masked), so a user never sees a traceback and a bug report still has one.
+folder, secrets masked), so a user never sees a traceback and a bug report still has one. Libraries'
+log records (pymilvus retries, grpc, transformers, …) go to ``logs/workbench.log`` (``rag.logs``), and an
+error line about Milvus or the disk ends with that path.
 The fixed words of these lines follow ``WORKBENCH_LANG`` (``rag.i18n``: ``错误: …`` in Chinese); exit codes,
 JSON keys and the messages jobs raise (still English) do not change with it.
 
@@ -19,6 +22,8 @@ Usage:
 
 from __future__ import annotations
 
+import errno
+import sqlite3
 import sys
 
 import typer
@@ -32,14 +37,33 @@ PROG = "cli.py"
 def user_error(e: BaseException) -> str | None:
     """The one line a job's refusal prints after ``error: ``, or None for an unexpected exception."""
     from rag.data.dataset import DatasetError
+    from rag.logs import where
     from rag.milvus.server import MilvusUnavailable
     from rag.models.base import ModelUnavailable
     from rag.runs import RunNotFound
 
-    if isinstance(e, (DatasetError, ModelUnavailable, MilvusUnavailable, RunNotFound, ValueError, OSError)):
+    if isinstance(e, MilvusUnavailable):
+        return f"{e}{where()}"
+    if isinstance(e, OSError) and e.errno == errno.ENOSPC:
+        return f"no space left on device{f' ({e.filename})' if e.filename else ''}: free some disk space " \
+               f"and run the job again{where()}"
+    if isinstance(e, sqlite3.DatabaseError):  # the run store failing after its check passed
+        text = str(e)
+        if "full" in text:
+            return f"no space left on device ({text}): free some disk space and run the job again{where()}"
+        if "malformed" in text or "not a database" in text:
+            from rag.runs.safety import StoreDamaged
+            from rag.settings import get_settings
+
+            return str(StoreDamaged(get_settings().path("runs.sqlite"), text))
+        return None
+    if isinstance(e, (DatasetError, ModelUnavailable, RunNotFound, ValueError, OSError)):
         return str(e)
     if type(e).__module__.startswith(("pymilvus", "grpc")):  # a Milvus call failing mid-run
-        return _("Milvus failed: {reason}").format(reason=getattr(e, "message", None) or e)
+        text = " ".join(str(getattr(e, "message", None) or e).split())
+        if "no space left" in text.lower():
+            text = "no space left on device: free some disk space and run the job again"
+        return _("Milvus failed: {reason}").format(reason=text) + where()
     return None
 
 
@@ -75,15 +99,69 @@ def usage_line(e: typer.TyperException) -> str:
     return " ".join(e.format_message().split()).rstrip(".") + where
 
 
+JOBS = ("retrieval", "rag", "sweep", "loadtest", "demo")  # commands that compute results (and record a run)
+STORE_FREE = {"milvus": None, "runs": ("check", "backup", "restore")}  # commands that need no healthy store
+
+
+def guard_store(name: str | None, args: list[str]):
+    """Check the run store before a command does any work. Damaged: a job goes on and records its run
+    in a side store (``runs-while-damaged.sqlite``; its results still go to ``--output``), then exits 2
+    with the store's one line; any other command stops now with that line (exit 2). Returns
+    ``(side store, StoreDamaged)`` for a job on a damaged store, else None."""
+    from rag.runs.safety import StoreDamaged, check_store
+    from rag.runs.store import redirect_default
+    from rag.settings import get_settings
+
+    free = STORE_FREE.get(name or "", ())
+    if (name in STORE_FREE and (free is None or (args and args[0] in free))) or {"-h", "--help"} & set(args):
+        return None
+    redirect_default(None)
+    s = get_settings()
+    try:
+        check_store(s.path("runs.sqlite"))
+    except StoreDamaged as e:
+        if name not in JOBS:
+            raise
+        side = s.path("runs-while-damaged.sqlite")
+        check_store(side)
+        redirect_default(side)
+        print(f"warning: {e}; this run goes to {side}", file=sys.stderr, flush=True)
+        return side, e
+    return None
+
+
+def _note_restarts() -> None:
+    """Say on stderr when the embedded Milvus was restarted mid-job (``rag.milvus.server.heal``)."""
+    from rag.milvus import healing as server
+
+    def note(r: dict) -> None:
+        print(f"note: the embedded Milvus Lite server stopped ({r['reason']}); restarted it at {r['uri']} and "
+              "the job goes on", file=sys.stderr, flush=True)
+    if not server.on_restart:
+        server.on_restart.append(note)
+
+
 class WorkbenchGroup(TyperGroup):
     """Commands listed in the order they are added; errors and exit codes as the module says."""
 
     def list_commands(self, ctx) -> list[str]:
         return list(self.commands)
 
+    def resolve_command(self, ctx, args):
+        name, cmd, rest = super().resolve_command(ctx, args)
+        ctx.meta["wb_store_damaged"] = guard_store(name, rest)  # before any work
+        return name, cmd, rest
+
     def invoke(self, ctx):
         try:
-            return super().invoke(ctx)
+            rv = super().invoke(ctx)
+            damaged = ctx.meta.get("wb_store_damaged")
+            if damaged is not None:
+                side, error = damaged
+                print(f"error: {error}; this run was recorded in {side} instead (its results went to --output "
+                      "as usual)", file=sys.stderr)
+                raise typer.Exit(2)
+            return rv
         except (typer.Exit, typer.Abort, typer.TyperException):
             raise  # click's own: main() prints them
         except KeyboardInterrupt:
@@ -102,6 +180,10 @@ class WorkbenchGroup(TyperGroup):
             raise typer.Exit(2) from None
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        from rag.logs import setup_logging
+
+        setup_logging()  # library loggers to the data folder's log: no third-party traceback on screen
+        _note_restarts()
         try:
             rv = super().main(args=args, prog_name=prog_name or PROG, complete_var=complete_var,
                               standalone_mode=False, **extra)
@@ -119,12 +201,12 @@ class WorkbenchGroup(TyperGroup):
 
 def build_app() -> typer.Typer:
     """Every command, in the order ``--help`` lists them."""
-    from commands import demo, export_setup, loadtest, milvus, rag, retrieval, runs, sweep
+    from commands import decide, demo, export_setup, loadtest, milvus, rag, retrieval, runs, sweep
 
     app = typer.Typer(name=PROG, cls=WorkbenchGroup, help="RAG evaluation workbench, headless.",
                       add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False,
                       context_settings={"help_option_names": ["-h", "--help"]})
-    for module in (retrieval, rag, sweep, export_setup, loadtest, runs, milvus, demo):
+    for module in (decide, retrieval, rag, sweep, export_setup, loadtest, runs, milvus, demo):
         module.register(app)
     return app
 

@@ -1,7 +1,7 @@
 """``python cli.py demo --output DIR``: the one-click demo on the built-in sample (the Data page's button).
 
-Every step (index, compare, RAG, load, report) prints its status on stderr as it starts and ends;
-``DIR/report.html`` and ``DIR/demo.json`` are written at the end. Exit 1 when a step failed.
+Every step (index, compare, RAG, load, decide, report) prints its status on stderr as it starts and ends;
+``DIR/report.html``, ``DIR/decision.json`` and ``DIR/demo.json`` are written at the end. Exit 1 when a step failed.
 """
 
 from __future__ import annotations
@@ -47,9 +47,15 @@ def demo(output: Annotated[Path, Opt(parser=checked_output_dir, metavar="DIR",
         print(s.line())
     if result.report_html:
         print(f"wrote {write_atomic(output / 'report.html', result.report_html)}")
+    if result.decision:
+        from flows.decide.flow import output_json
+
+        text = json.dumps(output_json(result.decision), indent=2, ensure_ascii=False)
+        print(f"wrote {write_atomic(output / 'decision.json', text)}")
     print(f"wrote {write_atomic(output / 'demo.json', json.dumps(result.to_json(), indent=2, ensure_ascii=False))}")
     return 0 if result.ok else 1
 
 
 def register(app: typer.Typer) -> None:
-    command(app, "demo", "the one-click demo on the built-in sample: index, compare, RAG, load, report")(demo)
+    command(app, "demo", "the one-click demo on the built-in sample: index, compare, RAG, load, decide, "
+                         "report")(demo)

@@ -1,7 +1,10 @@
-"""``python cli.py milvus status|stop``: this data folder's embedded Milvus Lite server.
+"""``python cli.py milvus start|status|stop``: this data folder's embedded Milvus Lite server.
 
-``status`` prints its pid, URI and the processes using it (with ``MILVUS_URI`` set: the server's
-version and the models it cannot run); ``stop`` ends it (refused for a ``MILVUS_URI`` server).
+``start`` starts it (or reuses the running one) and keeps it up after the command exits, until
+``stop``: what a script exported from a sweep needs once the app or CLI has exited (otherwise the
+server stops ``WORKBENCH_MILVUS_IDLE_S`` seconds after its last user). ``status`` prints its pid, URI
+and the processes using it (with ``MILVUS_URI`` set: the server's version and the models it cannot
+run); ``stop`` ends it (refused for a ``MILVUS_URI`` server).
 """
 
 from __future__ import annotations
@@ -13,16 +16,22 @@ import typer
 from commands.options import command
 
 
-def milvus(action: Annotated[Literal["status", "stop"], typer.Argument(help="status or stop")]) -> int:
-    from rag.milvus.server import embedded_status, stop_embedded
+def milvus(action: Annotated[Literal["start", "status", "stop"], typer.Argument(
+        help="start (kept up until stop), status or stop")]) -> int:
+    from rag.milvus.server import embedded_status, start_kept, stop_embedded
     from rag.settings import get_settings
 
     s = get_settings()
     if s.milvus_uri:
-        if action == "stop":
+        if action != "status":
             raise ValueError(f"MILVUS_URI is set ({s.milvus_uri}): only the embedded Milvus Lite server of a data "
-                             "folder can be stopped from here")
+                             f"folder can be {action}ed from here")
         return _remote_status(s)
+    if action == "start":
+        info = start_kept(s)
+        print(f"Milvus Lite (embedded) of {s.data_dir} runs at {info.uri} (pid {info.pid}); it stays up until "
+              "`workbench milvus stop`")
+        return 0
     if action == "stop":
         st = stop_embedded(s)
         print(f"stopped Milvus Lite (pid {st['pid']}, port {st['port']}) of {s.data_dir}" if st
@@ -33,8 +42,10 @@ def milvus(action: Annotated[Literal["status", "stop"], typer.Argument(help="sta
         print(f"no embedded Milvus running for {s.data_dir}")
         return 0
     owners = ", ".join(map(str, st["owners"])) or "none"
+    stops = ("it stays up until `workbench milvus stop` (started by `milvus start`)" if st["kept"] else
+             f"it stops {st['idle_stop_s']:g} s after the last one exits")
     print(f"Milvus Lite (embedded) of {s.data_dir}: running, pid {st['pid']}, {st['uri']}\n"
-          f"  owners (processes using it): {owners}; it stops {st['idle_stop_s']:g} s after the last one exits")
+          f"  owners (processes using it): {owners}; {stops}")
     return 0
 
 
@@ -57,4 +68,5 @@ def _remote_status(s) -> int:
 
 
 def register(app: typer.Typer) -> None:
-    command(app, "milvus", "this data folder's embedded Milvus Lite server: status or stop")(milvus)
+    command(app, "milvus", "this data folder's embedded Milvus Lite server: start (kept up until stop), status "
+            "or stop")(milvus)

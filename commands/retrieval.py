@@ -27,7 +27,10 @@ def retrieval(dataset: Annotated[str, typer.Option(help="'sample', 'image-sample
               bm25_analyzer: options.Bm25Analyzer = "auto",
               output: Annotated[str | None, options.output_option()] = None,
               queries: Annotated[str, typer.Option(help="which queries: all, text, image or audio (an img: / "
-                                                        "aud: model embeds image / audio queries only)")] = "all"
+                                                        "aud: model embeds image / audio queries only)")] = "all",
+              asr: Annotated[str | None, typer.Option(help="asr:FOLDER (a Whisper folder): transcribe an audio "
+                                                          "dataset into timed text segments (ids file.wav@12.0-15.5) "
+                                                          "and compare text models on them")] = None
               ) -> int:
     from evaluators.retrieval.evaluate import run_retrieval
     from rag.data.loaders import load_dataset
@@ -38,6 +41,13 @@ def retrieval(dataset: Annotated[str, typer.Option(help="'sample', 'image-sample
     if queries not in ("all", "text", "image", "audio"):
         raise typer.BadParameter(f"--queries {queries}: give all, text, image or audio")
     ds = load_dataset(dataset).select_queries(queries)
+    asr_report = None
+    if asr:
+        from rag.models.asr import transcribe
+
+        ds, asr_report = transcribe(ds, asr, progress=lambda done, total: options.status(
+            f"  {asr}: transcribed {done}/{total}") if done == total or done % 10 == 0 else None)
+        print(asr_report.line())
     with Retriever(index_config=cfg) as wb:
         wb.store.capabilities.require([resolve(m) for m in models], wb.index_config)  # before any work
 
@@ -50,7 +60,8 @@ def retrieval(dataset: Annotated[str, typer.Option(help="'sample', 'image-sample
                     options.status(f"  {model}: downloading {done / 1e6:,.1f}/{total / 1e6:,.1f} MB")
             elif stage != "search" and (done == total or done % 1000 < 64):
                 options.status(f"  {model}: {stage} {done}/{total}")
-        result = run_retrieval(wb, ds, models, k=k, progress=progress)  # records the index config too
+        result = run_retrieval(wb, ds, models, k=k, progress=progress,  # records the index config too
+                               config={"asr": asr_report.to_json()} if asr_report else None)
     run_id = result.run_id
     frame = result.metrics_frame()
     print(f"{ds.name}: {len(ds.documents)} documents, {len(ds.judged_queries)} judged queries, k={k}")
@@ -65,7 +76,8 @@ def retrieval(dataset: Annotated[str, typer.Option(help="'sample', 'image-sample
     for m, info in result.model_info.items():
         print(limits_line(m, info))
     print(f"run_id {run_id}")
-    options.write_json(output, {"run_id": run_id, **result.to_json()}, run_id)
+    extra = {"asr": asr_report.to_json()} if asr_report else {}
+    options.write_json(output, {"run_id": run_id, **result.to_json(), **extra}, run_id)
     return 0
 
 

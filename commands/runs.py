@@ -1,6 +1,7 @@
 """``python cli.py runs | report | gate | export``: the stored runs, read back (the History page, headless).
 
     python cli.py runs --kind rag --json
+    python cli.py runs check | backup | restore [--from FILE]    # integrity check, backup now, put a backup back
     python cli.py report --runs latest --output report.html
     python cli.py gate --run latest --metric ndcg@10 --min 0.6      # exit 1 when it misses: a CI gate
     python cli.py gate --run latest --metric faithfulness --min 0.8 --min-agreement 0.6   # and trust the judge
@@ -30,11 +31,18 @@ def run_kind(value: str | None) -> str | None:
     return value
 
 
-def runs(kind: Annotated[str | None, Opt(callback=run_kind, help="only runs of this kind: "
+def runs(action: Annotated[Literal["list", "check", "backup", "restore"], typer.Argument(
+             help="list (default); check: SQLite's integrity check; backup: a copy now (one a day is made "
+                  "anyway, the last 7 kept); restore: the newest healthy backup (or --from FILE), the current "
+                  "file moved aside")] = "list",
+         source: Annotated[str | None, Opt("--from", help="restore: this backup file")] = None,
+         kind: Annotated[str | None, Opt(callback=run_kind, help="only runs of this kind: "
                                          + ", ".join(RUN_MODELS))] = None,
          dataset: Annotated[str | None, Opt(help="only runs on this dataset name")] = None,
          limit: int = 50,
          as_json: Annotated[bool, Opt("--json", help="print JSON instead of a table")] = False) -> int:
+    if action != "list":
+        return _safety(action, source)
     from evaluators.report.history import runs_frame
     from rag.runs import RunStore
 
@@ -49,6 +57,46 @@ def runs(kind: Annotated[str | None, Opt(callback=run_kind, help="only runs of t
         frame = runs_frame(found)[["id", "kind", "status", "created", "dataset", "models", "headline"]]
         print(frame.to_string(index=False, max_colwidth=60))
     return 0
+
+
+def _safety(action: str, source: str | None) -> int:
+    """``runs check | backup | restore`` on the data folder's store (these work on a damaged one)."""
+    from rag.runs.safety import backup_store, backups, check_store, restore_store
+    from rag.settings import get_settings
+
+    path = get_settings().path("runs.sqlite")
+    if action == "check":
+        check_store(path)  # StoreDamaged: one line, exit 2
+        kept = backups(path)
+        print(f"{path}: ok" + (f" ({len(kept)} backups, newest {kept[0]})" if kept else " (no backup yet)")
+              if path.exists() else f"{path}: no run store yet")
+    elif action == "backup":
+        check_store(path)  # a damaged file is not backed up over a good copy
+        made = backup_store(path, force=True)
+        print(f"backed up {path} to {made}" if made else f"{path}: no run store yet")
+    else:
+        good, aside = restore_store(path, source)
+        print(f"restored {path} from {good}" + (f"; the previous file is kept as {aside}" if aside else ""))
+        _merge_side_store(path)
+    return 0
+
+
+def _merge_side_store(path) -> None:
+    """Runs recorded while the store was damaged (``runs-while-damaged.sqlite``) join the restored store."""
+    import time
+
+    from rag.runs import RunStore
+
+    side = path.with_name("runs-while-damaged.sqlite")
+    if not side.exists():
+        return
+    src, dst = RunStore(side), RunStore(path)
+    ids = [dst.restore(src.snapshot(r.id)) for r in src.list(limit=1_000_000)]
+    for suffix in ("", "-wal", "-shm"):
+        f = side.with_name(side.name + suffix)
+        if f.exists():
+            f.replace(f.with_name(f"{f.name}.merged-{time.strftime('%Y%m%d-%H%M%S')}"))
+    print(f"added {len(ids)} runs recorded while the store was damaged ({', '.join(ids) or 'none'}) from {side}")
 
 
 def report(run_ids: Annotated[str, Opt("--runs", help="comma-separated run ids, or 'latest'")],
@@ -110,7 +158,8 @@ def export(run: Annotated[str, Opt(help="run id or 'latest'")],
 
 
 def register(app: typer.Typer) -> None:
-    command(app, "runs", "list stored runs, newest first")(runs)
+    command(app, "runs", "list stored runs, newest first; runs check | backup | restore: the run store's "
+            "integrity check, a backup now, the newest healthy backup put back")(runs)
     command(app, "report", "self-contained HTML report for one or more runs")(report)
     command(app, "gate", "CI gate: exit 1 when a run's metric misses a threshold")(gate)
     command(app, "export", "export a run: per-query rows (csv, parquet) or the whole run (json)")(export)

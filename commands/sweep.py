@@ -91,10 +91,13 @@ def sweep(dataset: Annotated[str, typer.Option(help="'sample' or a BEIR folder")
           rank_by: Annotated[str, typer.Option(help="leaderboard metric, e.g. ndcg, recall")] = "ndcg",
           rerank_prices: Annotated[dict, typer.Option("--rerank-prices", parser=_prices, metavar="MODEL=USD,…",
                                                       help="rerank endpoint prices, USD per 1,000 calls")] = "",
+          latency_sample: Annotated[int, typer.Option(min=0, help="queries timed one at a time per setup for its "
+                                                      "latency (0 = every judged query)")] = 50,
           index: options.IndexType = "FLAT", metric: options.Metric = "COSINE",
           index_params: options.IndexParams = "{}",
           bm25_analyzer: options.Bm25Analyzer = "auto",
           output: Annotated[str | None, options.output_option()] = None) -> int:
+    from evaluators.sweep.latency import latency_sample as sample_of
     from evaluators.sweep.leaderboard import metric_at_k
     from evaluators.sweep.run import plan_sweep, run_sweep
     from evaluators.sweep.setups import grid
@@ -106,17 +109,18 @@ def sweep(dataset: Annotated[str, typer.Option(help="'sample' or a BEIR folder")
     setups = grid(models, chunk_sizes, overlaps, fusion, rerankers, k, depth)
     ds = load_dataset(dataset)
     with Retriever(index_config=cfg) as wb:
-        plan = plan_sweep(wb, ds, setups)
+        plan = plan_sweep(wb, ds, setups, latency_sample=latency_sample)
         options.status(f"{ds.name}: {plan.describe()}")
 
-        per_setup = len(ds.judged_queries)
+        per_setup = len(sample_of(ds.judged_queries, latency_sample))  # the timed searches
 
         def progress(stage, done, total, what):  # one line per collection, one per finished setup
             if stage == "index":
                 options.status(f"  collection {done + 1}/{total}: {what}")
             elif done % per_setup == 0:
                 options.status(f"  setup {done // per_setup}/{len(setups)} done: {what} (searched {done}/{total})")
-        result = run_sweep(wb, ds, setups, progress, metric=rank_by, rerank_prices=rerank_prices)
+        result = run_sweep(wb, ds, setups, progress, metric=rank_by, rerank_prices=rerank_prices,
+                           latency_sample_size=latency_sample)
     board = result.leaderboard
     from evaluators.sweep.leaderboard import Leaderboard
 

@@ -4,7 +4,8 @@ A stakeholder demo used to be six pages of clicks in the right order. ``run_demo
 sequence: index minilm, bm25 and hybrid (each reused when already built), compare them, run the
 offline RAG quality job (extractive answers, the non-LLM Ragas metrics), with an LLM configured the
 judged metrics too (LLM answers and judge, after an estimate, under a spend cap), a short bounded load
-test per model, and the report over every run that finished.
+test per model, the Decide flow over those runs (a decision record) and the report over every run that
+finished (with the Decision section).
 
 Why every step is independent: a demo that dies on its third step shows nothing. A step that fails is
 recorded with its reason and the steps that can still run do (a model that cannot be indexed is left
@@ -26,17 +27,16 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 
+from flows import judged
+from flows.judged import NO_LLM, llm_configured  # noqa: F401  (NO_LLM: re-exported for callers and tests)
 from rag.data.dataset import Dataset
-from rag.models.llm import parse_llm
 from rag.runs import RunStore
 
 PENDING, RUNNING, DONE, FAILED, SKIPPED = "pending", "running", "done", "failed", "skipped"
 ICONS = {PENDING: "⏸️", RUNNING: "⏳", DONE: "✅", FAILED: "❌", SKIPPED: "⏭️"}
 DEMO_MODELS = ("minilm", "bm25", "hybrid")
 PAGES = {"index": "pages/2_Index.py", "retrieval": "pages/3_Retrieval.py", "rag": "pages/4_RAG_quality.py",
-         "load": "pages/5_Load_test.py", "report": "pages/6_History.py"}
-NO_LLM = ("no LLM configured: set OPENAI_API_KEY (environment, .env or the sidebar) or an OpenAI-compatible "
-          "base URL to add LLM answers and the judged metrics")
+         "load": "pages/5_Load_test.py", "decide": "pages/0_Decide.py", "report": "pages/6_History.py"}
 
 
 @dataclass
@@ -81,6 +81,7 @@ class DemoResult:
     steps: list[DemoStep]
     report_html: str | None = None
     retrieval: object | None = None  # the RetrievalResult, for the Retrieval page
+    decision: dict | None = None     # the decision record, for the Decide page
 
     @property
     def ok(self) -> bool:
@@ -98,17 +99,8 @@ Progress = Callable[[list[DemoStep], DemoStep], None]
 LoadTest = Callable[[list[str], dict, DemoOptions, Callable[[str], None]], str]  # models, index, opts, say -> run id
 
 
-def llm_configured(settings=None) -> tuple[bool, str]:
-    """Whether the judged step can run with these settings, and why not."""
-    ok, why = parse_llm("openai", None, settings).availability(settings)
-    return ok, ("" if ok else NO_LLM)
-
-
 def judged_config(models: list[str], opts: DemoOptions, index: dict | None = None):
-    from evaluators.rag.config import RagConfig
-
-    return RagConfig(models=list(models), generator=opts.llm, judge=opts.llm, k=opts.k,
-                     spend_cap_usd=opts.spend_cap_usd, **({"index": index} if index else {}))
+    return judged.judged_config(models, opts.k, opts.spend_cap_usd, opts.llm, index)
 
 
 def judged_estimate(ds: Dataset, opts: DemoOptions) -> dict:
@@ -133,6 +125,7 @@ def plan(opts: DemoOptions) -> list[DemoStep]:
         judged.status, judged.reason = SKIPPED, why
     steps += [judged, DemoStep("load", f"Load test ({opts.load_users} users × {opts.load_seconds} s per model)",
                                PAGES["load"]),
+              DemoStep("decide", "Decide: the decision record", PAGES["decide"]),
               DemoStep("report", "Report", PAGES["report"])]
     return steps
 
@@ -216,6 +209,28 @@ class _Demo:
                                 lambda text: self.say(step, text))
         res = self.store.get(run_id).summary.get("results", {})
         return run_id, " · ".join(f"{m} {r['rps']:.0f} req/s, p95 {r['p95_ms']:g} ms" for m, r in res.items())
+
+    def decide(self, step: DemoStep):
+        """The six steps of Decide on the demo's data, reusing its RAG and load runs (the brief's users and
+        seconds are the demo's); the catalog survey is left out to keep the demo short."""
+        from flows.decide.brief import Brief
+        from flows.decide.flow import run_decide
+
+        ids = self.result.run_ids
+        load = next(s for s in self.result.steps if s.key == "load")
+
+        def no_load(*_a):
+            raise RuntimeError(f"the demo's load test did not finish ({load.reason or load.status})")
+        brief = Brief(k=self.opts.k, users=self.opts.load_users, load_seconds=self.opts.load_seconds,
+                      spend_cap_usd=self.opts.spend_cap_usd)
+        reuse = {key: ids[src] for key, src in (("rag", "rag_judged" if "rag_judged" in ids else "rag"),
+                                                ("load", "load")) if src in ids}
+        record = run_decide(self.ds, brief, list(self.built), self.wb, self.store,
+                            lambda _s, _st, detail: self.say(step, detail[:200]), load_test=no_load,
+                            settings=self.opts.settings, with_survey=False, reuse=reuse)
+        self.result.decision = record
+        return record["run_id"], (f"recommended {record['recommended']}" if record["recommended"] else
+                                  f"no recommendation: {record['reason'][:300]}")
 
     def report(self, step: DemoStep):
         from evaluators.report.build import build_report

@@ -14,6 +14,14 @@ collector waits up to ``window_ms`` after the encoder is free for more requests 
 user never waits (its batches are all of one, so the window stays off), which keeps its latency that
 of one-at-a-time serving.
 
+Every encode of one model runs on one thread (``model_thread``): the warm-up, every batch, and with
+``--no-batching`` every request. Why: PyTorch's intra-op threads are an OpenMP team per calling thread,
+so a model called from the main thread at warm-up and then from a pool of worker threads keeps several
+teams of spinning threads on 2 cores, and an op's barrier waits whenever one of them is descheduled.
+Measured on this machine under load: MiniLM one query at a time, 2 intra-op threads, p50 514 ms from
+the thread that first ran the model next to 43 ms from another thread (1 team each). A plain process
+has one team; so does the service now.
+
 ``run(items)`` gets ``[(query, k), ...]`` and returns one entry per item, either ``(hits, timings)`` or an
 exception for that item alone: one bad request fails by itself, not its batch.
 
@@ -25,6 +33,7 @@ Usage:
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -36,6 +45,19 @@ DEFAULT_MAX_BATCH = 32
 # became free: under load the next requests come back within milliseconds; a lone request after a
 # burst must not pay the window.
 CONCURRENCY_MEMORY_S = 0.1
+
+_model_threads: dict[str, ThreadPoolExecutor] = {}
+_model_threads_lock = threading.Lock()
+
+
+def model_thread(model_id: str) -> ThreadPoolExecutor:
+    """The one thread that runs every encode of ``model_id`` in this process (minilm and hybrid share
+    MiniLM's), so PyTorch keeps one OpenMP team per model; see the module docstring."""
+    with _model_threads_lock:
+        if model_id not in _model_threads:
+            _model_threads[model_id] = ThreadPoolExecutor(1, thread_name_prefix=f"model-{model_id[-24:]}")
+        return _model_threads[model_id]
+
 
 Result = tuple[list[tuple[str, float]], dict[str, float]]
 RunBatch = Callable[[list[tuple[str, int]]], list["Result | BaseException"]]
@@ -53,13 +75,15 @@ class MicroBatcher:
     """Collects one model's concurrent queries into batches; see the module docstring."""
 
     def __init__(self, name: str, run: RunBatch, window_ms: float = DEFAULT_WINDOW_MS,
-                 max_batch: int = DEFAULT_MAX_BATCH):
+                 max_batch: int = DEFAULT_MAX_BATCH, executor: ThreadPoolExecutor | None = None):
         if window_ms < 0 or max_batch < 1:
             raise ValueError("the batch window must be >= 0 ms and the max batch >= 1")
         self.name, self.run = name, run
         self.window, self.max_batch = window_ms / 1000, max_batch
-        # one thread per model: batches of one model run one after another (the encoder is one)
-        self.executor = ThreadPoolExecutor(1, thread_name_prefix=f"batch-{name}")
+        # one thread per model: batches of one model run one after another (the encoder is one), on the
+        # model's own thread when given (``model_thread``)
+        self._own = executor is None
+        self.executor = executor or ThreadPoolExecutor(1, thread_name_prefix=f"batch-{name}")
         self._loop: asyncio.AbstractEventLoop | None = None
         self._queue: list[_Pending] = []
         self._arrived: asyncio.Event | None = None
@@ -121,21 +145,28 @@ class MicroBatcher:
         return {"batching": True, "batch_window_ms": self.window * 1000, "max_batch": self.max_batch}
 
     def close(self) -> None:
-        self.executor.shutdown(wait=False, cancel_futures=True)
+        if self._own:
+            self.executor.shutdown(wait=False, cancel_futures=True)
 
 
 def warm_up(store, lm, query: str, milvus_uri: str, batching: dict) -> MicroBatcher | None:
     """Warm the model and Milvus with one query and one batch of 8 (so the first batched request does
-    not pay the batch shapes' first run); the model's batcher, or None (batching off, or BM25)."""
-    for n in (1, 8):
-        for r in encode_and_search(store, lm, [(query, 1)] * n, milvus_uri):
-            if isinstance(r, BaseException):
-                raise RuntimeError(r.detail)
+    not pay the batch shapes' first run), on the model's own thread (``lm.executor``, which serves it
+    afterwards); the model's batcher, or None (batching off, or BM25)."""
+    def warm():
+        for n in (1, 8):
+            for r in encode_and_search(store, lm, [(query, 1)] * n, milvus_uri):
+                if isinstance(r, BaseException):
+                    raise RuntimeError(r.detail)
+    if lm.executor is not None:
+        lm.executor.submit(warm).result()
+    else:
+        warm()
     if not batching.get("batching", True) or lm.encoder is None:
         return None
     return MicroBatcher(lm.key, lambda items: encode_and_search(store, lm, items, milvus_uri),
                         batching.get("batch_window_ms", DEFAULT_WINDOW_MS),
-                        batching.get("max_batch", DEFAULT_MAX_BATCH))
+                        batching.get("max_batch", DEFAULT_MAX_BATCH), executor=lm.executor)
 
 
 def encode_and_search(store, lm, items: list[tuple[str, int]], milvus_uri: str = "Milvus") -> list:

@@ -241,11 +241,19 @@ class LoadRecorder:
         self.results: dict[str, dict] = {}
         self.slo: dict[str, dict] = {}
         self.service: dict = {}
+        models = config.get("models") if isinstance(config, dict) else getattr(config, "models", None)
+        self.config_models = set(models or [])
 
     def service_settings(self, models_info: dict) -> None:
-        """What the service said it does (``/models``): micro-batching on or off, window, max batch. The
-        config holds what was asked; this is what served (they differ only for an external ``host``)."""
+        """What the service said it does (``/models``): micro-batching on or off, window, max batch, the BM25
+        analyzer each BM25/hybrid collection was built with, and how each model was encoded (prompts, dims,
+        max tokens). The config holds what was asked ("auto"); this is what served."""
         self.service = {k: models_info[k] for k in ("batching", "batch_window_ms", "max_batch") if k in models_info}
+        analyzers = {m["name"]: m["bm25_analyzer"] for m in models_info.get("models", []) if m.get("bm25_analyzer")}
+        if analyzers:
+            self.service["bm25_analyzers"] = analyzers
+        self.service["models_info"] = {m["name"]: m["encoded"] for m in models_info.get("models", [])
+                                       if m.get("name") in self.config_models and m.get("encoded")}
         self.store.update_summary(self.run_id, self.summary())
 
     def summary(self) -> dict:

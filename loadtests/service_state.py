@@ -20,7 +20,14 @@ from dataclasses import dataclass, field
 from fastapi import HTTPException
 from pydantic import BaseModel, Field
 
-from loadtests.batcher import DEFAULT_MAX_BATCH, DEFAULT_WINDOW_MS, MicroBatcher, encode_and_search, warm_up
+from loadtests.batcher import (
+    DEFAULT_MAX_BATCH,
+    DEFAULT_WINDOW_MS,
+    MicroBatcher,
+    encode_and_search,
+    model_thread,
+    warm_up,
+)
 from loadtests.results import TimingBook
 
 DEFAULT_MODELS = ("minilm", "bm25")
@@ -79,12 +86,25 @@ class LoadedModel:
     lock: threading.Lock = field(default_factory=threading.Lock)  # shared by every user of the same encoder
     batcher: MicroBatcher | None = None  # None: one request at a time (--no-batching, or BM25)
     analyzer: str = ""           # the BM25 analyzer of its collection (BM25, hybrid)
+    executor: object | None = None       # the model's own thread (``loadtests.batcher.model_thread``); None: BM25
+
+    def encoded(self) -> dict:
+        """How it encodes what it serves (the load run's "Models as encoded"): prompts, dims, max tokens."""
+        prompts = self.spec.prompts().record() if self.encoder is not None else {}
+        model = getattr(getattr(self.encoder, "raw", None), "model", None)
+        limit = getattr(model, "max_seq_length", None) or getattr(getattr(self.encoder, "raw", None), "max_tokens",
+                                                                   None)
+        return {"query_prompt": prompts.get("query_prompt"), "document_prompt": prompts.get("document_prompt"),
+                "dim": self.encoder.dim if self.encoder is not None else None,
+                "max_tokens": int(limit) if limit else None,
+                "counted_with": "as served (cuts not counted under load)" if self.encoder is not None
+                else "no token limit (BM25 indexes every word)"}
 
     def describe(self, rows: int) -> dict:
         dense = f"{self.index.index_type}/{self.index.metric}"
         index = {"dense": dense, "sparse": "BM25", "hybrid": f"{dense} + BM25"}.get(self.spec.kind, dense)
         out = {"name": self.key, "label": self.spec.label, "kind": self.spec.kind,
-               "collection": self.collection, "rows": rows, "index": index}
+               "collection": self.collection, "rows": rows, "index": index, "encoded": self.encoded()}
         return {**out, "bm25_analyzer": self.analyzer} if self.analyzer else out
 
 
@@ -131,8 +151,9 @@ class ServiceState:
             t = time.perf_counter()
             built = self.store.ensure_collection(self.dataset, spec, index)
             name, how = built.name, "reused" if built.reused else "built"
-            lm = LoadedModel(key, spec, name, index, spec.encoder(), encoder_lock(spec.model_id),
-                             analyzer=built.analyzer)
+            enc = spec.encoder()
+            lm = LoadedModel(key, spec, name, index, enc, encoder_lock(spec.model_id), analyzer=built.analyzer,
+                             executor=model_thread(spec.model_id) if enc is not None else None)
             self.models[key] = lm
             warm = self.dataset.queries[0].text if self.dataset.queries else "warm-up"
             lm.batcher = warm_up(self.store, lm, warm, self.info.uri, cfg.batching_json())
@@ -158,9 +179,15 @@ class ServiceState:
         the same model, or alone in a worker thread (``--no-batching``, BM25)."""
         if lm.batcher is not None:
             return await lm.batcher.submit(query, k)
-        from anyio import to_thread
+        work = lambda: encode_and_search(self.store, lm, [(query, k)], self.info.uri)  # noqa: E731
+        if lm.executor is not None:  # the model's own thread (one OpenMP team), never the shared pool
+            import asyncio
 
-        r = (await to_thread.run_sync(lambda: encode_and_search(self.store, lm, [(query, k)], self.info.uri)))[0]
+            r = (await asyncio.get_running_loop().run_in_executor(lm.executor, work))[0]
+        else:  # BM25: nothing to encode, searched in parallel threads
+            from anyio import to_thread
+
+            r = (await to_thread.run_sync(work))[0]
         if isinstance(r, BaseException):
             raise r
         hits, timings = r

@@ -60,10 +60,14 @@ class Retriever:
 
     def __init__(self, info: MilvusInfo | None = None, index_config: IndexConfig | None = None,
                  settings: Settings | None = None):
-        self.info = info or ensure_milvus()
-        self.store = MilvusStore(self.info)
+        self.store = MilvusStore(info or ensure_milvus())
         self.index_config = index_config or IndexConfig()
         self.settings = settings
+
+    @property
+    def info(self) -> MilvusInfo:
+        """The Milvus in use (after a restart of the embedded server: the restarted one)."""
+        return self.store.info
 
     def __enter__(self) -> Retriever:
         return self

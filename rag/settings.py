@@ -17,6 +17,7 @@ Usage:
     s.milvus_idle_s, s.parent_pid                 # 30.0, None (WORKBENCH_MILVUS_IDLE_S, WORKBENCH_PARENT_PID)
     s.max_image_mb                                # 20: largest image in an image dataset (WORKBENCH_MAX_IMAGE_MB)
     s.max_audio_mb, s.max_audio_s                 # 200, 3600.0: audio limits (WORKBENCH_MAX_AUDIO_MB / _S)
+    s.folder_under_roots("/data/team/scifact")    # the resolved path, or ValueError (WORKBENCH_DATA_ROOTS)
     s.key_for("http://localhost:11434/v1")        # None unless configured for that endpoint
     mine = s.with_keys(typed_key)                 # one session's settings (key from the sidebar); s unchanged
     s.env_value("COHERE_API_KEY")                 # a variable from the environment, else .env (provider keys)
@@ -76,6 +77,9 @@ class Settings(BaseSettings):
     embed_batch: int = Field(default=64, ge=1, validation_alias=AliasChoices("WORKBENCH_EMBED_BATCH",
                                                                             "embed_batch"))
 
+    # Folders a shared app (served beyond 127.0.0.1) may read, separated by os.pathsep (":" on Linux).
+    data_roots: str = Field(default="", validation_alias=AliasChoices("WORKBENCH_DATA_ROOTS", "data_roots"))
+
     milvus_idle_s: float = Field(default=30.0, validation_alias=AliasChoices("WORKBENCH_MILVUS_IDLE_S",
                                                                              "milvus_idle_s"))
     # The load-test service (``loadtests.service``): defaults for its flags, and what Locust is told.
@@ -105,6 +109,21 @@ class Settings(BaseSettings):
         p = Path(self.data_dir).joinpath(*parts)
         p.parent.mkdir(parents=True, exist_ok=True)
         return p
+
+    def folder_under_roots(self, folder: str | Path) -> Path:
+        """``folder`` resolved (symlinks and ``..`` followed) when it lies under a ``WORKBENCH_DATA_ROOTS``
+        folder; ValueError with one line otherwise. Why: on a shared server a folder field would let any
+        visitor read any folder the app's user can (``/etc``, another user's data)."""
+        roots = [Path(r).expanduser().resolve() for r in self.data_roots.split(os.pathsep) if r.strip()]
+        path = Path(folder).expanduser().resolve()
+        if not roots:
+            raise ValueError(f"{folder}: this app is shared (served beyond 127.0.0.1), so it reads only folders "
+                             "under WORKBENCH_DATA_ROOTS, and none is set; upload files instead, or ask whoever "
+                             "runs it to set WORKBENCH_DATA_ROOTS")
+        if not any(path == r or r in path.parents for r in roots):
+            raise ValueError(f"{folder}: outside the folders this shared app may read (WORKBENCH_DATA_ROOTS: "
+                             f"{', '.join(map(str, roots))})")
+        return path
 
     @property
     def milvus_key(self) -> str | None:

@@ -13,6 +13,7 @@ Usage:
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
@@ -46,6 +47,25 @@ def player_rows(ds, result, qid: str, n: int = PLAYERS_SHOWN) -> dict[str, list[
         out[m] = [{"rank": i, "mark": RELEVANT if d in rel else NOT_RELEVANT, "file": ds.doc(d).title or d,
                    "path": ds.doc(d).audio} for i, (d, _) in enumerate(hits, 1)]
     return out
+
+
+def segment_players(ds, result, qid: str, n: int = PLAYERS_SHOWN) -> None:
+    """A transcribed dataset (``asr:``): per model its first results as ✅/❎ file and time range, each with
+    a player from the segment's start to its end (``st.audio(start_time, end_time)``, whole seconds around it)."""
+    from rag.models.asr import segment_media
+
+    rel = ds.relevant(qid)
+    cols = st.columns(max(1, len(result.models)))
+    for col, m in zip(cols, result.models):
+        col.markdown(f"**{_md(m)}**")
+        for i, (d, _) in enumerate(result.rankings[m].get(qid, [])[:n], 1):
+            col.markdown(f"{i}. {RELEVANT if d in rel else NOT_RELEVANT} {_md(ds.doc(d).title or d)}")
+            media = segment_media(ds, d)
+            if media and Path(media[0]).is_file():
+                start = math.floor(media[1])  # the player takes whole seconds: the segment is inside
+                col.audio(media[0], start_time=start, end_time=max(math.ceil(media[2]), start + 1))
+            else:
+                col.caption("🔇 file not found")
 
 
 def audio_documents_frame(ds, rows: int) -> pd.DataFrame:
@@ -100,5 +120,33 @@ def audio_form(load) -> None:
     split = st.text_input("qrels split", value="test", key="audio_split")
     st.caption('queries.jsonl holds text queries ({"_id": "t1", "text": "a dog barking"}) and audio queries '
                '({"_id": "a1", "audio": "queries/a1.wav"}); a sound\'s id is its file name without the extension.')
+    asr = st.text_input("Speech to text (optional): asr:FOLDER, a Whisper folder", key="audio_asr",
+                        placeholder="asr:/models/whisper-small",
+                        help="transcribes every sound into timed text segments (ids file.wav@12.0-15.5) and loads "
+                             "those as a text dataset: every text model and BM25 then apply")
     if st.button("Load audio folder", type="primary", disabled=not folder.strip()):
-        load(load_audio_folder, folder.strip(), split=split)
+        if asr.strip():
+            load(transcribed, folder.strip(), split=split, asr=asr.strip())
+        else:
+            load(load_audio_folder, folder.strip(), split=split)
+
+
+def transcribed(folder: str, split: str, asr: str):
+    """The audio folder's speech as a text dataset (``rag.models.asr``), with a progress bar and the
+    transcription's line (segments, cache hits, WER); a refusal becomes the Data page's one-line error."""
+    from rag.data.audio import load_audio_folder
+    from rag.data.dataset import DatasetError
+    from rag.models.asr import transcribe
+    from rag.models.base import ModelUnavailable
+
+    ds = load_audio_folder(folder, split)
+    bar = st.progress(0.0, text=f"Transcribing {len(ds.documents)} sounds with {asr}")
+    try:
+        text_ds, report = transcribe(ds, asr, progress=lambda done, total: bar.progress(
+            done / total, text=f"Transcribed {done}/{total} sounds"))
+    except (ModelUnavailable, ValueError) as e:
+        raise DatasetError(str(e)) from None
+    finally:
+        bar.empty()
+    st.info(report.line(), icon="🗣️")
+    return text_ds

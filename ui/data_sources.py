@@ -37,6 +37,25 @@ DOCUMENT_HELP = "Any of " + ", ".join(DOCUMENT_EXTENSIONS) + "."
 QUESTION_FIELDS = ["id", "text", "reference", "relevant"]
 
 
+def shared_app() -> bool:
+    """Served beyond 127.0.0.1 (``server.address`` unset means every interface): folder fields are then
+    limited to ``WORKBENCH_DATA_ROOTS``."""
+    return (st.get_option("server.address") or "0.0.0.0") not in ("127.0.0.1", "localhost", "::1")
+
+
+def load_folder(fn, folder: str, **kw) -> None:
+    """``load`` for a folder typed into a field: on a shared app only under ``WORKBENCH_DATA_ROOTS``."""
+    from rag.settings import get_settings
+
+    if shared_app():
+        try:
+            get_settings().folder_under_roots(folder)
+        except ValueError as e:
+            st.error(f"Not loaded: {e}", icon="⚠️")
+            return
+    load(fn, folder, **kw)
+
+
 def load(fn, *args, chunking: str = "", **kw) -> None:
     """Load with ``fn`` and make it the current dataset, or show why not and keep the current one."""
     try:
@@ -105,7 +124,7 @@ def beir_form() -> None:
     if st.button("Load folder", type="primary"):  # a folder with corpus/ is an image folder: load it as one
         fn = (load_audio_folder if is_audio_folder(folder) else load_image_folder if is_image_folder(folder)
               else load_beir)
-        load(fn, folder, split=split)
+        load_folder(fn, folder, split=split)
 
 
 def image_form() -> None:
@@ -117,7 +136,7 @@ def image_form() -> None:
     st.caption('queries.jsonl holds text queries ({"_id": "t1", "text": "a red circle"}) and image queries '
                '({"_id": "i1", "image": "queries/i1.png"}); an image\'s id is its file name without the extension.')
     if st.button("Load image folder", type="primary", disabled=not folder.strip()):
-        load(load_image_folder, folder.strip(), split=split)
+        load_folder(load_image_folder, folder.strip(), split=split)
 
 
 def tables_form() -> None:

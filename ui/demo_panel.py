@@ -28,6 +28,8 @@ def session_updates(result) -> dict:
         out["rag_run_id"] = ids.get("rag_judged", ids.get("rag"))
     if "load" in ids:
         out["load_run_shown"] = ids["load"]
+    if result.decision:
+        out["decide_record"] = result.decision
     return out
 
 
@@ -40,8 +42,9 @@ def demo_panel() -> None:
     with st.container(border=True):
         st.subheader("▶ One-click demo")
         st.caption("On the built-in sample, offline: indexes minilm, bm25 and hybrid (reusing what is built), "
-                   "compares them, runs the offline RAG quality job, a short load test per model (2 users × 3 s) "
-                   "and builds the report. About a minute. A step that fails says why; the others still run.")
+                   "compares them, runs the offline RAG quality job, a short load test per model (2 users × 3 s), "
+                   "the Decide flow over those runs (a decision record) and builds the report. About a minute. "
+                   "A step that fails says why; the others still run.")
         settings = session_settings()
         llm, why = demo.llm_configured(settings)
         cap = 0.5

@@ -16,6 +16,8 @@ import streamlit as st
 
 from evaluators.formatting import display_frame
 from evaluators.report.build import build_report
+from evaluators.report.encoded import TITLE as ENCODED_TITLE
+from evaluators.report.encoded import encoded_frame
 from evaluators.report.frontier import frontier_display, frontier_figure, frontier_table
 from evaluators.report.history import filter_runs, runs_frame
 from evaluators.stats.run_kinds import kind_of
@@ -114,6 +116,9 @@ def open_run(store, run_id: str) -> None:
         st.dataframe(display_frame(rows_frame(store, run.id)), hide_index=True)
     with tab_cfg:
         st.caption(f"Dataset {run.dataset} · content hash {run.dataset_hash}")
+        if not (encoded := encoded_frame(run)).empty:  # prompts, dims, limits, cuts: as the report shows
+            st.markdown(f"**{ENCODED_TITLE}**")
+            st.dataframe(display_frame(encoded), hide_index=True)
         st.json(run.config, expanded=False)
         st.json(run.summary, expanded=False)
     with tab_export:
@@ -146,7 +151,7 @@ def query_view(store, run) -> None:
     queries = {q.id: q for q in ds.queries} if ds else {}
     qid = st.selectbox("Query", ids, key="history_query",
                        format_func=lambda i: f"{i}: {query_label(queries[i])[:120]}" if i in queries else i)
-    image = ds is not None and ds.modality == "image"
+    image = ds is not None and ds.modality in ("image", "audio")  # thumbnails / waveform pictures
     if ds is None:
         st.caption(unreadable_note(run))
     elif qid in queries:

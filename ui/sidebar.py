@@ -1,6 +1,9 @@
-"""The sidebar app.py draws before every page: Milvus status, the LLM, this session's key and the models."""
+"""The sidebar app.py draws before every page: Milvus status (and a restart of the embedded server), the run
+store's health, the LLM, this session's key and the models."""
 
 from __future__ import annotations
+
+import time
 
 import streamlit as st
 
@@ -27,6 +30,10 @@ def sidebar_status() -> None:
         except MilvusUnavailable as e:
             ok, msg = False, str(e)
         (st.success if ok else st.error)(msg, icon="🗄️")
+        if (note := restart_note()) is not None:
+            st.warning(note, icon="🔁")
+        if (damaged := store_damage()) is not None:
+            st.error(damaged, icon="🗃️")
         _llm_status()
         st.caption("🖥️ " + _("Local encoders: {device}, batch {embed_batch} (WORKBENCH_DEVICE, WORKBENCH_EMBED_BATCH)")
                    .format(**runtime_info()))
@@ -58,3 +65,27 @@ def _llm_status() -> None:
         if st.button(_("Use these")):
             apply_llm_settings(key, base)
             st.rerun()
+
+
+def restart_note(within_s: float = 24 * 3600) -> str | None:
+    """The embedded Milvus' latest restart (``rag.milvus.server.heal``) if it happened in the last day."""
+    from rag.milvus.healing import last_restart
+    from rag.settings import get_settings
+
+    r = last_restart()
+    if r is None or time.time() - r["time"] > within_s:
+        return None
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r["time"]))
+    return (f"Milvus Lite (embedded) stopped and was restarted at {when} ({r['reason']}); the job went on at "
+            f"{r['uri']}. Details: {get_settings().path('logs', 'milvus.log')}")
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def store_damage() -> str | None:
+    """One line when the run store is damaged (SQLite's quick check, at most once a minute), else None."""
+    from rag.runs.safety import StoreDamaged, damage
+    from rag.settings import get_settings
+
+    path = get_settings().path("runs.sqlite")
+    detail = damage(path)
+    return None if detail is None else str(StoreDamaged(path, detail))

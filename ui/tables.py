@@ -124,6 +124,7 @@ def query_drilldown(ds, result) -> None:
     """Per query: the side-by-side rank table (tinted; an image dataset's with thumbnails), its legend,
     and scores and grades. Only the queries the run searched are offered."""
     from evaluators.retrieval.evaluate import LEGEND, THUMB_PX, comparison_styler, comparison_table, ranking_detail
+    from rag.models.asr import segment_media
     from ui.images import query_label, rank_table, show_query
 
     searched = result.per_query[result.models[0]] if result.models else {}
@@ -146,6 +147,11 @@ def query_drilldown(ds, result) -> None:
 
             with st.expander("Listen: each model's top results", expanded=True):
                 result_players(ds, result, qid)
+        elif ds.documents and segment_media(ds, ds.documents[0].id):  # an asr: transcript: play the segments
+            from ui.audio import segment_players
+
+            with st.expander("Listen: each model's top segments (from their start time)", expanded=True):
+                segment_players(ds, result, qid)
     st.caption(LEGEND)
     with st.expander("Drill-down: scores and grades"):
         st.dataframe(display_frame(ranking_detail(ds, result, qid), formats={"score": lambda v, r=None: f"{v:.4f}"}),

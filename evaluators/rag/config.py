@@ -18,6 +18,7 @@ from rag.data.question_sets import EvalQuestion, load_question_set, questions_fr
 from rag.milvus.index_config import IndexConfig
 from rag.models.devices import runtime_info
 from rag.models.generators import DEFAULT_PROMPT, GenerationConfig, generator_kind, generator_label
+from rag.models.limits import models_info
 from rag.models.llm import parse_llm
 from rag.models.registry import resolve
 
@@ -94,6 +95,7 @@ def run_config_record(ds: Dataset, cfg: RagConfig) -> dict:
                           "baseline": kind.is_baseline},
             "judge": judge.to_config() if judge else None, "metrics_active": active, "metrics_skipped": skipped,
             "model_ids": {m: resolve(m).model_id for m in cfg.models},
+            "models_info": models_info(cfg.models, ds),  # prompts, dims, max tokens and cuts, as retrieval records
             "language": profile_dataset(ds).to_json(),
             # Ragas 0.4.3 adapts prompts only by LLM translation (PromptMixin.adapt_prompts): not done, said
             "judge_prompts": "english" if judge else None,

@@ -51,6 +51,7 @@ from evaluators.formatting import (
     is_missing,
     missing,
 )
+from evaluators.report.encoded import encoded_tables
 from evaluators.report.frontier import NO_LOAD, frontier_chart, frontier_display, frontier_table
 from evaluators.report.sections import example_tables, html_table, judge_parts, means_chart
 from evaluators.report.your_data import your_data
@@ -210,6 +211,27 @@ def _group(runs: list[Run]) -> list[list[Run]]:
 
 
 
+def _analyzer(run: Run) -> str | None:
+    """The BM25 analyzer a run used: a retrieval/RAG run records the choice; a load run what it asked for
+    ("auto") and, in its summary, what each collection it served was built with."""
+    asked = run.config.get("bm25_analyzer")
+    if isinstance(asked, dict):
+        return asked.get("name")
+    served = ((run.summary or {}).get("service") or {}).get("bm25_analyzers")
+    if served:
+        return ", ".join(f"{m}: {a}" for m, a in served.items()) + (f" (asked: {asked})" if asked else "")
+    return asked
+
+
+def _asr(record: dict | None) -> str | None:
+    """The transcription a run on an audio folder's speech was made with (``retrieval --asr``), WER included."""
+    if not record:
+        return None
+    from rag.models.asr import summary
+
+    return summary(record)
+
+
 def _manifest(run: Run) -> dict:
     c = run.config
     env = c.get("environment") or {}
@@ -223,7 +245,8 @@ def _manifest(run: Run) -> dict:
              ("k", c.get("k")), ("index", " / ".join(c[x] if isinstance(c[x], str) else json.dumps(c[x]) for x in
                                  ("index_type", "metric", "index_params") if c.get(x))),
              ("language", LanguageProfile.from_json(c["language"]).summary() if c.get("language") else None),
-             ("BM25 analyzer", (c.get("bm25_analyzer") or {}).get("name")),
+             ("BM25 analyzer", _analyzer(run)),
+             ("speech to text", _asr(c.get("asr"))),
              ("generator", describe_llm(c.get("generator"))), ("judge", describe_llm(c.get("judge"))),
              ("prompt", c.get("prompt") or (c.get("rag") or {}).get("prompt_template")),
              ("metrics", ", ".join(c.get("metrics_active") or [])),
@@ -298,13 +321,14 @@ def build_report(store: RunStore, run_ids: list[str] | str, metric: str | None =
 def _build(store: RunStore, run_ids, metric, examples, title, n_resamples, dataset) -> str:
     ids = store.resolve_ids(run_ids)
     runs = [store.get(i) for i in ids]
-    load_runs = [r for r in runs if not kind_of(r).quality]  # latency for the frontier
+    load_runs = [r for r in runs if kind_of(r).latency]  # latency for the frontier (not a sweep or decision)
     headline, sections, frontiers, summary = [], [], [], {}
     for group in _group(runs):
         sec, cmps = kind_of(group[0]).section(store, group, metric=metric, examples=examples,
                                               n_resamples=n_resamples, dataset=dataset)
         if "headline" in sec:
             headline += [sec.pop("headline")]
+        sec["tables"] = sec.get("tables", []) + encoded_tables(group)  # prompts, dims, limits and cuts, any kind
         sections.append(sec)
         if cmps:
             frontier = frontier_table(store, [r.id for r in group] + [r.id for r in load_runs], cmps[0].metric)

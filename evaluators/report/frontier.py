@@ -146,7 +146,7 @@ def frontier_table(store: RunStore, run_ids: list[str] | str, metric: str | None
     """One row per setup in the quality runs (retrieval / RAG) of ``run_ids``, latency from its load runs."""
     runs = [store.get(r) for r in store.resolve_ids(run_ids)]
     quality = [r for r in runs if kind_of(r).quality]
-    load_runs = [r for r in runs if not kind_of(r).quality]
+    load_runs = [r for r in runs if kind_of(r).latency]
     rows = []
     for run in quality:
         entry = kind_of(run)

@@ -98,6 +98,10 @@ def dataset_for(run: Run, dataset=None, load=None):
         if load is None:
             from rag.data.loaders import load_dataset as load
         ds = load(src)
+        if (run.config.get("asr") or {}).get("model"):  # a run on an audio folder's transcripts (cached)
+            from rag.models.asr import transcribe_dataset
+
+            ds = transcribe_dataset(ds, run.config["asr"]["model"])
     except Exception:  # moved, deleted, now unreadable: the report shows ids and says why
         return None
     return ds if run.dataset_hash is None else _same_queries(run, ds)
@@ -174,7 +178,7 @@ def retrieval_example(group, rows, labels, qid, q, ds, cmp, caption) -> tuple[st
     """The article's Rank × model table for one query, relevance-tinted (``RunKind.example`` of retrieval)."""
     from evaluators.retrieval.evaluate import THUMB_PX, relevance_class
 
-    if ds is not None and ds.modality == "image":
+    if ds is not None and ds.modality in ("image", "audio"):  # thumbnails, or waveform pictures
         frame = _retrieval_frame(group, rows, labels, qid, ds, thumbs=THUMB_PX)
         return caption, (query_image_html(q) if q is not None else Markup("")) + image_rank_html(frame)
     return caption, _table(_retrieval_frame(group, rows, labels, qid, ds).reset_index(), cell_class=relevance_class)
@@ -185,16 +189,19 @@ def _file_name(path: str) -> str:
 
 
 def query_image_html(q, size: int = 96) -> Markup:
-    """An image query's own picture (inline data URI) and file name, escaped; "" for a text query."""
+    """An image query's own picture, or an audio query's waveform picture (inline data URI), and its file
+    name, escaped; "" for a text query."""
     from evaluators.retrieval.evaluate import thumbnail
 
-    if not q.image:
+    path = q.image or getattr(q, "audio", "")
+    if not path:
         return Markup("")
-    name = html.escape(_file_name(q.image))
-    src = thumbnail(q.image, size)
+    what = "image" if q.image else "sound"
+    name = html.escape(_file_name(path))
+    src = thumbnail(path, size)
     img = (f'<img class="query-thumb" src="{html.escape(src)}" alt="{name}">' if src
-           else f"{missing('image not found')} ")
-    return Markup(f'<p class="query-image">{img}<span class="muted">query image: {name}</span></p>')
+           else f"{missing(f'{what} not found')} ")
+    return Markup(f'<p class="query-image">{img}<span class="muted">query {what}: {name}</span></p>')
 
 
 def image_rank_html(frame: pd.DataFrame) -> Markup:

@@ -89,18 +89,34 @@ class RetrievalResult:
 def evaluate_retrieval(wb: Retriever, dataset: Dataset, models: list[str], k: int = 10, chunking: str = "",
                        progress: IndexProgress | None = None) -> RetrievalResult:
     """Index (or reuse), search every judged query with each model, score each ranking."""
+    before = api_cuts(models, wb.settings)
     found = wb.search_all(dataset, models, k, chunking, progress)
     per_query, metrics = {}, {}
     for m in found.models:
         per_query[m], metrics[m] = score_run(found.rankings[m], dataset.qrels, k)
-    info = {}
-    if dataset.modality == "text":  # what each model never saw: max tokens, truncated documents and queries
-        from rag.models.limits import model_limits
+    from rag.models.limits import models_info
 
-        info = {m: model_limits(resolve(m), dataset, wb.settings) for m in found.models}
+    info = models_info(found.models, dataset, wb.settings)  # max tokens, cut documents / queries, prompts, dim
+    for m, n in api_cuts(found.models, wb.settings).items():  # what this run sent over the provider's limit
+        info.setdefault(m, {})["sent_truncated"] = n - before.get(m, 0)
     return RetrievalResult(found.dataset, k, found.models, found.rankings, per_query, metrics,
                            found.search_seconds, found.collections, found.model_ids, wb.index_config.record(),
                            found.language, info)
+
+
+def api_cuts(models: list[str], settings=None) -> dict[str, int]:
+    """How many inputs each API model has cut to its provider's limit so far (``ProviderEncoder.truncated``,
+    a per-session counter: a run reports the difference). Local and sparse models: not listed."""
+    out = {}
+    for m in models:
+        try:
+            enc = resolve(m).encoder(settings)
+        except Exception:  # noqa: BLE001 - an unavailable model is reported by the search itself
+            continue
+        n = getattr(getattr(enc, "raw", None), "truncated", None)
+        if isinstance(n, int):
+            out[m] = n
+    return out
 
 
 def limits_line(model: str, info: dict) -> str:
@@ -113,28 +129,36 @@ def limits_line(model: str, info: dict) -> str:
     prompts = " · ".join(f"{r} prompt {info[f'{r}_prompt']!r}" for r in ("query", "document")
                          if info.get(f"{r}_prompt"))
     dim = f"{info['dim']}-d" if info.get("dim") else ""
+    if info.get("sent_truncated") is not None:
+        cut += f"; {info['sent_truncated']:,} inputs cut to the provider's limit when sent"
     return f"{model}: " + "; ".join(p for p in (cut, prompts or "no prompts" if dim else "", dim) if p)
 
 
 def run_retrieval(retriever: Retriever, dataset: Dataset, models: list[str], k: int = 10, store=None,
-                  chunking: str = "", progress: IndexProgress | None = None) -> RetrievalResult:
+                  chunking: str = "", progress: IndexProgress | None = None,
+                  config: dict | None = None) -> RetrievalResult:
     """The retrieval job, the one owner of its record: evaluate, then record the run and its statistics
-    (a run is recorded only once every model was searched; ``result.run_id`` says which)."""
+    (a run is recorded only once every model was searched; ``result.run_id`` says which). ``config``: more
+    of the setup to record (``{"asr": ...}`` when the dataset is an audio folder's transcripts)."""
     from rag.runs import RunStore
 
     result = evaluate_retrieval(retriever, dataset, models, k, chunking, progress)
-    result.run_id = save_run(store or RunStore.default(), dataset, result)
+    result.run_id = save_run(store or RunStore.default(), dataset, result, config)
     return result
 
 
 def thumbnail(path: str, size: int = THUMB_PX) -> str | None:
-    """An image's thumbnail as a ``data:image/png;base64,...`` URI, or None when the file is gone or
-    unreadable (a table then shows ``MISSING_THUMB`` or the id, never a traceback)."""
+    """An image's thumbnail, or a sound's waveform picture (``size`` wide, ``size`` / 3 high), as a
+    ``data:image/png;base64,...`` URI, or None when the file is gone or unreadable (a table then shows
+    ``MISSING_THUMB`` or the id, never a traceback)."""
+    from rag.data.audio import AUDIO_EXTS, waveform_data_uri
     from rag.data.images import thumbnail_data_uri
 
     if not path:
         return None
     try:
+        if path.lower().endswith(AUDIO_EXTS):
+            return waveform_data_uri(path, size, max(16, size // 3))
         return thumbnail_data_uri(path, size)
     except (DatasetError, OSError):
         return None
@@ -151,8 +175,9 @@ def doc_label(dataset: Dataset, doc_id: str) -> str:
 def comparison_table(dataset: Dataset, result: RetrievalResult, query_id: str, thumbs: int = 0) -> pd.DataFrame:
     """The article's table for one query: Rank | model… with '✅ Title' / '❎ Title' cells, then
     Precision and Recall rows. A rank the model left empty (it matched fewer than k) says so.
-    ``thumbs`` (pixels, image datasets): before each model's column, ``model · image`` with each
-    image's thumbnail URI (``MISSING_THUMB`` for a file gone since; "" for empty and score rows)."""
+    ``thumbs`` (pixels, image and audio datasets): before each model's column, ``model · image`` with each
+    image's thumbnail URI or each sound's waveform picture (``MISSING_THUMB`` for a file gone since; ""
+    for empty and score rows)."""
     rel = dataset.relevant(query_id)
     k = result.k
     cols: dict[str, list[str]] = {}
@@ -160,7 +185,8 @@ def comparison_table(dataset: Dataset, result: RetrievalResult, query_id: str, t
         hits = result.rankings[m].get(query_id, [])[:k]
         cells = [f"{RELEVANT if d in rel else NOT_RELEVANT} {doc_label(dataset, d)}" for d, _ in hits]
         if thumbs:
-            images = [thumbnail(dataset.doc(d).image, thumbs) or MISSING_THUMB for d, _ in hits]
+            images = [thumbnail(dataset.doc(d).image or dataset.doc(d).audio, thumbs) or MISSING_THUMB
+                      for d, _ in hits]
             cols[m + IMAGE_COLUMN] = images + [""] * (k - len(images) + 2)
         cols[m] = cells + [NO_MATCH] * (k - len(cells))
         pq = result.per_query[m].get(query_id, {})

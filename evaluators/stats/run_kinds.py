@@ -57,6 +57,7 @@ class RunKind:
     setup: Callable[[Run, str], str] = lambda run, model: model         # a frontier setup's name
     cost: Callable | None = None      # frontier cost per 1k queries: (store, run, model) -> (usd, basis)
     endpoint: str = "search"          # the load-test endpoint whose latency fits this kind's setups
+    latency: bool = False             # holds measured latency (load): the frontier's and summary's latency source
 
 
 # ---------------------------------------------------------------- headlines and defaults
@@ -145,6 +146,11 @@ def _sweep_headline(run: Run) -> str:
             + (f", {tied} tied with it" if tied > 0 else ""))
 
 
+def _decision_headline(run: Run) -> str:
+    rec = (run.summary or {}).get("recommended")
+    return f"recommended {rec}" if rec else "no candidate meets the brief"
+
+
 RUN_KINDS: dict[str, RunKind] = {k.name: k for k in (
     RunKind("retrieval", "retrieval", "metrics", quality=True, headline=_retrieval_headline,
             default_metric=_retrieval_default, same_cutoff=True,
@@ -157,10 +163,12 @@ RUN_KINDS: dict[str, RunKind] = {k.name: k for k in (
             report_all_metrics=True, example=_ref("evaluators.report.sections", "rag_example"),
             describe=_rag_describe, setup=_rag_setup, cost=_ref("evaluators.report.frontier", "rag_cost"),
             endpoint="rag"),
-    RunKind("load", "load", "results", quality=False, headline=_load_headline,
+    RunKind("load", "load", "results", quality=False, headline=_load_headline, latency=True,
             section=_ref("evaluators.report.sections", "load_section")),
     RunKind("sweep", "sweep", "metrics", quality=False, headline=_sweep_headline,
             section=_ref("evaluators.report.sweep_section", "sweep_section")),
+    RunKind("decision", "decision", "verdicts", quality=False, headline=_decision_headline,
+            section=_ref("evaluators.report.decision_section", "decision_section")),
 )}
 if set(RUN_KINDS) != set(RUN_MODELS):  # a kind the store accepts but no reader knows (or back)
     raise RuntimeError(f"run kinds differ: store {sorted(RUN_MODELS)}, evaluators {sorted(RUN_KINDS)}")

@@ -5,8 +5,9 @@ cores, so a fixed table would mislead. Before a sweep, ``measure_rates`` times t
 each dense model embedding a few of the documents it must index (documents/s, after its load) and one
 query (ms), a Milvus round trip, each cross-encoder scoring a few (query, passage) pairs. The estimate
 is then plain arithmetic (``estimate``): documents still to embed (the embedding cache already holds
-the rest) over each model's rate, plus every search (each setup's judged queries and its warm-up
-query) at its model's query time, plus reranking at its depth. It leaves out Milvus inserting and
+the rest) over each model's rate, plus each setup's quality pass (its judged queries in batches of
+``SEARCH_BATCH``, one query's time per batch), plus its timed latency sample and warm-up query at its
+model's query time, plus reranking at its depth for every query. It leaves out Milvus inserting and
 indexing and a model's first load, so it is said as "about", with the rates it used. Rates are
 measured once per process and model (a page re-runs its plan on every click).
 
@@ -21,10 +22,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from evaluators.sweep.latency import LATENCY_SAMPLE
 from evaluators.sweep.setups import Setup
 
 PROBE_DOCS = 16      # documents a dense model embeds to measure its rate
 PROBE_PAIRS = 8      # (query, passage) pairs a cross-encoder scores to measure its rate
+SEARCH_BATCH = 64    # queries per Milvus call in the quality pass (``MilvusStore.search``'s batch)
 
 
 @dataclass
@@ -39,7 +42,7 @@ class Estimate:
     index_seconds: float
     search_seconds: float
     units: int          # documents / chunks still to embed
-    searches: int       # searches including each setup's warm-up query
+    searches: int       # timed searches: each setup's latency sample and its warm-up query
     unmeasured: list[str] = field(default_factory=list)  # parts no rate covers (said, never guessed)
 
     @property
@@ -62,10 +65,12 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def estimate(to_embed: dict[str, int], setups: list[Setup], n_queries: int, rates: Rates) -> Estimate:
+def estimate(to_embed: dict[str, int], setups: list[Setup], n_queries: int, rates: Rates,
+             sample: int = LATENCY_SAMPLE) -> Estimate:
     """The arithmetic: ``to_embed`` (dense model -> documents/chunks not in the embedding cache) at each
-    model's rate; each setup's ``n_queries`` + 1 searches at its model's query time plus its reranker's
-    depth × time per pair."""
+    model's rate; per setup, its quality pass (⌈``n_queries`` ÷ ``SEARCH_BATCH``⌉ batches at one query's
+    time) and its ``sample`` + 1 timed searches at its model's query time, and its reranker's depth × time
+    per pair for every query and timed search."""
     unmeasured: list[str] = []
     index = 0.0
     for model, units in to_embed.items():
@@ -74,16 +79,18 @@ def estimate(to_embed: dict[str, int], setups: list[Setup], n_queries: int, rate
         elif units:
             unmeasured.append(f"embedding with {model}")
     search, searches = 0.0, 0
+    timed = (n_queries if sample <= 0 else min(sample, n_queries)) + 1
+    batches = -(-n_queries // SEARCH_BATCH)
     for s in setups:
-        n = n_queries + 1
-        searches += n
+        searches += timed
         ms = rates.query_ms.get(s.model, 0.0)
+        rerank_ms = 0.0
         if s.reranker != "none":
             if s.reranker in rates.pair_ms:
-                ms += rates.pair_ms[s.reranker] * s.fetch
+                rerank_ms = rates.pair_ms[s.reranker] * s.fetch
             elif f"reranking with {s.reranker}" not in unmeasured:
                 unmeasured.append(f"reranking with {s.reranker}")
-        search += n * ms / 1000
+        search += (timed * (ms + rerank_ms) + batches * ms + n_queries * rerank_ms) / 1000
     return Estimate(index, search, sum(to_embed.values()), searches, unmeasured)
 
 

@@ -9,8 +9,12 @@ candidates, rescored, then the best k): a chunked setup returns at most k docume
 RAG pipeline would hand its generator.
 
 Each collection (model × chunking) is built or reused once and shared by every setup that searches it;
-query-time parts never rebuild anything. Latency is measured per query, one query at a time (query
-embedding, search and reranking), after a warm-up query, so p50/p95 say what a user would wait.
+query-time parts never rebuild anything. Quality and latency come from two passes, because they ask
+different questions: quality from every judged query searched in batches with the query embeddings from
+the cache (``MilvusStore.search``, exactly what ``cli.py retrieval`` runs, so the rankings are the same),
+latency from a timed sample of queries (``evaluators.sweep.latency``: 50 by default, one at a time,
+embedding uncached, search and reranking, after a warm-up query) so p50/p95 (with a CI) say what a user
+would wait. One loop did both before, re-embedding and searching every query alone: 5× a retrieval run.
 
 Cost per 1,000 queries (``setup_cost``) is what serving the setup costs, not what the sweep cost: the
 query's embedding (tokens per query, the dataset's judged queries at ~4 characters per token, × the
@@ -39,6 +43,7 @@ import numpy as np
 
 from evaluators.retrieval.metrics import score_run
 from evaluators.sweep.estimate import Estimate
+from evaluators.sweep.latency import LATENCY_SAMPLE, Latency, latency_sample, time_queries
 from evaluators.sweep.setups import Setup, check_reranker, rerank
 from rag.data.chunking import ChunkedDataset, chunk_dataset, document_ranking
 from rag.data.dataset import Dataset
@@ -76,18 +81,22 @@ class SetupResult:
     rankings: dict[str, list[tuple[str, float]]]        # query id -> document ranking (at most k)
     per_query: dict[str, dict[str, float]]              # query id -> metric -> value
     metrics: dict[str, float]                           # metric -> mean
-    latency_ms: dict[str, float]                        # query id -> ms
+    latency_ms: dict[str, float]                        # query id -> ms (the timed sample only)
     p50_ms: float = 0.0
     p95_ms: float = 0.0
+    latency: Latency | None = None                      # the sample's figures with their CIs
     cost_per_1k: float = 0.0                            # USD per 1,000 queries (``setup_cost``)
     cost_basis: str = ""                                # what that number rests on
 
     def to_json(self) -> dict:
         return {"id": self.setup.id, "parts": self.setup.model_dump(), "collection": self.collection,
-                "metrics": self.metrics, "latency": {"p50_ms": self.p50_ms, "p95_ms": self.p95_ms},
+                "metrics": self.metrics, "latency": self.latency_summary(),
                 "cost": {"usd_per_1k_queries": self.cost_per_1k, "basis": self.cost_basis},
                 "per_query": self.per_query,
                 "rankings": {q: [[d, round(s, 6)] for d, s in r] for q, r in self.rankings.items()}}
+
+    def latency_summary(self) -> dict[str, float]:
+        return self.latency.summary() if self.latency else {"p50_ms": self.p50_ms, "p95_ms": self.p95_ms}
 
 
 @dataclass
@@ -98,6 +107,7 @@ class SweepResult:
     leaderboard: dict = field(default_factory=dict)       # evaluators.sweep.leaderboard.Leaderboard.to_json()
     run_id: str | None = None
     milvus_uri: str | None = None                         # the Milvus searched (``public_uri``)
+    latency_sample: int = LATENCY_SAMPLE                  # queries timed per setup (asked; ≤ judged queries)
 
     def to_json(self) -> dict:
         return {"run_id": self.run_id, "dataset": self.dataset, "seconds": round(self.seconds, 3),
@@ -118,7 +128,8 @@ class _Chunkings:
         return self._done[key]
 
 
-def plan_sweep(wb: Retriever, ds: Dataset, setups: list[Setup], timed: bool = True) -> SweepPlan:
+def plan_sweep(wb: Retriever, ds: Dataset, setups: list[Setup], timed: bool = True,
+               latency_sample: int = LATENCY_SAMPLE) -> SweepPlan:
     """Check every model and reranker can run here (before any work), count what the sweep will do and
     (``timed``) estimate how long it takes from rates measured now (``evaluators.sweep.estimate``)."""
     ds.require_text("a sweep")  # setups search by query text, chunk and rerank text
@@ -151,7 +162,8 @@ def plan_sweep(wb: Retriever, ds: Dataset, setups: list[Setup], timed: bool = Tr
         from evaluators.sweep.estimate import estimate, measure_rates
 
         rates = measure_rates(wb, to_embed, [s.model for s in setups], [s.reranker for s in setups])
-        plan.estimate = estimate({m: len(t) for m, t in to_embed.items()}, setups, len(ds.judged_queries), rates)
+        plan.estimate = estimate({m: len(t) for m, t in to_embed.items()}, setups, len(ds.judged_queries), rates,
+                                 latency_sample)
     return plan
 
 
@@ -219,10 +231,6 @@ def public_uri(uri: str | None) -> str | None:
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
-def _percentile(values: list[float], q: float) -> float:
-    return float(np.percentile(values, q)) if values else float("nan")
-
-
 def score_documents(found: dict[str, list[tuple[str, float]]], parents: dict[str, str],
                     qrels: dict[str, dict[str, int]], k: int):
     """(document rankings, per-query metrics, means): each query's chunk ranking collapsed to documents
@@ -233,13 +241,15 @@ def score_documents(found: dict[str, list[tuple[str, float]]], parents: dict[str
 
 
 def run_setup(wb: Retriever, chunked: ChunkedDataset, setup: Setup, collection: str,
-              tick: Callable[[], None] | None = None) -> SetupResult:
-    """Search every judged query one at a time (timed: embedding, search, reranking), collapse to
-    documents, score at the setup's k."""
+              tick: Callable[[], None] | None = None, sample: int = LATENCY_SAMPLE) -> SetupResult:
+    """Search every judged query in batches (query embeddings cached, as ``cli.py retrieval``), rerank,
+    collapse to documents, score at the setup's k; then time ``sample`` queries one at a time (embedding,
+    search, reranking) for its latency."""
     spec = resolve(setup.model)
     ds = chunked.dataset
     enc = spec.encoder(wb.settings)
     text_of = lambda cid: ds.doc(cid).full_text  # noqa: E731  (the passage a reranker reads)
+    queries = ds.judged_queries
 
     def one(text: str) -> list[tuple[str, float]]:
         vectors = None if enc is None else np.asarray([enc.embed_query(text)])
@@ -247,26 +257,21 @@ def run_setup(wb: Retriever, chunked: ChunkedDataset, setup: Setup, collection: 
                                settings=wb.settings, fusion=setup.fusion)[0]
         return rerank(setup.reranker, text, hits, text_of, setup.k, wb.settings)
 
-    queries = ds.judged_queries
-    one(queries[0].text)  # warm-up: model loads and first-call costs are not a query's latency
-    found, latency = {}, {}
-    for q in queries:
-        t = time.perf_counter()
-        found[q.id] = one(q.text)
-        latency[q.id] = (time.perf_counter() - t) * 1000
-        if tick:
-            tick()
+    hits = wb.store.search(collection, spec, [q.text for q in queries], setup.fetch, wb.index_config,
+                           settings=wb.settings, fusion=setup.fusion)
+    found = {q.id: rerank(setup.reranker, q.text, h, text_of, setup.k, wb.settings) for q, h in zip(queries, hits)}
     rankings, per_query, means = score_documents(found, chunked.parents, ds.qrels, setup.k)
-    ms = list(latency.values())
-    return SetupResult(setup, collection, rankings, per_query, means, latency,
-                       _percentile(ms, 50), _percentile(ms, 95))
+    lat = time_queries(one, latency_sample(queries, sample), tick)
+    return SetupResult(setup, collection, rankings, per_query, means, lat.per_query, lat.p50_ms, lat.p95_ms, lat)
 
 
 def run_sweep(wb: Retriever, ds: Dataset, setups: list[Setup], progress: SweepProgress | None = None,
               store=None, metric: str = "ndcg", record: bool = True, n_resamples: int | None = None,
-              rerank_prices: dict[str, float] | None = None) -> SweepResult:
-    """Build (or reuse) each collection once, run every setup, price it (``setup_cost``), rank them
-    (``evaluators.sweep.leaderboard``) and record the sweep as a ``sweep`` run (``record``)."""
+              rerank_prices: dict[str, float] | None = None, latency_sample_size: int = LATENCY_SAMPLE
+              ) -> SweepResult:
+    """Build (or reuse) each collection once, run every setup (latency from ``latency_sample_size``
+    queries timed one at a time), price it (``setup_cost``), rank them (``evaluators.sweep.leaderboard``)
+    and record the sweep as a ``sweep`` run (``record``)."""
     ds.require_text("a sweep")
     from evaluators.sweep.leaderboard import leaderboard
 
@@ -274,7 +279,7 @@ def run_sweep(wb: Retriever, ds: Dataset, setups: list[Setup], progress: SweepPr
     chunks = _Chunkings(ds)
     built: dict[tuple, str] = {}
     keys = list(dict.fromkeys(s.index_key for s in setups))
-    total = len(setups) * len(ds.judged_queries)
+    total = len(setups) * len(latency_sample(ds.judged_queries, latency_sample_size))  # the timed searches
     done = 0
     results = []
     for s in setups:
@@ -290,9 +295,10 @@ def run_sweep(wb: Retriever, ds: Dataset, setups: list[Setup], progress: SweepPr
             done += 1
             if progress:
                 progress("search", done, total, _s.id)
-        results.append(run_setup(wb, c, s, built[s.index_key], tick))
+        results.append(run_setup(wb, c, s, built[s.index_key], tick, latency_sample_size))
         results[-1].cost_per_1k, results[-1].cost_basis = setup_cost(s, query_tokens(ds), rerank_prices)
-    result = SweepResult(ds.name, results, time.perf_counter() - t0, milvus_uri=public_uri(wb.info.uri))
+    result = SweepResult(ds.name, results, time.perf_counter() - t0, milvus_uri=public_uri(wb.info.uri),
+                         latency_sample=latency_sample_size)
     result.leaderboard = leaderboard(results, metric, **({"n_resamples": n_resamples} if n_resamples else {})).to_json()
     if record:
         result.run_id = save_sweep(store, ds, result, wb)
@@ -309,7 +315,7 @@ def save_sweep(store, ds: Dataset, result: SweepResult, wb: Retriever) -> str:
     setups = [r.setup for r in result.setups]
     cfg = SweepConfig(models=list(dict.fromkeys(s.model for s in setups)), k=max(s.k for s in setups),
                       dataset_source=ds.source, setups=[s.model_dump() for s in setups],
-                      grid={"ks": sorted({s.k for s in setups})},
+                      grid={"ks": sorted({s.k for s in setups}), "latency_sample": result.latency_sample},
                       collections={r.setup.id: r.collection for r in result.setups},
                       milvus_uri=result.milvus_uri, query_tokens=query_tokens(ds),
                       **wb.index_config.record(), **runtime_info(),
@@ -322,7 +328,7 @@ def save_sweep(store, ds: Dataset, result: SweepResult, wb: Retriever) -> str:
     board = result.leaderboard
     store.finish(run_id, SweepSummary(
         metrics={r.setup.id: r.metrics for r in result.setups},
-        latency={r.setup.id: {"p50_ms": r.p50_ms, "p95_ms": r.p95_ms} for r in result.setups},
+        latency={r.setup.id: r.latency_summary() for r in result.setups},
         cost={r.setup.id: {"usd_per_1k_queries": r.cost_per_1k, "basis": r.cost_basis} for r in result.setups},
         metric=board.get("metric"), leaderboard=board.get("rows", []), seconds=result.seconds,
         mdd=board.get("mdd"), n_queries=board.get("n_queries"), notes=board.get("notes", [])))

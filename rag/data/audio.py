@@ -377,3 +377,10 @@ def waveform_png(path: str | os.PathLike, width: int = 160, height: int = 32) ->
     buf = io.BytesIO()
     img.save(buf, "PNG")
     return buf.getvalue()
+
+
+def waveform_data_uri(path: str | os.PathLike, width: int = 160, height: int = 32) -> str:
+    """``waveform_png`` as a ``data:image/png;base64,...`` URI: reports and tables stay standalone files."""
+    import base64
+
+    return "data:image/png;base64," + base64.b64encode(waveform_png(path, width, height)).decode("ascii")

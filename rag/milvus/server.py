@@ -13,7 +13,10 @@ wrote its collections into folder A's server):
   configured port (``WORKBENCH_MILVUS_PORT``) that is held is an error that says so.
 - Every process that uses the server registers itself in ``<data>/milvus/owners/``; the server runs
   under ``rag/milvus/watchdog.py``, which stops it once no owner has been alive for
-  ``WORKBENCH_MILVUS_IDLE_S`` seconds (default 30), so ``kill -9`` of the app or CLI leaves no orphan.
+  ``WORKBENCH_MILVUS_IDLE_S`` seconds (default 30), so ``kill -9`` of the app or CLI leaves no orphan;
+  ``start_kept`` (``cli.py milvus start``) keeps it up until ``stop_embedded``, for exported scripts.
+- It heals (``rag.milvus.healing``): when it dies during a job, it is restarted once (same folder, same
+  port when free) and ``rag.milvus.store.MilvusStore`` runs the call again.
 
 Usage:
     info = ensure_milvus()            # starts or reuses this data folder's embedded server
@@ -33,7 +36,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag import processes
+from rag import logs, processes
 from rag.processes import (
     Child,
     free_port,
@@ -61,6 +64,7 @@ class MilvusInfo:
     def client(self, timeout: float = 10.0):
         from pymilvus import MilvusClient
 
+        logs.reroute()  # pymilvus adds its console handlers on import: its retries' tracebacks go to the log
         kwargs = {"uri": self.uri, "timeout": timeout, "grpc_options": GRPC_OPTIONS}
         if self.token:
             kwargs["token"] = self.token
@@ -78,6 +82,11 @@ class MilvusInfo:
             return ("Restart the app, or run `python cli.py milvus stop`; set WORKBENCH_MILVUS_PORT to use "
                     "another port.")
         return "Check MILVUS_URI / MILVUS_TOKEN and that the server is running."
+
+    @property
+    def port(self) -> int | None:
+        tail = self.uri.rstrip("/").rsplit(":", 1)[-1]
+        return int(tail) if tail.isdigit() else None
 
 
 def connect_error(uri: str, token: str | None, error: Exception, hint: str) -> str:
@@ -123,13 +132,14 @@ class LiteServer(Child):
     def __init__(self, s: Settings, port: int):
         self.owners = _owners_dir(s)
         cmd = [sys.executable, str(WATCHDOG), "--data-dir", str(_store_dir(s)), "--port", str(port),
-               "--owners", str(self.owners), "--grace", f"{s.milvus_idle_s:g}"]
+               "--owners", str(self.owners), "--grace", f"{s.milvus_idle_s:g}", "--keep", str(keep_file(s))]
+        self.keep = keep_file(s)
         super().__init__(cmd, s.path("logs", "milvus.log"), watch_parent=False, append=True)
 
     def stop_at_exit(self) -> None:
         from rag.milvus.watchdog import live_owners
 
-        if not [p for p in live_owners(self.owners) if p != os.getpid()]:
+        if not [p for p in live_owners(self.owners) if p != os.getpid()] and not self.keep.exists():
             self.stop()
         processes.forget(self)
 
@@ -138,6 +148,7 @@ def _answers(uri: str, token: str | None = None, timeout: float = 5.0) -> bool:
     try:
         from pymilvus import MilvusClient
 
+        logs.reroute()
         c = MilvusClient(uri=uri, token=token or "", timeout=timeout, grpc_options=GRPC_OPTIONS)
         c.list_collections(timeout=timeout)
         c.close()
@@ -194,11 +205,12 @@ def _owned_server(s: Settings) -> dict | None:
 
 
 def ensure_milvus(settings: Settings | None = None, start_timeout: float = 60.0,
-                  strict_port: bool | None = None) -> MilvusInfo:
+                  strict_port: bool | None = None, port: int | None = None) -> MilvusInfo:
     """Return the Milvus to use, starting this folder's embedded server if needed (cross-process).
 
     ``strict_port``: fail when the port is held instead of picking a free one (default: strict
-    exactly when ``WORKBENCH_MILVUS_PORT`` is set)."""
+    exactly when ``WORKBENCH_MILVUS_PORT`` is set). ``port``: the port to start on when it is free
+    (a restart keeps the URI a client or an exported script knows); held, a free one is picked."""
     s = settings or get_settings()
     if s.milvus_uri:
         return MilvusInfo(uri=s.milvus_uri, token=s.milvus_key, embedded=False)
@@ -213,8 +225,8 @@ def ensure_milvus(settings: Settings | None = None, start_timeout: float = 60.0,
                 return MilvusInfo(uri=uri, token=None, embedded=True, pid=int(st["pid"]))
         server_state_file(s).unlink(missing_ok=True)
 
-        port = s.milvus_lite_port
         strict = "milvus_lite_port" in s.model_fields_set if strict_port is None else strict_port
+        strict, port = (False, port) if port else (strict, s.milvus_lite_port)
         if port_in_use(port):
             if strict:
                 what = "another data folder's Milvus" if _answers(f"http://127.0.0.1:{port}") else \
@@ -269,7 +281,8 @@ def embedded_status(settings: Settings | None = None) -> dict:
 
     s = settings or get_settings()
     st = _owned_server(s)
-    out = {"data_dir": str(s.data_dir), "running": st is not None, "owners": live_owners(_owners_dir(s))}
+    out = {"data_dir": str(s.data_dir), "running": st is not None, "owners": live_owners(_owners_dir(s)),
+           "kept": keep_file(s).exists()}
     if st is not None:
         out.update(pid=int(st["pid"]), port=int(st["port"]), uri=f"http://127.0.0.1:{st['port']}",
                    started=st.get("started"), idle_stop_s=st.get("idle_stop_s", s.milvus_idle_s))
@@ -281,6 +294,7 @@ def stop_embedded(settings: Settings | None = None) -> dict | None:
     import psutil
 
     s = settings or get_settings()
+    keep_file(s).unlink(missing_ok=True)
     st = _owned_server(s)
     if st is None:
         server_state_file(s).unlink(missing_ok=True)
@@ -299,3 +313,20 @@ def stop_embedded(settings: Settings | None = None) -> dict | None:
         processes.forget(server)
     server_state_file(s).unlink(missing_ok=True)
     return st
+
+
+# ---------------------------------------------------------------- kept up by `milvus start`
+def keep_file(settings: Settings | None = None) -> Path:
+    """Present while ``milvus start`` keeps the server up: the watchdog then never stops it for idleness."""
+    return (settings or get_settings()).path("milvus", "keep")
+
+
+def start_kept(settings: Settings | None = None) -> MilvusInfo:
+    """Start (or reuse) this folder's embedded server and keep it up until ``stop_embedded``."""
+    s = settings or get_settings()
+    keep_file(s).write_text(json.dumps({"by": os.getpid(), "time": time.time()}))
+    info = ensure_milvus(s)
+    for server in [c for c in processes.children() if isinstance(c, LiteServer)]:
+        processes.forget(server)  # ours to leave running: the exit handler must not stop it
+    _unregister()
+    return info

@@ -19,11 +19,10 @@ complete collection with the expected row count is reused or searched (``search`
 incomplete one with ``IncompleteCollection``); a build killed with ``kill -9`` is rebuilt by the
 next ``ensure_collection``, and the on-disk embedding cache means nothing is embedded twice. A
 build that fails (an exception) drops its collection. Inserts are flushed (unflushed rows are
-scanned in Python, ignoring indexes) and collections are loaded before search. An image corpus
-(``Dataset.modality == "image"``) is embedded from its files (``CachedEncoder.embed_images``, cached
-by the bytes' hash) and its collection also holds each image's ``path`` (``text`` is the caption); an audio
-corpus (``"audio"``) the same way through ``CachedEncoder.embed_audio``. What a collection's
-inputs and name are (``IndexConfig``, ``build_inputs``, ``collection_name``) is ``rag.milvus.index_config``.
+scanned in Python, ignoring indexes) and collections are loaded before search. An image or audio corpus
+is embedded from its files (``CachedEncoder.embed_images`` / ``embed_audio``, cached by the bytes' hash) and
+its collection holds each file's ``path`` (``text`` is the caption). Inputs and names: ``rag.milvus.index_config``;
+the BM25 analyzer: ``rag.milvus.language_aware``; healing a dead embedded server: ``rag.milvus.healing``.
 
 Usage:
     store = MilvusStore(ensure_milvus())
@@ -40,9 +39,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from rag.data.dataset import Dataset
-from rag.data.language import profile_dataset
-from rag.milvus.analyzers import AnalyzerChoice, choose_analyzer
 from rag.milvus.capabilities import Capabilities, detect
+from rag.milvus.healing import Healing
 from rag.milvus.index_config import (
     BM25_PARAMS,
     FINGERPRINT_VERSION,
@@ -51,6 +49,7 @@ from rag.milvus.index_config import (
     collection_name,
     same_build,
 )
+from rag.milvus.language_aware import LanguageAware
 from rag.milvus.server import MilvusInfo, MilvusUnavailable
 from rag.models.spec import ModelSpec
 
@@ -131,12 +130,17 @@ def fusion_ranker(fusion: str | None = None):
     return RRFRanker(int(value)) if kind == "rrf" else WeightedRanker(value, 1 - value)
 
 
-class MilvusStore:
+class MilvusStore(Healing, LanguageAware):
+    """Usage: see the module docstring. ``ensure_collection``, ``search`` and ``ping`` heal: when this
+    folder's embedded server dies during one of them, it is restarted once (``rag.milvus.healing.heal``)
+    and the call runs again (complete collections are reused, the embedding cache keeps what was embedded)."""
+
     def __init__(self, info: MilvusInfo):
         self.info = info
         self.client = info.client()
         self._caps: Capabilities | None = None
         self._complete: set[str] = set()  # names seen complete (search checks once per collection)
+        self.restarted_at: float | None = None  # monotonic time of the last restart this store made
 
     @property
     def capabilities(self) -> Capabilities:
@@ -145,31 +149,17 @@ class MilvusStore:
             self._caps = detect(self.client)
         return self._caps
 
-    # ---------------------------------------------------------------- build
-    def bm25_analyzer(self, dataset: Dataset, cfg: IndexConfig | None = None) -> AnalyzerChoice:
-        """The BM25 analyzer for this dataset on this Milvus: the user's (``cfg.bm25_analyzer``) or the one
-        for the corpus' main language; MilvusUnsupported when no analyzer here tokenizes it."""
-        cfg = cfg or IndexConfig()
-        return choose_analyzer(profile_dataset(dataset).main_language, self.capabilities, cfg.bm25_analyzer)
+    def ensure_collection(self, *args, **kwargs) -> BuildResult:
+        """``_ensure_collection`` (its arguments), healing a dead embedded server once."""
+        return self._healing(lambda: self._ensure_collection(*args, **kwargs))
 
-    def inputs_for(self, dataset: Dataset, spec: ModelSpec, cfg: IndexConfig | None = None,
-                   chunking: str = "") -> dict:
-        """``build_inputs`` with the BM25 analyzer chosen for this dataset and server."""
-        cfg = cfg or IndexConfig()
-        analyzer = self.bm25_analyzer(dataset, cfg).params if spec.has_sparse else None
-        return build_inputs(dataset, spec, cfg, chunking, analyzer)
+    def search(self, *args, **kwargs) -> list[list[tuple[str, float]]]:
+        """``_search`` (its arguments), healing a dead embedded server once."""
+        return self._healing(lambda: self._search(*args, **kwargs))
 
-    def language_record(self, dataset: Dataset, cfg: IndexConfig | None = None,
-                        sparse: bool = True) -> dict:
-        """What a run records about language: the dataset's profile and (``sparse``) the BM25 analyzer."""
-        out: dict = {"language": profile_dataset(dataset).to_json()}
-        if sparse:
-            out["bm25_analyzer"] = self.bm25_analyzer(dataset, cfg).to_json()
-        return out
-
-    def ensure_collection(self, dataset: Dataset, spec: ModelSpec, cfg: IndexConfig | None = None,
-                          chunking: str = "", progress: StageProgress | None = None,
-                          force: bool = False, settings=None) -> BuildResult:
+    def _ensure_collection(self, dataset: Dataset, spec: ModelSpec, cfg: IndexConfig | None = None,
+                           chunking: str = "", progress: StageProgress | None = None,
+                           force: bool = False, settings=None) -> BuildResult:
         """Reuse the complete collection of these inputs, or build it in bounded chunks (embed
         ``CHUNK_DOCS`` documents, insert them, next), so memory does not grow with the corpus. An
         incomplete one (a build killed mid-way) is rebuilt: the embedding cache holds every chunk
@@ -275,6 +265,7 @@ class MilvusStore:
             raise IncompleteCollection(f"collection {name} is not completely built (its build was interrupted "
                                        "or is still running); build it again (Index page, or any cli.py run "
                                        "that uses it): the embedding cache keeps what was embedded")
+        self.client.load_collection(name)  # after a restart of the server its collections are released
         self._complete.add(name)
 
     def _create(self, name: str, spec: ModelSpec, cfg: IndexConfig, dim: int | None, inputs: dict,
@@ -307,13 +298,12 @@ class MilvusStore:
                                       properties={BUILD_PROPERTY: json.dumps(inputs, sort_keys=True),
                                                   COMPLETE_PROPERTY: "false"})
 
-    # ---------------------------------------------------------------- read
     def row_count(self, name: str) -> int:
         return int(self.client.get_collection_stats(name).get("row_count", 0))
 
-    def search(self, name: str, spec: ModelSpec, queries: list[str], k: int, cfg: IndexConfig | None = None,
-               query_vectors=None, batch: int = 64, settings=None,
-               fusion: str | None = None) -> list[list[tuple[str, float]]]:
+    def _search(self, name: str, spec: ModelSpec, queries: list[str], k: int, cfg: IndexConfig | None = None,
+                query_vectors=None, batch: int = 64, settings=None,
+                fusion: str | None = None) -> list[list[tuple[str, float]]]:
         """Top-k (doc id, score) per query, higher score better, in trec_eval order. ``fusion`` is how a
         hybrid model fuses its dense and BM25 lists (``fusion_ranker``; default RRF 60); other kinds ignore it."""
         from pymilvus import AnnSearchRequest
@@ -403,6 +393,8 @@ class MilvusStore:
 
     def ping(self) -> None:
         try:
-            self.client.list_collections(timeout=5)
+            self._healing(lambda: self.client.list_collections(timeout=5))
+        except MilvusUnavailable:
+            raise
         except Exception as e:
             raise MilvusUnavailable(f"{self.info.describe()} does not answer: {e}. {self.info.fix_hint()}") from e

@@ -4,7 +4,9 @@ Run as a script (stdlib + psutil only, so it starts in a fraction of a second): 
 ``milvus-lite server`` as its child, and every second reads the owner files in ``--owners``
 (``<pid>.json`` with the process' start time, written by ``rag.milvus.server`` for each process
 that uses the server). When no owner has been alive for ``--grace`` seconds, or on SIGTERM, it stops
-the server and exits. Why: a CLI or app killed with ``kill -9`` runs no exit handler, and the
+the server and exits; while the ``--keep`` file exists (``cli.py milvus start``) it waits for SIGTERM
+(``cli.py milvus stop``), so scripts exported from a sweep can use the server after the workbench exits.
+Why: a CLI or app killed with ``kill -9`` runs no exit handler, and the
 server it started used to keep running forever (seen after a killed ``cli.py rag``).
 
 The child also gets ``PR_SET_PDEATHSIG`` so it dies with this watchdog even if the watchdog is
@@ -58,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--owners", required=True)
     p.add_argument("--grace", type=float, default=30.0)
+    p.add_argument("--keep", default=None, help="while this file exists, never stop for idleness (`milvus start`)")
     a = p.parse_args(argv)
     owners = Path(a.owners)
     child = subprocess.Popen([sys.executable, "-m", "milvus_lite", "server", "--data-dir", a.data_dir,
@@ -69,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     last_owner = time.monotonic()
     while not stop and child.poll() is None:
         time.sleep(0.5)
-        if live_owners(owners):
+        if live_owners(owners) or (a.keep and Path(a.keep).exists()):
             last_owner = time.monotonic()
         elif time.monotonic() - last_owner > a.grace:
             stop.append(f"no owner alive for {a.grace:g} s")

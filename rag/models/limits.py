@@ -3,8 +3,9 @@ exceed it, counted with the model's own tokenizer (prompt included, as the model
 
 Why: encoders cut silently at ``max_seq_length`` (MiniLM: 256 tokens, so most SciFact abstracts lose
 their ends); a comparison must say so next to the numbers. API models are counted against their
-published limit (the catalog) with a stated estimate of 1 token per 4 characters (3 for CJK text is
-closer; no provider tokenizer ships offline here).
+published limit (the provider table, else the catalog) with the estimate the API encoder itself cuts
+by (``provider_api.estimate_tokens``: one token per CJK character, one per 3 others; no provider
+tokenizer ships offline here), so the counts shown are the inputs a run will cut when sending.
 
 Usage:
     model_limits(resolve("minilm"), dataset)
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 from rag.models import catalog
 
-CHARS_PER_TOKEN = 4  # the stated estimate for API models without an offline tokenizer
+ESTIMATE = "estimate: 1 token per CJK character, 1 per 3 other characters, against the published limit"
 
 
 def _over(counts: list[int], limit: int | None) -> int:
@@ -49,23 +50,44 @@ def model_limits(spec, dataset, settings=None) -> dict:
         out.update(max_tokens=limit, documents_truncated=_over(count(docs, prompts.document), limit),
                    queries_truncated=_over(count(queries, prompts.query), limit), counted_with="model tokenizer")
         return out
+    from rag.models.provider_api import estimate_tokens
+
     info = catalog.lookup(spec)
-    limit = info.max_tokens if info else None
-    est = lambda texts: [len(t) // CHARS_PER_TOKEN for t in texts]  # noqa: E731
+    limit = getattr(enc.raw, "max_tokens", None) or (info.max_tokens if info else None)
+    est = lambda texts: [estimate_tokens(t) for t in texts]  # noqa: E731
     out.update(max_tokens=limit, documents_truncated=_over(est(docs), limit),
                queries_truncated=_over(est(queries), limit),
-               counted_with=(f"estimate: 1 token per {CHARS_PER_TOKEN} characters against the published limit"
-                             if limit else "limit not published"))
+               counted_with=ESTIMATE if limit else "limit not published")
     return out
 
 
 def limits_row(model: str, info: dict) -> dict:
     """One table row for the pages: model, dims, max tokens, what was cut, prompts (as the authors' text)."""
     limit = info.get("max_tokens")
+    counted = limit and "documents_truncated" in info  # a load run's service reports its limit, not counts
     return {"model": model, "dims": str(info.get("dim") or "—"), "max tokens": f"{limit:,}" if limit else "—",
-            "documents cut": (f"{info['documents_truncated']:,} of {info['documents']:,}" if limit
+            "documents cut": (f"{info['documents_truncated']:,} of {info['documents']:,}" if counted
                               else info.get("counted_with") or "—"),
-            "queries cut": f"{info['queries_truncated']:,}" if limit else "—",
+            "queries cut": f"{info['queries_truncated']:,}" if counted else "—",
             "query prompt": repr(info["query_prompt"]) if info.get("query_prompt") else "none",
             "document prompt": repr(info["document_prompt"]) if info.get("document_prompt") else "none",
-            "counted with": info.get("counted_with") or "—"}
+            "counted with": info.get("counted_with") or "—",
+            **({"cut when sent (API)": f"{info['sent_truncated']:,}"} if info.get("sent_truncated") is not None
+               else {})}
+
+
+def models_info(models: list[str], dataset, settings=None) -> dict[str, dict]:
+    """``model_limits`` of each model spec on a text dataset, as run records keep it (``models_info``);
+    a model that cannot load says why in its row instead of failing the run's record. Images: none."""
+    from rag.models.base import ModelUnavailable
+    from rag.models.registry import resolve
+
+    if getattr(dataset, "modality", "text") != "text":
+        return {}
+    out = {}
+    for m in models:
+        try:
+            out[m] = model_limits(resolve(m), dataset, settings)
+        except (ModelUnavailable, OSError, ValueError) as e:
+            out[m] = {"max_tokens": None, "dim": None, "counted_with": f"not computed: {e}"}
+    return out

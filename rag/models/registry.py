@@ -48,6 +48,7 @@ from rag.models.user_models import (
     folder_check,
     hub_model,
     image_model,
+    modelscope_model,
     unique_slug,
 )
 from rag.settings import Settings, get_settings
@@ -121,8 +122,9 @@ for _spec in REGISTRY.values():  # "minilm" looks up its hub id in the catalog
 def _with_options(name: str, base: str, opts: dict) -> ModelSpec:
     """``BASE#key=value&…``: the base model with its options, keyed by the whole string as typed."""
     if "revision" in opts:
-        if not base.startswith("hf:") or "@" in base:
-            raise ModelUnavailable(f"{name}: revision applies to hf:ORG/NAME (or write hf:ORG/NAME@REVISION)")
+        if not base.startswith(("hf:", "ms:")) or "@" in base:
+            raise ModelUnavailable(f"{name}: revision applies to hf:ORG/NAME and ms:ORG/NAME "
+                                   "(or write hf:ORG/NAME@REVISION)")
         base = f"{base}@{opts.pop('revision')}"
     spec = resolve(base)
     if opts and not spec.has_dense:
@@ -153,6 +155,8 @@ def resolve(name: str) -> ModelSpec:
         return _with_options(name, base, opts)
     if name.startswith("hf:") and name[3:].strip():
         return hub_model(name)
+    if name.startswith("ms:") and name[3:].strip():
+        return modelscope_model(name)
     if name.startswith("st:") and name[3:].strip():
         from pathlib import Path
 
@@ -189,8 +193,9 @@ def resolve(name: str) -> ModelSpec:
                          b.description, _openai(model, int(dims)), _needs_key, b.price_per_mtok, key=name,
                          languages=b.languages)
     known = ", ".join(REGISTRY)
-    raise ModelUnavailable(f"unknown model '{name}'. Known: {known}; or hf:ORG/NAME[@REVISION], st:FOLDER, "
-                           "oai:MODEL@BASE_URL, PROVIDER:MODEL[:DIMS] (cohere, voyage, jina, gemini, dashscope, "
+    raise ModelUnavailable(f"unknown model '{name}'. Known: {known}; or hf:ORG/NAME[@REVISION], "
+                           "ms:ORG/NAME[@REVISION], st:FOLDER, oai:MODEL@BASE_URL, PROVIDER:MODEL[:DIMS] "
+                           "(cohere, voyage, jina, gemini, dashscope, "
                            "zhipu, siliconflow), "
                            "openai-3-small:DIMS, clip:FOLDER (CLIP/SigLIP: text and image queries on images), "
                            "img:FOLDER (image backbone: image queries), clap:FOLDER (CLAP: text and audio queries "

@@ -81,6 +81,24 @@ def image_model(prefix: str, name: str) -> ModelSpec:
                      key=name, modality="image", query_kinds=kinds)
 
 
+def modelscope_model(name: str) -> ModelSpec:
+    """``ms:ORG/NAME[@REVISION]``: parse only; the files are fetched into the ModelScope cache on first use."""
+    from rag.models import modelscope
+
+    repo, _, revision = name[3:].strip().partition("@")
+    repo, revision = repo.strip(), revision.strip() or None
+    if repo.count("/") != 1 or not all(repo.split("/")):
+        raise ModelUnavailable(f"{name}: give ms:ORG/NAME[@REVISION], e.g. ms:BAAI/bge-small-zh-v1.5")
+    model_id = f"ms:{repo}" + (f"@{revision}" if revision else "")
+    return ModelSpec(unique_slug("ms", repo.split("/")[1], model_id), repo, "dense", model_id,
+                     f"{repo} from ModelScope (MODELSCOPE_DOMAIN, MODELSCOPE_CACHE)",
+                     lambda s: SentenceTransformerEncoder(modelscope.fetch(repo, revision, download_progress.get()),
+                                                          embed_device(s)),
+                     lambda s: modelscope.problem(repo, revision),
+                     cost_note="ModelScope model run on this machine (hardware not priced)", key=name,
+                     folder=lambda s: modelscope.cached_folder(repo, revision), use_catalog=True)
+
+
 def hub_model(name: str) -> ModelSpec:
     """``hf:ORG/NAME[@REVISION]``: parse only; the files are fetched into the HF cache on first use."""
     from rag.models import hub

@@ -219,6 +219,38 @@ class SweepSummary(RunSummary):
         return {s: {**m, **self.latency.get(s, {})} for s, m in self.metrics.items()}
 
 
+class DecisionConfig(RunConfig):
+    """The brief the decision was made against (``flows.decide.brief.Brief`` as JSON)."""
+    brief: dict = Field(default_factory=dict)
+
+
+class DecisionRow(RunRow):
+    """One candidate (``item_id`` "candidate"): every constraint of the brief with its measured value."""
+    passes: bool = False
+    failed: list[str] = Field(default_factory=list)
+    checks: list[dict] = Field(default_factory=list)
+    quality: dict = Field(default_factory=dict)          # metric, mean, ci_low, ci_high, n
+    p95_ms: float | None = None
+    cost_month_usd: float | None = None
+    one_off_usd: float | None = None
+    memory_mb: float | None = None
+
+
+class DecisionSummary(RunSummary):
+    """The recommendation, why, and the runs it was built from (the whole record in ``record``)."""
+    recommended: str | None = None
+    reason: str = ""
+    runner_up: str | None = None
+    what_would_change: str = ""
+    tied_group: list[str] = Field(default_factory=list)
+    runs: dict[str, str | None] = Field(default_factory=dict)   # retrieval, rag, load -> run id
+    verdicts: dict[str, dict] = Field(default_factory=dict)     # model -> mean, ci_low, ci_high, p95_ms, cost, passes
+    record: dict = Field(default_factory=dict)
+
+    def per_model(self) -> dict[str, dict[str, float | None]]:
+        return {m: {k: float(v) for k, v in r.items() if _number(v)} for m, r in self.verdicts.items()}
+
+
 @dataclass(frozen=True)
 class RunModels:
     """The models of one run kind."""
@@ -238,6 +270,7 @@ register_kind("retrieval", RetrievalConfig, RetrievalRow, RetrievalSummary)
 register_kind("rag", RagRunConfig, RagRow, RagSummary)
 register_kind("load", LoadConfig, LoadRow, LoadSummary)
 register_kind("sweep", SweepConfig, SweepRow, SweepSummary)
+register_kind("decision", DecisionConfig, DecisionRow, DecisionSummary)
 
 
 def models_for(kind: str) -> RunModels:

@@ -35,6 +35,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from rag.runs.models import RunModels, RunSummary, models_for
+from rag.runs.safety import check_store, daily_backup, make_reserve, on_full_disk
 from rag.settings import get_settings
 
 # "token" but not "tokens": usage counts (prompt_tokens, max_tokens) are data, not credentials; nor
@@ -111,11 +112,30 @@ class RunNotFound(KeyError):
         return str(self.args[0])
 
 
+_checked: set[Path] = set()  # stores checked (and backed up) by this process
+_redirect: Path | None = None  # ``default()``'s file while the data folder's store is damaged
+
+
+def redirect_default(path: Path | None) -> None:
+    """Make ``RunStore.default()`` open ``path`` (None: the data folder's ``runs.sqlite`` again): a job
+    whose store is damaged records its run in a side store instead of losing it."""
+    global _redirect
+    _redirect = Path(path) if path else None
+
+
 class RunStore:
+    """Usage: see the module docstring. The first open of a file in a process checks it (``StoreDamaged``:
+    one line naming the file and the remedy) and makes the day's backup (``rag.runs.safety``)."""
+
     def __init__(self, path: Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
+        if self.path.resolve() not in _checked:
+            check_store(self.path)  # before any work: a damaged file is one clear line, not a "bug"
+            daily_backup(self.path)
+            make_reserve(self.path)
+            _checked.add(self.path.resolve())
         with self._conn() as c:
             c.executescript("""
             CREATE TABLE IF NOT EXISTS runs (id TEXT PRIMARY KEY, kind TEXT, status TEXT, created REAL,
@@ -129,7 +149,7 @@ class RunStore:
 
     @classmethod
     def default(cls) -> RunStore:
-        return cls(get_settings().path("runs.sqlite"))
+        return cls(_redirect or get_settings().path("runs.sqlite"))
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -178,9 +198,12 @@ class RunStore:
 
     def finish(self, run_id: str, summary: dict | BaseModel, status: str = "done", error: str | None = None) -> None:
         summary = self._summary(run_id, summary)
-        with self._conn() as c:
-            c.execute("UPDATE runs SET status=?, finished=?, summary=?, error=? WHERE id=?",
-                      (status, time.time(), summary, scrub(error) if error else None, run_id))
+
+        def write():
+            with self._conn() as c:
+                c.execute("UPDATE runs SET status=?, finished=?, summary=?, error=? WHERE id=?",
+                          (status, time.time(), summary, scrub(error) if error else None, run_id))
+        on_full_disk(self.path, write)  # a run failing for a full disk is still marked failed
 
     def update_summary(self, run_id: str, summary: dict | BaseModel) -> None:
         summary = self._summary(run_id, summary)
@@ -188,8 +211,11 @@ class RunStore:
             c.execute("UPDATE runs SET summary=? WHERE id=?", (summary, run_id))
 
     def set_status(self, run_id: str, status: str, error: str | None = None) -> None:
-        with self._conn() as c:
-            c.execute("UPDATE runs SET status=?, error=? WHERE id=?", (status, scrub(error) if error else None, run_id))
+        def write():
+            with self._conn() as c:
+                c.execute("UPDATE runs SET status=?, error=? WHERE id=?",
+                          (status, scrub(error) if error else None, run_id))
+        on_full_disk(self.path, write)
 
     def delete(self, run_id: str) -> None:
         with self._conn() as c:

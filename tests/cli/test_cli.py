@@ -214,8 +214,8 @@ def test_every_command_has_help(command):
     (["export", "--run", "latest", "--format", "xml"],
      "error: --format: 'xml' is not one of 'csv', 'parquet', 'json'."),
     (["export", "--run", "nope"], "error: no run 'nope'; list runs in the History page or with `python cli.py runs`"),
-    (["milvus", "go"], "error: ACTION: 'go' is not one of 'status', 'stop'."),
-    (["milvus"], "error: Missing argument 'action'. Choose from: status, stop; see `cli.py milvus --help`"),
+    (["milvus", "go"], "error: ACTION: 'go' is not one of 'start', 'status', 'stop'."),
+    (["milvus"], "error: Missing argument 'action'. Choose from: start, status, stop; see `cli.py milvus --help`"),
     (["demo", "--output", "/etc/hostname"], "error: --output /etc/hostname: is a file; give a folder"),
     (["demo", "--output", "{tmp}", "--spend-cap", "0"], "error: --spend-cap must be > 0 USD"),
 ], ids=lambda v: " ".join(v) if isinstance(v, list) else None)

@@ -64,10 +64,13 @@ class StreamlitPage:
         return self.page.locator('[data-testid="stMain"]')
 
     # ------------------------------------------------------------------ moves
-    def open(self) -> None:
+    def open(self, start: str | None = "Data") -> None:
+        """Load the app; the journeys start on ``start`` (the app lands on Decide, its front door)."""
         self.page.goto(self.app.url)
         self.page.locator(NAV).wait_for(timeout=120_000)
         self.wait_idle()
+        if start:
+            self.goto(start)
 
     def nav_links(self) -> list[str]:
         links = self.page.locator(NAV).locator('[data-testid="stSidebarNavLink"]').all_inner_texts()

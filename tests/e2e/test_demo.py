@@ -90,22 +90,27 @@ def test_01_demo_runs_every_step_with_one_click(st_page, e2e_llm):
     assert [re.sub(r" · .*", "", t) for t in lines] == [
         "✅ Index minilm", "✅ Index bm25", "✅ Index hybrid", "✅ Retrieval comparison",
         "✅ RAG quality (offline: extractive answers, non-LLM metrics)", "✅ RAG quality (LLM answers, judged metrics)",
-        "✅ Load test (2 users × 3 s per model)", "✅ Report"], lines
+        "✅ Load test (2 users × 3 s per model)", "✅ Decide: the decision record", "✅ Report"], lines
     assert lines[0] == "✅ Index minilm · built 31 documents in " + lines[0].split(" in ")[1]
     assert lines[3].endswith("nDCG@4: minilm 0.817 · bm25 0.858 · hybrid 0.840"), lines[3]
     assert lines[4].endswith("rows 48/48") and lines[5].endswith("rows 48/48"), lines[4:6]
     assert re.search(r"minilm \d+ req/s, p95 \d+ ms · bm25 \d+ req/s, p95 \d+ ms · hybrid", lines[6]), lines[6]
-    for key, i in (("retrieval", 3), ("rag", 4), ("rag_judged", 5), ("load", 6)):
+    for key, i in (("retrieval", 3), ("rag", 4), ("rag_judged", 5), ("load", 6), ("decide", 7)):
         RUNS[key] = RUN_ID.search(lines[i]).group(0)
-    assert lines[7] == f"✅ Report · 4 runs ({', '.join(RUNS[k] for k in ('retrieval', 'rag', 'rag_judged', 'load'))})"
+    assert re.fullmatch(r"✅ Decide: the decision record · run \S+ · recommended (minilm|bm25|hybrid)",
+                        lines[7]), lines[7]
+    keys = ("retrieval", "rag", "rag_judged", "load", "decide")
+    assert lines[8] == f"✅ Report · 5 runs ({', '.join(RUNS[k] for k in keys)})"
     assert e2e_llm.stats()["chat_calls"] >= calls + 48  # the judged step's generator and judge ran
     links = p.main.get_by_role("link").all_inner_texts()
     assert [t.strip() for t in links if t.strip().startswith("Open ")] == [
-        "Open Index"] * 3 + ["Open Retrieval", "Open RAG quality", "Open RAG quality", "Open Load test", "Open History"]
+        "Open Index"] * 3 + ["Open Retrieval", "Open RAG quality", "Open RAG quality", "Open Load test", "Open Decide",
+                             "Open History"]
     report = p.download("⬇️ Demo report (report.html)")
     html = report.read_text()
     assert html.startswith("<!DOCTYPE html>") and all(r in html for r in RUNS.values())
     assert "RAG workbench demo: the built-in sample" in html and GC in html
+    assert "Decision · sample" in html and "Every constraint, per candidate" in html
     assert not no_raw_values(p.main.inner_text()), no_raw_values(p.main.inner_text())
     REPORT["path"] = report
     p.shot("demo_01_data")

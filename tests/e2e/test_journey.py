@@ -44,7 +44,7 @@ REPORT: dict = {}  # what the History step saw in the downloaded report
 
 def test_01_data_page_loads_the_sample(st_page):
     p = st_page
-    assert p.nav_links()[:3] == ["Data", "Index", "Retrieval"]
+    assert p.nav_links()[:4] == ["Decide", "Data", "Index", "Retrieval"]  # Decide is the front door
     p.text("Pick what to evaluate on")
     sidebar = p.page.locator('[data-testid="stSidebar"]')
     assert re.search(r"Milvus Lite \(embedded\) at http://127\.0\.0\.1:\d+ answers", sidebar.inner_text())

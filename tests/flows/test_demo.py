@@ -19,7 +19,7 @@ from tests.support.openai_test_server import judge_server, llm_server  # noqa: F
 
 # nDCG@4 on the sample (FLAT, COSINE), the same numbers the Retrieval page shows
 SAMPLE_NDCG4 = "nDCG@4: minilm 0.817 · bm25 0.858 · hybrid 0.840"
-KEYS = ["index:minilm", "index:bm25", "index:hybrid", "retrieval", "rag", "rag_judged", "load", "report"]
+KEYS = ["index:minilm", "index:bm25", "index:hybrid", "retrieval", "rag", "rag_judged", "load", "decide", "report"]
 
 
 def run_cli(*args: str, timeout: float = 400) -> subprocess.CompletedProcess:
@@ -36,7 +36,7 @@ def offline_demo(retriever, sample):
     return result, seen
 
 
-def test_offline_demo_runs_every_step_and_skips_the_judged_one(offline_demo):
+def test_offline_demo_runs_every_step_and_skips_the_judged_one(offline_demo, sample):
     result, seen = offline_demo
     by = {s.key: s for s in result.steps}
     assert list(by) == KEYS
@@ -47,7 +47,17 @@ def test_offline_demo_runs_every_step_and_skips_the_judged_one(offline_demo):
     assert by["rag"].detail == "rows 48/48"
     store = RunStore.default()
     assert {k: store.get(v).kind for k, v in result.run_ids.items()} == \
-        {"retrieval": "retrieval", "rag": "rag", "load": "load"}
+        {"retrieval": "retrieval", "rag": "rag", "load": "load", "decide": "decision"}
+    # the Decide step reused the demo's RAG and load runs, and its numbers are theirs
+    rec = result.decision
+    assert (rec["evaluation"]["runs"]["rag"], rec["evaluation"]["runs"]["load"]) == \
+        (result.run_ids["rag"], result.run_ids["load"])
+    assert {c["model"]: c["p95_ms"] for c in rec["candidates"]} == \
+        {m: r["p95_ms"] for m, r in store.get(result.run_ids["load"]).summary["results"].items()}
+    assert [round(c["quality"]["mean"], 3) for c in rec["candidates"]] == [0.817, 0.858, 0.840]  # nDCG@4 above
+    assert by["decide"].detail == f"recommended {rec['recommended']}" and rec["recommended"] in {"minilm", "bm25",
+                                                                                                  "hybrid"}
+    assert f"Decision · {sample.name}" in result.report_html and "Every constraint, per candidate" in result.report_html
     load = store.get(result.run_ids["load"])
     assert (load.config["users"], load.config["duration"]) == (2, 3)
     assert list(load.summary["results"]) == ["minilm", "bm25", "hybrid"]
@@ -56,7 +66,7 @@ def test_offline_demo_runs_every_step_and_skips_the_judged_one(offline_demo):
     assert result.retrieval.models == ["minilm", "bm25", "hybrid"]
     for run_id in result.run_ids.values():
         assert run_id in result.report_html
-    assert by["report"].detail == f"3 runs ({', '.join(result.run_ids.values())})"
+    assert by["report"].detail == f"4 runs ({', '.join(result.run_ids.values())})"
     # one progress view: each step goes running -> done in order (the judged one straight to skipped)
     ends = [(k, s) for k, s in seen if s in (DONE, SKIPPED, FAILED)]
     assert [k for k, _ in ends] == KEYS
@@ -75,14 +85,19 @@ def test_a_failing_step_shows_its_reason_and_the_others_still_run(offline_demo, 
     by = {s.key: s for s in result.steps}
     assert {k: s.status for k, s in by.items()} == {
         "index:minilm": DONE, "index:nope": FAILED, "index:bm25": DONE, "retrieval": DONE, "rag": DONE,
-        "rag_judged": SKIPPED, "load": FAILED, "report": DONE}
+        "rag_judged": SKIPPED, "load": FAILED, "decide": DONE, "report": DONE}
     assert by["index:nope"].reason.startswith("unknown model 'nope'. Known: minilm, bm25")
     assert by["load"].reason == "the load-test service did not start: port 1 refused"
     assert by["index:minilm"].detail == by["index:bm25"].detail == "reused the collection"
     assert by["retrieval"].detail == "nDCG@4: minilm 0.817 · bm25 0.858"
     assert by["rag"].detail == "rows 32/32"
     assert not result.ok and "load" not in result.run_ids
-    assert by["report"].detail == f"2 runs ({result.run_ids['retrieval']}, {result.run_ids['rag']})"
+    # Decide without latency: nobody meets the p95 SLO, so no recommendation, and the record says why
+    assert by["decide"].detail.startswith("no recommendation: no candidate meets every constraint")
+    assert result.decision["evaluation"]["steps"][-1]["reason"] == \
+        "the demo's load test did not finish (the load-test service did not start: port 1 refused)"
+    assert by["report"].detail == \
+        f"3 runs ({result.run_ids['retrieval']}, {result.run_ids['rag']}, {result.run_ids['decide']})"
     assert by["load"].line() == \
         "❌ Load test (2 users × 3 s per model) · the load-test service did not start: port 1 refused"
 
@@ -92,7 +107,7 @@ def test_nothing_indexed_skips_what_needs_a_model(retriever, sample):
     assert [(s.key, s.status, s.reason) for s in result.steps[1:]] == [
         ("retrieval", SKIPPED, "no model could be indexed"), ("rag", SKIPPED, "no model could be indexed"),
         ("rag_judged", SKIPPED, NO_LLM), ("load", SKIPPED, "no model could be indexed"),
-        ("report", SKIPPED, "no run finished to report on")]
+        ("decide", SKIPPED, "no model could be indexed"), ("report", SKIPPED, "no run finished to report on")]
     assert result.report_html is None and result.run_ids == {}
 
 
@@ -114,7 +129,8 @@ def test_judged_step_runs_with_an_llm_under_its_spend_cap(retriever, sample, llm
     assert set(run.summary["metrics"]["bm25"]) >= {"faithfulness", "answer_relevancy", "context_precision",
                                                    "context_recall", "rouge_l"}
     assert "sk-demo-test" not in json.dumps(run.config) + (result.report_html or "")
-    assert result.ok and set(result.run_ids) == {"retrieval", "rag", "rag_judged", "load"}
+    assert result.ok and set(result.run_ids) == {"retrieval", "rag", "rag_judged", "load", "decide"}
+    assert result.decision["evaluation"]["runs"]["rag"] == result.run_ids["rag_judged"]  # reused, not re-run
 
 
 def test_judged_step_stops_at_a_tiny_spend_cap(retriever, sample, llm_server):  # noqa: F811
@@ -150,8 +166,9 @@ def test_cli_demo_writes_the_report_and_steps_and_exits_1_on_a_failed_step(tmp_p
     doc = json.loads((out / "demo.json").read_text())
     assert [(s["key"], s["status"]) for s in doc["steps"]] == [
         ("index:bm25", DONE), ("index:nope", FAILED), ("retrieval", DONE), ("rag", DONE), ("rag_judged", SKIPPED),
-        ("load", DONE), ("report", DONE)]
-    assert doc["ok"] is False and set(doc["run_ids"]) == {"retrieval", "rag", "load"}
+        ("load", DONE), ("decide", DONE), ("report", DONE)]
+    assert doc["ok"] is False and set(doc["run_ids"]) == {"retrieval", "rag", "load", "decide"}
+    assert json.loads((out / "decision.json").read_text())["run_id"] == doc["run_ids"]["decide"]
     html = (out / "report.html").read_text()
     assert all(run_id in html for run_id in doc["run_ids"].values())
     assert "❌ Index nope · unknown model 'nope'" in r.stdout
@@ -162,7 +179,7 @@ def test_cli_demo_exits_0_when_every_step_ran(tmp_path, milvus):
     r = run_cli("demo", "--output", str(tmp_path), "--models", "bm25")
     assert r.returncode == 0, r.stderr
     doc = json.loads((tmp_path / "demo.json").read_text())
-    assert doc["ok"] is True and [s["status"] for s in doc["steps"]] == [DONE] * 3 + [SKIPPED, DONE, DONE]
+    assert doc["ok"] is True and [s["status"] for s in doc["steps"]] == [DONE] * 3 + [SKIPPED, DONE, DONE, DONE]
     html = (tmp_path / "report.html").read_text()
     assert html.startswith("<!DOCTYPE html>") and "<svg" in html and "<script" not in html  # static SVG charts
     assert 10_000 < len(html.encode()) < 1_500_000
@@ -172,18 +189,21 @@ def test_cli_demo_exits_0_when_every_step_ran(tmp_path, milvus):
 
 
 def test_data_page_runs_the_demo_and_links_each_step(offline_demo, milvus):
-    """Through app.py (the Data page is the default), so each step's page link resolves."""
+    """Through app.py (it lands on Decide; the demo is on the Data page), so each step's page link resolves."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=400).run()
+    at.switch_page("pages/1_Data.py").run()
     assert not at.exception
     assert "Judged metrics: no LLM configured" in " ".join(c.value for c in at.caption)
     next(b for b in at.button if b.label == "▶ Run the demo").click().run()
     assert not at.exception and not at.error
     lines = [m.value for m in at.markdown if m.value.startswith(("✅", "❌", "⏭️"))]
-    assert len(lines) == 8 and lines[3].startswith("✅ Retrieval comparison · run ")
+    assert len(lines) == 9 and lines[3].startswith("✅ Retrieval comparison · run ")
     assert lines[3].endswith(SAMPLE_NDCG4) and lines[0] == "✅ Index minilm · reused the collection"
     links = [(p.proto.label, p.proto.page) for p in at.get("page_link")]
-    assert links[3][0] == "Open Retrieval" and links[-1][0] == "Open History" and len(links) == 8
+    assert links[3][0] == "Open Retrieval" and links[-1][0] == "Open History" and len(links) == 9
+    assert links[7][0] == "Open Decide" and lines[7].startswith("✅ Decide: the decision record · run ")
     assert [b.label for b in at.get("download_button")] == ["⬇️ Demo report (report.html)"]
     result = at.session_state["demo_result"]
     assert at.session_state["retrieval_run_id"] == result.run_ids["retrieval"]
     assert at.session_state["load_run_shown"] == result.run_ids["load"]
+    assert at.session_state["decide_record"]["run_id"] == result.run_ids["decide"]

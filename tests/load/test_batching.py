@@ -187,7 +187,10 @@ def test_load_runs_record_the_setting(milvus, tmp_path, capsys):
         assert procs.get_json(svc.url, "/stats/timings")["search"]["minilm"]["batch_size"]["p95"] == 1
         run = store.get(report.run_id)
         assert (run.config["batching"], run.config["batch_window_ms"], run.config["max_batch"]) == (False, 5.0, 8)
-        assert run.summary["service"] == {"batching": False, "batch_window_ms": 5.0, "max_batch": 8}
+        served = run.summary["service"]  # also what each model was encoded with (issue 24: models_info)
+        assert {k: served[k] for k in ("batching", "batch_window_ms", "max_batch")} == \
+            {"batching": False, "batch_window_ms": 5.0, "max_batch": 8}
+        assert served["models_info"]["minilm"]["dim"] == 384
         code = main(["loadtest", "--models", "minilm", "--users", "2", "--spawn-rate", "2", "--duration", "2",
                      "--host", svc.url, "--batch-window-ms", "2", "--max-batch", "16"])
         out = capsys.readouterr().out
@@ -203,3 +206,34 @@ def test_bad_batch_settings_are_one_clear_error(capsys):
 
     assert main(["loadtest", "--models", "minilm", "--max-batch", "0"]) == 2
     assert capsys.readouterr().err.strip().endswith("max batch must be 1-1024")
+
+
+def test_every_encode_of_a_model_runs_on_its_one_thread(states):
+    """Warm-up, batches and --no-batching requests all encode on the model's own thread (one OpenMP team
+    per model, as in a plain process), never on the event loop or a shared pool thread."""
+    import threading
+
+    from loadtests.batcher import model_thread
+
+    on, off = states
+    lm_on, lm_off = on.models["minilm"], off.models["minilm"]
+    assert lm_on.executor is lm_off.executor is model_thread(lm_on.spec.model_id)
+    assert on.models["bm25"].executor is None  # nothing to encode
+    raw = lm_on.encoder.raw
+    seen: list[str] = []
+    real = raw.encode
+
+    def recording(texts, *a, **kw):  # the real encoder, recording which thread called it
+        seen.append(threading.current_thread().name)
+        return real(texts, *a, **kw)
+
+    raw.encode = recording
+    try:
+        for st in (on, off):
+            got = _post_all(st, "/search", [{"model": "minilm", "query": q, "k": 3} for q in ("rust", "java", "go")])
+            assert [r.status_code for r in got] == [200] * 3
+            assert all(r.headers["content-type"] == "application/json" and r.json()["hits"] for r in got)
+    finally:
+        del raw.encode
+    [name] = set(seen)
+    assert name.startswith("model-") and len(seen) >= 2  # batched (on) and one by one (off)

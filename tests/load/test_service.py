@@ -40,6 +40,19 @@ def test_health_and_models(client, sample):
     assert models["bm25"]["bm25_analyzer"] == "english" and "bm25_analyzer" not in models["minilm"]
 
 
+def test_load_runs_record_the_analyzer_that_served(client, tmp_path):
+    """A load run's config keeps what was asked ("auto"); its summary what the service's collections used."""
+    from loadtests.results import LoadRecorder
+    from rag.runs import RunStore
+
+    store = RunStore(tmp_path / "runs.sqlite")
+    rec = LoadRecorder(store, {"models": ["minilm", "bm25"], "bm25_analyzer": "auto"})
+    rec.service_settings(client.get("/models").json())
+    run = store.get(rec.run_id)
+    assert run.config["bm25_analyzer"] == "auto"
+    assert run.summary["service"]["bm25_analyzers"] == {"bm25": "english"}
+
+
 def test_reuses_the_apps_collections(state, retriever, sample):
     built = retriever.index(sample, ["minilm", "bm25"])
     assert {m: lm.collection for m, lm in state.models.items()} == {m: b.name for m, b in built.items()}

@@ -46,6 +46,7 @@ def models(tiny_clip_dir, tiny_siglip_dir, tiny_resnet_dir):
 def app(milvus):
     """One session: the app, with the image sample loaded on the Data page."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
+    at.switch_page("pages/1_Data.py").run()  # the app lands on Decide
     by_label(at.button, "Load the image sample").click().run()
     return at
 

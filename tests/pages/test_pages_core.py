@@ -19,7 +19,7 @@ def test_app_entry_shows_navigation_and_status(milvus):
     assert not at.exception
     assert any("answers" in s.value for s in at.sidebar.success)  # Milvus status
     assert any(c.value.startswith("🖥️ Local encoders: cpu, batch 64") for c in at.sidebar.caption)  # device
-    assert at.title[0].value.startswith("📂 Data")
+    assert at.title[0].value.startswith("🧭 Decide")  # the front door; the Data page is one link away
 
 
 def dataset_line(at) -> str:

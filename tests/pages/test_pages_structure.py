@@ -27,7 +27,8 @@ def navigation_pages() -> list[str]:
 def test_every_file_in_pages_is_a_listed_page_of_at_most_100_lines():
     listed = navigation_pages()
     present = sorted(f"pages/{p.name}" for p in (ROOT / "pages").iterdir() if p.name != "__pycache__")
-    assert present == sorted(listed) == ["pages/1_Data.py", "pages/2_Index.py", "pages/3_Retrieval.py",
+    assert present == sorted(listed) == ["pages/0_Decide.py", "pages/1_Data.py", "pages/2_Index.py",
+                                         "pages/3_Retrieval.py",
                                          "pages/4_RAG_quality.py", "pages/5_Load_test.py", "pages/6_History.py",
                                          "pages/7_Sweep.py"]
     lengths = {f: len((ROOT / f).read_text().splitlines()) for f in listed}

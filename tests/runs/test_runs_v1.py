@@ -57,7 +57,8 @@ def test_history_list_of_an_old_store(store):
     headline = dict(zip(frame["id"], frame["headline"]))
     assert headline[RET] == "nDCG@4 minilm 0.817, bm25 0.858"
     assert headline[LOAD] == "bm25 p95 41 ms, minilm p95 330 ms"
-    assert headline[RAG].startswith("bm25 ") and headline[RAG].endswith(" 0.500")
+    # issue 22: the History headline carries the coverage beside the mean (questions scored / asked)
+    assert headline[RAG].startswith("bm25 ") and headline[RAG].endswith(" 0.500 (4/4)")
 
 
 def test_comparisons_of_an_old_store_use_the_stored_scores(store):

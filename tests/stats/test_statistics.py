@@ -6,8 +6,8 @@ import math
 import numpy as np
 import pytest
 
+from evaluators.stats.results import ComparisonResult
 from evaluators.stats.significance import (
-    ComparisonResult,
     bootstrap_ci,
     compare_models,
     holm,

@@ -10,7 +10,8 @@ import zipfile
 
 CORPUS = b"id,title,text\njava,Java,Java has a garbage collector.\npython,Python,Python counts references.\n"
 QUESTIONS = b"id,question,relevant\nq1,auto garbage collection,java;python\n"
-KNOWN_MODELS = ("minilm, bm25, hybrid, openai-3-small, openai-3-large; or hf:ORG/NAME[@REVISION], st:FOLDER, "
+KNOWN_MODELS = ("minilm, bm25, hybrid, openai-3-small, openai-3-large; or hf:ORG/NAME[@REVISION], "
+                "ms:ORG/NAME[@REVISION], st:FOLDER, "
                 "oai:MODEL@BASE_URL, PROVIDER:MODEL[:DIMS] (cohere, voyage, jina, gemini, dashscope, zhipu, "
                 "siliconflow), openai-3-small:DIMS, clip:FOLDER (CLIP/SigLIP: text and image queries on images), "
                 "img:FOLDER (image backbone: image queries), clap:FOLDER (CLAP: text and audio queries on sounds), "

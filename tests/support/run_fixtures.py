@@ -81,12 +81,15 @@ def write_rag_run(store, dataset: Dataset, scores: dict[str, dict[str, dict[str,
 
 
 def write_load_run(store, dataset: Dataset, results: dict[str, dict], users: int = 10,
-                   endpoint: str = "search") -> str:
-    """A load run through the load-test helper's own recorder (``loadtests.results.LoadRecorder``)."""
+                   endpoint: str = "search", served: dict | None = None) -> str:
+    """A load run through the load-test helper's own recorder (``loadtests.results.LoadRecorder``);
+    ``served``: the service's ``/models`` answer, recorded as the load run records it."""
     from loadtests.results import EntryStats, LoadRecorder, ModelResult
 
     rec = LoadRecorder(store, {"models": list(results), "endpoint": endpoint, "users": users, "spawn_rate": 5,
                                "duration": 10, "k": 5, "dataset": dataset.source}, dataset)
+    if served:
+        rec.service_settings(served)
     for m, r in results.items():
         stats = EntryStats(f"{endpoint}[{m}]", r.get("requests", 100), r.get("failures", 0), r.get("rps", 50.0),
                            r["p50_ms"], r["p95_ms"], r["p99_ms"], r.get("avg_ms", r["p50_ms"]), r["p99_ms"], 10.0)

@@ -191,8 +191,9 @@ def test_user_strings_enter_the_script_as_literals(swept):
     stored = RunStore.default().get(result.run_id)
     evil = 'x"""; import os; os.system("echo pwned") #\\\n\''
     run = Run(**{**stored.__dict__, "dataset": evil, "id": evil})
-    for setup in (Setup(model=f"st:/models/{evil}", k=3),
-                  Setup(model=f"st:/models/{evil}", chunk_size=100, k=3, reranker=f"ce:/ce/{evil}", depth=6),
+    spec = evil.replace(" #", ";")  # in a model spec "#" begins its options (issue 24): the rest stays hostile
+    for setup in (Setup(model=f"st:/models/{spec}", k=3),
+                  Setup(model=f"st:/models/{spec}", chunk_size=100, k=3, reranker=f"ce:/ce/{evil}", depth=6),
                   Setup(model="bm25", k=3, reranker=f"rerank:{evil}@http://h/{evil}", depth=6)):
         run.config = {**run.config, "collections": {setup.id: evil}}
         for fmt in ("pymilvus", "langchain"):

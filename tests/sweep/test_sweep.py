@@ -44,10 +44,45 @@ def test_unchunked_setup_scores_exactly_like_the_retrieval_comparison(retriever,
     oracle = evaluate_retrieval(retriever, sample, ["minilm", "hybrid"], k=4)
     for model, sid in (("minilm", "minilm | whole | k4"), ("hybrid", "hybrid | whole | rrf:60 | k4")):
         got = by_id(first)[sid]
-        assert {q: [d for d, _ in r] for q, r in got.rankings.items()} == \
-               {q: [d for d, _ in r] for q, r in oracle.rankings[model].items()}
+        assert got.rankings == oracle.rankings[model]  # the same batched, cached path: ids and scores identical
         assert got.metrics == pytest.approx(oracle.metrics[model], abs=1e-12)
-        assert len(got.latency_ms) == 16 and 0 < got.p50_ms <= got.p95_ms
+        assert len(got.latency_ms) == 16 and 0 < got.p50_ms <= got.p95_ms  # 16 queries < the sample of 50: all
+
+
+def test_latency_comes_from_a_recorded_sample_timed_one_query_at_a_time(retriever, sample, first):
+    import numpy as np
+
+    from evaluators.sweep.latency import latency_sample
+    from rag.runs import RunStore
+
+    result = run_sweep(retriever, sample, grid(["minilm", "bm25"], ks=[4]), n_resamples=1000, latency_sample_size=5)
+    picked = [q.id for q in latency_sample(sample.judged_queries, 5)]
+    assert len(picked) == 5 and picked == [q.id for q in sample.judged_queries if q.id in picked]
+    assert picked == [q.id for q in latency_sample(sample.judged_queries, 5)]  # a fixed seed: the same sample
+    for r in result.setups:
+        assert list(r.latency_ms) == picked  # the same queries for every setup
+        assert r.p50_ms == float(np.percentile(list(r.latency_ms.values()), 50))
+        lat = r.latency_summary()
+        assert lat["latency_n"] == 5 and lat["p50_ci_low_ms"] <= r.p50_ms <= lat["p50_ci_high_ms"]
+        assert lat["p95_ci_low_ms"] <= r.p95_ms <= lat["p95_ci_high_ms"]
+        assert len(r.rankings) == 16  # quality still from every judged query
+        assert r.rankings == by_id(first)[r.setup.id].rankings if r.setup.model == "minilm" else True
+    store = RunStore.default()
+    run = store.get(result.run_id)
+    assert run.config["grid"]["latency_sample"] == 5
+    timed = {(row["model"], row["item_id"]) for row in store.rows(run.id) if row.get("latency_ms") is not None}
+    assert timed == {(r.setup.id, q) for r in result.setups for q in picked}
+    assert run.typed_summary().latency[result.setups[0].setup.id]["p95_ci_high_ms"] == \
+        result.setups[0].latency.p95_ci[1]
+
+
+def test_percentile_ci_of_known_timings():
+    from evaluators.sweep.latency import percentile_ci
+
+    assert percentile_ci([7.0] * 9, 95) == (7.0, 7.0)
+    low, high = percentile_ci(list(range(1, 101)), 50)  # the median of 1..100 is 50.5; its CI is a few wide
+    assert 40 < low < 50.5 < high < 61
+    assert percentile_ci([], 50) != percentile_ci([], 50)  # NaNs: nothing to estimate
 
 
 def test_query_time_parts_never_build_a_collection(milvus, retriever, sample, first, tiny_cross_encoder):  # noqa: F811
@@ -176,7 +211,9 @@ def test_cli_sweep_writes_every_setup_with_its_parts(milvus, tmp_path):
     assert s["parts"] == {"model": "bm25", "chunk_size": None, "chunk_overlap": 0, "fusion": None, "k": 4,
                           "reranker": "none", "depth": None}
     assert set(s["metrics"]) == {"precision@4", "recall@4", "hit@4", "mrr@4", "map@4", "ndcg@4"}
-    assert len(s["per_query"]) == 16 and len(s["rankings"]) == 16 and set(s["latency"]) == {"p50_ms", "p95_ms"}
+    assert len(s["per_query"]) == 16 and len(s["rankings"]) == 16 and set(s["latency"]) == {
+        "p50_ms", "p95_ms", "p50_ci_low_ms", "p50_ci_high_ms", "p95_ci_low_ms", "p95_ci_high_ms", "latency_n"}
+    assert s["latency"]["latency_n"] == 16  # the sample of 50 is every one of the 16 queries
     assert [d for d, _ in s["rankings"]["q11"]] == ["sql", "clojure", "cpp"]   # what BM25 matched (test_cli)
     assert s["cost"] == {"usd_per_1k_queries": 0.0,
                          "basis": "no embedding: Milvus' built-in BM25 (hardware not priced)"}

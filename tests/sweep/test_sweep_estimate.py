@@ -11,17 +11,29 @@ def test_the_estimate_is_documents_over_rates_plus_every_search():
               Setup(model="bm25", k=3, reranker="ce:/models/ce", depth=8)]
     rates = Rates(embed_per_s={"minilm": 31.0}, query_ms={"minilm": 20.0, "bm25": 5.0}, pair_ms={"ce:/models/ce": 2.5})
     est = estimate({"minilm": 310}, setups, n_queries=16, rates=rates)
-    # 310 / 31 = 10 s; 17 searches each (16 + warm-up): 17 × 20 ms + 17 × 5 ms + 17 × (5 + 8 × 2.5) ms = 0.85 s
+    # 310 / 31 = 10 s. Each setup: 17 timed searches (all 16 queries, fewer than the sample of 50, + warm-up)
+    # and 1 batch of 16 for quality, each at one query's time: 18 × 20 ms + 18 × 5 ms; the reranked setup
+    # also rescores 8 pairs × 2.5 ms for its 17 timed searches and its 16 batched queries:
+    # 18 × 5 + 33 × 20 = 750 ms. In all 360 + 90 + 750 = 1.2 s
     assert (est.index_seconds, est.searches, est.units) == (10.0, 51, 310)
-    assert abs(est.search_seconds - 0.85) < 1e-12 and abs(est.seconds - 10.85) < 1e-12
+    assert abs(est.search_seconds - 1.2) < 1e-12 and abs(est.seconds - 11.2) < 1e-12
     assert est.describe() == ("about 11 s (embedding 310 documents/chunks: 10 s; 51 searches: 1 s; "
                               "rates measured now)")
+
+
+def test_only_the_latency_sample_is_timed_one_by_one():
+    setups = [Setup(model="minilm", k=10)]
+    est = estimate({}, setups, n_queries=300, rates=Rates(query_ms={"minilm": 20.0}), sample=50)
+    # 51 timed searches (sample + warm-up) and ⌈300 ÷ 64⌉ = 5 batches, each at 20 ms: 1.12 s (was 301 × 20 ms)
+    assert est.searches == 51 and abs(est.search_seconds - 1.12) < 1e-12
+    every = estimate({}, setups, n_queries=300, rates=Rates(query_ms={"minilm": 20.0}), sample=0)
+    assert every.searches == 301 and abs(every.search_seconds - 6.12) < 1e-12
 
 
 def test_what_no_rate_covers_is_said_not_guessed():
     setups = [Setup(model="st:/m", k=2, reranker="rerank:m@http://h", depth=4)] * 2
     est = estimate({"st:/m": 40}, setups, n_queries=9, rates=Rates(query_ms={"st:/m": 10.0}))
-    assert (est.index_seconds, est.search_seconds, est.searches) == (0.0, 0.2, 20)
+    assert (est.index_seconds, est.searches) == (0.0, 20) and abs(est.search_seconds - 0.22) < 1e-12  # 2 × 11 × 10 ms
     assert est.unmeasured == ["embedding with st:/m", "reranking with rerank:m@http://h"]
     assert est.describe().endswith("; not counted: embedding with st:/m, reranking with rerank:m@http://h)")
     nothing_to_embed = estimate({}, setups[:1], n_queries=9, rates=Rates(query_ms={"st:/m": 100.0}))

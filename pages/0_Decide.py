@@ -1,0 +1,29 @@
+"""Decide: the front door. State what you need, and the six steps run to a decision record."""
+
+import streamlit as st
+
+from rag.i18n import _
+from ui.decide_brief import brief_form
+from ui.decide_panel import run_flow, show_steps
+from ui.decide_record import show_record
+from ui.interface_language import use_session_language
+from ui.state import current_dataset
+
+use_session_language()  # the session's language, also when this page runs on its own (AppTest)
+st.title("🧭 " + _("Decide"))
+st.write("Choose an embedding model in six steps: your brief, your data analysed, a shortlist with reasons, "
+         "an evaluation on your data, a deployment plan and the checks to keep it true, ending in a decision "
+         "record you can forward. Each step's own page stays available for experts.")
+
+ds = current_dataset()
+st.caption(f"Dataset: **{ds.name}** · {len(ds.documents):,} documents, {len(ds.queries):,} questions "
+           "(change it on the Data page).")
+asked = brief_form()
+if asked:
+    run_flow(*asked)
+record = st.session_state.get("decide_record")
+if record:
+    show_steps(record)
+    show_record(record)
+else:
+    st.info("State the brief, pick candidates and press **Decide**: every step runs on the current dataset.")
