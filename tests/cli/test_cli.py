@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -155,8 +156,8 @@ def test_rag_failing_to_write_mid_job_leaves_no_file_and_marks_the_run_failed(mi
 
 # ---------------------------------------------------------------- in process: typer's CliRunner on the one app
 
-COMMAND_NAMES = ["retrieval", "rag", "sweep", "export-setup", "loadtest", "runs", "report", "gate", "export", "milvus",
-                 "demo"]
+COMMAND_NAMES = ["decide", "check-regression", "retrieval", "rag", "sweep", "export-setup", "loadtest", "runs",
+                 "report", "gate", "export", "milvus", "demo"]
 
 
 def invoke(*args: str):
@@ -173,7 +174,7 @@ def test_help_lists_every_command_in_order():
     listed = [ln.split()[0] for ln in r.stdout.split("Commands:\n")[1].splitlines() if ln.startswith("  ") and
               not ln.startswith("    ")]
     assert listed == COMMAND_NAMES
-    assert "  retrieval     compare embedding models' retrieval on a dataset\n" in r.stdout
+    assert re.search(r"\n  retrieval +compare embedding models' retrieval on a dataset\n", r.stdout)
     assert invoke("-h").stdout == r.stdout
 
 
@@ -192,7 +193,7 @@ def test_every_command_has_help(command):
     (["retrieval", "--dataset", "sample", "--k", "x"],
      "error: --k: Input should be a valid integer, unable to parse string as an integer"),
     (["retrieval", "--datset", "sample"],
-     "error: No such option: --datset (Possible options: --dataset); see `cli.py retrieval --help`"),
+     "error: No such option: --datset (Possible options: --asr, --dataset); see `cli.py retrieval --help`"),
     (["retrieval", "--dataset", "sample", "--output", "/no/such/dir/r.json"],
      "error: --output /no/such/dir/r.json: folder /no/such/dir does not exist"),
     (["retrieval", "--dataset", "sample", "--index-params", "[8]"],
@@ -205,7 +206,8 @@ def test_every_command_has_help(command):
     (["loadtest", "--max-batch", "0"], "error: max batch must be 1-1024"),
     (["loadtest", "--users", "many"],
      "error: --users: Input should be a valid integer, unable to parse string as an integer"),
-    (["runs", "--kind", "nope"], "error: --kind: 'nope' is not one of 'retrieval', 'rag', 'load', 'sweep'."),
+    (["runs", "--kind", "nope"],
+     "error: --kind: 'nope' is not one of 'retrieval', 'rag', 'load', 'sweep', 'decision'."),
     (["report", "--runs", "nope"], "error: no run 'nope'; list runs in the History page or with `python cli.py runs`"),
     (["report", "--runs"], "error: Option '--runs' requires an argument"),
     (["gate", "--run", "latest"], "error: Missing option '--metric'; see `cli.py gate --help`"),

@@ -104,6 +104,7 @@ def test_every_navigation_label_is_a_translated_key(source_keys):
     tree = ast.parse((ROOT / "app.py").read_text())
     table = next(n.value for n in tree.body if isinstance(n, ast.Assign) and n.targets[0].id == "PAGES")
     titles = [t for _f, t, _i in ast.literal_eval(table)]
-    assert len(titles) == 7 and set(titles) <= source_keys
+    assert len(titles) == 8 and set(titles) <= source_keys
     with i18n.language("zh"):
-        assert [i18n._(t) for t in titles] == ["数据", "索引", "检索", "RAG 质量", "压力测试", "历史记录", "参数扫描"]
+        assert [i18n._(t) for t in titles] == ["决策", "数据", "索引", "检索", "RAG 质量", "压力测试", "历史记录",
+                                               "参数扫描"]
