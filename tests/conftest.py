@@ -39,11 +39,15 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(session, config, items):
-    """The browser journeys first, on the session's fresh data folder, as a new user meets the app: the
-    demo's journey asserts that it builds the sample's collections ("built 31 documents"), which it only
-    does before any other test has built them. (When the tests sat in one folder, ``tests/e2e`` sorted
-    first by name; the package folders now sort around it.) Relative order is kept otherwise."""
-    items.sort(key=lambda item: 0 if "/tests/e2e/" in str(item.path) else 1)
+    """The demo's browser journey first, then the other browser journeys, on the session's fresh data folder, as
+    a new user meets the app: the demo's journey asserts that it builds the sample's collections ("built 31
+    documents"), which it only does before any other test has built them. (When the tests sat in one folder,
+    ``tests/e2e`` sorted first by name; the package folders now sort around it, and other journeys sort before
+    the demo's.) Relative order is kept otherwise."""
+    def rank(item) -> int:
+        path = str(item.path)
+        return 0 if path.endswith("/tests/e2e/test_demo.py") else 1 if "/tests/e2e/" in path else 2
+    items.sort(key=rank)
 
 
 @pytest.fixture(scope="session")
