@@ -126,7 +126,7 @@ def sweep(dataset: Annotated[str, typer.Option(help="'sample' or a BEIR folder")
 
     lb = Leaderboard(**board)
     print(f"{ds.name}: {len(setups)} setups, {len(ds.judged_queries)} judged queries, {result.seconds:.1f} s")
-    print(options.language_line(ds))
+    options.status(options.language_line(ds))  # on stderr, as `rag` does: stdout is the leaderboard
     print(lb.display().drop(columns=["cost_basis"]).to_string(index=False))
     for line in lb.sentences() + lb.cost_lines() + [f"note: {n}" for n in lb.notes]:
         print(line)

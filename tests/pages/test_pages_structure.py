@@ -73,7 +73,8 @@ def test_history_rerun_after_a_widget_change_does_not_recompute_the_statistics(c
 
     at.selectbox(key="open_metric").set_value("precision@5").run()  # a widget change: the page re-runs
     assert not at.exception
-    assert "- Best on Precision@5: minilm, 0.312 [0.279, 0.346] over 6 queries." in at.markdown[0].value
+    # issue 22: the coverage beside the mean
+    assert "- Best on Precision@5: minilm, 0.312 [0.279, 0.346] over 6 of 6 questions." in at.markdown[0].value
     at.multiselect[0].select("retrieval").run()  # the Kind filter
     assert not at.exception and counted == {"run_stats": 1, "compute_stats": 1}
 
@@ -82,7 +83,7 @@ def test_history_rerun_after_a_widget_change_does_not_recompute_the_statistics(c
     assert not at.exception and counted == {"run_stats": 2, "compute_stats": 2}
     at.selectbox(key="open_metric").set_value("ndcg@5").run()
     assert counted == {"run_stats": 2, "compute_stats": 2}
-    assert at.markdown[0].value.startswith("- Best on nDCG@5: minilm, 0.625 [0.558, 0.692] over 6 queries.")
+    assert at.markdown[0].value.startswith("- Best on nDCG@5: minilm, 0.625 [0.558, 0.692] over 6 of 6 questions.")
     table = next(d.value for d in at.dataframe if "mark" in d.value.columns).set_index("model")
     assert table.loc["bm25", "mean"] == "0.500"  # (1.0 + 5 × 0.4) / 6: the changed row is in
 
