@@ -22,5 +22,5 @@ st.divider()
 ds = current_dataset()
 dataset_caption(ds)
 language_caption(ds)
-language_details(ds)
 dataset_tabs(ds)
+language_details(ds)  # below the preview: the documents stay the page's first table
