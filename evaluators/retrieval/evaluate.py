@@ -106,11 +106,13 @@ def evaluate_retrieval(wb: Retriever, dataset: Dataset, models: list[str], k: in
 
 def api_cuts(models: list[str], settings=None) -> dict[str, int]:
     """How many inputs each API model has cut to its provider's limit so far (``ProviderEncoder.truncated``,
-    a per-session counter: a run reports the difference). Local and sparse models: not listed."""
+    a per-session counter: a run reports the difference). Local and sparse models: not listed. Only encoders
+    already made are read (a model not made yet has cut nothing): this never loads or downloads a model, so a
+    hub model's download happens in the build, on its progress bar."""
     out = {}
     for m in models:
         try:
-            enc = resolve(m).encoder(settings)
+            enc = resolve(m).made_encoder(settings)
         except Exception:  # noqa: BLE001 - an unavailable model is reported by the search itself
             continue
         n = getattr(getattr(enc, "raw", None), "truncated", None)

@@ -104,6 +104,13 @@ class ModelSpec:
         reason = self.check(settings or get_settings())
         return (reason is None, reason or "ready")
 
+    def _encoder_key(self, s: Settings) -> tuple:
+        return (self.ref, str(s.data_dir), _keys_id(s), s.device, s.embed_batch)  # a session's own key: its own encoder
+
+    def made_encoder(self, settings: Settings | None = None) -> CachedEncoder | None:
+        """The encoder if this session has made it already, else None: never loads or downloads a model."""
+        return _encoders.get(self._encoder_key(settings or get_settings()))
+
     def encoder(self, settings: Settings | None = None) -> CachedEncoder | None:
         """The cached dense encoder, or None for a sparse-only model. Raises ModelUnavailable."""
         s = settings or get_settings()
@@ -112,7 +119,7 @@ class ModelSpec:
         ok, why = self.availability(s)
         if not ok:
             raise ModelUnavailable(f"{self.ref}: {why}")
-        key = (self.ref, str(s.data_dir), _keys_id(s), s.device, s.embed_batch)  # a session's own key: its own encoder
+        key = self._encoder_key(s)
         with _enc_lock:
             if key not in _encoders:
                 cache = EmbeddingCache(s.path("cache", "embeddings.sqlite"))

@@ -104,7 +104,8 @@ def test_clip_and_img_resolve_to_image_specs(tiny_clip_dir, tiny_resnet_dir, tmp
     (tmp_path / "b" / "clip").mkdir(parents=True)
     assert resolve(f"clip:{tmp_path}/a/clip").name != resolve(f"clip:{tmp_path}/b/clip").name
     assert resolve(f"clip:{tmp_path}/a/clip").name != resolve(f"img:{tmp_path}/a/clip").name
-    with pytest.raises(ModelUnavailable, match=r"or hf:ORG/NAME\[@REVISION\], st:FOLDER, oai:MODEL@BASE_URL, "
+    with pytest.raises(ModelUnavailable, match=r"or hf:ORG/NAME\[@REVISION\], ms:ORG/NAME\[@REVISION\], st:FOLDER, "
+                                               r"oai:MODEL@BASE_URL, "
                                                r"PROVIDER:MODEL\[:DIMS\] \(cohere, voyage, jina, gemini, "
                                                r"dashscope, zhipu, siliconflow\), openai-3-small:DIMS, "
                                                r"clip:FOLDER \(CLIP/SigLIP: text and image queries on images\), "

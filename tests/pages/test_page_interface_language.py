@@ -36,7 +36,8 @@ def test_english_is_todays_app_with_the_switch_in_the_sidebar(milvus, monkeypatc
     assert not at.exception
     assert (_switch(at).value, _switch(at).label, _switch(at).options) == ("en", "Interface language",
                                                                           ["English", "简体中文"])
-    assert at.title[0].value == "📂 Data" and at.sidebar.markdown[0].value == "### Status"
+    # the app lands on Decide (issue 25)
+    assert at.title[0].value == "🧭 Decide" and at.sidebar.markdown[0].value == "### Status"
     assert sorted(e.label for e in at.sidebar.expander) == ["API key and endpoint", "Models"]
 
 
@@ -44,7 +45,7 @@ def test_chinese_session_shows_chinese_titles_and_sidebar(milvus, monkeypatch):
     monkeypatch.delenv("WORKBENCH_LANG", raising=False)
     at = _app(lang="zh")
     assert not at.exception
-    assert at.title[0].value == "📂 数据"
+    assert at.title[0].value == "🧭 决策"
     assert _switch(at).value == "zh" and _switch(at).label == "界面语言"
     assert at.sidebar.markdown[0].value == "### 状态"
     assert sorted(e.label for e in at.sidebar.expander) == ["API 密钥与端点", "模型"]
@@ -57,4 +58,4 @@ def test_the_first_visit_follows_workbench_lang(milvus, monkeypatch):
     monkeypatch.setenv("WORKBENCH_LANG", "zh_CN")
     at = _app()
     assert not at.exception
-    assert _switch(at).value == "zh" and at.title[0].value == "📂 数据"
+    assert _switch(at).value == "zh" and at.title[0].value == "🧭 决策"

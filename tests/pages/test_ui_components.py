@@ -34,10 +34,11 @@ def test_demo_page_titles_and_what_the_demo_leaves_for_the_pages():
     assert demo_panel.page_title("pages/4_RAG_quality.py") == "RAG quality"
     assert demo_panel.md("$0.05 … $0.5") == "\\$0.05 … \\$0.5"
     result = SimpleNamespace(run_ids={"retrieval": "r1", "rag": "g1", "rag_judged": "g2", "load": "l1"},
-                             retrieval="the result")
+                             retrieval="the result", decision={"recommended": "bm25"})
     assert demo_panel.session_updates(result) == {"demo_result": result, "retrieval_result": "the result",
-                                                  "retrieval_run_id": "r1", "rag_run_id": "g2", "load_run_shown": "l1"}
-    offline = SimpleNamespace(run_ids={"rag": "g1"}, retrieval=None)
+                                                  "retrieval_run_id": "r1", "rag_run_id": "g2", "load_run_shown": "l1",
+                                                  "decide_record": {"recommended": "bm25"}}  # for the Decide page
+    offline = SimpleNamespace(run_ids={"rag": "g1"}, retrieval=None, decision=None)
     assert demo_panel.session_updates(offline) == {"demo_result": offline, "rag_run_id": "g1"}
 
 
