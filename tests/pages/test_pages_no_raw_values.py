@@ -27,6 +27,8 @@ def test_index_page_before_and_after_a_build_shows_no_raw_values(milvus):
     assert set(models.loc[models["can run"] == "🟢 yes", "why not"]) == {"—"}
     at.button[0].click().run()
     assert not at.exception and not at.error and raw_cells(at) == []
-    cols = at.dataframe[1].value  # every collection in this Milvus, other tests' too (e.g. a hostile dataset's)
+    # every collection in this Milvus, other tests' too (e.g. a hostile dataset's); the page also shows the models'
+    # limits after a build and the providers' table (issue 24), so the collections table is found by its columns
+    cols = next(d.value for d in at.dataframe if "dataset" in d.value.columns)
     built = cols[cols["dataset"] == "sample"]
     assert len(built) >= 2 and set(built["complete"]) == {"yes"}
