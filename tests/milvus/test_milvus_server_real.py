@@ -20,6 +20,7 @@ from rag.milvus.capabilities import Capabilities, MilvusUnsupported
 from rag.milvus.index_config import IndexConfig
 from rag.milvus.server import MilvusInfo, MilvusUnavailable
 from rag.retrieval import Retriever
+from rag.settings import get_settings
 from tests.support.milvus_standalone import ROOT_TOKEN, milvus_standalone  # noqa: F401  (session fixture)
 
 pytestmark = pytest.mark.slow
@@ -102,7 +103,9 @@ def test_milvus_token_right_wrong_and_missing(remote_env, milvus_standalone, cap
     remote_env("root:wrong")
     assert cli.main(["retrieval", "--dataset", "sample", "--models", "minilm"]) == 2
     err = capsys.readouterr().err
-    assert err == f"error: Milvus at {uri} rejected MILVUS_TOKEN (auth check failure): check the user and password.\n"
+    log = get_settings().path("logs", "workbench.log")  # issue 26: where the libraries' records went
+    assert err == (f"error: Milvus at {uri} rejected MILVUS_TOKEN (auth check failure): check the user and "
+                   f"password. (details: {log})\n")
     remote_env(None)
     assert cli.main(["milvus", "status"]) == 2
     assert capsys.readouterr().err.startswith(f"error: Milvus at {uri} requires authentication: set MILVUS_TOKEN")

@@ -23,6 +23,7 @@ def test_data_page_loads_an_audio_folder_as_transcribed_segments(talks, tiny_mod
     whisper = make_tiny_whisper(tiny_models_dir / "whisper-page")
     text_ds, report = transcribe(load_audio_folder(talks), f"asr:{whisper}")
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
+    at.switch_page("pages/1_Data.py").run()  # the app lands on Decide
     at.radio[0].set_value("Audio folder").run()
     next(t for t in at.text_input if t.label.startswith("Audio folder")).set_value(str(talks)).run()
     at.text_input(key="audio_asr").set_value(f"asr:{tmp_path}").run()
