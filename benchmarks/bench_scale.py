@@ -110,9 +110,11 @@ class SyntheticCorpus(Sequence):
 
 
 class SyntheticDataset:
-    """What ``ensure_collection`` reads of a dataset (name, modality, documents, corpus_hash), without holding it."""
+    """What ``ensure_collection`` reads of a dataset (name, modality, documents, corpus and content hash, queries
+    for the language profile that chooses BM25's analyzer), without holding it."""
 
     modality = "text"
+    queries: list = []
 
     def __init__(self, sentences, n: int):
         self.name = f"scale-{n}"
@@ -120,6 +122,9 @@ class SyntheticDataset:
         self._hash = hashlib.sha256(f"{n}:{len(sentences)}:{sentences[0]}:{sentences[-1]}".encode()).hexdigest()[:16]
 
     def corpus_hash(self) -> str:
+        return self._hash
+
+    def content_hash(self) -> str:
         return self._hash
 
 
