@@ -25,9 +25,10 @@ import pandas as pd
 from evaluators.stats import verdicts
 from evaluators.stats.coverage import coverage_text, row_outcome
 from evaluators.stats.labels import metric_label
+from evaluators.stats.power import min_detectable_difference
 from evaluators.stats.results import ComparisonResult, ModelSummary, PairComparison
 from evaluators.stats.run_kinds import kind_of
-from evaluators.stats.significance import compare_models, min_detectable_difference
+from evaluators.stats.significance import compare_models
 from rag.runs import Run, RunStore
 
 BEST, TIED, NOT_SCORED = "★ best", "≈ tied", "not scored"

@@ -17,7 +17,8 @@ import numpy as np
 from scipy.stats import norm
 
 
-def _paired_diffs(a: Sequence[float], b: Sequence[float]) -> np.ndarray:
+def paired_diffs(a: Sequence[float], b: Sequence[float]) -> np.ndarray:
+    """a - b on the pairs where neither is NaN (ValueError when the sides differ in length)."""
     a_arr = np.asarray(a, dtype=float).ravel()
     b_arr = np.asarray(b, dtype=float).ravel()
     if a_arr.shape != b_arr.shape:
@@ -47,7 +48,7 @@ def min_detectable_difference(
     if values_a is not None:
         if values_b is None:
             raise ValueError("values_b is required with values_a")
-        diffs = _paired_diffs(values_a, values_b)
+        diffs = paired_diffs(values_a, values_b)
         if diffs.size < 2:
             raise ValueError("need at least 2 complete pairs to estimate sd_diff")
         sd_diff = float(np.std(diffs, ddof=1))

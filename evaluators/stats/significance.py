@@ -45,7 +45,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from evaluators.stats.power import min_detectable_difference, required_queries  # noqa: F401  (re-exported)
+from evaluators.stats.power import paired_diffs
 from evaluators.stats.results import ComparisonResult, ModelSummary, PairComparison
 from evaluators.stats.signflip import SignFlip
 
@@ -56,15 +56,6 @@ Repeats = Mapping[str, Mapping[str, Sequence[float | None]]]   # {model: {query:
 def _clean(values: Sequence[float]) -> np.ndarray:
     arr = np.asarray(values, dtype=float).ravel()
     return arr[~np.isnan(arr)]
-
-
-def _paired_diffs(a: Sequence[float], b: Sequence[float]) -> np.ndarray:
-    a_arr = np.asarray(a, dtype=float).ravel()
-    b_arr = np.asarray(b, dtype=float).ravel()
-    if a_arr.shape != b_arr.shape:
-        raise ValueError(f"paired inputs differ in length: {a_arr.size} vs {b_arr.size}")
-    keep = ~(np.isnan(a_arr) | np.isnan(b_arr))
-    return a_arr[keep] - b_arr[keep]
 
 
 def bootstrap_ci(
@@ -127,7 +118,7 @@ class _PairData:
 
 def _pair_data(a: Sequence[float], b: Sequence[float], n_resamples: int, seed: int,
                repeats: tuple[Sequence, Sequence] | None) -> _PairData:
-    diffs = _paired_diffs(a, b)
+    diffs = paired_diffs(a, b)
     keep = ~(np.isnan(np.asarray(a, dtype=float)) | np.isnan(np.asarray(b, dtype=float)))
     sides = None if repeats is None else [_clean_repeats([r for r, k in zip(side, keep) if k], values)
                                           for side, values in zip(repeats, (np.asarray(a, float)[keep],

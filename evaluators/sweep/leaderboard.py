@@ -38,7 +38,8 @@ import pandas as pd
 from evaluators.formatting import DASH, display_frame, is_missing, missing
 from evaluators.retrieval.metrics import METRICS
 from evaluators.stats.pareto import pareto_flags
-from evaluators.stats.significance import compare_models, min_detectable_difference
+from evaluators.stats.power import min_detectable_difference
+from evaluators.stats.significance import compare_models
 
 N_RESAMPLES = 10000
 

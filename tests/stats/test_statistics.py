@@ -6,15 +6,9 @@ import math
 import numpy as np
 import pytest
 
+from evaluators.stats.power import min_detectable_difference, required_queries
 from evaluators.stats.results import ComparisonResult
-from evaluators.stats.significance import (
-    bootstrap_ci,
-    compare_models,
-    holm,
-    min_detectable_difference,
-    paired_test,
-    required_queries,
-)
+from evaluators.stats.significance import bootstrap_ci, compare_models, holm, paired_test
 
 NAN = float("nan")
 
