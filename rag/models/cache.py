@@ -125,16 +125,7 @@ class CachedEncoder:
         if encode is None:
             raise ModalityError(f"{self.spec.ref} embeds text only: it cannot embed images; use a clip:FOLDER "
                                 "or img:FOLDER model")
-        paths = [str(p) for p in paths]
-        shas = list(shas) if shas is not None else [""] * len(paths)
-        if len(shas) != len(paths):
-            raise ValueError(f"embed_images: {len(paths)} paths but {len(shas)} shas")
-        try:
-            keys = [sha or file_sha256(p) for p, sha in zip(paths, shas)]
-        except OSError as e:
-            raise DatasetError(f"cannot read the image ({type(e).__name__}: {e.strerror or e})",
-                               file=e.filename) from None
-        return self._cached(self.spec.cache_key + "#image", keys, paths, encode, progress, batch_size)
+        return self._embed_files("image", "the image", "embed_images", paths, shas, encode, progress, batch_size)
 
     def embed_audio(self, paths: list[str], shas: list[str] | None = None, progress: ProgressFn | None = None,
                     batch_size: int | None = None) -> np.ndarray:
@@ -143,16 +134,21 @@ class CachedEncoder:
         encode = getattr(self.raw, "encode_audio", None)
         if encode is None:
             raise ModalityError(f"{self.spec.ref} cannot embed sounds; use a clap:FOLDER or aud:FOLDER model")
+        return self._embed_files("audio", "the audio file", "embed_audio", paths, shas, encode, progress, batch_size)
+
+    def _embed_files(self, medium: str, what: str, caller: str, paths, shas, encode, progress, batch_size):
+        """Vectors for media files, cached under ``#medium`` by the sha256 of each file's bytes (a missing or
+        empty sha is computed from the file; an unreadable file is one DatasetError naming it)."""
         paths = [str(p) for p in paths]
         shas = list(shas) if shas is not None else [""] * len(paths)
         if len(shas) != len(paths):
-            raise ValueError(f"embed_audio: {len(paths)} paths but {len(shas)} shas")
+            raise ValueError(f"{caller}: {len(paths)} paths but {len(shas)} shas")
         try:
             keys = [sha or file_sha256(p) for p, sha in zip(paths, shas)]
         except OSError as e:
-            raise DatasetError(f"cannot read the audio file ({type(e).__name__}: {e.strerror or e})",
+            raise DatasetError(f"cannot read {what} ({type(e).__name__}: {e.strerror or e})",
                                file=e.filename) from None
-        return self._cached(self.spec.cache_key + "#audio", keys, paths, encode, progress, batch_size)
+        return self._cached(self.spec.cache_key + "#" + medium, keys, paths, encode, progress, batch_size)
 
     def embed_media(self, modality: str, items: list, progress: ProgressFn | None = None) -> np.ndarray:
         """Vectors for documents or queries of an image or audio dataset, from their files."""
