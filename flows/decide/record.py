@@ -88,6 +88,17 @@ def _usd(v) -> str:
     return "unknown" if v is None else f"${v:,.2f}/month"
 
 
+def _tie_break(runner: dict, winner: dict) -> str:
+    """What actually separates two tied candidates, in ``_cost_key``'s order (cost, then memory, then p95): never
+    "$0.00/month vs $0.00/month" when both are free and memory is what decided."""
+    for key, fmt in (("cost_month_usd", _usd), ("memory_mb", lambda v: f"{v:,.0f} MB of vectors"),
+                     ("p95_ms", lambda v: f"p95 {v:,.0f} ms")):
+        a, b = runner.get(key), winner.get(key)
+        if a is not None and b is not None and round(a, 2) != round(b, 2):
+            return f"{fmt(a)} vs {fmt(b)}"
+    return f"the same cost ({_usd(winner.get('cost_month_usd'))}), memory and latency"
+
+
 def _what_changes(winner: dict, runner: dict, tied: bool, brief: Brief) -> str:
     m = runner["model"]
     if not runner["passes"]:
@@ -105,9 +116,8 @@ def _what_changes(winner: dict, runner: dict, tied: bool, brief: Brief) -> str:
         return (f"with {' and '.join(parts)}, {m} would pass" + (" and, with the best mean, could take the lead"
                                                                   if better else "") + ".")
     if tied:
-        return (f"{m} ties with {winner['model']} on quality at {_usd(runner['cost_month_usd'])} vs "
-                f"{_usd(winner['cost_month_usd'])}: if {winner['model']}'s cost or memory rose above it, "
-                f"{m} would be recommended.")
+        return (f"{m} ties with {winner['model']} on quality at {_tie_break(runner, winner)}: if "
+                f"{winner['model']}'s cost or memory rose above it, {m} would be recommended.")
     return (f"{m} passes but is significantly below {winner['model']} ({_fmt_q(runner)} vs {_fmt_q(winner)}); "
             f"it would be chosen only if {winner['model']} were ruled out (a tighter budget, latency or memory).")
 

@@ -155,6 +155,18 @@ def test_recommendation_is_the_cheapest_of_a_tied_group_and_says_what_would_chan
     assert rec["what_would_change"].startswith("with p95_ms ≤ 300 (now 150), a would pass")
 
 
+def test_runner_up_sentence_names_what_separates_two_free_tied_models():
+    # both free: the memory decided, so the sentence says memory, never "$0.00/month vs $0.00/month"
+    plans = {"b": {"cost_month_usd": 0.0, "memory_mb": 1536}, "c": {"cost_month_usd": 0.0, "memory_mb": 768}}
+    rec = decide(Brief(p95_ms=150), _ev(p_bc=0.4), plans, ["b", "c"])
+    assert rec["recommended"] == "c"
+    assert rec["what_would_change"] == ("b ties with c on quality at 1,536 MB of vectors vs 768 MB of vectors: if "
+                                        "c's cost or memory rose above it, b would be recommended.")
+    same = {"b": {"cost_month_usd": 0.0, "memory_mb": 768}, "c": {"cost_month_usd": 0.0, "memory_mb": 768}}
+    rec = decide(Brief(p95_ms=150), _ev(p_bc=0.4), same, ["b", "c"])
+    assert "at p95 80 ms vs p95 60 ms:" in rec["what_would_change"]
+
+
 def test_vector_memory_and_regression_and_recheck():
     assert vector_memory_mb("dense", 384, 1_000_000, "FLAT", 0) == 1536.0        # 384 × 4 × 1M bytes
     assert vector_memory_mb("dense", 384, 1_000_000, "HNSW", 0) == 1536.0 + 128.0  # + M 16 × 2 × 4 bytes each
