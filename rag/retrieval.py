@@ -104,15 +104,16 @@ class Retriever:
         out, framed = {}, {}
         for key, spec in specs.items():
             cb = (lambda stage, d, t, _m=key: progress(_m, stage, d, t)) if progress else None
-            corpus = dataset
+            corpus, build_chunking = dataset, chunking
             if dataset.modality == "video":  # frames sampled once per (video bytes, rate), then an image corpus
                 framed[key] = frame_dataset(dataset, spec.option.get("fps", DEFAULT_FPS),
                                             progress=(lambda d, t, _cb=cb: _cb("frames", d, t)) if cb else None)
-                corpus = framed[key].dataset
+                # the rate is the frames' "chunking": one rate's build never drops another's collection
+                corpus, build_chunking = framed[key].dataset, f"fps{framed[key].fps:g}"
             if spec.has_dense and spec.folder is not None and spec.local_folder(self.settings) is None:
                 # a hub model not fetched yet: download it now, its bytes on the model's progress ("download")
                 prepare(spec, self.settings, (lambda d, t, _cb=cb: _cb("download", d, t)) if cb else None)
-            out[key] = self.store.ensure_collection(corpus, spec, self.index_config, chunking, cb, force,
+            out[key] = self.store.ensure_collection(corpus, spec, self.index_config, build_chunking, cb, force,
                                                     settings=self.settings)
         return out, framed
 
