@@ -109,7 +109,7 @@ def dataset_for(run: Run, dataset=None, load=None):
 
 def _same_queries(run: Run, ds):
     """``ds`` itself, or its text or image queries only, whichever has the run's content hash; else None."""
-    kinds = ["all"] + (sorted(ds.query_kinds()) if ds.modality in ("image", "audio") else [])
+    kinds = ["all"] + (sorted(ds.query_kinds()) if ds.modality in ("image", "audio", "video") else [])
     return next((sub for sub in map(ds.select_queries, kinds) if sub.content_hash() == run.dataset_hash), None)
 
 
