@@ -17,14 +17,16 @@ from rag.data.loaders import load_dataset
 from rag.data.video import is_video_folder, load_video_folder, sample_frames, video_info
 from tests.support.video_files import solid, write_video
 
-RED, BLUE, GREEN, WHITE = (230, 20, 20), (20, 40, 230), (20, 200, 40), (255, 255, 255)
+SAMPLE_DIGEST = "94840df2b59a17df79fc5f173206cb84ce903e19fca06e32314e2f87bcc19351"
+RED, BLUE, GREEN, WHITE, YELLOW = (230, 20, 20), (20, 40, 230), (20, 200, 40), (255, 255, 255), (240, 200, 20)
 
 
 def make_folder(root: Path, queries: list[dict] | None = None, qrels: str | None = None) -> Path:
-    """Three videos at 4 frames a second: 'target' shows blue for 2 s then red for 1 s (red from second 2)."""
+    """Three videos at 4 frames a second: 'target' shows blue for 2 s then red for 1 s (red from second 2),
+    'green' green for 2 s, 'white' white then yellow (1 s each)."""
     write_video(root / "corpus" / "target.mp4", [solid(BLUE)] * 8 + [solid(RED)] * 4)
     write_video(root / "corpus" / "green.webm", [solid(GREEN)] * 8)
-    write_video(root / "corpus" / "white.mkv", [solid(WHITE)] * 4 + [solid(BLUE)] * 4)
+    write_video(root / "corpus" / "white.mkv", [solid(WHITE)] * 4 + [solid(YELLOW)] * 4)
     (root / "qrels").mkdir()
     (root / "queries").mkdir()
     from PIL import Image
@@ -175,6 +177,8 @@ def test_the_video_sample_is_deterministic_and_graded(data_dir):
     first = {k: hashlib.sha256(v).hexdigest() for k, v in sample.sample_files().items()}
     sample._files.cache_clear()
     assert {k: hashlib.sha256(v).hexdigest() for k, v in sample.sample_files().items()} == first
+    digest = hashlib.sha256(b"".join(k.encode() + bytes.fromhex(v) for k, v in sorted(first.items()))).hexdigest()
+    assert digest == SAMPLE_DIGEST  # pinned: the same bytes with the pinned PyAV (libvpx, bitexact)
     ds = load_dataset("video-sample")
     assert ds.name == ds.source == "video-sample" and ds.modality == "video"
     assert len(ds.documents) == 6 and ds.query_kinds() == {"text": 6, "image": 2}

@@ -90,15 +90,17 @@ def test_a_videos_score_is_its_best_frames_by_the_models_own_forward(found, tiny
     enc = ClipEncoder(str(tiny_clip_dir), "cpu")
     image_cos = enc._encode_pil([f for _, _, f in frames]) @ enc._encode_pil([query_image])[0]
     for qid, cos in (("t1", text_cos), ("i1", image_cos)):
-        best: dict[str, tuple[float, float]] = {}
+        by_video: dict[str, dict[float, float]] = {}
         for (vid, t, _), c in zip(frames, cos):
-            if vid not in best or c > best[vid][0]:
-                best[vid] = (float(c), t)
-        expected = sorted(best.items(), key=lambda kv: -kv[1][0])[:K]
+            by_video.setdefault(vid, {})[t] = float(c)
+        best = {v: max(ts.values()) for v, ts in by_video.items()}
         got = result.rankings[model][qid]
-        assert [d for d, _ in got] == [v for v, _ in expected], qid
-        np.testing.assert_allclose([s for _, s in got], [c for _, (c, _) in expected], atol=1e-4)
-        assert result.frames[model][qid] == {v: t for v, (_, t) in expected}
+        assert len(got) == K and [s for _, s in got] == sorted((s for _, s in got), reverse=True)
+        np.testing.assert_allclose([s for _, s in got], sorted(best.values(), reverse=True)[:K], atol=1e-4)
+        for vid, score in got:  # each video at its best frame's score, and that frame's second
+            assert score == pytest.approx(best[vid], abs=1e-4), (qid, vid)
+            assert by_video[vid][result.frames[model][qid][vid]] == pytest.approx(best[vid], abs=1e-4), (qid, vid)
+    assert result.frames[model]["i1"]["target"] == 2.0
 
 
 def test_metrics_equal_pytrec_eval_on_the_returned_rankings(found):
