@@ -16,8 +16,9 @@ from commands import options
 from commands.options import command
 
 
-def retrieval(dataset: Annotated[str, typer.Option(help="'sample', 'image-sample', 'audio-sample', a BEIR folder, "
-                                                    "an image or audio folder (corpus/ of images or sounds, "
+def retrieval(dataset: Annotated[str, typer.Option(help="'sample', 'image-sample', 'audio-sample', 'video-sample', a "
+                                                    "BEIR folder, an image, audio or video folder (corpus/ of "
+                                                    "images, sounds or videos, "
                                                     "queries.jsonl, qrels/test.tsv), or "
                                                     "files: docs.xlsx,faq.csv or guide.docx,page.html,faq.xlsx#Sheet")],
               models: Annotated[options.NameList, options.models_option()] = "minilm,bm25",

@@ -23,9 +23,10 @@ dataset_caption(ds)
 language_caption(ds)
 
 caps = server_capabilities()  # models and index types this Milvus cannot run are shown disabled, with why
-if ds.modality in ("image", "audio"):
+if ds.modality in ("image", "audio", "video"):  # a video folder: image models on its frames
     names = model_picker("Models to index", "index_models", modality=ds.modality)
-    ds = ds.select_queries(ds.modality)  # indexing embeds the corpus only: an img:/aud: model indexes it too
+    # indexing embeds the corpus only: an img:/aud: model indexes it too
+    ds = ds.select_queries("image" if ds.modality == "video" else ds.modality)
 else:
     names = model_keys(*model_chooser(models_on(caps, session_settings())))
 fits = fit_check(names, ds)  # a text model on images, an image model on text: the reason, nothing built

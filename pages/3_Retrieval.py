@@ -31,7 +31,7 @@ with c1:
 k_key = kept("retrieval_k")  # kept across page switches, like the models typed (Streamlit drops widget keys)
 k = keep(k_key, c2.number_input("k (top documents)", 1, 100, None if k_key in st.session_state
                                 else 4 if len(ds.documents) <= 100 else 10, key=k_key))
-if ds.modality == "image" and not models:
+if ds.modality in ("image", "video") and not models:
     st.info("Image datasets are searched with image models: type a clip:FOLDER (CLIP / SigLIP: text and image "
             "queries) or img:FOLDER (ResNet / ViT / DINOv2: image queries only) spec above.")
 if ds.modality == "audio" and not models:

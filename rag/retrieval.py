@@ -7,9 +7,11 @@ article's table live in ``evaluators.retrieval.evaluate`` (``rag`` imports nothi
 Both key their results by the model spec string given (``st:/models/e5``, ``oai:m@http://h/v1``,
 ``minilm``), resolved once per call: what a run record stores resolves back to the same model. An image dataset
 (``Dataset.modality == "image"``) works the same way with ``clip:``/``img:`` models: image queries are
-embedded from their files; an audio dataset (``"audio"``) likewise with ``clap:``/``aud:`` models; a
-model that cannot evaluate the dataset is refused before any work
-(``rag.models.spec.fit_problem`` says why).
+embedded from their files; an audio dataset (``"audio"``) likewise with ``clap:``/``aud:`` models; a video
+dataset (``"video"``) is indexed as its frames (``rag.data.frames``, ``SPEC#fps=0.5`` per model, default 1 a
+second) with ``clip:``/``img:`` models and each video ranks at its best frame's place and score (as a chunked
+document at its best chunk's), the best frame's second kept in ``SearchResult.frames``; a model that cannot
+evaluate the dataset is refused before any work (``rag.models.spec.fit_problem`` says why).
 
 Usage:
     ds = load_dataset("sample")
@@ -26,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from rag.data.dataset import Dataset
+from rag.data.frames import DEFAULT_FPS, FramedDataset, fold_frames, frame_dataset
 from rag.data.language import profile_dataset
 from rag.milvus.index_config import IndexConfig
 from rag.milvus.server import MilvusInfo, ensure_milvus
@@ -38,6 +41,7 @@ from rag.settings import Settings
 
 IndexProgress = Callable[[str, str, int, int], None]  # (model, stage, done, total)
 Ranking = list[tuple[str, float]]
+MAX_TOP_K = 16_384  # Milvus' largest top-k: a frame search deeper than this is cut there
 
 
 @dataclass
@@ -51,6 +55,8 @@ class SearchResult:
     collections: dict[str, str] = field(default_factory=dict)
     model_ids: dict[str, str] = field(default_factory=dict)   # model -> resolved model id (run records)
     language: dict = field(default_factory=dict)  # {"language": profile, "bm25_analyzer": choice} (run records)
+    frames: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)  # video datasets: model ->
+    #                                                 query id -> {video id: its best frame's second}
 
 
 class Retriever:
@@ -85,22 +91,31 @@ class Retriever:
               progress: IndexProgress | None = None, force: bool = False) -> dict[str, BuildResult]:
         """Build (or reuse) a collection per model; keyed by the spec strings given. Every model is
         resolved and checked (folder there, endpoint up, key set) before anything is embedded."""
-        return self._index(dataset, resolve_all(models, check=True, settings=self.settings), chunking, progress, force)
+        return self._index(dataset, resolve_all(models, check=True, settings=self.settings), chunking, progress,
+                           force)[0]
 
     def _index(self, dataset: Dataset, specs: dict[str, ModelSpec], chunking: str = "",
-               progress: IndexProgress | None = None, force: bool = False) -> dict[str, BuildResult]:
+               progress: IndexProgress | None = None, force: bool = False
+               ) -> tuple[dict[str, BuildResult], dict[str, FramedDataset]]:
+        """Collections per model and, for a video dataset, each model's frames (its own rate)."""
         for spec in specs.values():  # a text model on images, an image backbone given text queries: refused
             if (why := fit_problem(spec, dataset)) is not None:
                 raise ModelUnavailable(why)
-        out = {}
+        out, framed = {}, {}
         for key, spec in specs.items():
             cb = (lambda stage, d, t, _m=key: progress(_m, stage, d, t)) if progress else None
+            corpus, build_chunking = dataset, chunking
+            if dataset.modality == "video":  # frames sampled once per (video bytes, rate), then an image corpus
+                framed[key] = frame_dataset(dataset, spec.option.get("fps", DEFAULT_FPS),
+                                            progress=(lambda d, t, _cb=cb: _cb("frames", d, t)) if cb else None)
+                # the rate is the frames' "chunking": one rate's build never drops another's collection
+                corpus, build_chunking = framed[key].dataset, f"fps{framed[key].fps:g}"
             if spec.has_dense and spec.folder is not None and spec.local_folder(self.settings) is None:
                 # a hub model not fetched yet: download it now, its bytes on the model's progress ("download")
                 prepare(spec, self.settings, (lambda d, t, _cb=cb: _cb("download", d, t)) if cb else None)
-            out[key] = self.store.ensure_collection(dataset, spec, self.index_config, chunking, cb, force,
+            out[key] = self.store.ensure_collection(corpus, spec, self.index_config, build_chunking, cb, force,
                                                     settings=self.settings)
-        return out
+        return out, framed
 
     def search(self, dataset: Dataset, spec: ModelSpec, queries: list[str], k: int,
                chunking: str = "") -> list[Ranking]:
@@ -114,17 +129,23 @@ class Retriever:
         if k < 1:
             raise ValueError(f"k must be at least 1 (got {k})")
         specs = resolve_all(models, check=True, settings=self.settings)
-        built = self._index(dataset, specs, chunking, progress)
+        built, framed = self._index(dataset, specs, chunking, progress)
         queries = dataset.judged_queries
         texts = [q.text for q in queries]
-        rankings, secs = {}, {}
+        rankings, secs, frames = {}, {}, {}
         for key, spec in specs.items():
             t = time.perf_counter()
             vectors = None  # an image dataset's queries: text through the text tower, images through the vision tower
-            if dataset.modality in ("image", "audio") and spec.has_dense:
+            if dataset.modality in ("image", "audio", "video") and spec.has_dense:
                 vectors = spec.encoder(self.settings).embed_queries(queries)
-            hits = self.store.search(built[key].name, spec, texts, k, self.index_config, query_vectors=vectors,
+            fr = framed.get(key)  # a video's frames: deep enough to see k distinct videos, then folded
+            depth = min(len(fr.dataset.documents), k * fr.most_per_video, MAX_TOP_K) if fr else k
+            hits = self.store.search(built[key].name, spec, texts, depth, self.index_config, query_vectors=vectors,
                                      settings=self.settings)
+            if fr:
+                folded = [fold_frames(h, fr, k) for h in hits]
+                hits = [ranking for ranking, _ in folded]
+                frames[key] = {q.id: best for q, (_, best) in zip(queries, folded)}
             secs[key] = time.perf_counter() - t
             rankings[key] = {q.id: h for q, h in zip(queries, hits)}
             if progress:
@@ -133,4 +154,4 @@ class Retriever:
                                               sparse=any(s.has_sparse for s in specs.values()))
         language["model_fit"] = fit_warnings(specs.values(), profile_dataset(dataset))  # {model: why not}
         return SearchResult(dataset.name, k, list(specs), rankings, secs, {m: b.name for m, b in built.items()},
-                            {m: s.model_id for m, s in specs.items()}, language)
+                            {m: s.model_id for m, s in specs.items()}, language, frames)

@@ -17,6 +17,7 @@ Usage:
     s.milvus_idle_s, s.parent_pid                 # 30.0, None (WORKBENCH_MILVUS_IDLE_S, WORKBENCH_PARENT_PID)
     s.max_image_mb                                # 20: largest image in an image dataset (WORKBENCH_MAX_IMAGE_MB)
     s.max_audio_mb, s.max_audio_s                 # 200, 3600.0: audio limits (WORKBENCH_MAX_AUDIO_MB / _S)
+    s.max_video_mb, s.max_video_s                 # 500, 3600.0: video limits (WORKBENCH_MAX_VIDEO_MB / _S)
     s.folder_under_roots("/data/team/scifact")    # the resolved path, or ValueError (WORKBENCH_DATA_ROOTS)
     s.key_for("http://localhost:11434/v1")        # None unless configured for that endpoint
     mine = s.with_keys(typed_key)                 # one session's settings (key from the sidebar); s unchanged
@@ -71,6 +72,11 @@ class Settings(BaseSettings):
                                                                             "max_audio_mb"))
     max_audio_s: float = Field(default=3600.0, gt=0, validation_alias=AliasChoices("WORKBENCH_MAX_AUDIO_S",
                                                                                 "max_audio_s"))
+    # Largest video file (MB) and longest video (seconds) a video dataset may hold.
+    max_video_mb: int = Field(default=500, ge=1, validation_alias=AliasChoices("WORKBENCH_MAX_VIDEO_MB",
+                                                                            "max_video_mb"))
+    max_video_s: float = Field(default=3600.0, gt=0, validation_alias=AliasChoices("WORKBENCH_MAX_VIDEO_S",
+                                                                                "max_video_s"))
     # Where local encoders run: "auto" (CUDA, else Apple MPS, else CPU), or "cpu", "cuda", "cuda:1", "mps".
     device: str = Field(default="auto", validation_alias=AliasChoices("WORKBENCH_DEVICE", "device"))
     # Texts per encoder call (measured on 2 CPU cores: batch 32 546/s, 64 663/s; a GPU wants more).

@@ -29,6 +29,7 @@ from rag.data.tables import SHEET, TABLE_EXTENSIONS, default_mapping, load_table
 from ui.audio import audio_form
 from ui.demo_panel import demo_panel
 from ui.state import set_dataset
+from ui.video import video_form
 
 ROOT = Path(__file__).resolve().parent.parent
 SCIFACT = (ROOT.parent / "shared" / "datasets" / "scifact").resolve()  # the BEIR folder field's default
@@ -112,18 +113,24 @@ def sample_form() -> None:
         from rag.data.samples.audio import load_audio_sample
 
         load(load_audio_sample)
+    if c3.button("Load the video sample", help="6 short videos of coloured-shape scenes, 6 text and 2 image queries: "
+                                                 "evaluated on the Retrieval page with clip:/img: models on frames"):
+        from rag.data.samples.video import load_video_sample
+
+        load(load_video_sample)
     demo_panel()
 
 
 def beir_form() -> None:
     from rag.data.audio import is_audio_folder, load_audio_folder
     from rag.data.images import is_image_folder, load_image_folder
+    from rag.data.video import is_video_folder, load_video_folder
 
     folder = st.text_input("BEIR folder (corpus.jsonl, queries.jsonl, qrels/<split>.tsv)", value=str(SCIFACT))
     split = st.text_input("qrels split", value="test")
     if st.button("Load folder", type="primary"):  # a folder with corpus/ is an image folder: load it as one
-        fn = (load_audio_folder if is_audio_folder(folder) else load_image_folder if is_image_folder(folder)
-              else load_beir)
+        fn = (load_audio_folder if is_audio_folder(folder) else load_video_folder if is_video_folder(folder)
+              else load_image_folder if is_image_folder(folder) else load_beir)
         load_folder(fn, folder, split=split)
 
 
@@ -172,6 +179,7 @@ SOURCE_FORMS = {  # the radio's options, in order: a new source is one entry
     "BEIR folder": beir_form,
     "Image folder": image_form,
     "Audio folder": lambda: audio_form(load),
+    "Video folder": lambda: video_form(load),
     "Tables (CSV / Excel / JSONL / Parquet)": tables_form,
     "Documents (.txt, .md, .pdf, .docx, .html)": documents_form,
 }

@@ -151,7 +151,7 @@ def query_view(store, run) -> None:
     queries = {q.id: q for q in ds.queries} if ds else {}
     qid = st.selectbox("Query", ids, key="history_query",
                        format_func=lambda i: f"{i}: {query_label(queries[i])[:120]}" if i in queries else i)
-    image = ds is not None and ds.modality in ("image", "audio")  # thumbnails / waveform pictures
+    image = ds is not None and ds.modality in ("image", "audio", "video")  # thumbnails / waveforms / frames
     if ds is None:
         st.caption(unreadable_note(run))
     elif qid in queries:

@@ -125,8 +125,9 @@ def show_query(ds, q) -> None:
 def text_only(ds, what: str) -> None:
     """On a page that needs text (RAG quality, Load test, Sweep): an image dataset gets a clear note and
     the page stops (``st.stop``), never a traceback."""
-    if ds.modality in ("image", "audio"):
-        st.info(f"**{md(ds.name)}** is an {ds.modality} dataset: {ds.modality} datasets are evaluated on the "
+    if ds.modality in ("image", "audio", "video"):
+        article = "a" if ds.modality == "video" else "an"
+        st.info(f"**{md(ds.name)}** is {article} {ds.modality} dataset: {ds.modality} datasets are evaluated on the "
                 f"**Retrieval** page only ({what}). Load a text dataset on the Data page to use this page.",
-                icon="🖼️" if ds.modality == "image" else "🔊")
+                icon={"image": "🖼️", "audio": "🔊"}.get(ds.modality, "🎞️"))
         st.stop()

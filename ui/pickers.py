@@ -75,6 +75,7 @@ def model_picker(label: str, key: str, prefer_indexed: bool = False, modality: s
     from rag.milvus.capabilities import models_on
     from ui.resources import server_capabilities
 
+    modality = "image" if modality == "video" else modality  # a video is searched by its frames: image models
     options = [o for o in models_on(server_capabilities(), session_settings()) if o[0].modality == modality]
     runnable = [m.name for m, ok, _ in options if ok]
     indexed = [m for m in st.session_state.get("indexed_models") or [] if m and model_modality(m) == modality]
@@ -130,7 +131,7 @@ def fit_check(models: list[str], ds) -> bool:
 def query_kind_picker(ds, key: str) -> str:
     """An image dataset's "Queries" choice: all, text or image (with counts); "all" for a text dataset."""
     kinds = ds.query_kinds()
-    if ds.modality not in ("image", "audio") or not kinds:
+    if ds.modality not in ("image", "audio", "video") or not kinds:
         return "all"
     counts = {"all": sum(kinds.values()), **kinds}
     return keep(key, st.radio("Queries", list(counts), horizontal=True, key=kept(key, counts),

@@ -28,9 +28,9 @@ def dataset_caption(ds) -> None:
 
 def caption_text(ds) -> str:
     """"Dataset **name**: N documents (or images), M judged questions (and their kinds), J judgments."""
-    kinds = ds.query_kinds() if ds.modality in ("image", "audio") else {}
+    kinds = ds.query_kinds() if ds.modality in ("image", "audio", "video") else {}
     what = ", ".join(f"{n:,} {kind}" for kind, n in sorted(kinds.items(), key=lambda kv: kv[0] != "text"))
-    unit = {"image": "images", "audio": "sounds"}.get(ds.modality, "documents")
+    unit = {"image": "images", "audio": "sounds", "video": "videos"}.get(ds.modality, "documents")
     return (f"Dataset **{ds.name}**: {len(ds.documents):,} {unit}, "
             f"{len(ds.judged_queries):,} judged questions{f' ({what})' if what else ''}, "
             f"{sum(len(v) for v in ds.qrels.values()):,} judgments.")
@@ -130,9 +130,14 @@ def query_drilldown(ds, result) -> None:
     searched = result.per_query[result.models[0]] if result.models else {}
     queries = {q.id: q for q in ds.judged_queries if q.id in searched} or {q.id: q for q in ds.judged_queries}
     qid = st.selectbox("Query", query_order(queries), format_func=lambda q: f"{q}: {query_label(queries[q])[:120]}")
-    if ds.modality == "image":
+    if ds.modality in ("image", "video"):  # a video: its best frame's thumbnail and second, then players
         show_query(ds, queries[qid])
         rank_table(comparison_table(ds, result, qid, thumbs=THUMB_PX), result.k)
+        if ds.modality == "video":
+            from ui.video import video_players
+
+            with st.expander("Watch: each model's top videos (from their best frame)", expanded=True):
+                video_players(ds, result, qid)
     else:
         if ds.modality == "audio":
             show_query(ds, queries[qid])  # its player

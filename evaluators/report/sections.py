@@ -109,7 +109,7 @@ def dataset_for(run: Run, dataset=None, load=None):
 
 def _same_queries(run: Run, ds):
     """``ds`` itself, or its text or image queries only, whichever has the run's content hash; else None."""
-    kinds = ["all"] + (sorted(ds.query_kinds()) if ds.modality in ("image", "audio") else [])
+    kinds = ["all"] + (sorted(ds.query_kinds()) if ds.modality in ("image", "audio", "video") else [])
     return next((sub for sub in map(ds.select_queries, kinds) if sub.content_hash() == run.dataset_hash), None)
 
 
@@ -178,7 +178,7 @@ def retrieval_example(group, rows, labels, qid, q, ds, cmp, caption) -> tuple[st
     """The article's Rank × model table for one query, relevance-tinted (``RunKind.example`` of retrieval)."""
     from evaluators.retrieval.evaluate import THUMB_PX, relevance_class
 
-    if ds is not None and ds.modality in ("image", "audio"):  # thumbnails, or waveform pictures
+    if ds is not None and ds.modality in ("image", "audio", "video"):  # thumbnails, waveforms, best frames
         frame = _retrieval_frame(group, rows, labels, qid, ds, thumbs=THUMB_PX)
         return caption, (query_image_html(q) if q is not None else Markup("")) + image_rank_html(frame)
     return caption, _table(_retrieval_frame(group, rows, labels, qid, ds).reset_index(), cell_class=relevance_class)
@@ -241,16 +241,19 @@ def run_query_frame(store: RunStore, run: Run, qid: str, ds=None, thumbs: int = 
 
 def _retrieval_frame(group, rows, labels, qid, ds, thumbs: int = 0) -> pd.DataFrame:
     k = int(group[0].config.get("k") or 10)
-    rankings, per_query = {}, {}
+    rankings, per_query, frames = {}, {}, {}
+    best = {run.id: run.config.get("best_frames") or {} for run in group}  # a video run: best frames' seconds
     for (rid, model), items in rows.items():
         lab = labels.get((rid, model), model)
         rankings[lab] = {r["item_id"]: [(d, s) for d, s in r.get("ranking", [])] for r in items}
         per_query[lab] = {r["item_id"]: r["scores"] for r in items}
+        if best.get(rid, {}).get(model):
+            frames[lab] = best[rid][model]
     if ds is None:
         return _rank_table_ids(rankings, per_query, k, qid)
     from evaluators.retrieval.evaluate import RetrievalResult, comparison_table
 
-    result = RetrievalResult(ds.name, k, list(rankings), rankings, per_query, {})
+    result = RetrievalResult(ds.name, k, list(rankings), rankings, per_query, {}, frames=frames)
     return comparison_table(ds, result, qid, thumbs=thumbs)
 
 

@@ -75,12 +75,21 @@ class RetrievalResult:
     language: dict = field(default_factory=dict)               # {"language": profile, "bm25_analyzer": choice}
     model_info: dict[str, dict] = field(default_factory=dict)  # model -> limits, truncation, prompts, dim
     run_id: str | None = None                                  # set once recorded (``run_retrieval``)
+    frames: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)  # video datasets: model ->
+    #                                                          query id -> {video id: best frame's second}
 
     def to_json(self) -> dict:
-        return {"dataset": self.dataset, "k": self.k, **self.language, "metrics": self.metrics,
-                "models": self.model_info,
-                "rankings": {m: {q: [[d, round(s, 6)] for d, s in hits] for q, hits in r.items()}
-                             for m, r in self.rankings.items()}}
+        out = {"dataset": self.dataset, "k": self.k, **self.language, "metrics": self.metrics,
+               "models": self.model_info,
+               "rankings": {m: {q: [[d, round(s, 6)] for d, s in hits] for q, hits in r.items()}
+                            for m, r in self.rankings.items()}}
+        if self.frames:  # a video dataset: where in each ranked video its best frame is
+            out["best_frames"] = self.frames
+        return out
+
+    def frame_time(self, model: str, query_id: str, doc_id: str) -> float | None:
+        """The second of ``doc_id``'s best frame in ``model``'s results for ``query_id`` (video datasets)."""
+        return self.frames.get(model, {}).get(query_id, {}).get(doc_id)
 
     def metrics_frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.metrics).T.rename_axis("model")
@@ -101,7 +110,7 @@ def evaluate_retrieval(wb: Retriever, dataset: Dataset, models: list[str], k: in
         info.setdefault(m, {})["sent_truncated"] = n - before.get(m, 0)
     return RetrievalResult(found.dataset, k, found.models, found.rankings, per_query, metrics,
                            found.search_seconds, found.collections, found.model_ids, wb.index_config.record(),
-                           found.language, info)
+                           found.language, info, frames=found.frames)
 
 
 def api_cuts(models: list[str], settings=None) -> dict[str, int]:
@@ -149,16 +158,19 @@ def run_retrieval(retriever: Retriever, dataset: Dataset, models: list[str], k: 
     return result
 
 
-def thumbnail(path: str, size: int = THUMB_PX) -> str | None:
-    """An image's thumbnail, or a sound's waveform picture (``size`` wide, ``size`` / 3 high), as a
-    ``data:image/png;base64,...`` URI, or None when the file is gone or unreadable (a table then shows
-    ``MISSING_THUMB`` or the id, never a traceback)."""
+def thumbnail(path: str, size: int = THUMB_PX, seconds: float | None = None) -> str | None:
+    """An image's thumbnail, a sound's waveform picture (``size`` wide, ``size`` / 3 high), or a video's frame
+    at ``seconds`` (its best frame; the first without), as a ``data:image/png;base64,...`` URI, or None when
+    the file is gone or unreadable (a table then shows ``MISSING_THUMB`` or the id, never a traceback)."""
     from rag.data.audio import AUDIO_EXTS, waveform_data_uri
     from rag.data.images import thumbnail_data_uri
+    from rag.data.video import VIDEO_EXTS, frame_data_uri
 
     if not path:
         return None
     try:
+        if path.lower().endswith(VIDEO_EXTS):
+            return frame_data_uri(path, seconds or 0.0, size)
         if path.lower().endswith(AUDIO_EXTS):
             return waveform_data_uri(path, size, max(16, size // 3))
         return thumbnail_data_uri(path, size)
@@ -185,10 +197,11 @@ def comparison_table(dataset: Dataset, result: RetrievalResult, query_id: str, t
     cols: dict[str, list[str]] = {}
     for m in result.models:
         hits = result.rankings[m].get(query_id, [])[:k]
-        cells = [f"{RELEVANT if d in rel else NOT_RELEVANT} {doc_label(dataset, d)}" for d, _ in hits]
+        times = {d: result.frame_time(m, query_id, d) for d, _ in hits}  # a video: its best frame's second
+        cells = [f"{RELEVANT if d in rel else NOT_RELEVANT} {doc_label(dataset, d)}"
+                 + (f" @ {times[d]:.1f} s" if times[d] is not None else "") for d, _ in hits]
         if thumbs:
-            images = [thumbnail(dataset.doc(d).image or dataset.doc(d).audio, thumbs) or MISSING_THUMB
-                      for d, _ in hits]
+            images = [thumbnail(dataset.doc(d).media, thumbs, times[d]) or MISSING_THUMB for d, _ in hits]
             cols[m + IMAGE_COLUMN] = images + [""] * (k - len(images) + 2)
         cols[m] = cells + [NO_MATCH] * (k - len(cells))
         pq = result.per_query[m].get(query_id, {})
@@ -203,7 +216,7 @@ def save_run(store, dataset: Dataset, result: RetrievalResult, config: dict | No
            "model_ids": {m: result.model_ids.get(m) or resolve(m).model_id for m in result.models},
            "dataset_source": dataset.source, "query_kinds": dataset.query_kinds(), **result.index, **result.language,
            **runtime_info(), "models_info": result.model_info,
-           **(config or {})}
+           **({"best_frames": result.frames} if result.frames else {}), **(config or {})}
     run_id = store.create("retrieval", cfg, dataset=dataset)
     rows = [RetrievalRow(model=m, item_id=q, ranking=result.rankings[m].get(q, []), scores=vals)
             for m in result.models for q, vals in result.per_query[m].items()]

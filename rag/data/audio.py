@@ -18,7 +18,8 @@ in ``qrels/<split>.tsv`` are kept, as in ``load_beir``. Every file is decoded in
 truncated, oversized, too long, empty or unsupported file is a ``DatasetError`` naming it before any
 model sees it; nothing is half-loaded. Checked files are remembered in-process by (path, mtime, size).
 
-Models read the samples with ``load_audio(path, rate)``: mono (channels averaged), float32 in [-1, 1],
+Models read the samples with ``load_audio(path, rate)`` (a sound, or a video's audio track): mono
+(channels averaged), float32 in [-1, 1],
 resampled to the model's rate by polyphase filtering (``scipy.signal.resample_poly``).
 
 Usage:
@@ -34,17 +35,18 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from functools import lru_cache
-from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import Any
+from pathlib import Path
 
 import numpy as np
 
-from rag.data.dataset import Dataset, DatasetError, Document, Query
-from rag.data.validation import IdRegistry, decode_text, get_id, get_text, iter_jsonl, read_source
+from rag.data.dataset import Dataset, DatasetError
+from rag.data.media import CAPTIONS, Check, Medium, QueryMedium, is_media_folder, load_media_folder, size_text
+from rag.data.media import Bad as _Bad
+from rag.data.media import read_texts as media_texts
+from rag.data.video import VIDEO_EXTS
 
 SOUNDFILE_EXTS = (".wav", ".flac", ".ogg", ".mp3")  # decoded by libsndfile (soundfile)
 AV_EXTS = (".m4a",)                                 # AAC in MP4: decoded by FFmpeg (PyAV)
@@ -53,7 +55,7 @@ MIN_RATE, MAX_RATE = 4_000, 384_000                 # sample rates outside this 
 AUDIO_HINT = ("an audio folder holds corpus/ (.wav, .flac, .ogg, .mp3 or .m4a files), queries.jsonl and "
               "qrels/<split>.tsv; captions.jsonl and transcripts.jsonl are optional")
 ACCEPTED = "accepted: " + ", ".join(AUDIO_EXTS)
-QUERIES, CAPTIONS, TRANSCRIPTS = "queries.jsonl", "captions.jsonl", "transcripts.jsonl"
+TRANSCRIPTS = "transcripts.jsonl"
 
 
 @dataclass(frozen=True)
@@ -68,14 +70,7 @@ class AudioInfo:
 
 def is_audio_folder(path: str | os.PathLike) -> bool:
     """A folder with ``corpus/`` whose first (by name, hidden files skipped) file is a sound file."""
-    corpus = Path(path).expanduser() / "corpus"
-    if not corpus.is_dir():
-        return False
-    try:
-        files = sorted(p.name for p in corpus.iterdir() if not p.name.startswith(".") and p.is_file())
-    except OSError:
-        return False
-    return bool(files) and Path(files[0]).suffix.lower() in AUDIO_EXTS
+    return is_media_folder(path, AUDIO_EXTS)
 
 
 def limits() -> tuple[int, float]:
@@ -93,159 +88,44 @@ def load_audio_folder(folder: str | os.PathLike, split: str = "test", name: str 
     Cheap checks (files present, names, queries, judgments, captions, transcripts) run first, then
     every file is decoded; the first problem found is raised, naming its file (and line and field).
     """
-    from rag.data.beir import parse_qrels
+    medium = AUDIO
+    if max_bytes is not None or max_seconds is not None:
+        def check() -> Check:
+            return audio_check(max_bytes, max_seconds)
+        medium = replace(AUDIO, check=check, query=replace(AUDIO_QUERY, check=check))
+    return load_media_folder(folder, medium, split, name)
 
-    root = Path(folder).expanduser()
-    if not root.is_dir():
-        raise DatasetError("folder not found" if not root.exists() else "not a folder", file=str(folder),
-                           hint=AUDIO_HINT)
-    root = root.resolve()
+
+def audio_check(max_bytes: int | None = None, max_seconds: float | None = None) -> Check:
+    """The per-file check of an audio folder (corpus and query sounds), at the limits in force."""
     default_bytes, default_seconds = limits()
     max_bytes = default_bytes if max_bytes is None else max_bytes
     max_seconds = default_seconds if max_seconds is None else max_seconds
-    for rel, ok in (("corpus/", (root / "corpus").is_dir()), (QUERIES, (root / QUERIES).is_file())):
-        if not ok:
-            raise DatasetError(f"missing {rel}", file=rel, hint=f"in {root}: {AUDIO_HINT}")
-    qrels_name = f"qrels/{split}.tsv"
-    if not (root / qrels_name).is_file():
-        found = sorted(p.stem for p in (root / "qrels").glob("*.tsv"))
-        raise DatasetError(f"no judgments for split {split!r}", file=qrels_name,
-                           hint=f"splits found: {', '.join(found) or 'none'}; {AUDIO_HINT}")
-
-    files = _scan_corpus(root)
-    qrels, qrel_lines = parse_qrels(qrels_name, _read_text(root, qrels_name))
-    queries, all_query_ids = _read_queries(root, set(qrels))
-    query_lines = {q.id: line for q, _, line in queries}
-    for query_id, judged in qrels.items():
-        if query_id not in all_query_ids:
-            raise DatasetError(f"unknown query {query_id!r} (not in {QUERIES})", file=qrels_name,
-                               line=qrel_lines[query_id, None], field="query-id")
-        for doc_id in judged:
-            if doc_id not in files:
-                raise DatasetError(f"unknown sound {doc_id!r} (no such file in corpus/)", file=qrels_name,
-                                   line=qrel_lines[query_id, doc_id], field="corpus-id")
-    captions = read_texts(root, CAPTIONS, "caption", files) if (root / CAPTIONS).exists() else {}
-    if (root / TRANSCRIPTS).exists():
-        read_texts(root, TRANSCRIPTS, "text", files)  # checked now; read by the speech-to-text evaluation
-
-    checks = [(f"corpus/{fname}", root / "corpus" / fname, None) for fname in files.values()]
-    checks += [(rel, root / rel, f"{QUERIES} line {query_lines[q.id]}") for q, rel, _ in queries if rel]
-    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-        infos = dict(zip((c[0] for c in checks),
-                         pool.map(lambda c: check_audio(*c, max_bytes, max_seconds), checks)))
-
-    documents = [Document(doc_id, fname, captions.get(doc_id, ""), audio=str(root / "corpus" / fname),
-                          audio_sha=infos[f"corpus/{fname}"].sha) for doc_id, fname in files.items()]
-    out_queries = [Query(q.id, q.text, q.reference, audio=str(root / rel), audio_sha=infos[rel].sha) if rel else q
-                   for q, rel, _ in queries]
-    return Dataset(name=name or root.name, documents=documents, queries=out_queries, qrels=qrels,
-                   source=str(root))
+    return lambda rel, path, named_by: check_audio(rel, path, named_by, max_bytes, max_seconds).sha
 
 
-def _read_text(root: Path, rel: str) -> str:
-    return decode_text(*read_source(root / rel, name=rel))
-
-
-def _scan_corpus(root: Path) -> dict[str, str]:
-    """Sound id -> file name, in file-name order; hidden files are skipped."""
-    files: dict[str, str] = {}
-    for entry in sorted((root / "corpus").iterdir(), key=lambda p: p.name):
-        if entry.name.startswith("."):
-            continue
-        rel = f"corpus/{entry.name}"
-        if entry.is_dir():
-            raise DatasetError("a folder inside corpus/ (subfolders are not read)", file=rel + "/",
-                               hint="put the sound files directly in corpus/")
-        ext = entry.suffix.lower()
-        if ext not in AUDIO_EXTS:
-            raise DatasetError(f"unsupported format {ext or '(no extension)'!r}", file=rel, hint=ACCEPTED)
-        if entry.stem in files:
-            raise DatasetError(f"duplicate id {entry.stem!r}: corpus/{files[entry.stem]} has the same name",
-                               file=rel, hint="a sound's id is its file name without the extension")
-        files[entry.stem] = entry.name
-    if not files:
-        raise DatasetError("no sound files in corpus/", file="corpus/", hint=ACCEPTED)
-    return files
-
-
-def _read_queries(root: Path, judged: set[str]) -> tuple[list[tuple[Query, str, int]], set[str]]:
-    ids = IdRegistry(QUERIES, "_id")
-    out: list[tuple[Query, str, int]] = []
-    for line, record in iter_jsonl(QUERIES, _read_text(root, QUERIES)):
-        query_id = get_id(QUERIES, line, record, "_id")
-        ids.add(query_id, line)
-        text = get_text(QUERIES, line, record, "text", required=False)
-        value = record.get("audio")
-        has_audio = value is not None and not (isinstance(value, str) and not value.strip())
-        if text and has_audio:
-            raise DatasetError("a query has text or audio, not both", file=QUERIES, line=line, field="audio")
-        if not text and not has_audio:
-            raise DatasetError("a query needs a text or an audio file", file=QUERIES, line=line, field="text")
-        rel = _query_audio(root, line, value) if has_audio else ""
-        if query_id in judged:
-            out.append((Query(query_id, text), rel, line))
-    return out, set(ids.lines)
-
-
-def _query_audio(root: Path, line: int, value: Any) -> str:
-    """The audio path of a query, relative to the folder (posix), checked to stay inside it and exist."""
-    def fail(message: str, hint: str | None = None) -> DatasetError:
-        return DatasetError(message, file=QUERIES, line=line, field="audio", hint=hint)
-
-    if not isinstance(value, str):
-        raise fail(f"audio path must be a string, got {type(value).__name__}")
-    text = value.strip().replace("\\", "/")
-    if text.startswith("/") or PureWindowsPath(text).drive or Path(text).is_absolute():
-        raise fail(f"absolute audio path '{value.strip()}'", "give a path relative to the dataset folder")
-    parts = PurePosixPath(text).parts
-    if ".." in parts:
-        raise fail(f"audio path '{value.strip()}' leaves the dataset folder ('..')",
-                   "give a path inside the dataset folder")
-    rel = PurePosixPath(*[p for p in parts if p != "."]).as_posix()
-    path = root / rel
-    if path.suffix.lower() not in AUDIO_EXTS:
-        raise fail(f"unsupported format {path.suffix.lower() or '(no extension)'!r} ({rel})", ACCEPTED)
-    if not path.is_file():
-        raise fail(f"audio file not found: {rel}", f"paths are relative to {root}")
-    if not path.resolve().is_relative_to(root):
-        raise fail(f"audio path '{rel}' leaves the dataset folder (through a link)")
-    return rel
+AUDIO_QUERY = QueryMedium("audio", AUDIO_EXTS, either="audio", needs="an audio file", not_found="audio file",
+                          check=audio_check)
+AUDIO = Medium("audio", AUDIO_EXTS, noun="sound", article="a sound", files="sound files",
+               none_found="no sound files in corpus/", hint=AUDIO_HINT, check=audio_check, query=AUDIO_QUERY,
+               texts=((CAPTIONS, "caption"), (TRANSCRIPTS, "text")))
 
 
 def read_texts(root: Path, name: str, field: str, files: dict[str, str]) -> dict[str, str]:
     """``{"_id": sound id, field: text}`` lines of captions.jsonl / transcripts.jsonl, every line checked."""
-    ids = IdRegistry(name, "_id")
-    out: dict[str, str] = {}
-    for line, record in iter_jsonl(name, _read_text(root, name)):
-        sound_id = get_id(name, line, record, "_id")
-        ids.add(sound_id, line)
-        if sound_id not in files:
-            raise DatasetError(f"unknown sound {sound_id!r} (no such file in corpus/)", file=name, line=line,
-                               field="_id")
-        out[sound_id] = get_text(name, line, record, field)
-    return out
+    return media_texts(root, name, field, files, "sound")
 
 
 def transcripts(dataset: Dataset) -> dict[str, str]:
     """The reference transcripts of an audio dataset's sounds (sound id -> text), {} without transcripts.jsonl."""
-    root = Path(dataset.documents[0].audio).parent.parent if dataset.documents and dataset.documents[0].audio \
-        else None
+    first = dataset.documents[0].audio or dataset.documents[0].video if dataset.documents else ""
+    root = Path(first).parent.parent if first else None
     if root is None or not (root / TRANSCRIPTS).is_file():
         return {}
     return read_texts(root, TRANSCRIPTS, "text", {d.id: d.title for d in dataset.documents})
 
 
 # --- checking and decoding one file ---------------------------------------------------------------
-
-class _Bad(Exception):
-    def __init__(self, message: str, hint: str | None = None):
-        super().__init__(message)
-        self.message, self.hint = message, hint
-
-
-def _size(n: int) -> str:
-    return f"{n / 2**20:.1f} MB" if n >= 2**20 else f"{n:,} bytes"
-
 
 def check_audio(rel: str, path: Path, named_by: str | None, max_bytes: int, max_seconds: float) -> AudioInfo:
     """What a good sound file is (``AudioInfo``); a DatasetError (file = ``rel``) for a bad one."""
@@ -257,7 +137,7 @@ def check_audio(rel: str, path: Path, named_by: str | None, max_bytes: int, max_
     except OSError as e:
         raise DatasetError(f"cannot read the audio file: {e.strerror or e}", file=rel, hint=hint()) from None
     if st.st_size > max_bytes:
-        raise DatasetError(f"audio file is {_size(st.st_size)}, over the {_size(max_bytes)} limit", file=rel,
+        raise DatasetError(f"audio file is {size_text(st.st_size)}, over the {size_text(max_bytes)} limit", file=rel,
                            hint=hint("raise WORKBENCH_MAX_AUDIO_MB or cut the recording"))
     if st.st_size == 0:
         raise DatasetError("empty file", file=rel, hint=hint())
@@ -290,7 +170,7 @@ def _checked(path: str, mtime_ns: int, size: int) -> AudioInfo:
 
 def _decode(data: bytes, ext: str) -> tuple[np.ndarray, int]:
     """(frames x channels float32, rate) from a file's bytes."""
-    if ext in AV_EXTS:
+    if ext in AV_EXTS or ext in VIDEO_EXTS:  # a video's audio track: FFmpeg demuxes it
         return _decode_av(data)
     import soundfile as sf
 

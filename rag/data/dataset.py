@@ -60,6 +60,13 @@ class Document:
     image_sha: str = ""   # sha256 of the image's bytes: the embedding cache's and corpus hash's key
     audio: str = ""       # audio corpora: absolute path of the audio file ("" otherwise)
     audio_sha: str = ""   # sha256 of the audio file's bytes (cache and corpus hash key)
+    video: str = ""       # video corpora: absolute path of the video file ("" otherwise)
+    video_sha: str = ""   # sha256 of the video file's bytes (frame cache and corpus hash key)
+
+    @property
+    def media(self) -> str:
+        """The document's media file (image, sound or video), "" for text."""
+        return self.image or self.audio or self.video
 
     @property
     def full_text(self) -> str:
@@ -97,9 +104,11 @@ class Dataset:
     @property
     def modality(self) -> str:
         """"image" when the corpus is images (``Document.image``), "audio" when it is audio files
-        (``Document.audio``), else "text"."""
+        (``Document.audio``), "video" for video files (``Document.video``), else "text"."""
         first = self.documents[0] if self.documents else None
-        return "image" if first and first.image else "audio" if first and first.audio else "text"
+        if first is None:
+            return "text"
+        return "image" if first.image else "audio" if first.audio else "video" if first.video else "text"
 
     def query_kinds(self) -> dict[str, int]:
         """How many judged queries of each kind: {"text": n, "image": m} (kinds with none left out)."""
@@ -121,8 +130,9 @@ class Dataset:
 
     def require_text(self, job: str) -> None:
         """Refuse an image dataset for a job that evaluates text (RAG answers, load tests, sweeps)."""
-        if self.modality in ("image", "audio"):
-            raise ValueError(f"{self.name} is an {self.modality} dataset: {job} evaluates text datasets only; "
+        if self.modality in ("image", "audio", "video"):
+            article = "a" if self.modality == "video" else "an"
+            raise ValueError(f"{self.name} is {article} {self.modality} dataset: {job} evaluates text datasets only; "
                              f"compare {self.modality} retrieval on the Retrieval page or with cli.py retrieval")
 
     def doc(self, doc_id: str) -> Document:
@@ -146,7 +156,7 @@ class Dataset:
         """Hash of the documents only: collections are rebuilt when (and only when) it changes."""
         h = hashlib.sha256()
         for d in self.documents:  # an image's bytes hash joins in (text corpora hash as they always did)
-            sha = d.image_sha or d.audio_sha  # an audio file's bytes hash joins in the same way
+            sha = d.image_sha or d.audio_sha or d.video_sha  # a sound's or video's bytes hash the same way
             parts = [d.id, d.title, d.text, sha] if sha else [d.id, d.title, d.text]
             h.update(json.dumps(parts, ensure_ascii=False).encode())
         return h.hexdigest()[:16]

@@ -32,15 +32,15 @@ import hashlib
 import io
 import os
 import warnings
-from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from functools import lru_cache
-from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import Any
+from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from rag.data.dataset import Dataset, DatasetError, Document, Query
-from rag.data.validation import IdRegistry, decode_text, get_id, get_text, iter_jsonl, read_source
+from rag.data.dataset import Dataset, DatasetError
+from rag.data.media import Bad as _Bad
+from rag.data.media import Check, Medium, QueryMedium, load_media_folder, size_text
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".webp")
 PIL_FORMATS = ("PNG", "JPEG", "WEBP")  # what the file's bytes must be, as PIL names the formats
@@ -48,7 +48,6 @@ MAX_IMAGE_PIXELS = 50_000_000          # 50 MP: larger images are refused before
 IMAGE_HINT = ("an image folder holds corpus/ (.png, .jpg, .jpeg or .webp files), queries.jsonl and "
               "qrels/<split>.tsv; captions.jsonl is optional")
 ACCEPTED = "accepted: " + ", ".join(IMAGE_EXTS)
-QUERIES, CAPTIONS = "queries.jsonl", "captions.jsonl"
 
 
 def is_image_folder(path: str | os.PathLike) -> bool:
@@ -71,149 +70,27 @@ def load_image_folder(folder: str | os.PathLike, split: str = "test", name: str 
     Cheap checks (files present, names, queries, judgments) run first, then every image is decoded;
     the first problem found is raised, naming its file (and line and field for queries / judgments).
     """
-    from rag.data.beir import parse_qrels  # the BEIR qrels rules (header, 3 or 4 columns, grades)
-
-    root = Path(folder).expanduser()
-    if not root.is_dir():
-        raise DatasetError("folder not found" if not root.exists() else "not a folder", file=str(folder),
-                           hint=IMAGE_HINT)
-    root = root.resolve()
-    limit = default_max_image_bytes() if max_image_bytes is None else max_image_bytes
-    for rel, ok in (("corpus/", (root / "corpus").is_dir()), (QUERIES, (root / QUERIES).is_file())):
-        if not ok:
-            raise DatasetError(f"missing {rel}", file=rel, hint=f"in {root}: {IMAGE_HINT}")
-    qrels_name = f"qrels/{split}.tsv"
-    if not (root / qrels_name).is_file():
-        found = sorted(p.stem for p in (root / "qrels").glob("*.tsv"))
-        raise DatasetError(f"no judgments for split {split!r}", file=qrels_name,
-                           hint=f"splits found: {', '.join(found) or 'none'}; {IMAGE_HINT}")
-
-    images = _scan_corpus(root)  # id -> file name in corpus/
-    qrels, qrel_lines = parse_qrels(qrels_name, _read_text(root, qrels_name))
-    queries, all_query_ids = _read_queries(root, set(qrels))  # judged: (query, image rel path or "", line)
-    query_lines = {q.id: line for q, _, line in queries}
-    for query_id, judged in qrels.items():
-        if query_id not in all_query_ids:
-            raise DatasetError(f"unknown query {query_id!r} (not in {QUERIES})", file=qrels_name,
-                               line=qrel_lines[query_id, None], field="query-id")
-        for doc_id in judged:
-            if doc_id not in images:
-                raise DatasetError(f"unknown image {doc_id!r} (no such file in corpus/)", file=qrels_name,
-                                   line=qrel_lines[query_id, doc_id], field="corpus-id")
-    captions = _read_captions(root, images) if (root / CAPTIONS).exists() else {}
-
-    # The expensive part last: read, hash, verify and decode every image (decoders release the GIL).
-    checks = [(f"corpus/{fname}", root / "corpus" / fname, None) for fname in images.values()]
-    checks += [(rel, root / rel, f"{QUERIES} line {query_lines[q.id]}") for q, rel, _ in queries if rel]
-    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-        shas = dict(zip((c[0] for c in checks), pool.map(lambda c: _check_image(*c, limit), checks)))
-
-    documents = [Document(doc_id, fname, captions.get(doc_id, ""), str(root / "corpus" / fname),
-                          shas[f"corpus/{fname}"]) for doc_id, fname in images.items()]
-    out_queries = [Query(q.id, q.text, q.reference, str(root / rel), shas[rel]) if rel else q
-                   for q, rel, _ in queries]
-    return Dataset(name=name or root.name, documents=documents, queries=out_queries, qrels=qrels,
-                   source=str(root))
+    medium = IMAGES
+    if max_image_bytes is not None:
+        def check() -> Check:
+            return image_check(max_image_bytes)
+        medium = replace(IMAGES, check=check, query=replace(IMAGE_QUERY, check=check))
+    return load_media_folder(folder, medium, split, name)
 
 
-def _read_text(root: Path, rel: str) -> str:
-    return decode_text(*read_source(root / rel, name=rel))
+def image_check(max_bytes: int | None = None) -> Check:
+    """The per-file check of an image folder (corpus and query images), at the size limit in force."""
+    limit = default_max_image_bytes() if max_bytes is None else max_bytes
+    return lambda rel, path, named_by: _check_image(rel, path, named_by, limit)
 
 
-def _scan_corpus(root: Path) -> dict[str, str]:
-    """Image id -> file name, in file-name order; hidden files (``.DS_Store``) are skipped."""
-    images: dict[str, str] = {}
-    for entry in sorted((root / "corpus").iterdir(), key=lambda p: p.name):
-        if entry.name.startswith("."):
-            continue
-        rel = f"corpus/{entry.name}"
-        if entry.is_dir():
-            raise DatasetError("a folder inside corpus/ (subfolders are not read)", file=rel + "/",
-                               hint="put the image files directly in corpus/")
-        ext = entry.suffix.lower()
-        if ext not in IMAGE_EXTS:
-            raise DatasetError(f"unsupported format {ext or '(no extension)'!r}", file=rel, hint=ACCEPTED)
-        if entry.stem in images:
-            raise DatasetError(f"duplicate id {entry.stem!r}: corpus/{images[entry.stem]} has the same name",
-                               file=rel, hint="an image's id is its file name without the extension")
-        images[entry.stem] = entry.name
-    if not images:
-        raise DatasetError("no images in corpus/", file="corpus/", hint=ACCEPTED)
-    return images
-
-
-def _read_queries(root: Path, judged: set[str]) -> tuple[list[tuple[Query, str, int]], set[str]]:
-    """Every line checked; the judged queries (with their image's relative path, "" for text, and
-    their line) and the ids of all queries."""
-    ids = IdRegistry(QUERIES, "_id")
-    out: list[tuple[Query, str, int]] = []
-    for line, record in iter_jsonl(QUERIES, _read_text(root, QUERIES)):
-        query_id = get_id(QUERIES, line, record, "_id")
-        ids.add(query_id, line)
-        text = get_text(QUERIES, line, record, "text", required=False)
-        value = record.get("image")
-        has_image = value is not None and not (isinstance(value, str) and not value.strip())
-        if text and has_image:
-            raise DatasetError("a query has text or an image, not both", file=QUERIES, line=line, field="image")
-        if not text and not has_image:
-            raise DatasetError("a query needs a text or an image", file=QUERIES, line=line, field="text")
-        rel = _query_image(root, line, value) if has_image else ""
-        if query_id in judged:
-            out.append((Query(query_id, text), rel, line))
-    return out, set(ids.lines)
-
-
-def _query_image(root: Path, line: int, value: Any) -> str:
-    """The image path of a query, relative to the folder (posix), checked to stay inside it and exist."""
-    def fail(message: str, hint: str | None = None) -> DatasetError:
-        return DatasetError(message, file=QUERIES, line=line, field="image", hint=hint)
-
-    if not isinstance(value, str):
-        raise fail(f"image path must be a string, got {type(value).__name__}")
-    text = value.strip().replace("\\", "/")
-    if text.startswith("/") or PureWindowsPath(text).drive or Path(text).is_absolute():
-        raise fail(f"absolute image path '{value.strip()}'", "give a path relative to the dataset folder")
-    parts = PurePosixPath(text).parts
-    if ".." in parts:
-        raise fail(f"image path '{value.strip()}' leaves the dataset folder ('..')",
-                   "give a path inside the dataset folder")
-    rel = PurePosixPath(*[p for p in parts if p != "."]).as_posix()
-    path = root / rel
-    if path.suffix.lower() not in IMAGE_EXTS:
-        raise fail(f"unsupported format {path.suffix.lower() or '(no extension)'!r} ({rel})", ACCEPTED)
-    if not path.is_file():
-        raise fail(f"image not found: {rel}", f"paths are relative to {root}")
-    if not path.resolve().is_relative_to(root):
-        raise fail(f"image path '{rel}' leaves the dataset folder (through a link)")
-    return rel
-
-
-def _read_captions(root: Path, images: dict[str, str]) -> dict[str, str]:
-    ids = IdRegistry(CAPTIONS, "_id")
-    captions: dict[str, str] = {}
-    for line, record in iter_jsonl(CAPTIONS, _read_text(root, CAPTIONS)):
-        image_id = get_id(CAPTIONS, line, record, "_id")
-        ids.add(image_id, line)
-        if image_id not in images:
-            raise DatasetError(f"unknown image {image_id!r} (no such file in corpus/)", file=CAPTIONS, line=line,
-                               field="_id")
-        captions[image_id] = get_text(CAPTIONS, line, record, "caption")
-    return captions
+IMAGE_QUERY = QueryMedium("image", IMAGE_EXTS, either="an image", needs="an image", not_found="image",
+                          check=image_check)
+IMAGES = Medium("image", IMAGE_EXTS, noun="image", article="an image", files="image files",
+                none_found="no images in corpus/", hint=IMAGE_HINT, check=image_check, query=IMAGE_QUERY)
 
 
 # --- checking one image ---------------------------------------------------------------------------
-
-class _Bad(Exception):
-    """An image problem found by the cached check; turned into a DatasetError naming the file."""
-
-    def __init__(self, message: str, hint: str | None = None):
-        super().__init__(message)
-        self.message, self.hint = message, hint
-
-
-def _size(n: int) -> str:
-    return f"{n / 2**20:.1f} MB" if n >= 2**20 else f"{n:,} bytes"
-
 
 def _check_image(rel: str, path: Path, named_by: str | None, max_bytes: int) -> str:
     """The sha256 of a good image's bytes; a DatasetError (file = ``rel``) for a bad one."""
@@ -222,7 +99,7 @@ def _check_image(rel: str, path: Path, named_by: str | None, max_bytes: int) -> 
     except OSError as e:
         raise DatasetError(f"cannot read the image: {e.strerror or e}", file=rel, hint=named_by) from None
     if st.st_size > max_bytes:
-        raise DatasetError(f"image is {_size(st.st_size)}, over the {_size(max_bytes)} limit", file=rel,
+        raise DatasetError(f"image is {size_text(st.st_size)}, over the {size_text(max_bytes)} limit", file=rel,
                            hint="raise WORKBENCH_MAX_IMAGE_MB or shrink the image"
                                 + (f"; named by {named_by}" if named_by else ""))
     if st.st_size == 0:

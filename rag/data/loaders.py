@@ -31,12 +31,15 @@ from rag.data.samples.text import TEXT_SAMPLES, load_sample
 
 
 def load_dataset(spec: str, split: str = "test") -> Dataset:
-    """The CLI's dataset argument: "sample", "sample-zh", "image-sample", "audio-sample", a BEIR folder or .zip,
-    or an image or audio folder (one with a ``corpus/`` directory: ``rag.data.images``, ``rag.data.audio``)."""
+    """The CLI's dataset argument: "sample", "sample-zh", "image-sample", "audio-sample", "video-sample", a BEIR
+    folder or .zip, or an image, audio or video folder (one with a ``corpus/`` directory: ``rag.data.images``,
+    ``rag.data.audio``, ``rag.data.video``)."""
     from rag.data.audio import is_audio_folder, load_audio_folder  # media: kept within this function
     from rag.data.images import is_image_folder, load_image_folder
     from rag.data.samples.audio import load_audio_sample
     from rag.data.samples.images import load_image_sample
+    from rag.data.samples.video import load_video_sample
+    from rag.data.video import is_video_folder, load_video_folder
 
     if spec.strip().lower() in TEXT_SAMPLES:
         return load_sample(spec.strip().lower())
@@ -44,9 +47,13 @@ def load_dataset(spec: str, split: str = "test") -> Dataset:
         return load_image_sample()
     if spec.strip().lower() == "audio-sample":
         return load_audio_sample()
+    if spec.strip().lower() == "video-sample":
+        return load_video_sample()
     path = Path(spec).expanduser()
     if is_audio_folder(path):
         return load_audio_folder(path, split)
+    if is_video_folder(path):
+        return load_video_folder(path, split)
     if is_image_folder(path):
         return load_image_folder(path, split)
     if path.is_dir() or (path.is_file() and path.suffix.lower() == ".zip"):

@@ -1,4 +1,7 @@
-"""Speech to text: ``asr:FOLDER`` (Whisper in transformers) turns an audio dataset into a text dataset.
+"""Speech to text: ``asr:FOLDER`` (Whisper in transformers) turns an audio or video dataset into a text dataset.
+
+A video's audio track is demuxed by FFmpeg (PyAV) to the same mono 16 kHz waveform a sound file gives
+(``rag.data.audio.load_audio``), so its segments are ``clip.mp4@12.0-15.5``; a video without sound has none.
 
 Every sound is transcribed by the model's own ``generate(return_timestamps=True)`` (transformers advises
 its own long-form decoding over the pipeline's chunking for Whisper: recordings over 30 s are decoded
@@ -175,6 +178,12 @@ def transcribe_file(model: WhisperTranscriber, path: str, sha: str) -> tuple[lis
     return segments, False
 
 
+def _has_sound(path: str) -> bool:
+    from rag.data.video import video_info
+
+    return video_info(path).has_audio
+
+
 def segment_id(file: str, s: Segment) -> str:
     return f"{file}@{s.start:.1f}-{s.end:.1f}"
 
@@ -201,7 +210,7 @@ def _sound_paths(source: str) -> dict[str, str]:
         audio = load_dataset(source)
     except (DatasetError, OSError):
         return {}
-    return {d.title: d.audio for d in audio.documents if d.audio}
+    return {d.title: d.audio or d.video for d in audio.documents if d.audio or d.video}
 
 
 def _norm(text: str) -> str:
@@ -225,9 +234,9 @@ def transcribe(ds: Dataset, asr_spec: str, progress: Progress | None = None,
     """The text dataset of an audio dataset's speech and what was done (counts, cache hits, WER)."""
     if not asr_spec.startswith(PREFIX):
         raise ValueError(f"{asr_spec}: a speech-to-text model is asr:FOLDER (a Whisper folder)")
-    if ds.modality != "audio":
+    if ds.modality not in ("audio", "video"):
         raise ValueError(f"{ds.name} is a{'n' if ds.modality == 'image' else ''} {ds.modality} dataset: "
-                         f"{asr_spec} transcribes audio datasets only")
+                         f"{asr_spec} transcribes audio and video datasets only")
     folder = asr_spec[len(PREFIX):].strip()
     problem = asr_problem(folder)
     if problem:
@@ -238,7 +247,10 @@ def transcribe(ds: Dataset, asr_spec: str, progress: Progress | None = None,
     by_sound: dict[str, list[str]] = {}
     said: dict[str, str] = {}
     for i, doc in enumerate(ds.documents):
-        segments, hit = transcribe_file(model, doc.audio, doc.audio_sha)
+        if doc.video and not _has_sound(doc.video):
+            segments, hit = [], False  # a silent video (no audio track): no speech, said in report.empty
+        else:
+            segments, hit = transcribe_file(model, doc.audio or doc.video, doc.audio_sha or doc.video_sha)
         report.cached += hit
         ids = by_sound.setdefault(doc.id, [])
         for s in segments:

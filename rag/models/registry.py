@@ -42,12 +42,12 @@ from rag.models.spec import ModelSpec
 from rag.models.spec_options import split_options
 from rag.models.text import OpenAIEncoder, SentenceTransformerEncoder, minilm_path
 from rag.models.user_models import (
-    audio_model,
+    MEDIA_MODELS,
     download_progress,
     endpoint_check,
     folder_check,
     hub_model,
-    image_model,
+    media_model,
     modelscope_model,
     unique_slug,
 )
@@ -127,6 +127,9 @@ def _with_options(name: str, base: str, opts: dict) -> ModelSpec:
                                    "(or write hf:ORG/NAME@REVISION)")
         base = f"{base}@{opts.pop('revision')}"
     spec = resolve(base)
+    if "fps" in opts and spec.modality != "image":
+        raise ModelUnavailable(f"{name}: fps applies to clip:FOLDER and img:FOLDER models (the frames of a video "
+                               "folder)")
     if opts and not spec.has_dense:
         raise ModelUnavailable(f"{name}: {', '.join(opts)} cannot be set for {spec.ref} (no dense encoder)")
     return replace(spec, key=name, options=tuple(opts.items()))
@@ -170,12 +173,9 @@ def resolve(name: str) -> ModelSpec:
                          key=name, folder=lambda s: str(folder.resolve()))
     if (fields := provider_fields(name)) is not None:  # cohere:, voyage:, jina:, gemini:, dashscope:, ...
         return ModelSpec(**fields)
-    for prefix in ("clip", "img"):
+    for prefix in MEDIA_MODELS:  # clip:, img:, clap:, aud:
         if name.startswith(prefix + ":") and name[len(prefix) + 1:].strip():
-            return image_model(prefix, name)
-    for prefix in ("clap", "aud"):
-        if name.startswith(prefix + ":") and name[len(prefix) + 1:].strip():
-            return audio_model(prefix, name)
+            return media_model(prefix, name)
     if name.startswith("oai:") and "@" in name:
         model, base = (p.strip() for p in name[4:].split("@", 1))
         if model and base.startswith(("http://", "https://")):

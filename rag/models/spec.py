@@ -135,10 +135,17 @@ class ModelSpec:
 
 def fit_problem(spec: ModelSpec, dataset) -> str | None:
     """Why ``spec`` cannot evaluate ``dataset`` (a text model on images, an image model on text, an
-    image backbone given text queries), or None. Jobs check this before any work."""
+    image backbone given text queries), or None. Jobs check this before any work. A video dataset is
+    searched by its frames (``rag.data.frames``): it fits what fits images."""
+    if dataset.modality == "video" and spec.modality != "image":
+        return (f"{spec.ref} embeds {'text' if spec.modality == 'text' else 'sounds'} and {dataset.name} is a video "
+                "dataset: use a clip:FOLDER (text and image queries) or img:FOLDER (image queries) model on its "
+                "frames, or transcribe its speech with asr:FOLDER")
+    if "fps" in spec.option and dataset.modality != "video":
+        return f"{spec.ref}: fps applies to video datasets (frames a second) and {dataset.name} is not one"
     if spec.modality != dataset.modality and "audio" in (spec.modality, dataset.modality):
         return _audio_fit_problem(spec, dataset)
-    if spec.modality != dataset.modality:
+    if spec.modality != dataset.modality and dataset.modality != "video":
         if spec.modality == "text":
             return (f"{spec.ref} embeds text and {dataset.name} is an image dataset: use a clip:FOLDER "
                     "(text and image queries) or img:FOLDER (image queries) model")

@@ -11,6 +11,7 @@ Keys (a new option is one entry in ``OPTIONS``):
   dim               Matryoshka truncation for local models (``truncate_dim``), ``dimensions`` for OpenAI
   max_tokens        the model's max input tokens (``max_seq_length``), up to its position limit
   revision          a hub revision (same as ``hf:ORG/NAME@REVISION``)
+  fps               video frames sampled per second for clip:/img: models on a video folder (default 1)
 
 Usage:
     base, opts = split_options("hf:intfloat/e5-small#query=query:%20&document=passage:%20&dim=256")
@@ -31,12 +32,23 @@ def _positive_int(key: str, text: str) -> int:
     return int(text)
 
 
+def _fps(key: str, text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value <= 10:
+        raise ModelUnavailable(f"option {key}={text!r}: give frames a second above 0 and at most 10, e.g. fps=0.5")
+    return value
+
+
 OPTIONS = {  # key -> (parse, what it means: shown in errors and the README)
     "query": (lambda k, v: v, "query prompt"),
     "document": (lambda k, v: v, "document prompt"),
     "dim": (_positive_int, "Matryoshka dims (truncate_dim / dimensions)"),
     "max_tokens": (_positive_int, "max input tokens (max_seq_length)"),
     "revision": (lambda k, v: v.strip(), "hub revision"),
+    "fps": (_fps, "video frames a second (clip:/img: on video folders)"),
 }
 
 

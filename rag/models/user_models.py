@@ -51,36 +51,6 @@ def folder_check(path: str) -> Callable[[Settings], str | None]:
     return lambda s: None if Path(path).is_dir() else f"no sentence-transformers folder at {path}"
 
 
-def image_model(prefix: str, name: str) -> ModelSpec:
-    """``clip:FOLDER`` (text and image queries) or ``img:FOLDER`` (image queries): parse only."""
-    from pathlib import Path
-
-    path = name[len(prefix) + 1:].strip()
-    folder = Path(path).expanduser()
-    model_id = f"{prefix}:{folder.resolve()}"
-
-    def make_raw(s: Settings):
-        from rag.models.images import ClipEncoder, ImageBackboneEncoder
-
-        cls = ClipEncoder if prefix == "clip" else ImageBackboneEncoder
-        return cls(str(folder.resolve()), embed_device(s))
-
-    def check(s: Settings) -> str | None:
-        from rag.models.images import folder_problem
-
-        return folder_problem(path, prefix)
-
-    if prefix == "clip":
-        label, kinds = f"Local CLIP {folder.name}", ("text", "image")
-        description = f"CLIP / SigLIP folder {path}: text and image queries against an image corpus"
-    else:
-        label, kinds = f"Local image backbone {folder.name}", ("image",)
-        description = f"image backbone folder {path} (pooled features): image queries against an image corpus"
-    return ModelSpec(unique_slug(prefix, folder.name, model_id), label, "dense", model_id, description,
-                     make_raw, check, cost_note="local image model folder on this machine (hardware not priced)",
-                     key=name, modality="image", query_kinds=kinds)
-
-
 def modelscope_model(name: str) -> ModelSpec:
     """``ms:ORG/NAME[@REVISION]``: parse only; the files are fetched into the ModelScope cache on first use."""
     from rag.models import modelscope
@@ -117,31 +87,38 @@ def hub_model(name: str) -> ModelSpec:
                      folder=lambda s: hub.cached_folder(repo, revision), use_catalog=True)
 
 
-def audio_model(prefix: str, name: str) -> ModelSpec:
-    """``clap:FOLDER`` (text and audio queries) or ``aud:FOLDER`` (audio queries): parse only."""
+# prefix -> (modality, encoder class in its module, label, query kinds, what it does); one entry per kind
+MEDIA_MODELS = {
+    "clip": ("image", "ClipEncoder", "Local CLIP", ("text", "image"),
+             "CLIP / SigLIP folder {path}: text and image queries against an image (or video frame) corpus"),
+    "img": ("image", "ImageBackboneEncoder", "Local image backbone", ("image",),
+            "image backbone folder {path} (pooled features): image queries against an image (or video frame) corpus"),
+    "clap": ("audio", "ClapEncoder", "Local CLAP", ("text", "audio"),
+             "CLAP folder {path}: text and audio queries against a sound corpus"),
+    "aud": ("audio", "AudioBackboneEncoder", "Local audio backbone", ("audio",),
+            "audio backbone folder {path} (pooled features): audio queries against a sound corpus"),
+}
+_MODULES = {"image": "rag.models.images", "audio": "rag.models.audio"}
+
+
+def media_model(prefix: str, name: str) -> ModelSpec:
+    """``clip:`` / ``img:`` (image folders, video frames) or ``clap:`` / ``aud:`` (audio folders) + FOLDER:
+    parse only; the encoder class and the folder check come from the medium's module."""
+    import importlib
     from pathlib import Path
 
+    modality, cls_name, label, kinds, description = MEDIA_MODELS[prefix]
     path = name[len(prefix) + 1:].strip()
     folder = Path(path).expanduser()
     model_id = f"{prefix}:{folder.resolve()}"
 
     def make_raw(s: Settings):
-        from rag.models.audio import AudioBackboneEncoder, ClapEncoder
-
-        cls = ClapEncoder if prefix == "clap" else AudioBackboneEncoder
-        return cls(str(folder.resolve()), embed_device(s))
+        return getattr(importlib.import_module(_MODULES[modality]), cls_name)(str(folder.resolve()), embed_device(s))
 
     def check(s: Settings) -> str | None:
-        from rag.models.audio import folder_problem
+        return importlib.import_module(_MODULES[modality]).folder_problem(path, prefix)
 
-        return folder_problem(path, prefix)
-
-    if prefix == "clap":
-        label, kinds = f"Local CLAP {folder.name}", ("text", "audio")
-        description = f"CLAP folder {path}: text and audio queries against a sound corpus"
-    else:
-        label, kinds = f"Local audio backbone {folder.name}", ("audio",)
-        description = f"audio backbone folder {path} (pooled features): audio queries against a sound corpus"
-    return ModelSpec(unique_slug(prefix, folder.name, model_id), label, "dense", model_id, description,
-                     make_raw, check, cost_note="local audio model folder on this machine (hardware not priced)",
-                     key=name, modality="audio", query_kinds=kinds)
+    return ModelSpec(unique_slug(prefix, folder.name, model_id), f"{label} {folder.name}", "dense", model_id,
+                     description.format(path=path), make_raw, check,
+                     cost_note=f"local {modality} model folder on this machine (hardware not priced)",
+                     key=name, modality=modality, query_kinds=kinds)

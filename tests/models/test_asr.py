@@ -153,7 +153,7 @@ def test_refusals_say_why(whisper_dir, tiny_clap_dir, tmp_path):
     text = Dataset("notes", [Document("d1", "", "hello")], [Query("q1", "hello")], {"q1": {"d1": 1}})
     with pytest.raises(ValueError) as e:
         transcribe_dataset(text, f"asr:{whisper_dir}")
-    assert str(e.value) == f"notes is a text dataset: asr:{whisper_dir} transcribes audio datasets only"
+    assert str(e.value) == f"notes is a text dataset: asr:{whisper_dir} transcribes audio and video datasets only"
     audio = Dataset("s", [Document("a", "a.wav", "", audio="/x/a.wav")], [], {})
     with pytest.raises(ModelUnavailable) as e:
         transcribe_dataset(audio, f"asr:{tiny_clap_dir}")

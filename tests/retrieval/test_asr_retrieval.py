@@ -61,7 +61,8 @@ def test_cli_refuses_asr_on_a_text_dataset_and_a_folder_that_is_not_whisper(whis
     from rag.data.loaders import load_dataset
 
     assert p.stderr.strip().splitlines()[-1] == (
-        f"error: {load_dataset('sample').name} is a text dataset: asr:{whisper} transcribes audio datasets only")
+        f"error: {load_dataset('sample').name} is a text dataset: asr:{whisper} transcribes audio and video "
+        "datasets only")
     p = run_cli("retrieval", "--dataset", "audio-sample", "--asr", f"asr:{tmp_path}", "--models", "bm25")
     assert p.returncode == 2
     assert p.stderr.strip().splitlines()[-1] == (
