@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import time
 import zipfile
 from pathlib import Path
 
@@ -78,10 +77,9 @@ def test_sample_judgments_agree_with_texts():
 # --- BEIR ----------------------------------------------------------------------------------------
 
 @pytest.mark.skipif(not SCIFACT.is_dir(), reason="SciFact not present")
-def test_scifact_counts_and_speed():
-    start = time.perf_counter()
+def test_scifact_counts():
+    # its speed is a benchmark's (benchmarks/bench_retrieval_scifact.py), not asserted here: a loaded CI machine
     ds = load_dataset(str(SCIFACT))
-    assert time.perf_counter() - start < 2
     assert (len(ds.documents), len(ds.queries)) == (5183, 300)
     assert sum(len(j) for j in ds.qrels.values()) == 339
     assert len(ds.judged_queries) == 300 and ds.name == "scifact"
