@@ -46,8 +46,13 @@ def model_chooser(models) -> tuple[list[str], str]:
 
 
 def checked(names: list[str], caps) -> bool:
-    """Unknown or unavailable models fail here, before anything is written (the error is shown)."""
+    """Unknown or unavailable models, and on a shared app model folders outside WORKBENCH_DATA_ROOTS, fail here,
+    before anything is written (the error is shown)."""
     from rag.models.base import ModelUnavailable
+    from ui.sign_in import refused_models
+
+    if refused_models(names):
+        return False
     from rag.models.registry import resolve_all
 
     try:
