@@ -28,8 +28,8 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 def auth_section() -> dict:
     """The ``[auth]`` secrets as a plain dict; empty when there is no secrets file or no such section."""
     try:
-        auth = st.secrets.get("auth")
-    except Exception:  # no secrets file, or one Streamlit cannot parse: no sign-in (Streamlit logs why)
+        auth = st.secrets.get("auth") if st.secrets.load_if_toml_exists() else None
+    except Exception:  # a secrets file Streamlit cannot parse: no sign-in (Streamlit logs why)
         return {}
     return auth.to_dict() if hasattr(auth, "to_dict") else dict(auth or {})
 
