@@ -10,6 +10,7 @@ reaches it shares everything.
 
 Usage:
     screen = gate()          # None: go on with the pages; else the page function to show instead (sign-in)
+    require_sign_in()        # a page's first lines: the same gate, the screen shown and the run stopped
     account_box()            # in the sidebar: who is signed in and "Sign out", or the no-sign-in warning
     if refused(folder): ...  # a folder field's value outside WORKBENCH_DATA_ROOTS on a shared app (error shown)
     refused_models(["st:/etc/x", "minilm"])   # ["st:/etc/x"] on a shared app (error shown): model folders too
@@ -53,14 +54,14 @@ def shared_app() -> bool:
             or (st.get_option("server.address") or "0.0.0.0") not in LOOPBACK)
 
 
-def refused(folder: str, what: str = "Not loaded") -> bool:
-    """On a shared app, a folder outside ``WORKBENCH_DATA_ROOTS``: one line (``what: folder: why``), True."""
+def refused(folder: str) -> bool:
+    """On a shared app, a folder outside ``WORKBENCH_DATA_ROOTS``: one line (``Not loaded: folder: why``), True."""
     if not shared_app():
         return False
     try:
         get_settings().folder_under_roots(folder)
     except ValueError as e:
-        st.error(f"{what}: {e}", icon="⚠️")
+        st.error(f"Not loaded: {e}", icon="⚠️")
         return True
     return False
 
@@ -85,6 +86,16 @@ def gate():
         return not_allowed_screen
     use_owner(owner_id(str(issuer), str(subject)))
     return None
+
+
+def require_sign_in() -> None:
+    """Every page's second line: the gate again, and the sign-in screen then a stop if it says so. Why besides
+    app.py's: Streamlit runs a ``pages/`` script on its own (without app.py) on a server's first run when that
+    run asks for the page's URL (``PagesManager.uses_pages_directory`` is only cleared by the first
+    ``st.navigation``), and AppTest's ``switch_page`` does so every time."""
+    if (screen := gate()) is not None:
+        screen()
+        st.stop()
 
 
 def sign_in_screen() -> None:
