@@ -6,6 +6,7 @@ format, without Streamlit.
   user's own folder otherwise; the owner is per thread (a Streamlit session's script thread);
 - two users' run stores and question sets are apart: ana's run is not in ben's list, nor in the shared store;
 - ``spec_folder`` finds the folder of every folder-reading model spec and none of the others;
+- a load test's thread records into the store of the user who started it;
 - the provider: discovery, a one-time code, PKCE, the client's secret, an RS256 id_token its JWKS verifies.
 """
 
@@ -127,3 +128,29 @@ def test_user_folders_are_under_the_data_folder(tmp_path, owner):
     owner("0123456789abcdef")
     assert Path(Settings(data_dir=tmp_path).user_path("loadtests", "r1", "x")).parent == \
         tmp_path / "users" / "0123456789abcdef" / "loadtests" / "r1"
+
+
+def test_a_load_test_job_records_into_its_starters_store(tmp_path, monkeypatch, owner):
+    """The load test runs in its own thread: it records into the store of the user who started it (here the
+    run fails at once, nothing listens on the host, and the failed run is in ana's store, not the shared one)."""
+    from loadtests.config import LoadConfig
+    from loadtests.runner import LoadTestJob
+    from rag.runs import RunStore
+    from rag.settings import reset_settings
+    from tests.conftest import free_port
+
+    monkeypatch.setenv("WORKBENCH_DATA_DIR", str(tmp_path))
+    reset_settings()
+    try:
+        ana = owner_id("iss", "ana")
+        owner(ana)
+        job = LoadTestJob(LoadConfig(models=["bm25"], users=1, duration=1, host=f"http://127.0.0.1:{free_port()}"))
+        owner(None)  # the starting thread moves on (another session's run)
+        job.start()
+        job.join(60)
+        assert job.phase == "failed" and job.run_id, (job.phase, job.error)
+        assert RunStore(tmp_path / "users" / ana / "runs.sqlite").get(job.run_id).status == "failed"
+        assert RunStore(tmp_path / "runs.sqlite").list() == []
+    finally:
+        monkeypatch.undo()
+        reset_settings()
