@@ -5,8 +5,8 @@ The app runs with ``[auth]`` in a secrets file pointing at tests/support/oidc_te
 
 1. every URL shows the sign-in screen first; ana signs in through the provider's login form, runs the
    sample's retrieval comparison (bm25) and sees her run in History; it is stored in her own folder;
-2. ben signs in in a second context: his History has no runs, not ana's; a BEIR folder and a model folder
-   outside the roots are refused with the exact line;
+2. ben signs in in a second context: his History has no runs, not ana's, and the key ana typed is not his; a
+   BEIR folder and a model folder outside the roots are refused with the exact line;
 3. signing out returns to the sign-in screen (also after a reload: the cookie is gone).
 
 Waits wait on what a click produces (a heading, a table, a status line), never on fixed sleeps.
@@ -95,6 +95,12 @@ def test_two_signed_in_users_see_only_their_own_runs(users, signin_app, oidc, da
     srv, _ = oidc
     ana, ben = users
     _sign_in(ana, "ana")
+    sidebar = ana.page.locator(SIDEBAR)  # a key ana types is her session's (ben's sidebar never shows it)
+    sidebar.get_by_text("API key and endpoint").click()
+    ana.field("OpenAI API key", sidebar).fill("sk-ana-" + secrets.token_hex(16))
+    sidebar.get_by_role("button", name="Use these", exact=True).click()
+    ana.wait_idle()
+    sidebar.get_by_text("(this session's key)").wait_for()
     ana.goto("Retrieval")
     box = ana.main.get_by_role("combobox", name="Models", exact=True).first
     box.click()
@@ -113,6 +119,7 @@ def test_two_signed_in_users_see_only_their_own_runs(users, signin_app, oidc, da
     assert stored.get(run_id).config["models"] == ["bm25"]
 
     _sign_in(ben, "ben")
+    assert "this session's key" not in ben.page.locator(SIDEBAR).inner_text()
     ben.goto("History")
     ben.text("No runs yet.", exact=False)
     assert run_id not in ben.page.locator("body").inner_text()
