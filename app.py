@@ -13,10 +13,15 @@ from rag.i18n import _
 from rag.logs import setup_logging
 from ui.interface_language import use_session_language
 from ui.sidebar import sidebar_status
+from ui.sign_in import gate
 
 setup_logging()  # libraries' records (pymilvus retries, transformers) to the data folder's log, not the console
 use_session_language()  # first: the titles below and every page speak this session's language
 st.set_page_config(page_title=_("RAG workbench"), page_icon="🧪", layout="wide")
+
+if (screen := gate()) is not None:  # sign-in configured and nobody (allowed) signed in: every URL shows it
+    st.navigation([st.Page(screen, title=_("Sign in"), icon="🔐")]).run()
+    st.stop()
 
 HERE = Path(__file__).resolve().parent
 PAGES = [  # (file, title, icon): a new page is one entry; the title is its page's _("…") title key

@@ -196,7 +196,7 @@ class LoadRun:
         self.locust: list[LocustProcess] = []   # the running phase's master, workers or single process
         self.say = progress or (lambda ev: None)
         self.stop_event = stop or threading.Event()
-        self.out_dir = get_settings().path("loadtests", self.run_id, "x").parent
+        self.out_dir = get_settings().user_path("loadtests", self.run_id, "x").parent
         self.url = ""
 
     def run(self) -> LoadReport:

@@ -26,6 +26,7 @@ from loadtests.phases import HERE, LoadRun, Progress
 from loadtests.procs import LoadTestError, LocustProcess, ServiceProcess
 from rag import processes
 from rag.processes import free_port
+from rag.settings import current_owner, use_owner
 
 
 def run_load_test(cfg: LoadConfig, progress: Progress | None = None, stop: threading.Event | None = None,
@@ -150,6 +151,8 @@ class LoadTestJob(threading.Thread):
         self.rows: dict[str, list[dict]] = {m: [] for m in cfg.models}
         self.report: LoadReport | None = None
         self.run_id: str | None = None
+        self.owner = current_owner()  # the signed-in user who started it: its run goes to their store
+
 
     def _progress(self, ev: dict) -> None:
         self.phase = ev.get("phase", self.phase)
@@ -158,6 +161,7 @@ class LoadTestJob(threading.Thread):
             self.rows.setdefault(ev["model"], []).append(ev["row"])
 
     def run(self) -> None:
+        use_owner(self.owner)  # this thread records into the starter's run store (rag.settings.user_path)
         try:
             service = None
             if self.service_factory and not self.cfg.host:

@@ -7,9 +7,11 @@ from ui.decide_brief import brief_form
 from ui.decide_panel import run_flow, show_steps
 from ui.decide_record import show_record
 from ui.interface_language import use_session_language
+from ui.sign_in import require_sign_in
 from ui.state import current_dataset
 
 use_session_language()  # the session's language, also when this page runs on its own (AppTest)
+require_sign_in()  # and its user: a page run on its own (AppTest, Streamlit's pages/ fallback) is gated too
 st.title("🧭 " + _("Decide"))
 st.write("Choose an embedding model in six steps: your brief, your data analysed, a shortlist with reasons, "
          "an evaluation on your data, a deployment plan and the checks to keep it true, ending in a decision "

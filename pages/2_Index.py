@@ -13,10 +13,12 @@ from ui.language_panel import analyzer_setting, language_caption, model_fit_note
 from ui.pickers import fit_check, model_keys, model_picker
 from ui.providers_panel import providers_panel
 from ui.resources import server_capabilities
+from ui.sign_in import require_sign_in
 from ui.state import current_dataset, index_config, index_settings, session_settings
 from ui.tables import dataset_caption
 
 use_session_language()  # the session's language, also when this page runs on its own (AppTest)
+require_sign_in()  # and its user: a page run on its own (AppTest, Streamlit's pages/ fallback) is gated too
 st.title("🗄️ " + _("Index"))
 ds = current_dataset()
 dataset_caption(ds)

@@ -10,10 +10,12 @@ from ui.interface_language import use_session_language
 from ui.language_panel import language_caption, model_fit_notes
 from ui.pickers import fit_check, keep, kept, model_picker, query_kind_picker
 from ui.retrieval_panel import compare, metrics_panel, shown_result
+from ui.sign_in import require_sign_in
 from ui.state import current_dataset, index_config
 from ui.tables import dataset_caption, query_drilldown
 
 use_session_language()  # the session's language, also when this page runs on its own (AppTest)
+require_sign_in()  # and its user: a page run on its own (AppTest, Streamlit's pages/ fallback) is gated too
 st.title("🔎 " + _("Retrieval"))
 ds = current_dataset()
 dataset_caption(ds)

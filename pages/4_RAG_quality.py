@@ -9,10 +9,12 @@ from rag.runs import RunStore
 from ui.images import text_only
 from ui.interface_language import use_session_language
 from ui.pickers import fit_check, llm_picker, model_picker
+from ui.sign_in import require_sign_in
 from ui.state import current_dataset
 from ui.tables import dataset_caption
 
 use_session_language()  # the session's language, also when this page runs on its own (AppTest)
+require_sign_in()  # and its user: a page run on its own (AppTest, Streamlit's pages/ fallback) is gated too
 st.title("🧠 " + _("RAG quality"))
 text_only(current_dataset(), "answers are generated from text contexts")
 with st.spinner("Loading Ragas…"):

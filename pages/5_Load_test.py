@@ -7,10 +7,12 @@ from rag.i18n import _
 from ui.images import text_only
 from ui.interface_language import use_session_language
 from ui.load_panel import live_panel, load_form, results_panel, run_controls, web_ui_panel
+from ui.sign_in import require_sign_in
 from ui.state import current_dataset, index_config
 from ui.tables import dataset_caption
 
 use_session_language()  # the session's language, also when this page runs on its own (AppTest)
+require_sign_in()  # and its user: a page run on its own (AppTest, Streamlit's pages/ fallback) is gated too
 st.title("🚦 " + _("Load test"))
 ds = current_dataset()
 dataset_caption(ds)

@@ -11,8 +11,10 @@ from rag.i18n import _
 from rag.runs import RunStore
 from ui.history_panel import compare_runs, open_run, run_list, undo_banner
 from ui.interface_language import use_session_language
+from ui.sign_in import require_sign_in
 
 use_session_language()  # the session's language, also when this page runs on its own (AppTest)
+require_sign_in()  # and its user: a page run on its own (AppTest, Streamlit's pages/ fallback) is gated too
 st.title("🗂️ " + _("History"))
 store = RunStore.default()
 undo_banner(store)

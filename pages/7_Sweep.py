@@ -7,11 +7,13 @@ from rag.i18n import _
 from ui.images import text_only
 from ui.interface_language import use_session_language
 from ui.pickers import fit_check, model_picker
+from ui.sign_in import require_sign_in
 from ui.state import current_dataset
 from ui.sweep_panel import grid_fields, leaderboard_panel, plan_panel, rerank_prices, run
 from ui.tables import dataset_caption
 
 use_session_language()  # the session's language, also when this page runs on its own (AppTest)
+require_sign_in()  # and its user: a page run on its own (AppTest, Streamlit's pages/ fallback) is gated too
 st.title("🧪 " + _("Sweep"))
 ds = current_dataset()
 dataset_caption(ds)

@@ -19,6 +19,9 @@ Usage:
     s.max_audio_mb, s.max_audio_s                 # 200, 3600.0: audio limits (WORKBENCH_MAX_AUDIO_MB / _S)
     s.max_video_mb, s.max_video_s                 # 500, 3600.0: video limits (WORKBENCH_MAX_VIDEO_MB / _S)
     s.folder_under_roots("/data/team/scifact")    # the resolved path, or ValueError (WORKBENCH_DATA_ROOTS)
+    s.email_allowed("ana@example.org")            # True unless WORKBENCH_ALLOWED_EMAILS leaves it out
+    use_owner(owner_id(issuer, subject))          # this thread's signed-in user (None: nobody signed in)
+    s.user_path("runs.sqlite")                    # DATA/users/<owner>/runs.sqlite when signed in, else DATA/runs.sqlite
     s.key_for("http://localhost:11434/v1")        # None unless configured for that endpoint
     mine = s.with_keys(typed_key)                 # one session's settings (key from the sidebar); s unchanged
     s.env_value("COHERE_API_KEY")                 # a variable from the environment, else .env (provider keys)
@@ -27,7 +30,9 @@ Usage:
 
 from __future__ import annotations
 
+import hashlib
 import os
+import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -85,6 +90,12 @@ class Settings(BaseSettings):
 
     # Folders a shared app (served beyond 127.0.0.1) may read, separated by os.pathsep (":" on Linux).
     data_roots: str = Field(default="", validation_alias=AliasChoices("WORKBENCH_DATA_ROOTS", "data_roots"))
+    # Declare the app shared although it listens on 127.0.0.1 (behind a reverse proxy on this host).
+    shared: bool = Field(default=False, validation_alias=AliasChoices("WORKBENCH_SHARED", "shared"))
+    # With sign-in configured: the only emails that may use the app (comma-separated; empty: every user the
+    # OIDC provider signs in).
+    allowed_emails: str = Field(default="", validation_alias=AliasChoices("WORKBENCH_ALLOWED_EMAILS",
+                                                                          "allowed_emails"))
 
     milvus_idle_s: float = Field(default=30.0, validation_alias=AliasChoices("WORKBENCH_MILVUS_IDLE_S",
                                                                              "milvus_idle_s"))
@@ -116,6 +127,27 @@ class Settings(BaseSettings):
         p.parent.mkdir(parents=True, exist_ok=True)
         return p
 
+    def user_path(self, *parts: str) -> Path:
+        """A path in the signed-in user's own folder (``DATA/users/<owner>/…``, parent created), or in the
+        data folder itself when nobody is signed in on this thread (the CLI, an app without sign-in).
+
+        Why per user and these parts only: a run, its rows, its load-test files and a question set are what
+        a user made, and another user must not read them; built collections, the embedding cache and the
+        Milvus server hold nothing but the datasets' own text and are shared, so a second user's run of the
+        same dataset reuses them (no second embedding). A folder per user, not an owner column: every
+        reader of the run store (History, reports, exports, gate, ``latest``) is kept apart without a
+        filter to forget, and a user's runs can be backed up or deleted as one folder."""
+        owner = current_owner()
+        if owner is None:
+            return self.path(*parts)
+        return self.path("users", owner, *parts)
+
+    def email_allowed(self, email: str | None) -> bool:
+        """Whether a signed-in user with ``email`` may use the app: ``WORKBENCH_ALLOWED_EMAILS`` empty lets
+        every user of the OIDC provider in; otherwise only those emails (case-insensitive)."""
+        allowed = {e.strip().lower() for e in self.allowed_emails.split(",") if e.strip()}
+        return not allowed or (email or "").strip().lower() in allowed
+
     def folder_under_roots(self, folder: str | Path) -> Path:
         """``folder`` resolved (symlinks and ``..`` followed) when it lies under a ``WORKBENCH_DATA_ROOTS``
         folder; ValueError with one line otherwise. Why: on a shared server a folder field would let any
@@ -123,9 +155,9 @@ class Settings(BaseSettings):
         roots = [Path(r).expanduser().resolve() for r in self.data_roots.split(os.pathsep) if r.strip()]
         path = Path(folder).expanduser().resolve()
         if not roots:
-            raise ValueError(f"{folder}: this app is shared (served beyond 127.0.0.1), so it reads only folders "
-                             "under WORKBENCH_DATA_ROOTS, and none is set; upload files instead, or ask whoever "
-                             "runs it to set WORKBENCH_DATA_ROOTS")
+            raise ValueError(f"{folder}: this app is shared (served beyond 127.0.0.1 or behind sign-in), so it "
+                             "reads only folders under WORKBENCH_DATA_ROOTS, and none is set; upload files instead, "
+                             "or ask whoever runs it to set WORKBENCH_DATA_ROOTS")
         if not any(path == r or r in path.parents for r in roots):
             raise ValueError(f"{folder}: outside the folders this shared app may read (WORKBENCH_DATA_ROOTS: "
                              f"{', '.join(map(str, roots))})")
@@ -178,6 +210,25 @@ class Settings(BaseSettings):
         merged = dict(self.endpoint_keys)
         merged.update({u: SecretStr(k) for u, k in keys.items() if k})
         return self.model_copy(update={"endpoint_keys": merged})
+
+
+_owner = threading.local()  # the signed-in user of this thread (a Streamlit session's script thread)
+
+
+def owner_id(issuer: str, subject: str) -> str:
+    """A user's folder name: 16 hex digits of SHA-256 over the OIDC issuer and ``sub`` (the claim that is
+    stable and unique per provider; an email can change hands). Hashed so no email is in a path."""
+    return hashlib.sha256(f"{issuer}\n{subject}".encode()).hexdigest()[:16]
+
+
+def use_owner(owner: str | None) -> None:
+    """Make ``owner`` this thread's user (``Settings.user_path``); None: nobody. Per thread because
+    Streamlit runs each session's script in its own thread, and the app sets it at the top of every run."""
+    _owner.value = owner
+
+
+def current_owner() -> str | None:
+    return getattr(_owner, "value", None)
 
 
 def _norm_url(url: str) -> str:

@@ -28,6 +28,7 @@ from rag.data.samples.text import load_sample
 from rag.data.tables import SHEET, TABLE_EXTENSIONS, default_mapping, load_table_dataset, table_columns
 from ui.audio import audio_form
 from ui.demo_panel import demo_panel
+from ui.sign_in import refused
 from ui.state import set_dataset
 from ui.video import video_form
 
@@ -38,22 +39,11 @@ DOCUMENT_HELP = "Any of " + ", ".join(DOCUMENT_EXTENSIONS) + "."
 QUESTION_FIELDS = ["id", "text", "reference", "relevant"]
 
 
-def shared_app() -> bool:
-    """Served beyond 127.0.0.1 (``server.address`` unset means every interface): folder fields are then
-    limited to ``WORKBENCH_DATA_ROOTS``."""
-    return (st.get_option("server.address") or "0.0.0.0") not in ("127.0.0.1", "localhost", "::1")
-
-
 def load_folder(fn, folder: str, **kw) -> None:
-    """``load`` for a folder typed into a field: on a shared app only under ``WORKBENCH_DATA_ROOTS``."""
-    from rag.settings import get_settings
-
-    if shared_app():
-        try:
-            get_settings().folder_under_roots(folder)
-        except ValueError as e:
-            st.error(f"Not loaded: {e}", icon="⚠️")
-            return
+    """``load`` for a folder typed into a field: on a shared app only under ``WORKBENCH_DATA_ROOTS``
+    (``ui.sign_in.refused``), and so is an ``asr:`` model folder given with it."""
+    if refused(folder) or (kw.get("asr") and refused(kw["asr"].removeprefix("asr:").strip())):
+        return
     load(fn, folder, **kw)
 
 
@@ -128,7 +118,8 @@ def beir_form() -> None:
 
     folder = st.text_input("BEIR folder (corpus.jsonl, queries.jsonl, qrels/<split>.tsv)", value=str(SCIFACT))
     split = st.text_input("qrels split", value="test")
-    if st.button("Load folder", type="primary"):  # a folder with corpus/ is an image folder: load it as one
+    if st.button("Load folder", type="primary") and not refused(folder):  # refused before any look inside it
+        # a folder with corpus/ is an image, audio or video folder: load it as one
         fn = (load_audio_folder if is_audio_folder(folder) else load_video_folder if is_video_folder(folder)
               else load_image_folder if is_image_folder(folder) else load_beir)
         load_folder(fn, folder, split=split)
@@ -178,8 +169,8 @@ SOURCE_FORMS = {  # the radio's options, in order: a new source is one entry
     "Built-in sample": sample_form,
     "BEIR folder": beir_form,
     "Image folder": image_form,
-    "Audio folder": lambda: audio_form(load),
-    "Video folder": lambda: video_form(load),
+    "Audio folder": lambda: audio_form(load_folder),
+    "Video folder": lambda: video_form(load_folder),
     "Tables (CSV / Excel / JSONL / Parquet)": tables_form,
     "Documents (.txt, .md, .pdf, .docx, .html)": documents_form,
 }

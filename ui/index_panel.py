@@ -46,9 +46,14 @@ def model_chooser(models) -> tuple[list[str], str]:
 
 
 def checked(names: list[str], caps) -> bool:
-    """Unknown or unavailable models fail here, before anything is written (the error is shown)."""
+    """Unknown or unavailable models, and on a shared app model folders outside WORKBENCH_DATA_ROOTS, fail here,
+    before anything is written (the error is shown)."""
     from rag.models.base import ModelUnavailable
     from rag.models.registry import resolve_all
+    from ui.sign_in import refused_models
+
+    if refused_models(names):
+        return False
 
     try:
         for key, spec in resolve_all(names, check=True, settings=session_settings()).items():

@@ -22,6 +22,7 @@ from loadtests.results import load_run
 from loadtests.runner import APP
 from rag.runs import RunNotFound, RunStore
 from rag.runs.models import batching_label
+from rag.settings import current_owner
 from ui.errors import show_error
 from ui.pickers import model_picker, run_picker
 
@@ -73,11 +74,18 @@ def load_config(models: list[str], f: dict, spec: str, index) -> LoadConfig:
 
 
 def run_controls(models: list[str], f: dict, spec: str, index):
-    """Run / Stop; (this session's job, whether a load test is running) after the click."""
+    """Run / Stop; (this session's job, whether a load test is running) after the click. Another signed-in user's
+    job is not shown (their models and numbers are theirs), only that one is running."""
     job = APP.job
     running = job is not None and job.is_alive()
+    if job is not None and job.owner != current_owner():
+        if running:
+            st.info("Another user's load test is running on this server (one at a time: two would measure each "
+                    "other); **Run load test** comes back when it ends.")
+        job = None
+    busy, running = running, running and job is not None  # busy: anyone's; running: this user's
     b1, b2, _ = st.columns([1, 1, 4])
-    if b1.button("Run load test", type="primary", disabled=running or not models):
+    if b1.button("Run load test", type="primary", disabled=busy or not models):
         try:
             job = APP.start_job(load_config(models, f, spec, index))
             st.session_state["load_run_shown"] = None
@@ -94,10 +102,12 @@ def run_controls(models: list[str], f: dict, spec: str, index):
 def live_panel(job, running: bool) -> None:
     """Progress and live charts every second while a job runs; on its end, show its run; then ``job``'s error."""
 
+    mine = current_owner()  # kept for the fragment's reruns, which do not pass through app.py's sign-in gate
+
     @st.fragment(run_every=1.0 if running else None)
     def live() -> None:
         j = APP.job
-        if j is None:
+        if j is None or j.owner != mine:
             return
         if j.is_alive():
             st.progress(min(1.0, j.fraction), text=f"⏳ {j.phase}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui.sign_in import refused_models
 from ui.state import session_settings
 
 CUSTOM_MODELS_HELP = ("hf:BAAI/bge-small-zh-v1.5, st:/path/to/model-folder, "
@@ -87,7 +88,9 @@ def model_picker(label: str, key: str, prefer_indexed: bool = False, modality: s
                                        placeholder={"image": IMAGE_MODELS_HELP, "audio": AUDIO_MODELS_HELP}.get(
                                            modality, CUSTOM_MODELS_HELP)),
                   slot=modality)
-    return model_keys(chosen, custom)
+    keys = model_keys(chosen, custom)
+    no = refused_models(keys)  # a shared app reads model folders under WORKBENCH_DATA_ROOTS only
+    return [k for k in keys if k not in no]
 
 
 def model_modality(key: str) -> str | None:

@@ -10,6 +10,7 @@ import streamlit as st
 from rag.i18n import _
 from ui.interface_language import language_switch
 from ui.resources import server_capabilities, shared_retriever
+from ui.sign_in import account_box
 from ui.state import apply_llm_settings, session_settings
 
 
@@ -18,8 +19,10 @@ def sidebar_status() -> None:
     from rag.milvus.capabilities import models_on
     from rag.milvus.server import MilvusUnavailable
     from rag.models.devices import runtime_info
+    from rag.settings import get_settings
 
     with st.sidebar:
+        account_box()
         language_switch()
         st.markdown("### " + _("Status"))
         try:  # ping over the cached connection: no new client on every rerun
@@ -32,7 +35,7 @@ def sidebar_status() -> None:
         (st.success if ok else st.error)(msg, icon="🗄️")
         if (note := restart_note()) is not None:
             st.warning(note, icon="🔁")
-        if (damaged := store_damage()) is not None:
+        if (damaged := store_damage(str(get_settings().user_path("runs.sqlite")))) is not None:
             st.error(damaged, icon="🗃️")
         _llm_status()
         st.caption("🖥️ " + _("Local encoders: {device}, batch {embed_batch} (WORKBENCH_DEVICE, WORKBENCH_EMBED_BATCH)")
@@ -81,11 +84,10 @@ def restart_note(within_s: float = 24 * 3600) -> str | None:
 
 
 @st.cache_data(ttl=60, show_spinner=False)
-def store_damage() -> str | None:
-    """One line when the run store is damaged (SQLite's quick check, at most once a minute), else None."""
+def store_damage(path: str) -> str | None:
+    """One line when the run store at ``path`` (this user's) is damaged (SQLite's quick check, at most once a
+    minute per store), else None."""
     from rag.runs.safety import StoreDamaged, damage
-    from rag.settings import get_settings
 
-    path = get_settings().path("runs.sqlite")
     detail = damage(path)
     return None if detail is None else str(StoreDamaged(path, detail))

@@ -12,6 +12,7 @@ import streamlit as st
 
 from ui.errors import show_error
 from ui.resources import retriever
+from ui.sign_in import refused_models
 
 FIELDS = [  # (key, label, default, help): comma-separated lists, as the CLI's options
     ("chunk_sizes", "Chunk sizes", "none", "characters per chunk; none = whole documents"),
@@ -33,7 +34,7 @@ def grid_fields(models: list[str]):
     cols = st.columns(3) + st.columns(3)
     texts = {key: col.text_input(label, default, help=help, key=f"sweep_{key}")
              for col, (key, label, default, help) in zip(cols, FIELDS)}
-    if not models:
+    if not models or refused_models([r.strip() for r in texts["rerankers"].split(",")]):  # ce:FOLDER on a shared app
         return None
     try:
         return grid_from_text(models, **texts)

@@ -57,7 +57,7 @@ def questions_from_records(records: list[dict]) -> list[EvalQuestion]:
 def _path(name: str):
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,80}", name or ""):
         raise DatasetError(f"question set name {name!r}: use letters, digits, '-', '_' or '.'")
-    return get_settings().path("question_sets", f"{name}.jsonl")
+    return get_settings().user_path("question_sets", f"{name}.jsonl")
 
 
 def save_question_set(name: str, questions: list[EvalQuestion]) -> str:
@@ -92,5 +92,5 @@ def load_question_set(name: str) -> list[EvalQuestion]:
 
 
 def list_question_sets() -> list[str]:
-    folder = get_settings().path("question_sets", "x").parent
+    folder = get_settings().user_path("question_sets", "x").parent
     return sorted(p.stem for p in folder.glob("*.jsonl"))

@@ -21,6 +21,17 @@ from rag.settings import Settings
 download_progress: ContextVar[ProgressFn | None] = ContextVar("download_progress", default=None)
 
 
+# Spec prefixes whose value is a folder on this machine (a shared app reads them only under WORKBENCH_DATA_ROOTS).
+FOLDER_PREFIXES = ("st", "clip", "img", "clap", "aud", "asr", "ce")
+
+
+def spec_folder(spec: str) -> str | None:
+    """The local folder a model spec reads (``st:``, ``clip:``, ``img:``, ``clap:``, ``aud:``, ``asr:``, ``ce:``;
+    options after ``#`` dropped), or None for a registry name, a hub id or an endpoint. Parse only."""
+    prefix, sep, rest = str(spec).partition("#")[0].strip().partition(":")
+    return rest.strip() if sep and prefix.strip() in FOLDER_PREFIXES and rest.strip() else None
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "model"
 

@@ -149,7 +149,7 @@ class RunStore:
 
     @classmethod
     def default(cls) -> RunStore:
-        return cls(_redirect or get_settings().path("runs.sqlite"))
+        return cls(_redirect or get_settings().user_path("runs.sqlite"))  # the signed-in user's own store
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)

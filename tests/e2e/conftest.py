@@ -176,33 +176,43 @@ def _stop_group(proc: subprocess.Popen, grace: float = 10.0) -> None:
             continue
 
 
+def launch_app(data_dir: Path, env_extra: dict, extra_args: tuple[str, ...] = (), log_name: str = "streamlit-e2e",
+               port: int | None = None):
+    """Start ``streamlit run app.py`` on 127.0.0.1 and ``port`` (a free one by default) with the session's data
+    folder and Milvus port plus ``env_extra``; an ``App`` once it answers its health check (``app.stop()``)."""
+    port = port or free_port()
+    env = os.environ.copy()
+    env.update({"WORKBENCH_DATA_DIR": str(data_dir), "WORKBENCH_MILVUS_PORT": os.environ["WORKBENCH_MILVUS_PORT"],
+                "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", "PYTHONUNBUFFERED": "1", **env_extra})
+    log = data_dir / "logs" / f"{log_name}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+           "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
+           "--server.fileWatcherType", "none", "--server.runOnSave", "false", *extra_args]
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+    app = App(f"http://127.0.0.1:{port}", proc, log, env)
+    try:
+        _wait_healthy(app.url, proc, log)
+    except BaseException:
+        app.stop()
+        raise
+    return app
+
+
 @pytest.fixture(scope="module")
 def streamlit_app(milvus, data_dir, e2e_llm, e2e_secret):
     """The app as ``make run`` starts it, on a free port, with an API key and the test LLM server. One per
     test module, so no module sees another's leftovers (cached models, session state, a stopped app)."""
-    port = free_port()
-    env = os.environ.copy()
-    env.update({"WORKBENCH_DATA_DIR": str(data_dir), "WORKBENCH_MILVUS_PORT": os.environ["WORKBENCH_MILVUS_PORT"],
-                "OPENAI_API_KEY": e2e_secret, "OPENAI_BASE_URL": e2e_llm.base_url,
-                "WORKBENCH_MAX_UPLOAD_MB": "1",  # so an oversized upload is cheap to make
-                "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", "PYTHONUNBUFFERED": "1"})
-    log = data_dir / "logs" / "streamlit-e2e.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-           "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
-           "--server.fileWatcherType", "none", "--server.runOnSave", "false"]
-    with open(log, "ab") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    app = App(url, proc, log, env)
+    app = launch_app(data_dir, {"OPENAI_API_KEY": e2e_secret, "OPENAI_BASE_URL": e2e_llm.base_url,
+                                "WORKBENCH_MAX_UPLOAD_MB": "1"})  # so an oversized upload is cheap to make
     try:
-        _wait_healthy(url, proc, log)
         yield app
     finally:
         app.stop()
-        if log.exists() and ARTIFACTS.exists():  # for CI: what the app printed (already scanned for keys)
-            shutil.copy(log, ARTIFACTS / "streamlit-e2e.log")
+        if app.log.exists() and ARTIFACTS.exists():  # for CI: what the app printed (already scanned for keys)
+            shutil.copy(app.log, ARTIFACTS / "streamlit-e2e.log")
 
 
 @pytest.fixture(scope="module")

@@ -56,6 +56,6 @@ def test_a_shared_app_reads_folders_under_the_roots_only(milvus, shared, tmp_pat
 def test_a_shared_app_without_roots_reads_no_folder(milvus, shared):
     shared(None)
     at = _load_beir(str(SCIFACT))
-    assert at.error[0].value == (f"Not loaded: {SCIFACT}: this app is shared (served beyond 127.0.0.1), so it reads "
-                                 "only folders under WORKBENCH_DATA_ROOTS, and none is set; upload files instead, or "
-                                 "ask whoever runs it to set WORKBENCH_DATA_ROOTS")
+    assert at.error[0].value == (f"Not loaded: {SCIFACT}: this app is shared (served beyond 127.0.0.1 or behind "
+                                 "sign-in), so it reads only folders under WORKBENCH_DATA_ROOTS, and none is set; "
+                                 "upload files instead, or ask whoever runs it to set WORKBENCH_DATA_ROOTS")
