@@ -45,6 +45,7 @@ import numpy as np
 
 from rag.data.dataset import Dataset, DatasetError, Document, Query
 from rag.data.validation import IdRegistry, decode_text, get_id, get_text, iter_jsonl, read_source
+from rag.i18n import carry_language
 
 SOUNDFILE_EXTS = (".wav", ".flac", ".ogg", ".mp3")  # decoded by libsndfile (soundfile)
 AV_EXTS = (".m4a",)                                 # AAC in MP4: decoded by FFmpeg (PyAV)
@@ -132,7 +133,7 @@ def load_audio_folder(folder: str | os.PathLike, split: str = "test", name: str 
     checks += [(rel, root / rel, f"{QUERIES} line {query_lines[q.id]}") for q, rel, _ in queries if rel]
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
         infos = dict(zip((c[0] for c in checks),
-                         pool.map(lambda c: check_audio(*c, max_bytes, max_seconds), checks)))
+                         pool.map(carry_language(lambda c: check_audio(*c, max_bytes, max_seconds)), checks)))
 
     documents = [Document(doc_id, fname, captions.get(doc_id, ""), audio=str(root / "corpus" / fname),
                           audio_sha=infos[f"corpus/{fname}"].sha) for doc_id, fname in files.items()]

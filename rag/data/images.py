@@ -41,13 +41,14 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from rag.data.dataset import Dataset, DatasetError, Document, Query
 from rag.data.validation import IdRegistry, decode_text, get_id, get_text, iter_jsonl, read_source
+from rag.i18n import N_, _, carry_language
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".webp")
 PIL_FORMATS = ("PNG", "JPEG", "WEBP")  # what the file's bytes must be, as PIL names the formats
 MAX_IMAGE_PIXELS = 50_000_000          # 50 MP: larger images are refused before they are decoded
 IMAGE_HINT = ("an image folder holds corpus/ (.png, .jpg, .jpeg or .webp files), queries.jsonl and "
               "qrels/<split>.tsv; captions.jsonl is optional")
-ACCEPTED = "accepted: " + ", ".join(IMAGE_EXTS)
+ACCEPTED = N_("accepted: .png, .jpg, .jpeg, .webp")  # IMAGE_EXTS, said (a catalog key: one literal)
 QUERIES, CAPTIONS = "queries.jsonl", "captions.jsonl"
 
 
@@ -106,7 +107,8 @@ def load_image_folder(folder: str | os.PathLike, split: str = "test", name: str 
     checks = [(f"corpus/{fname}", root / "corpus" / fname, None) for fname in images.values()]
     checks += [(rel, root / rel, f"{QUERIES} line {query_lines[q.id]}") for q, rel, _ in queries if rel]
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-        shas = dict(zip((c[0] for c in checks), pool.map(lambda c: _check_image(*c, limit), checks)))
+        # carry_language: a bad image's message reads in the caller's language (a page's session), not the pool's
+        shas = dict(zip((c[0] for c in checks), pool.map(carry_language(lambda c: _check_image(*c, limit)), checks)))
 
     documents = [Document(doc_id, fname, captions.get(doc_id, ""), str(root / "corpus" / fname),
                           shas[f"corpus/{fname}"]) for doc_id, fname in images.items()]
@@ -220,17 +222,20 @@ def _check_image(rel: str, path: Path, named_by: str | None, max_bytes: int) -> 
     try:
         st = path.stat()
     except OSError as e:
-        raise DatasetError(f"cannot read the image: {e.strerror or e}", file=rel, hint=named_by) from None
+        raise DatasetError(_("cannot read the image: {reason}").format(reason=e.strerror or e), file=rel,
+                           hint=named_by) from None
     if st.st_size > max_bytes:
-        raise DatasetError(f"image is {_size(st.st_size)}, over the {_size(max_bytes)} limit", file=rel,
-                           hint="raise WORKBENCH_MAX_IMAGE_MB or shrink the image"
-                                + (f"; named by {named_by}" if named_by else ""))
+        raise DatasetError(_("image is {size}, over the {limit} limit").format(size=_size(st.st_size),
+                                                                             limit=_size(max_bytes)), file=rel,
+                           hint=_("raise WORKBENCH_MAX_IMAGE_MB or shrink the image")
+                                + (_("; named by {where}").format(where=named_by) if named_by else ""))
     if st.st_size == 0:
-        raise DatasetError("empty file", file=rel, hint=named_by)
+        raise DatasetError(N_("empty file"), file=rel, hint=named_by)
     try:
         return _verified_sha(str(path), st.st_mtime_ns, st.st_size)
     except _Bad as e:
-        hint = "; ".join(h for h in (e.hint, f"named by {named_by}" if named_by else None) if h) or None
+        hint = _("; ").join(h for h in (e.hint and _(e.hint), _("named by {where}").format(where=named_by)
+                                        if named_by else None) if h) or None
         raise DatasetError(e.message, file=rel, hint=hint) from None
 
 
@@ -259,10 +264,10 @@ def _open(data: bytes | str) -> Image.Image:
             raise _Bad(f"image is over the {MAX_IMAGE_PIXELS // 1_000_000} MP limit", _pil_detail(e)) from None
         except UnidentifiedImageError:
             kind = _sniff(data[:16] if isinstance(data, bytes) else Path(data).read_bytes()[:16])
-            raise _Bad("corrupt or not an image",
-                       (f"the file holds {kind} data; " if kind else "") + ACCEPTED) from None
+            raise _Bad(N_("corrupt or not an image"),
+                       (_("the file holds {kind} data; ").format(kind=kind) if kind else "") + _(ACCEPTED)) from None
         except Exception as e:  # the plugins' own errors for damaged headers
-            raise _Bad("corrupt or not an image", f"{_pil_detail(e)}; {ACCEPTED}") from None
+            raise _Bad(N_("corrupt or not an image"), f"{_pil_detail(e)}; {_(ACCEPTED)}") from None
     width, height = img.size
     if width * height > MAX_IMAGE_PIXELS:
         img.close()
