@@ -142,12 +142,14 @@ def N_(message: str) -> str:
     return message
 
 
-_CJK_GAP = re.compile(r"(?<=[）】」』，。；：！？、])[ \t]+|[ \t]+(?=[（【「『，。；：！？、）])")
+_CJK_GAP = re.compile(r"(?<=[）】」』，。；：！？、])[ \t]+|[ \t]+(?=[（【「『，。；：！？、）])"
+                      r"|(?<=[\u4e00-\u9fff])[ \t]+(?=[\u4e00-\u9fff])")  # and none between two Han characters
 
 
 def tidy(text: str) -> str:
     """Our sentence without the spaces a full-width punctuation mark never takes (``nDCG@5（归一化折损累计增益） 上``
-    → ``…增益）上``; two sentences joined by ``" "`` after ``。``). English text has no full-width marks: unchanged.
+    → ``…增益）上``; two sentences joined by ``" "`` after ``。``; a placeholder's Chinese value next to Chinese
+    words). English text has no full-width marks or Han characters: unchanged.
     Applied to the sentences we assemble, never to data (a question's own spacing is the user's)."""
     return _CJK_GAP.sub("", text)
 

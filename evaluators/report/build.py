@@ -314,6 +314,15 @@ def _frontier_section(kind: str, frontier: pd.DataFrame, chart: Markup | None, i
                 metric=metric, setups=pareto or missing(_("none scored")))}
 
 
+def _tidy_section(sec: dict) -> None:
+    """Our assembled words without the spaces Chinese never takes (``rag.i18n.tidy``); English unchanged."""
+    for key in ("title", "intro", "headline"):
+        if isinstance(sec.get(key), str):
+            sec[key] = tidy(sec[key])
+    for key in ("sentences", "notes"):
+        sec[key] = [tidy(x) if isinstance(x, str) else x for x in sec.get(key) or []]
+
+
 def build_report(store: RunStore, run_ids: list[str] | str, metric: str | None = None, examples: int = 3,
                  title: str | None = None, n_resamples: int = N_RESAMPLES, dataset=None,
                  lang: str | None = None) -> str:
@@ -334,6 +343,7 @@ def _build(store: RunStore, run_ids, metric, examples, title, n_resamples, datas
         if "headline" in sec:
             headline += [sec.pop("headline")]
         sec["tables"] = sec.get("tables", []) + encoded_tables(group)  # prompts, dims, limits and cuts, any kind
+        _tidy_section(sec)
         sections.append(sec)
         if cmps:
             frontier = frontier_table(store, [r.id for r in group] + [r.id for r in load_runs], cmps[0].metric)
@@ -365,7 +375,8 @@ def _build(store: RunStore, run_ids, metric, examples, title, n_resamples, datas
         title=title or _("RAG evaluation report"), html_lang=babel_locale().replace("_", "-"),
         generated=time.strftime("%Y-%m-%d %H:%M"), runs=ids, summary=summary,
         your_data=your_data(runs),
-        sections=sections, manifest=[_manifest(r) for r in runs], resamples=f"{n_resamples:,}", best=BEST, alpha=ALPHA,
+        sections=sections, manifest=[_manifest(r) for r in runs], resamples=f"{n_resamples:,}", best=_(BEST),
+        alpha=ALPHA,
         tints=TINTS, rel=RELEVANT, nonrel=NOT_RELEVANT, nomatch=_(NO_MATCH), legend=_(LEGEND))
 
 

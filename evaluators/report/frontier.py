@@ -249,6 +249,7 @@ def frontier_display(frame: pd.DataFrame) -> pd.DataFrame:
     show["pareto"] = [_("not ranked: lower coverage") if low else _("★ yes") if on else ""
                       for on, low in zip(frame["pareto"], frame["low_coverage"])]
     show["kind"] = [_(k) for k in show["kind"]]  # a run kind's name (RUN_KIND_NAMES), in the reader's words
+    show["cost_basis"] = [_(b) if isinstance(b, str) else b for b in show["cost_basis"]]  # a model's cost note
     show = display_frame(show, {"cost_per_1k": N_("unknown cost"), "p95_ms": NO_LOAD, "users": NO_LOAD,
                                 "latency_endpoint": NO_LOAD})
     return show.rename(columns={"setup": _("setup"), "kind": _("kind"), "quality_run": _("run"),

@@ -310,6 +310,7 @@ def load_section(store: RunStore, group: list[Run], **_options) -> tuple[dict, l
                                   if k in (N_("endpoint"), N_("users"), N_("spawn_rate"), N_("duration_s"), "k"))}, []
 
 
+SPLIT_COLUMNS = (N_("wait_ms"), N_("embed_ms"), N_("search_ms"), N_("generate_ms"), N_("other_ms"))  # stage headers
 LOAD_COLUMNS = [N_("users"), N_("requests"), N_("failures"), "rps", N_("p50_ms"), N_("p95_ms"), N_("p99_ms"),
                 N_("avg_ms"), N_("duration_s")]  # the keys of the summary; headers read through the catalog
 

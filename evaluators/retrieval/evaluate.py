@@ -196,8 +196,8 @@ def comparison_table(dataset: Dataset, result: RetrievalResult, query_id: str, t
         cols[m] = cells + [NO_MATCH] * (k - len(cells))
         pq = result.per_query[m].get(query_id, {})
         cols[m] += [f"{pq.get(f'precision@{k}', 0.0):.2f}", f"{pq.get(f'recall@{k}', 0.0):.2f}"]
-    index = [str(i) for i in range(1, k + 1)] + ["Precision", "Recall"]
-    return pd.DataFrame(cols, index=pd.Index(index, name="Rank"))
+    index = [str(i) for i in range(1, k + 1)] + [_("Precision"), _("Recall")]
+    return pd.DataFrame(cols, index=pd.Index(index, name=_("Rank")))
 
 
 def save_run(store, dataset: Dataset, result: RetrievalResult, config: dict | None = None) -> str:

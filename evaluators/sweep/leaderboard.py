@@ -126,7 +126,7 @@ class Leaderboard:
         for r in self.rows:
             if r.get("cost_basis"):
                 by_basis.setdefault(r["cost_basis"], []).append(r["setup"])
-        return [_("cost of {setups}: {basis}").format(setups=", ".join(setups), basis=basis)
+        return [_("cost of {setups}: {basis}").format(setups=", ".join(setups), basis=_(basis))
                 for basis, setups in by_basis.items()]
 
 

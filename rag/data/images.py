@@ -214,7 +214,7 @@ class _Bad(Exception):
 
 
 def _size(n: int) -> str:
-    return f"{n / 2**20:.1f} MB" if n >= 2**20 else f"{n:,} bytes"
+    return f"{n / 2**20:.1f} MB" if n >= 2**20 else _("{n} bytes").format(n=f"{n:,}")
 
 
 def _check_image(rel: str, path: Path, named_by: str | None, max_bytes: int) -> str:

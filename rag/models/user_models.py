@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from contextvars import ContextVar
 
+from rag.i18n import N_
 from rag.models.base import ModelUnavailable, ProgressFn
 from rag.models.devices import embed_device
 from rag.models.spec import ModelSpec
@@ -77,7 +78,7 @@ def image_model(prefix: str, name: str) -> ModelSpec:
         label, kinds = f"Local image backbone {folder.name}", ("image",)
         description = f"image backbone folder {path} (pooled features): image queries against an image corpus"
     return ModelSpec(unique_slug(prefix, folder.name, model_id), label, "dense", model_id, description,
-                     make_raw, check, cost_note="local image model folder on this machine (hardware not priced)",
+                     make_raw, check, cost_note=N_("local image model folder on this machine (hardware not priced)"),
                      key=name, modality="image", query_kinds=kinds)
 
 
@@ -95,7 +96,7 @@ def modelscope_model(name: str) -> ModelSpec:
                      lambda s: SentenceTransformerEncoder(modelscope.fetch(repo, revision, download_progress.get()),
                                                           embed_device(s)),
                      lambda s: modelscope.problem(repo, revision),
-                     cost_note="ModelScope model run on this machine (hardware not priced)", key=name,
+                     cost_note=N_("ModelScope model run on this machine (hardware not priced)"), key=name,
                      folder=lambda s: modelscope.cached_folder(repo, revision), use_catalog=True)
 
 
@@ -113,7 +114,7 @@ def hub_model(name: str) -> ModelSpec:
                      lambda s: SentenceTransformerEncoder(hub.fetch(repo, revision, download_progress.get()),
                                                           embed_device(s)),
                      lambda s: hub.problem(repo, revision),
-                     cost_note="hub model run on this machine (hardware not priced)", key=name,
+                     cost_note=N_("hub model run on this machine (hardware not priced)"), key=name,
                      folder=lambda s: hub.cached_folder(repo, revision), use_catalog=True)
 
 
@@ -143,5 +144,5 @@ def audio_model(prefix: str, name: str) -> ModelSpec:
         label, kinds = f"Local audio backbone {folder.name}", ("audio",)
         description = f"audio backbone folder {path} (pooled features): audio queries against a sound corpus"
     return ModelSpec(unique_slug(prefix, folder.name, model_id), label, "dense", model_id, description,
-                     make_raw, check, cost_note="local audio model folder on this machine (hardware not priced)",
+                     make_raw, check, cost_note=N_("local audio model folder on this machine (hardware not priced)"),
                      key=name, modality="audio", query_kinds=kinds)
