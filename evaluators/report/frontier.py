@@ -60,14 +60,14 @@ def _dataset_query_tokens(source: str, content_hash: str | None) -> tuple[float 
     if content_hash and ds.content_hash() != content_hash:
         return None, f"default: dataset {source} changed since the run"  # do not guess from other queries
     qs = ds.judged_queries or ds.queries
-    return (sum(len(q.text) for q in qs) / len(qs) / CHARS_PER_TOKEN, "dataset") if qs else \
+    return (sum(len(q.text) for q in qs) / len(qs) / CHARS_PER_TOKEN, N_("dataset")) if qs else \
         (None, f"default: dataset {source} has no queries")
 
 
 def query_tokens(run: Run) -> tuple[float, str]:
     """Tokens per query for embedding cost: the run's own count, the dataset's, or a default (and why)."""
     if isinstance(run.config.get("query_tokens"), (int, float)):
-        return float(run.config["query_tokens"]), "recorded"
+        return float(run.config["query_tokens"]), N_("recorded")
     src = run.config.get("dataset_source")
     est, how = _dataset_query_tokens(src, run.dataset_hash) if src else (None, "default: no dataset source recorded")
     return (est, how) if est else (DEFAULT_QUERY_TOKENS, how)
@@ -94,7 +94,8 @@ def retrieval_cost(store: RunStore | None, run: Run, model: str) -> tuple[float,
     if price == 0:
         return 0.0, basis
     toks, how = query_tokens(run)
-    return toks * price * 1000 / 1e6, f"~{toks:.0f} tokens/query ({how}) × {basis}"
+    return toks * price * 1000 / 1e6, _("~{tokens} tokens/query ({how}) × {basis}").format(
+        tokens=f"{toks:.0f}", how=_(how), basis=_(basis))
 
 
 def _llm_model(spec: str | None) -> str | None:
@@ -110,25 +111,27 @@ def rag_cost(store: RunStore, run: Run, model: str) -> tuple[float, str]:
     Rows keep usage per LLM model; the judge's tokens are evaluation cost, not serving cost, so they
     are left out, unless generator and judge are the same model (then they cannot be told apart)."""
     emb, basis = retrieval_cost(store, run, model)
+    basis = _(basis)  # a model's cost note (a catalog key) or the priced sentence, in the reader's words
     gen = run.config.get("generator")
     if not isinstance(gen, dict) or gen.get("baseline", True):
-        return emb, basis + "; extractive baseline (no LLM)"
+        return emb, basis + _("; extractive baseline (no LLM)")
     gen_model = _llm_model(gen.get("spec"))
     judge_model = (run.config.get("judge") or {}).get("model")
     rows = store.rows(run.id, model=model)
     if not rows or not gen_model:
-        return emb, basis + "; generator usage not recorded"
+        return emb, basis + _("; generator usage not recorded")
     from evaluators.rag.cost import PriceTable
 
     table = run.summary.get("prices") or (run.config.get("rag") or {}).get("prices") or {}
     prices = PriceTable.from_json(json.dumps(table))
     if prices.price(gen_model) is None:
-        return emb, basis + f"; {gen_model} unpriced"
+        return emb, basis + _("; {model} unpriced").format(model=gen_model)
     same = gen_model == judge_model
     usd = sum(prices.cost(m, u.get("prompt_tokens", 0), u.get("completion_tokens", 0))
               for r in rows for m, u in (r.get("usage") or {}).items() if m == gen_model or same)
-    note = " (includes the judge's tokens: same model)" if same else ""
-    return emb + usd / len(rows) * 1000, basis + f"; {gen_model} tokens × run prices{note}"
+    note = _(" (includes the judge's tokens: same model)") if same else ""
+    return emb + usd / len(rows) * 1000, basis + _("; {model} tokens × run prices{note}").format(model=gen_model,
+                                                                                                 note=note)
 
 
 def _latency(load_runs: list[Run], model: str, endpoint: str) -> tuple[float, object, str | None, str | None]:

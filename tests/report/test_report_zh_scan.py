@@ -37,8 +37,8 @@ def text_of(page: str) -> str:
 DATA_NAMES = ["all-MiniLM-L6-v2", "test/minilm", "test/bm25", "rouge_l", "bleu"]  # a model's name, metric keys
 
 
-def english_words(text: str) -> list[str]:
-    for name in DATA_NAMES:
+def english_words(text: str, run_ids=()) -> list[str]:
+    for name in [*DATA_NAMES, *run_ids]:  # run ids: data (hex digits may spell a word)
         text = text.replace(name, " ")
     return sorted({w for w in WORD.findall(text) if w not in ALLOWED and w.lower() not in ALLOWED})
 
@@ -80,7 +80,7 @@ def runs(tmp_path_factory):
     ev = Evaluation(metric="nDCG@5", retrieval_run=retrieval, load_run=load, comparison=cmp,
                     quality={s.model: {"mean": s.mean, "ci_low": s.low, "ci_high": s.high, "n": s.n}
                              for s in cmp.result.models}, p95_ms={"minilm": 30.0, "bm25": 6.5})
-    brief = Brief(k=5, min_quality=0.5, p95_ms=20.0, users=4)
+    brief = Brief(k=5, min_quality=0.4, p95_ms=20.0, users=4)
     plans = {"minilm": {"cost_month_usd": 0.0, "one_off_usd": 0.0, "memory_mb": 120.0},
              "bm25": {"cost_month_usd": 0.0, "one_off_usd": 0.0, "memory_mb": 4.0}}
     with language("zh"):  # the record's sentences are written in the flow's language (cli.py decide --lang zh)
@@ -119,7 +119,7 @@ def test_the_chinese_report_has_no_english_sentence_of_ours_and_no_raw_none(runs
 
     store, ids = runs
     text = text_of(build_report(store, [ids[k] for k in kinds], n_resamples=500, lang="zh"))
-    assert english_words(text) == [], text
+    assert english_words(text, ids.values()) == [], text
     assert RAW.findall(text) == []
     assert "执行摘要" in text
 
