@@ -99,6 +99,7 @@ class Leaderboard:
         frame["p_holm"] = frame["p_holm"].astype(object).where(~best, _("best"))
         frame["mdd"] = frame["mdd"].astype(object).where(~best, DASH)
         frame["pareto"] = frame["pareto"].map({True: _("★ yes"), False: _("no")})
+        frame["cost_basis"] = frame["cost_basis"].map(lambda b: _(b) if isinstance(b, str) and b else b)
         return display_frame(frame, {"cost_per_1k": N_("not recorded"), "cost_basis": N_("not recorded")},
                              formats={"p_holm": _fmt_p})
 
