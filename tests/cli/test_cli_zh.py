@@ -31,6 +31,7 @@ def zh(monkeypatch):
     monkeypatch.setenv("WORKBENCH_LANG", "zh")
 
 
+@pytest.mark.slow  # ~30 s: BM25 collection on the Chinese sample with jieba
 def test_retrieval_prints_chinese_lines_with_the_same_json_and_exit_code(milvus, zh, tmp_path, capsys):
     out = tmp_path / "r.json"
     code, stdout, stderr = _run(capsys, "retrieval", "--dataset", "sample-zh", "--models", "bm25", "--k", "5",
@@ -63,6 +64,7 @@ def test_sweep_and_runs_print_chinese_lines(milvus, zh, tmp_path, capsys):
     assert json.loads(stdout)[0]["kind"] == "sweep" and json.loads(stdout)[0]["status"] == "done"
 
 
+@pytest.mark.slow  # ~17 s: the estimate counts tokens with the model's tokenizer
 def test_rag_estimate_prints_chinese_on_stderr_and_the_same_json(zh, capsys):
     code, stdout, stderr = _run(capsys, "rag", "--dataset", "sample-zh", "--models", "bm25", "--limit", "3",
                                 "--estimate")
