@@ -21,6 +21,7 @@ from typing import Annotated
 import typer
 
 from commands.options import NameList, command, models_option, output_option, status
+from rag.i18n import _
 
 Opt = typer.Option
 
@@ -52,51 +53,62 @@ def decide(dataset: Annotated[str, Opt(help="'sample', a BEIR folder or file the
            no_survey: Annotated[bool, Opt("--no-survey", help="skip the catalog survey (faster)")] = False,
            no_load: Annotated[bool, Opt("--no-load", help="no load test: the brief's latency SLO is dropped "
                                                           "(the record says p95 None)")] = False,
-           output: Annotated[str | None, output_option("write decision.json here")] = None) -> int:
+           output: Annotated[str | None, output_option("write decision.json here")] = None,
+           lang: Annotated[str | None, Opt(help="the record's and the printout's language: en or zh (default: "
+                                                "WORKBENCH_LANG, else en)")] = None) -> int:
     from flows.decide.brief import Brief
     from flows.decide.flow import output_json, run_decide
     from rag.data.loaders import load_dataset
+    from rag.i18n import LANGUAGES, language, normalize
     from rag.outputs import write_atomic
     from rag.retrieval import Retriever
     from rag.runs import RunStore
 
-    base = Brief.load(brief_file).to_json() if brief_file else {}
-    brief = Brief.of(**{**base, **{k_: v for k_, v in dict(
-        metric=metric, k=k, min_quality=min_quality, p95_ms=p95_ms, users=users, queries_per_day=queries_per_day,
-        budget_month_usd=budget_month, budget_one_off_usd=budget_one_off, where=where, commercial=commercial,
-        memory_mb=memory_mb, spend_cap_usd=spend_cap, load_seconds=load_seconds).items() if v is not None}})
-    if no_load:  # Brief.of keeps defaults for None: the SLO is dropped here, on purpose
-        brief = brief.model_copy(update={"p95_ms": None})
-    old = None
-    if previous:
-        try:
-            old = json.loads(previous.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as e:
-            raise ValueError(f"--previous {previous}: not a decision record ({e})") from None
-    ds = load_dataset(dataset)
-    if save_brief:
-        brief.save(save_brief)
-    with Retriever() as wb:
-        record = run_decide(ds, brief, list(models) if models else None, wb, RunStore.default(),
-                            lambda step, st, detail: status(f"  [{step}] {st} {detail}".rstrip()),
-                            mteb_cache=mteb_cache, previous=old, with_survey=not no_survey)
-    for c in record["candidates"]:
-        q = c["quality"]
-        print(f"{'✅' if c['passes'] else '❌'} {c['model']}: {q['metric']} {q['mean']:.3f} "
-              f"[{q['ci_low']:.3f}, {q['ci_high']:.3f}], p95 {c['p95_ms']} ms, ${c['cost_month_usd']}/month, "
-              f"{c['memory_mb']} MB" + (f" · {'; '.join(c['failed'])}" if c["failed"] else ""))
-    print(f"recommended: {record['recommended'] or 'none'} · {record['reason']}")
-    if record.get("what_would_change"):
-        print(f"runner-up: {record['runner_up']} · {record['what_would_change']}")
-    if "recheck" in record["verification"]:
-        print(f"re-check: {record['verification']['recheck']['summary']}")
-    print(f"decision run: {record['run_id']}")
-    if output:
-        print(f"wrote {write_atomic(output, json.dumps(output_json(record), indent=2, ensure_ascii=False))}")
-    if regression:
-        text = json.dumps(record["verification"]["regression"], indent=2, ensure_ascii=False)
-        print(f"wrote {write_atomic(regression, text)}")
-    return 0 if record["recommended"] else 1
+    if lang is not None and normalize(lang) is None:
+        raise ValueError(f"--lang: unknown language '{lang}'; choose one of {', '.join(LANGUAGES)}")
+    with language(lang):  # this command's lines and the record's sentences (the record's keys never change)
+        base = Brief.load(brief_file).to_json() if brief_file else {}
+        brief = Brief.of(**{**base, **{k_: v for k_, v in dict(
+            metric=metric, k=k, min_quality=min_quality, p95_ms=p95_ms, users=users, queries_per_day=queries_per_day,
+            budget_month_usd=budget_month, budget_one_off_usd=budget_one_off, where=where, commercial=commercial,
+            memory_mb=memory_mb, spend_cap_usd=spend_cap, load_seconds=load_seconds).items() if v is not None}})
+        if no_load:  # Brief.of keeps defaults for None: the SLO is dropped here, on purpose
+            brief = brief.model_copy(update={"p95_ms": None})
+        old = None
+        if previous:
+            try:
+                old = json.loads(previous.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as e:
+                raise ValueError(f"--previous {previous}: not a decision record ({e})") from None
+        ds = load_dataset(dataset)
+        if save_brief:
+            brief.save(save_brief)
+        with Retriever() as wb:
+            record = run_decide(ds, brief, list(models) if models else None, wb, RunStore.default(),
+                                lambda step, st, detail: status(f"  [{step}] {st} {detail}".rstrip()),
+                                mteb_cache=mteb_cache, previous=old, with_survey=not no_survey)
+        for c in record["candidates"]:
+            q = c["quality"]
+            print(_("{mark} {model}: {metric} {mean} [{low}, {high}], p95 {p95} ms, ${cost}/month, {memory} MB")
+                  .format(mark="✅" if c["passes"] else "❌", model=c["model"], metric=q["metric"],
+                          mean=f"{q['mean']:.3f}", low=f"{q['ci_low']:.3f}", high=f"{q['ci_high']:.3f}",
+                          p95=c["p95_ms"], cost=c["cost_month_usd"], memory=c["memory_mb"])
+                  + (f" · {'; '.join(c['failed'])}" if c["failed"] else ""))
+        print(_("recommended: {model} · {reason}").format(model=record["recommended"] or _("none"),
+                                                          reason=record["reason"]))
+        if record.get("what_would_change"):
+            print(_("runner-up: {model} · {change}").format(model=record["runner_up"],
+                                                            change=record["what_would_change"]))
+        if "recheck" in record["verification"]:
+            print(_("re-check: {summary}").format(summary=record["verification"]["recheck"]["summary"]))
+        print(_("decision run: {run}").format(run=record["run_id"]))
+        if output:
+            print(_("wrote {path}").format(path=write_atomic(output, json.dumps(output_json(record), indent=2,
+                                                                              ensure_ascii=False))))
+        if regression:
+            text = json.dumps(record["verification"]["regression"], indent=2, ensure_ascii=False)
+            print(_("wrote {path}").format(path=write_atomic(regression, text)))
+        return 0 if record["recommended"] else 1
 
 
 def check_regression(file: Annotated[Path, typer.Argument(help="a regression.json from decide --regression")],

@@ -22,16 +22,21 @@ def demo(output: Annotated[Path, Opt(parser=checked_output_dir, metavar="DIR",
          models: Annotated[NameList, models_option("comma-separated")] = "minilm,bm25,hybrid",
          spend_cap: Annotated[float, Opt(help="USD cap of the judged step (with an LLM)")] = 0.5,
          no_llm: Annotated[bool, Opt("--no-llm", help="skip the judged step even when an LLM is configured")]
-         = False) -> int:
+         = False,
+         lang: Annotated[str | None, Opt(help="the decision record's and the report's language: en or zh "
+                                              "(default: WORKBENCH_LANG, else en)")] = None) -> int:
     from flows.demo import RUNNING, DemoOptions, judged_estimate, plan, run_demo
     from rag.data.samples.text import load_sample
+    from rag.i18n import LANGUAGES, normalize
     from rag.outputs import write_atomic
     from rag.retrieval import Retriever
     from rag.runs import RunStore
 
     if spend_cap <= 0:
         raise ValueError("--spend-cap must be > 0 USD")
-    opts = DemoOptions(models=tuple(models), spend_cap_usd=spend_cap, judged=False if no_llm else None)
+    if lang is not None and normalize(lang) is None:
+        raise ValueError(f"--lang: unknown language '{lang}'; choose one of {', '.join(LANGUAGES)}")
+    opts = DemoOptions(models=tuple(models), spend_cap_usd=spend_cap, judged=False if no_llm else None, lang=lang)
     ds = load_sample()
     if any(s.key == "rag_judged" and s.status != "skipped" for s in plan(opts)):
         est = judged_estimate(ds, opts)

@@ -21,6 +21,7 @@ from typing import Annotated
 
 import typer
 
+from rag.i18n import _
 from rag.milvus.analyzers import analyzer_names
 from rag.milvus.index_config import INDEX_TYPES, IndexConfig
 
@@ -106,15 +107,17 @@ def language_line(ds) -> str:
     """The dataset's languages in one line, printed by every command that loads a dataset."""
     from rag.data.language import profile_dataset
 
-    return f"language: {profile_dataset(ds).summary()}"
+    return _("language: {summary}").format(summary=profile_dataset(ds).summary())
 
 
 def analyzer_line(choice: dict) -> str:
     """``BM25 analyzer: jieba (chosen for Chinese)`` from a run's recorded ``bm25_analyzer``."""
     from rag.data.language import language_name
 
-    how = f"chosen for {language_name(choice['language'])}" if choice["chosen"] == "auto" else "set by you"
-    return f"BM25 analyzer: {choice['name']} ({how}{'; ' + choice['note'] if choice.get('note') else ''})"
+    how = (_("chosen for {language}").format(language=language_name(choice["language"])) if choice["chosen"] == "auto"
+           else _("set by you"))
+    note = _("; ") + _(choice["note"]) if choice.get("note") else ""
+    return _("BM25 analyzer: {name} ({how}{note})").format(name=choice["name"], how=how, note=note)
 
 
 def write_json(output: str | None, payload: dict, run_id: str | None = None) -> None:
@@ -132,7 +135,7 @@ def write_json(output: str | None, payload: dict, run_id: str | None = None) -> 
 
             RunStore.default().set_status(run_id, "failed", str(e))
         raise OSError(f"{e} (run {run_id} marked failed)" if run_id else str(e)) from None
-    print(f"wrote {output}")
+    print(_("wrote {path}").format(path=output))
 
 
 def status(line: str) -> None:

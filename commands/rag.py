@@ -22,6 +22,7 @@ import typer
 
 from commands import options
 from commands.options import command
+from rag.i18n import _
 
 Opt = typer.Option
 
@@ -96,8 +97,9 @@ def rag(dataset: Annotated[str, Opt(help="'sample' or a BEIR folder")] = "sample
                         judge_repeats=judge_repeats, judge_temperature=judge_temperature, second_judge=second_judge,
                         index=options.index_config(index, metric, index_params, bm25_analyzer).to_json(), **extra)
         est = estimate_run(questions_for(ds, cfg), ds, cfg).summary(cfg.price_table())
-        options.status(f"estimate: {est['rows']} rows, {est['total_calls']} LLM calls, "
-                       f"≈{est['total_tokens']:,} tokens, ≈${est['cost_usd']:.4f}")
+        options.status(_("estimate: {rows} rows, {calls} LLM calls, ≈{tokens} tokens, ≈${cost}").format(
+            rows=est["rows"], calls=est["total_calls"], tokens=f"{est['total_tokens']:,}",
+            cost=f"{est['cost_usd']:.4f}"))
         options.status(options.language_line(ds))  # after the estimate: a refused option prints one line only
         if estimate:
             print(json.dumps(est, indent=2))
@@ -109,7 +111,8 @@ def rag(dataset: Annotated[str, Opt(help="'sample' or a BEIR folder")] = "sample
     print_summary(result)
     print(f"run_id {result.run_id}")
     if result.status == "failed":  # every row failed: exit 1 with the reason, no output file
-        options.status(f"error: run {result.run_id} failed: {store.get(result.run_id).error}")
+        options.status(_("error: run {run} failed: {error}").format(run=result.run_id,
+                                                                     error=store.get(result.run_id).error))
         return 1
     options.write_json(output, result_json(result), result.run_id)
     return 0 if result.status in ("done", "stopped") else 1
@@ -149,22 +152,25 @@ def print_summary(result) -> None:
 
     s = result.summary
     gen = s["generator"]
-    print(f"generator: {gen['label']}" + (" — a baseline, not an LLM" if gen["baseline"] else ""))
-    print(f"judge: {s['judge'] or 'none'}")
+    print(_("generator: {label}").format(label=_(gen["label"])) + (_(" — a baseline, not an LLM") if gen["baseline"]
+                                                                     else ""))
+    print(_("judge: {judge}").format(judge=s["judge"] or _("none")))
     if s["judge"]:
-        print(f"judge reliability: {reliability(result).sentence()}")
+        print(_("judge reliability: {sentence}").format(sentence=reliability(result).sentence()))
     for model, ms in s["metrics"].items():
         print(f"{model}:")
         for name, v in ms.items():
             mean = "n/a" if v["total"] == 0 else ("—" if v["mean"] is None else f"{v['mean']:.4f}")
             how = f"  {v['variant']}" if v.get("variant") else ""
-            print(f"  {name:26s} {mean:>8s}  ({v['n']}/{v['total']} scored){how}")
+            print(f"  {name:26s} {mean:>8s}  " + _("({n}/{total} scored)").format(n=v["n"], total=v["total"]) + how)
     for name, why in s["metrics_skipped"].items():
-        print(f"skipped {name}: {why.split('. ')[0]}")
+        print(_("skipped {name}: {why}").format(name=name, why=why.split(". ")[0]))
     u = s["usage"]
-    print(f"LLM calls {u['calls']}, tokens {u['prompt_tokens']}+{u['completion_tokens']}, cost ${u['cost_usd']:.4f}"
-          + (f" (unpriced: {', '.join(u['unpriced_models'])})" if u["unpriced_models"] else ""))
-    print(f"status {result.status} · {rows_text(s)} · with failures {s['failed_rows']}")
+    print(_("LLM calls {calls}, tokens {prompt}+{completion}, cost ${cost}").format(
+        calls=u["calls"], prompt=u["prompt_tokens"], completion=u["completion_tokens"], cost=f"{u['cost_usd']:.4f}")
+          + (_(" (unpriced: {models})").format(models=", ".join(u["unpriced_models"])) if u["unpriced_models"] else ""))
+    print(_("status {status} · {rows} · with failures {failed}").format(status=_(result.status), rows=rows_text(s),
+                                                                         failed=s["failed_rows"]))
 
 
 def register(app: typer.Typer) -> None:

@@ -14,6 +14,9 @@ import typer
 
 from commands import options
 from commands.options import command
+from rag.i18n import N_, _
+
+STAGES = (N_("embed"), N_("insert"))  # rag.milvus.store's progress stages, as catalog keys
 
 
 def retrieval(dataset: Annotated[str, typer.Option(help="'sample', 'image-sample', 'audio-sample', 'video-sample', a "
@@ -58,20 +61,22 @@ def retrieval(dataset: Annotated[str, typer.Option(help="'sample', 'image-sample
             if stage == "download":
                 if done == total or done - shown.get(model, 0) >= 50_000_000:  # a line per 50 MB
                     shown[model] = done
-                    options.status(f"  {model}: downloading {done / 1e6:,.1f}/{total / 1e6:,.1f} MB")
+                    options.status(_("  {model}: downloading {done}/{total} MB").format(
+                        model=model, done=f"{done / 1e6:,.1f}", total=f"{total / 1e6:,.1f}"))
             elif stage != "search" and (done == total or done % 1000 < 64):
-                options.status(f"  {model}: {stage} {done}/{total}")
+                options.status(f"  {model}: {_(stage)} {done}/{total}")  # STAGES: the store's stage names
         result = run_retrieval(wb, ds, models, k=k, progress=progress,  # records the index config too
                                config={"asr": asr_report.to_json()} if asr_report else None)
     run_id = result.run_id
     frame = result.metrics_frame()
-    print(f"{ds.name}: {len(ds.documents)} documents, {len(ds.judged_queries)} judged queries, k={k}")
+    print(_("{dataset}: {docs} documents, {queries} judged queries, k={k}").format(
+        dataset=ds.name, docs=len(ds.documents), queries=len(ds.judged_queries), k=k))
     print(options.language_line(ds))
     if "bm25_analyzer" in result.language:
         print(options.analyzer_line(result.language["bm25_analyzer"]))
     print(frame.to_string(float_format=lambda x: f"{x:.4f}"))
     for model, why in result.language.get("model_fit", {}).items():
-        print(f"note: {model}: {why}")
+        print(_("note: {model}: {why}").format(model=model, why=why))
     from evaluators.retrieval.evaluate import limits_line
 
     for m, info in result.model_info.items():

@@ -19,9 +19,11 @@ from typing import Annotated, Literal
 import typer
 
 from commands.options import command, output_option
+from rag.i18n import N_, _
 from rag.runs.models import RUN_MODELS
 
 Opt = typer.Option
+LIST_HEADERS = (N_("id"), N_("kind"), N_("headline"))  # `runs` table headers, as catalog keys
 
 
 def run_kind(value: str | None) -> str | None:
@@ -52,10 +54,11 @@ def runs(action: Annotated[Literal["list", "check", "backup", "restore"], typer.
                            "dataset": r.dataset, "dataset_hash": r.dataset_hash,
                            "models": r.config.get("models", [])} for r in found], indent=2))
     elif not found:
-        print("no runs yet")
+        print(_("no runs yet"))
     else:
         frame = runs_frame(found)[["id", "kind", "status", "created", "dataset", "models", "headline"]]
-        print(frame.to_string(index=False, max_colwidth=60))
+        frame = frame.assign(kind=frame["kind"].map(_), status=frame["status"].map(_))  # their catalog keys
+        print(frame.rename(columns={c: _(c) for c in frame.columns}).to_string(index=False, max_colwidth=60))
     return 0
 
 
@@ -118,7 +121,7 @@ def report(run_ids: Annotated[str, Opt("--runs", help="comma-separated run ids, 
     ids = store.resolve_ids(run_ids)
     html = build_report(store, ids, metric=metric, examples=examples, title=title, lang=lang)
     path = write_atomic(output, html)
-    print(f"wrote {path} (runs {', '.join(ids)})")
+    print(_("wrote {path} (runs {ids})").format(path=path, ids=", ".join(ids)))
     return 0
 
 

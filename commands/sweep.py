@@ -20,6 +20,7 @@ import typer
 
 from commands import options
 from commands.options import command
+from rag.i18n import _
 
 
 def _ints(flag: str, allow_none: bool = False):
@@ -116,19 +117,22 @@ def sweep(dataset: Annotated[str, typer.Option(help="'sample' or a BEIR folder")
 
         def progress(stage, done, total, what):  # one line per collection, one per finished setup
             if stage == "index":
-                options.status(f"  collection {done + 1}/{total}: {what}")
+                options.status(_("  collection {i}/{n}: {what}").format(i=done + 1, n=total, what=what))
             elif done % per_setup == 0:
-                options.status(f"  setup {done // per_setup}/{len(setups)} done: {what} (searched {done}/{total})")
+                options.status(_("  setup {i}/{n} done: {what} (searched {done}/{total})").format(
+                    i=done // per_setup, n=len(setups), what=what, done=done, total=total))
         result = run_sweep(wb, ds, setups, progress, metric=rank_by, rerank_prices=rerank_prices,
                            latency_sample_size=latency_sample)
     board = result.leaderboard
     from evaluators.sweep.leaderboard import Leaderboard
 
     lb = Leaderboard(**board)
-    print(f"{ds.name}: {len(setups)} setups, {len(ds.judged_queries)} judged queries, {result.seconds:.1f} s")
+    print(_("{dataset}: {setups} setups, {queries} judged queries, {seconds} s").format(
+        dataset=ds.name, setups=len(setups), queries=len(ds.judged_queries), seconds=f"{result.seconds:.1f}"))
     options.status(options.language_line(ds))  # on stderr, as `rag` does: stdout is the leaderboard
-    print(lb.display().drop(columns=["cost_basis"]).to_string(index=False))
-    for line in lb.sentences() + lb.cost_lines() + [f"note: {n}" for n in lb.notes]:
+    shown = lb.display().drop(columns=["cost_basis"])
+    print(shown.rename(columns={c: _(c) for c in shown.columns}).to_string(index=False))
+    for line in lb.sentences() + lb.cost_lines() + [_("note: {note}").format(note=n) for n in lb.notes]:
         print(line)
     print(f"run_id {result.run_id}")
     options.write_json(output, result.to_json(), result.run_id)

@@ -23,12 +23,14 @@ import numbers
 import numpy as np
 import pandas as pd
 
+from rag.i18n import N_, _
+
 DASH = "—"
 
 
 def missing(reason: str | None = None) -> str:
     """The text of an empty cell: ``—`` and, when known, why it is empty."""
-    return f"{DASH} {reason}" if reason else DASH
+    return f"{DASH} {_(reason)}" if reason else DASH  # our reasons are catalog keys: in the reader's language
 
 
 def is_missing(v) -> bool:
@@ -86,7 +88,7 @@ def fmt_value(v, reason: str | None = None, floats: int = 3) -> str:
     """Any cell as text: missing → ``—`` (+ reason), bool → yes/no, float → ``floats`` decimals,
     int → as is, list → comma-joined, dict → ``key: value`` pairs; never a Python repr."""
     if isinstance(v, (bool, np.bool_)):
-        return "yes" if v else "no"
+        return _("yes") if v else _("no")
     if isinstance(v, (list, tuple, set)):
         return ", ".join(fmt_value(x, floats=floats) for x in v) if v else missing(reason)
     if isinstance(v, dict):
@@ -117,8 +119,8 @@ COLUMN_FORMATS = {
 
 
 # Why cells of a comparison table (``MetricComparison.table()`` / ``.pairs()``) can be empty.
-CI_REASONS = {"mean": "not scored", "ci_low": "not scored", "ci_high": "not scored", "coverage": "no queries",
-              "diff": "no shared queries", "mdd": "too few queries"}
+CI_REASONS = {"mean": N_("not scored"), "ci_low": N_("not scored"), "ci_high": N_("not scored"),
+              "coverage": N_("no queries"), "diff": N_("no shared queries"), "mdd": N_("too few queries")}
 
 
 def display_frame(frame: pd.DataFrame, reasons: dict[str, str] | None = None,
@@ -141,4 +143,4 @@ def display_frame(frame: pd.DataFrame, reasons: dict[str, str] | None = None,
 RELEVANT, NOT_RELEVANT = "✅", "❎"
 
 
-NO_MATCH = "— (no match)"
+NO_MATCH = N_("— (no match)")  # a sentinel the tints compare with: translate it only where it is shown

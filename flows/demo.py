@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass, replace
 from flows import judged
 from flows.judged import NO_LLM, llm_configured  # noqa: F401  (NO_LLM: re-exported for callers and tests)
 from rag.data.dataset import Dataset
+from rag.i18n import _, language
 from rag.runs import RunStore
 
 PENDING, RUNNING, DONE, FAILED, SKIPPED = "pending", "running", "done", "failed", "skipped"
@@ -74,6 +75,7 @@ class DemoOptions:
     judged: bool | None = None       # None: when an LLM is configured
     llm: str = "openai"              # generator and judge of the judged step (its base URL from the settings)
     settings: object | None = None   # whose keys the judged step uses (a browser session's); None: app-wide
+    lang: str | None = None          # the decision record's and the report's language (None: the caller's)
 
 
 @dataclass
@@ -227,7 +229,7 @@ class _Demo:
                                                 ("load", "load")) if src in ids}
         record = run_decide(self.ds, brief, list(self.built), self.wb, self.store,
                             lambda _s, _st, detail: self.say(step, detail[:200]), load_test=no_load,
-                            settings=self.opts.settings, with_survey=False, reuse=reuse)
+                            settings=self.opts.settings, with_survey=False, reuse=reuse, lang=self.opts.lang)
         self.result.decision = record
         return record["run_id"], (f"recommended {record['recommended']}" if record["recommended"] else
                                   f"no recommendation: {record['reason'][:300]}")
@@ -236,8 +238,9 @@ class _Demo:
         from evaluators.report.build import build_report
 
         ids = [s.run_id for s in self.result.steps if s.run_id and s.status == DONE]
-        self.result.report_html = build_report(self.store, ids, title="RAG workbench demo: the built-in sample",
-                                               dataset=self.ds)
+        with language(self.opts.lang):
+            title = _("RAG workbench demo: the built-in sample")
+        self.result.report_html = build_report(self.store, ids, title=title, dataset=self.ds, lang=self.opts.lang)
         return None, f"{len(ids)} runs ({', '.join(ids)})"
 
     # ---------------------------------------------------------------- the sequence

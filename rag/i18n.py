@@ -28,9 +28,11 @@ Usage:
 from __future__ import annotations
 
 import contextlib
+import functools
 import gettext
 import io
 import os
+import re
 from contextvars import ContextVar
 from datetime import datetime
 from functools import cache
@@ -83,6 +85,20 @@ def language(code: str | None):
         _current.reset(token)
 
 
+def carry_language(fn):
+    """``fn`` wrapped to run in the language current here, in whatever thread calls it: a pool's worker
+    thread starts with no language of its own (a ``ContextVar`` is not inherited by threads), so a job's
+    error raised there would read in ``WORKBENCH_LANG`` instead of the session's. Usage:
+    ``pool.map(carry_language(check), items)``."""
+    lang = current_language()
+
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        with language(lang):
+            return fn(*args, **kwargs)
+    return run
+
+
 def babel_locale(code: str | None = None) -> str:
     """The Babel locale of a language (``zh_CN``), the current one by default."""
     return LANGUAGES[normalize(code) or current_language()][0]
@@ -124,6 +140,18 @@ def N_(message: str) -> str:
     """Mark a constant for the catalog without translating it now (gettext's ``gettext_noop``): a registry's
     label is defined at import, in no language; its reader calls ``_(label)`` when the language is known."""
     return message
+
+
+_CJK_GAP = re.compile(r"(?<=[）】」』，。；：！？、])[ \t]+|[ \t]+(?=[（【「『，。；：！？、）])"
+                      r"|(?<=[\u4e00-\u9fff])[ \t]+(?=[\u4e00-\u9fff])")  # and none between two Han characters
+
+
+def tidy(text: str) -> str:
+    """Our sentence without the spaces a full-width punctuation mark never takes (``nDCG@5（归一化折损累计增益） 上``
+    → ``…增益）上``; two sentences joined by ``" "`` after ``。``; a placeholder's Chinese value next to Chinese
+    words). English text has no full-width marks or Han characters: unchanged.
+    Applied to the sentences we assemble, never to data (a question's own spacing is the user's)."""
+    return _CJK_GAP.sub("", text)
 
 
 def fmt_number(value: float, fmt: str | None = None) -> str:

@@ -61,7 +61,7 @@ from evaluators.stats.labels import fmt_p, glossed, metric_label
 from evaluators.stats.run_kinds import describe_llm, kind_of
 from evaluators.stats.run_stats import ALPHA, N_RESAMPLES, run_stats
 from rag.data.language import LanguageProfile
-from rag.i18n import _, babel_locale, language, ngettext
+from rag.i18n import N_, _, babel_locale, language, ngettext, tidy
 from rag.runs import Run, RunStore, scrub
 
 # The page itself is ``templates/report.html.j2``; autoescape is what keeps user text inert there.
@@ -79,30 +79,32 @@ def _table(frame: pd.DataFrame, floats: int = 3, **kw) -> Markup:
 
 def _ci_table(cmp: MetricComparison) -> pd.DataFrame:
     t = cmp.table()
-    return pd.DataFrame({"model": t["model"], cmp.label: [fmt_score(v, "not scored") for v in t["mean"]],
-                         "95% CI": _ci(t["ci_low"], t["ci_high"]),
-                         "queries scored": [f"{n}/{tot} ({c:.0%})" if tot else "0" for n, tot, c in
-                                            zip(t["n"], t["total"], t["coverage"].fillna(0))],
-                         "coverage": t["scored"], "": t["mark"]})
+    return pd.DataFrame({N_("model"): t["model"], cmp.label: [fmt_score(v, _("not scored")) for v in t["mean"]],
+                         N_("95% CI"): _ci(t["ci_low"], t["ci_high"]),
+                         N_("queries scored"): [f"{n}/{tot} ({c:.0%})" if tot else "0" for n, tot, c in
+                                                zip(t["n"], t["total"], t["coverage"].fillna(0))],
+                         N_("coverage"): t["scored"], "": [_(m) if m else m for m in t["mark"]]})
 
 
 def _ci(lows, highs) -> list[str]:
-    return [UNBOUNDED if lo == -math.inf or hi == math.inf else fmt_ci(lo, hi, "not scored")
+    return [_(UNBOUNDED) if lo == -math.inf or hi == math.inf else fmt_ci(lo, hi, _("not scored"))
             for lo, hi in zip(lows, highs)]
 
 
-UNBOUNDED = "unbounded: too few questions"
+UNBOUNDED = N_("unbounded: too few questions")
+STATUSES = (N_("done"), N_("running"), N_("failed"), N_("interrupted"))  # a run's status, read in the reader's words
 
 
 def _pairs_table(cmp: MetricComparison) -> pd.DataFrame:
     p = cmp.pairs()
-    return pd.DataFrame({"A": p["model_a"], "B": p["model_b"], "A − B": [fmt_score(v, "no shared queries")
+    return pd.DataFrame({"A": p["model_a"], "B": p["model_b"], "A − B": [fmt_score(v, _("no shared queries"))
                                                                           for v in p["diff"]],
-                         "CI (inverts the test)": _ci(p["ci_low"], p["ci_high"]),
-                         "CI level": [f"{v:.1%}" for v in p["ci_level"]],
-                         "p (Holm)": [fmt_p(v).removeprefix("p = ") for v in p["p_holm"]],
-                         "significant": p["significant"].map({True: "yes", False: "no"}),
-                         "queries": p["n"], "detectable diff.": [fmt_score(v, "too few queries") for v in p["mdd"]]})
+                         N_("CI (inverts the test)"): _ci(p["ci_low"], p["ci_high"]),
+                         N_("CI level"): [f"{v:.1%}" for v in p["ci_level"]],
+                         N_("p (Holm)"): [fmt_p(v).removeprefix("p = ") for v in p["p_holm"]],
+                         N_("significant"): p["significant"].map({True: _("yes"), False: _("no")}),
+                         N_("queries"): p["n"],
+                         N_("detectable diff."): [fmt_score(v, _("too few queries")) for v in p["mdd"]]})
 
 
 def _runner_up(cmp: MetricComparison) -> str | None:
@@ -124,14 +126,14 @@ def _headline(cmp: MetricComparison, frontier: pd.DataFrame, labels: dict[tuple[
     short of full; then latency and cost of the two. No signal: says so, and names no one."""
     res = cmp.result
     if res.best is None:
-        return cmp.verdicts()[0] + _coverage_lines(cmp)
+        return tidy(cmp.verdicts()[0] + _coverage_lines(cmp))
     a, b = res.best, _runner_up(cmp)
     best = cmp.summary(a)
     text = _("{model} scores best on {metric}, {mean} [{low}, {high}] over {n} of {total} questions.").format(
         model=a, metric=glossed(cmp.label), mean=cmp._num(best.mean), low=cmp._num(best.low), high=cmp._num(best.high),
         n=best.n, total=best.total or cmp.n_queries)
     if b is None:
-        return text + _coverage_lines(cmp)
+        return tidy(text + _coverage_lines(cmp))
     text += " " + cmp.pair_sentence(a, b).rstrip(".。")
     diff = cmp.result.pair(a, b).diff
     order = (b, a) if diff == diff and diff < 0 else (a, b)  # the sentence names the winner first
@@ -147,16 +149,16 @@ def _headline(cmp: MetricComparison, frontier: pd.DataFrame, labels: dict[tuple[
         else:
             text += _("; cost per 1,000 queries {a} vs {b}").format(a=fmt_usd(ra["cost_per_1k"], _("unknown")),
                                                                      b=fmt_usd(rb["cost_per_1k"], _("unknown")))
-    return text + _(".") + _coverage_lines(cmp)
+    return tidy(text + _(".") + _coverage_lines(cmp))
 
 
 def _winner(cmp: MetricComparison) -> str:
     """The winner with its interval and coverage, and whether the win is clear (not tied with anyone)."""
     res = cmp.result
     if res.best is None:
-        return (_("No winner on {metric}: no signal ({why}).") if res.no_signal
+        return tidy((_("No winner on {metric}: no signal ({why}).") if res.no_signal
                 else _("No winner on {metric}: no setup has a score on it.")).format(metric=glossed(cmp.label),
-                                                                                    why=res.no_signal)
+                                                                                    why=res.no_signal))
     b = cmp.summary(res.best)
     text = _("Winner on {metric}: {model}, {mean} (95% CI [{low}, {high}], {n} of {total} questions).").format(
         metric=glossed(cmp.label), model=b.model, mean=cmp._num(b.mean), low=cmp._num(b.low),
@@ -173,9 +175,9 @@ def _winner(cmp: MetricComparison) -> str:
     if res.low_coverage:
         text += " " + _("Not ranked (lower coverage): {models}.").format(models=", ".join(sorted(res.low_coverage)))
     if tied or too_few:
-        return text
+        return tidy(text)
     others = [s.model for s in res.models if s.model != res.best and s.n > 0 and s.model not in res.low_coverage]
-    return text + (" " + _("Significantly ahead of {models}.").format(models=", ".join(others)) if others else "")
+    return tidy(text + (" " + _("Significantly ahead of {models}.").format(models=", ".join(others)) if others else ""))
 
 
 def _compared(group: list[Run], cmp: MetricComparison, load_runs: list[Run]) -> list[str]:
@@ -219,7 +221,8 @@ def _analyzer(run: Run) -> str | None:
         return asked.get("name")
     served = ((run.summary or {}).get("service") or {}).get("bm25_analyzers")
     if served:
-        return ", ".join(f"{m}: {a}" for m, a in served.items()) + (f" (asked: {asked})" if asked else "")
+        return ", ".join(f"{m}: {a}" for m, a in served.items()) + (_(" (asked: {asked})").format(asked=asked)
+                                                                   if asked else "")
     return asked
 
 
@@ -237,24 +240,25 @@ def _manifest(run: Run) -> dict:
     env = c.get("environment") or {}
     models = c.get("models") or []
     ids = c.get("model_ids") or {}
-    items = [("created", time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(run.created))), ("status", run.status),
-             ("error", run.error),
-             ("dataset", run.dataset), ("dataset content hash", run.dataset_hash),
-             ("dataset source", c.get("dataset_source")),
-             ("models", ", ".join(f"{m} = {ids[m]}" if m in ids else str(m) for m in models)),
-             ("k", c.get("k")), ("index", " / ".join(c[x] if isinstance(c[x], str) else json.dumps(c[x]) for x in
+    items = [(_("created"), time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(run.created))),
+             (_("status"), _(run.status)),
+             (_("error"), run.error),
+             (_("dataset"), run.dataset), (_("dataset content hash"), run.dataset_hash),
+             (_("dataset source"), c.get("dataset_source")),
+             (_("models"), ", ".join(f"{m} = {ids[m]}" if m in ids else str(m) for m in models)),
+             ("k", c.get("k")), (_("index"), " / ".join(c[x] if isinstance(c[x], str) else json.dumps(c[x]) for x in
                                  ("index_type", "metric", "index_params") if c.get(x))),
-             ("language", LanguageProfile.from_json(c["language"]).summary() if c.get("language") else None),
-             ("BM25 analyzer", _analyzer(run)),
-             ("speech to text", _asr(c.get("asr"))),
-             ("generator", describe_llm(c.get("generator"))), ("judge", describe_llm(c.get("judge"))),
-             ("prompt", c.get("prompt") or (c.get("rag") or {}).get("prompt_template")),
-             ("metrics", ", ".join(c.get("metrics_active") or [])),
-             ("users", c.get("users")), ("python", env.get("python")),
-             ("packages", ", ".join(f"{p} {v}" for p, v in (env.get("packages") or {}).items() if v))]
+             (_("language"), LanguageProfile.from_json(c["language"]).summary() if c.get("language") else None),
+             (_("BM25 analyzer"), _analyzer(run)),
+             (_("speech to text"), _asr(c.get("asr"))),
+             (_("generator"), describe_llm(c.get("generator"))), (_("judge"), describe_llm(c.get("judge"))),
+             (_("prompt"), c.get("prompt") or (c.get("rag") or {}).get("prompt_template")),
+             (_("metrics"), ", ".join(c.get("metrics_active") or [])),
+             (_("users"), c.get("users")), ("Python", env.get("python")),
+             (_("packages"), ", ".join(f"{p} {v}" for p, v in (env.get("packages") or {}).items() if v))]
     frame = pd.DataFrame([(k, v if isinstance(v, str) else json.dumps(v, ensure_ascii=False))
-                          for k, v in items if v not in (None, "", [], {})], columns=["field", "value"])
-    return {"id": run.id, "kind": run.kind, "table": _table(frame),
+                          for k, v in items if v not in (None, "", [], {})], columns=[N_("field"), N_("value")])
+    return {"id": run.id, "kind": _(kind_of(run).label), "table": _table(frame),
             "config": json.dumps(scrub(c), indent=2, ensure_ascii=False, default=str)}
 
 
@@ -285,7 +289,7 @@ def quality_section(store: RunStore, group: list[Run], metric: str | None = None
         all_means = stats.frame().assign(metric=lambda f: f["metric"].map(metric_label)).pivot(
             index="model", columns="metric", values="mean").reindex(stats.models)
         all_means = all_means[[metric_label(m) for m in stats.metrics]].rename_axis(None, axis=1).reset_index()
-        sec["tables"].append((_("All metrics (means)"), _table(all_means, reasons={c: "not scored"
+        sec["tables"].append((_("All metrics (means)"), _table(all_means, reasons={c: _("not scored")
                                                                                for c in all_means.columns})))
     if cmps:
         sec["figures"].append(means_chart(cmps))
@@ -297,16 +301,26 @@ def quality_section(store: RunStore, group: list[Run], metric: str | None = None
 
 def _frontier_section(kind: str, frontier: pd.DataFrame, chart: Markup | None, in_summary: bool) -> dict:
     metric = metric_label(frontier["quality_metric"].iloc[0])
-    notes = [f"No load run in this report: latency is not on the chart ({missing(NO_LOAD)}). Add a load run id."] \
+    notes = [_("No load run in this report: latency is not on the chart ({missing}). Add a load run id.").format(
+        missing=missing(_(NO_LOAD)))] \
         if frontier["p95_ms"].isna().all() else []
     pareto = ", ".join(frontier.loc[frontier["pareto"], "setup"])
-    return {"title": _("Quality, cost and latency") + f" · {kind_of(kind).label}",
+    return {"title": _("Quality, cost and latency") + f" · {_(kind_of(kind).label)}",
             "intro": _("Pareto-optimal setups: no other setup is at least as good on every axis and better on one.")
                      + (" " + _("The chart is in the executive summary.") if in_summary and chart else ""),
             "sentences": [], "tables": [(_("Setups"), _table(frontier_display(frontier)))], "examples": [],
             "notes": notes, "figures": [chart] if chart and not in_summary else [],
             "headline": _("Pareto-optimal on {metric}, cost and latency: {setups}.").format(
                 metric=metric, setups=pareto or missing(_("none scored")))}
+
+
+def _tidy_section(sec: dict) -> None:
+    """Our assembled words without the spaces Chinese never takes (``rag.i18n.tidy``); English unchanged."""
+    for key in ("title", "intro", "headline"):
+        if isinstance(sec.get(key), str):
+            sec[key] = tidy(sec[key])
+    for key in ("sentences", "notes"):
+        sec[key] = [tidy(x) if isinstance(x, str) else x for x in sec.get(key) or []]
 
 
 def build_report(store: RunStore, run_ids: list[str] | str, metric: str | None = None, examples: int = 3,
@@ -329,6 +343,7 @@ def _build(store: RunStore, run_ids, metric, examples, title, n_resamples, datas
         if "headline" in sec:
             headline += [sec.pop("headline")]
         sec["tables"] = sec.get("tables", []) + encoded_tables(group)  # prompts, dims, limits and cuts, any kind
+        _tidy_section(sec)
         sections.append(sec)
         if cmps:
             frontier = frontier_table(store, [r.id for r in group] + [r.id for r in load_runs], cmps[0].metric)
@@ -346,20 +361,23 @@ def _build(store: RunStore, run_ids, metric, examples, title, n_resamples, datas
         sections.append(sec)
     if not headline:
         headline = [_("These runs have no per-query scores or load results to compare.")]
-    headline += [f"Run {r.id} ({r.kind}) is {r.status}" + (f": {r.error}" if r.error else "") +
-                 "; its numbers cover only what finished." for r in runs if r.status != "done"]
+    headline += [(_("Run {run} ({kind}) is {status}: {error}; its numbers cover only what finished.") if r.error else
+                  _("Run {run} ({kind}) is {status}; its numbers cover only what finished.")).format(
+        run=r.id, kind=_(kind_of(r).label), status=_(r.status), error=r.error) for r in runs if r.status != "done"]
     if not summary:  # load runs only, or nothing comparable
         summary = {"verdict": headline[0], "chart": (sections[0]["figures"] or [None])[0] if sections else None,
-                   "compared": [f"Load run {r.id}: {r.config.get('users', '?')} users on the "
-                                f"{r.config.get('endpoint', 'search')} endpoint, dataset “{r.dataset}”."
+                   "compared": [_("Load run {run}: {users} users on the {endpoint} endpoint, dataset “{dataset}”.")
+                                .format(run=r.id, users=r.config.get("users", "?"),
+                                        endpoint=r.config.get("endpoint", "search"), dataset=r.dataset)
                                 for r in load_runs]}
     summary["more"] = [h for h in headline if h != summary.get("verdict")]
     return _ENV.get_template("report.html.j2").render(
         title=title or _("RAG evaluation report"), html_lang=babel_locale().replace("_", "-"),
         generated=time.strftime("%Y-%m-%d %H:%M"), runs=ids, summary=summary,
         your_data=your_data(runs),
-        sections=sections, manifest=[_manifest(r) for r in runs], resamples=f"{n_resamples:,}", best=BEST, alpha=ALPHA,
-        tints=TINTS, rel=RELEVANT, nonrel=NOT_RELEVANT, nomatch=NO_MATCH, legend=LEGEND)
+        sections=sections, manifest=[_manifest(r) for r in runs], resamples=f"{n_resamples:,}", best=_(BEST),
+        alpha=ALPHA,
+        tints=TINTS, rel=RELEVANT, nonrel=NOT_RELEVANT, nomatch=_(NO_MATCH), legend=_(LEGEND))
 
 
 def write_report(store: RunStore, run_ids: list[str] | str, output: str | Path, **kw) -> Path:

@@ -19,6 +19,8 @@ from html import escape
 
 from markupsafe import Markup
 
+from rag.i18n import _
+
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#8C6D1F", "#000000"]
 W, H = 720, 360
 LEFT, RIGHT, TOP, BOTTOM = 64, 20, 44, 64
@@ -278,5 +280,5 @@ def scatter_chart(points: list[dict], title: str, x_label: str, y_label: str, x_
         c.parts.append(mark + f'<title>{_e(tip)}</title>' + ("</polygon>" if p.get("highlight") else "</circle>")
                        + f'<text x="{lx:.1f}" y="{ly:.1f}" text-anchor="{anchor}" font-size="12">'
                          f'{_e(p["label"])}</text>')
-    c.legend(["Pareto-optimal", "dominated"], ["#D55E00", "#9e9e9e"])
+    c.legend([_("Pareto-optimal"), _("dominated")], ["#D55E00", "#9e9e9e"])
     return c.svg(title)

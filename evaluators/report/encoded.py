@@ -15,9 +15,10 @@ import pandas as pd
 from markupsafe import Markup
 
 from evaluators.report.sections import html_table
+from rag.i18n import N_, _
 from rag.models.limits import limits_row
 
-TITLE = "Models as encoded"
+TITLE = N_("Models as encoded")
 
 
 def models_info(run) -> dict:
@@ -39,5 +40,5 @@ def encoded_tables(runs: list) -> list[tuple[str, Markup]]:
     for run in runs:
         frame = encoded_frame(run)
         if not frame.empty:
-            out.append((f"{TITLE} · {run.id}" if len(runs) > 1 else TITLE, html_table(frame)))
+            out.append((f"{_(TITLE)} · {run.id}" if len(runs) > 1 else _(TITLE), html_table(frame)))
     return out

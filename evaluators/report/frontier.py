@@ -39,7 +39,7 @@ from evaluators.stats.comparison import default_metric, find_metric, metric_valu
 from evaluators.stats.labels import metric_label
 from evaluators.stats.pareto import pareto_flags
 from evaluators.stats.run_kinds import kind_of
-from rag.i18n import N_
+from rag.i18n import N_, _
 from rag.runs import Run, RunStore
 
 CHARS_PER_TOKEN = 4.0
@@ -60,14 +60,14 @@ def _dataset_query_tokens(source: str, content_hash: str | None) -> tuple[float 
     if content_hash and ds.content_hash() != content_hash:
         return None, f"default: dataset {source} changed since the run"  # do not guess from other queries
     qs = ds.judged_queries or ds.queries
-    return (sum(len(q.text) for q in qs) / len(qs) / CHARS_PER_TOKEN, "dataset") if qs else \
+    return (sum(len(q.text) for q in qs) / len(qs) / CHARS_PER_TOKEN, N_("dataset")) if qs else \
         (None, f"default: dataset {source} has no queries")
 
 
 def query_tokens(run: Run) -> tuple[float, str]:
     """Tokens per query for embedding cost: the run's own count, the dataset's, or a default (and why)."""
     if isinstance(run.config.get("query_tokens"), (int, float)):
-        return float(run.config["query_tokens"]), "recorded"
+        return float(run.config["query_tokens"]), N_("recorded")
     src = run.config.get("dataset_source")
     est, how = _dataset_query_tokens(src, run.dataset_hash) if src else (None, "default: no dataset source recorded")
     return (est, how) if est else (DEFAULT_QUERY_TOKENS, how)
@@ -94,7 +94,8 @@ def retrieval_cost(store: RunStore | None, run: Run, model: str) -> tuple[float,
     if price == 0:
         return 0.0, basis
     toks, how = query_tokens(run)
-    return toks * price * 1000 / 1e6, f"~{toks:.0f} tokens/query ({how}) × {basis}"
+    return toks * price * 1000 / 1e6, _("~{tokens} tokens/query ({how}) × {basis}").format(
+        tokens=f"{toks:.0f}", how=_(how), basis=_(basis))
 
 
 def _llm_model(spec: str | None) -> str | None:
@@ -110,25 +111,27 @@ def rag_cost(store: RunStore, run: Run, model: str) -> tuple[float, str]:
     Rows keep usage per LLM model; the judge's tokens are evaluation cost, not serving cost, so they
     are left out, unless generator and judge are the same model (then they cannot be told apart)."""
     emb, basis = retrieval_cost(store, run, model)
+    basis = _(basis)  # a model's cost note (a catalog key) or the priced sentence, in the reader's words
     gen = run.config.get("generator")
     if not isinstance(gen, dict) or gen.get("baseline", True):
-        return emb, basis + "; extractive baseline (no LLM)"
+        return emb, basis + _("; extractive baseline (no LLM)")
     gen_model = _llm_model(gen.get("spec"))
     judge_model = (run.config.get("judge") or {}).get("model")
     rows = store.rows(run.id, model=model)
     if not rows or not gen_model:
-        return emb, basis + "; generator usage not recorded"
+        return emb, basis + _("; generator usage not recorded")
     from evaluators.rag.cost import PriceTable
 
     table = run.summary.get("prices") or (run.config.get("rag") or {}).get("prices") or {}
     prices = PriceTable.from_json(json.dumps(table))
     if prices.price(gen_model) is None:
-        return emb, basis + f"; {gen_model} unpriced"
+        return emb, basis + _("; {model} unpriced").format(model=gen_model)
     same = gen_model == judge_model
     usd = sum(prices.cost(m, u.get("prompt_tokens", 0), u.get("completion_tokens", 0))
               for r in rows for m, u in (r.get("usage") or {}).items() if m == gen_model or same)
-    note = " (includes the judge's tokens: same model)" if same else ""
-    return emb + usd / len(rows) * 1000, basis + f"; {gen_model} tokens × run prices{note}"
+    note = _(" (includes the judge's tokens: same model)") if same else ""
+    return emb + usd / len(rows) * 1000, basis + _("; {model} tokens × run prices{note}").format(model=gen_model,
+                                                                                                 note=note)
 
 
 def _latency(load_runs: list[Run], model: str, endpoint: str) -> tuple[float, object, str | None, str | None]:
@@ -175,7 +178,7 @@ def frontier_table(store: RunStore, run_ids: list[str] | str, metric: str | None
     frame = pd.DataFrame(rows, columns=COLUMNS[:-1])
     frame["pareto"] = False
     frame["low_coverage"] = False
-    for _, part in frame.groupby("quality_metric", sort=False):  # nDCG and a Ragas score are not one axis
+    for _metric, part in frame.groupby("quality_metric", sort=False):  # nDCG and a Ragas score are not one axis
         # coverage before ranking: a setup scored on fewer questions than the others is not on the frontier
         low = part["scored"] < part["scored"].max()
         frame.loc[part.index, "low_coverage"] = low
@@ -228,7 +231,8 @@ def frontier_figure(frame: pd.DataFrame, metric: str | None = None, title: str |
     return fig
 
 
-NO_LOAD = N_("no load run yet")  # a catalog key: the report's Chinese says it in Chinese
+NO_LOAD = N_("no load run yet")
+RUN_KIND_NAMES = (N_("retrieval"), N_("rag"))  # the kinds a frontier row can be, as catalog keys
 
 
 def frontier_display(frame: pd.DataFrame) -> pd.DataFrame:
@@ -241,17 +245,20 @@ def frontier_display(frame: pd.DataFrame) -> pd.DataFrame:
     metrics = list(dict.fromkeys(frame["quality_metric"]))
     for pos, m in enumerate(metrics):
         mine = frame["quality_metric"] == m
-        cells = [f"{fmt_score(q, 'not scored')} ({cov})" if cov else fmt_score(q, "not scored")
+        cells = [f"{fmt_score(q, _('not scored'))} ({cov})" if cov else fmt_score(q, _("not scored"))
                  for q, cov in zip(frame["quality"], frame["coverage"])]
-        show.insert(3 + pos, metric_label(m), [c if own else f"— {kind} run: not {metric_label(m)}"
-                                               for c, own, kind in zip(cells, mine, frame["kind"])])
-    show["pareto"] = ["not ranked: lower coverage" if low else "★ yes" if on else ""
+        show.insert(3 + pos, metric_label(m), [c if own else _("— {kind} run: not {metric}").format(
+            kind=_(kind), metric=metric_label(m)) for c, own, kind in zip(cells, mine, frame["kind"])])
+    show["pareto"] = [_("not ranked: lower coverage") if low else _("★ yes") if on else ""
                       for on, low in zip(frame["pareto"], frame["low_coverage"])]
-    show = display_frame(show, {"cost_per_1k": "unknown cost", "p95_ms": NO_LOAD, "users": NO_LOAD,
+    show["kind"] = [_(k) for k in show["kind"]]  # a run kind's name (RUN_KIND_NAMES), in the reader's words
+    show["cost_basis"] = [_(b) if isinstance(b, str) else b for b in show["cost_basis"]]  # a model's cost note
+    show = display_frame(show, {"cost_per_1k": N_("unknown cost"), "p95_ms": NO_LOAD, "users": NO_LOAD,
                                 "latency_endpoint": NO_LOAD})
-    return show.rename(columns={"quality_run": "run", "cost_per_1k": "USD per 1k queries", "p95_ms": "p95 ms",
-                                "latency_endpoint": "load endpoint", "pareto": "Pareto-optimal",
-                                "cost_basis": "cost basis"})
+    return show.rename(columns={"setup": _("setup"), "kind": _("kind"), "quality_run": _("run"),
+                                "cost_per_1k": _("USD per 1k queries"), "p95_ms": _("p95 ms"), "users": _("users"),
+                                "latency_endpoint": _("load endpoint"), "pareto": _("Pareto-optimal"),
+                                "cost_basis": _("cost basis")})
 
 
 def frontier_chart(frame: pd.DataFrame, metric: str | None = None, title: str | None = None):
@@ -262,17 +269,20 @@ def frontier_chart(frame: pd.DataFrame, metric: str | None = None, title: str | 
     metric = metric or (frame["quality_metric"].iloc[0] if len(frame) else None)
     data = frame[frame["quality"].notna() & (frame["quality_metric"] == metric)]
     use_latency = data["p95_ms"].notna().any()
-    xcol, xtitle = ("p95_ms", "p95 latency (ms, load test)") if use_latency else \
-        ("cost_per_1k", "cost per 1,000 queries (USD)")
-    label = metric_label(metric) if metric else "quality"
+    xcol, xtitle = ("p95_ms", _("p95 latency (ms, load test)")) if use_latency else \
+        ("cost_per_1k", _("cost per 1,000 queries (USD)"))
+    label = metric_label(metric) if metric else _("quality")
     full = data["scored"].max() if len(data) else 0
-    points = [{"label": r["setup"] + (f" ({r['coverage']} scored)" if r["scored"] < full else ""),
+    points = [{"label": r["setup"] + (_(" ({coverage} scored)").format(coverage=r["coverage"])
+                                      if r["scored"] < full else ""),
                "x": r[xcol], "y": r["quality"], "highlight": bool(r["pareto"]),
-               "tip": f"{r['setup']}: {label} {fmt_score(r['quality'])} ({r['coverage'] or 'n/a'} scored) · "
-                      f"p95 {fmt_ms(r['p95_ms'], NO_LOAD)} ms · {fmt_usd(r['cost_per_1k'], 'unknown cost')} "
-                      "per 1k queries"}
+               "tip": _("{setup}: {metric} {quality} ({coverage} scored) · p95 {p95} ms · {cost} per 1k queries")
+               .format(
+                   setup=r["setup"], metric=label, quality=fmt_score(r["quality"]), coverage=r["coverage"] or "n/a",
+                   p95=fmt_ms(r["p95_ms"], _(NO_LOAD)), cost=fmt_usd(r["cost_per_1k"], _("unknown cost")))}
               for r in data.to_dict("records")]
     if not use_latency and not any(p["x"] == p["x"] for p in points):
         return None
-    return scatter_chart(points, title or f"{label} vs {'latency' if use_latency else 'cost'}", xtitle, label,
+    return scatter_chart(points, title or (_("{metric} vs latency") if use_latency else _("{metric} vs cost")).format(
+        metric=label), xtitle, label,
                          x_format="{:,.0f}" if use_latency else "${:.4f}")

@@ -24,6 +24,7 @@ from evaluators.report.charts import bar_chart, line_chart
 from evaluators.stats.comparison import MetricComparison, model_labels
 from evaluators.stats.labels import metric_label
 from evaluators.stats.run_kinds import kind_of
+from rag.i18n import N_, _, tidy
 from rag.runs import Run, RunStore
 
 NO_MATCH = "— (no match)"  # as evaluators.formatting.NO_MATCH (imported lazily there)
@@ -42,15 +43,18 @@ def judge_parts(store: RunStore, group: list[Run]) -> tuple[list[str], list[tupl
         if not run.config.get("judge"):
             continue
         rel = for_run(store, run)
-        who = f" (run {run.id})" if len(group) > 1 else ""
-        sentences.append(f"How far to trust the judge{who}: {rel.sentence()}.")
-        sentences += [f"Second judge{who}: {line}." for line in (rel.second or {}).get("sentences", [])]
+        who = _(" (run {run})").format(run=run.id) if len(group) > 1 else ""
+        sentences.append(_("How far to trust the judge{who}: {sentence}.").format(who=who, sentence=rel.sentence()))
+        sentences += [_("Second judge{who}: {line}.").format(who=who, line=line)
+                      for line in (rel.second or {}).get("sentences", [])]
         if rel.agreement:
-            tables.append((f"Judge vs your qrels{who}: context precision verdicts", _table(confusion_frame(rel))))
+            tables.append((_("Judge vs your qrels{who}: context precision verdicts").format(who=who),
+                           _table(confusion_frame(rel))))
         if rel.health:
-            tables.append((f"Judge failures per metric{who}", _table(health_frame(rel))))
+            tables.append((_("Judge failures per metric{who}").format(who=who), _table(health_frame(rel))))
         if rel.noise:
-            tables.append((f"Judge repeats: 95% CI with the judge's noise{who}", _table(noise_frame(rel))))
+            tables.append((_("Judge repeats: 95% CI with the judge's noise{who}").format(who=who),
+                           _table(noise_frame(rel))))
     return sentences, tables
 
 
@@ -66,14 +70,15 @@ def html_table(frame: pd.DataFrame, index: bool = False, floats: int = 3, reason
     cells say why), every cell escaped (what keeps user text inert); ``cell_class(text)`` may give
     a cell a CSS class (the relevance tints)."""
     shown = display_frame(frame, reasons, formats, floats)
-    head = ([shown.index.name or ""] if index else []) + [str(c) for c in shown.columns]
+    head = [_(h) if h else h for h in ([shown.index.name or ""] if index else []) + [str(c) for c in shown.columns]]
     out = ['<table class="data"><thead><tr>' + "".join(f"<th>{html.escape(h)}</th>" for h in head)
            + "</tr></thead><tbody>"]
     for idx, row in zip(shown.index, shown.itertuples(index=False)):
         cells = [f"<th>{html.escape(str(idx))}</th>"] if index else []
         for v in row:
             cls = cell_class(v) if cell_class else None
-            cells.append((f'<td class="{cls}">' if cls else "<td>") + html.escape(str(v), quote=False) + "</td>")
+            shown = _(str(v)) if cls == "no-match" else str(v)  # the sentinel, in the reader's words
+            cells.append((f'<td class="{cls}">' if cls else "<td>") + html.escape(shown, quote=False) + "</td>")
         out.append("<tr>" + "".join(cells) + "</tr>")
     return Markup("".join(out) + "</tbody></table>")
 
@@ -117,10 +122,12 @@ def unreadable_note(run: Run) -> str:
     """Why examples show ids only: the dataset could not be re-read, or it changed since the run."""
     src = run.config.get("dataset_source")
     if not src:
-        return ("The dataset was not loaded from a file (an upload), so it cannot be re-read: examples show "
-                "document ids without relevance marks.")
-    return (f"The dataset could not be re-read from {src} (moved, deleted or changed since the run): examples show "
-            "document ids without relevance marks" + (" or thumbnails." if _image_run(run) else "."))
+        return _("The dataset was not loaded from a file (an upload), so it cannot be re-read: examples show "
+                 "document ids without relevance marks.")
+    return (_("The dataset could not be re-read from {src} (moved, deleted or changed since the run): examples "
+              "show document ids without relevance marks or thumbnails.") if _image_run(run) else
+            _("The dataset could not be re-read from {src} (moved, deleted or changed since the run): examples "
+              "show document ids without relevance marks.")).format(src=src)
 
 
 def _image_run(run: Run) -> bool:
@@ -144,10 +151,10 @@ def _rank_table_ids(rankings: dict, per_query: dict, k: int, qid: str) -> pd.Dat
         hits = [d for d, _ in r.get(qid, [])]
         pq = per_query[m].get(qid, {})
         cols[m] = hits + [NO_MATCH] * (k - len(hits)) + [
-            missing("not scored") if pq.get(f"{x}@{k}") is None else f"{pq[f'{x}@{k}']:.2f}"
+            missing(_("not scored")) if pq.get(f"{x}@{k}") is None else f"{pq[f'{x}@{k}']:.2f}"
             for x in ("precision", "recall")]
-    index = [str(i) for i in range(1, k + 1)] + ["Precision", "Recall"]
-    return pd.DataFrame(cols, index=pd.Index(index, name="Rank"))
+    index = [str(i) for i in range(1, k + 1)] + [_("Precision"), _("Recall")]
+    return pd.DataFrame(cols, index=pd.Index(index, name=N_("Rank")))
 
 
 def example_tables(store: RunStore, group: list[Run], cmp: MetricComparison, n: int = 3,
@@ -167,9 +174,10 @@ def example_tables(store: RunStore, group: list[Run], cmp: MetricComparison, n: 
     out = []
     for qid in pick_examples(cmp, n):
         q = queries.get(qid)
-        caption = f"Query {qid}" + (f": “{q.text}”" if q and q.text else f" (an image: {_file_name(q.image)})"
-                                    if q and q.image else f" (a sound: {_file_name(q.audio)})"
-                                    if q and q.audio else "")
+        caption = (_("Query {qid}: “{text}”").format(qid=qid, text=q.text) if q and q.text else
+                   _("Query {qid} (an image: {file})").format(qid=qid, file=_file_name(q.image)) if q and q.image else
+                   _("Query {qid} (a sound: {file})").format(qid=qid, file=_file_name(q.audio)) if q and q.audio else
+                   _("Query {qid}").format(qid=qid))
         out.append(kind_of(group[0]).example(group, rows, labels, qid, q, ds, cmp, caption))
     return out, notes
 
@@ -196,12 +204,12 @@ def query_image_html(q, size: int = 96) -> Markup:
     path = q.image or getattr(q, "audio", "")
     if not path:
         return Markup("")
-    what = "image" if q.image else "sound"
     name = html.escape(_file_name(path))
     src = thumbnail(path, size)
     img = (f'<img class="query-thumb" src="{html.escape(src)}" alt="{name}">' if src
-           else f"{missing(f'{what} not found')} ")
-    return Markup(f'<p class="query-image">{img}<span class="muted">query {what}: {name}</span></p>')
+           else f"{missing(_('image not found') if q.image else _('sound not found'))} ")
+    what = (_("query image: {name}") if q.image else _("query sound: {name}")).format(name=name)
+    return Markup(f'<p class="query-image">{img}<span class="muted">{what}</span></p>')
 
 
 def image_rank_html(frame: pd.DataFrame) -> Markup:
@@ -211,7 +219,7 @@ def image_rank_html(frame: pd.DataFrame) -> Markup:
     from evaluators.retrieval.evaluate import IMAGE_COLUMN, relevance_class
 
     models = [c for c in frame.columns if not str(c).endswith(IMAGE_COLUMN)]
-    out = ['<table class="data images"><thead><tr><th>Rank</th>'
+    out = [f'<table class="data images"><thead><tr><th>{html.escape(_("Rank"))}</th>'
            + "".join(f"<th>{html.escape(str(m))}</th>" for m in models) + "</tr></thead><tbody>"]
     for rank, row in frame.iterrows():
         cells = []
@@ -226,7 +234,7 @@ def image_rank_html(frame: pd.DataFrame) -> Markup:
 
 def rag_example(group, rows, labels, qid, q, ds, cmp, caption) -> tuple[str, Markup]:
     """Question → answer per setup with the main metric (``RunKind.example`` of RAG)."""
-    ref = f" (reference: {q.reference})" if q and q.reference else ""
+    ref = _(" (reference: {reference})").format(reference=q.reference) if q and q.reference else ""
     return caption + ref, _table(_rag_frame(rows, labels, qid, cmp))
 
 
@@ -264,9 +272,9 @@ def _rag_frame(rows, labels, qid, cmp: MetricComparison) -> pd.DataFrame:
         if row is None:
             continue
         answer = str(row.get("response") or "")
-        out.append({"setup": labels.get((rid, model), model),
-                    "answer": answer[:ANSWER_CHARS] + ("…" if len(answer) > ANSWER_CHARS else ""),
-                    "retrieved": ", ".join(map(str, row.get("retrieved_ids") or [])),
+        out.append({N_("setup"): labels.get((rid, model), model),
+                    N_("answer"): answer[:ANSWER_CHARS] + ("…" if len(answer) > ANSWER_CHARS else ""),
+                    N_("retrieved"): ", ".join(map(str, row.get("retrieved_ids") or [])),
                     **{metric_label(cmp.metric): row["scores"].get(cmp.metric)}})
     return pd.DataFrame(out)
 
@@ -282,7 +290,7 @@ def means_chart(cmps: list[MetricComparison]) -> Markup:
             vals.append(None if s is None or math.isnan(s.mean) else (s.mean, s.low, s.high))
         series.append((model, vals))
     top = max((v[2] for _, vs in series for v in vs if v and v[2] == v[2]), default=1.0)
-    return bar_chart([c.label for c in cmps], series, "Mean with 95% bootstrap CI", "score",
+    return bar_chart([c.label for c in cmps], series, _("Mean with 95% bootstrap CI"), _("score"),
                      y_max=1.0 if top <= 1.0 else None)
 
 
@@ -299,13 +307,15 @@ def load_section(store: RunStore, group: list[Run], **_options) -> tuple[dict, l
     ``headline`` is its first sentence. No per-query comparisons."""
     run = group[0]
     sents = load_sentences(run)
-    return {"title": f"Load test · {run.id}", "sentences": sents, "tables": load_tables(run),
+    return {"title": _("Load test · {run}").format(run=run.id), "sentences": sents, "tables": load_tables(run),
             "figures": load_charts(run, store), "examples": [], "notes": [], "headline": sents[0],
-            "intro": ", ".join(f"{k} {v}" for k, v in run.config.items()
-                               if k in ("endpoint", "users", "spawn_rate", "duration_s", "k"))}, []
+            "intro": _(", ").join(f"{_(k)} {v}" for k, v in run.config.items()
+                                  if k in (N_("endpoint"), N_("users"), N_("spawn_rate"), N_("duration_s"), "k"))}, []
 
 
-LOAD_COLUMNS = ["users", "requests", "failures", "rps", "p50_ms", "p95_ms", "p99_ms", "avg_ms", "duration_s"]
+SPLIT_COLUMNS = (N_("wait_ms"), N_("embed_ms"), N_("search_ms"), N_("generate_ms"), N_("other_ms"))  # stage headers
+LOAD_COLUMNS = [N_("users"), N_("requests"), N_("failures"), "rps", N_("p50_ms"), N_("p95_ms"), N_("p99_ms"),
+                N_("avg_ms"), N_("duration_s")]  # the keys of the summary; headers read through the catalog
 
 
 def _users(run: Run, model: str | None = None):
@@ -316,21 +326,23 @@ def _users(run: Run, model: str | None = None):
 def load_sentences(run: Run) -> list[str]:
     res = load_results(run)
     if not res:
-        return [f"Load run {run.id} has no results ({run.status})."]
+        return [_("Load run {run} has no results ({status}).").format(run=run.id, status=_(run.status))]
     users = {_users(run, m) for m in res}
-    at = f"At {users.pop()} concurrent users" if len(users) == 1 and None not in users else "Under load"
-    parts = [f"{m} p95 {fmt_ms(v['p95_ms'])} ms ({fmt_rate(v.get('rps'), 'no rate')} req/s, "
-             f"{v.get('failures') or 0} failures"
-             + (f", {v['users']} users" if at == "Under load" and v.get("users") else "") + ")"
+    one = len(users) == 1 and None not in users
+    at = _("At {users} concurrent users").format(users=users.pop()) if one else _("Under load")
+    parts = [(_("{model} p95 {p95} ms ({rps} req/s, {failures} failures)") if one or not v.get("users") else
+              _("{model} p95 {p95} ms ({rps} req/s, {failures} failures, {users} users)")).format(
+        model=m, p95=fmt_ms(v["p95_ms"]), rps=fmt_rate(v.get("rps"), _("no rate")), failures=v.get("failures") or 0,
+        users=v.get("users"))
              for m, v in res.items() if isinstance(v.get("p95_ms"), (int, float))]
-    out = [f"{at}: " + "; ".join(parts) + "."] if parts else []
+    out = [tidy(_("{at}: {parts}.").format(at=at, parts=_("; ").join(parts)))] if parts else []
     from rag.runs.models import batching_label  # how the service served it: batched or one at a time
 
-    out.append(f"Served with {batching_label(run.config or {}, run.summary)}.")
+    out.append(_("Served with {how}.").format(how=batching_label(run.config or {}, run.summary)))
     for m, v in ((run.summary or {}).get("slo") or {}).items():
         if isinstance(v, dict) and v.get("max_users") is not None:
-            out.append(f"{m} meets the p95 latency objective up to {v['max_users']} users "
-                       f"({fmt_rate(v.get('rps'), 'no rate')} req/s).")
+            out.append(_("{model} meets the p95 latency objective up to {users} users ({rps} req/s).").format(
+                model=m, users=v["max_users"], rps=fmt_rate(v.get("rps"), _("no rate"))))
     return out
 
 
@@ -338,19 +350,20 @@ def load_tables(run: Run) -> list[tuple[str, Markup]]:
     res = load_results(run)
     tables = []
     if res:
-        frame = pd.DataFrame([{"model": m, **{c: v.get(c) for c in LOAD_COLUMNS if c in v}} for m, v in res.items()])
-        tables.append(("Requests and latency", _table(frame, floats=1)))
+        frame = pd.DataFrame([{N_("model"): m, **{c: v.get(c) for c in LOAD_COLUMNS if c in v}}
+                              for m, v in res.items()])
+        tables.append((_("Requests and latency"), _table(frame, floats=1)))
         split = pd.DataFrame([{"model": m, **v["split"]} for m, v in res.items() if isinstance(v.get("split"), dict)
                               and v["split"]])
         if not split.empty:
-            tables.append(("Where the time goes (mean ms per stage)",
+            tables.append((_("Where the time goes (mean ms per stage)"),
                            _table(split, formats={c: fmt_ms for c in split.columns if c != "model"})))
         fails = [{"model": m, **f} for m, v in res.items() for f in v.get("top_failures") or [] if isinstance(f, dict)]
         if fails:
-            tables.append(("Most frequent failures", _table(pd.DataFrame(fails))))
+            tables.append((_("Most frequent failures"), _table(pd.DataFrame(fails))))
     slo = (run.summary or {}).get("slo") or {}
     if slo:
-        tables.append(("Capacity within the latency objective",
+        tables.append((_("Capacity within the latency objective"),
                        _table(pd.DataFrame([{"model": m, **v} for m, v in slo.items() if isinstance(v, dict)]),
                               floats=1)))
     return tables
@@ -365,19 +378,20 @@ def load_charts(run: Run, store: RunStore | None = None) -> list[Markup]:
         names = list(res)
         charts.append(bar_chart(names, [(q.replace("_ms", ""), [v.get(q) for v in res.values()])
                                         for q in ("p50_ms", "p95_ms", "p99_ms")],
-                                "Latency percentiles per model", "ms", digits=0))
+                                _("Latency percentiles per model"), "ms", digits=0))
     histories = {r.model: r.history for r in (store.typed_rows(run.id) if store else []) if r.item_id == "load"}
     if any(histories.values()):
-        for key, title, unit in (("p95_ms", "p95 latency over the test", "p95 ms"),
-                                 ("rps", "Throughput over the test", "req/s")):
+        for key, title, unit in (("p95_ms", _("p95 latency over the test"), "p95 ms"),
+                                 ("rps", _("Throughput over the test"), "req/s")):
             charts.append(line_chart([(m, [h.get("t") for h in hist], [h.get(key) for h in hist])
-                                      for m, hist in histories.items()], title, "seconds", unit))
+                                      for m, hist in histories.items()], title, _("seconds"), unit))
     steps = (run.summary or {}).get("slo_steps") or {}
     if any(steps.values()):
         target = next((v.get("target_p95_ms") for v in ((run.summary or {}).get("slo") or {}).values()
                        if isinstance(v, dict) and v.get("target_p95_ms")), None)
         charts.append(line_chart([(m, [s.get("users") for s in st], [s.get("p95_ms") for s in st])
-                                  for m, st in steps.items()], "p95 latency as users grow (SLO search)", "users",
-                                 "p95 ms", hline=(target, f"target p95 {target:g} ms") if target else None,
+                                  for m, st in steps.items()], _("p95 latency as users grow (SLO search)"),
+                                 _("users"), "p95 ms",
+                                 hline=(target, _("target p95 {ms} ms").format(ms=f"{target:g}")) if target else None,
                                  markers=True))
     return charts

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from evaluators.report.sections import html_table
 from evaluators.sweep.leaderboard import Leaderboard
+from rag.i18n import _
 
 
 def sweep_section(store, group: list, **_options) -> tuple[dict, list]:
@@ -14,8 +15,9 @@ def sweep_section(store, group: list, **_options) -> tuple[dict, list]:
     board = Leaderboard(summary.get("metric") or "ndcg", rows, rows[0]["setup"] if rows else None,
                         summary.get("n_queries") or 0, summary.get("mdd"), notes=summary.get("notes") or [])
     sents = board.sentences()
-    return {"title": f"Sweep · {run.id}", "sentences": sents + board.cost_lines(), "figures": [], "examples": [],
-            "tables": [("Leaderboard (setups sharing a letter are not distinguishable)", html_table(board.display()))],
-            "notes": board.notes + ["Chunked setups are scored at document level: a document's rank is its best "
-                                    "chunk's rank."],
-            "headline": sents[0], "intro": f"{len(rows)} setups on {run.dataset}"}, []
+    return {"title": _("Sweep · {run}").format(run=run.id), "sentences": sents + board.cost_lines(), "figures": [],
+            "examples": [], "tables": [(_("Leaderboard (setups sharing a letter are not distinguishable)"),
+                                        html_table(board.display()))],
+            "notes": board.notes + [_("Chunked setups are scored at document level: a document's rank is its best "
+                                      "chunk's rank.")],
+            "headline": sents[0], "intro": _("{n} setups on {dataset}").format(n=len(rows), dataset=run.dataset)}, []

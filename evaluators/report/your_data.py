@@ -11,6 +11,7 @@ Usage:
 from __future__ import annotations
 
 from rag.data.language import LanguageProfile, language_name
+from rag.i18n import _
 from rag.models.language_fit import fit_warning
 
 
@@ -24,23 +25,23 @@ def _fit_lines(models: list[str], profile: LanguageProfile) -> list[str]:
         except Exception:  # a model spec this machine cannot resolve any more: nothing to say about it
             continue
         if why:
-            out.append(f"{m}: {why}.")
+            out.append(_("{model}: {why}.").format(model=m, why=why))
     return out
 
 
 def analyzer_sentence(choice: dict) -> str:
-    how = (f"chosen for {language_name(choice.get('language', 'und'))}" if choice.get("chosen") == "auto"
-           else "set by the user")
-    note = f" ({choice['note']})" if choice.get("note") else ""
-    return f"BM25 analyzer: {choice.get('name')} ({how}){note}."
+    how = (_("chosen for {language}").format(language=language_name(choice.get("language", "und")))
+           if choice.get("chosen") == "auto" else _("set by the user"))
+    note = f" ({_(choice['note'])})" if choice.get("note") else ""
+    return _("BM25 analyzer: {name} ({how}){note}.").format(name=choice.get("name"), how=how, note=note)
 
 
 def judge_prompt_sentence(config: dict, profile: LanguageProfile) -> str | None:
     """Judged metrics on a non-English corpus: Ragas' prompts stayed English (said, so the reader knows)."""
     if not config.get("judge") or profile.main_language in ("en", "und"):
         return None
-    return (f"Judged metrics used Ragas' English prompts on {language_name(profile.main_language)} data "
-            "(Ragas 0.4.3 adapts prompts only by translating them with an LLM; not done here).")
+    return _("Judged metrics used Ragas' English prompts on {language} data (Ragas 0.4.3 adapts prompts only by "
+             "translating them with an LLM; not done here).").format(language=language_name(profile.main_language))
 
 
 def your_data(runs) -> list[dict]:
@@ -52,7 +53,8 @@ def your_data(runs) -> list[dict]:
             continue
         profile = LanguageProfile.from_json(c["language"])
         part = out.setdefault(run.dataset_hash or run.dataset or run.id, {
-            "dataset": run.dataset or "dataset", "lines": [f"Languages: {profile.summary()}."]})
+            "dataset": run.dataset or _("dataset"), "lines": [_("Languages: {summary}.").format(
+                summary=profile.summary())]})
         lines = part["lines"]
         for line in ([analyzer_sentence(c["bm25_analyzer"])] if c.get("bm25_analyzer") else []) + \
                 _fit_lines(list(c.get("models") or []), profile) + \

@@ -22,6 +22,7 @@ import pandas as pd
 from evaluators.formatting import NO_MATCH, NOT_RELEVANT, RELEVANT
 from evaluators.retrieval.metrics import score_run
 from rag.data.dataset import Dataset, DatasetError
+from rag.i18n import N_, _
 from rag.models.devices import runtime_info
 from rag.models.registry import resolve
 from rag.retrieval import IndexProgress, Ranking, Retriever
@@ -36,8 +37,9 @@ IMAGE_COLUMN = " · image"    # suffix of a model's thumbnail column in ``compar
 MISSING_THUMB = ("data:image/svg+xml;utf8,%3Csvg xmlns='http://www.w3.org/2000/svg' width='64' height='64'%3E"
                  "%3Crect width='64' height='64' fill='%23eeeeee'/%3E%3Ctext x='32' y='36' font-size='10' "
                  "text-anchor='middle' fill='%23555555'%3Enot found%3C/text%3E%3C/svg%3E")
-LEGEND = (f"Cell colour = relevance: green {RELEVANT} relevant, red {NOT_RELEVANT} not relevant, grey {NO_MATCH} "
-          "(the model returned fewer than k).")
+# RELEVANT, NOT_RELEVANT and NO_MATCH written out: one literal, so it is a catalog key (the report translates it)
+LEGEND = N_("Cell colour = relevance: green ✅ relevant, red ❎ not relevant, grey — (no match) (the model returned "
+            "fewer than k).")
 
 
 def relevance_class(cell) -> str | None:
@@ -133,16 +135,17 @@ def api_cuts(models: list[str], settings=None) -> dict[str, int]:
 def limits_line(model: str, info: dict) -> str:
     """One line per model for the CLI and the pages: its limit, what was cut, its prompts and dims."""
     if info.get("max_tokens") is None:
-        cut = info.get("counted_with") or "no published limit"
+        cut = _(info["counted_with"]) if info.get("counted_with") else _("no published limit")
     else:
-        cut = (f"max {info['max_tokens']:,} tokens: {info['documents_truncated']:,} of {info['documents']:,} "
-               f"documents and {info['queries_truncated']:,} queries truncated ({info['counted_with']})")
-    prompts = " · ".join(f"{r} prompt {info[f'{r}_prompt']!r}" for r in ("query", "document")
-                         if info.get(f"{r}_prompt"))
+        cut = _("max {max} tokens: {docs_cut} of {docs} documents and {queries_cut} queries truncated ({how})").format(
+            max=f"{info['max_tokens']:,}", docs_cut=f"{info['documents_truncated']:,}", docs=f"{info['documents']:,}",
+            queries_cut=f"{info['queries_truncated']:,}", how=_(info["counted_with"]))
+    prompts = " · ".join((_("query prompt {prompt}") if r == "query" else _("document prompt {prompt}")).format(
+        prompt=repr(info[f"{r}_prompt"])) for r in ("query", "document") if info.get(f"{r}_prompt"))
     dim = f"{info['dim']}-d" if info.get("dim") else ""
     if info.get("sent_truncated") is not None:
-        cut += f"; {info['sent_truncated']:,} inputs cut to the provider's limit when sent"
-    return f"{model}: " + "; ".join(p for p in (cut, prompts or "no prompts" if dim else "", dim) if p)
+        cut += _("; {n} inputs cut to the provider's limit when sent").format(n=f"{info['sent_truncated']:,}")
+    return f"{model}: " + _("; ").join(p for p in (cut, prompts or _("no prompts") if dim else "", dim) if p)
 
 
 def run_retrieval(retriever: Retriever, dataset: Dataset, models: list[str], k: int = 10, store=None,
@@ -206,8 +209,8 @@ def comparison_table(dataset: Dataset, result: RetrievalResult, query_id: str, t
         cols[m] = cells + [NO_MATCH] * (k - len(cells))
         pq = result.per_query[m].get(query_id, {})
         cols[m] += [f"{pq.get(f'precision@{k}', 0.0):.2f}", f"{pq.get(f'recall@{k}', 0.0):.2f}"]
-    index = [str(i) for i in range(1, k + 1)] + ["Precision", "Recall"]
-    return pd.DataFrame(cols, index=pd.Index(index, name="Rank"))
+    index = [str(i) for i in range(1, k + 1)] + [_("Precision"), _("Recall")]
+    return pd.DataFrame(cols, index=pd.Index(index, name=_("Rank")))
 
 
 def save_run(store, dataset: Dataset, result: RetrievalResult, config: dict | None = None) -> str:

@@ -29,9 +29,10 @@ from evaluators.stats.power import min_detectable_difference
 from evaluators.stats.results import ComparisonResult, ModelSummary, PairComparison
 from evaluators.stats.run_kinds import kind_of
 from evaluators.stats.significance import compare_models
+from rag.i18n import N_
 from rag.runs import Run, RunStore
 
-BEST, TIED, NOT_SCORED = "★ best", "≈ tied", "not scored"
+BEST, TIED, NOT_SCORED = N_("★ best"), N_("≈ tied"), N_("not scored")  # catalog keys: readers say them translated
 LOW_COVERAGE, NO_SIGNAL = "not ranked: lower coverage", "no signal"
 
 

@@ -27,7 +27,12 @@ def metric_glosses() -> dict[str, str]:
     return {"nDCG": pgettext("metric gloss", "nDCG"), "MRR": pgettext("metric gloss", "MRR"),
             "MAP": pgettext("metric gloss", "MAP"), "Precision": pgettext("metric gloss", "Precision"),
             "Recall": pgettext("metric gloss", "Recall"), "Hit": pgettext("metric gloss", "Hit"),
-            "ROUGE-L": pgettext("metric gloss", "ROUGE-L"), "BLEU": pgettext("metric gloss", "BLEU")}
+            "ROUGE-L": pgettext("metric gloss", "ROUGE-L"), "BLEU": pgettext("metric gloss", "BLEU"),
+            # Ragas' metrics keep Ragas' names (what its docs and papers call them), glossed like the rest
+            "Faithfulness": pgettext("metric gloss", "Faithfulness"),
+            "Answer relevancy": pgettext("metric gloss", "Answer relevancy"),
+            "Context precision": pgettext("metric gloss", "Context precision"),
+            "Context recall": pgettext("metric gloss", "Context recall")}
 
 
 def glossed(label: str) -> str:

@@ -152,22 +152,22 @@ def _decision_headline(run: Run) -> str:
 
 
 RUN_KINDS: dict[str, RunKind] = {k.name: k for k in (
-    RunKind("retrieval", "retrieval", "metrics", quality=True, headline=_retrieval_headline,
+    RunKind("retrieval", N_("retrieval"), "metrics", quality=True, headline=_retrieval_headline,
             default_metric=_retrieval_default, same_cutoff=True,
             section=_ref("evaluators.report.build", "quality_section"), section_title=N_("Retrieval"),
             means_table=True,
             relevance_legend=True, example=_ref("evaluators.report.sections", "retrieval_example"),
             describe=_retrieval_describe, cost=_ref("evaluators.report.frontier", "retrieval_cost")),
-    RunKind("rag", "RAG", "metrics", quality=True, headline=_rag_headline, default_metric=_rag_default,
+    RunKind("rag", N_("RAG"), "metrics", quality=True, headline=_rag_headline, default_metric=_rag_default,
             section=_ref("evaluators.report.build", "quality_section"), section_title=N_("RAG quality (Ragas)"),
             report_all_metrics=True, example=_ref("evaluators.report.sections", "rag_example"),
             describe=_rag_describe, setup=_rag_setup, cost=_ref("evaluators.report.frontier", "rag_cost"),
             endpoint="rag"),
-    RunKind("load", "load", "results", quality=False, headline=_load_headline, latency=True,
+    RunKind("load", N_("load"), "results", quality=False, headline=_load_headline, latency=True,
             section=_ref("evaluators.report.sections", "load_section")),
-    RunKind("sweep", "sweep", "metrics", quality=False, headline=_sweep_headline,
+    RunKind("sweep", N_("sweep"), "metrics", quality=False, headline=_sweep_headline,
             section=_ref("evaluators.report.sweep_section", "sweep_section")),
-    RunKind("decision", "decision", "verdicts", quality=False, headline=_decision_headline,
+    RunKind("decision", N_("decision"), "verdicts", quality=False, headline=_decision_headline,
             section=_ref("evaluators.report.decision_section", "decision_section")),
 )}
 if set(RUN_KINDS) != set(RUN_MODELS):  # a kind the store accepts but no reader knows (or back)
@@ -188,4 +188,4 @@ def describe_llm(v) -> str | None:
         return v
     if "provider" in v:
         return f"{v['provider']}:{v.get('model')}" + (f" @ {v['base_url']}" if v.get("base_url") else "")
-    return " · ".join(str(x) for x in (v.get("spec"), v.get("label")) if x)
+    return " · ".join(str(x) for x in (v.get("spec"), _(v["label"]) if v.get("label") else None) if x)

@@ -25,7 +25,7 @@ import numpy as np
 
 from evaluators.stats.labels import fmt_p, glossed
 from evaluators.stats.power import exact_floor, required_queries
-from rag.i18n import _
+from rag.i18n import _, tidy
 
 
 def _ci(cmp, low: float, high: float) -> str:
@@ -50,6 +50,10 @@ def questions_needed(cmp, a: str, b: str, difference: float) -> int | None:
 
 def pair_sentence(cmp, a: str, b: str) -> str:
     """One sentence for a vs b, oriented so the winner (by mean difference) comes first."""
+    return tidy(_pair_sentence(cmp, a, b))
+
+
+def _pair_sentence(cmp, a: str, b: str) -> str:
     p = cmp.result.pair(a, b)
     if not math.isnan(p.diff) and p.diff < 0:
         p = cmp.result.pair(b, a)
@@ -84,7 +88,8 @@ def verdicts(cmp) -> list[str]:
     if res.no_signal or res.best is None:
         why = res.no_signal or _("no model has a score on it")
         out = [_("No signal on {metric}: {why}; no model is ranked on it.").format(metric=label, why=why)]
-        return out + [_("Coverage: {coverage}.").format(coverage=c) for _m, c in incomplete] + cmp.notes + res.notes
+        return [tidy(s) for s in out + [_("Coverage: {coverage}.").format(coverage=c) for _m, c in incomplete]] \
+            + cmp.notes + res.notes
     b = cmp.summary(res.best)
     out = [_("Best on {metric}: {model}, {mean} [{low}, {high}] over {n} of {total} questions.").format(
         metric=label, model=b.model, mean=cmp._num(b.mean), low=cmp._num(b.low), high=cmp._num(b.high), n=b.n,
@@ -102,7 +107,7 @@ def verdicts(cmp) -> list[str]:
     if cmp.not_scored:
         out.append(_("Not scored on {metric}: {models}.").format(metric=label, models=", ".join(cmp.not_scored)))
     hint = sample_size_hint(cmp)
-    return out + ([hint] if hint else []) + cmp.notes + res.notes
+    return [tidy(s) for s in out + ([hint] if hint else [])] + cmp.notes + res.notes
 
 
 def sample_size_hint(cmp) -> str | None:

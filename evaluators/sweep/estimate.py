@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from evaluators.sweep.latency import LATENCY_SAMPLE
 from evaluators.sweep.setups import Setup
+from rag.i18n import _
 
 PROBE_DOCS = 16      # documents a dense model embeds to measure its rate
 PROBE_PAIRS = 8      # (query, passage) pairs a cross-encoder scores to measure its rate
@@ -50,11 +51,13 @@ class Estimate:
         return self.index_seconds + self.search_seconds
 
     def describe(self) -> str:
-        parts = [f"embedding {self.units} documents/chunks: {_duration(self.index_seconds)}"] if self.units else []
-        parts += [f"{self.searches} searches: {_duration(self.search_seconds)}", "rates measured now"]
+        parts = [_("embedding {n} documents/chunks: {time}").format(n=self.units, time=_duration(
+            self.index_seconds))] if self.units else []
+        parts += [_("{n} searches: {time}").format(n=self.searches, time=_duration(self.search_seconds)),
+                  _("rates measured now")]
         if self.unmeasured:
-            parts.append(f"not counted: {', '.join(self.unmeasured)}")
-        return f"about {_duration(self.seconds)} ({'; '.join(parts)})"
+            parts.append(_("not counted: {what}").format(what=", ".join(self.unmeasured)))
+        return _("about {time} ({parts})").format(time=_duration(self.seconds), parts=_("; ").join(parts))
 
 
 def _duration(seconds: float) -> str:

@@ -40,6 +40,7 @@ from evaluators.retrieval.metrics import METRICS
 from evaluators.stats.pareto import pareto_flags
 from evaluators.stats.power import min_detectable_difference
 from evaluators.stats.significance import compare_models
+from rag.i18n import N_, _, tidy
 
 N_RESAMPLES = 10000
 
@@ -84,8 +85,9 @@ class Leaderboard:
         return asdict(self)
 
     def frame(self) -> pd.DataFrame:
-        cols = ["rank", "letters", "setup", "mean", "ci_low", "ci_high", "wins", "losses", "ties", "p_holm",
-                "mdd", "p50_ms", "p95_ms", "cost_per_1k", "pareto", "cost_basis"]
+        cols = [N_("rank"), N_("letters"), N_("setup"), N_("mean"), N_("ci_low"), N_("ci_high"), N_("wins"),
+                N_("losses"), N_("ties"), N_("p_holm"), N_("mdd"), N_("p50_ms"), N_("p95_ms"), N_("cost_per_1k"),
+                N_("pareto"), N_("cost_basis")]  # catalog keys: the report reads the headers in its language
         return pd.DataFrame(self.rows, columns=cols)
 
     def display(self) -> pd.DataFrame:
@@ -94,26 +96,30 @@ class Leaderboard:
         "—" (nothing to compare it with); a run recorded before costs were reads "— not recorded"."""
         frame = self.frame()
         best = frame["setup"] == self.best
-        frame["p_holm"] = frame["p_holm"].astype(object).where(~best, "best")
+        frame["p_holm"] = frame["p_holm"].astype(object).where(~best, _("best"))
         frame["mdd"] = frame["mdd"].astype(object).where(~best, DASH)
-        frame["pareto"] = frame["pareto"].map({True: "★ yes", False: "no"})
-        return display_frame(frame, {"cost_per_1k": "not recorded", "cost_basis": "not recorded"},
+        frame["pareto"] = frame["pareto"].map({True: _("★ yes"), False: _("no")})
+        frame["cost_basis"] = frame["cost_basis"].map(lambda b: _(b) if isinstance(b, str) and b else b)
+        return display_frame(frame, {"cost_per_1k": N_("not recorded"), "cost_basis": N_("not recorded")},
                              formats={"p_holm": _fmt_p})
 
     def sentences(self) -> list[str]:
         if self.best is None:
-            return [f"No setup was scored on {self.metric}."]
+            return [_("No setup was scored on {metric}.").format(metric=self.metric)]
         tied = [r["setup"] for r in self.rows if r["tied_with_best"] and r["setup"] != self.best]
         front = [r["setup"] for r in self.rows if r["pareto"]]
-        out = [f"Best on {self.metric}: {self.best} ({self.rows[0]['mean']:.3f}); "
-               + (f"{len(tied)} setup(s) are not distinguishable from it on these {self.n_queries} queries "
-                  "(they share its letter)." if tied else "every other setup is significantly worse (Holm).")]
+        out = [_("Best on {metric}: {setup} ({mean}); {rest}").format(
+            metric=self.metric, setup=self.best, mean=f"{self.rows[0]['mean']:.3f}",
+            rest=_("{n} setup(s) are not distinguishable from it on these {queries} queries (they share its "
+                   "letter).").format(n=len(tied), queries=self.n_queries) if tied else
+            _("every other setup is significantly worse (Holm)."))]
         if self.mdd is not None:
-            out.append(f"With {self.n_queries} queries, differences below about {self.mdd:.3f} are unlikely to be "
-                       "detected (80% power, α 0.05, median over setups against the best).")
-        out.append("Quality–latency–cost frontier (no other setup at least as good on quality, p95 latency and "
-                   "cost per 1,000 queries and better on one): " + ", ".join(front) + ".")
-        return out
+            out.append(_("With {n} queries, differences below about {mdd} are unlikely to be detected (80% power, "
+                         "α 0.05, median over setups against the best).").format(n=self.n_queries,
+                                                                                 mdd=f"{self.mdd:.3f}"))
+        out.append(_("Quality–latency–cost frontier (no other setup at least as good on quality, p95 latency and "
+                     "cost per 1,000 queries and better on one): {setups}.").format(setups=", ".join(front)))
+        return [tidy(line) for line in out]
 
     def cost_lines(self) -> list[str]:
         """What the costs rest on, one line per distinct basis: ``cost of SETUP, SETUP: <basis>``."""
@@ -121,7 +127,8 @@ class Leaderboard:
         for r in self.rows:
             if r.get("cost_basis"):
                 by_basis.setdefault(r["cost_basis"], []).append(r["setup"])
-        return [f"cost of {', '.join(setups)}: {basis}" for basis, setups in by_basis.items()]
+        return [_("cost of {setups}: {basis}").format(setups=", ".join(setups), basis=_(basis))
+                for basis, setups in by_basis.items()]
 
 
 def _fmt_p(v, reason=None) -> str:

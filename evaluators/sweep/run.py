@@ -47,6 +47,7 @@ from evaluators.sweep.latency import LATENCY_SAMPLE, Latency, latency_sample, ti
 from evaluators.sweep.setups import Setup, check_reranker, rerank
 from rag.data.chunking import ChunkedDataset, chunk_dataset, document_ranking
 from rag.data.dataset import Dataset
+from rag.i18n import _
 from rag.milvus.index_config import collection_name
 from rag.models.registry import resolve, resolve_all
 from rag.retrieval import Retriever
@@ -66,8 +67,10 @@ class SweepPlan:
     estimate: Estimate | None = None  # how long, from rates measured now (``evaluators.sweep.estimate``)
 
     def counts(self) -> str:
-        return (f"{len(self.setups)} setups, {self.collections} collections ({self.to_build} to build, "
-                f"{self.units_to_index} documents/chunks to index), {self.searches} searches")
+        return _("{setups} setups, {collections} collections ({to_build} to build, {units} documents/chunks to "
+                 "index), {searches} searches").format(setups=len(self.setups), collections=self.collections,
+                                                       to_build=self.to_build, units=self.units_to_index,
+                                                       searches=self.searches)
 
     def describe(self) -> str:
         """The counts and, when timed, how long: ``…, 64 searches; about 9 s (…)``."""

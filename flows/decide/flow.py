@@ -24,6 +24,7 @@ from flows.decide.record import decide
 from flows.decide.shortlist import shortlist
 from flows.decide.verify import gates, recheck, regression_file
 from rag.data.dataset import Dataset
+from rag.i18n import language
 from rag.runs import RunStore
 from rag.runs.models import DecisionRow, DecisionSummary
 
@@ -34,9 +35,20 @@ Progress = Callable[[str, str, str], None]   # step, status ("running"/"done"/"f
 def run_decide(ds: Dataset, brief: Brief, models: list[str] | None, retriever, store: RunStore | None = None,
                progress: Progress | None = None, load_test: LoadTest | None = None, mteb_cache=None,
                previous: dict | None = None, settings=None, with_survey: bool = True,
-               reuse: dict[str, str] | None = None, flat_max_docs: int = FLAT_MAX_DOCS) -> dict:
+               reuse: dict[str, str] | None = None, flat_max_docs: int = FLAT_MAX_DOCS,
+               lang: str | None = None) -> dict:
     """Every step on ``ds``; returns the decision record (also stored as a ``decision`` run). ``reuse``:
-    RAG / load runs already made on this data (``evaluate``); ``flat_max_docs``: where HNSW is proposed."""
+    RAG / load runs already made on this data (``evaluate``); ``flat_max_docs``: where HNSW is proposed;
+    ``lang``: the language of the record's sentences (reason, what would change; default: the caller's)."""
+    with language(lang):
+        return _run_decide(ds, brief, models, retriever, store, progress, load_test, mteb_cache, previous, settings,
+                           with_survey, reuse, flat_max_docs)
+
+
+def _run_decide(ds: Dataset, brief: Brief, models: list[str] | None, retriever, store: RunStore | None = None,
+                progress: Progress | None = None, load_test: LoadTest | None = None, mteb_cache=None,
+                previous: dict | None = None, settings=None, with_survey: bool = True,
+                reuse: dict[str, str] | None = None, flat_max_docs: int = FLAT_MAX_DOCS) -> dict:
     store = store or RunStore.default()
     say = progress or (lambda step, status, detail: None)
     say("brief", "done", ", ".join(text for _, text in brief.constraints()))

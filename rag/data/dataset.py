@@ -15,6 +15,8 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
+from rag.i18n import _
+
 
 class DatasetError(ValueError):
     """Bad input, with where it is: ``file``, ``line`` (1-based) and ``field`` when known; for a
@@ -33,16 +35,17 @@ class DatasetError(ValueError):
 
     def __str__(self) -> str:
         if self.sheet is None:
-            where = [self.file, f"line {self.line}" if self.line else None,
-                     f"field '{self.field}'" if self.field else None]
+            where = [self.file, _("line {n}").format(n=self.line) if self.line else None,
+                     _("field '{field}'").format(field=self.field) if self.field else None]
         else:
             named = f" '{self.field}'" if self.field else ""
-            where = [self.file, f"sheet '{self.sheet}'", f"row {self.line}" if self.line else None,
-                     f"column {self.column}{named}" if self.column else
-                     (f"field '{self.field}'" if self.field else None)]
-        text = ", ".join(p for p in where if p)
-        text = (text + ": " if text else "") + self.message
-        return text + (f" ({self.hint})" if self.hint else "")
+            where = [self.file, _("sheet '{sheet}'").format(sheet=self.sheet),
+                     _("row {n}").format(n=self.line) if self.line else None,
+                     _("column {column}{named}").format(column=self.column, named=named) if self.column else
+                     (_("field '{field}'").format(field=self.field) if self.field else None)]
+        text = _(", ").join(p for p in where if p)  # the words in the language of the thread that reads it
+        text = (text + _(": ") if text else "") + _(self.message)
+        return text + (_(" ({hint})").format(hint=_(self.hint)) if self.hint else "")
 
     def in_sheet(self, sheet: str, column: str | None = None) -> DatasetError:
         """The same error placed in a spreadsheet's sheet (and column), for loaders that found it

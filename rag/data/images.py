@@ -41,6 +41,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from rag.data.dataset import Dataset, DatasetError
 from rag.data.media import Bad as _Bad
 from rag.data.media import Check, Medium, QueryMedium, load_media_folder, size_text
+from rag.i18n import N_, _
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".webp")
 PIL_FORMATS = ("PNG", "JPEG", "WEBP")  # what the file's bytes must be, as PIL names the formats
@@ -97,17 +98,20 @@ def _check_image(rel: str, path: Path, named_by: str | None, max_bytes: int) -> 
     try:
         st = path.stat()
     except OSError as e:
-        raise DatasetError(f"cannot read the image: {e.strerror or e}", file=rel, hint=named_by) from None
+        raise DatasetError(_("cannot read the image: {reason}").format(reason=e.strerror or e), file=rel,
+                           hint=named_by) from None
     if st.st_size > max_bytes:
-        raise DatasetError(f"image is {size_text(st.st_size)}, over the {size_text(max_bytes)} limit", file=rel,
-                           hint="raise WORKBENCH_MAX_IMAGE_MB or shrink the image"
-                                + (f"; named by {named_by}" if named_by else ""))
+        raise DatasetError(_("image is {size}, over the {limit} limit").format(size=size_text(st.st_size),
+                                                                              limit=size_text(max_bytes)), file=rel,
+                           hint=_("raise WORKBENCH_MAX_IMAGE_MB or shrink the image")
+                                + (_("; named by {where}").format(where=named_by) if named_by else ""))
     if st.st_size == 0:
-        raise DatasetError("empty file", file=rel, hint=named_by)
+        raise DatasetError(N_("empty file"), file=rel, hint=named_by)
     try:
         return _verified_sha(str(path), st.st_mtime_ns, st.st_size)
     except _Bad as e:
-        hint = "; ".join(h for h in (e.hint, f"named by {named_by}" if named_by else None) if h) or None
+        hint = _("; ").join(h for h in (e.hint, _("named by {where}").format(where=named_by) if named_by else None)
+                            if h) or None
         raise DatasetError(e.message, file=rel, hint=hint) from None
 
 

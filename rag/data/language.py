@@ -32,6 +32,7 @@ from importlib.metadata import version
 import regex
 
 from rag.data.dataset import Dataset
+from rag.i18n import N_, _, ngettext
 
 UNDETERMINED = "und"  # ISO 639 "undetermined": no letters to judge (numbers, empty captions)
 MAX_CHARS = 600       # a text's first characters are enough to tell its language, and bound the cost
@@ -44,10 +45,11 @@ _MACRO = {"wuu": "zh", "yue": "zh", "cmn": "zh", "gom": "kok", "ary": "ar", "arz
           "gug": "gn", "hbo": "he", "sdh": "ku"}
 
 LANGUAGE_NAMES = {
-    "zh": "Chinese", "en": "English", "ja": "Japanese", "ko": "Korean", "fr": "French", "de": "German",
-    "es": "Spanish", "pt": "Portuguese", "it": "Italian", "ru": "Russian", "ar": "Arabic", "hi": "Hindi",
-    "vi": "Vietnamese", "th": "Thai", "id": "Indonesian", "tr": "Turkish", "nl": "Dutch", "pl": "Polish",
-    "uk": "Ukrainian", "he": "Hebrew", UNDETERMINED: "undetermined",
+    "zh": N_("Chinese"), "en": N_("English"), "ja": N_("Japanese"), "ko": N_("Korean"), "fr": N_("French"),
+    "de": N_("German"), "es": N_("Spanish"), "pt": N_("Portuguese"), "it": N_("Italian"), "ru": N_("Russian"),
+    "ar": N_("Arabic"), "hi": N_("Hindi"), "vi": N_("Vietnamese"), "th": N_("Thai"), "id": N_("Indonesian"),
+    "tr": N_("Turkish"), "nl": N_("Dutch"), "pl": N_("Polish"), "uk": N_("Ukrainian"), "he": N_("Hebrew"),
+    UNDETERMINED: N_("undetermined"),
 }
 
 # One "word" per CJK character (the scripts are written without spaces), one per run of other letters.
@@ -60,8 +62,8 @@ _SCRIPTS = (("Han", regex.compile(r"\p{Han}")), ("Kana", regex.compile(r"[\p{Hir
 
 
 def language_name(code: str) -> str:
-    """"Chinese" for "zh"; the code itself for a language without a name here."""
-    return LANGUAGE_NAMES.get(code, code)
+    """"Chinese" for "zh" (中文 to a Chinese reader); the code itself for a language without a name here."""
+    return _(LANGUAGE_NAMES[code]) if code in LANGUAGE_NAMES else code
 
 
 def detector_name() -> str:
@@ -221,17 +223,21 @@ class LanguageProfile:
         """One plain line: "Documents: 100 % Chinese · questions: 96 % Chinese, 4 % English · 0 mixed"."""
         def side(shares: dict[str, float], top: int = 3) -> str:
             if not shares:
-                return "none"
-            parts = [f"{_pct(v)} {language_name(k)}" for k, v in list(shares.items())[:top]]
+                return _("none")
+            parts = [_("{share} {language}").format(share=_pct(v), language=language_name(k))
+                     for k, v in list(shares.items())[:top]]
             rest = sum(list(shares.values())[top:])
-            return ", ".join(parts) + (f", {_pct(rest)} other" if rest > 0 else "")
+            return _(", ").join(parts) + (_(", {share} other").format(share=_pct(rest)) if rest > 0 else "")
 
-        sampled = "" if self.document_side.profiled == self.document_side.total else (
-            f" (a sample of {self.document_side.profiled:,} of {self.document_side.total:,} documents)")
-        mixed = f"{self.mixed_count} mixed-language text" + ("" if self.mixed_count == 1 else "s")
+        sampled = "" if self.document_side.profiled == self.document_side.total else _(
+            " (a sample of {profiled} of {total} documents)").format(profiled=f"{self.document_side.profiled:,}",
+                                                                     total=f"{self.document_side.total:,}")
+        mixed = ngettext("{n} mixed-language text", "{n} mixed-language texts", self.mixed_count).format(
+            n=self.mixed_count)
         if self.mixed_count:
             mixed += f" ({_pct(self.mixed_share)})"
-        return (f"Documents: {side(self.documents)}{sampled} · questions: {side(self.queries)} · {mixed}")
+        return _("Documents: {documents}{sampled} · questions: {questions} · {mixed}").format(
+            documents=side(self.documents), sampled=sampled, questions=side(self.queries), mixed=mixed)
 
 
 def _pct(x: float) -> str:

@@ -25,6 +25,7 @@ from typing import Any
 
 from rag.data.dataset import Dataset, DatasetError, Document, Query
 from rag.data.validation import IdRegistry, decode_text, get_id, get_text, iter_jsonl, read_source
+from rag.i18n import _, carry_language
 
 QUERIES, CAPTIONS = "queries.jsonl", "captions.jsonl"
 Check = Callable[[str, Path, "str | None"], str]  # (rel path, path, "named by ...") -> sha256 of the bytes
@@ -124,7 +125,8 @@ def load_media_folder(folder: str | os.PathLike, medium: Medium, split: str = "t
     jobs = [(check, f"corpus/{fname}", root / "corpus" / fname, None) for fname in files.values()]
     jobs += [(query_check, rel, root / rel, f"{QUERIES} line {query_lines[q.id]}") for q, rel, _ in queries if rel]
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-        shas = dict(zip((j[1] for j in jobs), pool.map(lambda j: j[0](*j[1:]), jobs)))
+        # carry_language: a bad file's message reads in the caller's language (a page's session), not the pool's
+        shas = dict(zip((j[1] for j in jobs), pool.map(carry_language(lambda j: j[0](*j[1:])), jobs)))
 
     documents = [medium.document(doc_id, fname, captions.get(doc_id, ""), str(root / "corpus" / fname),
                                  shas[f"corpus/{fname}"]) for doc_id, fname in files.items()]
@@ -233,4 +235,4 @@ class Bad(Exception):
 
 
 def size_text(n: int) -> str:
-    return f"{n / 2**20:.1f} MB" if n >= 2**20 else f"{n:,} bytes"
+    return f"{n / 2**20:.1f} MB" if n >= 2**20 else _("{n} bytes").format(n=f"{n:,}")

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from rag.i18n import N_, carry_language
 from rag.models.llm import PROVIDERS, LLMEndpoint, parse_llm
 
 DEFAULT_PROMPT = """Answer the question using only the context below. Be concise: one to three sentences.
@@ -144,7 +145,7 @@ class ExtractiveGenerator:
     def __init__(self, n_sentences: int = 2, embed: Callable[[list[str]], np.ndarray] | None = None):
         self.n, self.embed = n_sentences, embed
         self.name = "extractive"
-        self.label = "Extractive (baseline, no LLM)"
+        self.label = N_("Extractive (baseline, no LLM)")
         self.model = "extractive"
 
     def answer(self, question: str, contexts: list[Context]) -> str:
@@ -164,7 +165,8 @@ class ExtractiveGenerator:
 
     async def agenerate(self, question: str, contexts: list[Context]) -> Answer:
         t = time.perf_counter()
-        text = await asyncio.get_running_loop().run_in_executor(ENCODE_POOL, self.answer, question, contexts)
+        text = await asyncio.get_running_loop().run_in_executor(ENCODE_POOL, carry_language(self.answer), question,
+                                                                contexts)
         return Answer(text, self.model, 0, 0, time.perf_counter() - t)
 
     async def aclose(self) -> None:
@@ -230,7 +232,7 @@ def _make_chat(spec: str, cfg: GenerationConfig, base_url: str | None, settings=
 
 
 GENERATORS: dict[str, GeneratorKind] = {
-    "extractive": GeneratorKind("extractive", "Extractive (baseline, no LLM)", True, _make_extractive,
+    "extractive": GeneratorKind("extractive", N_("Extractive (baseline, no LLM)"), True, _make_extractive,
                                 "Offline baseline: the most relevant sentences of the retrieved contexts."),
     **{p.name: GeneratorKind(p.name, p.label, False, _make_chat, p.help) for p in PROVIDERS.values()},
 }

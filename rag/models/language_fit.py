@@ -14,6 +14,7 @@ Usage:
 from __future__ import annotations
 
 from rag.data.language import LanguageProfile, language_name
+from rag.i18n import _
 
 MULTILINGUAL, BY_ANALYZER = "*", "analyzer"
 NOTICE_SHARE = 0.2  # a language not the main one is named when it holds at least this share of documents
@@ -40,11 +41,13 @@ def fit_warning(spec, profile: LanguageProfile) -> str | None:
     if not uncovered:
         return None
     lang, share = max(uncovered, key=lambda x: x[1])
-    reads = " and ".join(language_name(code) for code in langs)
-    article = "an" if reads[:1].upper() in "AEIOU" else "a"
-    part = "the dense part of " + spec.ref + ", " if spec.kind == "hybrid" else ""
-    return (f"{part}{_model_name(spec)} is {article} {reads} model; {_pct(share)} of your documents are "
-            f"{language_name(lang)}")
+    reads = _(" and ").join(language_name(code) for code in langs)
+    part = _("the dense part of {ref}, ").format(ref=spec.ref) if spec.kind == "hybrid" else ""
+    # English's article follows the language's name ("an English model"); both keys read alike in Chinese
+    return (_("{part}{model} is an {reads} model; {share} of your documents are {language}")
+            if reads[:1].upper() in "AEIOU" else
+            _("{part}{model} is a {reads} model; {share} of your documents are {language}")).format(
+        part=part, model=_model_name(spec), reads=reads, share=_pct(share), language=language_name(lang))
 
 
 def fit_warnings(specs, profile: LanguageProfile) -> dict[str, str]:

@@ -15,9 +15,10 @@ Usage:
 
 from __future__ import annotations
 
+from rag.i18n import N_, _
 from rag.models import catalog
 
-ESTIMATE = "estimate: 1 token per CJK character, 1 per 3 other characters, against the published limit"
+ESTIMATE = N_("estimate: 1 token per CJK character, 1 per 3 other characters, against the published limit")
 
 
 def _over(counts: list[int], limit: int | None) -> int:
@@ -48,7 +49,7 @@ def model_limits(spec, dataset, settings=None) -> dict:
             return [len(i) for i in ids]
 
         out.update(max_tokens=limit, documents_truncated=_over(count(docs, prompts.document), limit),
-                   queries_truncated=_over(count(queries, prompts.query), limit), counted_with="model tokenizer")
+                   queries_truncated=_over(count(queries, prompts.query), limit), counted_with=N_("model tokenizer"))
         return out
     from rag.models.provider_api import estimate_tokens
 
@@ -57,7 +58,7 @@ def model_limits(spec, dataset, settings=None) -> dict:
     est = lambda texts: [estimate_tokens(t) for t in texts]  # noqa: E731
     out.update(max_tokens=limit, documents_truncated=_over(est(docs), limit),
                queries_truncated=_over(est(queries), limit),
-               counted_with=ESTIMATE if limit else "limit not published")
+               counted_with=ESTIMATE if limit else N_("limit not published"))
     return out
 
 
@@ -65,14 +66,16 @@ def limits_row(model: str, info: dict) -> dict:
     """One table row for the pages: model, dims, max tokens, what was cut, prompts (as the authors' text)."""
     limit = info.get("max_tokens")
     counted = limit and "documents_truncated" in info  # a load run's service reports its limit, not counts
-    return {"model": model, "dims": str(info.get("dim") or "—"), "max tokens": f"{limit:,}" if limit else "—",
-            "documents cut": (f"{info['documents_truncated']:,} of {info['documents']:,}" if counted
-                              else info.get("counted_with") or "—"),
-            "queries cut": f"{info['queries_truncated']:,}" if counted else "—",
-            "query prompt": repr(info["query_prompt"]) if info.get("query_prompt") else "none",
-            "document prompt": repr(info["document_prompt"]) if info.get("document_prompt") else "none",
-            "counted with": info.get("counted_with") or "—",
-            **({"cut when sent (API)": f"{info['sent_truncated']:,}"} if info.get("sent_truncated") is not None
+    how = _(info["counted_with"]) if info.get("counted_with") else "—"  # our words, in the reader's language
+    return {N_("model"): model, N_("dims"): str(info.get("dim") or "—"),
+            N_("max tokens"): f"{limit:,}" if limit else "—",
+            N_("documents cut"): (_("{cut} of {total}").format(cut=f"{info['documents_truncated']:,}",
+                                                                total=f"{info['documents']:,}") if counted else how),
+            N_("queries cut"): f"{info['queries_truncated']:,}" if counted else "—",
+            N_("query prompt"): repr(info["query_prompt"]) if info.get("query_prompt") else _("none"),
+            N_("document prompt"): repr(info["document_prompt"]) if info.get("document_prompt") else _("none"),
+            N_("counted with"): how,
+            **({N_("cut when sent (API)"): f"{info['sent_truncated']:,}"} if info.get("sent_truncated") is not None
                else {})}
 
 

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from rag.i18n import N_
 from rag.models import catalog
 from rag.models.base import ModelUnavailable, ProgressFn
 from rag.models.devices import embed_device
@@ -91,7 +92,7 @@ REGISTRY: dict[str, ModelSpec] = {m.name: m for m in [
               _minilm, _minilm_check, languages=("en",), folder=lambda s: minilm_path()),
     ModelSpec("bm25", "BM25 (Milvus full-text)", "sparse", "milvus-bm25-k1_0.9-b_0.4",
               "Milvus' built-in BM25 over the text field (analyzer chosen for the corpus language).",
-              cost_note="no embedding: Milvus' built-in BM25 (hardware not priced)", languages=("analyzer",)),
+              cost_note=N_("no embedding: Milvus' built-in BM25 (hardware not priced)"), languages=("analyzer",)),
     ModelSpec("hybrid", "Hybrid: MiniLM + BM25 (RRF)", "hybrid", "sentence-transformers/all-MiniLM-L6-v2",
               "Dense MiniLM and BM25 searched together, fused by Milvus' RRF ranker (k=60).",
               _minilm, _minilm_check, languages=("en",), folder=lambda s: minilm_path()),
@@ -169,7 +170,7 @@ def resolve(name: str) -> ModelSpec:
         return ModelSpec(unique_slug("st", folder.name, model_id), f"Local model {folder.name}", "dense",
                          model_id, f"sentence-transformers folder {path}",
                          lambda s: SentenceTransformerEncoder(str(folder.resolve())), folder_check(path),
-                         cost_note="local sentence-transformers folder on this machine (hardware not priced)",
+                         cost_note=N_("local sentence-transformers folder on this machine (hardware not priced)"),
                          key=name, folder=lambda s: str(folder.resolve()))
     if (fields := provider_fields(name)) is not None:  # cohere:, voyage:, jina:, gemini:, dashscope:, ...
         return ModelSpec(**fields)

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from rag.i18n import N_
 from rag.models import catalog
 from rag.models.base import ModelUnavailable
 from rag.models.cache import CachedEncoder, EmbeddingCache
@@ -31,7 +32,7 @@ class ModelSpec:
     make_raw: Callable[[Settings], object] | None = field(default=None, repr=False)  # dense part
     check: Callable[[Settings], str | None] = field(default=lambda s: None, repr=False)
     price_per_mtok: float = 0.0    # USD per 1M tokens embedded (0 for local models)
-    cost_note: str = "local model on this machine (hardware not priced)"  # why an unpriced model costs $0
+    cost_note: str = N_("local model on this machine (hardware not priced)")  # why an unpriced model costs $0
     key: str = ""                  # the spec string it was resolved from (results are keyed by it)
     modality: str = "text"         # what its corpus is: "text", "image" (clip:, img:) or "audio" (clap:, aud:)
     query_kinds: tuple[str, ...] = ("text",)  # query kinds it embeds: clip: ("text", "image"), img: ("image",)

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from contextvars import ContextVar
 
+from rag.i18n import N_
 from rag.models.base import ModelUnavailable, ProgressFn
 from rag.models.devices import embed_device
 from rag.models.spec import ModelSpec
@@ -76,7 +77,7 @@ def modelscope_model(name: str) -> ModelSpec:
                      lambda s: SentenceTransformerEncoder(modelscope.fetch(repo, revision, download_progress.get()),
                                                           embed_device(s)),
                      lambda s: modelscope.problem(repo, revision),
-                     cost_note="ModelScope model run on this machine (hardware not priced)", key=name,
+                     cost_note=N_("ModelScope model run on this machine (hardware not priced)"), key=name,
                      folder=lambda s: modelscope.cached_folder(repo, revision), use_catalog=True)
 
 
@@ -94,7 +95,7 @@ def hub_model(name: str) -> ModelSpec:
                      lambda s: SentenceTransformerEncoder(hub.fetch(repo, revision, download_progress.get()),
                                                           embed_device(s)),
                      lambda s: hub.problem(repo, revision),
-                     cost_note="hub model run on this machine (hardware not priced)", key=name,
+                     cost_note=N_("hub model run on this machine (hardware not priced)"), key=name,
                      folder=lambda s: hub.cached_folder(repo, revision), use_catalog=True)
 
 
@@ -110,6 +111,10 @@ MEDIA_MODELS = {
             "audio backbone folder {path} (pooled features): audio queries against a sound corpus"),
 }
 _MODULES = {"image": "rag.models.images", "audio": "rag.models.audio"}
+
+
+_LOCAL_COST = {"image": N_("local image model folder on this machine (hardware not priced)"),  # catalog keys
+               "audio": N_("local audio model folder on this machine (hardware not priced)")}
 
 
 def media_model(prefix: str, name: str) -> ModelSpec:
@@ -131,5 +136,5 @@ def media_model(prefix: str, name: str) -> ModelSpec:
 
     return ModelSpec(unique_slug(prefix, folder.name, model_id), f"{label} {folder.name}", "dense", model_id,
                      description.format(path=path), make_raw, check,
-                     cost_note=f"local {modality} model folder on this machine (hardware not priced)",
+                     cost_note=_LOCAL_COST[modality],
                      key=name, modality=modality, query_kinds=kinds)

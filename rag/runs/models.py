@@ -26,6 +26,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from rag.i18n import _
+
 
 def _number(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
@@ -285,8 +287,8 @@ def batching_label(config: dict, summary: dict | None = None) -> str:
     asked (``config``); runs recorded before micro-batching existed were served one at a time."""
     b = (summary or {}).get("service") or config
     if "batching" not in b:
-        return "micro-batching off (one request at a time; recorded before the setting existed)"
+        return _("micro-batching off (one request at a time; recorded before the setting existed)")
     if not b["batching"]:
-        return "micro-batching off (one request at a time)"
-    return (f"micro-batching on (window {float(b.get('batch_window_ms', 0)):g} ms, "
-            f"max batch {b.get('max_batch') or 'not recorded'})")
+        return _("micro-batching off (one request at a time)")
+    return _("micro-batching on (window {window} ms, max batch {max_batch})").format(
+        window=f"{float(b.get('batch_window_ms', 0)):g}", max_batch=b.get("max_batch") or _("not recorded"))

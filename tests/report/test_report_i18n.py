@@ -49,11 +49,11 @@ def test_a_chinese_report_has_chinese_headings_verdicts_and_no_english_heading_o
         assert heading in text, heading
     assert [e for e in ENGLISH_OF_OURS if e in text] == []
     # the verdicts as a Chinese reader writes them, the abbreviation kept with its gloss, the numbers unchanged
-    assert "minilm 在 nDCG@5（归一化折损累计增益） 上得分最高：0.800 [0.800, 0.800]，基于 30 个问题中的 30 个。" in text
+    assert "minilm 在 nDCG@5（归一化折损累计增益）上得分最高：0.800 [0.800, 0.800]，基于 30 个问题中的 30 个。" in text
     # the same numbers as the English report's "minilm beats bm25 on nDCG@5 by 0.600 [0.600, 0.600], p = 0.002"
-    assert "minilm 在 nDCG@5（归一化折损累计增益） 上优于 bm25，高出 0.600 [0.600, 0.600]，" \
+    assert "minilm 在 nDCG@5（归一化折损累计增益）上优于 bm25，高出 0.600 [0.600, 0.600]，" \
            "p = 0.002（30 个配对问题）；两者每次查询均无费用（本地模型）。" in text
-    assert "nDCG@5（归一化折损累计增益） 胜出者：minilm，0.800（95% 置信区间 [0.800, 0.800]，30 个问题中的 30 个）。 " \
+    assert "nDCG@5（归一化折损累计增益）胜出者：minilm，0.800（95% 置信区间 [0.800, 0.800]，30 个问题中的 30 个）。" \
            "显著领先于 bm25。" in text
     assert "生成于 " in text and f"基于运行 {run}。" in text
     # the executive summary's lines on what was compared, and coverage, in Chinese too
