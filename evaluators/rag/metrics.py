@@ -42,9 +42,10 @@ from dataclasses import dataclass, field
 
 from evaluators.rag.id_metrics import IdMetric, id_context_precision, id_context_recall
 from evaluators.rag.text_metrics import LanguageBleu, LanguageRouge
+from rag.i18n import N_
 from rag.models.llm import LLMEndpoint
 
-JUDGE_HELP = ("Choose a judge LLM (OpenAI with OPENAI_API_KEY, or an OpenAI-compatible server such as Ollama: "
+JUDGE_HELP = N_("Choose a judge LLM (OpenAI with OPENAI_API_KEY, or an OpenAI-compatible server such as Ollama: "
               "ollama:llama3.1 or compat:MODEL@http://host:port/v1). CLI: --judge openai:gpt-4o-mini")
 
 
