@@ -113,7 +113,11 @@ def variant_summary(rows: list[dict], name: str) -> str | None:
 
 def rows_text(summary: dict) -> str:
     """``rows 5/12``, or ``rows 5/unknown (the question count is unknown: ...)`` when it cannot be counted."""
+    from rag.i18n import _
+
     expected = summary.get("expected_rows")
     if expected is None:
-        return f"rows {summary['rows']}/unknown ({summary.get('expected_rows_unknown') or 'not recorded'})"
-    return f"rows {summary['rows']}/{expected}"
+        return _("rows {n}/unknown ({why})").format(n=summary["rows"], why=summary.get("expected_rows_unknown")
+                                                    or _("not recorded"))
+    return _("rows {n}/{total}").format(n=summary["rows"], total=expected)
+
