@@ -28,3 +28,57 @@ def raw_cells(at) -> list[str]:
             shown = [e.value] + ([e.label, e.delta] if kind == "metric" else [])
             found += [str(s) for s in shown if s is not None and RAW_CELL.search(str(s))]
     return found
+
+
+# --- interface language: what of an AppTest run is still English in a Chinese session -------------------------
+# A word of three or more Latin letters left in a shown text is English of ours unless it is a name the reader
+# must see as it is (data, models, libraries, file formats) or a standard abbreviation; code spans, URLs, paths,
+# file names and option specs (``ce:FOLDER``, ``file.wav@12.0-15.5``) are dropped before the words are read.
+KEEP_WORDS = frozenset(w.lower() for w in (
+    # abbreviations and units a Chinese technical reader reads in English
+    "nDCG", "MRR", "MAP", "BM25", "RRF", "LLM", "LLMs", "API", "URL", "HTTP", "SLO", "CSV", "JSON", "JSONL", "HTML",
+    "PARQUET", "CJK", "USD", "CLI", "GPU", "CPU", "top", "ROUGE", "BLEU", "sacreBLEU", "Levenshtein", "token", "IDs",
+    "qrels", "BEIR", "FLAT", "HNSW", "IVF", "COSINE", "RAG", "ASR", "ndcg", "mrr", "recall", "precision",
+    # libraries, products and servers, named as their authors do
+    "Milvus", "Lite", "Ragas", "TestsetGenerator", "Locust", "FastHttpUser", "OpenAI", "Ollama", "Cohere", "Whisper",
+    "MiniLM", "Streamlit", "Plotly",
+    # the options' own values, typed as shown (none = whole documents; search/rag/milvus endpoints; fusion kinds)
+    "none", "search", "rag", "milvus", "rrf", "weighted", "extractive", "compat", "all",
+))
+_DROP = re.compile(r"`[^`]*`|https?://\S+|\S*[/\\@:=_.]\S*|\{[^}]*\}|\b\w*\d\w*\b")
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*[A-Za-z]")
+WIDGETS = ("button", "checkbox", "toggle", "number_input", "text_input", "text_area", "selectbox", "multiselect",
+           "radio", "slider", "select_slider", "date_input", "color_picker")
+
+
+def shown_texts(at) -> list[str]:
+    """Every interface text of an AppTest run: titles, markdown, captions, alerts, widget labels / help /
+    placeholders, expander and tab labels, metric labels, buttons (download buttons too), table headers.
+    Not table cells and option lists (data: ids, model names, questions), which the raw scan covers."""
+    texts = [e.value for kind in TEXT_KINDS if kind != "metric" for e in getattr(at, kind)]
+    texts += [m.label for m in at.metric]
+    for kind in WIDGETS:
+        for w in getattr(at, kind):
+            texts += [w.label, getattr(w, "help", None), getattr(w, "placeholder", None)]
+    texts += [b.proto.label for b in at.get("download_button")]
+    texts += [e.label for e in at.expander] + [t.label for t in at.tabs]
+    for d in at.dataframe:
+        frame = d.value
+        texts += [str(c) for c in frame.columns] + [str(n) for n in frame.index.names if n]
+    return [str(t) for t in texts if t]
+
+
+def english_left(at, allow: tuple[str, ...] = ()) -> list[str]:
+    """The shown texts (``shown_texts``) that still hold an English word of ours: none in a Chinese session.
+    ``allow``: the data's and models' own names in this test (a dataset, a model key, a run's generator label)
+    and text known to come from elsewhere, each matched as a substring and dropped first."""
+    found = []
+    for text in shown_texts(at):
+        rest = text
+        for name in sorted(allow, key=len, reverse=True):
+            rest = rest.replace(name, " ")
+        rest = _DROP.sub(" ", rest)
+        words = [w for w in _LATIN_WORD.findall(rest) if w.lower() not in KEEP_WORDS and len(w) >= 3]
+        if words:
+            found.append(f"{text!r}: {', '.join(words)}")
+    return found
