@@ -155,19 +155,23 @@ def _score_text(row: dict, m: str) -> str:
 def drilldown(row: dict, active: list[str]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(retrieved contexts with ✅/❎, each metric's score / n/a / error, the judge's reasons)."""
     rel, texts = set(row.get("relevant_ids") or []), row.get("contexts") or []
-    ctx = pd.DataFrame([{"rank": i, "relevant": RELEVANT if d in rel else NOT_RELEVANT, "id": d,
-                         "text": texts[i - 1] if i <= len(texts) else ""}
+    ctx = pd.DataFrame([{_("rank"): i, _("relevant"): RELEVANT if d in rel else NOT_RELEVANT, "id": d,
+                         _("text"): texts[i - 1] if i <= len(texts) else ""}
                         for i, d in enumerate(row.get("retrieved_ids") or [], 1)])
     scores = []
     for m in active:
         na, err = (row.get("not_applicable") or {}).get(m), (row.get("errors") or {}).get(m)
-        scores.append({"metric": display_label(m, (row.get("variants") or {}).get(m)),
-                       "score": _score_text(row, m),
-                       "note": na or (f"failed: {err}" if err else "")})
+        scores.append({_("metric"): display_label(m, (row.get("variants") or {}).get(m)),
+                       _("score"): _score_text(row, m),
+                       _("note"): na or (_("failed: {error}").format(error=err) if err else "")})
     if (row.get("errors") or {}).get("generation"):
-        scores.append({"metric": "generation", "score": missing("no answer"), "note": row["errors"]["generation"]})
+        scores.append({_("metric"): _("generation"), _("score"): missing(_("no answer")),
+                       _("note"): row["errors"]["generation"]})
     reasons = [{"metric": METRICS[m].label, **x} for m in active if m in (row.get("reasons") or {})
                for x in explain(row["reasons"][m])]
-    reasons = pd.DataFrame(reasons, columns=["metric", "step", "item", "verdict", "reason"])
-    return (display_frame(ctx, {"text": "no context text"}), display_frame(pd.DataFrame(scores)),
-            display_frame(reasons, {"reason": "no reason given"}))
+    headers = {"metric": _("metric"), "step": _("step"), "item": _("item"), "verdict": _("verdict"),
+               "reason": _("reason")}
+    reasons = pd.DataFrame(reasons, columns=list(headers)).rename(columns=headers)
+    return (display_frame(ctx, {_("text"): _("no context text")}), display_frame(pd.DataFrame(scores)),
+            display_frame(reasons, {_("reason"): _("no reason given")}))
+
