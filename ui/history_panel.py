@@ -154,8 +154,8 @@ def query_view(store, run) -> None:
         st.info(_("This run has no per-query rows."))
         return
     queries = {q.id: q for q in ds.queries} if ds else {}
-    qid = st.selectbox(_("Query"), ids, key="history_query",
-                       format_func=lambda i: f"{i}: {query_label(queries[i])[:120]}" if i in queries else i)
+    shown = {i: f"{i}: {query_label(queries[i])[:120]}" if i in queries else i for i in ids}  # in this language
+    qid = st.selectbox(_("Query"), ids, key="history_query", format_func=shown.get)
     image = ds is not None and ds.modality in ("image", "audio")  # thumbnails / waveform pictures
     if ds is None:
         st.caption(unreadable_note(run))

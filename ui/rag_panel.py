@@ -67,10 +67,13 @@ def rag_config(ds, models: list[str], k: int, generator: str, gen_url, judge: st
         second, second_url = llm_picker(N_("Second judge"), ["none", *PROVIDERS], "none")   # same rows, another judge
         metrics = st.multiselect(_("Metrics"), list(METRICS), default=list(METRICS),
                                  format_func=lambda m: METRICS[m].label, key="rag_metrics")
+        shown = _(DATASET_QUESTIONS)  # translated now: a format_func may be called outside this rerun's thread
         qset = st.selectbox(_("Questions"), [DATASET_QUESTIONS, *list_question_sets()], key="rag_question_set",
-                            format_func=lambda q: _(q) if q == DATASET_QUESTIONS else q)
+                            format_func=lambda q: shown if q == DATASET_QUESTIONS else q)
         limit = int(st.number_input(_("Only the first N questions (0 = all)"), 0, 100000, 0, key="rag_limit"))
-        prices = st.data_editor(pd.DataFrame(PriceTable.default().rows()), num_rows="dynamic", key="prices")
+        prices = st.data_editor(pd.DataFrame(PriceTable.default().rows()), num_rows="dynamic", key="prices",
+                                column_config={"model": _("model"), "input_per_1m": _("input_per_1m"),
+                                               "output_per_1m": _("output_per_1m")})
     try:
         cfg = RagConfig(models=models, generator=generator, judge=judge, generator_base_url=gen_url,
                         judge_base_url=judge_url, metrics=metrics, k=k, temperature=temperature,
