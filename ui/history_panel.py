@@ -41,18 +41,25 @@ def undo_banner(store) -> None:
             st.rerun()
 
 
+def choose(options) -> str:
+    """A multiselect's placeholder in this language (Streamlit's own default is English only)."""
+    return _("Choose options") if options else _("No options to select")
+
+
 def run_list(runs: list) -> list[str]:
     """Filters, the runs they leave, and the pick of runs to open or compare (empty: a count is shown)."""
     c1, c2, c3, c4 = st.columns(4)
-    kinds = c1.multiselect(_("Kind"), sorted({r.kind for r in runs}), key="history_kinds")
-    datasets = c2.multiselect(_("Dataset"), sorted({r.dataset or "" for r in runs}), key="history_datasets")
-    status = c3.multiselect(_("Status"), sorted({r.status for r in runs}), key="history_status")
+    kinds = c1.multiselect(_("Kind"), sorted({r.kind for r in runs}), key="history_kinds", placeholder=choose(runs))
+    datasets = c2.multiselect(_("Dataset"), sorted({r.dataset or "" for r in runs}), key="history_datasets",
+                              placeholder=choose(runs))
+    status = c3.multiselect(_("Status"), sorted({r.status for r in runs}), key="history_status",
+                            placeholder=choose(runs))
     text = c4.text_input(_("Search"), placeholder=_("id, model, index, generator…"), key="history_search")
     shown = filter_runs(runs, kinds, datasets, text, status)
     st.dataframe(display_frame(runs_frame(shown)), hide_index=True, width="stretch")
     labels = {r.id: r.label for r in shown}
     selected = st.multiselect(_("Open one run, or pick two or more to compare"), list(labels),
-                              format_func=labels.get, key="history_selected")
+                              format_func=labels.get, key="history_selected", placeholder=choose(labels))
     if not selected:
         st.caption(ngettext("{shown} of {n} run shown.", "{shown} of {n} runs shown.", len(runs)).format(
             shown=len(shown), n=len(runs)))

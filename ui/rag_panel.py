@@ -66,7 +66,8 @@ def rag_config(ds, models: list[str], k: int, generator: str, gen_url, judge: st
                                     key="rag_judge_temperature")
         second, second_url = llm_picker(N_("Second judge"), ["none", *PROVIDERS], "none")   # same rows, another judge
         metrics = st.multiselect(_("Metrics"), list(METRICS), default=list(METRICS),
-                                 format_func=lambda m: METRICS[m].label, key="rag_metrics")
+                                 format_func=lambda m: METRICS[m].label, key="rag_metrics",
+                                 placeholder=_("Choose options"))
         shown = _(DATASET_QUESTIONS)  # translated now: a format_func may be called outside this rerun's thread
         qset = st.selectbox(_("Questions"), [DATASET_QUESTIONS, *list_question_sets()], key="rag_question_set",
                             format_func=lambda q: shown if q == DATASET_QUESTIONS else q)

@@ -43,7 +43,7 @@ ELSEWHERE = (
     r"^(Context precision|Context recall|String similarity|Faithfulness|Answer relevancy|ROUGE-L|BLEU)"
     r"( \([^)]*\))?$",
     # E, ui/pickers: the model and LLM pickers (the roles are marked N_ here, shown by the picker)
-    r"^Your own models", r"^Text datasets: hf:", r"^Not offered here:", r"^(Generator|Judge|Second judge|"
+    r"^Your own models", r"^(嵌入模型|模型): Choose options$", r"^Text datasets: hf:", r"^Not offered here:", r"^(Generator|Judge|Second judge|"
     r"Test-set LLM)$", r"^Test-set LLM (model|base URL)$", r"^OpenAI's API",
     # F, messages jobs raise: why the test-set generator cannot run
     r"needs OPENAI_API_KEY \(environment, \.env or the sidebar\)",

@@ -63,6 +63,8 @@ def shown_texts(at) -> list[str]:
     for kind in WIDGETS:
         for w in getattr(at, kind):
             texts += [w.label, getattr(w, "help", None), getattr(w, "placeholder", None)]
+    # a multiselect without a placeholder shows Streamlit's own, in English: "LABEL: Choose options"
+    texts += [f"{w.label}: Choose options" for w in at.multiselect if not getattr(w.proto, "placeholder", "")]
     texts += [b.proto.label for b in at.get("download_button")]
     texts += [e.label for e in at.expander] + [t.label for t in at.tabs]
     for d in at.dataframe:  # a header as drawn: its column_config label, else the column's name
