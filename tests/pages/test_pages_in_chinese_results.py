@@ -16,8 +16,6 @@ report's tables), which their own areas translate.
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -43,7 +41,8 @@ ELSEWHERE = (
     r"^(Context precision|Context recall|String similarity|Faithfulness|Answer relevancy|ROUGE-L|BLEU)"
     r"( \([^)]*\))?$",
     # E, ui/pickers: the model and LLM pickers (the roles are marked N_ here, shown by the picker)
-    r"^Your own models", r"^(嵌入模型|模型): Choose options$", r"^Text datasets: hf:", r"^Not offered here:", r"^(Generator|Judge|Second judge|"
+    r"^Your own models", r"^(嵌入模型|模型): Choose options$", r"^Text datasets: hf:", r"^Not offered here:",
+    r"^(Generator|Judge|Second judge|"
     r"Test-set LLM)$", r"^Test-set LLM (model|base URL)$", r"^OpenAI's API",
     # F, messages jobs raise: why the test-set generator cannot run
     r"needs OPENAI_API_KEY \(environment, \.env or the sidebar\)",
@@ -79,10 +78,7 @@ def zh_page(name: str, **state) -> AppTest:
 def assert_chinese(at, allow: tuple[str, ...] = ()) -> None:
     assert not at.exception, at.exception
     left = english_left(at, NAMES + ELSEWHERE_PARTS + allow, ELSEWHERE)
-    if os.environ.get("ZH_SCAN_DEBUG"):
-        print("\n".join(left), "\n=====")
-    else:
-        assert left == [], "\n".join(left)
+    assert left == [], "\n".join(left)
     assert raw_cells(at) == []
 
 
