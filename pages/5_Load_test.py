@@ -16,16 +16,17 @@ require_sign_in()  # and its user: a page run on its own (AppTest, Streamlit's p
 st.title("🚦 " + _("Load test"))
 ds = current_dataset()
 dataset_caption(ds)
-text_only(ds, "the load-test service searches text collections")
+text_only(ds, _("the load-test service searches text collections"))
 spec = dataset_spec(ds)
 if spec is None:
-    st.info(f"The service loads datasets from disk; **{ds.name}** came from an upload, so load tests use the "
-            "built-in sample. Load a BEIR folder on the Data page to test on it.")
+    st.info(_("The service loads datasets from disk; **{name}** came from an upload, so load tests use the "
+              "built-in sample. Load a BEIR folder on the Data page to test on it.").format(name=ds.name))
     spec = "sample"
 index = index_config()  # app-wide, chosen on the Index page
-st.caption(f"Index: {index.label()} (set on the Index page). Each model runs on its own"
-           " (the service to itself) with Locust's `FastHttpUser` on 127.0.0.1; "
-           "requests ask the dataset's questions. The service loads the models once and stays up for later runs.")
+st.caption(_("Index: {index} (set on the Index page). Each model runs on its own (the service to itself) with "
+             "Locust's `FastHttpUser` on 127.0.0.1; requests ask the dataset's questions. The service loads the "
+             "models once and stays up for later runs.").format(index=index.label()))
+
 
 models, form = load_form()
 job, running = run_controls(models, form, spec, index)

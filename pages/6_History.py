@@ -21,7 +21,8 @@ undo_banner(store)
 
 runs = store.list(limit=2000)
 if not runs:
-    st.info("No runs yet. Retrieval, RAG quality and load-test runs appear here (also `python cli.py runs`).")
+    st.info(_("No runs yet. Retrieval, RAG quality and load-test runs appear here (also `python cli.py runs`)."))
+
     st.stop()
 
 selected = run_list(runs)

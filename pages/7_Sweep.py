@@ -17,23 +17,24 @@ require_sign_in()  # and its user: a page run on its own (AppTest, Streamlit's p
 st.title("🧪 " + _("Sweep"))
 ds = current_dataset()
 dataset_caption(ds)
-text_only(ds, "a sweep varies chunking, fusion and rerankers, which are text setups")
+text_only(ds, _("a sweep varies chunking, fusion and rerankers, which are text setups"))
 if not ds.judged_queries:
-    st.warning("This dataset has no relevance judgments, so setups cannot be scored. Add a 'relevant' column "
-               "to the questions on the Data page.")
+    st.warning(_("This dataset has no relevance judgments, so setups cannot be scored. Add a 'relevant' column "
+                 "to the questions on the Data page."))
     st.stop()
 
-models = model_picker("Models", "sweep_models")
+models = model_picker(_("Models"), "sweep_models")
 fits = fit_check(models, ds)  # a clip:/img: model typed on a text dataset: the reason
 setups = grid_fields(models)
 prices = rerank_prices()  # only asked when an endpoint reranker is in the grid
-rank_by = st.selectbox("Rank by", ["ndcg", *(m for m in METRICS if m != "ndcg")], key="sweep_rank_by")
+rank_by = st.selectbox(_("Rank by"), ["ndcg", *(m for m in METRICS if m != "ndcg")], key="sweep_rank_by")
 ready = bool(setups) and plan_panel(ds, setups)
-if st.button("Run sweep", type="primary", disabled=not ready or not fits or prices is None):
+if st.button(_("Run sweep"), type="primary", disabled=not ready or not fits or prices is None, key="sweep_run"):
     run(ds, setups, rank_by, prices)
 
 result = st.session_state.get("sweep_result")
 if result is None or result.dataset != ds.name:
-    st.info("Choose models and the grid, then press **Run sweep**.")
+    st.info(_("Choose models and the grid, then press **Run sweep**."))
+
     st.stop()
 leaderboard_panel(result)

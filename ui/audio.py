@@ -21,6 +21,7 @@ import pandas as pd
 import streamlit as st
 
 from evaluators.retrieval.evaluate import NOT_RELEVANT, RELEVANT
+from rag.i18n import _
 
 PLAYERS_SHOWN = 5  # players per model under the rank table (each is a media element: keep the page light)
 
@@ -35,7 +36,7 @@ def _md(text: str) -> str:
 
 def audio_query_label(q) -> str:
     """A query in a picker: its text, or 🔊 and its file's name."""
-    return q.text if q.text else f"🔊 {Path(q.audio).name} (audio)"
+    return q.text if q.text else "🔊 " + _("{file} (audio)").format(file=Path(q.audio).name)
 
 
 def player_rows(ds, result, qid: str, n: int = PLAYERS_SHOWN) -> dict[str, list[dict]]:
@@ -45,7 +46,7 @@ def player_rows(ds, result, qid: str, n: int = PLAYERS_SHOWN) -> dict[str, list[
     for m in result.models:
         hits = result.rankings[m].get(qid, [])[:n]
         out[m] = [{"rank": i, "mark": RELEVANT if d in rel else NOT_RELEVANT, "file": ds.doc(d).title or d,
-                   "path": ds.doc(d).audio} for i, (d, _) in enumerate(hits, 1)]
+                   "path": ds.doc(d).audio} for i, (d, _score) in enumerate(hits, 1)]
     return out
 
 
@@ -58,14 +59,14 @@ def segment_players(ds, result, qid: str, n: int = PLAYERS_SHOWN) -> None:
     cols = st.columns(max(1, len(result.models)))
     for col, m in zip(cols, result.models):
         col.markdown(f"**{_md(m)}**")
-        for i, (d, _) in enumerate(result.rankings[m].get(qid, [])[:n], 1):
+        for i, (d, _score) in enumerate(result.rankings[m].get(qid, [])[:n], 1):
             col.markdown(f"{i}. {RELEVANT if d in rel else NOT_RELEVANT} {_md(ds.doc(d).title or d)}")
             media = segment_media(ds, d)
             if media and Path(media[0]).is_file():
                 start = math.floor(media[1])  # the player takes whole seconds: the segment is inside
                 col.audio(media[0], start_time=start, end_time=max(math.ceil(media[2]), start + 1))
             else:
-                col.caption("🔇 file not found")
+                col.caption("🔇 " + _("file not found"))
 
 
 def audio_documents_frame(ds, rows: int) -> pd.DataFrame:
@@ -87,16 +88,17 @@ def _play(container, path: str) -> None:
     if path and Path(path).is_file():
         container.audio(path)
     else:
-        container.caption("🔇 file not found")
+        container.caption("🔇 " + _("file not found"))
 
 
 def show_audio_query(ds, q) -> None:
     """The query above its rank table: its text, or its player and file name; and what is relevant."""
     relevant = ", ".join(_md(ds.doc(d).title or d) for d in ds.relevant(q.id) if d in {x.id for x in ds.documents})
     if not q.audio:
-        st.markdown(f"**{_md(q.text)}** · relevant: {relevant}")
+        st.markdown(_("**{query}** · relevant: {relevant}").format(query=_md(q.text), relevant=relevant))
         return
-    st.markdown(f"**Audio query** {_md(Path(q.audio).name)} · relevant: {relevant}")
+    st.markdown(_("**Audio query** {file} · relevant: {relevant}").format(file=_md(Path(q.audio).name),
+                                                                          relevant=relevant))
     _play(st, q.audio)
 
 
@@ -115,16 +117,18 @@ def audio_form(load) -> None:
     """The Data page's audio folder source (``load``: the Data page's load-and-report)."""
     from rag.data.audio import load_audio_folder
 
-    folder = st.text_input("Audio folder (corpus/ of .wav/.flac/.ogg/.mp3/.m4a, queries.jsonl, qrels/test.tsv; "
-                           "captions.jsonl and transcripts.jsonl optional)", placeholder="/path/to/my-sounds")
-    split = st.text_input("qrels split", value="test", key="audio_split")
-    st.caption('queries.jsonl holds text queries ({"_id": "t1", "text": "a dog barking"}) and audio queries '
-               '({"_id": "a1", "audio": "queries/a1.wav"}); a sound\'s id is its file name without the extension.')
-    asr = st.text_input("Speech to text (optional): asr:FOLDER, a Whisper folder", key="audio_asr",
+    folder = st.text_input(_("Audio folder (corpus/ of .wav/.flac/.ogg/.mp3/.m4a, queries.jsonl, qrels/test.tsv; "
+                             "captions.jsonl and transcripts.jsonl optional)"), placeholder="/path/to/my-sounds",
+                           key="audio_folder")
+    split = st.text_input(_("qrels split"), value="test", key="audio_split")
+    st.caption(_('queries.jsonl holds text queries ({"_id": "t1", "text": "a dog barking"}) and audio queries '
+                 '({"_id": "a1", "audio": "queries/a1.wav"}); a sound\'s id is its file name without the '
+                 'extension.'))
+    asr = st.text_input(_("Speech to text (optional): asr:FOLDER, a Whisper folder"), key="audio_asr",
                         placeholder="asr:/models/whisper-small",
-                        help="transcribes every sound into timed text segments (ids file.wav@12.0-15.5) and loads "
-                             "those as a text dataset: every text model and BM25 then apply")
-    if st.button("Load audio folder", type="primary", disabled=not folder.strip()):
+                        help=_("transcribes every sound into timed text segments (ids file.wav@12.0-15.5) and "
+                               "loads those as a text dataset: every text model and BM25 then apply"))
+    if st.button(_("Load audio folder"), type="primary", disabled=not folder.strip(), key="audio_load"):
         if asr.strip():
             load(transcribed, folder.strip(), split=split, asr=asr.strip())
         else:
@@ -140,10 +144,11 @@ def transcribed(folder: str, split: str, asr: str):
     from rag.models.base import ModelUnavailable
 
     ds = load_audio_folder(folder, split)
-    bar = st.progress(0.0, text=f"Transcribing {len(ds.documents)} sounds with {asr}")
+    bar = st.progress(0.0, text=_("Transcribing {n} sounds with {model}").format(n=len(ds.documents), model=asr))
     try:
         text_ds, report = transcribe(ds, asr, progress=lambda done, total: bar.progress(
-            done / total, text=f"Transcribed {done}/{total} sounds"))
+            done / total, text=_("Transcribed {done}/{total} sounds").format(done=done, total=total)))
+
     except (ModelUnavailable, ValueError) as e:
         raise DatasetError(str(e)) from None
     finally:

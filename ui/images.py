@@ -24,6 +24,7 @@ from evaluators.formatting import display_frame
 from evaluators.retrieval.evaluate import IMAGE_COLUMN, MISSING_THUMB, THUMB_PX, comparison_styler, thumbnail
 from rag.data.dataset import DatasetError
 from rag.data.images import thumbnail_bytes
+from rag.i18n import _
 
 ROW_PX = THUMB_PX + 8   # a table row that holds a thumbnail
 QUERY_PX = 128          # an image query's picture above its rank table
@@ -50,8 +51,8 @@ def _title(ds, doc_id: str) -> str:
 def query_label(q) -> str:
     """A query in a picker: its text, or 🖼️ / 🔊 and its image's / sound's file name."""
     if getattr(q, "audio", ""):
-        return f"🔊 {file_name(q.audio)} (audio)"
-    return q.text if q.text else f"🖼️ {file_name(q.image)} (image)"
+        return "🔊 " + _("{file} (audio)").format(file=file_name(q.audio))
+    return q.text if q.text else "🖼️ " + _("{file} (image)").format(file=file_name(q.image))
 
 
 def _thumbs(paths: list[str], size: int) -> list[str]:
@@ -63,7 +64,7 @@ def image_documents_frame(ds, rows: int, size: int = THUMB_PX) -> pd.DataFrame:
     docs = ds.documents[:rows]
     frame = pd.DataFrame({IMAGE: _thumbs([d.image for d in docs], size), "id": [d.id for d in docs],
                           "file": [d.title for d in docs], "caption": [d.text for d in docs]})
-    return display_frame(frame, {"caption": "no caption"}, formats={IMAGE: _keep})
+    return display_frame(frame, {"caption": _("no caption")}, formats={IMAGE: _keep})
 
 
 def image_questions_frame(ds, rows: int, size: int = THUMB_PX) -> pd.DataFrame:
@@ -73,7 +74,7 @@ def image_questions_frame(ds, rows: int, size: int = THUMB_PX) -> pd.DataFrame:
                           "question": [q.text or file_name(q.image) for q in qs],
                           IMAGE: _thumbs([q.image for q in qs], size),
                           "relevant": [", ".join(ds.relevant(q.id)) for q in qs]})
-    return display_frame(frame, {"relevant": "no relevance judgments"}, formats={IMAGE: _keep})
+    return display_frame(frame, {"relevant": _("no relevance judgments")}, formats={IMAGE: _keep})
 
 
 def _keep(v, reason=None) -> str:
@@ -112,22 +113,26 @@ def show_query(ds, q) -> None:
         return show_audio_query(ds, q)
     relevant = ", ".join(md(_title(ds, d)) for d in ds.relevant(q.id))
     if not q.image:
-        st.markdown(f"**{md(q.text)}** · relevant: {relevant}")
+        st.markdown(_("**{query}** · relevant: {relevant}").format(query=md(q.text), relevant=relevant))
         return
     c1, c2 = st.columns([1, 6])
     try:
         c1.image(thumbnail_bytes(q.image, QUERY_PX), width=QUERY_PX)
     except (DatasetError, OSError):
-        c1.warning("image not found", icon="🖼️")
-    c2.markdown(f"**Image query** {md(file_name(q.image))} · relevant: {relevant}")
+        c1.warning(_("image not found"), icon="🖼️")
+    c2.markdown(_("**Image query** {file} · relevant: {relevant}").format(file=md(file_name(q.image)),
+                                                                          relevant=relevant))
 
 
 def text_only(ds, what: str) -> None:
     """On a page that needs text (RAG quality, Load test, Sweep): an image dataset gets a clear note and
     the page stops (``st.stop``), never a traceback."""
     if ds.modality in ("image", "audio", "video"):
-        article = "a" if ds.modality == "video" else "an"
-        st.info(f"**{md(ds.name)}** is {article} {ds.modality} dataset: {ds.modality} datasets are evaluated on the "
-                f"**Retrieval** page only ({what}). Load a text dataset on the Data page to use this page.",
-                icon={"image": "🖼️", "audio": "🔊"}.get(ds.modality, "🎞️"))
+        text = {"image": _("**{name}** is an image dataset: image datasets are evaluated on the **Retrieval** page "
+                           "only ({why}). Load a text dataset on the Data page to use this page."),
+                "audio": _("**{name}** is an audio dataset: audio datasets are evaluated on the **Retrieval** page "
+                           "only ({why}). Load a text dataset on the Data page to use this page."),
+                "video": _("**{name}** is a video dataset: video datasets are evaluated on the **Retrieval** page "
+                           "only ({why}). Load a text dataset on the Data page to use this page.")}[ds.modality]
+        st.info(text.format(name=md(ds.name), why=what), icon={"image": "🖼️", "audio": "🔊"}.get(ds.modality, "🎞️"))
         st.stop()

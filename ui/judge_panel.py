@@ -13,6 +13,7 @@ from __future__ import annotations
 import streamlit as st
 
 from evaluators.judge.reliability import confusion_frame, health_frame, judge_reliability, noise_frame
+from rag.i18n import _
 
 
 def judge_reliability_panel(rows: list[dict], summary: dict) -> None:
@@ -21,17 +22,20 @@ def judge_reliability_panel(rows: list[dict], summary: dict) -> None:
         return
     rel = judge_reliability(rows, summary["judge"], summary["metrics_active"])
     text = rel.sentence()
-    with st.expander("How far to trust the judge", expanded=True):
+    with st.expander(_("How far to trust the judge"), expanded=True):
         (st.info if rel.agreement else st.caption)(text[0].upper() + text[1:] + ".")
         c1, c2 = st.columns(2)
         if rel.agreement:
-            c1.caption("Context precision verdicts vs your qrels (contexts)")
+            c1.caption(_("Context precision verdicts vs your qrels (contexts)"))
             c1.dataframe(confusion_frame(rel), hide_index=True, width="stretch")
         if rel.health:
-            c2.caption(f"Judge failures per metric{' and judge' if rel.second_health else ''} (rows it applied to)")
+            c2.caption(_("Judge failures per metric and judge (rows it applied to)") if rel.second_health
+                       else _("Judge failures per metric (rows it applied to)"))
             c2.dataframe(health_frame(rel), hide_index=True, width="stretch")
         for line in (rel.second or {}).get("sentences", []):
-            st.caption(f"Second judge: {line}.")
+            st.caption(_("Second judge: {line}.").format(line=line))
         if rel.noise:
-            st.caption("Judge repeats: the interval with the judge's own noise (questions, then repeats within each)")
+            st.caption(_("Judge repeats: the interval with the judge's own noise (questions, then repeats within "
+                         "each)"))
+
             st.dataframe(noise_frame(rel), hide_index=True, width="stretch")

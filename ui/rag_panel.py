@@ -23,6 +23,7 @@ from evaluators.rag.job import resume_rag, run_rag, run_view
 from evaluators.rag.metrics import JUDGE_HELP, JUDGED, METRICS
 from evaluators.rag.testset import generate_testset, why_unavailable
 from rag.data.question_sets import list_question_sets, questions_from_records, save_question_set
+from rag.i18n import N_, _, fmt_number, ngettext
 from rag.models.generators import DEFAULT_PROMPT
 from rag.models.llm import PROVIDERS
 from ui.errors import show_error
@@ -34,35 +35,46 @@ from ui.state import chunking, index_config, session_settings
 from ui.stats import page_stats
 from ui.tables import rag_drilldown
 
-DATASET_QUESTIONS = "(dataset questions)"
+DATASET_QUESTIONS = N_("(dataset questions)")  # an option's value: shown through _() by its format_func
 
 
 def estimate_text(est: dict) -> str:
     """The estimate line: rows, LLM calls, tokens and the price (and which models have none)."""
-    return (f"Estimate: **{est['rows']}** rows · **{est['total_calls']}** LLM calls · ≈{est['total_tokens']:,} tokens"
-            f" · ≈**{fmt_usd(est['cost_usd'], 'no price')}**" + (f" (no price for {', '.join(est['unpriced_models'])})"
-                                                               if est["unpriced_models"] else ""))
+    line = _("Estimate: **{rows}** rows · **{calls}** LLM calls · ≈{tokens} tokens · ≈**{cost}**").format(
+        rows=est["rows"], calls=est["total_calls"], tokens=fmt_number(est["total_tokens"]),
+        cost=fmt_usd(est["cost_usd"], _("no price")))
+    if est["unpriced_models"]:
+        line += _(" (no price for {models})").format(models=", ".join(est["unpriced_models"]))
+    return line
 
 
 def rag_config(ds, models: list[str], k: int, generator: str, gen_url, judge: str, judge_url):
     """The settings expander and the estimate; the RagConfig, or None (with the reason shown) when invalid."""
-    with st.expander("Generation, metrics, run settings and prices"):
-        template = st.text_area("Prompt template ({context} and {question} are filled in)", DEFAULT_PROMPT, height=180)
+    with st.expander(_("Generation, metrics, run settings and prices")):
+        template = st.text_area(_("Prompt template ({context} and {question} are filled in)"),
+            DEFAULT_PROMPT, height=180, key="rag_prompt_template")
         a, b, c, d, e = st.columns(5)
-        temperature = a.number_input("Temperature", 0.0, 2.0, 0.0, 0.1)
-        concurrency = int(b.number_input("Concurrency (LLM calls)", 1, 64, 4))
-        timeout = c.number_input("Timeout per call (s)", 1.0, 600.0, 60.0)
-        retries = int(d.number_input("Retries per call", 0, 10, 2))
-        cap = e.number_input("Spend cap (USD, 0 = none)", 0.0, 1000.0, 0.0, 0.5)
+        temperature = a.number_input(_("Temperature"), 0.0, 2.0, 0.0, 0.1, key="rag_temperature")
+        concurrency = int(b.number_input(_("Concurrency (LLM calls)"), 1, 64, 4, key="rag_concurrency"))
+        timeout = c.number_input(_("Timeout per call (s)"), 1.0, 600.0, 60.0, key="rag_timeout")
+        retries = int(d.number_input(_("Retries per call"), 0, 10, 2, key="rag_retries"))
+        cap = e.number_input(_("Spend cap (USD, 0 = none)"), 0.0, 1000.0, 0.0, 0.5, key="rag_spend_cap")
         f, g = st.columns(2)
-        repeats = int(f.number_input("Judge repeats (each judged metric K times per row)", 1, 10, 1))
-        judge_temp = g.number_input("Judge temperature (used with repeats)", 0.0, 2.0, 0.7, 0.1)
-        second, second_url = llm_picker("Second judge", ["none", *PROVIDERS], "none")   # same rows, another judge
-        metrics = st.multiselect("Metrics", list(METRICS), default=list(METRICS),
-                                 format_func=lambda m: METRICS[m].label)
-        qset = st.selectbox("Questions", [DATASET_QUESTIONS, *list_question_sets()])
-        limit = int(st.number_input("Only the first N questions (0 = all)", 0, 100000, 0))
-        prices = st.data_editor(pd.DataFrame(PriceTable.default().rows()), num_rows="dynamic", key="prices")
+        repeats = int(f.number_input(_("Judge repeats (each judged metric K times per row)"), 1, 10, 1,
+                                     key="rag_judge_repeats"))
+        judge_temp = g.number_input(_("Judge temperature (used with repeats)"), 0.0, 2.0, 0.7, 0.1,
+                                    key="rag_judge_temperature")
+        second, second_url = llm_picker(N_("Second judge"), ["none", *PROVIDERS], "none")   # same rows, another judge
+        metrics = st.multiselect(_("Metrics"), list(METRICS), default=list(METRICS),
+                                 format_func=lambda m: METRICS[m].label, key="rag_metrics",
+                                 placeholder=_("Choose options"))
+        shown = _(DATASET_QUESTIONS)  # translated now: a format_func may be called outside this rerun's thread
+        qset = st.selectbox(_("Questions"), [DATASET_QUESTIONS, *list_question_sets()], key="rag_question_set",
+                            format_func=lambda q: shown if q == DATASET_QUESTIONS else q)
+        limit = int(st.number_input(_("Only the first N questions (0 = all)"), 0, 100000, 0, key="rag_limit"))
+        prices = st.data_editor(pd.DataFrame(PriceTable.default().rows()), num_rows="dynamic", key="prices",
+                                column_config={"model": _("model"), "input_per_1m": _("input_per_1m"),
+                                               "output_per_1m": _("output_per_1m")})
     try:
         cfg = RagConfig(models=models, generator=generator, judge=judge, generator_base_url=gen_url,
                         judge_base_url=judge_url, metrics=metrics, k=k, temperature=temperature,
@@ -78,44 +90,46 @@ def rag_config(ds, models: list[str], k: int, generator: str, gen_url, judge: st
         cfg = None
         st.warning(str(err))
     if generator == "extractive":
-        st.caption("The extractive generator is an offline **baseline**: it answers with the retrieved sentences most "
-                   "similar to the question, no LLM. Choose an LLM generator to evaluate real RAG answers.")
+        st.caption(_("The extractive generator is an offline **baseline**: it answers with the retrieved sentences "
+                     "most similar to the question, no LLM. Choose an LLM generator to evaluate real RAG answers."))
     if judge == "none":
-        st.caption(f"Without a judge only the non-LLM metrics run; {', '.join(JUDGED)} need one. {JUDGE_HELP}")
+        st.caption(_("Without a judge only the non-LLM metrics run; {metrics} need one.").format(
+            metrics=", ".join(JUDGED)) + f" {_(JUDGE_HELP)}")
     return cfg
 
 
 def run_button(ds, cfg, models: list[str], store) -> None:
-    if st.button("Run", type="primary", disabled=cfg is None or not models):
+    if st.button(_("Run"), type="primary", disabled=cfg is None or not models, key="rag_run"):
         wb = retriever()
         if wb is not None:
-            progress = fraction_bar("Retrieving…")
+            progress = fraction_bar(_("Retrieving…"))
             try:
                 st.session_state["rag_run_id"] = run_rag(ds, cfg, retriever=wb, store=store, progress=progress,
                                                          settings=session_settings()).run_id
             except Exception as err:
-                show_error(err, "RAG run")
+                show_error(err, _("RAG run"))
 
 
 def testset_panel(ds) -> None:
     """Ragas' TestsetGenerator behind an LLM picker; the questions are editable, then saved as a set."""
-    with st.expander("Synthetic test set (Ragas TestsetGenerator)"):
-        tg, tg_url = llm_picker("Test-set LLM", list(PROVIDERS), "openai")
+    with st.expander(_("Synthetic test set (Ragas TestsetGenerator)")):
+        tg, tg_url = llm_picker(N_("Test-set LLM"), list(PROVIDERS), "openai")
         why = why_unavailable(tg, tg_url, session_settings())
         if why:
             st.info(why)
-        size = int(st.number_input("Questions", 1, 200, 10))
-        if st.button("Generate", disabled=why is not None):
+        size = int(st.number_input(_("Questions"), 1, 200, 10, key="testset_size"))
+        if st.button(_("Generate"), disabled=why is not None, key="testset_generate"):
             try:
                 made = generate_testset(ds, tg, size, tg_url, settings=session_settings())
                 st.session_state["synthetic"] = pd.DataFrame([q.to_json() for q in made])
             except Exception as err:
-                show_error(err, "Test-set generation")
+                show_error(err, _("Test-set generation"))
         if "synthetic" in st.session_state:
             edited = st.data_editor(st.session_state["synthetic"], num_rows="dynamic", key="synthetic_editor")
-            name = st.text_input("Save as question set", f"{ds.name}-synthetic")
-            if st.button("Save question set"):
-                st.success(f"Saved {save_question_set(name, questions_from_records(edited.to_dict('records')))}")
+            name = st.text_input(_("Save as question set"), f"{ds.name}-synthetic", key="testset_name")
+            if st.button(_("Save question set"), key="testset_save"):
+                st.success(_("Saved {path}").format(
+                    path=save_question_set(name, questions_from_records(edited.to_dict("records")))))
 
 
 def dataset_runs(store, ds) -> list:
@@ -136,21 +150,23 @@ def resume_mode(resume: bool, retry: bool) -> bool | None:
 def _resume_buttons(ds, store, run_id: str, summary: dict) -> None:
     n_missing, failed = missing_and_failed(summary)
     a, b = st.columns(2)
-    resume = a.button(f"Resume ({n_missing} rows missing)", disabled=n_missing <= 0)
-    retry = resume_mode(resume, b.button(f"Retry failed rows ({failed})", disabled=failed <= 0))
+    resume = a.button(ngettext("Resume ({n} row missing)", "Resume ({n} rows missing)", n_missing).format(
+        n=n_missing), disabled=n_missing <= 0, key="rag_resume")
+    retry = resume_mode(resume, b.button(_("Retry failed rows ({n})").format(n=failed), disabled=failed <= 0,
+                                         key="rag_retry"))
     if retry is not None:
-        progress = fraction_bar("Resuming…")
+        progress = fraction_bar(_("Resuming…"))
         try:
             resume_rag(run_id, retriever=retriever(), ds=ds, store=store, progress=progress,
                        retry_failed=retry, settings=session_settings())
             st.rerun()
         except Exception as err:
-            show_error(err, "Retry" if retry else "Resume")
+            show_error(err, _("Retry") if retry else _("Resume"))
 
 
 def run_panel(ds, store, runs: list) -> None:
     """One stored run: resume / retry, its caption, scores with CIs, metric status, per question."""
-    run_id = run_picker("Run", runs, st.session_state.get("rag_run_id"))
+    run_id = run_picker(_("Run"), runs, st.session_state.get("rag_run_id"))
     run = store.get(run_id)
     summary, rows = run_view(run, store, ds)
     _resume_buttons(ds, store, run_id, summary)
@@ -158,15 +174,16 @@ def run_panel(ds, store, runs: list) -> None:
     if not rows:
         return
     frame = report.metrics_frame(summary, page_stats(store, run_id))  # the run's one set of statistics
-    st.subheader("Scores: mean [95% CI] (scored / applicable questions)")
+    st.subheader(_("Scores: mean [95% CI] (scored / applicable questions)"))
     st.dataframe(report.metrics_table(frame), width="stretch")
-    st.plotly_chart(report.metrics_figure(frame, "Generator: extractive baseline" * summary["generator"]["baseline"]),
-                    width="stretch")
+    baseline = _("Generator: extractive baseline") if summary["generator"]["baseline"] else ""
+    st.plotly_chart(report.metrics_figure(frame, baseline), width="stretch")
     judge_reliability_panel(rows, summary)
-    with st.expander("Which metrics ran, which need a judge, how to enable one",
+    with st.expander(_("Which metrics ran, which need a judge, how to enable one"),
                      expanded=bool(summary["metrics_skipped"])):
         st.dataframe(report.metric_status(summary), hide_index=True, width="stretch")
-    st.subheader("Per question")
+    st.subheader(_("Per question"))
+
     active = summary["metrics_active"]
     st.dataframe(report.question_frame(rows, active), hide_index=True, width="stretch")
     rag_drilldown(rows, active)

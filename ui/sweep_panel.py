@@ -10,21 +10,22 @@ from __future__ import annotations
 
 import streamlit as st
 
+from rag.i18n import N_, _
 from ui.errors import show_error
 from ui.resources import retriever
 from ui.sign_in import refused_models
 
-FIELDS = [  # (key, label, default, help): comma-separated lists, as the CLI's options
-    ("chunk_sizes", "Chunk sizes", "none", "characters per chunk; none = whole documents"),
-    ("overlaps", "Overlaps", "0", "characters shared by neighbouring chunks"),
-    ("fusion", "Fusion (hybrid)", "rrf:60,weighted:0.3", "rrf:K or weighted:A (dense weight)"),
-    ("rerankers", "Rerankers", "none", "none, ce:FOLDER (a local cross-encoder) or rerank:MODEL@URL (a Cohere-style "
-                                       "/rerank endpoint)"),
-    ("ks", "k", "4,10", "top-k values"),
-    ("depths", "Reranker depth", "20", "candidates a reranker rescores"),
+FIELDS = [  # (key, label, default, help): comma-separated lists, as the CLI's options; shown through _()
+    ("chunk_sizes", N_("Chunk sizes"), "none", N_("characters per chunk; none = whole documents")),
+    ("overlaps", N_("Overlaps"), "0", N_("characters shared by neighbouring chunks")),
+    ("fusion", N_("Fusion (hybrid)"), "rrf:60,weighted:0.3", N_("rrf:K or weighted:A (dense weight)")),
+    ("rerankers", N_("Rerankers"), "none", N_("none, ce:FOLDER (a local cross-encoder) or rerank:MODEL@URL (a "
+                                              "Cohere-style /rerank endpoint)")),
+    ("ks", "k", "4,10", N_("top-k values")),
+    ("depths", N_("Reranker depth"), "20", N_("candidates a reranker rescores")),
 ]
-PRICES_HELP = ("USD per 1,000 calls of a rerank endpoint, e.g. rerank-v3.5=2.0 (Cohere's list price); an unpriced "
-               "endpoint counts $0 and says 'not priced'")
+PRICES_HELP = N_("USD per 1,000 calls of a rerank endpoint, e.g. rerank-v3.5=2.0 (Cohere's list price); an "
+                 "unpriced endpoint counts $0 and says 'not priced'")
 
 
 def grid_fields(models: list[str]):
@@ -32,7 +33,7 @@ def grid_fields(models: list[str]):
     from evaluators.sweep.setups import grid_from_text
 
     cols = st.columns(3) + st.columns(3)
-    texts = {key: col.text_input(label, default, help=help, key=f"sweep_{key}")
+    texts = {key: col.text_input(_(label), default, help=_(help), key=f"sweep_{key}")
              for col, (key, label, default, help) in zip(cols, FIELDS)}
     if not models or refused_models([r.strip() for r in texts["rerankers"].split(",")]):  # ce:FOLDER on a shared app
         return None
@@ -55,9 +56,9 @@ def plan_panel(ds, setups) -> bool:
     except Exception as e:
         show_error(e, "Sweep")
         return False
-    st.info(f"Plan: {plan.counts()}.")
+    st.info(_("Plan: {counts}.").format(counts=plan.counts()))
     if plan.estimate:
-        st.caption(f"Time: {plan.estimate.describe()}.")
+        st.caption(_("Time: {estimate}.").format(estimate=plan.estimate.describe()))
     return True
 
 
@@ -68,12 +69,12 @@ def rerank_prices():
     rerankers = str(st.session_state.get("sweep_rerankers", "")).split(",")
     if not any(r.strip().startswith("rerank:") for r in rerankers):
         return {}
-    text = st.text_input("Rerank endpoint prices", "", help=PRICES_HELP, key="sweep_rerank_prices",
-                         placeholder="MODEL=USD per 1,000 calls, …")
+    text = st.text_input(_("Rerank endpoint prices"), "", help=_(PRICES_HELP), key="sweep_rerank_prices",
+                         placeholder=_("MODEL=USD per 1,000 calls, …"))
     try:
         return parse_rerank_prices(text)
     except ValueError as e:
-        st.error(f"Rerank endpoint prices: {e}")
+        st.error(_("Rerank endpoint prices: {error}").format(error=e))
         return None
 
 
@@ -81,18 +82,18 @@ def run(ds, setups, rank_by: str = "ndcg", prices: dict | None = None) -> None:
     """Run the sweep with a progress bar and keep its result in the session."""
     from evaluators.sweep.run import run_sweep
 
-    bar = st.progress(0.0, text="Preparing collections…")
+    bar = st.progress(0.0, text=_("Preparing collections…"))
 
     def progress(stage, done, total, what):
         if stage == "index":
-            bar.progress(0.0, text=f"Collection {done + 1}/{total}: {what}")
+            bar.progress(0.0, text=_("Collection {i}/{n}: {what}").format(i=done + 1, n=total, what=what))
         else:
-            bar.progress(done / max(total, 1), text=f"Searched {done}/{total} · {what}")
+            bar.progress(done / max(total, 1), text=_("Searched {i}/{n} · {what}").format(i=done, n=total, what=what))
     try:
         st.session_state["sweep_result"] = run_sweep(retriever(), ds, setups, progress, metric=rank_by,
                                                    rerank_prices=prices)
     except Exception as e:
-        show_error(e, "Sweep")
+        show_error(e, _("Sweep"))
 
 
 def leaderboard_panel(result) -> None:
@@ -101,15 +102,16 @@ def leaderboard_panel(result) -> None:
     from evaluators.sweep.leaderboard import Leaderboard
 
     board = Leaderboard(**result.leaderboard)
-    st.caption(f"Run `{result.run_id}` · {len(result.setups)} setups · {result.seconds:.1f} s")
+    st.caption(_("Run `{run}` · {n} setups · {seconds} s").format(run=result.run_id, n=len(result.setups),
+                                                                  seconds=f"{result.seconds:.1f}"))
     for line in board.sentences():
         st.markdown(line)
     st.dataframe(board.display(), hide_index=True, width="stretch")
     for note in board.cost_lines() + board.notes:
         st.caption(note)
-    st.caption("Chunked setups are scored at document level: a document's rank is its best chunk's rank.")
+    st.caption(_("Chunked setups are scored at document level: a document's rank is its best chunk's rank."))
     if result.run_id:
-        st.caption("The run is in History; `cli.py report --runs ID` adds its leaderboard to a report.")
+        st.caption(_("The run is in History; `cli.py report --runs ID` adds its leaderboard to a report."))
         download_panel(result.run_id, [r["setup"] for r in board.rows] or [r.setup.id for r in result.setups])
 
 
@@ -117,16 +119,17 @@ def download_panel(run_id: str, setup_ids: list[str]) -> None:
     """The chosen setup (the leaderboard's best first) as a standalone script, as ``cli.py export-setup``."""
     from evaluators.sweep.export import FORMATS, export_setup, script_name
 
-    st.markdown("**Hand back the winner as code**")
+    st.markdown("**" + _("Hand back the winner as code") + "**")
     left, right = st.columns([3, 1])
-    setup = left.selectbox("Setup", setup_ids, key="sweep_export_setup")
-    fmt = right.radio("Format", FORMATS, horizontal=True, key="sweep_export_format")
+    setup = left.selectbox(_("Setup"), setup_ids, key="sweep_export_setup")
+    fmt = right.radio(_("Format"), FORMATS, horizontal=True, key="sweep_export_format")
     try:
         script = export_setup(run_id, setup, fmt)
     except ValueError as e:
         st.caption(str(e))
         return
-    st.download_button(f"Download {script_name(setup, fmt)}", script, file_name=script_name(setup, fmt),
-                       mime="text/x-python", key="sweep_export_download")
-    st.caption("Run it with `MILVUS_URI=… python winner.py \"some question\"`: it prints the top-k as "
-               "`[[doc_id, score], …]`; its docstring says what else it needs.")
+    st.download_button(_("Download {file}").format(file=script_name(setup, fmt)), script,
+                       file_name=script_name(setup, fmt), mime="text/x-python", key="sweep_export_download")
+    st.caption(_("Run it with `MILVUS_URI=… python winner.py \"some question\"`: it prints the top-k as "
+                 "`[[doc_id, score], …]`; its docstring says what else it needs."))
+

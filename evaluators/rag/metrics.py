@@ -42,9 +42,10 @@ from dataclasses import dataclass, field
 
 from evaluators.rag.id_metrics import IdMetric, id_context_precision, id_context_recall
 from evaluators.rag.text_metrics import LanguageBleu, LanguageRouge
+from rag.i18n import N_
 from rag.models.llm import LLMEndpoint
 
-JUDGE_HELP = ("Choose a judge LLM (OpenAI with OPENAI_API_KEY, or an OpenAI-compatible server such as Ollama: "
+JUDGE_HELP = N_("Choose a judge LLM (OpenAI with OPENAI_API_KEY, or an OpenAI-compatible server such as Ollama: "
               "ollama:llama3.1 or compat:MODEL@http://host:port/v1). CLI: --judge openai:gpt-4o-mini")
 
 
@@ -106,37 +107,37 @@ def display_label(name: str, variant: str | None = None) -> str:
 METRICS: dict[str, MetricSpec] = {s.name: s for s in [
     MetricSpec("faithfulness", "Faithfulness", True, ("user_input", "response", "retrieved_contexts"),
                lambda llm, emb: _rc().Faithfulness(llm=llm), lambda k: 2,
-               description="Share of the answer's statements the retrieved contexts support."),
+               description=N_("Share of the answer's statements the retrieved contexts support.")),
     MetricSpec("answer_relevancy", "Answer relevancy", True, ("user_input", "response"),
                lambda llm, emb: _rc().AnswerRelevancy(llm=llm, embeddings=emb, strictness=3), lambda k: 3, True,
-               "Similarity of questions generated back from the answer to the real question."),
+               N_("Similarity of questions generated back from the answer to the real question.")),
     MetricSpec("context_precision", "Context precision", True, ("user_input", "reference", "retrieved_contexts"),
                lambda llm, emb: _rc().ContextPrecisionWithReference(llm=llm), lambda k: k,
-               description="Are the contexts useful for the reference answer ranked first (judged per context)."),
+               description=N_("Are the contexts useful for the reference answer ranked first (judged per context).")),
     MetricSpec("context_recall", "Context recall", True, ("user_input", "reference", "retrieved_contexts"),
                lambda llm, emb: _rc().ContextRecall(llm=llm), lambda k: 1,
-               description="Share of the reference answer's sentences the contexts support."),
+               description=N_("Share of the reference answer's sentences the contexts support.")),
     MetricSpec("nonllm_context_precision", "Context precision (non-LLM)", False,
                ("retrieved_contexts", "reference_contexts"),
                lambda llm, emb: LegacyTextMetric("NonLLMContextPrecisionWithReference"),
-               description="By id (qrels): share of the retrieved documents that are relevant. By text (no ids): "
-                           "average precision of retrieved contexts matching reference contexts (string similarity).",
+               description=N_("By id (qrels): share of the retrieved documents that are relevant. By text (no ids): "
+                           "average precision of retrieved contexts matching reference contexts (string similarity)."),
                by_id=lambda: IdMetric(id_context_precision)),
     MetricSpec("nonllm_context_recall", "Context recall (non-LLM)", False,
                ("retrieved_contexts", "reference_contexts"),
                lambda llm, emb: LegacyTextMetric("NonLLMContextRecall"),
-               description="Share of the relevant documents retrieved: by id (qrels), or by text (string "
-                           "similarity of reference contexts) where there are no ids.",
+               description=N_("Share of the relevant documents retrieved: by id (qrels), or by text (string "
+                           "similarity of reference contexts) where there are no ids."),
                by_id=lambda: IdMetric(id_context_recall)),
     MetricSpec("rouge_l", "ROUGE-L", False, ("response", "reference"),
                lambda llm, emb: LanguageRouge(rouge_type="rougeL", mode="fmeasure"),
-               description="Longest-common-subsequence F1 of answer vs reference answer (CJK: by character)."),
+               description=N_("Longest-common-subsequence F1 of answer vs reference answer (CJK: by character).")),
     MetricSpec("bleu", "BLEU", False, ("response", "reference"), lambda llm, emb: LanguageBleu(),
-               description="sacreBLEU of answer vs reference answer, 0–1 (Chinese: zh tokenizer; "
-                           "Japanese, Korean: by character)."),
+               description=N_("sacreBLEU of answer vs reference answer, 0–1 (Chinese: zh tokenizer; "
+                           "Japanese, Korean: by character).")),
     MetricSpec("string_similarity", "String similarity", False, ("response", "reference"),
                lambda llm, emb: _rc().NonLLMStringSimilarity(),
-               description="1 − normalised Levenshtein distance, answer vs reference answer."),
+               description=N_("1 − normalised Levenshtein distance, answer vs reference answer.")),
 ]}
 JUDGED = [m for m, s in METRICS.items() if s.needs_judge]
 NON_LLM = [m for m, s in METRICS.items() if not s.needs_judge]

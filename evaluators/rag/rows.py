@@ -16,7 +16,7 @@ import math
 
 from evaluators.rag.cost import PriceTable, UsageMeter
 from evaluators.rag.metrics import BY_TEXT, METRICS, split_metrics
-from rag.i18n import N_
+from rag.i18n import N_, _
 from rag.models.generators import generator_kind, generator_label
 from rag.models.llm import parse_llm
 from rag.runs.models import RagMetric, RagRow, RagSummary
@@ -115,5 +115,7 @@ def rows_text(summary: dict) -> str:
     """``rows 5/12``, or ``rows 5/unknown (the question count is unknown: ...)`` when it cannot be counted."""
     expected = summary.get("expected_rows")
     if expected is None:
-        return f"rows {summary['rows']}/unknown ({summary.get('expected_rows_unknown') or 'not recorded'})"
-    return f"rows {summary['rows']}/{expected}"
+        return _("rows {n}/unknown ({why})").format(n=summary["rows"], why=summary.get("expected_rows_unknown")
+                                                    or _("not recorded"))
+    return _("rows {n}/{total}").format(n=summary["rows"], total=expected)
+

@@ -28,23 +28,28 @@ from evaluators.formatting import (
 from evaluators.rag.metrics import JUDGE_HELP, METRICS, display_label
 from evaluators.rag.rows import rows_text
 from evaluators.rag.scoring import explain
+from rag.i18n import _
 
 
 def _fmt(mean, n, total, low=None, high=None, missed: int = 0) -> str:
     if total == 0:
         return "n/a"
     ci = "" if is_missing(low) or is_missing(mean) else " " + fmt_ci(low, high)
-    return fmt_score(mean, "not scored") + ci + f" ({n}/{total}" + (f", {missed} misses scored 0" if missed else "") \
-        + ")"
+    return fmt_score(mean, _("not scored")) + ci + f" ({n}/{total}" + (
+        _(", {n} misses scored 0").format(n=missed) if missed else "") + ")"
 
 
 def run_caption(run, summary: dict) -> str:
     """One line: status, generator (marked when it is the baseline), judge, rows, failures, calls, cost."""
     gen, usage = summary["generator"], summary.get("usage", {})
-    return (f"Status **{run.status}**{' — ' + run.error if run.error else ''} · generator **{gen['label']}**"
-            f"{' (baseline)' if gen['baseline'] else ''} · judge **{summary.get('judge') or 'none'}** · "
-            f"{rows_text(summary)} · with failures {summary['failed_rows']} · "
-            f"{fmt_int(usage.get('calls') or 0)} LLM calls · {fmt_usd(usage.get('cost_usd') or 0)}")
+    return (_("Status **{status}**").format(status=run.status) + (" — " + run.error if run.error else "")
+            + " · " + _("generator **{generator}**").format(generator=gen["label"])
+            + (_(" (baseline)") if gen["baseline"] else "")
+            + " · " + _("judge **{judge}**").format(judge=summary.get("judge") or _("none")) + " · "
+            + rows_text(summary) + " · "
+            + _("with failures {n} · {calls} LLM calls · {cost}").format(
+                n=summary["failed_rows"], calls=fmt_int(usage.get("calls") or 0),
+                cost=fmt_usd(usage.get("cost_usd") or 0)))
 
 
 def _stat(stats, name: str, model: str):
@@ -81,7 +86,7 @@ def metrics_table(frame: pd.DataFrame) -> pd.DataFrame:
         return frame
     cols, models = list(dict.fromkeys(frame["label"])), list(dict.fromkeys(frame["model"]))
     table = frame.pivot(index="model", columns="label", values="display").reindex(models)[cols]
-    return table.fillna(missing("not run for this model")).astype(object)
+    return table.fillna(missing(_("not run for this model"))).astype(object)
 
 
 def metrics_figure(frame: pd.DataFrame, baseline_note: str = ""):
@@ -94,10 +99,10 @@ def metrics_figure(frame: pd.DataFrame, baseline_note: str = ""):
     data["mean"] = data["mean"].fillna(0.0)
     fig = px.bar(data, x="label", y="mean", color="model", barmode="group", text="text",
                  hover_data={"n": True, "total": True, "failed": True, "label": False},
-                 labels={"label": "metric", "mean": "mean score"})
+                 labels={"label": _("metric"), "mean": _("mean score")})
     fig.update_traces(textposition="outside", cliponaxis=False)
     fig.update_layout(yaxis_range=[0, 1.15], height=420, margin=dict(t=40),
-                      title=baseline_note or None, legend_title_text="retrieval model")
+                      title=baseline_note or None, legend_title_text=_("retrieval model"))
     return fig
 
 
@@ -109,17 +114,18 @@ def metric_status(summary: dict) -> pd.DataFrame:
     rows = []
     for name, spec in METRICS.items():
         if name in skipped:
-            status, how = "skipped", JUDGE_HELP
+            status, how = _("skipped"), _(JUDGE_HELP)
         elif name in na_everywhere:
-            status, how = "not applicable", "the questions lack " + " and ".join(
-                {"reference": "reference answers", "reference_contexts": "relevance judgments (qrels)"}[f]
-                for f in spec.needs if f in ("reference", "reference_contexts"))
+            status, how = _("not applicable"), _("the questions lack {what}").format(what=_(" and ").join(
+                {"reference": _("reference answers"), "reference_contexts": _("relevance judgments (qrels)")}[f]
+                for f in spec.needs if f in ("reference", "reference_contexts")))
         elif name in active:
-            status, how = "ran", ""
+            status, how = _("ran"), ""
         else:
-            status, how = "not selected", ""
-        rows.append({"metric": spec.label, "status": status, "needs judge": "yes" if spec.needs_judge else "no",
-                     "what it measures": spec.description, "to enable": how or missing()})
+            status, how = _("not selected"), ""
+        rows.append({_("metric"): spec.label, _("status"): status,
+                     _("needs judge"): _("yes") if spec.needs_judge else _("no"),
+                     _("what it measures"): _(spec.description), _("to enable"): how or missing()})
     return display_frame(pd.DataFrame(rows))
 
 
@@ -128,12 +134,12 @@ def question_frame(rows: list[dict], active: list[str]) -> pd.DataFrame:
     cell says why: n/a, failed, not scored), and ⚠ when something failed."""
     out = []
     for r in rows:
-        line = {"model": r["model"], "question_id": r["question_id"], "question": r.get("question", ""),
-                "status": "⚠ " + ", ".join(r["errors"]) if r.get("errors") else "ok"}
+        line = {_("model"): r["model"], _("question_id"): r["question_id"], _("question"): r.get("question", ""),
+                _("status"): "⚠ " + ", ".join(r["errors"]) if r.get("errors") else _("ok")}
         for m in active:
             line[METRICS[m].label] = _score_text(r, m)
         out.append(line)
-    return display_frame(pd.DataFrame(out), {"question": "no question text"})
+    return display_frame(pd.DataFrame(out), {_("question"): _("no question text")})
 
 
 def _score_text(row: dict, m: str) -> str:
@@ -141,26 +147,31 @@ def _score_text(row: dict, m: str) -> str:
     if (row.get("not_applicable") or {}).get(m):
         return "n/a"
     if (row.get("errors") or {}).get(m):
-        return missing("failed")
-    return fmt_score((row.get("scores") or {}).get(m), "not scored")
+        return missing(_("failed"))
+    return fmt_score((row.get("scores") or {}).get(m), _("not scored"))
+
 
 
 def drilldown(row: dict, active: list[str]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(retrieved contexts with ✅/❎, each metric's score / n/a / error, the judge's reasons)."""
     rel, texts = set(row.get("relevant_ids") or []), row.get("contexts") or []
-    ctx = pd.DataFrame([{"rank": i, "relevant": RELEVANT if d in rel else NOT_RELEVANT, "id": d,
-                         "text": texts[i - 1] if i <= len(texts) else ""}
+    ctx = pd.DataFrame([{_("rank"): i, _("relevant"): RELEVANT if d in rel else NOT_RELEVANT, "id": d,
+                         _("text"): texts[i - 1] if i <= len(texts) else ""}
                         for i, d in enumerate(row.get("retrieved_ids") or [], 1)])
     scores = []
     for m in active:
         na, err = (row.get("not_applicable") or {}).get(m), (row.get("errors") or {}).get(m)
-        scores.append({"metric": display_label(m, (row.get("variants") or {}).get(m)),
-                       "score": _score_text(row, m),
-                       "note": na or (f"failed: {err}" if err else "")})
+        scores.append({_("metric"): display_label(m, (row.get("variants") or {}).get(m)),
+                       _("score"): _score_text(row, m),
+                       _("note"): na or (_("failed: {error}").format(error=err) if err else "")})
     if (row.get("errors") or {}).get("generation"):
-        scores.append({"metric": "generation", "score": missing("no answer"), "note": row["errors"]["generation"]})
+        scores.append({_("metric"): _("generation"), _("score"): missing(_("no answer")),
+                       _("note"): row["errors"]["generation"]})
     reasons = [{"metric": METRICS[m].label, **x} for m in active if m in (row.get("reasons") or {})
                for x in explain(row["reasons"][m])]
-    reasons = pd.DataFrame(reasons, columns=["metric", "step", "item", "verdict", "reason"])
-    return (display_frame(ctx, {"text": "no context text"}), display_frame(pd.DataFrame(scores)),
-            display_frame(reasons, {"reason": "no reason given"}))
+    headers = {"metric": _("metric"), "step": _("step"), "item": _("item"), "verdict": _("verdict"),
+               "reason": _("reason")}
+    reasons = pd.DataFrame(reasons, columns=list(headers)).rename(columns=headers)
+    return (display_frame(ctx, {_("text"): _("no context text")}), display_frame(pd.DataFrame(scores)),
+            display_frame(reasons, {_("reason"): _("no reason given")}))
+
