@@ -16,8 +16,8 @@ import streamlit as st
 
 from evaluators.formatting import display_frame
 from evaluators.report.build import build_report
+from evaluators.report.encoded import ASR_TITLE, asr_frame, encoded_frame
 from evaluators.report.encoded import TITLE as ENCODED_TITLE
-from evaluators.report.encoded import encoded_frame
 from evaluators.report.frontier import frontier_display, frontier_figure, frontier_table
 from evaluators.report.history import filter_runs, runs_frame
 from evaluators.stats.run_kinds import kind_of
@@ -107,6 +107,9 @@ def open_run(store, run_id: str) -> None:
     names += ["Per query"] if run.kind == "retrieval" else []
     tab_stats, tab_rows, tab_cfg, tab_export, *tab_query = st.tabs(names)
     with tab_stats:
+        if not (asr := asr_frame(run)).empty:  # the text these numbers were measured on came from speech
+            st.caption(f"{ASR_TITLE}: " + " · ".join(f"{r['model']}: {r['segments']} segments from {r['sounds']} "
+                                                    f"sounds, WER {r['WER']}" for r in asr.to_dict("records")))
         if kind_of(run).quality:
             show_comparison(store, [run.id], "open_metric")
         else:  # a load run: no per-query scores to compare, its headline and per-model results
@@ -116,6 +119,9 @@ def open_run(store, run_id: str) -> None:
         st.dataframe(display_frame(rows_frame(store, run.id)), hide_index=True)
     with tab_cfg:
         st.caption(f"Dataset {run.dataset} · content hash {run.dataset_hash}")
+        if not asr.empty:
+            st.markdown(f"**{ASR_TITLE}**")
+            st.dataframe(display_frame(asr), hide_index=True)
         if not (encoded := encoded_frame(run)).empty:  # prompts, dims, limits, cuts: as the report shows
             st.markdown(f"**{ENCODED_TITLE}**")
             st.dataframe(display_frame(encoded), hide_index=True)

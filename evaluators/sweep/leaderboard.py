@@ -86,7 +86,14 @@ class Leaderboard:
     def frame(self) -> pd.DataFrame:
         cols = ["rank", "letters", "setup", "mean", "ci_low", "ci_high", "wins", "losses", "ties", "p_holm",
                 "mdd", "p50_ms", "p95_ms", "cost_per_1k", "pareto", "cost_basis"]
+        if self.has_asr:  # speech to text is part of the setup: its WER beside the score
+            cols.insert(cols.index("ci_high") + 1, "wer")
         return pd.DataFrame(self.rows, columns=cols)
+
+    @property
+    def has_asr(self) -> bool:
+        """Some setup transcribed the sounds (an ``asr`` part): the table shows each one's WER."""
+        return any(r.get("asr") for r in self.rows)
 
     def display(self) -> pd.DataFrame:
         """The table as people read it (``evaluators.formatting``): scores with 3 decimals, ms as integers,
@@ -97,6 +104,10 @@ class Leaderboard:
         frame["p_holm"] = frame["p_holm"].astype(object).where(~best, "best")
         frame["mdd"] = frame["mdd"].astype(object).where(~best, DASH)
         frame["pareto"] = frame["pareto"].map({True: "★ yes", False: "no"})
+        if self.has_asr:
+            frame["wer"] = [f"{r['wer']:.1%}" if r.get("wer") is not None else
+                            "— not measured (no transcripts.jsonl)" if r.get("asr") else "— no speech to text"
+                            for r in self.rows]
         return display_frame(frame, {"cost_per_1k": "not recorded", "cost_basis": "not recorded"},
                              formats={"p_holm": _fmt_p})
 
@@ -122,6 +133,11 @@ class Leaderboard:
             if r.get("cost_basis"):
                 by_basis.setdefault(r["cost_basis"], []).append(r["setup"])
         return [f"cost of {', '.join(setups)}: {basis}" for basis, setups in by_basis.items()]
+
+
+def _speech(record: dict | None) -> dict:
+    """A row's ASR part: the model as given and its word error rate (None when no transcripts.jsonl)."""
+    return {"asr": record.get("spec") or record.get("model"), "wer": record.get("wer")} if record else {}
 
 
 def _fmt_p(v, reason=None) -> str:
@@ -169,7 +185,8 @@ def leaderboard(results: list, metric: str = "ndcg", alpha: float = 0.05, n_resa
                      "tied_with_best": s.model in cmp.tied_with_best, "wins": wins, "losses": losses,
                      "ties": len(common) - wins - losses, "p_holm": p, "mdd": mdd,
                      "p50_ms": r.p50_ms, "p95_ms": r.p95_ms,
-                     "cost_per_1k": getattr(r, "cost_per_1k", math.nan), "cost_basis": getattr(r, "cost_basis", "")})
+                     "cost_per_1k": getattr(r, "cost_per_1k", math.nan), "cost_basis": getattr(r, "cost_basis", ""),
+                     **_speech(getattr(r, "asr", None))})
     frame = pd.DataFrame([{"quality": x["mean"], "p95_ms": x["p95_ms"], "cost_per_1k": x["cost_per_1k"]}
                           for x in rows])
     for x, flag in zip(rows, pareto_flags(frame, ("quality",), ("p95_ms", "cost_per_1k"))):
