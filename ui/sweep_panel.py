@@ -21,6 +21,8 @@ FIELDS = [  # (key, label, default, help): comma-separated lists, as the CLI's o
                                        "/rerank endpoint)"),
     ("ks", "k", "4,10", "top-k values"),
     ("depths", "Reranker depth", "20", "candidates a reranker rescores"),
+    ("asrs", "Speech to text (audio folders)", "none", "none or asr:FOLDER Whisper models, each crossed with every "
+                                                       "text model; clap:/aud: models embed the sounds themselves"),
 ]
 PRICES_HELP = ("USD per 1,000 calls of a rerank endpoint, e.g. rerank-v3.5=2.0 (Cohere's list price); an unpriced "
                "endpoint counts $0 and says 'not priced'")
@@ -30,7 +32,7 @@ def grid_fields(models: list[str]):
     """The grid's text fields in two rows; the setups they make, or None with the reason shown."""
     from evaluators.sweep.setups import grid_from_text
 
-    cols = st.columns(3) + st.columns(3)
+    cols = st.columns(3) + st.columns(3) + st.columns(3)
     texts = {key: col.text_input(label, default, help=help, key=f"sweep_{key}")
              for col, (key, label, default, help) in zip(cols, FIELDS)}
     if not models:
