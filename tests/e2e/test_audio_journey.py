@@ -89,7 +89,7 @@ def test_02_bm25_over_the_tiny_whispers_transcript_with_segment_players(st_page,
     p.fill(FOLDER_LABEL, folder)
     p.fill(ASR_LABEL, models["asr"])
     p.press("Load audio folder", re.compile(r"\(speech by whisper-e2e\)"), timeout=300)
-    line = p.text(re.compile(r"^asr:.*sounds -> \d+ segments")).inner_text()
+    line = p.text(re.compile(r"^asr:.*sounds (->|→) \d+ segments")).inner_text()  # markdown draws -> as →
     p.goto("Index")
     p.fill(OWN, "bm25")
     p.press("Build collections", re.compile(r"^Ready: "), timeout=300)
