@@ -32,11 +32,3 @@ def asr_run_record(report, spec: str) -> dict:
         fingerprint = None
     return {**record, "spec": spec.strip(), "options": dict(OPTIONS), "fingerprint": fingerprint}
 
-
-def asr_label(record: dict | None) -> str | None:
-    """``whisper-small (WER 12.5 %)``: the model's folder name and its WER, for a headline or a column."""
-    if not record:
-        return None
-    name = str(record.get("model", "")).removeprefix(PREFIX).rstrip("/").rsplit("/", 1)[-1]
-    wer = record.get("wer")
-    return f"{name} (WER {wer:.1%})" if wer is not None else f"{name} (WER not measured)"
