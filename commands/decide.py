@@ -115,7 +115,9 @@ def check_regression(file: Annotated[Path, typer.Argument(help="a regression.jso
                      dataset: Annotated[str | None, Opt(help="the dataset to search (default: the file's)")] = None,
                      model: Annotated[str | None, Opt(help="the model whose collection is searched (default: the "
                                                            "file's)")] = None) -> int:
-    """Exit 0 when every expected document is still in the model's top k, 1 (one line per question) when not."""
+    """Exit 0 when every expected document is still in the model's top k, 1 (one line per question) when not.
+    An audio folder works as any dataset (clap:/aud: models); a file with ``"asr": "asr:FOLDER"`` searches
+    the folder's transcript by that Whisper model (segment ids FILE@START-END, cached by the sounds' bytes)."""
     from flows.decide.verify import check_regression as run_check
     from rag.data.loaders import load_dataset
     from rag.retrieval import Retriever
@@ -129,6 +131,10 @@ def check_regression(file: Annotated[Path, typer.Argument(help="a regression.jso
     if missing or not source:
         raise ValueError(f"{file}: not a regression file (no {', '.join(missing) or 'dataset'})")
     ds = load_dataset(source)
+    if reg.get("asr"):  # the file's questions were asked of an audio folder's transcript: transcribe it again
+        from rag.models.asr import transcribe
+
+        ds = transcribe(ds, reg["asr"])[0]
     with Retriever() as wb:
         res = run_check(reg, ds, wb, model)
     for line in res["failures"]:

@@ -45,13 +45,15 @@ def retrieval(dataset: Annotated[str, typer.Option(help="'sample', 'image-sample
     if queries not in ("all", "text", "image", "audio"):
         raise typer.BadParameter(f"--queries {queries}: give all, text, image or audio")
     ds = load_dataset(dataset).select_queries(queries)
-    asr_report = None
+    asr_record = None
     if asr:
+        from evaluators.retrieval.asr_record import asr_run_record
         from rag.models.asr import transcribe
 
         ds, asr_report = transcribe(ds, asr, progress=lambda done, total: options.status(
             f"  {asr}: transcribed {done}/{total}") if done == total or done % 10 == 0 else None)
         print(asr_report.line())
+        asr_record = asr_run_record(asr_report, asr)  # the run and the JSON say which model made the text
     with Retriever(index_config=cfg) as wb:
         wb.store.capabilities.require([resolve(m) for m in models], wb.index_config)  # before any work
 
@@ -66,7 +68,7 @@ def retrieval(dataset: Annotated[str, typer.Option(help="'sample', 'image-sample
             elif stage != "search" and (done == total or done % 1000 < 64):
                 options.status(f"  {model}: {_(stage)} {done}/{total}")  # STAGES: the store's stage names
         result = run_retrieval(wb, ds, models, k=k, progress=progress,  # records the index config too
-                               config={"asr": asr_report.to_json()} if asr_report else None)
+                               config={"asr": asr_record} if asr_record else None)
     run_id = result.run_id
     frame = result.metrics_frame()
     print(_("{dataset}: {docs} documents, {queries} judged queries, k={k}").format(
@@ -82,7 +84,7 @@ def retrieval(dataset: Annotated[str, typer.Option(help="'sample', 'image-sample
     for m, info in result.model_info.items():
         print(limits_line(m, info))
     print(f"run_id {run_id}")
-    extra = {"asr": asr_report.to_json()} if asr_report else {}
+    extra = {"asr": asr_record} if asr_record else {}
     options.write_json(output, {"run_id": run_id, **result.to_json(), **extra}, run_id)
     return 0
 

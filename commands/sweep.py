@@ -62,6 +62,12 @@ def _reranker(text: str) -> str:
     return parse_reranker(text)
 
 
+def _asr(text: str) -> str | None:
+    from evaluators.sweep.setups import parse_asr
+
+    return parse_asr(text)
+
+
 def _prices(text: str | dict) -> dict:
     """'MODEL=USD,…' as {model: USD per 1,000 calls}; BadParameter names the pair that is not one."""
     from evaluators.sweep.run import parse_rerank_prices
@@ -78,7 +84,8 @@ def _list(flag: str, parser, help: str):
     return typer.Option(flag, parser=parser, metavar="LIST", help=help)
 
 
-def sweep(dataset: Annotated[str, typer.Option(help="'sample' or a BEIR folder")],
+def sweep(dataset: Annotated[str, typer.Option(help="'sample', a BEIR folder, or an audio folder (with --asr or "
+                                                    "asr:FOLDER+MODEL and clap:/aud: models)")],
           models: Annotated[options.NameList, options.models_option()] = "minilm,bm25",
           chunk_sizes: Annotated[list, _list("--chunk-sizes", _ints("--chunk-sizes", True),
                                              "characters per chunk, none = whole documents")] = "none",
@@ -87,6 +94,9 @@ def sweep(dataset: Annotated[str, typer.Option(help="'sample' or a BEIR folder")
                                         "hybrid models only: rrf:K, weighted:A")] = "rrf:60",
           rerankers: Annotated[list, _list("--rerankers", _checked("--rerankers", _reranker),
                                            "none, ce:FOLDER, rerank:MODEL@URL")] = "none",
+          asr: Annotated[list, _list("--asr", _checked("--asr", _asr),
+                                     "audio folders: none, asr:FOLDER (Whisper folders) crossed with every "
+                                     "text model; or asr:FOLDER+MODEL in --models")] = "none",
           k: Annotated[list, _list("--k", _ints("--k"), "top-k values")] = "10",
           depth: Annotated[list, _list("--depth", _ints("--depth"), "candidates a reranker rescores")] = "20",
           rank_by: Annotated[str, typer.Option(help="leaderboard metric, e.g. ndcg, recall")] = "ndcg",
@@ -107,7 +117,10 @@ def sweep(dataset: Annotated[str, typer.Option(help="'sample' or a BEIR folder")
 
     cfg = options.index_config(index, metric, index_params, bm25_analyzer)
     metric_at_k(rank_by, 1)  # an unknown metric fails before any work
-    setups = grid(models, chunk_sizes, overlaps, fusion, rerankers, k, depth)
+    try:
+        setups = grid(models, chunk_sizes, overlaps, fusion, rerankers, k, depth, asr)
+    except ValueError as e:
+        raise typer.BadParameter(f"--models: {e}") from None
     ds = load_dataset(dataset)
     with Retriever(index_config=cfg) as wb:
         plan = plan_sweep(wb, ds, setups, latency_sample=latency_sample)
@@ -128,7 +141,11 @@ def sweep(dataset: Annotated[str, typer.Option(help="'sample' or a BEIR folder")
 
     lb = Leaderboard(**board)
     print(_("{dataset}: {setups} setups, {queries} judged queries, {seconds} s").format(
-        dataset=ds.name, setups=len(setups), queries=len(ds.judged_queries), seconds=f"{result.seconds:.1f}"))
+        dataset=ds.name, setups=len(setups), queries=lb.n_queries, seconds=f"{result.seconds:.1f}"))
+    from rag.models.asr import summary
+
+    for record in {s.asr["spec"]: s.asr for s in result.setups if s.asr}.values():
+        print(summary(record))  # what each ASR model made of the sounds, WER included
     options.status(options.language_line(ds))  # on stderr, as `rag` does: stdout is the leaderboard
     shown = lb.display().drop(columns=["cost_basis"])
     print(shown.rename(columns={c: _(c) for c in shown.columns}).to_string(index=False))

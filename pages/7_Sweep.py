@@ -17,14 +17,16 @@ require_sign_in()  # and its user: a page run on its own (AppTest, Streamlit's p
 st.title("🧪 " + _("Sweep"))
 ds = current_dataset()
 dataset_caption(ds)
-text_only(ds, _("a sweep varies chunking, fusion and rerankers, which are text setups"))
+if ds.modality != "audio":  # an audio folder sweeps clap:/aud: models and text models over an ASR model's transcript
+    text_only(ds, _("a sweep varies chunking, fusion and rerankers, which are text setups"))
 if not ds.judged_queries:
     st.warning(_("This dataset has no relevance judgments, so setups cannot be scored. Add a 'relevant' column "
                  "to the questions on the Data page."))
     st.stop()
 
 models = model_picker(_("Models"), "sweep_models")
-fits = fit_check(models, ds)  # a clip:/img: model typed on a text dataset: the reason
+# a clip:/img: model typed on a text dataset: the reason (audio: the plan says which text model lacks an ASR model)
+fits = fit_check(models, ds) if ds.modality != "audio" else True
 setups = grid_fields(models)
 prices = rerank_prices()  # only asked when an endpoint reranker is in the grid
 rank_by = st.selectbox(_("Rank by"), ["ndcg", *(m for m in METRICS if m != "ndcg")], key="sweep_rank_by")

@@ -154,4 +154,8 @@ def transcribed(folder: str, split: str, asr: str):
     finally:
         bar.empty()
     st.info(report.line(), icon="🗣️")
+    from evaluators.retrieval.asr_record import asr_run_record
+    from ui.state import remember_asr
+
+    remember_asr(text_ds, asr_run_record(report, asr))  # the Retrieval page's run records which model made the text
     return text_ds

@@ -16,7 +16,7 @@ import streamlit as st
 
 from evaluators.formatting import display_frame
 from evaluators.report.build import build_report
-from evaluators.report.encoded import encoded_frame
+from evaluators.report.encoded import ASR_TITLE, asr_frame, encoded_frame
 from evaluators.report.frontier import frontier_display, frontier_figure, frontier_table
 from evaluators.report.history import filter_runs, runs_frame
 from evaluators.stats.run_kinds import kind_of
@@ -118,6 +118,11 @@ def open_run(store, run_id: str) -> None:
     names += [_("Per query")] if run.kind == "retrieval" else []
     tab_stats, tab_rows, tab_cfg, tab_export, *tab_query = st.tabs(names)
     with tab_stats:
+        if not (asr := asr_frame(run)).empty:  # the text these numbers were measured on came from speech
+            st.caption(_(ASR_TITLE) + ": " + " · ".join(
+                _("{model}: {segments} segments from {sounds} sounds, WER {wer}").format(
+                    model=r["model"], segments=r["segments"], sounds=r["sounds"], wer=r["WER"])
+                for r in asr.to_dict("records")))
         if kind_of(run).quality:
             show_comparison(store, [run.id], "open_metric")
         else:  # a load run: no per-query scores to compare, its headline and per-model results
@@ -127,6 +132,9 @@ def open_run(store, run_id: str) -> None:
         st.dataframe(display_frame(rows_frame(store, run.id)), hide_index=True)
     with tab_cfg:
         st.caption(_("Dataset {dataset} · content hash {hash}").format(dataset=run.dataset, hash=run.dataset_hash))
+        if not asr.empty:
+            st.markdown(f"**{_(ASR_TITLE)}**")
+            st.dataframe(display_frame(asr), hide_index=True)
         if not (encoded := encoded_frame(run)).empty:  # prompts, dims, limits, cuts: as the report shows
             st.markdown("**" + _("Models as encoded") + "**")  # the report's title for it
             st.dataframe(display_frame(encoded), hide_index=True)

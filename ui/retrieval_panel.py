@@ -17,7 +17,7 @@ from ui.model_limits import limits_table
 from ui.pickers import index_of
 from ui.progress import retrieval_bar
 from ui.resources import retriever
-from ui.state import chunking, index_config
+from ui.state import asr_record, chunking, index_config
 from ui.stats import page_stats
 from ui.tables import MODEL_COLUMN, ci_figure, verdict_section
 
@@ -32,8 +32,9 @@ def compare(ds, models: list[str], k: int, queries: str = "all") -> None:
         return
     progress = retrieval_bar(models)
     try:
+        asr = asr_record(ds)  # a transcribed audio folder: the run says which ASR model made the text
         result = run_retrieval(wb, ds.select_queries(queries), models, k=int(k), chunking=chunking(),
-                               progress=progress)
+                               progress=progress, config={"asr": asr} if asr else None)
         st.session_state["retrieval_result"] = result
         st.session_state["retrieval_run_id"] = result.run_id
         st.session_state["retrieval_queries_run"] = queries

@@ -42,6 +42,18 @@ def set_dataset(ds: Dataset, chunking: str = "") -> None:
     st.session_state.pop("retrieval_result", None)
 
 
+def remember_asr(ds: Dataset, record: dict) -> None:
+    """The speech-to-text record (``evaluators.retrieval.asr_record``) of a dataset the Data page transcribed."""
+    st.session_state.setdefault("asr_records", {})[ds.content_hash()] = record
+
+
+def asr_record(ds: Dataset) -> dict | None:
+    """The speech-to-text record of ``ds`` if this session transcribed it (by content hash: the same
+    transcript, whatever its name), else None."""
+    records = st.session_state.get("asr_records") or {}
+    return records.get(ds.content_hash()) if records else None
+
+
 def chunking() -> str:
     return st.session_state.get("chunking", "")
 

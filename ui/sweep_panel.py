@@ -23,6 +23,9 @@ FIELDS = [  # (key, label, default, help): comma-separated lists, as the CLI's o
                                               "Cohere-style /rerank endpoint)")),
     ("ks", "k", "4,10", N_("top-k values")),
     ("depths", N_("Reranker depth"), "20", N_("candidates a reranker rescores")),
+    ("asrs", N_("Speech to text (audio folders)"), "none", N_("none or asr:FOLDER Whisper models, each crossed with "
+                                                              "every text model; clap:/aud: models embed the sounds "
+                                                              "themselves")),
 ]
 PRICES_HELP = N_("USD per 1,000 calls of a rerank endpoint, e.g. rerank-v3.5=2.0 (Cohere's list price); an "
                  "unpriced endpoint counts $0 and says 'not priced'")
@@ -32,7 +35,7 @@ def grid_fields(models: list[str]):
     """The grid's text fields in two rows; the setups they make, or None with the reason shown."""
     from evaluators.sweep.setups import grid_from_text
 
-    cols = st.columns(3) + st.columns(3)
+    cols = st.columns(3) + st.columns(3) + st.columns(3)
     texts = {key: col.text_input(_(label), default, help=_(help), key=f"sweep_{key}")
              for col, (key, label, default, help) in zip(cols, FIELDS)}
     if not models or refused_models([r.strip() for r in texts["rerankers"].split(",")]):  # ce:FOLDER on a shared app

@@ -5,6 +5,10 @@ computing them; ``cli.py gate`` and CI read only this. Quality kinds (``evaluato
 gated on the run's one set of statistics, so a gate, the pages and the report quote the same mean
 and interval; kinds with only aggregates (load) on their summary.
 
+On an audio folder's speech the transcription is part of the setup: ``wer`` gates the word error rate of
+the ASR model(s) a run's text came from (a retrieval run's one, a sweep's per setup; lower is better, so
+``--max``), and every gate line on such a run names the ASR model and its WER beside the numbers.
+
 A judged metric can also be gated on its judge (``min_agreement``): the judge's Cohen's κ with the
 user's own qrels (``evaluators.judge.reliability``), so CI never passes a score from a judge that
 disagrees with the relevance judgments the user already has.
@@ -12,6 +16,7 @@ disagrees with the relevance judgments the user already has.
 Usage:
     result = check_gate(store, store.get("latest"), "ndcg@10", minimum=0.6, ci_low=0.5)
     check_gate(store, rag_run, "faithfulness", minimum=0.8, min_agreement=0.6)
+    check_gate(store, asr_run, "wer", maximum=0.3)                  # the ASR model's word error rate
     print(result.message); sys.exit(0 if result.ok else 1)
 """
 
@@ -21,7 +26,7 @@ import math
 from dataclasses import dataclass
 
 from evaluators.stats.comparison import _models, aggregate_metrics, find_metric, metric_value
-from evaluators.stats.run_kinds import kind_of
+from evaluators.stats.run_kinds import kind_of, speech_note
 from evaluators.stats.run_stats import run_stats
 from rag.runs import Run, RunStore
 
@@ -42,6 +47,20 @@ def _aggregate_values(run: Run, metric: str, model: str | None) -> tuple[str, li
     if model and model not in table:
         raise ValueError(f"model '{model}' is not in run {run.id}; models: {', '.join(table) or 'none'}")
     return found, [model] if model else list(table), {m: (metric_value(run, found, m), None, None) for m in table}
+
+
+def _wer_values(run: Run, model: str | None) -> tuple[str, list[str], dict]:
+    """The word error rate of each ASR model a run's text came from: {model or setup: (WER, None, None)}."""
+    one = (run.config or {}).get("asr")
+    per = {one.get("spec") or one.get("model"): one} if isinstance(one, dict) else dict((run.summary or {}).get("asr")
+                                                                                         or {})
+    if not per:
+        raise ValueError(f"metric 'wer' needs a run on an audio folder's speech (asr:); run {run.id} transcribed "
+                         "nothing")
+    if model and model not in per:
+        raise ValueError(f"model '{model}' is not an ASR model or setup of run {run.id}; there: {', '.join(per)}")
+    values = {m: (r.get("wer"), None, None) for m, r in per.items()}
+    return "wer", [model] if model else list(values), values
 
 
 def _quality_values(store: RunStore, run: Run, metric: str, model: str | None) -> tuple[str, list[str], dict]:
@@ -95,7 +114,11 @@ def check_gate(store: RunStore, run: Run, metric: str, minimum: float | None = N
         raise ValueError("give --min, --max and/or --ci-low")
     if run.status != "done":
         raise ValueError(f"run {run.id} is '{run.status}', not done" + (f": {run.error}" if run.error else ""))
-    if kind_of(run).quality:
+    if metric.strip().lower() == "wer":
+        if ci_low is not None:
+            raise ValueError("--ci-low does not apply to wer (one corpus WER per ASR model): use --max")
+        found, models, values = _wer_values(run, model)
+    elif kind_of(run).quality:
         found, models, values = _quality_values(store, run, metric, model)
     else:
         if ci_low is not None:
@@ -120,6 +143,7 @@ def check_gate(store: RunStore, run: Run, metric: str, minimum: float | None = N
     bounds = " and ".join(b for b in (f">= {minimum:g}" if minimum is not None else "",
                                       f"<= {maximum:g}" if maximum is not None else "",
                                       f"95% CI low >= {ci_low:g}" if ci_low is not None else "") if b)
+    speech = speech_note(run.config.get("asr")) if found != "wer" else ""  # the ASR model behind the text
     if failures:
-        return GateResult(False, f"GATE FAILED (run {run.id}): " + "; ".join(failures))
-    return GateResult(True, f"gate passed (run {run.id}): {found} {bounds}: " + ", ".join(shown) + judged[1])
+        return GateResult(False, f"GATE FAILED (run {run.id}): " + "; ".join(failures) + speech)
+    return GateResult(True, f"gate passed (run {run.id}): {found} {bounds}: " + ", ".join(shown) + judged[1] + speech)

@@ -70,7 +70,17 @@ def _retrieval_headline(run: Run) -> str:
     k = run.config.get("k")
     vals = {m: _mean(v.get(f"ndcg@{k}")) for m, v in run.typed_summary().per_model().items()}
     vals = {m: v for m, v in vals.items() if v is not None}
-    return f"nDCG@{k} " + ", ".join(f"{m} {v:.3f}" for m, v in vals.items()) if vals else ""
+    head = f"nDCG@{k} " + ", ".join(f"{m} {v:.3f}" for m, v in vals.items()) if vals else ""
+    return head + speech_note(run.config.get("asr")) if head else ""
+
+
+def speech_note(asr: dict | None) -> str:
+    """`` · text by ASR whisper-small, WER 12.5%``: a run on an audio folder's transcripts names its ASR model."""
+    if not isinstance(asr, dict):
+        return ""
+    name = str(asr.get("model", "")).rstrip("/").rsplit("/", 1)[-1]
+    wer = asr.get("wer")
+    return f" · text by ASR {name}, " + (f"WER {wer:.1%}" if wer is not None else "WER not measured")
 
 
 def _rag_headline(run: Run) -> str:

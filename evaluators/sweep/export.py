@@ -54,6 +54,9 @@ def _embedding(model: str) -> dict | None:
     # the spec's options, as the sweep applied them: the query prompt, Matryoshka dims, max tokens
     local = {"query_prompt": spec.prompts().query, "dim": opts.get("dim"), "max_tokens": opts.get("max_tokens")}
     base, _, dims = base_spec.partition(":")
+    if model.startswith("clap:"):  # the text tower of a CLAP folder, as rag.models.audio.ClapEncoder runs it
+        folder = spec.model_id.removeprefix("clap:")
+        return {"kind": "clap", "path": folder, "max_length": _clap_max_length(folder)}
     if spec.model_id == REGISTRY["minilm"].model_id:
         return {"kind": "minilm", **local}
     if model.startswith("st:"):
@@ -68,6 +71,17 @@ def _embedding(model: str) -> dict | None:
         return {"kind": "openai", "model": REGISTRY[base].model_id.split("/", 1)[1], "base_url": None,
                 "dimensions": opts.get("dim") or (int(dims) if dims.isdigit() else None)}
     raise ExportRefused(f"model {model}: no export recipe for this embedding")
+
+
+def _clap_max_length(folder: str) -> int:
+    """The longest text the CLAP text tower takes (RoBERTa: max_position_embeddings - 2), as the workbench cuts."""
+    import json
+
+    try:
+        config = json.loads((Path(folder) / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        config = {}
+    return int((config.get("text_config") or {}).get("max_position_embeddings") or 514) - 2
 
 
 def find_setup(run, setup_id: str) -> Setup:
@@ -115,7 +129,7 @@ def script_context(run, setup: Setup, milvus_uri: str, uri_recorded: bool = True
             "collection": collection, "kind": kind, "embedding": embedding,
             "metric": index.metric, "search_params": index.search_params(setup.fetch),
             "fusion": [fusion[0], fusion[1]] if fusion else None, "k": setup.k, "fetch": setup.fetch,
-            "reranker": setup.reranker, "chunked": setup.chunk_size is not None,
+            "reranker": setup.reranker, "chunked": setup.chunk_size is not None, "asr": setup.asr,
             **_needs(embedding, setup.reranker)}
 
 
@@ -129,6 +143,8 @@ def _needs(embedding: dict | None, reranker: str) -> dict:
         if not (embedding or {}).get("base_url"):
             env.append("OPENAI_BASE_URL if the sweep's OpenAI embeddings came from another endpoint")
         packages.append("openai")
+    if kind == "clap":
+        packages += ["transformers", "torch"]
     if kind in ("minilm", "st", "hf") or reranker.startswith(("ce:", "hf:")):
         packages.append("sentence-transformers")
     if kind == "minilm":

@@ -88,7 +88,14 @@ class Leaderboard:
         cols = [N_("rank"), N_("letters"), N_("setup"), N_("mean"), N_("ci_low"), N_("ci_high"), N_("wins"),
                 N_("losses"), N_("ties"), N_("p_holm"), N_("mdd"), N_("p50_ms"), N_("p95_ms"), N_("cost_per_1k"),
                 N_("pareto"), N_("cost_basis")]  # catalog keys: the report reads the headers in its language
+        if self.has_asr:  # speech to text is part of the setup: its WER beside the score
+            cols.insert(cols.index("ci_high") + 1, N_("wer"))
         return pd.DataFrame(self.rows, columns=cols)
+
+    @property
+    def has_asr(self) -> bool:
+        """Some setup transcribed the sounds (an ``asr`` part): the table shows each one's WER."""
+        return any(r.get("asr") for r in self.rows)
 
     def display(self) -> pd.DataFrame:
         """The table as people read it (``evaluators.formatting``): scores with 3 decimals, ms as integers,
@@ -100,6 +107,10 @@ class Leaderboard:
         frame["mdd"] = frame["mdd"].astype(object).where(~best, DASH)
         frame["pareto"] = frame["pareto"].map({True: _("★ yes"), False: _("no")})
         frame["cost_basis"] = frame["cost_basis"].map(lambda b: _(b) if isinstance(b, str) and b else b)
+        if self.has_asr:
+            frame["wer"] = [f"{r['wer']:.1%}" if r.get("wer") is not None else
+                            _("— not measured (no transcripts.jsonl)") if r.get("asr") else _("— no speech to text")
+                            for r in self.rows]
         return display_frame(frame, {"cost_per_1k": N_("not recorded"), "cost_basis": N_("not recorded")},
                              formats={"p_holm": _fmt_p})
 
@@ -129,6 +140,11 @@ class Leaderboard:
                 by_basis.setdefault(r["cost_basis"], []).append(r["setup"])
         return [_("cost of {setups}: {basis}").format(setups=", ".join(setups), basis=_(basis))
                 for basis, setups in by_basis.items()]
+
+
+def _speech(record: dict | None) -> dict:
+    """A row's ASR part: the model as given and its word error rate (None when no transcripts.jsonl)."""
+    return {"asr": record.get("spec") or record.get("model"), "wer": record.get("wer")} if record else {}
 
 
 def _fmt_p(v, reason=None) -> str:
@@ -176,7 +192,8 @@ def leaderboard(results: list, metric: str = "ndcg", alpha: float = 0.05, n_resa
                      "tied_with_best": s.model in cmp.tied_with_best, "wins": wins, "losses": losses,
                      "ties": len(common) - wins - losses, "p_holm": p, "mdd": mdd,
                      "p50_ms": r.p50_ms, "p95_ms": r.p95_ms,
-                     "cost_per_1k": getattr(r, "cost_per_1k", math.nan), "cost_basis": getattr(r, "cost_basis", "")})
+                     "cost_per_1k": getattr(r, "cost_per_1k", math.nan), "cost_basis": getattr(r, "cost_basis", ""),
+                     **_speech(getattr(r, "asr", None))})
     frame = pd.DataFrame([{"quality": x["mean"], "p95_ms": x["p95_ms"], "cost_per_1k": x["cost_per_1k"]}
                           for x in rows])
     for x, flag in zip(rows, pareto_flags(frame, ("quality",), ("p95_ms", "cost_per_1k"))):

@@ -1,5 +1,9 @@
 """Run a grid of retrieval setups on one dataset, score each at document level, and record it as one run.
 
+On an audio folder the same holds per sound: an ``asr`` setup's segments collapse to their sound, and the
+ASR model's record (word error rate against ``transcripts.jsonl`` when given) is kept beside its scores
+(``evaluators.sweep.sources``).
+
 Why document-level scoring: setups with different chunkings retrieve different units (whole documents,
 200-character chunks, ...), while the qrels judge documents. Each chunk ranking is collapsed to a
 document ranking (``rag.data.chunking.document_ranking``: a document's rank is its best chunk's rank, later
@@ -45,7 +49,8 @@ from evaluators.retrieval.metrics import score_run
 from evaluators.sweep.estimate import Estimate
 from evaluators.sweep.latency import LATENCY_SAMPLE, Latency, latency_sample, time_queries
 from evaluators.sweep.setups import Setup, check_reranker, rerank
-from rag.data.chunking import ChunkedDataset, chunk_dataset, document_ranking
+from evaluators.sweep.sources import Sources, scoring_base
+from rag.data.chunking import ChunkedDataset, document_ranking
 from rag.data.dataset import Dataset
 from rag.i18n import _
 from rag.milvus.index_config import collection_name
@@ -90,10 +95,11 @@ class SetupResult:
     latency: Latency | None = None                      # the sample's figures with their CIs
     cost_per_1k: float = 0.0                            # USD per 1,000 queries (``setup_cost``)
     cost_basis: str = ""                                # what that number rests on
+    asr: dict | None = None                             # the ASR model's record (``asr`` part), WER included
 
     def to_json(self) -> dict:
         return {"id": self.setup.id, "parts": self.setup.model_dump(), "collection": self.collection,
-                "metrics": self.metrics, "latency": self.latency_summary(),
+                "metrics": self.metrics, "latency": self.latency_summary(), "asr": self.asr,
                 "cost": {"usd_per_1k_queries": self.cost_per_1k, "basis": self.cost_basis},
                 "per_query": self.per_query,
                 "rankings": {q: [[d, round(s, 6)] for d, s in r] for q, r in self.rankings.items()}}
@@ -118,31 +124,18 @@ class SweepResult:
                 "leaderboard": self.leaderboard, "setups": [s.to_json() for s in self.setups]}
 
 
-class _Chunkings:
-    """Each chunking of the corpus computed once per sweep (a reused collection still needs its parents)."""
-
-    def __init__(self, ds: Dataset):
-        self.ds, self._done = ds, {}
-
-    def get(self, setup: Setup) -> ChunkedDataset:
-        key = setup.index_key[1:]
-        if key not in self._done:
-            self._done[key] = chunk_dataset(self.ds, *key)
-        return self._done[key]
-
-
 def plan_sweep(wb: Retriever, ds: Dataset, setups: list[Setup], timed: bool = True,
                latency_sample: int = LATENCY_SAMPLE) -> SweepPlan:
     """Check every model and reranker can run here (before any work), count what the sweep will do and
     (``timed``) estimate how long it takes from rates measured now (``evaluators.sweep.estimate``)."""
-    ds.require_text("a sweep")  # setups search by query text, chunk and rerank text
     if not ds.judged_queries:
         raise ValueError(f"dataset {ds.name} has no judged queries: a sweep needs qrels to score")
+    base = scoring_base(ds, setups)  # setups search by query text; audio: text models need an ASR model
     specs = resolve_all([s.model for s in setups], check=True, settings=wb.settings)
     wb.store.capabilities.require(list(specs.values()), wb.index_config)
     for reranker in {s.reranker for s in setups}:
         check_reranker(reranker)
-    chunks, keys, to_build, units = _Chunkings(ds), {}, 0, 0
+    chunks, keys, to_build, units = Sources(ds), {}, 0, 0
     to_embed: dict[str, list[str]] = {}  # dense model -> texts of its builds not in the embedding cache
     pending: dict[str, set[str]] = {}    # cache key -> texts already counted (minilm and hybrid share one)
     for s in setups:
@@ -153,19 +146,19 @@ def plan_sweep(wb: Retriever, ds: Dataset, setups: list[Setup], timed: bool = Tr
         if not wb.store.is_complete(collection_name(inputs), inputs, len(c.dataset.documents)):
             to_build += 1
             units += len(c.dataset.documents)
-            if timed and (enc := specs[s.model].encoder(wb.settings)) is not None:
+            if timed and c.dataset.modality == "text" and (enc := specs[s.model].encoder(wb.settings)) is not None:
                 texts = [d.full_text for d in c.dataset.documents]
                 cached = enc.cache.get_many(enc.spec.cache_key, texts)
                 seen = pending.setdefault(enc.spec.cache_key, set())
                 new = [t for i, t in enumerate(texts) if i not in cached and t not in seen]
                 seen.update(new)
                 to_embed.setdefault(s.model, []).extend(new)
-    plan = SweepPlan(setups, len(keys), to_build, units, len(setups) * len(ds.judged_queries))
+    plan = SweepPlan(setups, len(keys), to_build, units, len(setups) * len(base.judged_queries))
     if timed:
         from evaluators.sweep.estimate import estimate, measure_rates
 
         rates = measure_rates(wb, to_embed, [s.model for s in setups], [s.reranker for s in setups])
-        plan.estimate = estimate({m: len(t) for m, t in to_embed.items()}, setups, len(ds.judged_queries), rates,
+        plan.estimate = estimate({m: len(t) for m, t in to_embed.items()}, setups, len(base.judged_queries), rates,
                                  latency_sample)
     return plan
 
@@ -244,15 +237,18 @@ def score_documents(found: dict[str, list[tuple[str, float]]], parents: dict[str
 
 
 def run_setup(wb: Retriever, chunked: ChunkedDataset, setup: Setup, collection: str,
-              tick: Callable[[], None] | None = None, sample: int = LATENCY_SAMPLE) -> SetupResult:
+              tick: Callable[[], None] | None = None, sample: int = LATENCY_SAMPLE,
+              base: Dataset | None = None) -> SetupResult:
     """Search every judged query in batches (query embeddings cached, as ``cli.py retrieval``), rerank,
     collapse to documents, score at the setup's k; then time ``sample`` queries one at a time (embedding,
-    search, reranking) for its latency."""
+    search, reranking) for its latency. ``base``: the queries and judgments to score on (an audio folder's
+    text queries and its sounds' qrels; by default the searched dataset's own)."""
     spec = resolve(setup.model)
     ds = chunked.dataset
+    base = base or ds
     enc = spec.encoder(wb.settings)
     text_of = lambda cid: ds.doc(cid).full_text  # noqa: E731  (the passage a reranker reads)
-    queries = ds.judged_queries
+    queries = base.judged_queries
 
     def one(text: str) -> list[tuple[str, float]]:
         vectors = None if enc is None else np.asarray([enc.embed_query(text)])
@@ -263,7 +259,7 @@ def run_setup(wb: Retriever, chunked: ChunkedDataset, setup: Setup, collection: 
     hits = wb.store.search(collection, spec, [q.text for q in queries], setup.fetch, wb.index_config,
                            settings=wb.settings, fusion=setup.fusion)
     found = {q.id: rerank(setup.reranker, q.text, h, text_of, setup.k, wb.settings) for q, h in zip(queries, hits)}
-    rankings, per_query, means = score_documents(found, chunked.parents, ds.qrels, setup.k)
+    rankings, per_query, means = score_documents(found, chunked.parents, base.qrels, setup.k)
     lat = time_queries(one, latency_sample(queries, sample), tick)
     return SetupResult(setup, collection, rankings, per_query, means, lat.per_query, lat.p50_ms, lat.p95_ms, lat)
 
@@ -275,14 +271,14 @@ def run_sweep(wb: Retriever, ds: Dataset, setups: list[Setup], progress: SweepPr
     """Build (or reuse) each collection once, run every setup (latency from ``latency_sample_size``
     queries timed one at a time), price it (``setup_cost``), rank them (``evaluators.sweep.leaderboard``)
     and record the sweep as a ``sweep`` run (``record``)."""
-    ds.require_text("a sweep")
     from evaluators.sweep.leaderboard import leaderboard
 
+    base = scoring_base(ds, setups)
     t0 = time.perf_counter()
-    chunks = _Chunkings(ds)
+    chunks = Sources(ds)
     built: dict[tuple, str] = {}
     keys = list(dict.fromkeys(s.index_key for s in setups))
-    total = len(setups) * len(latency_sample(ds.judged_queries, latency_sample_size))  # the timed searches
+    total = len(setups) * len(latency_sample(base.judged_queries, latency_sample_size))  # the timed searches
     done = 0
     results = []
     for s in setups:
@@ -298,18 +294,21 @@ def run_sweep(wb: Retriever, ds: Dataset, setups: list[Setup], progress: SweepPr
             done += 1
             if progress:
                 progress("search", done, total, _s.id)
-        results.append(run_setup(wb, c, s, built[s.index_key], tick, latency_sample_size))
-        results[-1].cost_per_1k, results[-1].cost_basis = setup_cost(s, query_tokens(ds), rerank_prices)
+        results.append(run_setup(wb, c, s, built[s.index_key], tick, latency_sample_size, base))
+        results[-1].cost_per_1k, results[-1].cost_basis = setup_cost(s, query_tokens(base), rerank_prices)
+        results[-1].asr = chunks.record(s.asr)
     result = SweepResult(ds.name, results, time.perf_counter() - t0, milvus_uri=public_uri(wb.info.uri),
                          latency_sample=latency_sample_size)
     result.leaderboard = leaderboard(results, metric, **({"n_resamples": n_resamples} if n_resamples else {})).to_json()
     if record:
-        result.run_id = save_sweep(store, ds, result, wb)
+        result.run_id = save_sweep(store, ds, result, wb, (chunks.transcripts() or [base])[0])
     return result
 
 
-def save_sweep(store, ds: Dataset, result: SweepResult, wb: Retriever) -> str:
-    """One ``sweep`` run: the setups in its config, a row per (setup, query), means and latency in its summary."""
+def save_sweep(store, ds: Dataset, result: SweepResult, wb: Retriever, text_ds: Dataset | None = None) -> str:
+    """One ``sweep`` run: the setups in its config, a row per (setup, query), means and latency in its summary
+    (and each ASR setup's record, WER included). ``text_ds``: the text whose language BM25 was analysed in
+    (an audio folder's transcript)."""
     from rag.models.devices import runtime_info
     from rag.runs import RunStore
     from rag.runs.models import SweepConfig, SweepRow, SweepSummary
@@ -318,11 +317,12 @@ def save_sweep(store, ds: Dataset, result: SweepResult, wb: Retriever) -> str:
     setups = [r.setup for r in result.setups]
     cfg = SweepConfig(models=list(dict.fromkeys(s.model for s in setups)), k=max(s.k for s in setups),
                       dataset_source=ds.source, setups=[s.model_dump() for s in setups],
-                      grid={"ks": sorted({s.k for s in setups}), "latency_sample": result.latency_sample},
+                      grid={"ks": sorted({s.k for s in setups}), "latency_sample": result.latency_sample,
+                            "asrs": sorted({s.asr for s in setups if s.asr})},
                       collections={r.setup.id: r.collection for r in result.setups},
                       milvus_uri=result.milvus_uri, query_tokens=query_tokens(ds),
                       **wb.index_config.record(), **runtime_info(),
-                      **wb.store.language_record(ds, wb.index_config,
+                      **wb.store.language_record(text_ds or ds, wb.index_config,
                                                  sparse=any(resolve(s.model).has_sparse for s in setups)))
     run_id = store.create("sweep", cfg, dataset=ds)
     store.add_rows(run_id, [SweepRow(model=r.setup.id, item_id=q, ranking=r.rankings.get(q, []), scores=v,
@@ -333,6 +333,7 @@ def save_sweep(store, ds: Dataset, result: SweepResult, wb: Retriever) -> str:
         metrics={r.setup.id: r.metrics for r in result.setups},
         latency={r.setup.id: r.latency_summary() for r in result.setups},
         cost={r.setup.id: {"usd_per_1k_queries": r.cost_per_1k, "basis": r.cost_basis} for r in result.setups},
+        asr={r.setup.id: r.asr for r in result.setups if r.asr},
         metric=board.get("metric"), leaderboard=board.get("rows", []), seconds=result.seconds,
         mdd=board.get("mdd"), n_queries=board.get("n_queries"), notes=board.get("notes", [])))
     return run_id

@@ -1,4 +1,4 @@
-"""A retrieval setup (model × chunking × fusion × top-k × reranker) and the grid a sweep runs.
+"""A retrieval setup (speech to text × model × chunking × fusion × top-k × reranker) and the grid a sweep runs.
 
 Why one typed setup: users choose a whole retrieval setup, not a model alone. A ``Setup`` splits in
 two: its *index-time* parts (model, chunking) decide the Milvus collection (``index_key``: the sweep
@@ -6,6 +6,14 @@ builds each once and reuses it), its *query-time* parts (fusion, k, reranker and
 change how that collection is searched, so they never rebuild anything. ``grid`` is the cartesian
 product of the lists, de-duplicated: fusion applies to hybrid models only, a reranker depth only
 with a reranker (and never below k).
+
+Speech to text (audio folders): ``asr`` is an ``asr:FOLDER`` Whisper model that transcribes the sounds into
+timed segments before a text model indexes them (``rag.models.asr``); it is an index-time part (each ASR
+model gives its own text, so its own collections) and applies to text models only: an audio model
+(``clap:``/``aud:``) embeds the sounds themselves. ``asr:FOLDER+minilm`` in the model list names one
+pair; the ``asrs`` list crosses every text model with every ASR model. The sweep scores such a setup per
+sound (a sound takes its best segment's rank), so asr:A+bm25, asr:B+minilm and clap:X are compared on
+the same judgments, and records each ASR model's word error rate beside the setup's scores.
 
 Rerankers: ``none``; ``ce:FOLDER``, a sentence-transformers ``CrossEncoder`` loaded from a local
 folder (once per process); or ``rerank:MODEL@URL``, a Cohere-style ``/rerank`` endpoint (Cohere, Jina,
@@ -15,7 +23,8 @@ the best k.
 Usage:
     setups = grid(["minilm", "hybrid"], chunk_sizes=[None, 200], fusions=["rrf:60", "weighted:0.3"], ks=[5, 10])
     setups[0].id            # "minilm | whole | k5"
-    setups[0].index_key     # ("minilm", None, 0)
+    setups[0].index_key     # (None, "minilm", None, 0)
+    grid(["asr:/models/whisper+bm25", "clap:/models/clap"])[0].id   # "asr:/models/whisper+bm25 | whole | k10"
 """
 
 from __future__ import annotations
@@ -42,6 +51,7 @@ class Setup(BaseModel):
     model_config = ConfigDict(frozen=True, protected_namespaces=())
 
     model: str
+    asr: str | None = None               # audio folders: the asr:FOLDER that transcribes the sounds first
     chunk_size: int | None = None        # None: whole documents
     chunk_overlap: int = 0
     fusion: str | None = None            # hybrid models only: "rrf:K" / "weighted:A"
@@ -57,6 +67,11 @@ class Setup(BaseModel):
         kind, value = parse_fusion(v)
         return f"{kind}:{value:g}"
 
+    @field_validator("asr")
+    @classmethod
+    def _asr(cls, v):
+        return parse_asr(v)
+
     @field_validator("reranker")
     @classmethod
     def _reranker(cls, v):
@@ -69,11 +84,16 @@ class Setup(BaseModel):
     @property
     def index_key(self) -> tuple:
         """What decides the collection: setups sharing it search one collection."""
-        return (self.model, self.chunk_size, self.chunk_overlap if self.chunk_size is not None else 0)
+        return (self.asr, self.model, self.chunk_size, self.chunk_overlap if self.chunk_size is not None else 0)
+
+    @property
+    def retrieval_model(self) -> str:
+        """The model as a user names it: ``asr:FOLDER+bm25`` when the text came from speech."""
+        return f"{self.asr}+{self.model}" if self.asr else self.model
 
     @property
     def id(self) -> str:
-        parts = [self.model, self.chunking, self.fusion, f"k{self.k}",
+        parts = [self.retrieval_model, self.chunking, self.fusion, f"k{self.k}",
                  f"{self.reranker}@{self.depth}" if self.reranker != "none" else None]
         return " | ".join(p for p in parts if p)
 
@@ -81,6 +101,35 @@ class Setup(BaseModel):
     def fetch(self) -> int:
         """How many hits the search asks Milvus for: the reranker's depth, or k."""
         return self.depth if self.reranker != "none" and self.depth else self.k
+
+
+def parse_asr(text: str | None) -> str | None:
+    """``none`` / empty → None; ``asr:FOLDER`` kept (the folder is checked by ``check_asr`` before a run)."""
+    text = (text or "").strip()
+    if not text or text.lower() == "none":
+        return None
+    if text.startswith("asr:") and text[4:].strip():
+        return "asr:" + text[4:].strip()
+    raise ValueError(f"speech to text {text!r}: give none or asr:FOLDER (a Whisper folder saved with transformers)")
+
+
+def split_asr(model: str) -> tuple[str | None, str]:
+    """``asr:FOLDER+bm25`` → ("asr:FOLDER", "bm25"); any other model → (None, model)."""
+    if model.startswith("asr:") and "+" in model:
+        asr, _, text_model = model.rpartition("+")
+        return parse_asr(asr), text_model.strip()
+    if model.startswith("asr:"):
+        raise ValueError(f"{model}: an ASR model needs a text model after it (asr:FOLDER+bm25, asr:FOLDER+minilm)")
+    return None, model
+
+
+def check_asr(spec: str | None) -> None:
+    """Refuse an ASR model that cannot run here, before any work (``rag.models.asr.asr_problem``'s line)."""
+    if spec:
+        from rag.models.asr import asr_problem
+
+        if (why := asr_problem(spec[4:])) is not None:
+            raise ValueError(f"speech to text {spec}: {why}")
 
 
 def parse_ints(text: str, what: str, allow_none: bool = False, minimum: int = 1) -> list[int | None]:
@@ -102,7 +151,7 @@ def parse_ints(text: str, what: str, allow_none: bool = False, minimum: int = 1)
 
 
 def grid_from_text(models: list[str], chunk_sizes: str = "none", overlaps: str = "0", fusion: str = "rrf:60",
-                   rerankers: str = "none", ks: str = "10", depths: str = "20") -> list[Setup]:
+                   rerankers: str = "none", ks: str = "10", depths: str = "20", asrs: str = "none") -> list[Setup]:
     """The grid from comma-separated texts (the Sweep page's fields, the CLI's options)."""
     def names(text: str) -> list[str]:
         return [t.strip() for t in str(text).split(",") if t.strip()]
@@ -110,7 +159,8 @@ def grid_from_text(models: list[str], chunk_sizes: str = "none", overlaps: str =
     fusions = [f for f in names(fusion) if parse_fusion(f)]  # each checked even when no model is hybrid
     return grid(models, parse_ints(chunk_sizes, "chunk sizes", allow_none=True),
                 parse_ints(overlaps, "overlaps", minimum=0), fusions,
-                [parse_reranker(r) for r in names(rerankers)], parse_ints(ks, "k"), parse_ints(depths, "depth"))
+                [parse_reranker(r) for r in names(rerankers)], parse_ints(ks, "k"), parse_ints(depths, "depth"),
+                [parse_asr(a) for a in names(asrs)] or [None])
 
 
 def parse_reranker(text: str) -> str:
@@ -160,20 +210,30 @@ def reranker_folder(spec: str) -> str:
 
 def grid(models: list[str], chunk_sizes: list[int | None] | None = None, overlaps: list[int] | None = None,
          fusions: list[str] | None = None, rerankers: list[str] | None = None, ks: list[int] | None = None,
-         depths: list[int] | None = None) -> list[Setup]:
+         depths: list[int] | None = None, asrs: list[str | None] | None = None) -> list[Setup]:
     """The cartesian product, de-duplicated, in a stable order (index-time parts outermost, so setups
-    sharing a collection run one after another). Overlaps that do not fit a size are skipped."""
+    sharing a collection run one after another). Overlaps that do not fit a size are skipped. ``asrs``
+    (ASR models, None for none) apply to text models; ``asr:FOLDER+model`` in ``models`` fixes its own.
+    An audio model (``clap:``/``aud:``) embeds whole sounds: no ASR, no chunking."""
     out: dict[str, Setup] = {}
-    for model, size, overlap, fusion, reranker, k, depth in itertools.product(
-            models, chunk_sizes or [None], overlaps or [0], fusions or [None], rerankers or ["none"],
+    pairs = []
+    for name in models:
+        fixed, model = split_asr(name)
+        audio = resolve(model).modality != "text"
+        pairs += [(None, model)] if audio else [(fixed, model)] if fixed else [(parse_asr(a), model)
+                                                                               for a in (asrs or [None])]
+    for (asr, model), size, overlap, fusion, reranker, k, depth in itertools.product(
+            dict.fromkeys(pairs), chunk_sizes or [None], overlaps or [0], fusions or [None], rerankers or ["none"],
             ks or [10], depths or [DEFAULT_DEPTH]):
         if k < 1:
             raise ValueError(f"k must be at least 1 (got {k})")
+        if resolve(model).modality != "text":
+            size = None  # a sound is not split into characters
         if size is not None and not 0 <= overlap < size:
             continue
         hybrid = resolve(model).kind == "hybrid"
         has_reranker = parse_reranker(reranker) != "none"
-        setup = Setup(model=model, chunk_size=size, chunk_overlap=overlap if size is not None else 0,
+        setup = Setup(model=model, asr=asr, chunk_size=size, chunk_overlap=overlap if size is not None else 0,
                       fusion=(fusion or "rrf:60") if hybrid else None, k=k, reranker=reranker,
                       depth=max(depth, k) if has_reranker else None)
         out.setdefault(setup.id, setup)

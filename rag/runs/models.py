@@ -210,6 +210,7 @@ class SweepSummary(RunSummary):
     metrics: dict[str, dict[str, float | None]] = Field(default_factory=dict)   # setup id -> metric -> mean
     latency: dict[str, dict[str, float]] = Field(default_factory=dict)        # setup id -> p50_ms, p95_ms
     cost: dict[str, dict] = Field(default_factory=dict)                       # setup id -> usd_per_1k_queries, basis
+    asr: dict[str, dict] = Field(default_factory=dict)                        # setup id -> its ASR record (WER …)
     metric: str | None = None                                                 # the leaderboard's metric
     leaderboard: list[dict] = Field(default_factory=list)                     # best first, with CLD letters
     mdd: float | None = None                                                  # minimum detectable difference

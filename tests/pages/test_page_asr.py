@@ -53,3 +53,17 @@ def test_data_page_loads_an_audio_folder_as_transcribed_segments(talks, tiny_mod
               for _, s, e in (segment_media(text_ds, d.id) for d in text_ds.documents)}
     assert len(players) == 3 and all((p.proto.start_time, p.proto.end_time) in ranges for p in players)
     assert sum(m.value.startswith(("1. ✅", "1. ❎")) for m in at.markdown) == 1  # bm25's first segment
+    # the run records which ASR model made the text (issue 28: ASR from the app recorded in runs), as the CLI does
+    from evaluators.report.build import build_report
+    from evaluators.report.history import runs_frame
+    from evaluators.retrieval.asr_record import asr_run_record
+    from rag.runs import RunStore
+
+    store = RunStore.default()
+    run = store.get(at.session_state["retrieval_run_id"])
+    assert run.config["asr"] == asr_run_record(report, f"asr:{whisper}")  # counts as this (cached) pass saw them
+    assert run.config["asr"]["segments"] == len(text_ds.documents) and run.dataset_hash == text_ds.content_hash()
+    headline = runs_frame([run])["headline"].iloc[0]
+    assert headline.endswith(" · text by ASR whisper-page, WER not measured") and headline.startswith("nDCG@3 bm25 ")
+    page = build_report(store, [run.id], n_resamples=200)
+    assert "<h3>Speech to text</h3>" in page and f"asr:{whisper}" in page and "generate(return_timestamps=True)" in page

@@ -48,6 +48,8 @@ def test_cli_compares_text_models_on_transcribed_segments(milvus, whisper, talks
     from rag.models.asr import summary
 
     assert html.escape(summary(data["asr"])) in page  # the run's manifest: speech to text, WER
+    assert data["asr"]["spec"] == f"asr:{whisper}" and data["asr"]["options"]["dtype"] == "float32"
+    assert "<h3>Speech to text</h3>" in page  # its own table beside Models as encoded
     top = data["rankings"]["bm25"]["t1"][0][0]
     assert text_ds.doc(top).title in page  # file and time range: 'intro.wav 0.1-18.6 s'
     line = next(x for x in p.stdout.splitlines() if x.startswith("asr:"))

@@ -44,7 +44,7 @@ def test_index_key_ignores_query_time_parts():
     a = Setup(model="hybrid", chunk_size=200, chunk_overlap=20, fusion="rrf:60", k=5)
     b = Setup(model="hybrid", chunk_size=200, chunk_overlap=20, fusion="weighted:0.30", k=10,
               reranker="ce:/x", depth=30)
-    assert a.index_key == b.index_key == ("hybrid", 200, 20)
+    assert a.index_key == b.index_key == (None, "hybrid", 200, 20)
     assert b.fusion == "weighted:0.3" and b.fetch == 30 and a.fetch == 5
 
 

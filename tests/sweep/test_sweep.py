@@ -208,7 +208,7 @@ def test_cli_sweep_writes_every_setup_with_its_parts(milvus, tmp_path):
         "bm25 | whole | k2", "bm25 | whole | k4", "hybrid | whole | rrf:60 | k2", "hybrid | whole | rrf:60 | k4",
         "hybrid | whole | weighted:0.3 | k2", "hybrid | whole | weighted:0.3 | k4"]
     s = data["setups"][1]
-    assert s["parts"] == {"model": "bm25", "chunk_size": None, "chunk_overlap": 0, "fusion": None, "k": 4,
+    assert s["parts"] == {"model": "bm25", "asr": None, "chunk_size": None, "chunk_overlap": 0, "fusion": None, "k": 4,
                           "reranker": "none", "depth": None}
     assert set(s["metrics"]) == {"precision@4", "recall@4", "hit@4", "mrr@4", "map@4", "ndcg@4"}
     assert len(s["per_query"]) == 16 and len(s["rankings"]) == 16 and set(s["latency"]) == {
