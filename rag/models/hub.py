@@ -13,8 +13,10 @@ Usage:
 from __future__ import annotations
 
 import io
+import queue
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 ByteProgress = Callable[[int, int], None]  # (bytes done, bytes total)
 
@@ -50,13 +52,35 @@ def problem(repo: str, revision: str | None) -> str | None:
 
 
 def fetch(repo: str, revision: str | None, progress: ByteProgress | None = None) -> str:
-    """The local snapshot folder, downloading what is missing (bytes reported to ``progress``)."""
+    """The local snapshot folder, downloading what is missing (bytes reported to ``progress``).
+
+    ``progress`` is called from the thread that called ``fetch``, never from huggingface_hub's download workers:
+    a Streamlit page's bar can only be moved from its script's thread (from another one ``st.progress`` raises
+    ``NoSessionContext``, and that exception inside the download's tqdm bar failed the download). So the download
+    runs in a worker of its own while this thread hands its byte counts to ``progress``, the last one each time."""
     from huggingface_hub import snapshot_download
 
     folder = cached_folder(repo, revision)
     if folder is not None:
         return folder
-    return snapshot_download(repo, revision=revision, tqdm_class=_bar_class(progress) if progress else None)
+    if progress is None:
+        return snapshot_download(repo, revision=revision)
+    counts: queue.SimpleQueue[tuple[int, int]] = queue.SimpleQueue()
+    pool = ThreadPoolExecutor(1, thread_name_prefix="hf-download")
+    try:
+        job = pool.submit(snapshot_download, repo, revision=revision,
+                          tqdm_class=_bar_class(lambda done, total: counts.put((done, total))))
+        while not (job.done() and counts.empty()):
+            try:
+                latest = counts.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            while not counts.empty():  # only the newest count is worth drawing
+                latest = counts.get_nowait()
+            progress(*latest)
+        return job.result()
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)  # a page stopped mid-download does not wait for it
 
 
 def _bar_class(progress: ByteProgress):

@@ -5,6 +5,8 @@ request (path, Authorization header), so tests drive the real download code with
 Usage:
     with HubServer({"acme/tiny": folder}) as hub:   # hub.url as HF_ENDPOINT
         ...; hub.requests                          # [(method, path, authorization)]
+    HubServer({"acme/tiny": folder}, slow_from=1_000_000, delay=0.5)   # files of 1 MB or more wait 0.5 s: the
+    # small files finish first, so a download's progress has a step between 0 and done to observe
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -20,8 +23,9 @@ COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 
 class HubServer:
-    def __init__(self, repos: dict[str, Path]):
+    def __init__(self, repos: dict[str, Path], slow_from: int | None = None, delay: float = 0.0):
         self.repos = {r: Path(p) for r, p in repos.items()}
+        self.slow_from, self.delay = slow_from, delay
         self.requests: list[tuple[str, str, str | None]] = []
         hub = self
 
@@ -65,6 +69,8 @@ class HubServer:
                         if not p.is_file():
                             return self._send(404, b"", {"X-Error-Code": "EntryNotFound"}, body)
                         data = p.read_bytes()
+                        if body and hub.slow_from is not None and len(data) >= hub.slow_from:
+                            time.sleep(hub.delay)  # a large file arrives after the small ones
                         return self._send(200, data, {"X-Repo-Commit": COMMIT,
                                                       "ETag": f'"{hashlib.sha1(data).hexdigest()}"'}, body)
                 self._send(404, b'{"error": "Repository not found"}',
