@@ -55,9 +55,11 @@ def retrieval(dataset: Annotated[str, typer.Option(help="'sample', 'image-sample
 
         def progress(model, stage, done, total):
             if stage == "download":
-                if done == total or done - shown.get(model, 0) >= 50_000_000:  # a line per 50 MB
-                    shown[model] = done
-                    options.status(f"  {model}: downloading {done / 1e6:,.1f}/{total / 1e6:,.1f} MB")
+                tenth = 10 * done // max(total, 1)
+                if done == total or tenth > shown.get(model, -1):  # a line per tenth of the bytes, and the last
+                    shown[model] = tenth
+                    options.status(f"  {model}: downloading {done / 1e6:,.1f}/{total / 1e6:,.1f} MB "
+                                   f"({done / max(total, 1):.0%})")
             elif stage != "search" and (done == total or done % 1000 < 64):
                 options.status(f"  {model}: {stage} {done}/{total}")
         result = run_retrieval(wb, ds, models, k=k, progress=progress,  # records the index config too

@@ -85,7 +85,7 @@ def sweep(dataset: Annotated[str, typer.Option(help="'sample' or a BEIR folder")
           fusion: Annotated[list, _list("--fusion", _checked("--fusion", _fusion),
                                         "hybrid models only: rrf:K, weighted:A")] = "rrf:60",
           rerankers: Annotated[list, _list("--rerankers", _checked("--rerankers", _reranker),
-                                           "none, ce:FOLDER, rerank:MODEL@URL")] = "none",
+                                           "none, ce:FOLDER, hf:ORG/NAME[@REV], rerank:MODEL@URL")] = "none",
           k: Annotated[list, _list("--k", _ints("--k"), "top-k values")] = "10",
           depth: Annotated[list, _list("--depth", _ints("--depth"), "candidates a reranker rescores")] = "20",
           rank_by: Annotated[str, typer.Option(help="leaderboard metric, e.g. ndcg, recall")] = "ndcg",
