@@ -68,8 +68,10 @@ def fetch(repo: str, revision: str | None, progress: ByteProgress | None = None)
     counts: queue.SimpleQueue[tuple[int, int]] = queue.SimpleQueue()
     pool = ThreadPoolExecutor(1, thread_name_prefix="hf-download")
     try:
+        # huggingface_hub's byte total grows as each file starts (8 at a time): the repo's size, known up front
+        expected = repo_bytes(repo, revision)
         job = pool.submit(snapshot_download, repo, revision=revision,
-                          tqdm_class=_bar_class(lambda done, total: counts.put((done, total))))
+                          tqdm_class=_bar_class(lambda done, total: counts.put((done, max(total, expected)))))
         while not (job.done() and counts.empty()):
             try:
                 latest = counts.get(timeout=0.1)
@@ -81,6 +83,17 @@ def fetch(repo: str, revision: str | None, progress: ByteProgress | None = None)
         return job.result()
     finally:
         pool.shutdown(wait=False, cancel_futures=True)  # a page stopped mid-download does not wait for it
+
+
+def repo_bytes(repo: str, revision: str | None) -> int:
+    """The size of every file of the repo at ``revision`` (its tree listing), 0 when it cannot be listed."""
+    from huggingface_hub import HfApi
+
+    try:
+        return sum(int(getattr(f, "size", 0) or 0) for f in HfApi().list_repo_tree(repo, revision=revision,
+                                                                                    recursive=True))
+    except Exception:  # the download itself says what is wrong; the bar falls back to the growing total
+        return 0
 
 
 def _bar_class(progress: ByteProgress):

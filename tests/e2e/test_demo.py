@@ -135,6 +135,8 @@ def test_02_retrieval_link_shows_the_comparison(st_page):
     assert column(table, "minilm") == ["❎ C++", "✅ Java", "❎ Zig", "❎ C", "0.25", "0.25"]
     p.cell("✅ Java")
     shot = p.shot("demo_02_retrieval")
+    cut, clashes = _readable_grids_and_charts(p)  # the rank table's "Precision" whole (it showed "Precisio")
+    assert not cut and not clashes, (cut, clashes)
     tints = tinted_pixels(shot)  # the cells are coloured on screen, not only marked ✅/❎
     assert tints["relevant"] > 2000 and tints["not-relevant"] > 2000, tints
     assert not no_raw_values(p.main.inner_text()), no_raw_values(p.main.inner_text())

@@ -39,13 +39,15 @@ class HubServer:
             def do_GET(self):
                 self._serve(body=True)
 
-            def _send(self, code: int, data: bytes, headers: dict, body: bool):
+            def _send(self, code: int, data: bytes, headers: dict, body: bool, delay: float = 0.0):
                 self.send_response(code)
                 for k, v in headers.items():
                     self.send_header(k, v)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 if body:
+                    self.wfile.flush()
+                    time.sleep(delay)  # a large file's bytes arrive after the small files' (its size is known)
                     self.wfile.write(data)
 
             def _serve(self, body: bool):
@@ -69,10 +71,10 @@ class HubServer:
                         if not p.is_file():
                             return self._send(404, b"", {"X-Error-Code": "EntryNotFound"}, body)
                         data = p.read_bytes()
-                        if body and hub.slow_from is not None and len(data) >= hub.slow_from:
-                            time.sleep(hub.delay)  # a large file arrives after the small ones
+                        slow = body and hub.slow_from is not None and len(data) >= hub.slow_from
                         return self._send(200, data, {"X-Repo-Commit": COMMIT,
-                                                      "ETag": f'"{hashlib.sha1(data).hexdigest()}"'}, body)
+                                                      "ETag": f'"{hashlib.sha1(data).hexdigest()}"'}, body,
+                                          delay=hub.delay if slow else 0.0)
                 self._send(404, b'{"error": "Repository not found"}',
                            {"X-Error-Code": "RepoNotFound", "Content-Type": "application/json"}, body)
 
