@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.cli.test_cli import invoke
+
+pytestmark = pytest.mark.slow  # a real `rag` run (Ragas, Milvus Lite): about 60 s on 2 shared cores
 
 
 def _beir(folder):
