@@ -4,7 +4,7 @@ A tiny cross-encoder built here (tests/sweep/test_setups.py) is served by the hu
 ``HF_ENDPOINT``), downloaded by a sweep run into a temporary HF cache and used as the reranker of BM25's candidates;
 its scores must be what ``sentence_transformers.CrossEncoder(folder).predict`` gives for the same folder. Then the
 hub is gone: with ``HF_HUB_OFFLINE=1`` the cached reranker gives the same rankings, and one not cached is one line
-before any work. Each run is a real CLI process (huggingface_hub reads its variables at import).
+before any work. The download is a real CLI process (huggingface_hub reads its variables at import).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import pytest
 
 from rag.milvus.store import canonical_order
 from rag.models.registry import resolve
+from tests.cli.test_cli import invoke
 from tests.conftest import ROOT
 from tests.support.hub_test_server import COMMIT, HubServer
 from tests.sweep.test_setups import tiny_cross_encoder  # noqa: F401  (fixture)
@@ -58,16 +59,27 @@ def test_hub_cross_encoder_downloads_reranks_like_its_own_predict_and_runs_offli
         assert [d for d, _ in got] == [d for d, _ in expected], q.id
         assert [s for _, s in got] == pytest.approx([s for _, s in expected], abs=1e-5), q.id
 
-    # the hub is gone: offline, the cached reranker loads with no network and ranks the same
-    p = run_cli({"HF_HOME": str(hf_home), "HF_HUB_OFFLINE": "1", "HF_ENDPOINT": "http://127.0.0.1:9"}, *SWEEP,
-                "--output", str(out))
-    assert p.returncode == 0, p.stderr[-2000:]
-    assert json.loads(out.read_text())["setups"][0]["rankings"] == setup["rankings"]
+    # the hub is gone: offline (HF_HUB_OFFLINE=1, a dead endpoint), the cached reranker reranks the same, in this
+    # process (huggingface_hub read its variables at import: its constants are set as the variables would)
+    from huggingface_hub import constants
 
-    # offline and not cached: one line, before any work
-    p = run_cli({"HF_HOME": str(tmp_path / "empty"), "HF_HUB_OFFLINE": "1"}, *SWEEP)
-    lines = [ln for ln in p.stderr.strip().splitlines() if ln.strip()]
-    assert p.returncode == 2 and len(lines) == 1, p.stderr
-    assert lines[0].startswith("error: ") and "reranker hf:acme/tiny-ce: not in the Hugging Face cache (" in lines[0]
-    assert "HF_HUB_OFFLINE=1: fetch it once with `hf download acme/tiny-ce`" in lines[0]
-    assert "collection 1/1" not in p.stderr and "Traceback" not in p.stderr
+    from evaluators.sweep.run import run_sweep
+    from evaluators.sweep.setups import Setup
+
+    offline = {"HF_HUB_OFFLINE": True, "ENDPOINT": "http://127.0.0.1:9", "HF_HUB_CACHE": str(hf_home / "hub"),
+               "HUGGINGFACE_CO_URL_TEMPLATE": "http://127.0.0.1:9/{repo_id}/resolve/{revision}/{filename}"}
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in offline.items():
+            mp.setattr(constants, name, value)
+        [again] = run_sweep(retriever, sample, [Setup(model="bm25", k=3, reranker="hf:acme/tiny-ce", depth=8)],
+                            record=False, n_resamples=200, latency_sample_size=2).setups
+        assert {q: [d for d, _ in r] for q, r in again.rankings.items()} == \
+            {q: [d for d, _ in r] for q, r in setup["rankings"].items()}
+
+        # offline and not cached: one line, before any work
+        mp.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "empty"))
+        r = invoke(*SWEEP)
+    assert r.exit_code == 2 and len(r.stderr.splitlines()) == 1, r.output
+    line = r.stderr.strip()
+    assert line.startswith("error: ") and "reranker hf:acme/tiny-ce: not in the Hugging Face cache (" in line
+    assert "HF_HUB_OFFLINE=1: fetch it once with `hf download acme/tiny-ce`" in line and r.stdout == ""
