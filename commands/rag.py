@@ -149,6 +149,7 @@ def reliability(result):
 
 def print_summary(result) -> None:
     from evaluators.rag.rows import rows_text
+    from evaluators.stats.coverage import counts_text, outcome_counts
 
     s = result.summary
     gen = s["generator"]
@@ -159,10 +160,12 @@ def print_summary(result) -> None:
         print(_("judge reliability: {sentence}").format(sentence=reliability(result).sentence()))
     for model, ms in s["metrics"].items():
         print(f"{model}:")
+        mine = [r for r in result.rows if r.get("model") == model]
         for name, v in ms.items():
             mean = "n/a" if v["total"] == 0 else ("—" if v["mean"] is None else f"{v['mean']:.4f}")
             how = f"  {v['variant']}" if v.get("variant") else ""
-            print(f"  {name:26s} {mean:>8s}  " + _("({n}/{total} scored)").format(n=v["n"], total=v["total"]) + how)
+            # the coverage the pages and the report give: misses (nothing retrieved) scored 0, failures left out
+            print(f"  {name:26s} {mean:>8s}  {counts_text(v['n'], v['total'], *outcome_counts(mine, name))}{how}")
     for name, why in s["metrics_skipped"].items():
         print(_("skipped {name}: {why}").format(name=name, why=why.split(". ")[0]))
     u = s["usage"]

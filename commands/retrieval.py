@@ -61,10 +61,12 @@ def retrieval(dataset: Annotated[str, typer.Option(help="'sample', 'image-sample
 
         def progress(model, stage, done, total):
             if stage == "download":
-                if done == total or done - shown.get(model, 0) >= 50_000_000:  # a line per 50 MB
-                    shown[model] = done
-                    options.status(_("  {model}: downloading {done}/{total} MB").format(
-                        model=model, done=f"{done / 1e6:,.1f}", total=f"{total / 1e6:,.1f}"))
+                tenth = 10 * done // max(total, 1)
+                if done == total or tenth > shown.get(model, -1):  # a line per tenth of the bytes, and the last
+                    shown[model] = tenth
+                    options.status(_("  {model}: downloading {done}/{total} MB ({percent})").format(
+                        model=model, done=f"{done / 1e6:,.1f}", total=f"{total / 1e6:,.1f}",
+                        percent=f"{done / max(total, 1):.0%}"))
             elif stage != "search" and (done == total or done % 1000 < 64):
                 options.status(f"  {model}: {_(stage)} {done}/{total}")  # STAGES: the store's stage names
         result = run_retrieval(wb, ds, models, k=k, progress=progress,  # records the index config too

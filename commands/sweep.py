@@ -93,7 +93,7 @@ def sweep(dataset: Annotated[str, typer.Option(help="'sample', a BEIR folder, or
           fusion: Annotated[list, _list("--fusion", _checked("--fusion", _fusion),
                                         "hybrid models only: rrf:K, weighted:A")] = "rrf:60",
           rerankers: Annotated[list, _list("--rerankers", _checked("--rerankers", _reranker),
-                                           "none, ce:FOLDER, rerank:MODEL@URL")] = "none",
+                                           "none, ce:FOLDER, hf:ORG/NAME[@REV], rerank:MODEL@URL")] = "none",
           asr: Annotated[list, _list("--asr", _checked("--asr", _asr),
                                      "audio folders: none, asr:FOLDER (Whisper folders) crossed with every "
                                      "text model; or asr:FOLDER+MODEL in --models")] = "none",

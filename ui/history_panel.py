@@ -25,7 +25,7 @@ from rag.runs.export import FORMATS, MIME, export_filename, export_rows, rows_fr
 from ui.errors import show_error
 from ui.pickers import metric_picker
 from ui.stats import page_stats
-from ui.tables import RANK_COLUMN, comparison_summary
+from ui.tables import RANK_COLUMN, comparison_summary, label_columns
 
 
 def undo_banner(store) -> None:
@@ -201,5 +201,6 @@ def compare_runs(store, selected: list[str]) -> None:
 
         for metric in dict.fromkeys(frame["quality_metric"]):  # one chart per metric: nDCG and a Ragas score
             st.plotly_chart(frontier_figure(frame, metric), width="stretch", key=f"frontier_{metric}")
-        st.dataframe(frontier_display(frame), hide_index=True)
+        shown = frontier_display(frame)
+        st.dataframe(shown, hide_index=True, column_config=label_columns(shown, "setup"))
     report_download(store, selected, "cmp_report")

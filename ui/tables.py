@@ -22,6 +22,24 @@ RANK_COLUMN = {"_index": st.column_config.TextColumn("Rank", width=110)}
 MODEL_COLUMN = {"_index": st.column_config.TextColumn("model", width="medium")}
 
 
+def label_px(texts) -> int:
+    """A column width (px) that shows every text whole in the grid's 13 px font: about 7.5 px a character, 14 for
+    a wide (CJK) one, plus the grid's padding; capped where a label is better read in the row's details."""
+    import unicodedata
+
+    def px(t: str) -> float:
+        return sum(14.0 if unicodedata.east_asian_width(c) in "WF" else 7.5 for c in str(t))
+
+    return int(min(max([px(t) for t in texts] or [0.0]) + 28, 720))
+
+
+def label_columns(frame: pd.DataFrame, *names: str) -> dict:
+    """Widths for a table's label columns (model, setup): Streamlit sizes a column from its first ten rows, so a
+    longer label further down was cut ("minilm [20261206-125754-d8f…"); these hold every label and the header."""
+    return {c: st.column_config.TextColumn(c, width=label_px([c, *frame[c].astype(str)]))
+            for c in names if c in frame.columns}
+
+
 def dataset_caption(ds) -> None:
     st.caption(caption_text(ds))
 
@@ -97,22 +115,25 @@ def pairs_frame(cmp) -> pd.DataFrame:
 
 def verdict_section(cmp) -> None:
     """The Retrieval page's "who wins": the comparison table, its verdicts, the paired differences."""
-    st.dataframe(display_frame(cmp.table(), CI_REASONS), hide_index=True, width="stretch")
+    table, pairs = display_frame(cmp.table(), CI_REASONS), pairs_frame(cmp)
+    st.dataframe(table, hide_index=True, width="stretch", column_config=label_columns(table, "model"))
     for sentence in cmp.verdicts():
         st.markdown(f"- {sentence}")
     with st.expander("Paired differences (sign-flip test, Holm-corrected; the CI inverts the same test)"):
-        st.dataframe(pairs_frame(cmp), hide_index=True, width="stretch")
+        st.dataframe(pairs, hide_index=True, width="stretch", column_config=label_columns(pairs, "model_a", "model_b"))
 
 
 def comparison_summary(cmp) -> None:
     """The History page's comparison of one metric: verdicts, the table, paired differences when several."""
     st.markdown("\n".join(f"- {sentence}" for sentence in cmp.verdicts()))
-    st.dataframe(display_frame(cmp.table(), CI_REASONS), hide_index=True)
+    table = display_frame(cmp.table(), CI_REASONS)
+    st.dataframe(table, hide_index=True, column_config=label_columns(table, "model"))
     if len(cmp.scores) > 1:
         st.caption("Paired differences (A − B) on the queries both scored; p Holm-corrected; the CI inverts the "
                    "same test at the pair's Holm level (ci_level), so it excludes 0 exactly when significant; "
                    "mdd = smallest difference these queries detect with 80% power.")
-        st.dataframe(pairs_frame(cmp), hide_index=True)
+        pairs = pairs_frame(cmp)
+        st.dataframe(pairs, hide_index=True, column_config=label_columns(pairs, "model_a", "model_b"))
 
 
 def query_order(queries: dict) -> list[str]:

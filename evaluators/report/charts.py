@@ -175,10 +175,15 @@ def _finite(v) -> bool:
     return isinstance(v, (int, float)) and math.isfinite(v)
 
 
+VALUE_PX = 6.5  # a generous width of one character of a bar's 10 px value label
+
+
 def bar_chart(groups: list[str], series: list[tuple[str, list]], title: str, y_label: str = "score",
               y_max: float | None = None, digits: int = 3) -> Markup:
     """Grouped bars: one group per entry of ``groups``, one bar per series. A value is a number,
-    ``(mean, low, high)`` (drawn with an error bar) or None (no bar)."""
+    ``(mean, low, high)`` (drawn with an error bar) or None (no bar). Each bar's value is written above it when
+    the bar is wide enough to hold it (many metrics × models: the labels overlapped), and is always in its
+    tooltip and in the report's tables."""
     def parts(v):
         if isinstance(v, (tuple, list)):
             return v[0], (v[1] if len(v) > 1 else None), (v[2] if len(v) > 2 else None)
@@ -217,8 +222,10 @@ def bar_chart(groups: list[str], series: list[tuple[str, list]], title: str, y_l
                 top = yhi
                 c.parts.append(f'<path d="M{cx:.1f} {ylo:.1f}V{yhi:.1f}M{cx - 5:.1f} {ylo:.1f}h10M{cx - 5:.1f} '
                                f'{yhi:.1f}h10" stroke="#222" stroke-width="1.4" fill="none"/>')
-            c.parts.append(f'<text x="{x + bw / 2:.1f}" y="{top - 5:.1f}" text-anchor="middle" font-size="10" '
-                           f'fill="#222">{mean:.{digits}f}</text>')
+            value = f"{mean:.{digits}f}"
+            if bw - 2 >= VALUE_PX * len(value):  # only above a bar it fits: narrower, it ran into its neighbours'
+                c.parts.append(f'<text x="{x + bw / 2:.1f}" y="{top - 5:.1f}" text-anchor="middle" font-size="10" '
+                               f'fill="#222">{value}</text>')
     c.legend([n for n, _ in series], [PALETTE[i % len(PALETTE)] for i in range(len(series))])
     return c.svg(title)
 

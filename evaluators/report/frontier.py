@@ -190,10 +190,15 @@ def frontier_table(store: RunStore, run_ids: list[str] | str, metric: str | None
 
 
 def frontier_figure(frame: pd.DataFrame, metric: str | None = None, title: str | None = None):
-    """Quality (y) against p95 latency (x; cost per 1k if no latency), colour = cost, Pareto setups as
-    labelled stars joined by a line; one quality metric (``metric`` or the first). Labels are
-    HTML-escaped (Plotly renders a subset of HTML)."""
+    """Quality (y) against p95 latency (x; cost per 1k if no latency), one quality metric (``metric`` or the
+    first): one legend entry per setup (its colour; Pareto-optimal setups as stars, joined by a dotted line),
+    cost and coverage in each point's hover. Names sit in the legend, never beside the points: labels beside
+    close points overlapped each other and the axis ticks (issue 22), and Plotly does not move them apart. A
+    chart of one run's setups leaves the run id out of the names. Labels are HTML-escaped (Plotly renders a
+    subset of HTML)."""
     import plotly.graph_objects as go
+
+    from evaluators.report.charts import PALETTE
 
     metric = metric or (frame["quality_metric"].iloc[0] if len(frame) else None)
     data = frame[frame["quality"].notna() & (frame["quality_metric"] == metric)].copy()
@@ -202,25 +207,21 @@ def frontier_figure(frame: pd.DataFrame, metric: str | None = None, title: str |
         ("cost_per_1k", "cost per 1,000 queries (USD)")
     metric = metric_label(metric) if metric else "quality"
     full = data["scored"].max() if len(data) else 0
-    data["label"] = [html.escape(str(s) + (f" ({c} scored)" if n < full else ""))
-                     for s, c, n in zip(data["setup"], data["coverage"], data["scored"])]
+    one_run = data["quality_run"].nunique() == 1
+    data["label"] = [html.escape((s.removesuffix(f" [{run}]") if one_run else str(s))
+                                 + (f" ({c} scored)" if n < full else ""))
+                     for s, c, n, run in zip(data["setup"], data["coverage"], data["scored"], data["quality_run"])]
     hover = ("%{customdata[0]}<br>" + metric + " %{y:.3f}<br>cost/1k queries $%{customdata[1]:.4f}"
              "<br>p95 %{customdata[2]:.0f} ms<extra></extra>")
     fig = go.Figure()
-    for on, name, symbol, size in ((False, "dominated", "circle", 11), (True, "Pareto-optimal", "star", 18)):
-        part = data[data["pareto"] == on]
-        if part.empty:
-            continue
-        marker = {"symbol": symbol, "size": size, "line": {"width": 1, "color": "#222"}}
-        if use_latency and data["cost_per_1k"].fillna(0).max() > 0:  # colour by cost only if anything costs
-            marker.update(color=part["cost_per_1k"], colorscale="Viridis", showscale=on, cmin=0,
-                          cmax=max(float(data["cost_per_1k"].max()), 1e-9),
-                          colorbar={"title": "$/1k queries"})
-        else:
-            marker["color"] = "#d62728" if on else "#9e9e9e"
-        fig.add_trace(go.Scatter(x=part[xcol], y=part["quality"], mode="markers+text", name=name,
-                                 text=part["label"], textposition="top center", marker=marker,
-                                 customdata=part[["label", "cost_per_1k", "p95_ms"]].values, hovertemplate=hover))
+    for i, r in enumerate(data.to_dict("records")):
+        on = bool(r["pareto"])
+        fig.add_trace(go.Scatter(
+            x=[r[xcol]], y=[r["quality"]], mode="markers", name=r["label"] + (" ★" if on else ""),
+            legendgroup="Pareto-optimal" if on else "dominated",
+            marker={"symbol": "star" if on else "circle", "size": 18 if on else 11, "color": PALETTE[i % len(PALETTE)],
+                    "line": {"width": 1, "color": "#222"}},
+            customdata=[[r["label"], r["cost_per_1k"], r["p95_ms"]]], hovertemplate=hover))
     front = data[data["pareto"] & data[xcol].notna()].sort_values(xcol)
     if len(front) > 1:
         fig.add_trace(go.Scatter(x=front[xcol], y=front["quality"], mode="lines", name="frontier",

@@ -12,6 +12,7 @@ Usage:
     value, miss, failure = row_outcome(row, "context_precision")
     coverage_text("bm25", n=6, total=30, misses={}, failures={"judge timeout": 24})
     # "bm25: 6 of 30 questions scored; 24 failed: judge timeout"
+    misses, failures = outcome_counts(rows_of_one_model, "context_precision")   # {reason: rows}, twice
 """
 
 from __future__ import annotations
@@ -53,7 +54,14 @@ def coverage_text(model: str, n: int, total: int, misses: dict[str, int] | None 
                   failures: dict[str, int] | None = None) -> str:
     """"bm25: 6 of 30 questions scored; 24 failed, left out: 24 judge timeout" / "bm25: 30 of 30 questions
     scored (misses scored 0: 24 no contexts retrieved)"."""
-    text = f"{model}: " + _("{n} of {total} questions scored").format(n=n, total=total)  # "model: " is split on
+    return f"{model}: " + counts_text(n, total, misses, failures)  # "model: " is split on
+
+
+def counts_text(n: int, total: int, misses: dict[str, int] | None = None,
+                failures: dict[str, int] | None = None) -> str:
+    """``coverage_text`` without the model: "30 of 30 questions scored (misses scored 0: 24 no contexts
+    retrieved)", for a line that names the model already (the CLI's per-metric lines)."""
+    text = _("{n} of {total} questions scored").format(n=n, total=total)
     missed = sum((misses or {}).values())
     if missed:
         text += _(" (misses scored 0: {reasons})").format(reasons=_counts(misses))
@@ -64,3 +72,18 @@ def coverage_text(model: str, n: int, total: int, misses: dict[str, int] | None 
     if unseen > 0:
         text += _("; {unseen} not run for this model").format(unseen=unseen)
     return text
+
+
+def outcome_counts(rows: list[dict], metric: str) -> tuple[dict[str, int], dict[str, int]]:
+    """(misses, failures) ``{reason: rows}`` of one model's rows on ``metric`` (rows where it does not
+    apply left out), as the statistics count them: what ``coverage_text`` says beside the mean."""
+    misses: dict[str, int] = {}
+    failures: dict[str, int] = {}
+    for row in rows:
+        if metric in (row.get("not_applicable") or {}):
+            continue
+        _value, miss, failure = row_outcome(row, metric)
+        for book, why in ((misses, miss), (failures, failure)):
+            if why:
+                book[why] = book.get(why, 0) + 1
+    return misses, failures

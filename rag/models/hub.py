@@ -13,8 +13,10 @@ Usage:
 from __future__ import annotations
 
 import io
+import queue
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 ByteProgress = Callable[[int, int], None]  # (bytes done, bytes total)
 
@@ -50,13 +52,48 @@ def problem(repo: str, revision: str | None) -> str | None:
 
 
 def fetch(repo: str, revision: str | None, progress: ByteProgress | None = None) -> str:
-    """The local snapshot folder, downloading what is missing (bytes reported to ``progress``)."""
+    """The local snapshot folder, downloading what is missing (bytes reported to ``progress``).
+
+    ``progress`` is called from the thread that called ``fetch``, never from huggingface_hub's download workers:
+    a Streamlit page's bar can only be moved from its script's thread (from another one ``st.progress`` raises
+    ``NoSessionContext``, and that exception inside the download's tqdm bar failed the download). So the download
+    runs in a worker of its own while this thread hands its byte counts to ``progress``, the last one each time."""
     from huggingface_hub import snapshot_download
 
     folder = cached_folder(repo, revision)
     if folder is not None:
         return folder
-    return snapshot_download(repo, revision=revision, tqdm_class=_bar_class(progress) if progress else None)
+    if progress is None:
+        return snapshot_download(repo, revision=revision)
+    counts: queue.SimpleQueue[tuple[int, int]] = queue.SimpleQueue()
+    pool = ThreadPoolExecutor(1, thread_name_prefix="hf-download")
+    try:
+        # huggingface_hub's byte total grows as each file starts (8 at a time): the repo's size, known up front
+        expected = repo_bytes(repo, revision)
+        job = pool.submit(snapshot_download, repo, revision=revision,
+                          tqdm_class=_bar_class(lambda done, total: counts.put((done, max(total, expected)))))
+        while not (job.done() and counts.empty()):
+            try:
+                latest = counts.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            while not counts.empty():  # only the newest count is worth drawing
+                latest = counts.get_nowait()
+            progress(*latest)
+        return job.result()
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)  # a page stopped mid-download does not wait for it
+
+
+def repo_bytes(repo: str, revision: str | None) -> int:
+    """The size of every file of the repo at ``revision`` (its tree listing), 0 when it cannot be listed."""
+    from huggingface_hub import HfApi
+
+    try:
+        return sum(int(getattr(f, "size", 0) or 0) for f in HfApi().list_repo_tree(repo, revision=revision,
+                                                                                    recursive=True))
+    except Exception:  # the download itself says what is wrong; the bar falls back to the growing total
+        return 0
 
 
 def _bar_class(progress: ByteProgress):

@@ -135,6 +135,8 @@ def test_02_retrieval_link_shows_the_comparison(st_page):
     assert column(table, "minilm") == ["❎ C++", "✅ Java", "❎ Zig", "❎ C", "0.25", "0.25"]
     p.cell("✅ Java")
     shot = p.shot("demo_02_retrieval")
+    cut, clashes = _readable_grids_and_charts(p)  # the rank table's "Precision" whole (it showed "Precisio")
+    assert not cut and not clashes, (cut, clashes)
     tints = tinted_pixels(shot)  # the cells are coloured on screen, not only marked ✅/❎
     assert tints["relevant"] > 2000 and tints["not-relevant"] > 2000, tints
     assert not no_raw_values(p.main.inner_text()), no_raw_values(p.main.inner_text())
@@ -212,3 +214,79 @@ def test_06_no_raw_values_on_any_page(st_page):
         p.goto(name, timeout=240)
         text = p.main.inner_text()
         assert not no_raw_values(text), (name, no_raw_values(text))
+
+
+# ---------------------------------------------------------------------------------------------- readable at a glance
+
+LAYOUTS = {"wide": 1400, "narrow": 800}  # app.py sets layout="wide"; at 800 px the main area is as narrow as
+# Streamlit's centered layout (≤ 736 px of content), the other layout a reader meets
+
+
+def _readable_grids_and_charts(p) -> tuple[list[str], list[list]]:
+    """Every st.dataframe's headers and row labels cut, and every Plotly chart's overlapping labels, on screen now."""
+    from tests.e2e.readability import cut_grid_cells, overlapping_labels
+
+    cut, clashes = [], []
+    frames = p.main.locator('[data-testid="stDataFrame"]')
+    for i in range(frames.count()):
+        frame = frames.nth(i)
+        if frame.is_visible():
+            frame.scroll_into_view_if_needed()
+            frame.locator("table[role=grid]").wait_for(state="attached", timeout=30_000)
+            cut += [f"table {i}: {c}" for c in cut_grid_cells(frame)]
+    charts = p.main.locator('[data-testid="stPlotlyChart"]')
+    for i in range(charts.count()):
+        charts.nth(i).scroll_into_view_if_needed()
+        charts.nth(i).locator("svg text").first.wait_for(state="attached", timeout=30_000)
+        clashes += [[f"chart {i}", *pair] for pair in overlapping_labels(charts.nth(i))]
+    return cut, clashes
+
+
+def test_07_history_comparison_is_readable_in_both_layouts(st_page):
+    """History comparing the demo's retrieval, RAG and load runs: the verdict table, the paired differences and the
+    quality · cost · latency table keep every header and row label whole, and no two labels of its charts overlap,
+    at 1400 and 800 px; both screenshots are in test-artifacts/."""
+    p = st_page
+    if not {"retrieval", "rag", "load"} <= set(RUNS):
+        pytest.skip("the demo did not run")
+    p.goto("History")
+    for step in ("retrieval", "rag", "load"):
+        p.select("Open one run, or pick two or more to compare", RUNS[step], exact=False)
+    p.text(re.compile(r"^Comparing 3 runs$"))
+    p.text("Quality · cost · latency")
+    assert p.main.locator('[data-testid="stPlotlyChart"]').count() >= 2  # nDCG@4 and the RAG metric
+    vp = p.page.viewport_size
+    try:
+        for layout, width in LAYOUTS.items():
+            p.page.set_viewport_size({"width": width, "height": vp["height"]})
+            p.wait_idle(start=0)
+            cut, clashes = _readable_grids_and_charts(p)
+            shot = p.shot(f"readable_history_{layout}")
+            assert not cut, (layout, cut, shot)
+            assert not clashes, (layout, clashes, shot)
+    finally:
+        p.page.set_viewport_size(vp)
+
+
+def test_08_report_is_readable_in_both_layouts(st_page):
+    """The demo's report: no table cell cut, no two chart labels overlapping, at 1400 and 800 px."""
+    from tests.e2e.readability import cut_cells, overlapping_labels
+
+    p = st_page
+    if "path" not in REPORT:
+        pytest.skip("the demo did not write a report")
+    viewer = p.page.context.new_page()
+    try:
+        for layout, width in LAYOUTS.items():
+            viewer.set_viewport_size({"width": width, "height": 1000})
+            viewer.goto(REPORT["path"].as_uri())
+            viewer.wait_for_load_state("load")
+            charts = viewer.locator("figure.chart")
+            assert charts.count() >= 2
+            clashes = [[i, *pair] for i in range(charts.count()) for pair in overlapping_labels(charts.nth(i))]
+            cut = cut_cells(viewer.locator("body"))
+            viewer.screenshot(path=str(p.artifacts / f"readable_report_{layout}.png"), full_page=True)
+            assert not cut, (layout, cut)
+            assert not clashes, (layout, clashes)
+    finally:
+        viewer.close()

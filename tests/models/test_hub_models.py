@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -43,7 +44,7 @@ def tiny_bert(tmp_path_factory):
 
 def test_download_from_the_endpoint_then_offline_from_the_cache(milvus, tiny_bert, tmp_path):
     hf_home, out = tmp_path / "hf", tmp_path / "run.json"
-    with HubServer({"acme/tiny-bert": tiny_bert}) as hub:
+    with HubServer({"acme/tiny-bert": tiny_bert}, slow_from=1_000_000, delay=1.0) as hub:  # small files first
         env = {"HF_ENDPOINT": hub.url, "HF_HOME": str(hf_home), "HF_TOKEN": "hf_test_token",
                "HF_HUB_OFFLINE": "0"}
         p = run_cli(env, "retrieval", "--dataset", "sample", "--models", "hf:acme/tiny-bert", "--k", "4",
@@ -53,7 +54,12 @@ def test_download_from_the_endpoint_then_offline_from_the_cache(milvus, tiny_ber
     snapshot = hf_home / "hub" / "models--acme--tiny-bert" / "snapshots" / COMMIT
     assert (snapshot / "model.safetensors").is_file()
     assert (hf_home / "hub" / "models--acme--tiny-bert" / "refs" / "main").read_text() == COMMIT
-    assert "hf:acme/tiny-bert: downloading" in p.stderr and " MB" in p.stderr
+    # the download's progress, from the first byte counts to all of them (issue 24)
+    shown = [re.fullmatch(r"  hf:acme/tiny-bert: downloading ([\d.]+)/([\d.]+) MB \((\d+)%\)", ln)
+             for ln in p.stderr.splitlines() if "downloading" in ln]
+    assert len(shown) >= 2 and all(shown), p.stderr
+    assert int(shown[0].group(3)) < 100 and shown[-1].group(3) == "100", p.stderr
+    assert shown[-1].group(1) == shown[-1].group(2) and len({m.group(2) for m in shown}) == 1, p.stderr
     assert {r[1].rsplit("/", 1)[-1] for r in served if r[0] == "GET" and "/resolve/" in r[1]} == {
         "config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"}
     assert served and all(auth == "Bearer hf_test_token" for _, _, auth in served)  # the token, to the hub

@@ -125,8 +125,10 @@ def test_frontier_joins_quality_cost_and_load_latency(store):
     assert frame.loc["minilm", "cost_per_1k"] == 0 and frame.loc["openai-3-small", "cost_per_1k"] > 0
     assert frame["pareto"].to_dict() == {"minilm": False, "openai-3-small": True, "bm25": True}
     fig = frontier_figure(frame.reset_index())
-    stars = [t for t in fig.data if t.name == "Pareto-optimal"][0]
-    assert sorted(stars.text) == ["bm25", "openai-3-small"] and fig.layout.xaxis.title.text.startswith("p95")
+    stars = [t.name for t in fig.data if t.legendgroup == "Pareto-optimal"]
+    assert sorted(stars) == ["bm25 ★", "openai-3-small ★"] and fig.layout.xaxis.title.text.startswith("p95")
+    assert [t.name for t in fig.data if t.legendgroup == "dominated"] == ["minilm"]
+    assert all(t.mode in ("markers", "lines") for t in fig.data)  # names in the legend, none beside a point
 
 
 def test_frontier_for_rag_prices_generator_tokens_but_not_the_judges(store):

@@ -5,6 +5,8 @@ request (path, Authorization header), so tests drive the real download code with
 Usage:
     with HubServer({"acme/tiny": folder}) as hub:   # hub.url as HF_ENDPOINT
         ...; hub.requests                          # [(method, path, authorization)]
+    HubServer({"acme/tiny": folder}, slow_from=1_000_000, delay=0.5)   # files of 1 MB or more wait 0.5 s: the
+    # small files finish first, so a download's progress has a step between 0 and done to observe
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -20,8 +23,9 @@ COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 
 class HubServer:
-    def __init__(self, repos: dict[str, Path]):
+    def __init__(self, repos: dict[str, Path], slow_from: int | None = None, delay: float = 0.0):
         self.repos = {r: Path(p) for r, p in repos.items()}
+        self.slow_from, self.delay = slow_from, delay
         self.requests: list[tuple[str, str, str | None]] = []
         hub = self
 
@@ -35,13 +39,15 @@ class HubServer:
             def do_GET(self):
                 self._serve(body=True)
 
-            def _send(self, code: int, data: bytes, headers: dict, body: bool):
+            def _send(self, code: int, data: bytes, headers: dict, body: bool, delay: float = 0.0):
                 self.send_response(code)
                 for k, v in headers.items():
                     self.send_header(k, v)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 if body:
+                    self.wfile.flush()
+                    time.sleep(delay)  # a large file's bytes arrive after the small files' (its size is known)
                     self.wfile.write(data)
 
             def _serve(self, body: bool):
@@ -65,8 +71,10 @@ class HubServer:
                         if not p.is_file():
                             return self._send(404, b"", {"X-Error-Code": "EntryNotFound"}, body)
                         data = p.read_bytes()
+                        slow = body and hub.slow_from is not None and len(data) >= hub.slow_from
                         return self._send(200, data, {"X-Repo-Commit": COMMIT,
-                                                      "ETag": f'"{hashlib.sha1(data).hexdigest()}"'}, body)
+                                                      "ETag": f'"{hashlib.sha1(data).hexdigest()}"'}, body,
+                                          delay=hub.delay if slow else 0.0)
                 self._send(404, b'{"error": "Repository not found"}',
                            {"X-Error-Code": "RepoNotFound", "Content-Type": "application/json"}, body)
 
