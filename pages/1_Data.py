@@ -12,10 +12,10 @@ from ui.tables import dataset_caption, dataset_tabs
 
 use_session_language()  # the session's language, also when this page runs on its own (AppTest)
 st.title("📂 " + _("Data"))
-st.write("Pick what to evaluate on. Every file is validated before anything is indexed; an error names "
-         "the file, line and field (in a workbook the sheet, row and column), and the current dataset stays loaded.")
+st.write(_("Pick what to evaluate on. Every file is validated before anything is indexed; an error names the "
+           "file, line and field (in a workbook the sheet, row and column), and the current dataset stays loaded."))
 
-source = st.radio("Source", SOURCES, horizontal=True)
+source = st.radio(_("Source"), SOURCES, horizontal=True, key="data_source", format_func=_)
 SOURCE_FORMS[source]()
 
 st.divider()

@@ -24,7 +24,7 @@ language_caption(ds)
 
 caps = server_capabilities()  # models and index types this Milvus cannot run are shown disabled, with why
 if ds.modality in ("image", "audio"):
-    names = model_picker("Models to index", "index_models", modality=ds.modality)
+    names = model_picker(_("Models to index"), "index_models", modality=ds.modality)
     ds = ds.select_queries(ds.modality)  # indexing embeds the corpus only: an img:/aud: model indexes it too
 else:
     names = model_keys(*model_chooser(models_on(caps, session_settings())))
@@ -35,7 +35,7 @@ if ds.modality == "text":
     analyzer_setting(caps, ds)  # app-wide too
     cfg = index_config()
 
-if st.button("Build collections", type="primary", disabled=not names or not fits):
+if st.button(_("Build collections"), type="primary", disabled=not names or not fits):
     build(ds, names, caps, cfg)
 if ds.modality == "text":
     providers_panel()  # Cohere, Voyage, Jina, Gemini, DashScope, Zhipu, SiliconFlow: price, limits, keys

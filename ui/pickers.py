@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import streamlit as st
 
+from rag.i18n import N_, _
 from ui.state import session_settings
 
 CUSTOM_MODELS_HELP = ("hf:BAAI/bge-small-zh-v1.5, st:/path/to/model-folder, "
                       "oai:nomic-embed-text@http://127.0.0.1:11434/v1, minilm#dim=256, voyage:voyage-3.5")
 IMAGE_MODELS_HELP = "clip:/path/to/clip-or-siglip-folder, img:/path/to/resnet-vit-or-dinov2-folder"
 AUDIO_MODELS_HELP = "clap:/path/to/clap-folder, aud:/path/to/ast-or-wav2vec2-folder"
-OWN_MODELS_LABEL = "Your own models (comma-separated)"
-OWN_MODELS_TIP = ("Text datasets: hf:ORG/NAME[@REVISION] (the Hugging Face hub, HF_ENDPOINT for a mirror), "
+OWN_MODELS_LABEL = N_("Your own models (comma-separated)")  # shown with _(OWN_MODELS_LABEL)
+OWN_MODELS_TIP = N_("Text datasets: hf:ORG/NAME[@REVISION] (the Hugging Face hub, HF_ENDPOINT for a mirror), "
                   "st:FOLDER (a sentence-transformers folder), oai:MODEL@BASE_URL (an "
                   "OpenAI-compatible endpoint), openai-3-small:DIMS, PROVIDER:MODEL[:DIMS] (cohere, voyage, jina, "
                   "gemini, dashscope, zhipu, siliconflow: see the Index page's providers table). "
@@ -80,9 +81,10 @@ def model_picker(label: str, key: str, prefer_indexed: bool = False, modality: s
     indexed = [m for m in st.session_state.get("indexed_models") or [] if m and model_modality(m) == modality]
     default = (indexed if prefer_indexed else []) or default_models(runnable)
     offered = list(dict.fromkeys(runnable + indexed))
-    chosen = st.multiselect(label, offered, default=default, help=unavailable_help(options)) if offered else []
+    chosen = st.multiselect(label, offered, default=default, help=unavailable_help(options),
+                            key=f"{key}_chosen") if offered else []
     field = f"{key}_custom"  # kept per modality: an image dataset's clip:/img: specs do not follow a text dataset
-    custom = keep(field, st.text_input(OWN_MODELS_LABEL, key=kept(field, slot=modality), help=OWN_MODELS_TIP,
+    custom = keep(field, st.text_input(_(OWN_MODELS_LABEL), key=kept(field, slot=modality), help=_(OWN_MODELS_TIP),
                                        placeholder={"image": IMAGE_MODELS_HELP, "audio": AUDIO_MODELS_HELP}.get(
                                            modality, CUSTOM_MODELS_HELP)),
                   slot=modality)
@@ -133,16 +135,18 @@ def query_kind_picker(ds, key: str) -> str:
     if ds.modality not in ("image", "audio") or not kinds:
         return "all"
     counts = {"all": sum(kinds.values()), **kinds}
-    return keep(key, st.radio("Queries", list(counts), horizontal=True, key=kept(key, counts),
-                              format_func=lambda o: f"{o} ({counts[o]})",
-                              help="img: / aud: models embed images / sounds only: pick 'image' / 'audio' to "
-                                   "evaluate them on those queries."))
+    from ui.tables import QUERY_KINDS
+
+    return keep(key, st.radio(_("Queries"), list(counts), horizontal=True, key=kept(key, counts),
+                              format_func=lambda o: f"{_(QUERY_KINDS.get(o, o))} ({counts[o]})",
+                              help=_("img: / aud: models embed images / sounds only: pick 'image' / 'audio' to "
+                                     "evaluate them on those queries.")))
 
 
 def unavailable_help(options: list[tuple[object, bool, str]]) -> str | None:
     """The models left out of a picker and why (``rag.milvus.capabilities.models_on``), for its help text."""
     out = [f"{spec.name}: {why}" for spec, ok, why in options if not ok]
-    return ("Not offered here: " + "; ".join(out)) if out else None
+    return _("Not offered here: {models}").format(models="; ".join(out)) if out else None
 
 
 def llm_picker(role: str, options: list[str], default: str) -> tuple[str, str | None]:
