@@ -28,3 +28,55 @@ def raw_cells(at) -> list[str]:
             shown = [e.value] + ([e.label, e.delta] if kind == "metric" else [])
             found += [str(s) for s in shown if s is not None and RAW_CELL.search(str(s))]
     return found
+
+
+# --- the interface language (issue 29): no interface string of ours left in English -----------------------------
+# What a reader sees besides the text elements: widget labels, help texts, placeholders, the options a choice
+# shows, tab / expander / status labels, buttons and links, table headers (cells hold data and are not read).
+WIDGET_KINDS = ("button", "download_button", "page_link", "selectbox", "multiselect", "radio", "text_input",
+                "number_input", "checkbox", "toggle", "text_area", "file_uploader", "expander", "tabs", "status")
+ENGLISH_WORD = re.compile(r"[A-Za-z][a-z]{2,}")  # a word of three letters or more; abbreviations (BM25, CI) pass
+# names and identifiers, stripped before reading: code spans, specs and paths (hf:ORG/NAME, qrels/<split>.tsv,
+# ndcg@10, #max_tokens=N), hyphenated names (sentence-transformers, sample-zh), camelCase parameters
+NAMES = re.compile(r"`[^`]*`|[A-Za-z0-9._<>\[\]%&~-]*[/:@#=_](?=\S)[A-Za-z0-9./:@#=%&_<>\[\]-]*"
+                   r"|\b\w+(?:-\w+)+\b|\b[A-Za-z][a-z]*[A-Z]\w*\b|\.[a-z]{2,7}\b")
+# Names, units and terms kept in English in Chinese text on purpose (data, model, tool and product names; the
+# field's terms the catalog keeps): every word here is a decision, not a leak.
+ALLOWED_WORDS = frozenset("""
+milvus lite minilm hybrid sample scifact jieba lindera ipadic chinese english standard icu cnalphanumonly auto
+bootstrap token tokens holm beir excel parquet jsonl corpus queries qrels captions split tsv png jpg webp txt pdf
+docx html json csv xlsx hugging face hub openai cohere voyage jina gemini dashscope zhipu siliconflow google
+alibaba clip siglip resnet dinov2 clap ast img aud unverified unicode latin han hiragana katakana hangul common
+py3langid flat hnsw streamlit plotly ragas locust setup decision report regression
+""".split())
+
+
+def shown_texts(at) -> list[str]:
+    """Every interface text an AppTest run shows: text elements, widgets' labels, help, placeholders and options,
+    block labels, table headers and index names."""
+    out = []
+    for kind in TEXT_KINDS:
+        for e in getattr(at, kind):
+            out += [e.value] + ([e.label] if kind == "metric" else [])
+    for kind in WIDGET_KINDS:
+        for w in getattr(at, kind):
+            out += [getattr(w, a, None) for a in ("label", "help", "placeholder")]
+            out += list(getattr(w, "options", None) or [])
+    for d in at.dataframe:
+        frame = d.value
+        out += [str(c) for c in frame.columns] + [str(n) for n in frame.index.names if n]
+    return [t for t in out if isinstance(t, str) and t.strip()]
+
+
+def english_left(at, data: tuple[str, ...] = (), allowed: frozenset[str] = ALLOWED_WORDS) -> list[str]:
+    """The shown texts that still read English after ``data`` (the dataset's texts, ids, model names: shown as
+    they are, never translated) and names are taken out: each with the English words found."""
+    found = []
+    for text in shown_texts(at):
+        rest = text
+        for d in sorted((d for d in data if d), key=len, reverse=True):
+            rest = rest.replace(d, " ")
+        words = [w for w in ENGLISH_WORD.findall(NAMES.sub(" ", rest)) if w.lower() not in allowed]
+        if words:
+            found.append(f"{text[:160]!r}: {words}")
+    return found
