@@ -32,7 +32,8 @@ def data_of(at, models: tuple[str, ...] = ()) -> tuple[str, ...]:
     ds = at.session_state["dataset"]
     texts = [ds.name, *(d.id for d in ds.documents), *(d.title for d in ds.documents),
              *(q.id for q in ds.queries), *(q.text for q in ds.queries), *(q.reference or "" for q in ds.queries)]
-    return (*texts, *REGISTRY, *models, *(p.label for p in PROVIDERS.values()), *(p.key_env for p in PROVIDERS.values()))
+    providers = [t for p in PROVIDERS.values() for t in (p.label, p.key_env)]
+    return (*texts, *REGISTRY, *models, *providers)
 
 
 def assert_chinese(at, models: tuple[str, ...] = ()) -> None:
@@ -103,7 +104,8 @@ def test_a_choice_survives_switching_the_language(milvus):
     at.run()
     assert not at.exception
     assert at.radio(key="data_source").value == "Documents (.txt, .md, .pdf, .docx, .html)"
-    assert (at.number_input(key="chunk_size").label, at.number_input(key="chunk_size").value) == ("分块大小（字符）", 500)
+    size = at.number_input(key="chunk_size")
+    assert (size.label, size.value) == ("分块大小（字符）", 500)
 
     at = page("3_Retrieval.py", "zh").run()
     at.multiselect(key="retrieval_models_chosen").set_value(["bm25"]).run()
