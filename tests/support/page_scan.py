@@ -71,8 +71,13 @@ def shown_texts(at) -> list[str]:
 def english_left(at, data: tuple[str, ...] = (), allowed: frozenset[str] = ALLOWED_WORDS) -> list[str]:
     """The shown texts that still read English after ``data`` (the dataset's texts, ids, model names: shown as
     they are, never translated) and names are taken out: each with the English words found."""
+    return english_lines(shown_texts(at), data, allowed)
+
+
+def english_lines(texts, data: tuple[str, ...] = (), allowed: frozenset[str] = ALLOWED_WORDS) -> list[str]:
+    """``english_left`` for plain texts (a browser page's lines): each text still reading English, with its words."""
     found = []
-    for text in shown_texts(at):
+    for text in texts:
         rest = text
         for d in sorted((d for d in data if d), key=len, reverse=True):
             rest = rest.replace(d, " ")
