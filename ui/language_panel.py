@@ -129,14 +129,29 @@ def analyzer_setting(caps, ds) -> None:
 def model_fit_notes(names: list[str], ds) -> None:
     """A warning per model whose languages do not cover the corpus (nothing for models that fit)."""
     from rag.models.base import ModelUnavailable
-    from rag.models.language_fit import fit_warning
     from rag.models.registry import resolve
 
     for name in names:
         try:
-            why = fit_warning(resolve(name), profile(ds))
+            why = fit_note(resolve(name), profile(ds))
         except (ModelUnavailable, ValueError):
             continue
         if why:
             st.warning(_("**{model}**: {why}. Its scores measure the mismatch, not retrieval on your data.").format(
                 model=name, why=why), icon="🌐")
+
+
+def fit_note(spec, p) -> str | None:
+    """``rag.models.language_fit.fit_warning`` in the session's language (the same text in English, which is what
+    runs record): "all-MiniLM-L6-v2 是英语模型，而你的文档 100 % 是中文"."""
+    from rag.models.language_fit import fit_gap, fit_warning, model_name, pct
+
+    if current_language() == DEFAULT or (gap := fit_gap(spec, p)) is None:
+        return fit_warning(spec, p)
+    langs, lang, share = gap
+    model = model_name(spec)
+    if spec.kind == "hybrid":
+        model = _("the dense part of {spec} ({model})").format(spec=spec.ref, model=model)
+    return _("{model} is a {reads} model; {share} of your documents are {language}").format(
+        model=model, reads=_(" and ").join(language_label(c) for c in langs), share=pct(share),
+        language=language_label(lang))

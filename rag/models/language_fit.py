@@ -19,19 +19,21 @@ MULTILINGUAL, BY_ANALYZER = "*", "analyzer"
 NOTICE_SHARE = 0.2  # a language not the main one is named when it holds at least this share of documents
 
 
-def _model_name(spec) -> str:
+def model_name(spec) -> str:
     """all-MiniLM-L6-v2 from sentence-transformers/all-MiniLM-L6-v2 (the name on the model's card)."""
     return spec.model_id.rsplit("/", 1)[-1] if spec.model_id else spec.ref
 
 
-def _pct(x: float) -> str:
+def pct(x: float) -> str:
     p = 100 * x
     return f"{p:.1f} %" if 0 < p < 1 or 99 < p < 100 else f"{p:.0f} %"
 
 
-def fit_warning(spec, profile: LanguageProfile) -> str | None:
-    """Why the model's languages do not cover the corpus (its main language, or any language holding
-    >= 20 % of the documents), or None (covered, multilingual, BM25, or languages unknown)."""
+def fit_gap(spec, profile: LanguageProfile) -> tuple[tuple[str, ...], str, float] | None:
+    """(the languages the model reads, the uncovered language, its share of the documents) when the model's
+    languages do not cover the corpus (its main language, or any language holding >= 20 % of the documents),
+    else None (covered, multilingual, BM25, or languages unknown). The facts ``fit_warning`` words (the pages
+    word them in the reader's language)."""
     langs = tuple(getattr(spec, "languages", ()) or ())
     if not langs or MULTILINGUAL in langs or BY_ANALYZER in langs:
         return None
@@ -40,10 +42,18 @@ def fit_warning(spec, profile: LanguageProfile) -> str | None:
     if not uncovered:
         return None
     lang, share = max(uncovered, key=lambda x: x[1])
+    return langs, lang, share
+
+
+def fit_warning(spec, profile: LanguageProfile) -> str | None:
+    """Why the model's languages do not cover the corpus, in English (what runs record), or None."""
+    if (gap := fit_gap(spec, profile)) is None:
+        return None
+    langs, lang, share = gap
     reads = " and ".join(language_name(code) for code in langs)
     article = "an" if reads[:1].upper() in "AEIOU" else "a"
     part = "the dense part of " + spec.ref + ", " if spec.kind == "hybrid" else ""
-    return (f"{part}{_model_name(spec)} is {article} {reads} model; {_pct(share)} of your documents are "
+    return (f"{part}{model_name(spec)} is {article} {reads} model; {pct(share)} of your documents are "
             f"{language_name(lang)}")
 
 
