@@ -156,12 +156,13 @@ def llm_picker(role: str, options: list[str], default: str) -> tuple[str, str | 
 
     c1, c2, c3 = st.columns([2, 2, 3])
     kind = c1.selectbox(role, options, index=options.index(default), key=f"{role}_kind",
-                        format_func=lambda o: GENERATORS[o].label if o in GENERATORS else "none (no judge)")
+                        format_func=lambda o: GENERATORS[o].label if o in GENERATORS else _("none (no judge)"))
     if kind not in PROVIDERS:
         return kind, None
-    model = c2.text_input(f"{role} model", PROVIDERS[kind].default_model, key=f"{role}_{kind}_model")
-    url = c3.text_input(f"{role} base URL", PROVIDERS[kind].base_url or "", key=f"{role}_{kind}_url",
-                        help=PROVIDERS[kind].help) or None
+    model = c2.text_input(_("{role} model").format(role=role), PROVIDERS[kind].default_model,
+                          key=f"{role}_{kind}_model")
+    url = c3.text_input(_("{role} base URL").format(role=role), PROVIDERS[kind].base_url or "",
+                        key=f"{role}_{kind}_url", help=PROVIDERS[kind].help) or None
     return f"{kind}:{model}", url
 
 
@@ -183,4 +184,4 @@ def metric_choices(store, ids: list[str]) -> tuple[list[str], int]:
 def metric_picker(store, ids: list[str], key: str) -> str | None:
     """The metric to compare the runs ``ids`` on (their default first), or None when they have none."""
     names, index = metric_choices(store, ids)
-    return st.selectbox("Metric", names, index=index, key=key) if names else None
+    return st.selectbox(_("Metric"), names, index=index, key=key) if names else None
