@@ -19,6 +19,15 @@ DEFAULT_MODELS = ["minilm", "bm25", "hybrid"]
 TASK_NAMES = {"retrieval": N_("retrieval"), "rag": N_("RAG"), "image": N_("image search")}  # shown; the value stays
 
 
+def metric_name(m: str) -> str:
+    """A brief's metric as the reader's language writes it: English the field value (today's text), Chinese the
+    abbreviation with its gloss ("nDCG（归一化折损累计增益）")."""
+    from evaluators.stats.labels import glossed, metric_label
+    from rag.i18n import DEFAULT, current_language
+
+    return m if current_language() == DEFAULT else glossed(metric_label("hit" if m == "hit_rate" else m))
+
+
 def _none(v: float) -> float | None:
     return v or None  # 0 in a limit field means "no limit"
 
@@ -45,7 +54,7 @@ def brief_form() -> tuple[Brief, list[str]] | None:
         vals = {
             "task": c1.selectbox(_("Task"), TASKS, key="decide_task",
                                  format_func=lambda t: _(TASK_NAMES.get(t, t))),
-            "metric": c1.selectbox(_("Quality metric"), METRICS, key="decide_metric"),
+            "metric": c1.selectbox(_("Quality metric"), METRICS, key="decide_metric", format_func=metric_name),
             "k": c1.number_input(_("at k"), 1, 100, key="decide_k"),
             "min_quality": c1.number_input(_("Minimum acceptable"), 0.0, 1.0, step=0.05, key="decide_min_quality"),
             "p95_ms": _none(c2.number_input(_("Latency SLO: p95 ≤ (ms)"), 0.0, 60_000.0, step=10.0,

@@ -6,9 +6,13 @@ import streamlit as st
 
 from flows import demo
 from rag.data.samples.text import load_sample
-from rag.i18n import _, fmt_number
+from rag.i18n import N_, _, fmt_number
 from ui.resources import retriever
 from ui.state import session_settings, set_dataset
+
+# flows.judged.NO_LLM (English there: the demo records it as the step's reason), shown with _(why)
+NO_LLM_TEXT = N_("no LLM configured: set OPENAI_API_KEY (environment, .env or the sidebar) or an OpenAI-compatible "
+                 "base URL to add LLM answers and the judged metrics")
 
 
 def md(text: str) -> str:
@@ -64,7 +68,7 @@ def demo_panel() -> None:
                                                tokens=fmt_number(est["total_tokens"]),
                                                cost=f"{est['cost_usd']:.4f}", cap=f"{cap:g}")), icon="🧮")
         else:
-            st.caption(_("Judged metrics: {why}.").format(why=why))
+            st.caption(_("Judged metrics: {why}.").format(why=_(why)))
         if st.button(_("▶ Run the demo"), type="primary") and not _run(cap, settings):
             return
         _show(st.session_state.get("demo_result"))

@@ -35,7 +35,8 @@ def models_frame(models) -> pd.DataFrame:
 
 def collection_label(cols: list[dict], name: str) -> str:
     """"name (dataset · model · index)" for the drop picker."""
-    return next(f"{name} ({c['dataset']} · {c['model'] or _('model not recorded')}"
+    unknown = _("model not recorded")  # not inside the f-string: the catalog's extractor reads only plain calls
+    return next(f"{name} ({c['dataset']} · {c['model'] or unknown}"
                 f"{' · ' + c['index'] if c['index'] else ''})" for c in cols if c["name"] == name)
 
 
@@ -76,7 +77,8 @@ def build(ds, names: list[str], caps, cfg) -> None:
         show_error(e, _("Indexing"))
     else:
         st.success(_("Ready: {models}").format(models=", ".join(
-            f"{m} ({_('reused') if b.reused else _('{rate} docs/s').format(rate=fmt_number(round(b.docs_per_s)))})"
+            _("{model} (reused)").format(model=m) if b.reused else
+            _("{model} ({rate} docs/s)").format(model=m, rate=fmt_number(round(b.docs_per_s)))
             for m, b in built.items())), icon="✅")
         st.session_state["indexed_models"] = list(built)
         limits_for(ds, list(built), cfg, session_settings())

@@ -98,7 +98,7 @@ def language_details(ds) -> None:
         st.dataframe(localized(pd.DataFrame(rows)), hide_index=True, width="stretch")
         scripts = ", ".join(f"{k} {100 * v:.0f} %" for k, v in p.document_side.scripts.items())
         st.caption(_("Scripts (documents): {scripts} · mixed-language texts: {mixed} · detector: {detector}").format(
-            scripts=scripts, mixed=p.mixed_count, detector=p.detector))
+            scripts=scripts, mixed=p.mixed_count, detector=p.detector.replace("Unicode scripts", _("Unicode scripts"))))
 
 
 def analyzer_setting(caps, ds) -> None:

@@ -35,8 +35,8 @@ def _brief(r: dict) -> str:
     from flows.decide.brief import WHERE, Brief
 
     b = Brief(**r["brief"])
-    return f"{b.task}; " + "; ".join(text for _k, text in b.constraints()) + \
-        f"; {_(WHERE[b.where])}; {_('licenses allowing commercial use') if b.commercial else _('any license')}"
+    license_ = _("licenses allowing commercial use") if b.commercial else _("any license")
+    return f"{b.task}; " + "; ".join(text for _k, text in b.constraints()) + f"; {_(WHERE[b.where])}; {license_}"
 
 
 def _data(r: dict) -> str:

@@ -41,13 +41,14 @@ ENGLISH_WORD = re.compile(r"[A-Za-z][a-z]{2,}")  # a word of three letters or mo
 NAMES = re.compile(r"`[^`]*`|[A-Za-z0-9._<>\[\]%&~-]*[/:@#=_](?=\S)[A-Za-z0-9./:@#=%&_<>\[\]-]*"
                    r"|\b\w+(?:-\w+)+\b|\b[A-Za-z][a-z]*[A-Z]\w*\b|\.[a-z]{2,7}\b")
 # Names, units and terms kept in English in Chinese text on purpose (data, model, tool and product names; the
-# field's terms the catalog keeps): every word here is a decision, not a leak.
+# field's terms the catalog keeps, metric abbreviations as the field writes them): every word here is a decision.
 ALLOWED_WORDS = frozenset("""
 milvus lite minilm hybrid sample scifact jieba lindera ipadic chinese english standard icu cnalphanumonly auto
 bootstrap token tokens holm beir excel parquet jsonl corpus queries qrels captions split tsv png jpg webp txt pdf
 docx html json csv xlsx hugging face hub openai cohere voyage jina gemini dashscope zhipu siliconflow google
 alibaba clip siglip resnet dinov2 clap ast img aud unverified unicode latin han hiragana katakana hangul common
 py3langid flat hnsw streamlit plotly ragas locust setup decision report regression
+ndcg mrr map precision recall hit langid base
 """.split())
 
 
@@ -77,10 +78,11 @@ def english_left(at, data: tuple[str, ...] = (), allowed: frozenset[str] = ALLOW
 def english_lines(texts, data: tuple[str, ...] = (), allowed: frozenset[str] = ALLOWED_WORDS) -> list[str]:
     """``english_left`` for plain texts (a browser page's lines): each text still reading English, with its words."""
     found = []
+    shown = sorted({d for d in data if d and d.strip()}, key=len, reverse=True)  # whole words only: an id "rec"
+    data_re = re.compile("|".join(rf"(?<![A-Za-z0-9]){re.escape(d)}(?![A-Za-z0-9])" for d in shown)) if shown \
+        else None                                                            # is not the start of "recall"
     for text in texts:
-        rest = text
-        for d in sorted((d for d in data if d), key=len, reverse=True):
-            rest = rest.replace(d, " ")
+        rest = data_re.sub(" ", text) if data_re else text
         words = [w for w in ENGLISH_WORD.findall(NAMES.sub(" ", rest)) if w.lower() not in allowed]
         if words:
             found.append(f"{text[:160]!r}: {words}")
