@@ -30,7 +30,7 @@ def models_frame(models) -> pd.DataFrame:
     """One row per registry model: whether it can run here and, when not, why (English: the frame the tests read;
     shown through ``ui.tables.localized``)."""
     return pd.DataFrame([{"model": m.name, "what": m.label, "kind": m.kind, "can run": "🟢 yes" if ok else "⚪ no",
-                          "why not": missing() if ok else why} for m, ok, why in models])
+                          "why not": missing() if ok else _(why)} for m, ok, why in models])
 
 
 def collection_label(cols: list[dict], name: str) -> str:

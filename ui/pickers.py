@@ -29,6 +29,8 @@ OWN_MODELS_TIP = N_("Text datasets: hf:ORG/NAME[@REVISION] (the Hugging Face hub
                   "hf:intfloat/multilingual-e5-small#query=query:%20&dim=256 (query, document, dim, max_tokens, "
                   "revision; %20 for a trailing space, %2C for a comma).")
 DEFAULT_MODELS = ("minilm", "bm25")
+# rag.models.registry's reason an OpenAI model cannot run (English there: the CLI and runs say it), shown with _()
+NO_OPENAI_KEY = N_("needs OPENAI_API_KEY (environment, .env, or the sidebar)")
 
 
 def model_keys(chosen: list[str], custom: str) -> list[str]:
@@ -145,7 +147,7 @@ def query_kind_picker(ds, key: str) -> str:
 
 def unavailable_help(options: list[tuple[object, bool, str]]) -> str | None:
     """The models left out of a picker and why (``rag.milvus.capabilities.models_on``), for its help text."""
-    out = [f"{spec.name}: {why}" for spec, ok, why in options if not ok]
+    out = [f"{spec.name}: {_(why)}" for spec, ok, why in options if not ok]
     return _("Not offered here: {models}").format(models="; ".join(out)) if out else None
 
 

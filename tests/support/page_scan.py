@@ -48,7 +48,7 @@ bootstrap token tokens holm beir excel parquet jsonl corpus queries qrels captio
 docx html json csv xlsx hugging face hub openai cohere voyage jina gemini dashscope zhipu siliconflow google
 alibaba clip siglip resnet dinov2 clap ast img aud unverified unicode latin han hiragana katakana hangul common
 py3langid flat hnsw streamlit plotly ragas locust setup decision report regression
-ndcg mrr map precision recall hit langid base
+ndcg mrr map precision recall hit langid base transformers
 """.split())
 
 
