@@ -173,7 +173,7 @@ def query_order(queries: dict) -> list[str]:
 def query_drilldown(ds, result) -> None:
     """Per query: the side-by-side rank table (tinted; an image dataset's with thumbnails), its legend,
     and scores and grades. Only the queries the run searched are offered."""
-    from evaluators.retrieval.evaluate import THUMB_PX, comparison_styler, comparison_table, ranking_detail
+    from evaluators.retrieval.evaluate import THUMB_PX, comparison_table, ranking_detail
     from rag.models.asr import segment_media
     from ui.images import query_label, rank_table, show_query
 
@@ -191,7 +191,7 @@ def query_drilldown(ds, result) -> None:
             st.markdown(_("**{query}** · relevant: {documents}").format(
                 query=queries[qid].text, documents=", ".join(ds.doc(d).title or d for d in ds.relevant(qid))))
         # Styler tints: ❎ and ✅ look alike in Noto Color Emoji, the green / red cell does not.
-        st.dataframe(comparison_styler(localized(comparison_table(ds, result, qid))), width="stretch",
+        st.dataframe(rank_styler(comparison_table(ds, result, qid)), width="stretch",
                      height=35 * (result.k + 3) + 3, column_config={"_index": st.column_config.TextColumn(
                          _("Rank"), width=110)})
         if ds.modality == "audio":
@@ -213,13 +213,26 @@ def query_drilldown(ds, result) -> None:
             st.markdown(_("Reference answer: {answer}").format(answer=queries[qid].reference))
 
 
+NO_MATCH_TEXT = N_("— (no match)")  # evaluators.formatting.NO_MATCH, the rank tables' empty rank
+
+
+def rank_styler(table: pd.DataFrame):
+    """The tinted rank table in the session's language: headers and row labels translated before the tints
+    are computed (they read the cells), the "no match" cell translated as displayed only (its tint reads it)."""
+    from evaluators.formatting import NO_MATCH
+    from evaluators.retrieval.evaluate import comparison_styler
+
+    styler = comparison_styler(localized(table))
+    return styler if current_language() == DEFAULT else styler.format(lambda v: _(v) if v == NO_MATCH else v)
+
+
 def legend() -> str:
     """``evaluators.retrieval.evaluate.LEGEND`` in the session's language (the same text in English)."""
     from evaluators.formatting import NO_MATCH, NOT_RELEVANT, RELEVANT
 
     return _("Cell colour = relevance: green {relevant} relevant, red {not_relevant} not relevant, grey {no_match} "
              "(the model returned fewer than k).").format(relevant=RELEVANT, not_relevant=NOT_RELEVANT,
-                                                          no_match=NO_MATCH)
+                                                          no_match=_(NO_MATCH))
 
 
 def row_labels(rows: list[dict]) -> dict[int, str]:
