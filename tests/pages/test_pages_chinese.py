@@ -105,7 +105,7 @@ def test_retrieval_page_in_chinese_after_a_comparison(milvus, zh):
     next(b for b in at.button if b.label == "对比").click().run()
     assert_chinese(at, ("minilm", "bm25"))
     assert [s.value for s in at.subheader][:2] == [
-        "各模型指标（均值，基于查询的 95% bootstrap 置信区间，1,000 次重采样）", "各模型看到的内容"]
+        "各模型指标（均值，基于查询的 95% bootstrap 置信区间，10,000 次重采样）", "各模型看到的内容"]
     ranks = next(d.value for d in at.dataframe if "召回率" in list(d.value.index))  # the per-query rank table
     assert list(ranks.index[-2:]) == ["精确率", "召回率"] and list(ranks.columns) == ["minilm", "bm25"]
 
