@@ -55,7 +55,7 @@ def localized(frame: pd.DataFrame) -> pd.DataFrame:
     if current_language() == DEFAULT:
         return frame
     out = frame.rename(columns=lambda c: _(c) if c in HEADERS else c)
-    if out.index.dtype == object:
+    if not pd.api.types.is_numeric_dtype(out.index):  # object or pandas' string dtype
         out.index = out.index.map(lambda v: _(v) if v in HEADERS else v)
     if out.index.name in HEADERS:
         out.index = out.index.rename(_(out.index.name))
