@@ -49,6 +49,10 @@ CELLS = frozenset((
     N_("not measured"), N_("unknown origin"), N_("dense"), N_("sparse"), N_("hybrid"), N_("local"), N_("api")))
 
 
+DATA_COLUMNS = frozenset(("model", "name", "id", "title", "text", "question", "query", "document", "dataset", "spec",
+                          "provider", "file", "doc id", "model_a", "model_b", "reference answer", "relevant", "key"))
+
+
 def localized(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with its known headers (``HEADERS``) and fixed cell words (``CELLS``) in the session's language;
     English: the frame itself, unchanged. Why here: one place for every table of these pages, data untouched."""
@@ -59,7 +63,11 @@ def localized(frame: pd.DataFrame) -> pd.DataFrame:
         out.index = out.index.map(lambda v: _(v) if v in HEADERS else v)
     if out.index.name in HEADERS:
         out.index = out.index.rename(_(out.index.name))
-    return out.apply(lambda col: col.map(lambda v: _(v) if isinstance(v, str) and v in CELLS else v))
+    for col in frame.columns:  # data columns keep their values: a model named "hybrid" is not 混合
+        if col not in DATA_COLUMNS:
+            out[_(col) if col in HEADERS else col] = frame[col].map(lambda v: _(v) if isinstance(v, str) and v in CELLS
+                                                                   else v).values
+    return out
 
 
 def dataset_caption(ds) -> None:

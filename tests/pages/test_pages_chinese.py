@@ -88,6 +88,7 @@ def test_index_page_in_chinese_before_and_after_a_bm25_build(milvus, zh):
     models = at.dataframe[0].value
     assert list(models.columns) == ["模型", "说明", "类型", "可运行", "不可运行的原因"]
     assert set(models["可运行"]) <= {"🟢 是", "⚪ 否"}
+    assert "hybrid" in set(models["模型"]) and "混合" in set(models["类型"])  # data kept, fixed words translated
     at.multiselect(key="index_chosen").set_value(["bm25"]).run()
     next(b for b in at.button if b.label == "构建集合").click().run()
     assert_chinese(at, ("bm25",))
