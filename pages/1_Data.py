@@ -5,7 +5,7 @@ import streamlit as st
 
 from rag.i18n import _
 from ui.data_sources import SOURCE_FORMS, SOURCES
-from ui.interface_language import use_session_language
+from ui.interface_language import keep_on_switch, use_session_language
 from ui.language_panel import language_caption, language_details
 from ui.state import current_dataset
 from ui.tables import dataset_caption, dataset_tabs
@@ -15,7 +15,7 @@ st.title("📂 " + _("Data"))
 st.write(_("Pick what to evaluate on. Every file is validated before anything is indexed; an error names the "
            "file, line and field (in a workbook the sheet, row and column), and the current dataset stays loaded."))
 
-source = st.radio(_("Source"), SOURCES, horizontal=True, key="data_source", format_func=_)
+source = st.radio(_("Source"), SOURCES, horizontal=True, key=keep_on_switch("data_source"), format_func=_)
 SOURCE_FORMS[source]()
 
 st.divider()

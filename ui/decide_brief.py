@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from flows.decide.brief import METRICS, TASKS, Brief, first_error
 from rag.i18n import N_, _
 from rag.models.registry import REGISTRY
+from ui.interface_language import keep_on_switch
 
 DEFAULT_MODELS = ["minilm", "bm25", "hybrid"]
 TASK_NAMES = {"retrieval": N_("retrieval"), "rag": N_("RAG"), "image": N_("image search")}  # shown; the value stays
@@ -52,9 +53,10 @@ def brief_form() -> tuple[Brief, list[str]] | None:
         st.markdown(_("**1 · Brief: what you need** (0 in a limit means no limit)"))
         c1, c2, c3, c4 = st.columns(4)
         vals = {
-            "task": c1.selectbox(_("Task"), TASKS, key="decide_task",
+            "task": c1.selectbox(_("Task"), TASKS, key=keep_on_switch("decide_task"),
                                  format_func=lambda t: _(TASK_NAMES.get(t, t))),
-            "metric": c1.selectbox(_("Quality metric"), METRICS, key="decide_metric", format_func=metric_name),
+            "metric": c1.selectbox(_("Quality metric"), METRICS, key=keep_on_switch("decide_metric"),
+                                   format_func=metric_name),
             "k": c1.number_input(_("at k"), 1, 100, key="decide_k"),
             "min_quality": c1.number_input(_("Minimum acceptable"), 0.0, 1.0, step=0.05, key="decide_min_quality"),
             "p95_ms": _none(c2.number_input(_("Latency SLO: p95 ≤ (ms)"), 0.0, 60_000.0, step=10.0,
@@ -67,7 +69,7 @@ def brief_form() -> tuple[Brief, list[str]] | None:
                                                        key="decide_budget_month_usd")),
             "queries_per_day": c3.number_input(_("at queries per day"), 0, 10**9, step=1000,
                                                key="decide_queries_per_day"),
-            "where": c4.radio(_("Models may run"), ["api", "local"], key="decide_where",
+            "where": c4.radio(_("Models may run"), ["api", "local"], key=keep_on_switch("decide_where"),
                               format_func=lambda w: _("local or APIs") if w == "api" else _("local only")),
             "commercial": c4.checkbox(_("License must allow commercial use"), key="decide_commercial"),
             "memory_mb": _none(c4.number_input(_("Memory limit (MB)"), 0.0, 1e7, key="decide_memory_mb")),

@@ -15,6 +15,7 @@ import streamlit as st
 
 from rag.data.language import UNDETERMINED, language_name, profile_dataset
 from rag.i18n import DEFAULT, N_, _, babel_locale, current_language, ngettext
+from ui.interface_language import keep_on_switch
 from ui.state import INDEX_KEYS, _copy, _seeded, index_config
 
 # The BM25 analyzers' descriptions (rag.milvus.analyzers, English at import): keys here, shown with _().
@@ -108,7 +109,7 @@ def analyzer_setting(caps, ds) -> None:
 
     names = analyzer_names()
     st.selectbox(_("BM25 analyzer (BM25 and hybrid)"), names,
-                 key=_seeded("w_bm25_analyzer", index_config().bm25_analyzer),
+                 key=keep_on_switch(_seeded("w_bm25_analyzer", index_config().bm25_analyzer)),
                  on_change=_copy, args=("w_bm25_analyzer", INDEX_KEYS["analyzer"]),
                  format_func=lambda n: _("auto (from the corpus' language)") if n == "auto" else
                  f"{n}: {_(ANALYZERS[n].description)}",

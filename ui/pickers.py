@@ -137,9 +137,10 @@ def query_kind_picker(ds, key: str) -> str:
     if ds.modality not in ("image", "audio") or not kinds:
         return "all"
     counts = {"all": sum(kinds.values()), **kinds}
+    from ui.interface_language import keep_on_switch
     from ui.tables import QUERY_KINDS
 
-    return keep(key, st.radio(_("Queries"), list(counts), horizontal=True, key=kept(key, counts),
+    return keep(key, st.radio(_("Queries"), list(counts), horizontal=True, key=keep_on_switch(kept(key, counts)),
                               format_func=lambda o: f"{_(QUERY_KINDS.get(o, o))} ({counts[o]})",
                               help=_("img: / aud: models embed images / sounds only: pick 'image' / 'audio' to "
                                      "evaluate them on those queries.")))
