@@ -62,7 +62,6 @@ def test_pages_in_english_then_in_chinese(st_page):
     assert p.nav_links() == ["决策", "数据", "索引", "检索", "RAG 质量", "压力测试", "历史记录", "参数扫描"]
     # the Decide page's choices survive the switch (their options are shown translated; ui.interface_language)
     assert p.main.get_by_role("radio", name="本地或 API").is_checked()
-    assert p.main.get_by_text("检索", exact=True).count() >= 1  # the task selectbox shows its value translated
     data = data_words()
     for _en, zh, name in PAGES:
         if zh != "决策":
