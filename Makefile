@@ -45,7 +45,7 @@ test: dev browser milvus-server lint
 	$(PY) -m pytest -q
 
 screenshots: dev browser
-	WORKBENCH_SCREENSHOTS=docs/screenshots $(PY) -m pytest -q tests/e2e/test_demo.py tests/e2e/test_pages_in_chinese.py
+	WORKBENCH_SCREENSHOTS=docs/screenshots $(PY) -m pytest -q tests/e2e/test_demo.py tests/e2e/test_pages_in_chinese.py tests/e2e/test_pages_chinese_browser.py
 
 lint: dev
 	$(VENV)/bin/ruff check .

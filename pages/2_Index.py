@@ -26,7 +26,7 @@ language_caption(ds)
 
 caps = server_capabilities()  # models and index types this Milvus cannot run are shown disabled, with why
 if ds.modality in ("image", "audio", "video"):  # a video folder: image models on its frames
-    names = model_picker("Models to index", "index_models", modality=ds.modality)
+    names = model_picker(_("Models to index"), "index_models", modality=ds.modality)
     # indexing embeds the corpus only: an img:/aud: model indexes it too
     ds = ds.select_queries("image" if ds.modality == "video" else ds.modality)
 else:
@@ -38,7 +38,7 @@ if ds.modality == "text":
     analyzer_setting(caps, ds)  # app-wide too
     cfg = index_config()
 
-if st.button("Build collections", type="primary", disabled=not names or not fits):
+if st.button(_("Build collections"), type="primary", disabled=not names or not fits):
     build(ds, names, caps, cfg)
 if ds.modality == "text":
     providers_panel()  # Cohere, Voyage, Jina, Gemini, DashScope, Zhipu, SiliconFlow: price, limits, keys

@@ -20,37 +20,37 @@ st.title("🔎 " + _("Retrieval"))
 ds = current_dataset()
 dataset_caption(ds)
 language_caption(ds)
-st.caption(f"Index: {index_config().label()} (set on the Index page)")
+st.caption(_("Index: {index} (set on the Index page)").format(index=index_config().label()))
 if not ds.judged_queries:
-    st.warning("This dataset has no relevance judgments, so retrieval cannot be scored. Add a 'relevant' column "
-               "to the questions on the Data page.")
+    st.warning(_("This dataset has no relevance judgments, so retrieval cannot be scored. Add a 'relevant' "
+                 "column to the questions on the Data page."))
     st.stop()
 
 queries = query_kind_picker(ds, "retrieval_queries")
 c1, c2 = st.columns([3, 1])
 with c1:
-    models = model_picker("Models", "retrieval_models", prefer_indexed=True, modality=ds.modality)
+    models = model_picker(_("Models"), "retrieval_models", prefer_indexed=True, modality=ds.modality)
 k_key = kept("retrieval_k")  # kept across page switches, like the models typed (Streamlit drops widget keys)
-k = keep(k_key, c2.number_input("k (top documents)", 1, 100, None if k_key in st.session_state
+k = keep(k_key, c2.number_input(_("k (top documents)"), 1, 100, None if k_key in st.session_state
                                 else 4 if len(ds.documents) <= 100 else 10, key=k_key))
 if ds.modality in ("image", "video") and not models:
-    st.info("Image datasets are searched with image models: type a clip:FOLDER (CLIP / SigLIP: text and image "
-            "queries) or img:FOLDER (ResNet / ViT / DINOv2: image queries only) spec above.")
+    st.info(_("Image datasets are searched with image models: type a clip:FOLDER (CLIP / SigLIP: text and image "
+              "queries) or img:FOLDER (ResNet / ViT / DINOv2: image queries only) spec above."))
 if ds.modality == "audio" and not models:
-    st.info("Audio datasets are searched with audio models: type a clap:FOLDER (CLAP: text and audio queries) or "
-            "aud:FOLDER (AST / wav2vec2: audio queries only) spec above.")
+    st.info(_("Audio datasets are searched with audio models: type a clap:FOLDER (CLAP: text and audio queries) "
+              "or aud:FOLDER (AST / wav2vec2: audio queries only) spec above."))
 fits = fit_check(models, ds.select_queries(queries))  # an img: model given text queries, a text model on images
 model_fit_notes(models, ds)  # next to its scores: an English model on Chinese documents
 
-if st.button("Compare", type="primary", disabled=not models or not fits):
+if st.button(_("Compare"), type="primary", disabled=not models or not fits):
     compare(ds, models, k, queries)
 
 result, run_id = shown_result(ds, queries)
 if result is None:
-    st.info("Choose models and k, then press **Compare**.")
+    st.info(_("Choose models and k, then press **Compare**."))
     st.stop()
 if not metrics_panel(result, run_id):
     st.stop()
 
-st.subheader("Per query: which documents each model ranks where")
+st.subheader(_("Per query: which documents each model ranks where"))
 query_drilldown(ds.select_queries(queries), result)

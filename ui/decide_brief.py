@@ -12,9 +12,21 @@ import streamlit as st
 from pydantic import ValidationError
 
 from flows.decide.brief import METRICS, TASKS, Brief, first_error
+from rag.i18n import N_, _
 from rag.models.registry import REGISTRY
+from ui.interface_language import keep_on_switch
 
 DEFAULT_MODELS = ["minilm", "bm25", "hybrid"]
+TASK_NAMES = {"retrieval": N_("retrieval"), "rag": N_("RAG"), "image": N_("image search")}  # shown; the value stays
+
+
+def metric_name(m: str) -> str:
+    """A brief's metric as the reader's language writes it: English the field value (today's text), Chinese the
+    abbreviation with its gloss ("nDCG（归一化折损累计增益）")."""
+    from evaluators.stats.labels import glossed, metric_label
+    from rag.i18n import DEFAULT, current_language
+
+    return m if current_language() == DEFAULT else glossed(metric_label("hit" if m == "hit_rate" else m))
 
 
 def _none(v: float) -> float | None:
@@ -38,36 +50,41 @@ def brief_form() -> tuple[Brief, list[str]] | None:
     """The brief and the candidates when Decide is pressed and the brief is valid; else None (one error line)."""
     _seed(Brief(**st.session_state.get("decide_brief", {})))
     with st.form("decide_brief_form", border=True):
-        st.markdown("**1 · Brief: what you need** (0 in a limit means no limit)")
+        st.markdown(_("**1 · Brief: what you need** (0 in a limit means no limit)"))
         c1, c2, c3, c4 = st.columns(4)
         vals = {
-            "task": c1.selectbox("Task", TASKS, key="decide_task"),
-            "metric": c1.selectbox("Quality metric", METRICS, key="decide_metric"),
-            "k": c1.number_input("at k", 1, 100, key="decide_k"),
-            "min_quality": c1.number_input("Minimum acceptable", 0.0, 1.0, step=0.05, key="decide_min_quality"),
-            "p95_ms": _none(c2.number_input("Latency SLO: p95 ≤ (ms)", 0.0, 60_000.0, step=10.0, key="decide_p95_ms")),
-            "users": c2.number_input("at concurrent users", 1, 500, key="decide_users"),
-            "load_seconds": c2.number_input("Load test seconds per model", 1, 900, key="decide_load_seconds"),
-            "budget_one_off_usd": _none(c3.number_input("One-off budget: corpus embedding (USD)", 0.0, 1e7,
+            "task": c1.selectbox(_("Task"), TASKS, key=keep_on_switch("decide_task"),
+                                 format_func=lambda t: _(TASK_NAMES.get(t, t))),
+            "metric": c1.selectbox(_("Quality metric"), METRICS, key=keep_on_switch("decide_metric"),
+                                   format_func=metric_name),
+            "k": c1.number_input(_("at k"), 1, 100, key="decide_k"),
+            "min_quality": c1.number_input(_("Minimum acceptable"), 0.0, 1.0, step=0.05, key="decide_min_quality"),
+            "p95_ms": _none(c2.number_input(_("Latency SLO: p95 ≤ (ms)"), 0.0, 60_000.0, step=10.0,
+                                            key="decide_p95_ms")),
+            "users": c2.number_input(_("at concurrent users"), 1, 500, key="decide_users"),
+            "load_seconds": c2.number_input(_("Load test seconds per model"), 1, 900, key="decide_load_seconds"),
+            "budget_one_off_usd": _none(c3.number_input(_("One-off budget: corpus embedding (USD)"), 0.0, 1e7,
                                                         key="decide_budget_one_off_usd")),
-            "budget_month_usd": _none(c3.number_input("Monthly budget (USD)", 0.0, 1e7, key="decide_budget_month_usd")),
-            "queries_per_day": c3.number_input("at queries per day", 0, 10**9, step=1000, key="decide_queries_per_day"),
-            "where": c4.radio("Models may run", ["api", "local"], key="decide_where",
-                              format_func=lambda w: "local or APIs" if w == "api" else "local only"),
-            "commercial": c4.checkbox("License must allow commercial use", key="decide_commercial"),
-            "memory_mb": _none(c4.number_input("Memory limit (MB)", 0.0, 1e7, key="decide_memory_mb")),
-            "spend_cap_usd": c4.number_input("Spend cap of the evaluation (USD)", 0.01, 1000.0, step=0.1,
+            "budget_month_usd": _none(c3.number_input(_("Monthly budget (USD)"), 0.0, 1e7,
+                                                       key="decide_budget_month_usd")),
+            "queries_per_day": c3.number_input(_("at queries per day"), 0, 10**9, step=1000,
+                                               key="decide_queries_per_day"),
+            "where": c4.radio(_("Models may run"), ["api", "local"], key=keep_on_switch("decide_where"),
+                              format_func=lambda w: _("local or APIs") if w == "api" else _("local only")),
+            "commercial": c4.checkbox(_("License must allow commercial use"), key="decide_commercial"),
+            "memory_mb": _none(c4.number_input(_("Memory limit (MB)"), 0.0, 1e7, key="decide_memory_mb")),
+            "spend_cap_usd": c4.number_input(_("Spend cap of the evaluation (USD)"), 0.01, 1000.0, step=0.1,
                                              key="decide_spend_cap_usd"),
         }
-        models = st.multiselect("Candidates (empty: every model in the registry)", list(REGISTRY),
+        models = st.multiselect(_("Candidates (empty: every model in the registry)"), list(REGISTRY),
                                 key="decide_candidates")
-        pressed = st.form_submit_button("Decide", type="primary")
+        pressed = st.form_submit_button(_("Decide"), type="primary")
     if not pressed:
         return None
     try:  # not Brief.of: a None here is "no limit", not "keep the default"
         brief = Brief(**{**st.session_state.get("decide_brief", {}), **vals})
     except ValidationError as e:
-        st.error(f"brief: {first_error(e)}")
+        st.error(_("brief: {error}").format(error=first_error(e)))
         return None
     st.session_state["decide_brief"], st.session_state["decide_models_kept"] = brief.to_json(), models
     return brief, models

@@ -13,11 +13,21 @@ import streamlit as st
 from flows.decide.brief import Brief
 from flows.decide.flow import STEPS
 from flows.decide.steps import STEP_INFO, step_results
+from rag.i18n import N_, _
 from ui.resources import retriever
 from ui.state import current_dataset, session_settings
 
 ICONS = {"running": "⏳", "done": "✅", "failed": "❌", "skipped": "⏭️"}
-TITLES = {**{s: t for s, (t, _) in STEP_INFO.items()}, "record": "7 · Decision record"}
+TITLES = {**{s: t for s, (t, _p) in STEP_INFO.items()}, "record": N_("7 · Decision record")}
+# The step titles flows.decide defines (English, no language at import): keys here, translated at use by title().
+STEP_TITLES = (N_("1 · Brief"), N_("2 · Data"), N_("3 · Shortlist"), N_("4 · Evaluation"), N_("5 · Plan"),
+               N_("6 · Verification"))
+STATUS = {"running": N_("running"), "done": N_("done"), "failed": N_("failed"), "skipped": N_("skipped")}
+
+
+def title(step: str) -> str:
+    """A step's title in the session's language."""
+    return _(TITLES[step])
 
 
 def md(text: str) -> str:
@@ -25,8 +35,8 @@ def md(text: str) -> str:
 
 
 def page_title(page: str) -> str:
-    """"pages/3_Retrieval.py" → "Retrieval"."""
-    return page.rsplit("/", 1)[-1].removesuffix(".py").split("_", 1)[1].replace("_", " ")
+    """"pages/3_Retrieval.py" → "Retrieval" (the page's title, a key of the catalog: "检索" in Chinese)."""
+    return _(page.rsplit("/", 1)[-1].removesuffix(".py").split("_", 1)[1].replace("_", " "))
 
 
 def run_flow(brief: Brief, models: list[str]) -> None:
@@ -37,23 +47,23 @@ def run_flow(brief: Brief, models: list[str]) -> None:
     if wb is None:
         return
     lines: dict[str, str] = {}
-    bar = st.progress(0.0, text="Starting…")
-    with st.status("Deciding…", expanded=True) as box:
+    bar = st.progress(0.0, text=_("Starting…"))
+    with st.status(_("Deciding…"), expanded=True) as box:
         view = st.empty()
 
         def progress(step, status, detail):
-            lines[step] = f"{ICONS.get(status, '•')} **{TITLES[step]}** · {detail}"[:400]
+            lines[step] = f"{ICONS.get(status, '•')} **{title(step)}** · {detail}"[:400]
             done = STEPS.index(step) + (1.0 if status in ("done", "failed", "skipped") else 0.5)
-            bar.progress(min(done / len(STEPS), 1.0), text=f"{TITLES[step]}: {status}")
+            bar.progress(min(done / len(STEPS), 1.0), text=f"{title(step)}: {_(STATUS.get(status, status))}")
             view.markdown(md("\n".join(f"- {lines[s]}" for s in STEPS if s in lines)))
         try:
             record = run_decide(current_dataset(), brief, models or None, wb, progress=progress,
                                 settings=session_settings())
         except (ValueError, RuntimeError) as e:
-            box.update(label="Stopped", state="error")
+            box.update(label=_("Stopped"), state="error")
             st.error(str(e).splitlines()[0])
             return
-        box.update(label="Decision recorded", state="complete", expanded=False)
+        box.update(label=_("Decision recorded"), state="complete", expanded=False)
     bar.empty()
     st.session_state["decide_record"] = record
     st.session_state.pop("decide_report", None)
@@ -61,9 +71,9 @@ def run_flow(brief: Brief, models: list[str]) -> None:
 
 def show_steps(record: dict) -> None:
     """Each step's result in one line, with a link to each expert page that shows it in full."""
-    st.subheader("The six steps")
+    st.subheader(_("The six steps"))
     for s in step_results(record):
         c1, c2 = st.columns([5, 1])
-        c1.markdown(md(f"{ICONS[s['status']]} **{s['title']}** · {s['result']}"))
+        c1.markdown(md(f"{ICONS[s['status']]} **{_(s['title'])}** · {s['result']}"))
         for page in s["pages"]:
-            c2.page_link(page, label=f"Open {page_title(page)}")
+            c2.page_link(page, label=_("Open {page}").format(page=page_title(page)))

@@ -14,7 +14,9 @@ import streamlit as st
 
 from evaluators.report.decision_section import candidates_frame, checks_frame, exclusions_frame
 from flows.decide.flow import output_json
-from ui.decide_panel import TITLES, md
+from rag.i18n import _
+from ui.decide_panel import md, title
+from ui.tables import localized
 
 
 def _report(record: dict) -> str:
@@ -24,7 +26,7 @@ def _report(record: dict) -> str:
         from rag.runs import RunStore
 
         runs = [record["run_id"], *(v for v in record["evaluation"]["runs"].values() if v)]
-        with st.spinner("Building the report…"):
+        with st.spinner(_("Building the report…")):
             html = build_report(RunStore.default(), runs, title=f"Decision: {record['profile']['dataset']}")
         st.session_state["decide_report"] = (record["run_id"], html)
     return st.session_state["decide_report"][1]
@@ -32,41 +34,44 @@ def _report(record: dict) -> str:
 
 def show_record(record: dict) -> None:
     rec = record["recommended"]
-    st.subheader(TITLES["record"])
-    (st.success if rec else st.warning)(md(f"**{'Recommended: ' + rec if rec else 'No recommendation'}** · "
-                                           f"{record['reason']}"))
+    st.subheader(title("record"))
+    head = _("Recommended: {model}").format(model=rec) if rec else _("No recommendation")
+    (st.success if rec else st.warning)(md(f"**{head}** · {record['reason']}"))
     if record.get("runner_up"):
-        st.info(md(f"**Runner-up: {record['runner_up']}** · What would change the decision: "
-                   f"{record['what_would_change']}"))
-    st.caption(md(f"Decision run {record['run_id']} · policy: {record['policy']}"))
-    st.markdown("**Every candidate against the brief**")
-    st.dataframe(candidates_frame(record), hide_index=True)
-    st.markdown("**Every constraint, per candidate** (measured value, 95% CI, pass or fail)")
-    st.dataframe(checks_frame(record), hide_index=True)
+        st.info(md(_("**Runner-up: {model}** · What would change the decision: {what}").format(
+            model=record["runner_up"], what=record["what_would_change"])))
+    st.caption(md(_("Decision run {run} · policy: {policy}").format(run=record["run_id"], policy=record["policy"])))
+    st.markdown(_("**Every candidate against the brief**"))
+    st.dataframe(localized(candidates_frame(record)), hide_index=True)
+    st.markdown(_("**Every constraint, per candidate** (measured value, 95% CI, pass or fail)"))
+    st.dataframe(localized(checks_frame(record)), hide_index=True)
     _details(record)
     _downloads(record)
 
 
 def _details(record: dict) -> None:
-    with st.expander(f"{TITLES['data']}: findings"):
-        st.dataframe(pd.DataFrame(record["profile"]["findings"])[["title", "value", "meaning"]], hide_index=True)
-    with st.expander(f"{TITLES['shortlist']}: exclusions and public scores"):
-        st.dataframe(exclusions_frame(record), hide_index=True)
-        st.caption(md(f"Public scores: {record['shortlist']['public']['note']}"))
+    with st.expander(_("{step}: findings").format(step=title("data"))):
+        st.dataframe(localized(pd.DataFrame(record["profile"]["findings"])[["title", "value", "meaning"]]),
+                     hide_index=True)
+    with st.expander(_("{step}: exclusions and public scores").format(step=title("shortlist"))):
+        st.dataframe(localized(exclusions_frame(record)), hide_index=True)
+        st.caption(md(_("Public scores: {note}").format(note=record["shortlist"]["public"]["note"])))
         if record["evaluation"]["agreement"].get("note"):
-            st.caption(md(f"Public benchmark vs your data: {record['evaluation']['agreement']['note']}"))
-    with st.expander(f"{TITLES['plan']}: deployment per candidate"):
+            st.caption(md(_("Public benchmark vs your data: {note}").format(
+                note=record["evaluation"]["agreement"]["note"])))
+    with st.expander(_("{step}: deployment per candidate").format(step=title("plan"))):
         cols = ["model", "index_type", "index_reason", "memory_mb", "memory_basis", "embed_seconds", "one_off_usd",
                 "cost_month_usd", "cost_basis", "milvus", "milvus_reason"]
-        st.dataframe(pd.DataFrame([{c: p.get(c) for c in cols} for p in record["plans"].values()]), hide_index=True)
-    with st.expander(f"{TITLES['verification']}: gates for CI"):
+        st.dataframe(localized(pd.DataFrame([{c: p.get(c) for c in cols} for p in record["plans"].values()])),
+                     hide_index=True)
+    with st.expander(_("{step}: gates for CI").format(step=title("verification"))):
         for g in record["verification"]["gates"]:
             st.code(g["command"], language="bash")
             st.caption(md(("✅ " if g["passes"] else "❌ ") + g["message"]))
 
 
 def _downloads(record: dict) -> None:
-    st.markdown("**Downloads**")
+    st.markdown(_("**Downloads**"))
     c1, c2, c3, c4 = st.columns(4)
     c1.download_button("⬇️ decision.json", json.dumps(output_json(record), indent=2, ensure_ascii=False),
                        "decision.json", "application/json")
@@ -74,6 +79,6 @@ def _downloads(record: dict) -> None:
     c2.download_button("⬇️ regression.json", json.dumps(reg, indent=2, ensure_ascii=False), "regression.json",
                        "application/json", disabled=not reg)
     script = (record["plans"].get(record["recommended"] or "") or {}).get("script") or ""
-    c3.download_button("⬇️ setup.py (recommended)", script, f"setup_{record['recommended']}.py", "text/x-python",
+    c3.download_button(_("⬇️ setup.py (recommended)"), script, f"setup_{record['recommended']}.py", "text/x-python",
                        disabled=not script)
-    c4.download_button("⬇️ decision report (HTML)", _report(record), "decision-report.html", "text/html")
+    c4.download_button(_("⬇️ decision report (HTML)"), _report(record), "decision-report.html", "text/html")

@@ -6,8 +6,13 @@ import streamlit as st
 
 from flows import demo
 from rag.data.samples.text import load_sample
+from rag.i18n import N_, _, fmt_number
 from ui.resources import retriever
 from ui.state import session_settings, set_dataset
+
+# flows.judged.NO_LLM (English there: the demo records it as the step's reason), shown with _(why)
+NO_LLM_TEXT = N_("no LLM configured: set OPENAI_API_KEY (environment, .env or the sidebar) or an OpenAI-compatible "
+                 "base URL to add LLM answers and the judged metrics")
 
 
 def md(text: str) -> str:
@@ -15,8 +20,8 @@ def md(text: str) -> str:
 
 
 def page_title(page: str) -> str:
-    """"pages/3_Retrieval.py" → "Retrieval": the name a step's page link reads."""
-    return page.rsplit("/", 1)[-1].removesuffix(".py").split("_", 1)[1].replace("_", " ")
+    """"pages/3_Retrieval.py" → "Retrieval": the name a step's page link reads (the page's title, a catalog key)."""
+    return _(page.rsplit("/", 1)[-1].removesuffix(".py").split("_", 1)[1].replace("_", " "))
 
 
 def session_updates(result) -> dict:
@@ -33,30 +38,38 @@ def session_updates(result) -> dict:
     return out
 
 
-@st.cache_data(show_spinner="Estimating the judged step…")
-def _judged_estimate() -> dict:
+@st.cache_data(show_spinner=False)
+def _cached_estimate() -> dict:
     return demo.judged_estimate(load_sample(), demo.DemoOptions())
+
+
+def _judged_estimate() -> dict:
+    """The judged step's estimate (cached; the spinner's text in the session's language)."""
+    with st.spinner(_("Estimating the judged step…")):
+        return _cached_estimate()
 
 
 def demo_panel() -> None:
     with st.container(border=True):
-        st.subheader("▶ One-click demo")
-        st.caption("On the built-in sample, offline: indexes minilm, bm25 and hybrid (reusing what is built), "
-                   "compares them, runs the offline RAG quality job, a short load test per model (2 users × 3 s), "
-                   "the Decide flow over those runs (a decision record) and builds the report. About a minute. "
-                   "A step that fails says why; the others still run.")
+        st.subheader(_("▶ One-click demo"))
+        st.caption(_("On the built-in sample, offline: indexes minilm, bm25 and hybrid (reusing what is built), "
+                     "compares them, runs the offline RAG quality job, a short load test per model (2 users × 3 s), "
+                     "the Decide flow over those runs (a decision record) and builds the report. About a minute. "
+                     "A step that fails says why; the others still run."))
         settings = session_settings()
         llm, why = demo.llm_configured(settings)
         cap = 0.5
         if llm:
-            cap = st.number_input("Spend cap of the judged step (USD)", 0.01, 100.0, 0.5, 0.1, key="demo_cap")
+            cap = st.number_input(_("Spend cap of the judged step (USD)"), 0.01, 100.0, 0.5, 0.1, key="demo_cap")
             est = _judged_estimate()
-            st.info(md(f"An LLM is configured: the demo also writes LLM answers and runs the judged metrics. "
-                       f"Estimate: {est['rows']} rows, {est['total_calls']} LLM calls, ≈{est['total_tokens']:,} "
-                       f"tokens, ≈${est['cost_usd']:.4f}; it stops at the ${cap:g} cap."), icon="🧮")
+            st.info(md(_("An LLM is configured: the demo also writes LLM answers and runs the judged metrics. "
+                         "Estimate: {rows} rows, {calls} LLM calls, ≈{tokens} tokens, ≈${cost}; it stops at the "
+                         "${cap} cap.").format(rows=est["rows"], calls=est["total_calls"],
+                                               tokens=fmt_number(est["total_tokens"]),
+                                               cost=f"{est['cost_usd']:.4f}", cap=f"{cap:g}")), icon="🧮")
         else:
-            st.caption(f"Judged metrics: {why}.")
-        if st.button("▶ Run the demo", type="primary") and not _run(cap, settings):
+            st.caption(_("Judged metrics: {why}.").format(why=_(why)))
+        if st.button(_("▶ Run the demo"), type="primary") and not _run(cap, settings):
             return
         _show(st.session_state.get("demo_result"))
 
@@ -68,13 +81,14 @@ def _run(cap: float, settings) -> bool:
     wb = retriever()
     if wb is None:
         return False
-    with st.status("Running the demo…", expanded=True) as box:
+    with st.status(_("Running the demo…"), expanded=True) as box:
         lines = st.empty()
         result = demo.run_demo(sample, wb, opts=demo.DemoOptions(spend_cap_usd=cap, settings=settings),
                                progress=lambda steps, _s: lines.markdown(
                                    "\n".join(f"- {md(s.line())}" for s in steps)))
         failed = [s.title for s in result.steps if s.status == demo.FAILED]
-        box.update(label=f"Demo finished: {len(failed)} step(s) failed" if failed else "Demo finished",
+        box.update(label=_("Demo finished: {n} step(s) failed").format(n=len(failed)) if failed
+                   else _("Demo finished"),
                    state="error" if failed else "complete", expanded=False)
     st.session_state.update(session_updates(result))
     return True
@@ -86,7 +100,7 @@ def _show(result) -> None:
     for step in result.steps:
         c1, c2 = st.columns([5, 1])
         c1.markdown(md(step.line()))
-        c2.page_link(step.page, label=f"Open {page_title(step.page)}")
+        c2.page_link(step.page, label=_("Open {page}").format(page=page_title(step.page)))
     if result.report_html:
-        st.download_button("⬇️ Demo report (report.html)", result.report_html, file_name="demo-report.html",
+        st.download_button(_("⬇️ Demo report (report.html)"), result.report_html, file_name="demo-report.html",
                            mime="text/html", type="primary")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from rag.i18n import _
+
 
 def show_error(e: Exception, what: str) -> None:
     """One clear message, the app stays up."""
-    st.error(f"{what} failed: {e}", icon="⚠️")
+    st.error(_("{what} failed: {error}").format(what=what, error=e), icon="⚠️")

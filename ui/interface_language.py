@@ -18,6 +18,22 @@ import streamlit as st
 from rag.i18n import LANGUAGES, _, env_language, normalize, set_language
 
 KEY = "ui_lang"
+# Widgets whose shown options are translated (format_func=_): the browser sends back the option's *shown* text, so
+# on the run after a switch Streamlit would read the old language's text as a new value (measured: the Decide
+# page's "Models may run" lost its choice). The switch sets each such key again from session state first.
+FORMATTED_KEYS: set[str] = set()
+
+
+def keep_on_switch(key: str) -> str:
+    """Register a widget key whose options are shown translated; returns the key (``key=keep_on_switch("x")``)."""
+    FORMATTED_KEYS.add(key)
+    return key
+
+
+def _restore_formatted() -> None:
+    for k in FORMATTED_KEYS:
+        if k in st.session_state:
+            st.session_state[k] = st.session_state[k]
 
 
 def browser_language() -> str | None:
@@ -39,4 +55,5 @@ def use_session_language() -> str:
 def language_switch() -> None:
     """The sidebar's language picker; the choice re-runs the app in that language."""
     st.selectbox(_("Interface language"), list(LANGUAGES), key=KEY, format_func=lambda c: LANGUAGES[c][1],
+                 on_change=_restore_formatted,
                  help=_("The language of the app and the report; your data keeps its own language."))

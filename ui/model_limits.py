@@ -9,9 +9,12 @@ Usage:
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import streamlit as st
 
+from rag.i18n import _
 from rag.milvus.index_config import vector_memory_gb
 from rag.models.limits import limits_row
 
@@ -22,14 +25,18 @@ def limits_table(model_info: dict, cfg) -> None:
     rows = []
     for model, info in model_info.items():
         row = limits_row(model, info)
-        row[f"vectors / 1M docs ({cfg.index_type})"] = (f"{vector_memory_gb(info['dim'], cfg):.2f} GB"
-                                                       if info.get("dim") else "— (no vectors)")
+        if (cut := re.fullmatch(r"([\d,]+) of ([\d,]+)", row["documents cut"])) is not None:  # "3 of 20"
+            row["documents cut"] = _("{n} of {total}").format(n=cut[1], total=cut[2])
+        row[_("vectors / 1M docs ({index})").format(index=cfg.index_type)] = (
+            f"{vector_memory_gb(info['dim'], cfg):.2f} GB" if info.get("dim") else "— (no vectors)")
         rows.append(row)
-    st.subheader("What each model sees")
-    st.caption("Max input tokens and how many documents / queries are longer (cut by the model), counted with "
-               "each model's own tokenizer, prompt included; API models against their published limit (an "
-               "estimate, said so). Raise a local model's limit with #max_tokens=N, up to its position limit.")
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    from ui.tables import localized
+
+    st.subheader(_("What each model sees"))
+    st.caption(_("Max input tokens and how many documents / queries are longer (cut by the model), counted with "
+                 "each model's own tokenizer, prompt included; API models against their published limit (an "
+                 "estimate, said so). Raise a local model's limit with #max_tokens=N, up to its position limit."))
+    st.dataframe(localized(pd.DataFrame(rows)), hide_index=True, width="stretch")
 
 
 def limits_for(ds, names: list[str], cfg, settings=None) -> None:
@@ -42,6 +49,6 @@ def limits_for(ds, names: list[str], cfg, settings=None) -> None:
     try:
         info = {m: model_limits(resolve(m), ds, settings) for m in names}
     except Exception as e:  # a model that cannot load: the build already said why
-        st.caption(f"Limits not shown: {type(e).__name__}: {e}")
+        st.caption(_("Limits not shown: {error}").format(error=f"{type(e).__name__}: {e}"))
         return
     limits_table(info, cfg)

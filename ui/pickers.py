@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from rag.i18n import N_, _
 from ui.sign_in import refused_models
 from ui.state import session_settings
 
@@ -18,8 +19,8 @@ CUSTOM_MODELS_HELP = ("hf:BAAI/bge-small-zh-v1.5, st:/path/to/model-folder, "
                       "oai:nomic-embed-text@http://127.0.0.1:11434/v1, minilm#dim=256, voyage:voyage-3.5")
 IMAGE_MODELS_HELP = "clip:/path/to/clip-or-siglip-folder, img:/path/to/resnet-vit-or-dinov2-folder"
 AUDIO_MODELS_HELP = "clap:/path/to/clap-folder, aud:/path/to/ast-or-wav2vec2-folder"
-OWN_MODELS_LABEL = "Your own models (comma-separated)"
-OWN_MODELS_TIP = ("Text datasets: hf:ORG/NAME[@REVISION] (the Hugging Face hub, HF_ENDPOINT for a mirror), "
+OWN_MODELS_LABEL = N_("Your own models (comma-separated)")  # shown with _(OWN_MODELS_LABEL)
+OWN_MODELS_TIP = N_("Text datasets: hf:ORG/NAME[@REVISION] (the Hugging Face hub, HF_ENDPOINT for a mirror), "
                   "st:FOLDER (a sentence-transformers folder), oai:MODEL@BASE_URL (an "
                   "OpenAI-compatible endpoint), openai-3-small:DIMS, PROVIDER:MODEL[:DIMS] (cohere, voyage, jina, "
                   "gemini, dashscope, zhipu, siliconflow: see the Index page's providers table). "
@@ -29,6 +30,8 @@ OWN_MODELS_TIP = ("Text datasets: hf:ORG/NAME[@REVISION] (the Hugging Face hub, 
                   "hf:intfloat/multilingual-e5-small#query=query:%20&dim=256 (query, document, dim, max_tokens, "
                   "revision; %20 for a trailing space, %2C for a comma).")
 DEFAULT_MODELS = ("minilm", "bm25")
+# rag.models.registry's reason an OpenAI model cannot run (English there: the CLI and runs say it), shown with _()
+NO_OPENAI_KEY = N_("needs OPENAI_API_KEY (environment, .env, or the sidebar)")
 
 
 def model_keys(chosen: list[str], custom: str) -> list[str]:
@@ -82,9 +85,10 @@ def model_picker(label: str, key: str, prefer_indexed: bool = False, modality: s
     indexed = [m for m in st.session_state.get("indexed_models") or [] if m and model_modality(m) == modality]
     default = (indexed if prefer_indexed else []) or default_models(runnable)
     offered = list(dict.fromkeys(runnable + indexed))
-    chosen = st.multiselect(label, offered, default=default, help=unavailable_help(options)) if offered else []
+    chosen = st.multiselect(label, offered, default=default, help=unavailable_help(options),
+                            key=f"{key}_chosen") if offered else []
     field = f"{key}_custom"  # kept per modality: an image dataset's clip:/img: specs do not follow a text dataset
-    custom = keep(field, st.text_input(OWN_MODELS_LABEL, key=kept(field, slot=modality), help=OWN_MODELS_TIP,
+    custom = keep(field, st.text_input(_(OWN_MODELS_LABEL), key=kept(field, slot=modality), help=_(OWN_MODELS_TIP),
                                        placeholder={"image": IMAGE_MODELS_HELP, "audio": AUDIO_MODELS_HELP}.get(
                                            modality, CUSTOM_MODELS_HELP)),
                   slot=modality)
@@ -137,16 +141,19 @@ def query_kind_picker(ds, key: str) -> str:
     if ds.modality not in ("image", "audio", "video") or not kinds:
         return "all"
     counts = {"all": sum(kinds.values()), **kinds}
-    return keep(key, st.radio("Queries", list(counts), horizontal=True, key=kept(key, counts),
-                              format_func=lambda o: f"{o} ({counts[o]})",
-                              help="img: / aud: models embed images / sounds only: pick 'image' / 'audio' to "
-                                   "evaluate them on those queries."))
+    from ui.interface_language import keep_on_switch
+    from ui.tables import QUERY_KINDS
+
+    return keep(key, st.radio(_("Queries"), list(counts), horizontal=True, key=keep_on_switch(kept(key, counts)),
+                              format_func=lambda o: f"{_(QUERY_KINDS.get(o, o))} ({counts[o]})",
+                              help=_("img: / aud: models embed images / sounds only: pick 'image' / 'audio' to "
+                                     "evaluate them on those queries.")))
 
 
 def unavailable_help(options: list[tuple[object, bool, str]]) -> str | None:
     """The models left out of a picker and why (``rag.milvus.capabilities.models_on``), for its help text."""
-    out = [f"{spec.name}: {why}" for spec, ok, why in options if not ok]
-    return ("Not offered here: " + "; ".join(out)) if out else None
+    out = [f"{spec.name}: {_(why)}" for spec, ok, why in options if not ok]
+    return _("Not offered here: {models}").format(models="; ".join(out)) if out else None
 
 
 def llm_picker(role: str, options: list[str], default: str) -> tuple[str, str | None]:
@@ -156,12 +163,13 @@ def llm_picker(role: str, options: list[str], default: str) -> tuple[str, str | 
 
     c1, c2, c3 = st.columns([2, 2, 3])
     kind = c1.selectbox(role, options, index=options.index(default), key=f"{role}_kind",
-                        format_func=lambda o: GENERATORS[o].label if o in GENERATORS else "none (no judge)")
+                        format_func=lambda o: GENERATORS[o].label if o in GENERATORS else _("none (no judge)"))
     if kind not in PROVIDERS:
         return kind, None
-    model = c2.text_input(f"{role} model", PROVIDERS[kind].default_model, key=f"{role}_{kind}_model")
-    url = c3.text_input(f"{role} base URL", PROVIDERS[kind].base_url or "", key=f"{role}_{kind}_url",
-                        help=PROVIDERS[kind].help) or None
+    model = c2.text_input(_("{role} model").format(role=role), PROVIDERS[kind].default_model,
+                          key=f"{role}_{kind}_model")
+    url = c3.text_input(_("{role} base URL").format(role=role), PROVIDERS[kind].base_url or "",
+                        key=f"{role}_{kind}_url", help=PROVIDERS[kind].help) or None
     return f"{kind}:{model}", url
 
 
@@ -183,4 +191,4 @@ def metric_choices(store, ids: list[str]) -> tuple[list[str], int]:
 def metric_picker(store, ids: list[str], key: str) -> str | None:
     """The metric to compare the runs ``ids`` on (their default first), or None when they have none."""
     names, index = metric_choices(store, ids)
-    return st.selectbox("Metric", names, index=index, key=key) if names else None
+    return st.selectbox(_("Metric"), names, index=index, key=key) if names else None

@@ -16,21 +16,28 @@ import time
 
 import streamlit as st
 
+from rag.i18n import N_, _, fmt_number
+
+STAGES = (N_("embed"), N_("insert"))  # the jobs' stage words, shown translated
+
 
 def index_text(model: str, stage: str, done: int, total: int, elapsed: float) -> str:
     """One model's indexing line; the speed and time left once it has run for half a second."""
     if stage == "download":  # a hub model's files, in bytes
-        return f"{model}: downloading {done / 1e6:,.1f}/{total / 1e6:,.1f} MB"
+        return _("{model}: downloading {done}/{total} MB").format(model=model, done=f"{done / 1e6:,.1f}",
+                                                                  total=f"{total / 1e6:,.1f}")
     elapsed = max(elapsed, 1e-6)
     rate = done / elapsed if done else 0.0
     eta = (total - done) / rate if rate else math.nan
-    speed = f" · {rate:,.0f} docs/s · {eta:,.0f} s left" if rate and elapsed > 0.5 else ""
-    return f"{model}: {stage} {done:,}/{total:,} docs{speed}"
+    speed = _(" · {rate} docs/s · {eta} s left").format(rate=f"{rate:,.0f}", eta=f"{eta:,.0f}") \
+        if rate and elapsed > 0.5 else ""
+    return _("{model}: {stage} {done}/{total} docs{speed}").format(model=model, stage=_(stage), done=f"{done:,}",
+                                                                   total=f"{total:,}", speed=speed)
 
 
 def index_bars(names: list[str]):
     """One bar per model (its spec string as typed), timed from its first callback."""
-    bars = {n: st.progress(0.0, text=f"{n}: waiting") for n in names}
+    bars = {n: st.progress(0.0, text=_("{model}: waiting").format(model=n)) for n in names}
     started: dict[str, float] = {}
 
     def progress(model, stage, done, total):
@@ -43,13 +50,13 @@ def index_bars(names: list[str]):
 def retrieval_step(steps: int, model: str, stage: str, done: int, total: int) -> tuple[int, str]:
     """(models searched so far, the bar's text) after one callback of the retrieval comparison."""
     if stage == "search":
-        return steps + 1, f"{model}: searched {total} queries"
-    return steps, f"{model}: {stage} {done:,}/{total:,}"
+        return steps + 1, _("{model}: searched {n} queries").format(model=model, n=total)
+    return steps, f"{model}: {_(stage)} {fmt_number(done)}/{fmt_number(total)}"
 
 
 def retrieval_bar(models: list[str]):
     """One bar over the models: a step per model searched."""
-    bar = st.progress(0.0, text="Preparing collections…")
+    bar = st.progress(0.0, text=_("Preparing collections…"))
     steps = {"n": 0}
 
     def progress(model, stage, done, total):

@@ -16,6 +16,7 @@ import copy
 
 import streamlit as st
 
+from rag.i18n import _
 from ui.state import index_config, session_settings
 
 
@@ -42,7 +43,7 @@ def retriever(cfg=None):
     try:
         wb = copy.copy(shared_retriever())  # shares the store (one client); only index_config differs
     except MilvusUnavailable as e:
-        st.error(f"Milvus is not available: {e}")
+        st.error(_("Milvus is not available: {error}").format(error=e))
         return None
     wb.index_config = cfg or index_config()
     wb.settings = session_settings()  # a key typed in this session's sidebar reaches its embedding models too

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from rag.i18n import _, fmt_number, ngettext
 from rag.runs import RunNotFound, RunStore
 from ui.errors import show_error
 from ui.model_limits import limits_table
@@ -19,7 +20,7 @@ from ui.progress import retrieval_bar
 from ui.resources import retriever
 from ui.state import asr_record, chunking, index_config
 from ui.stats import page_stats
-from ui.tables import MODEL_COLUMN, ci_figure, verdict_section
+from ui.tables import ci_figure, localized, verdict_section
 
 
 def compare(ds, models: list[str], k: int, queries: str = "all") -> None:
@@ -39,7 +40,7 @@ def compare(ds, models: list[str], k: int, queries: str = "all") -> None:
         st.session_state["retrieval_run_id"] = result.run_id
         st.session_state["retrieval_queries_run"] = queries
     except Exception as e:
-        show_error(e, "Retrieval")
+        show_error(e, _("Retrieval"))
 
 
 def shown_result(ds, queries: str = "all"):
@@ -54,19 +55,23 @@ def shown_result(ds, queries: str = "all"):
 
 def metrics_panel(result, run_id: str) -> bool:
     """The run's CI table, its chart and (several models) the verdicts; False when the run was deleted."""
-    st.caption(f"Run `{run_id}` · k = {result.k} · {len(next(iter(result.per_query.values())))} judged queries")
+    n = len(next(iter(result.per_query.values())))
+    st.caption(_("Run `{run}` · k = {k} · {queries}").format(
+        run=run_id, k=result.k, queries=ngettext("{n} judged query", "{n} judged queries", n).format(n=n)))
     try:
         stats = page_stats(RunStore.default(), run_id)  # the run's one set of statistics (also History, report, gate)
     except RunNotFound:
-        st.info(f"Run {run_id} was deleted; press **Compare** to run again.")
+        st.info(_("Run {run} was deleted; press **Compare** to run again.").format(run=run_id))
         return False
-    st.subheader(f"Metrics per model (mean, 95% bootstrap CI over queries, {stats.n_resamples:,} resamples)")
-    st.dataframe(stats.ci_table(result.models), width="stretch", column_config=MODEL_COLUMN)
+    st.subheader(_("Metrics per model (mean, 95% bootstrap CI over queries, {n} resamples)").format(
+        n=fmt_number(stats.n_resamples)))
+    st.dataframe(localized(stats.ci_table(result.models)), width="stretch",
+                 column_config={"_index": st.column_config.TextColumn(_("model"), width="medium")})
     st.plotly_chart(ci_figure(stats.frame()), width="stretch")
     limits_table(result.model_info, index_config())  # the app-wide index the run searched
     if len(result.models) > 1:
-        st.subheader("Who wins, and how sure we are")
-        metric = st.selectbox("Metric", stats.metrics, index=index_of(stats.metrics, f"ndcg@{result.k}"),
+        st.subheader(_("Who wins, and how sure we are"))
+        metric = st.selectbox(_("Metric"), stats.metrics, index=index_of(stats.metrics, f"ndcg@{result.k}"),
                               key="verdict_metric")
         verdict_section(stats.get(metric))
     return True

@@ -17,16 +17,22 @@ from __future__ import annotations
 import streamlit as st
 
 from rag.data.dataset import Dataset
+from rag.i18n import _
 
 INDEX_KEYS = {"type": "app_index_type", "metric": "app_index_metric", "params": "app_index_params",
               "analyzer": "app_bm25_analyzer"}
 
 
-@st.cache_data(show_spinner="Loading the sample…")
-def _sample() -> Dataset:
+@st.cache_data(show_spinner=False)
+def _cached_sample() -> Dataset:
     from rag.data.samples.text import load_sample
 
     return load_sample()
+
+
+def _sample() -> Dataset:
+    with st.spinner(_("Loading the sample…")):
+        return _cached_sample()
 
 
 def current_dataset() -> Dataset:
@@ -96,12 +102,12 @@ def index_settings(caps=None):
         st.session_state.pop("w_index_type", None)
     cfg = index_config()
     c1, c2 = st.columns(2)
-    c1.selectbox("Index type (dense models)", offered, key=_seeded("w_index_type", cfg.index_type),
+    c1.selectbox(_("Index type (dense models)"), offered, key=_seeded("w_index_type", cfg.index_type),
                  on_change=_copy, args=("w_index_type", INDEX_KEYS["type"]),
-                 help="FLAT is exact search: the fair default for comparing models. The choice holds app-wide.")
+                 help=_("FLAT is exact search: the fair default for comparing models. The choice holds app-wide."))
     for why in no_index.values():
         c1.caption(f"⚪ {why}")
-    c2.selectbox("Metric", list(METRICS), key=_seeded("w_index_metric", cfg.metric),
+    c2.selectbox(_("Metric"), list(METRICS), key=_seeded("w_index_metric", cfg.metric),
                  on_change=_copy, args=("w_index_metric", INDEX_KEYS["metric"]))
     cfg = index_config()
     build, search = INDEX_TYPES[cfg.index_type]
@@ -111,8 +117,8 @@ def index_settings(caps=None):
         wk = f"w_index_param_{cfg.index_type}_{name}"
         col.number_input(name, min_value=1, max_value=65536, step=1, key=_seeded(wk, values[name]),
                          on_change=_copy_param, args=(cfg.index_type, name, wk),
-                         help="build parameter: a change builds a new collection" if name in build
-                         else "search parameter: applies at query time, the collection is reused")
+                         help=_("build parameter: a change builds a new collection") if name in build
+                         else _("search parameter: applies at query time, the collection is reused"))
     return index_config()
 
 

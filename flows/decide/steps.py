@@ -12,6 +12,11 @@ Usage:
 
 from __future__ import annotations
 
+from rag.i18n import N_, _, ngettext
+
+# flows.decide.brief.WHERE's texts (English there: the brief's record), shown here with _()
+WHERE_TEXTS = (N_("local models only (open weights, data stays here)"), N_("local models and hosted APIs"))
+
 STEP_INFO = {  # step -> (title, expert pages that show its result in full); a new step is one entry
     "brief": ("1 · Brief", []),
     "data": ("2 · Data", ["pages/1_Data.py"]),
@@ -23,31 +28,34 @@ STEP_INFO = {  # step -> (title, expert pages that show its result in full); a n
 
 
 def _q(q: dict) -> str:
-    return "not measured" if q.get("mean") is None else f"{q['mean']:.3f} [{q['ci_low']:.3f}, {q['ci_high']:.3f}]"
+    return _("not measured") if q.get("mean") is None else f"{q['mean']:.3f} [{q['ci_low']:.3f}, {q['ci_high']:.3f}]"
 
 
 def _brief(r: dict) -> str:
     from flows.decide.brief import WHERE, Brief
 
     b = Brief(**r["brief"])
-    return f"{b.task}; " + "; ".join(text for _, text in b.constraints()) + \
-        f"; {WHERE[b.where]}; {'licenses allowing commercial use' if b.commercial else 'any license'}"
+    license_ = _("licenses allowing commercial use") if b.commercial else _("any license")
+    return f"{b.task}; " + "; ".join(text for _k, text in b.constraints()) + f"; {_(WHERE[b.where])}; {license_}"
 
 
 def _data(r: dict) -> str:
     p = r["profile"]
     warn = [f["title"] for f in p.get("findings", []) if f.get("severity") == "warning"]
-    return (f"{p['documents']:,} documents, {p['judged_queries']:,} judged questions; {p['language_summary']}"
-            + (f"; warnings: {', '.join(warn)}" if warn else "; no warning"))
+    return (_("{documents} documents, {questions} judged questions; {languages}").format(
+        documents=f"{p['documents']:,}", questions=f"{p['judged_queries']:,}", languages=p["language_summary"])
+            + (_("; warnings: {titles}").format(titles=", ".join(warn)) if warn else _("; no warning")))
 
 
 def _shortlist(r: dict) -> str:
     cands = r["shortlist"]["candidates"]
     kept = [c["model"] for c in cands if c["kept"]]
     out = [c for c in cands if not c["kept"]]
-    return (f"{len(kept)} kept ({', '.join(kept) or 'none'})"
-            + (f"; excluded: {'; '.join(c['model'] + ': ' + c['excluded'] for c in out)}" if out else "")
-            + f"; {len(r['shortlist'].get('survey') or [])} more from the catalog survey")
+    survey = len(r["shortlist"].get("survey") or [])
+    return (_("{n} kept ({models})").format(n=len(kept), models=", ".join(kept) or _("none"))
+            + (_("; excluded: {models}").format(models="; ".join(c["model"] + ": " + c["excluded"] for c in out))
+               if out else "")
+            + _("; {n} more from the catalog survey").format(n=survey))
 
 
 def _evaluation(r: dict) -> str:
@@ -62,20 +70,23 @@ def _evaluation(r: dict) -> str:
 
 def _plan(r: dict) -> str:
     return " · ".join(f"{m}: {p['index_type']}, {p['memory_mb']:g} MB, "
-                      + ("cost unknown" if p.get("cost_month_usd") is None else f"${p['cost_month_usd']:g}/month")
+                      + (_("cost unknown") if p.get("cost_month_usd") is None
+                         else _("${cost}/month").format(cost=f"{p['cost_month_usd']:g}"))
                       + f", Milvus {p['milvus']}" for m, p in r["plans"].items())
 
 
 def _verification(r: dict) -> str:
     v = r["verification"]
     parts = [("✅ " if g["passes"] else "❌ ") + g["command"].split(" --model")[0].split("--metric ")[-1]
-             + f" gate on {g['checked_on']}" for g in v.get("gates", [])]
+             + _(" gate on {run}").format(run=g["checked_on"]) for g in v.get("gates", [])]
     reg = v.get("regression") or {}
     if reg:
-        parts.append(f"regression file: {len(reg['questions'])} questions, top {reg['k']} of {reg['model']}")
+        parts.append(_("regression file: {questions}, top {k} of {model}").format(
+            questions=ngettext("{n} question", "{n} questions", len(reg["questions"])).format(
+                n=len(reg["questions"])), k=reg["k"], model=reg["model"]))
     if "recheck" in v:
-        parts.append(f"re-check: {v['recheck']['summary']}")
-    return "; ".join(parts) or "no gate (no recommendation)"
+        parts.append(_("re-check: {summary}").format(summary=v["recheck"]["summary"]))
+    return "; ".join(parts) or _("no gate (no recommendation)")
 
 
 RESULTS = {"brief": _brief, "data": _data, "shortlist": _shortlist, "evaluation": _evaluation, "plan": _plan,

@@ -20,19 +20,21 @@ MULTILINGUAL, BY_ANALYZER = "*", "analyzer"
 NOTICE_SHARE = 0.2  # a language not the main one is named when it holds at least this share of documents
 
 
-def _model_name(spec) -> str:
+def model_name(spec) -> str:
     """all-MiniLM-L6-v2 from sentence-transformers/all-MiniLM-L6-v2 (the name on the model's card)."""
     return spec.model_id.rsplit("/", 1)[-1] if spec.model_id else spec.ref
 
 
-def _pct(x: float) -> str:
+def pct(x: float) -> str:
     p = 100 * x
     return f"{p:.1f} %" if 0 < p < 1 or 99 < p < 100 else f"{p:.0f} %"
 
 
-def fit_warning(spec, profile: LanguageProfile) -> str | None:
-    """Why the model's languages do not cover the corpus (its main language, or any language holding
-    >= 20 % of the documents), or None (covered, multilingual, BM25, or languages unknown)."""
+def fit_gap(spec, profile: LanguageProfile) -> tuple[tuple[str, ...], str, float] | None:
+    """(the languages the model reads, the uncovered language, its share of the documents) when the model's
+    languages do not cover the corpus (its main language, or any language holding >= 20 % of the documents),
+    else None (covered, multilingual, BM25, or languages unknown). The facts ``fit_warning`` words (the pages
+    word them in the reader's language)."""
     langs = tuple(getattr(spec, "languages", ()) or ())
     if not langs or MULTILINGUAL in langs or BY_ANALYZER in langs:
         return None
@@ -41,13 +43,21 @@ def fit_warning(spec, profile: LanguageProfile) -> str | None:
     if not uncovered:
         return None
     lang, share = max(uncovered, key=lambda x: x[1])
+    return langs, lang, share
+
+
+def fit_warning(spec, profile: LanguageProfile) -> str | None:
+    """Why the model's languages do not cover the corpus, in the current language (English by default), or None."""
+    if (gap := fit_gap(spec, profile)) is None:
+        return None
+    langs, lang, share = gap
     reads = _(" and ").join(language_name(code) for code in langs)
     part = _("the dense part of {ref}, ").format(ref=spec.ref) if spec.kind == "hybrid" else ""
     # English's article follows the language's name ("an English model"); both keys read alike in Chinese
     return (_("{part}{model} is an {reads} model; {share} of your documents are {language}")
             if reads[:1].upper() in "AEIOU" else
             _("{part}{model} is a {reads} model; {share} of your documents are {language}")).format(
-        part=part, model=_model_name(spec), reads=reads, share=_pct(share), language=language_name(lang))
+        part=part, model=model_name(spec), reads=reads, share=pct(share), language=language_name(lang))
 
 
 def fit_warnings(specs, profile: LanguageProfile) -> dict[str, str]:

@@ -1,5 +1,5 @@
 """The RAG quality, Load test, History and Sweep pages in a Chinese session (AppTest): in every state set up
-here no interface text of ours is left in English (``page_scan.english_left``: labels, help, placeholders,
+here no interface text of ours is left in English (``page_scan.english_left_after``: labels, help, placeholders,
 markdown, captions, alerts, buttons, tabs, expanders, table headers) and nothing raw (None / nan) is shown;
 English sessions read exactly as before (the pages' own tests, unchanged); a keyed widget keeps its value when
 the language changes.
@@ -21,7 +21,8 @@ from streamlit.testing.v1 import AppTest
 
 from rag.runs.store import RunStore, redirect_default
 from tests.conftest import ROOT
-from tests.support.page_scan import english_left, raw_cells
+from tests.support.page_scan import english_left_after as english_left
+from tests.support.page_scan import raw_cells
 from tests.support.run_fixtures import make_dataset, write_load_run, write_retrieval_run
 
 TIMEOUT = 240

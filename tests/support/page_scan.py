@@ -31,7 +31,66 @@ def raw_cells(at) -> list[str]:
     return found
 
 
-# --- interface language: what of an AppTest run is still English in a Chinese session -------------------------
+# --- the interface language (issue 29): no interface string of ours left in English -----------------------------
+# What a reader sees besides the text elements: widget labels, help texts, placeholders, the options a choice
+# shows, tab / expander / status labels, buttons and links, table headers (cells hold data and are not read).
+WIDGET_KINDS = ("button", "download_button", "page_link", "selectbox", "multiselect", "radio", "text_input",
+                "number_input", "checkbox", "toggle", "text_area", "file_uploader", "expander", "tabs", "status")
+ENGLISH_WORD = re.compile(r"[A-Za-z][a-z]{2,}")  # a word of three letters or more; abbreviations (BM25, CI) pass
+# names and identifiers, stripped before reading: code spans, specs and paths (hf:ORG/NAME, qrels/<split>.tsv,
+# ndcg@10, #max_tokens=N), hyphenated names (sentence-transformers, sample-zh), camelCase parameters
+NAMES = re.compile(r"`[^`]*`|[A-Za-z0-9._<>\[\]%&~-]*[/:@#=_](?=\S)[A-Za-z0-9./:@#=%&_<>\[\]-]*"
+                   r"|\b\w+(?:-\w+)+\b|\b[A-Za-z][a-z]*[A-Z]\w*\b|\.[a-z]{2,7}\b")
+# Names, units and terms kept in English in Chinese text on purpose (data, model, tool and product names; the
+# field's terms the catalog keeps, metric abbreviations as the field writes them): every word here is a decision.
+ALLOWED_WORDS = frozenset("""
+milvus lite minilm hybrid sample scifact jieba lindera ipadic chinese english standard icu cnalphanumonly auto
+bootstrap token tokens holm beir excel parquet jsonl corpus queries qrels captions split tsv png jpg webp txt pdf
+docx html json csv xlsx hugging face hub openai cohere voyage jina gemini dashscope zhipu siliconflow google
+alibaba clip siglip resnet dinov2 clap ast img aud unverified unicode latin han hiragana katakana hangul common
+py3langid flat hnsw streamlit plotly ragas locust setup decision report regression
+ndcg mrr map precision recall hit langid base transformers
+""".split())
+
+
+def shown_texts(at) -> list[str]:
+    """Every interface text an AppTest run shows: text elements, widgets' labels, help, placeholders and options,
+    block labels, table headers and index names."""
+    out = []
+    for kind in TEXT_KINDS:
+        for e in getattr(at, kind):
+            out += [e.value] + ([e.label] if kind == "metric" else [])
+    for kind in WIDGET_KINDS:
+        for w in getattr(at, kind):
+            out += [getattr(w, a, None) for a in ("label", "help", "placeholder")]
+            out += list(getattr(w, "options", None) or [])
+    for d in at.dataframe:
+        frame = d.value
+        out += [str(c) for c in frame.columns] + [str(n) for n in frame.index.names if n]
+    return [t for t in out if isinstance(t, str) and t.strip()]
+
+
+def english_left(at, data: tuple[str, ...] = (), allowed: frozenset[str] = ALLOWED_WORDS) -> list[str]:
+    """The shown texts that still read English after ``data`` (the dataset's texts, ids, model names: shown as
+    they are, never translated) and names are taken out: each with the English words found."""
+    return english_lines(shown_texts(at), data, allowed)
+
+
+def english_lines(texts, data: tuple[str, ...] = (), allowed: frozenset[str] = ALLOWED_WORDS) -> list[str]:
+    """``english_left`` for plain texts (a browser page's lines): each text still reading English, with its words."""
+    found = []
+    shown = sorted({d for d in data if d and d.strip()}, key=len, reverse=True)  # whole words only: an id "rec"
+    data_re = re.compile("|".join(rf"(?<![A-Za-z0-9]){re.escape(d)}(?![A-Za-z0-9])" for d in shown)) if shown \
+        else None                                                            # is not the start of "recall"
+    for text in texts:
+        rest = data_re.sub(" ", text) if data_re else text
+        words = [w for w in ENGLISH_WORD.findall(NAMES.sub(" ", rest)) if w.lower() not in allowed]
+        if words:
+            found.append(f"{text[:160]!r}: {words}")
+    return found
+
+
+# --- the interface language, the result pages' scan (RAG quality, Load test, History, Sweep) -------------------
 # A word of three or more Latin letters left in a shown text is English of ours unless it is a name the reader
 # must see as it is (data, models, libraries, file formats) or a standard abbreviation; code spans, URLs, paths,
 # file names and option specs (``ce:FOLDER``, ``file.wav@12.0-15.5``) are dropped before the words are read.
@@ -54,7 +113,7 @@ WIDGETS = ("button", "checkbox", "toggle", "number_input", "text_input", "text_a
            "radio", "slider", "select_slider", "date_input", "color_picker")
 
 
-def shown_texts(at) -> list[str]:
+def result_page_texts(at) -> list[str]:
     """Every interface text of an AppTest run: titles, markdown, captions, alerts, widget labels / help /
     placeholders, expander and tab labels, metric labels, buttons (download buttons too), table headers.
     Not table cells and option lists (data: ids, model names, questions), which the raw scan covers."""
@@ -81,13 +140,13 @@ def _column_config(d) -> dict:
         return {}
 
 
-def english_left(at, allow: tuple[str, ...] = (), elsewhere: tuple[str, ...] = ()) -> list[str]:
-    """The shown texts (``shown_texts``) that still hold an English word of ours: none in a Chinese session.
+def english_left_after(at, allow: tuple[str, ...] = (), elsewhere: tuple[str, ...] = ()) -> list[str]:
+    """The shown texts (``result_page_texts``) that still hold an English word of ours: none in a Chinese session.
     ``allow``: the data's and models' own names in this test (a dataset, a model key, a run's generator label),
     each matched as a substring and dropped first; ``elsewhere``: patterns (``re.search``) of whole texts that
     other modules build and translate, left out of this scan."""
     found = []
-    for text in shown_texts(at):
+    for text in result_page_texts(at):
         if any(re.search(p, text) for p in elsewhere):
             continue
         rest = text
