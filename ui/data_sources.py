@@ -107,8 +107,9 @@ def sample_form() -> None:
         from rag.data.samples.audio import load_audio_sample
 
         load(load_audio_sample)
-    if c3.button("Load the video sample", help="6 short videos of coloured-shape scenes, 6 text and 2 image queries: "
-                                                 "evaluated on the Retrieval page with clip:/img: models on frames"):
+    if c3.button(_("Load the video sample"), help=_("6 short videos of coloured-shape scenes, 6 text and 2 image "
+                                                    "queries: evaluated on the Retrieval page with clip:/img: models "
+                                                    "on frames")):
         from rag.data.samples.video import load_video_sample
 
         load(load_video_sample)

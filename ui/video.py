@@ -19,6 +19,7 @@ from pathlib import Path
 import streamlit as st
 
 from evaluators.retrieval.evaluate import NOT_RELEVANT, RELEVANT
+from rag.i18n import _
 
 PLAYERS_SHOWN = 3  # players per model (each is a media element: keep the page light)
 
@@ -44,24 +45,26 @@ def video_players(ds, result, qid: str) -> None:
             if h["path"] and Path(h["path"]).is_file():
                 col.video(h["path"], start_time=math.floor(h["seconds"] or 0))
             else:
-                col.caption("🎞️ file not found")
+                col.caption(_("🎞️ file not found"))
 
 
 def video_form(load) -> None:
     """The Data page's video folder source (``load``: the Data page's load-and-report)."""
     from rag.data.video import load_video_folder
 
-    folder = st.text_input("Video folder (corpus/ of .mp4/.webm/.mkv, queries.jsonl, qrels/test.tsv; "
-                           "captions.jsonl and transcripts.jsonl optional)", placeholder="/path/to/my-videos")
-    split = st.text_input("qrels split", value="test", key="video_split")
-    st.caption('queries.jsonl holds text queries ({"_id": "t1", "text": "a red car"}) and image queries '
-               '({"_id": "i1", "image": "queries/car.png"}); a video\'s id is its file name without the extension. '
-               "clip:/img: models search its frames (SPEC#fps=0.5 sets the rate; default 1 a second).")
-    asr = st.text_input("Speech to text (optional): asr:FOLDER, a Whisper folder", key="video_asr",
+    folder = st.text_input(_("Video folder (corpus/ of .mp4/.webm/.mkv, queries.jsonl, qrels/test.tsv; "
+                             "captions.jsonl and transcripts.jsonl optional)"), placeholder="/path/to/my-videos",
+                           key="video_folder")
+    split = st.text_input(_("qrels split"), value="test", key="video_split")
+    st.caption(_('queries.jsonl holds text queries ({text_example}) and image queries ({image_example}); a video\'s '
+                 'id is its file name without the extension. clip:/img: models search its frames (SPEC#fps=0.5 sets '
+                 'the rate; default 1 a second).').format(text_example='{"_id": "t1", "text": "a red car"}',
+                                                          image_example='{"_id": "i1", "image": "queries/car.png"}'))
+    asr = st.text_input(_("Speech to text (optional): asr:FOLDER, a Whisper folder"), key="video_asr",
                         placeholder="asr:/models/whisper-small",
-                        help="transcribes every video's audio track into timed text segments (ids "
-                             "clip.mp4@12.0-15.5) and loads those as a text dataset")
-    if st.button("Load video folder", type="primary", disabled=not folder.strip()):
+                        help=_("transcribes every video's audio track into timed text segments (ids "
+                               "clip.mp4@12.0-15.5) and loads those as a text dataset"))
+    if st.button(_("Load video folder"), type="primary", disabled=not folder.strip()):
         if asr.strip():
             load(transcribed_video, folder.strip(), split=split, asr=asr.strip())
         else:
@@ -77,10 +80,10 @@ def transcribed_video(folder: str, split: str, asr: str):
     from rag.models.base import ModelUnavailable
 
     ds = load_video_folder(folder, split)
-    bar = st.progress(0.0, text=f"Transcribing {len(ds.documents)} videos with {asr}")
+    bar = st.progress(0.0, text=_("Transcribing {n} videos with {asr}").format(n=len(ds.documents), asr=asr))
     try:
         text_ds, report = transcribe(ds, asr, progress=lambda done, total: bar.progress(
-            done / total, text=f"Transcribed {done}/{total} videos"))
+            done / total, text=_("Transcribed {done}/{total} videos").format(done=done, total=total)))
     except (ModelUnavailable, ValueError) as e:
         raise DatasetError(str(e)) from None
     finally:

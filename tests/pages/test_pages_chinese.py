@@ -72,14 +72,14 @@ def test_data_page_in_chinese_with_the_sample_and_the_chinese_sample(milvus, zh)
     assert (source.label, source.options[0], at.session_state["data_source"]) == ("来源", "内置示例", "Built-in sample")
     assert [t.label for t in at.tabs] == ["文档", "问题", "相关性标注"]
     questions = next(d.value for d in at.dataframe if "参考答案" in d.value.columns)
-    assert list(questions.columns) == ["id", "问题", "参考答案", "相关"]
+    assert list(questions.columns) == ["ID", "问题", "参考答案", "相关"]
     caption = next(c.value for c in at.caption if c.value.startswith("数据集 **sample**："))
     assert caption.endswith("个已标注问题，") is False and "篇文档" in caption, caption
 
     next(b for b in at.button if b.label == "加载中文示例").click().run()
     assert_chinese(at)
     assert at.success[0].value == "已加载 **sample-zh**。"
-    assert any(c.value.startswith("🌐 语言 · 文档：100 % 中文") for c in at.caption)
+    assert any(c.value.startswith("🌐 语言 · 文档：中文 100 %") for c in at.caption)
 
 
 def test_index_page_in_chinese_before_and_after_a_bm25_build(milvus, zh):
@@ -157,5 +157,5 @@ def test_english_helpers_return_the_source_text():
             assert profile_summary(p) == p.summary()
     with language("zh"):
         assert localized(frame).to_dict("records") == [{"模型": "bm25", "可运行": "🟢 是"}]
-        assert profile_summary(profile_dataset(load_sample("sample-zh"))).startswith("文档：100 % 中文")
+        assert profile_summary(profile_dataset(load_sample("sample-zh"))).startswith("文档：中文 100 %")
         assert legend().startswith("单元格颜色表示相关性：绿色 ✅ 相关")

@@ -101,7 +101,8 @@ KEEP_WORDS = frozenset(w.lower() for w in (
     "qrels", "BEIR", "top-k", "FLAT", "HNSW", "IVF", "COSINE", "RAG", "ASR", "ndcg", "mrr", "recall", "precision",
     # libraries, products and servers, named as their authors do
     "Milvus", "Lite", "Ragas", "TestsetGenerator", "Locust", "FastHttpUser", "OpenAI", "Ollama", "Cohere", "Whisper",
-    "MiniLM", "Streamlit", "Plotly",
+    "MiniLM", "Streamlit", "Plotly", "Hugging", "Face", "hub", "transformers", "sentence-transformers", "CLIP",
+    "SigLIP", "ViT", "ResNet", "DINOv2",
     # the options' own values, typed as shown (none = whole documents; search/rag/milvus endpoints; fusion kinds)
     "none", "search", "rag", "milvus", "rrf", "weighted", "extractive", "compat", "all",
 ))
