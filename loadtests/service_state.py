@@ -12,6 +12,8 @@ Usage:
 
 from __future__ import annotations
 
+import asyncio
+import os
 import sys
 import threading
 import time
@@ -31,18 +33,26 @@ from loadtests.batcher import (
 from loadtests.results import TimingBook
 
 DEFAULT_MODELS = ("minilm", "bm25")
+# Side-by-side switches for the benchmarks (benchmarks/README.md, issue 27), not settings a user needs:
+# WORKBENCH_SERVICE_MODEL_THREAD=0 runs a model's encodes as before commit da79640 (warm-up on the main
+# thread, batches on the batcher's own thread, --no-batching in the shared pool); WORKBENCH_SERVICE_SEARCH_ON
+# says where a BM25 search (nothing to encode) runs: "threads" (anyio's pool), "pool" (our own
+# executor) or "loop" (on the event loop thread itself).
+MODEL_THREAD = os.environ.get("WORKBENCH_SERVICE_MODEL_THREAD", "1") != "0"
+SEARCH_ON = os.environ.get("WORKBENCH_SERVICE_SEARCH_ON", "threads")
 MAX_QUERY_CHARS = 2000
+MAX_MODEL_CHARS = 200
 MAX_K = 100
 
 
 class SearchRequest(BaseModel):
-    model: str = Field(min_length=1, max_length=200)
+    model: str = Field(min_length=1, max_length=MAX_MODEL_CHARS)
     query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
     k: int = Field(default=10, ge=1, le=MAX_K)
 
 
 class RagRequest(BaseModel):
-    model: str = Field(min_length=1, max_length=200)
+    model: str = Field(min_length=1, max_length=MAX_MODEL_CHARS)
     question: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
     k: int = Field(default=4, ge=1, le=MAX_K)
 
@@ -153,7 +163,7 @@ class ServiceState:
             name, how = built.name, "reused" if built.reused else "built"
             enc = spec.encoder()
             lm = LoadedModel(key, spec, name, index, enc, encoder_lock(spec.model_id), analyzer=built.analyzer,
-                             executor=model_thread(spec.model_id) if enc is not None else None)
+                             executor=model_thread(spec.model_id) if enc is not None and MODEL_THREAD else None)
             self.models[key] = lm
             warm = self.dataset.queries[0].text if self.dataset.queries else "warm-up"
             lm.batcher = warm_up(self.store, lm, warm, self.info.uri, cfg.batching_json())
@@ -176,15 +186,17 @@ class ServiceState:
 
     async def retrieve(self, lm: LoadedModel, query: str, k: int) -> tuple[list[tuple[str, float]], dict]:
         """Hits and timings (wait, batch size, embed, Milvus search): batched with other requests for
-        the same model, or alone in a worker thread (``--no-batching``, BM25)."""
+        the same model, or alone on the model's thread (``--no-batching``), or (BM25) as ``SEARCH_ON`` says."""
         if lm.batcher is not None:
             return await lm.batcher.submit(query, k)
         work = lambda: encode_and_search(self.store, lm, [(query, k)], self.info.uri)  # noqa: E731
         if lm.executor is not None:  # the model's own thread (one OpenMP team), never the shared pool
-            import asyncio
-
             r = (await asyncio.get_running_loop().run_in_executor(lm.executor, work))[0]
-        else:  # BM25: nothing to encode, searched in parallel threads
+        elif lm.encoder is None and SEARCH_ON == "loop":
+            r = work()[0]
+        elif lm.encoder is None and SEARCH_ON == "pool":
+            r = (await asyncio.get_running_loop().run_in_executor(_search_pool(), work))[0]
+        else:  # searched in parallel worker threads
             from anyio import to_thread
 
             r = (await to_thread.run_sync(work))[0]
@@ -194,12 +206,16 @@ class ServiceState:
         return hits, {"wait_ms": timings.pop("wait_ms"), "batch_size": 1, **timings}
 
     async def search(self, req: SearchRequest) -> dict:
-        lm = self.model(req.model)
+        return await self.search_query(req.model, req.query, req.k)
+
+    async def search_query(self, model: str, query: str, k: int) -> dict:
+        """``search`` with the request's fields already checked (``loadtests.fast_search``'s hot path)."""
+        lm = self.model(model)
         t = time.perf_counter()
-        hits, timings = await self.retrieve(lm, req.query, req.k)
+        hits, timings = await self.retrieve(lm, query, k)
         timings["server_ms"] = (time.perf_counter() - t) * 1000
         self.timings.add("search", lm.key, timings)
-        return {"model": lm.key, "k": req.k, "timings": _rounded(timings),
+        return {"model": lm.key, "k": k, "timings": _rounded(timings),
                 "hits": [{"id": d, "title": self._title(d), "score": round(s, 6)} for d, s in hits]}
 
     async def rag(self, req: RagRequest) -> dict:
@@ -250,6 +266,18 @@ class ServiceState:
                 "index_type": lm.index.index_type, "metric": lm.index.metric,
                 "index_params": dict(lm.index.params), "queries": queries,
                 "vectors": vectors}
+
+
+_pool = None
+
+
+def _search_pool():
+    global _pool
+    if _pool is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _pool = ThreadPoolExecutor(8, thread_name_prefix="search")
+    return _pool
 
 
 def _rounded(timings: dict[str, float]) -> dict[str, float]:
