@@ -36,10 +36,11 @@ DEFAULT_MODELS = ("minilm", "bm25")
 # Side-by-side switches for the benchmarks (benchmarks/README.md, issue 27), not settings a user needs:
 # WORKBENCH_SERVICE_MODEL_THREAD=0 runs a model's encodes as before commit da79640 (warm-up on the main
 # thread, batches on the batcher's own thread, --no-batching in the shared pool); WORKBENCH_SERVICE_SEARCH_ON
-# says where a BM25 search (nothing to encode) runs: "threads" (anyio's pool), "pool" (our own
-# executor) or "loop" (on the event loop thread itself).
+# says where a BM25 search (nothing to encode) runs: "auto" (on the event loop when it is the only request
+# in flight, else in worker threads: ``ServiceState.retrieve``), "threads" (always in worker threads, as
+# before) or "loop" (always on the event loop).
 MODEL_THREAD = os.environ.get("WORKBENCH_SERVICE_MODEL_THREAD", "1") != "0"
-SEARCH_ON = os.environ.get("WORKBENCH_SERVICE_SEARCH_ON", "threads")
+SEARCH_ON = os.environ.get("WORKBENCH_SERVICE_SEARCH_ON", "auto")
 MAX_QUERY_CHARS = 2000
 MAX_MODEL_CHARS = 200
 MAX_K = 100
@@ -174,6 +175,7 @@ class ServiceState:
             log(f"warning: /rag disabled: {self.generator_error}")
         self.timings = TimingBook()
         self.started = time.time()
+        self._in_flight = 0  # /search and /rag requests retrieving now (``retrieve``), counted on the loop
 
     # ---------------------------------------------------------------- the two operations
     def model(self, name: str) -> LoadedModel:
@@ -186,20 +188,32 @@ class ServiceState:
 
     async def retrieve(self, lm: LoadedModel, query: str, k: int) -> tuple[list[tuple[str, float]], dict]:
         """Hits and timings (wait, batch size, embed, Milvus search): batched with other requests for
-        the same model, or alone on the model's thread (``--no-batching``), or (BM25) as ``SEARCH_ON`` says."""
-        if lm.batcher is not None:
-            return await lm.batcher.submit(query, k)
-        work = lambda: encode_and_search(self.store, lm, [(query, k)], self.info.uri)  # noqa: E731
-        if lm.executor is not None:  # the model's own thread (one OpenMP team), never the shared pool
-            r = (await asyncio.get_running_loop().run_in_executor(lm.executor, work))[0]
-        elif lm.encoder is None and SEARCH_ON == "loop":
-            r = work()[0]
-        elif lm.encoder is None and SEARCH_ON == "pool":
-            r = (await asyncio.get_running_loop().run_in_executor(_search_pool(), work))[0]
-        else:  # searched in parallel worker threads
-            from anyio import to_thread
+        the same model, or alone on the model's thread (``--no-batching``), or (BM25, nothing to encode)
+        on the event loop when it is the only request in flight, else in worker threads.
 
-            r = (await to_thread.run_sync(work))[0]
+        Why BM25 alone runs on the loop: handing a 2 ms search to a worker thread and back costs
+        0.25-0.35 ms here (two thread wake-ups), a sixth of the query. Why only alone: on the loop the
+        searches of concurrent users would run one after another, where threads overlap one's Python
+        with another's wait for Milvus. ``sleep(0)`` first lets requests that arrived with this one
+        register, so a burst is seen as one and goes to the threads."""
+        self._in_flight += 1
+        try:
+            if lm.batcher is not None:
+                return await lm.batcher.submit(query, k)
+            work = lambda: encode_and_search(self.store, lm, [(query, k)], self.info.uri)  # noqa: E731
+            if lm.executor is not None:  # the model's own thread (one OpenMP team), never the shared pool
+                r = (await asyncio.get_running_loop().run_in_executor(lm.executor, work))[0]
+            else:
+                if SEARCH_ON == "auto":
+                    await asyncio.sleep(0)
+                if lm.encoder is None and (SEARCH_ON == "loop" or SEARCH_ON == "auto" and self._in_flight == 1):
+                    r = work()[0]
+                else:  # searched in parallel worker threads
+                    from anyio import to_thread
+
+                    r = (await to_thread.run_sync(work))[0]
+        finally:
+            self._in_flight -= 1
         if isinstance(r, BaseException):
             raise r
         hits, timings = r
@@ -266,18 +280,6 @@ class ServiceState:
                 "index_type": lm.index.index_type, "metric": lm.index.metric,
                 "index_params": dict(lm.index.params), "queries": queries,
                 "vectors": vectors}
-
-
-_pool = None
-
-
-def _search_pool():
-    global _pool
-    if _pool is None:
-        from concurrent.futures import ThreadPoolExecutor
-
-        _pool = ThreadPoolExecutor(8, thread_name_prefix="search")
-    return _pool
 
 
 def _rounded(timings: dict[str, float]) -> dict[str, float]:
