@@ -162,8 +162,8 @@ def test_calls_spread_over_pools_of_four_and_each_pool_holds_at_most_four(llm_se
                 await asyncio.sleep(0.01)
         w = asyncio.create_task(watch())
         try:
-            vals = await asyncio.gather(*(metric.ascore(user_input=r.user_input, retrieved_contexts=r.retrieved_contexts,
-                                                        reference=r.reference) for r in rows))
+            vals = await asyncio.gather(*(metric.ascore(user_input=r.user_input, reference=r.reference,
+                                                        retrieved_contexts=r.retrieved_contexts) for r in rows))
             return [v.value for v in vals], [len(p.connections) for p in pools]
         finally:
             w.cancel()
