@@ -45,6 +45,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 from loadtests.batcher import DEFAULT_MAX_BATCH, DEFAULT_WINDOW_MS
+from loadtests.fast_search import FastSearch
 from loadtests.service_state import (
     RagRequest,
     SearchRequest,
@@ -54,12 +55,19 @@ from loadtests.service_state import (
 )
 
 
-def create_app(state: ServiceState, on_shutdown=None) -> FastAPI:
-    """The FastAPI app over a loaded state (tests pass their own; ``main`` builds one from flags).
+def create_app(state: ServiceState, on_shutdown=None) -> FastSearch:
+    """The service's ASGI app over a loaded state (tests pass their own; ``main`` builds one from flags):
+    ``POST /search`` with a valid body is answered by ``loadtests.fast_search``, everything else
+    (and every invalid search) by the FastAPI app.
 
     ``on_shutdown`` runs when uvicorn stops gracefully: it re-raises SIGTERM after shutdown, so
     ``atexit`` handlers never run and cleanup has to happen here.
     """
+    return FastSearch(create_fastapi_app(state, on_shutdown), state)
+
+
+def create_fastapi_app(state: ServiceState, on_shutdown=None) -> FastAPI:
+    """Every endpoint through FastAPI, ``/search`` too (what the fast path hands invalid bodies to)."""
     @asynccontextmanager
     async def lifespan(_app):
         yield

@@ -12,6 +12,8 @@ Usage:
 
 from __future__ import annotations
 
+import asyncio
+import os
 import sys
 import threading
 import time
@@ -31,18 +33,27 @@ from loadtests.batcher import (
 from loadtests.results import TimingBook
 
 DEFAULT_MODELS = ("minilm", "bm25")
+# Side-by-side switches for the benchmarks (benchmarks/README.md, issue 27), not settings a user needs:
+# WORKBENCH_SERVICE_MODEL_THREAD=0 runs a model's encodes as before commit da79640 (warm-up on the main
+# thread, batches on the batcher's own thread, --no-batching in the shared pool); WORKBENCH_SERVICE_SEARCH_ON
+# says where a BM25 search (nothing to encode) runs: "auto" (on the event loop when it is the only request
+# in flight, else in worker threads: ``ServiceState.retrieve``), "threads" (always in worker threads, as
+# before) or "loop" (always on the event loop).
+MODEL_THREAD = os.environ.get("WORKBENCH_SERVICE_MODEL_THREAD", "1") != "0"
+SEARCH_ON = os.environ.get("WORKBENCH_SERVICE_SEARCH_ON", "auto")
 MAX_QUERY_CHARS = 2000
+MAX_MODEL_CHARS = 200
 MAX_K = 100
 
 
 class SearchRequest(BaseModel):
-    model: str = Field(min_length=1, max_length=200)
+    model: str = Field(min_length=1, max_length=MAX_MODEL_CHARS)
     query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
     k: int = Field(default=10, ge=1, le=MAX_K)
 
 
 class RagRequest(BaseModel):
-    model: str = Field(min_length=1, max_length=200)
+    model: str = Field(min_length=1, max_length=MAX_MODEL_CHARS)
     question: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
     k: int = Field(default=4, ge=1, le=MAX_K)
 
@@ -153,7 +164,7 @@ class ServiceState:
             name, how = built.name, "reused" if built.reused else "built"
             enc = spec.encoder()
             lm = LoadedModel(key, spec, name, index, enc, encoder_lock(spec.model_id), analyzer=built.analyzer,
-                             executor=model_thread(spec.model_id) if enc is not None else None)
+                             executor=model_thread(spec.model_id) if enc is not None and MODEL_THREAD else None)
             self.models[key] = lm
             warm = self.dataset.queries[0].text if self.dataset.queries else "warm-up"
             lm.batcher = warm_up(self.store, lm, warm, self.info.uri, cfg.batching_json())
@@ -164,6 +175,7 @@ class ServiceState:
             log(f"warning: /rag disabled: {self.generator_error}")
         self.timings = TimingBook()
         self.started = time.time()
+        self._in_flight = 0  # /search and /rag requests retrieving now (``retrieve``), counted on the loop
 
     # ---------------------------------------------------------------- the two operations
     def model(self, name: str) -> LoadedModel:
@@ -176,30 +188,48 @@ class ServiceState:
 
     async def retrieve(self, lm: LoadedModel, query: str, k: int) -> tuple[list[tuple[str, float]], dict]:
         """Hits and timings (wait, batch size, embed, Milvus search): batched with other requests for
-        the same model, or alone in a worker thread (``--no-batching``, BM25)."""
-        if lm.batcher is not None:
-            return await lm.batcher.submit(query, k)
-        work = lambda: encode_and_search(self.store, lm, [(query, k)], self.info.uri)  # noqa: E731
-        if lm.executor is not None:  # the model's own thread (one OpenMP team), never the shared pool
-            import asyncio
+        the same model, or alone on the model's thread (``--no-batching``), or (BM25, nothing to encode)
+        on the event loop when it is the only request in flight, else in worker threads.
 
-            r = (await asyncio.get_running_loop().run_in_executor(lm.executor, work))[0]
-        else:  # BM25: nothing to encode, searched in parallel threads
-            from anyio import to_thread
+        Why BM25 alone runs on the loop: handing a 2 ms search to a worker thread and back costs
+        0.25-0.35 ms here (two thread wake-ups), a sixth of the query. Why only alone: on the loop the
+        searches of concurrent users would run one after another, where threads overlap one's Python
+        with another's wait for Milvus. ``sleep(0)`` first lets requests that arrived with this one
+        register, so a burst is seen as one and goes to the threads."""
+        self._in_flight += 1
+        try:
+            if lm.batcher is not None:
+                return await lm.batcher.submit(query, k)
+            work = lambda: encode_and_search(self.store, lm, [(query, k)], self.info.uri)  # noqa: E731
+            if lm.executor is not None:  # the model's own thread (one OpenMP team), never the shared pool
+                r = (await asyncio.get_running_loop().run_in_executor(lm.executor, work))[0]
+            else:
+                if SEARCH_ON == "auto":
+                    await asyncio.sleep(0)
+                if lm.encoder is None and (SEARCH_ON == "loop" or SEARCH_ON == "auto" and self._in_flight == 1):
+                    r = work()[0]
+                else:  # searched in parallel worker threads
+                    from anyio import to_thread
 
-            r = (await to_thread.run_sync(work))[0]
+                    r = (await to_thread.run_sync(work))[0]
+        finally:
+            self._in_flight -= 1
         if isinstance(r, BaseException):
             raise r
         hits, timings = r
         return hits, {"wait_ms": timings.pop("wait_ms"), "batch_size": 1, **timings}
 
     async def search(self, req: SearchRequest) -> dict:
-        lm = self.model(req.model)
+        return await self.search_query(req.model, req.query, req.k)
+
+    async def search_query(self, model: str, query: str, k: int) -> dict:
+        """``search`` with the request's fields already checked (``loadtests.fast_search``'s hot path)."""
+        lm = self.model(model)
         t = time.perf_counter()
-        hits, timings = await self.retrieve(lm, req.query, req.k)
+        hits, timings = await self.retrieve(lm, query, k)
         timings["server_ms"] = (time.perf_counter() - t) * 1000
         self.timings.add("search", lm.key, timings)
-        return {"model": lm.key, "k": req.k, "timings": _rounded(timings),
+        return {"model": lm.key, "k": k, "timings": _rounded(timings),
                 "hits": [{"id": d, "title": self._title(d), "score": round(s, 6)} for d, s in hits]}
 
     async def rag(self, req: RagRequest) -> dict:

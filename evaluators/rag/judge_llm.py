@@ -47,6 +47,11 @@ from evaluators.rag.cost import UsageMeter
 from rag.models.generators import ENCODE_POOL
 from rag.models.llm import LLMEndpoint, parse_llm
 
+# HTTP connections per pool. httpcore checks every pooled connection (expiry: a socket-readable poll through
+# anyio's attribute dict) on each request and each response, so one pool of N connections costs O(N) per
+# call: with 64 in flight it was half of the event loop's time (py-spy, bench_ragas_concurrency at 64).
+# Above this many calls in flight the judge's calls are spread over several pools of this size.
+POOL_CONNECTIONS = 4
 PARSE_REASKS = 1      # instructor re-asks a reply that is not valid JSON of the schema once (as Ragas' own fix did)
 MAX_TOKENS = 4096     # Ragas' default is 1024: a long answer's statements and verdicts can need more
 
@@ -101,32 +106,45 @@ class JudgeTrace:
 
 
 class JudgeLLM(InstructorBaseRagasLLM):
-    """Ragas' instructor LLM under the run's concurrency limit, tracing each reply (see the module doc)."""
+    """Ragas' instructor LLM under the run's concurrency limit, tracing each reply (see the module doc).
+
+    ``client`` is one ``openai.AsyncOpenAI`` or a list of them (``build``: one per ``POOL_CONNECTIONS``
+    calls in flight); each call goes to the client with the fewest calls in flight, so no pool holds
+    more than its share of connections and none is scanned at more than that size."""
 
     is_async = True   # what Ragas' prompts (test-set generation) check before awaiting agenerate
 
     def __init__(self, client, model: str, concurrency: JudgeConcurrency | None, meter: UsageMeter | None = None,
-                 **model_args):
-        """``model_args`` go to every request (``seed`` / ``temperature`` of a judge repeat), on top of Ragas'."""
-        self.client, self.model, self.concurrency, self.meter = client, model, concurrency, meter
-        self.llm = llm_factory(model, client=client, max_retries=PARSE_REASKS, max_tokens=MAX_TOKENS, **model_args)
-        self.llm.client.on("completion:response", self._on_response)
+                 busy: list[int] | None = None, **model_args):
+        """``model_args`` go to every request (``seed`` / ``temperature`` of a judge repeat), on top of Ragas'.
+        ``busy``: calls in flight per client, shared by the repeats of one judge (they share its clients)."""
+        self.clients = list(client) if isinstance(client, (list, tuple)) else [client]
+        self.client, self.model, self.concurrency, self.meter = self.clients[0], model, concurrency, meter
+        self.busy = busy if busy is not None else [0] * len(self.clients)
+        self.llms = [llm_factory(model, client=c, max_retries=PARSE_REASKS, max_tokens=MAX_TOKENS, **model_args)
+                     for c in self.clients]
+        for llm in self.llms:
+            llm.client.on("completion:response", self._on_response)
+        self.llm = self.llms[0]
 
     @classmethod
     def build(cls, judge: LLMEndpoint, concurrency: JudgeConcurrency, timeout: float, max_retries: int,
               **model_args) -> JudgeLLM:
-        """A fresh async client for this run (bound to its event loop; the key is the one for its URL)."""
+        """Fresh async clients for this run (bound to its event loop; the key is the one for its URL): one
+        per ``POOL_CONNECTIONS`` calls the run lets into flight, each pool that size."""
         ok, why = judge.availability()
         if not ok:
             raise ValueError(f"judge {judge.label}: {why}")
-        client = judge.async_client(timeout=timeout, max_retries=max_retries, max_connections=concurrency.size)
-        return cls(client, judge.model, concurrency, **model_args)
+        pools = -(-concurrency.size // POOL_CONNECTIONS)
+        clients = [judge.async_client(timeout=timeout, max_retries=max_retries,
+                                      max_connections=min(concurrency.size, POOL_CONNECTIONS)) for _ in range(pools)]
+        return cls(clients, judge.model, concurrency, **model_args)
 
     def repeat(self, index: int, temperature: float | None = None) -> JudgeLLM:
-        """The same judge (same client, same limit) for repeat ``index``: its requests carry the OpenAI
+        """The same judge (same clients, same limit) for repeat ``index``: its requests carry the OpenAI
         ``seed`` = index (and ``temperature``), so each repeat is a separate draw of the judge."""
         args = {"seed": index} | ({"temperature": temperature} if temperature is not None else {})
-        return JudgeLLM(self.client, self.model, self.concurrency, self.meter, **args)
+        return JudgeLLM(self.clients, self.model, self.concurrency, self.meter, self.busy, **args)
 
     def _on_response(self, response) -> None:
         """Usage of every API response (re-asks too): to the current row-metric's trace, else ``meter``."""
@@ -141,14 +159,20 @@ class JudgeLLM(InstructorBaseRagasLLM):
 
     async def agenerate(self, prompt, response_model):
         async with self.concurrency.sem if self.concurrency else nullcontext():  # None: no limit (test sets)
-            reply = await self.llm.agenerate(prompt, response_model)
+            i = min(range(len(self.busy)), key=self.busy.__getitem__)
+            self.busy[i] += 1
+            try:
+                reply = await self.llms[i].agenerate(prompt, response_model)
+            finally:
+                self.busy[i] -= 1
         trace = _TRACE.get()
         if trace is not None:
             trace.reply(reply)
         return reply
 
     async def aclose(self) -> None:
-        await self.client.close()
+        for c in self.clients:
+            await c.close()
 
 
 class MiniLMEmbeddings(BaseRagasEmbedding):

@@ -27,6 +27,8 @@ Usage:
 
 from __future__ import annotations
 
+import functools
+import os
 from dataclasses import dataclass, field
 
 from rag.settings import Settings, get_settings
@@ -129,10 +131,26 @@ async def _adrop_placeholder_key(request) -> None:
     _drop_placeholder_key(request)
 
 
+@functools.lru_cache(maxsize=4)
+def _tls_context(cert_file: str | None, cert_dir: str | None):
+    import httpx
+
+    return httpx.create_ssl_context()  # reads SSL_CERT_FILE / SSL_CERT_DIR, else certifi's bundle
+
+
+def tls_context():
+    """One verifying TLS context per process (per ``SSL_CERT_FILE``/``SSL_CERT_DIR``), shared by every client:
+    httpx builds one per client otherwise, loading the CA bundle each time (≈ 25 ms of CPU here; a RAG run at
+    concurrency 64 builds 17 clients)."""
+    return _tls_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+
+
 def http_clients(sync: bool, **kw):
     """An httpx client (``sync``: ``httpx.Client``, else ``httpx.AsyncClient``) for an OpenAI SDK client: an
     endpoint without a key sends no Authorization header at all. ``kw`` go to httpx."""
     import httpx
+
+    kw.setdefault("verify", tls_context())
 
     if sync:
         return httpx.Client(event_hooks={"request": [_drop_placeholder_key]}, **kw)

@@ -174,3 +174,124 @@ def test_a_lone_surrogate_in_a_query_is_a_clear_422_not_a_crash(client):
     assert r.status_code == 422 and r.json() == {"detail": [{
         "loc": ["body", "query"], "type": "string_unicode",
         "msg": "Input should be a valid string, unable to parse raw data as a unicode string"}]}
+
+
+# ---------------------------------------------------------------- the raw /search route (loadtests.fast_search)
+
+def test_parse_search_takes_only_bodies_the_pydantic_model_would_take_as_they_are():
+    from loadtests.fast_search import parse_search
+
+    ct = b"application/json"
+    assert parse_search(b'{"model": "bm25", "query": "gc", "k": 3}', ct) == ("bm25", "gc", 3)
+    assert parse_search(b'{"model": "bm25", "query": "gc", "extra": 1}', b"Application/JSON; charset=utf-8") \
+        == ("bm25", "gc", 10)                                            # k defaults to 10, extra keys ignored
+    assert parse_search(('{"model": "m", "query": "%s", "k": 100}' % ("x" * 2000)).encode(), ct) == ("m", "x" * 2000,
+                                                                                                     100)
+    for body in (b'{"model": "bm25", "query": "gc", "k": 0}', b'{"model": "bm25", "query": "gc", "k": 101}',
+                 b'{"model": "bm25", "query": "gc", "k": "3"}', b'{"model": "bm25", "query": "gc", "k": 3.0}',
+                 b'{"model": "bm25", "query": "gc", "k": true}', b'{"model": "bm25", "query": ""}',
+                 b'{"model": "", "query": "gc"}', b'{"model": "bm25"}', b'{"query": "gc"}', b'[1]', b'nope',
+                 b'{"model": "bm25", "query": "java \\ud800"}', b'{"model": "bm25", "query": "gc", "k": 1e999}',
+                 b'{"model": "bm25", "query": "gc", "k": 99999999999999999999999}',
+                 ('{"model": "bm25", "query": "%s"}' % ("x" * 2001)).encode(),
+                 ('{"model": "%s", "query": "gc"}' % ("m" * 201)).encode()):
+        assert parse_search(body, ct) is None, body                      # FastAPI says what is wrong
+    assert parse_search(b'{"model": "bm25", "query": "gc"}', None) is None
+    assert parse_search(b'{"model": "bm25", "query": "gc"}', b"text/plain") is None
+
+
+class _Counting:
+    """An ASGI app in front of the FastAPI app that counts the requests reaching it."""
+
+    def __init__(self, app):
+        self.app, self.calls = app, 0
+
+    async def __call__(self, scope, receive, send):
+        self.calls += scope["type"] == "http"
+        await self.app(scope, receive, send)
+
+
+@pytest.fixture(scope="module")
+def both(state):
+    """(fast path over a counted FastAPI app, FastAPI alone): the same state behind each."""
+    from loadtests.fast_search import FastSearch
+    from loadtests.service import create_fastapi_app
+
+    counted = _Counting(create_fastapi_app(state))
+    with TestClient(FastSearch(counted, state)) as fast, TestClient(create_fastapi_app(state)) as plain:
+        yield fast, plain, counted
+
+
+@pytest.mark.parametrize("body", [
+    b'{"model": "bm25", "query": "gc", "k": 0}', b'{"model": "bm25", "query": "gc", "k": "many"}',
+    b'{"model": "bm25", "query": ""}', b'{"model": "bm25"}', b'[1, 2]', b'{"model": "bm25", "query": "gc"',
+    b'{"model": "bm25", "query": "java \\ud800", "k": 3}', b'{"model": "bm25", "query": "gc", "k": 3.5}',
+])
+def test_invalid_searches_get_fastapis_own_answer_byte_for_byte(both, body):
+    fast, plain, counted = both
+    before = counted.calls
+    a = fast.post("/search", content=body, headers={"content-type": "application/json"})
+    b = plain.post("/search", content=body, headers={"content-type": "application/json"})
+    assert counted.calls == before + 1                                   # handed to FastAPI, body replayed
+    assert (a.status_code, a.headers["content-type"], a.content) == (b.status_code, b.headers["content-type"],
+                                                                     b.content)
+
+
+def test_the_fast_paths_validation_messages_are_the_documented_ones(both):
+    fast = both[0]
+    r = fast.post("/search", json={"model": "bm25", "query": "gc", "k": 0})
+    assert r.status_code == 422 and r.json() == {"detail": [{"loc": ["body", "k"], "type": "greater_than_equal",
+                                                             "msg": "Input should be greater than or equal to 1"}]}
+    r = fast.post("/search", json={"model": "bm25", "query": "x" * 2001})
+    assert r.json() == {"detail": [{"loc": ["body", "query"], "type": "string_too_long",
+                                    "msg": "String should have at most 2000 characters"}]}
+    r = fast.post("/search", json={"model": "bm25"})
+    assert r.json() == {"detail": [{"loc": ["body", "query"], "type": "missing", "msg": "Field required"}]}
+    r = fast.post("/search", content=b'{"model": "bm25", "query": "gc", "k": "3"}',  # pydantic's lax int: served
+                  headers={"content-type": "application/json"})
+    assert r.status_code == 200 and r.json()["k"] == 3
+
+
+@pytest.mark.parametrize("model", ["bm25", "minilm"])
+def test_valid_searches_never_reach_fastapi_and_answer_as_it_would(both, model):
+    fast, plain, counted = both
+    before = counted.calls
+    body = {"model": model, "query": "memory safety without a garbage collector", "k": 5}
+    a, b = fast.post("/search", json=body), plain.post("/search", json=body)
+    assert counted.calls == before
+    assert a.status_code == b.status_code == 200 and a.headers["content-type"] == "application/json"
+    ja, jb = a.json(), b.json()
+    assert ja["hits"] == jb["hits"] and (ja["model"], ja["k"]) == (model, 5) and len(ja["hits"]) == 5
+    assert set(ja["timings"]) == set(jb["timings"]) and int(a.headers["content-length"]) == len(a.content)
+
+
+def test_unknown_model_on_the_fast_path_is_fastapis_404_byte_for_byte(both):
+    fast, plain, counted = both
+    before = counted.calls
+    a = fast.post("/search", json={"model": "nope", "query": "gc"})
+    b = plain.post("/search", json={"model": "nope", "query": "gc"})
+    assert counted.calls == before
+    assert (a.status_code, a.content) == (b.status_code, b.content) == (
+        404, b"{\"detail\":\"unknown model 'nope'; known: minilm, bm25\"}")
+
+
+def test_a_lone_bm25_search_runs_on_the_loop_and_a_burst_in_worker_threads(state, monkeypatch):
+    """Alone, no thread hop (0.25-0.35 ms of a 2 ms query); six at once: each in a worker thread, same hits."""
+    import asyncio
+
+    import anyio.to_thread
+
+    hops, real = [], anyio.to_thread.run_sync
+
+    async def counted(fn, *a, **kw):
+        hops.append(1)
+        return await real(fn, *a, **kw)
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+
+    async def at_once(n: int) -> list[dict]:
+        return await asyncio.gather(*(state.search_query("bm25", "garbage collection", 3) for _ in range(n)))
+    alone = asyncio.run(at_once(1))
+    assert hops == [] and len(alone[0]["hits"]) == 3
+    burst = asyncio.run(at_once(6))
+    assert len(hops) == 6 and all(r["hits"] == alone[0]["hits"] for r in burst)
+    assert state._in_flight == 0

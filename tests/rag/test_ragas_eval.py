@@ -135,6 +135,45 @@ def test_at_most_n_judge_calls_are_in_flight(llm_server):  # noqa: F811
     assert llm_server.stats()["chat_calls"] == 6 * 3 and llm_server.stats()["max_in_flight"] == 2
 
 
+def test_calls_spread_over_pools_of_four_and_each_pool_holds_at_most_four(llm_server):  # noqa: F811
+    """At 10 in flight the judge has 3 HTTP pools of ≤ 4 connections (httpcore scans a whole pool on every
+    request and response); every pool is used and none ever has more than 4 calls in flight."""
+    from evaluators.rag.judge_llm import POOL_CONNECTIONS, JudgeLLM
+    from rag.models.llm import tls_context
+
+    assert POOL_CONNECTIONS == 4
+    llm_server.latency = 0.2
+    rows = [RagSample(f"row {i}", CTX[1], CTX, REF) for i in range(10)]
+    peak: list[int] = []
+
+    async def go():
+        judge = JudgeLLM.build(parse_llm(f"openai:gpt-4o-mini@{llm_server.base_url}"), JudgeConcurrency(10), 30, 0)
+        assert len(judge.clients) == 3 and judge.busy == [0, 0, 0]
+        pools = [c._client._transport._pool for c in judge.clients]
+        assert [p._max_connections for p in pools] == [4, 4, 4]
+        assert {id(c._client._transport._pool._ssl_context) for c in judge.clients} == {id(tls_context())}
+        from ragas.metrics.collections import ContextRecall
+
+        metric = ContextRecall(llm=judge)
+
+        async def watch():
+            while True:
+                peak.append(max(judge.busy))
+                await asyncio.sleep(0.01)
+        w = asyncio.create_task(watch())
+        try:
+            vals = await asyncio.gather(*(metric.ascore(user_input=r.user_input, reference=r.reference,
+                                                        retrieved_contexts=r.retrieved_contexts) for r in rows))
+            return [v.value for v in vals], [len(p.connections) for p in pools]
+        finally:
+            w.cancel()
+            await judge.aclose()
+    values, connections = asyncio.run(go())
+    assert values == [1.0] * 10 and llm_server.stats()["chat_calls"] == 10
+    assert max(peak) == 4 and llm_server.stats()["max_in_flight"] == 10     # 4 + 3 + 3 at once
+    assert all(1 <= n <= 4 for n in connections), connections
+
+
 def test_timeouts_are_reported_per_row(llm_server):  # noqa: F811
     llm_server.hang_seconds = 5
     llm_server.set_faults([{"kind": "timeout", "match": "slow row"}])
