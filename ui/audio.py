@@ -135,20 +135,24 @@ def audio_form(load) -> None:
             load(load_audio_folder, folder.strip(), split=split)
 
 
-def transcribed(folder: str, split: str, asr: str):
-    """The audio folder's speech as a text dataset (``rag.models.asr``), with a progress bar and the
-    transcription's line (segments, cache hits, WER); a refusal becomes the Data page's one-line error."""
+def transcribed(folder: str, split: str, asr: str, medium: str = "audio"):
+    """The audio (or video: ``medium``) folder's speech as a text dataset (``rag.models.asr``), with a progress
+    bar and the transcription's line (segments, cache hits, WER), remembered for the run that uses the text; a
+    refusal becomes the Data page's one-line error."""
     from rag.data.audio import load_audio_folder
     from rag.data.dataset import DatasetError
+    from rag.data.video import load_video_folder
     from rag.models.asr import transcribe
     from rag.models.base import ModelUnavailable
 
-    ds = load_audio_folder(folder, split)
-    bar = st.progress(0.0, text=_("Transcribing {n} sounds with {model}").format(n=len(ds.documents), model=asr))
+    ds = (load_video_folder if medium == "video" else load_audio_folder)(folder, split)
+    starting, going = ((_("Transcribing {n} videos with {model}"), _("Transcribed {done}/{total} videos"))
+                       if medium == "video" else
+                       (_("Transcribing {n} sounds with {model}"), _("Transcribed {done}/{total} sounds")))
+    bar = st.progress(0.0, text=starting.format(n=len(ds.documents), model=asr))
     try:
         text_ds, report = transcribe(ds, asr, progress=lambda done, total: bar.progress(
-            done / total, text=_("Transcribed {done}/{total} sounds").format(done=done, total=total)))
-
+            done / total, text=going.format(done=done, total=total)))
     except (ModelUnavailable, ValueError) as e:
         raise DatasetError(str(e)) from None
     finally:

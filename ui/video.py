@@ -20,6 +20,7 @@ import streamlit as st
 
 from evaluators.retrieval.evaluate import NOT_RELEVANT, RELEVANT
 from rag.i18n import _
+from ui.audio import transcribed
 
 PLAYERS_SHOWN = 3  # players per model (each is a media element: keep the page light)
 
@@ -66,27 +67,6 @@ def video_form(load) -> None:
                                "clip.mp4@12.0-15.5) and loads those as a text dataset"))
     if st.button(_("Load video folder"), type="primary", disabled=not folder.strip()):
         if asr.strip():
-            load(transcribed_video, folder.strip(), split=split, asr=asr.strip())
+            load(transcribed, folder.strip(), split=split, asr=asr.strip(), medium="video")
         else:
             load(load_video_folder, folder.strip(), split=split)
-
-
-def transcribed_video(folder: str, split: str, asr: str):
-    """The video folder's speech as a text dataset (``rag.models.asr``), with a progress bar and the
-    transcription's line; a refusal becomes the Data page's one-line error."""
-    from rag.data.dataset import DatasetError
-    from rag.data.video import load_video_folder
-    from rag.models.asr import transcribe
-    from rag.models.base import ModelUnavailable
-
-    ds = load_video_folder(folder, split)
-    bar = st.progress(0.0, text=_("Transcribing {n} videos with {asr}").format(n=len(ds.documents), asr=asr))
-    try:
-        text_ds, report = transcribe(ds, asr, progress=lambda done, total: bar.progress(
-            done / total, text=_("Transcribed {done}/{total} videos").format(done=done, total=total)))
-    except (ModelUnavailable, ValueError) as e:
-        raise DatasetError(str(e)) from None
-    finally:
-        bar.empty()
-    st.info(report.line(), icon="🗣️")
-    return text_ds
