@@ -143,10 +143,11 @@ def _boxes_overlap(a: tuple[float, float, float, float], b: tuple[float, float, 
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
-def place_labels(points: list[tuple[float, float, str]], bounds: tuple[float, float, float, float]
-                 ) -> list[tuple[float, float, str]]:
+def place_labels(points: list[tuple[float, float, str]], bounds: tuple[float, float, float, float],
+                 strict: bool = False) -> list[tuple[float, float, str]] | None:
     """(x, y, text-anchor) for each point's label: above it, else below, right, left, or further above,
-    the first spot that overlaps no label placed before and stays inside ``bounds`` (x0, y0, x1, y1)."""
+    the first spot that overlaps no label placed before and stays inside ``bounds`` (x0, y0, x1, y1).
+    ``strict``: None when some label finds no such spot (the caller then numbers the points)."""
     placed: list[tuple[float, float, float, float]] = []
     marks = [(x - 10, y - 10, x + 10, y + 10) for x, y, _ in points]
     out = []
@@ -164,6 +165,8 @@ def place_labels(points: list[tuple[float, float, str]], bounds: tuple[float, fl
                 chosen = (sx, sy, anchor, box)
                 break
         if chosen is None:  # crowded: the first spot inside the chart, overlap or not
+            if strict:
+                return None
             sx, sy, anchor = spots[0]
             chosen = (sx, sy, anchor, (sx - w / 2, sy - h + 2, sx + w / 2, sy + 2))
         placed.append(chosen[3])
@@ -274,8 +277,14 @@ def scatter_chart(points: list[dict], title: str, x_label: str, y_label: str, x_
         d = "M" + "L".join(f"{c.sx(p['x']):.1f} {c.sy(p['y']):.1f}" for p in front)
         c.parts.append(f'<path d="{d}" stroke="#D55E00" stroke-width="1.5" stroke-dasharray="4 4" fill="none"/>')
     ordered = sorted(pts, key=lambda p: bool(p.get("highlight")))
-    spots = place_labels([(c.sx(p["x"]), c.sy(p["y"]), str(p["label"])) for p in ordered], (0, 28, c.w, c.y0))
-    for p, (lx, ly, anchor) in zip(ordered, spots):
+    bounds = (0, 28, c.w, c.y0)
+    shown = [str(p["label"]) for p in ordered]
+    spots = place_labels([(c.sx(p["x"]), c.sy(p["y"]), t) for p, t in zip(ordered, shown)], bounds, strict=True)
+    numbered = spots is None
+    if numbered:  # too crowded for the names beside the points: numbers there, the names in a key below
+        shown = [str(i) for i in range(1, len(ordered) + 1)]
+        spots = place_labels([(c.sx(p["x"]), c.sy(p["y"]), t) for p, t in zip(ordered, shown)], bounds)
+    for p, label, (lx, ly, anchor) in zip(ordered, shown, spots):
         x, y = c.sx(p["x"]), c.sy(p["y"])
         tip = p.get("tip") or f"{p['label']}: {p['y']:.3f}, {x_format.format(p['x'])}"
         if p.get("highlight"):
@@ -286,6 +295,9 @@ def scatter_chart(points: list[dict], title: str, x_label: str, y_label: str, x_
             mark = f'<circle cx="{x:.1f}" cy="{y:.1f}" r="6" fill="#9e9e9e" stroke="#222" stroke-width="0.8">'
         c.parts.append(mark + f'<title>{_e(tip)}</title>' + ("</polygon>" if p.get("highlight") else "</circle>")
                        + f'<text x="{lx:.1f}" y="{ly:.1f}" text-anchor="{anchor}" font-size="12">'
-                         f'{_e(p["label"])}</text>')
+                         f'{_e(label)}</text>')
     c.legend([_("Pareto-optimal"), _("dominated")], ["#D55E00", "#9e9e9e"])
+    if numbered:  # the key inside the figure, as HTML text: it wraps with the page, never over the plot
+        key = " · ".join(f"<b>{n}</b> {_e(p['label'])}" for n, p in zip(shown, ordered))
+        return Markup(str(c.svg(title)).replace("</figure>", f'<p class="chart-key">{key}</p></figure>'))
     return c.svg(title)

@@ -59,6 +59,28 @@ def test_close_setups_on_the_scatter_get_labels_that_do_not_overlap():
             assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]), (labels[i].text, labels[j].text)
 
 
+def test_a_crowded_scatter_numbers_its_points_and_names_them_in_a_key():
+    # the demo's RAG comparison: six setups whose context precision and p95 sit close (the names overlapped)
+    xy = [(181, 0.566), (270, 0.566), (190, 0.567), (265, 0.567), (45, 0.568), (50, 0.568)]
+    names = ["minilm + extractive [20261206-140457-a644]", "hybrid + extractive [20261206-140457-a644]",
+             "minilm + openai [20261206-140504-76bb]", "hybrid + openai [20261206-140504-76bb]",
+             "bm25 + extractive [20261206-140457-a644]", "bm25 + openai [20261206-140504-76bb]"]
+    points = [{"label": n, "x": x, "y": y, "highlight": n.startswith("bm25")} for n, (x, y) in zip(names, xy)]
+    markup = str(scatter_chart(points, "Context precision (non-LLM) vs latency", "p95 ms", "Context precision"))
+    svg = _svg(markup)
+    numbers = [t for t in svg.iter(f"{SVG}text") if (t.text or "").isdigit() and t.get("font-size") == "12"
+               and t.text in {str(i) for i in range(1, 7)}]
+    assert sorted(t.text for t in numbers) == [str(i) for i in range(1, 7)]
+    assert not any(n in "".join(t.text or "" for t in svg.iter(f"{SVG}text")) for n in names)  # not in the plot
+    boxes = [_box(t) for t in numbers]
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3])
+    key = re.search(r'<p class="chart-key">(.*?)</p></figure>$', markup).group(1)
+    assert all(f"{n}</b> {name}" in key.replace("<b>", "") for n, name in
+               zip(range(1, 7), [p["label"] for p in sorted(points, key=lambda p: p["highlight"])]))
+
+
 def test_a_legend_of_long_names_wraps_inside_the_chart():
     names = [f"st:/models/very-long-local-model-name-{i} [20261206-{i:04d}]" for i in range(5)]
     svg = _svg(bar_chart(["nDCG@10"], [(n, [0.5]) for n in names], "Means"))
