@@ -89,6 +89,9 @@ def build(ds, names: list[str], caps, cfg) -> None:
         limits_for(ds, list(built), cfg, session_settings())
 
 
+TABLE_ROW_PX = 35  # Streamlit's data grid row height
+
+
 def collections_panel(cfg) -> None:
     """Every collection in this Milvus, and a drop for one of them."""
     wb = retriever(cfg)
@@ -102,7 +105,8 @@ def collections_panel(cfg) -> None:
     cols = wb.store.collections()
     st.dataframe(localized(display_frame(pd.DataFrame(cols), COLLECTION_REASONS) if cols else
                            pd.DataFrame([{"name": missing("no collections yet: build one above"), "rows": "0"}])),
-                 hide_index=True, width="stretch")
+                 hide_index=True, width="stretch",
+                 height=TABLE_ROW_PX * (max(len(cols), 1) + 1) + 3)  # every collection in view (auto shows ten)
     if cols:
         drop = st.selectbox(_("Drop a collection"), [c["name"] for c in cols], index=None, key="drop_collection",
                             format_func=lambda n: collection_label(cols, n),

@@ -162,13 +162,14 @@ def llm_picker(role: str, options: list[str], default: str) -> tuple[str, str | 
     from rag.models.llm import PROVIDERS
 
     c1, c2, c3 = st.columns([2, 2, 3])
-    kind = c1.selectbox(role, options, index=options.index(default), key=f"{role}_kind",
-                        format_func=lambda o: GENERATORS[o].label if o in GENERATORS else _("none (no judge)"))
+    # the options' labels formed here, in the session's language (a format_func may run on another thread)
+    shown = {o: _(GENERATORS[o].label) if o in GENERATORS else _("none (no judge)") for o in options}
+    kind = c1.selectbox(_(role), options, index=options.index(default), key=f"{role}_kind", format_func=shown.get)
     if kind not in PROVIDERS:
         return kind, None
-    model = c2.text_input(_("{role} model").format(role=role), PROVIDERS[kind].default_model,
+    model = c2.text_input(_("{role} model").format(role=_(role)), PROVIDERS[kind].default_model,
                           key=f"{role}_{kind}_model")
-    url = c3.text_input(_("{role} base URL").format(role=role), PROVIDERS[kind].base_url or "",
+    url = c3.text_input(_("{role} base URL").format(role=_(role)), PROVIDERS[kind].base_url or "",
                         key=f"{role}_{kind}_url", help=PROVIDERS[kind].help) or None
     return f"{kind}:{model}", url
 

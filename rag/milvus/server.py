@@ -32,6 +32,7 @@ import json
 import os
 import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -177,7 +178,9 @@ def register_owner(s: Settings, pid: int | None = None) -> None:
 
     p = psutil.Process(pid or os.getpid())
     f = _owners_dir(s) / f"{p.pid}.json"
-    tmp = f.with_suffix(".tmp")  # atomic: the watchdog deletes owner files it cannot parse
+    # atomic: the watchdog deletes owner files it cannot parse; the thread in the name: two threads of one process
+    # registering at once (a benchmark starting two services) must not rename each other's file away
+    tmp = f.with_suffix(f".{threading.get_ident()}.tmp")
     tmp.write_text(json.dumps({"pid": p.pid, "created": p.create_time()}))
     tmp.replace(f)
     if p.pid == os.getpid():

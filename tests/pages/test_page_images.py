@@ -98,7 +98,7 @@ def test_a_bad_image_folder_names_file_line_and_field_and_keeps_the_dataset(app,
     by_label(at.button, "Load image folder").click().run()
     ok(at)
     assert not at.error and at.success[0].value == f"Loaded **{tmp_path.name}**."
-    assert "1 images, 2 judged questions (1 text, 1 image), 2 judgments." in dataset_line(at)
+    assert "1 image, 2 judged questions (1 text, 1 image), 2 judgments." in dataset_line(at)
     at.radio[0].set_value("Built-in sample").run()
     by_label(at.button, "Load the image sample").click().run()
     assert "30 images" in dataset_line(at)

@@ -46,7 +46,9 @@ def data_of(at, models: tuple[str, ...] = ()) -> tuple[str, ...]:
     texts = [ds.name, *(d.id for d in ds.documents), *(d.title for d in ds.documents),
              *(q.id for q in ds.queries), *(q.text for q in ds.queries), *(q.reference or "" for q in ds.queries)]
     providers = [t for p in PROVIDERS.values() for t in (p.label, p.key_env)]
-    return (*texts, *REGISTRY, *models, *providers)
+    # the collections in Milvus (the Index page's drop list): data of whichever tests of the session built them
+    collections = [o for s in at.selectbox if s.key == "drop_collection" for o in s.options]
+    return (*texts, *REGISTRY, *models, *providers, *collections)
 
 
 def assert_chinese(at, models: tuple[str, ...] = ()) -> None:

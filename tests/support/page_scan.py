@@ -105,6 +105,8 @@ KEEP_WORDS = frozenset(w.lower() for w in (
     "SigLIP", "ViT", "ResNet", "DINOv2",
     # the options' own values, typed as shown (none = whole documents; search/rag/milvus endpoints; fusion kinds)
     "none", "search", "rag", "milvus", "rrf", "weighted", "extractive", "compat", "all",
+    # a sweep setup's id names its chunking as typed (``bm25 | whole | k4``): an identifier, not a sentence
+    "whole",
 ))
 # code spans, URLs and run ids first (Chinese has no spaces to stop the patterns below)
 _CODE = re.compile(r"`[^`]*`|https?://[^\s`]+|\b\d{8}-\d{6}-[0-9a-f]{4}\b")
