@@ -106,7 +106,8 @@ def collections_panel(cfg) -> None:
     st.dataframe(localized(display_frame(pd.DataFrame(cols), COLLECTION_REASONS) if cols else
                            pd.DataFrame([{"name": missing("no collections yet: build one above"), "rows": "0"}])),
                  hide_index=True, width="stretch",
-                 height=TABLE_ROW_PX * (max(len(cols), 1) + 1) + 3)  # every collection in view (auto shows ten)
+                 # every collection in view up to 40 (auto shows ten), then the grid scrolls
+                 height=TABLE_ROW_PX * (min(max(len(cols), 1), 40) + 1) + 3)
     if cols:
         drop = st.selectbox(_("Drop a collection"), [c["name"] for c in cols], index=None, key="drop_collection",
                             format_func=lambda n: collection_label(cols, n),
