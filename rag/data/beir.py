@@ -28,8 +28,9 @@ from rag.data.validation import (
     parse_grade,
     read_source,
 )
+from rag.i18n import N_, _
 
-BEIR_HINT = "a BEIR folder holds corpus.jsonl, queries.jsonl and qrels/<split>.tsv"
+BEIR_HINT = N_("a BEIR folder holds corpus.jsonl, queries.jsonl and qrels/<split>.tsv")  # _() where shown
 
 
 ANSWER_KEYS = ("answer", "reference", "ground_truth", "reference_answer")
@@ -45,17 +46,17 @@ class _BeirFiles:
             try:
                 self.zip = zipfile.ZipFile(io.BytesIO(data))
             except zipfile.BadZipFile:
-                raise DatasetError("not a readable zip file", file=name) from None
+                raise DatasetError(_("not a readable zip file"), file=name) from None
             corpora = sorted((n for n in self.zip.namelist() if n.endswith("corpus.jsonl")
                               and not n.startswith("__MACOSX")), key=len)
             if not corpora:
-                raise DatasetError("no corpus.jsonl in the zip", file=name, hint=BEIR_HINT)
+                raise DatasetError(_("no corpus.jsonl in the zip"), file=name, hint=_(BEIR_HINT))
             self.prefix = corpora[0][: -len("corpus.jsonl")]
             self.name = Path(name).stem
         else:
             self.folder = Path(source)  # type: ignore[arg-type]
             if not self.folder.is_dir():
-                raise DatasetError("folder not found", file=str(source), hint=BEIR_HINT)
+                raise DatasetError(_("folder not found"), file=str(source), hint=_(BEIR_HINT))
             self.name = self.folder.name
 
     def read(self, rel: str) -> str:
@@ -64,7 +65,7 @@ class _BeirFiles:
         try:
             info = self.zip.getinfo(self.prefix + rel)
         except KeyError:
-            raise DatasetError("file not found in the zip", file=rel, hint=BEIR_HINT) from None
+            raise DatasetError(_("file not found in the zip"), file=rel, hint=_(BEIR_HINT)) from None
         check_size(rel, info.file_size, self.max_bytes)  # before inflating it
         name, data = read_source((rel, self.zip.read(info)), max_bytes=self.max_bytes)
         return decode_text(name, data)
@@ -89,8 +90,9 @@ def load_beir(folder: Source, split: str = "test", *, name: str | None = None,
     files = _BeirFiles(folder, max_bytes)
     qrels_name = f"qrels/{split}.tsv"
     if split not in files.splits():
-        raise DatasetError(f"no judgments for split {split!r}", file=qrels_name,
-                           hint=f"splits found: {', '.join(files.splits()) or 'none'}; {BEIR_HINT}")
+        raise DatasetError(_("no judgments for split {split}").format(split=repr(split)), file=qrels_name,
+                           hint=_("splits found: {splits}; {hint}").format(
+                               splits=", ".join(files.splits()) or _("none"), hint=_(BEIR_HINT)))
     qrels, qrel_lines = parse_qrels(qrels_name, files.read(qrels_name))
 
     queries: list[Query] = []
@@ -113,11 +115,11 @@ def load_beir(folder: Source, split: str = "test", *, name: str | None = None,
 
     for query_id, judged in qrels.items():
         if query_id not in query_ids:
-            raise DatasetError(f"unknown query {query_id!r} (not in queries.jsonl)",
+            raise DatasetError(_("unknown query {query} (not in queries.jsonl)").format(query=repr(query_id)),
                                file=qrels_name, line=qrel_lines[query_id, None], field="query-id")
         for doc_id in judged:
             if doc_id not in doc_ids:
-                raise DatasetError(f"unknown document {doc_id!r} (not in corpus.jsonl)",
+                raise DatasetError(_("unknown document {document} (not in corpus.jsonl)").format(document=repr(doc_id)),
                                    file=qrels_name, line=qrel_lines[query_id, doc_id],
                                    field="corpus-id")
     return build_dataset(name or files.name, documents, queries, qrels,
@@ -144,24 +146,24 @@ def parse_qrels(name: str, text: str
             continue  # the header
         first = False
         if len(parts) not in (3, 4):
-            raise DatasetError(f"expected 3 tab-separated columns (query-id, corpus-id, score), "
-                               f"got {len(parts)}", file=name, line=number)
+            raise DatasetError(_("expected 3 tab-separated columns (query-id, corpus-id, score), got {n}").format(
+                n=len(parts)), file=name, line=number)
         query_id, doc_id, score = (parts[0], parts[1], parts[2]) if len(parts) == 3 else \
             (parts[0], parts[2], parts[3])
         for value, field in ((query_id, "query-id"), (doc_id, "corpus-id")):
             if not value:
-                raise DatasetError("empty id", file=name, line=number, field=field)
+                raise DatasetError(_("empty id"), file=name, line=number, field=field)
         grade = parse_grade(name, number, "score", score)
         judged = qrels.setdefault(query_id, {})
         if doc_id in judged and judged[doc_id] != grade:
-            raise DatasetError(f"conflicting judgment for ({query_id}, {doc_id}) "
-                               f"(lines {lines[query_id, doc_id]} and {number})", file=name,
-                               line=number, field="score")
+            raise DatasetError(_("conflicting judgment for ({query}, {document}) (lines {first} and {line})").format(
+                query=query_id, document=doc_id, first=lines[query_id, doc_id], line=number), file=name,
+                line=number, field="score")
         judged[doc_id] = grade
         lines.setdefault((query_id, doc_id), number)
         lines.setdefault((query_id, None), number)
     if not qrels:
-        raise DatasetError("no judgments", file=name)
+        raise DatasetError(_("no judgments"), file=name)
     return qrels, lines
 
 

@@ -17,6 +17,7 @@ from rag.data.dataset import Dataset, DatasetError, Document
 from rag.data.office import DOCUMENT_READERS
 from rag.data.tables import load_table_dataset
 from rag.data.validation import Source, build_dataset, decode_text, is_upload, read_source
+from rag.i18n import _
 
 DOCUMENT_EXTENSIONS = (".txt", ".md", ".markdown", ".pdf", *DOCUMENT_READERS)
 
@@ -29,7 +30,8 @@ def load_documents(paths: Source | Iterable[Source], chunk_size: int = 800,
     start chunks); PDFs are split page by page so each chunk's title names its page.
     """
     if not 0 < chunk_size or not 0 <= chunk_overlap < chunk_size:
-        raise ValueError(f"need 0 <= chunk_overlap < chunk_size, got {chunk_overlap}, {chunk_size}")
+        raise ValueError(_("need 0 <= chunk_overlap < chunk_size, got {overlap}, {size}").format(
+            overlap=chunk_overlap, size=chunk_size))
     if is_upload(paths) or isinstance(paths, (str, os.PathLike)):
         paths = [paths]  # type: ignore[list-item]
     documents: list[Document] = []
@@ -37,13 +39,13 @@ def load_documents(paths: Source | Iterable[Source], chunk_size: int = 800,
     for source in paths:  # type: ignore[union-attr]
         name, data = read_source(source, max_bytes=max_bytes)
         if name in seen:
-            raise DatasetError("two files have this name, so their chunk ids would clash",
-                               file=name, hint="rename one of them")
+            raise DatasetError(_("two files have this name, so their chunk ids would clash"),
+                               file=name, hint=_("rename one of them"))
         seen.add(name)
         ext = Path(name).suffix.lower()
         if ext not in DOCUMENT_EXTENSIONS:
-            raise DatasetError(f"unsupported document type {ext or '(none)'!r}", file=name,
-                               hint="use " + ", ".join(DOCUMENT_EXTENSIONS))
+            raise DatasetError(_("unsupported document type {ext}").format(ext=repr(ext or "(none)")), file=name,
+                               hint=_("use {extensions}").format(extensions=", ".join(DOCUMENT_EXTENSIONS)))
         if ext in DOCUMENT_READERS:  # Word / HTML: Markdown-like text, split as Markdown
             pages, ext = [(None, DOCUMENT_READERS[ext](name, data))], ".md"
         else:
@@ -56,8 +58,8 @@ def load_documents(paths: Source | Iterable[Source], chunk_size: int = 800,
                     title = name if page is None else f"{name} (page {page})"
                     documents.append(Document(f"{name}#{count}", title, chunk.strip()))
         if not count:
-            raise DatasetError("no text found", file=name,
-                               hint="a scanned PDF needs OCR first" if ext == ".pdf" else None)
+            raise DatasetError(_("no text found"), file=name,
+                               hint=_("a scanned PDF needs OCR first") if ext == ".pdf" else None)
     return documents
 
 
@@ -79,13 +81,13 @@ def _pdf_pages(name: str, data: bytes) -> list[tuple[int, str]]:
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
-            raise DatasetError("the PDF is password-protected", file=name)
+            raise DatasetError(_("the PDF is password-protected"), file=name)
         return [(number, page.extract_text() or "")
                 for number, page in enumerate(reader.pages, start=1)]
     except DatasetError:
         raise
     except Exception as e:  # pypdf raises many types for damaged files
-        raise DatasetError(f"not a readable PDF: {e}", file=name) from None
+        raise DatasetError(_("not a readable PDF: {why}").format(why=e), file=name) from None
 
 
 def load_documents_dataset(files: Iterable[Source], questions: Source | None = None, *,
@@ -99,7 +101,7 @@ def load_documents_dataset(files: Iterable[Source], questions: Source | None = N
     except ValueError as e:
         if isinstance(e, DatasetError):
             raise
-        raise DatasetError(str(e), field="chunk size / overlap") from e
+        raise DatasetError(str(e), field=_("chunk size / overlap")) from e
     if questions is None:
         return build_dataset(name, docs, [], {}, source="documents")
     check_chunking(questions, chunk_size, chunk_overlap, questions_mapping, max_bytes=max_bytes)
@@ -131,10 +133,16 @@ def check_chunking(questions: Source, chunk_size: int, chunk_overlap: int,
         declared = str(row.get(column) or "").strip().replace(" ", "") if column else ""
         written = declared or "/".join(map(str, DEFAULT_CHUNKING))
         if written != now:
-            size, _, overlap = written.partition("/")
-            how = "as its 'chunking' column says" if declared else "the defaults: the table has no 'chunking' column"
-            raise DatasetError(f"the relevant chunk ids were written for chunk size {size} / overlap {overlap} "
-                               f"({how}), not {chunk_size} / {chunk_overlap}: the same id would name other text",
+            size, _sep, overlap = written.partition("/")
+            message = _("the relevant chunk ids were written for chunk size {size} / overlap {overlap} (as its "
+                        "'chunking' column says), not {chunk_size} / {chunk_overlap}: the same id would name other "
+                        "text") if declared else \
+                _("the relevant chunk ids were written for chunk size {size} / overlap {overlap} (the defaults: "
+                  "the table has no 'chunking' column), not {chunk_size} / {chunk_overlap}: the same id would name "
+                  "other text")
+            raise DatasetError(message.format(size=size, overlap=overlap, chunk_size=chunk_size,
+                                              chunk_overlap=chunk_overlap),
                                file=table.name, line=line, field=column or relevant,
-                               hint=f"split with chunk size {size} and overlap {overlap}, or rewrite the ids for "
-                                    f"{now} and add a 'chunking' column saying {now}")
+                               hint=_("split with chunk size {size} and overlap {overlap}, or rewrite the ids for "
+                                      "{now} and add a 'chunking' column saying {now}").format(
+                                   size=size, overlap=overlap, now=now))

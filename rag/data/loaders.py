@@ -28,6 +28,7 @@ from pathlib import Path
 from rag.data.beir import BEIR_HINT, load_beir
 from rag.data.dataset import Dataset, DatasetError
 from rag.data.samples.text import TEXT_SAMPLES, load_sample
+from rag.i18n import N_, _
 
 
 def load_dataset(spec: str, split: str = "test") -> Dataset:
@@ -60,12 +61,13 @@ def load_dataset(spec: str, split: str = "test") -> Dataset:
         return load_beir(path, split)
     if "," in spec or path.is_file():
         return load_files(spec)
-    raise DatasetError(f"no dataset {spec!r}: not 'sample' or 'image-sample' and no such folder",
-                       hint=f"pass 'sample', 'image-sample' or a path; {BEIR_HINT}; an image folder holds "
-                            f"corpus/ (image files), queries.jsonl and qrels/<split>.tsv")
+    raise DatasetError(_("no dataset {spec}: not 'sample' or 'image-sample' and no such folder").format(
+                           spec=repr(spec)),
+                       hint=_("pass 'sample', 'image-sample' or a path; {beir}; an image folder holds "
+                              "corpus/ (image files), queries.jsonl and qrels/<split>.tsv").format(beir=_(BEIR_HINT)))
 
 
-FILES_HINT = ("give two tables, corpus then questions, such as docs.xlsx,faq.csv, or documents and a questions "
+FILES_HINT = N_("give two tables, corpus then questions, such as docs.xlsx,faq.csv, or documents and a questions "
               "table, such as guide.docx,page.html,faq.xlsx; a sheet is named as faq.xlsx#Sheet2")
 
 
@@ -91,12 +93,13 @@ def load_files(spec: str) -> Dataset:
             tables.append((path, {SHEET: sheet} if sheet else None))
         elif ext in DOCUMENT_EXTENSIONS:
             if sheet:
-                raise DatasetError(f"'#{sheet}': only a workbook has sheets", file=path.name, hint=FILES_HINT)
+                raise DatasetError(_("'#{sheet}': only a workbook has sheets").format(sheet=sheet), file=path.name,
+                                   hint=_(FILES_HINT))
             documents.append(path)
         else:
-            raise DatasetError(f"not a table or a document ({ext or 'no extension'})", file=path.name,
-                               hint="tables: " + ", ".join(TABLE_EXTENSIONS) + "; documents: "
-                                    + ", ".join(DOCUMENT_EXTENSIONS))
+            raise DatasetError(_("not a table or a document ({ext})").format(ext=ext or _("no extension")),
+                               file=path.name, hint=_("tables: {tables}; documents: {documents}").format(
+                                   tables=", ".join(TABLE_EXTENSIONS), documents=", ".join(DOCUMENT_EXTENSIONS)))
     if documents and len(tables) == 1:
         questions, mapping = tables[0]
         ds = load_documents_dataset(documents, questions, questions_mapping=mapping, name=questions.stem)
@@ -105,7 +108,9 @@ def load_files(spec: str) -> Dataset:
         ds = load_table_dataset(corpus, questions, corpus_mapping=corpus_mapping, questions_mapping=mapping)
     else:
         count = len(documents) + len(tables)
-        found = "a single file is" if count == 1 else f"{len(documents)} documents and {len(tables)} tables are"
-        raise DatasetError(f"{found} not a dataset", file=Path(spec.split(",")[0].strip()).name, hint=FILES_HINT)
+        message = _("a single file is not a dataset") if count == 1 else \
+            _("{documents} documents and {tables} tables are not a dataset").format(documents=len(documents),
+                                                                                      tables=len(tables))
+        raise DatasetError(message, file=Path(spec.split(",")[0].strip()).name, hint=_(FILES_HINT))
     ds.source = ",".join(absolute)
     return ds

@@ -34,11 +34,12 @@ from typing import Any
 
 from rag.data.dataset import DatasetError
 from rag.data.validation import decode_text
+from rag.i18n import N_, _
 
 WORKBOOK_EXTENSIONS = (".xlsx", ".xls")
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the compound-file container of .xls/.doc and encrypted Office files
 _ENCRYPTED = "EncryptedPackage".encode("utf-16-le")  # the stream a password-protected .xlsx/.docx keeps its content in
-_PROTECTED_HINT = "save a copy without the password"
+_PROTECTED_HINT = N_("save a copy without the password")  # _() where raised
 
 
 @dataclass
@@ -68,10 +69,10 @@ def _open_workbook(name: str, data: bytes):
     try:
         return CalamineWorkbook.from_object(io.BytesIO(data))
     except PasswordError:
-        raise DatasetError("the workbook is password-protected", file=name, hint=_PROTECTED_HINT) from None
+        raise DatasetError(_("the workbook is password-protected"), file=name, hint=_(_PROTECTED_HINT)) from None
     except CalamineError as e:
-        raise DatasetError(f"not a readable Excel file ({e})", file=name,
-                           hint="open it in Excel and save it again as .xlsx, or export CSV") from None
+        raise DatasetError(_("not a readable Excel file ({why})").format(why=e), file=name,
+                           hint=_("open it in Excel and save it again as .xlsx, or export CSV")) from None
 
 
 def _refuse_container(name: str, data: bytes) -> None:
@@ -81,12 +82,13 @@ def _refuse_container(name: str, data: bytes) -> None:
     if not data.startswith(_OLE_MAGIC):
         return
     if _ENCRYPTED in data:
-        kind = "document" if ext == ".docx" else "workbook"
-        raise DatasetError(f"the {kind} is password-protected", file=name, hint=_PROTECTED_HINT)
+        message = _("the document is password-protected") if ext == ".docx" else \
+            _("the workbook is password-protected")
+        raise DatasetError(message, file=name, hint=_(_PROTECTED_HINT))
     if ext in (".xlsx", ".docx"):
         old = ".xls" if ext == ".xlsx" else ".doc"
-        raise DatasetError(f"this is an old binary {old} file named {ext}", file=name,
-                           hint=f"rename it to {old}" if old == ".xls" else "save it as .docx")
+        raise DatasetError(_("this is an old binary {old} file named {ext}").format(old=old, ext=ext), file=name,
+                           hint=_("rename it to {old}").format(old=old) if old == ".xls" else _("save it as .docx"))
 
 
 def sheet_names(name: str, data: bytes) -> list[str]:
@@ -97,7 +99,7 @@ def sheet_names(name: str, data: bytes) -> list[str]:
     names = [m.name for m in book.sheets_metadata
              if m.typ == SheetTypeEnum.WorkSheet and m.visible == SheetVisibleEnum.Visible]
     if not names:
-        raise DatasetError("the workbook has no visible worksheet", file=name)
+        raise DatasetError(_("the workbook has no visible worksheet"), file=name)
     return names
 
 
@@ -110,18 +112,20 @@ def read_sheet(name: str, data: bytes, sheet: str | None = None) -> Sheet:
     if sheet is None:
         sheet = names[0]
     elif sheet not in book.sheet_names:
-        raise DatasetError(f"no sheet {sheet!r}; sheets: {', '.join(names)}", file=name)
+        raise DatasetError(_("no sheet {sheet}; sheets: {sheets}").format(sheet=repr(sheet), sheets=", ".join(names)),
+                           file=name)
     try:
         ws = book.get_sheet_by_name(sheet)
         grid = ws.to_python(skip_empty_area=False)  # absolute positions: row i is Excel row i + 1
         merged = ws.merged_cell_ranges or []
     except CalamineError as e:
-        raise DatasetError(f"sheet cannot be read ({e})", file=name, sheet=sheet) from None
+        raise DatasetError(_("sheet cannot be read ({why})").format(why=e), file=name, sheet=sheet) from None
     grid = [[_cell(v) for v in row] for row in grid]
     header_at = next((i for i, row in enumerate(grid) if any(v is not None for v in row)), None)
     if header_at is None:
-        raise DatasetError("the sheet is empty", file=name, sheet=sheet,
-                           hint=f"the sheets are {', '.join(names)}: pick one" if len(names) > 1 else None)
+        raise DatasetError(_("the sheet is empty"), file=name, sheet=sheet,
+                           hint=_("the sheets are {sheets}: pick one").format(sheets=", ".join(names))
+                           if len(names) > 1 else None)
     _fill_merged(name, sheet, grid, merged, header_at)
     header = grid[header_at]
     used = [c for c in range(len(header))
@@ -131,12 +135,12 @@ def read_sheet(name: str, data: bytes, sheet: str | None = None) -> Sheet:
         letter = column_letter(c)
         title = header[c]
         if title is None:
-            raise DatasetError("this column has values but no name in the header row", file=name, sheet=sheet,
-                               line=header_at + 1, column=letter, hint="type a column name into the header cell")
+            raise DatasetError(_("this column has values but no name in the header row"), file=name, sheet=sheet,
+                               line=header_at + 1, column=letter, hint=_("type a column name into the header cell"))
         title = str(title).strip()
         if title in letters:
-            raise DatasetError(f"duplicate column name (also column {letters[title]})", file=name, sheet=sheet,
-                               line=header_at + 1, column=letter, field=title)
+            raise DatasetError(_("duplicate column name (also column {column})").format(column=letters[title]),
+                               file=name, sheet=sheet, line=header_at + 1, column=letter, field=title)
         columns.append(title)
         letters[title] = letter
     rows = []
@@ -145,7 +149,7 @@ def read_sheet(name: str, data: bytes, sheet: str | None = None) -> Sheet:
         if any(v is not None for v in values):
             rows.append((i + 1, dict(zip(columns, values, strict=True))))
     if not rows:
-        raise DatasetError("no rows under the header", file=name, sheet=sheet, line=header_at + 1)
+        raise DatasetError(_("no rows under the header"), file=name, sheet=sheet, line=header_at + 1)
     return Sheet(sheet, columns, rows, header_at + 1, letters)
 
 
@@ -154,9 +158,10 @@ def _fill_merged(name: str, sheet: str, grid: list[list[Any]], merged, header_at
     copied into every cell of its range, as Excel shows it in each of them."""
     for (r0, c0), (r1, c1) in merged:
         if r0 <= header_at <= r1 and c1 > c0:
-            raise DatasetError(f"header cells {column_letter(c0)}{header_at + 1}:{column_letter(c1)}{header_at + 1} "
-                               "are merged", file=name, sheet=sheet, line=header_at + 1, column=column_letter(c0),
-                               hint="unmerge them and give each column its own name")
+            cells = f"{column_letter(c0)}{header_at + 1}:{column_letter(c1)}{header_at + 1}"
+            raise DatasetError(_("header cells {cells} are merged").format(cells=cells), file=name, sheet=sheet,
+                               line=header_at + 1, column=column_letter(c0),
+                               hint=_("unmerge them and give each column its own name"))
         value = grid[r0][c0] if r0 < len(grid) and c0 < len(grid[r0]) else None
         for r in range(max(r0, header_at + 1), min(r1, len(grid) - 1) + 1):
             for c in range(c0, min(c1, len(grid[r]) - 1) + 1):
@@ -202,8 +207,8 @@ def docx_text(name: str, data: bytes) -> str:
             if text:
                 blocks.append(("#" * level + " " if level else "- " if style.startswith("List") else "") + text)
     except Exception as e:  # python-docx raises many types for a damaged or non-Word file
-        raise DatasetError(f"not a readable .docx file ({type(e).__name__}: {e})", file=name,
-                           hint="open it in Word and save it again as .docx") from None
+        raise DatasetError(_("not a readable .docx file ({why})").format(why=f"{type(e).__name__}: {e}"), file=name,
+                           hint=_("open it in Word and save it again as .docx")) from None
     return "\n\n".join(blocks)
 
 
@@ -234,7 +239,7 @@ def html_text(name: str, data: bytes) -> str:
         parser = lxml.html.HTMLParser(encoding=encoding, remove_comments=True, remove_pis=True)
         root = lxml.html.document_fromstring(data, parser=parser)
     except (LookupError, ValueError) as e:  # unknown charset, or nothing lxml can parse
-        raise DatasetError(f"not a readable HTML page ({e})", file=name) from None
+        raise DatasetError(_("not a readable HTML page ({why})").format(why=e), file=name) from None
     out: list[str] = []
     _walk(root, out)
     text = re.sub(r"[ \t\r\n\f\v]+", " ", "".join(out))

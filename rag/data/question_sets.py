@@ -22,6 +22,7 @@ import re
 from dataclasses import asdict, dataclass, field
 
 from rag.data.dataset import Dataset, DatasetError
+from rag.i18n import _
 from rag.settings import get_settings
 
 
@@ -56,19 +57,19 @@ def questions_from_records(records: list[dict]) -> list[EvalQuestion]:
 
 def _path(name: str):
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,80}", name or ""):
-        raise DatasetError(f"question set name {name!r}: use letters, digits, '-', '_' or '.'")
+        raise DatasetError(_("question set name {name}: use letters, digits, '-', '_' or '.'").format(name=repr(name)))
     return get_settings().user_path("question_sets", f"{name}.jsonl")
 
 
 def save_question_set(name: str, questions: list[EvalQuestion]) -> str:
     if not questions:
-        raise DatasetError("a question set needs at least one question")
+        raise DatasetError(_("a question set needs at least one question"))
     seen = set()
     for i, q in enumerate(questions, 1):
         if not str(q.question).strip():
-            raise DatasetError("empty question", file=f"{name}.jsonl", line=i, field="question")
+            raise DatasetError(_("empty question"), file=f"{name}.jsonl", line=i, field="question")
         if q.id in seen:
-            raise DatasetError(f"duplicate id {q.id!r}", file=f"{name}.jsonl", line=i, field="id")
+            raise DatasetError(_("duplicate id {id}").format(id=repr(q.id)), file=f"{name}.jsonl", line=i, field="id")
         seen.add(q.id)
     p = _path(name)
     p.write_text("".join(json.dumps(q.to_json(), ensure_ascii=False) + "\n" for q in questions))
@@ -78,7 +79,8 @@ def save_question_set(name: str, questions: list[EvalQuestion]) -> str:
 def load_question_set(name: str) -> list[EvalQuestion]:
     p = _path(name)
     if not p.exists():
-        raise DatasetError(f"no question set named {name!r} (saved sets: {', '.join(list_question_sets()) or 'none'})")
+        raise DatasetError(_("no question set named {name} (saved sets: {sets})").format(
+            name=repr(name), sets=", ".join(list_question_sets()) or _("none")))
     out = []
     for i, line in enumerate(p.read_text().splitlines(), 1):
         if line.strip():
@@ -87,7 +89,7 @@ def load_question_set(name: str) -> list[EvalQuestion]:
                 out.append(EvalQuestion(str(d["id"]), d["question"], d.get("reference"),
                                         list(d.get("reference_contexts") or []), list(d.get("relevant_ids") or [])))
             except (ValueError, KeyError) as e:
-                raise DatasetError(f"bad question: {e}", file=p.name, line=i) from e
+                raise DatasetError(_("bad question: {why}").format(why=e), file=p.name, line=i) from e
     return out
 
 

@@ -46,6 +46,7 @@ from rag.data.validation import (
     read_parquet,
     read_source,
 )
+from rag.i18n import _
 
 # role -> required?
 ROLES: dict[str, dict[str, bool]] = {
@@ -98,10 +99,10 @@ def read_table(source: Source, *, max_bytes: int | None = None, sheet: str | Non
     elif ext == ".parquet":
         columns, rows = read_parquet(name, data)
     else:
-        raise DatasetError(f"unsupported table type {ext or '(none)'!r}", file=name,
-                           hint="use " + ", ".join(TABLE_EXTENSIONS))
+        raise DatasetError(_("unsupported table type {ext}").format(ext=repr(ext or "(none)")), file=name,
+                           hint=_("use {extensions}").format(extensions=", ".join(TABLE_EXTENSIONS)))
     if not rows:
-        raise DatasetError("no rows", file=name, line=header_line)
+        raise DatasetError(_("no rows"), file=name, line=header_line)
     return Table(name, columns, rows, header_line)
 
 
@@ -143,7 +144,7 @@ def default_mapping(columns: list[str], kind: str) -> dict[str, str | None]:
 
 def _candidates(kind: str) -> dict[str, list[str]]:
     if kind not in CANDIDATES:
-        raise ValueError(f"kind must be one of {sorted(CANDIDATES)}, got {kind!r}")
+        raise ValueError(f"kind must be one of {sorted(CANDIDATES)}, got {kind!r}")  # i18n: internal (a caller's bug)
     return CANDIDATES[kind]
 
 
@@ -158,19 +159,21 @@ def resolve_mapping(table: Table, kind: str,
     columns = ", ".join(table.columns)
     for role, column in mapping.items():
         if role not in roles:
-            raise DatasetError(f"unknown mapping role {role!r}; expected {', '.join(roles)}",
+            raise DatasetError(_("unknown mapping role {role}; expected {roles}").format(
+                role=repr(role), roles=", ".join(roles)),
                                file=table.name, field=role)
         if column and column not in table.columns:
-            raise DatasetError(f"column {column!r} (mapped to {role!r}) is not in the file; "
-                               f"columns: {columns}", file=table.name, line=table.header_line,
-                               field=column)
+            raise DatasetError(_("column {column} (mapped to {role}) is not in the file; columns: {columns}").format(
+                column=repr(column), role=repr(role), columns=columns), file=table.name, line=table.header_line,
+                field=column)
     for role, required in roles.items():
         if required and not mapping.get(role):
             expected = ", ".join(_candidates(kind)[role])
-            raise DatasetError(f"missing required column for {role!r}; the file has columns: "
-                               f"{columns}; expected one of: {expected}", file=table.name,
-                               line=table.header_line, field=role,
-                               hint="or map a column to it explicitly")
+            raise DatasetError(_("missing required column for {role}; the file has columns: {columns}; "
+                                 "expected one of: {expected}").format(role=repr(role), columns=columns,
+                                                                       expected=expected),
+                               file=table.name, line=table.header_line, field=role,
+                               hint=_("or map a column to it explicitly"))
     return {role: mapping.get(role) or None for role in roles}
 
 
@@ -204,7 +207,7 @@ def load_table(source: Source, kind: str, mapping: dict[str, str | None] | None 
     """``load_corpus_table`` for kind "corpus", ``load_questions_table`` for "questions"."""
     loaders = {"corpus": load_corpus_table, "questions": load_questions_table}
     if kind not in loaders:
-        raise ValueError(f"kind must be one of {sorted(loaders)}, got {kind!r}")
+        raise ValueError(f"kind must be one of {sorted(loaders)}, got {kind!r}")  # i18n: internal (a caller's bug)
     return loaders[kind](source, mapping, max_bytes=max_bytes)
 
 
@@ -226,9 +229,9 @@ def load_table_dataset(corpus: Source | list[Document], questions: Source, *,
         for query_id, judged in qrels.items():
             for doc_id in judged:
                 if doc_id not in doc_ids:
-                    raise DatasetError(f"unknown document {doc_id!r} (not an id in {corpus_name})",
-                                       file=table.name, line=lines[query_id], field=column,
-                                       hint="separate several ids with ';' or '|'")
+                    raise DatasetError(_("unknown document {document} (not an id in {corpus})").format(
+                        document=repr(doc_id), corpus=corpus_name), file=table.name, line=lines[query_id],
+                        field=column, hint=_("separate several ids with ';' or '|'"))
     return build_dataset(name or Path(table.name).stem, documents, queries, qrels,
                          source=f"{corpus_name} + {table.name}")
 
@@ -268,15 +271,15 @@ def parse_relevant(name: str, line: int, field: str, value: Any) -> list[str]:
             try:
                 value = json.loads(value)
             except json.JSONDecodeError as e:
-                raise DatasetError(f"invalid JSON list: {e.msg}", file=name, line=line,
+                raise DatasetError(_("invalid JSON list: {why}").format(why=e.msg), file=name, line=line,
                                    field=field) from None
         else:
             value = re.split(r"[;|]", value)
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
         value = [value]
     if not isinstance(value, (list, tuple)):
-        raise DatasetError(f"expected ids separated by ';' or '|', or a list, got "
-                           f"{type(value).__name__}", file=name, line=line, field=field)
+        raise DatasetError(_("expected ids separated by ';' or '|', or a list, got {type}").format(
+            type=type(value).__name__), file=name, line=line, field=field)
     ids = []
     for item in value:
         if isinstance(item, str) and not item.strip():

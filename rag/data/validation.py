@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.data.dataset import Dataset, DatasetError, Document, Query
+from rag.i18n import _
 
 # A file on disk, or an upload: (file name, content).
 Source = str | os.PathLike | tuple[str, bytes]
@@ -48,12 +49,12 @@ def is_upload(source: object) -> bool:
 def check_size(name: str, size: int, max_bytes: int | None) -> None:
     limit = default_max_bytes() if max_bytes is None else max_bytes
     if size > limit:
-        raise DatasetError(f"file is {_size(size)}, over the {_size(limit)} limit", file=name,
-                           hint="raise WORKBENCH_MAX_UPLOAD_MB or pass max_bytes")
+        raise DatasetError(_("file is {size}, over the {limit} limit").format(size=_size(size), limit=_size(limit)),
+                           file=name, hint=_("raise WORKBENCH_MAX_UPLOAD_MB or pass max_bytes"))
 
 
 def _size(n: int) -> str:
-    return f"{n / 2**20:.1f} MB" if n >= 2**20 else f"{n:,} bytes"
+    return f"{n / 2**20:.1f} MB" if n >= 2**20 else _("{n} bytes").format(n=f"{n:,}")
 
 
 def read_source(source: Source, *, max_bytes: int | None = None,
@@ -67,30 +68,30 @@ def read_source(source: Source, *, max_bytes: int | None = None,
         path = Path(source)  # type: ignore[arg-type]
         name = name or path.name
         if not path.is_file():
-            raise DatasetError("file not found" if not path.exists() else "not a file",
+            raise DatasetError(_("file not found") if not path.exists() else _("not a file"),
                                file=name, hint=str(path))
         check_size(name, path.stat().st_size, max_bytes)  # before reading it into memory
         data = path.read_bytes()
     if not data.strip():
-        raise DatasetError("empty file", file=name)
+        raise DatasetError(_("empty file"), file=name)
     return name, data
 
 
 def decode_text(name: str, data: bytes) -> str:
     """UTF-8 text, a leading BOM removed; other encodings are refused with the failing line."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise DatasetError("file is UTF-16, expected UTF-8", file=name, line=1,
-                           hint="save it again as UTF-8")
+        raise DatasetError(_("file is UTF-16, expected UTF-8"), file=name, line=1,
+                           hint=_("save it again as UTF-8"))
     if data.startswith(_BOM):
         data = data[len(_BOM):]
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         line = data[:e.start].count(b"\n") + 1
-        raise DatasetError(f"not valid UTF-8 (byte 0x{data[e.start]:02x})", file=name, line=line,
-                           hint="save the file as UTF-8") from None
+        raise DatasetError(_("not valid UTF-8 (byte 0x{byte})").format(byte=f"{data[e.start]:02x}"), file=name,
+                           line=line, hint=_("save the file as UTF-8")) from None
     if not text.strip():
-        raise DatasetError("empty file", file=name)
+        raise DatasetError(_("empty file"), file=name)
     return text
 
 
@@ -109,10 +110,10 @@ def iter_jsonl(name: str, text: str) -> Iterator[tuple[int, dict[str, Any]]]:
         try:
             record = json.loads(line)
         except json.JSONDecodeError as e:
-            raise DatasetError(f"invalid JSON: {e.msg} at column {e.colno}", file=name,
+            raise DatasetError(_("invalid JSON: {why} at column {n}").format(why=e.msg, n=e.colno), file=name,
                                line=number) from None
         if not isinstance(record, dict):
-            raise DatasetError(f"expected a JSON object, got {type(record).__name__}", file=name,
+            raise DatasetError(_("expected a JSON object, got {type}").format(type=type(record).__name__), file=name,
                                line=number)
         yield number, record
 
@@ -144,13 +145,13 @@ def read_csv(name: str, text: str) -> tuple[list[str], list[tuple[int, dict[str,
                 check_columns(name, header, start)
                 continue
             if len(values) != len(header):
-                raise DatasetError(f"{len(values)} values but the header has {len(header)} "
-                                   f"columns", file=name, line=start)
+                raise DatasetError(_("{n} values but the header has {columns} columns").format(
+                    n=len(values), columns=len(header)), file=name, line=start)
             rows.append((start, dict(zip(header, values, strict=True))))
     except csv.Error as e:
-        raise DatasetError(f"malformed CSV: {e}", file=name, line=reader.line_num) from None
+        raise DatasetError(_("malformed CSV: {why}").format(why=e), file=name, line=reader.line_num) from None
     if header is None:
-        raise DatasetError("empty file", file=name)
+        raise DatasetError(_("empty file"), file=name)
     return header, rows, header_line
 
 
@@ -158,9 +159,9 @@ def check_columns(name: str, header: list[str], line: int | None) -> None:
     seen: set[str] = set()
     for column in header:
         if not column:
-            raise DatasetError("empty column name in header", file=name, line=line)
+            raise DatasetError(_("empty column name in header"), file=name, line=line)
         if column in seen:
-            raise DatasetError("duplicate column in header", file=name, line=line, field=column)
+            raise DatasetError(_("duplicate column in header"), file=name, line=line, field=column)
         seen.add(column)
 
 
@@ -171,7 +172,7 @@ def read_parquet(name: str, data: bytes) -> tuple[list[str], list[tuple[int, dic
     try:
         table = pq.read_table(io.BytesIO(data))
     except Exception as e:  # pyarrow raises several types for a corrupt or non-Parquet file
-        raise DatasetError(f"not a readable Parquet file: {e}", file=name) from None
+        raise DatasetError(_("not a readable Parquet file: {why}").format(why=e), file=name) from None
     columns = [str(c) for c in table.column_names]
     check_columns(name, columns, None)
     return columns, list(enumerate(table.to_pylist(), start=1))
@@ -184,16 +185,16 @@ def _is_missing(value: Any) -> bool:
 def get_id(name: str, line: int, record: dict[str, Any], key: str) -> str:
     """An id as a string: strings and whole numbers accepted (spreadsheets turn ids into numbers)."""
     if key not in record or _is_missing(record[key]):
-        raise DatasetError("missing id", file=name, line=line, field=key)
+        raise DatasetError(_("missing id"), file=name, line=line, field=key)
     value = record[key]
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise DatasetError(f"id must be a string, got {type(value).__name__}", file=name,
+        raise DatasetError(_("id must be a string, got {type}").format(type=type(value).__name__), file=name,
                            line=line, field=key)
     text = str(value).strip()
     if not text:
-        raise DatasetError("empty id", file=name, line=line, field=key)
+        raise DatasetError(_("empty id"), file=name, line=line, field=key)
     return text
 
 
@@ -203,13 +204,13 @@ def get_text(name: str, line: int, record: dict[str, Any], key: str | None, *,
     value = record.get(key) if key else None
     if _is_missing(value) or (isinstance(value, str) and not value.strip()):
         if required:
-            raise DatasetError("empty text" if key in record else "missing field", file=name,
+            raise DatasetError(_("empty text") if key in record else _("missing field"), file=name,
                                line=line, field=key)
         return ""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, str):
-        raise DatasetError(f"expected text, got {type(value).__name__}", file=name, line=line,
+        raise DatasetError(_("expected text, got {type}").format(type=type(value).__name__), file=name, line=line,
                            field=key)
     return value.strip()
 
@@ -225,7 +226,7 @@ def parse_grade(name: str | None, line: int | None, field: str, value: Any) -> i
     except ValueError:
         number = math.nan
     if not number.is_integer():
-        raise DatasetError(f"relevance must be an integer, got {str(value)!r}", file=name,
+        raise DatasetError(_("relevance must be an integer, got {value}").format(value=repr(str(value))), file=name,
                            line=line, field=field)
     return int(number)
 
@@ -238,12 +239,20 @@ class IdRegistry:
 
     def add(self, item_id: str, line: int) -> None:
         if item_id in self.lines:
-            raise DatasetError(f"duplicate id {item_id!r} (lines {self.lines[item_id]} and {line})",
+            raise DatasetError(_("duplicate id {id} (lines {first} and {line})").format(
+                id=repr(item_id), first=self.lines[item_id], line=line),
                                file=self.name, line=line, field=self.field)
         self.lines[item_id] = line
 
     def __contains__(self, item_id: object) -> bool:
         return item_id in self.lines
+
+
+# whole sentences per kind of item, so a translator can word each (formed when raised, in the reader's language)
+_DUPLICATE = {"document": lambda: _("duplicate document id {id} (items {first} and {position})"),
+              "query": lambda: _("duplicate query id {id} (items {first} and {position})")}
+_EMPTY = {"document": lambda: _("document {id} has empty text"),
+          "query": lambda: _("query {id} has empty text")}
 
 
 def build_dataset(name: str, documents: Iterable[Document], queries: Iterable[Query],
@@ -255,24 +264,25 @@ def build_dataset(name: str, documents: Iterable[Document], queries: Iterable[Qu
     """
     documents, queries, qrels = list(documents), list(queries), dict(qrels or {})
     if not documents:
-        raise DatasetError("the corpus has no documents", file=source or None)
+        raise DatasetError(_("the corpus has no documents"), file=source or None)
     for kind, items in (("document", documents), ("query", queries)):
         seen: dict[str, int] = {}
         for position, item in enumerate(items, start=1):
             if item.id in seen:
-                raise DatasetError(f"duplicate {kind} id {item.id!r} (items {seen[item.id]} and "
-                                   f"{position})", file=source or None)
+                raise DatasetError(_DUPLICATE[kind]().format(id=repr(item.id), first=seen[item.id],
+                                                             position=position), file=source or None)
             seen[item.id] = position
             if not (item.text.strip() or (kind == "document" and item.title.strip())):
-                raise DatasetError(f"{kind} {item.id!r} has empty text", file=source or None)
+                raise DatasetError(_EMPTY[kind]().format(id=repr(item.id)), file=source or None)
     doc_ids, query_ids = {d.id for d in documents}, {q.id for q in queries}
     for query_id, judged in qrels.items():
         if query_id not in query_ids:
-            raise DatasetError(f"judgments name unknown query {query_id!r}", file=source or None,
+            raise DatasetError(_("judgments name unknown query {query}").format(query=repr(query_id)),
+                               file=source or None,
                                field="qrels")
         for doc_id, grade in judged.items():
             if doc_id not in doc_ids:
-                raise DatasetError(f"judgments for query {query_id!r} name unknown document "
-                                   f"{doc_id!r}", file=source or None, field="qrels")
+                raise DatasetError(_("judgments for query {query} name unknown document {document}").format(
+                    query=repr(query_id), document=repr(doc_id)), file=source or None, field="qrels")
             parse_grade(source or None, None, "qrels", grade)
     return Dataset(name=name, documents=documents, queries=queries, qrels=qrels, source=source)
