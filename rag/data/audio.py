@@ -43,18 +43,27 @@ from pathlib import Path
 import numpy as np
 
 from rag.data.dataset import Dataset, DatasetError
-from rag.data.media import CAPTIONS, Check, Medium, QueryMedium, is_media_folder, load_media_folder, size_text
+from rag.data.media import (
+    CAPTIONS,
+    Check,
+    Medium,
+    QueryMedium,
+    accepted,
+    is_media_folder,
+    load_media_folder,
+    size_text,
+)
 from rag.data.media import Bad as _Bad
 from rag.data.media import read_texts as media_texts
 from rag.data.video import VIDEO_EXTS
+from rag.i18n import N_, _
 
 SOUNDFILE_EXTS = (".wav", ".flac", ".ogg", ".mp3")  # decoded by libsndfile (soundfile)
 AV_EXTS = (".m4a",)                                 # AAC in MP4: decoded by FFmpeg (PyAV)
 AUDIO_EXTS = SOUNDFILE_EXTS + AV_EXTS
 MIN_RATE, MAX_RATE = 4_000, 384_000                 # sample rates outside this are refused
-AUDIO_HINT = ("an audio folder holds corpus/ (.wav, .flac, .ogg, .mp3 or .m4a files), queries.jsonl and "
+AUDIO_HINT = N_("an audio folder holds corpus/ (.wav, .flac, .ogg, .mp3 or .m4a files), queries.jsonl and "
               "qrels/<split>.tsv; captions.jsonl and transcripts.jsonl are optional")
-ACCEPTED = "accepted: " + ", ".join(AUDIO_EXTS)
 TRANSCRIPTS = "transcripts.jsonl"
 
 
@@ -104,16 +113,19 @@ def audio_check(max_bytes: int | None = None, max_seconds: float | None = None) 
     return lambda rel, path, named_by: check_audio(rel, path, named_by, max_bytes, max_seconds).sha
 
 
-AUDIO_QUERY = QueryMedium("audio", AUDIO_EXTS, either="audio", needs="an audio file", not_found="audio file",
-                          check=audio_check)
-AUDIO = Medium("audio", AUDIO_EXTS, noun="sound", article="a sound", files="sound files",
-               none_found="no sound files in corpus/", hint=AUDIO_HINT, check=audio_check, query=AUDIO_QUERY,
+AUDIO_QUERY = QueryMedium("audio", AUDIO_EXTS, either=N_("a query has text or audio, not both"),
+                          needs=N_("a query needs a text or an audio file"),
+                          not_found=N_("audio file not found: {rel}"), check=audio_check)
+AUDIO = Medium("audio", AUDIO_EXTS, unknown=N_("unknown sound {id} (no such file in corpus/)"),
+               id_hint=N_("a sound's id is its file name without the extension"),
+               files_hint=N_("put the sound files directly in corpus/"), none_found=N_("no sound files in corpus/"),
+               hint=AUDIO_HINT, check=audio_check, query=AUDIO_QUERY,
                texts=((CAPTIONS, "caption"), (TRANSCRIPTS, "text")))
 
 
 def read_texts(root: Path, name: str, field: str, files: dict[str, str]) -> dict[str, str]:
     """``{"_id": sound id, field: text}`` lines of captions.jsonl / transcripts.jsonl, every line checked."""
-    return media_texts(root, name, field, files, "sound")
+    return media_texts(root, name, field, files, AUDIO.unknown)
 
 
 def transcripts(dataset: Dataset) -> dict[str, str]:
@@ -130,24 +142,28 @@ def transcripts(dataset: Dataset) -> dict[str, str]:
 def check_audio(rel: str, path: Path, named_by: str | None, max_bytes: int, max_seconds: float) -> AudioInfo:
     """What a good sound file is (``AudioInfo``); a DatasetError (file = ``rel``) for a bad one."""
     def hint(*parts: str | None) -> str | None:
-        return "; ".join(p for p in (*parts, f"named by {named_by}" if named_by else None) if p) or None
+        return _("; ").join(p for p in (*parts, _("named by {where}").format(where=named_by) if named_by else None)
+                            if p) or None
 
     try:
         st = path.stat()
     except OSError as e:
-        raise DatasetError(f"cannot read the audio file: {e.strerror or e}", file=rel, hint=hint()) from None
+        raise DatasetError(_("cannot read the audio file: {reason}").format(reason=e.strerror or e), file=rel,
+                           hint=hint()) from None
     if st.st_size > max_bytes:
-        raise DatasetError(f"audio file is {size_text(st.st_size)}, over the {size_text(max_bytes)} limit", file=rel,
-                           hint=hint("raise WORKBENCH_MAX_AUDIO_MB or cut the recording"))
+        raise DatasetError(_("audio file is {size}, over the {limit} limit").format(
+            size=size_text(st.st_size), limit=size_text(max_bytes)), file=rel,
+            hint=hint(_("raise WORKBENCH_MAX_AUDIO_MB or cut the recording")))
     if st.st_size == 0:
-        raise DatasetError("empty file", file=rel, hint=hint())
+        raise DatasetError(_("empty file"), file=rel, hint=hint())
     try:
         info = _checked(str(path), st.st_mtime_ns, st.st_size)
     except _Bad as e:
         raise DatasetError(e.message, file=rel, hint=hint(e.hint)) from None
     if info.seconds > max_seconds:
-        raise DatasetError(f"recording is {info.seconds:,.1f} s long, over the {max_seconds:g} s limit",
-                           file=rel, hint=hint("raise WORKBENCH_MAX_AUDIO_S or cut the recording"))
+        raise DatasetError(_("recording is {seconds} s long, over the {limit} s limit").format(
+            seconds=f"{info.seconds:,.1f}", limit=f"{max_seconds:g}"),
+            file=rel, hint=hint(_("raise WORKBENCH_MAX_AUDIO_S or cut the recording")))
     return info
 
 
@@ -157,14 +173,15 @@ def _checked(path: str, mtime_ns: int, size: int) -> AudioInfo:
     try:
         data = Path(path).read_bytes()
     except OSError as e:
-        raise _Bad(f"cannot read the audio file: {e.strerror or e}") from None
+        raise _Bad(_("cannot read the audio file: {reason}").format(reason=e.strerror or e)) from None
     samples, rate = _decode(data, Path(path).suffix.lower())
     if not MIN_RATE <= rate <= MAX_RATE:
-        raise _Bad(f"sample rate {rate:,} Hz is outside {MIN_RATE:,}-{MAX_RATE:,} Hz")
+        raise _Bad(_("sample rate {rate} Hz is outside {low}-{high} Hz").format(
+            rate=f"{rate:,}", low=f"{MIN_RATE:,}", high=f"{MAX_RATE:,}"))
     if samples.shape[0] == 0:
-        raise _Bad("no audio samples (a zero-length recording)")
+        raise _Bad(_("no audio samples (a zero-length recording)"))
     if not np.isfinite(samples).all():
-        raise _Bad("the samples hold NaN or infinite values")
+        raise _Bad(_("the samples hold NaN or infinite values"))
     return AudioInfo(hashlib.sha256(data).hexdigest(), rate, samples.shape[1], samples.shape[0] / rate)
 
 
@@ -177,7 +194,7 @@ def _decode(data: bytes, ext: str) -> tuple[np.ndarray, int]:
     try:
         samples, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as e:
-        raise _Bad("corrupt or not a sound file", f"libsndfile: {e}; {ACCEPTED}") from None
+        raise _Bad(_("corrupt or not a sound file"), _("; ").join((f"libsndfile: {e}", accepted(AUDIO_EXTS)))) from None
     return samples, int(rate)
 
 
@@ -187,7 +204,7 @@ def _decode_av(data: bytes) -> tuple[np.ndarray, int]:
     try:
         with av.open(io.BytesIO(data), "r") as container:
             if not container.streams.audio:
-                raise _Bad("no audio stream in the file")
+                raise _Bad(_("no audio stream in the file"))
             stream = container.streams.audio[0]
             resampler = av.AudioResampler(format="flt", layout="mono")
             chunks, rate = [], int(stream.codec_context.sample_rate or stream.rate or 0)
@@ -199,7 +216,7 @@ def _decode_av(data: bytes) -> tuple[np.ndarray, int]:
     except _Bad:
         raise
     except (av.FFmpegError, ValueError, OSError) as e:
-        raise _Bad("corrupt or not a sound file", f"FFmpeg: {e}; {ACCEPTED}") from None
+        raise _Bad(_("corrupt or not a sound file"), _("; ").join((f"FFmpeg: {e}", accepted(AUDIO_EXTS)))) from None
     samples = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
     return samples.astype(np.float32).reshape(-1, 1), rate
 
@@ -222,7 +239,8 @@ def load_audio(path: str | os.PathLike, rate: int | None = None, start: float = 
     try:
         samples, native = _decode(p.read_bytes(), p.suffix.lower())
     except OSError as e:
-        raise DatasetError(f"cannot read the audio file: {e.strerror or e}", file=p.name, hint=str(p)) from None
+        raise DatasetError(_("cannot read the audio file: {reason}").format(reason=e.strerror or e), file=p.name,
+                           hint=str(p)) from None
     except _Bad as e:
         raise DatasetError(e.message, file=p.name, hint=e.hint) from None
     mono = samples.mean(axis=1)

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import regex
 
 from rag.data.dataset import Dataset, Document
+from rag.i18n import _
 
 # sentence ends, then clause marks; fullwidth forms are what CJK text uses
 CJK_SEPARATORS = ["。", "！", "？", "；", "，", "、"]
@@ -68,7 +69,8 @@ def chunk_dataset(ds: Dataset, size: int | None, overlap: int = 0) -> ChunkedDat
     if size is None:
         return ChunkedDataset(ds, "")
     if size < 1 or not 0 <= overlap < size:
-        raise ValueError(f"chunking needs 0 <= overlap < size, got size {size}, overlap {overlap}")
+        raise ValueError(_("chunking needs 0 <= overlap < size, got size {size}, overlap {overlap}").format(
+            size=size, overlap=overlap))
     plain, cjk = text_splitter(size, overlap), text_splitter(size, overlap, "中")
     docs, parents = [], {}
     for d in ds.documents:

@@ -15,7 +15,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
-from rag.i18n import _
+from rag.i18n import N_, _
 
 
 class DatasetError(ValueError):
@@ -52,6 +52,18 @@ class DatasetError(ValueError):
         in a row without knowing the row came from a sheet."""
         return DatasetError(self.message, file=self.file, line=self.line, field=self.field,
                             hint=self.hint, sheet=sheet, column=column)
+
+
+# require_text's refusal, a whole sentence per modality; ``job`` is one of _JOBS (its callers' words), translated
+_NOT_TEXT = {
+    "image": N_("{name} is an image dataset: {job} evaluates text datasets only; compare image retrieval on the "
+                "Retrieval page or with cli.py retrieval"),
+    "audio": N_("{name} is an audio dataset: {job} evaluates text datasets only; compare audio retrieval on the "
+                "Retrieval page or with cli.py retrieval"),
+    "video": N_("{name} is a video dataset: {job} evaluates text datasets only; compare video retrieval on the "
+                "Retrieval page or with cli.py retrieval"),
+}
+_JOBS = (N_("a RAG run"), N_("a sweep"), N_("the load-test service"), N_("a load test"))
 
 
 @dataclass(frozen=True)
@@ -125,7 +137,7 @@ class Dataset:
         if kind == "all":
             return self
         if kind not in ("text", "image", "audio"):
-            raise ValueError(f"queries {kind!r}: give all, text, image or audio")
+            raise ValueError(_("queries {kind}: give all, text, image or audio").format(kind=repr(kind)))
         queries = [q for q in self.queries if q.kind == kind]
         ids = {q.id for q in queries}
         return Dataset(self.name, self.documents, queries, {q: r for q, r in self.qrels.items() if q in ids},
@@ -134,9 +146,7 @@ class Dataset:
     def require_text(self, job: str) -> None:
         """Refuse an image dataset for a job that evaluates text (RAG answers, load tests, sweeps)."""
         if self.modality in ("image", "audio", "video"):
-            article = "a" if self.modality == "video" else "an"
-            raise ValueError(f"{self.name} is {article} {self.modality} dataset: {job} evaluates text datasets only; "
-                             f"compare {self.modality} retrieval on the Retrieval page or with cli.py retrieval")
+            raise ValueError(_(_NOT_TEXT[self.modality]).format(name=self.name, job=_(job)))
 
     def doc(self, doc_id: str) -> Document:
         return self._doc_index[doc_id]

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.data.dataset import Dataset, Document
+from rag.i18n import N_, _
 
 DEFAULT_FPS = 1.0
 MAX_FPS = 10.0  # frame ids keep tenths of a second: more than 10 a second would collide
@@ -52,7 +53,8 @@ class FramedDataset:
 
 def check_fps(fps: float) -> float:
     if not 0 < fps <= MAX_FPS:
-        raise ValueError(f"fps={fps:g}: give a rate above 0 and at most {MAX_FPS:g} frames a second")
+        raise ValueError(_("fps={fps}: give a rate above 0 and at most {max} frames a second").format(
+            fps=f"{fps:g}", max=f"{MAX_FPS:g}"))
     return float(fps)
 
 
@@ -88,7 +90,7 @@ def frame_files(path: str, sha: str, fps: float, data_root: Path | None = None) 
         files[name] = buf.getvalue()
         rows.append((t, name, hashlib.sha256(files[name]).hexdigest()))
     files[MANIFEST] = json.dumps(rows).encode()
-    ensure_folder(folder, files, "video frames")
+    ensure_folder(folder, files, N_("video frames"))
     return [(t, folder / name, png_sha) for t, name, png_sha in rows]
 
 
@@ -122,7 +124,7 @@ def fold_frames(hits: list[tuple[str, float]], framed: FramedDataset, k: int) ->
     from rag.data.chunking import document_ranking
 
     best: dict[str, float] = {}
-    for fid, _ in hits:
+    for fid, _score in hits:
         video = framed.parents.get(fid, fid)
         if video not in best and fid in framed.times:
             best[video] = framed.times[fid]

@@ -40,15 +40,14 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from rag.data.dataset import Dataset, DatasetError
 from rag.data.media import Bad as _Bad
-from rag.data.media import Check, Medium, QueryMedium, load_media_folder, size_text
+from rag.data.media import Check, Medium, QueryMedium, accepted, load_media_folder, size_text
 from rag.i18n import N_, _
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".webp")
 PIL_FORMATS = ("PNG", "JPEG", "WEBP")  # what the file's bytes must be, as PIL names the formats
 MAX_IMAGE_PIXELS = 50_000_000          # 50 MP: larger images are refused before they are decoded
-IMAGE_HINT = ("an image folder holds corpus/ (.png, .jpg, .jpeg or .webp files), queries.jsonl and "
+IMAGE_HINT = N_("an image folder holds corpus/ (.png, .jpg, .jpeg or .webp files), queries.jsonl and "
               "qrels/<split>.tsv; captions.jsonl is optional")
-ACCEPTED = "accepted: " + ", ".join(IMAGE_EXTS)
 
 
 def is_image_folder(path: str | os.PathLike) -> bool:
@@ -85,10 +84,13 @@ def image_check(max_bytes: int | None = None) -> Check:
     return lambda rel, path, named_by: _check_image(rel, path, named_by, limit)
 
 
-IMAGE_QUERY = QueryMedium("image", IMAGE_EXTS, either="an image", needs="an image", not_found="image",
+IMAGE_QUERY = QueryMedium("image", IMAGE_EXTS, either=N_("a query has text or an image, not both"),
+                          needs=N_("a query needs a text or an image"), not_found=N_("image not found: {rel}"),
                           check=image_check)
-IMAGES = Medium("image", IMAGE_EXTS, noun="image", article="an image", files="image files",
-                none_found="no images in corpus/", hint=IMAGE_HINT, check=image_check, query=IMAGE_QUERY)
+IMAGES = Medium("image", IMAGE_EXTS, unknown=N_("unknown image {id} (no such file in corpus/)"),
+                id_hint=N_("an image's id is its file name without the extension"),
+                files_hint=N_("put the image files directly in corpus/"), none_found=N_("no images in corpus/"),
+                hint=IMAGE_HINT, check=image_check, query=IMAGE_QUERY)
 
 
 # --- checking one image ---------------------------------------------------------------------------
@@ -137,18 +139,21 @@ def _open(data: bytes | str) -> Image.Image:
         try:
             img = Image.open(io.BytesIO(data) if isinstance(data, bytes) else data, formats=PIL_FORMATS)
         except Image.DecompressionBombError as e:
-            raise _Bad(f"image is over the {MAX_IMAGE_PIXELS // 1_000_000} MP limit", _pil_detail(e)) from None
+            raise _Bad(_("image is over the {limit} MP limit").format(limit=MAX_IMAGE_PIXELS // 1_000_000),
+                       _pil_detail(e)) from None
         except UnidentifiedImageError:
             kind = _sniff(data[:16] if isinstance(data, bytes) else Path(data).read_bytes()[:16])
-            raise _Bad("corrupt or not an image",
-                       (f"the file holds {kind} data; " if kind else "") + ACCEPTED) from None
+            raise _Bad(_("corrupt or not an image"),
+                       _("the file holds {kind} data; {accepted}").format(kind=kind, accepted=accepted(IMAGE_EXTS))
+                       if kind else accepted(IMAGE_EXTS)) from None
         except Exception as e:  # the plugins' own errors for damaged headers
-            raise _Bad("corrupt or not an image", f"{_pil_detail(e)}; {ACCEPTED}") from None
+            raise _Bad(_("corrupt or not an image"), _("; ").join((_pil_detail(e), accepted(IMAGE_EXTS)))) from None
     width, height = img.size
     if width * height > MAX_IMAGE_PIXELS:
         img.close()
-        raise _Bad(f"image is {width}x{height} = {width * height / 1e6:.1f} MP, over the "
-                   f"{MAX_IMAGE_PIXELS // 1_000_000} MP limit", "shrink the image")
+        raise _Bad(_("image is {width}x{height} = {mp} MP, over the {limit} MP limit").format(
+            width=width, height=height, mp=f"{width * height / 1e6:.1f}", limit=MAX_IMAGE_PIXELS // 1_000_000),
+            _("shrink the image"))
     return img
 
 
@@ -158,17 +163,17 @@ def _verified_sha(path: str, mtime_ns: int, size: int) -> str:
     try:
         data = Path(path).read_bytes()
     except OSError as e:
-        raise _Bad(f"cannot read the image: {e.strerror or e}") from None
+        raise _Bad(_("cannot read the image: {reason}").format(reason=e.strerror or e)) from None
     with _open(data) as img:
         try:
             img.verify()
         except Exception as e:  # verify raises SyntaxError, OSError, struct.error... for damaged files
-            raise _Bad("corrupt or not an image", _pil_detail(e)) from None
+            raise _Bad(_("corrupt or not an image"), _pil_detail(e)) from None
     with _open(data) as img:  # verify() leaves the image unusable: open again to decode every pixel
         try:
             img.load()
         except Exception as e:  # a truncated file: "image file is truncated (n bytes not processed)"
-            raise _Bad("corrupt or truncated image", _pil_detail(e)) from None
+            raise _Bad(_("corrupt or truncated image"), _pil_detail(e)) from None
     return hashlib.sha256(data).hexdigest()
 
 
@@ -178,12 +183,12 @@ def thumbnail_bytes(path: str | os.PathLike, size: int = 96) -> bytes:
     """A PNG no larger than ``size`` x ``size`` pixels, aspect kept (EXIF rotation applied); cached
     in-process by path, mtime and size. A missing or bad image is a ``DatasetError``."""
     if int(size) < 1:
-        raise ValueError(f"thumbnail size must be at least 1, got {size}")
+        raise ValueError(f"thumbnail size must be at least 1, got {size}")  # i18n: internal (a caller's bug)
     p = Path(path)
     try:
         st = p.stat()
     except OSError:
-        raise DatasetError("image not found", file=p.name, hint=str(p)) from None
+        raise DatasetError(_("image not found"), file=p.name, hint=str(p)) from None
     try:
         return _thumbnail(str(p), st.st_mtime_ns, st.st_size, int(size))
     except _Bad as e:
@@ -205,7 +210,7 @@ def _thumbnail(path: str, mtime_ns: int, nbytes: int, size: int) -> bytes:
             shown = shown.convert("RGBA" if alpha else "RGB")
             shown.thumbnail((size, size))
         except Exception as e:
-            raise _Bad("corrupt or truncated image", _pil_detail(e)) from None
+            raise _Bad(_("corrupt or truncated image"), _pil_detail(e)) from None
     buf = io.BytesIO()
     shown.save(buf, "PNG")
     return buf.getvalue()

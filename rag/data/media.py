@@ -33,35 +33,37 @@ Check = Callable[[str, Path, "str | None"], str]  # (rel path, path, "named by .
 
 @dataclass(frozen=True)
 class QueryMedium:
-    """How a media query is written and checked: ``{"_id", FIELD: "path"}``, and its words in messages."""
+    """How a media query is written and checked: ``{"_id", FIELD: "path"}``, and its messages: whole
+    sentences marked ``N_`` (each medium's own wording, for the translator), translated when raised."""
 
     field: str             # "image", "audio"
     exts: tuple[str, ...]
-    either: str            # "a query has text or {either}, not both": "an image", "audio"
-    needs: str             # "a query needs a text or {needs}": "an image", "an audio file"
-    not_found: str         # "{not_found} not found: rel": "image", "audio file"
+    either: str            # N_("a query has text or an image, not both")
+    needs: str             # N_("a query needs a text or an image")
+    not_found: str         # N_("image not found: {rel}")
     check: Callable[[], Check]  # the check with the limits in force at load time
 
 
 @dataclass(frozen=True)
 class Medium:
     """What a media folder's corpus files are: extensions, words in messages, the decoding check, and
-    how a checked file becomes a ``Document`` (its path and sha in the medium's own fields)."""
+    how a checked file becomes a ``Document`` (its path and sha in the medium's own fields). Messages are
+    whole sentences marked ``N_`` (a translator words "image" and "sound" differently), translated when raised."""
 
     name: str                         # "image", "audio", "video": Dataset.modality
     exts: tuple[str, ...]
-    noun: str                         # "image", "sound", "video": "unknown {noun} 'x'"
-    article: str                      # "an image", "a sound", "a video": "{article}'s id is its file name"
-    files: str                        # "image files": "put the {files} directly in corpus/"
-    none_found: str                   # "no images in corpus/"
-    hint: str                         # what the folder holds (every folder-level error)
+    unknown: str                      # N_("unknown image {id} (no such file in corpus/)")
+    id_hint: str                      # N_("an image's id is its file name without the extension")
+    files_hint: str                   # N_("put the image files directly in corpus/")
+    none_found: str                   # N_("no images in corpus/")
+    hint: str                         # N_(what the folder holds) (every folder-level error)
     check: Callable[[], Check]        # the corpus check with the limits in force at load time
     query: QueryMedium | None = None  # media queries this folder takes
     texts: tuple[tuple[str, str], ...] = ((CAPTIONS, "caption"),)  # optional (file, field) per corpus file
 
     @property
     def accepted(self) -> str:
-        return "accepted: " + ", ".join(self.exts)
+        return accepted(self.exts)
 
     def document(self, doc_id: str, fname: str, caption: str, path: str, sha: str) -> Document:
         return Document(doc_id, fname, caption, **{self.name: path, f"{self.name}_sha": sha})
@@ -69,6 +71,11 @@ class Medium:
     def query_with(self, q: Query, path: str, sha: str) -> Query:
         field = self.query.field if self.query else self.name
         return Query(q.id, q.text, q.reference, **{field: path, f"{field}_sha": sha})
+
+
+def accepted(exts: tuple[str, ...]) -> str:
+    """The hint under a refused format, in the current language."""
+    return _("accepted: {extensions}").format(extensions=", ".join(exts))
 
 
 def is_media_folder(path: str | os.PathLike, exts: tuple[str, ...]) -> bool:
@@ -92,17 +99,19 @@ def load_media_folder(folder: str | os.PathLike, medium: Medium, split: str = "t
 
     root = Path(folder).expanduser()
     if not root.is_dir():
-        raise DatasetError("folder not found" if not root.exists() else "not a folder", file=str(folder),
-                           hint=medium.hint)
+        raise DatasetError(_("folder not found") if not root.exists() else _("not a folder"), file=str(folder),
+                           hint=_(medium.hint))
     root = root.resolve()
     for rel, ok in (("corpus/", (root / "corpus").is_dir()), (QUERIES, (root / QUERIES).is_file())):
         if not ok:
-            raise DatasetError(f"missing {rel}", file=rel, hint=f"in {root}: {medium.hint}")
+            raise DatasetError(_("missing {file}").format(file=rel), file=rel,
+                               hint=_("in {folder}: {hint}").format(folder=root, hint=_(medium.hint)))
     qrels_name = f"qrels/{split}.tsv"
     if not (root / qrels_name).is_file():
         found = sorted(p.stem for p in (root / "qrels").glob("*.tsv"))
-        raise DatasetError(f"no judgments for split {split!r}", file=qrels_name,
-                           hint=f"splits found: {', '.join(found) or 'none'}; {medium.hint}")
+        raise DatasetError(_("no judgments for split {split}").format(split=repr(split)), file=qrels_name,
+                           hint=_("splits found: {splits}; {hint}").format(splits=", ".join(found) or _("none"),
+                                                                            hint=_(medium.hint)))
 
     files = _scan_corpus(root, medium)  # id -> file name in corpus/
     qrels, qrel_lines = parse_qrels(qrels_name, read_text(root, qrels_name))
@@ -110,20 +119,22 @@ def load_media_folder(folder: str | os.PathLike, medium: Medium, split: str = "t
     query_lines = {q.id: line for q, _, line in queries}
     for query_id, judged in qrels.items():
         if query_id not in all_query_ids:
-            raise DatasetError(f"unknown query {query_id!r} (not in {QUERIES})", file=qrels_name,
+            raise DatasetError(_("unknown query {query} (not in {file})").format(query=repr(query_id), file=QUERIES),
+                               file=qrels_name,
                                line=qrel_lines[query_id, None], field="query-id")
         for doc_id in judged:
             if doc_id not in files:
-                raise DatasetError(f"unknown {medium.noun} {doc_id!r} (no such file in corpus/)", file=qrels_name,
+                raise DatasetError(_(medium.unknown).format(id=repr(doc_id)), file=qrels_name,
                                    line=qrel_lines[query_id, doc_id], field="corpus-id")
-    texts = {fname: read_texts(root, fname, field, files, medium.noun) if (root / fname).exists() else {}
+    texts = {fname: read_texts(root, fname, field, files, medium.unknown) if (root / fname).exists() else {}
              for fname, field in medium.texts}
     captions = texts.get(CAPTIONS, {})
 
     # The expensive part last: read, hash and decode every file.
     check, query_check = medium.check(), medium.query.check() if medium.query else None
     jobs = [(check, f"corpus/{fname}", root / "corpus" / fname, None) for fname in files.values()]
-    jobs += [(query_check, rel, root / rel, f"{QUERIES} line {query_lines[q.id]}") for q, rel, _ in queries if rel]
+    jobs += [(query_check, rel, root / rel, _("{file} line {n}").format(file=QUERIES, n=query_lines[q.id]))
+             for q, rel, _line in queries if rel]
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
         # carry_language: a bad file's message reads in the caller's language (a page's session), not the pool's
         shas = dict(zip((j[1] for j in jobs), pool.map(carry_language(lambda j: j[0](*j[1:])), jobs)))
@@ -147,17 +158,18 @@ def _scan_corpus(root: Path, medium: Medium) -> dict[str, str]:
             continue
         rel = f"corpus/{entry.name}"
         if entry.is_dir():
-            raise DatasetError("a folder inside corpus/ (subfolders are not read)", file=rel + "/",
-                               hint=f"put the {medium.files} directly in corpus/")
+            raise DatasetError(_("a folder inside corpus/ (subfolders are not read)"), file=rel + "/",
+                               hint=_(medium.files_hint))
         ext = entry.suffix.lower()
         if ext not in medium.exts:
-            raise DatasetError(f"unsupported format {ext or '(no extension)'!r}", file=rel, hint=medium.accepted)
+            raise DatasetError(_("unsupported format {ext}").format(ext=repr(ext or "(no extension)")), file=rel,
+                               hint=medium.accepted)
         if entry.stem in files:
-            raise DatasetError(f"duplicate id {entry.stem!r}: corpus/{files[entry.stem]} has the same name",
-                               file=rel, hint=f"{medium.article}'s id is its file name without the extension")
+            raise DatasetError(_("duplicate id {id}: corpus/{file} has the same name").format(
+                id=repr(entry.stem), file=files[entry.stem]), file=rel, hint=_(medium.id_hint))
         files[entry.stem] = entry.name
     if not files:
-        raise DatasetError(medium.none_found, file="corpus/", hint=medium.accepted)
+        raise DatasetError(_(medium.none_found), file="corpus/", hint=medium.accepted)
     return files
 
 
@@ -174,11 +186,11 @@ def _read_queries(root: Path, medium: Medium, judged: set[str]) -> tuple[list[tu
         value = record.get(qm.field) if qm else None
         has_media = value is not None and not (isinstance(value, str) and not value.strip())
         if text and has_media:
-            raise DatasetError(f"a query has text or {qm.either}, not both", file=QUERIES, line=line, field=qm.field)
+            raise DatasetError(_(qm.either), file=QUERIES, line=line, field=qm.field)
         if not text and not has_media:
             if qm is None:
-                raise DatasetError("a query needs a text", file=QUERIES, line=line, field="text")
-            raise DatasetError(f"a query needs a text or {qm.needs}", file=QUERIES, line=line, field="text")
+                raise DatasetError(_("a query needs a text"), file=QUERIES, line=line, field="text")
+            raise DatasetError(_(qm.needs), file=QUERIES, line=line, field="text")
         rel = _query_path(root, qm, line, value) if has_media else ""
         if query_id in judged:
             out.append((Query(query_id, text), rel, line))
@@ -192,36 +204,37 @@ def _query_path(root: Path, qm: QueryMedium, line: int, value: Any) -> str:
 
     noun = qm.field
     if not isinstance(value, str):
-        raise fail(f"{noun} path must be a string, got {type(value).__name__}")
+        raise fail(_("{field} path must be a string, got {type}").format(field=noun, type=type(value).__name__))
     text = value.strip().replace("\\", "/")
     if text.startswith("/") or PureWindowsPath(text).drive or Path(text).is_absolute():
-        raise fail(f"absolute {noun} path '{value.strip()}'", "give a path relative to the dataset folder")
+        raise fail(_("absolute {field} path '{path}'").format(field=noun, path=value.strip()),
+                   _("give a path relative to the dataset folder"))
     parts = PurePosixPath(text).parts
     if ".." in parts:
-        raise fail(f"{noun} path '{value.strip()}' leaves the dataset folder ('..')",
-                   "give a path inside the dataset folder")
+        raise fail(_("{field} path '{path}' leaves the dataset folder ('..')").format(field=noun, path=value.strip()),
+                   _("give a path inside the dataset folder"))
     rel = PurePosixPath(*[p for p in parts if p != "."]).as_posix()
     path = root / rel
     if path.suffix.lower() not in qm.exts:
-        raise fail(f"unsupported format {path.suffix.lower() or '(no extension)'!r} ({rel})",
-                   "accepted: " + ", ".join(qm.exts))
+        raise fail(_("unsupported format {ext} ({path})").format(ext=repr(path.suffix.lower() or "(no extension)"),
+                                                                path=rel), accepted(qm.exts))
     if not path.is_file():
-        raise fail(f"{qm.not_found} not found: {rel}", f"paths are relative to {root}")
+        raise fail(_(qm.not_found).format(rel=rel), _("paths are relative to {folder}").format(folder=root))
     if not path.resolve().is_relative_to(root):
-        raise fail(f"{noun} path '{rel}' leaves the dataset folder (through a link)")
+        raise fail(_("{field} path '{path}' leaves the dataset folder (through a link)").format(field=noun, path=rel))
     return rel
 
 
-def read_texts(root: Path, name: str, field: str, files: dict[str, str], noun: str) -> dict[str, str]:
-    """``{"_id": file id, field: text}`` lines of captions.jsonl / transcripts.jsonl, every line checked."""
+def read_texts(root: Path, name: str, field: str, files: dict[str, str], unknown: str) -> dict[str, str]:
+    """``{"_id": file id, field: text}`` lines of captions.jsonl / transcripts.jsonl, every line checked;
+    ``unknown``: the medium's N_ message for an id with no file (``Medium.unknown``)."""
     ids = IdRegistry(name, "_id")
     out: dict[str, str] = {}
     for line, record in iter_jsonl(name, read_text(root, name)):
         file_id = get_id(name, line, record, "_id")
         ids.add(file_id, line)
         if file_id not in files:
-            raise DatasetError(f"unknown {noun} {file_id!r} (no such file in corpus/)", file=name, line=line,
-                               field="_id")
+            raise DatasetError(_(unknown).format(id=repr(file_id)), file=name, line=line, field="_id")
         out[file_id] = get_text(name, line, record, field)
     return out
 

@@ -37,13 +37,13 @@ from pathlib import Path
 import numpy as np
 
 from rag.data.dataset import Dataset, DatasetError
-from rag.data.media import CAPTIONS, Bad, Check, Medium, is_media_folder, load_media_folder, size_text
+from rag.data.media import CAPTIONS, Bad, Check, Medium, accepted, is_media_folder, load_media_folder, size_text
+from rag.i18n import N_, _
 
 VIDEO_EXTS = (".mp4", ".webm", ".mkv")
 MAX_FRAME_PIXELS = 4096 * 4096      # per-frame resolution limit (16.8 MP: beyond 4K in either direction)
-VIDEO_HINT = ("a video folder holds corpus/ (.mp4, .webm or .mkv files), queries.jsonl (text, or image queries) "
+VIDEO_HINT = N_("a video folder holds corpus/ (.mp4, .webm or .mkv files), queries.jsonl (text, or image queries) "
               "and qrels/<split>.tsv; captions.jsonl and transcripts.jsonl are optional")
-ACCEPTED = "accepted: " + ", ".join(VIDEO_EXTS)
 TRANSCRIPTS = "transcripts.jsonl"
 
 
@@ -83,8 +83,10 @@ def video_check(max_bytes: int | None = None, max_seconds: float | None = None) 
 def _video_medium() -> Medium:
     from rag.data.images import IMAGE_QUERY  # a video folder's query by example is a still image
 
-    return Medium("video", VIDEO_EXTS, noun="video", article="a video", files="video files",
-                  none_found="no videos in corpus/", hint=VIDEO_HINT, check=video_check, query=IMAGE_QUERY,
+    return Medium("video", VIDEO_EXTS, unknown=N_("unknown video {id} (no such file in corpus/)"),
+                  id_hint=N_("a video's id is its file name without the extension"),
+                  files_hint=N_("put the video files directly in corpus/"), none_found=N_("no videos in corpus/"),
+                  hint=VIDEO_HINT, check=video_check, query=IMAGE_QUERY,
                   texts=((CAPTIONS, "caption"), (TRANSCRIPTS, "text")))
 
 
@@ -100,30 +102,34 @@ def load_video_folder(folder: str | os.PathLike, split: str = "test", name: str 
 def check_video(rel: str, path: Path, named_by: str | None, max_bytes: int, max_seconds: float) -> VideoInfo:
     """What a good video file is (``VideoInfo``); a DatasetError (file = ``rel``) for a bad one."""
     def hint(*parts: str | None) -> str | None:
-        return "; ".join(p for p in (*parts, f"named by {named_by}" if named_by else None) if p) or None
+        return _("; ").join(p for p in (*parts, _("named by {where}").format(where=named_by) if named_by else None)
+                            if p) or None
 
     try:
         st = path.stat()
     except OSError as e:
-        raise DatasetError(f"cannot read the video file: {e.strerror or e}", file=rel, hint=hint()) from None
+        raise DatasetError(_("cannot read the video file: {reason}").format(reason=e.strerror or e), file=rel,
+                           hint=hint()) from None
     if st.st_size > max_bytes:
-        raise DatasetError(f"video file is {size_text(st.st_size)}, over the {size_text(max_bytes)} limit", file=rel,
-                           hint=hint("raise WORKBENCH_MAX_VIDEO_MB or cut the video"))
+        raise DatasetError(_("video file is {size}, over the {limit} limit").format(
+            size=size_text(st.st_size), limit=size_text(max_bytes)), file=rel,
+            hint=hint(_("raise WORKBENCH_MAX_VIDEO_MB or cut the video")))
     if st.st_size == 0:
-        raise DatasetError("empty file", file=rel, hint=hint())
+        raise DatasetError(_("empty file"), file=rel, hint=hint())
     try:
         info = _checked(str(path), st.st_mtime_ns, st.st_size, max_seconds)
     except Bad as e:
         raise DatasetError(e.message, file=rel, hint=hint(e.hint)) from None
     if info.seconds > max_seconds:
-        raise DatasetError(f"video is {info.seconds:,.1f} s long, over the {max_seconds:g} s limit", file=rel,
-                           hint=hint("raise WORKBENCH_MAX_VIDEO_S or cut the video"))
+        too_long = _too_long(info.seconds, max_seconds)
+        raise DatasetError(too_long.message, file=rel, hint=hint(too_long.hint))
     return info
 
 
 def _too_long(seconds: float, max_seconds: float) -> Bad:
-    return Bad(f"video is {seconds:,.1f} s long, over the {max_seconds:g} s limit",
-               "raise WORKBENCH_MAX_VIDEO_S or cut the video")
+    return Bad(_("video is {seconds} s long, over the {limit} s limit").format(seconds=f"{seconds:,.1f}",
+                                                                              limit=f"{max_seconds:g}"),
+               _("raise WORKBENCH_MAX_VIDEO_S or cut the video"))
 
 
 @lru_cache(maxsize=20_000)
@@ -135,19 +141,21 @@ def _checked(path: str, mtime_ns: int, size: int, max_seconds: float) -> VideoIn
     try:
         data = Path(path).read_bytes()
     except OSError as e:
-        raise Bad(f"cannot read the video file: {e.strerror or e}") from None
+        raise Bad(_("cannot read the video file: {reason}").format(reason=e.strerror or e)) from None
     frames, first, last, step = 0, None, 0.0, 0.0
     try:
         with av.open(path, "r") as container:
             if not container.streams.video:
-                raise Bad("no video stream in the file", "a sound-only file belongs in an audio folder")
+                raise Bad(_("no video stream in the file"), _("a sound-only file belongs in an audio folder"))
             stream = container.streams.video[0]
             if container.duration and container.duration / 1e6 > max_seconds:
                 raise _too_long(container.duration / 1e6, max_seconds)
             width, height = int(stream.codec_context.width or 0), int(stream.codec_context.height or 0)
             if width * height > MAX_FRAME_PIXELS:
-                raise Bad(f"video frames are {width}x{height} = {width * height / 1e6:.1f} MP, over the "
-                          f"{MAX_FRAME_PIXELS / 1e6:.1f} MP limit", "scale the video down")
+                raise Bad(_("video frames are {width}x{height} = {mp} MP, over the {limit} MP limit").format(
+                    width=width, height=height, mp=f"{width * height / 1e6:.1f}",
+                    limit=f"{MAX_FRAME_PIXELS / 1e6:.1f}"),
+                    _("scale the video down"))
             has_audio = bool(container.streams.audio)
             rate = stream.average_rate or stream.guessed_rate
             step = 1 / float(rate) if rate else 0.0
@@ -161,9 +169,9 @@ def _checked(path: str, mtime_ns: int, size: int, max_seconds: float) -> VideoIn
     except Bad:
         raise
     except (av.FFmpegError, ValueError, OSError) as e:
-        raise Bad("corrupt or not a video file", f"FFmpeg: {e}; {ACCEPTED}") from None
+        raise Bad(_("corrupt or not a video file"), _("; ").join((f"FFmpeg: {e}", accepted(VIDEO_EXTS)))) from None
     if frames == 0:
-        raise Bad("no video frames (a zero-length video)")
+        raise Bad(_("no video frames (a zero-length video)"))
     seconds = last - (first or 0.0) + step
     return VideoInfo(hashlib.sha256(data).hexdigest(), width, height, frames, round(seconds, 6), has_audio)
 
@@ -184,7 +192,7 @@ def sample_frames(path: str | os.PathLike, fps: float) -> list[tuple[float, np.n
     import av
 
     if not fps > 0:
-        raise ValueError(f"fps must be above 0, got {fps}")
+        raise ValueError(_("fps must be above 0, got {fps}").format(fps=fps))
     out: list[tuple[float, np.ndarray]] = []
     p = Path(path)
     try:
@@ -204,7 +212,8 @@ def sample_frames(path: str | os.PathLike, fps: float) -> list[tuple[float, np.n
                     while target <= t + 1e-6:
                         target = round(target + 1 / fps, 9)
     except (av.FFmpegError, ValueError, OSError, IndexError) as e:
-        raise DatasetError(f"cannot decode the video ({type(e).__name__}: {e})", file=p.name, hint=str(p)) from None
+        raise DatasetError(_("cannot decode the video ({why})").format(why=f"{type(e).__name__}: {e}"), file=p.name,
+                           hint=str(p)) from None
     return out
 
 
@@ -215,7 +224,7 @@ def frame_png(path: str | os.PathLike, seconds: float = 0.0, size: int = 96) -> 
     try:
         st = p.stat()
     except OSError:
-        raise DatasetError("video not found", file=p.name, hint=str(p)) from None
+        raise DatasetError(_("video not found"), file=p.name, hint=str(p)) from None
     return _frame_png(str(p), st.st_mtime_ns, st.st_size, round(float(seconds), 3), int(size))
 
 
@@ -246,9 +255,10 @@ def _frame_png(path: str, mtime_ns: int, nbytes: int, seconds: float, size: int)
                     break
             img = shown.to_image() if shown is not None else None
     except (av.FFmpegError, ValueError, OSError, IndexError) as e:
-        raise DatasetError(f"cannot decode the video ({type(e).__name__}: {e})", file=Path(path).name) from None
+        raise DatasetError(_("cannot decode the video ({why})").format(why=f"{type(e).__name__}: {e}"),
+                           file=Path(path).name) from None
     if img is None:
-        raise DatasetError("no video frames (a zero-length video)", file=Path(path).name)
+        raise DatasetError(_("no video frames (a zero-length video)"), file=Path(path).name)
     img = img.convert("RGB")
     img.thumbnail((size, size), Image.Resampling.LANCZOS)
     buf = io.BytesIO()

@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.data.dataset import Dataset
+from rag.i18n import N_
 
 SAMPLE_NAME = "audio-sample"
 FOLDER_NAME = "audio-sample-v1"  # bump whenever the sounds, queries or judgments change
@@ -132,7 +133,7 @@ def synthesise(kind: str, params: tuple, n: int = int(RATE * SECONDS), delay: fl
             if s < n:
                 x[s:s + 80] += click[:n - s]
     else:
-        raise ValueError(f"unknown sound class {kind!r}")
+        raise ValueError(f"unknown sound class {kind!r}")  # i18n: internal (the built-in sample's own table)
     fade = np.minimum(1.0, np.minimum(np.arange(n), np.arange(n)[::-1]) / (0.01 * RATE))  # 10 ms fades: no pops
     x = x * fade
     return AMPLITUDE * x / (np.abs(x).max() or 1.0)
@@ -194,7 +195,7 @@ def audio_sample_dir(data_root: Path | None = None) -> Path:
     from rag.settings import get_settings
 
     return ensure_folder(Path(data_root or get_settings().data_dir) / "samples" / FOLDER_NAME, sample_files(),
-                         "audio sample")
+                         N_("audio sample"))
 
 
 def load_audio_sample() -> Dataset:

@@ -43,6 +43,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from rag.data.dataset import Dataset, DatasetError
+from rag.i18n import N_, _
 
 SAMPLE_NAME = "image-sample"
 FOLDER_NAME = "image-sample-v1"  # bump the version whenever the drawings, queries or judgments change
@@ -152,7 +153,7 @@ def _shape_test(shape: str, r: int) -> Callable[[float, float], bool]:
     if shape.startswith("digit "):
         rects = _segment_rects(shape.split()[1], r)
         return lambda dx, dy: any(x0 <= dx <= x1 and y0 <= dy <= y1 for x0, y0, x1, y1 in rects)
-    raise ValueError(f"unknown shape {shape!r}")
+    raise ValueError(f"unknown shape {shape!r}")  # i18n: internal (the built-in sample's own table)
 
 
 def draw(shape: str, colour: str, r: int, shift: tuple[int, int] = (0, 0)) -> bytes:
@@ -193,7 +194,7 @@ def _files() -> tuple[tuple[str, bytes], ...]:
     files: list[tuple[str, bytes]] = [(f"corpus/{i}.png", png_bytes(draw(s, c, r))) for i, s, c, r, _ in IMAGES]
     queries = [{"_id": q, "text": text} for q, text in TEXT_QUERIES]
     qrels = ["query-id\tcorpus-id\tscore"]
-    for q, _ in TEXT_QUERIES:
+    for q, _text in TEXT_QUERIES:
         qrels += [f"{q}\t{i}\t1" for i, s, c, r, _ in IMAGES if _TEXT_MATCH[q](s, c, r)]
     for q, (src, shift) in IMAGE_QUERIES.items():
         _, shape, colour, r, _ = _BY_ID[src]
@@ -246,7 +247,7 @@ def image_sample_dir(data_root: Path | None = None) -> Path:
     from rag.settings import get_settings
 
     return ensure_folder(Path(data_root or get_settings().data_dir) / "samples" / FOLDER_NAME, sample_files(),
-                         "image sample")
+                         N_("image sample"))
 
 
 def ensure_folder(target: Path, files: dict[str, bytes], what: str) -> Path:
@@ -287,8 +288,8 @@ def ensure_folder(target: Path, files: dict[str, bytes], what: str) -> Path:
             if aside is not None:
                 shutil.rmtree(aside, ignore_errors=True)
     except OSError as e:
-        raise DatasetError(f"cannot write the {what}: {e.strerror or e}", file=str(target),
-                           hint="set WORKBENCH_DATA_DIR to a writable folder") from None
+        raise DatasetError(_("cannot write the {what}: {reason}").format(what=_(what), reason=e.strerror or e),
+                           file=str(target), hint=_("set WORKBENCH_DATA_DIR to a writable folder")) from None
     return target
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rag.data.dataset import Dataset
+from rag.i18n import _
 
 HERE = Path(__file__).resolve().parent
 SAMPLE_DIR = HERE / "languages"
@@ -43,7 +44,8 @@ def load_sample(name: str = "sample") -> Dataset:
     from rag.data.beir import load_beir  # here, not at the top: rag.data.loaders imports this module
 
     if name not in TEXT_SAMPLES:
-        raise ValueError(f"no built-in sample {name!r}; choose from {', '.join(TEXT_SAMPLES)}")
+        raise ValueError(_("no built-in sample {name}; choose from {samples}").format(
+            name=repr(name), samples=", ".join(TEXT_SAMPLES)))
     ds = load_beir(TEXT_SAMPLES[name][0], name=name)
     ds.source = name
     return ds

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.data.dataset import Dataset
+from rag.i18n import N_
 
 SAMPLE_NAME = "video-sample"
 FOLDER_NAME = "video-sample-v1"  # bump whenever the videos, queries or judgments change
@@ -128,7 +129,7 @@ def video_sample_dir(data_root: Path | None = None) -> Path:
     from rag.settings import get_settings
 
     return ensure_folder(Path(data_root or get_settings().data_dir) / "samples" / FOLDER_NAME, sample_files(),
-                         "video sample")
+                         N_("video sample"))
 
 
 def load_video_sample() -> Dataset:
