@@ -17,6 +17,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from rag.i18n import _
+
 
 def check_output(output: str | Path | None, flag: str = "--output") -> None:
     """Refuse a path that cannot be written: a folder, a missing folder, or a folder we cannot write to
@@ -25,15 +27,17 @@ def check_output(output: str | Path | None, flag: str = "--output") -> None:
         return
     path = Path(output)
     if path.is_dir():
-        raise ValueError(f"{flag} {output}: is a folder; give a file name")
+        raise ValueError(_("{flag} {output}: is a folder; give a file name").format(flag=flag, output=output))
     folder = path.resolve().parent
     if not folder.is_dir():
-        raise ValueError(f"{flag} {output}: folder {folder} does not exist")
+        raise ValueError(_("{flag} {output}: folder {folder} does not exist").format(flag=flag, output=output,
+                                                                                      folder=folder))
     try:
         with tempfile.NamedTemporaryFile(dir=folder, prefix=f".{path.name}.", suffix=".check"):
             pass
     except OSError as e:
-        raise ValueError(f"{flag} {output}: folder {folder} is not writable ({e.strerror or e})") from None
+        raise ValueError(_("{flag} {output}: folder {folder} is not writable ({reason})").format(
+            flag=flag, output=output, folder=folder, reason=e.strerror or e)) from None
 
 
 def write_atomic(output: str | Path, data: str | bytes) -> Path:
@@ -49,7 +53,7 @@ def write_atomic(output: str | Path, data: str | bytes) -> Path:
         os.replace(tmp, path)
         tmp = None
     except OSError as e:
-        raise OSError(f"could not write {output}: {e.strerror or e}") from None
+        raise OSError(_("could not write {output}: {reason}").format(output=output, reason=e.strerror or e)) from None
     finally:
         if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)

@@ -37,6 +37,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from rag.i18n import _
 from rag.settings import PROJECT_ROOT, get_settings
 
 # What any child may inherit: no secrets. A child that needs a key gets it by name (``secrets``).
@@ -204,7 +205,8 @@ def stop_all() -> None:
         try:
             step()
         except Exception as e:  # one failing step must not leave the other children running
-            print(f"warning: stopping {getattr(step, '__qualname__', step)} failed: {e}", file=sys.stderr)
+            print(_("warning: stopping {step} failed: {why}").format(step=getattr(step, "__qualname__", step), why=e),
+                  file=sys.stderr)
     with _lock:
         _children.clear()
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from rag.data.dataset import Dataset
 from rag.data.frames import DEFAULT_FPS, FramedDataset, fold_frames, frame_dataset
 from rag.data.language import profile_dataset
+from rag.i18n import _
 from rag.milvus.index_config import IndexConfig
 from rag.milvus.server import MilvusInfo, ensure_milvus
 from rag.milvus.store import BuildResult, MilvusStore
@@ -127,7 +128,7 @@ class Retriever:
                    progress: IndexProgress | None = None) -> SearchResult:
         """Index (or reuse) every model's collection, then search every judged query in each."""
         if k < 1:
-            raise ValueError(f"k must be at least 1 (got {k})")
+            raise ValueError(_("k must be at least 1 (got {k})").format(k=k))
         specs = resolve_all(models, check=True, settings=self.settings)
         built, framed = self._index(dataset, specs, chunking, progress)
         queries = dataset.judged_queries

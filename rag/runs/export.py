@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from rag.i18n import _
 from rag.runs.store import RunStore, scrub
 
 FORMATS = ("csv", "parquet", "json")
@@ -62,7 +63,8 @@ def run_json(store: RunStore, run_id: str) -> dict:
 def export_rows(store: RunStore, run_id: str, fmt: str) -> bytes:
     """Bytes of a run in ``csv``, ``parquet`` (per-query rows) or ``json`` (the whole run)."""
     if fmt not in FORMATS:
-        raise ValueError(f"unknown export format '{fmt}'; choose from {', '.join(FORMATS)}")
+        raise ValueError(_("unknown export format '{format}'; choose from {formats}").format(
+            format=fmt, formats=", ".join(FORMATS)))
     if fmt == "json":
         return json.dumps(run_json(store, run_id), indent=2, ensure_ascii=False).encode()
     frame = rows_frame(store, run_id)

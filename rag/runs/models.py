@@ -279,7 +279,7 @@ register_kind("decision", DecisionConfig, DecisionRow, DecisionSummary)
 def models_for(kind: str) -> RunModels:
     """The models of ``kind``; ValueError names the registered kinds."""
     if kind not in RUN_MODELS:
-        raise ValueError(f"run kind must be one of {tuple(RUN_MODELS)}")
+        raise ValueError(f"run kind must be one of {tuple(RUN_MODELS)}")  # i18n: internal (kinds come from code)
     return RUN_MODELS[kind]
 
 

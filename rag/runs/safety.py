@@ -24,6 +24,8 @@ import sqlite3
 import time
 from pathlib import Path
 
+from rag.i18n import _
+
 KEEP = 7  # daily backups kept
 RESERVE_BYTES = 1_000_000  # ballast freed on a full disk, so a failed run can still be marked failed
 log = logging.getLogger("workbench.runs")
@@ -114,9 +116,11 @@ def restore_store(path: Path, source: Path | None = None) -> tuple[Path, Path | 
     candidates = [Path(source)] if source else backups(path)
     good = next((b for b in candidates if b.exists() and damage(b) is None), None)
     if good is None:
-        what = f"{source} is missing or damaged" if source else f"no healthy backup in {backups_dir(path)}"
-        raise ValueError(f"cannot restore {path}: {what}; move the store aside (`mv {path} {path}.damaged`) "
-                         "to start a new one")
+        message = _("cannot restore {path}: {source} is missing or damaged; move the store aside "
+                    "(`mv {path} {path}.damaged`) to start a new one") if source else \
+            _("cannot restore {path}: no healthy backup in {folder}; move the store aside "
+              "(`mv {path} {path}.damaged`) to start a new one")
+        raise ValueError(message.format(path=path, source=source, folder=backups_dir(path)))
     aside = None
     if path.exists():
         aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")

@@ -34,6 +34,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from rag.i18n import _
 from rag.runs.models import RunModels, RunSummary, models_for
 from rag.runs.safety import check_store, daily_backup, make_reserve, on_full_disk
 from rag.settings import get_settings
@@ -177,7 +178,7 @@ class RunStore:
     def _kind(self, run_id: str) -> str:
         r = self._conn().execute("SELECT kind FROM runs WHERE id=?", (run_id,)).fetchone()
         if r is None:
-            raise RunNotFound(f"no run '{run_id}'")
+            raise RunNotFound(_("no run '{run}'").format(run=run_id))
         return r["kind"]
 
     def add_rows(self, run_id: str, rows: list[dict | BaseModel]) -> None:
@@ -238,8 +239,9 @@ class RunStore:
         else:
             r = c.execute("SELECT * FROM runs WHERE id=?", (run_id,)).fetchone()
         if r is None:
-            raise RunNotFound(f"no run '{run_id}'" + (f" of kind {kind}" if kind else "") +
-                              "; list runs in the History page or with `python cli.py runs`")
+            message = _("no run '{run}' of kind {kind}; list runs in the History page or with `python cli.py runs`") \
+                if kind else _("no run '{run}'; list runs in the History page or with `python cli.py runs`")
+            raise RunNotFound(message.format(run=run_id, kind=kind))
         return self._run(r)
 
     def list(self, kind: str | None = None, dataset: str | None = None, limit: int = 500) -> list[Run]:
@@ -281,7 +283,7 @@ class RunStore:
         c = self._conn()
         run = c.execute("SELECT status, finished, summary FROM runs WHERE id=?", (run_id,)).fetchone()
         if run is None:
-            raise RunNotFound(f"no run '{run_id}'")
+            raise RunNotFound(_("no run '{run}'").format(run=run_id))
         rows = c.execute("SELECT COUNT(*), MAX(updated) FROM rows WHERE run_id=?", (run_id,)).fetchone()
         digest = hashlib.sha1((run["summary"] or "").encode()).hexdigest()[:12]
         return f"{run['status']}|{run['finished']}|{rows[0]}|{rows[1]}|{digest}"
@@ -326,7 +328,7 @@ class RunStore:
         parts = spec.split(",") if isinstance(spec, str) else list(spec)
         ids = [self.get(p.strip(), kind).id for p in parts if p.strip()]
         if not ids:
-            raise ValueError("give at least one run id (or 'latest')")
+            raise ValueError(_("give at least one run id (or 'latest')"))
         return list(dict.fromkeys(ids))
 
 
