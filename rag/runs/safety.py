@@ -36,9 +36,9 @@ class StoreDamaged(ValueError):
 
     def __init__(self, path: Path, detail: str):
         self.path, self.detail = Path(path), detail
-        super().__init__(f"run store {path} is damaged ({detail}): restore the latest backup with "
-                         f"`workbench runs restore`, or move it aside (e.g. `mv {path} {path}.damaged`) to start "
-                         "a new store")
+        super().__init__(_("run store {path} is damaged ({detail}): restore the latest backup with "
+                           "`workbench runs restore`, or move it aside (e.g. `mv {path} {path}.damaged`) to start "
+                           "a new store").format(path=path, detail=detail))
 
 
 def damage(path: Path) -> str | None:
