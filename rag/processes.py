@@ -167,7 +167,7 @@ class Child:
             low = ln.lower()
             if "/error/" in low or "error:" in low:
                 return ln[-500:]
-        return (lines[-1][-500:] if lines else f"no output; see {self.log_path}")
+        return (lines[-1][-500:] if lines else _("no output; see {log}").format(log=self.log_path))
 
     def __enter__(self):
         return self
