@@ -109,7 +109,7 @@ def rag(dataset: Annotated[str, Opt(help="'sample' or a BEIR folder")] = "sample
             options.status(f"run_id {run_id}")
             result = run_rag(ds, cfg, retriever=wb, store=store, progress=_progress, run_id=run_id)
     print_summary(result)
-    print(f"run_id {result.run_id}")
+    print(f"run_id {result.run_id}")  # i18n: internal (read by scripts)
     if result.status == "failed":  # every row failed: exit 1 with the reason, no output file
         options.status(_("error: run {run} failed: {error}").format(run=result.run_id,
                                                                      error=store.get(result.run_id).error))
