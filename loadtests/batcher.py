@@ -39,6 +39,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from rag.i18n import _
+
 DEFAULT_WINDOW_MS = 5.0
 DEFAULT_MAX_BATCH = 32
 # Concurrency seen in the last batch counts only for a request that arrives this soon after the encoder
@@ -77,7 +79,7 @@ class MicroBatcher:
     def __init__(self, name: str, run: RunBatch, window_ms: float = DEFAULT_WINDOW_MS,
                  max_batch: int = DEFAULT_MAX_BATCH, executor: ThreadPoolExecutor | None = None):
         if window_ms < 0 or max_batch < 1:
-            raise ValueError("the batch window must be >= 0 ms and the max batch >= 1")
+            raise ValueError(_("the batch window must be >= 0 ms and the max batch >= 1"))
         self.name, self.run = name, run
         self.window, self.max_batch = window_ms / 1000, max_batch
         # one thread per model: batches of one model run one after another (the encoder is one), on the
