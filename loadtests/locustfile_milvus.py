@@ -71,7 +71,7 @@ def _plan_before_the_clock(environment, **_):
 
 
 @events.test_start.add_listener
-def _load_plan(environment, **_):
+def _load_plan(environment, **_kw):
     from rag.i18n import _
     from rag.milvus.index_config import IndexConfig
     from rag.milvus.server import MilvusInfo
