@@ -21,9 +21,12 @@ from typing import Annotated
 import typer
 
 from commands.options import NameList, command, models_option, output_option, status
-from rag.i18n import _
+from rag.i18n import N_, _
 
 Opt = typer.Option
+# the steps as the progress lines name them (``[brief] done …``), catalog keys shown with _()
+STEP_LABELS = {"brief": N_("brief"), "data": N_("data"), "shortlist": N_("shortlist"), "evaluation": N_("evaluation"),
+               "plan": N_("plan"), "verification": N_("verification"), "record": N_("record")}
 
 
 def decide(dataset: Annotated[str, Opt(help="'sample', a BEIR folder or file the Data page reads")] = "sample",
@@ -87,7 +90,8 @@ def decide(dataset: Annotated[str, Opt(help="'sample', a BEIR folder or file the
             brief.save(save_brief)
         with Retriever() as wb:
             record = run_decide(ds, brief, list(models) if models else None, wb, RunStore.default(),
-                                lambda step, st, detail: status(f"  [{step}] {st} {detail}".rstrip()),
+                                lambda step, st, detail: status(
+                                    f"  [{_(STEP_LABELS.get(step, step))}] {_(st)} {detail}".rstrip()),
                                 mteb_cache=mteb_cache, previous=old, with_survey=not no_survey)
         for c in record["candidates"]:
             q = c["quality"]
