@@ -162,7 +162,7 @@ def print_summary(result) -> None:
         print(f"{model}:")
         mine = [r for r in result.rows if r.get("model") == model]
         for name, v in ms.items():
-            mean = "n/a" if v["total"] == 0 else ("—" if v["mean"] is None else f"{v['mean']:.4f}")
+            mean = _("n/a") if v["total"] == 0 else ("—" if v["mean"] is None else f"{v['mean']:.4f}")
             how = f"  {v['variant']}" if v.get("variant") else ""
             # the coverage the pages and the report give: misses (nothing retrieved) scored 0, failures left out
             print(f"  {name:26s} {mean:>8s}  {counts_text(v['n'], v['total'], *outcome_counts(mine, name))}{how}")
