@@ -24,7 +24,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from rag.i18n import _
+from rag.i18n import _, current_language
 from rag.processes import Child, free_port, port_in_use
 from rag.settings import get_settings
 
@@ -39,6 +39,12 @@ class ServiceBusy(LoadTestError):
 
 _seq = itertools.count()
 LLM_VARS = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "WORKBENCH_ENDPOINT_KEYS")  # a service with an LLM generator
+
+
+def child_language() -> dict:
+    """``WORKBENCH_LANG`` for a child: the language current here (a session's), so the one line a failing
+    service or Locust process writes, which the error shown here quotes (``reason()``), reads in it too."""
+    return {"WORKBENCH_LANG": current_language()}
 
 
 # ---------------------------------------------------------------- HTTP helpers (stdlib: no event loop needed)
@@ -116,7 +122,7 @@ class ServiceProcess(Child):
                 "--index-params", json.dumps(self.index.get("params") or {}),
                 "--bm25-analyzer", self.index.get("bm25_analyzer", "auto")]
         cmd += batching_flags(self.batching)
-        super().__init__(cmd, logs / f"service-{stamp}.log", secrets=self.secrets)
+        super().__init__(cmd, logs / f"service-{stamp}.log", env=child_language(), secrets=self.secrets)
         deadline = time.monotonic() + timeout
         try:
             while not ready.exists():
@@ -202,7 +208,7 @@ class LocustProcess(Child):
                *(extra or [])]
         if processes > 1:  # forked workers connect to --master-port (default 5557), not the bind port
             cmd += ["--processes", str(processes), *master_flags(free_port())]
-        return cls(cmd, Path(f"{prefix}.log"), secrets=_locust_secrets(locustfile))
+        return cls(cmd, Path(f"{prefix}.log"), env=child_language(), secrets=_locust_secrets(locustfile))
 
     @classmethod
     def master(cls, locustfile: Path, host: str, users: int, spawn_rate: float, duration: int, prefix: Path,
@@ -218,14 +224,14 @@ class LocustProcess(Child):
         endpoint, k) come from the master."""
         cmd = [sys.executable, "-m", "locust", "-f", str(locustfile), "--worker", "--master-host", "127.0.0.1",
                "--master-port", str(port)]
-        return cls(cmd, Path(log_path), secrets=_locust_secrets(locustfile))
+        return cls(cmd, Path(log_path), env=child_language(), secrets=_locust_secrets(locustfile))
 
     @classmethod
     def web(cls, locustfile: Path, host: str, port: int, env: dict | None = None) -> LocustProcess:
         logs = get_settings().path("logs", "x").parent
         cmd = [sys.executable, "-m", "locust", "-f", str(locustfile), "--host", host,
                "--web-host", "127.0.0.1", "--web-port", str(port)]
-        p = cls(cmd, logs / f"locust-web-{port}.log", env)
+        p = cls(cmd, logs / f"locust-web-{port}.log", {**child_language(), **(env or {})})
         p.url = f"http://127.0.0.1:{port}"
         p.port = port
         return p

@@ -138,3 +138,13 @@ def test_load_errors_in_chinese_and_a_job_thread_keeps_its_starters_language():
     job.start()  # the thread has no language of its own: it runs in the one it was started in
     job.join(30)
     assert (job.phase, job.error) == ("failed", "用户数必须在 1-500 之间")
+
+
+def test_a_failing_load_test_service_says_why_in_its_starters_language():
+    """The service is a child process: it gets the language current here, and the line it prints on the way
+    out (which the error quotes) is Chinese too. Milvus is not reached: the bad flag is refused first."""
+    from loadtests.procs import LoadTestError, ServiceProcess
+
+    with language("zh"), pytest.raises(LoadTestError) as e:
+        ServiceProcess("sample", milvus_uri="http://127.0.0.1:1", batching={"batch_window_ms": -1}).start(timeout=60)
+    assert str(e.value) == "压测服务未能启动：错误：--batch-window-ms 必须 >= 0，--max-batch 必须在 1-1024 之间"
