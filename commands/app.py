@@ -97,8 +97,9 @@ def usage_line(e: typer.TyperException) -> str:
         flag = (param.name or "").upper() if param.param_type_name == "argument" else param.opts[0]
         return message if message.startswith(flag) else f"{flag}: {message}"
     ctx = getattr(e, "ctx", None)
-    where = f"; see `{ctx.command_path} --help`" if ctx is not None else ""
-    return " ".join(e.format_message().split()).rstrip(".") + where
+    message = " ".join(e.format_message().split()).rstrip(".")  # click's own words (English: click has no Chinese)
+    return _("{message}; see `{command} --help`").format(message=message, command=ctx.command_path) \
+        if ctx is not None else message
 
 
 JOBS = ("retrieval", "rag", "sweep", "loadtest", "demo")  # commands that compute results (and record a run)
