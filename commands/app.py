@@ -12,8 +12,8 @@ with one line naming it and the file its traceback was written to (``logs/cli-er
 folder, secrets masked), so a user never sees a traceback and a bug report still has one. Libraries'
 log records (pymilvus retries, grpc, transformers, …) go to ``logs/workbench.log`` (``rag.logs``), and an
 error line about Milvus or the disk ends with that path.
-The fixed words of these lines follow ``WORKBENCH_LANG`` (``rag.i18n``: ``错误: …`` in Chinese); exit codes,
-JSON keys and the messages jobs raise (still English) do not change with it.
+The words of these lines follow ``WORKBENCH_LANG`` (``rag.i18n``: ``错误：…`` in Chinese), and so do the messages
+jobs raise (formed in the current language); exit codes, JSON keys and the ``run_id`` line do not change with it.
 
 Usage:
     app = build_app()
@@ -45,12 +45,14 @@ def user_error(e: BaseException) -> str | None:
     if isinstance(e, MilvusUnavailable):
         return f"{e}{where()}"
     if isinstance(e, OSError) and e.errno == errno.ENOSPC:
-        return f"no space left on device{f' ({e.filename})' if e.filename else ''}: free some disk space " \
-               f"and run the job again{where()}"
+        return (_("no space left on device ({file}): free some disk space and run the job again").format(
+            file=e.filename) if e.filename else _("no space left on device: free some disk space and run the job again")
+        ) + where()
     if isinstance(e, sqlite3.DatabaseError):  # the run store failing after its check passed
         text = str(e)
         if "full" in text:
-            return f"no space left on device ({text}): free some disk space and run the job again{where()}"
+            return _("no space left on device ({file}): free some disk space and run the job again").format(
+                file=text) + where()
         if "malformed" in text or "not a database" in text:
             from rag.runs.safety import StoreDamaged
             from rag.settings import get_settings
@@ -62,7 +64,7 @@ def user_error(e: BaseException) -> str | None:
     if type(e).__module__.startswith(("pymilvus", "grpc")):  # a Milvus call failing mid-run
         text = " ".join(str(getattr(e, "message", None) or e).split())
         if "no space left" in text.lower():
-            text = "no space left on device: free some disk space and run the job again"
+            text = _("no space left on device: free some disk space and run the job again")
         return _("Milvus failed: {reason}").format(reason=text) + where()
     return None
 
@@ -84,7 +86,7 @@ def log_bug(e: BaseException) -> str:
             f.write(scrub("".join(traceback.format_exception(e))))
         return str(path)
     except Exception:
-        return "its traceback"
+        return _("its traceback")
 
 
 def usage_line(e: typer.TyperException) -> str:
@@ -95,8 +97,9 @@ def usage_line(e: typer.TyperException) -> str:
         flag = (param.name or "").upper() if param.param_type_name == "argument" else param.opts[0]
         return message if message.startswith(flag) else f"{flag}: {message}"
     ctx = getattr(e, "ctx", None)
-    where = f"; see `{ctx.command_path} --help`" if ctx is not None else ""
-    return " ".join(e.format_message().split()).rstrip(".") + where
+    message = " ".join(e.format_message().split()).rstrip(".")  # click's own words (English: click has no Chinese)
+    return _("{message}; see `{command} --help`").format(message=message, command=ctx.command_path) \
+        if ctx is not None else message
 
 
 JOBS = ("retrieval", "rag", "sweep", "loadtest", "demo")  # commands that compute results (and record a run)
@@ -125,7 +128,7 @@ def guard_store(name: str | None, args: list[str]):
         side = s.path("runs-while-damaged.sqlite")
         check_store(side)
         redirect_default(side)
-        print(f"warning: {e}; this run goes to {side}", file=sys.stderr, flush=True)
+        print(_("warning: {error}; this run goes to {side}").format(error=e, side=side), file=sys.stderr, flush=True)
         return side, e
     return None
 
@@ -135,8 +138,8 @@ def _note_restarts() -> None:
     from rag.milvus import healing as server
 
     def note(r: dict) -> None:
-        print(f"note: the embedded Milvus Lite server stopped ({r['reason']}); restarted it at {r['uri']} and "
-              "the job goes on", file=sys.stderr, flush=True)
+        print(_("note: the embedded Milvus Lite server stopped ({reason}); restarted it at {uri} and the job goes on")
+              .format(reason=r["reason"], uri=r["uri"]), file=sys.stderr, flush=True)
     if not server.on_restart:
         server.on_restart.append(note)
 
@@ -158,8 +161,8 @@ class WorkbenchGroup(TyperGroup):
             damaged = ctx.meta.get("wb_store_damaged")
             if damaged is not None:
                 side, error = damaged
-                print(f"error: {error}; this run was recorded in {side} instead (its results went to --output "
-                      "as usual)", file=sys.stderr)
+                print(_("error: {error}; this run was recorded in {side} instead (its results went to --output as "
+                        "usual)").format(error=error, side=side), file=sys.stderr)
                 raise typer.Exit(2)
             return rv
         except (typer.Exit, typer.Abort, typer.TyperException):

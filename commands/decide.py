@@ -21,9 +21,12 @@ from typing import Annotated
 import typer
 
 from commands.options import NameList, command, models_option, output_option, status
-from rag.i18n import _
+from rag.i18n import N_, _
 
 Opt = typer.Option
+# the steps as the progress lines name them (``[brief] done …``), catalog keys shown with _()
+STEP_LABELS = {"brief": N_("brief"), "data": N_("data"), "shortlist": N_("shortlist"), "evaluation": N_("evaluation"),
+               "plan": N_("plan"), "verification": N_("verification"), "record": N_("record")}
 
 
 def decide(dataset: Annotated[str, Opt(help="'sample', a BEIR folder or file the Data page reads")] = "sample",
@@ -65,7 +68,8 @@ def decide(dataset: Annotated[str, Opt(help="'sample', a BEIR folder or file the
     from rag.runs import RunStore
 
     if lang is not None and normalize(lang) is None:
-        raise ValueError(f"--lang: unknown language '{lang}'; choose one of {', '.join(LANGUAGES)}")
+        raise ValueError(_("--lang: unknown language '{lang}'; choose one of {choices}").format(
+            lang=lang, choices=", ".join(LANGUAGES)))
     with language(lang):  # this command's lines and the record's sentences (the record's keys never change)
         base = Brief.load(brief_file).to_json() if brief_file else {}
         brief = Brief.of(**{**base, **{k_: v for k_, v in dict(
@@ -79,13 +83,15 @@ def decide(dataset: Annotated[str, Opt(help="'sample', a BEIR folder or file the
             try:
                 old = json.loads(previous.read_text(encoding="utf-8"))
             except (OSError, ValueError) as e:
-                raise ValueError(f"--previous {previous}: not a decision record ({e})") from None
+                raise ValueError(_("--previous {file}: not a decision record ({reason})").format(
+                    file=previous, reason=e)) from None
         ds = load_dataset(dataset)
         if save_brief:
             brief.save(save_brief)
         with Retriever() as wb:
             record = run_decide(ds, brief, list(models) if models else None, wb, RunStore.default(),
-                                lambda step, st, detail: status(f"  [{step}] {st} {detail}".rstrip()),
+                                lambda step, st, detail: status(
+                                    f"  [{_(STEP_LABELS.get(step, step))}] {_(st)} {detail}".rstrip()),
                                 mteb_cache=mteb_cache, previous=old, with_survey=not no_survey)
         for c in record["candidates"]:
             q = c["quality"]
@@ -127,9 +133,10 @@ def check_regression(file: Annotated[Path, typer.Argument(help="a regression.jso
         missing = [key for key in ("model", "k", "questions") if key not in reg]
         source = dataset or reg.get("dataset_source") or reg.get("dataset")
     except (OSError, ValueError, AttributeError) as e:
-        raise ValueError(f"{file}: not a regression file ({e})") from None
+        raise ValueError(_("{file}: not a regression file ({reason})").format(file=file, reason=e)) from None
     if missing or not source:
-        raise ValueError(f"{file}: not a regression file (no {', '.join(missing) or 'dataset'})")
+        raise ValueError(_("{file}: not a regression file (no {fields})").format(
+            file=file, fields=", ".join(missing) or "dataset"))
     ds = load_dataset(source)
     if reg.get("asr"):  # the file's questions were asked of an audio folder's transcript: transcribe it again
         from rag.models.asr import transcribe
@@ -139,8 +146,10 @@ def check_regression(file: Annotated[Path, typer.Argument(help="a regression.jso
         res = run_check(reg, ds, wb, model)
     for line in res["failures"]:
         print(f"❌ {line}")
-    print(f"{'✅' if res['passes'] else '❌'} {res['questions'] - len(res['failures'])}/{res['questions']} questions "
-          f"keep their expected documents in the top {res['k']} of {res['model']} (collection {res['collection']})")
+    print(_("{mark} {kept}/{total} questions keep their expected documents in the top {k} of {model} (collection "
+            "{collection})").format(mark="✅" if res["passes"] else "❌", kept=res["questions"] - len(res["failures"]),
+                                    total=res["questions"], k=res["k"], model=res["model"],
+                                    collection=res["collection"]))
     return 0 if res["passes"] else 1
 
 

@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from commands.options import NameList, checked_output_dir, command, models_option, status
+from rag.i18n import _
 
 Opt = typer.Option
 
@@ -33,15 +34,17 @@ def demo(output: Annotated[Path, Opt(parser=checked_output_dir, metavar="DIR",
     from rag.runs import RunStore
 
     if spend_cap <= 0:
-        raise ValueError("--spend-cap must be > 0 USD")
+        raise ValueError(_("--spend-cap must be > 0 USD"))
     if lang is not None and normalize(lang) is None:
-        raise ValueError(f"--lang: unknown language '{lang}'; choose one of {', '.join(LANGUAGES)}")
+        raise ValueError(_("--lang: unknown language '{lang}'; choose one of {choices}").format(
+            lang=lang, choices=", ".join(LANGUAGES)))
     opts = DemoOptions(models=tuple(models), spend_cap_usd=spend_cap, judged=False if no_llm else None, lang=lang)
     ds = load_sample()
     if any(s.key == "rag_judged" and s.status != "skipped" for s in plan(opts)):
         est = judged_estimate(ds, opts)
-        status(f"judged step: estimate {est['rows']} rows, {est['total_calls']} LLM calls, ≈{est['total_tokens']:,} "
-               f"tokens, ≈${est['cost_usd']:.4f}; spend cap ${opts.spend_cap_usd:g}")
+        status(_("judged step: estimate {rows} rows, {calls} LLM calls, ≈{tokens} tokens, ≈${cost}; spend cap "
+                 "${cap}").format(rows=est["rows"], calls=est["total_calls"], tokens=f"{est['total_tokens']:,}",
+                                  cost=f"{est['cost_usd']:.4f}", cap=f"{opts.spend_cap_usd:g}"))
 
     def progress(steps, step):
         if step.status != RUNNING or not step.detail:  # one line per step start and end, not per row
@@ -51,13 +54,14 @@ def demo(output: Annotated[Path, Opt(parser=checked_output_dir, metavar="DIR",
     for s in result.steps:
         print(s.line())
     if result.report_html:
-        print(f"wrote {write_atomic(output / 'report.html', result.report_html)}")
+        print(_("wrote {path}").format(path=write_atomic(output / "report.html", result.report_html)))
     if result.decision:
         from flows.decide.flow import output_json
 
         text = json.dumps(output_json(result.decision), indent=2, ensure_ascii=False)
-        print(f"wrote {write_atomic(output / 'decision.json', text)}")
-    print(f"wrote {write_atomic(output / 'demo.json', json.dumps(result.to_json(), indent=2, ensure_ascii=False))}")
+        print(_("wrote {path}").format(path=write_atomic(output / "decision.json", text)))
+    text = json.dumps(result.to_json(), indent=2, ensure_ascii=False)
+    print(_("wrote {path}").format(path=write_atomic(output / "demo.json", text)))
     return 0 if result.ok else 1
 
 

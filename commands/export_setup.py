@@ -18,13 +18,15 @@ import typer
 
 from commands import options
 from commands.options import command
+from rag.i18n import _
 
 
 def _format(text: str) -> str:
     from evaluators.sweep.export import FORMATS
 
     if text not in FORMATS:
-        raise typer.BadParameter(f"--format: {text!r} is not one of {', '.join(FORMATS)}")
+        raise typer.BadParameter(_("--format: {value} is not one of {choices}").format(
+            value=repr(text), choices=", ".join(FORMATS)))
     return text
 
 
@@ -39,7 +41,8 @@ def export_setup(run: Annotated[str, typer.Option(help="a sweep run id, or lates
 
     text = render(run, setup, format)
     write_atomic(output, text)
-    options.status(f"wrote {output}: python {output} \"some question\" (needs MILVUS_URI; see its docstring)")
+    options.status(_("wrote {path}: python {path} \"some question\" (needs MILVUS_URI; see its docstring)").format(
+        path=output))
     return 0
 
 

@@ -19,6 +19,7 @@ import typer
 from commands import options
 from commands.options import command
 from loadtests.batcher import DEFAULT_MAX_BATCH, DEFAULT_WINDOW_MS
+from rag.i18n import _
 
 Opt = typer.Option
 
@@ -72,17 +73,20 @@ def loadtest(models: Annotated[options.NameList, options.models_option()] = "min
         report = run_load_test(cfg, progress)
     except (LoadTestError, ModelUnavailable, MilvusUnavailable) as e:
         run = getattr(e, "run_id", None)
-        options.status(f"error: {e}" + (f" (run {run} marked failed)" if run else ""))
+        options.status(_("error: {message}").format(message=_("{error} (run {run} marked failed)").format(
+            error=e, run=run) if run else e))
         return 2
     out = report.to_json()
-    print(f"{'model':<16}{'requests':>9}{'failures':>9}{'rps':>9}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}")
+    print(f"{_('model'):<16}{_('requests'):>9}{_('failures'):>9}{'rps':>9}{_('p50 ms'):>8}{_('p95 ms'):>8}"
+          f"{_('p99 ms'):>8}")
     for m, r in out["results"].items():
         print(f"{m:<16}{r['requests']:>9}{r['failures']:>9}{r['rps']:>9.1f}{r['p50_ms']:>8g}{r['p95_ms']:>8g}"
               f"{r['p99_ms']:>8g}")
-    print(f"served with {batching_label(cfg.record(), {'service': report.service})}")
+    print(_("served with {batching}").format(batching=batching_label(cfg.record(), {"service": report.service})))
     for m, s in out.get("slo", {}).items():
-        print(f"SLO p95 <= {slo_p95_ms:g} ms: {m} holds up to {s['max_users']} users at {s['rps']:.1f} req/s")
-    print(f"run_id {report.run_id}")
+        print(_("SLO p95 <= {limit} ms: {model} holds up to {users} users at {rps} req/s").format(
+            limit=f"{slo_p95_ms:g}", model=m, users=s["max_users"], rps=f"{s['rps']:.1f}"))
+    print(f"run_id {report.run_id}")  # i18n: internal (read by scripts)
     options.write_json(output, out, report.run_id)
     return 0
 

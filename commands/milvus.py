@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 import typer
 
 from commands.options import command
+from rag.i18n import _
 
 
 def milvus(action: Annotated[Literal["start", "status", "stop"], typer.Argument(
@@ -24,28 +25,32 @@ def milvus(action: Annotated[Literal["start", "status", "stop"], typer.Argument(
     s = get_settings()
     if s.milvus_uri:
         if action != "status":
-            raise ValueError(f"MILVUS_URI is set ({s.milvus_uri}): only the embedded Milvus Lite server of a data "
-                             f"folder can be {action}ed from here")
+            raise ValueError((_("MILVUS_URI is set ({uri}): only the embedded Milvus Lite server of a data folder can "
+                                "be started from here") if action == "start" else
+                              _("MILVUS_URI is set ({uri}): only the embedded Milvus Lite server of a data folder can "
+                                "be stopped from here")).format(uri=s.milvus_uri))
         return _remote_status(s)
     if action == "start":
         info = start_kept(s)
-        print(f"Milvus Lite (embedded) of {s.data_dir} runs at {info.uri} (pid {info.pid}); it stays up until "
-              "`workbench milvus stop`")
+        print(_("Milvus Lite (embedded) of {folder} runs at {uri} (pid {pid}); it stays up until "
+                "`workbench milvus stop`").format(folder=s.data_dir, uri=info.uri, pid=info.pid))
         return 0
     if action == "stop":
         st = stop_embedded(s)
-        print(f"stopped Milvus Lite (pid {st['pid']}, port {st['port']}) of {s.data_dir}" if st
-              else f"no embedded Milvus running for {s.data_dir}")
+        print(_("stopped Milvus Lite (pid {pid}, port {port}) of {folder}").format(
+            pid=st["pid"], port=st["port"], folder=s.data_dir) if st
+              else _("no embedded Milvus running for {folder}").format(folder=s.data_dir))
         return 0
     st = embedded_status(s)
     if not st["running"]:
-        print(f"no embedded Milvus running for {s.data_dir}")
+        print(_("no embedded Milvus running for {folder}").format(folder=s.data_dir))
         return 0
-    owners = ", ".join(map(str, st["owners"])) or "none"
-    stops = ("it stays up until `workbench milvus stop` (started by `milvus start`)" if st["kept"] else
-             f"it stops {st['idle_stop_s']:g} s after the last one exits")
-    print(f"Milvus Lite (embedded) of {s.data_dir}: running, pid {st['pid']}, {st['uri']}\n"
-          f"  owners (processes using it): {owners}; {stops}")
+    owners = ", ".join(map(str, st["owners"])) or _("none")
+    stops = (_("it stays up until `workbench milvus stop` (started by `milvus start`)") if st["kept"] else
+             _("it stops {seconds} s after the last one exits").format(seconds=f"{st['idle_stop_s']:g}"))
+    print(_("Milvus Lite (embedded) of {folder}: running, pid {pid}, {uri}").format(
+        folder=s.data_dir, pid=st["pid"], uri=st["uri"]))
+    print("  " + _("owners (processes using it): {owners}; {stops}").format(owners=owners, stops=stops))
     return 0
 
 
@@ -59,11 +64,11 @@ def _remote_status(s) -> int:
     client = MilvusInfo(uri=s.milvus_uri, token=token, embedded=False).client()
     caps = detect(client)
     client.close()
-    print(f"{caps.short()} at {s.milvus_uri} (MILVUS_URI) answers")
+    print(_("{server} at {uri} (MILVUS_URI) answers").format(server=caps.short(), uri=s.milvus_uri))
     for spec in REGISTRY.values():
         why = caps.model_reason(spec)
         if why:
-            print(f"  cannot run: {why}")
+            print("  " + _("cannot run: {why}").format(why=why))
     return 0
 
 

@@ -41,7 +41,7 @@ def model_list(text: str | list) -> NameList:
     """A comma-separated model list with at least one model."""
     models = name_list(text)
     if not models:
-        raise typer.BadParameter("give at least one model, e.g. minilm,bm25")
+        raise typer.BadParameter(_("give at least one model, e.g. minilm,bm25"))
     return models
 
 
@@ -71,19 +71,22 @@ def checked_output_dir(output: str) -> Path:
 
     path = Path(output)
     if path.exists() and not path.is_dir():
-        raise typer.BadParameter(f"--output {output}: is a file; give a folder")
+        raise typer.BadParameter(_("--output {output}: is a file; give a folder").format(output=output))
     if not path.exists():
         if not path.resolve().parent.is_dir():
-            raise typer.BadParameter(f"--output {output}: folder {path.resolve().parent} does not exist")
+            raise typer.BadParameter(_("--output {output}: folder {folder} does not exist").format(
+                output=output, folder=path.resolve().parent))
         try:
             path.mkdir()
         except OSError as e:
-            raise typer.BadParameter(f"--output {output}: cannot create it ({e.strerror or e})") from None
+            raise typer.BadParameter(_("--output {output}: cannot create it ({reason})").format(
+                output=output, reason=e.strerror or e)) from None
     try:
         with tempfile.NamedTemporaryFile(dir=path, prefix=".demo.", suffix=".check"):
             pass
     except OSError as e:
-        raise typer.BadParameter(f"--output {output}: folder is not writable ({e.strerror or e})") from None
+        raise typer.BadParameter(_("--output {output}: folder is not writable ({reason})").format(
+            output=output, reason=e.strerror or e)) from None
     return path
 
 
@@ -134,7 +137,8 @@ def write_json(output: str | None, payload: dict, run_id: str | None = None) -> 
             from rag.runs import RunStore
 
             RunStore.default().set_status(run_id, "failed", str(e))
-        raise OSError(f"{e} (run {run_id} marked failed)" if run_id else str(e)) from None
+        raise OSError(_("{error} (run {run} marked failed)").format(error=e, run=run_id) if run_id
+                      else str(e)) from None
     print(_("wrote {path}").format(path=output))
 
 

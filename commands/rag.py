@@ -109,7 +109,7 @@ def rag(dataset: Annotated[str, Opt(help="'sample' or a BEIR folder")] = "sample
             options.status(f"run_id {run_id}")
             result = run_rag(ds, cfg, retriever=wb, store=store, progress=_progress, run_id=run_id)
     print_summary(result)
-    print(f"run_id {result.run_id}")
+    print(f"run_id {result.run_id}")  # i18n: internal (read by scripts)
     if result.status == "failed":  # every row failed: exit 1 with the reason, no output file
         options.status(_("error: run {run} failed: {error}").format(run=result.run_id,
                                                                      error=store.get(result.run_id).error))
@@ -162,7 +162,7 @@ def print_summary(result) -> None:
         print(f"{model}:")
         mine = [r for r in result.rows if r.get("model") == model]
         for name, v in ms.items():
-            mean = "n/a" if v["total"] == 0 else ("—" if v["mean"] is None else f"{v['mean']:.4f}")
+            mean = _("n/a") if v["total"] == 0 else ("—" if v["mean"] is None else f"{v['mean']:.4f}")
             how = f"  {v['variant']}" if v.get("variant") else ""
             # the coverage the pages and the report give: misses (nothing retrieved) scored 0, failures left out
             print(f"  {name:26s} {mean:>8s}  {counts_text(v['n'], v['total'], *outcome_counts(mine, name))}{how}")

@@ -43,7 +43,7 @@ def retrieval(dataset: Annotated[str, typer.Option(help="'sample', 'image-sample
 
     cfg = options.index_config(index, metric, index_params, bm25_analyzer)  # bad settings fail before the data loads
     if queries not in ("all", "text", "image", "audio"):
-        raise typer.BadParameter(f"--queries {queries}: give all, text, image or audio")
+        raise typer.BadParameter(_("--queries {value}: give all, text, image or audio").format(value=queries))
     ds = load_dataset(dataset).select_queries(queries)
     asr_record = None
     if asr:
@@ -51,7 +51,8 @@ def retrieval(dataset: Annotated[str, typer.Option(help="'sample', 'image-sample
         from rag.models.asr import transcribe
 
         ds, asr_report = transcribe(ds, asr, progress=lambda done, total: options.status(
-            f"  {asr}: transcribed {done}/{total}") if done == total or done % 10 == 0 else None)
+            "  " + _("{asr}: transcribed {done}/{total}").format(asr=asr, done=done, total=total))
+            if done == total or done % 10 == 0 else None)
         print(asr_report.line())
         asr_record = asr_run_record(asr_report, asr)  # the run and the JSON say which model made the text
     with Retriever(index_config=cfg) as wb:
@@ -85,7 +86,7 @@ def retrieval(dataset: Annotated[str, typer.Option(help="'sample', 'image-sample
 
     for m, info in result.model_info.items():
         print(limits_line(m, info))
-    print(f"run_id {run_id}")
+    print(f"run_id {run_id}")  # i18n: internal (read by scripts)
     extra = {"asr": asr_record} if asr_record else {}
     options.write_json(output, {"run_id": run_id, **result.to_json(), **extra}, run_id)
     return 0

@@ -29,7 +29,8 @@ LIST_HEADERS = (N_("id"), N_("kind"), N_("headline"))  # `runs` table headers, a
 def run_kind(value: str | None) -> str | None:
     """``--kind``: one of the registered run kinds (rag.runs.models.RUN_MODELS), so a new kind needs no edit here."""
     if value is not None and value not in RUN_MODELS:
-        raise typer.BadParameter(f"'{value}' is not one of " + ", ".join(f"'{k}'" for k in RUN_MODELS) + ".")
+        raise typer.BadParameter(_("'{value}' is not one of {choices}.").format(
+            value=value, choices=", ".join(f"'{k}'" for k in RUN_MODELS)))
     return value
 
 
@@ -71,15 +72,19 @@ def _safety(action: str, source: str | None) -> int:
     if action == "check":
         check_store(path)  # StoreDamaged: one line, exit 2
         kept = backups(path)
-        print(f"{path}: ok" + (f" ({len(kept)} backups, newest {kept[0]})" if kept else " (no backup yet)")
-              if path.exists() else f"{path}: no run store yet")
+        print((_("{path}: ok ({n} backups, newest {newest})").format(path=path, n=len(kept), newest=kept[0]) if kept
+               else _("{path}: ok (no backup yet)").format(path=path))
+              if path.exists() else _("{path}: no run store yet").format(path=path))
     elif action == "backup":
         check_store(path)  # a damaged file is not backed up over a good copy
         made = backup_store(path, force=True)
-        print(f"backed up {path} to {made}" if made else f"{path}: no run store yet")
+        print(_("backed up {path} to {backup}").format(path=path, backup=made) if made
+              else _("{path}: no run store yet").format(path=path))
     else:
         good, aside = restore_store(path, source)
-        print(f"restored {path} from {good}" + (f"; the previous file is kept as {aside}" if aside else ""))
+        print(_("restored {path} from {backup}; the previous file is kept as {aside}").format(
+            path=path, backup=good, aside=aside) if aside
+              else _("restored {path} from {backup}").format(path=path, backup=good))
         _merge_side_store(path)
     return 0
 
@@ -99,7 +104,8 @@ def _merge_side_store(path) -> None:
         f = side.with_name(side.name + suffix)
         if f.exists():
             f.replace(f.with_name(f"{f.name}.merged-{time.strftime('%Y%m%d-%H%M%S')}"))
-    print(f"added {len(ids)} runs recorded while the store was damaged ({', '.join(ids) or 'none'}) from {side}")
+    print(_("added {n} runs recorded while the store was damaged ({ids}) from {side}").format(  # English as before
+        n=len(ids), ids=", ".join(ids) or _("none"), side=side))
 
 
 def report(run_ids: Annotated[str, Opt("--runs", help="comma-separated run ids, or 'latest'")],
@@ -116,7 +122,8 @@ def report(run_ids: Annotated[str, Opt("--runs", help="comma-separated run ids, 
     from rag.runs import RunStore
 
     if lang is not None and normalize(lang) is None:
-        raise ValueError(f"--lang: unknown language '{lang}'; choose one of {', '.join(LANGUAGES)}")
+        raise ValueError(_("--lang: unknown language '{lang}'; choose one of {choices}").format(
+            lang=lang, choices=", ".join(LANGUAGES)))
     store = RunStore.default()
     ids = store.resolve_ids(run_ids)
     html = build_report(store, ids, metric=metric, examples=examples, title=title, lang=lang)
@@ -156,7 +163,7 @@ def export(run: Annotated[str, Opt(help="run id or 'latest'")],
     output = output or export_filename(run_id, fmt)
     check_output(output)  # the default name, checked like a given one
     path = write_atomic(output, export_rows(store, run_id, fmt))
-    print(f"wrote {path} (run {run_id})")
+    print(_("wrote {path} (run {run})").format(path=path, run=run_id))
     return 0
 
 

@@ -77,7 +77,7 @@ def _prices(text: str | dict) -> dict:
     try:
         return parse_rerank_prices(text)
     except ValueError as e:
-        raise typer.BadParameter(f"--rerank-prices: {e}") from None
+        raise typer.BadParameter(_("--rerank-prices: {error}").format(error=e)) from None
 
 
 def _list(flag: str, parser, help: str):
@@ -120,7 +120,7 @@ def sweep(dataset: Annotated[str, typer.Option(help="'sample', a BEIR folder, or
     try:
         setups = grid(models, chunk_sizes, overlaps, fusion, rerankers, k, depth, asr)
     except ValueError as e:
-        raise typer.BadParameter(f"--models: {e}") from None
+        raise typer.BadParameter(_("--models: {error}").format(error=e)) from None
     ds = load_dataset(dataset)
     with Retriever(index_config=cfg) as wb:
         plan = plan_sweep(wb, ds, setups, latency_sample=latency_sample)
@@ -151,7 +151,7 @@ def sweep(dataset: Annotated[str, typer.Option(help="'sample', a BEIR folder, or
     print(shown.rename(columns={c: _(c) for c in shown.columns}).to_string(index=False))
     for line in lb.sentences() + lb.cost_lines() + [_("note: {note}").format(note=n) for n in lb.notes]:
         print(line)
-    print(f"run_id {result.run_id}")
+    print(f"run_id {result.run_id}")  # i18n: internal (read by scripts)
     options.write_json(output, result.to_json(), result.run_id)
     return 0
 

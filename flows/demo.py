@@ -30,12 +30,15 @@ from dataclasses import asdict, dataclass, replace
 from flows import judged
 from flows.judged import NO_LLM, llm_configured  # noqa: F401  (NO_LLM: re-exported for callers and tests)
 from rag.data.dataset import Dataset
-from rag.i18n import _, language
+from rag.i18n import N_, _, language
 from rag.runs import RunStore
 
 PENDING, RUNNING, DONE, FAILED, SKIPPED = "pending", "running", "done", "failed", "skipped"
+STATUSES = (N_("pending"), N_("running"), N_("done"), N_("failed"), N_("skipped"))  # shown with _() in a reason
 ICONS = {PENDING: "⏸️", RUNNING: "⏳", DONE: "✅", FAILED: "❌", SKIPPED: "⏭️"}
 DEMO_MODELS = ("minilm", "bm25", "hybrid")
+# the index stages rag.retrieval reports (``progress(model, stage, done, total)``), shown with _() in a step's detail
+STAGES = (N_("download"), N_("frames"), N_("embed"), N_("insert"))
 PAGES = {"index": "pages/2_Index.py", "retrieval": "pages/3_Retrieval.py", "rag": "pages/4_RAG_quality.py",
          "load": "pages/5_Load_test.py", "decide": "pages/0_Decide.py", "report": "pages/6_History.py"}
 
@@ -54,7 +57,7 @@ class DemoStep:
     def line(self) -> str:
         text = f"{ICONS[self.status]} {self.title}"
         if self.run_id:
-            text += f" · run {self.run_id}"
+            text += " · " + _("run {run}").format(run=self.run_id)
         if self.detail:
             text += f" · {self.detail}"
         if self.reason:
@@ -116,19 +119,19 @@ def judged_estimate(ds: Dataset, opts: DemoOptions) -> dict:
 
 def plan(opts: DemoOptions) -> list[DemoStep]:
     """The steps, all pending (the judged step already skipped with the reason when no LLM is there)."""
-    steps = [DemoStep(f"index:{m}", f"Index {m}", PAGES["index"]) for m in opts.models]
-    steps += [DemoStep("retrieval", "Retrieval comparison", PAGES["retrieval"]),
-              DemoStep("rag", "RAG quality (offline: extractive answers, non-LLM metrics)", PAGES["rag"])]
-    judged = DemoStep("rag_judged", "RAG quality (LLM answers, judged metrics)", PAGES["rag"])
+    steps = [DemoStep(f"index:{m}", _("Index {model}").format(model=m), PAGES["index"]) for m in opts.models]
+    steps += [DemoStep("retrieval", _("Retrieval comparison"), PAGES["retrieval"]),
+              DemoStep("rag", _("RAG quality (offline: extractive answers, non-LLM metrics)"), PAGES["rag"])]
+    judged = DemoStep("rag_judged", _("RAG quality (LLM answers, judged metrics)"), PAGES["rag"])
     ok, why = llm_configured(opts.settings)
     if opts.judged is False:
-        judged.status, judged.reason = SKIPPED, "turned off"
+        judged.status, judged.reason = SKIPPED, _("turned off")
     elif not ok:
-        judged.status, judged.reason = SKIPPED, why
-    steps += [judged, DemoStep("load", f"Load test ({opts.load_users} users × {opts.load_seconds} s per model)",
-                               PAGES["load"]),
-              DemoStep("decide", "Decide: the decision record", PAGES["decide"]),
-              DemoStep("report", "Report", PAGES["report"])]
+        judged.status, judged.reason = SKIPPED, _(why)
+    steps += [judged, DemoStep("load", _("Load test ({users} users × {seconds} s per model)").format(
+                                   users=opts.load_users, seconds=opts.load_seconds), PAGES["load"]),
+              DemoStep("decide", _("Decide: the decision record"), PAGES["decide"]),
+              DemoStep("report", _("Report"), PAGES["report"])]
     return steps
 
 
@@ -164,11 +167,11 @@ class _Demo:
 
         def cb(_m, stage, done, total):
             if stage != "search" and (done == total or done % 64 == 0):
-                self.say(step, f"{stage} {done}/{total}")
+                self.say(step, f"{_(stage)} {done}/{total}")
         built = self.wb.index(self.ds, [model], progress=cb)[model]
         self.built.append(model)
-        return None, ("reused the collection" if built.reused else
-                      f"built {built.n_docs} documents in {built.seconds:.1f} s")
+        return None, (_("reused the collection") if built.reused else
+                      _("built {n} documents in {seconds} s").format(n=built.n_docs, seconds=f"{built.seconds:.1f}"))
 
     def retrieval(self, step: DemoStep):
         from evaluators.retrieval.evaluate import run_retrieval
@@ -189,9 +192,11 @@ class _Demo:
             raise RuntimeError(self.store.get(r.run_id).error or first_error(r.rows))
         detail = rows_text(r.summary)
         if r.status == "stopped":
-            detail += f"; stopped at the ${cfg.spend_cap_usd:g} spend cap (resume it on the RAG quality page)"
+            detail += _("; ") + _("stopped at the ${cap} spend cap (resume it on the RAG quality page)").format(
+                cap=f"{cfg.spend_cap_usd:g}")
         elif r.summary["failed_rows"]:
-            detail += f"; {r.summary['failed_rows']} rows with failures: {first_error(r.rows)}"
+            detail += _("; ") + _("{n} rows with failures: {error}").format(n=r.summary["failed_rows"],
+                                                                          error=first_error(r.rows))
         return r.run_id, detail
 
     def rag(self, step: DemoStep):
@@ -202,15 +207,16 @@ class _Demo:
     def rag_judged(self, step: DemoStep):
         cfg = judged_config(self.built, self.opts, self.wb.index_config.to_json())
         est = judged_estimate(self.ds, replace(self.opts, models=tuple(self.built)))
-        self.say(step, f"estimate {est['total_calls']} LLM calls, ≈${est['cost_usd']:.4f}, "
-                       f"cap ${cfg.spend_cap_usd:g}")
+        self.say(step, _("estimate {calls} LLM calls, ≈${cost}, cap ${cap}").format(
+            calls=est["total_calls"], cost=f"{est['cost_usd']:.4f}", cap=f"{cfg.spend_cap_usd:g}"))
         return self._rag(step, cfg)
 
     def load(self, step: DemoStep):
         run_id = self.load_test(list(self.built), self.wb.index_config.to_json(), self.opts,
                                 lambda text: self.say(step, text))
         res = self.store.get(run_id).summary.get("results", {})
-        return run_id, " · ".join(f"{m} {r['rps']:.0f} req/s, p95 {r['p95_ms']:g} ms" for m, r in res.items())
+        return run_id, " · ".join(_("{model} {rps} req/s, p95 {p95} ms").format(
+            model=m, rps=f"{r['rps']:.0f}", p95=f"{r['p95_ms']:g}") for m, r in res.items())
 
     def decide(self, step: DemoStep):
         """The six steps of Decide on the demo's data, reusing its RAG and load runs (the brief's users and
@@ -222,7 +228,8 @@ class _Demo:
         load = next(s for s in self.result.steps if s.key == "load")
 
         def no_load(*_a):
-            raise RuntimeError(f"the demo's load test did not finish ({load.reason or load.status})")
+            raise RuntimeError(_("the demo's load test did not finish ({reason})").format(
+                reason=load.reason or _(load.status)))
         brief = Brief(k=self.opts.k, users=self.opts.load_users, load_seconds=self.opts.load_seconds,
                       spend_cap_usd=self.opts.spend_cap_usd)
         reuse = {key: ids[src] for key, src in (("rag", "rag_judged" if "rag_judged" in ids else "rag"),
@@ -231,8 +238,8 @@ class _Demo:
                             lambda _s, _st, detail: self.say(step, detail[:200]), load_test=no_load,
                             settings=self.opts.settings, with_survey=False, reuse=reuse, lang=self.opts.lang)
         self.result.decision = record
-        return record["run_id"], (f"recommended {record['recommended']}" if record["recommended"] else
-                                  f"no recommendation: {record['reason'][:300]}")
+        return record["run_id"], (_("recommended {model}").format(model=record["recommended"]) if record["recommended"]
+                                  else _("no recommendation: {reason}").format(reason=record["reason"][:300]))
 
     def report(self, step: DemoStep):
         from evaluators.report.build import build_report
@@ -241,7 +248,7 @@ class _Demo:
         with language(self.opts.lang):
             title = _("RAG workbench demo: the built-in sample")
         self.result.report_html = build_report(self.store, ids, title=title, dataset=self.ds, lang=self.opts.lang)
-        return None, f"{len(ids)} runs ({', '.join(ids)})"
+        return None, _("{n} runs ({ids})").format(n=len(ids), ids=", ".join(ids))
 
     # ---------------------------------------------------------------- the sequence
     def why_not(self, step: DemoStep) -> str | None:
@@ -249,8 +256,8 @@ class _Demo:
             return None
         if step.key == "report":
             return None if any(s.run_id and s.status == DONE for s in self.result.steps) \
-                else "no run finished to report on"
-        return None if self.built else "no model could be indexed"
+                else _("no run finished to report on")
+        return None if self.built else _("no model could be indexed")
 
     def run(self) -> DemoResult:
         for step in self.result.steps:

@@ -11,10 +11,12 @@ Usage:
 
 from __future__ import annotations
 
+from rag.i18n import N_
 from rag.models.llm import parse_llm
 
-NO_LLM = ("no LLM configured: set OPENAI_API_KEY (environment, .env or the sidebar) or an OpenAI-compatible "
-          "base URL to add LLM answers and the judged metrics")
+# a catalog key: shown with _(why) where the language is known (the demo's step, Decide's evaluation step)
+NO_LLM = N_("no LLM configured: set OPENAI_API_KEY (environment, .env or the sidebar) or an OpenAI-compatible "
+            "base URL to add LLM answers and the judged metrics")
 
 
 def llm_configured(settings=None) -> tuple[bool, str]:

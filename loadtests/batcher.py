@@ -39,6 +39,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from rag.i18n import _
+
 DEFAULT_WINDOW_MS = 5.0
 DEFAULT_MAX_BATCH = 32
 # Concurrency seen in the last batch counts only for a request that arrives this soon after the encoder
@@ -77,7 +79,7 @@ class MicroBatcher:
     def __init__(self, name: str, run: RunBatch, window_ms: float = DEFAULT_WINDOW_MS,
                  max_batch: int = DEFAULT_MAX_BATCH, executor: ThreadPoolExecutor | None = None):
         if window_ms < 0 or max_batch < 1:
-            raise ValueError("the batch window must be >= 0 ms and the max batch >= 1")
+            raise ValueError(_("the batch window must be >= 0 ms and the max batch >= 1"))
         self.name, self.run = name, run
         self.window, self.max_batch = window_ms / 1000, max_batch
         # one thread per model: batches of one model run one after another (the encoder is one), on the
@@ -186,18 +188,18 @@ def encode_and_search(store, lm, items: list[tuple[str, int]], milvus_uri: str =
         with lm.lock:
             t_lock = time.perf_counter()
             try:
-                vectors = list(encode([q for q, _ in items]))
+                vectors = list(encode([q for q, _k in items]))
             except Exception:
-                for i, (q, _) in enumerate(items):
+                for i, (q, _k) in enumerate(items):
                     try:
                         vectors[i] = encode([q])[0]
                     except Exception as e:  # this query's own fault (bad text) or the model's (remote API)
                         code = 422 if isinstance(e, (TypeError, ValueError)) else 502
-                        out[i] = HTTPException(code, f"model {lm.key} could not embed the query: "
-                                                     f"{type(e).__name__}: {str(e)[:300]}")
+                        out[i] = HTTPException(code, _("model {model} could not embed the query: {error}").format(
+                            model=lm.key, error=f"{type(e).__name__}: {str(e)[:300]}"))
         t1 = time.perf_counter()
     by_k: dict[int, list[int]] = {}
-    for i, (_, k) in enumerate(items):
+    for i, (_q, k) in enumerate(items):
         if out[i] is None:
             by_k.setdefault(k, []).append(i)
     for k, idx in by_k.items():
@@ -205,7 +207,8 @@ def encode_and_search(store, lm, items: list[tuple[str, int]], milvus_uri: str =
         try:
             found = store.search(lm.collection, lm.spec, [items[i][0] for i in idx], k, lm.index, query_vectors=vecs)
         except Exception as e:  # pymilvus raises MilvusException / grpc errors when the server is gone
-            err = HTTPException(503, f"Milvus at {milvus_uri} failed: {type(e).__name__}: {str(e)[:300]}")
+            err = HTTPException(503, _("Milvus at {uri} failed: {error}").format(
+                uri=milvus_uri, error=f"{type(e).__name__}: {str(e)[:300]}"))
             for i in idx:
                 out[i] = err
             continue

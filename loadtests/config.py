@@ -17,6 +17,7 @@ from typing import NamedTuple
 
 from loadtests.batcher import DEFAULT_MAX_BATCH, DEFAULT_WINDOW_MS
 from loadtests.results import ModelResult, SloResult
+from rag.i18n import _
 
 
 class Scenario(NamedTuple):
@@ -68,21 +69,23 @@ class LoadConfig:
     def validate(self) -> None:
         """Bounds, before anything is recorded or started (model names are checked in the run)."""
         if not self.models:
-            raise ValueError("choose at least one model")
+            raise ValueError(_("choose at least one model"))
         if self.endpoint not in SCENARIOS:
-            raise ValueError(f"unknown endpoint {self.endpoint!r}; choose from {', '.join(SCENARIOS)}")
-        checks = [(1 <= self.users <= MAX_USERS, f"users must be 1-{MAX_USERS}"),
-                  (0 < self.spawn_rate <= MAX_SPAWN_RATE, f"spawn rate must be >0 and <= {MAX_SPAWN_RATE:g}"),
-                  (1 <= self.duration <= MAX_DURATION_S, f"duration must be 1-{MAX_DURATION_S} s"),
-                  (1 <= self.k <= 100, "k must be 1-100"),
-                  (1 <= self.processes <= (os.cpu_count() or 1) * 2, "processes must be 1-2×CPUs"),
-                  (0 <= self.workers <= (os.cpu_count() or 1) * 2, "workers must be 0-2×CPUs"),
-                  (self.processes == 1 or self.workers == 0, "use either processes or workers, not both"),
-                  (1 <= self.slo_max_users <= MAX_USERS, f"SLO max users must be 1-{MAX_USERS}"),
-                  (1 <= self.slo_step_seconds <= 120, "SLO step must be 1-120 s"),
-                  (self.slo_p95_ms is None or self.slo_p95_ms > 0, "the p95 target must be > 0 ms"),
-                  (0 <= self.batch_window_ms <= 1000, "the batch window must be 0-1000 ms"),
-                  (1 <= self.max_batch <= 1024, "max batch must be 1-1024")]
+            raise ValueError(_("unknown endpoint {endpoint}; choose from {choices}").format(
+                endpoint=repr(self.endpoint), choices=", ".join(SCENARIOS)))
+        checks = [(1 <= self.users <= MAX_USERS, _("users must be 1-{max}").format(max=MAX_USERS)),
+                  (0 < self.spawn_rate <= MAX_SPAWN_RATE,
+                   _("spawn rate must be >0 and <= {max}").format(max=f"{MAX_SPAWN_RATE:g}")),
+                  (1 <= self.duration <= MAX_DURATION_S, _("duration must be 1-{max} s").format(max=MAX_DURATION_S)),
+                  (1 <= self.k <= 100, _("k must be 1-100")),
+                  (1 <= self.processes <= (os.cpu_count() or 1) * 2, _("processes must be 1-2×CPUs")),
+                  (0 <= self.workers <= (os.cpu_count() or 1) * 2, _("workers must be 0-2×CPUs")),
+                  (self.processes == 1 or self.workers == 0, _("use either processes or workers, not both")),
+                  (1 <= self.slo_max_users <= MAX_USERS, _("SLO max users must be 1-{max}").format(max=MAX_USERS)),
+                  (1 <= self.slo_step_seconds <= 120, _("SLO step must be 1-120 s")),
+                  (self.slo_p95_ms is None or self.slo_p95_ms > 0, _("the p95 target must be > 0 ms")),
+                  (0 <= self.batch_window_ms <= 1000, _("the batch window must be 0-1000 ms")),
+                  (1 <= self.max_batch <= 1024, _("max batch must be 1-1024"))]
         for ok, msg in checks:
             if not ok:
                 raise ValueError(msg)

@@ -81,19 +81,22 @@ def _options(parser):
 
 
 @events.test_start.add_listener
-def _load_workload(environment, **_):
+def _load_workload(environment, **_kw):
+    from rag.i18n import _
+
     opts, host = environment.parsed_options, (environment.host or "").rstrip("/")
     Workload.error = None
     try:
         known = [m["name"] for m in _get_json(f"{host}/models")["models"]]
         questions = _get_json(f"{host}/questions")["questions"] or ["test"]
     except Exception as e:  # service down or not ours: say so and stop instead of 1000s of failures
-        Workload.error = f"cannot read {host}/models and /questions: {e}"
+        Workload.error = _("cannot read {host}/models and /questions: {error}").format(host=host, error=e)
     else:
         wanted = known if opts.model in ("all", "", None) else [opts.model]
         unknown = [m for m in wanted if m not in known]
         if unknown:
-            Workload.error = f"unknown model {', '.join(unknown)}; the service has: {', '.join(known)}"
+            Workload.error = _("unknown model {models}; the service has: {known}").format(
+                models=", ".join(unknown), known=", ".join(known))
         Workload.models = wanted
         Workload.cycle = itertools.cycle(wanted)
         body = REQUESTS[opts.endpoint].body

@@ -71,7 +71,8 @@ def _plan_before_the_clock(environment, **_):
 
 
 @events.test_start.add_listener
-def _load_plan(environment, **_):
+def _load_plan(environment, **_kw):
+    from rag.i18n import _
     from rag.milvus.index_config import IndexConfig
     from rag.milvus.server import MilvusInfo
     from rag.milvus.store import MilvusStore
@@ -86,7 +87,8 @@ def _load_plan(environment, **_):
         known = [m["name"] for m in _get_json(f"{host}/models")["models"]]
         wanted = known if opts.model in ("all", "", None) else [opts.model]
         if unknown := [m for m in wanted if m not in known]:
-            raise ValueError(f"unknown model {', '.join(unknown)}; the service has: {', '.join(known)}")
+            raise ValueError(_("unknown model {models}; the service has: {known}").format(
+                models=", ".join(unknown), known=", ".join(known)))
         Plan.models = {}
         for m in wanted:
             p = _get_json(f"{host}/plan/milvus?model={m}")
@@ -99,7 +101,7 @@ def _load_plan(environment, **_):
         Plan.cycle = itertools.cycle(wanted)
         Plan.loaded_for = (host, opts.model)
     except Exception as e:
-        Plan.error = f"cannot prepare the Milvus load from {host}: {e}"
+        Plan.error = _("cannot prepare the Milvus load from {host}: {error}").format(host=host, error=e)
         log.error(Plan.error)
         environment.process_exit_code = 2
         if environment.runner is not None:

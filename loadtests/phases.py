@@ -35,6 +35,7 @@ from loadtests.results import (
     read_history,
     split_from_timings,
 )
+from rag.i18n import _
 from rag.processes import free_port
 
 HERE = Path(__file__).resolve().parent
@@ -69,10 +70,11 @@ def run_phase(url: str, model: str, endpoint: str, users: int, spawn_rate: float
         deadline = time.monotonic() + duration + 60 + (60 if workers else 0)
         while proc.poll() is None:
             if stop is not None and stop.is_set():
-                raise LoadTestError("stopped by the user")
+                raise LoadTestError(_("stopped by the user"))
             _raise_if_service_exited(service, model)
             if time.monotonic() > deadline:
-                raise LoadTestError(f"Locust did not finish within {duration + 60} s; see {proc.log_path}")
+                raise LoadTestError(_("Locust did not finish within {seconds} s; see {log}").format(
+                    seconds=duration + 60, log=proc.log_path))
             rows = read_history(out_prefix, "Aggregated")
             for row in rows[seen:]:
                 if on_row:
@@ -86,12 +88,13 @@ def run_phase(url: str, model: str, endpoint: str, users: int, spawn_rate: float
         while mine:  # the master first; the workers quit with it, stop() makes sure
             mine.pop(0).stop()
     if proc.returncode not in (0, 1):  # 1 = the run had failed requests: a result, not a broken run
-        raise LoadTestError(f"Locust exited with code {proc.returncode}: {proc.reason()}")
+        raise LoadTestError(_("Locust exited with code {code}: {reason}").format(code=proc.returncode,
+                                                                                 reason=proc.reason()))
     stats = read_final(out_prefix)
     name = f"{prefix}[{model}]"
     entry = stats.get(name) or stats.get("Aggregated")
     if entry is None or entry.requests == 0:
-        raise LoadTestError(f"Locust sent no {name} requests: {proc.reason()}")
+        raise LoadTestError(_("Locust sent no {name} requests: {reason}").format(name=name, reason=proc.reason()))
     history = read_history(out_prefix, name)
     for row in read_history(out_prefix, "Aggregated")[seen:]:
         if on_row:
@@ -106,8 +109,8 @@ def run_phase(url: str, model: str, endpoint: str, users: int, spawn_rate: float
 
 def _raise_if_service_exited(service: ServiceProcess | None, model: str) -> None:
     if service is not None and not service.alive():
-        raise LoadTestError(f"the service exited (code {service.returncode}) during the {model} phase: "
-                            f"{service.reason()}")
+        raise LoadTestError(_("the service exited (code {code}) during the {model} phase: {reason}").format(
+            code=service.returncode, model=model, reason=service.reason()))
 
 
 def _raise_if_down(url: str, service: ServiceProcess | None, model: str, failures: list[dict]) -> None:
@@ -119,7 +122,8 @@ def _raise_if_down(url: str, service: ServiceProcess | None, model: str, failure
         return  # slow under load is a result, not a fault
     except LoadTestError as e:
         top = failures[0]["error"] if failures else "?"
-        raise LoadTestError(f"{e} (during the {model} phase; most frequent failure: {top})") from e
+        raise LoadTestError(_("{error} (during the {model} phase; most frequent failure: {failure})").format(
+            error=e, model=model, failure=top)) from e
 
 
 def _file_part(model: str) -> str:
@@ -138,18 +142,19 @@ def find_slo(url: str, model: str, endpoint: str, target_p95_ms: float, out_dir:
     users = 1
     while users <= max_users:
         if progress:
-            progress({"phase": f"SLO {model}: {users} users", "model": model})
+            progress({"phase": _("SLO {model}: {users} users").format(model=model, users=users), "model": model})
         r = run_phase(url, model, endpoint, users, users, step_seconds,
                       out_dir / f"slo_{_file_part(model)}_u{users}", k, service=service, stop=stop, started=started)
         ok = r.stats.failures == 0 and r.stats.p95_ms <= target_p95_ms
         res.steps.append({"users": users, "rps": round(r.stats.rps, 2), "p95_ms": r.stats.p95_ms,
                           "p50_ms": r.stats.p50_ms, "failures": r.stats.failures, "ok": ok})
         if not ok:
-            res.stopped_by = "failures" if r.stats.failures else f"p95 {r.stats.p95_ms:g} ms > {target_p95_ms:g} ms"
+            res.stopped_by = _("failures") if r.stats.failures else _("p95 {p95} ms > {limit} ms").format(
+                p95=f"{r.stats.p95_ms:g}", limit=f"{target_p95_ms:g}")
             return res
         res.max_users, res.rps = users, r.stats.rps
         users *= 2
-    res.stopped_by = f"reached the {max_users}-user cap"
+    res.stopped_by = _("reached the {users}-user cap").format(users=max_users)
     return res
 
 
@@ -159,9 +164,11 @@ def check_models(url: str, models: list[str], endpoint: str = "search") -> dict:
     known = [m["name"] for m in info["models"]]
     missing = [m for m in models if m not in known]
     if missing:
-        raise LoadTestError(f"the service at {url} has no model {', '.join(missing)}; it has: {', '.join(known)}")
+        raise LoadTestError(_("the service at {url} has no model {missing}; it has: {known}").format(
+            url=url, missing=", ".join(missing), known=", ".join(known)))
     if endpoint == "rag" and info.get("generator_error"):
-        raise LoadTestError(f"the service at {url} cannot answer /rag: {info['generator_error']}")
+        raise LoadTestError(_("the service at {url} cannot answer /rag: {error}").format(
+            url=url, error=info["generator_error"]))
     return info
 
 
@@ -239,7 +246,7 @@ class LoadRun:
             self.url = cfg.host.rstrip("/")
         else:
             if self.service is None or not self.service.alive():
-                self.say({"phase": "starting the service (loads the models once)", "fraction": 0.0})
+                self.say({"phase": _("starting the service (loads the models once)"), "fraction": 0.0})
                 self.service = self.own_service = ServiceProcess(cfg.dataset, cfg.models, index=cfg.index(),
                                                                  batching=cfg.batching_json()).start()
             self.url = self.service.url
@@ -250,18 +257,20 @@ class LoadRun:
     def _phases(self) -> None:
         cfg, n = self.cfg, len(self.cfg.models) * (2 if self.cfg.slo_p95_ms else 1)
         for i, model in enumerate(cfg.models):
-            self.say({"phase": f"{model}: {cfg.users} users for {cfg.duration} s", "model": model, "fraction": i / n})
+            self.say({"phase": _("{model}: {users} users for {seconds} s").format(
+                model=model, users=cfg.users, seconds=cfg.duration), "model": model, "fraction": i / n})
             r = run_phase(self.url, model, cfg.endpoint, cfg.users, cfg.spawn_rate, cfg.duration,
                           self.out_dir / _file_part(model), cfg.k, cfg.processes, self.service,
                           on_row=lambda row, _m=model: self.say({"model": _m, "row": row}), stop=self.stop_event,
                           workers=cfg.workers, started=self.locust)
             self.report.results[model] = r
             self.recorder.model_done(r)
-            self.say({"phase": f"{model} done", "model": model, "result": r.summary()})
+            self.say({"phase": _("{model} done").format(model=model), "model": model, "result": r.summary()})
         if not cfg.slo_p95_ms:
             return
         for i, model in enumerate(cfg.models):
-            self.say({"phase": f"SLO {model}", "model": model, "fraction": (len(cfg.models) + i) / n})
+            self.say({"phase": _("SLO {model}").format(model=model), "model": model,
+                      "fraction": (len(cfg.models) + i) / n})
             s = find_slo(self.url, model, cfg.endpoint, cfg.slo_p95_ms, self.out_dir, cfg.slo_max_users,
                          cfg.slo_step_seconds, cfg.k, self.service, self.say, self.stop_event, started=self.locust)
             self.report.slo[model] = s

@@ -24,6 +24,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from rag.i18n import _, current_language
 from rag.processes import Child, free_port, port_in_use
 from rag.settings import get_settings
 
@@ -40,6 +41,12 @@ _seq = itertools.count()
 LLM_VARS = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "WORKBENCH_ENDPOINT_KEYS")  # a service with an LLM generator
 
 
+def child_language() -> dict:
+    """``WORKBENCH_LANG`` for a child: the language current here (a session's), so the one line a failing
+    service or Locust process writes, which the error shown here quotes (``reason()``), reads in it too."""
+    return {"WORKBENCH_LANG": current_language()}
+
+
 # ---------------------------------------------------------------- HTTP helpers (stdlib: no event loop needed)
 
 def _request(url: str, method: str, body: dict | None, timeout: float) -> dict:
@@ -53,14 +60,18 @@ def _request(url: str, method: str, body: dict | None, timeout: float) -> dict:
             detail = json.loads(e.read()).get("detail", "")
         except (ValueError, AttributeError):
             detail = ""
-        raise LoadTestError(f"{method} {url} answered {e.code}: {detail or e.reason}") from e
+        raise LoadTestError(_("{method} {url} answered {code}: {detail}").format(
+            method=method, url=url, code=e.code, detail=detail or e.reason)) from e
     except TimeoutError as e:
-        raise ServiceBusy(f"{method} {url} did not answer within {timeout:g} s") from e
+        raise ServiceBusy(_("{method} {url} did not answer within {seconds} s").format(
+            method=method, url=url, seconds=f"{timeout:g}")) from e
     except (urllib.error.URLError, OSError) as e:
         reason = getattr(e, "reason", e)
         if isinstance(reason, TimeoutError):
-            raise ServiceBusy(f"{method} {url} did not answer within {timeout:g} s") from e
-        raise LoadTestError(f"the service at {url.split('/', 3)[:3][-1]} does not answer ({reason})") from e
+            raise ServiceBusy(_("{method} {url} did not answer within {seconds} s").format(
+                method=method, url=url, seconds=f"{timeout:g}")) from e
+        raise LoadTestError(_("the service at {address} does not answer ({reason})").format(
+            address=url.split("/", 3)[:3][-1], reason=reason)) from e
 
 
 def get_json(base: str, path: str, timeout: float = 30.0) -> dict:
@@ -93,7 +104,8 @@ class ServiceProcess(Child):
         if self.milvus_uri is None:
             ensure_milvus()  # started (and owned) here, so the service and Locust all reuse it
         if self.port and port_in_use(self.port, self.host):
-            raise LoadTestError(f"port {self.port} on {self.host} is in use; choose another port or 0 for any")
+            raise LoadTestError(_("port {port} on {host} is in use; choose another port or 0 for any").format(
+                port=self.port, host=self.host))
         logs = get_settings().path("logs", "x").parent
         stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{next(_seq)}"
         ready = logs / f"service-{stamp}.ready.json"
@@ -110,15 +122,15 @@ class ServiceProcess(Child):
                 "--index-params", json.dumps(self.index.get("params") or {}),
                 "--bm25-analyzer", self.index.get("bm25_analyzer", "auto")]
         cmd += batching_flags(self.batching)
-        super().__init__(cmd, logs / f"service-{stamp}.log", secrets=self.secrets)
+        super().__init__(cmd, logs / f"service-{stamp}.log", env=child_language(), secrets=self.secrets)
         deadline = time.monotonic() + timeout
         try:
             while not ready.exists():
                 if not self.alive():
-                    raise LoadTestError(f"the load-test service did not start: {self.reason()}")
+                    raise LoadTestError(_("the load-test service did not start: {reason}").format(reason=self.reason()))
                 if time.monotonic() > deadline:
-                    raise LoadTestError(f"the load-test service was not ready within {timeout:.0f} s; "
-                                        f"see {self.log_path}")
+                    raise LoadTestError(_("the load-test service was not ready within {seconds} s; see {log}").format(
+                        seconds=f"{timeout:.0f}", log=self.log_path))
                 time.sleep(0.2)
             self.url = json.loads(ready.read_text())["url"]
             while True:
@@ -128,8 +140,8 @@ class ServiceProcess(Child):
                     return self
                 except LoadTestError:
                     if not self.alive() or time.monotonic() > deadline:
-                        raise LoadTestError(f"the load-test service does not answer at {self.url}: "
-                                            f"{self.reason()}") from None
+                        raise LoadTestError(_("the load-test service does not answer at {url}: {reason}").format(
+                            url=self.url, reason=self.reason())) from None
                     time.sleep(0.2)
         except BaseException:
             self.stop()
@@ -196,7 +208,7 @@ class LocustProcess(Child):
                *(extra or [])]
         if processes > 1:  # forked workers connect to --master-port (default 5557), not the bind port
             cmd += ["--processes", str(processes), *master_flags(free_port())]
-        return cls(cmd, Path(f"{prefix}.log"), secrets=_locust_secrets(locustfile))
+        return cls(cmd, Path(f"{prefix}.log"), env=child_language(), secrets=_locust_secrets(locustfile))
 
     @classmethod
     def master(cls, locustfile: Path, host: str, users: int, spawn_rate: float, duration: int, prefix: Path,
@@ -212,14 +224,14 @@ class LocustProcess(Child):
         endpoint, k) come from the master."""
         cmd = [sys.executable, "-m", "locust", "-f", str(locustfile), "--worker", "--master-host", "127.0.0.1",
                "--master-port", str(port)]
-        return cls(cmd, Path(log_path), secrets=_locust_secrets(locustfile))
+        return cls(cmd, Path(log_path), env=child_language(), secrets=_locust_secrets(locustfile))
 
     @classmethod
     def web(cls, locustfile: Path, host: str, port: int, env: dict | None = None) -> LocustProcess:
         logs = get_settings().path("logs", "x").parent
         cmd = [sys.executable, "-m", "locust", "-f", str(locustfile), "--host", host,
                "--web-host", "127.0.0.1", "--web-port", str(port)]
-        p = cls(cmd, logs / f"locust-web-{port}.log", env)
+        p = cls(cmd, logs / f"locust-web-{port}.log", {**child_language(), **(env or {})})
         p.url = f"http://127.0.0.1:{port}"
         p.port = port
         return p
@@ -228,9 +240,10 @@ class LocustProcess(Child):
         deadline = time.monotonic() + timeout
         while not port_in_use(self.port):
             if not self.alive():
-                raise LoadTestError(f"the Locust web UI did not start: {self.reason()}")
+                raise LoadTestError(_("the Locust web UI did not start: {reason}").format(reason=self.reason()))
             if time.monotonic() > deadline:
                 self.stop()
-                raise LoadTestError(f"the Locust web UI did not answer within {timeout:.0f} s; see {self.log_path}")
+                raise LoadTestError(_("the Locust web UI did not answer within {seconds} s; see {log}").format(
+                    seconds=f"{timeout:.0f}", log=self.log_path))
             time.sleep(0.2)
         return self

@@ -25,6 +25,7 @@ from loadtests.config import LoadConfig, LoadReport
 from loadtests.phases import HERE, LoadRun, Progress
 from loadtests.procs import LoadTestError, LocustProcess, ServiceProcess
 from rag import processes
+from rag.i18n import _, current_language, set_language
 from rag.processes import free_port
 from rag.settings import current_owner, use_owner
 
@@ -40,7 +41,8 @@ def start_web_ui(url: str, models: list[str] | None = None, port: int | None = N
     """Locust's web UI on 127.0.0.1 against the service, model and endpoint pickable in its form."""
     port = port or free_port()
     if procs.port_in_use(port):
-        raise LoadTestError(f"port {port} on 127.0.0.1 is in use; choose another for the Locust web UI")
+        raise LoadTestError(_("port {port} on 127.0.0.1 is in use; choose another for the Locust web UI").format(
+            port=port))
     env = {"WORKBENCH_LOCUST_MODELS": ",".join(models)} if models else {}
     return LocustProcess.web(HERE / "locustfile.py", url, port, env).wait_ready()
 
@@ -102,7 +104,7 @@ class AppProcesses:
     def start_job(self, cfg: LoadConfig) -> LoadTestJob:
         with self.lock:
             if self.job is not None and self.job.is_alive():
-                raise LoadTestError("a load test is already running; stop it first")
+                raise LoadTestError(_("a load test is already running; stop it first"))
             cfg.validate()
             factory = None if cfg.host else (lambda: self.ensure_service(cfg.dataset, cfg.models, cfg.index(),
                                                                           cfg.batching_json()))
@@ -152,6 +154,7 @@ class LoadTestJob(threading.Thread):
         self.report: LoadReport | None = None
         self.run_id: str | None = None
         self.owner = current_owner()  # the signed-in user who started it: its run goes to their store
+        self.lang = current_language()  # its phases and errors read in the starter's language, not the thread's
 
 
     def _progress(self, ev: dict) -> None:
@@ -162,10 +165,11 @@ class LoadTestJob(threading.Thread):
 
     def run(self) -> None:
         use_owner(self.owner)  # this thread records into the starter's run store (rag.settings.user_path)
+        set_language(self.lang)
         try:
             service = None
             if self.service_factory and not self.cfg.host:
-                self._progress({"phase": "starting the service (loads the models once)"})
+                self._progress({"phase": _("starting the service (loads the models once)")})
                 service = self.service_factory()
             self.report = run_load_test(self.cfg, self._progress, self.stop_event, service=service)
             self.run_id = self.report.run_id

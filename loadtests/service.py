@@ -53,6 +53,7 @@ from loadtests.service_state import (
     ServiceState,
     milvus_guard,
 )
+from rag.i18n import _
 
 
 def create_app(state: ServiceState, on_shutdown=None) -> FastSearch:
@@ -157,8 +158,8 @@ def bind(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
     except OSError as e:
         sock.close()
-        raise OSError(f"port {port} on {host} is in use or not bindable ({e.strerror}); "
-                      "choose another with --port, or 0 for any free port") from e
+        raise OSError(_("port {port} on {host} is in use or not bindable ({reason}); choose another with --port, or 0 "
+                        "for any free port").format(port=port, host=host, reason=e.strerror)) from e
     return sock
 
 
@@ -198,13 +199,13 @@ def main(argv: list[str] | None = None) -> int:
                             a.milvus_uri, a.generator, index.index_type, index.metric, index.params,
                             not a.no_batching, a.batch_window_ms, a.max_batch, index.bm25_analyzer)
         if a.batch_window_ms < 0 or not 1 <= a.max_batch <= 1024:
-            raise ValueError("--batch-window-ms must be >= 0 and --max-batch 1-1024")
+            raise ValueError(_("--batch-window-ms must be >= 0 and --max-batch 1-1024"))
         state = ServiceState(cfg)
     except (OSError, DatasetError, ModelUnavailable, MilvusUnavailable, ValueError, ImportError) as e:
-        print(f"error: {e}", file=sys.stderr, flush=True)
+        print(_("error: {message}").format(message=e), file=sys.stderr, flush=True)
         return 2
     except Exception as e:  # e.g. a MilvusException while building: still one readable line
-        print(f"error: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
+        print(_("error: {message}").format(message=f"{type(e).__name__}: {e}"), file=sys.stderr, flush=True)
         return 2
     import uvicorn
 
@@ -212,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
     if a.ready_file:
         Path(a.ready_file).write_text(json.dumps({"url": url, "pid": os.getpid()}))
-    print(f"serving {', '.join(state.models)} on {url}", file=sys.stderr, flush=True)
+    print(_("serving {models} on {url}").format(models=", ".join(state.models), url=url), file=sys.stderr, flush=True)
     from rag.processes import stop_all  # e.g. a Milvus Lite server this process had to start
 
     app = create_app(state, on_shutdown=stop_all)

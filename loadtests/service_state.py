@@ -31,6 +31,7 @@ from loadtests.batcher import (
     warm_up,
 )
 from loadtests.results import TimingBook
+from rag.i18n import _
 
 DEFAULT_MODELS = ("minilm", "bm25")
 # Side-by-side switches for the benchmarks (benchmarks/README.md, issue 27), not settings a user needs:
@@ -154,7 +155,7 @@ class ServiceState:
         specs = resolve_all(names)  # keyed by the spec strings asked for; unknown names fail here, before any work
         if not cfg.models:  # defaults this server cannot run (bm25 on Milvus 2.3) are left out, saying why
             for why in filter(None, map(self.store.capabilities.model_reason, specs.values())):
-                log(f"warning: {why}: not served")
+                log(_("warning: {why}: not served").format(why=why))
             specs = {k: sp for k, sp in specs.items() if not self.store.capabilities.model_reason(sp)} or specs
         self.store.capabilities.require(list(specs.values()), index)  # before any build
         self.models: dict[str, LoadedModel] = {}
@@ -172,7 +173,7 @@ class ServiceState:
                                                             else "") + f", warm in {time.perf_counter() - t:.1f} s")
         self.generator, self.generator_error = _make_generator(cfg.generator)
         if self.generator_error:
-            log(f"warning: /rag disabled: {self.generator_error}")
+            log(_("warning: /rag disabled: {error}").format(error=self.generator_error))
         self.timings = TimingBook()
         self.started = time.time()
         self._in_flight = 0  # /search and /rag requests retrieving now (``retrieve``), counted on the loop
@@ -183,7 +184,8 @@ class ServiceState:
 
         lm = self.models.get(model_key(name))
         if lm is None:
-            raise HTTPException(404, f"unknown model '{name}'; known: {', '.join(self.models)}")
+            raise HTTPException(404, _("unknown model '{name}'; known: {known}").format(
+                name=name, known=", ".join(self.models)))
         return lm
 
     async def retrieve(self, lm: LoadedModel, query: str, k: int) -> tuple[list[tuple[str, float]], dict]:
@@ -238,7 +240,7 @@ class ServiceState:
 
         lm = self.model(req.model)
         if self.generator is None:
-            raise HTTPException(503, f"no generator: {self.generator_error}")
+            raise HTTPException(503, _("no generator: {error}").format(error=self.generator_error))
         t = time.perf_counter()
         hits, timings = await self.retrieve(lm, req.question, req.k)
         contexts = [self._doc(d) | {"score": round(s, 6)} for d, s in hits]
@@ -247,8 +249,8 @@ class ServiceState:
             answer = await self.generator.agenerate(req.question, [Context(c["id"], c["title"], c["text"])
                                                                    for c in contexts])
         except Exception as e:  # an LLM endpoint down or refusing: the generator's fault, not ours
-            raise HTTPException(502, f"generator {self.cfg.generator} failed: {type(e).__name__}: "
-                                     f"{str(e)[:300]}") from e
+            raise HTTPException(502, _("generator {generator} failed: {error}").format(
+                generator=self.cfg.generator, error=f"{type(e).__name__}: {str(e)[:300]}")) from e
         timings["generate_ms"] = (time.perf_counter() - t_gen) * 1000
         timings["server_ms"] = (time.perf_counter() - t) * 1000
         self.timings.add("rag", lm.key, timings)
@@ -293,7 +295,8 @@ def milvus_guard(state: ServiceState, fn):
     except HTTPException:
         raise
     except Exception as e:  # pymilvus raises MilvusException / grpc errors when the server is gone
-        raise HTTPException(503, f"Milvus at {state.info.uri} failed: {type(e).__name__}: {str(e)[:300]}") from e
+        raise HTTPException(503, _("Milvus at {uri} failed: {error}").format(
+            uri=state.info.uri, error=f"{type(e).__name__}: {str(e)[:300]}")) from e
 
 
 def _make_generator(name: str):

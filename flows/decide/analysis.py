@@ -30,6 +30,7 @@ import numpy as np
 
 from rag.data.dataset import Dataset
 from rag.data.language import LanguageProfile, profile_dataset
+from rag.i18n import _
 
 NEAR_DUPLICATE = 90          # RapidFuzz ratio (0-100) from which two questions count as the same question
 MAX_PAIRS_SHOWN = 5
@@ -157,38 +158,44 @@ def analyse(ds: Dataset) -> DataAnalysis:
     leaks = _leaks(qs, docs)
     n_q = len(ds.queries)
     dt, qt = _dist(doc_lengths), _dist(q_lengths)
-    f = [Finding("language", "Language", profile.summary(),
-                 f"Candidates must cover {profile.main_language!r}; BM25 needs an analyzer for it; a model trained "
-                 "on another language is excluded in step 3.")]
+    f = [Finding("language", _("Language"), profile.summary(),
+                 _("Candidates must cover {language}; BM25 needs an analyzer for it; a model trained on another "
+                   "language is excluded in step 3.").format(language=repr(profile.main_language)))]
     size = len(ds.documents)
-    f.append(Finding("size", "Corpus size",
-                     f"{size:,} documents, {n_q:,} questions ({len(ds.judged_queries):,} judged)",
-                     "Sets the index type and memory in step 5. " + (
-                         "With fewer than 50 judged questions the intervals are wide: expect ties, and add questions "
-                         "before trusting a small difference." if len(ds.judged_queries) < 50 else
-                         "Enough judged questions to separate models that differ by a few points.")))
-    f.append(Finding("lengths", "Document length (estimated tokens)",
-                     f"median {dt['p50']}, p95 {dt['p95']}, max {dt['max']}; questions median {qt['p50']}",
-                     "A model whose input limit is below the long documents embeds only their beginning: step 3 "
-                     "shows each candidate's truncated share and excludes one that cuts too many."))
+    f.append(Finding("size", _("Corpus size"),
+                     _("{documents} documents, {questions} questions ({judged} judged)").format(
+                         documents=f"{size:,}", questions=f"{n_q:,}", judged=f"{len(ds.judged_queries):,}"),
+                     _("Sets the index type and memory in step 5. With fewer than 50 judged questions the intervals "
+                       "are wide: expect ties, and add questions before trusting a small difference.")
+                     if len(ds.judged_queries) < 50 else
+                     _("Sets the index type and memory in step 5. Enough judged questions to separate models that "
+                       "differ by a few points.")))
+    f.append(Finding("lengths", _("Document length (estimated tokens)"),
+                     _("median {p50}, p95 {p95}, max {max}; questions median {questions_p50}").format(
+                         p50=dt["p50"], p95=dt["p95"], max=dt["max"], questions_p50=qt["p50"]),
+                     _("A model whose input limit is below the long documents embeds only their beginning: step 3 "
+                       "shows each candidate's truncated share and excludes one that cuts too many.")))
     n_dup = sum(len(g) - 1 for g in dup_docs)
-    f.append(Finding("duplicate_documents", "Duplicate documents", f"{n_dup} ({_pct(n_dup / size) if size else '0 %'})",
-                     "Copies take several of the top k slots for one answer and, when only one copy is judged "
-                     "relevant, count a correct hit as a miss: deduplicate before indexing." if n_dup else
-                     "None: every ranked slot is a distinct document.",
+    f.append(Finding("duplicate_documents", _("Duplicate documents"),
+                     f"{n_dup} ({_pct(n_dup / size) if size else '0 %'})",
+                     _("Copies take several of the top k slots for one answer and, when only one copy is judged "
+                       "relevant, count a correct hit as a miss: deduplicate before indexing.") if n_dup else
+                     _("None: every ranked slot is a distinct document."),
                      "warning" if n_dup else "info", dup_docs[:MAX_PAIRS_SHOWN]))
     n_dq = sum(len(g) - 1 for g in dup_qs)
-    f.append(Finding("duplicate_questions", "Duplicate or near-duplicate questions",
-                     f"{n_dq} exact, {len(near)} near (ratio ≥ {NEAR_DUPLICATE})",
-                     "Repeated questions count one case several times, so the intervals are narrower than the "
-                     "evidence: remove or merge them before the comparison is trusted." if n_dq or near else
-                     "None: each question is its own case.", "warning" if n_dq or near else "info",
+    f.append(Finding("duplicate_questions", _("Duplicate or near-duplicate questions"),
+                     _("{exact} exact, {near} near (ratio ≥ {ratio})").format(exact=n_dq, near=len(near),
+                                                                             ratio=NEAR_DUPLICATE),
+                     _("Repeated questions count one case several times, so the intervals are narrower than the "
+                       "evidence: remove or merge them before the comparison is trusted.") if n_dq or near else
+                     _("None: each question is its own case."), "warning" if n_dq or near else "info",
                      (dup_qs + [list(p[:2]) for p in near])[:MAX_PAIRS_SHOWN]))
-    f.append(Finding("leaked_questions", "Questions copied verbatim from a document",
-                     f"{len(leaks)} of {len(qs)}" + (f" ({_pct(len(leaks) / len(qs))})" if qs else ""),
-                     "A test set that quotes its documents rewards exact word overlap: BM25 and hybrid look better "
-                     "here than on real users' questions. Write those questions the way users ask." if leaks else
-                     "None: the questions are not copied from the documents.", "warning" if leaks else "info",
+    f.append(Finding("leaked_questions", _("Questions copied verbatim from a document"),
+                     _("{n} of {total} ({share})").format(n=len(leaks), total=len(qs), share=_pct(len(leaks) / len(qs)))
+                     if qs else _("{n} of {total}").format(n=len(leaks), total=len(qs)),
+                     _("A test set that quotes its documents rewards exact word overlap: BM25 and hybrid look better "
+                       "here than on real users' questions. Write those questions the way users ask.") if leaks else
+                     _("None: the questions are not copied from the documents."), "warning" if leaks else "info",
                      [list(p) for p in leaks[:MAX_PAIRS_SHOWN]]))
     return DataAnalysis(ds.name, size, n_q, len(ds.judged_queries), profile, dt, qt, dup_docs, dup_qs, near, leaks,
                         f, doc_lengths)

@@ -22,6 +22,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from rag.i18n import _
+
 TASKS = ("retrieval", "rag", "image")
 METRICS = ("ndcg", "recall", "mrr", "map", "precision", "hit_rate")
 WHERE = {"local": "local models only (open weights, data stays here)", "api": "local models and hosted APIs"}
@@ -53,7 +55,7 @@ class Brief(BaseModel):
     @classmethod
     def _metric(cls, v: str) -> str:
         if v not in METRICS:
-            raise ValueError(f"give one of {', '.join(METRICS)} (scored at k)")
+            raise ValueError(_("give one of {choices} (scored at k)").format(choices=", ".join(METRICS)))
         return v
 
     @property
@@ -65,14 +67,14 @@ class Brief(BaseModel):
         """(key, the constraint in words) for every constraint the brief sets, in the record's order."""
         out = [("quality", f"{self.metric_name} ≥ {self.min_quality:g}")]
         if self.p95_ms is not None:
-            out.append(("p95_ms", f"p95 ≤ {self.p95_ms:g} ms at {self.users} users"))
+            out.append(("p95_ms", _("p95 ≤ {ms} ms at {users} users").format(ms=f"{self.p95_ms:g}", users=self.users)))
         if self.budget_month_usd is not None:
-            out.append(("cost_month_usd",
-                        f"≤ ${self.budget_month_usd:g}/month at {self.queries_per_day:,} queries/day"))
+            out.append(("cost_month_usd", _("≤ ${usd}/month at {queries} queries/day").format(
+                usd=f"{self.budget_month_usd:g}", queries=f"{self.queries_per_day:,}")))
         if self.budget_one_off_usd is not None:
-            out.append(("one_off_usd", f"corpus embedding ≤ ${self.budget_one_off_usd:g}"))
+            out.append(("one_off_usd", _("corpus embedding ≤ ${usd}").format(usd=f"{self.budget_one_off_usd:g}")))
         if self.memory_mb is not None:
-            out.append(("memory_mb", f"memory ≤ {self.memory_mb:g} MB"))
+            out.append(("memory_mb", _("memory ≤ {mb} MB").format(mb=f"{self.memory_mb:g}")))
         return out
 
     def to_json(self) -> dict:
@@ -90,9 +92,10 @@ class Brief(BaseModel):
         try:
             return cls.model_validate_json(p.read_text(encoding="utf-8"))
         except OSError as e:
-            raise ValueError(f"{p}: cannot read the brief ({e.strerror or e})") from None
+            raise ValueError(_("{file}: cannot read the brief ({reason})").format(file=p, reason=e.strerror or e)) \
+                from None
         except ValidationError as e:
-            raise ValueError(f"{p}: {first_error(e)}") from None
+            raise ValueError(_("{file}: {error}").format(file=p, error=first_error(e))) from None
 
     @classmethod
     def of(cls, **values) -> Brief:
@@ -100,7 +103,7 @@ class Brief(BaseModel):
         try:
             return cls(**{k: v for k, v in values.items() if v is not None})
         except ValidationError as e:
-            raise ValueError(f"brief: {first_error(e)}") from None
+            raise ValueError(_("brief: {error}").format(error=first_error(e))) from None
 
 
 def first_error(e: ValidationError) -> str:

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 from flows.decide.brief import Brief
 from rag.data.dataset import Dataset
+from rag.i18n import _
 from rag.runs import RunStore
 
 LoadTest = Callable[[list[str], Dataset, Brief, dict], str]   # models, dataset, brief, index -> load run id
@@ -78,16 +79,16 @@ def rank_agreement(public: dict[str, float], here: dict[str, float], significant
                 out["swaps"].append({"public_higher": hi, "here_higher": lo,
                                      "significant_here": significant(lo, hi) if significant else None})
     if len(both) < 3:
-        out["note"] = f"{len(both)} candidate(s) have a public score and one here: τ needs at least 3"
+        out["note"] = _("{n} candidate(s) have a public score and one here: τ needs at least 3").format(n=len(both))
         return out
     from scipy.stats import kendalltau
 
     res = kendalltau([public[m] for m in both], [here[m] for m in both])
     out["tau"] = None if math.isnan(res.statistic) else round(float(res.statistic), 4)
     out["p_value"] = None if math.isnan(res.pvalue) else round(float(res.pvalue), 4)
-    out["note"] = (f"τ = {out['tau']} over {len(both)} models: "
-                   + ("the public ranking predicts yours" if (out["tau"] or 0) >= 0.7 else
-                      "the public ranking is a poor guide on your data" if out["tau"] is not None else "undefined"))
+    verdict = (_("the public ranking predicts yours") if (out["tau"] or 0) >= 0.7 else
+               _("the public ranking is a poor guide on your data") if out["tau"] is not None else _("undefined"))
+    out["note"] = _("τ = {tau} over {n} models: {verdict}").format(tau=out["tau"], n=len(both), verdict=verdict)
     return out
 
 
@@ -98,8 +99,8 @@ def default_load_test(models: list[str], ds: Dataset, brief: Brief, index: dict)
 
     spec = dataset_spec(ds)
     if spec is None:
-        raise ValueError(f"the load-test service loads the sample or a BEIR folder/zip; {ds.source or ds.name} "
-                         "is neither, so latency was not measured")
+        raise ValueError(_("the load-test service loads the sample or a BEIR folder/zip; {dataset} is neither, so "
+                           "latency was not measured").format(dataset=ds.source or ds.name))
     cfg = LoadConfig(models=models, users=brief.users, spawn_rate=float(min(brief.users, 100)),
                      duration=brief.load_seconds, k=brief.k, dataset=spec, index_type=index["index_type"],
                      metric=index["metric"], index_params=index["params"])
@@ -155,7 +156,7 @@ def evaluate(ds: Dataset, brief: Brief, models: list[str], retriever, store: Run
 
         ok, why = llm_configured(settings)
         if not ok:
-            ev.steps.append({"step": "rag", "status": "skipped", "reason": why, "run_id": None, "seconds": 0})
+            ev.steps.append({"step": "rag", "status": "skipped", "reason": _(why), "run_id": None, "seconds": 0})
             return None
         cfg = judged_config(models, brief.k, brief.spend_cap_usd, index=retriever.index_config.to_json())
         r = run_rag(ds, cfg, retriever=retriever, store=store, settings=settings)
@@ -182,12 +183,12 @@ def evaluate(ds: Dataset, brief: Brief, models: list[str], retriever, store: Run
     elif ok:
         step("rag", rag)
     else:
-        ev.steps.append({"step": "rag", "status": "skipped", "reason": why, "run_id": None, "seconds": 0.0})
+        ev.steps.append({"step": "rag", "status": "skipped", "reason": _(why), "run_id": None, "seconds": 0.0})
     if brief.p95_ms is not None:
         step("load", load)
     else:
-        ev.steps.append({"step": "load", "status": "skipped", "reason": "the brief sets no latency SLO (no load test)",
-                         "run_id": None, "seconds": 0.0})
+        ev.steps.append({"step": "load", "status": "skipped",
+                         "reason": _("the brief sets no latency SLO (no load test)"), "run_id": None, "seconds": 0.0})
     here = {m: q["mean"] for m, q in ev.quality.items()}
     ev.agreement = rank_agreement(public or {}, here, ev.significant)
     return ev

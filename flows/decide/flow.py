@@ -24,7 +24,7 @@ from flows.decide.record import decide
 from flows.decide.shortlist import shortlist
 from flows.decide.verify import gates, recheck, regression_file
 from rag.data.dataset import Dataset
-from rag.i18n import language
+from rag.i18n import _, language
 from rag.runs import RunStore
 from rag.runs.models import DecisionRow, DecisionSummary
 
@@ -51,32 +51,34 @@ def _run_decide(ds: Dataset, brief: Brief, models: list[str] | None, retriever, 
                 reuse: dict[str, str] | None = None, flat_max_docs: int = FLAT_MAX_DOCS) -> dict:
     store = store or RunStore.default()
     say = progress or (lambda step, status, detail: None)
-    say("brief", "done", ", ".join(text for _, text in brief.constraints()))
+    say("brief", "done", ", ".join(text for _k, text in brief.constraints()))
     say("data", "running", "")
     a = analyse(ds)
     say("data", "done", a.profile.summary())
     say("shortlist", "running", "")
     sl = shortlist(brief, a, models, mteb_cache, with_survey)
     kept = [c.key for c in sl.kept]
-    say("shortlist", "done", f"{len(kept)} kept: {', '.join(kept) or 'none'}; "
-                             f"{len(sl.candidates) - len(kept)} excluded")
+    say("shortlist", "done", _("{kept} kept: {models}; {excluded} excluded").format(
+        kept=len(kept), models=", ".join(kept) or _("none"), excluded=len(sl.candidates) - len(kept)))
     if not kept:
-        raise ValueError("no candidate passes the shortlist: " + "; ".join(f"{c.key}: {c.excluded}"
-                                                                          for c in sl.candidates))
+        raise ValueError(_("no candidate passes the shortlist: {reasons}").format(
+            reasons="; ".join(f"{c.key}: {c.excluded}" for c in sl.candidates)))
     say("evaluation", "running", "")
     ev = evaluate(ds, brief, kept, retriever, store, sl.public.scores, load_test,
-                  lambda step, status, detail: say("evaluation", "running", f"{step} {status} {detail}".strip()),
+                  lambda step, status, detail: say("evaluation", "running", f"{_(step)} {_(status)} {detail}".strip()),
                   settings, reuse)
     failed = [s for s in ev.steps if s["status"] == "failed"]
     say("evaluation", "failed" if not ev.retrieval_run else "done",
-        "; ".join(f"{s['step']}: {s['reason']}" for s in failed) or f"runs {ev.retrieval_run}, {ev.load_run}")
+        "; ".join(f"{_(s['step'])}: {s['reason']}" for s in failed)
+        or _("runs {retrieval}, {load}").format(retrieval=ev.retrieval_run, load=ev.load_run))
     if not ev.retrieval_run:
-        raise RuntimeError(f"the retrieval evaluation failed: {failed[0]['reason'] if failed else 'unknown'}")
+        raise RuntimeError(_("the retrieval evaluation failed: {reason}").format(
+            reason=failed[0]["reason"] if failed else _("unknown")))
     say("plan", "running", "")
     info = {c.key: c.info for c in sl.candidates}
     run = store.get(ev.retrieval_run)
     plans = {m: plan_candidate(m, brief, a, ds, run, store, info.get(m), retriever, flat_max_docs) for m in kept}
-    say("plan", "done", f"{len(plans)} plans")
+    say("plan", "done", _("{n} plans").format(n=len(plans)))
     decision = decide(brief, ev, plans, kept)
     say("verification", "running", "")
     verification = {"gates": gates(store, decision["recommended"], ev, brief),
@@ -86,10 +88,10 @@ def _run_decide(ds: Dataset, brief: Brief, models: list[str] | None, retriever, 
               "plans": plans, **decision, "verification": verification}
     if previous:
         verification["recheck"] = recheck(previous, record)
-    say("verification", "done", "; ".join(g["message"] for g in verification["gates"]) or "no gate (no winner)")
+    say("verification", "done", "; ".join(g["message"] for g in verification["gates"]) or _("no gate (no winner)"))
     record["run_id"] = save_decision(store, ds, brief, record, kept)
-    say("record", "done", f"run {record['run_id']}: " + (f"recommended {record['recommended']}"
-                                                          if record["recommended"] else record["reason"]))
+    say("record", "done", _("run {run}: recommended {model}").format(run=record["run_id"], model=record["recommended"])
+        if record["recommended"] else _("run {run}: {reason}").format(run=record["run_id"], reason=record["reason"]))
     return record
 
 

@@ -23,6 +23,7 @@ from types import SimpleNamespace
 from flows.decide.analysis import DataAnalysis, estimate_tokens
 from flows.decide.brief import Brief
 from rag.data.dataset import Dataset
+from rag.i18n import _
 
 FLAT_MAX_DOCS = 100_000       # exact search stays fast enough below this on one machine
 LITE_MAX_DOCS = 1_000_000     # Milvus Lite (one local process): prototyping and single-machine scale
@@ -34,9 +35,10 @@ TIMING_SAMPLE = 32            # documents encoded to time embedding
 
 def index_choice(n_docs: int, flat_max_docs: int = FLAT_MAX_DOCS) -> tuple[str, str]:
     if n_docs <= flat_max_docs:
-        return "FLAT", (f"{n_docs:,} documents ≤ {flat_max_docs:,}: exact search is fast enough, and recall is "
-                        "100 % by definition (no HNSW recall to measure)")
-    return "HNSW", f"{n_docs:,} documents > {flat_max_docs:,}: HNSW (M={HNSW_M}) for latency"
+        return "FLAT", _("{n} documents ≤ {limit}: exact search is fast enough, and recall is 100 % by definition "
+                         "(no HNSW recall to measure)").format(n=f"{n_docs:,}", limit=f"{flat_max_docs:,}")
+    return "HNSW", _("{n} documents > {limit}: HNSW (M={m}) for latency").format(n=f"{n_docs:,}",
+                                                                                limit=f"{flat_max_docs:,}", m=HNSW_M)
 
 
 def hnsw_recall(ds: Dataset, model: str, k: int, retriever) -> dict:
@@ -74,16 +76,17 @@ def vector_memory_mb(kind: str, dims: int | None, n_docs: int, index_type: str, 
 def _timing(spec, ds: Dataset) -> tuple[float | None, str]:
     """Seconds per document, measured by encoding a sample without the cache (None for BM25)."""
     if not spec.has_dense:
-        return None, "BM25 is computed by Milvus at insert: no embedding step"
+        return None, _("BM25 is computed by Milvus at insert: no embedding step")
     try:
         raw = spec.encoder().raw
         texts = [d.full_text for d in ds.documents[:TIMING_SAMPLE]]
         raw.encode(texts[:2])  # warm-up: the first call loads the weights
         t = time.perf_counter()
         raw.encode(texts)
-        return (time.perf_counter() - t) / max(len(texts), 1), f"measured on {len(texts)} documents here"
+        return (time.perf_counter() - t) / max(len(texts), 1), _("measured on {n} documents here").format(
+            n=len(texts))
     except Exception as e:  # an API down: said, not guessed
-        return None, f"not measured ({str(e).splitlines()[0][:160]})"
+        return None, _("not measured ({reason})").format(reason=str(e).splitlines()[0][:160])
 
 
 def script_for(model: str, k: int, retrieval_run, fmt: str = "pymilvus") -> str | None:
@@ -100,7 +103,7 @@ def script_for(model: str, k: int, retrieval_run, fmt: str = "pymilvus") -> str 
         run = SimpleNamespace(id=retrieval_run.id, dataset=retrieval_run.dataset, config=cfg, kind="sweep")
         return render_script(run, setup, fmt)
     except Exception as e:  # ExportRefused and friends: the plan says why
-        return f"# no script: {str(e).splitlines()[0][:200]}"
+        return "# " + _("no script: {reason}").format(reason=str(e).splitlines()[0][:200])
 
 
 def plan_candidate(model: str, brief: Brief, a: DataAnalysis, ds: Dataset, retrieval_run, store,
@@ -113,16 +116,18 @@ def plan_candidate(model: str, brief: Brief, a: DataAnalysis, ds: Dataset, retri
     index_type, index_why = index_choice(n, flat_max_docs)
     recall = None
     if index_type == "HNSW" and not spec.has_dense:
-        index_type, index_why = "SPARSE_INVERTED_INDEX", "BM25 only: Milvus' sparse inverted index (exact)"
+        index_type, index_why = "SPARSE_INVERTED_INDEX", _("BM25 only: Milvus' sparse inverted index (exact)")
     elif index_type == "HNSW" and retriever is None:
-        index_why += "; its recall against FLAT not measured (no Milvus connection given)"
+        index_why += _("; ") + _("its recall against FLAT not measured (no Milvus connection given)")
     elif index_type == "HNSW":
         try:
             recall = hnsw_recall(ds, model, brief.k, retriever)
-            index_why += (f"; measured here: recall@{brief.k} {recall['recall_at_k']:.4f} against FLAT over "
-                          f"{recall['questions']} questions (ef {recall['ef']})")
+            index_why += _("; ") + _("measured here: recall@{k} {recall} against FLAT over {n} questions "
+                                     "(ef {ef})").format(k=brief.k, recall=f"{recall['recall_at_k']:.4f}",
+                                                         n=recall["questions"], ef=recall["ef"])
         except Exception as e:  # a server that cannot build HNSW: said, not guessed
-            index_why += f"; its recall against FLAT not measured ({str(e).splitlines()[0][:160]})"
+            index_why += _("; ") + _("its recall against FLAT not measured ({reason})").format(
+                reason=str(e).splitlines()[0][:160])
     dims = None
     if spec.has_dense:
         dims = info.embed_dim if info and info.embed_dim else None
@@ -146,17 +151,19 @@ def plan_candidate(model: str, brief: Brief, a: DataAnalysis, ds: Dataset, retri
         "hnsw_recall": recall,
         "vector_memory_mb": round(vectors, 3), "weights_memory_mb": weights,
         "memory_mb": round(vectors + weights, 3),
-        "memory_basis": (f"{dims} dims × 4 bytes × {n:,} documents" if dims else "")
-        + (" + sparse postings (estimated)" if spec.has_sparse else "")
-        + (f" + {weights:g} MB weights" if weights else ""),
+        "memory_basis": (_("{dims} dims × 4 bytes × {n} documents").format(dims=dims, n=f"{n:,}") if dims else "")
+        + (" + " + _("sparse postings (estimated)") if spec.has_sparse else "")
+        + (" + " + _("{mb} MB weights").format(mb=f"{weights:g}") if weights else ""),
         "embed_seconds": round(per_doc * n, 2) if per_doc is not None else None, "embed_timing": timing_how,
         "corpus_tokens": corpus_tokens,
         "one_off_usd": round(corpus_tokens * price / 1e6, 6) if price == price else None,
         "cost_per_1k_usd": per_1k, "cost_basis": basis,
         "cost_month_usd": round(cost_month, 4) if cost_month == cost_month else None,
         "milvus": "server" if server else "lite",
-        "milvus_reason": ("a Milvus standalone/cluster or Zilliz Cloud (MILVUS_URI): " if server else
-                          "Milvus Lite as a local server fits: ")
-        + f"{n:,} documents (Lite ≤ {LITE_MAX_DOCS:,}), {brief.users} users (Lite ≤ {LITE_MAX_USERS})",
+        "milvus_reason": (_("a Milvus standalone/cluster or Zilliz Cloud (MILVUS_URI): {n} documents (Lite ≤ "
+                            "{max_docs}), {users} users (Lite ≤ {max_users})") if server else
+                          _("Milvus Lite as a local server fits: {n} documents (Lite ≤ {max_docs}), {users} users "
+                            "(Lite ≤ {max_users})")).format(n=f"{n:,}", max_docs=f"{LITE_MAX_DOCS:,}",
+                                                           users=brief.users, max_users=LITE_MAX_USERS),
         "script": script_for(model, brief.k, retrieval_run),
     }

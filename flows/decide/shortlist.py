@@ -30,6 +30,7 @@ from pathlib import Path
 
 from flows.decide.analysis import DataAnalysis
 from flows.decide.brief import Brief
+from rag.i18n import _
 from rag.models import catalog
 from rag.models.catalog import ModelInfo
 
@@ -68,29 +69,29 @@ class Candidate:
 def license_allows_commercial(info: ModelInfo | None) -> tuple[bool | None, str]:
     """(True/False/None = unknown, why) for commercial use."""
     if info is None:
-        return None, "license not in the catalog (your own model: check it)"
+        return None, _("license not in the catalog (your own model: check it)")
     lic = (info.license or "").lower()
     if not lic or lic == "not specified":
         if info.open_weights is False:
-            return True, "hosted API: commercial use under the provider's terms"
-        return None, "license not published"
+            return True, _("hosted API: commercial use under the provider's terms")
+        return None, _("license not published")
     if "nc" in lic.replace("-", " ").split() or "non-commercial" in lic or "noncommercial" in lic:
-        return False, f"license {info.license} forbids commercial use"
+        return False, _("license {license} forbids commercial use").format(license=info.license)
     if lic in COMMERCIAL:
-        return True, f"license {info.license}"
-    return None, f"license {info.license}: read its terms for commercial use"
+        return True, _("license {license}").format(license=info.license)
+    return None, _("license {license}: read its terms for commercial use").format(license=info.license)
 
 
 # ---------------------------------------------------------------- the rules: reason to exclude, or None
 
 def _rule_runs_here(c: Candidate, brief: Brief, a: DataAnalysis) -> str | None:
-    return None if c.runnable else "not runnable here: " + "; ".join(c.notes[-1:])
+    return None if c.runnable else _("not runnable here: {why}").format(why="; ".join(c.notes[-1:]))
 
 
 def _rule_where(c: Candidate, brief: Brief, a: DataAnalysis) -> str | None:
     hosted = c.price_per_mtok != 0 or (c.info is not None and c.info.open_weights is False)
     if brief.where == "local" and hosted:
-        return "a hosted API, and the brief allows local models only"
+        return _("a hosted API, and the brief allows local models only")
     return None
 
 
@@ -107,16 +108,18 @@ def _rule_language(c: Candidate, brief: Brief, a: DataAnalysis) -> str | None:
     lang = a.profile.main_language
     if c.kind == "sparse" or c.info is None or not c.info.languages or lang == "und":
         if c.info is not None and not c.info.languages and c.kind != "sparse":
-            c.notes.append("languages not published")
+            c.notes.append(_("languages not published"))
         return None
     return None if c.info.supports(lang) else \
-        f"does not list {lang} among its languages ({', '.join(c.info.languages[:4])}…)"
+        _("does not list {language} among its languages ({languages}…)").format(
+            language=lang, languages=", ".join(c.info.languages[:4]))
 
 
 def _rule_memory(c: Candidate, brief: Brief, a: DataAnalysis) -> str | None:
     mem = c.info.memory_mb if c.info else None
     if brief.memory_mb is not None and mem is not None and mem > brief.memory_mb:
-        return f"weights need {mem:,.0f} MB > the brief's {brief.memory_mb:,.0f} MB"
+        return _("weights need {mb} MB > the brief's {limit} MB").format(mb=f"{mem:,.0f}",
+                                                                           limit=f"{brief.memory_mb:,.0f}")
     return None
 
 
@@ -127,10 +130,11 @@ def _rule_length(c: Candidate, brief: Brief, a: DataAnalysis) -> str | None:
     if c.truncated is None:
         return None
     if c.truncated > brief.max_truncated:
-        return (f"max {c.info.max_tokens} tokens cuts {c.truncated:.0%} of the documents "
-                f"(> {brief.max_truncated:.0%} allowed)")
+        return _("max {tokens} tokens cuts {share} of the documents (> {allowed} allowed)").format(
+            tokens=c.info.max_tokens, share=f"{c.truncated:.0%}", allowed=f"{brief.max_truncated:.0%}")
     if c.truncated > 0:
-        c.notes.append(f"cuts {c.truncated:.0%} of the documents at {c.info.max_tokens} tokens")
+        c.notes.append(_("cuts {share} of the documents at {tokens} tokens").format(share=f"{c.truncated:.0%}",
+                                                                                  tokens=c.info.max_tokens))
     return None
 
 
@@ -163,7 +167,7 @@ def candidate_of(key: str, source: str) -> Candidate:
     if not ok:
         c.notes.append(why)
     if spec.kind == "sparse":
-        c.notes.append("BM25: no model to run; its tokenizer follows the data's language")
+        c.notes.append(_("BM25: no model to run; its tokenizer follows the data's language"))
     return c
 
 
@@ -214,23 +218,26 @@ def public_scores(cands: list[Candidate], cache: Path | None = None) -> PublicSc
     cache = cache or mteb_cache_dir()
     out = PublicScores(str(cache))
     if not (cache / "results").is_dir() and not (cache / "remote" / "results").is_dir():
-        out.note = (f"no mteb results cache at {cache}: public scores absent (online: `mteb.ResultCache()"
-                    ".download_from_remote()`, or set MTEB_CACHE to a copy)")
+        out.note = _("no mteb results cache at {cache}: public scores absent (online: "
+                     "`mteb.ResultCache().download_from_remote()`, or set MTEB_CACHE to a copy)").format(cache=cache)
         return out
     per = {c.key: _model_tasks(cache, c.info.name) for c in cands if c.info is not None}
     per = {k: v for k, v in per.items() if v}
     if not per:
-        out.note = f"the mteb results cache at {cache} has no results for these candidates"
+        out.note = _("the mteb results cache at {cache} has no results for these candidates").format(cache=cache)
         return out
     common = sorted(set.intersection(*(set(v) for v in per.values())))
     if not common:
-        out.note = "the candidates share no task in the mteb results cache: no comparable public score"
+        out.note = _("the candidates share no task in the mteb results cache: no comparable public score")
         return out
     out.tasks = common
     out.scores = {k: round(sum(v[t] for t in common) / len(common), 4) for k, v in per.items()}
     missing = [c.key for c in cands if c.key not in out.scores]
-    out.note = (f"mean main score over {len(common)} task(s) every scored candidate has: {', '.join(common[:6])}"
-                + ("…" if len(common) > 6 else "") + (f"; no public score: {', '.join(missing)}" if missing else ""))
+    tasks = ", ".join(common[:6]) + ("…" if len(common) > 6 else "")
+    out.note = (_("mean main score over {n} task(s) every scored candidate has: {tasks}; no public score: {missing}")
+                .format(n=len(common), tasks=tasks, missing=", ".join(missing)) if missing else
+                _("mean main score over {n} task(s) every scored candidate has: {tasks}").format(n=len(common),
+                                                                                                tasks=tasks))
     for c in cands:
         c.public = out.scores.get(c.key)
     return out
@@ -267,7 +274,7 @@ def survey(brief: Brief, a: DataAnalysis, exclude: set[str], size: int = SURVEY_
         c = Candidate(f"hf:{info.name}", "catalog", "dense", info, runnable=True)
         check(c, brief, a)
         if c.excluded is None and (not brief.commercial or license_allows_commercial(info)[0]):
-            c.notes.append("not evaluated: fetch its weights and name it as st:FOLDER")
+            c.notes.append(_("not evaluated: fetch its weights and name it as st:FOLDER"))
             out.append(c)
     return out[:size], len(out)
 

@@ -18,12 +18,12 @@ from rag.i18n import N_, _, ngettext
 WHERE_TEXTS = (N_("local models only (open weights, data stays here)"), N_("local models and hosted APIs"))
 
 STEP_INFO = {  # step -> (title, expert pages that show its result in full); a new step is one entry
-    "brief": ("1 · Brief", []),
-    "data": ("2 · Data", ["pages/1_Data.py"]),
-    "shortlist": ("3 · Shortlist", ["pages/2_Index.py"]),
-    "evaluation": ("4 · Evaluation", ["pages/3_Retrieval.py", "pages/4_RAG_quality.py", "pages/5_Load_test.py"]),
-    "plan": ("5 · Plan", ["pages/7_Sweep.py"]),
-    "verification": ("6 · Verification", ["pages/6_History.py"]),
+    "brief": (N_("1 · Brief"), []),
+    "data": (N_("2 · Data"), ["pages/1_Data.py"]),
+    "shortlist": (N_("3 · Shortlist"), ["pages/2_Index.py"]),
+    "evaluation": (N_("4 · Evaluation"), ["pages/3_Retrieval.py", "pages/4_RAG_quality.py", "pages/5_Load_test.py"]),
+    "plan": (N_("5 · Plan"), ["pages/7_Sweep.py"]),
+    "verification": (N_("6 · Verification"), ["pages/6_History.py"]),
 }
 
 
@@ -64,7 +64,7 @@ def _evaluation(r: dict) -> str:
     p95 = {m: v for m, v in ev["p95_ms"].items() if v is not None}
     if p95:
         parts.append("p95 " + " · ".join(f"{m} {v:g} ms" for m, v in p95.items()))
-    parts += [f"{s['step']} {s['status']}: {s['reason']}" for s in ev["steps"] if s["status"] != "done"]
+    parts += [f"{_(s['step'])} {_(s['status'])}: {s['reason']}" for s in ev["steps"] if s["status"] != "done"]
     return "; ".join(parts)
 
 

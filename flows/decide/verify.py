@@ -21,6 +21,7 @@ import math
 from flows.decide.brief import Brief
 from flows.decide.evaluate import Evaluation
 from rag.data.dataset import Dataset
+from rag.i18n import _
 
 
 def _floor(x: float, digits: int = 3) -> float:
@@ -59,7 +60,8 @@ def regression_file(ds: Dataset, store, ev: Evaluation, winner: str | None, k: i
         if expected:
             questions.append({"id": q.id, "question": q.text, "expected_top": expected, "top": ranking})
     return {"dataset": ds.name, "dataset_source": ds.source, "model": winner, "k": k, "run": ev.retrieval_run,
-            "questions": questions, "rule": f"each expected_top document must stay in the model's top {k}"}
+            "questions": questions,
+            "rule": _("each expected_top document must stay in the model's top {k}").format(k=k)}
 
 
 def regression_failures(regression: dict, rankings: dict[str, list[str]]) -> list[str]:
@@ -70,7 +72,8 @@ def regression_failures(regression: dict, rankings: dict[str, list[str]]) -> lis
         top = rankings.get(q["id"], [])[:k]
         lost = [d for d in q["expected_top"] if d not in top]
         if lost:
-            out.append(f"{q['id']} ({q['question'][:60]}): lost {', '.join(lost)}")
+            out.append(_("{id} ({question}): lost {documents}").format(id=q["id"], question=q["question"][:60],
+                                                                      documents=", ".join(lost)))
     return out
 
 
@@ -83,8 +86,8 @@ def check_regression(regression: dict, ds: Dataset, retriever, model: str | None
     found = retriever.search_all(ds, [model], k=k)
     rankings = {q: [d for d, _ in hits] for q, hits in found.rankings[model].items()}
     questions = regression.get("questions", [])
-    gone = [f"{q['id']} ({q['question'][:60]}): not a judged question of {ds.name}" for q in questions
-            if q["id"] not in rankings]
+    gone = [_("{id} ({question}): not a judged question of {dataset}").format(
+        id=q["id"], question=q["question"][:60], dataset=ds.name) for q in questions if q["id"] not in rankings]
     lost = regression_failures({**regression, "questions": [q for q in questions if q["id"] in rankings]}, rankings)
     return {"model": model, "k": k, "collection": found.collections.get(model), "questions": len(questions),
             "failures": gone + lost, "passes": not (gone or lost)}
@@ -105,17 +108,19 @@ def recheck(old: dict, new: dict) -> dict:
     holds = old.get("recommended") == new.get("recommended")
     brief_changed = {k: [ob.get(k), nb.get(k)] for k in sorted(ob.keys() | nb.keys()) if ob.get(k) != nb.get(k)}
     data_changed = (old.get("profile") or {}).get("dataset_hash") != (new.get("profile") or {}).get("dataset_hash")
-    summary = (f"the decision holds: {new.get('recommended')}" if holds else
-               f"the decision changed: {old.get('recommended')} → {new.get('recommended')}")
+    parts = [_("the decision holds: {model}").format(model=new.get("recommended")) if holds else
+             _("the decision changed: {before} → {after}").format(before=old.get("recommended"),
+                                                                 after=new.get("recommended"))]
     added, removed = sorted(nc.keys() - oc.keys()), sorted(oc.keys() - nc.keys())
     if added:
-        summary += f"; new candidates {', '.join(added)}"
+        parts.append(_("new candidates {models}").format(models=", ".join(added)))
     if removed:
-        summary += f"; no longer evaluated {', '.join(removed)}"
+        parts.append(_("no longer evaluated {models}").format(models=", ".join(removed)))
     if data_changed:
-        summary += "; the data changed"
+        parts.append(_("the data changed"))
     if brief_changed:
-        summary += f"; the brief changed ({', '.join(brief_changed)})"
+        parts.append(_("the brief changed ({fields})").format(fields=", ".join(brief_changed)))
+    summary = _("; ").join(parts)
     return {"holds": holds, "before": old.get("recommended"), "after": new.get("recommended"),
             "added": added, "removed": removed, "changes": changes, "brief_changed": brief_changed,
             "data_changed": data_changed, "summary": summary}
