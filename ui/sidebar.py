@@ -43,7 +43,9 @@ def sidebar_status() -> None:
         with st.expander(_("Models")):
             # this session's keys and the server's limits too (bm25 needs Milvus >= 2.5)
             for spec, ok, why in models_on(server_capabilities(), session_settings()):
-                st.markdown(f"{'🟢' if ok else '⚪'} **{spec.name}** — {spec.label}" + ("" if ok else f"  \n_{why}_"))
+                # a registry label is a catalog key (N_); a reason is formed in the reader's language already
+                st.markdown(f"{'🟢' if ok else '⚪'} **{spec.name}** — {_(spec.label)}"
+                            + ("" if ok else f"  \n_{_(why)}_"))
 
 
 def _llm_status() -> None:
@@ -79,8 +81,9 @@ def restart_note(within_s: float = 24 * 3600) -> str | None:
     if r is None or time.time() - r["time"] > within_s:
         return None
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r["time"]))
-    return (f"Milvus Lite (embedded) stopped and was restarted at {when} ({r['reason']}); the job went on at "
-            f"{r['uri']}. Details: {get_settings().path('logs', 'milvus.log')}")
+    return _("Milvus Lite (embedded) stopped and was restarted at {when} ({reason}); the job went on at {uri}. "
+             "Details: {log}").format(when=when, reason=r["reason"], uri=r["uri"],
+                                      log=get_settings().path("logs", "milvus.log"))
 
 
 @st.cache_data(ttl=60, show_spinner=False)
