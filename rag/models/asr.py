@@ -246,7 +246,7 @@ def transcribe(ds: Dataset, asr_spec: str, progress: Progress | None = None,
             raise ValueError(_("{name} is an image dataset: {spec} transcribes audio and video datasets only")
                              .format(name=ds.name, spec=asr_spec))
         raise ValueError(_("{name} is a {modality} dataset: {spec} transcribes audio and video datasets only")
-                         .format(name=ds.name, modality=ds.modality, spec=asr_spec))
+                         .format(name=ds.name, modality=_(ds.modality), spec=asr_spec))
     folder = asr_spec[len(PREFIX):].strip()
     problem = asr_problem(folder)
     if problem:

@@ -43,7 +43,7 @@ def query_kind_problem(spec: ModelSpec, kind: str, n: int) -> str:
         return _("{model} embeds text only: it cannot embed the {n} image queries; use a clip:FOLDER or img:FOLDER "
                  "model").format(model=spec.ref, n=n)
     return _("{model} embeds text only: it cannot embed the {n} {kind} queries; use a clip:FOLDER or img:FOLDER "
-             "model").format(model=spec.ref, n=n, kind=kind)
+             "model").format(model=spec.ref, n=n, kind=_(kind))
 
 
 def file_sha256(path: str) -> str:
