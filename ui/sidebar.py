@@ -7,7 +7,7 @@ import time
 
 import streamlit as st
 
-from rag.i18n import _
+from rag.i18n import _, tidy
 from ui.interface_language import language_switch
 from ui.resources import server_capabilities, shared_retriever
 from ui.sign_in import account_box
@@ -28,8 +28,8 @@ def sidebar_status() -> None:
         try:  # ping over the cached connection: no new client on every rerun
             wb = shared_retriever()
             wb.store.ping()
-            ok, msg = True, _("{server} answers ({capabilities})").format(server=wb.info.describe(),
-                                                                         capabilities=wb.store.capabilities.short())
+            ok, msg = True, tidy(_("{server} answers ({capabilities})").format(
+                server=wb.info.describe(), capabilities=wb.store.capabilities.short()))
         except MilvusUnavailable as e:
             ok, msg = False, str(e)
         (st.success if ok else st.error)(msg, icon="🗄️")

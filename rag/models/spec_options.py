@@ -65,7 +65,8 @@ def split_options(spec: str) -> tuple[str, dict]:
         key, eq, raw = part.partition("=")
         key = key.strip()
         if key not in OPTIONS or not eq:
-            known = ", ".join(f"{k} ({_(what)})" for k, (_check, what) in OPTIONS.items())
+            known = _(", ").join(_("{key} ({what})").format(key=k, what=_(what))
+                                 for k, (_check, what) in OPTIONS.items())
             raise ModelUnavailable(_("model {spec}: unknown option {option}; give #key=value&… with key one of "
                                      "{known}").format(spec=repr(spec), option=repr(part), known=known))
         opts[key] = OPTIONS[key][0](key, unquote(raw))
