@@ -187,13 +187,13 @@ def verdict_section(cmp) -> None:
 def comparison_summary(cmp) -> None:
     """The History page's comparison of one metric: verdicts, the table, paired differences when several."""
     st.markdown("\n".join(f"- {sentence}" for sentence in cmp.verdicts()))
-    table = display_frame(cmp.table(), CI_REASONS)
+    table = localized(display_frame(cmp.table(), CI_REASONS))  # headers in the reader's language, as verdict_section
     st.dataframe(table, hide_index=True, column_config=label_columns(table, "model", _("model")))
     if len(cmp.scores) > 1:
         st.caption(_("Paired differences (A − B) on the queries both scored; p Holm-corrected; the CI inverts the "
                      "same test at the pair's Holm level (ci_level), so it excludes 0 exactly when significant; "
                      "mdd = smallest difference these queries detect with 80% power."))
-        pairs = pairs_frame(cmp)
+        pairs = localized(pairs_frame(cmp))
         st.dataframe(pairs, hide_index=True, column_config=label_columns(
             pairs, "model_a", "model_b", _("model_a"), _("model_b")))
 
