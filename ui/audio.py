@@ -117,17 +117,18 @@ def audio_form(load) -> None:
     """The Data page's audio folder source (``load``: the Data page's load-and-report)."""
     from rag.data.audio import load_audio_folder
 
-    folder = st.text_input(_("Audio folder (corpus/ of .wav/.flac/.ogg/.mp3/.m4a, queries.jsonl, qrels/test.tsv; "
-                             "captions.jsonl and transcripts.jsonl optional)"), placeholder="/path/to/my-sounds",
-                           key="audio_folder")
+    folder = st.text_input(  # i18n: internal (placeholders: a path / spec as typed)
+        _("Audio folder (corpus/ of .wav/.flac/.ogg/.mp3/.m4a, queries.jsonl, qrels/test.tsv; "
+          "captions.jsonl and transcripts.jsonl optional)"), placeholder="/path/to/my-sounds", key="audio_folder")
     split = st.text_input(_("qrels split"), value="test", key="audio_split")
     st.caption(_('queries.jsonl holds text queries ({"_id": "t1", "text": "a dog barking"}) and audio queries '
                  '({"_id": "a1", "audio": "queries/a1.wav"}); a sound\'s id is its file name without the '
                  'extension.'))
-    asr = st.text_input(_("Speech to text (optional): asr:FOLDER, a Whisper folder"), key="audio_asr",
-                        placeholder="asr:/models/whisper-small",
-                        help=_("transcribes every sound into timed text segments (ids file.wav@12.0-15.5) and "
-                               "loads those as a text dataset: every text model and BM25 then apply"))
+    asr = st.text_input(  # i18n: internal (placeholders: a path / spec as typed)
+        _("Speech to text (optional): asr:FOLDER, a Whisper folder"), key="audio_asr",
+        placeholder="asr:/models/whisper-small",
+        help=_("transcribes every sound into timed text segments (ids file.wav@12.0-15.5) and "
+               "loads those as a text dataset: every text model and BM25 then apply"))
     if st.button(_("Load audio folder"), type="primary", disabled=not folder.strip(), key="audio_load"):
         if asr.strip():
             load(transcribed, folder.strip(), split=split, asr=asr.strip())

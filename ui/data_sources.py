@@ -134,8 +134,9 @@ def beir_form() -> None:
 def image_form() -> None:
     from rag.data.images import load_image_folder
 
-    folder = st.text_input(_("Image folder (corpus/ of .png, .jpg or .webp files, queries.jsonl, qrels/<split>.tsv; "
-                             "captions.jsonl optional)"), placeholder="/path/to/my-images", key="image_folder")
+    folder = st.text_input(  # i18n: internal (placeholders: a path / spec as typed)
+        _("Image folder (corpus/ of .png, .jpg or .webp files, queries.jsonl, qrels/<split>.tsv; "
+          "captions.jsonl optional)"), placeholder="/path/to/my-images", key="image_folder")
     split = st.text_input(_("qrels split"), value="test", key="image_split")
     st.caption(_('queries.jsonl holds text queries ({{"_id": "t1", "text": "a red circle"}}) and image queries '
                  '({{"_id": "i1", "image": "queries/i1.png"}}); an image\'s id is its file name without the '

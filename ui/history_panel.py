@@ -87,8 +87,8 @@ def report_download(store, ids: list[str], key: str) -> None:
             show_error(e, _("Building the report"))
     html = st.session_state.get(f"{key}_html")
     if html:
-        st.download_button("⬇️ report.html", html, file_name=f"report-{'-'.join(ids)[:60]}.html",
-                           mime=MIME["html"], key=f"{key}_dl")
+        st.download_button(  # i18n: internal (the label is the file's name)
+            "⬇️ report.html", html, file_name=f"report-{'-'.join(ids)[:60]}.html", mime=MIME["html"], key=f"{key}_dl")
 
 
 def _export_and_delete(store, run) -> None:

@@ -29,7 +29,7 @@ MODEL_KINDS = (N_("dense"), N_("sparse"), N_("hybrid"))  # a registry model's ki
 def models_frame(models) -> pd.DataFrame:
     """One row per registry model: whether it can run here and, when not, why (English: the frame the tests read;
     shown through ``ui.tables.localized``)."""
-    return pd.DataFrame([{"model": m.name, "what": m.label, "kind": m.kind, "can run": "🟢 yes" if ok else "⚪ no",
+    return pd.DataFrame([{"model": m.name, "what": _(m.label), "kind": m.kind, "can run": "🟢 yes" if ok else "⚪ no",
                           "why not": missing() if ok else _(why)} for m, ok, why in models])
 
 
@@ -104,7 +104,7 @@ def collections_panel(cfg) -> None:
                  "build (same dataset, model, chunking and index, changed documents)."))
     cols = wb.store.collections()
     st.dataframe(localized(display_frame(pd.DataFrame(cols), COLLECTION_REASONS) if cols else
-                           pd.DataFrame([{"name": missing("no collections yet: build one above"), "rows": "0"}])),
+                           pd.DataFrame([{"name": missing(N_("no collections yet: build one above")), "rows": "0"}])),
                  hide_index=True, width="stretch",
                  # every collection in view up to 40 (auto shows ten), then the grid scrolls
                  height=TABLE_ROW_PX * (min(max(len(cols), 1), 40) + 1) + 3)

@@ -169,8 +169,9 @@ def llm_picker(role: str, options: list[str], default: str) -> tuple[str, str | 
         return kind, None
     model = c2.text_input(_("{role} model").format(role=_(role)), PROVIDERS[kind].default_model,
                           key=f"{role}_{kind}_model")
+    tip = PROVIDERS[kind].help
     url = c3.text_input(_("{role} base URL").format(role=_(role)), PROVIDERS[kind].base_url or "",
-                        key=f"{role}_{kind}_url", help=PROVIDERS[kind].help) or None
+                        key=f"{role}_{kind}_url", help=_(tip) if tip else None) or None
     return f"{kind}:{model}", url
 
 

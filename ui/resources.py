@@ -20,7 +20,7 @@ from rag.i18n import _
 from ui.state import index_config, session_settings
 
 
-@st.cache_resource(show_spinner="Starting Milvus…")
+@st.cache_resource(show_spinner=False)
 def milvus_info():
     from rag.milvus.server import ensure_milvus
 
@@ -28,11 +28,18 @@ def milvus_info():
 
 
 @st.cache_resource(show_spinner=False)
-def shared_retriever():
-    """The one Retriever (one Milvus client) of this process; pages use copies from ``retriever()``."""
+def _shared_retriever():
     from rag.retrieval import Retriever
 
     return Retriever(milvus_info())
+
+
+def shared_retriever():
+    """The one Retriever (one Milvus client) of this process; pages use copies from ``retriever()``. The spinner
+    is this session's own, in its language (a cache decorator's text is fixed at import); Streamlit shows it only
+    after 0.5 s, so a cached call draws nothing."""
+    with st.spinner(_("Starting Milvus…")):
+        return _shared_retriever()
 
 
 def retriever(cfg=None):

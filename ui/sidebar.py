@@ -7,7 +7,7 @@ import time
 
 import streamlit as st
 
-from rag.i18n import _
+from rag.i18n import _, tidy
 from ui.interface_language import language_switch
 from ui.resources import server_capabilities, shared_retriever
 from ui.sign_in import account_box
@@ -28,8 +28,8 @@ def sidebar_status() -> None:
         try:  # ping over the cached connection: no new client on every rerun
             wb = shared_retriever()
             wb.store.ping()
-            ok, msg = True, _("{server} answers ({capabilities})").format(server=wb.info.describe(),
-                                                                         capabilities=wb.store.capabilities.short())
+            ok, msg = True, tidy(_("{server} answers ({capabilities})").format(
+                server=wb.info.describe(), capabilities=wb.store.capabilities.short()))
         except MilvusUnavailable as e:
             ok, msg = False, str(e)
         (st.success if ok else st.error)(msg, icon="🗄️")
@@ -43,7 +43,9 @@ def sidebar_status() -> None:
         with st.expander(_("Models")):
             # this session's keys and the server's limits too (bm25 needs Milvus >= 2.5)
             for spec, ok, why in models_on(server_capabilities(), session_settings()):
-                st.markdown(f"{'🟢' if ok else '⚪'} **{spec.name}** — {spec.label}" + ("" if ok else f"  \n_{why}_"))
+                # a registry label is a catalog key (N_); a reason is formed in the reader's language already
+                st.markdown(f"{'🟢' if ok else '⚪'} **{spec.name}** — {_(spec.label)}"
+                            + ("" if ok else f"  \n_{_(why)}_"))
 
 
 def _llm_status() -> None:
@@ -79,8 +81,9 @@ def restart_note(within_s: float = 24 * 3600) -> str | None:
     if r is None or time.time() - r["time"] > within_s:
         return None
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r["time"]))
-    return (f"Milvus Lite (embedded) stopped and was restarted at {when} ({r['reason']}); the job went on at "
-            f"{r['uri']}. Details: {get_settings().path('logs', 'milvus.log')}")
+    return _("Milvus Lite (embedded) stopped and was restarted at {when} ({reason}); the job went on at {uri}. "
+             "Details: {log}").format(when=when, reason=r["reason"], uri=r["uri"],
+                                      log=get_settings().path("logs", "milvus.log"))
 
 
 @st.cache_data(ttl=60, show_spinner=False)

@@ -61,7 +61,7 @@ def refused(folder: str) -> bool:
     try:
         get_settings().folder_under_roots(folder)
     except ValueError as e:
-        st.error(f"Not loaded: {e}", icon="⚠️")
+        st.error(_("Not loaded: {error}").format(error=e), icon="⚠️")
         return True
     return False
 

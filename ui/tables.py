@@ -187,13 +187,13 @@ def verdict_section(cmp) -> None:
 def comparison_summary(cmp) -> None:
     """The History page's comparison of one metric: verdicts, the table, paired differences when several."""
     st.markdown("\n".join(f"- {sentence}" for sentence in cmp.verdicts()))
-    table = display_frame(cmp.table(), CI_REASONS)
+    table = localized(display_frame(cmp.table(), CI_REASONS))  # headers in the reader's language, as verdict_section
     st.dataframe(table, hide_index=True, column_config=label_columns(table, "model", _("model")))
     if len(cmp.scores) > 1:
-        st.caption("Paired differences (A − B) on the queries both scored; p Holm-corrected; the CI inverts the "
-                   "same test at the pair's Holm level (ci_level), so it excludes 0 exactly when significant; "
-                   "mdd = smallest difference these queries detect with 80% power.")
-        pairs = pairs_frame(cmp)
+        st.caption(_("Paired differences (A − B) on the queries both scored; p Holm-corrected; the CI inverts the "
+                     "same test at the pair's Holm level (ci_level), so it excludes 0 exactly when significant; "
+                     "mdd = smallest difference these queries detect with 80% power."))
+        pairs = localized(pairs_frame(cmp))
         st.dataframe(pairs, hide_index=True, column_config=label_columns(
             pairs, "model_a", "model_b", _("model_a"), _("model_b")))
 
@@ -220,7 +220,7 @@ def query_drilldown(ds, result) -> None:
         if ds.modality == "video":
             from ui.video import video_players
 
-            with st.expander("Watch: each model's top videos (from their best frame)", expanded=True):
+            with st.expander(_("Watch: each model's top videos (from their best frame)"), expanded=True):
                 video_players(ds, result, qid)
     else:
         if ds.modality == "audio":
@@ -235,12 +235,12 @@ def query_drilldown(ds, result) -> None:
         if ds.modality == "audio":
             from ui.audio import result_players
 
-            with st.expander("Listen: each model's top results", expanded=True):
+            with st.expander(_("Listen: each model's top results"), expanded=True):
                 result_players(ds, result, qid)
         elif ds.documents and segment_media(ds, ds.documents[0].id):  # an asr: transcript: play the segments
             from ui.audio import segment_players
 
-            with st.expander("Listen: each model's top segments (from their start time)", expanded=True):
+            with st.expander(_("Listen: each model's top segments (from their start time)"), expanded=True):
                 segment_players(ds, result, qid)
     st.caption(legend())
     with st.expander(_("Drill-down: scores and grades")):
@@ -283,13 +283,14 @@ def rag_drilldown(rows: list[dict], active: list[str]) -> None:
     import evaluators.rag.tables as report
 
     labels = row_labels(rows)
-    row = rows[st.selectbox("Drill down", list(labels), format_func=labels.get)]
+    row = rows[st.selectbox(_("Drill down"), list(labels), format_func=labels.get)]
     ctx, scores, reasons = report.drilldown(row, active)
-    st.markdown(f"**Question:** {row.get('question') or missing('no question text')}  \n"
-                f"**Answer:** {row.get('response') or missing('no answer generated')}  \n"
-                f"**Reference:** {row.get('reference') or '— (none: reference-based metrics are n/a)'}")
+    st.markdown(_("**Question:** {question}  \n**Answer:** {answer}  \n**Reference:** {reference}").format(
+        question=row.get("question") or missing(N_("no question text")),
+        answer=row.get("response") or missing(N_("no answer generated")),
+        reference=row.get("reference") or "— " + _("(none: reference-based metrics are n/a)")))
     st.dataframe(ctx, hide_index=True, width="stretch")
     st.dataframe(scores, hide_index=True, width="stretch")
     if not reasons.empty:
-        st.markdown("**The judge's reasons** (statements and verdicts as Ragas parsed them)")
+        st.markdown(_("**The judge's reasons** (statements and verdicts as Ragas parsed them)"))
         st.dataframe(reasons, hide_index=True, width="stretch")

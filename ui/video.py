@@ -53,18 +53,19 @@ def video_form(load) -> None:
     """The Data page's video folder source (``load``: the Data page's load-and-report)."""
     from rag.data.video import load_video_folder
 
-    folder = st.text_input(_("Video folder (corpus/ of .mp4/.webm/.mkv, queries.jsonl, qrels/test.tsv; "
-                             "captions.jsonl and transcripts.jsonl optional)"), placeholder="/path/to/my-videos",
-                           key="video_folder")
+    folder = st.text_input(  # i18n: internal (placeholders: a path / spec as typed)
+        _("Video folder (corpus/ of .mp4/.webm/.mkv, queries.jsonl, qrels/test.tsv; "
+          "captions.jsonl and transcripts.jsonl optional)"), placeholder="/path/to/my-videos", key="video_folder")
     split = st.text_input(_("qrels split"), value="test", key="video_split")
     st.caption(_('queries.jsonl holds text queries ({text_example}) and image queries ({image_example}); a video\'s '
                  'id is its file name without the extension. clip:/img: models search its frames (SPEC#fps=0.5 sets '
                  'the rate; default 1 a second).').format(text_example='{"_id": "t1", "text": "a red car"}',
                                                           image_example='{"_id": "i1", "image": "queries/car.png"}'))
-    asr = st.text_input(_("Speech to text (optional): asr:FOLDER, a Whisper folder"), key="video_asr",
-                        placeholder="asr:/models/whisper-small",
-                        help=_("transcribes every video's audio track into timed text segments (ids "
-                               "clip.mp4@12.0-15.5) and loads those as a text dataset"))
+    asr = st.text_input(  # i18n: internal (placeholders: a path / spec as typed)
+        _("Speech to text (optional): asr:FOLDER, a Whisper folder"), key="video_asr",
+        placeholder="asr:/models/whisper-small",
+        help=_("transcribes every video's audio track into timed text segments (ids "
+               "clip.mp4@12.0-15.5) and loads those as a text dataset"))
     if st.button(_("Load video folder"), type="primary", disabled=not folder.strip()):
         if asr.strip():
             load(transcribed, folder.strip(), split=split, asr=asr.strip(), medium="video")

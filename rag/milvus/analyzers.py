@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rag.i18n import N_, _
 from rag.milvus.capabilities import Capabilities, MilvusUnsupported
 
 # Lucene's English stop-word set (what Pyserini's BM25 baselines use).
@@ -55,31 +56,31 @@ class Analyzer:
     def reason_not_on(self, caps: Capabilities | None) -> str | None:
         """Why this Milvus cannot run the analyzer, or None (no server known: assume Milvus Lite)."""
         if caps is None or caps.lite:
-            return None if self.lite else (f"the {self.name} analyzer needs a Milvus server >= "
-                                           f"{'.'.join(map(str, self.since))}; Milvus Lite has only the "
-                                           "standard and jieba tokenizers")
+            return None if self.lite else _(
+                "the {name} analyzer needs a Milvus server >= {version}; Milvus Lite has only the standard and "
+                "jieba tokenizers").format(name=self.name, version=".".join(map(str, self.since)))
         n = caps.number
         if n is not None and tuple(n[:len(self.since)]) < self.since:
-            return (f"the {self.name} analyzer needs Milvus >= {'.'.join(map(str, self.since))}; "
-                    f"this server is {'.'.join(map(str, n))}")
+            return _("the {name} analyzer needs Milvus >= {version}; this server is {server}").format(
+                name=self.name, version=".".join(map(str, self.since)), server=".".join(map(str, n)))
         return None
 
 
 ANALYZERS: dict[str, Analyzer] = {a.name: a for a in (
     Analyzer("english", {"tokenizer": "standard",
                          "filter": ["lowercase", {"type": "stop", "stop_words": ENGLISH_STOP_WORDS}]},
-             ("en",), "standard tokenizer + lowercase + English stop words", lite=True),
+             ("en",), N_("standard tokenizer + lowercase + English stop words"), lite=True),
     Analyzer("standard", {"tokenizer": "standard", "filter": ["lowercase"]}, (SPACE_SEPARATED,),
-             "standard tokenizer + lowercase: languages written with spaces between words", lite=True),
-    Analyzer("jieba", {"tokenizer": "jieba"}, ("zh",), "jieba Chinese word segmentation", lite=True),
+             N_("standard tokenizer + lowercase: languages written with spaces between words"), lite=True),
+    Analyzer("jieba", {"tokenizer": "jieba"}, ("zh",), N_("jieba Chinese word segmentation"), lite=True),
     Analyzer("chinese", {"type": "chinese"}, ("zh",),
-             "Milvus' Chinese analyzer (jieba + cnalphanumonly filter)", lite=False),
+             N_("Milvus' Chinese analyzer (jieba + cnalphanumonly filter)"), lite=False),
     Analyzer("lindera-ja", {"tokenizer": {"type": "lindera", "dict_kind": "ipadic"}}, ("ja",),
-             "lindera with the IPADIC dictionary (Japanese)", lite=False),
+             N_("lindera with the IPADIC dictionary (Japanese)"), lite=False),
     Analyzer("lindera-ko", {"tokenizer": {"type": "lindera", "dict_kind": "ko-dic"}}, ("ko",),
-             "lindera with the ko-dic dictionary (Korean)", lite=False),
+             N_("lindera with the ko-dic dictionary (Korean)"), lite=False),
     Analyzer("icu", {"tokenizer": "icu", "filter": ["lowercase"]}, (SPACE_SEPARATED, "th", "lo", "km", "my"),
-             "ICU word boundaries (Thai, Lao, Khmer, Burmese and spaced languages)", lite=False,
+             N_("ICU word boundaries (Thai, Lao, Khmer, Burmese and spaced languages)"), lite=False,
              since=(2, 5, 11)),
 )}
 
@@ -103,7 +104,8 @@ def analyzer_names() -> list[str]:
 def check_name(name: str) -> str:
     """The name if known, else ValueError listing the choices."""
     if name != AUTO and name not in ANALYZERS:
-        raise ValueError(f"unknown BM25 analyzer {name!r}; choose from {', '.join(analyzer_names())}")
+        raise ValueError(_("unknown BM25 analyzer {name}; choose from {choices}").format(
+            name=repr(name), choices=", ".join(analyzer_names())))
     return name
 
 
@@ -126,8 +128,10 @@ class AnalyzerChoice:
         return {**out, "note": self.note} if self.note else out
 
     def label(self) -> str:
-        how = f"chosen for {_language_name(self.language)}" if self.chosen == AUTO else "set by you"
-        return f"{self.name} ({how})"
+        if self.chosen == AUTO:
+            return _("{name} (chosen for {language})").format(name=self.name,
+                                                             language=_language_name(self.language))
+        return _("{name} (set by you)").format(name=self.name)
 
 
 def _language_name(code: str) -> str:
@@ -147,9 +151,9 @@ def choose_analyzer(language: str, caps: Capabilities | None, requested: str = A
     if requested != AUTO:
         a = ANALYZERS[requested]
         if (why := a.reason_not_on(caps)) is not None:
-            raise MilvusUnsupported(f"BM25 analyzer {requested}: {why}")
-        note = "" if a.handles(language) else (f"{a.name} does not tokenize {_language_name(language)}, "
-                                                "the corpus' main language")
+            raise MilvusUnsupported(_("BM25 analyzer {name}: {why}").format(name=requested, why=why))
+        note = "" if a.handles(language) else _("{name} does not tokenize {language}, the corpus' main "
+                                                "language").format(name=a.name, language=_language_name(language))
         return AnalyzerChoice(a.name, a.params, language, "user", note)
     names = PREFERRED.get(language) or (("standard",) if language not in NO_SPACES else ("icu",))
     reasons = []
@@ -159,7 +163,8 @@ def choose_analyzer(language: str, caps: Capabilities | None, requested: str = A
         if why is None:
             return AnalyzerChoice(a.name, a.params, language, AUTO)
         reasons.append(why)
-    raise MilvusUnsupported(
-        f"BM25 cannot tokenize {_language_name(language)} on {where}: {'; '.join(reasons)}. The standard "
-        f"tokenizer would keep each run of {_language_name(language)} characters as one token, so BM25 "
-        "would miss almost every match; use a Milvus server that has it (MILVUS_URI) or a dense model")
+    raise MilvusUnsupported(_(
+        "BM25 cannot tokenize {language} on {server}: {reasons}. The standard tokenizer would keep each run of "
+        "{language} characters as one token, so BM25 would miss almost every match; use a Milvus server that "
+        "has it (MILVUS_URI) or a dense model").format(language=_language_name(language), server=where,
+                                                      reasons="; ".join(reasons)))

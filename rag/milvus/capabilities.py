@@ -17,12 +17,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rag.i18n import N_, _
+
 # feature -> (first Milvus version with it, what it is called in messages)
 FEATURES: dict[str, tuple[tuple[int, int], str]] = {
-    "sparse": ((2, 4), "sparse vectors"),
-    "hybrid_search": ((2, 4), "hybrid search"),
-    "bm25": ((2, 5), "BM25 function"),
-    "analyzer": ((2, 5), "text analyzer"),
+    "sparse": ((2, 4), N_("sparse vectors")),
+    "hybrid_search": ((2, 4), N_("hybrid search")),
+    "bm25": ((2, 5), N_("BM25 function")),
+    "analyzer": ((2, 5), N_("text analyzer")),
 }
 # model kind -> features its collection and search need
 KIND_NEEDS: dict[str, tuple[str, ...]] = {
@@ -34,8 +36,7 @@ KIND_NEEDS: dict[str, tuple[str, ...]] = {
 INDEX_SINCE: dict[str, tuple[int, int]] = {"HNSW_SQ": (2, 6), "HNSW_PQ": (2, 6), "HNSW_PRQ": (2, 6),
                                            "IVF_RABITQ": (2, 6)}
 # what Milvus Lite 3.x cannot build (measured: FAISS-backed, no PQ, no disk index)
-LITE_NO_INDEX = {"IVF_PQ": "Milvus Lite has no IVF_PQ", "DISKANN": "Milvus Lite has no DISKANN",
-                 "SCANN": "Milvus Lite has no SCANN"}
+LITE_NO_INDEX = ("IVF_PQ", "DISKANN", "SCANN")
 
 
 class MilvusUnsupported(ValueError):
@@ -62,7 +63,7 @@ class Capabilities:
 
     def short(self) -> str:
         n = self.number
-        return f"{self.server} {'.'.join(map(str, n)) if n else self.version or '(version unknown)'}"
+        return f"{self.server} {'.'.join(map(str, n)) if n else self.version or _('(version unknown)')}"
 
     def has(self, feature: str) -> bool:
         if self.lite or self.number is None:  # Lite has them all; an unknown version is not blocked
@@ -71,7 +72,7 @@ class Capabilities:
 
     def _this(self) -> str:
         n = self.number
-        return f"this server is {'.'.join(map(str, n)) if n else self.version}"
+        return _("this server is {version}").format(version=".".join(map(str, n)) if n else self.version)
 
     def model_reason(self, spec) -> str | None:
         """Why this server cannot run the model (``spec``: a ``rag.models.spec.ModelSpec``), or None."""
@@ -80,14 +81,17 @@ class Capabilities:
             return None
         need = max(missing, key=lambda f: FEATURES[f][0])  # name the newest feature: the version to get
         (major, minor), what = FEATURES[need]
-        return f"{spec.name} needs Milvus >= {major}.{minor} ({what}); {self._this()}"
+        return _("{model} needs Milvus >= {version} ({feature}); {server}").format(
+            model=spec.name, version=f"{major}.{minor}", feature=_(what), server=self._this())
 
     def index_reason(self, index_type: str) -> str | None:
         if self.lite:
-            return LITE_NO_INDEX.get(index_type)
+            return _("Milvus Lite has no {index}").format(index=index_type) if index_type in LITE_NO_INDEX \
+                else None
         since = INDEX_SINCE.get(index_type)
         if since and self.number is not None and self.number[:2] < since:
-            return f"{index_type} needs Milvus >= {since[0]}.{since[1]}; {self._this()}"
+            return _("{index} needs Milvus >= {version}; {server}").format(
+                index=index_type, version=f"{since[0]}.{since[1]}", server=self._this())
         return None
 
     def require(self, specs, cfg=None) -> None:

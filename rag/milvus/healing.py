@@ -27,6 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rag import processes
+from rag.i18n import _
 from rag.milvus.server import LiteServer, MilvusInfo, MilvusUnavailable, _owned_server, ensure_milvus
 from rag.settings import Settings, get_settings
 
@@ -64,15 +65,17 @@ def heal(info: MilvusInfo, error: BaseException, restarted_at: float | None,
     second death within ``RESTART_WINDOW_S`` of a restart: something is wrong that a restart won't fix)."""
     s = settings or get_settings()
     why = " ".join(str(getattr(error, "message", None) or error).split())[:200]
-    again = ("Run the job again: complete collections are reused and the embedding cache keeps what was "
-             "embedded.")
     if not info.embedded or not server_gone(info, s):
-        raise MilvusUnavailable(f"{info.describe()} stopped answering during the job ({why}). "
-                                f"{info.fix_hint()} {again}") from None
+        raise MilvusUnavailable(_(
+            "{server} stopped answering during the job ({why}). {hint} Run the job again: complete collections "
+            "are reused and the embedding cache keeps what was embedded.").format(
+                server=info.describe(), why=why, hint=info.fix_hint())) from None
     if restarted_at is not None and time.monotonic() - restarted_at < RESTART_WINDOW_S:
-        raise MilvusUnavailable(f"The embedded Milvus Lite server of {s.data_dir} stopped again after it was "
-                                f"restarted (see {s.path('logs', 'milvus.log')}). {again} If it keeps stopping, "
-                                "check free disk space and memory.") from None
+        raise MilvusUnavailable(_(
+            "The embedded Milvus Lite server of {folder} stopped again after it was restarted (see {log}). Run the "
+            "job again: complete collections are reused and the embedding cache keeps what was embedded. If it "
+            "keeps stopping, check free disk space and memory.").format(
+                folder=s.data_dir, log=s.path("logs", "milvus.log"))) from None
     return restart_embedded(info, why, s)
 
 

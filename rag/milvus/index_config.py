@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # annotations only: this module stays importable without nump
     from rag.data.dataset import Dataset
     from rag.models.spec import ModelSpec
 
+from rag.i18n import _
 from rag.milvus.analyzers import ANALYZERS, AUTO, ENGLISH_STOP_WORDS, check_name  # noqa: F401 (re-exported)
 
 BM25_ANALYZER = ANALYZERS["english"].params  # English corpora (and collections built before analyzers were chosen)
@@ -57,17 +58,23 @@ class IndexConfig:
     def __post_init__(self):
         check_name(self.bm25_analyzer)
         if self.index_type not in INDEX_TYPES:
-            raise ValueError(f"unknown index type {self.index_type!r}; choose from {', '.join(INDEX_TYPES)}")
+            raise ValueError(_("unknown index type {name}; choose from {choices}").format(
+                name=repr(self.index_type), choices=", ".join(INDEX_TYPES)))
         if self.metric not in METRICS:
-            raise ValueError(f"unknown metric {self.metric!r}; choose from {', '.join(METRICS)}")
+            raise ValueError(_("unknown metric {name}; choose from {choices}").format(
+                name=repr(self.metric), choices=", ".join(METRICS)))
         build, search = INDEX_TYPES[self.index_type]
         known = [*build, *search]
         for key, value in self.params.items():
             if key not in known:
-                raise ValueError(f"index parameter {key!r} does not apply to {self.index_type}; "
-                                 + (f"it takes {', '.join(known)}" if known else "it takes none"))
+                if known:
+                    raise ValueError(_("index parameter {key} does not apply to {index}; it takes {known}").format(
+                        key=repr(key), index=self.index_type, known=", ".join(known)))
+                raise ValueError(_("index parameter {key} does not apply to {index}; it takes none").format(
+                    key=repr(key), index=self.index_type))
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"index parameter {key} must be a whole number ≥ 1 (got {value!r})")
+                raise ValueError(_("index parameter {key} must be a whole number ≥ 1 (got {value})").format(
+                    key=key, value=repr(value)))
 
     def build_params(self) -> dict:
         build = INDEX_TYPES[self.index_type][0]
@@ -112,9 +119,11 @@ class IndexConfig:
             try:
                 params = json.loads(params or "{}")
             except json.JSONDecodeError as e:
-                raise ValueError(f"--index-params is not JSON ({e.msg}); e.g. '{{\"M\": 16, \"ef\": 64}}'") from None
+                raise ValueError(_("--index-params is not JSON ({why}); e.g. '{{\"M\": 16, \"ef\": 64}}'").format(
+                    why=e.msg)) from None
         if not isinstance(params, dict):
-            raise ValueError(f"--index-params must be a JSON object such as '{{\"M\": 16}}' (got {params!r})")
+            raise ValueError(_("--index-params must be a JSON object such as '{{\"M\": 16}}' (got {value})").format(
+                value=repr(params)))
         return cls(index_type, metric, params, bm25_analyzer or AUTO)
 
     def label(self) -> str:

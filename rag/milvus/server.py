@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag import logs, processes
+from rag.i18n import _
 from rag.processes import (
     Child,
     free_port,
@@ -75,14 +76,16 @@ class MilvusInfo:
             raise MilvusUnavailable(connect_error(self.uri, self.token, e, self.fix_hint())) from e
 
     def describe(self) -> str:
-        kind = "Milvus Lite (embedded)" if self.embedded else "Milvus"
-        return f"{kind} at {self.uri}"
+        """Which server, in the reader's language (the sidebar's status line, messages)."""
+        if self.embedded:
+            return _("Milvus Lite (embedded) at {uri}").format(uri=self.uri)
+        return _("Milvus at {uri}").format(uri=self.uri)
 
     def fix_hint(self) -> str:
         if self.embedded:
-            return ("Restart the app, or run `python cli.py milvus stop`; set WORKBENCH_MILVUS_PORT to use "
-                    "another port.")
-        return "Check MILVUS_URI / MILVUS_TOKEN and that the server is running."
+            return _("Restart the app, or run `python cli.py milvus stop`; set WORKBENCH_MILVUS_PORT to use "
+                     "another port.")
+        return _("Check MILVUS_URI / MILVUS_TOKEN and that the server is running.")
 
     @property
     def port(self) -> int | None:
@@ -96,11 +99,13 @@ def connect_error(uri: str, token: str | None, error: Exception, hint: str) -> s
     ask the server directly with one raw gRPC call; the token itself never appears in the message."""
     reason = _auth_probe(uri, token)
     if reason == "missing":
-        return (f"Milvus at {uri} requires authentication: set MILVUS_TOKEN (user:password, e.g. root:Milvus, "
-                "or an API key).")
+        return _("Milvus at {uri} requires authentication: set MILVUS_TOKEN (user:password, e.g. root:Milvus, "
+                 "or an API key).").format(uri=uri)
     if reason == "rejected":
-        return f"Milvus at {uri} rejected MILVUS_TOKEN (auth check failure): check the user and password."
-    return f"Cannot connect to Milvus at {uri}: {getattr(error, 'message', None) or error}. {hint}"
+        return _("Milvus at {uri} rejected MILVUS_TOKEN (auth check failure): check the user and password.").format(
+            uri=uri)
+    return _("Cannot connect to Milvus at {uri}: {why}. {hint}").format(
+        uri=uri, why=getattr(error, "message", None) or error, hint=hint)
 
 
 def _auth_probe(uri: str, token: str | None) -> str | None:
@@ -232,11 +237,15 @@ def ensure_milvus(settings: Settings | None = None, start_timeout: float = 60.0,
         strict, port = (False, port) if port else (strict, s.milvus_lite_port)
         if port_in_use(port):
             if strict:
-                what = "another data folder's Milvus" if _answers(f"http://127.0.0.1:{port}") else \
-                    "something that is not this data folder's Milvus"
-                raise MilvusUnavailable(f"Port {port} on 127.0.0.1 (WORKBENCH_MILVUS_PORT) is held by {what}. "
-                                        "Set WORKBENCH_MILVUS_PORT to a free port or unset it to pick one, "
-                                        "or set MILVUS_URI.")
+                if _answers(f"http://127.0.0.1:{port}"):
+                    raise MilvusUnavailable(_(
+                        "Port {port} on 127.0.0.1 (WORKBENCH_MILVUS_PORT) is held by another data folder's Milvus. "
+                        "Set WORKBENCH_MILVUS_PORT to a free port or unset it to pick one, or set MILVUS_URI."
+                    ).format(port=port))
+                raise MilvusUnavailable(_(
+                    "Port {port} on 127.0.0.1 (WORKBENCH_MILVUS_PORT) is held by something that is not this data "
+                    "folder's Milvus. Set WORKBENCH_MILVUS_PORT to a free port or unset it to pick one, or set "
+                    "MILVUS_URI.").format(port=port))
             port = free_port()
         return _start(s, port, start_timeout)
 
@@ -247,8 +256,9 @@ def _start(s: Settings, port: int, timeout: float) -> MilvusInfo:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not server.alive():
-            raise MilvusUnavailable(f"Milvus Lite exited with code {server.returncode} while starting. "
-                                    f"Log {server.log_path}: ...{server.log_tail(600).strip()[-300:]}")
+            raise MilvusUnavailable(_("Milvus Lite exited with code {code} while starting. Log {log}: ...{tail}")
+                                    .format(code=server.returncode, log=server.log_path,
+                                            tail=server.log_tail(600).strip()[-300:]))
         if port_in_use(port) and _answers(uri, timeout=2.0):
             server_state_file(s).write_text(json.dumps({"pid": server.pid, "port": port,
                                                         "store": str(_store_dir(s)), "started": time.time(),
@@ -256,7 +266,8 @@ def _start(s: Settings, port: int, timeout: float) -> MilvusInfo:
             return MilvusInfo(uri=uri, token=None, embedded=True, pid=server.pid)
         time.sleep(0.2)
     server.stop()
-    raise MilvusUnavailable(f"Milvus Lite did not answer on {uri} within {timeout:.0f} s; see {server.log_path}.")
+    raise MilvusUnavailable(_("Milvus Lite did not answer on {uri} within {seconds} s; see {log}.").format(
+        uri=uri, seconds=f"{timeout:.0f}", log=server.log_path))
 
 
 def _unregister() -> None:
@@ -306,7 +317,7 @@ def stop_embedded(settings: Settings | None = None) -> dict | None:
     try:
         procs = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
         os.killpg(pid, signal.SIGTERM)
-        _, alive = psutil.wait_procs(procs, timeout=10)
+        _gone, alive = psutil.wait_procs(procs, timeout=10)
         for p in alive:
             p.kill()
     except (OSError, psutil.Error):

@@ -39,6 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from rag.data.dataset import Dataset
+from rag.i18n import _
 from rag.milvus.capabilities import Capabilities, detect
 from rag.milvus.healing import Healing
 from rag.milvus.index_config import (
@@ -109,7 +110,7 @@ def parse_fusion(fusion: str | None) -> tuple[str, float]:
     """``rrf:K`` (K a whole number ≥ 1) or ``weighted:A`` (0 ≤ A ≤ 1, the dense weight; BM25 gets 1 - A);
     None or "" is the default ``rrf:60``. ValueError says what is accepted."""
     text = (fusion or f"rrf:{RRF_K}").strip().lower()
-    kind, _, value = text.partition(":")
+    kind, _sep, value = text.partition(":")
     try:
         number = float(value)
     except ValueError:
@@ -118,8 +119,8 @@ def parse_fusion(fusion: str | None) -> tuple[str, float]:
         return "rrf", int(number)
     if kind == "weighted" and number is not None and 0 <= number <= 1:
         return "weighted", number
-    raise ValueError(f"fusion {fusion!r}: give rrf:K (K a whole number >= 1, e.g. rrf:60) or weighted:A "
-                     "(the dense weight, 0 <= A <= 1, e.g. weighted:0.3)")
+    raise ValueError(_("fusion {fusion}: give rrf:K (K a whole number >= 1, e.g. rrf:60) or weighted:A "
+                       "(the dense weight, 0 <= A <= 1, e.g. weighted:0.3)").format(fusion=repr(fusion)))
 
 
 def fusion_ranker(fusion: str | None = None):
@@ -215,8 +216,8 @@ class MilvusStore(Healing, LanguageAware):
             self.client.flush(name)
             self.client.load_collection(name)
             if self.row_count(name) != n:  # duplicate ids collapse in Milvus Lite: never mark that complete
-                raise RuntimeError(f"collection {name} holds {self.row_count(name)} rows for {n} documents "
-                                   "(duplicate document ids?)")
+                raise RuntimeError(_("collection {name} holds {rows} rows for {n} documents (duplicate document "
+                                     "ids?)").format(name=name, rows=self.row_count(name), n=n))
             self.client.alter_collection_properties(name, properties={COMPLETE_PROPERTY: "true"})
         except BaseException:
             self._drop_quietly(name)  # a failed build leaves nothing; a killed one stays marked incomplete
@@ -262,9 +263,10 @@ class MilvusStore(Healing, LanguageAware):
         if name in self._complete:
             return
         if not self.is_complete(name):
-            raise IncompleteCollection(f"collection {name} is not completely built (its build was interrupted "
-                                       "or is still running); build it again (Index page, or any cli.py run "
-                                       "that uses it): the embedding cache keeps what was embedded")
+            raise IncompleteCollection(_(
+                "collection {name} is not completely built (its build was interrupted or is still running); build "
+                "it again (Index page, or any cli.py run that uses it): the embedding cache keeps what was embedded"
+            ).format(name=name))
         self.client.load_collection(name)  # after a restart of the server its collections are released
         self._complete.add(name)
 
@@ -362,7 +364,7 @@ class MilvusStore(Healing, LanguageAware):
                 continue
             inp = self.stored_inputs(c)
             if inp is None:
-                out.append({"name": c, "dataset": "unknown origin", "model": "", "index": "", "chunking": "",
+                out.append({"name": c, "dataset": _("unknown origin"), "model": "", "index": "", "chunking": "",
                             "rows": self.row_count(c), "complete": self.is_complete(c)})
                 continue
             index = IndexConfig.from_json(inp["index"]).label() if inp.get("index") else ""
@@ -397,4 +399,5 @@ class MilvusStore(Healing, LanguageAware):
         except MilvusUnavailable:
             raise
         except Exception as e:
-            raise MilvusUnavailable(f"{self.info.describe()} does not answer: {e}. {self.info.fix_hint()}") from e
+            raise MilvusUnavailable(_("{server} does not answer: {why}. {hint}").format(
+                server=self.info.describe(), why=e, hint=self.info.fix_hint())) from e

@@ -77,9 +77,9 @@ def main(argv: list[str] | None = None) -> int:
         elif time.monotonic() - last_owner > a.grace:
             stop.append(f"no owner alive for {a.grace:g} s")
     if child.poll() is not None:
-        print(f"watchdog: Milvus Lite exited with code {child.returncode}", flush=True)
+        print(f"watchdog: Milvus Lite exited with code {child.returncode}", flush=True)  # i18n: internal (log)
         return child.returncode or 1
-    print(f"watchdog: stopping Milvus Lite (pid {child.pid}): {stop[0]}", flush=True)
+    print(f"watchdog: stopping Milvus Lite (pid {child.pid}): {stop[0]}", flush=True)  # i18n: internal (log)
     child.terminate()
     try:
         child.wait(10)

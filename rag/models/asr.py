@@ -34,6 +34,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from rag.data.dataset import Dataset, Document
+from rag.i18n import _
 from rag.models.base import ModelUnavailable
 
 PREFIX = "asr:"
@@ -45,27 +46,31 @@ def asr_problem(path: str) -> str | None:
     """Why ``path`` cannot be an ``asr:`` folder, or None (files only, no model load)."""
     folder = Path(path).expanduser()
     if not folder.is_dir():
-        return f"no model folder at {path}"
+        return _("no model folder at {path}").format(path=path)
     has = {p.name for p in folder.iterdir()}
     if "config.json" not in has:
-        return f"{path} has no config.json: save the Whisper model there with save_pretrained (transformers)"
+        return _("{path} has no config.json: save the Whisper model there with save_pretrained (transformers)"
+                 ).format(path=path)
     try:
         model_type = json.loads((folder / "config.json").read_text(encoding="utf-8")).get("model_type", "")
     except (OSError, ValueError, AttributeError) as e:
-        return f"{path}/config.json cannot be read ({type(e).__name__}: {e})"
+        return _("{path}/config.json cannot be read ({error}: {why})").format(
+            path=path, error=type(e).__name__, why=e)
     if model_type != "whisper":
-        return f"{path} is a '{model_type or 'unknown'}' model, not Whisper (asr: takes model_type whisper)"
+        return _("{path} is a '{model_type}' model, not Whisper (asr: takes model_type whisper)").format(
+            path=path, model_type=model_type or "unknown")
     if "preprocessor_config.json" not in has:
-        return f"{path} has no preprocessor_config.json: save the WhisperProcessor there too"
+        return _("{path} has no preprocessor_config.json: save the WhisperProcessor there too").format(path=path)
     if not has & {"tokenizer.json", "vocab.json"}:
-        return f"{path} has no tokenizer (tokenizer.json / vocab.json): save the WhisperProcessor there too"
+        return _("{path} has no tokenizer (tokenizer.json / vocab.json): save the WhisperProcessor there too"
+                 ).format(path=path)
     try:
         gen = json.loads((folder / "generation_config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         gen = {}
     if "no_timestamps_token_id" not in gen:
-        return (f"{path} has no generation_config.json with no_timestamps_token_id: Whisper cannot give "
-                f"timestamps without it (save the checkpoint's generation config there too)")
+        return _("{path} has no generation_config.json with no_timestamps_token_id: Whisper cannot give "
+                 "timestamps without it (save the checkpoint's generation config there too)").format(path=path)
     return None
 
 
@@ -103,10 +108,12 @@ class AsrReport:
 def summary(record: dict) -> str:
     """An ``AsrReport.to_json()`` (as runs record it) in one line: segments, cache hits, left out, WER."""
     r = record
-    wer = (f"WER {r['wer']:.1%} over {r['wer_files']} transcribed sounds" if r.get("wer") is not None
-           else "WER not measured (no transcripts.jsonl)")
-    return (f"{r['model']}: {r['sounds']} sounds -> {r['segments']} segments ({r['cached']} from the cache); "
-            f"{len(r['empty'])} without speech; {r['dropped_audio_queries']} audio queries left out; {wer}")
+    wer = (_("WER {wer} over {n} transcribed sounds").format(wer=f"{r['wer']:.1%}", n=r["wer_files"])
+           if r.get("wer") is not None else _("WER not measured (no transcripts.jsonl)"))
+    return _("{model}: {sounds} sounds -> {segments} segments ({cached} from the cache); {empty} without speech; "
+             "{dropped} audio queries left out; {wer}").format(
+                 model=r["model"], sounds=r["sounds"], segments=r["segments"], cached=r["cached"],
+                 empty=len(r["empty"]), dropped=r["dropped_audio_queries"], wer=wer)
 
 
 class WhisperTranscriber:
@@ -128,8 +135,8 @@ class WhisperTranscriber:
                 model = WhisperForConditionalGeneration.from_pretrained(self.folder, dtype=torch.float32)
                 processor = WhisperProcessor.from_pretrained(self.folder)
             except (OSError, ValueError, KeyError, RuntimeError) as e:
-                raise ModelUnavailable(f"cannot load {self.folder} with transformers ({type(e).__name__}: {e})") \
-                    from None
+                raise ModelUnavailable(_("cannot load {folder} with transformers ({error}: {why})").format(
+                    folder=self.folder, error=type(e).__name__, why=e)) from None
             self._loaded = (model.to(self.device).eval(), processor)
         return self._loaded
 
@@ -233,10 +240,13 @@ def transcribe(ds: Dataset, asr_spec: str, progress: Progress | None = None,
                device: str = "cpu") -> tuple[Dataset, AsrReport]:
     """The text dataset of an audio dataset's speech and what was done (counts, cache hits, WER)."""
     if not asr_spec.startswith(PREFIX):
-        raise ValueError(f"{asr_spec}: a speech-to-text model is asr:FOLDER (a Whisper folder)")
+        raise ValueError(_("{spec}: a speech-to-text model is asr:FOLDER (a Whisper folder)").format(spec=asr_spec))
     if ds.modality not in ("audio", "video"):
-        raise ValueError(f"{ds.name} is a{'n' if ds.modality == 'image' else ''} {ds.modality} dataset: "
-                         f"{asr_spec} transcribes audio and video datasets only")
+        if ds.modality == "image":
+            raise ValueError(_("{name} is an image dataset: {spec} transcribes audio and video datasets only")
+                             .format(name=ds.name, spec=asr_spec))
+        raise ValueError(_("{name} is a {modality} dataset: {spec} transcribes audio and video datasets only")
+                         .format(name=ds.name, modality=_(ds.modality), spec=asr_spec))
     folder = asr_spec[len(PREFIX):].strip()
     problem = asr_problem(folder)
     if problem:

@@ -30,42 +30,46 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.i18n import N_, _
 from rag.models.base import ModalityError, ModelUnavailable
 from rag.models.images import _device, _load_once, _normalised, _pooled, read_config
 
 CLAP_TYPES = ("clap",)
 BACKBONE_TYPES = ("audio-spectrogram-transformer", "wav2vec2", "hubert", "wavlm", "data2vec-audio",
                   "unispeech", "unispeech-sat", "sew", "sew-d")
-TEXT_ONLY = ("aud: models embed sounds only (an audio backbone has no text tower); "
-             "use a clap:FOLDER model for text queries")
+TEXT_ONLY = N_("aud: models embed sounds only (an audio backbone has no text tower); "
+               "use a clap:FOLDER model for text queries")
 
 
 def folder_problem(path: str, kind: str) -> str | None:
     """Why ``path`` cannot be a ``clap:`` / ``aud:`` model folder, or None (files only, no model load)."""
     folder = Path(path).expanduser()
     if not folder.is_dir():
-        return f"no model folder at {path}"
+        return _("no model folder at {path}").format(path=path)
     has = {p.name for p in folder.iterdir()}
     if "config.json" not in has:
-        return f"{path} has no config.json: save the model there with save_pretrained (transformers)"
+        return _("{path} has no config.json: save the model there with save_pretrained (transformers)").format(
+            path=path)
     try:
         model_type = str(read_config(folder).get("model_type", ""))
     except ModelUnavailable as e:
         return str(e)
     if kind == "clap" and model_type not in CLAP_TYPES:
-        return (f"{path} is a '{model_type or 'unknown'}' model, not CLAP (clap: takes model_type clap); "
-                f"an audio-only backbone is aud:{path}")
+        return _("{path} is a '{model_type}' model, not CLAP (clap: takes model_type clap); an audio-only backbone "
+                 "is aud:{path}").format(path=path, model_type=model_type or "unknown")
     if kind == "aud" and model_type in CLAP_TYPES:
-        return f"{path} is a CLAP model (text and audio towers): use clap:{path}"
+        return _("{path} is a CLAP model (text and audio towers): use clap:{path}").format(path=path)
     if kind == "aud" and model_type == "whisper":
-        return f"{path} is a Whisper model (speech to text): use asr:{path}"
+        return _("{path} is a Whisper model (speech to text): use asr:{path}").format(path=path)
     if kind == "aud" and model_type not in BACKBONE_TYPES:
-        return (f"{path} is a '{model_type or 'unknown'}' model, not an audio backbone (aud: takes model_type "
-                f"{', '.join(BACKBONE_TYPES)})")
+        return _("{path} is a '{model_type}' model, not an audio backbone (aud: takes model_type {types})").format(
+            path=path, model_type=model_type or "unknown", types=", ".join(BACKBONE_TYPES))
     if "preprocessor_config.json" not in has:
-        return f"{path} has no preprocessor_config.json: save the model's feature extractor there too"
+        return _("{path} has no preprocessor_config.json: save the model's feature extractor there too").format(
+            path=path)
     if kind == "clap" and not has & {"tokenizer_config.json", "tokenizer.json"}:
-        return f"{path} has no tokenizer (tokenizer_config.json / tokenizer.json): save the tokenizer there too"
+        return _("{path} has no tokenizer (tokenizer_config.json / tokenizer.json): save the tokenizer there too"
+                 ).format(path=path)
     return None
 
 
@@ -86,7 +90,8 @@ class _HFAudio:
             self.extractor = AutoFeatureExtractor.from_pretrained(folder)
             self.tokenizer = AutoTokenizer.from_pretrained(folder) if kind == "clap" else None
         except (OSError, ValueError, KeyError, RuntimeError, ImportError) as e:
-            raise ModelUnavailable(f"cannot load {folder} with transformers ({type(e).__name__}: {e})") from None
+            raise ModelUnavailable(_("cannot load {folder} with transformers ({error}: {why})").format(
+                folder=folder, error=type(e).__name__, why=e)) from None
         self.device = device
         self.rate = int(getattr(self.extractor, "sampling_rate", 16_000))
         self.window = getattr(self.extractor, "nb_max_samples", None)  # CLAP: samples per input window
@@ -181,7 +186,7 @@ class AudioBackboneEncoder(_AudioEncoder):
     kind = "aud"
 
     def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
-        raise ModalityError(TEXT_ONLY)
+        raise ModalityError(_(TEXT_ONLY))
 
     def _encode_clips(self, clips: list[np.ndarray]) -> np.ndarray:
         import torch

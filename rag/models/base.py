@@ -9,6 +9,8 @@ import hashlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from rag.i18n import _
+
 if TYPE_CHECKING:
     from rag.models.spec import ModelSpec
 
@@ -27,15 +29,21 @@ class ModalityError(ModelUnavailable):
 def query_kind_problem(spec: ModelSpec, kind: str, n: int) -> str:
     """Why ``spec`` cannot embed ``n`` queries of ``kind`` (one message for jobs and encoders)."""
     if kind == "text" and spec.modality == "audio":
-        return (f"{spec.ref}: aud: models embed sounds only (an audio backbone has no text tower), so it "
-                f"cannot embed the {n} text queries; keep only the audio queries or use a clap:FOLDER model")
+        return _("{model}: aud: models embed sounds only (an audio backbone has no text tower), so it cannot embed "
+                 "the {n} text queries; keep only the audio queries or use a clap:FOLDER model").format(
+                     model=spec.ref, n=n)
     if kind == "text":
-        return (f"{spec.ref}: img: models embed images only (an image backbone has no text tower), so it "
-                f"cannot embed the {n} text queries; keep only the image queries or use a clip:FOLDER model")
+        return _("{model}: img: models embed images only (an image backbone has no text tower), so it cannot embed "
+                 "the {n} text queries; keep only the image queries or use a clip:FOLDER model").format(
+                     model=spec.ref, n=n)
     if kind == "audio":
-        return (f"{spec.ref} cannot embed the {n} audio queries; use a clap:FOLDER or aud:FOLDER model")
-    return (f"{spec.ref} embeds text only: it cannot embed the {n} {kind} queries; use a clip:FOLDER or "
-            "img:FOLDER model")
+        return _("{model} cannot embed the {n} audio queries; use a clap:FOLDER or aud:FOLDER model").format(
+            model=spec.ref, n=n)
+    if kind == "image":
+        return _("{model} embeds text only: it cannot embed the {n} image queries; use a clip:FOLDER or img:FOLDER "
+                 "model").format(model=spec.ref, n=n)
+    return _("{model} embeds text only: it cannot embed the {n} {kind} queries; use a clip:FOLDER or img:FOLDER "
+             "model").format(model=spec.ref, n=n, kind=_(kind))
 
 
 def file_sha256(path: str) -> str:

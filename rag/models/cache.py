@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rag.data.dataset import DatasetError
+from rag.i18n import N_, _
 from rag.models.base import ModalityError, ProgressFn, file_sha256, query_kind_problem
 
 if TYPE_CHECKING:
@@ -82,7 +83,7 @@ class CachedEncoder:
 
     def load(self) -> None:
         """Load the model now (a build starts its clock after this: docs/s excludes the model load)."""
-        _ = self.raw.model if hasattr(self.raw, "model") else None
+        _model = self.raw.model if hasattr(self.raw, "model") else None
 
     @property
     def dim(self) -> int:
@@ -123,9 +124,10 @@ class CachedEncoder:
         for a model that embeds text only."""
         encode = getattr(self.raw, "encode_images", None)
         if encode is None:
-            raise ModalityError(f"{self.spec.ref} embeds text only: it cannot embed images; use a clip:FOLDER "
-                                "or img:FOLDER model")
-        return self._embed_files("image", "the image", "embed_images", paths, shas, encode, progress, batch_size)
+            raise ModalityError(_("{model} embeds text only: it cannot embed images; use a clip:FOLDER or img:FOLDER "
+                                  "model").format(model=self.spec.ref))
+        return self._embed_files("image", N_("cannot read the image ({error}: {why})"), "embed_images", paths, shas,
+                                 encode, progress, batch_size)
 
     def embed_audio(self, paths: list[str], shas: list[str] | None = None, progress: ProgressFn | None = None,
                     batch_size: int | None = None) -> np.ndarray:
@@ -133,20 +135,22 @@ class CachedEncoder:
         (``Document.audio_sha``), as ``embed_images``. Raises ModalityError for a model without an audio tower."""
         encode = getattr(self.raw, "encode_audio", None)
         if encode is None:
-            raise ModalityError(f"{self.spec.ref} cannot embed sounds; use a clap:FOLDER or aud:FOLDER model")
-        return self._embed_files("audio", "the audio file", "embed_audio", paths, shas, encode, progress, batch_size)
+            raise ModalityError(_("{model} cannot embed sounds; use a clap:FOLDER or aud:FOLDER model").format(
+                model=self.spec.ref))
+        return self._embed_files("audio", N_("cannot read the audio file ({error}: {why})"), "embed_audio", paths,
+                                 shas, encode, progress, batch_size)
 
-    def _embed_files(self, medium: str, what: str, caller: str, paths, shas, encode, progress, batch_size):
+    def _embed_files(self, medium: str, unreadable: str, caller: str, paths, shas, encode, progress, batch_size):
         """Vectors for media files, cached under ``#medium`` by the sha256 of each file's bytes (a missing or
         empty sha is computed from the file; an unreadable file is one DatasetError naming it)."""
         paths = [str(p) for p in paths]
         shas = list(shas) if shas is not None else [""] * len(paths)
         if len(shas) != len(paths):
-            raise ValueError(f"{caller}: {len(paths)} paths but {len(shas)} shas")
+            raise ValueError(f"{caller}: {len(paths)} paths but {len(shas)} shas")  # i18n: internal (a caller's bug)
         try:
             keys = [sha or file_sha256(p) for p, sha in zip(paths, shas)]
         except OSError as e:
-            raise DatasetError(f"cannot read {what} ({type(e).__name__}: {e.strerror or e})",
+            raise DatasetError(_(unreadable).format(error=type(e).__name__, why=e.strerror or e),
                                file=e.filename) from None
         return self._cached(self.spec.cache_key + "#" + medium, keys, paths, encode, progress, batch_size)
 

@@ -158,7 +158,7 @@ def search(languages=None, license: str | None = None, open_weights: bool | None
 def normalize_language(code: str) -> str:
     """"zh" -> "zho", "zho-Hans" -> "zho-Hans", "EN" -> "eng" (mteb's own ISO 639-1 -> 639-3 table)."""
     code = code.strip()
-    lang, _, script = code.partition("-")
+    lang, _sep, script = code.partition("-")
     lang = lang.lower()
     if len(lang) == 2:
         lang = _iso1_to_iso3().get(lang, lang)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from rag.i18n import _
 from rag.settings import Settings, get_settings
 
 DEVICE_KINDS = ("cpu", "cuda", "mps")
@@ -28,23 +29,27 @@ def pick_device(setting: str, torch_info: dict) -> str:
     value = (setting or "auto").strip().lower()
     if value == "auto":
         return "cuda" if torch_info.get("cuda") else "mps" if torch_info.get("mps") else "cpu"
-    kind, _, index = value.partition(":")
+    kind, _sep, index = value.partition(":")
     if kind not in DEVICE_KINDS or (index and (kind != "cuda" or not index.isdigit())):
-        raise ValueError(f"WORKBENCH_DEVICE={setting!r} is not a device; use auto, cpu, cuda, cuda:N or mps")
+        raise ValueError(_("WORKBENCH_DEVICE={setting} is not a device; use auto, cpu, cuda, cuda:N or mps").format(
+            setting=repr(setting)))
     seen = _seen(torch_info)
     if kind == "cuda" and not torch_info.get("cuda"):
-        raise ValueError(f"WORKBENCH_DEVICE={setting!r} but torch sees no CUDA GPU ({seen}); use auto or cpu")
+        raise ValueError(_("WORKBENCH_DEVICE={setting} but torch sees no CUDA GPU ({seen}); use auto or cpu").format(
+            setting=repr(setting), seen=seen))
     if kind == "cuda" and index and int(index) >= int(torch_info.get("cuda_count", 0)):
-        raise ValueError(f"WORKBENCH_DEVICE={setting!r} but torch sees {seen}; use cuda:0..."
-                         f"{int(torch_info.get('cuda_count', 0)) - 1}")
+        raise ValueError(_("WORKBENCH_DEVICE={setting} but torch sees {seen}; use cuda:0...{last}").format(
+            setting=repr(setting), seen=seen, last=int(torch_info.get("cuda_count", 0)) - 1))
     if kind == "mps" and not torch_info.get("mps"):
-        raise ValueError(f"WORKBENCH_DEVICE={setting!r} but torch sees no Apple MPS ({seen}); use auto or cpu")
+        raise ValueError(_("WORKBENCH_DEVICE={setting} but torch sees no Apple MPS ({seen}); use auto or cpu").format(
+            setting=repr(setting), seen=seen))
     return value
 
 
 def _seen(info: dict) -> str:
-    parts = [f"{info.get('cuda_count', 0)} CUDA GPU(s)" if info.get("cuda") else "", "MPS" if info.get("mps") else ""]
-    return ", ".join(p for p in parts if p) or "CPU only"
+    parts = [_("{n} CUDA GPU(s)").format(n=info.get("cuda_count", 0)) if info.get("cuda") else "",
+             "MPS" if info.get("mps") else ""]
+    return ", ".join(p for p in parts if p) or _("CPU only")
 
 
 @lru_cache(maxsize=1)

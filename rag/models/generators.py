@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rag.i18n import N_, carry_language
+from rag.i18n import N_, _, carry_language
 from rag.models.llm import PROVIDERS, LLMEndpoint, parse_llm
 
 DEFAULT_PROMPT = """Answer the question using only the context below. Be concise: one to three sentences.
@@ -86,9 +86,12 @@ class GenerationConfig:
     def __post_init__(self):
         missing = [p for p in ("{context}", "{question}") if p not in self.prompt_template]
         if missing:
-            raise ValueError(f"the prompt template must contain {' and '.join(missing)}")
+            if len(missing) == 2:
+                raise ValueError(_("the prompt template must contain {first} and {second}").format(
+                    first=missing[0], second=missing[1]))
+            raise ValueError(_("the prompt template must contain {placeholder}").format(placeholder=missing[0]))
         if self.k < 1:
-            raise ValueError(f"k must be at least 1 (got {self.k})")
+            raise ValueError(_("k must be at least 1 (got {k})").format(k=self.k))
 
 
 def render_prompt(template: str, question: str, contexts: list[Context]) -> str:
@@ -153,11 +156,11 @@ class ExtractiveGenerator:
         if not cands:
             return no_answer(question)
         if self.embed is not None:
-            vecs = self.embed([question] + [s for _, s in cands])
+            vecs = self.embed([question] + [s for _i, s in cands])
             scores = vecs[1:] @ vecs[0]
         else:
             q = _stems(question)
-            scores = np.array([len(q & _stems(s)) / (len(q) or 1) for _, s in cands])
+            scores = np.array([len(q & _stems(s)) / (len(q) or 1) for _i, s in cands])
         # best score first; among equals, the higher-ranked context and the earlier sentence
         order = sorted(range(len(cands)), key=lambda i: (-round(float(scores[i]), 6), cands[i][0], i))
         picked = [cands[i][1] for i in order[:self.n]]
@@ -233,7 +236,7 @@ def _make_chat(spec: str, cfg: GenerationConfig, base_url: str | None, settings=
 
 GENERATORS: dict[str, GeneratorKind] = {
     "extractive": GeneratorKind("extractive", N_("Extractive (baseline, no LLM)"), True, _make_extractive,
-                                "Offline baseline: the most relevant sentences of the retrieved contexts."),
+                                N_("Offline baseline: the most relevant sentences of the retrieved contexts.")),
     **{p.name: GeneratorKind(p.name, p.label, False, _make_chat, p.help) for p in PROVIDERS.values()},
 }
 
@@ -241,8 +244,8 @@ GENERATORS: dict[str, GeneratorKind] = {
 def generator_kind(spec: str) -> GeneratorKind:
     kind = GENERATORS.get(spec.strip().partition(":")[0])
     if kind is None:
-        raise ValueError(f"unknown generator '{spec}'; use extractive or "
-                         + ", ".join(f"{p}:MODEL" for p in PROVIDERS))
+        raise ValueError(_("unknown generator '{spec}'; use extractive or {choices}").format(
+            spec=spec, choices=", ".join(f"{p}:MODEL" for p in PROVIDERS)))
     return kind
 
 

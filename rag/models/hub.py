@@ -18,6 +18,8 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+from rag.i18n import _
+
 ByteProgress = Callable[[int, int], None]  # (bytes done, bytes total)
 
 
@@ -46,9 +48,9 @@ def problem(repo: str, revision: str | None) -> str | None:
     from huggingface_hub import constants
 
     rev = f" --revision {revision}" if revision else ""
-    return (f"not in the Hugging Face cache "
-            f"({constants.HF_HUB_CACHE}) and HF_HUB_OFFLINE=1: fetch it once with `hf download {repo}{rev}` "
-            "(or unset HF_HUB_OFFLINE; HF_ENDPOINT picks a mirror)")
+    return _("not in the Hugging Face cache ({cache}) and HF_HUB_OFFLINE=1: fetch it once with `{command}` (or "
+             "unset HF_HUB_OFFLINE; HF_ENDPOINT picks a mirror)").format(cache=constants.HF_HUB_CACHE,
+                                                                        command=f"hf download {repo}{rev}")
 
 
 def fetch(repo: str, revision: str | None, progress: ByteProgress | None = None) -> str:

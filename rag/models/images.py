@@ -29,13 +29,14 @@ from pathlib import Path
 import numpy as np
 
 from rag.data.dataset import DatasetError
+from rag.i18n import N_, _
 from rag.models.base import ModalityError, ModelUnavailable
 from rag.models.text import load_sentence_transformer
 
 CLIP_TYPES = ("clip", "siglip", "siglip2")  # config.json model_type a clip: folder may have
 _SIGLIP_TYPES = ("siglip", "siglip2")       # text padded to max_length, as they are trained
-TEXT_ONLY = ("img: models embed images only (an image backbone has no text tower); "
-             "use a clip:FOLDER model for text queries")
+TEXT_ONLY = N_("img: models embed images only (an image backbone has no text tower); "
+               "use a clip:FOLDER model for text queries")
 
 
 def open_image(path: str | Path):
@@ -49,7 +50,8 @@ def open_image(path: str | Path):
             im.load()
             im = ImageOps.exif_transpose(im)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:  # PIL's broken-file errors
-        raise DatasetError(f"cannot read the image ({type(e).__name__}: {e})", file=str(path)) from None
+        raise DatasetError(_("cannot read the image ({error}: {why})").format(error=type(e).__name__, why=e),
+                           file=str(path)) from None
     if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
         im = im.convert("RGBA")
         white = Image.new("RGBA", im.size, (255, 255, 255, 255))
@@ -65,7 +67,7 @@ def read_config(folder: str | Path) -> dict:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
-        raise ModelUnavailable(f"{path} is not readable JSON ({e})") from None
+        raise ModelUnavailable(_("{path} is not readable JSON ({why})").format(path=path, why=e)) from None
 
 
 def folder_problem(path: str, kind: str) -> str | None:
@@ -73,28 +75,32 @@ def folder_problem(path: str, kind: str) -> str | None:
     folder's files only (no model load): what ``availability()`` says."""
     folder = Path(path).expanduser()
     if not folder.is_dir():
-        return f"no model folder at {path}"
+        return _("no model folder at {path}").format(path=path)
     has = {p.name for p in folder.iterdir()}
     if kind == "clip" and "modules.json" in has:
         return None  # a sentence-transformers CLIP folder: sentence-transformers reads the rest
     if "config.json" not in has:
-        what = "config.json or modules.json" if kind == "clip" else "config.json"
-        return (f"{path} has no {what}: save the model there with save_pretrained"
-                + (" (transformers) or sentence-transformers' save" if kind == "clip" else ""))
+        if kind == "clip":
+            return _("{path} has no config.json or modules.json: save the model there with save_pretrained "
+                     "(transformers) or sentence-transformers' save").format(path=path)
+        return _("{path} has no config.json: save the model there with save_pretrained").format(path=path)
     try:
         model_type = str(read_config(folder).get("model_type", ""))
     except ModelUnavailable as e:
         return str(e)
     if kind == "clip" and model_type not in CLIP_TYPES:
-        return (f"{path} is a '{model_type or 'unknown'}' model, not CLIP or SigLIP (clip: takes model_type "
-                f"{', '.join(CLIP_TYPES)}); an image-only backbone is img:{path}")
+        return _("{path} is a '{model_type}' model, not CLIP or SigLIP (clip: takes model_type {types}); an "
+                 "image-only backbone is img:{path}").format(path=path, model_type=model_type or "unknown",
+                                                            types=", ".join(CLIP_TYPES))
     if kind == "img" and model_type in CLIP_TYPES:
-        return f"{path} is a {model_type} model (text and image towers): use clip:{path}"
+        return _("{path} is a {model_type} model (text and image towers): use clip:{path}").format(
+            path=path, model_type=model_type)
     if not has & {"preprocessor_config.json", "processor_config.json"}:
-        return (f"{path} has no image processor (preprocessor_config.json, or processor_config.json as "
-                "transformers ≥ 5 writes it): save the model's processor there too")
+        return _("{path} has no image processor (preprocessor_config.json, or processor_config.json as "
+                 "transformers ≥ 5 writes it): save the model's processor there too").format(path=path)
     if kind == "clip" and not has & {"tokenizer_config.json", "tokenizer.json"}:
-        return f"{path} has no tokenizer (tokenizer_config.json / tokenizer.json): save the tokenizer there too"
+        return _("{path} has no tokenizer (tokenizer_config.json / tokenizer.json): save the tokenizer there too"
+                 ).format(path=path)
     return _processor_problem(folder, path)
 
 
@@ -106,7 +112,8 @@ def _processor_problem(folder: Path, path: str) -> str | None:
     try:
         AutoImageProcessor.from_pretrained(str(folder), backend="pil")
     except Exception as e:  # noqa: BLE001 - any load failure is the one line the user sees
-        return f"{path}: its image processor does not load ({type(e).__name__}: {str(e).splitlines()[0][:200]})"
+        return _("{path}: its image processor does not load ({error}: {why})").format(
+            path=path, error=type(e).__name__, why=str(e).splitlines()[0][:200])
     return None
 
 
@@ -148,7 +155,8 @@ class _HF:
             self.processor = AutoImageProcessor.from_pretrained(folder, backend="pil")
             self.tokenizer = AutoTokenizer.from_pretrained(folder) if text else None
         except (OSError, ValueError, KeyError, RuntimeError, ImportError) as e:
-            raise ModelUnavailable(f"cannot load {folder} with transformers ({type(e).__name__}: {e})") from None
+            raise ModelUnavailable(_("cannot load {folder} with transformers ({error}: {why})").format(
+                folder=folder, error=type(e).__name__, why=e)) from None
         self.model = model.to(device).eval()
         self.device = device
         # a checkpoint saved without its pooler (a ViT classifier's backbone) gets a random one: don't use it
@@ -175,7 +183,7 @@ def _pooled(out):
     if pooled is None and isinstance(out, (tuple, list)):
         pooled = out[1] if len(out) > 1 else out[0]
     if pooled is None:
-        raise ModelUnavailable(f"the model returned {type(out).__name__} with no pooled embedding")
+        raise ModelUnavailable(_("the model returned {kind} with no pooled embedding").format(kind=type(out).__name__))
     return pooled
 
 
@@ -289,7 +297,7 @@ class ImageBackboneEncoder(_ImageEncoder):
         return _HF(self.folder, device, text=False)
 
     def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
-        raise ModalityError(TEXT_ONLY)
+        raise ModalityError(_(TEXT_ONLY))
 
     def _encode_pil(self, images: list) -> np.ndarray:
         import torch

@@ -34,7 +34,7 @@ def model_limits(spec, dataset, settings=None) -> dict:
            **{k: v for k, v in prompts.record().items() if k in ("query_prompt", "document_prompt")},
            "dim": None, "counted_with": None}
     if not spec.has_dense:
-        out["counted_with"] = "no token limit (BM25 indexes every word)"
+        out["counted_with"] = N_("no token limit (BM25 indexes every word)")
         return out
     enc = spec.encoder(settings)
     out["dim"] = enc.dim
@@ -92,5 +92,5 @@ def models_info(models: list[str], dataset, settings=None) -> dict[str, dict]:
         try:
             out[m] = model_limits(resolve(m), dataset, settings)
         except (ModelUnavailable, OSError, ValueError) as e:
-            out[m] = {"max_tokens": None, "dim": None, "counted_with": f"not computed: {e}"}
+            out[m] = {"max_tokens": None, "dim": None, "counted_with": _("not computed: {why}").format(why=e)}
     return out

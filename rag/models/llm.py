@@ -31,6 +31,7 @@ import functools
 import os
 from dataclasses import dataclass, field
 
+from rag.i18n import N_, _
 from rag.settings import Settings, get_settings
 
 NO_LLM = ("", "none", "off", "no")
@@ -51,15 +52,15 @@ class Provider:
 
 PROVIDERS: dict[str, Provider] = {p.name: p for p in [
     Provider("openai", "OpenAI", None, True, "gpt-4o-mini",
-             "OpenAI's API; set OPENAI_API_KEY. With a base URL, any OpenAI-compatible server."),
-    Provider("ollama", "Ollama (local)", "http://localhost:11434/v1", False, "llama3.1",
-             "`ollama serve`, then `ollama pull MODEL`."),
-    Provider("vllm", "vLLM (local)", "http://localhost:8000/v1", False, "",
-             "`vllm serve MODEL`; the model name is the one it serves."),
-    Provider("lmstudio", "LM Studio (local)", "http://localhost:1234/v1", False, "",
-             "LM Studio's local server (Developer tab)."),
-    Provider("compat", "OpenAI-compatible URL", None, False, "",
-             "Any server speaking the OpenAI chat API: compat:MODEL@http://host:port/v1."),
+             N_("OpenAI's API; set OPENAI_API_KEY. With a base URL, any OpenAI-compatible server.")),
+    Provider("ollama", N_("Ollama (local)"), "http://localhost:11434/v1", False, "llama3.1",
+             N_("`ollama serve`, then `ollama pull MODEL`.")),
+    Provider("vllm", N_("vLLM (local)"), "http://localhost:8000/v1", False, "",
+             N_("`vllm serve MODEL`; the model name is the one it serves.")),
+    Provider("lmstudio", N_("LM Studio (local)"), "http://localhost:1234/v1", False, "",
+             N_("LM Studio's local server (Developer tab).")),
+    Provider("compat", N_("OpenAI-compatible URL"), None, False, "",
+             N_("Any server speaking the OpenAI chat API: compat:MODEL@http://host:port/v1.")),
 ]}
 
 
@@ -100,10 +101,10 @@ class LLMEndpoint:
     def availability(self, settings: Settings | None = None) -> tuple[bool, str]:
         s = settings or self._s
         if PROVIDERS[self.provider].needs_key and not self.resolved_base_url(s) and not s.key_for(None):
-            return False, ("needs OPENAI_API_KEY (environment, .env or the sidebar), or a base URL of an "
-                           "OpenAI-compatible server such as Ollama")
+            return False, _("needs OPENAI_API_KEY (environment, .env or the sidebar), or a base URL of an "
+                            "OpenAI-compatible server such as Ollama")
         if self.provider == "compat" and not self.resolved_base_url(s):
-            return False, "compat:MODEL needs a base URL (compat:MODEL@http://host:port/v1 or --base-url)"
+            return False, _("compat:MODEL needs a base URL (compat:MODEL@http://host:port/v1 or --base-url)")
         return True, "ready"
 
     def async_client(self, timeout: float = 60.0, max_retries: int = 2, max_connections: int = 16,
@@ -171,13 +172,14 @@ def parse_llm(spec: str | None, base_url: str | None = None, settings: Settings 
     text = (spec or "").strip()
     if text.lower() in NO_LLM:
         return None
-    provider, _, model = text.partition(":")
+    provider, _sep, model = text.partition(":")
     if provider not in PROVIDERS:
-        raise LLMUnavailable(f"unknown LLM '{text}'; use none, {', '.join(p + ':MODEL' for p in PROVIDERS)}")
+        raise LLMUnavailable(_("unknown LLM '{spec}'; use none, {choices}").format(
+            spec=text, choices=", ".join(p + ":MODEL" for p in PROVIDERS)))
     url = None
     if "@" in model:
         model, url = model.split("@", 1)
     model = model or PROVIDERS[provider].default_model
     if not model:
-        raise LLMUnavailable(f"'{text}': name the model, e.g. {provider}:MODEL")
+        raise LLMUnavailable(_("'{spec}': name the model, e.g. {provider}:MODEL").format(spec=text, provider=provider))
     return LLMEndpoint(provider, model, (base_url or url or None), settings)

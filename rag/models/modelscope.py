@@ -25,6 +25,8 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from rag.i18n import _
+
 DEFAULT_ENDPOINT = "https://www.modelscope.cn"
 DEFAULT_REVISION = "master"
 MARKER = ".complete"  # written last: a folder without it is a download that did not finish
@@ -61,8 +63,9 @@ def problem(repo: str, revision: str | None) -> str | None:
     """Why ``ms:repo`` cannot be loaded here before any work: offline and not in the cache."""
     if not offline() or cached_folder(repo, revision) is not None:
         return None
-    return (f"not in the ModelScope cache ({folder_of(repo, revision)}) and offline (MODELSCOPE_OFFLINE / "
-            f"HF_HUB_OFFLINE): fetch it once online, or copy the model folder there with a {MARKER} file")
+    return _("not in the ModelScope cache ({folder}) and offline (MODELSCOPE_OFFLINE / HF_HUB_OFFLINE): fetch it "
+             "once online, or copy the model folder there with a {marker} file").format(
+                 folder=folder_of(repo, revision), marker=MARKER)
 
 
 def fetch(repo: str, revision: str | None, progress: Callable[[int, int], None] | None = None,
@@ -73,25 +76,28 @@ def fetch(repo: str, revision: str | None, progress: Callable[[int, int], None] 
     if (folder := cached_folder(repo, revision)) is not None:
         return folder
     if why := problem(repo, revision):
-        raise OSError(f"ms:{repo}: {why}")
+        raise OSError(f"ms:{repo}: {why}")  # i18n: internal (the reason is translated; this only names the model)
     rev, base = revision or DEFAULT_REVISION, f"{endpoint()}/api/v1/models/{repo}/repo"
     target = folder_of(repo, revision)
     with httpx.Client(timeout=timeout, follow_redirects=True) as client:
         r = client.get(f"{base}/files", params={"Revision": rev, "Recursive": "True"})
         if r.status_code != 200:
-            raise OSError(f"ms:{repo}: ModelScope ({endpoint()}) answered HTTP {r.status_code} for its file list "
-                          f"at revision {rev}")
+            raise OSError(_("ms:{repo}: ModelScope ({endpoint}) answered HTTP {status} for its file list at "
+                            "revision {revision}").format(repo=repo, endpoint=endpoint(), status=r.status_code,
+                                                          revision=rev))
         files = [f for f in (r.json().get("Data") or {}).get("Files") or [] if f.get("Type") != "tree"]
         total, done = sum(int(f.get("Size") or 0) for f in files), 0
         for f in files:
             path = target / f["Path"]
             if target.resolve() not in path.resolve().parents:
-                raise OSError(f"ms:{repo}: refused the file path {f['Path']!r} (outside the model folder)")
+                raise OSError(_("ms:{repo}: refused the file path {path} (outside the model folder)").format(
+                    repo=repo, path=repr(f["Path"])))
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(path.name + ".part")
             with client.stream("GET", base, params={"Revision": rev, "FilePath": f["Path"]}) as resp:
                 if resp.status_code != 200:
-                    raise OSError(f"ms:{repo}: ModelScope answered HTTP {resp.status_code} for {f['Path']}")
+                    raise OSError(_("ms:{repo}: ModelScope answered HTTP {status} for {path}").format(
+                        repo=repo, status=resp.status_code, path=f["Path"]))
                 with tmp.open("wb") as out:
                     for chunk in resp.iter_bytes():
                         out.write(chunk)

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from rag.i18n import _
 from rag.models.base import ModelUnavailable
 
 if TYPE_CHECKING:
@@ -116,9 +117,12 @@ class ProviderEncoder:
             if n <= limit:
                 continue
             if self.on_over == "refuse":
-                raise InputTooLong(f"{self.provider.name}:{self.model_name}: the {side} {t[:60]!r}… is ~{n:,} "
-                                   f"tokens (estimated), over the model's limit of {limit:,}: chunk it smaller "
-                                   "or let the workbench truncate it")
+                what = _("{model}: the query {text}… is ~{n} tokens (estimated), over the model's limit of {limit}: "
+                         "chunk it smaller or let the workbench truncate it") if side == "query" else \
+                    _("{model}: the document {text}… is ~{n} tokens (estimated), over the model's limit of {limit}: "
+                      "chunk it smaller or let the workbench truncate it")
+                raise InputTooLong(what.format(model=f"{self.provider.name}:{self.model_name}", text=repr(t[:60]),
+                                               n=f"{n:,}", limit=f"{limit:,}"))
             self.truncated += 1
             if not self.provider.provider_truncates:
                 texts[i] = cut_to_tokens(t, limit)
@@ -139,8 +143,8 @@ class ProviderEncoder:
                 r = httpx.post(url, json=body, headers=headers, timeout=self.timeout)
             except httpx.HTTPError as e:
                 if attempt == self.retries:
-                    raise ModelUnavailable(f"{self.provider.label} unreachable at {self.base_url} "
-                                           f"({type(e).__name__})") from None
+                    raise ModelUnavailable(_("{provider} unreachable at {url} ({error})").format(
+                        provider=self.provider.label, url=self.base_url, error=type(e).__name__)) from None
             else:
                 if r.status_code < 400:
                     return PARSERS[self.provider.wire](r.json())
@@ -157,12 +161,13 @@ def _http_error(enc: ProviderEncoder, r, batch: list[str]) -> ModelUnavailable:
     except ValueError:
         msg = r.text
     msg = " ".join(str(msg).split())[:200]
-    where = f"{enc.provider.label} ({enc.provider.name}:{enc.model_name}) answered HTTP {r.status_code}: {msg}"
+    where = _("{provider} ({model}) answered HTTP {status}: {message}").format(
+        provider=enc.provider.label, model=f"{enc.provider.name}:{enc.model_name}", status=r.status_code, message=msg)
     if r.status_code == 400 and re.search(r"token|length|long|exceed|limit", msg, re.I):
-        return InputTooLong(f"{where} — a text of this batch is over its limit (first: {batch[0][:60]!r}…); "
-                            "chunk the documents smaller")
+        return InputTooLong(_("{answer} — a text of this batch is over its limit (first: {text}…); chunk the "
+                              "documents smaller").format(answer=where, text=repr(batch[0][:60])))
     if r.status_code in (401, 403):
-        return ModelUnavailable(f"{where} — check {enc.provider.key_env}")
+        return ModelUnavailable(_("{answer} — check {key_env}").format(answer=where, key_env=enc.provider.key_env))
     return ModelUnavailable(where)
 
 

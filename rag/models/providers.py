@@ -28,6 +28,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from rag.i18n import _
 from rag.models.provider_api import ProviderEncoder
 from rag.settings import Settings
 
@@ -54,12 +55,13 @@ class Price:
     @property
     def text(self) -> str:
         if self.amount is None:
-            return "price unverified (not published where we looked)"
+            return _("price unverified (not published where we looked)")
         sym = "$" if self.currency == "USD" else "¥"
-        s = f"{sym}{self.amount:g}/1M tokens"
+        s = _("{price}/1M tokens").format(price=f"{sym}{self.amount:g}")
         if self.currency != "USD":
-            s += f" (≈${self.usd_per_mtok:.4f} at {CNY_PER_USD} CNY/USD)"
-        return s + ("" if self.verified else " (unverified)")
+            s = _("{price} (≈{usd} at {rate} CNY/USD)").format(price=s, usd=f"${self.usd_per_mtok:.4f}",
+                                                                rate=CNY_PER_USD)
+        return s if self.verified else _("{value} (unverified)").format(value=s)
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,7 @@ class InputTypes:
     document: str = ""
 
     def describe(self) -> str:
-        return f"{self.field}={self.query} / {self.document}" if self.field else "none (same encoding)"
+        return f"{self.field}={self.query} / {self.document}" if self.field else _("none (same encoding)")
 
 
 @dataclass(frozen=True)
@@ -243,8 +245,8 @@ def provider_fields(name: str) -> dict | None:
         return None
     p, model, dims, url = parsed
     meta = p.models.get(model)
-    price = meta.price if meta else Price(None, source=f"{model} is not in the {p.label} price table",
-                                          verified=False)
+    price = meta.price if meta else Price(None, source=_("{model} is not in the {provider} price table").format(
+        model=model, provider=p.label), verified=False)
     model_id = f"{p.name}:{model}" + (f":{dims}" if dims else "") + (f"@{url.rstrip('/')}" if url else "")
     slug = re.sub(r"[^a-z0-9]+", "-", f"{p.name}-{model}".lower()).strip("-")[:40]
     limit = meta.max_tokens if meta else None
@@ -254,33 +256,42 @@ def provider_fields(name: str) -> dict | None:
 
     def check(s: Settings) -> str | None:
         if meta and dims and meta.dims_options and dims not in meta.dims_options:
-            return f"{model} gives {', '.join(map(str, meta.dims_options))} dims, not {dims}"
+            return _("{model} gives {options} dims, not {dims}").format(
+                model=model, options=", ".join(map(str, meta.dims_options)), dims=dims)
         if provider_key(s, p, base(s)):
             return None
         if url:
-            return (f"no key for {base(s)}: {p.key_env} is sent only to {p.own_base_url(s)}; set "
-                    "WORKBENCH_ENDPOINT_KEYS for this URL (or type a key for it in the sidebar)")
-        return f"needs {p.key_env} (environment, .env, or the sidebar) for {p.label}"
+            return _("no key for {url}: {key_env} is sent only to {own_url}; set WORKBENCH_ENDPOINT_KEYS for this "
+                     "URL (or type a key for it in the sidebar)").format(url=base(s), key_env=p.key_env,
+                                                                        own_url=p.own_base_url(s))
+        return _("needs {key_env} (environment, .env, or the sidebar) for {provider}").format(
+            key_env=p.key_env, provider=p.label)
 
     def make_raw(s: Settings) -> ProviderEncoder:
         return ProviderEncoder(p, model, meta, base(s), lambda: provider_key(s, p, base(s)), dims)
 
-    limit_txt = f"{limit:,} tokens" + ("" if not meta or meta.limit_verified else " (unverified)") if limit \
-        else "limit unknown"
+    if not limit:
+        limit_txt = _("limit unknown")
+    elif not meta or meta.limit_verified:
+        limit_txt = _("{n} tokens").format(n=f"{limit:,}")
+    else:
+        limit_txt = _("{value} (unverified)").format(value=_("{n} tokens").format(n=f"{limit:,}"))
     return dict(
         name=f"{slug}-{hashlib.sha1(model_id.encode()).hexdigest()[:6]}",
         label=f"{p.label} {model}" + (f" ({dims}-d)" if dims else ""),
         kind="dense", model_id=model_id,
-        description=(f"{p.label} {model}: {dims or (meta.dims if meta else '?')}-d, max {limit_txt}, "
-                     f"{price.text}; input type {p.input_types.describe()}"),
+        description=_("{provider} {model}: {dims}-d, max {limit}, {price}; input type {input_type}").format(
+            provider=p.label, model=model, dims=dims or (meta.dims if meta else "?"), limit=limit_txt,
+            price=price.text, input_type=p.input_types.describe()),
         make_raw=make_raw, check=check, price_per_mtok=price.usd_per_mtok,
         cost_note=f"{price.text}: {price.source}", price_note=_price_note(price), key=name.strip())
 
 
 def _price_note(price: Price) -> str:
-    return (("" if price.currency == "USD" or price.amount is None
-             else f"¥{price.amount:g}/1M converted at {CNY_PER_USD}; ")
-            + ("published list price" if price.verified else "unverified: " + price.source))
+    note = _("published list price") if price.verified else _("unverified: {source}").format(source=price.source)
+    if price.currency == "USD" or price.amount is None:
+        return note
+    return _("{price}/1M converted at {rate}; {note}").format(price=f"¥{price.amount:g}", rate=CNY_PER_USD, note=note)
 
 
 def provider_rows(s: Settings) -> list[dict]:
@@ -290,10 +301,12 @@ def provider_rows(s: Settings) -> list[dict]:
     for p in PROVIDERS.values():
         has_key = provider_key(s, p, p.own_base_url(s)) is not None
         for model, m in p.models.items():
+            limit = f"{m.max_tokens:,}" if m.max_tokens else _("unknown")
             rows.append({"provider": p.label, "spec": f"{p.name}:{model}", "price": m.price.text,
-                         "max tokens": (f"{m.max_tokens:,}" + ("" if m.limit_verified else " (unverified)"))
-                         if m.max_tokens else "unknown",
-                         "dims": m.dims, "input type": p.input_types.describe()
-                         + (" + model's query instruction" if m.query_prefix else ""),
+                         "max tokens": limit if not m.max_tokens or m.limit_verified
+                         else _("{value} (unverified)").format(value=limit),
+                         "dims": m.dims, "input type": p.input_types.describe() if not m.query_prefix
+                         else _("{input_type} + model's query instruction").format(
+                             input_type=p.input_types.describe()),
                          "key": p.key_env, "key set": has_key})
     return rows

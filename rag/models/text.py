@@ -7,6 +7,7 @@ import threading
 
 import numpy as np
 
+from rag.i18n import _
 from rag.models.devices import embed_device
 
 _st_models: dict[tuple[str, str], object] = {}
@@ -62,7 +63,8 @@ class SentenceTransformerEncoder:
             if limit is not None and wanted > limit:
                 from rag.models.base import ModelUnavailable
 
-                raise ModelUnavailable(f"max_tokens={wanted} is over the model's position limit ({limit})")
+                raise ModelUnavailable(_("max_tokens={wanted} is over the model's position limit ({limit})").format(
+                    wanted=wanted, limit=limit))
             m.max_seq_length = wanted
         return m
 
@@ -77,7 +79,8 @@ class SentenceTransformerEncoder:
         if self.truncate_dim is not None and self.truncate_dim > full:
             from rag.models.base import ModelUnavailable
 
-            raise ModelUnavailable(f"dim={self.truncate_dim} is more than the model's {full} dimensions")
+            raise ModelUnavailable(_("dim={dim} is more than the model's {full} dimensions").format(
+                dim=self.truncate_dim, full=full))
         return self.truncate_dim or full
 
     def encode(self, texts: list[str], batch_size: int = 64, role: str | None = None,
@@ -126,7 +129,7 @@ class OpenAIEncoder:
         if max_tokens is not None:
             from rag.models.base import ModelUnavailable
 
-            raise ModelUnavailable("max_tokens is set by the provider for an API model")
+            raise ModelUnavailable(_("max_tokens is set by the provider for an API model"))
         if dim is not None:
             self.dimensions = self._dim = dim
 

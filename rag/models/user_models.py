@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from contextvars import ContextVar
 
-from rag.i18n import N_
+from rag.i18n import N_, _
 from rag.models.base import ModelUnavailable, ProgressFn
 from rag.models.devices import embed_device
 from rag.models.spec import ModelSpec
@@ -52,7 +52,8 @@ def endpoint_check(base_url: str) -> Callable[[Settings], str | None]:
             httpx.get(base_url.rstrip("/") + "/models", timeout=3.0,
                       headers={"Authorization": f"Bearer {key}"} if key else {})
         except httpx.HTTPError as e:
-            return f"endpoint {base_url} unreachable ({type(e).__name__}); start it or fix the base URL"
+            return _("endpoint {url} unreachable ({error}); start it or fix the base URL").format(
+                url=base_url, error=type(e).__name__)
         return None
     return check
 
@@ -60,20 +61,21 @@ def endpoint_check(base_url: str) -> Callable[[Settings], str | None]:
 def folder_check(path: str) -> Callable[[Settings], str | None]:
     from pathlib import Path
 
-    return lambda s: None if Path(path).is_dir() else f"no sentence-transformers folder at {path}"
+    return lambda s: None if Path(path).is_dir() else _("no sentence-transformers folder at {path}").format(path=path)
 
 
 def modelscope_model(name: str) -> ModelSpec:
     """``ms:ORG/NAME[@REVISION]``: parse only; the files are fetched into the ModelScope cache on first use."""
     from rag.models import modelscope
 
-    repo, _, revision = name[3:].strip().partition("@")
+    repo, _sep, revision = name[3:].strip().partition("@")
     repo, revision = repo.strip(), revision.strip() or None
     if repo.count("/") != 1 or not all(repo.split("/")):
-        raise ModelUnavailable(f"{name}: give ms:ORG/NAME[@REVISION], e.g. ms:BAAI/bge-small-zh-v1.5")
+        raise ModelUnavailable(_("{model}: give ms:ORG/NAME[@REVISION], e.g. ms:BAAI/bge-small-zh-v1.5").format(
+            model=name))
     model_id = f"ms:{repo}" + (f"@{revision}" if revision else "")
     return ModelSpec(unique_slug("ms", repo.split("/")[1], model_id), repo, "dense", model_id,
-                     f"{repo} from ModelScope (MODELSCOPE_DOMAIN, MODELSCOPE_CACHE)",
+                     _("{repo} from ModelScope (MODELSCOPE_DOMAIN, MODELSCOPE_CACHE)").format(repo=repo),
                      lambda s: SentenceTransformerEncoder(modelscope.fetch(repo, revision, download_progress.get()),
                                                           embed_device(s)),
                      lambda s: modelscope.problem(repo, revision),
@@ -85,13 +87,14 @@ def hub_model(name: str) -> ModelSpec:
     """``hf:ORG/NAME[@REVISION]``: parse only; the files are fetched into the HF cache on first use."""
     from rag.models import hub
 
-    repo, _, revision = name[3:].strip().partition("@")
+    repo, _sep, revision = name[3:].strip().partition("@")
     repo, revision = repo.strip(), revision.strip() or None
     if repo.count("/") != 1 or not all(repo.split("/")):
-        raise ModelUnavailable(f"{name}: give hf:ORG/NAME[@REVISION], e.g. hf:BAAI/bge-small-zh-v1.5")
+        raise ModelUnavailable(_("{model}: give hf:ORG/NAME[@REVISION], e.g. hf:BAAI/bge-small-zh-v1.5").format(
+            model=name))
     model_id = f"hf:{repo}" + (f"@{revision}" if revision else "")
     return ModelSpec(unique_slug("hf", repo.split("/")[1], model_id), repo, "dense", model_id,
-                     f"{repo} from the Hugging Face hub (HF_ENDPOINT, HF cache)",
+                     _("{repo} from the Hugging Face hub (HF_ENDPOINT, HF cache)").format(repo=repo),
                      lambda s: SentenceTransformerEncoder(hub.fetch(repo, revision, download_progress.get()),
                                                           embed_device(s)),
                      lambda s: hub.problem(repo, revision),
@@ -101,14 +104,15 @@ def hub_model(name: str) -> ModelSpec:
 
 # prefix -> (modality, encoder class in its module, label, query kinds, what it does); one entry per kind
 MEDIA_MODELS = {
-    "clip": ("image", "ClipEncoder", "Local CLIP", ("text", "image"),
-             "CLIP / SigLIP folder {path}: text and image queries against an image (or video frame) corpus"),
-    "img": ("image", "ImageBackboneEncoder", "Local image backbone", ("image",),
-            "image backbone folder {path} (pooled features): image queries against an image (or video frame) corpus"),
-    "clap": ("audio", "ClapEncoder", "Local CLAP", ("text", "audio"),
-             "CLAP folder {path}: text and audio queries against a sound corpus"),
-    "aud": ("audio", "AudioBackboneEncoder", "Local audio backbone", ("audio",),
-            "audio backbone folder {path} (pooled features): audio queries against a sound corpus"),
+    "clip": ("image", "ClipEncoder", N_("Local CLIP {name}"), ("text", "image"),
+             N_("CLIP / SigLIP folder {path}: text and image queries against an image (or video frame) corpus")),
+    "img": ("image", "ImageBackboneEncoder", N_("Local image backbone {name}"), ("image",),
+            N_("image backbone folder {path} (pooled features): image queries against an image (or video frame) "
+               "corpus")),
+    "clap": ("audio", "ClapEncoder", N_("Local CLAP {name}"), ("text", "audio"),
+             N_("CLAP folder {path}: text and audio queries against a sound corpus")),
+    "aud": ("audio", "AudioBackboneEncoder", N_("Local audio backbone {name}"), ("audio",),
+            N_("audio backbone folder {path} (pooled features): audio queries against a sound corpus")),
 }
 _MODULES = {"image": "rag.models.images", "audio": "rag.models.audio"}
 
@@ -134,7 +138,7 @@ def media_model(prefix: str, name: str) -> ModelSpec:
     def check(s: Settings) -> str | None:
         return importlib.import_module(_MODULES[modality]).folder_problem(path, prefix)
 
-    return ModelSpec(unique_slug(prefix, folder.name, model_id), f"{label} {folder.name}", "dense", model_id,
-                     description.format(path=path), make_raw, check,
+    return ModelSpec(unique_slug(prefix, folder.name, model_id), _(label).format(name=folder.name), "dense",
+                     model_id, _(description).format(path=path), make_raw, check,
                      cost_note=_LOCAL_COST[modality],
                      key=name, modality=modality, query_kinds=kinds)

@@ -36,8 +36,8 @@ ELSEWHERE = (
     # E, ui/tables + ui/state: the dataset caption, the verdicts' tables, the rank column
     r"^Dataset \*\*", r"^Paired differences", r"^(Rank|Metric|model|mean|total|coverage|mark|scored|diff|"
     r"significant|mdd)$",
-    # E, ui/tables: the RAG drill-down (its picker and the question / answer / reference lines)
-    r"^Drill down$", r"^\*\*Question:\*\*",
+    # the RAG drill-down's question / answer / reference lines: the row's own texts (the labels are translated)
+    r"^\*\*问题：\*\*",
     # the Ragas metrics' names (evaluators/rag/metrics' registry, shared with the report, F): headers of scores
     r"^(Context precision|Context recall|String similarity|Faithfulness|Answer relevancy|ROUGE-L|BLEU)"
     r"( \([^)]*\))?$",
@@ -46,7 +46,7 @@ ELSEWHERE = (
     r"^(Generator|Judge|Second judge|"
     r"Test-set LLM)$", r"^Test-set LLM (model|base URL)$", r"^OpenAI's API",
     # F, messages jobs raise: why the test-set generator cannot run
-    r"needs OPENAI_API_KEY \(environment, \.env or the sidebar\)",
+    r"needs OPENAI_API_KEY \(environment, \.env or the sidebar\)|Generating a test set needs an LLM",
     # F, evaluators/sweep (the report's sweep section and the CLI print them too): plan, time, leaderboard
     r"^计划：", r"^耗时：", r"^Best on ", r"^No setup was scored", r"^Quality–latency–cost frontier", r"^cost of ",
     r"^(rank|letters|setup|wins|losses|ties|pareto)$",

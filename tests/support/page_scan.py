@@ -103,6 +103,8 @@ KEEP_WORDS = frozenset(w.lower() for w in (
     "Milvus", "Lite", "Ragas", "TestsetGenerator", "Locust", "FastHttpUser", "OpenAI", "Ollama", "Cohere", "Whisper",
     "MiniLM", "Streamlit", "Plotly", "Hugging", "Face", "hub", "transformers", "sentence-transformers", "CLIP",
     "SigLIP", "ViT", "ResNet", "DINOv2",
+    # statisticians' names, as the field writes them (Holm correction)
+    "Holm",
     # the options' own values, typed as shown (none = whole documents; search/rag/milvus endpoints; fusion kinds)
     "none", "search", "rag", "milvus", "rrf", "weighted", "extractive", "compat", "all",
     # a sweep setup's id names its chunking as typed (``bm25 | whole | k4``): an identifier, not a sentence
