@@ -12,6 +12,7 @@ import re
 import pytest
 
 from rag.runs import RunStore
+from tests.support.openai_test_server import judge_server  # noqa: F401  (fixture)
 from tests.support.run_fixtures import make_dataset, write_load_run, write_rag_run, write_retrieval_run
 
 # data and model names of these fixtures, abbreviations kept in Chinese technical prose, units
@@ -190,3 +191,30 @@ def test_an_error_raised_in_a_loaders_worker_thread_reads_in_the_callers_languag
         load_image_folder(root, max_image_bytes=50)
     assert re.fullmatch(r"corpus/\w\.\w+: image is [\d,]+ bytes, over the 50 bytes limit "
                         r"\(raise WORKBENCH_MAX_IMAGE_MB or shrink the image\)", str(err.value)), str(err.value)
+
+
+@pytest.fixture(scope="module")
+def judged(judge_server, sample, retriever, tmp_path_factory):  # noqa: F811
+    """A real RAG run on the sample with the local test judge (plain), its repeats (K = 2) and a second, biased
+    judge: the report's judge-reliability section with every table (verdicts vs qrels, failures per metric and
+    judge, repeats' intervals) and the second judge's sentences."""
+    from evaluators.rag.config import RagConfig
+    from evaluators.rag.job import run_rag
+    from tests.support.openai_test_server import JudgeServer
+
+    with JudgeServer(noise={"mode": "biased", "kinds": ["context_precision"]}) as biased:
+        cfg = RagConfig(models=["minilm", "bm25"], generator="extractive", judge=f"compat:judge@{judge_server.base_url}",
+                        metrics=["context_precision", "context_recall", "nonllm_context_recall"], k=3, limit=6,
+                        concurrency=8, timeout=10, max_retries=0, judge_repeats=2,
+                        second_judge=f"compat:judge2@{biased.base_url}")
+        return run_rag(sample, cfg, retriever=retriever).run_id
+
+
+@pytest.mark.slow
+def test_the_chinese_report_of_a_judged_rag_run_has_no_english_sentence_of_ours(judged):
+    from evaluators.report.build import build_report
+
+    store = RunStore.default()
+    text = text_of(build_report(store, [judged], n_resamples=500, lang="zh"))
+    assert english_words(text, [judged]) == [], text
+    assert RAW.findall(text) == []
