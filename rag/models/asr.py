@@ -34,6 +34,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from rag.data.dataset import Dataset, Document
+from rag.i18n import _
 from rag.models.base import ModelUnavailable
 
 PREFIX = "asr:"
@@ -103,10 +104,14 @@ class AsrReport:
 def summary(record: dict) -> str:
     """An ``AsrReport.to_json()`` (as runs record it) in one line: segments, cache hits, left out, WER."""
     r = record
-    wer = (f"WER {r['wer']:.1%} over {r['wer_files']} transcribed sounds" if r.get("wer") is not None
-           else "WER not measured (no transcripts.jsonl)")
-    return (f"{r['model']}: {r['sounds']} sounds -> {r['segments']} segments ({r['cached']} from the cache); "
-            f"{len(r['empty'])} without speech; {r['dropped_audio_queries']} audio queries left out; {wer}")
+    values = {"model": r["model"], "sounds": r["sounds"], "segments": r["segments"], "cached": r["cached"],
+              "empty": len(r["empty"]), "dropped": r["dropped_audio_queries"]}
+    if r.get("wer") is None:
+        return _("{model}: {sounds} sounds -> {segments} segments ({cached} from the cache); {empty} without speech; "
+                 "{dropped} audio queries left out; WER not measured (no transcripts.jsonl)").format(**values)
+    return _("{model}: {sounds} sounds -> {segments} segments ({cached} from the cache); {empty} without speech; "
+             "{dropped} audio queries left out; WER {wer} over {files} transcribed sounds").format(
+        **values, wer=f"{r['wer']:.1%}", files=r["wer_files"])
 
 
 class WhisperTranscriber:
