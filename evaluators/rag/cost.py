@@ -25,6 +25,8 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rag.i18n import _
+
 # USD per 1M tokens: (input, output). A new model is one entry.
 DEFAULT_PRICES: dict[str, tuple[float, float]] = {
     "gpt-4o-mini": (0.15, 0.60),
@@ -65,7 +67,7 @@ class PriceTable:
         for model, v in raw.items():
             inp, out = (v, v) if isinstance(v, (int, float)) else (v[0], v[1] if len(v) > 1 else v[0])
             if inp < 0 or out < 0:
-                raise ValueError(f"price for {model} must not be negative")
+                raise ValueError(_("price for {model} must not be negative").format(model=model))
             table.prices[model] = (float(inp), float(out))
         return table
 

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 
 from evaluators.rag.id_metrics import IdMetric, id_context_precision, id_context_recall
 from evaluators.rag.text_metrics import LanguageBleu, LanguageRouge
-from rag.i18n import N_
+from rag.i18n import N_, _
 from rag.models.llm import LLMEndpoint
 
 JUDGE_HELP = N_("Choose a judge LLM (OpenAI with OPENAI_API_KEY, or an OpenAI-compatible server such as Ollama: "
@@ -186,6 +186,7 @@ def split_metrics(names: list[str] | None, judge: LLMEndpoint | None) -> tuple[l
     names = list(METRICS) if not names else names
     unknown = [n for n in names if n not in METRICS]
     if unknown:
-        raise ValueError(f"unknown metric(s) {', '.join(unknown)}; known: {', '.join(METRICS)}")
+        raise ValueError(_("unknown metric(s) {unknown}; known: {known}").format(unknown=", ".join(unknown),
+                                                                                 known=", ".join(METRICS)))
     skipped = {n: "needs a judge LLM. " + JUDGE_HELP for n in names if METRICS[n].needs_judge and judge is None}
     return [n for n in names if n not in skipped], skipped

@@ -180,15 +180,16 @@ RUN_KINDS: dict[str, RunKind] = {k.name: k for k in (
     RunKind("decision", N_("decision"), "verdicts", quality=False, headline=_decision_headline,
             section=_ref("evaluators.report.decision_section", "decision_section")),
 )}
-if set(RUN_KINDS) != set(RUN_MODELS):  # a kind the store accepts but no reader knows (or back)
-    raise RuntimeError(f"run kinds differ: store {sorted(RUN_MODELS)}, evaluators {sorted(RUN_KINDS)}")
+if set(RUN_KINDS) != set(RUN_MODELS):  # a kind the store accepts but no reader knows (or back): a code bug
+    raise RuntimeError(  # i18n: internal
+        f"run kinds differ: store {sorted(RUN_MODELS)}, evaluators {sorted(RUN_KINDS)}")
 
 
 def kind_of(run: Run | str) -> RunKind:
     """The registry entry of a run (or a kind's name); ValueError names the known kinds."""
     name = run if isinstance(run, str) else run.kind
     if name not in RUN_KINDS:
-        raise ValueError(f"unknown run kind '{name}'; known: {', '.join(RUN_KINDS)}")
+        raise ValueError(_("unknown run kind '{kind}'; known: {known}").format(kind=name, known=", ".join(RUN_KINDS)))
     return RUN_KINDS[name]
 
 

@@ -154,9 +154,10 @@ def _fmt_p(v, reason=None) -> str:
 
 
 def metric_at_k(metric: str, k: int) -> str | None:
-    base, _, at = metric.partition("@")
+    base, _sep, at = metric.partition("@")
     if base not in METRICS:
-        raise ValueError(f"metric {metric!r}: choose one of {', '.join(METRICS)} (optionally @k)")
+        raise ValueError(_("metric {metric}: choose one of {metrics} (optionally @k)").format(
+            metric=repr(metric), metrics=", ".join(METRICS)))
     return f"{base}@{k}" if not at or at == str(k) else None
 
 

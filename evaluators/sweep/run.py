@@ -129,7 +129,8 @@ def plan_sweep(wb: Retriever, ds: Dataset, setups: list[Setup], timed: bool = Tr
     """Check every model and reranker can run here (before any work), count what the sweep will do and
     (``timed``) estimate how long it takes from rates measured now (``evaluators.sweep.estimate``)."""
     if not ds.judged_queries:
-        raise ValueError(f"dataset {ds.name} has no judged queries: a sweep needs qrels to score")
+        raise ValueError(_("dataset {dataset} has no judged queries: a sweep needs qrels to score").format(
+            dataset=ds.name))
     base = scoring_base(ds, setups)  # setups search by query text; audio: text models need an ASR model
     specs = resolve_all([s.model for s in setups], check=True, settings=wb.settings)
     wb.store.capabilities.require(list(specs.values()), wb.index_config)
@@ -176,13 +177,13 @@ def parse_rerank_prices(text: str) -> dict[str, float]:
     for pair in (p.strip() for p in (text or "").split(",")):
         if not pair:
             continue
-        name, _, price = pair.rpartition("=")
+        name, _sep, price = pair.rpartition("=")
         try:
             value = float(price)
         except ValueError:
             value = -1.0
         if not name.strip() or not value >= 0:
-            raise ValueError(f"{pair!r}: give MODEL=USD (per 1,000 calls, ≥ 0)")
+            raise ValueError(_("{pair}: give MODEL=USD (per 1,000 calls, ≥ 0)").format(pair=repr(pair)))
         out[name.strip()] = value
     return out
 
