@@ -187,4 +187,5 @@ class SpendCap:
         return self.limit_usd is not None and spent_usd >= self.limit_usd
 
     def describe(self, spent_usd: float) -> str:
-        return f"spend cap ${self.limit_usd:.4f} reached (spent ${spent_usd:.4f}); resume with a higher cap to go on"
+        return _("spend cap {cap} reached (spent {spent}); resume with a higher cap to go on").format(
+            cap=f"${self.limit_usd:.4f}", spent=f"${spent_usd:.4f}")

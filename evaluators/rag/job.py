@@ -70,9 +70,12 @@ class RunProgress:
     def text(self) -> str:
         def mmss(s):
             return f"{int(s) // 60:02d}:{int(s) % 60:02d}"
-        left = f" · ~{mmss(self.eta)} left" if self.eta is not None else ""
-        return (f"{self.done}/{self.total} rows · {self.failed} with failures · {mmss(self.elapsed)} elapsed{left}"
-                f" · ${self.cost_usd:.4f}")
+        values = {"done": self.done, "total": self.total, "failed": self.failed, "elapsed": mmss(self.elapsed),
+                  "cost": f"${self.cost_usd:.4f}"}
+        if self.eta is None:  # formed when shown: in the language of the page or CLI that shows it
+            return _("{done}/{total} rows · {failed} with failures · {elapsed} elapsed · {cost}").format(**values)
+        return _("{done}/{total} rows · {failed} with failures · {elapsed} elapsed · ~{left} left · {cost}").format(
+            **values, left=mmss(self.eta))
 
 
 @dataclass
