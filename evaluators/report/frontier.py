@@ -203,15 +203,15 @@ def frontier_figure(frame: pd.DataFrame, metric: str | None = None, title: str |
     metric = metric or (frame["quality_metric"].iloc[0] if len(frame) else None)
     data = frame[frame["quality"].notna() & (frame["quality_metric"] == metric)].copy()
     use_latency = data["p95_ms"].notna().any()
-    xcol, xtitle = ("p95_ms", "p95 latency (ms, load test)") if use_latency else \
-        ("cost_per_1k", "cost per 1,000 queries (USD)")
-    metric = metric_label(metric) if metric else "quality"
+    xcol, xtitle = ("p95_ms", _("p95 latency (ms, load test)")) if use_latency else \
+        ("cost_per_1k", _("cost per 1,000 queries (USD)"))
+    metric = metric_label(metric) if metric else _("quality")
     full = data["scored"].max() if len(data) else 0
     one_run = data["quality_run"].nunique() == 1
     data["label"] = [html.escape((s.removesuffix(f" [{run}]") if one_run else str(s))
-                                 + (f" ({c} scored)" if n < full else ""))
+                                 + (_(" ({coverage} scored)").format(coverage=c) if n < full else ""))
                      for s, c, n, run in zip(data["setup"], data["coverage"], data["scored"], data["quality_run"])]
-    hover = ("%{customdata[0]}<br>" + metric + " %{y:.3f}<br>cost/1k queries $%{customdata[1]:.4f}"
+    hover = ("%{customdata[0]}<br>" + metric + " %{y:.3f}<br>" + _("cost/1k queries") + " $%{customdata[1]:.4f}"
              "<br>p95 %{customdata[2]:.0f} ms<extra></extra>")
     fig = go.Figure()
     for i, r in enumerate(data.to_dict("records")):
@@ -224,9 +224,10 @@ def frontier_figure(frame: pd.DataFrame, metric: str | None = None, title: str |
             customdata=[[r["label"], r["cost_per_1k"], r["p95_ms"]]], hovertemplate=hover))
     front = data[data["pareto"] & data[xcol].notna()].sort_values(xcol)
     if len(front) > 1:
-        fig.add_trace(go.Scatter(x=front[xcol], y=front["quality"], mode="lines", name="frontier",
+        fig.add_trace(go.Scatter(x=front[xcol], y=front["quality"], mode="lines", name=_("frontier"),
                                  line={"dash": "dot", "color": "#d62728"}, hoverinfo="skip"))
-    fig.update_layout(title=html.escape(title or f"{metric} vs {'latency' if use_latency else 'cost'}"),
+    default = (_("{metric} vs latency") if use_latency else _("{metric} vs cost")).format(metric=metric)
+    fig.update_layout(title=html.escape(title or default),
                       xaxis_title=xtitle, yaxis_title=metric, height=420, margin={"t": 50, "l": 60, "r": 20, "b": 50},
                       legend={"orientation": "h", "y": -0.2})
     return fig

@@ -132,7 +132,7 @@ def collect_scores(store: RunStore, run_ids: list[str], metric: str,
             merged[labels.get((r.id, m), f"{m} [{r.id}]")] = vals
     notes = []
     if len({r.config.get("k") for r in runs if kind_of(r).same_cutoff}) > 1:
-        notes.append("runs use different k; compare a metric at the same cutoff")
+        notes.append(_("runs use different k; compare a metric at the same cutoff"))
     return merged, notes
 
 
@@ -287,8 +287,8 @@ def compare_scores(scores: dict[str, dict[str, float]], metric: str, run_ids: li
     notes = list(notes or [])
     if any(len(set(v)) > 1 for per_q in (repeats or {}).values() for v in per_q.values()):
         k = max(len(v) for per_q in repeats.values() for v in per_q.values())
-        notes.append(f"CIs include the judge's noise ({k} judge repeats per row: questions resampled, "
-                     "then repeats within each); p-values are on the rows' means")
+        notes.append(_("CIs include the judge's noise ({k} judge repeats per row: questions resampled, "
+                       "then repeats within each); p-values are on the rows' means").format(k=k))
     mdd = {(p.model_a, p.model_b): _mdd(scores, p.model_a, p.model_b) for p in result.pairs}
     return MetricComparison(metric, list(run_ids or []), scores, result, mdd, notes, dict(misses or {}),
                             dict(failures or {}))

@@ -320,7 +320,8 @@ def compare_models(
                 if other not in {s.model for s in eligible}:
                     continue
                 if math.isnan(p.p_adjusted):
-                    notes.append(f"{other}: no common scored queries with {best}; counted as tied")
+                    notes.append(_("{model}: no common scored queries with {best}; counted as tied").format(
+                        model=other, best=best))
                     tied.add(other)
                 elif not p.significant:
                     tied.add(other)
