@@ -198,9 +198,9 @@ class RagJob:
         if self.analyzers:
             summary.update(bm25_analyzers=self.analyzers)
         if rows and all(row_failed(r) for r in rows):
-            status, reason = "failed", "every row failed: " + first_error(rows)
+            status, reason = "failed", _("every row failed: {reason}").format(reason=first_error(rows))
         elif status == "done" and len(rows) < self.expected:
-            status, reason = "partial", f"{self.expected - len(rows)} rows missing"
+            status, reason = "partial", _("{n} rows missing").format(n=self.expected - len(rows))
         self.store.finish(self.run_id, summary, status, reason)
         return RagRunResult(self.run_id, status, summary, rows)
 
