@@ -56,12 +56,12 @@ def _dataset_query_tokens(source: str, content_hash: str | None) -> tuple[float 
 
         ds = load_dataset(source)
     except Exception as e:  # moved, deleted, unreadable: say so in the cost basis
-        return None, f"default: dataset {source} unreadable ({str(e)[:120]})"
+        return None, _("default: dataset {source} unreadable ({why})").format(source=source, why=str(e)[:120])
     if content_hash and ds.content_hash() != content_hash:
-        return None, f"default: dataset {source} changed since the run"  # do not guess from other queries
+        return None, _("default: dataset {source} changed since the run").format(source=source)  # do not guess
     qs = ds.judged_queries or ds.queries
     return (sum(len(q.text) for q in qs) / len(qs) / CHARS_PER_TOKEN, N_("dataset")) if qs else \
-        (None, f"default: dataset {source} has no queries")
+        (None, _("default: dataset {source} has no queries").format(source=source))
 
 
 def query_tokens(run: Run) -> tuple[float, str]:
@@ -69,7 +69,7 @@ def query_tokens(run: Run) -> tuple[float, str]:
     if isinstance(run.config.get("query_tokens"), (int, float)):
         return float(run.config["query_tokens"]), N_("recorded")
     src = run.config.get("dataset_source")
-    est, how = _dataset_query_tokens(src, run.dataset_hash) if src else (None, "default: no dataset source recorded")
+    est, how = _dataset_query_tokens(src, run.dataset_hash) if src else (None, _("default: no dataset source recorded"))
     return (est, how) if est else (DEFAULT_QUERY_TOKENS, how)
 
 
