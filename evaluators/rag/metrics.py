@@ -141,7 +141,7 @@ METRICS: dict[str, MetricSpec] = {s.name: s for s in [
 ]}
 JUDGED = [m for m, s in METRICS.items() if s.needs_judge]
 NON_LLM = [m for m, s in METRICS.items() if not s.needs_judge]
-DATASET_FIELDS = {"reference": "a reference answer", "reference_contexts": "reference contexts (qrels)"}
+DATASET_FIELDS = {"reference": N_("a reference answer"), "reference_contexts": N_("reference contexts (qrels)")}
 
 
 @dataclass
@@ -177,8 +177,8 @@ def applicability(spec: MetricSpec, sample: RagSample) -> str | None:
     """Why the metric does not apply to this question (the dataset lacks what it needs), else None."""
     if variant(spec, sample) == BY_ID:
         return None
-    missing = [DATASET_FIELDS[f] for f in spec.needs if f in DATASET_FIELDS and not getattr(sample, f)]
-    return f"not applicable: needs {' and '.join(missing)}" if missing else None
+    missing = [_(DATASET_FIELDS[f]) for f in spec.needs if f in DATASET_FIELDS and not getattr(sample, f)]
+    return _("not applicable: needs {what}").format(what=_(" and ").join(missing)) if missing else None
 
 
 def split_metrics(names: list[str] | None, judge: LLMEndpoint | None) -> tuple[list[str], dict[str, str]]:
