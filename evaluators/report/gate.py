@@ -153,7 +153,7 @@ def check_gate(store: RunStore, run: Run, metric: str, minimum: float | None = N
         elif ci_low is not None and lo < ci_low:
             failures.append(_("{model} {metric} 95% CI low = {low} < {bound} (mean {value})").format(
                 model=m, metric=found, low=f"{lo:.4f}", bound=f"{ci_low:g}", value=f"{v:.4f}"))
-    bounds = " and ".join(b for b in (f">= {minimum:g}" if minimum is not None else "",
+    bounds = _(" and ").join(b for b in (f">= {minimum:g}" if minimum is not None else "",
                                       f"<= {maximum:g}" if maximum is not None else "",
                                       _("95% CI low >= {bound}").format(bound=f"{ci_low:g}") if ci_low is not None
                                       else "") if b)
