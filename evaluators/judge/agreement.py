@@ -11,14 +11,17 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from rag.i18n import N_, _
+
 N_RESAMPLES = 2000
 
 
 PRECISION_STEP = "ContextPrecision"   # the judge's per-context step (ContextPrecisionOutput, one per context)
 
 
-STRENGTH = [(0.0, "no agreement beyond chance"), (0.2, "slight"), (0.4, "fair"), (0.6, "moderate"),
-            (0.8, "substantial"), (1.01, "almost perfect")]   # Landis & Koch (1977), upper bounds
+STRENGTH = [(0.0, N_("no agreement beyond chance")), (0.2, N_("slight agreement")), (0.4, N_("fair agreement")),
+            (0.6, N_("moderate agreement")), (0.8, N_("substantial agreement")),
+            (1.01, N_("almost perfect agreement"))]   # Landis & Koch (1977), upper bounds
 
 
 def cohen_kappa(tp: float, fp: float, fn: float, tn: float) -> float:
@@ -32,9 +35,10 @@ def cohen_kappa(tp: float, fp: float, fn: float, tn: float) -> float:
 
 
 def strength(kappa: float) -> str:
+    """Landis & Koch's word for ``kappa``, in the reader's language."""
     if kappa <= 0:
-        return STRENGTH[0][1]
-    return next(f"{word} agreement" for bound, word in STRENGTH[1:] if kappa <= bound)
+        return _(STRENGTH[0][1])
+    return next(_(words) for bound, words in STRENGTH[1:] if kappa <= bound)
 
 
 @dataclass

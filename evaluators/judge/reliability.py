@@ -44,9 +44,15 @@ from evaluators.judge.agreement import (
 )
 from evaluators.judge.noise import judge_noise
 from evaluators.rag.metrics import JUDGED
+from rag.i18n import N_, _
 from rag.runs import Run, RunStore
 
 PARSE_ERROR, NAN_ERROR = "parse error", "no score:"   # how evaluators.rag.scoring words these failures
+# Why there is no agreement (``JudgeReliability.missing``: English in the JSON, the reader's language in sentences)
+NO_JUDGE = N_("the run has no judge")
+NO_QRELS = N_("the run's questions have no qrels (relevant document ids)")
+NO_PRECISION = N_("context precision was not scored (its per-context verdicts are what is compared)")
+NO_VERDICTS = N_("no row has a complete set of context precision verdicts")
 
 
 
@@ -87,21 +93,26 @@ class JudgeReliability:
     second_health: dict[str, MetricHealth] = field(default_factory=dict)   # the second judge's failures
 
     def sentence(self) -> str:
-        """One plain sentence for the page, the report and the CLI."""
+        """One plain sentence for the page, the report and the CLI, in the reader's language."""
         if self.agreement is None:
-            return f"judge agreement with your qrels: not available ({self.missing})"
+            return _("judge agreement with your qrels: not available ({why})").format(
+                why=_(self.missing) if self.missing else "")
         a = self.agreement
         if math.isnan(a.kappa):
-            kappa = "κ undefined (the judge or the qrels give one answer for every context)"
+            kappa = _("κ undefined (the judge or the qrels give one answer for every context)")
+        elif a.kappa_low is not None:
+            kappa = _("κ {kappa} [{low}, {high}], {strength}").format(
+                kappa=f"{a.kappa:.2f}", low=f"{a.kappa_low:.2f}", high=f"{a.kappa_high:.2f}",
+                strength=strength(a.kappa))
         else:
-            ci = f" [{a.kappa_low:.2f}, {a.kappa_high:.2f}]" if a.kappa_low is not None else ""
-            kappa = f"κ {a.kappa:.2f}{ci}, {strength(a.kappa)}"
-        text = (f"the judge agrees with your judgments on {a.accuracy * 100:.0f} % of contexts, {kappa} "
-                f"(n = {a.n} contexts, {a.questions} questions)")
+            kappa = _("κ {kappa}, {strength}").format(kappa=f"{a.kappa:.2f}", strength=strength(a.kappa))
+        values = {"pct": f"{a.accuracy * 100:.0f}", "kappa": kappa, "n": a.n, "questions": a.questions}
         if self.recall is not None and self.recall.spearman is not None:
-            text += (f"; its context recall follows recall by your qrels with Spearman ρ {self.recall.spearman:.2f} "
-                     f"(n = {self.recall.n} rows)")
-        return text
+            return _("the judge agrees with your judgments on {pct} % of contexts, {kappa} (n = {n} contexts, "
+                     "{questions} questions); its context recall follows recall by your qrels with Spearman ρ "
+                     "{rho} (n = {rows} rows)").format(**values, rho=f"{self.recall.spearman:.2f}", rows=self.recall.n)
+        return _("the judge agrees with your judgments on {pct} % of contexts, {kappa} (n = {n} contexts, "
+                 "{questions} questions)").format(**values)
 
     def to_json(self) -> dict:
         return {"judge": self.judge, "missing": self.missing, "sentence": self.sentence(),
@@ -152,18 +163,18 @@ def judge_reliability(rows: list[dict], judge: str | None, metrics: list[str], s
     rows = [r.model_dump() if hasattr(r, "model_dump") else r for r in rows]
     judged = [m for m in metrics if m in JUDGED]
     if judge is None:
-        return JudgeReliability(None, missing="the run has no judge")
+        return JudgeReliability(None, missing=NO_JUDGE)
     out = JudgeReliability(judge, health=health(rows, judged), recall=recall_correlation(rows),
                            noise=judge_noise(rows, judged), second=second_judge_report(rows, judged))
     if any(r.get("second_judge") for r in rows):
         out.second_health = health(second_rows(rows), judged)
     if not any(relevant_ids(r) for r in rows):
-        out.missing = "the run's questions have no qrels (relevant document ids)"
+        out.missing = NO_QRELS
     elif "context_precision" not in judged:
-        out.missing = "context precision was not scored (its per-context verdicts are what is compared)"
+        out.missing = NO_PRECISION
     else:
         out.agreement = agreement(rows, seed, n_resamples)
-        out.missing = None if out.agreement else "no row has a complete set of context precision verdicts"
+        out.missing = None if out.agreement else NO_VERDICTS
     return out
 
 
@@ -177,17 +188,18 @@ def for_run(store: RunStore, run: Run, seed: int = 0) -> JudgeReliability:
 # ---------------------------------------------------------------- display (page and report)
 
 def confusion_frame(rel: JudgeReliability):
-    """The confusion matrix as a table: rows the judge's verdict, columns the qrels."""
+    """The confusion matrix as a table: rows the judge's verdict, columns the qrels (display: headers and
+    verdicts in the reader's language, for the page and the report alike)."""
     import pandas as pd
 
     a = rel.agreement
-    return pd.DataFrame({"judge": ["useful", "not useful"], "qrels: relevant": [a.tp, a.fn],
-                         "qrels: not relevant": [a.fp, a.tn]})
+    return pd.DataFrame({_("judge"): [_("useful"), _("not useful")], _("qrels: relevant"): [a.tp, a.fn],
+                         _("qrels: not relevant"): [a.fp, a.tn]})
 
 
 def health_frame(rel: JudgeReliability):
     """Per judged metric: rows, scored, failed, parse failures and NaN, with rates; with a second judge,
-    one row per metric and judge (a ``judge`` column: first / second)."""
+    one row per metric and judge (a ``judge`` column: first / second). Display: in the reader's language."""
     import pandas as pd
 
     from evaluators.rag.metrics import METRICS
@@ -195,15 +207,17 @@ def health_frame(rel: JudgeReliability):
     def pct(h: MetricHealth, count: int) -> str:
         return f"{count} ({h.rate(count):.0%})" if h.rows else "0"
 
-    judges = [("first", rel.health)] + ([("second", rel.second_health)] if rel.second_health else [])
-    return pd.DataFrame([{"metric": METRICS[m].label, **({"judge": who} if len(judges) > 1 else {}), "rows": h.rows,
-                          "scored": h.scored, "failed": pct(h, h.failed), "parse failures": pct(h, h.parse_failures),
-                          "no score (not a number)": pct(h, h.nan)}
+    judges = [(_("first"), rel.health)] + ([(_("second"), rel.second_health)] if rel.second_health else [])
+    return pd.DataFrame([{_("metric"): METRICS[m].label, **({_("judge"): who} if len(judges) > 1 else {}),
+                          _("rows"): h.rows, _("scored"): h.scored, _("failed"): pct(h, h.failed),
+                          _("parse failures"): pct(h, h.parse_failures),
+                          _("no score (not a number)"): pct(h, h.nan)}
                          for m in rel.health for who, per_metric in judges if (h := per_metric.get(m))])
 
 
 def noise_frame(rel: JudgeReliability):
-    """Per judged metric and model with repeats: the one-judge CI beside the CI with the judge's noise."""
+    """Per judged metric and model with repeats: the one-judge CI beside the CI with the judge's noise
+    (display: headers in the reader's language)."""
     import pandas as pd
 
     from evaluators.rag.metrics import METRICS
@@ -211,9 +225,9 @@ def noise_frame(rel: JudgeReliability):
     def ci(pair) -> str:
         return f"[{pair[0]:.3f}, {pair[1]:.3f}]"
 
-    return pd.DataFrame([{"metric": METRICS[m].label, "model": model, "repeats": e["repeats"],
-                          "mean": f"{e['mean']:.3f}",
-                          "95% CI (one judge)": ci(e["ci"]), "95% CI with judge noise": ci(e["ci_with_judge_noise"]),
-                          "rows whose repeats differ": f"{e['rows_varying']}/{e['n']}",
-                          "repeat SD": f"{e['repeat_sd']:.3f}"}
+    return pd.DataFrame([{_("metric"): METRICS[m].label, _("model"): model, _("repeats"): e["repeats"],
+                          _("mean"): f"{e['mean']:.3f}", _("95% CI (one judge)"): ci(e["ci"]),
+                          _("95% CI with judge noise"): ci(e["ci_with_judge_noise"]),
+                          _("rows whose repeats differ"): f"{e['rows_varying']}/{e['n']}",
+                          _("repeat SD"): f"{e['repeat_sd']:.3f}"}
                          for m, per_model in rel.noise.items() for model, e in per_model.items()])

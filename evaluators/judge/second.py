@@ -19,6 +19,7 @@ import math
 
 from evaluators.judge.agreement import agreement, cohen_kappa, precision_verdicts, spearman
 from evaluators.rag.metrics import METRICS
+from rag.i18n import N_, _
 
 
 def _second_row(row: dict) -> dict:
@@ -50,7 +51,7 @@ def verdict_agreement(rows: list[dict]) -> dict | None:
     return {"n": sum(t), "table": t, "agreement": (t[0] + t[3]) / sum(t), "kappa": None if math.isnan(k) else k}
 
 
-TIE = "a tie"
+TIE = N_("a tie")   # the winner's place when the best mean is shared (English in the JSON)
 
 
 def winners(rows: list[dict], metric: str) -> tuple[str | None, str | None, int]:
@@ -87,16 +88,19 @@ def second_judge_report(rows: list[dict], metrics: list[str]) -> dict | None:
             continue
         others = ", ".join(x for x in dict.fromkeys(r["model"] for r in rows) if x != first)
         if first != second:
-            sentences.append(f"the verdict on {m} depends on the judge (first: {first}, second: {second})")
+            sentences.append(_("the verdict on {metric} depends on the judge (first: {first}, second: {second})")
+                             .format(metric=m, first=_(first) if first == TIE else first,
+                                     second=_(second) if second == TIE else second))
         else:
-            sentences.append(f"{first} beats {others} on {m} with either judge" if first != TIE else
-                             f"the models tie on {m} with either judge")
+            sentences.append(_("{first} beats {others} on {metric} with either judge").format(
+                first=first, others=others, metric=m) if first != TIE else
+                _("the models tie on {metric} with either judge").format(metric=m))
     second_qrels = agreement([_second_row(r) for r in rows])
     v = verdict_agreement(rows)
     if v is not None:
-        kappa = "κ undefined" if v["kappa"] is None else f"κ {v['kappa']:.2f}"
-        sentences.insert(0, f"the two judges agree on {v['agreement'] * 100:.0f} % of context verdicts, {kappa} "
-                            f"(n = {v['n']} contexts)")
+        kappa = _("κ undefined") if v["kappa"] is None else _("κ {kappa}").format(kappa=f"{v['kappa']:.2f}")
+        sentences.insert(0, _("the two judges agree on {pct} % of context verdicts, {kappa} (n = {n} contexts)")
+                         .format(pct=f"{v['agreement'] * 100:.0f}", kappa=kappa, n=v["n"]))
     return {"verdicts": v, "metrics": per_metric, "sentences": sentences,
             "qrels_kappa": {"second": None if second_qrels is None or math.isnan(second_qrels.kappa)
                             else second_qrels.kappa}}

@@ -15,6 +15,7 @@ from evaluators.rag.metrics import split_metrics
 from rag.data.dataset import Dataset
 from rag.data.language import profile_dataset
 from rag.data.question_sets import EvalQuestion, load_question_set, questions_from_dataset
+from rag.i18n import _
 from rag.milvus.index_config import IndexConfig
 from rag.models.devices import runtime_info
 from rag.models.generators import DEFAULT_PROMPT, GenerationConfig, generator_kind, generator_label
@@ -72,16 +73,16 @@ def check_config(cfg: RagConfig, settings=None) -> None:
     for m in cfg.models:
         resolve(m)
     if not cfg.models:
-        raise ValueError("choose at least one embedding model")
+        raise ValueError(_("choose at least one embedding model"))
     kind = generator_kind(cfg.generator)
     for ep in ([] if kind.is_baseline else [parse_llm(cfg.generator, cfg.generator_base_url, settings)]) + \
             [e for e in [parse_llm(cfg.judge, cfg.judge_base_url, settings), parse_llm(cfg.second_judge)] if e]:
         ok, why = ep.availability()
         if not ok:
-            raise ValueError(f"{ep.label}: {why}")
+            raise ValueError(_("{endpoint}: {why}").format(endpoint=ep.label, why=why))
     split_metrics(cfg.metrics, parse_llm(cfg.judge, cfg.judge_base_url))
     if cfg.concurrency < 1 or cfg.timeout <= 0 or cfg.max_retries < 0 or cfg.judge_repeats < 1:
-        raise ValueError("concurrency and judge repeats must be ≥ 1, timeout > 0 and retries ≥ 0")
+        raise ValueError(_("concurrency and judge repeats must be ≥ 1, timeout > 0 and retries ≥ 0"))
     cfg.generation()  # validates the template and k
     IndexConfig.from_json(cfg.index)  # validates the index type, metric and parameters
 

@@ -25,6 +25,8 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rag.i18n import _
+
 # USD per 1M tokens: (input, output). A new model is one entry.
 DEFAULT_PRICES: dict[str, tuple[float, float]] = {
     "gpt-4o-mini": (0.15, 0.60),
@@ -65,7 +67,7 @@ class PriceTable:
         for model, v in raw.items():
             inp, out = (v, v) if isinstance(v, (int, float)) else (v[0], v[1] if len(v) > 1 else v[0])
             if inp < 0 or out < 0:
-                raise ValueError(f"price for {model} must not be negative")
+                raise ValueError(_("price for {model} must not be negative").format(model=model))
             table.prices[model] = (float(inp), float(out))
         return table
 
@@ -185,4 +187,5 @@ class SpendCap:
         return self.limit_usd is not None and spent_usd >= self.limit_usd
 
     def describe(self, spent_usd: float) -> str:
-        return f"spend cap ${self.limit_usd:.4f} reached (spent ${spent_usd:.4f}); resume with a higher cap to go on"
+        return _("spend cap {cap} reached (spent {spent}); resume with a higher cap to go on").format(
+            cap=f"${self.limit_usd:.4f}", spent=f"${spent_usd:.4f}")

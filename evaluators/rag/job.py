@@ -33,6 +33,7 @@ from evaluators.rag.rows import first_error, row_failed, summarize, usage_delta
 from evaluators.rag.scoring import RagasScorer, describe_error
 from rag.data.dataset import Dataset
 from rag.data.question_sets import EvalQuestion
+from rag.i18n import _
 from rag.milvus.index_config import IndexConfig
 from rag.models.generators import (
     Context,
@@ -69,9 +70,12 @@ class RunProgress:
     def text(self) -> str:
         def mmss(s):
             return f"{int(s) // 60:02d}:{int(s) % 60:02d}"
-        left = f" · ~{mmss(self.eta)} left" if self.eta is not None else ""
-        return (f"{self.done}/{self.total} rows · {self.failed} with failures · {mmss(self.elapsed)} elapsed{left}"
-                f" · ${self.cost_usd:.4f}")
+        values = {"done": self.done, "total": self.total, "failed": self.failed, "elapsed": mmss(self.elapsed),
+                  "cost": f"${self.cost_usd:.4f}"}
+        if self.eta is None:  # formed when shown: in the language of the page or CLI that shows it
+            return _("{done}/{total} rows · {failed} with failures · {elapsed} elapsed · {cost}").format(**values)
+        return _("{done}/{total} rows · {failed} with failures · {elapsed} elapsed · ~{left} left · {cost}").format(
+            **values, left=mmss(self.eta))
 
 
 @dataclass
@@ -125,8 +129,8 @@ def resume_rag(run_id: str, *, retriever, ds: Dataset | None = None, store: RunS
 
         ds = load_dataset(run.config.get("dataset_source") or run.dataset)
     if run.dataset_hash and ds.content_hash() != run.dataset_hash:
-        raise ValueError(f"dataset {ds.name} changed since run {run_id} (hash {run.dataset_hash} → "
-                         f"{ds.content_hash()}); start a new run")
+        raise ValueError(_("dataset {dataset} changed since run {run} (hash {old} → {new}); start a new run").format(
+            dataset=ds.name, run=run_id, old=run.dataset_hash, new=ds.content_hash()))
     check_config(cfg, settings)
     store.set_status(run.id, "running")
     qs = questions_for(ds, cfg)
@@ -194,9 +198,9 @@ class RagJob:
         if self.analyzers:
             summary.update(bm25_analyzers=self.analyzers)
         if rows and all(row_failed(r) for r in rows):
-            status, reason = "failed", "every row failed: " + first_error(rows)
+            status, reason = "failed", _("every row failed: {reason}").format(reason=first_error(rows))
         elif status == "done" and len(rows) < self.expected:
-            status, reason = "partial", f"{self.expected - len(rows)} rows missing"
+            status, reason = "partial", _("{n} rows missing").format(n=self.expected - len(rows))
         self.store.finish(self.run_id, summary, status, reason)
         return RagRunResult(self.run_id, status, summary, rows)
 
@@ -204,8 +208,8 @@ class RagJob:
         """Search with the run's own index config (a resumed run keeps the index it started with)."""
         hits: dict[tuple[str, str], list[tuple[str, float]]] = {}
         index = IndexConfig.from_json(self.cfg.index)
-        for model in dict.fromkeys(m for m, _, _ in work):
-            qs = [q for m, q, _ in work if m == model]
+        for model in dict.fromkeys(m for m, _q, _h in work):
+            qs = [q for m, q, _h in work if m == model]
             spec = resolve(model)
             built = self.retriever.store.ensure_collection(self.ds, spec, index, self.cfg.chunking)
             name = built.name
@@ -221,7 +225,7 @@ class RagJob:
         gate = JudgeConcurrency(cfg.concurrency)
         cap = SpendCap(cfg.spend_cap_usd)
         judge = parse_llm(cfg.judge, cfg.judge_base_url, self.settings)
-        active, _ = split_metrics(cfg.metrics, judge)
+        active, _skipped = split_metrics(cfg.metrics, judge)
         generator = make_generator(cfg.generator, cfg.generation(), cfg.generator_base_url, self.settings)
         scorer = RagasScorer(active, judge, timeout=cfg.timeout, max_retries=cfg.max_retries, gate=gate,
                              embeddings=cfg.embeddings, repeats=cfg.judge_repeats, temperature=cfg.judge_temperature,
@@ -252,7 +256,7 @@ class RagJob:
                                               el / state["session"] * len(queue), meter.cost(prices)))
 
         try:
-            await asyncio.gather(*(worker() for _ in range(ROWS_PER_SLOT * max(1, cfg.concurrency))))
+            await asyncio.gather(*(worker() for _w in range(ROWS_PER_SLOT * max(1, cfg.concurrency))))
         finally:
             await scorer.aclose()
             await generator.aclose()
@@ -264,7 +268,7 @@ async def _row(model, q: EvalQuestion, prev: dict | None, hits, ds, generator, s
     t = time.perf_counter()
     row_meter = UsageMeter()
     row_meter.merge((prev or {}).get("usage"))
-    ctxs = [Context(d, ds.doc(d).title, ds.doc(d).text) for d, _ in hits]
+    ctxs = [Context(d, ds.doc(d).title, ds.doc(d).text) for d, _s in hits]
     response, gen_error = (prev or {}).get("response"), None
     if response is None:
         try:
@@ -282,12 +286,12 @@ async def _row(model, q: EvalQuestion, prev: dict | None, hits, ds, generator, s
         only = [m for m in (prev.get("errors") or {}) if m in METRICS]
         second_only = [m for m, e in ((prev.get("second_judge") or {}).get("errors") or {}).items() if e]
     sample = RagSample(q.question, response, [c.full_text for c in ctxs], q.reference, q.reference_contexts or None,
-                       [d for d, _ in hits], q.relevant_ids or None)
+                       [d for d, _s in hits], q.relevant_ids or None)
     results = await scorer.score(sample, only, row_meter, (prev or {}).get("repeats"), second_only)
     row = dict(prev) if prev else {}
     row.update({"model": model, "item_id": q.id, "question_id": q.id, "question": q.question, "response": response,
-                "generator": generator.name, "retrieved_ids": [d for d, _ in hits],
-                "retrieved_scores": [round(float(s), 6) for _, s in hits],
+                "generator": generator.name, "retrieved_ids": [d for d, _s in hits],
+                "retrieved_scores": [round(float(s), 6) for _d, s in hits],
                 "contexts": [c.full_text for c in ctxs], "relevant_ids": q.relevant_ids, "reference": q.reference})
     errors = {k: v for k, v in (row.get("errors") or {}).items() if k not in results}
     na, reasons = dict(row.get("not_applicable") or {}), dict(row.get("reasons") or {})

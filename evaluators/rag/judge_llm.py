@@ -44,6 +44,7 @@ from ragas.llms import llm_factory
 from ragas.llms.base import InstructorBaseRagasLLM
 
 from evaluators.rag.cost import UsageMeter
+from rag.i18n import _
 from rag.models.generators import ENCODE_POOL
 from rag.models.llm import LLMEndpoint, parse_llm
 
@@ -134,10 +135,10 @@ class JudgeLLM(InstructorBaseRagasLLM):
         per ``POOL_CONNECTIONS`` calls the run lets into flight, each pool that size."""
         ok, why = judge.availability()
         if not ok:
-            raise ValueError(f"judge {judge.label}: {why}")
+            raise ValueError(_("judge {judge}: {why}").format(judge=judge.label, why=why))
         pools = -(-concurrency.size // POOL_CONNECTIONS)
         clients = [judge.async_client(timeout=timeout, max_retries=max_retries,
-                                      max_connections=min(concurrency.size, POOL_CONNECTIONS)) for _ in range(pools)]
+                                      max_connections=min(concurrency.size, POOL_CONNECTIONS)) for _i in range(pools)]
         return cls(clients, judge.model, concurrency, **model_args)
 
     def repeat(self, index: int, temperature: float | None = None) -> JudgeLLM:

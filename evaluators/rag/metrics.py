@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 
 from evaluators.rag.id_metrics import IdMetric, id_context_precision, id_context_recall
 from evaluators.rag.text_metrics import LanguageBleu, LanguageRouge
-from rag.i18n import N_
+from rag.i18n import N_, _
 from rag.models.llm import LLMEndpoint
 
 JUDGE_HELP = N_("Choose a judge LLM (OpenAI with OPENAI_API_KEY, or an OpenAI-compatible server such as Ollama: "
@@ -141,7 +141,7 @@ METRICS: dict[str, MetricSpec] = {s.name: s for s in [
 ]}
 JUDGED = [m for m, s in METRICS.items() if s.needs_judge]
 NON_LLM = [m for m, s in METRICS.items() if not s.needs_judge]
-DATASET_FIELDS = {"reference": "a reference answer", "reference_contexts": "reference contexts (qrels)"}
+DATASET_FIELDS = {"reference": N_("a reference answer"), "reference_contexts": N_("reference contexts (qrels)")}
 
 
 @dataclass
@@ -177,8 +177,8 @@ def applicability(spec: MetricSpec, sample: RagSample) -> str | None:
     """Why the metric does not apply to this question (the dataset lacks what it needs), else None."""
     if variant(spec, sample) == BY_ID:
         return None
-    missing = [DATASET_FIELDS[f] for f in spec.needs if f in DATASET_FIELDS and not getattr(sample, f)]
-    return f"not applicable: needs {' and '.join(missing)}" if missing else None
+    missing = [_(DATASET_FIELDS[f]) for f in spec.needs if f in DATASET_FIELDS and not getattr(sample, f)]
+    return _("not applicable: needs {what}").format(what=_(" and ").join(missing)) if missing else None
 
 
 def split_metrics(names: list[str] | None, judge: LLMEndpoint | None) -> tuple[list[str], dict[str, str]]:
@@ -186,6 +186,7 @@ def split_metrics(names: list[str] | None, judge: LLMEndpoint | None) -> tuple[l
     names = list(METRICS) if not names else names
     unknown = [n for n in names if n not in METRICS]
     if unknown:
-        raise ValueError(f"unknown metric(s) {', '.join(unknown)}; known: {', '.join(METRICS)}")
+        raise ValueError(_("unknown metric(s) {unknown}; known: {known}").format(unknown=", ".join(unknown),
+                                                                                 known=", ".join(METRICS)))
     skipped = {n: "needs a judge LLM. " + JUDGE_HELP for n in names if METRICS[n].needs_judge and judge is None}
     return [n for n in names if n not in skipped], skipped

@@ -42,10 +42,11 @@ def first_error(rows: list[dict]) -> str:
     counts: dict[tuple[bool, str], int] = {}
     for r in rows:
         failures = [(n, w) for n, w in (_get(r, "errors") or {}).items()]
-        for name, why in failures + [(f"second judge: {n}", w) for n, w in second_errors(r).items()]:
+        for name, why in failures + [(_("second judge: {metric}").format(metric=n), w)
+                                     for n, w in second_errors(r).items()]:
             key = (name == "generation", why if name == "generation" else f"{name}: {why}")
             counts[key] = counts.get(key, 0) + 1
-    return max(counts, key=lambda k: (k[0], counts[k]))[1] if counts else "unknown reason"
+    return max(counts, key=lambda k: (k[0], counts[k]))[1] if counts else _("unknown reason")
 
 
 # Errors the scorer (``evaluators.rag.scoring``) records when the setup under test itself failed: a miss,

@@ -42,6 +42,7 @@ from evaluators.rag.metrics import (
     split_metrics,
     variant,
 )
+from rag.i18n import N_
 from rag.models.llm import LLMEndpoint
 
 
@@ -126,9 +127,9 @@ class RagasScorer:
         if na:
             return MetricResult(not_applicable=na)
         if "response" in spec.needs and sample.response is None:
-            return MetricResult(error="no response: generation failed")
+            return MetricResult(error=N_("no response: generation failed"))  # stored in English, shown through _()
         if "retrieved_contexts" in spec.needs and not sample.retrieved_contexts:
-            return MetricResult(error="no contexts were retrieved")
+            return MetricResult(error=N_("no contexts were retrieved"))  # a miss (rows.MISS_ERRORS), by this key
         how = variant(spec, sample)
         metric, needs = (self.id_metrics[name], ID_NEEDS) if how == BY_ID else \
             (metric or self.by_repeat[repeat][name], spec.needs)
@@ -169,8 +170,8 @@ def describe_error(e: BaseException) -> str:
 
 def nan_reason(name: str, reasons: list[dict]) -> str:
     if name == "faithfulness" and any(r.get("statements") == [] for r in reasons):
-        return "no score: no statements could be extracted from the response"
-    return "no score: Ragas returned NaN (the judge's reply gave nothing to score)"
+        return N_("no score: no statements could be extracted from the response")
+    return N_("no score: Ragas returned NaN (the judge's reply gave nothing to score)")  # English kept: see NAN_ERROR
 
 
 def explain(reasons: list[dict]) -> list[dict]:

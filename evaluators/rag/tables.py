@@ -163,7 +163,7 @@ def drilldown(row: dict, active: list[str]) -> tuple[pd.DataFrame, pd.DataFrame,
         na, err = (row.get("not_applicable") or {}).get(m), (row.get("errors") or {}).get(m)
         scores.append({_("metric"): display_label(m, (row.get("variants") or {}).get(m)),
                        _("score"): _score_text(row, m),
-                       _("note"): na or (_("failed: {error}").format(error=err) if err else "")})
+                       _("note"): na or (_("failed: {error}").format(error=_(err)) if err else "")})
     if (row.get("errors") or {}).get("generation"):
         scores.append({_("metric"): _("generation"), _("score"): missing(_("no answer")),
                        _("note"): row["errors"]["generation"]})

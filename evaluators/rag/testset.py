@@ -24,10 +24,11 @@ from evaluators.rag.cost import UsageMeter
 from evaluators.rag.judge_llm import JudgeLLM, MiniLMEmbeddings
 from rag.data.dataset import Dataset
 from rag.data.question_sets import EvalQuestion
+from rag.i18n import N_, _
 from rag.models.llm import parse_llm
 
-NEEDS_LLM = ("Generating a test set needs an LLM: set OPENAI_API_KEY (environment, .env or the sidebar), or "
-             "choose an OpenAI-compatible server (e.g. ollama:llama3.1, compat:MODEL@http://host:port/v1).")
+NEEDS_LLM = N_("Generating a test set needs an LLM: set OPENAI_API_KEY (environment, .env or the sidebar), or "
+               "choose an OpenAI-compatible server (e.g. ollama:llama3.1, compat:MODEL@http://host:port/v1).")
 
 
 def why_unavailable(llm_spec: str | None, base_url: str | None = None, settings=None) -> str | None:
@@ -36,9 +37,9 @@ def why_unavailable(llm_spec: str | None, base_url: str | None = None, settings=
     except ValueError as e:
         return str(e)
     if ep is None:
-        return NEEDS_LLM
+        return _(NEEDS_LLM)
     ok, why = ep.availability()
-    return None if ok else f"{ep.label}: {why}. {NEEDS_LLM}"
+    return None if ok else _("{endpoint}: {why}. {needs}").format(endpoint=ep.label, why=why, needs=_(NEEDS_LLM))
 
 
 def _byte_tokenizer():

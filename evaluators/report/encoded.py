@@ -46,14 +46,24 @@ def asr_rows(run) -> list[dict]:
         if not isinstance(r, dict):
             continue
         opts = r.get("options") or {}
-        rows.append({**({"setup": setup} if setup else {}), "model": r.get("spec") or r.get("model"),
-                     "options": "; ".join(f"{k} {v}" for k, v in opts.items()) or "not recorded",
-                     "sounds": r.get("sounds"), "segments": r.get("segments"), "from cache": r.get("cached"),
-                     "without speech": len(r.get("empty") or []),
-                     "audio queries left out": r.get("dropped_audio_queries"),
-                     "WER": "not measured (no transcripts.jsonl)" if r.get("wer") is None
-                     else f"{r['wer']:.1%} over {r.get('wer_files')} sounds"})
+        wer = _("not measured (no transcripts.jsonl)") if r.get("wer") is None else _(
+            "{wer} over {n} sounds").format(wer=f"{r['wer']:.1%}", n=r.get("wer_files"))
+        # keys: English column names (the History page reads them), shown in the reader's language by the table
+        rows.append({**({N_("setup"): setup} if setup else {}), N_("model"): r.get("spec") or r.get("model"),
+                     N_("options"): "; ".join(f"{k} {_option(v)}" for k, v in opts.items()) or _("not recorded"),
+                     N_("sounds"): r.get("sounds"), N_("segments"): r.get("segments"),
+                     N_("from cache"): r.get("cached"),
+                     N_("without speech"): len(r.get("empty") or []),
+                     N_("audio queries left out"): r.get("dropped_audio_queries"), N_("WER"): wer})
     return rows
+
+
+def _option(value) -> str:
+    """An option's value as recorded; our own descriptions of how Whisper runs (``asr_record.OPTIONS``) in
+    the reader's language, anything else (a device, a dtype) as is."""
+    from evaluators.retrieval.asr_record import OPTIONS
+
+    return _(value) if value in (OPTIONS["decoding"], OPTIONS["wer"]) else str(value)
 
 
 def asr_frame(run) -> pd.DataFrame:

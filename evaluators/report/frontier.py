@@ -56,12 +56,12 @@ def _dataset_query_tokens(source: str, content_hash: str | None) -> tuple[float 
 
         ds = load_dataset(source)
     except Exception as e:  # moved, deleted, unreadable: say so in the cost basis
-        return None, f"default: dataset {source} unreadable ({str(e)[:120]})"
+        return None, _("default: dataset {source} unreadable ({why})").format(source=source, why=str(e)[:120])
     if content_hash and ds.content_hash() != content_hash:
-        return None, f"default: dataset {source} changed since the run"  # do not guess from other queries
+        return None, _("default: dataset {source} changed since the run").format(source=source)  # do not guess
     qs = ds.judged_queries or ds.queries
     return (sum(len(q.text) for q in qs) / len(qs) / CHARS_PER_TOKEN, N_("dataset")) if qs else \
-        (None, f"default: dataset {source} has no queries")
+        (None, _("default: dataset {source} has no queries").format(source=source))
 
 
 def query_tokens(run: Run) -> tuple[float, str]:
@@ -69,7 +69,7 @@ def query_tokens(run: Run) -> tuple[float, str]:
     if isinstance(run.config.get("query_tokens"), (int, float)):
         return float(run.config["query_tokens"]), N_("recorded")
     src = run.config.get("dataset_source")
-    est, how = _dataset_query_tokens(src, run.dataset_hash) if src else (None, "default: no dataset source recorded")
+    est, how = _dataset_query_tokens(src, run.dataset_hash) if src else (None, _("default: no dataset source recorded"))
     return (est, how) if est else (DEFAULT_QUERY_TOKENS, how)
 
 
@@ -203,15 +203,15 @@ def frontier_figure(frame: pd.DataFrame, metric: str | None = None, title: str |
     metric = metric or (frame["quality_metric"].iloc[0] if len(frame) else None)
     data = frame[frame["quality"].notna() & (frame["quality_metric"] == metric)].copy()
     use_latency = data["p95_ms"].notna().any()
-    xcol, xtitle = ("p95_ms", "p95 latency (ms, load test)") if use_latency else \
-        ("cost_per_1k", "cost per 1,000 queries (USD)")
-    metric = metric_label(metric) if metric else "quality"
+    xcol, xtitle = ("p95_ms", _("p95 latency (ms, load test)")) if use_latency else \
+        ("cost_per_1k", _("cost per 1,000 queries (USD)"))
+    metric = metric_label(metric) if metric else _("quality")
     full = data["scored"].max() if len(data) else 0
     one_run = data["quality_run"].nunique() == 1
     data["label"] = [html.escape((s.removesuffix(f" [{run}]") if one_run else str(s))
-                                 + (f" ({c} scored)" if n < full else ""))
+                                 + (_(" ({coverage} scored)").format(coverage=c) if n < full else ""))
                      for s, c, n, run in zip(data["setup"], data["coverage"], data["scored"], data["quality_run"])]
-    hover = ("%{customdata[0]}<br>" + metric + " %{y:.3f}<br>cost/1k queries $%{customdata[1]:.4f}"
+    hover = ("%{customdata[0]}<br>" + metric + " %{y:.3f}<br>" + _("cost/1k queries") + " $%{customdata[1]:.4f}"
              "<br>p95 %{customdata[2]:.0f} ms<extra></extra>")
     fig = go.Figure()
     for i, r in enumerate(data.to_dict("records")):
@@ -224,9 +224,10 @@ def frontier_figure(frame: pd.DataFrame, metric: str | None = None, title: str |
             customdata=[[r["label"], r["cost_per_1k"], r["p95_ms"]]], hovertemplate=hover))
     front = data[data["pareto"] & data[xcol].notna()].sort_values(xcol)
     if len(front) > 1:
-        fig.add_trace(go.Scatter(x=front[xcol], y=front["quality"], mode="lines", name="frontier",
+        fig.add_trace(go.Scatter(x=front[xcol], y=front["quality"], mode="lines", name=_("frontier"),
                                  line={"dash": "dot", "color": "#d62728"}, hoverinfo="skip"))
-    fig.update_layout(title=html.escape(title or f"{metric} vs {'latency' if use_latency else 'cost'}"),
+    default = (_("{metric} vs latency") if use_latency else _("{metric} vs cost")).format(metric=metric)
+    fig.update_layout(title=html.escape(title or default),
                       xaxis_title=xtitle, yaxis_title=metric, height=420, margin={"t": 50, "l": 60, "r": 20, "b": 50},
                       legend={"orientation": "h", "y": -0.2})
     return fig

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from evaluators.stats.comparison import _models, aggregate_metrics, find_metric, metric_value
 from evaluators.stats.run_kinds import kind_of, speech_note
 from evaluators.stats.run_stats import run_stats
+from rag.i18n import _
 from rag.runs import Run, RunStore
 
 
@@ -41,11 +42,12 @@ def _aggregate_values(run: Run, metric: str, model: str | None) -> tuple[str, li
     names = aggregate_metrics(run)
     found = find_metric(names, metric)
     if found is None:
-        raise ValueError(f"metric '{metric}' is not in run {run.id} ({run.kind}); available: "
-                         f"{', '.join(names) or 'none'}")
+        raise ValueError(_("metric '{metric}' is not in run {run} ({kind}); available: {available}").format(
+            metric=metric, run=run.id, kind=run.kind, available=", ".join(names) or _("none")))
     table = run.typed_summary().per_model()
     if model and model not in table:
-        raise ValueError(f"model '{model}' is not in run {run.id}; models: {', '.join(table) or 'none'}")
+        raise ValueError(_("model '{model}' is not in run {run}; models: {models}").format(
+            model=model, run=run.id, models=", ".join(table) or _("none")))
     return found, [model] if model else list(table), {m: (metric_value(run, found, m), None, None) for m in table}
 
 
@@ -55,10 +57,11 @@ def _wer_values(run: Run, model: str | None) -> tuple[str, list[str], dict]:
     per = {one.get("spec") or one.get("model"): one} if isinstance(one, dict) else dict((run.summary or {}).get("asr")
                                                                                          or {})
     if not per:
-        raise ValueError(f"metric 'wer' needs a run on an audio folder's speech (asr:); run {run.id} transcribed "
-                         "nothing")
+        raise ValueError(_("metric 'wer' needs a run on an audio folder's speech (asr:); run {run} transcribed "
+                           "nothing").format(run=run.id))
     if model and model not in per:
-        raise ValueError(f"model '{model}' is not an ASR model or setup of run {run.id}; there: {', '.join(per)}")
+        raise ValueError(_("model '{model}' is not an ASR model or setup of run {run}; there: {there}").format(
+            model=model, run=run.id, there=", ".join(per)))
     values = {m: (r.get("wer"), None, None) for m, r in per.items()}
     return "wer", [model] if model else list(values), values
 
@@ -67,14 +70,15 @@ def _quality_values(store: RunStore, run: Run, metric: str, model: str | None) -
     stats = run_stats(store, [run.id])
     found = find_metric(stats.metrics, metric)
     if found is None:
-        raise ValueError(f"metric '{metric}' is not in run {run.id} ({run.kind}); available: "
-                         f"{', '.join(stats.metrics) or 'none'}")
+        raise ValueError(_("metric '{metric}' is not in run {run} ({kind}); available: {available}").format(
+            metric=metric, run=run.id, kind=run.kind, available=", ".join(stats.metrics) or _("none")))
     cmp = stats.get(found)
     values = {m: (None, None, None) for m in _models(run)}
     values |= {s.model: (None, None, None) if math.isnan(s.mean) else (s.mean, s.low, s.high)
                for s in cmp.result.models}
     if model and model not in values:
-        raise ValueError(f"model '{model}' is not in run {run.id}; models: {', '.join(values) or 'none'}")
+        raise ValueError(_("model '{model}' is not in run {run}; models: {models}").format(
+            model=model, run=run.id, models=", ".join(values) or _("none")))
     return found, [model] if model else list(values), values
 
 
@@ -84,18 +88,22 @@ def judge_check(store: RunStore, run: Run, metric: str, bound: float) -> tuple[s
     from evaluators.judge.reliability import for_run
 
     if not run.config.get("judge"):
-        raise ValueError(f"--min-agreement needs a run with a judge and qrels; run {run.id} has no judge")
+        raise ValueError(_("--min-agreement needs a run with a judge and qrels; run {run} has no judge").format(
+            run=run.id))
     rel = for_run(store, run)
     a = rel.agreement
     if a is None:
-        raise ValueError(f"--min-agreement needs a run with a judge and qrels; run {run.id}: {rel.missing}")
-    agrees = f"it agrees with them on {a.accuracy * 100:.0f} % of {a.n} contexts, so {metric} judged by it is not " \
-             "a safe gate"
+        raise ValueError(_("--min-agreement needs a run with a judge and qrels; run {run}: {why}").format(
+            run=run.id, why=_(rel.missing) if rel.missing else ""))
+    agrees = {"pct": f"{a.accuracy * 100:.0f}", "n": a.n, "metric": metric}
     if math.isnan(a.kappa):
-        return f"the judge's κ with your qrels is undefined (one answer for every context): {agrees}", ""
+        return _("the judge's κ with your qrels is undefined (one answer for every context): it agrees with them on "
+                 "{pct} % of {n} contexts, so {metric} judged by it is not a safe gate").format(**agrees), ""
     if a.kappa < bound:
-        return f"the judge's κ with your qrels is {a.kappa:.2f} < {bound:g}: {agrees}", ""
-    return None, f"; judge κ with your qrels {a.kappa:.2f} >= {bound:g}"
+        return _("the judge's κ with your qrels is {kappa} < {bound}: it agrees with them on {pct} % of {n} contexts, "
+                 "so {metric} judged by it is not a safe gate").format(**agrees, kappa=f"{a.kappa:.2f}",
+                                                                      bound=f"{bound:g}"), ""
+    return None, _("; judge κ with your qrels {kappa} >= {bound}").format(kappa=f"{a.kappa:.2f}", bound=f"{bound:g}")
 
 
 def check_gate(store: RunStore, run: Run, metric: str, minimum: float | None = None, maximum: float | None = None,
@@ -111,19 +119,21 @@ def check_gate(store: RunStore, run: Run, metric: str, minimum: float | None = N
     ``min_agreement``: also fail when the run's judge agrees with the qrels at a κ below it.
     """
     if minimum is None and maximum is None and ci_low is None:
-        raise ValueError("give --min, --max and/or --ci-low")
+        raise ValueError(_("give --min, --max and/or --ci-low"))
     if run.status != "done":
-        raise ValueError(f"run {run.id} is '{run.status}', not done" + (f": {run.error}" if run.error else ""))
+        raise ValueError(_("run {run} is '{status}', not done: {error}").format(run=run.id, status=run.status,
+                                                                                 error=run.error) if run.error
+                         else _("run {run} is '{status}', not done").format(run=run.id, status=run.status))
     if metric.strip().lower() == "wer":
         if ci_low is not None:
-            raise ValueError("--ci-low does not apply to wer (one corpus WER per ASR model): use --max")
+            raise ValueError(_("--ci-low does not apply to wer (one corpus WER per ASR model): use --max"))
         found, models, values = _wer_values(run, model)
     elif kind_of(run).quality:
         found, models, values = _quality_values(store, run, metric, model)
     else:
         if ci_low is not None:
-            raise ValueError(f"--ci-low needs per-query scores; {run.kind} run {run.id} has only aggregates "
-                             "(use --max)")
+            raise ValueError(_("--ci-low needs per-query scores; {kind} run {run} has only aggregates "
+                               "(use --max)").format(kind=run.kind, run=run.id))
         found, models, values = _aggregate_values(run, metric, model)
     failures, shown = [], []
     judged = judge_check(store, run, found, min_agreement) if min_agreement is not None else (None, "")
@@ -133,17 +143,24 @@ def check_gate(store: RunStore, run: Run, metric: str, minimum: float | None = N
         ci = f" [{lo:.4f}, {hi:.4f}]" if ci_low is not None and v is not None else ""
         shown.append(f"{m} {v:.4f}{ci}" if v is not None else f"{m} n/a")
         if v is None:
-            failures.append(f"{m} has no {found} value")
+            failures.append(_("{model} has no {metric} value").format(model=m, metric=found))
         elif minimum is not None and v < minimum:
-            failures.append(f"{m} {found} = {v:.4f} < min {minimum:g}")
+            failures.append(_("{model} {metric} = {value} < min {bound}").format(
+                model=m, metric=found, value=f"{v:.4f}", bound=f"{minimum:g}"))
         elif maximum is not None and v > maximum:
-            failures.append(f"{m} {found} = {v:.4f} > max {maximum:g}")
+            failures.append(_("{model} {metric} = {value} > max {bound}").format(
+                model=m, metric=found, value=f"{v:.4f}", bound=f"{maximum:g}"))
         elif ci_low is not None and lo < ci_low:
-            failures.append(f"{m} {found} 95% CI low = {lo:.4f} < {ci_low:g} (mean {v:.4f})")
-    bounds = " and ".join(b for b in (f">= {minimum:g}" if minimum is not None else "",
+            failures.append(_("{model} {metric} 95% CI low = {low} < {bound} (mean {value})").format(
+                model=m, metric=found, low=f"{lo:.4f}", bound=f"{ci_low:g}", value=f"{v:.4f}"))
+    bounds = _(" and ").join(b for b in (f">= {minimum:g}" if minimum is not None else "",
                                       f"<= {maximum:g}" if maximum is not None else "",
-                                      f"95% CI low >= {ci_low:g}" if ci_low is not None else "") if b)
+                                      _("95% CI low >= {bound}").format(bound=f"{ci_low:g}") if ci_low is not None
+                                      else "") if b)
     speech = speech_note(run.config.get("asr")) if found != "wer" else ""  # the ASR model behind the text
     if failures:
-        return GateResult(False, f"GATE FAILED (run {run.id}): " + "; ".join(failures) + speech)
-    return GateResult(True, f"gate passed (run {run.id}): {found} {bounds}: " + ", ".join(shown) + judged[1] + speech)
+        return GateResult(False, _("GATE FAILED (run {run}): {failures}").format(run=run.id,
+                                                                                   failures="; ".join(failures))
+                          + speech)
+    return GateResult(True, _("gate passed (run {run}): {metric} {bounds}: {values}").format(
+        run=run.id, metric=found, bounds=bounds, values=", ".join(shown)) + judged[1] + speech)

@@ -15,11 +15,13 @@ Usage:
 
 from __future__ import annotations
 
+from rag.i18n import N_
 from rag.models.asr import PREFIX, RATE, WhisperTranscriber
 
 # How ``rag.models.asr`` runs every Whisper folder (recorded so a reader need not know the code's defaults).
-OPTIONS = {"decoding": "generate(return_timestamps=True), long-form over 30 s", "dtype": "float32",
-           "device": "cpu", "sampling_rate": RATE, "wer": "jiwer corpus WER, lower-cased, punctuation removed"}
+# The descriptions are marked for the catalog: the record keeps English, the report shows them translated.
+OPTIONS = {"decoding": N_("generate(return_timestamps=True), long-form over 30 s"), "dtype": "float32",
+           "device": "cpu", "sampling_rate": RATE, "wer": N_("jiwer corpus WER, lower-cased, punctuation removed")}
 
 
 def asr_run_record(report, spec: str) -> dict:

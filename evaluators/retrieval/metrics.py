@@ -42,6 +42,8 @@ import math
 import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
+from rag.i18n import _
+
 #: A metric takes the ranked, de-duplicated doc ids, the grades for that query and k.
 MetricFn = Callable[[Sequence[str], Mapping[str, int], int], float]
 
@@ -149,7 +151,7 @@ def rank_ids(ranking: Sequence[tuple[str, float]], sort_like_trec_eval: bool = T
 
 def _check_k(k: int) -> int:
     if isinstance(k, bool) or operator.index(k) < 1:
-        raise ValueError(f"k must be a positive integer, got {k!r}")
+        raise ValueError(_("k must be a positive integer, got {k}").format(k=repr(k)))
     return operator.index(k)
 
 

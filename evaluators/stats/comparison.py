@@ -29,7 +29,7 @@ from evaluators.stats.power import min_detectable_difference
 from evaluators.stats.results import ComparisonResult, ModelSummary, PairComparison
 from evaluators.stats.run_kinds import kind_of
 from evaluators.stats.significance import compare_models
-from rag.i18n import N_
+from rag.i18n import N_, _
 from rag.runs import Run, RunStore
 
 BEST, TIED, NOT_SCORED = N_("★ best"), N_("≈ tied"), N_("not scored")  # catalog keys: readers say them translated
@@ -110,8 +110,8 @@ def model_labels(runs: list[Run]) -> dict[tuple[str, str], str]:
 def check_one_dataset(runs: list[Run]) -> None:
     """Per-query pairing is only meaningful on the same questions: refuse runs of different datasets."""
     if len({r.dataset_hash for r in runs}) > 1:
-        raise ValueError("runs are on different datasets (" + ", ".join(f"{r.id}: {r.dataset}/{r.dataset_hash}"
-                                                                      for r in runs) + "); compare runs of one dataset")
+        raise ValueError(_("runs are on different datasets ({runs}); compare runs of one dataset").format(
+            runs=", ".join(f"{r.id}: {r.dataset}/{r.dataset_hash}" for r in runs)))
 
 
 def _family(store: RunStore, run_ids: list[str]) -> tuple[list[Run], dict[tuple[str, str], str]]:
@@ -132,7 +132,7 @@ def collect_scores(store: RunStore, run_ids: list[str], metric: str,
             merged[labels.get((r.id, m), f"{m} [{r.id}]")] = vals
     notes = []
     if len({r.config.get("k") for r in runs if kind_of(r).same_cutoff}) > 1:
-        notes.append("runs use different k; compare a metric at the same cutoff")
+        notes.append(_("runs use different k; compare a metric at the same cutoff"))
     return merged, notes
 
 
@@ -287,8 +287,8 @@ def compare_scores(scores: dict[str, dict[str, float]], metric: str, run_ids: li
     notes = list(notes or [])
     if any(len(set(v)) > 1 for per_q in (repeats or {}).values() for v in per_q.values()):
         k = max(len(v) for per_q in repeats.values() for v in per_q.values())
-        notes.append(f"CIs include the judge's noise ({k} judge repeats per row: questions resampled, "
-                     "then repeats within each); p-values are on the rows' means")
+        notes.append(_("CIs include the judge's noise ({k} judge repeats per row: questions resampled, "
+                       "then repeats within each); p-values are on the rows' means").format(k=k))
     mdd = {(p.model_a, p.model_b): _mdd(scores, p.model_a, p.model_b) for p in result.pairs}
     return MetricComparison(metric, list(run_ids or []), scores, result, mdd, notes, dict(misses or {}),
                             dict(failures or {}))
@@ -303,8 +303,8 @@ def compare_runs(store: RunStore, run_ids: list[str] | str, metric: str | None =
     wanted = metric or default_metric(store, runs[0])
     found = find_metric(names, wanted) if wanted else None
     if found is None:
-        raise ValueError(f"metric '{wanted}' is not in run(s) {', '.join(ids)}; "
-                         f"available: {', '.join(dict.fromkeys(names)) or 'none'}")
+        raise ValueError(_("metric '{metric}' is not in run(s) {runs}; available: {available}").format(
+            metric=wanted, runs=", ".join(ids), available=", ".join(dict.fromkeys(names)) or _("none")))
     scores, notes = collect_scores(store, ids, found)
     return compare_scores(scores, found, ids, alpha, n_resamples, seed, notes, collect_repeats(store, ids, found),
                           *collect_outcomes(store, ids, found))

@@ -22,7 +22,7 @@ def paired_diffs(a: Sequence[float], b: Sequence[float]) -> np.ndarray:
     a_arr = np.asarray(a, dtype=float).ravel()
     b_arr = np.asarray(b, dtype=float).ravel()
     if a_arr.shape != b_arr.shape:
-        raise ValueError(f"paired inputs differ in length: {a_arr.size} vs {b_arr.size}")
+        raise ValueError(f"paired inputs differ in length: {a_arr.size} vs {b_arr.size}")  # i18n: internal
     keep = ~(np.isnan(a_arr) | np.isnan(b_arr))
     return a_arr[keep] - b_arr[keep]
 
@@ -47,16 +47,16 @@ def min_detectable_difference(
     """
     if values_a is not None:
         if values_b is None:
-            raise ValueError("values_b is required with values_a")
+            raise ValueError("values_b is required with values_a")  # i18n: internal
         diffs = paired_diffs(values_a, values_b)
         if diffs.size < 2:
-            raise ValueError("need at least 2 complete pairs to estimate sd_diff")
+            raise ValueError("need at least 2 complete pairs to estimate sd_diff")  # i18n: internal
         sd_diff = float(np.std(diffs, ddof=1))
         n = diffs.size if n is None else n
     if sd_diff is None or n is None:
-        raise ValueError("give values_a and values_b, or sd_diff and n")
+        raise ValueError("give values_a and values_b, or sd_diff and n")  # i18n: internal
     if n < 1:
-        raise ValueError(f"n must be >= 1, got {n}")
+        raise ValueError(f"n must be >= 1, got {n}")  # i18n: internal
     z = norm.ppf(1.0 - alpha / 2.0) + norm.ppf(power)
     return float(z * sd_diff / math.sqrt(n))
 
@@ -65,7 +65,7 @@ def required_queries(difference: float, sd_diff: float, alpha: float = 0.05, pow
     """The inverse hint: paired queries needed to detect ``difference`` (same
     normal approximation as :func:`min_detectable_difference`), rounded up."""
     if difference <= 0:
-        raise ValueError("difference must be > 0")
+        raise ValueError("difference must be > 0")  # i18n: internal
     z = norm.ppf(1.0 - alpha / 2.0) + norm.ppf(power)
     return max(1, math.ceil((z * sd_diff / difference) ** 2))
 

@@ -80,7 +80,9 @@ def speech_note(asr: dict | None) -> str:
         return ""
     name = str(asr.get("model", "")).rstrip("/").rsplit("/", 1)[-1]
     wer = asr.get("wer")
-    return f" · text by ASR {name}, " + (f"WER {wer:.1%}" if wer is not None else "WER not measured")
+    if wer is None:
+        return _(" · text by ASR {model}, WER not measured").format(model=name)
+    return _(" · text by ASR {model}, WER {wer}").format(model=name, wer=f"{wer:.1%}")
 
 
 def _rag_headline(run: Run) -> str:
@@ -152,13 +154,15 @@ def _sweep_headline(run: Run) -> str:
     if not rows:
         return ""
     tied = sum(1 for r in rows if r.get("tied_with_best")) - 1
-    return (f"{len(rows)} setups; best {rows[0]['metric']} {rows[0]['setup']} {rows[0]['mean']:.3f}"
-            + (f", {tied} tied with it" if tied > 0 else ""))
+    values = {"n": len(rows), "metric": rows[0]["metric"], "setup": rows[0]["setup"], "mean": f"{rows[0]['mean']:.3f}"}
+    if tied > 0:
+        return _("{n} setups; best {metric} {setup} {mean}, {tied} tied with it").format(**values, tied=tied)
+    return _("{n} setups; best {metric} {setup} {mean}").format(**values)
 
 
 def _decision_headline(run: Run) -> str:
     rec = (run.summary or {}).get("recommended")
-    return f"recommended {rec}" if rec else "no candidate meets the brief"
+    return _("recommended {model}").format(model=rec) if rec else _("no candidate meets the brief")
 
 
 RUN_KINDS: dict[str, RunKind] = {k.name: k for k in (
@@ -180,15 +184,16 @@ RUN_KINDS: dict[str, RunKind] = {k.name: k for k in (
     RunKind("decision", N_("decision"), "verdicts", quality=False, headline=_decision_headline,
             section=_ref("evaluators.report.decision_section", "decision_section")),
 )}
-if set(RUN_KINDS) != set(RUN_MODELS):  # a kind the store accepts but no reader knows (or back)
-    raise RuntimeError(f"run kinds differ: store {sorted(RUN_MODELS)}, evaluators {sorted(RUN_KINDS)}")
+if set(RUN_KINDS) != set(RUN_MODELS):  # a kind the store accepts but no reader knows (or back): a code bug
+    raise RuntimeError(  # i18n: internal
+        f"run kinds differ: store {sorted(RUN_MODELS)}, evaluators {sorted(RUN_KINDS)}")
 
 
 def kind_of(run: Run | str) -> RunKind:
     """The registry entry of a run (or a kind's name); ValueError names the known kinds."""
     name = run if isinstance(run, str) else run.kind
     if name not in RUN_KINDS:
-        raise ValueError(f"unknown run kind '{name}'; known: {', '.join(RUN_KINDS)}")
+        raise ValueError(_("unknown run kind '{kind}'; known: {known}").format(kind=name, known=", ".join(RUN_KINDS)))
     return RUN_KINDS[name]
 
 

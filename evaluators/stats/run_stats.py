@@ -36,6 +36,7 @@ from evaluators.stats.comparison import (
     find_metric,
     run_metrics,
 )
+from rag.i18n import _
 from rag.runs import RunStore
 
 N_RESAMPLES = 10_000
@@ -72,8 +73,8 @@ class RunStats:
         """The comparison of one metric (case-insensitive); ValueError names the available ones."""
         found = find_metric(self.metrics, metric)
         if found is None:
-            raise ValueError(f"metric '{metric}' is not in run(s) {', '.join(self.run_ids)}; "
-                             f"available: {', '.join(self.metrics) or 'none'}")
+            raise ValueError(_("metric '{metric}' is not in run(s) {runs}; available: {available}").format(
+                metric=metric, runs=", ".join(self.run_ids), available=", ".join(self.metrics) or _("none")))
         return self.comparisons[found]
 
     def main_metric(self, preferred: str | None = None) -> str | None:

@@ -48,6 +48,7 @@ import numpy as np
 from evaluators.stats.power import paired_diffs
 from evaluators.stats.results import ComparisonResult, ModelSummary, PairComparison
 from evaluators.stats.signflip import SignFlip
+from rag.i18n import _
 
 _CHUNK = 1000  # bootstrap resamples per block, bounds memory to ~_CHUNK * n floats
 Repeats = Mapping[str, Mapping[str, Sequence[float | None]]]   # {model: {query: each judge repeat's value}}
@@ -231,11 +232,14 @@ def _no_signal(summaries: list[ModelSummary], values: dict[str, np.ndarray]) -> 
     """Why this metric cannot name a best model, or None: no model scored, or every score is one value."""
     scored = [s for s in summaries if s.n > 0]
     if not scored:
-        return "no model has a score on it"
+        return _("no model has a score on it")
     every = np.concatenate([values[s.model] for s in scored])
-    if np.all(every == every[0]):
-        who = "the only model" if len(summaries) == 1 else "every model"
-        return f"{who} scored {every[0]:.3f} on every scored question: the metric does not separate them"
+    if np.all(every == every[0]):  # formed in the reader's language: the pages and the report quote it as is
+        if len(summaries) == 1:
+            return _("the only model scored {score} on every scored question: the metric does not separate "
+                     "them").format(score=f"{every[0]:.3f}")
+        return _("every model scored {score} on every scored question: the metric does not separate them").format(
+            score=f"{every[0]:.3f}")
     return None
 
 
@@ -316,7 +320,8 @@ def compare_models(
                 if other not in {s.model for s in eligible}:
                     continue
                 if math.isnan(p.p_adjusted):
-                    notes.append(f"{other}: no common scored queries with {best}; counted as tied")
+                    notes.append(_("{model}: no common scored queries with {best}; counted as tied").format(
+                        model=other, best=best))
                     tied.add(other)
                 elif not p.significant:
                     tied.add(other)

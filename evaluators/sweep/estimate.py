@@ -80,7 +80,7 @@ def estimate(to_embed: dict[str, int], setups: list[Setup], n_queries: int, rate
         if units and model in rates.embed_per_s:
             index += units / rates.embed_per_s[model]
         elif units:
-            unmeasured.append(f"embedding with {model}")
+            unmeasured.append(_("embedding with {model}").format(model=model))
     search, searches = 0.0, 0
     timed = (n_queries if sample <= 0 else min(sample, n_queries)) + 1
     batches = -(-n_queries // SEARCH_BATCH)
@@ -91,8 +91,8 @@ def estimate(to_embed: dict[str, int], setups: list[Setup], n_queries: int, rate
         if s.reranker != "none":
             if s.reranker in rates.pair_ms:
                 rerank_ms = rates.pair_ms[s.reranker] * s.fetch
-            elif f"reranking with {s.reranker}" not in unmeasured:
-                unmeasured.append(f"reranking with {s.reranker}")
+            elif (what := _("reranking with {reranker}").format(reranker=s.reranker)) not in unmeasured:
+                unmeasured.append(what)
         search += (timed * (ms + rerank_ms) + batches * ms + n_queries * rerank_ms) / 1000
     return Estimate(index, search, sum(to_embed.values()), searches, unmeasured)
 

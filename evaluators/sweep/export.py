@@ -28,6 +28,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from evaluators.sweep.setups import Setup
+from rag.i18n import _
 from rag.milvus.index_config import IndexConfig
 
 FORMATS = ("pymilvus", "langchain")
@@ -53,7 +54,7 @@ def _embedding(model: str) -> dict | None:
     base_spec, opts = split_options(model)
     # the spec's options, as the sweep applied them: the query prompt, Matryoshka dims, max tokens
     local = {"query_prompt": spec.prompts().query, "dim": opts.get("dim"), "max_tokens": opts.get("max_tokens")}
-    base, _, dims = base_spec.partition(":")
+    base, _sep, dims = base_spec.partition(":")
     if model.startswith("clap:"):  # the text tower of a CLAP folder, as rag.models.audio.ClapEncoder runs it
         folder = spec.model_id.removeprefix("clap:")
         return {"kind": "clap", "path": folder, "max_length": _clap_max_length(folder)}
@@ -62,7 +63,7 @@ def _embedding(model: str) -> dict | None:
     if model.startswith("st:"):
         return {"kind": "st", "path": spec.model_id.removeprefix("st:"), "revision": None, **local}
     if model.startswith("hf:"):
-        repo, _, rev = spec.model_id.removeprefix("hf:").partition("@")
+        repo, _sep, rev = spec.model_id.removeprefix("hf:").partition("@")
         return {"kind": "hf", "path": repo, "revision": rev or None, **local}
     if model.startswith("oai:"):
         name, url = (p.strip() for p in base_spec[4:].split("@", 1))
@@ -70,7 +71,7 @@ def _embedding(model: str) -> dict | None:
     if base in REGISTRY and base.startswith("openai-"):
         return {"kind": "openai", "model": REGISTRY[base].model_id.split("/", 1)[1], "base_url": None,
                 "dimensions": opts.get("dim") or (int(dims) if dims.isdigit() else None)}
-    raise ExportRefused(f"model {model}: no export recipe for this embedding")
+    raise ExportRefused(_("model {model}: no export recipe for this embedding").format(model=model))
 
 
 def _clap_max_length(folder: str) -> int:
@@ -87,13 +88,15 @@ def _clap_max_length(folder: str) -> int:
 def find_setup(run, setup_id: str) -> Setup:
     """The recorded setup of a sweep run by its id; ExportRefused names the ids there are."""
     if run.kind != "sweep":
-        raise ExportRefused(f"run {run.id} is a {run.kind} run, not a sweep: export-setup needs a sweep run")
+        raise ExportRefused(_("run {run} is a {kind} run, not a sweep: export-setup needs a sweep run").format(
+            run=run.id, kind=run.kind))
     setups = [Setup(**s) for s in run.config.get("setups", [])]
     for s in setups:
         if s.id == setup_id.strip():
             return s
-    known = "; ".join(s.id for s in setups) or "none"
-    raise ExportRefused(f"run {run.id} has no setup {setup_id!r}; its setups: {known}")
+    known = "; ".join(s.id for s in setups) or _("none")
+    raise ExportRefused(_("run {run} has no setup {setup}; its setups: {known}").format(
+        run=run.id, setup=repr(setup_id), known=known))
 
 
 def default_milvus_uri(settings=None) -> str:
@@ -120,7 +123,8 @@ def script_context(run, setup: Setup, milvus_uri: str, uri_recorded: bool = True
     index = IndexConfig(cfg.get("index_type", "FLAT"), cfg.get("metric", "COSINE"), dict(cfg.get("index_params") or {}))
     collection = (cfg.get("collections") or {}).get(setup.id)
     if not collection:
-        raise ExportRefused(f"run {run.id} does not record the collection of setup {setup.id!r}")
+        raise ExportRefused(_("run {run} does not record the collection of setup {setup}").format(
+            run=run.id, setup=repr(setup.id)))
     kind = resolve(setup.model).kind
     fusion = parse_fusion(setup.fusion) if kind == "hybrid" else None
     embedding = _embedding(setup.model)
@@ -161,7 +165,8 @@ def export_setup(run_id: str, setup_id: str, fmt: str, store=None, milvus_uri: s
     from rag.runs import RunStore
 
     if fmt not in FORMATS:
-        raise ExportRefused(f"--format {fmt!r}: give one of {', '.join(FORMATS)}")
+        raise ExportRefused(_("--format {format}: give one of {formats}").format(format=repr(fmt),
+                                                                                  formats=", ".join(FORMATS)))
     run = (store or RunStore.default()).get(run_id, kind="sweep" if run_id == "latest" else None)
     setup = find_setup(run, setup_id)
     return render_script(run, setup, fmt, milvus_uri)

@@ -154,9 +154,10 @@ def _fmt_p(v, reason=None) -> str:
 
 
 def metric_at_k(metric: str, k: int) -> str | None:
-    base, _, at = metric.partition("@")
+    base, _sep, at = metric.partition("@")
     if base not in METRICS:
-        raise ValueError(f"metric {metric!r}: choose one of {', '.join(METRICS)} (optionally @k)")
+        raise ValueError(_("metric {metric}: choose one of {metrics} (optionally @k)").format(
+            metric=repr(metric), metrics=", ".join(METRICS)))
     return f"{base}@{k}" if not at or at == str(k) else None
 
 
@@ -166,7 +167,8 @@ def leaderboard(results: list, metric: str = "ndcg", alpha: float = 0.05, n_resa
     scored = {r.setup.id: (r, name) for r in results if (name := metric_at_k(metric, r.setup.k))}
     scores = {sid: {q: v[name] for q, v in r.per_query.items()} for sid, (r, name) in scored.items()}
     if not scores:
-        return Leaderboard(metric, [], None, 0, None, alpha, [f"no setup was searched at {metric}'s k"])
+        return Leaderboard(metric, [], None, 0, None, alpha,
+                           [_("no setup was searched at {metric}'s k").format(metric=metric)])
     cmp = compare_models(scores, alpha=alpha, n_resamples=n_resamples, seed=seed)
     summaries = sorted(cmp.models, key=lambda s: -s.mean if not math.isnan(s.mean) else math.inf)
     ordered = [s.model for s in summaries]
@@ -201,8 +203,8 @@ def leaderboard(results: list, metric: str = "ndcg", alpha: float = 0.05, n_resa
     mdd = float(pd.Series(mdds).median()) if mdds else None
     notes = list(cmp.notes)
     if len({r.setup.k for r, _ in scored.values()}) > 1:
-        notes.append(f"setups are scored at their own k ({metric}@k): a k=5 and a k=10 setup answer different "
-                     "questions; compare within one k for a like-for-like ranking")
+        notes.append(_("setups are scored at their own k ({metric}@k): a k=5 and a k=10 setup answer different "
+                       "questions; compare within one k for a like-for-like ranking").format(metric=metric))
     return Leaderboard(metric, rows, best, max(s.n for s in summaries), mdd, alpha, notes)
 
 

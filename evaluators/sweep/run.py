@@ -129,7 +129,8 @@ def plan_sweep(wb: Retriever, ds: Dataset, setups: list[Setup], timed: bool = Tr
     """Check every model and reranker can run here (before any work), count what the sweep will do and
     (``timed``) estimate how long it takes from rates measured now (``evaluators.sweep.estimate``)."""
     if not ds.judged_queries:
-        raise ValueError(f"dataset {ds.name} has no judged queries: a sweep needs qrels to score")
+        raise ValueError(_("dataset {dataset} has no judged queries: a sweep needs qrels to score").format(
+            dataset=ds.name))
     base = scoring_base(ds, setups)  # setups search by query text; audio: text models need an ASR model
     specs = resolve_all([s.model for s in setups], check=True, settings=wb.settings)
     wb.store.capabilities.require(list(specs.values()), wb.index_config)
@@ -176,13 +177,13 @@ def parse_rerank_prices(text: str) -> dict[str, float]:
     for pair in (p.strip() for p in (text or "").split(",")):
         if not pair:
             continue
-        name, _, price = pair.rpartition("=")
+        name, _sep, price = pair.rpartition("=")
         try:
             value = float(price)
         except ValueError:
             value = -1.0
         if not name.strip() or not value >= 0:
-            raise ValueError(f"{pair!r}: give MODEL=USD (per 1,000 calls, ≥ 0)")
+            raise ValueError(_("{pair}: give MODEL=USD (per 1,000 calls, ≥ 0)").format(pair=repr(pair)))
         out[name.strip()] = value
     return out
 
@@ -196,20 +197,23 @@ def setup_cost(setup: Setup, tokens_per_query: float, rerank_prices: dict[str, f
     usd, parts = 0.0, []
     if spec.price_per_mtok:
         usd = tokens_per_query * spec.price_per_mtok * 1000 / 1e6
-        parts.append(f"~{tokens_per_query:.0f} tokens/query (dataset) × {spec.cost_basis}")
+        parts.append(_("~{tokens} tokens/query ({how}) × {basis}").format(  # as the report's frontier words it
+            tokens=f"{tokens_per_query:.0f}", how=_("dataset"), basis=_(spec.cost_basis)))
     else:
         parts.append(spec.cost_basis)
     if setup.reranker.startswith(("ce:", "hf:")):
-        parts.append(f"reranker {setup.reranker}: local cross-encoder (hardware not priced)")
+        parts.append(_("reranker {reranker}: local cross-encoder (hardware not priced)").format(
+            reranker=setup.reranker))
     elif setup.reranker.startswith("rerank:"):
         model, base = setup.reranker.removeprefix("rerank:").split("@", 1)
         prices = rerank_prices or {}
         price = prices.get(setup.reranker, prices.get(model))
         if price is None:
-            parts.append(f"reranker {model} at {base}: not priced ($0 counted)")
+            parts.append(_("reranker {model} at {url}: not priced ($0 counted)").format(model=model, url=base))
         else:
             usd += float(price)
-            parts.append(f"reranker {model}: ${float(price):g} per 1,000 calls (given)")
+            parts.append(_("reranker {model}: {price} per 1,000 calls (given)").format(model=model,
+                                                                                     price=f"${float(price):g}"))
     return usd, "; ".join(parts)
 
 

@@ -35,6 +35,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from rag.i18n import _
 from rag.milvus.store import canonical_order, parse_fusion
 from rag.models.registry import resolve
 
@@ -110,16 +111,18 @@ def parse_asr(text: str | None) -> str | None:
         return None
     if text.startswith("asr:") and text[4:].strip():
         return "asr:" + text[4:].strip()
-    raise ValueError(f"speech to text {text!r}: give none or asr:FOLDER (a Whisper folder saved with transformers)")
+    raise ValueError(_("speech to text {spec}: give none or asr:FOLDER (a Whisper folder saved with "
+                       "transformers)").format(spec=repr(text)))
 
 
 def split_asr(model: str) -> tuple[str | None, str]:
     """``asr:FOLDER+bm25`` → ("asr:FOLDER", "bm25"); any other model → (None, model)."""
     if model.startswith("asr:") and "+" in model:
-        asr, _, text_model = model.rpartition("+")
+        asr, _sep, text_model = model.rpartition("+")
         return parse_asr(asr), text_model.strip()
     if model.startswith("asr:"):
-        raise ValueError(f"{model}: an ASR model needs a text model after it (asr:FOLDER+bm25, asr:FOLDER+minilm)")
+        raise ValueError(_("{model}: an ASR model needs a text model after it (asr:FOLDER+bm25, "
+                           "asr:FOLDER+minilm)").format(model=model))
     return None, model
 
 
@@ -129,7 +132,7 @@ def check_asr(spec: str | None) -> None:
         from rag.models.asr import asr_problem
 
         if (why := asr_problem(spec[4:])) is not None:
-            raise ValueError(f"speech to text {spec}: {why}")
+            raise ValueError(_("speech to text {spec}: {why}").format(spec=spec, why=why))
 
 
 def parse_ints(text: str, what: str, allow_none: bool = False, minimum: int = 1) -> list[int | None]:
@@ -143,11 +146,22 @@ def parse_ints(text: str, what: str, allow_none: bool = False, minimum: int = 1)
         elif t.isdigit() and int(t) >= minimum:
             out.append(int(t))
         else:
-            raise ValueError(f"{what}: {t!r} is not a whole number" + (f" ≥ {minimum}" if minimum else "")
-                             + (" or none" if allow_none else ""))
+            raise ValueError(_not_whole(what, t, minimum, allow_none))
     if not out:
-        raise ValueError(f"{what}: give at least one value")
+        raise ValueError(_("{what}: give at least one value").format(what=what))
     return out
+
+
+def _not_whole(what: str, value: str, minimum: int, allow_none: bool) -> str:
+    """``parse_ints``' refusal: whole sentences a translator can reorder, one per form."""
+    values = {"what": what, "value": repr(value), "minimum": minimum}
+    if minimum and allow_none:
+        return _("{what}: {value} is not a whole number ≥ {minimum} or none").format(**values)
+    if minimum:
+        return _("{what}: {value} is not a whole number ≥ {minimum}").format(**values)
+    if allow_none:
+        return _("{what}: {value} is not a whole number or none").format(**values)
+    return _("{what}: {value} is not a whole number").format(**values)
 
 
 def grid_from_text(models: list[str], chunk_sizes: str = "none", overlaps: str = "0", fusion: str = "rrf:60",
@@ -173,24 +187,25 @@ def parse_reranker(text: str) -> str:
         return "ce:" + text[3:].strip()
     if text.startswith("hf:") and text[3:].partition("@")[0].strip().count("/") == 1:
         return "hf:" + text[3:].strip()  # a cross-encoder from the hub (HF cache, HF_ENDPOINT), as for models
-    model, _, base = text.removeprefix("rerank:").partition("@")
+    model, _sep, base = text.removeprefix("rerank:").partition("@")
     if text.startswith("rerank:") and model.strip() and base.strip().startswith(("http://", "https://")):
         return f"rerank:{model.strip()}@{base.strip()}"
-    raise ValueError(f"reranker {text!r}: give none, ce:FOLDER (a sentence-transformers cross-encoder folder), "
-                     "hf:ORG/NAME[@REVISION] (one from the Hugging Face hub) or rerank:MODEL@URL (a Cohere-style "
-                     "/rerank endpoint)")
+    raise ValueError(_("reranker {spec}: give none, ce:FOLDER (a sentence-transformers cross-encoder folder), "
+                       "hf:ORG/NAME[@REVISION] (one from the Hugging Face hub) or rerank:MODEL@URL (a Cohere-style "
+                       "/rerank endpoint)").format(spec=repr(text)))
 
 
 def check_reranker(spec: str) -> None:
     """Refuse a reranker that cannot run here, before any work."""
     if spec.startswith("ce:") and not Path(spec[3:]).expanduser().is_dir():
-        raise ValueError(f"reranker {spec}: no cross-encoder folder at {spec[3:]}")
+        raise ValueError(_("reranker {spec}: no cross-encoder folder at {folder}").format(spec=spec,
+                                                                                           folder=spec[3:]))
     if spec.startswith("hf:"):
         from rag.models import hub
 
-        repo, _, rev = spec[3:].partition("@")
+        repo, _sep, rev = spec[3:].partition("@")
         if (why := hub.problem(repo, rev or None)) is not None:
-            raise ValueError(f"reranker {spec}: {why}")
+            raise ValueError(_("reranker {spec}: {why}").format(spec=spec, why=why))
 
 
 def is_local_reranker(spec: str) -> bool:
@@ -226,7 +241,7 @@ def grid(models: list[str], chunk_sizes: list[int | None] | None = None, overlap
             dict.fromkeys(pairs), chunk_sizes or [None], overlaps or [0], fusions or [None], rerankers or ["none"],
             ks or [10], depths or [DEFAULT_DEPTH]):
         if k < 1:
-            raise ValueError(f"k must be at least 1 (got {k})")
+            raise ValueError(_("k must be at least 1 (got {k})").format(k=k))
         if resolve(model).modality != "text":
             size = None  # a sound is not split into characters
         if size is not None and not 0 <= overlap < size:
@@ -238,7 +253,7 @@ def grid(models: list[str], chunk_sizes: list[int | None] | None = None, overlap
                       depth=max(depth, k) if has_reranker else None)
         out.setdefault(setup.id, setup)
     if not out:
-        raise ValueError("the grid is empty: every overlap is at least its chunk size")
+        raise ValueError(_("the grid is empty: every overlap is at least its chunk size"))
     return list(out.values())
 
 

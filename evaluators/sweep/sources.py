@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from rag.data.chunking import ChunkedDataset, chunk_dataset
 from rag.data.dataset import Dataset
+from rag.i18n import _
 from rag.models.registry import resolve
 
 
@@ -34,18 +35,23 @@ def scoring_base(ds: Dataset, setups: list) -> Dataset:
     for s in setups:
         media = resolve(s.model).modality
         if ds.modality == "audio" and media == "text" and not s.asr:
-            raise ValueError(f"{s.model} embeds text and {ds.name} is an audio dataset: give it a speech-to-text "
-                             f"model (asr:FOLDER+{s.model}, or the ASR models list) or use a clap:/aud: model")
-        if ds.modality != "audio" and (s.asr or media == "audio"):
-            what = f"{s.asr} transcribes" if s.asr else f"{s.model} embeds"
-            raise ValueError(f"{what} audio datasets only: {ds.name} is a {ds.modality} dataset")
+            raise ValueError(_("{model} embeds text and {dataset} is an audio dataset: give it a speech-to-text "
+                               "model (asr:FOLDER+{model}, or the ASR models list) or use a clap:/aud: model").format(
+                model=s.model, dataset=ds.name))
+        if ds.modality != "audio" and s.asr:
+            raise ValueError(_("{asr} transcribes audio datasets only: {dataset} is a {modality} dataset").format(
+                asr=s.asr, dataset=ds.name, modality=ds.modality))
+        if ds.modality != "audio" and media == "audio":
+            raise ValueError(_("{model} embeds audio datasets only: {dataset} is a {modality} dataset").format(
+                model=s.model, dataset=ds.name, modality=ds.modality))
     for asr in dict.fromkeys(s.asr for s in setups):
         check_asr(asr)
     if ds.modality != "audio":
         return ds
     base = ds.select_queries("text")
     if not base.judged_queries:
-        raise ValueError(f"dataset {ds.name} has no judged text queries: a sweep searches by query text")
+        raise ValueError(_("dataset {dataset} has no judged text queries: a sweep searches by query text").format(
+            dataset=ds.name))
     return base
 
 

@@ -108,12 +108,14 @@ class AsrReport:
 def summary(record: dict) -> str:
     """An ``AsrReport.to_json()`` (as runs record it) in one line: segments, cache hits, left out, WER."""
     r = record
-    wer = (_("WER {wer} over {n} transcribed sounds").format(wer=f"{r['wer']:.1%}", n=r["wer_files"])
-           if r.get("wer") is not None else _("WER not measured (no transcripts.jsonl)"))
+    values = {"model": r["model"], "sounds": r["sounds"], "segments": r["segments"], "cached": r["cached"],
+              "empty": len(r["empty"]), "dropped": r["dropped_audio_queries"]}
+    if r.get("wer") is None:
+        return _("{model}: {sounds} sounds -> {segments} segments ({cached} from the cache); {empty} without speech; "
+                 "{dropped} audio queries left out; WER not measured (no transcripts.jsonl)").format(**values)
     return _("{model}: {sounds} sounds -> {segments} segments ({cached} from the cache); {empty} without speech; "
-             "{dropped} audio queries left out; {wer}").format(
-                 model=r["model"], sounds=r["sounds"], segments=r["segments"], cached=r["cached"],
-                 empty=len(r["empty"]), dropped=r["dropped_audio_queries"], wer=wer)
+             "{dropped} audio queries left out; WER {wer} over {files} transcribed sounds").format(
+        **values, wer=f"{r['wer']:.1%}", files=r["wer_files"])
 
 
 class WhisperTranscriber:

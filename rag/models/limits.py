@@ -34,7 +34,7 @@ def model_limits(spec, dataset, settings=None) -> dict:
            **{k: v for k, v in prompts.record().items() if k in ("query_prompt", "document_prompt")},
            "dim": None, "counted_with": None}
     if not spec.has_dense:
-        out["counted_with"] = N_("no token limit (BM25 indexes every word)")
+        out["counted_with"] = N_("no token limit (BM25 indexes every word)")  # shown through _()
         return out
     enc = spec.encoder(settings)
     out["dim"] = enc.dim

@@ -12,6 +12,7 @@ import re
 import pytest
 
 from rag.runs import RunStore
+from tests.support.openai_test_server import judge_server  # noqa: F401  (fixture)
 from tests.support.run_fixtures import make_dataset, write_load_run, write_rag_run, write_retrieval_run
 
 # data and model names of these fixtures, abbreviations kept in Chinese technical prose, units
@@ -21,8 +22,10 @@ ALLOWED = {
     # standard abbreviations and names a Chinese technical reader reads as is
     "nDCG", "MRR", "ROUGE", "BLEU", "RAG", "LLM", "JSON", "FLAT", "COSINE", "Holm", "Ragas", "API", "Python",
     "jieba", "rps", "req", "USD", "MB", "ms", "top", "HTTP", "Milvus", "ID", "ROUGE-L", "bootstrap", "token", "id",
-    # metric names as the literature writes them (sentences add a Chinese gloss)
-    "Precision", "Recall", "Hit",
+    # metric names as the literature writes them (sentences add a Chinese gloss), Ragas' metric names
+    "Precision", "Recall", "Hit", "Context", "precision", "recall", "non-LLM", "Spearman", "WER", "jiwer",
+    # a speech-to-text run's recorded options: field names and values as the run record keeps them
+    "decoding", "dtype", "float32", "device", "cpu", "sampling_rate",
 }
 WORD = re.compile(r"[A-Za-z][A-Za-z0-9_'’-]*[A-Za-z0-9]")
 ID = re.compile(r"[a-z]\d+|\d+-d")  # q12, d3, p95, k5: ids and percentiles
@@ -42,6 +45,8 @@ def without_packages(text: str) -> str:
 
 # a model's name, metric keys, the sweep's setup ids (``minilm | whole | k5``)
 DATA_NAMES = ["all-MiniLM-L6-v2", "test/minilm", "test/bm25", "rouge_l", "bleu", "ndcg", "| whole |",
+              "asr:/models/whisper-tiny", "generate(return_timestamps=True)", "wer jiwer",
+              "transcripts.jsonl",
               "{context}", "{question}"]  # and the RAG prompt's placeholders (the user's template)
 
 
@@ -86,6 +91,8 @@ def runs(tmp_path_factory):
     load = write_load_run(store, ds, {"minilm": {"p50_ms": 12.0, "p95_ms": 30.0, "p99_ms": 41.0},
                                       "bm25": {"p50_ms": 3.0, "p95_ms": 6.5, "p99_ms": 9.0}}, users=4)
     sweep = _sweep_run(store, ds, qs)
+    asr = write_retrieval_run(store, ds, {"bm25": {q: 0.5 for q in qs}}, config={"asr": _asr_record(0.125)})
+    asr_unmeasured = write_retrieval_run(store, ds, {"bm25": {q: 0.5 for q in qs}}, config={"asr": _asr_record(None)})
     cmp = run_stats(store, [retrieval], 500).get("ndcg@5")
     ev = Evaluation(metric="nDCG@5", retrieval_run=retrieval, load_run=load, comparison=cmp,
                     quality={s.model: {"mean": s.mean, "ci_low": s.low, "ci_high": s.high, "n": s.n}
@@ -98,7 +105,17 @@ def runs(tmp_path_factory):
                   "evaluation": ev.to_json(), "plans": plans, **decide(brief, ev, plans, ["minilm", "bm25"]),
                   "verification": {}}
     decision = save_decision(store, ds, brief, record, ["minilm", "bm25"])
-    return store, {"retrieval": retrieval, "rag": rag, "load": load, "sweep": sweep, "decision": decision}
+    return store, {"retrieval": retrieval, "rag": rag, "load": load, "sweep": sweep, "decision": decision,
+                   "asr": asr, "asr_unmeasured": asr_unmeasured}
+
+
+def _asr_record(wer) -> dict:
+    """A run's ``config["asr"]`` as ``asr_run_record`` writes it (options: the recorded ``OPTIONS``)."""
+    from evaluators.retrieval.asr_record import OPTIONS
+
+    return {"model": "asr:/models/whisper-tiny", "spec": "asr:/models/whisper-tiny", "sounds": 3, "segments": 7,
+            "cached": 2, "empty": ["hum.wav"], "dropped_audio_queries": 1, "wer": wer, "wer_files": 2,
+            "per_file_wer": {}, "options": dict(OPTIONS), "fingerprint": "0123abcd4567ef89"}
 
 
 def _sweep_run(store, ds, qs) -> str:
@@ -123,8 +140,9 @@ def _sweep_run(store, ds, qs) -> str:
     return run_id
 
 
-@pytest.mark.parametrize("kinds", [["retrieval", "load"], ["rag"], ["load"], ["sweep"], ["decision"]],
-                         ids=["retrieval+load", "rag", "load", "sweep", "decision"])
+@pytest.mark.parametrize("kinds", [["retrieval", "load"], ["rag"], ["load"], ["sweep"], ["decision"],
+                                   ["asr", "asr_unmeasured"]],
+                         ids=["retrieval+load", "rag", "load", "sweep", "decision", "speech to text"])
 def test_the_chinese_report_has_no_english_sentence_of_ours_and_no_raw_none(runs, kinds):
     from evaluators.report.build import build_report
 
@@ -190,3 +208,51 @@ def test_an_error_raised_in_a_loaders_worker_thread_reads_in_the_callers_languag
         load_image_folder(root, max_image_bytes=50)
     assert re.fullmatch(r"corpus/\w\.\w+: image is [\d,]+ bytes, over the 50 bytes limit "
                         r"\(raise WORKBENCH_MAX_IMAGE_MB or shrink the image\)", str(err.value)), str(err.value)
+
+
+@pytest.fixture(scope="module")
+def judged(judge_server, sample, retriever, tmp_path_factory):  # noqa: F811
+    """A real RAG run on the sample with the local test judge (plain), its repeats (K = 2) and a second, biased
+    judge: the report's judge-reliability section with every table (verdicts vs qrels, failures per metric and
+    judge, repeats' intervals) and the second judge's sentences."""
+    from evaluators.rag.config import RagConfig
+    from evaluators.rag.job import run_rag
+    from tests.support.openai_test_server import JudgeServer
+
+    with JudgeServer(noise={"mode": "biased", "kinds": ["context_precision"]}) as biased:
+        cfg = RagConfig(models=["minilm", "bm25"], generator="extractive",
+                        judge=f"compat:judge@{judge_server.base_url}",
+                        metrics=["context_precision", "context_recall", "nonllm_context_recall"], k=3, limit=6,
+                        concurrency=8, timeout=10, max_retries=0, judge_repeats=2,
+                        second_judge=f"compat:judge2@{biased.base_url}")
+        return run_rag(sample, cfg, retriever=retriever).run_id
+
+
+@pytest.mark.slow
+def test_the_chinese_report_of_a_judged_rag_run_has_no_english_sentence_of_ours(judged, sample):
+    """The judge's section (how far to trust it, the second judge's verdicts, the verdicts-vs-qrels, failures and
+    repeats tables) in Chinese. The sample is English: its questions, answers, documents and the run's prompt
+    (the examples) are data, taken out word by word, as is the judge's endpoint."""
+    from evaluators.report.build import build_report
+
+    store = RunStore.default()
+    run = store.get(judged)
+    page = build_report(store, [judged], n_resamples=500, lang="zh")
+    data = " ".join([*(f"{d.id} {d.title} {d.text}" for d in sample.documents),
+                     *(f"{q.text} {q.reference or ''}" for q in sample.queries), run.config["rag"]["prompt_template"],
+                     *run.config["model_ids"].values(), *run.config["metrics_active"], "sample"])
+    text = text_of(page).replace(run.summary["judge"], " ")
+    words = sorted(set(english_words(text, [judged])) - set(WORD.findall(data)))
+    assert words == [], (words, text)
+    assert RAW.findall(text) == []
+    for words in ("评审模型的可信程度：评审模型在 75 % 的上下文上与你的相关性标注一致，κ 0.51 [0.23, 0.78]，"
+                  "中等一致（n = 36 条上下文，6 个问题）；"
+                  "它给出的上下文召回率与按你的标注算出的召回率的 Spearman ρ 为 0.84（n = 12 行）。",
+                  "第二评审模型：两个评审模型在 0 % 的上下文判定上一致，κ -0.98（n = 36 条上下文）。",
+                  "第二评审模型：context_precision 上的结论取决于评审模型（第一个：bm25，第二个：minilm）。",
+                  "第二评审模型：无论用哪个评审模型，各模型在 context_recall 上都持平。",
+                  "评审模型 标注：相关 标注：不相关 有用 14 2 无用 7 13",
+                  "指标 评审模型 行数 已评分 失败 解析失败 无得分（非数值） Context precision 第一个 12 12",
+                  "重复次数 均值 95% 置信区间（单次评审） 95% 置信区间（计入评审噪声） 重复打分不一致的行"):
+        assert words in text, words
+    assert "Context precision 第二个 12 12 0 (0%)" in text and "重复打分标准差" in text
