@@ -112,4 +112,6 @@ def reroute() -> None:
 
 def where() -> str:
     """`` (details: PATH)`` for an error line, or "" when nothing is logged to a file."""
-    return f" (details: {_handler.baseFilename})" if _handler is not None else ""
+    from rag.i18n import _
+
+    return _(" (details: {path})").format(path=_handler.baseFilename) if _handler is not None else ""

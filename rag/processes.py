@@ -165,7 +165,7 @@ class Child:
         lines = [ln.strip() for ln in self.log_tail().splitlines() if ln.strip()]
         for ln in reversed(lines):
             low = ln.lower()
-            if "/error/" in low or "error:" in low:
+            if "/error/" in low or "error:" in low or "错误：" in ln:  # a child speaking Chinese (WORKBENCH_LANG=zh)
                 return ln[-500:]
         return (lines[-1][-500:] if lines else _("no output; see {log}").format(log=self.log_path))
 

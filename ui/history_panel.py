@@ -134,7 +134,7 @@ def open_run(store, run_id: str) -> None:
         st.caption(_("Dataset {dataset} · content hash {hash}").format(dataset=run.dataset, hash=run.dataset_hash))
         if not asr.empty:
             st.markdown(f"**{_(ASR_TITLE)}**")
-            st.dataframe(display_frame(asr), hide_index=True)
+            st.dataframe(display_frame(asr).rename(columns=_), hide_index=True)  # its headers are catalog keys
         if not (encoded := encoded_frame(run)).empty:  # prompts, dims, limits, cuts: as the report shows
             st.markdown("**" + _("Models as encoded") + "**")  # the report's title for it
             st.dataframe(display_frame(encoded), hide_index=True)

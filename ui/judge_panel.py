@@ -23,7 +23,7 @@ def judge_reliability_panel(rows: list[dict], summary: dict) -> None:
     rel = judge_reliability(rows, summary["judge"], summary["metrics_active"])
     text = rel.sentence()
     with st.expander(_("How far to trust the judge"), expanded=True):
-        (st.info if rel.agreement else st.caption)(text[0].upper() + text[1:] + ".")
+        (st.info if rel.agreement else st.caption)(text[0].upper() + text[1:] + _("."))
         c1, c2 = st.columns(2)
         if rel.agreement:
             c1.caption(_("Context precision verdicts vs your qrels (contexts)"))
