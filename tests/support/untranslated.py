@@ -93,7 +93,7 @@ def scan_file(path: Path, sinks: set[str]) -> list[str]:
 
     def hit(node: ast.AST, what: str, text: str) -> None:
         if MARK not in lines[node.lineno - 1]:
-            hits.append(f"{rel}:{node.lineno} {what}: {text[:70]!r}")
+            hits.append((node.lineno, f"{rel}:{node.lineno} {what}: {text[:70]!r}"))
 
     for node in ast.walk(ast.parse(source)):
         if "raise" in sinks and isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
@@ -106,7 +106,7 @@ def scan_file(path: Path, sinks: set[str]) -> list[str]:
             for arg in _sink_args(node, kind):
                 if (text := _raw_english(arg)) is not None:
                     hit(node, kind, text)
-    return hits
+    return [h for _line, h in sorted(hits)]  # in the file's order
 
 
 def scan(paths: list[str], sinks: tuple[str, ...] = ("raise", "st", "print")) -> list[str]:
