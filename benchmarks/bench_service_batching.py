@@ -80,7 +80,9 @@ def main() -> None:
     ap.add_argument("--window-ms", type=float, default=None, help="the batching service's window (default: its own)")
     ap.add_argument("--max-batch", type=int, default=None)
     ap.add_argument("--n", type=int, default=2048, help="queries per raw-encode measurement")
-    args = parse(ap, smoke={"seconds": 2, "users": "1", "n": 64})
+    ap.add_argument("--idle", type=float, default=2.0, help="seconds between phases, so the other service's "
+                    "threads go idle (0 in the smoke run: its figures are not read)")
+    args = parse(ap, smoke={"seconds": 1, "users": "1", "n": 64, "idle": 0.0})
     tmp = isolated_workbench()
 
     from loadtests import procs
@@ -108,7 +110,7 @@ def main() -> None:
         rows, wrk_rows = [], {}
         for u in users:
             for mode, svc in services.items():
-                time.sleep(2.0)  # let the other service's threads go idle
+                time.sleep(args.idle)  # let the other service's threads go idle
                 r = run_phase(svc.url, "minilm", "search", u, float(u), args.seconds,
                               os.path.join(out_dir, f"{mode}_u{u}"), args.k, service=svc)
                 t = procs.get_json(svc.url, "/stats/timings")["search"]["minilm"]
@@ -119,7 +121,7 @@ def main() -> None:
                              "wait_ms": round(t["wait_ms"]["mean"], 1), "embed_ms": round(t["embed_ms"]["mean"], 1),
                              "search_ms": round(t["search_ms"]["mean"], 1), "load": round(os.getloadavg()[0], 1)})
                 print(json.dumps(rows[-1]), flush=True)
-            time.sleep(2.0)
+            time.sleep(args.idle)
             w = wrk_rps(services["on"].url, u, args.seconds, queries, tmp, args.k)
             if w is not None:
                 wrk_rows[u] = w | {"load": round(os.getloadavg()[0], 1)}

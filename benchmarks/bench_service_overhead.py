@@ -77,7 +77,9 @@ def main() -> None:
     ap.add_argument("--dataset", default="sample")
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--block", type=int, default=50, help="queries per phase before switching path")
-    args = parse(ap, smoke={"n": 10, "block": 5})
+    ap.add_argument("--idle", type=float, default=1.0, help="seconds between phases, so the other process' "
+                    "threads go idle (0 in the smoke run: its figures are not read)")
+    args = parse(ap, smoke={"n": 10, "block": 5, "idle": 0.0})
     tmp = isolated_workbench()
 
     from loadtests.procs import ServiceProcess
@@ -135,16 +137,16 @@ def main() -> None:
                 http_ms, inside_ms, here_ms, lean_ms = [], [], [], []
                 for start in range(0, args.n, args.block):
                     idx = range(start, min(args.n, start + args.block))
-                    time.sleep(1.0)  # let the other process' threads go idle
+                    time.sleep(args.idle)  # let the other process' threads go idle
                     here_ms += in_plain_process(model, idx.start, len(idx))
-                    time.sleep(1.0)
+                    time.sleep(args.idle)
                     conn.close()  # a fresh keep-alive connection, opened by an untimed request
                     over_http(model, queries[0])
                     for j in idx:
                         a, b = over_http(model, queries[j % len(queries)])
                         http_ms.append(a)
                         inside_ms.append(b)
-                    time.sleep(1.0)
+                    time.sleep(args.idle)
                     lean = LeanClient(host, int(port))
                     over_lean(lean, model, queries[0])  # untimed: opens the connection
                     lean_ms += [over_lean(lean, model, queries[j % len(queries)]) for j in idx]

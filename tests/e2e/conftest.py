@@ -201,18 +201,46 @@ def launch_app(data_dir: Path, env_extra: dict, extra_args: tuple[str, ...] = ()
     return app
 
 
+def _e2e_app(data_dir: Path, e2e_llm, e2e_secret: str) -> App:
+    return launch_app(data_dir, {"OPENAI_API_KEY": e2e_secret, "OPENAI_BASE_URL": e2e_llm.base_url,
+                                 "WORKBENCH_MAX_UPLOAD_MB": "1"})  # so an oversized upload is cheap to make
+
+
+def _stop_e2e_app(app: App) -> None:
+    app.stop()
+    if app.log.exists() and ARTIFACTS.exists():  # for CI: what the app printed (already scanned for keys)
+        shutil.copy(app.log, ARTIFACTS / "streamlit-e2e.log")
+
+
 @pytest.fixture(scope="module")
 def streamlit_app(milvus, data_dir, e2e_llm, e2e_secret):
     """The app as ``make run`` starts it, on a free port, with an API key and the test LLM server. One per
     test module, so no module sees another's leftovers (cached models, session state, a stopped app)."""
-    app = launch_app(data_dir, {"OPENAI_API_KEY": e2e_secret, "OPENAI_BASE_URL": e2e_llm.base_url,
-                                "WORKBENCH_MAX_UPLOAD_MB": "1"})  # so an oversized upload is cheap to make
+    app = _e2e_app(data_dir, e2e_llm, e2e_secret)
     try:
         yield app
     finally:
-        app.stop()
-        if app.log.exists() and ARTIFACTS.exists():  # for CI: what the app printed (already scanned for keys)
-            shutil.copy(app.log, ARTIFACTS / "streamlit-e2e.log")
+        _stop_e2e_app(app)
+
+
+@pytest.fixture(scope="package")
+def shared_app(milvus, data_dir, e2e_llm, e2e_secret):
+    """One app (as ``streamlit_app``) for the modules that only walk pages in their own browser session and
+    leave the app running as they found it (Decide, the Chinese page scans and sample, hostile uploads): each
+    such module still gets its own Chromium and its own Streamlit session (a new browser context is a new
+    session: its own state, language and dataset), only the server's start and first page load (~15-25 s on
+    2 cores) are paid once. A module opts in by overriding ``streamlit_app``::
+
+        @pytest.fixture(scope="module")
+        def streamlit_app(shared_app):
+            return shared_app
+
+    Stopped after the last browser test (package scope: tests/e2e runs as one block, see tests/conftest.py)."""
+    app = _e2e_app(data_dir, e2e_llm, e2e_secret)
+    try:
+        yield app
+    finally:
+        _stop_e2e_app(app)
 
 
 @pytest.fixture(scope="module")

@@ -5,12 +5,37 @@ clicks lost while a rerun runs, tables drawn lazily). The fixtures that make one
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from pathlib import Path
 
 NAV = '[data-testid="stSidebarNav"]'
 STATUS = '[data-testid="stStatusWidget"]'
+# Counts, in the page, the script runs Streamlit starts (stApp's ``data-test-script-state`` turning busy) and the
+# user's inputs, and which run count the last input saw: so wait_idle knows by state whether the run an input
+# asks for has begun, instead of waiting a fixed time for it. Capture-phase listeners see every click and key.
+RUN_WATCH_JS = """(() => {
+  if (window.__wbRuns) return;
+  const w = window.__wbRuns = {started: 0, inputs: 0, atInput: 0, state: null, app: null};
+  const busy = s => s === 'running' || s === 'rerunRequested' || s === 'stopRequested';
+  const see = () => { const s = w.app.getAttribute('data-test-script-state');
+    if (busy(s) && !busy(w.state)) w.started++;
+    w.state = s; };
+  const hook = () => { const app = document.querySelector('[data-testid="stApp"]');
+    if (!app || app === w.app) return;
+    w.app = app; see();
+    new MutationObserver(see).observe(app, {attributes: true, attributeFilter: ['data-test-script-state']}); };
+  const input = () => { w.inputs++; w.atInput = w.started; };
+  for (const e of ['click', 'keydown', 'input', 'change']) window.addEventListener(e, input, true);
+  new MutationObserver(hook).observe(document, {childList: true, subtree: true});
+  hook();
+})()"""
+FRAMES_JS = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))"
+RUN_STATE_JS = """() => { const w = window.__wbRuns; const app = document.querySelector('[data-testid="stApp"]');
+  const s = app ? app.getAttribute('data-test-script-state') : null;
+  const busy = s === 'running' || s === 'rerunRequested' || s === 'stopRequested';
+  return w ? [w.started, w.inputs, w.atInput, busy] : [-1, -1, -1, busy]; }"""
 
 
 class StreamlitPage:
@@ -23,27 +48,56 @@ class StreamlitPage:
         page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
         page.on("console", lambda m: self.console_errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: self.console_errors.append(str(e)))
+        self._inputs_seen = -2  # inputs counted at the end of the last wait_idle (none yet)
+        page.add_init_script(script=RUN_WATCH_JS)  # every page load from now on
+        try:
+            page.evaluate(RUN_WATCH_JS)  # and the page already loaded, if any
+        except Exception:
+            pass
 
     # ------------------------------------------------------------------ waiting
-    def running(self) -> bool:
+    def _runs(self) -> tuple[int, int, int, bool]:
+        """(runs started, inputs, runs started when the last input came, a run in flight) from RUN_WATCH_JS;
+        (-1, -1, -1, busy) on a page loaded before the watcher was installed."""
+        try:
+            got = self.page.evaluate(RUN_STATE_JS)
+        except Exception:  # a navigation replaced the page's context between two calls
+            return -1, -1, -1, False
+        return got[0], got[1], got[2], got[3] or self._status_running()
+
+    def _status_running(self) -> bool:
         status = self.page.locator(STATUS)
         try:
             return status.count() > 0 and any(w in status.first.inner_text(timeout=1000) for w in ("Stop", "Running"))
         except Exception:  # the widget vanished between the two calls
             return False
 
+    def running(self) -> bool:
+        return self._runs()[3]
+
     def wait_idle(self, timeout: float = 120.0, settle: float = 0.4, start: float = 1.5) -> None:
-        """Until the script run a click started has finished (Streamlit's running indicator is gone); a run
-        may start up to ``start`` seconds after the click (0: only wait for a run already under way)."""
+        """Until the script run a click started has finished. The run is seen by state, not by time: the page's
+        watcher (RUN_WATCH_JS) counts the runs Streamlit starts (``data-test-script-state`` on stApp) and the
+        user's inputs (click, key, input). So the wait for a run to begin ends as soon as one has begun since the
+        last input, or at once when there was no input since the last idle moment; only an input that starts no
+        run (or a page without the watcher) waits the full ``start`` seconds (0: only wait for a run already
+        under way)."""
         deadline = time.monotonic() + start
-        while not self.running() and time.monotonic() < deadline:  # a rerun may start a moment after a click
-            time.sleep(0.1)
+        while True:
+            started, inputs, started_at_input, busy = self._runs()
+            if busy or started > started_at_input >= 0 or (inputs >= 0 and inputs == self._inputs_seen):
+                break  # a run under way, one began since the last input, or nothing was done since the last wait
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(0.05)
         deadline = time.monotonic() + timeout
-        while self.running():
+        while busy:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"the app was still running after {timeout:.0f} s")
-            time.sleep(0.2)
+            time.sleep(0.1)
+            busy = self.running()
         time.sleep(settle)
+        self._inputs_seen = self._runs()[1]
 
     def text(self, text: str | re.Pattern, timeout: float = 120.0, exact: bool = False):
         """Wait for visible text in the main area and return its locator."""
@@ -162,16 +216,24 @@ class StreamlitPage:
         box.press("Enter")
         self.wait_idle()
 
-    def shot(self, name: str) -> Path:
-        """A screenshot of the whole page (the main area grows to its content first)."""
-        self.wait_idle(settle=1.0)
+    def shot(self, name: str, redraw: float | None = None) -> Path:
+        """A screenshot of the whole page (the main area grows to its content first). After the resize the page
+        gets two animation frames, a moment for the grids' and charts' resize observers, and two more frames;
+        ``redraw`` adds that many seconds on top (default 0.8 s under ``make screenshots``, whose pictures go in
+        the README; a test that counts pixels on a canvas passes it too), 0 otherwise: the pictures of a test
+        run are only for a person looking into a failure."""
+        if redraw is None:
+            redraw = 0.8 if os.environ.get("WORKBENCH_SCREENSHOTS") else 0.0
+        self.wait_idle(settle=0.4 + redraw)
         path = self.artifacts / f"{name}.png"
         height = self.page.evaluate("""() => {
             const m = document.querySelector('[data-testid="stMain"]');
             return m ? Math.max(m.scrollHeight, window.innerHeight) : window.innerHeight; }""")
         vp = self.page.viewport_size
         self.page.set_viewport_size({"width": vp["width"], "height": min(int(height) + 40, 12000)})
-        time.sleep(0.8)  # canvases (dataframes, charts) redraw at the new size
+        self.page.evaluate(FRAMES_JS)  # canvases (dataframes, charts) redraw at the new size
+        time.sleep(0.15 + redraw)
+        self.page.evaluate(FRAMES_JS)
         self.page.screenshot(path=str(path), full_page=True)
         self.page.set_viewport_size(vp)
         return path

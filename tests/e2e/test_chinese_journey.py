@@ -13,6 +13,12 @@ from tests.e2e.journey_helpers import RUN_ID
 pytestmark = pytest.mark.slow
 
 
+@pytest.fixture(scope="module")
+def streamlit_app(shared_app):
+    """The app this module shares with the other page walks (tests/e2e/conftest.py, shared_app)."""
+    return shared_app
+
+
 def test_chinese_sample_from_data_to_a_recorded_run(st_page):
     from rag.runs import RunStore
 

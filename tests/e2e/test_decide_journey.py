@@ -19,6 +19,12 @@ CANDIDATES = "Candidates (empty: every model in the registry)"
 SEEN: dict = {}
 
 
+@pytest.fixture(scope="module")
+def streamlit_app(shared_app):
+    """The app this module shares with the other page walks (tests/e2e/conftest.py, shared_app)."""
+    return shared_app
+
+
 def type_in(p, label: str, value: str) -> None:
     """Type into a field of the brief form without pressing Enter (Enter would submit the form)."""
     box = p.field(label)

@@ -134,7 +134,7 @@ def test_02_retrieval_link_shows_the_comparison(st_page):
     assert table[0] == ["Rank", "minilm", "bm25", "hybrid"]
     assert column(table, "minilm") == ["❎ C++", "✅ Java", "❎ Zig", "❎ C", "0.25", "0.25"]
     p.cell("✅ Java")
-    shot = p.shot("demo_02_retrieval")
+    shot = p.shot("demo_02_retrieval", redraw=0.8)  # its pixels are counted
     cut, clashes = _readable_grids_and_charts(p)  # the rank table's "Precision" whole (it showed "Precisio")
     assert not cut and not clashes, (cut, clashes)
     tints = tinted_pixels(shot)  # the cells are coloured on screen, not only marked ✅/❎

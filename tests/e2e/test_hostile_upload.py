@@ -13,6 +13,12 @@ from tests.e2e.journey_helpers import column, frame_with
 
 pytestmark = pytest.mark.slow
 
+
+@pytest.fixture(scope="module")
+def streamlit_app(shared_app):
+    """The app this module shares with the other page walks (tests/e2e/conftest.py, shared_app)."""
+    return shared_app
+
 SCRIPT = "<script>alert(1)</script>"
 IMG = "<img src=x onerror=alert(2)>"
 CORPUS = (f'id,title,text\njava,"{SCRIPT}",Java has a garbage collector that frees memory.\n'

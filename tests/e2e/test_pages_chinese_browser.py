@@ -17,6 +17,12 @@ from tests.support.page_scan import RAW_CELL, english_lines
 
 pytestmark = pytest.mark.slow
 
+
+@pytest.fixture(scope="module")
+def streamlit_app(shared_app):
+    """The app this module shares with the other page walks (tests/e2e/conftest.py, shared_app)."""
+    return shared_app
+
 PAGES = [("Decide", "决策", "decide"), ("Data", "数据", "data"), ("Index", "索引", "index"),
          ("Retrieval", "检索", "retrieval")]
 SHOWN_TEXT_JS = """() => { const m = document.querySelector('[data-testid="stMain"]').cloneNode(true);

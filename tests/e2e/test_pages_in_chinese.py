@@ -15,6 +15,12 @@ from tests.support.run_fixtures import make_dataset, write_load_run, write_retri
 
 pytestmark = pytest.mark.slow
 
+
+@pytest.fixture(scope="module")
+def streamlit_app(shared_app):
+    """The app this module shares with the other page walks (tests/e2e/conftest.py, shared_app)."""
+    return shared_app
+
 # page: (its Chinese nav label and title, its English one, English sentences of ours that must not show in
 # Chinese, a Chinese text that must)
 PAGES = {
