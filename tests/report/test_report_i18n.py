@@ -104,6 +104,7 @@ def test_cli_errors_follow_workbench_lang_with_the_same_exit_code(runs, monkeypa
     assert english.startswith("error: ") and english.count("\n") == 1
     monkeypatch.setenv("WORKBENCH_LANG", "zh")
     assert cli.main(["report", "--runs", "nosuchrun"]) == 2
-    assert capsys.readouterr().err == "错误：" + english.removeprefix("error: ")
+    assert english == "error: no run 'nosuchrun'; list runs in the History page or with `python cli.py runs`\n"
+    assert capsys.readouterr().err == "错误：没有运行“nosuchrun”；可在“历史记录”页或用 `python cli.py runs` 列出运行\n"
     assert cli.main(["report", "--modles", "x"]) == 2   # click's refusal too
     assert capsys.readouterr().err.startswith("错误：No such option: --modles")
