@@ -127,7 +127,8 @@ def test_a_session_key_is_that_sessions_only(env_key, monkeypatch, llm_server): 
     assert isinstance(session_a, Settings) and SESSION_KEY not in repr(session_a)
 
 
-def test_a_session_key_reaches_that_sessions_embedding_models_only(monkeypatch, milvus, sample, llm_server):  # noqa: F811
+def test_a_session_key_reaches_that_sessions_embedding_models_only(monkeypatch, milvus, sample, llm_server,  # noqa: F811
+                                                                   tmp_path):
     """The sidebar's key is passed to the Retriever a page builds (ui.resources.retriever): indexing and
     searching with an OpenAI embedding model send that key, and no other session's requests carry it."""
     from evaluators.retrieval.evaluate import evaluate_retrieval
@@ -138,7 +139,8 @@ def test_a_session_key_reaches_that_sessions_embedding_models_only(monkeypatch, 
     reset_settings()
     try:
         assert not resolve("openai-3-small:64").availability()[0]  # app-wide: no key, so not runnable
-        session = get_settings().with_keys(SESSION_KEY, llm_server.base_url)
+        # its own embedding cache: the session's shared one may hold the sample's vectors from another test
+        session = get_settings().with_keys(SESSION_KEY, llm_server.base_url).model_copy(update={"data_dir": tmp_path})
         wb = Retriever(milvus, settings=session)
         try:
             result = evaluate_retrieval(wb, sample, ["openai-3-small:64"], k=4)
