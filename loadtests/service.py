@@ -222,8 +222,9 @@ def main(argv: list[str] | None = None) -> int:
     # loop="uvloop" (pinned; libuv's loop in C): asyncio's pure-Python loop costs ~0.1-0.2 ms per request in
     # its own scheduling, which is most of what HTTP adds to a 2 ms BM25 query (benchmarks/README.md, issue 27).
     # WORKBENCH_SERVICE_LOOP=asyncio picks the standard loop (the benchmark measures both side by side).
+    # proxy_headers=False: no X-Forwarded-* rewriting per request (the service binds 127.0.0.1; nothing reads it).
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, timeout_keep_alive=75,
-                                           http="httptools", loop=service_loop()))
+                                           http="httptools", loop=service_loop(), proxy_headers=False))
     server.run(sockets=[sock])
     return 0
 

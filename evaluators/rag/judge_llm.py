@@ -85,6 +85,21 @@ class JudgeConcurrency:
 _TRACE: ContextVar[JudgeTrace | None] = ContextVar("judge_trace", default=None)
 
 
+def event_loop_factory():
+    """The event loop a RAG run's LLM calls run on: uvloop's (libuv, in C; pinned) when installed, else asyncio's.
+    Every judge call is a few ms of Python on this one loop; asyncio's own scheduling and socket handling is part
+    of it (benchmarks/README.md, issue 27). ``WORKBENCH_RAG_LOOP=asyncio`` picks the standard loop."""
+    import importlib.util
+    import os
+
+    wanted = os.environ.get("WORKBENCH_RAG_LOOP", "uvloop").strip().lower()
+    if wanted == "uvloop" and importlib.util.find_spec("uvloop"):
+        import uvloop
+
+        return uvloop.new_event_loop
+    return None
+
+
 @functools.cache
 def schema_cached(model: type) -> type:
     """``model`` as a subclass of the same name and docstring whose ``model_json_schema`` is computed once per
