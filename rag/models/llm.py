@@ -146,31 +146,24 @@ def tls_context():
 
 
 def http_clients(sync: bool, **kw):
-    """An HTTP client for an OpenAI SDK client (``sync``: ``httpx.Client``; else the async one ``async_http``
-    picks): an endpoint without a key sends no Authorization header at all. ``kw`` go to the client."""
+    """An httpx client (``sync``: ``httpx.Client``, else ``httpx.AsyncClient``) for an OpenAI SDK client: an
+    endpoint without a key sends no Authorization header at all. ``kw`` go to httpx."""
     import httpx
 
     kw.setdefault("verify", tls_context())
 
     if sync:
         return httpx.Client(event_hooks={"request": [_drop_placeholder_key]}, **kw)
-    if async_http() == "aiohttp":
+    if os.environ.get("WB_AIOHTTP"):
         import httpx2
         from openai import DefaultAioHttpClient
 
-        if (lim := kw.get("limits")) is not None:  # the SDK's aiohttp client speaks httpx2
+        lim = kw.pop("limits", None)
+        if lim is not None:
             kw["limits"] = httpx2.Limits(max_connections=lim.max_connections,
                                          max_keepalive_connections=lim.max_keepalive_connections)
         return DefaultAioHttpClient(event_hooks={"request": [_adrop_placeholder_key]}, **kw)
     return httpx.AsyncClient(event_hooks={"request": [_adrop_placeholder_key]}, **kw)
-
-
-def async_http() -> str:
-    """The async LLM clients' HTTP transport: ``aiohttp`` (the OpenAI SDK's own ``DefaultAioHttpClient``, which
-    it offers "for improved concurrency performance": aiohttp parses HTTP in C and its pool does not scan every
-    connection per request; CPU per judge call -6 to -17 % side by side, benchmarks/README.md, issue 27), or
-    ``httpx`` (the SDK's default) with ``WORKBENCH_LLM_HTTP=httpx``."""
-    return "httpx" if os.environ.get("WORKBENCH_LLM_HTTP", "").strip().lower() == "httpx" else "aiohttp"
 
 
 def http_limits(max_connections: int):

@@ -135,29 +135,13 @@ def test_at_most_n_judge_calls_are_in_flight(llm_server):  # noqa: F811
     assert llm_server.stats()["chat_calls"] == 6 * 3 and llm_server.stats()["max_in_flight"] == 2
 
 
-def pool_state(client) -> tuple[int, object, object]:
-    """(connection limit, TLS context, a callable counting its open connections) of an SDK client's HTTP pool,
-    for either transport (``rag.models.llm.async_http``)."""
-    transport = client._client._transport
-    if hasattr(transport, "_pool"):  # httpx over httpcore
-        pool = transport._pool
-        return pool._max_connections, pool._ssl_context, lambda: len(pool.connections)
-    return (transport.limits.max_connections, transport.ssl_context,  # aiohttp
-            lambda: sum(len(v) for v in transport.client.connector._conns.values()) + len(
-                transport.client.connector._acquired))
-
-
-@pytest.mark.parametrize("backend", ["aiohttp", "httpx"])
-def test_calls_spread_over_pools_of_four_and_each_pool_holds_at_most_four(llm_server, backend,  # noqa: F811
-                                                                          monkeypatch):
+def test_calls_spread_over_pools_of_four_and_each_pool_holds_at_most_four(llm_server):  # noqa: F811
     """At 10 in flight the judge has 3 HTTP pools of ≤ 4 connections (httpcore scans a whole pool on every
-    request and response); every pool is used and none ever has more than 4 calls in flight. Both transports:
-    aiohttp (the default) and httpx (``WORKBENCH_LLM_HTTP=httpx``)."""
+    request and response); every pool is used and none ever has more than 4 calls in flight."""
     from evaluators.rag.judge_llm import POOL_CONNECTIONS, JudgeLLM
-    from rag.models.llm import async_http, tls_context
+    from rag.models.llm import tls_context
 
-    monkeypatch.setenv("WORKBENCH_LLM_HTTP", backend)
-    assert POOL_CONNECTIONS == 4 and async_http() == backend
+    assert POOL_CONNECTIONS == 4
     llm_server.latency = 0.2
     rows = [RagSample(f"row {i}", CTX[1], CTX, REF) for i in range(10)]
     peak: list[int] = []
@@ -165,9 +149,9 @@ def test_calls_spread_over_pools_of_four_and_each_pool_holds_at_most_four(llm_se
     async def go():
         judge = JudgeLLM.build(parse_llm(f"openai:gpt-4o-mini@{llm_server.base_url}"), JudgeConcurrency(10), 30, 0)
         assert len(judge.clients) == 3 and judge.busy == [0, 0, 0]
-        pools = [pool_state(c) for c in judge.clients]
-        assert [limit for limit, _ctx, _n in pools] == [4, 4, 4]
-        assert {id(ctx) for _limit, ctx, _n in pools} == {id(tls_context())}
+        pools = [c._client._transport._pool for c in judge.clients]
+        assert [p._max_connections for p in pools] == [4, 4, 4]
+        assert {id(c._client._transport._pool._ssl_context) for c in judge.clients} == {id(tls_context())}
         from ragas.metrics.collections import ContextRecall
 
         metric = ContextRecall(llm=judge)
@@ -180,7 +164,7 @@ def test_calls_spread_over_pools_of_four_and_each_pool_holds_at_most_four(llm_se
         try:
             vals = await asyncio.gather(*(metric.ascore(user_input=r.user_input, reference=r.reference,
                                                         retrieved_contexts=r.retrieved_contexts) for r in rows))
-            return [v.value for v in vals], [count() for _limit, _ctx, count in pools]
+            return [v.value for v in vals], [len(p.connections) for p in pools]
         finally:
             w.cancel()
             await judge.aclose()
