@@ -154,15 +154,6 @@ def http_clients(sync: bool, **kw):
 
     if sync:
         return httpx.Client(event_hooks={"request": [_drop_placeholder_key]}, **kw)
-    if os.environ.get("WB_AIOHTTP"):
-        import httpx2
-        from openai import DefaultAioHttpClient
-
-        lim = kw.pop("limits", None)
-        if lim is not None:
-            kw["limits"] = httpx2.Limits(max_connections=lim.max_connections,
-                                         max_keepalive_connections=lim.max_keepalive_connections)
-        return DefaultAioHttpClient(event_hooks={"request": [_adrop_placeholder_key]}, **kw)
     return httpx.AsyncClient(event_hooks={"request": [_adrop_placeholder_key]}, **kw)
 
 
