@@ -17,6 +17,9 @@ at a time so nothing queues:
   a time and drift on a shared machine hits both alike.
 - **in-process, same requests**: the service's own timing of itself, a cross-check (it cannot see
   a model that runs slower inside the service than outside it, which is what the plain process is for).
+- **the event loop** (``--compare-loop asyncio``, on by default): a second service on Python's standard asyncio
+  loop (``WORKBENCH_SERVICE_LOOP=asyncio``) beside the default uvloop one, timed with the lean client in the
+  same blocks, so what uvloop saves is measured side by side, not across runs.
 
 Every line of output carries the load average: on a shared 2-core machine above ~2, the figures say
 more about the neighbours than about the service.
@@ -79,6 +82,7 @@ def main() -> None:
     ap.add_argument("--block", type=int, default=50, help="queries per phase before switching path")
     ap.add_argument("--idle", type=float, default=1.0, help="seconds between phases, so the other process' "
                     "threads go idle (0 in the smoke run: its figures are not read)")
+    ap.add_argument("--compare-loop", default="asyncio", help="a second service on this loop ('' for none)")
     args = parse(ap, smoke={"n": 10, "block": 5, "idle": 0.0})
     tmp = isolated_workbench()
 
@@ -87,7 +91,7 @@ def main() -> None:
     from rag.retrieval import Retriever
 
     models = [m.strip() for m in args.models.split(",") if m.strip()]
-    svc = plain = None
+    svc = plain = other = None
     print(load_line(), flush=True)
     try:
         ds = load_dataset(args.dataset)
@@ -95,6 +99,10 @@ def main() -> None:
         with Retriever() as wb:
             wb.index(ds, models)
             svc = ServiceProcess(args.dataset, models).start()
+            if args.compare_loop:
+                os.environ["WORKBENCH_SERVICE_LOOP"] = args.compare_loop
+                other = ServiceProcess(args.dataset, models).start()
+                os.environ.pop("WORKBENCH_SERVICE_LOOP")
             plain = subprocess.Popen([sys.executable, str(ROOT / "benchmarks" / "plain_search.py"), "--dataset",
                                       args.dataset, "--models", ",".join(models), "--k", str(args.k)],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -134,7 +142,7 @@ def main() -> None:
             for model in models:
                 for i in range(min(20, args.n)):  # warm-up (the plain process warmed up at its start)
                     over_http(model, queries[i % len(queries)])
-                http_ms, inside_ms, here_ms, lean_ms = [], [], [], []
+                http_ms, inside_ms, here_ms, lean_ms, other_ms = [], [], [], [], []
                 for start in range(0, args.n, args.block):
                     idx = range(start, min(args.n, start + args.block))
                     time.sleep(args.idle)  # let the other process' threads go idle
@@ -151,6 +159,12 @@ def main() -> None:
                     over_lean(lean, model, queries[0])  # untimed: opens the connection
                     lean_ms += [over_lean(lean, model, queries[j % len(queries)]) for j in idx]
                     lean.close()
+                    if other is not None:
+                        time.sleep(args.idle)
+                        lean = LeanClient(*other.url.removeprefix("http://").split(":"))
+                        over_lean(lean, model, queries[0])
+                        other_ms += [over_lean(lean, model, queries[j % len(queries)]) for j in idx]
+                        lean.close()
                 rows.append({"model": model, "n": args.n, "http_p50_ms": _p(http_ms, 50),
                              "http_p95_ms": _p(http_ms, 95), "inside_p50_ms": _p(inside_ms, 50),
                              "here_p50_ms": _p(here_ms, 50), "here_p95_ms": _p(here_ms, 95),
@@ -160,25 +174,29 @@ def main() -> None:
                              "lean_p50_ms": _p(lean_ms, 50), "lean_p95_ms": _p(lean_ms, 95),
                              "ratio_lean": round(_p(lean_ms, 50) / _p(here_ms, 50), 3),
                              "lean_added_p50_ms": round(_p(lean_ms, 50) - _p(here_ms, 50), 2),
+                             "other_loop": args.compare_loop,
+                             "other_p50_ms": _p(other_ms, 50) if other_ms else None,
+                             "ratio_other": round(_p(other_ms, 50) / _p(here_ms, 50), 3) if other_ms else None,
                              "load": round(os.getloadavg()[0], 1)})
                 print(json.dumps(rows[-1]), flush=True)
             conn.close()
         print(f"\n{args.dataset}, k = {args.k}, {args.n} sequential queries per model and path")
         print(load_line())
-        print("| model | plain process p50 (ms) | HTTP p50, lean client (ms) | lean ÷ plain (goal ≤ 1.15) | "
+        print("| model | plain process p50 (ms) | HTTP p50, uvloop, lean client (ms) | lean ÷ plain (goal ≤ 1.15) | "
               "added (ms) | HTTP p50, http.client (ms) | http.client ÷ plain | added (ms) | "
-              "service's own embed + search p50 (ms) | load |")
-        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+              f"service's own embed + search p50 (ms) | {args.compare_loop or '-'} loop, lean ÷ plain | load |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for r in rows:
             print(f"| {r['model']} | {r['here_p50_ms']} | {r['lean_p50_ms']} | **{r['ratio_lean']}** | "
                   f"{r['lean_added_p50_ms']} | {r['http_p50_ms']} | {r['ratio_here']} | {r['added_p50_ms']} | "
-                  f"{r['inside_p50_ms']} | {r['load']} |")
+                  f"{r['inside_p50_ms']} | {r['other_p50_ms']} ms, {r['ratio_other']} | {r['load']} |")
     finally:
         if plain is not None:
             plain.stdin.close()
             plain.wait(timeout=30)
-        if svc is not None:
-            svc.stop()
+        for s in (svc, other):
+            if s is not None:
+                s.stop()
         cleanup(tmp)
 
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from evaluators.rag.config import RagConfig, check_config, questions_for, run_config_record
 from evaluators.rag.cost import SpendCap, UsageMeter
-from evaluators.rag.judge_llm import JudgeConcurrency
+from evaluators.rag.judge_llm import JudgeConcurrency, event_loop_factory
 from evaluators.rag.metrics import METRICS, RagSample, split_metrics
 from evaluators.rag.rows import first_error, row_failed, summarize, usage_delta
 from evaluators.rag.scoring import RagasScorer, describe_error
@@ -185,7 +185,8 @@ class RagJob:
         try:
             hits = self._retrieve(work) if work else {}
             retrieval_s = time.time() - t0
-            stopped = asyncio.run(self._execute(work, hits))
+            with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+                stopped = runner.run(self._execute(work, hits))
             if stopped:
                 status, reason = "stopped", stopped
         except BaseException as e:  # stored rows stay and the run is resumable

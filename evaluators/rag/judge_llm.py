@@ -32,9 +32,12 @@ Usage:
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from contextlib import nullcontext
 from contextvars import ContextVar
+
+import orjson
 
 import rag.settings  # noqa: F401  (sets RAGAS_DO_NOT_TRACK and the offline flags before ragas is imported)
 
@@ -81,6 +84,70 @@ class JudgeConcurrency:
 
 
 _TRACE: ContextVar[JudgeTrace | None] = ContextVar("judge_trace", default=None)
+
+
+def event_loop_factory():
+    """The event loop a RAG run's LLM calls run on: uvloop's (libuv, in C; pinned) when installed, else asyncio's.
+    Every judge call is a few ms of Python on this one loop; asyncio's own scheduling and socket handling is part
+    of it (benchmarks/README.md, issue 27). ``WORKBENCH_RAG_LOOP=asyncio`` picks the standard loop."""
+    import importlib.util
+    import os
+
+    wanted = os.environ.get("WORKBENCH_RAG_LOOP", "uvloop").strip().lower()
+    if wanted == "uvloop" and importlib.util.find_spec("uvloop"):
+        import uvloop
+
+        return uvloop.new_event_loop
+    return None
+
+
+@functools.cache
+def schema_cached(model: type) -> type:
+    """``model`` as a subclass of the same name and docstring whose ``model_json_schema`` is computed once per
+    set of arguments (a copy is returned each time, so a caller that edits it cannot change the next one).
+
+    Why: pydantic builds a model's JSON schema anew on every call (~1 ms here), and a judge call asked for it
+    twice (Ragas puts the reply's schema in the prompt, instructor in its JSON-mode system message): with the
+    class instructor made per call, that was ~3 ms of the event loop's Python per judge call, which at 64 calls
+    in flight is what kept the judge from the ideal wall time (benchmarks/README.md, issue 27). The schema and
+    so every request are byte for byte the same (tests/rag/test_judge_schema_cache.py)."""
+    memo: dict = {}
+
+    def model_json_schema(cls, *args, **kwargs):
+        try:
+            key = (cls, args, tuple(sorted(kwargs.items())))
+            hash(key)
+        except TypeError:  # an unhashable argument (a custom generator instance): not cached
+            return super(cached, cls).model_json_schema(*args, **kwargs)
+        if key not in memo:
+            memo[key] = orjson.dumps(super(cached, cls).model_json_schema(*args, **kwargs))
+        return orjson.loads(memo[key])
+
+    cached = type(model.__name__, (model,), {"__doc__": model.__doc__, "__module__": model.__module__,
+                                              "__qualname__": model.__qualname__,
+                                              "model_json_schema": classmethod(model_json_schema)})
+    return cached
+
+
+@functools.cache
+def reply_model(model: type) -> type:
+    """The class instructor parses a reply into, made once per reply model: instructor's own wrapper
+    (``response_schema``, which it would otherwise create anew on every call with pydantic's ``create_model``),
+    its schema cached (``schema_cached``). Instructor uses a model that is already a ``ResponseSchema`` as it is."""
+    from instructor.v2.core.function_calls import ResponseSchema, response_schema
+
+    return model if issubclass(model, ResponseSchema) else schema_cached(response_schema(model))
+
+
+def cache_prompt_schemas(metric) -> object:
+    """Give each of a Ragas collections metric's prompts (``PydanticPrompt``-like: ``output_model`` and
+    ``to_string``) its reply model with the schema cached, so ``to_string`` stops rebuilding it per call; the
+    prompt text is unchanged. Returns ``metric``."""
+    for value in getattr(metric, "__dict__", {}).values():
+        model = getattr(value, "output_model", None)
+        if isinstance(model, type) and callable(getattr(value, "to_string", None)):
+            value.output_model = schema_cached(model)
+    return metric
 
 
 class JudgeTrace:
@@ -163,7 +230,7 @@ class JudgeLLM(InstructorBaseRagasLLM):
             i = min(range(len(self.busy)), key=self.busy.__getitem__)
             self.busy[i] += 1
             try:
-                reply = await self.llms[i].agenerate(prompt, response_model)
+                reply = await self.llms[i].agenerate(prompt, reply_model(response_model))
             finally:
                 self.busy[i] -= 1
         trace = _TRACE.get()

@@ -31,7 +31,13 @@ import asyncio
 import math
 
 from evaluators.rag.cost import UsageMeter
-from evaluators.rag.judge_llm import JudgeConcurrency, JudgeLLM, JudgeTrace, build_embeddings
+from evaluators.rag.judge_llm import (
+    JudgeConcurrency,
+    JudgeLLM,
+    JudgeTrace,
+    build_embeddings,
+    cache_prompt_schemas,
+)
 from evaluators.rag.metrics import (
     BY_ID,
     ID_NEEDS,
@@ -77,13 +83,14 @@ class RagasScorer:
                 self._closers += [client] if client is not None else []
         judges = [llm] if llm is None or (self.repeats == 1 and temperature is None) else \
             [llm.repeat(i, temperature) for i in range(self.repeats)]
-        self.by_repeat = [{n: METRICS[n].build(j, emb) for n in self.active} for j in judges]
+        self.by_repeat = [{n: cache_prompt_schemas(METRICS[n].build(j, emb)) for n in self.active} for j in judges]
         self.metrics = self.by_repeat[0]
         self.second: dict[str, object] = {}   # a second judge's metrics: the judged ones, scored once per row
         if second_judge is not None and llm is not None:
             llm2 = JudgeLLM.build(second_judge, self.gate, timeout, max_retries)
             self._closers.append(llm2)
-            self.second = {n: METRICS[n].build(llm2, emb) for n in self.active if METRICS[n].needs_judge}
+            self.second = {n: cache_prompt_schemas(METRICS[n].build(llm2, emb)) for n in self.active
+                           if METRICS[n].needs_judge}
         self.id_metrics = {n: METRICS[n].by_id() for n in self.active if METRICS[n].by_id}
 
     async def score(self, sample: RagSample, only: list[str] | None = None, meter: UsageMeter | None = None,
