@@ -100,7 +100,12 @@ def test_milvus_refusals_in_chinese():
 
 def test_cli_refuses_a_missing_model_folder_in_chinese(tmp_path):
     """The CLI checks every model before any work: one Chinese line, exit 2 (one subprocess: ~10 s of imports)."""
-    env = {**os.environ, "WORKBENCH_LANG": "zh", "WORKBENCH_DATA_DIR": str(tmp_path / "data")}
+    from rag.processes import free_port
+
+    # its own data folder and Milvus port: the session's port belongs to the session's data folder
+    env = {**os.environ, "WORKBENCH_LANG": "zh", "WORKBENCH_DATA_DIR": str(tmp_path / "data"),
+           "WORKBENCH_MILVUS_PORT": str(free_port())}
+    env.pop("MILVUS_URI", None)
     gone = tmp_path / "no-such-model"
     bad = subprocess.run([sys.executable, "cli.py", "retrieval", "--dataset", "sample", "--models", f"clip:{gone}"],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
