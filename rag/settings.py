@@ -39,6 +39,8 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from rag.i18n import _
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 OPENAI_API_URL = "https://api.openai.com/v1"  # the openai client's default base URL
 
@@ -48,28 +50,6 @@ for _k, _v in {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "RAGAS_DO_NOT
                "HF_HUB_DISABLE_PROGRESS_BARS": "1", "TRANSFORMERS_VERBOSITY": "error"}.items():
     os.environ.setdefault(_k, _v)
 
-
-
-def N_(message: str) -> str:
-    """gettext's no-op marker (``rag.i18n.N_``): puts a message in the catalog without translating it here, as
-    ``rag.settings`` may not import ``rag.i18n`` (they are independent bottom layers); the reader translates."""
-    return message
-
-
-class FolderRefused(ValueError):
-    """A folder a shared app may not read. ``str(e)`` is the English line; ``e.translated(_)`` the same line in
-    the reader's language (the page passes ``rag.i18n._``: settings cannot import it).
-
-    Usage:
-        except FolderRefused as e: st.error(e.translated(_))
-    """
-
-    def __init__(self, template: str, **params: str | Path):
-        self.template, self.params = template, params
-        super().__init__(template.format(**params))
-
-    def translated(self, gettext) -> str:
-        return gettext(self.template).format(**self.params)
 
 
 class Settings(BaseSettings):
@@ -178,12 +158,12 @@ class Settings(BaseSettings):
         roots = [Path(r).expanduser().resolve() for r in self.data_roots.split(os.pathsep) if r.strip()]
         path = Path(folder).expanduser().resolve()
         if not roots:
-            raise FolderRefused(N_("{folder}: this app is shared (served beyond 127.0.0.1 or behind sign-in), so "
-                                   "it reads only folders under WORKBENCH_DATA_ROOTS, and none is set; upload files "
-                                   "instead, or ask whoever runs it to set WORKBENCH_DATA_ROOTS"), folder=folder)
+            raise ValueError(_("{folder}: this app is shared (served beyond 127.0.0.1 or behind sign-in), so it reads "
+                               "only folders under WORKBENCH_DATA_ROOTS, and none is set; upload files instead, or "
+                               "ask whoever runs it to set WORKBENCH_DATA_ROOTS").format(folder=folder))
         if not any(path == r or r in path.parents for r in roots):
-            raise FolderRefused(N_("{folder}: outside the folders this shared app may read (WORKBENCH_DATA_ROOTS: "
-                                   "{roots})"), folder=folder, roots=", ".join(map(str, roots)))
+            raise ValueError(_("{folder}: outside the folders this shared app may read (WORKBENCH_DATA_ROOTS: "
+                               "{roots})").format(folder=folder, roots=", ".join(map(str, roots))))
         return path
 
     @property

@@ -21,7 +21,7 @@ from __future__ import annotations
 import streamlit as st
 
 from rag.i18n import _
-from rag.settings import FolderRefused, get_settings, owner_id, use_owner
+from rag.settings import get_settings, owner_id, use_owner
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -61,8 +61,7 @@ def refused(folder: str) -> bool:
     try:
         get_settings().folder_under_roots(folder)
     except ValueError as e:
-        why = e.translated(_) if isinstance(e, FolderRefused) else str(e)
-        st.error(_("Not loaded: {error}").format(error=why), icon="⚠️")
+        st.error(_("Not loaded: {error}").format(error=e), icon="⚠️")
         return True
     return False
 

@@ -20,8 +20,8 @@ from rag.data.documents import load_documents
 from rag.data.images import load_image_folder
 from rag.data.question_sets import load_question_set
 from rag.data.tables import load_table_dataset
-from rag.i18n import _, language
-from rag.settings import FolderRefused, Settings
+from rag.i18n import language
+from rag.settings import Settings
 from tests.conftest import ROOT
 from tests.support.untranslated import scan
 
@@ -99,15 +99,16 @@ def test_a_bad_image_checked_in_a_worker_thread_reads_in_the_callers_language(tm
         "corpus/a.png：文件已损坏或不是图片（支持的格式：.png, .jpg, .jpeg, .webp）"
 
 
-def test_a_shared_apps_refused_folder_translates_where_shown(tmp_path):
-    """rag.settings may not import rag.i18n: the refusal carries its template for the page to translate."""
-    with pytest.raises(FolderRefused) as err:
+def test_a_shared_apps_refused_folder_is_in_the_readers_language(tmp_path):
+    """The refusal is formed in the caller's language (the page and the CLI show it as it is)."""
+    with pytest.raises(ValueError) as err:
         Settings(data_roots=str(tmp_path / "team")).folder_under_roots("/etc")
     assert str(err.value) == f"/etc: outside the folders this shared app may read (WORKBENCH_DATA_ROOTS: " \
                              f"{(tmp_path / 'team').resolve()})"
-    with language("zh"):
-        assert err.value.translated(_) == f"/etc：不在这个共享应用可读取的文件夹范围内（WORKBENCH_DATA_ROOTS：" \
-                                          f"{(tmp_path / 'team').resolve()}）"
+    with language("zh"), pytest.raises(ValueError) as err:
+        Settings(data_roots=str(tmp_path / "team")).folder_under_roots("/etc")
+    assert str(err.value) == f"/etc：不在这个共享应用可读取的文件夹范围内（WORKBENCH_DATA_ROOTS：" \
+                             f"{(tmp_path / 'team').resolve()}）"
 
 
 def test_cli_prints_a_bad_beir_folder_in_chinese(bad_qrels):
