@@ -214,28 +214,20 @@ def main(argv: list[str] | None = None) -> int:
     if a.ready_file:
         Path(a.ready_file).write_text(json.dumps({"url": url, "pid": os.getpid()}))
     print(_("serving {models} on {url}").format(models=", ".join(state.models), url=url), file=sys.stderr, flush=True)
-    from rag.processes import stop_all  # e.g. a Milvus Lite server this process had to start
+    from rag.processes import event_loop_choice, stop_all  # stop_all: e.g. a Milvus Lite server this process started
 
     app = create_app(state, on_shutdown=stop_all)
     # keep-alive 75 s (uvicorn's 5 s default drops idle connections that Locust users with a think time
     # reuse, and geventhttpclient does not retry a POST on a closed connection)
     # http="httptools": uvicorn's C parser (pinned), not the pure-Python h11 it falls back to without it
-    # loop="uvloop" (pinned; libuv's loop in C): asyncio's pure-Python loop costs ~0.1-0.2 ms per request in
-    # its own scheduling, which is most of what HTTP adds to a 2 ms BM25 query (benchmarks/README.md, issue 27).
-    # WORKBENCH_SERVICE_LOOP=asyncio picks the standard loop (the benchmark measures both side by side).
+    # loop: uvloop unless WORKBENCH_SERVICE_LOOP=asyncio (rag.processes.event_loop_choice; the overhead benchmark
+    # times both side by side)
     # proxy_headers=False: no X-Forwarded-* rewriting per request (the service binds 127.0.0.1; nothing reads it).
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, timeout_keep_alive=75,
-                                           http="httptools", loop=service_loop(), proxy_headers=False))
+                                           http="httptools", loop=event_loop_choice("WORKBENCH_SERVICE_LOOP"),
+                                           proxy_headers=False))
     server.run(sockets=[sock])
     return 0
-
-
-def service_loop() -> str:
-    """The event loop uvicorn runs: ``uvloop`` unless ``WORKBENCH_SERVICE_LOOP=asyncio`` (or uvloop is missing)."""
-    import importlib.util
-
-    want = os.environ.get("WORKBENCH_SERVICE_LOOP", "uvloop").strip().lower()
-    return "uvloop" if want == "uvloop" and importlib.util.find_spec("uvloop") else "asyncio"
 
 
 if __name__ == "__main__":

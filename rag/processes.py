@@ -58,6 +58,17 @@ _hooks: list[Callable[[], None]] = []
 _lock = threading.RLock()
 
 
+def event_loop_choice(variable: str) -> str:
+    """``uvloop`` (pinned; libuv's loop, in C) unless the environment ``variable`` says ``asyncio`` or uvloop is not
+    installed; then ``asyncio``. Used by the load-test service (``WORKBENCH_SERVICE_LOOP``) and a RAG run's LLM calls
+    (``WORKBENCH_RAG_LOOP``). Its speed-up is not shown on this machine (benchmarks/README.md, issue 27, third round:
+    the overhead benchmark times both loops side by side)."""
+    import importlib.util
+
+    wanted = os.environ.get(variable, "uvloop").strip().lower()
+    return "uvloop" if wanted == "uvloop" and importlib.util.find_spec("uvloop") else "asyncio"
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as s:

@@ -50,6 +50,7 @@ from evaluators.rag.cost import UsageMeter
 from rag.i18n import _
 from rag.models.generators import ENCODE_POOL
 from rag.models.llm import LLMEndpoint, parse_llm
+from rag.processes import event_loop_choice
 
 # HTTP connections per pool. httpcore checks every pooled connection (expiry: a socket-readable poll through
 # anyio's attribute dict) on each request and each response, so one pool of N connections costs O(N) per
@@ -87,14 +88,9 @@ _TRACE: ContextVar[JudgeTrace | None] = ContextVar("judge_trace", default=None)
 
 
 def event_loop_factory():
-    """The event loop a RAG run's LLM calls run on: uvloop's (libuv, in C; pinned) when installed, else asyncio's.
-    Every judge call is a few ms of Python on this one loop; asyncio's own scheduling and socket handling is part
-    of it (benchmarks/README.md, issue 27). ``WORKBENCH_RAG_LOOP=asyncio`` picks the standard loop."""
-    import importlib.util
-    import os
-
-    wanted = os.environ.get("WORKBENCH_RAG_LOOP", "uvloop").strip().lower()
-    if wanted == "uvloop" and importlib.util.find_spec("uvloop"):
+    """The loop factory for a RAG run's ``asyncio.Runner``: uvloop's unless ``WORKBENCH_RAG_LOOP=asyncio``
+    (``rag.processes.event_loop_choice``); None: asyncio's own."""
+    if event_loop_choice("WORKBENCH_RAG_LOOP") == "uvloop":
         import uvloop
 
         return uvloop.new_event_loop
@@ -108,8 +104,8 @@ def schema_cached(model: type) -> type:
 
     Why: pydantic builds a model's JSON schema anew on every call (~1 ms here), and a judge call asked for it
     twice (Ragas puts the reply's schema in the prompt, instructor in its JSON-mode system message): with the
-    class instructor made per call, that was ~3 ms of the event loop's Python per judge call, which at 64 calls
-    in flight is what kept the judge from the ideal wall time (benchmarks/README.md, issue 27). The schema and
+    class instructor made per call, ~3 ms of the event loop's Python per judge call, and at 64 calls in flight
+    that Python is what holds the judge above the ideal wall time (benchmarks/README.md, issue 27). The schema and
     so every request are byte for byte the same (tests/rag/test_judge_schema_cache.py)."""
     memo: dict = {}
 
