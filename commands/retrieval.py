@@ -79,6 +79,7 @@ def retrieval(dataset: Annotated[str, typer.Option(help="'sample', 'image-sample
     print(options.language_line(ds))
     if "bm25_analyzer" in result.language:
         print(options.analyzer_line(result.language["bm25_analyzer"]))
+    frame.index.name = _(frame.index.name) if frame.index.name else None  # "model": 模型 (metric names stay)
     print(frame.to_string(float_format=lambda x: f"{x:.4f}"))
     for model, why in result.language.get("model_fit", {}).items():
         print(_("note: {model}: {why}").format(model=model, why=why))
