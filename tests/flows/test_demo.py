@@ -5,9 +5,6 @@ that leaves the others running, the judged step against the local OpenAI-compati
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -15,28 +12,12 @@ from streamlit.testing.v1 import AppTest
 from flows.demo import DONE, FAILED, NO_LLM, SKIPPED, DemoOptions, judged_estimate, run_demo
 from rag.runs import RunStore
 from tests.conftest import ROOT
+from tests.support.cli_runs import run_clis
 from tests.support.openai_test_server import judge_server, llm_server  # noqa: F401  (fixtures)
 
 # nDCG@4 on the sample (FLAT, COSINE), the same numbers the Retrieval page shows
 SAMPLE_NDCG4 = "nDCG@4: minilm 0.817 · bm25 0.858 · hybrid 0.840"
 KEYS = ["index:minilm", "index:bm25", "index:hybrid", "retrieval", "rag", "rag_judged", "load", "decide", "report"]
-
-
-def run_clis(commands: list[tuple[str, ...]], timeout: float = 400) -> list[subprocess.CompletedProcess]:
-    """``cli.py`` with each argument list, the processes side by side (each mostly starts Python, imports and
-    waits on its load test's service and Locust), their results in order once all have exited."""
-    procs = [subprocess.Popen([sys.executable, "cli.py", *args], cwd=ROOT, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, env=os.environ.copy()) for args in commands]
-    done = []
-    for args, proc in zip(commands, procs):
-        try:
-            out, err = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            for p in procs:
-                p.kill()
-            raise
-        done.append(subprocess.CompletedProcess([sys.executable, "cli.py", *args], proc.returncode, out, err))
-    return done
 
 
 @pytest.fixture(scope="module")
