@@ -245,7 +245,7 @@ def test_cli_decide_record_equals_the_runs_it_was_built_from(cli_decision):
 
 @pytest.fixture(scope="module")
 def cli_followups(cli_decision, sample):
-    """What a user runs after the decision, side by side (each only reads the decision's collections and runs):
+    """What a user runs after the decision, two at a time (each only reads the decision's collections and runs):
     ``decide --previous`` with the saved brief, without hybrid and without the load test, and
     ``check-regression`` on the regression file as written, with a document its first question lost, and on
     junk. {"previous" | "regression" | "lost" | "junk": the process}, and "lost_doc": (that question, the document)."""
@@ -259,7 +259,7 @@ def cli_followups(cli_decision, sample):
         ("decide", "--dataset", "sample", "--models", "minilm,bm25", "--brief", str(out / "brief.json"),
          "--no-survey", "--no-load", "--previous", str(out / "decision.json"), "--output", str(out / "again.json")),
         ("check-regression", str(out / "reg.json")), ("check-regression", str(out / "bad.json")),
-        ("check-regression", str(out / "junk.json"))])
+        ("check-regression", str(out / "junk.json"))], jobs=2)  # the decide on one core, the three checks on the other
     return {"previous": previous, "regression": regression, "lost": lost, "junk": junk, "lost_doc": (q, absent)}
 
 

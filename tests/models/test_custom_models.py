@@ -144,7 +144,7 @@ def test_cli_oai_model_saves_a_run_a_report_and_a_gate(milvus, judge_server, sam
     report = tmp_path / "report.html"
     g, g_failed, r = run_clis([("gate", "--run", run_id, "--metric", "ndcg@4", "--min", "0.3", "--model", spec),
                                ("gate", "--run", run_id, "--metric", "ndcg@4", "--min", "0.5", "--model", spec),
-                               ("report", "--runs", run_id, "--output", str(report))], timeout=300)  # side by side
+                               ("report", "--runs", run_id, "--output", str(report))], timeout=300, jobs=2)  # 2 cores
     assert g.returncode == 0 and g.stdout == f"gate passed (run {run_id}): ndcg@4 >= 0.3: {spec} 0.3982\n"
     assert g_failed.returncode == 1
     assert g_failed.stderr == f"GATE FAILED (run {run_id}): {spec} ndcg@4 = 0.3982 < min 0.5\n"

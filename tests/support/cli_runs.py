@@ -13,24 +13,19 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_clis(commands: list[tuple[str, ...]], timeout: float = 400) -> list[subprocess.CompletedProcess]:
-    """``cli.py`` with each argument list, all started at once with this process' environment; their results
-    in the order given once every one has exited (all killed if one outlives ``timeout``)."""
-    procs = [subprocess.Popen([sys.executable, "cli.py", *args], cwd=ROOT, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, env=os.environ.copy()) for args in commands]
-    done = []
-    try:
-        for args, proc in zip(commands, procs):
-            out, err = proc.communicate(timeout=timeout)
-            done.append(subprocess.CompletedProcess([sys.executable, "cli.py", *args], proc.returncode, out, err))
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.communicate()
-    return done
+def run_clis(commands: list[tuple[str, ...]], timeout: float = 400,
+             jobs: int | None = None) -> list[subprocess.CompletedProcess]:
+    """``cli.py`` with each argument list and this process' environment, at most ``jobs`` at once (default: all);
+    their results in the order given (``subprocess.TimeoutExpired`` if one outlives ``timeout``: it is killed)."""
+    def one(args: tuple[str, ...]) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "cli.py", *args], cwd=ROOT, capture_output=True, text=True,
+                              timeout=timeout, env=os.environ.copy())
+
+    with ThreadPoolExecutor(max_workers=jobs or len(commands)) as pool:
+        return list(pool.map(one, commands))
