@@ -11,7 +11,6 @@ import sys
 import pytest
 
 from tests.conftest import ROOT
-from tests.support.cli_runs import run_clis
 from tests.support.openai_test_server import judge_server, llm_server  # noqa: F401  (fixtures)
 from tests.support.robustness_inputs import NO_SUCH_FOLDER
 
@@ -48,26 +47,15 @@ def test_retrieval_on_the_sample_writes_the_documented_json(milvus, tmp_path):
     assert "minilm: max 256 tokens: 0 of 31 documents and 0 queries truncated (model tokenizer)" in p.stdout
 
 
-BAD_INPUT = [
+@pytest.mark.parametrize("args,message", [
     (["--dataset", "sample", "--models", "minilm,nope"], "unknown model 'nope'"),
     (["--dataset", "/no/such/folder"], "/no/such/folder"),
     (["--dataset", "sample", "--k", "0"], "k must be at least 1"),
     (["--dataset", "sample", "--index", "DISKANN"], "unknown index type 'DISKANN'"),
     (["--dataset", "sample", "--output", "/no/such/dir/r.json"], "folder /no/such/dir does not exist"),
-]
-
-
-@pytest.fixture(scope="module")
-def bad_input_runs(milvus) -> dict[tuple[str, ...], subprocess.CompletedProcess]:
-    """``cli.py retrieval`` with each bad input, two at a time (each is mostly Python starting and importing, CPU
-    bound: one per core): {args: result}."""
-    commands = [("retrieval", *args) for args, _ in BAD_INPUT]
-    return dict(zip(commands, run_clis(commands, timeout=300, jobs=2)))
-
-
-@pytest.mark.parametrize("args,message", BAD_INPUT)
-def test_bad_input_exits_non_zero_with_one_line(bad_input_runs, args, message):
-    p = bad_input_runs[("retrieval", *args)]
+])
+def test_bad_input_exits_non_zero_with_one_line(milvus, args, message):
+    p = run_cli("retrieval", *args)
     assert p.returncode == 2
     lines = [ln for ln in p.stderr.strip().splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], p.stderr
@@ -90,33 +78,17 @@ def _runs() -> set[str]:
     return {r.id for r in RunStore.default().list(limit=10_000)}
 
 
-BAD_OUTPUTS = [
+@pytest.mark.parametrize("command", list(COMMANDS))
+@pytest.mark.parametrize("output,message", [
     ("/no/such/dir/out.json", "error: --output /no/such/dir/out.json: folder /no/such/dir does not exist"),
     ("/tmp", "error: --output /tmp: is a folder; give a file name"),
     ("/sys/out.json", "error: --output /sys/out.json: folder /sys is not writable (Permission denied)"),
-]
-
-
-@pytest.fixture(scope="module")
-def output_runs() -> dict[tuple[str, str], tuple[subprocess.CompletedProcess, set, set]]:
-    """Each command with each bad output, a command's three two at a time (each is mostly Python starting and
-    importing, CPU bound: one per core), the runs recorded before and after each command's three:
-    {(command, output): (result, before, after)}."""
-    out = {}
-    for command, args in COMMANDS.items():
-        before = _runs()
-        done = run_clis([(*args, "--output", output) for output, _ in BAD_OUTPUTS], timeout=60, jobs=2)
-        after = _runs()
-        out.update({(command, output): (p, before, after) for (output, _), p in zip(BAD_OUTPUTS, done)})
-    return out
-
-
-@pytest.mark.parametrize("command", list(COMMANDS))
-@pytest.mark.parametrize("output,message", BAD_OUTPUTS)
-def test_every_output_is_checked_before_any_work(output_runs, command, output, message):
-    p, before, after = output_runs[(command, output)]
+])
+def test_every_output_is_checked_before_any_work(command, output, message):
+    before = _runs()
+    p = run_cli(*COMMANDS[command], "--output", output, timeout=60)
     assert (p.returncode, p.stderr.strip().splitlines(), p.stdout) == (2, [message], ""), p.stderr
-    assert after == before                       # no run recorded: nothing was started (by this command's three)
+    assert _runs() == before                     # no run recorded: nothing was started
 
 
 def test_rag_exits_1_when_every_row_failed_and_writes_no_output(tmp_path):
