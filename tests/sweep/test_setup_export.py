@@ -112,20 +112,11 @@ def test_the_pymilvus_script_reproduces_every_setup(swept, sample, script_env, t
     keys_went_only_to_their_endpoints(reranked_queries=2 * 16, embedded_queries=16)
     first = sample.judged_queries[0]  # and as a command: python winner.py "question"
     chunked_reranked = next(s for s in scripts if s.startswith("minilm | c200o20 | k4 | rerank:"))
-    commands = ("hybrid | whole | weighted:0.3 | k4", chunked_reranked, f"{OPTIONED} | whole | k4")
-    procs = {setup_id: subprocess.Popen([sys.executable, str(scripts[setup_id]), first.text], env=env, text=True,
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-             for setup_id in commands}  # side by side: each mostly imports and loads its model
-    try:
-        for setup_id, proc in procs.items():
-            stdout, stderr = proc.communicate(timeout=300)
-            assert proc.returncode == 0, stderr[-2000:]
-            assert json.loads(stdout) == [[d, round(s, 6)] for d, s in recorded[setup_id][first.id]]
-    finally:
-        for proc in procs.values():
-            if proc.poll() is None:
-                proc.kill()
-                proc.communicate()
+    for setup_id in ("hybrid | whole | weighted:0.3 | k4", chunked_reranked, f"{OPTIONED} | whole | k4"):
+        out = subprocess.run([sys.executable, str(scripts[setup_id]), first.text], env=env, capture_output=True,
+                             text=True, timeout=300)
+        assert out.returncode == 0, out.stderr[-2000:]
+        assert json.loads(out.stdout) == [[d, round(s, 6)] for d, s in recorded[setup_id][first.id]]
 
 
 def test_the_langchain_retriever_reproduces_every_setup(swept, sample, script_env, tmp_path):
