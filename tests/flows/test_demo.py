@@ -145,7 +145,8 @@ def test_judged_step_stops_at_a_tiny_spend_cap(retriever, sample, llm_server):  
 def test_cli_demo_refuses_a_bad_output_before_any_work(tmp_path):
     f = tmp_path / "file"
     f.write_text("x")
-    r, r_missing = run_clis([("demo", "--output", str(f)), ("demo", "--output", str(tmp_path / "no" / "dir"))])
+    r, r_missing = run_clis([("demo", "--output", str(f)), ("demo", "--output", str(tmp_path / "no" / "dir"))],
+                            jobs=1)  # refused in ~0.5 s each: one at a time
     assert (r.returncode, r.stderr.strip()) == (2, f"error: --output {f}: is a file; give a folder")
     assert (r_missing.returncode, r_missing.stderr.strip()) == \
         (2, f"error: --output {tmp_path / 'no' / 'dir'}: folder {tmp_path / 'no'} does not exist")
