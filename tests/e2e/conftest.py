@@ -226,10 +226,11 @@ def streamlit_app(milvus, data_dir, e2e_llm, e2e_secret):
 @pytest.fixture(scope="package")
 def shared_app(milvus, data_dir, e2e_llm, e2e_secret):
     """One app (as ``streamlit_app``) for the modules that only walk pages in their own browser session and
-    leave the app running as they found it (Decide, the Chinese page scans and sample, hostile uploads): each
+    leave the app running as they found it (the demo, Decide, the Chinese page scans and sample, hostile uploads,
+    the image and audio journeys, the two users; not the journey that stops its app, nor sign-in's own app): each
     such module still gets its own Chromium and its own Streamlit session (a new browser context is a new
     session: its own state, language and dataset), only the server's start and first page load (~15-25 s on
-    2 cores) are paid once. A module opts in by overriding ``streamlit_app``::
+    2 cores) are paid once, not per module. A module opts in by overriding ``streamlit_app``::
 
         @pytest.fixture(scope="module")
         def streamlit_app(shared_app):

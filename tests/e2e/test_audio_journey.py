@@ -25,6 +25,12 @@ from tests.support.tiny_whisper import make_tiny_whisper
 
 pytestmark = pytest.mark.slow
 
+
+@pytest.fixture(scope="module")
+def streamlit_app(shared_app):
+    """The app this module shares with the other page walks (tests/e2e/conftest.py, shared_app)."""
+    return shared_app
+
 K = 3
 RUNS: dict[str, str] = {}  # step -> run id
 FOLDER_LABEL = ("Audio folder (corpus/ of .wav/.flac/.ogg/.mp3/.m4a, queries.jsonl, qrels/test.tsv; "

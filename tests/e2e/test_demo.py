@@ -1,6 +1,7 @@
 """The one-click demo in a real browser, and the README's screenshots.
 
-A fresh page (its own app, Milvus data and session): the Data page shows the judged step's estimate
+A fresh page (the session's fresh Milvus data, its own Streamlit session; the first module to start the
+shared app, tests/e2e/conftest.py): the Data page shows the judged step's estimate
 and spend cap first (the app runs with a key and the local OpenAI-compatible test server), one click on
 ▶ Run the demo runs every step in one progress view, and each step's line links to its page. The
 pages it links to show the demo's runs; the downloaded report opens offline.
@@ -22,6 +23,13 @@ from tests.conftest import ROOT
 from tests.e2e.journey_helpers import GC, RUN_ID, column, frame_with
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def streamlit_app(shared_app):
+    """The app this module shares with the other page walks (tests/e2e/conftest.py, shared_app)."""
+    return shared_app
+
 
 # The README's pictures are refreshed on purpose (`make screenshots` sets WORKBENCH_SCREENSHOTS=docs/screenshots);
 # an ordinary test run writes them to the ignored test-artifacts/ so the tree stays clean.

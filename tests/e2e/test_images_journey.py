@@ -25,6 +25,12 @@ from tests.e2e.journey_helpers import RUN_ID, column, frame_with
 
 pytestmark = pytest.mark.slow
 
+
+@pytest.fixture(scope="module")
+def streamlit_app(shared_app):
+    """The app this module shares with the other page walks (tests/e2e/conftest.py, shared_app)."""
+    return shared_app
+
 PNG = "data:image/png;base64,"
 RGB = {"red": (220, 30, 40), "green": (30, 150, 60), "blue": (30, 80, 220)}  # rag.data.samples.images.COLOURS
 RUNS: dict[str, str] = {}  # step -> run id

@@ -18,6 +18,12 @@ from tests.e2e.journey_helpers import column, frame_with, rag_run
 from tests.e2e.streamlit_page import StreamlitPage
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def streamlit_app(shared_app):
+    """The app this module shares with the other page walks (tests/e2e/conftest.py, shared_app)."""
+    return shared_app
 SIDEBAR = '[data-testid="stSidebar"]'
 
 

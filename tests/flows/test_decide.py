@@ -25,6 +25,7 @@ from rag.data.dataset import Dataset, Document, Query
 from rag.models.catalog import ModelInfo
 from rag.runs import RunStore
 from tests.conftest import ROOT
+from tests.support.cli_runs import run_clis
 
 # ---------------------------------------------------------------- step 1: the brief
 
@@ -186,11 +187,6 @@ def test_vector_memory_and_regression_and_recheck():
 
 # ---------------------------------------------------------------- the whole flow, headless
 
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "cli.py", *args], cwd=ROOT, capture_output=True, text=True, timeout=400,
-                          env=os.environ.copy())
-
-
 def test_catalog_survey_names_models_that_pass_the_brief(sample):
     from flows.decide.shortlist import shortlist
 
@@ -247,13 +243,31 @@ def test_cli_decide_record_equals_the_runs_it_was_built_from(cli_decision):
     assert "Decision · sample" in html and "Every candidate against the brief" in html
 
 
+@pytest.fixture(scope="module")
+def cli_followups(cli_decision, sample):
+    """What a user runs after the decision, two at a time (each only reads the decision's collections and runs):
+    ``decide --previous`` with the saved brief, without hybrid and without the load test, and
+    ``check-regression`` on the regression file as written, with a document its first question lost, and on
+    junk. {"previous" | "regression" | "lost" | "junk": the process}, and "lost_doc": (that question, the document)."""
+    _, _, reg, out = cli_decision
+    q = reg["questions"][0]
+    absent = next(d.id for d in sample.documents if d.id not in q["top"])   # not in its top 10
+    bad = {**reg, "questions": [{**q, "expected_top": [*q["expected_top"], absent]}, *reg["questions"][1:]]}
+    (out / "bad.json").write_text(json.dumps(bad))
+    (out / "junk.json").write_text("[1, 2]")
+    previous, regression, lost, junk = run_clis([
+        ("decide", "--dataset", "sample", "--models", "minilm,bm25", "--brief", str(out / "brief.json"),
+         "--no-survey", "--no-load", "--previous", str(out / "decision.json"), "--output", str(out / "again.json")),
+        ("check-regression", str(out / "reg.json")), ("check-regression", str(out / "bad.json")),
+        ("check-regression", str(out / "junk.json"))], jobs=2)  # the decide on one core, the three checks on the other
+    return {"previous": previous, "regression": regression, "lost": lost, "junk": junk, "lost_doc": (q, absent)}
+
+
 @pytest.mark.slow
-def test_previous_rechecks_the_decision_end_to_end(cli_decision):
+def test_previous_rechecks_the_decision_end_to_end(cli_decision, cli_followups):
     """The same saved brief later, without hybrid and without the load test: the re-check says what changed."""
     _, old, _, out = cli_decision
-    r = run_cli("decide", "--dataset", "sample", "--models", "minilm,bm25", "--brief", str(out / "brief.json"),
-                "--no-survey", "--no-load", "--previous", str(out / "decision.json"),
-                "--output", str(out / "again.json"))
+    r = cli_followups["previous"]
     assert r.returncode == 0, r.stderr[-2000:]
     new = json.loads((out / "again.json").read_text())
     rc = new["verification"]["recheck"]
@@ -274,23 +288,19 @@ def test_previous_rechecks_the_decision_end_to_end(cli_decision):
 
 
 @pytest.mark.slow
-def test_check_regression_cli_passes_then_fails_on_a_lost_document(cli_decision, sample):
+def test_check_regression_cli_passes_then_fails_on_a_lost_document(cli_decision, cli_followups):
     _, rec, reg, out = cli_decision
-    r = run_cli("check-regression", str(out / "reg.json"))
+    r = cli_followups["regression"]
     n = len(reg["questions"])
     assert r.returncode == 0, r.stderr[-2000:]
     assert r.stdout.strip().startswith(f"✅ {n}/{n} questions keep their expected documents in the top 10 of "
                                        f"{rec['recommended']} (collection wb_sample_")
-    q = reg["questions"][0]
-    absent = next(d.id for d in sample.documents if d.id not in q["top"])   # not in its top 10
-    bad = {**reg, "questions": [{**q, "expected_top": [*q["expected_top"], absent]}, *reg["questions"][1:]]}
-    (out / "bad.json").write_text(json.dumps(bad))
-    r = run_cli("check-regression", str(out / "bad.json"))
+    q, absent = cli_followups["lost_doc"]
+    r = cli_followups["lost"]
     assert r.returncode == 1
     assert r.stdout.splitlines()[0] == f"❌ {q['id']} ({q['question'][:60]}): lost {absent}"
     assert f"❌ {n - 1}/{n} questions" in r.stdout
-    (out / "junk.json").write_text("[1, 2]")
-    r = run_cli("check-regression", str(out / "junk.json"))
+    r = cli_followups["junk"]
     assert (r.returncode, r.stderr.strip()) == (2, f"error: {out / 'junk.json'}: not a regression file "
                                                    "('list' object has no attribute 'get')")
 

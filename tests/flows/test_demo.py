@@ -5,9 +5,6 @@ that leaves the others running, the judged step against the local OpenAI-compati
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -15,16 +12,12 @@ from streamlit.testing.v1 import AppTest
 from flows.demo import DONE, FAILED, NO_LLM, SKIPPED, DemoOptions, judged_estimate, run_demo
 from rag.runs import RunStore
 from tests.conftest import ROOT
+from tests.support.cli_runs import run_clis
 from tests.support.openai_test_server import judge_server, llm_server  # noqa: F401  (fixtures)
 
 # nDCG@4 on the sample (FLAT, COSINE), the same numbers the Retrieval page shows
 SAMPLE_NDCG4 = "nDCG@4: minilm 0.817 · bm25 0.858 · hybrid 0.840"
 KEYS = ["index:minilm", "index:bm25", "index:hybrid", "retrieval", "rag", "rag_judged", "load", "decide", "report"]
-
-
-def run_cli(*args: str, timeout: float = 400) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "cli.py", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout, env=os.environ.copy())
 
 
 @pytest.fixture(scope="module")
@@ -152,16 +145,25 @@ def test_judged_step_stops_at_a_tiny_spend_cap(retriever, sample, llm_server):  
 def test_cli_demo_refuses_a_bad_output_before_any_work(tmp_path):
     f = tmp_path / "file"
     f.write_text("x")
-    r = run_cli("demo", "--output", str(f))
+    r, r_missing = run_clis([("demo", "--output", str(f)), ("demo", "--output", str(tmp_path / "no" / "dir"))],
+                            jobs=1)  # refused in ~0.5 s each: one at a time
     assert (r.returncode, r.stderr.strip()) == (2, f"error: --output {f}: is a file; give a folder")
-    r = run_cli("demo", "--output", str(tmp_path / "no" / "dir"))
-    assert (r.returncode, r.stderr.strip()) == \
+    assert (r_missing.returncode, r_missing.stderr.strip()) == \
         (2, f"error: --output {tmp_path / 'no' / 'dir'}: folder {tmp_path / 'no'} does not exist")
 
 
-def test_cli_demo_writes_the_report_and_steps_and_exits_1_on_a_failed_step(tmp_path, milvus):
-    out = tmp_path / "demo-out"  # created: its parent exists
-    r = run_cli("demo", "--output", str(out), "--models", "bm25,nope")
+@pytest.fixture(scope="module")
+def cli_demos(milvus, tmp_path_factory):
+    """``cli.py demo --models bm25,nope`` (a failed step) and ``--models bm25`` (every step ran), run side by side
+    on the session's data folder: {"failed" | "ok": (the process, its --output folder)}."""
+    failed, ok = tmp_path_factory.mktemp("demo-failed") / "demo-out", tmp_path_factory.mktemp("demo-ok")
+    r_failed, r_ok = run_clis([("demo", "--output", str(failed), "--models", "bm25,nope"),  # created: its parent exists
+                               ("demo", "--output", str(ok), "--models", "bm25")])
+    return {"failed": (r_failed, failed), "ok": (r_ok, ok)}
+
+
+def test_cli_demo_writes_the_report_and_steps_and_exits_1_on_a_failed_step(cli_demos):
+    r, out = cli_demos["failed"]
     assert r.returncode == 1, r.stderr
     doc = json.loads((out / "demo.json").read_text())
     assert [(s["key"], s["status"]) for s in doc["steps"]] == [
@@ -175,12 +177,12 @@ def test_cli_demo_writes_the_report_and_steps_and_exits_1_on_a_failed_step(tmp_p
     assert f"wrote {out / 'report.html'}" in r.stdout and f"wrote {out / 'demo.json'}" in r.stdout
 
 
-def test_cli_demo_exits_0_when_every_step_ran(tmp_path, milvus):
-    r = run_cli("demo", "--output", str(tmp_path), "--models", "bm25")
+def test_cli_demo_exits_0_when_every_step_ran(cli_demos):
+    r, out = cli_demos["ok"]
     assert r.returncode == 0, r.stderr
-    doc = json.loads((tmp_path / "demo.json").read_text())
+    doc = json.loads((out / "demo.json").read_text())
     assert doc["ok"] is True and [s["status"] for s in doc["steps"]] == [DONE] * 3 + [SKIPPED, DONE, DONE, DONE]
-    html = (tmp_path / "report.html").read_text()
+    html = (out / "report.html").read_text()
     assert html.startswith("<!DOCTYPE html>") and "<svg" in html and "<script" not in html  # static SVG charts
     assert 10_000 < len(html.encode()) < 1_500_000
 
