@@ -248,8 +248,8 @@ class JudgeServer:
         pt, ct = len(text) // 4 + 1, len(content_text) // 4 + 1
         self._count("prompt_tokens", pt)
         self._count("completion_tokens", ct * n)
-        return JSONResponse({"id": f"chatcmpl-{time.time_ns()}", "object": "chat.completion", "created": int(time.time()),
-                             "model": body.get("model", "test-judge"),
+        return JSONResponse({"id": f"chatcmpl-{time.time_ns()}", "object": "chat.completion",
+                             "created": int(time.time()), "model": body.get("model", "test-judge"),
                              "choices": [{"index": i, "message": {"role": "assistant", "content": content_text},
                                           "finish_reason": "stop", "logprobs": None} for i in range(n)],
                              "usage": {"prompt_tokens": pt, "completion_tokens": ct * n, "total_tokens": pt + ct * n}})
