@@ -95,10 +95,13 @@ def decide(dataset: Annotated[str, Opt(help="'sample', a BEIR folder or file the
                                 mteb_cache=mteb_cache, previous=old, with_survey=not no_survey)
         for c in record["candidates"]:
             q = c["quality"]
-            print(_("{mark} {model}: {metric} {mean} [{low}, {high}], p95 {p95} ms, ${cost}/month, {memory} MB")
+            p95, cost, memory = c["p95_ms"], c["cost_month_usd"], c["memory_mb"]
+            print(_("{mark} {model}: {metric} {mean} [{low}, {high}], {p95}, {cost}, {memory}")
                   .format(mark="✅" if c["passes"] else "❌", model=c["model"], metric=q["metric"],
                           mean=f"{q['mean']:.3f}", low=f"{q['ci_low']:.3f}", high=f"{q['ci_high']:.3f}",
-                          p95=c["p95_ms"], cost=c["cost_month_usd"], memory=c["memory_mb"])
+                          p95=_("p95 not measured") if p95 is None else _("p95 {ms} ms").format(ms=f"{p95:,.0f}"),
+                          cost=_("cost unknown") if cost is None else _("${usd}/month").format(usd=f"{cost:,.2f}"),
+                          memory=_("memory unknown") if memory is None else _("{mb} MB").format(mb=f"{memory:,.0f}"))
                   + (f" · {'; '.join(c['failed'])}" if c["failed"] else ""))
         print(_("recommended: {model} · {reason}").format(model=record["recommended"] or _("none"),
                                                           reason=record["reason"]))

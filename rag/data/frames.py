@@ -78,7 +78,7 @@ def frame_files(path: str, sha: str, fps: float, data_root: Path | None = None) 
             pass  # damaged: extract again
     from PIL import Image
 
-    from rag.data.samples.images import ensure_folder
+    from rag.data.samples.folder import ensure_folder
     from rag.data.video import sample_frames
 
     files: dict[str, bytes] = {}

@@ -232,6 +232,10 @@ def test_cli_decide_record_equals_the_runs_it_was_built_from(cli_decision):
     assert rec["candidates"][0]["memory_mb"] == pytest.approx(384 * 4 * 31 / 1e6 + 87.0, abs=1e-3)
     assert rec["recommended"] in {"minilm", "bm25", "hybrid"} and rec["reason"]
     assert f"recommended: {rec['recommended']}" in r.stdout
+    for c in rec["candidates"]:   # each candidate's line: its p95, cost and memory as figures
+        assert f" {c['model']}: ndcg@10 {c['quality']['mean']:.3f} " in r.stdout
+        assert (f"p95 {c['p95_ms']:,.0f} ms, $0.00/month, {c['memory_mb']:,.0f} MB"
+                in next(ln for ln in r.stdout.splitlines() if f" {c['model']}: " in ln))
     decision = store.get(rec["run_id"])
     assert decision.kind == "decision" and decision.summary["recommended"] == rec["recommended"]
     assert all(g["passes"] for g in rec["verification"]["gates"])
@@ -285,6 +289,9 @@ def test_previous_rechecks_the_decision_end_to_end(cli_decision, cli_followups):
                              f"the decision changed: {old['recommended']} → {new['recommended']}") + \
         "; no longer evaluated hybrid; the brief changed (p95_ms)"
     assert f"re-check: {rc['summary']}" in r.stdout
+    lines = [ln for ln in r.stdout.splitlines() if ln.startswith(("✅", "❌"))]
+    assert len(lines) == 2 and all(", p95 not measured, $0.00/month, " in ln for ln in lines), lines
+    assert "None" not in r.stdout
 
 
 @pytest.mark.slow

@@ -236,3 +236,30 @@ def test_mixed_question_set_says_which_variant_ran_and_a_lost_count_is_unknown(r
     assert f"rows 1/unknown ({reason})" in run_caption(store.get(partial), summary)
     done, _ = run_view(store.get(result.run_id), store, sample)  # a finished run keeps its recorded count
     assert rows_text(done) == "rows 2/2"
+
+
+def test_rows_are_stored_off_the_event_loop_each_before_it_counts(retriever, sample, tmp_path):
+    """The store write (a SQLite commit) runs on the job's writer thread, not on the event loop the LLM calls
+    share; each row is stored before the progress line counts it, and the stored rows are the run's rows."""
+    import sqlite3
+    import threading
+
+    calls, seen = [], []
+
+    class Recording(RunStore):
+        def add_rows(self, run_id, rows):
+            calls.append(threading.current_thread().name)
+            super().add_rows(run_id, rows)
+
+    store = Recording(tmp_path / "runs.sqlite")
+    cfg = RagConfig(models=["bm25"], generator="extractive", judge="none", k=3, limit=3, concurrency=2)
+
+    def stored() -> int:
+        with sqlite3.connect(tmp_path / "runs.sqlite") as c:
+            return c.execute("SELECT COUNT(*) FROM rows").fetchone()[0]
+
+    res = run_rag(sample, cfg, retriever=retriever, store=store, progress=lambda p: seen.append((p.done, stored())))
+    assert len(calls) == 3 and all(name.startswith("rag-rows") for name in calls)
+    assert [done for done, _n in seen] == [1, 2, 3] and all(n >= done for done, n in seen)
+    assert [r["question_id"] for r in res.rows] == ["q1", "q2", "q3"]
+    assert len(store.rows(res.run_id)) == 3

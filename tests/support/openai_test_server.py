@@ -68,6 +68,21 @@ from fastapi.responses import JSONResponse
 from tests.support.judge_rules import JudgeNoise, embed, generate_answer, judge, parse_prompt
 
 
+class _RecordAuth:
+    """Records each HTTP request's path and ``Authorization`` header, as plain ASGI (Starlette's
+    ``BaseHTTPMiddleware`` ran every request through a task group and a response stream: CPU on the machine
+    the benchmarks measure)."""
+
+    def __init__(self, app, record):
+        self.app, self.record = app, record
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            auth = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"authorization"), None)
+            self.record(scope["path"], auth)
+        await self.app(scope, receive, send)
+
+
 class JudgeServer:
     def __init__(self, latency: float = 0.0, faults: list[dict] | None = None, host: str = "127.0.0.1",
                  port: int = 0, hang_seconds: float = 30.0, noise: dict | None = None):
@@ -110,9 +125,9 @@ class JudgeServer:
         """The distinct Authorization headers the API paths received (None: none sent)."""
         return {a for p, a in self.authorizations() if p.startswith("/v1/")}
 
-    def _record_auth(self, request: Request) -> None:
+    def _record_auth(self, path: str, authorization: str | None) -> None:
         with self._lock:
-            self._auth.append((request.url.path, request.headers.get("authorization")))
+            self._auth.append((path, authorization))
 
     def stats(self) -> dict:
         with self._lock:
@@ -141,11 +156,7 @@ class JudgeServer:
 
     def _build_app(self) -> FastAPI:
         app = FastAPI()
-
-        @app.middleware("http")
-        async def record_auth(request: Request, call_next):
-            self._record_auth(request)
-            return await call_next(request)
+        app.add_middleware(_RecordAuth, record=self._record_auth)
 
         @app.get("/v1/models")
         async def models():
@@ -153,6 +164,7 @@ class JudgeServer:
 
         @app.post("/v1/chat/completions")
         async def chat(request: Request):
+            arrived = time.monotonic()
             body = await request.json()
             text = "\n".join(m.get("content") if isinstance(m.get("content"), str)
                              else json.dumps(m.get("content")) for m in body.get("messages", []))
@@ -160,7 +172,7 @@ class JudgeServer:
             self._count("chat_calls")
             self._count("in_flight")
             try:
-                return await self._chat(body, text)
+                return await self._chat(body, text, arrived)
             finally:
                 self._count("in_flight", -1)
 
@@ -205,14 +217,22 @@ class JudgeServer:
 
         return app
 
-    async def _chat(self, body: dict, text: str):
-        if self.latency:
-            await asyncio.sleep(self.latency)
+    async def _chat(self, body: dict, text: str, arrived: float):
+        """The reply, sent ``latency`` seconds after the request arrived: it is worked out (and serialised) first,
+        then the server waits out the rest. Worked out after the wait, the replies of calls that arrived together
+        were computed one after another once their waits ended, so the last of 64 left tens of ms late: a
+        benchmark of the client's overhead at a 1 s judge read the server's own queue as ours."""
         fault = self._fault_for(text)
-        if fault == "http500":
-            return JSONResponse({"error": {"message": "injected server error", "type": "server_error"}}, 500)
+        response = self._reply(body, text, fault)
+        if self.latency:
+            await asyncio.sleep(max(0.0, self.latency - (time.monotonic() - arrived)))
         if fault == "timeout":
             await asyncio.sleep(self.hang_seconds)
+        return response
+
+    def _reply(self, body: dict, text: str, fault: str | None) -> JSONResponse:
+        if fault == "http500":
+            return JSONResponse({"error": {"message": "injected server error", "type": "server_error"}}, 500)
         try:
             title, _ = parse_prompt(text)
             reply = judge(text, self.noise, int(body.get("seed") or 0))
@@ -228,11 +248,11 @@ class JudgeServer:
         pt, ct = len(text) // 4 + 1, len(content_text) // 4 + 1
         self._count("prompt_tokens", pt)
         self._count("completion_tokens", ct * n)
-        return {"id": f"chatcmpl-{time.time_ns()}", "object": "chat.completion", "created": int(time.time()),
-                "model": body.get("model", "test-judge"),
-                "choices": [{"index": i, "message": {"role": "assistant", "content": content_text},
-                             "finish_reason": "stop", "logprobs": None} for i in range(n)],
-                "usage": {"prompt_tokens": pt, "completion_tokens": ct * n, "total_tokens": pt + ct * n}}
+        return JSONResponse({"id": f"chatcmpl-{time.time_ns()}", "object": "chat.completion",
+                             "created": int(time.time()), "model": body.get("model", "test-judge"),
+                             "choices": [{"index": i, "message": {"role": "assistant", "content": content_text},
+                                          "finish_reason": "stop", "logprobs": None} for i in range(n)],
+                             "usage": {"prompt_tokens": pt, "completion_tokens": ct * n, "total_tokens": pt + ct * n}})
 
     # ------------------------------------------------------------ lifecycle
     def start(self) -> JudgeServer:

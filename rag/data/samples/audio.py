@@ -25,7 +25,6 @@ Usage:
 
 from __future__ import annotations
 
-import json
 import struct
 from collections.abc import Callable
 from functools import lru_cache
@@ -34,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.data.dataset import Dataset
+from rag.data.samples.folder import folder_files, load_folder_sample, sample_dir
 from rag.i18n import N_
 
 SAMPLE_NAME = "audio-sample"
@@ -158,10 +158,6 @@ def _query_sound(src: str, variation: str) -> np.ndarray:
     raise ValueError(variation)
 
 
-def _jsonl(records: list[dict]) -> bytes:
-    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode()
-
-
 @lru_cache(maxsize=1)
 def _files() -> tuple[tuple[str, bytes], ...]:
     files = [(f"corpus/{i}.wav", wav_bytes(synthesise(kind, params))) for i, kind, params, _ in SOUNDS]
@@ -177,11 +173,7 @@ def _files() -> tuple[tuple[str, bytes], ...]:
         kind = _BY_ID[src][1]
         qrels.append(f"{q}\t{src}\t2")
         qrels += [f"{q}\t{i}\t1" for i, k, _, _ in SOUNDS if k == kind and i != src]
-    files += [("captions.jsonl", _jsonl([{"_id": i, "caption": cap} for i, _, _, cap in SOUNDS])),
-              ("queries.jsonl", _jsonl(queries)),
-              ("qrels/test.tsv", ("\n".join(qrels) + "\n").encode()),
-              ("README.md", _README.encode())]
-    return tuple(sorted(files))
+    return folder_files(files, [{"_id": i, "caption": cap} for i, _, _, cap in SOUNDS], queries, qrels, _README)
 
 
 def sample_files() -> dict[str, bytes]:
@@ -191,20 +183,14 @@ def sample_files() -> dict[str, bytes]:
 
 def audio_sample_dir(data_root: Path | None = None) -> Path:
     """The sample folder in the data folder (``samples/audio-sample-v1``), written if missing or damaged."""
-    from rag.data.samples.images import ensure_folder
-    from rag.settings import get_settings
-
-    return ensure_folder(Path(data_root or get_settings().data_dir) / "samples" / FOLDER_NAME, sample_files(),
-                         N_("audio sample"))
+    return sample_dir(FOLDER_NAME, sample_files(), N_("audio sample"), data_root)
 
 
 def load_audio_sample() -> Dataset:
     """The audio sample as a Dataset named "audio-sample" with source "audio-sample"."""
     from rag.data.audio import load_audio_folder
 
-    ds = load_audio_folder(audio_sample_dir(), name=SAMPLE_NAME)
-    ds.source = SAMPLE_NAME
-    return ds
+    return load_folder_sample(load_audio_folder, audio_sample_dir(), SAMPLE_NAME)
 
 
 _README = """\

@@ -30,20 +30,15 @@ Usage:
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
 import struct
-import tempfile
-import time
-import uuid
 import zlib
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
-from rag.data.dataset import Dataset, DatasetError
-from rag.i18n import N_, _
+from rag.data.dataset import Dataset
+from rag.data.samples.folder import folder_files, load_folder_sample, sample_dir
+from rag.i18n import N_
 
 SAMPLE_NAME = "image-sample"
 FOLDER_NAME = "image-sample-v1"  # bump the version whenever the drawings, queries or judgments change
@@ -185,10 +180,6 @@ def png_bytes(pixels: bytes, width: int = SIZE, height: int = SIZE) -> bytes:
 
 # --- the folder -----------------------------------------------------------------------------------
 
-def _jsonl(records: list[dict]) -> bytes:
-    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode()
-
-
 @lru_cache(maxsize=1)
 def _files() -> tuple[tuple[str, bytes], ...]:
     files: list[tuple[str, bytes]] = [(f"corpus/{i}.png", png_bytes(draw(s, c, r))) for i, s, c, r, _ in IMAGES]
@@ -206,11 +197,7 @@ def _files() -> tuple[tuple[str, bytes], ...]:
         queries.append({"_id": q, "image": rel})
         qrels.append(f"{q}\t{src}\t2")
         qrels += [f"{q}\t{i}\t1" for i, s, c, _, _ in IMAGES if (s, c) == (shape, colour) and i != src]
-    files += [("captions.jsonl", _jsonl([{"_id": i, "caption": cap} for i, _, _, _, cap in IMAGES])),
-              ("queries.jsonl", _jsonl(queries)),
-              ("qrels/test.tsv", ("\n".join(qrels) + "\n").encode()),
-              ("README.md", _README.encode())]
-    return tuple(sorted(files))
+    return folder_files(files, [{"_id": i, "caption": cap} for i, _, _, _, cap in IMAGES], queries, qrels, _README)
 
 
 def sample_files() -> dict[str, bytes]:
@@ -218,88 +205,16 @@ def sample_files() -> dict[str, bytes]:
     return dict(_files())
 
 
-def _matches(folder: Path, files: dict[str, bytes]) -> bool:
-    """Is the folder exactly these files (nothing missing, changed or added)?"""
-    if not folder.is_dir():
-        return False
-    try:
-        present = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
-        return present == set(files) and all((folder / rel).read_bytes() == data for rel, data in files.items())
-    except OSError:
-        return False
-
-
-LEFTOVER_AGE_S = 3600.0  # temporary folders older than this are from a killed process: removed
-
-
-def _remove_leftovers(parent: Path, folder_name: str = FOLDER_NAME) -> None:
-    now = time.time()
-    for p in parent.glob(f".{folder_name}.*"):
-        try:
-            if p.is_dir() and now - p.stat().st_mtime > LEFTOVER_AGE_S:
-                shutil.rmtree(p, ignore_errors=True)
-        except OSError:
-            pass
-
-
 def image_sample_dir(data_root: Path | None = None) -> Path:
     """The sample folder in the data folder (``samples/image-sample-v1``), written if missing or damaged."""
-    from rag.settings import get_settings
-
-    return ensure_folder(Path(data_root or get_settings().data_dir) / "samples" / FOLDER_NAME, sample_files(),
-                         N_("image sample"))
-
-
-def ensure_folder(target: Path, files: dict[str, bytes], what: str) -> Path:
-    """``target`` holding exactly ``files``, written if missing or damaged (every built-in sample uses it).
-
-    Written atomically: the files go into a temporary folder beside it, which is then renamed into
-    place (a damaged folder is first renamed aside), so readers see the whole folder or none.
-    """
-    folder_name = target.name
-    if _matches(target, files):
-        return target
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        _remove_leftovers(target.parent, folder_name)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{folder_name}.tmp-", dir=target.parent))
-        os.chmod(tmp, 0o755)  # mkdtemp makes it private; the sample is not a secret
-        aside: Path | None = None
-        try:
-            for rel, data in files.items():
-                path = tmp / rel
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_bytes(data)
-            if _matches(target, files):  # another process finished first
-                return target
-            if target.exists():
-                aside = target.parent / f".{folder_name}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-                try:
-                    os.replace(target, aside)
-                except FileNotFoundError:
-                    aside = None
-            try:
-                os.replace(tmp, target)
-            except OSError:
-                if not _matches(target, files):  # not a lost race with another writer: a real failure
-                    raise
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-            if aside is not None:
-                shutil.rmtree(aside, ignore_errors=True)
-    except OSError as e:
-        raise DatasetError(_("cannot write the {what}: {reason}").format(what=_(what), reason=e.strerror or e),
-                           file=str(target), hint=_("set WORKBENCH_DATA_DIR to a writable folder")) from None
-    return target
+    return sample_dir(FOLDER_NAME, sample_files(), N_("image sample"), data_root)
 
 
 def load_image_sample() -> Dataset:
     """The image sample as a Dataset named "image-sample" with source "image-sample"."""
     from rag.data.images import load_image_folder
 
-    ds = load_image_folder(image_sample_dir(), name=SAMPLE_NAME)
-    ds.source = SAMPLE_NAME
-    return ds
+    return load_folder_sample(load_image_folder, image_sample_dir(), SAMPLE_NAME)
 
 
 _README = """\

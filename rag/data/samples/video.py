@@ -23,13 +23,13 @@ Usage:
 from __future__ import annotations
 
 import io
-import json
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from rag.data.dataset import Dataset
+from rag.data.samples.folder import folder_files, load_folder_sample, sample_dir
 from rag.i18n import N_
 
 SAMPLE_NAME = "video-sample"
@@ -91,10 +91,6 @@ def webm_bytes(frames: list[np.ndarray], fps: int = FPS) -> bytes:
     return buf.getvalue()
 
 
-def _jsonl(records: list[dict]) -> bytes:
-    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode()
-
-
 @lru_cache(maxsize=1)
 def _files() -> tuple[tuple[str, bytes], ...]:
     from rag.data.samples.images import png_bytes
@@ -111,11 +107,7 @@ def _files() -> tuple[tuple[str, bytes], ...]:
         files.append((rel, png_bytes(_frame(shape, colour, (2, 2)).tobytes())))
         queries.append({"_id": q, "image": rel})
     captions = [{"_id": v, "caption": ", then ".join(f"a {c} {s}" for s, c in scenes)} for v, scenes in VIDEOS]
-    files += [("captions.jsonl", _jsonl(captions)),
-              ("queries.jsonl", _jsonl(queries)),
-              ("qrels/test.tsv", ("\n".join(qrels) + "\n").encode()),
-              ("README.md", _README.encode())]
-    return tuple(sorted(files))
+    return folder_files(files, captions, queries, qrels, _README)
 
 
 def sample_files() -> dict[str, bytes]:
@@ -125,20 +117,14 @@ def sample_files() -> dict[str, bytes]:
 
 def video_sample_dir(data_root: Path | None = None) -> Path:
     """The sample folder in the data folder (``samples/video-sample-v1``), written if missing or damaged."""
-    from rag.data.samples.images import ensure_folder
-    from rag.settings import get_settings
-
-    return ensure_folder(Path(data_root or get_settings().data_dir) / "samples" / FOLDER_NAME, sample_files(),
-                         N_("video sample"))
+    return sample_dir(FOLDER_NAME, sample_files(), N_("video sample"), data_root)
 
 
 def load_video_sample() -> Dataset:
     """The video sample as a Dataset named "video-sample" with source "video-sample"."""
     from rag.data.video import load_video_folder
 
-    ds = load_video_folder(video_sample_dir(), name=SAMPLE_NAME)
-    ds.source = SAMPLE_NAME
-    return ds
+    return load_folder_sample(load_video_folder, video_sample_dir(), SAMPLE_NAME)
 
 
 _README = """\
