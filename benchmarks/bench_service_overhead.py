@@ -15,9 +15,10 @@ at a time so nothing queues:
 
 - **in-process, same requests**: the service's own timing of itself, a cross-check (it cannot see
   a model that runs slower inside the service than outside it, which is what the plain process is for).
-- **the event loop** (``--compare-loop asyncio``, on by default): a second service on Python's standard asyncio
-  loop (``WORKBENCH_SERVICE_LOOP=asyncio``) beside the default uvloop one, timed with the lean client in the
-  same blocks, so what uvloop saves is measured side by side, not across runs.
+- **a variant beside it** (``--compare VAR=VALUE``; default ``WORKBENCH_SERVICE_HTTP=asgi``: searches through
+  the ASGI app instead of ``loadtests.search_protocol``; ``WORKBENCH_SERVICE_LOOP=asyncio`` compares the
+  event loops; ``''`` for none): a second service started with that variable set, timed with the lean
+  client in the same rounds, so what a change saves is measured side by side, not across runs.
 
 **How the ratio is formed (paired rounds).** The run is many short rounds (``--block`` queries per path,
 default 20; 30 rounds at ``--n 600``); a round runs one block of every path, in the previous round's
@@ -127,7 +128,7 @@ def summarise(model: str, args, rounds: list[dict[str, list[float]]]) -> dict:
             "lean_p50_ms": _p(pool["lean"], 50), "lean_p95_ms": _p(pool["lean"], 95),
             "ratio_lean": round(_p(pool["lean"], 50) / here, 3),
             "lean_added_p50_ms": round(_p(pool["lean"], 50) - here, 2),
-            "other_loop": args.compare_loop, "other_p50_ms": _p(pool["other"], 50) if pool["other"] else None,
+            "other": args.compare, "other_p50_ms": _p(pool["other"], 50) if pool["other"] else None,
             "ratio_other": round(_p(pool["other"], 50) / here, 3) if pool["other"] else None,
             "load": round(os.getloadavg()[0], 1)}
 
@@ -142,7 +143,7 @@ def print_table(args, rows: list[dict]) -> None:
     print(load_line())
     print("| model | rounds | plain process p50 (ms), rounds' min–max | HTTP p50, uvloop, lean client (ms) | "
           "**lean ÷ plain** (goal ≤ 1.15) [95 % CI] | pooled ÷ pooled | added (ms) | http.client ÷ plain [CI] | "
-          f"service's own embed + search p50 (ms) | {args.compare_loop or '-'} loop, lean ÷ plain [CI] | load |")
+          f"service's own embed + search p50 (ms) | {args.compare or '-'}: lean ÷ plain [CI] | load |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         b = r["plain_block_p50_ms"]
@@ -163,7 +164,8 @@ def main() -> None:
                     "every path; the ratios pair each round's blocks)")
     ap.add_argument("--idle", type=float, default=0.3, help="seconds between blocks, so the other processes' "
                     "threads go idle (0 in the smoke run: its figures are not read)")
-    ap.add_argument("--compare-loop", default="asyncio", help="a second service on this loop ('' for none)")
+    ap.add_argument("--compare", default="WORKBENCH_SERVICE_HTTP=asgi",
+                    help="VAR=VALUE: a second service with this environment variable, timed beside ('' for none)")
     args = parse(ap, smoke={"n": 10, "block": 5, "idle": 0.0})
     tmp = isolated_workbench()
 
@@ -180,10 +182,13 @@ def main() -> None:
         with Retriever() as wb:
             wb.index(ds, models)
             svc = ServiceProcess(args.dataset, models).start()
-            if args.compare_loop:
-                os.environ["WORKBENCH_SERVICE_LOOP"] = args.compare_loop
-                other = ServiceProcess(args.dataset, models).start()
-                os.environ.pop("WORKBENCH_SERVICE_LOOP")
+            if args.compare:
+                var, value = args.compare.split("=", 1)
+                os.environ[var] = value
+                try:
+                    other = ServiceProcess(args.dataset, models).start()
+                finally:
+                    os.environ.pop(var)
             plain = subprocess.Popen([sys.executable, str(ROOT / "benchmarks" / "plain_search.py"), "--dataset",
                                       args.dataset, "--models", ",".join(models), "--k", str(args.k)],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
