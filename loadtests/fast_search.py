@@ -11,6 +11,11 @@ validation error keeps FastAPI's exact status and message. Errors the search its
 (unknown model 404, a model or Milvus failure) are ``HTTPException``s answered here as FastAPI's own
 handler would: ``{"detail": ...}`` with the same status and headers, serialised the same way.
 
+In the service process, ``loadtests.search_protocol`` answers most valid searches before the ASGI
+layer (through ``answer`` below, the same bytes); this app still serves those it hands on (a
+pipelined request, ``Connection: close``, HTTP/1.0) and every ASGI server (tests' ``TestClient``,
+``WORKBENCH_SERVICE_HTTP=asgi``).
+
 Usage:
     app = FastSearch(create_fastapi_app(state), state)   # what uvicorn serves (``loadtests.service``)
 """

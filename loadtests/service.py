@@ -60,7 +60,8 @@ from rag.i18n import _
 def create_app(state: ServiceState, on_shutdown=None) -> FastSearch:
     """The service's ASGI app over a loaded state (tests pass their own; ``main`` builds one from flags):
     ``POST /search`` with a valid body is answered by ``loadtests.fast_search``, everything else
-    (and every invalid search) by the FastAPI app.
+    (and every invalid search) by the FastAPI app. In the service process most valid searches never
+    reach it: ``loadtests.search_protocol`` answers them in uvicorn's protocol, with the same bytes.
 
     ``on_shutdown`` runs when uvicorn stops gracefully: it re-raises SIGTERM after shutdown, so
     ``atexit`` handlers never run and cleanup has to happen here.
