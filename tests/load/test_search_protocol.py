@@ -124,8 +124,10 @@ def test_a_valid_search_is_answered_in_the_protocol_with_the_asgi_routes_bytes(s
     (head_a, a), = _exchange(fast, _request(body))
     (head_b, b), = _exchange(plain, _request(body))
     assert (fast.app.calls, plain.app.calls) == (calls[0], calls[1] + 1)  # the app never saw it here
-    assert head_a == head_b == [b"HTTP/1.1 200 OK", b"date: ...", b"server: uvicorn",
-                                b"content-type: application/json", b"content-length: %d" % len(a)]
+    # the same head, line by line (the length is each body's own: the timings' digits vary between requests)
+    assert head_a == [b"HTTP/1.1 200 OK", b"date: ...", b"server: uvicorn", b"content-type: application/json",
+                      b"content-length: %d" % len(a)]
+    assert head_b == head_a[:4] + [b"content-length: %d" % len(b)]
     ja = _without_timings(a)
     assert ja == _without_timings(b) and ja["model"] == model and len(ja["hits"]) == 5
     assert ja["timings"] == ["batch_size", "embed_ms", "search_ms", "server_ms", "wait_ms"]
@@ -141,11 +143,10 @@ def test_anything_else_reaches_the_app_and_gets_the_same_answer(servers, body):
     (head_a, a), = _exchange(fast, _request(body))
     (head_b, b), = _exchange(plain, _request(body))
     assert fast.app.calls == calls + 1
-    assert head_a == head_b
-    if head_a[0] == b"HTTP/1.1 200 OK":  # pydantic's lax int: served by FastAPI
-        assert _without_timings(a) == _without_timings(b) and json.loads(a)["k"] == 3
+    if head_a[0] == b"HTTP/1.1 200 OK":  # pydantic's lax int: served by FastAPI (timings' digits vary the length)
+        assert head_a[:3] == head_b[:3] and _without_timings(a) == _without_timings(b) and json.loads(a)["k"] == 3
     else:
-        assert a == b and head_a[0].startswith(b"HTTP/1.1 422 ")
+        assert head_a == head_b and a == b and head_a[0].startswith(b"HTTP/1.1 422 ")
 
 
 def test_an_unknown_model_is_fastapis_404_byte_for_byte(servers):
