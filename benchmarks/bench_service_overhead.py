@@ -8,24 +8,31 @@ at a time so nothing queues:
   (what a user's script would use; its header parsing alone costs ~0.1 ms here) and a lean one
   (``LeanClient``: the request's bytes on a bare socket, the reply read by its Content-Length,
   orjson), which leaves in the figure little but what the service itself adds.
-- **in-process, same requests**: the service's own ``embed_ms + search_ms`` for those very requests,
-  timed around ``encoder.embed_query`` + ``MilvusStore.search`` inside the service. Same process,
-  same warm model, same moment: the cleanest baseline, and the headline ratio.
 - **plain process** (the independent baseline, the headline ratio): ``benchmarks/plain_search.py``,
   its own process, the same two calls from its main thread with no HTTP, event loop or thread pool,
-  driven in blocks that alternate with the HTTP blocks (with a pause), so only one of the two runs at
-  a time and drift on a shared machine hits both alike.
+  driven in blocks that alternate with the HTTP blocks (with a pause), so only one of them runs at
+  a time.
+
 - **in-process, same requests**: the service's own timing of itself, a cross-check (it cannot see
   a model that runs slower inside the service than outside it, which is what the plain process is for).
-- **the event loop** (``--compare-loop asyncio``, on by default): a second service on Python's standard asyncio
-  loop (``WORKBENCH_SERVICE_LOOP=asyncio``) beside the default uvloop one, timed with the lean client in the
-  same blocks, so what uvloop saves is measured side by side, not across runs.
+- **a variant beside it** (``--compare VAR=VALUE``; default ``WORKBENCH_SERVICE_HTTP=asgi``: searches through
+  the ASGI app instead of ``loadtests.search_protocol``; ``WORKBENCH_SERVICE_LOOP=asyncio`` compares the
+  event loops; ``''`` for none): a second service started with that variable set, timed with the lean
+  client in the same rounds, so what a change saves is measured side by side, not across runs.
+
+**How the ratio is formed (paired rounds).** The run is many short rounds (``--block`` queries per path,
+default 20; 30 rounds at ``--n 600``); a round runs one block of every path, in the previous round's
+order reversed. Each ratio is the median over rounds of (that round's HTTP p50 ÷ the same round's
+plain p50), with a bootstrap 95 % CI; the spread of the plain process' per-round p50s is printed
+beside it. Why: on a shared 2-core machine the plain p50 itself moved from 2.16 to 3.17 ms between two
+runs; pooled over a run, such drift lands on one side of the ratio; within a round both blocks ran a
+second apart and share it. The pooled ratios are still printed (``ratio_lean`` etc.) for comparison.
 
 Every line of output carries the load average: on a shared 2-core machine above ~2, the figures say
 more about the neighbours than about the service.
 
 Usage:
-    python benchmarks/bench_service_overhead.py [--n 400] [--models minilm,bm25] [--dataset sample] [--k 10]
+    python benchmarks/bench_service_overhead.py [--n 600] [--block 20] [--models minilm,bm25] [--dataset sample]
 
 Uses a temporary data folder and its own Milvus Lite server, so ./data is untouched.
 """
@@ -73,16 +80,96 @@ class LeanClient:
         self.sock.close()
 
 
+def run_rounds(model: str, args, paths: list) -> list[dict[str, list[float]]]:
+    """Short blocks of every path in turn, one round after another; each round's order is the previous
+    one's reversed (plain, lean, http, other, then other, http, lean, plain, ...), so no path always runs
+    right after the same one, and each round's blocks ran within a second or two of each other."""
+    rounds = []
+    for r, start in enumerate(range(0, args.n, args.block)):
+        idx = range(start, min(args.n, start + args.block))
+        got: dict[str, list[float]] = {}
+        for path in (paths if r % 2 == 0 else paths[::-1]):
+            time.sleep(args.idle)  # let the other processes' threads go idle
+            got.update(path(model, idx))
+        rounds.append(got)
+    return rounds
+
+
+def paired(rounds: list[dict[str, list[float]]], name: str, base: str = "plain", seed: int = 0) -> dict:
+    """The ratio of each round's ``name`` p50 to the same round's ``base`` p50 (the plain process'); their median with a
+    bootstrap 95 % CI (2,000 resamples of the rounds). Why pairs: on a shared machine the plain process'
+    own p50 moves by a third between runs (2.16 -> 3.17 ms for BM25); a pooled p50 over a run lets that
+    drift land on one side of the ratio, a pair's two blocks ran a second apart and share it."""
+    ratios = np.array([np.median(r[name]) / np.median(r[base]) for r in rounds if r.get(name) and r.get(base)])
+    if not len(ratios):
+        return {"median": None, "ci95": None, "pairs": 0}
+    boot = np.median(np.random.default_rng(seed).choice(ratios, (2000, len(ratios))), axis=1)
+    return {"median": round(float(np.median(ratios)), 3), "pairs": len(ratios),
+            "ci95": [round(float(np.percentile(boot, 2.5)), 3), round(float(np.percentile(boot, 97.5)), 3)]}
+
+
+def summarise(model: str, args, rounds: list[dict[str, list[float]]]) -> dict:
+    """One model's row: pooled p50/p95 per path (as before), the paired ratios (the headline) and the
+    spread of the plain process' per-round p50s (how much the machine moved during the run)."""
+    pool = {name: [x for r in rounds for x in r.get(name, [])] for name in ("plain", "lean", "http", "inside", "other")}
+    plain_blocks = [float(np.median(r["plain"])) for r in rounds]
+    lean, http_, other = paired(rounds, "lean"), paired(rounds, "http"), paired(rounds, "other")
+    change = paired(rounds, "lean", base="other")  # the service ÷ the variant beside it: what the change saves
+    here = _p(pool["plain"], 50)
+    return {"model": model, "n": args.n, "block": args.block, "pairs": lean["pairs"],
+            "ratio_lean_pairs": lean["median"], "ratio_lean_ci95": lean["ci95"],
+            "ratio_here_pairs": http_["median"], "ratio_here_ci95": http_["ci95"],
+            "ratio_other_pairs": other["median"], "ratio_other_ci95": other["ci95"],
+            "ratio_lean_to_other_pairs": change["median"], "ratio_lean_to_other_ci95": change["ci95"],
+            "plain_block_p50_ms": {"min": round(min(plain_blocks), 2), "max": round(max(plain_blocks), 2),
+                                   "median": round(float(np.median(plain_blocks)), 2)},
+            "http_p50_ms": _p(pool["http"], 50), "http_p95_ms": _p(pool["http"], 95),
+            "inside_p50_ms": _p(pool["inside"], 50), "here_p50_ms": here, "here_p95_ms": _p(pool["plain"], 95),
+            "ratio_inside": round(_p(pool["http"], 50) / _p(pool["inside"], 50), 3),
+            "ratio_here": round(_p(pool["http"], 50) / here, 3), "added_p50_ms": round(_p(pool["http"], 50) - here, 2),
+            "lean_p50_ms": _p(pool["lean"], 50), "lean_p95_ms": _p(pool["lean"], 95),
+            "ratio_lean": round(_p(pool["lean"], 50) / here, 3),
+            "lean_added_p50_ms": round(_p(pool["lean"], 50) - here, 2),
+            "other": args.compare, "other_p50_ms": _p(pool["other"], 50) if pool["other"] else None,
+            "ratio_other": round(_p(pool["other"], 50) / here, 3) if pool["other"] else None,
+            "load": round(os.getloadavg()[0], 1)}
+
+
+def print_table(args, rows: list[dict]) -> None:
+    """The markdown table benchmarks/README.md records (this script's output, pasted)."""
+    def ci(r: dict, key: str) -> str:
+        return f"{r[key][0]}–{r[key][1]}" if r[key] else "-"
+    print(f"\n{args.dataset}, k = {args.k}, {args.n} sequential queries per model and path, in rounds of "
+          f"{args.block} per path (each ratio: median over rounds of round p50 ÷ the same round's plain p50, "
+          "bootstrap 95 % CI)")
+    print(load_line())
+    print("| model | rounds | plain process p50 (ms), rounds' min–max | HTTP p50, uvloop, lean client (ms) | "
+          "**lean ÷ plain** (goal ≤ 1.15) [95 % CI] | pooled ÷ pooled | added (ms) | http.client ÷ plain [CI] | "
+          f"service's own embed + search p50 (ms) | {args.compare or '-'}: lean ÷ plain [CI] | "
+          "service ÷ that variant [CI] | load |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        b = r["plain_block_p50_ms"]
+        print(f"| {r['model']} | {r['pairs']} | {r['here_p50_ms']} ({b['min']}–{b['max']}) | {r['lean_p50_ms']} | "
+              f"**{r['ratio_lean_pairs']}** [{ci(r, 'ratio_lean_ci95')}] | {r['ratio_lean']} | "
+              f"{r['lean_added_p50_ms']} | "
+              f"{r['ratio_here_pairs']} [{ci(r, 'ratio_here_ci95')}] | {r['inside_p50_ms']} | "
+              f"{r['ratio_other_pairs'] or '-'} [{ci(r, 'ratio_other_ci95')}] | "
+              f"{r['ratio_lean_to_other_pairs'] or '-'} [{ci(r, 'ratio_lean_to_other_ci95')}] | {r['load']} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--n", type=int, default=400, help="timed queries per model and path")
+    ap.add_argument("--n", type=int, default=600, help="timed queries per model and path")
     ap.add_argument("--models", default="minilm,bm25")
     ap.add_argument("--dataset", default="sample")
     ap.add_argument("--k", type=int, default=10)
-    ap.add_argument("--block", type=int, default=50, help="queries per phase before switching path")
-    ap.add_argument("--idle", type=float, default=1.0, help="seconds between phases, so the other process' "
+    ap.add_argument("--block", type=int, default=20, help="queries per path in a round (a round: one block of "
+                    "every path; the ratios pair each round's blocks)")
+    ap.add_argument("--idle", type=float, default=0.3, help="seconds between blocks, so the other processes' "
                     "threads go idle (0 in the smoke run: its figures are not read)")
-    ap.add_argument("--compare-loop", default="asyncio", help="a second service on this loop ('' for none)")
+    ap.add_argument("--compare", default="WORKBENCH_SERVICE_HTTP=asgi",
+                    help="VAR=VALUE: a second service with this environment variable, timed beside ('' for none)")
     args = parse(ap, smoke={"n": 10, "block": 5, "idle": 0.0})
     tmp = isolated_workbench()
 
@@ -99,10 +186,13 @@ def main() -> None:
         with Retriever() as wb:
             wb.index(ds, models)
             svc = ServiceProcess(args.dataset, models).start()
-            if args.compare_loop:
-                os.environ["WORKBENCH_SERVICE_LOOP"] = args.compare_loop
-                other = ServiceProcess(args.dataset, models).start()
-                os.environ.pop("WORKBENCH_SERVICE_LOOP")
+            if args.compare:
+                var, value = args.compare.split("=", 1)
+                os.environ[var] = value
+                try:
+                    other = ServiceProcess(args.dataset, models).start()
+                finally:
+                    os.environ.pop(var)
             plain = subprocess.Popen([sys.executable, str(ROOT / "benchmarks" / "plain_search.py"), "--dataset",
                                       args.dataset, "--models", ",".join(models), "--k", str(args.k)],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -133,63 +223,37 @@ def main() -> None:
                 assert status == 200 and body["hits"], body
                 return ms
 
-            def in_plain_process(model: str, start: int, n: int) -> list[float]:
-                plain.stdin.write(f"{model} {start} {n}\n")
+            def in_plain_process(model: str, idx: range) -> dict[str, list[float]]:
+                plain.stdin.write(f"{model} {idx.start} {len(idx)}\n")
                 plain.stdin.flush()
-                return json.loads(plain.stdout.readline())
+                return {"plain": json.loads(plain.stdout.readline())}
 
+            def http_block(model: str, idx: range) -> dict[str, list[float]]:
+                conn.close()  # a fresh keep-alive connection, opened by an untimed request
+                over_http(model, queries[0])
+                timed = [over_http(model, queries[j % len(queries)]) for j in idx]
+                return {"http": [a for a, _b in timed], "inside": [b for _a, b in timed]}
+
+            def lean_block(service, name: str, model: str, idx: range) -> dict[str, list[float]]:
+                lean = LeanClient(*service.url.removeprefix("http://").split(":"))
+                try:
+                    over_lean(lean, model, queries[0])  # untimed: opens the connection
+                    return {name: [over_lean(lean, model, queries[j % len(queries)]) for j in idx]}
+                finally:
+                    lean.close()
+
+            paths = [in_plain_process, lambda m, idx: lean_block(svc, "lean", m, idx), http_block]
+            if other is not None:
+                paths.append(lambda m, idx: lean_block(other, "other", m, idx))
             rows = []
             for model in models:
                 for i in range(min(20, args.n)):  # warm-up (the plain process warmed up at its start)
                     over_http(model, queries[i % len(queries)])
-                http_ms, inside_ms, here_ms, lean_ms, other_ms = [], [], [], [], []
-                for start in range(0, args.n, args.block):
-                    idx = range(start, min(args.n, start + args.block))
-                    time.sleep(args.idle)  # let the other process' threads go idle
-                    here_ms += in_plain_process(model, idx.start, len(idx))
-                    time.sleep(args.idle)
-                    conn.close()  # a fresh keep-alive connection, opened by an untimed request
-                    over_http(model, queries[0])
-                    for j in idx:
-                        a, b = over_http(model, queries[j % len(queries)])
-                        http_ms.append(a)
-                        inside_ms.append(b)
-                    time.sleep(args.idle)
-                    lean = LeanClient(host, int(port))
-                    over_lean(lean, model, queries[0])  # untimed: opens the connection
-                    lean_ms += [over_lean(lean, model, queries[j % len(queries)]) for j in idx]
-                    lean.close()
-                    if other is not None:
-                        time.sleep(args.idle)
-                        lean = LeanClient(*other.url.removeprefix("http://").split(":"))
-                        over_lean(lean, model, queries[0])
-                        other_ms += [over_lean(lean, model, queries[j % len(queries)]) for j in idx]
-                        lean.close()
-                rows.append({"model": model, "n": args.n, "http_p50_ms": _p(http_ms, 50),
-                             "http_p95_ms": _p(http_ms, 95), "inside_p50_ms": _p(inside_ms, 50),
-                             "here_p50_ms": _p(here_ms, 50), "here_p95_ms": _p(here_ms, 95),
-                             "ratio_inside": round(_p(http_ms, 50) / _p(inside_ms, 50), 3),
-                             "ratio_here": round(_p(http_ms, 50) / _p(here_ms, 50), 3),
-                             "added_p50_ms": round(_p(http_ms, 50) - _p(here_ms, 50), 2),
-                             "lean_p50_ms": _p(lean_ms, 50), "lean_p95_ms": _p(lean_ms, 95),
-                             "ratio_lean": round(_p(lean_ms, 50) / _p(here_ms, 50), 3),
-                             "lean_added_p50_ms": round(_p(lean_ms, 50) - _p(here_ms, 50), 2),
-                             "other_loop": args.compare_loop,
-                             "other_p50_ms": _p(other_ms, 50) if other_ms else None,
-                             "ratio_other": round(_p(other_ms, 50) / _p(here_ms, 50), 3) if other_ms else None,
-                             "load": round(os.getloadavg()[0], 1)})
+                rounds = run_rounds(model, args, paths)
+                rows.append(summarise(model, args, rounds))
                 print(json.dumps(rows[-1]), flush=True)
             conn.close()
-        print(f"\n{args.dataset}, k = {args.k}, {args.n} sequential queries per model and path")
-        print(load_line())
-        print("| model | plain process p50 (ms) | HTTP p50, uvloop, lean client (ms) | lean ÷ plain (goal ≤ 1.15) | "
-              "added (ms) | HTTP p50, http.client (ms) | http.client ÷ plain | added (ms) | "
-              f"service's own embed + search p50 (ms) | {args.compare_loop or '-'} loop, lean ÷ plain | load |")
-        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-        for r in rows:
-            print(f"| {r['model']} | {r['here_p50_ms']} | {r['lean_p50_ms']} | **{r['ratio_lean']}** | "
-                  f"{r['lean_added_p50_ms']} | {r['http_p50_ms']} | {r['ratio_here']} | {r['added_p50_ms']} | "
-                  f"{r['inside_p50_ms']} | {r['other_p50_ms']} ms, {r['ratio_other']} | {r['load']} |")
+        print_table(args, rows)
     finally:
         if plain is not None:
             plain.stdin.close()
