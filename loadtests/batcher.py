@@ -183,8 +183,7 @@ def encode_and_search(store, lm, items: list[tuple[str, int]], milvus_uri: str =
     vectors: list = [None] * len(items)
     t0 = t_lock = t1 = time.perf_counter()
     if lm.encoder is not None:
-        raw = lm.encoder.raw
-        encode = getattr(raw, "encode_query", raw.encode)  # the query side (a provider's input type)
+        encode = lm.encoder.encode_queries  # the query side: its prompt (E5's "query: "), an API's input type
         with lm.lock:
             t_lock = time.perf_counter()
             try:

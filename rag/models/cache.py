@@ -224,4 +224,9 @@ class CachedEncoder:
         return np.vstack(out).astype(np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self._encode_fn("query")([text], batch_size=1)[0]  # one query: skip the cache round-trip
+        return self.encode_queries([text])[0]
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        """``texts`` embedded as queries (the model's query prompt, or an API's query input type) in one batch,
+        not cached: what serving users' new queries costs (the sweep's latency sample, the load-test service)."""
+        return self._encode_fn("query")(list(texts), batch_size=max(1, len(texts)))

@@ -295,3 +295,25 @@ def test_a_lone_bm25_search_runs_on_the_loop_and_a_burst_in_worker_threads(state
     burst = asyncio.run(at_once(6))
     assert len(hops) == 6 and all(r["hits"] == alone[0]["hits"] for r in burst)
     assert state._in_flight == 0
+
+
+def test_a_prompted_model_is_served_with_its_query_prompt(milvus, retriever, sample):
+    """The service embeds a query as retrieval does, with the model's query prompt ("query: " here): the same
+    hits and the same scores as in-process retrieval of the same spec, batched or one request at a time. (It
+    used to call the model's plain ``encode``: the prompt recorded under "Models as encoded" was not served.)"""
+    from loadtests.service import create_app
+    from loadtests.service_state import ServiceConfig, ServiceState
+    from rag.models.registry import resolve
+
+    spec = "minilm#query=query:%20"
+    q = "memory safety without a garbage collector"
+    expected = retriever.search(sample, resolve(spec), [q], 5)[0]
+    plain = retriever.search(sample, resolve("minilm"), [q], 5)[0]
+    assert [round(s, 4) for _d, s in expected] != [round(s, 4) for _d, s in plain]  # the prompt changes the vector
+    for batching in (True, False):
+        st = ServiceState(ServiceConfig(dataset="sample", models=[spec], batching=batching), log=lambda m: None)
+        with TestClient(create_app(st)) as c:
+            hits = c.post("/search", json={"model": spec, "query": q, "k": 5}).json()["hits"]
+        assert [h["id"] for h in hits] == [d for d, _s in expected], batching
+        assert [h["score"] for h in hits] == pytest.approx([s for _d, s in expected], abs=1e-5), batching
+        st.store.client.close()
