@@ -142,7 +142,8 @@ def server_threads() -> dict[str, str]:
     2-core machine a single query's search (SciFact, 5,183 × 384) then burned 72–86 ms of the server's CPU
     against 15 ms with one thread, and the spinning thread took the core the next query's embedding needed
     (benchmarks/README.md, "Issue 27: the sweep's latency sample"). One query's product is too small to
-    gain from a second thread; batched searches (64 queries) lose a few milliseconds per batch."""
+    gain from a second thread. Not measured: what a batched search (64 queries) or an IVF index's training
+    (faiss, if it uses this OpenBLAS) loses on one thread; set ``OPENBLAS_NUM_THREADS`` to give them more."""
     return {} if "OPENBLAS_NUM_THREADS" in os.environ else {"OPENBLAS_NUM_THREADS": SERVER_BLAS_THREADS}
 
 
