@@ -22,6 +22,14 @@ Warm: the cold sweep's folder (collections built), models loaded in this process
 
 To compare the issue's figure (minilm and bm25 at k 10): ``--models minilm,bm25 --ks 10``.
 
+``--latency-only FOLDER`` (issue 27, "the sweep's latency sample"): no cold runs; in FOLDER (built there when
+empty, kept) a sweep of ``--models`` at the largest k records its latency sample, then the sweep's timed path
+(``evaluators.sweep.run.query_path``, timed by ``time_queries`` as the sweep does) and ``plain_search.py`` (a
+bare process: encode + ``MilvusStore.search``, the baseline the service is compared with) take turns in
+``--rounds`` blocks on the *same* sampled queries against the same Milvus Lite server; p50 of each with the
+load average. Run it once with ``OPENBLAS_NUM_THREADS=2`` in the environment (the server as before this
+change: NumPy's BLAS on both cores) and once without (one thread, ``rag.milvus.server.server_threads``).
+
 Usage:
     nice .venv/bin/python benchmarks/bench_sweep_scifact.py [--dataset ../shared/datasets/scifact]
 
@@ -92,6 +100,65 @@ def cold_run(kind: str, args: argparse.Namespace) -> None:
         stop_started_servers()
 
 
+def latency_side_by_side(args: argparse.Namespace) -> None:
+    """``--latency-only FOLDER``: the sweep's recorded sample, then its timed path and plain_search.py in turns."""
+    import numpy as np
+
+    os.environ["WORKBENCH_DATA_DIR"] = args.latency_only
+    os.environ["WORKBENCH_MILVUS_PORT"] = str(free_port())
+    from _setup import load_line
+
+    from evaluators.sweep.latency import latency_sample, time_queries
+    from evaluators.sweep.run import query_path, run_sweep
+    from evaluators.sweep.setups import grid_from_text
+    from rag.data.loaders import load_dataset
+    from rag.milvus.server import stop_started_servers
+    from rag.retrieval import Retriever
+
+    ds = load_dataset(args.dataset)
+    k = max(int(x) for x in args.ks.split(","))
+    setups = grid_from_text(args.models.split(","), fusion=args.fusion, ks=str(k))
+    sampled = latency_sample(ds.judged_queries, args.latency_sample)
+    where = {q.id: i for i, q in enumerate(ds.queries)}
+    plain = None
+    print(f"{load_line()}; server OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', '1 (default)')}; "
+          f"{ds.name}: {len(ds.documents):,} docs, {len(sampled)} sampled queries, k {k}", flush=True)
+    try:
+        with Retriever() as wb:
+            res = run_sweep(wb, ds, setups, record=False, latency_sample_size=args.latency_sample)
+            for r in res.setups:
+                print(f"sweep's recorded sample  {r.setup.id:28} p50 {r.p50_ms:7.2f} ms  p95 {r.p95_ms:7.2f} ms  "
+                      f"load {os.getloadavg()[0]:.1f}", flush=True)
+            plain = subprocess.Popen([sys.executable, str(ROOT / "benchmarks" / "plain_search.py"), "--dataset",
+                                      args.dataset, "--models", args.models, "--k", str(k)], cwd=ROOT, text=True,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+            while plain.stdout.readline().strip() != "ready":
+                pass
+            for r in res.setups:
+                path = query_path(wb, r.setup, r.collection, lambda cid: ds.doc(cid).full_text)
+                swept, bare, loads = [], [], []
+                for _round in range(args.rounds):
+                    swept += list(time_queries(path, sampled).per_query.values())
+                    block = []
+                    for q in sampled:
+                        plain.stdin.write(f"{r.setup.model} {where[q.id]} 1\n")
+                        plain.stdin.flush()
+                        block += json.loads(plain.stdout.readline())
+                    bare += block
+                    loads.append(os.getloadavg()[0])
+                p50s, p50b = np.percentile(swept, 50), np.percentile(bare, 50)
+                print(f"side by side {r.setup.model:8} sweep's timed path p50 {p50s:7.2f} ms "
+                      f"(p95 {np.percentile(swept, 95):7.2f}), plain_search.py p50 {p50b:7.2f} ms "
+                      f"(p95 {np.percentile(bare, 95):7.2f}); ratio {p50s / p50b:.2f}; "
+                      f"{args.rounds} rounds × {len(sampled)} queries each; load {min(loads):.1f}–{max(loads):.1f}",
+                      flush=True)
+    finally:
+        if plain is not None:
+            plain.stdin.close()
+            plain.wait(timeout=60)
+        stop_started_servers()
+
+
 def cold(kind: str, args: argparse.Namespace, folder: str) -> dict:
     """Run ``cold_run`` in a fresh process; its JSON line."""
     cmd = [sys.executable, __file__, "--cold-only", kind, "--folder", folder, "--dataset", args.dataset,
@@ -110,11 +177,16 @@ def main() -> None:
     ap.add_argument("--fusion", default="rrf:60,weighted:0.3")
     ap.add_argument("--ks", default="5,10")
     ap.add_argument("--latency-sample", type=int, default=50)
+    ap.add_argument("--latency-only", metavar="FOLDER", help="only the latency sample beside plain_search.py, "
+                    "in FOLDER (built there when empty)")
+    ap.add_argument("--rounds", type=int, default=3, help="--latency-only: blocks of the sample per path")
     ap.add_argument("--cold-only", choices=["warmup", "retrieval", "sweep"], help=argparse.SUPPRESS)
     ap.add_argument("--folder", help=argparse.SUPPRESS)
     args = parse(ap, smoke={"dataset": "sample", "models": "minilm,bm25", "fusion": "rrf:60", "ks": "3"})
     if args.cold_only:
         return cold_run(args.cold_only, args)
+    if args.latency_only:
+        return latency_side_by_side(args)
     tmp = isolated_workbench()
     retr_folder = tempfile.mkdtemp(prefix="wb-bench-cold-")
 

@@ -240,6 +240,25 @@ def score_documents(found: dict[str, list[tuple[str, float]]], parents: dict[str
     return rankings, per_query, means
 
 
+def query_path(wb: Retriever, setup: Setup, collection: str, text_of: Callable[[str], str]
+               ) -> Callable[[str], list[tuple[str, float]]]:
+    """What serving one query of ``setup`` costs, as a callable the latency sample times: the query embedded
+    by the model (its query prompt, no embedding cache: a user's query is new), one Milvus search of the built
+    ``collection`` for ``setup.fetch`` hits, then the reranker when the setup has one. The same calls the
+    load-test service makes for one ``/search`` (one model call, one Milvus search RPC; tested), nothing else:
+    no collection checks per call (``MilvusStore.search`` checks a collection once), no cache lookups.
+    Returns the ranking of units (chunks or documents), best first."""
+    spec = resolve(setup.model)
+    enc = spec.encoder(wb.settings)
+
+    def one(text: str) -> list[tuple[str, float]]:
+        vectors = None if enc is None else np.asarray([enc.embed_query(text)])
+        hits = wb.store.search(collection, spec, [text], setup.fetch, wb.index_config, query_vectors=vectors,
+                               settings=wb.settings, fusion=setup.fusion)[0]
+        return rerank(setup.reranker, text, hits, text_of, setup.k, wb.settings)
+    return one
+
+
 def run_setup(wb: Retriever, chunked: ChunkedDataset, setup: Setup, collection: str,
               tick: Callable[[], None] | None = None, sample: int = LATENCY_SAMPLE,
               base: Dataset | None = None) -> SetupResult:
@@ -250,21 +269,13 @@ def run_setup(wb: Retriever, chunked: ChunkedDataset, setup: Setup, collection: 
     spec = resolve(setup.model)
     ds = chunked.dataset
     base = base or ds
-    enc = spec.encoder(wb.settings)
     text_of = lambda cid: ds.doc(cid).full_text  # noqa: E731  (the passage a reranker reads)
     queries = base.judged_queries
-
-    def one(text: str) -> list[tuple[str, float]]:
-        vectors = None if enc is None else np.asarray([enc.embed_query(text)])
-        hits = wb.store.search(collection, spec, [text], setup.fetch, wb.index_config, query_vectors=vectors,
-                               settings=wb.settings, fusion=setup.fusion)[0]
-        return rerank(setup.reranker, text, hits, text_of, setup.k, wb.settings)
-
     hits = wb.store.search(collection, spec, [q.text for q in queries], setup.fetch, wb.index_config,
                            settings=wb.settings, fusion=setup.fusion)
     found = {q.id: rerank(setup.reranker, q.text, h, text_of, setup.k, wb.settings) for q, h in zip(queries, hits)}
     rankings, per_query, means = score_documents(found, chunked.parents, base.qrels, setup.k)
-    lat = time_queries(one, latency_sample(queries, sample), tick)
+    lat = time_queries(query_path(wb, setup, collection, text_of), latency_sample(queries, sample), tick)
     return SetupResult(setup, collection, rankings, per_query, means, lat.per_query, lat.p50_ms, lat.p95_ms, lat)
 
 

@@ -131,6 +131,22 @@ def _auth_probe(uri: str, token: str | None) -> str | None:
 _registered: set[Path] = set()  # this process' owner files, removed at exit
 
 
+SERVER_BLAS_THREADS = "1"  # OPENBLAS_NUM_THREADS of the embedded server unless the environment sets it
+
+
+def server_threads() -> dict[str, str]:
+    """The embedded server's BLAS threads: one, unless ``OPENBLAS_NUM_THREADS`` is set (then it is passed on).
+
+    Why: Milvus Lite scores a FLAT/COSINE search with a NumPy matrix product over every vector, and NumPy's
+    OpenBLAS runs it on every core; after each call its worker threads spin waiting for more work. On a
+    2-core machine a single query's search (SciFact, 5,183 × 384) then burned 72–86 ms of the server's CPU
+    against 15 ms with one thread, and the spinning thread took the core the next query's embedding needed
+    (benchmarks/README.md, "Issue 27: the sweep's latency sample"). One query's product is too small to
+    gain from a second thread. Not measured: what a batched search (64 queries) or an IVF index's training
+    (faiss, if it uses this OpenBLAS) loses on one thread; set ``OPENBLAS_NUM_THREADS`` to give them more."""
+    return {} if "OPENBLAS_NUM_THREADS" in os.environ else {"OPENBLAS_NUM_THREADS": SERVER_BLAS_THREADS}
+
+
 class LiteServer(Child):
     """The watchdog process running this folder's Milvus Lite server (``rag/milvus/watchdog.py``).
     At exit it is stopped only when no other process uses it; the watchdog stops it later otherwise."""
@@ -140,7 +156,7 @@ class LiteServer(Child):
         cmd = [sys.executable, str(WATCHDOG), "--data-dir", str(_store_dir(s)), "--port", str(port),
                "--owners", str(self.owners), "--grace", f"{s.milvus_idle_s:g}", "--keep", str(keep_file(s))]
         self.keep = keep_file(s)
-        super().__init__(cmd, s.path("logs", "milvus.log"), watch_parent=False, append=True)
+        super().__init__(cmd, s.path("logs", "milvus.log"), env=server_threads(), watch_parent=False, append=True)
 
     def stop_at_exit(self) -> None:
         from rag.milvus.watchdog import live_owners
