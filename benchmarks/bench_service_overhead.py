@@ -15,9 +15,8 @@ at a time so nothing queues:
 
 - **in-process, same requests**: the service's own timing of itself, a cross-check (it cannot see
   a model that runs slower inside the service than outside it, which is what the plain process is for).
-- **a variant beside it** (``--compare VAR=VALUE``; default ``WORKBENCH_SERVICE_HTTP=asgi``: searches through
-  the ASGI app instead of ``loadtests.search_protocol``; ``WORKBENCH_SERVICE_LOOP=asyncio`` compares the
-  event loops; ``''`` for none): a second service started with that variable set, timed with the lean
+- **a variant beside it** (``--compare VAR=VALUE``; default ``WORKBENCH_SERVICE_LOOP=asyncio``: the standard
+  event loop beside uvloop; ``''`` for none): a second service started with that variable set, timed with the lean
   client in the same rounds, so what a change saves is measured side by side, not across runs.
 
 **How the ratio is formed (paired rounds).** The run is many short rounds (``--block`` queries per path,
@@ -168,7 +167,7 @@ def main() -> None:
                     "every path; the ratios pair each round's blocks)")
     ap.add_argument("--idle", type=float, default=0.3, help="seconds between blocks, so the other processes' "
                     "threads go idle (0 in the smoke run: its figures are not read)")
-    ap.add_argument("--compare", default="WORKBENCH_SERVICE_HTTP=asgi",
+    ap.add_argument("--compare", default="WORKBENCH_SERVICE_LOOP=asyncio",
                     help="VAR=VALUE: a second service with this environment variable, timed beside ('' for none)")
     args = parse(ap, smoke={"n": 10, "block": 5, "idle": 0.0})
     tmp = isolated_workbench()
