@@ -15,6 +15,9 @@ at a time so nothing queues:
 
 - **in-process, same requests**: the service's own timing of itself, a cross-check (it cannot see
   a model that runs slower inside the service than outside it, which is what the plain process is for).
+- **the round trip alone** (after each model's rounds): the lean client against a tiny uvloop server in its own
+  process that answers every request at once with a real ``/search`` reply's bytes. The HTTP path's added time
+  minus this is what the service itself adds (parsing, the app, the reply); this part any HTTP service pays.
 - **a variant beside it** (``--compare VAR=VALUE``; default ``WORKBENCH_SERVICE_LOOP=asyncio``: the standard
   event loop beside uvloop; ``''`` for none): a second service started with that variable set, timed with the lean
   client in the same rounds, so what a change saves is measured side by side, not across runs.
@@ -77,6 +80,75 @@ class LeanClient:
 
     def close(self) -> None:
         self.sock.close()
+
+
+ECHO_SERVER = r"""
+import asyncio, sys
+import uvloop
+reply = sys.stdin.buffer.read()
+class Echo(asyncio.Protocol):
+    def connection_made(self, transport):
+        self.t, self.buf = transport, b""
+    def data_received(self, data):
+        self.buf += data
+        while (end := self.buf.find(b"\r\n\r\n")) >= 0:
+            head = self.buf[:end].lower()
+            n = int(head[head.index(b"content-length:") + 15:].split(b"\r\n", 1)[0])
+            if len(self.buf) < end + 4 + n:
+                return
+            self.buf = self.buf[end + 4 + n:]
+            self.t.write(reply)
+async def main():
+    server = await asyncio.get_running_loop().create_server(Echo, "127.0.0.1", 0)
+    print(server.sockets[0].getsockname()[1], flush=True)
+    await server.serve_forever()
+uvloop.run(main())
+"""
+
+
+def _raw_reply(service, body: bytes) -> bytes:
+    """One ``/search`` reply's bytes exactly as the service wrote them (status line, headers, body)."""
+    sock = socket.create_connection(tuple(service.url.removeprefix("http://").split(":")))
+    try:
+        sock.sendall(b"POST /search HTTP/1.1\r\nhost: bench\r\ncontent-type: application/json\r\n"
+                     b"content-length: %d\r\n\r\n%s" % (len(body), body))
+        buf = b""
+        while (end := buf.find(b"\r\n\r\n")) < 0:
+            buf += sock.recv(65536)
+        head = buf[:end].lower()
+        n = int(head[head.index(b"content-length:") + 15:].split(b"\r\n", 1)[0])
+        while len(buf) < end + 4 + n:
+            buf += sock.recv(65536)
+        return buf[:end + 4 + n]
+    finally:
+        sock.close()
+
+
+def echo_round_trip(reply: bytes, body: bytes, n: int) -> float:
+    """p50 ms of the lean client's POST to a server that answers at once with ``reply`` (a real ``/search``
+    reply's bytes, status line and headers included): the loopback round trip between two processes and the
+    client's own parsing, with no service behind it. What is left of the service's added time beyond this
+    is the service's own."""
+    proc = subprocess.Popen([sys.executable, "-c", ECHO_SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        proc.stdin.write(reply)
+        proc.stdin.close()
+        port = int(proc.stdout.readline())
+        client = LeanClient("127.0.0.1", port)
+        try:
+            for _i in range(20):
+                client.post("/search", body)
+            times = []
+            for _i in range(n):
+                t = time.perf_counter()
+                client.post("/search", body)
+                times.append((time.perf_counter() - t) * 1000)
+            return _p(times, 50)
+        finally:
+            client.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 def run_rounds(model: str, args, paths: list) -> list[dict[str, list[float]]]:
@@ -145,8 +217,8 @@ def print_table(args, rows: list[dict]) -> None:
     print("| model | rounds | plain process p50 (ms), rounds' min–max | HTTP p50, uvloop, lean client (ms) | "
           "**lean ÷ plain** (goal ≤ 1.15) [95 % CI] | pooled ÷ pooled | added (ms) | http.client ÷ plain [CI] | "
           f"service's own embed + search p50 (ms) | {args.compare or '-'}: lean ÷ plain [CI] | "
-          "service ÷ that variant [CI] | load |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "service ÷ that variant [CI] | round trip alone, echo (ms) | service's own added (ms) | load |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         b = r["plain_block_p50_ms"]
         print(f"| {r['model']} | {r['pairs']} | {r['here_p50_ms']} ({b['min']}–{b['max']}) | {r['lean_p50_ms']} | "
@@ -154,7 +226,8 @@ def print_table(args, rows: list[dict]) -> None:
               f"{r['lean_added_p50_ms']} | "
               f"{r['ratio_here_pairs']} [{ci(r, 'ratio_here_ci95')}] | {r['inside_p50_ms']} | "
               f"{r['ratio_other_pairs'] or '-'} [{ci(r, 'ratio_other_ci95')}] | "
-              f"{r['ratio_lean_to_other_pairs'] or '-'} [{ci(r, 'ratio_lean_to_other_ci95')}] | {r['load']} |")
+              f"{r['ratio_lean_to_other_pairs'] or '-'} [{ci(r, 'ratio_lean_to_other_ci95')}] | "
+              f"{r['echo_round_trip_p50_ms']} | {r['service_own_added_p50_ms']} | {r['load']} |")
 
 
 def main() -> None:
@@ -250,6 +323,11 @@ def main() -> None:
                     over_http(model, queries[i % len(queries)])
                 rounds = run_rounds(model, args, paths)
                 rows.append(summarise(model, args, rounds))
+                body = json.dumps({"model": model, "query": queries[0], "k": args.k}).encode()
+                raw = _raw_reply(svc, body)
+                rows[-1]["echo_round_trip_p50_ms"] = echo_round_trip(raw, body, args.n)
+                rows[-1]["service_own_added_p50_ms"] = round(rows[-1]["lean_added_p50_ms"]
+                                                              - rows[-1]["echo_round_trip_p50_ms"], 2)
                 print(json.dumps(rows[-1]), flush=True)
             conn.close()
         print_table(args, rows)
