@@ -67,16 +67,22 @@ class LeanClient:
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def post(self, path: str, body: bytes) -> tuple[int, bytes]:
+        """(status, body) of one POST."""
+        raw, head_end = self.post_raw(path, body)
+        return int(raw[9:12]), raw[head_end:]
+
+    def post_raw(self, path: str, body: bytes) -> tuple[bytes, int]:
+        """The reply's bytes as written (status line, headers, body) and where its body starts."""
         self.sock.sendall(b"POST %s HTTP/1.1\r\nhost: bench\r\ncontent-type: application/json\r\n"
                           b"content-length: %d\r\n\r\n%s" % (path.encode(), len(body), body))
         buf = b""
         while (end := buf.find(b"\r\n\r\n")) < 0:
             buf += self.sock.recv(65536)
-        head, rest = buf[:end].lower(), buf[end + 4:]
+        head = buf[:end].lower()
         n = int(head[head.index(b"content-length:") + 15:].split(b"\r\n", 1)[0])
-        while len(rest) < n:
-            rest += self.sock.recv(65536)
-        return int(head[9:12]), rest
+        while len(buf) < end + 4 + n:
+            buf += self.sock.recv(65536)
+        return buf, end + 4
 
     def close(self) -> None:
         self.sock.close()
@@ -108,20 +114,11 @@ uvloop.run(main())
 
 def _raw_reply(service, body: bytes) -> bytes:
     """One ``/search`` reply's bytes exactly as the service wrote them (status line, headers, body)."""
-    sock = socket.create_connection(tuple(service.url.removeprefix("http://").split(":")))
+    client = LeanClient(*service.url.removeprefix("http://").split(":"))
     try:
-        sock.sendall(b"POST /search HTTP/1.1\r\nhost: bench\r\ncontent-type: application/json\r\n"
-                     b"content-length: %d\r\n\r\n%s" % (len(body), body))
-        buf = b""
-        while (end := buf.find(b"\r\n\r\n")) < 0:
-            buf += sock.recv(65536)
-        head = buf[:end].lower()
-        n = int(head[head.index(b"content-length:") + 15:].split(b"\r\n", 1)[0])
-        while len(buf) < end + 4 + n:
-            buf += sock.recv(65536)
-        return buf[:end + 4 + n]
+        return client.post_raw("/search", body)[0]
     finally:
-        sock.close()
+        client.close()
 
 
 def echo_round_trip(reply: bytes, body: bytes, n: int) -> float:
