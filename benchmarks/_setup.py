@@ -66,11 +66,41 @@ def parse(ap: argparse.ArgumentParser, smoke: dict) -> argparse.Namespace:
     return args
 
 
+def cpu_steal(stat: str = "/proc/stat") -> tuple[int, int] | None:
+    """(steal, total) CPU time of all CPUs so far, in clock ticks (``/proc/stat``); None without it.
+
+    Steal is time a virtual CPU had work but the hypervisor ran someone else's. On this shared VM it, more than
+    the load average, tells a quiet run from a disturbed one: the load average counts only our own processes,
+    while a neighbour on the host can take a quarter of our CPU time (measured: 26 % during one benchmark)."""
+    try:
+        with open(stat) as f:
+            fields = [int(x) for x in f.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    return (fields[7], sum(fields)) if len(fields) == 8 else None
+
+
+def steal_pct(since: tuple[int, int] | None, now: tuple[int, int] | None = None) -> float | None:
+    """Steal as a percentage of all CPU time from ``since`` to ``now`` (``cpu_steal()`` readings; ``now`` defaults to
+    one taken here); None if unknown."""
+    now = now or cpu_steal()
+    if now is None or since is None or now[1] <= since[1]:
+        return None
+    return round(100 * (now[0] - since[0]) / (now[1] - since[1]), 1)
+
+
+_last_line = cpu_steal()
+
+
 def load_line() -> str:
-    """Machine and load, for every figure: cores, date, the 1/5/15-minute load averages."""
+    """Machine and load, for every figure: cores, date, the 1/5/15-minute load averages, and the CPU time the
+    hypervisor stole since the previous such line (or since the script started)."""
     import platform
     import time
 
+    global _last_line
     one, five, fifteen = os.getloadavg()
+    steal, _last_line = steal_pct(_last_line), cpu_steal()
     return (f"# {platform.node()}, {os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M')}, "
-            f"load average {one:.1f} / {five:.1f} / {fifteen:.1f}")
+            f"load average {one:.1f} / {five:.1f} / {fifteen:.1f}"
+            + ("" if steal is None else f", steal {steal} % of CPU time since the last line"))

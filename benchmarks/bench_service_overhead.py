@@ -30,8 +30,9 @@ beside it. Why: on a shared 2-core machine the plain p50 itself moved from 2.16 
 runs; pooled over a run, such drift lands on one side of the ratio; within a round both blocks ran a
 second apart and share it. The pooled ratios are still printed (``ratio_lean`` etc.) for comparison.
 
-Every line of output carries the load average: on a shared 2-core machine above ~2, the figures say
-more about the neighbours than about the service.
+Every line of output carries the load average (on a shared 2-core machine above ~2, the figures say
+more about the neighbours than about the service), and each model's row the share of CPU time the hypervisor
+stole during its rounds (``/proc/stat``): a neighbour on the host that the load average cannot see.
 
 Usage:
     python benchmarks/bench_service_overhead.py [--n 600] [--block 20] [--models minilm,bm25] [--dataset sample]
@@ -51,7 +52,15 @@ import sys
 import time
 
 import numpy as np
-from _setup import ROOT, cleanup, isolated_workbench, load_line, parse  # noqa: E402  (puts the project on sys.path)
+from _setup import (  # noqa: E402  (puts the project on sys.path)
+    ROOT,
+    cleanup,
+    cpu_steal,
+    isolated_workbench,
+    load_line,
+    parse,
+    steal_pct,
+)
 
 
 def _p(values: list[float], q: float) -> float:
@@ -214,8 +223,9 @@ def print_table(args, rows: list[dict]) -> None:
     print("| model | rounds | plain process p50 (ms), rounds' min–max | HTTP p50, uvloop, lean client (ms) | "
           "**lean ÷ plain** (goal ≤ 1.15) [95 % CI] | pooled ÷ pooled | added (ms) | http.client ÷ plain [CI] | "
           f"service's own embed + search p50 (ms) | {args.compare or '-'}: lean ÷ plain [CI] | "
-          "service ÷ that variant [CI] | round trip alone, echo (ms) | service's own added (ms) | load |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "service ÷ that variant [CI] | round trip alone, echo (ms) | service's own added (ms) | load | "
+          "steal (% of CPU time) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         b = r["plain_block_p50_ms"]
         print(f"| {r['model']} | {r['pairs']} | {r['here_p50_ms']} ({b['min']}–{b['max']}) | {r['lean_p50_ms']} | "
@@ -224,7 +234,8 @@ def print_table(args, rows: list[dict]) -> None:
               f"{r['ratio_here_pairs']} [{ci(r, 'ratio_here_ci95')}] | {r['inside_p50_ms']} | "
               f"{r['ratio_other_pairs'] or '-'} [{ci(r, 'ratio_other_ci95')}] | "
               f"{r['ratio_lean_to_other_pairs'] or '-'} [{ci(r, 'ratio_lean_to_other_ci95')}] | "
-              f"{r['echo_round_trip_p50_ms']} | {r['service_own_added_p50_ms']} | {r['load']} |")
+              f"{r['echo_round_trip_p50_ms']} | {r['service_own_added_p50_ms']} | {r['load']} | "
+              f"{'-' if r['steal_pct'] is None else r['steal_pct']} |")
 
 
 def main() -> None:
@@ -318,8 +329,10 @@ def main() -> None:
             for model in models:
                 for i in range(min(20, args.n)):  # warm-up (the plain process warmed up at its start)
                     over_http(model, queries[i % len(queries)])
+                stolen = cpu_steal()
                 rounds = run_rounds(model, args, paths)
                 rows.append(summarise(model, args, rounds))
+                rows[-1]["steal_pct"] = steal_pct(stolen)
                 body = json.dumps({"model": model, "query": queries[0], "k": args.k}).encode()
                 raw = _raw_reply(svc, body)
                 rows[-1]["echo_round_trip_p50_ms"] = echo_round_trip(raw, body, args.n)
