@@ -31,3 +31,19 @@ def test_steal_between_two_hand_written_readings(tmp_path):
     assert s.steal_pct(after, after) is None  # no time passed
     assert s.steal_pct(None, after) is None
     assert s.cpu_steal(str(tmp_path / "absent")) is None  # not Linux: no figure, no error
+
+
+def test_rounds_split_by_steal_into_the_quieter_half_and_the_rest():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        by_steal = importlib.import_module("bench_service_overhead").by_steal
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    # four rounds: lean ÷ plain 1.0, 1.1 in the quiet ones (steal 0 and 1 %), 1.4, 1.6 in the others (5, 20 %)
+    rounds = [{"plain": [2.0], "lean": [3.2], "steal": [20.0]}, {"plain": [2.0], "lean": [2.0], "steal": [0.0]},
+              {"plain": [2.0], "lean": [2.8], "steal": [5.0]}, {"plain": [2.0], "lean": [2.2], "steal": [1.0]}]
+    quiet, busy = by_steal(rounds)
+    assert (quiet["pairs"], quiet["median"], quiet["steal_max"]) == (2, 1.05, 1.0)
+    assert (busy["pairs"], busy["median"]) == (2, 1.5)
+    # too few rounds with a steal figure to split: none
+    assert by_steal(rounds[:3])[0]["pairs"] == 0
