@@ -68,38 +68,35 @@ def modelscope_model(name: str) -> ModelSpec:
     """``ms:ORG/NAME[@REVISION]``: parse only; the files are fetched into the ModelScope cache on first use."""
     from rag.models import modelscope
 
-    repo, _sep, revision = name[3:].strip().partition("@")
-    repo, revision = repo.strip(), revision.strip() or None
-    if repo.count("/") != 1 or not all(repo.split("/")):
-        raise ModelUnavailable(_("{model}: give ms:ORG/NAME[@REVISION], e.g. ms:BAAI/bge-small-zh-v1.5").format(
-            model=name))
-    model_id = f"ms:{repo}" + (f"@{revision}" if revision else "")
-    return ModelSpec(unique_slug("ms", repo.split("/")[1], model_id), repo, "dense", model_id,
-                     _("{repo} from ModelScope (MODELSCOPE_DOMAIN, MODELSCOPE_CACHE)").format(repo=repo),
-                     lambda s: SentenceTransformerEncoder(modelscope.fetch(repo, revision, download_progress.get()),
-                                                          embed_device(s)),
-                     lambda s: modelscope.problem(repo, revision),
-                     cost_note=N_("ModelScope model run on this machine (hardware not priced)"), key=name,
-                     folder=lambda s: modelscope.cached_folder(repo, revision), use_catalog=True)
+    return _repo_model(name, "ms", modelscope, _("{repo} from ModelScope (MODELSCOPE_DOMAIN, MODELSCOPE_CACHE)"),
+                       N_("ModelScope model run on this machine (hardware not priced)"))
 
 
 def hub_model(name: str) -> ModelSpec:
     """``hf:ORG/NAME[@REVISION]``: parse only; the files are fetched into the HF cache on first use."""
     from rag.models import hub
 
-    repo, _sep, revision = name[3:].strip().partition("@")
+    return _repo_model(name, "hf", hub, _("{repo} from the Hugging Face hub (HF_ENDPOINT, HF cache)"),
+                       N_("hub model run on this machine (hardware not priced)"))
+
+
+def _repo_model(name: str, prefix: str, source, label: str, cost_note: str) -> ModelSpec:
+    """``PREFIX:ORG/NAME[@REVISION]`` from a model hub (``source``: ``rag.models.hub`` or ``.modelscope``, each with
+    ``fetch``, ``problem`` and ``cached_folder``): a sentence-transformers model, its model card read from the
+    catalog (``use_catalog``)."""
+    repo, _sep, revision = name[len(prefix) + 1:].strip().partition("@")
     repo, revision = repo.strip(), revision.strip() or None
     if repo.count("/") != 1 or not all(repo.split("/")):
-        raise ModelUnavailable(_("{model}: give hf:ORG/NAME[@REVISION], e.g. hf:BAAI/bge-small-zh-v1.5").format(
-            model=name))
-    model_id = f"hf:{repo}" + (f"@{revision}" if revision else "")
-    return ModelSpec(unique_slug("hf", repo.split("/")[1], model_id), repo, "dense", model_id,
-                     _("{repo} from the Hugging Face hub (HF_ENDPOINT, HF cache)").format(repo=repo),
-                     lambda s: SentenceTransformerEncoder(hub.fetch(repo, revision, download_progress.get()),
+        raise ModelUnavailable(_("{model}: give {prefix}:ORG/NAME[@REVISION], e.g. {prefix}:BAAI/bge-small-zh-v1.5"
+                                 ).format(model=name, prefix=prefix))
+    model_id = f"{prefix}:{repo}" + (f"@{revision}" if revision else "")
+    return ModelSpec(unique_slug(prefix, repo.split("/")[1], model_id), repo, "dense", model_id,
+                     label.format(repo=repo),
+                     lambda s: SentenceTransformerEncoder(source.fetch(repo, revision, download_progress.get()),
                                                           embed_device(s)),
-                     lambda s: hub.problem(repo, revision),
-                     cost_note=N_("hub model run on this machine (hardware not priced)"), key=name,
-                     folder=lambda s: hub.cached_folder(repo, revision), use_catalog=True)
+                     lambda s: source.problem(repo, revision),
+                     cost_note=cost_note, key=name,
+                     folder=lambda s: source.cached_folder(repo, revision), use_catalog=True)
 
 
 # prefix -> (modality, encoder class in its module, label, query kinds, what it does); one entry per kind
