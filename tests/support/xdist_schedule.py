@@ -1,0 +1,62 @@
+"""How ``make test`` shares the suite between two pytest-xdist workers (``-n 2 --dist loadgroup``).
+
+Why not xdist's own modes: ``load`` hands out single tests, which splits a module's ordered journey
+(``tests/e2e/test_journey.py``'s test_01..test_07) and pays every module fixture (a demo run, a sweep, a
+browser) once per worker; ``loadfile`` keeps modules whole but orders them by their number of tests, so a
+module with one 90 s test (the benchmarks' smoke run) may start last and leave the other worker idle.
+
+Here a work unit is a whole module, or an ``xdist_group`` (the browser modules that share one ``streamlit run``,
+see ``tests/conftest.py``: they must meet their worker's fresh data folder, the demo first, so they are one unit),
+and the units go out longest first (LPT scheduling; that group always first), by the seconds measured for them
+below; units not listed follow in xdist's order (most tests first). A unit is never split, so module and
+package fixtures are set up once. The figures only order the queue: a wrong or missing one costs time, never a
+result.
+
+Usage (tests/conftest.py)::
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_make_scheduler(config, log):
+        from tests.support.xdist_schedule import LongestFirst
+        return LongestFirst(config, log) if config.getvalue("dist") == "loadgroup" else None
+"""
+
+from __future__ import annotations
+
+from xdist.scheduler import LoadGroupScheduling
+
+# The browser modules that share one app (tests/conftest.py marks them): always the first unit handed out, so
+# the demo's module meets its worker's fresh data folder whatever the figures below say.
+from tests.conftest import SHARED_APP_GROUP
+
+# Seconds per unit on this 2-core box, two workers (measured 2026-12-06 with --junitxml; the sum of each
+# unit's tests' setup, call and teardown). Refresh when a module's weight moves a lot.
+MEASURED_SECONDS: dict[str, float] = {
+    SHARED_APP_GROUP: 600.0,
+    "tests/e2e/test_journey.py": 155.0,
+    "tests/flows/test_demo.py": 100.0,
+    "tests/robustness/test_faults.py": 100.0,
+    "tests/benchmarks/test_smoke.py": 95.0,
+    "tests/sweep/test_setup_export.py": 60.0,
+    "tests/e2e/test_sign_in.py": 42.0,
+    "tests/flows/test_decide.py": 37.0,
+    "tests/models/test_hub_models.py": 34.0,
+}
+
+
+class LongestFirst(LoadGroupScheduling):
+    """xdist's ``loadgroup`` with a whole module as the unit of any test outside a group, longest units first.
+
+    Usage: returned by ``pytest_xdist_make_scheduler`` in tests/conftest.py for ``--dist loadgroup``."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        scope = super()._split_scope(nodeid)
+        return scope if scope != nodeid else nodeid.split("::", 1)[0]  # no group: the module
+
+    def _assign_work_unit(self, node) -> None:
+        """Hand ``node`` the shared-app group if still queued, else the heaviest unit still queued (ties and
+        unlisted units: in queue order, xdist's most-tests-first). The first unit a worker gets is the first thing
+        it runs, so the shared-app group meets a fresh data folder."""
+        order = {scope: i for i, scope in enumerate(self.workqueue)}
+        heaviest = min(self.workqueue, key=lambda s: (s != SHARED_APP_GROUP, -MEASURED_SECONDS.get(s, 0.0), order[s]))
+        self.workqueue.move_to_end(heaviest, last=False)
+        super()._assign_work_unit(node)
