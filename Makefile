@@ -44,7 +44,7 @@ run: install
 	$(VENV)/bin/streamlit run app.py --server.address 127.0.0.1 --server.headless true
 
 test: dev browser milvus-server lint
-	$(PY) -m pytest -q -n 2 --dist loadgroup
+	$(PY) -m pytest -q -n 2 --dist loadfile
 
 screenshots: dev browser
 	WORKBENCH_SCREENSHOTS=docs/screenshots $(PY) -m pytest -q tests/e2e/test_demo.py tests/e2e/test_pages_in_chinese.py tests/e2e/test_pages_chinese_browser.py

@@ -4,7 +4,7 @@ Every test process gets its own data folder (``WORKBENCH_DATA_DIR``) and a free 
 Lite (``WORKBENCH_MILVUS_PORT``), so tests never touch ``./data`` and never collide with a running
 app. The server is stopped at the end of the session.
 
-Under pytest-xdist (``make test`` runs ``-n 2 --dist loadgroup``) each worker is its own session: its own data
+Under pytest-xdist (``make test`` runs ``-n 2 --dist loadfile``) each worker is its own session: its own data
 folder, Milvus Lite, apps and servers, and ports from its own range (``free_port``), so the two workers never
 pick the same one. Whole modules go to a worker (``tests/support/xdist_schedule.py``), the browser modules that
 share one app as one unit; ``-n 0`` or ``-p no:xdist`` runs everything in this one process, as before.
@@ -26,8 +26,14 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SCIFACT = ROOT.parent / "shared" / "datasets" / "scifact"
 ARTIFACTS = ROOT / "test-artifacts"
-# the browser modules that share one ``streamlit run`` (``shared_app``, tests/e2e/conftest.py): one xdist unit
+# The browser modules that share one ``streamlit run`` (``shared_app``, tests/e2e/conftest.py): under pytest-xdist
+# one unit, in one worker, the first thing it runs (tests/support/xdist_schedule.py). xdist's scheduler sees only
+# test ids, so they are named here; collection fails, saying so, when a module's use of ``shared_app`` and this
+# list disagree.
 SHARED_APP_GROUP = "e2e-shared-app"
+SHARED_APP_MODULES = frozenset(f"tests/e2e/{m}.py" for m in (
+    "test_demo", "test_audio_journey", "test_chinese_journey", "test_decide_journey", "test_hostile_upload",
+    "test_images_journey", "test_pages_chinese_browser", "test_pages_in_chinese", "test_two_users"))
 
 _DATA = Path(tempfile.mkdtemp(prefix="wb-test-"))
 
@@ -77,11 +83,10 @@ for var in ("MILVUS_URI", "MILVUS_TOKEN", "OPENAI_API_KEY", "OPENAI_BASE_URL", "
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: end-to-end or heavy tests (still run in CI)")
-    config.addinivalue_line("markers", "xdist_group(name): tests pytest-xdist runs in one worker, in order")
     if getattr(config.option, "dist", "no") == "load":
         # ``-n 2`` alone means xdist's per-test "load", which would split a module's ordered journey and pay its
         # module fixtures once per worker: whole modules it is (tests/support/xdist_schedule.py)
-        config.option.dist = "loadgroup"
+        config.option.dist = "loadfile"
     if getattr(config.option, "dist", "no") != "no" and not WORKER:
         # xdist's controller, before any worker starts: test-artifacts/ emptied once for the run (each worker
         # then writes into its own test-artifacts/gwN/, tests/e2e/conftest.py)
@@ -90,15 +95,15 @@ def pytest_configure(config):
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
-    """Whole modules (and the shared-app group) per worker, longest first (tests/support/xdist_schedule.py)."""
-    if config.getvalue("dist") != "loadgroup":
+    """Whole modules (the shared-app modules as one unit) per worker, longest first, for ``--dist loadfile``
+    (tests/support/xdist_schedule.py)."""
+    if config.getvalue("dist") != "loadfile":
         return None
     from tests.support.xdist_schedule import LongestFirst
 
     return LongestFirst(config, log)
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's worker reads the xdist_group marks
 def pytest_collection_modifyitems(session, config, items):
     """The demo's browser journey first, then the other browser journeys, on the session's fresh data folder, as
     a new user meets the app: the demo's journey asserts that it builds the sample's collections ("built 31
@@ -106,15 +111,20 @@ def pytest_collection_modifyitems(session, config, items):
     ``tests/e2e`` sorted first by name; the package folders now sort around it, and other journeys sort before
     the demo's.) Relative order is kept otherwise.
 
-    The tests that use the shared app (``shared_app``) form one xdist group, so under ``make test`` they run in
-    one worker, in this order, the first unit it runs (tests/support/xdist_schedule.py)."""
+    Under ``make test`` the modules that use the shared app run in one worker, in this order, the first unit it
+    runs (tests/support/xdist_schedule.py): they must be the ones ``SHARED_APP_MODULES`` names."""
     def rank(item) -> int:
         path = str(item.path)
         return 0 if path.endswith("/tests/e2e/test_demo.py") else 1 if "/tests/e2e/" in path else 2
     items.sort(key=rank)
+    modules: dict[str, bool] = {}
     for item in items:
-        if "shared_app" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group(SHARED_APP_GROUP))
+        module = item.nodeid.split("::", 1)[0]
+        modules[module] = modules.get(module, False) or "shared_app" in getattr(item, "fixturenames", ())
+    wrong = sorted(m for m, shares in modules.items() if shares != (m in SHARED_APP_MODULES))
+    if wrong:
+        raise pytest.UsageError(f"{', '.join(wrong)}: uses shared_app but is not in SHARED_APP_MODULES, or the "
+                                "other way round (tests/conftest.py): pytest-xdist must run those modules as one unit")
 
 
 @pytest.fixture(scope="session")

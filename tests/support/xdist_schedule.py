@@ -1,32 +1,32 @@
-"""How ``make test`` shares the suite between two pytest-xdist workers (``-n 2 --dist loadgroup``).
+"""How ``make test`` shares the suite between two pytest-xdist workers (``-n 2 --dist loadfile``).
 
 Why not xdist's own modes: ``load`` hands out single tests, which splits a module's ordered journey
 (``tests/e2e/test_journey.py``'s test_01..test_07) and pays every module fixture (a demo run, a sweep, a
 browser) once per worker; ``loadfile`` keeps modules whole but orders them by their number of tests, so a
-module with one 90 s test (the benchmarks' smoke run) may start last and leave the other worker idle.
+module with one 90 s test (the benchmarks' smoke run) may start last and leave the other worker idle, and it
+would split the browser modules that share one app; ``loadgroup`` could keep those together, but pytest-xdist
+3.8 marks a group by rewriting ``item._nodeid``, which pytest 9 no longer reads, so its groups never form.
 
-Here a work unit is a whole module, or an ``xdist_group`` (the browser modules that share one ``streamlit run``,
-see ``tests/conftest.py``: they must meet their worker's fresh data folder, the demo first, so they are one unit),
-and the units go out longest first (LPT scheduling; that group always first), by the seconds measured for them
-below; units not listed follow in xdist's order (most tests first). A unit is never split, so module and
-package fixtures are set up once. The figures only order the queue: a wrong or missing one costs time, never a
-result.
+Here a work unit is a whole module, or the browser modules that share one ``streamlit run``
+(``SHARED_APP_MODULES`` in tests/conftest.py: they must meet their worker's fresh data folder, the demo first, so
+they are one unit, always the first handed out), and the units go out longest first (LPT scheduling), by the
+seconds measured for them below; units not listed follow in xdist's order (most tests first). A unit is never
+split, so module and package fixtures are set up once. The figures only order the queue: a wrong or missing one
+costs time, never a result.
 
 Usage (tests/conftest.py)::
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_make_scheduler(config, log):
         from tests.support.xdist_schedule import LongestFirst
-        return LongestFirst(config, log) if config.getvalue("dist") == "loadgroup" else None
+        return LongestFirst(config, log) if config.getvalue("dist") == "loadfile" else None
 """
 
 from __future__ import annotations
 
-from xdist.scheduler import LoadGroupScheduling
+from xdist.scheduler import LoadScopeScheduling
 
-# The browser modules that share one app (tests/conftest.py marks them): always the first unit handed out, so
-# the demo's module meets its worker's fresh data folder whatever the figures below say.
-from tests.conftest import SHARED_APP_GROUP
+from tests.conftest import SHARED_APP_GROUP, SHARED_APP_MODULES
 
 # Seconds per unit on this 2-core box, two workers (measured 2026-12-06 with --junitxml; the sum of each
 # unit's tests' setup, call and teardown). Refresh when a module's weight moves a lot.
@@ -43,14 +43,14 @@ MEASURED_SECONDS: dict[str, float] = {
 }
 
 
-class LongestFirst(LoadGroupScheduling):
-    """xdist's ``loadgroup`` with a whole module as the unit of any test outside a group, longest units first.
+class LongestFirst(LoadScopeScheduling):
+    """xdist's ``loadfile`` with the shared-app modules as one unit, longest units first.
 
-    Usage: returned by ``pytest_xdist_make_scheduler`` in tests/conftest.py for ``--dist loadgroup``."""
+    Usage: returned by ``pytest_xdist_make_scheduler`` in tests/conftest.py for ``--dist loadfile``."""
 
     def _split_scope(self, nodeid: str) -> str:
-        scope = super()._split_scope(nodeid)
-        return scope if scope != nodeid else nodeid.split("::", 1)[0]  # no group: the module
+        module = nodeid.split("::", 1)[0]
+        return SHARED_APP_GROUP if module in SHARED_APP_MODULES else module
 
     def _assign_work_unit(self, node) -> None:
         """Hand ``node`` the shared-app group if still queued, else the heaviest unit still queued (ties and
