@@ -28,18 +28,30 @@ from xdist.scheduler import LoadScopeScheduling
 
 from tests.conftest import SHARED_APP_GROUP, SHARED_APP_MODULES
 
-# Seconds per unit on this 2-core box, two workers (measured 2026-12-06 with --junitxml; the sum of each
-# unit's tests' setup, call and teardown). Refresh when a module's weight moves a lot.
+# Seconds per unit on this 2-core box under two workers (2026-12-06 22:24, the sum of each unit's tests' setup,
+# call and teardown, from the run's reports), the heaviest ~20; refresh when a module's weight moves a lot.
 MEASURED_SECONDS: dict[str, float] = {
-    SHARED_APP_GROUP: 600.0,
-    "tests/e2e/test_journey.py": 155.0,
-    "tests/flows/test_demo.py": 100.0,
-    "tests/robustness/test_faults.py": 100.0,
-    "tests/benchmarks/test_smoke.py": 95.0,
-    "tests/sweep/test_setup_export.py": 60.0,
-    "tests/e2e/test_sign_in.py": 42.0,
-    "tests/flows/test_decide.py": 37.0,
-    "tests/models/test_hub_models.py": 34.0,
+    SHARED_APP_GROUP: 500.0,
+    "tests/e2e/test_journey.py": 160.0,
+    "tests/robustness/test_faults.py": 121.0,
+    "tests/flows/test_demo.py": 119.0,
+    "tests/benchmarks/test_smoke.py": 99.0,
+    "tests/sweep/test_setup_export.py": 86.0,
+    "tests/load/test_loadtest_runner.py": 61.0,
+    "tests/flows/test_decide.py": 50.0,
+    "tests/cli/test_cli.py": 41.0,
+    "tests/e2e/test_sign_in.py": 40.0,
+    "tests/sweep/test_sweep.py": 38.0,
+    "tests/models/test_hub_models.py": 35.0,
+    "tests/retrieval/test_images_retrieval.py": 33.0,
+    "tests/cli/test_cli_smoke.py": 31.0,
+    "tests/cli/test_chinese_cli.py": 30.0,
+    "tests/load/test_loadtest_distributed.py": 27.0,
+    "tests/models/test_custom_models.py": 26.0,
+    "tests/milvus/test_milvus_server_real.py": 25.0,
+    "tests/robustness/test_robustness_doors.py": 24.0,
+    "tests/milvus/test_milvus_server.py": 22.0,
+    "tests/pages/test_page_decide.py": 21.0,
 }
 
 
