@@ -2,7 +2,9 @@
 #   make run    installs what the app needs (requirements.txt, pinned) into .venv, plus the `workbench`
 #               command (pip install -e .), and launches the app on http://127.0.0.1:8501
 #   make test   adds the test and lint tools (requirements-dev.txt), Chromium for the browser tests and a
-#               real Milvus 2.3.5 standalone server in .venv-milvus, and runs the whole suite
+#               real Milvus 2.3.5 standalone server in .venv-milvus, and runs the whole suite in two
+#               pytest-xdist workers: whole modules per worker, longest first (tests/support/xdist_schedule.py);
+#               `.venv/bin/python -m pytest -q` alone runs it in one process
 #   make screenshots   refreshes the README's pictures in docs/screenshots/ (tests write elsewhere)
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -42,7 +44,7 @@ run: install
 	$(VENV)/bin/streamlit run app.py --server.address 127.0.0.1 --server.headless true
 
 test: dev browser milvus-server lint
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2 --dist loadfile
 
 screenshots: dev browser
 	WORKBENCH_SCREENSHOTS=docs/screenshots $(PY) -m pytest -q tests/e2e/test_demo.py tests/e2e/test_pages_in_chinese.py tests/e2e/test_pages_chinese_browser.py

@@ -3,13 +3,21 @@
 Every test process gets its own data folder (``WORKBENCH_DATA_DIR``) and a free port for Milvus
 Lite (``WORKBENCH_MILVUS_PORT``), so tests never touch ``./data`` and never collide with a running
 app. The server is stopped at the end of the session.
+
+Under pytest-xdist (``make test`` runs ``-n 2 --dist loadfile``) each worker is its own session: its own data
+folder, Milvus Lite, apps and servers, and ports from its own range (``free_port``), so the two workers never
+pick the same one. Whole modules go to a worker (``tests/support/xdist_schedule.py``), the browser modules that
+share one app as one unit; ``-n 0`` or ``-p no:xdist`` runs everything in this one process, as before.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
+import random
 import shutil
 import socket
+import sys
 import tempfile
 from pathlib import Path
 
@@ -17,11 +25,50 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SCIFACT = ROOT.parent / "shared" / "datasets" / "scifact"
+ARTIFACTS = ROOT / "test-artifacts"
+# The browser modules that share one ``streamlit run`` (``shared_app``, tests/e2e/conftest.py): under pytest-xdist
+# one unit, in one worker, the first thing it runs (tests/support/xdist_schedule.py). xdist's scheduler sees only
+# test ids, so they are named here; collection fails, saying so, when a module's use of ``shared_app`` and this
+# list disagree.
+SHARED_APP_GROUP = "e2e-shared-app"
+SHARED_APP_MODULES = frozenset(f"tests/e2e/{m}.py" for m in (
+    "test_demo", "test_audio_journey", "test_chinese_journey", "test_decide_journey", "test_hostile_upload",
+    "test_images_journey", "test_pages_chinese_browser", "test_pages_in_chinese", "test_two_users"))
 
 _DATA = Path(tempfile.mkdtemp(prefix="wb-test-"))
 
+# "gw0", "gw1", ... in a pytest-xdist worker; "" in a plain run, in xdist's controller, and in a script a test
+# starts that imports this file (it inherits the variable, not the plugin)
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "") if "xdist" in sys.modules else ""
+
+
+def _port_range() -> range | None:
+    """A pytest-xdist worker's own ports, below Linux's ephemeral range (32768-60999), so neither the other worker
+    nor an outgoing connection is handed one of them: worker gwN takes 10000+2000*N to 11999+2000*N, up to gw10;
+    any other process lets the OS pick (``bind(0)``), as before. A port picked here may be bound only minutes
+    later (the session's Milvus Lite starts with the first test that needs it); with the OS picking for both
+    workers, the other worker could be handed it in between."""
+    n = int(WORKER[2:]) if WORKER.startswith("gw") and WORKER[2:].isdigit() else None
+    return range(10000 + 2000 * n, 12000 + 2000 * n) if n is not None and n <= 10 else None
+
+
+# the range in a random order, so two ports handed out in a row are not neighbours (a server that also binds
+# its port + 1 would meet the next one)
+_PORTS = random.sample(_port_range(), 2000) if _port_range() else []
+_NEXT_PORT = itertools.cycle(_PORTS)
+
 
 def free_port() -> int:
+    """A port on 127.0.0.1 nothing listens on; in an xdist worker from its own range (never the same one twice in
+    a session unless all 2000 were handed out)."""
+    for _ in range(len(_PORTS)):
+        port = next(_NEXT_PORT)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -36,6 +83,25 @@ for var in ("MILVUS_URI", "MILVUS_TOKEN", "OPENAI_API_KEY", "OPENAI_BASE_URL", "
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: end-to-end or heavy tests (still run in CI)")
+    if getattr(config.option, "dist", "no") == "load":
+        # ``-n 2`` alone means xdist's per-test "load", which would split a module's ordered journey and pay its
+        # module fixtures once per worker: whole modules it is (tests/support/xdist_schedule.py)
+        config.option.dist = "loadfile"
+    if getattr(config.option, "dist", "no") != "no" and not WORKER:
+        # xdist's controller, before any worker starts: test-artifacts/ emptied once for the run (each worker
+        # then writes into its own test-artifacts/gwN/, tests/e2e/conftest.py)
+        shutil.rmtree(ARTIFACTS, ignore_errors=True)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """Whole modules (the shared-app modules as one unit) per worker, longest first, for ``--dist loadfile``
+    (tests/support/xdist_schedule.py)."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from tests.support.xdist_schedule import LongestFirst
+
+    return LongestFirst(config, log)
 
 
 def pytest_collection_modifyitems(session, config, items):
@@ -43,11 +109,22 @@ def pytest_collection_modifyitems(session, config, items):
     a new user meets the app: the demo's journey asserts that it builds the sample's collections ("built 31
     documents"), which it only does before any other test has built them. (When the tests sat in one folder,
     ``tests/e2e`` sorted first by name; the package folders now sort around it, and other journeys sort before
-    the demo's.) Relative order is kept otherwise."""
+    the demo's.) Relative order is kept otherwise.
+
+    Under ``make test`` the modules that use the shared app run in one worker, in this order, the first unit it
+    runs (tests/support/xdist_schedule.py): they must be the ones ``SHARED_APP_MODULES`` names."""
     def rank(item) -> int:
         path = str(item.path)
         return 0 if path.endswith("/tests/e2e/test_demo.py") else 1 if "/tests/e2e/" in path else 2
     items.sort(key=rank)
+    modules: dict[str, bool] = {}
+    for item in items:
+        module = item.nodeid.split("::", 1)[0]
+        modules[module] = modules.get(module, False) or "shared_app" in getattr(item, "fixturenames", ())
+    wrong = sorted(m for m, shares in modules.items() if shares != (m in SHARED_APP_MODULES))
+    if wrong:
+        raise pytest.UsageError(f"{', '.join(wrong)}: uses shared_app but is not in SHARED_APP_MODULES, or the "
+                                "other way round (tests/conftest.py): pytest-xdist must run those modules as one unit")
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,8 @@
   reuses the session's Milvus Lite server), its output in ``<data>/logs/streamlit-e2e.log``; its process
   group is killed at the end.
 - ``browser`` / ``st_page``: one Chromium and one page (a ``StreamlitPage``) per module, so a journey keeps
-  its Streamlit session across steps. Screenshots and downloads go to ``test-artifacts/`` (git-ignored).
+  its Streamlit session across steps. Screenshots and downloads go to ``test-artifacts/`` (git-ignored; a
+  pytest-xdist worker gwN writes into ``test-artifacts/gwN/``).
 
 Every browser test is skipped, with the reason, when /usr/bin/chromium is absent (``scripts/install_browser.sh``
 installs it); CI has it.
@@ -30,11 +31,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, free_port
+from tests.conftest import ARTIFACTS as ALL_ARTIFACTS
+from tests.conftest import ROOT, WORKER, free_port
 from tests.e2e.streamlit_page import StreamlitPage
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = ROOT / "test-artifacts"
+# this process's screenshots and downloads: test-artifacts/, or test-artifacts/gwN/ in pytest-xdist worker gwN
+# (two workers' downloads of the same file name, a report.html, must not overwrite each other)
+ARTIFACTS = ALL_ARTIFACTS / WORKER if WORKER else ALL_ARTIFACTS
 LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                "--disable-component-update"]
 
@@ -68,7 +72,8 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture(scope="session")
 def artifacts() -> Path:
-    """test-artifacts/, emptied once per session so every file in it comes from this run."""
+    """test-artifacts/, emptied once per session so every file in it comes from this run (under xdist: the
+    controller empties it before the workers start, each worker writes into its own test-artifacts/gwN/)."""
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
     (ARTIFACTS / "downloads").mkdir(parents=True)
     return ARTIFACTS

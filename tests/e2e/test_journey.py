@@ -143,8 +143,10 @@ def test_04_rag_quality_offline_then_with_the_test_llm(st_page, e2e_llm, e2e_sid
     # A key typed into the sidebar (memory only) replaces the one the app started with.
     sidebar = p.page.locator('[data-testid="stSidebar"]')
     sidebar.get_by_text("API key and endpoint").click()
-    p.field("OpenAI API key", sidebar).fill(e2e_sidebar_secret)
-    p.field("Base URL (Ollama, vLLM, …)", sidebar).fill(e2e_llm.base_url)
+    # each field committed (Enter) and its rerun over before the click: a click into a blur's rerun is lost
+    p.fill("OpenAI API key", e2e_sidebar_secret, within=sidebar)
+    p.fill("Base URL (Ollama, vLLM, …)", e2e_llm.base_url, within=sidebar)
+    p.wait_idle(settle=0.2, start=0)
     sidebar.get_by_role("button", name="Use these", exact=True).click()
     p.wait_idle()
     assert f"LLM: OpenAI-compatible API at {e2e_llm.base_url}" in sidebar.inner_text()

@@ -59,7 +59,10 @@ def test_a_typed_key_is_that_sessions_only(two, e2e_llm, e2e_secret, e2e_sidebar
     a, b = two
     sidebar = a.page.locator(SIDEBAR)
     sidebar.get_by_text("API key and endpoint").click()
-    a.field("OpenAI API key", sidebar).fill(e2e_sidebar_secret)
+    # typed and committed (Enter) first, its rerun over, then the click: a click that lands in the rerun a
+    # field's blur starts is lost (seen under two pytest-xdist workers: the key never applied)
+    a.fill("OpenAI API key", e2e_sidebar_secret, within=sidebar)
+    a.wait_idle(settle=0.2, start=0)
     sidebar.get_by_role("button", name="Use these", exact=True).click()
     a.wait_idle()
     sidebar.get_by_text("(this session's key)").wait_for()
