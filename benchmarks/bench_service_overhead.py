@@ -228,10 +228,10 @@ def by_steal(rounds: list[dict[str, list[float]]]) -> tuple[dict, dict]:
     process hand-offs (HTTP: client, service, Milvus) loses more to it than the plain process does; the two halves
     side by side show how much of a run's ratio is the host. The headline stays the ratio over every round."""
     timed = sorted((r for r in rounds if r.get("steal")), key=lambda r: r["steal"][0])
-    if len(timed) < 4:
+    half = len(timed) // 2
+    if len(timed) < 4 or timed[half - 1]["steal"][0] == timed[-1]["steal"][0]:  # too few, or no quieter half
         empty = {"median": None, "ci95": None, "pairs": 0}
         return empty, empty
-    half = len(timed) // 2
     quiet = paired(timed[:half], "lean") | {"steal_max": timed[half - 1]["steal"][0]}
     return quiet, paired(timed[half:], "lean")
 

@@ -47,3 +47,5 @@ def test_rounds_split_by_steal_into_the_quieter_half_and_the_rest():
     assert (busy["pairs"], busy["median"]) == (2, 1.5)
     # too few rounds with a steal figure to split: none
     assert by_steal(rounds[:3])[0]["pairs"] == 0
+    # every round alike (the host stole nothing): no quieter half to show
+    assert by_steal([r | {"steal": [0.0]} for r in rounds])[0]["pairs"] == 0
