@@ -11,6 +11,11 @@ validation error keeps FastAPI's exact status and message. Errors the search its
 (unknown model 404, a model or Milvus failure) are ``HTTPException``s answered here as FastAPI's own
 handler would: ``{"detail": ...}`` with the same status and headers, serialised the same way.
 
+In the service process, ``loadtests.search_protocol`` answers most valid searches before the ASGI
+layer (through ``answer`` / ``answer_now`` below, the same bytes); this app still serves those it
+hands on (a pipelined request, ``Connection: close``, HTTP/1.0) and every ASGI server (tests'
+``TestClient``, ``WORKBENCH_SERVICE_HTTP=asgi``).
+
 Usage:
     app = FastSearch(create_fastapi_app(state), state)   # what uvicorn serves (``loadtests.service``)
 """
@@ -54,6 +59,42 @@ def error_body(detail) -> bytes:
                       separators=(",", ":")).encode("utf-8")
 
 
+def _ok(reply: dict) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    out = orjson.dumps(reply, option=orjson.OPT_SERIALIZE_NUMPY)
+    return 200, _JSON + [(b"content-length", b"%d" % len(out))], out
+
+
+def _failed(e: Exception) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """A search's error as FastAPI would answer it: an ``HTTPException`` as its own handler does, anything
+    else as Starlette's ServerErrorMiddleware (a plain 500, the traceback to the log)."""
+    if isinstance(e, HTTPException):
+        out, status = error_body(e.detail), e.status_code
+        headers = _JSON + [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (e.headers or {}).items()]
+    else:
+        _log.error("POST /search failed", exc_info=e)
+        out, status, headers = b"Internal Server Error", 500, [(b"content-type", b"text/plain; charset=utf-8")]
+    return status, headers + [(b"content-length", b"%d" % len(out))], out
+
+
+async def answer(state, parsed: tuple[str, str, int],
+                 counted: bool = False) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """(status, headers with content-length, body) for a checked search: what this module and
+    ``loadtests.search_protocol`` write, the same bytes either way (``counted``: see
+    ``ServiceState.retrieve``)."""
+    try:
+        return _ok(await state.search_query(*parsed, counted=counted))
+    except Exception as e:
+        return _failed(e)
+
+
+def answer_now(state, lm, parsed: tuple[str, str, int]) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """``answer`` for a request searched here and now on the event loop (``ServiceState.search_now``)."""
+    try:
+        return _ok(state.search_now(lm, parsed[1], parsed[2]))
+    except Exception as e:
+        return _failed(e)
+
+
 class FastSearch:
     """ASGI app: ``POST /search`` answered here when the body is valid, everything else by ``app``."""
 
@@ -76,17 +117,8 @@ class FastSearch:
         parsed = parse_search(body, content_type)
         if parsed is None:
             return await self.app(scope, _replay(body, receive), send)
-        try:
-            out = orjson.dumps(await self.state.search_query(*parsed), option=orjson.OPT_SERIALIZE_NUMPY)
-            status, headers = 200, _JSON
-        except HTTPException as e:
-            out, status = error_body(e.detail), e.status_code
-            headers = _JSON + [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (e.headers or {}).items()]
-        except Exception:  # as Starlette's ServerErrorMiddleware: a plain 500, the traceback to the log
-            _log.exception("POST /search failed")
-            out, status, headers = b"Internal Server Error", 500, [(b"content-type", b"text/plain; charset=utf-8")]
-        await send({"type": "http.response.start", "status": status,
-                    "headers": headers + [(b"content-length", b"%d" % len(out))]})
+        status, headers, out = await answer(self.state, parsed)
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": out})
         return None
 

@@ -189,9 +189,13 @@ class TimingBook:
         self._data: dict[tuple[str, str, str], deque] = {}
 
     def add(self, endpoint: str, model: str, timings: dict[str, float]) -> None:
+        data = self._data
         with self._lock:
             for stage, ms in timings.items():
-                self._data.setdefault((endpoint, model, stage), deque(maxlen=self.window)).append(ms)
+                series = data.get((endpoint, model, stage))
+                if series is None:  # (not setdefault: that builds a deque on every call, once per request and stage)
+                    series = data[(endpoint, model, stage)] = deque(maxlen=self.window)
+                series.append(ms)
 
     def reset(self) -> None:
         with self._lock:

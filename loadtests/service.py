@@ -46,6 +46,7 @@ from fastapi.responses import JSONResponse, Response
 
 from loadtests.batcher import DEFAULT_MAX_BATCH, DEFAULT_WINDOW_MS
 from loadtests.fast_search import FastSearch
+from loadtests.search_protocol import search_protocol
 from loadtests.service_state import (
     RagRequest,
     SearchRequest,
@@ -59,7 +60,8 @@ from rag.i18n import _
 def create_app(state: ServiceState, on_shutdown=None) -> FastSearch:
     """The service's ASGI app over a loaded state (tests pass their own; ``main`` builds one from flags):
     ``POST /search`` with a valid body is answered by ``loadtests.fast_search``, everything else
-    (and every invalid search) by the FastAPI app.
+    (and every invalid search) by the FastAPI app. In the service process most valid searches never
+    reach it: ``loadtests.search_protocol`` answers them in uvicorn's protocol, with the same bytes.
 
     ``on_shutdown`` runs when uvicorn stops gracefully: it re-raises SIGTERM after shutdown, so
     ``atexit`` handlers never run and cleanup has to happen here.
@@ -219,12 +221,15 @@ def main(argv: list[str] | None = None) -> int:
     app = create_app(state, on_shutdown=stop_all)
     # keep-alive 75 s (uvicorn's 5 s default drops idle connections that Locust users with a think time
     # reuse, and geventhttpclient does not retry a POST on a closed connection)
-    # http="httptools": uvicorn's C parser (pinned), not the pure-Python h11 it falls back to without it
     # loop: uvloop unless WORKBENCH_SERVICE_LOOP=asyncio (rag.processes.event_loop_choice; the overhead benchmark
     # times both side by side)
     # proxy_headers=False: no X-Forwarded-* rewriting per request (the service binds 127.0.0.1; nothing reads it).
+    # http: uvicorn's C parser (httptools, pinned; not the pure-Python h11) with valid POST /search requests
+    # answered in the protocol (loadtests.search_protocol); WORKBENCH_SERVICE_HTTP=asgi serves them through the
+    # ASGI app (the overhead benchmark times both side by side)
+    http = "httptools" if os.environ.get("WORKBENCH_SERVICE_HTTP") == "asgi" else search_protocol(state)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, timeout_keep_alive=75,
-                                           http="httptools", loop=event_loop_choice("WORKBENCH_SERVICE_LOOP"),
+                                           http=http, loop=event_loop_choice("WORKBENCH_SERVICE_LOOP"),
                                            proxy_headers=False))
     server.run(sockets=[sock])
     return 0

@@ -175,6 +175,7 @@ class ServiceState:
         if self.generator_error:
             log(_("warning: /rag disabled: {error}").format(error=self.generator_error))
         self.timings = TimingBook()
+        self._titles = {d.id: d.title for d in self.dataset.documents}  # a search reply's titles
         self.started = time.time()
         self._in_flight = 0  # /search and /rag requests retrieving now (``retrieve``), counted on the loop
 
@@ -182,13 +183,25 @@ class ServiceState:
     def model(self, name: str) -> LoadedModel:
         from rag.models.registry import model_key
 
-        lm = self.models.get(model_key(name))
+        lm = self.models.get(name) or self.models.get(model_key(name))
         if lm is None:
             raise HTTPException(404, _("unknown model '{name}'; known: {known}").format(
                 name=name, known=", ".join(self.models)))
         return lm
 
-    async def retrieve(self, lm: LoadedModel, query: str, k: int) -> tuple[list[tuple[str, float]], dict]:
+    def may_search_on_loop(self, lm: LoadedModel) -> bool:
+        """Whether a search of this model can run on the event loop: BM25 (nothing to encode, no batcher,
+        no model thread), unless ``WORKBENCH_SERVICE_SEARCH_ON=threads``. It does when it is the only
+        request in flight (``search_on_loop_now``)."""
+        return lm.encoder is None and lm.batcher is None and lm.executor is None and SEARCH_ON in ("auto", "loop")
+
+    def search_on_loop_now(self, lm: LoadedModel) -> bool:
+        """``may_search_on_loop`` and nothing else in flight (or ``WORKBENCH_SERVICE_SEARCH_ON=loop``), the
+        request itself already counted in ``_in_flight``."""
+        return self.may_search_on_loop(lm) and (SEARCH_ON == "loop" or self._in_flight == 1)
+
+    async def retrieve(self, lm: LoadedModel, query: str, k: int,
+                       counted: bool = False) -> tuple[list[tuple[str, float]], dict]:
         """Hits and timings (wait, batch size, embed, Milvus search): batched with other requests for
         the same model, or alone on the model's thread (``--no-batching``), or (BM25, nothing to encode)
         on the event loop when it is the only request in flight, else in worker threads.
@@ -197,8 +210,11 @@ class ServiceState:
         0.25-0.35 ms here (two thread wake-ups), a sixth of the query. Why only alone: on the loop the
         searches of concurrent users would run one after another, where threads overlap one's Python
         with another's wait for Milvus. ``sleep(0)`` first lets requests that arrived with this one
-        register, so a burst is seen as one and goes to the threads."""
-        self._in_flight += 1
+        register, so a burst is seen as one and goes to the threads. ``counted``: the caller counted
+        this request in ``_in_flight`` when it arrived (``loadtests.search_protocol``), so a burst is
+        already seen and there is nothing to wait for; it is uncounted here when done either way."""
+        if not counted:
+            self._in_flight += 1
         try:
             if lm.batcher is not None:
                 return await lm.batcher.submit(query, k)
@@ -206,9 +222,9 @@ class ServiceState:
             if lm.executor is not None:  # the model's own thread (one OpenMP team), never the shared pool
                 r = (await asyncio.get_running_loop().run_in_executor(lm.executor, work))[0]
             else:
-                if SEARCH_ON == "auto":
+                if SEARCH_ON == "auto" and not counted:
                     await asyncio.sleep(0)
-                if lm.encoder is None and (SEARCH_ON == "loop" or SEARCH_ON == "auto" and self._in_flight == 1):
+                if self.search_on_loop_now(lm):
                     r = work()[0]
                 else:  # searched in parallel worker threads
                     from anyio import to_thread
@@ -216,23 +232,32 @@ class ServiceState:
                     r = (await to_thread.run_sync(work))[0]
         finally:
             self._in_flight -= 1
-        if isinstance(r, BaseException):
-            raise r
-        hits, timings = r
-        return hits, {"wait_ms": timings.pop("wait_ms"), "batch_size": 1, **timings}
+        return _one(r)
 
     async def search(self, req: SearchRequest) -> dict:
         return await self.search_query(req.model, req.query, req.k)
 
-    async def search_query(self, model: str, query: str, k: int) -> dict:
+    async def search_query(self, model: str, query: str, k: int, counted: bool = False) -> dict:
         """``search`` with the request's fields already checked (``loadtests.fast_search``'s hot path)."""
         lm = self.model(model)
         t = time.perf_counter()
-        hits, timings = await self.retrieve(lm, query, k)
+        hits, timings = await self.retrieve(lm, query, k, counted)
+        return self._searched(lm, k, hits, timings, t)
+
+    def search_now(self, lm: LoadedModel, query: str, k: int) -> dict:
+        """The search of one request alone in flight, run here and now on the event loop (what
+        ``search_query`` does for it, without a task: ``loadtests.search_protocol``); the caller counted
+        it in ``_in_flight`` and uncounts it."""
+        t = time.perf_counter()
+        hits, timings = _one(encode_and_search(self.store, lm, [(query, k)], self.info.uri)[0])
+        return self._searched(lm, k, hits, timings, t)
+
+    def _searched(self, lm: LoadedModel, k: int, hits: list, timings: dict, t: float) -> dict:
         timings["server_ms"] = (time.perf_counter() - t) * 1000
         self.timings.add("search", lm.key, timings)
+        title = self._titles.get
         return {"model": lm.key, "k": k, "timings": _rounded(timings),
-                "hits": [{"id": d, "title": self._title(d), "score": round(s, 6)} for d, s in hits]}
+                "hits": [{"id": d, "title": title(d, ""), "score": round(s, 6)} for d, s in hits]}
 
     async def rag(self, req: RagRequest) -> dict:
         """Retrieve (batched, like /search), then await the generator (LLM calls are async)."""
@@ -257,12 +282,6 @@ class ServiceState:
         return {"model": lm.key, "k": req.k, "answer": answer.text, "contexts": contexts,
                 "generator": self.cfg.generator, "timings": _rounded(timings)}
 
-    def _title(self, doc_id: str) -> str:
-        try:
-            return self.dataset.doc(doc_id).title
-        except KeyError:
-            return ""
-
     def _doc(self, doc_id: str) -> dict:
         try:
             d = self.dataset.doc(doc_id)
@@ -286,6 +305,15 @@ class ServiceState:
 
 def _rounded(timings: dict[str, float]) -> dict[str, float]:
     return {k: round(v, 3) for k, v in timings.items()}
+
+
+def _one(r) -> tuple[list[tuple[str, float]], dict]:
+    """One request's ``(hits, timings)`` from ``encode_and_search``'s list (its error raised), the
+    timings as a reply lists them: wait, batch size, embed, search."""
+    if isinstance(r, BaseException):
+        raise r
+    hits, timings = r
+    return hits, {"wait_ms": timings.pop("wait_ms"), "batch_size": 1, **timings}
 
 
 def milvus_guard(state: ServiceState, fn):
