@@ -175,7 +175,6 @@ class ServiceState:
         if self.generator_error:
             log(_("warning: /rag disabled: {error}").format(error=self.generator_error))
         self.timings = TimingBook()
-        self._titles = {d.id: d.title for d in self.dataset.documents}  # a search reply's titles
         self.started = time.time()
         self._in_flight = 0  # /search and /rag requests retrieving now (``retrieve``), counted on the loop
 
@@ -255,9 +254,9 @@ class ServiceState:
     def _searched(self, lm: LoadedModel, k: int, hits: list, timings: dict, t: float) -> dict:
         timings["server_ms"] = (time.perf_counter() - t) * 1000
         self.timings.add("search", lm.key, timings)
-        title = self._titles.get
+        title = self.dataset.title
         return {"model": lm.key, "k": k, "timings": _rounded(timings),
-                "hits": [{"id": d, "title": title(d, ""), "score": round(s, 6)} for d, s in hits]}
+                "hits": [{"id": d, "title": title(d), "score": round(s, 6)} for d, s in hits]}
 
     async def rag(self, req: RagRequest) -> dict:
         """Retrieve (batched, like /search), then await the generator (LLM calls are async)."""

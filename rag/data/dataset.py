@@ -151,6 +151,11 @@ class Dataset:
     def doc(self, doc_id: str) -> Document:
         return self._doc_index[doc_id]
 
+    def title(self, doc_id: str) -> str:
+        """The document's title, "" for an id not in the corpus (a search reply's hits, per request)."""
+        d = self._doc_index.get(doc_id)
+        return "" if d is None else d.title
+
     def relevant(self, query_id: str) -> dict[str, int]:
         """Judged-relevant documents (grade > 0) for a query."""
         return {d: g for d, g in self.qrels.get(query_id, {}).items() if g > 0}

@@ -51,6 +51,7 @@ def test_sample_shape():
     for d in ds.documents:
         assert d.title and 60 <= len(d.text.split()) <= 120, d.id
     assert ds.doc("golang").title == "Golang" and ds.doc("java").title == "Java"
+    assert (ds.title("golang"), ds.title("no-such-doc")) == ("Golang", "")  # a reply's titles: unknown ids ""
     assert all(q.reference and q.reference.count(".") <= 3 for q in ds.queries)
     assert all(set(ds.qrels[q.id]) <= {d.id for d in ds.documents} for q in ds.queries)
     assert {g for judged in ds.qrels.values() for g in judged.values()} <= {1, 2}
