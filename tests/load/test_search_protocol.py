@@ -18,17 +18,7 @@ import time
 import pytest
 
 from tests.conftest import free_port
-
-
-class _Counting:
-    """The service's ASGI app, counting the HTTP requests that reach it."""
-
-    def __init__(self, app):
-        self.app, self.calls = app, 0
-
-    async def __call__(self, scope, receive, send):
-        self.calls += scope["type"] == "http"
-        await self.app(scope, receive, send)
+from tests.support.asgi_counting import CountingApp
 
 
 class _Served:
@@ -37,7 +27,7 @@ class _Served:
 
         from loadtests.service import create_app
 
-        self.app = _Counting(create_app(state))
+        self.app = CountingApp(create_app(state))
         self.port = free_port()
         self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, http=http,
                                                     loop="uvloop", log_level="warning", access_log=False,

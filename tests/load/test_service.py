@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import ROOT, free_port
+from tests.support.asgi_counting import CountingApp
 
 
 @pytest.fixture(scope="module")
@@ -200,24 +201,13 @@ def test_parse_search_takes_only_bodies_the_pydantic_model_would_take_as_they_ar
     assert parse_search(b'{"model": "bm25", "query": "gc"}', b"text/plain") is None
 
 
-class _Counting:
-    """An ASGI app in front of the FastAPI app that counts the requests reaching it."""
-
-    def __init__(self, app):
-        self.app, self.calls = app, 0
-
-    async def __call__(self, scope, receive, send):
-        self.calls += scope["type"] == "http"
-        await self.app(scope, receive, send)
-
-
 @pytest.fixture(scope="module")
 def both(state):
     """(fast path over a counted FastAPI app, FastAPI alone): the same state behind each."""
     from loadtests.fast_search import FastSearch
     from loadtests.service import create_fastapi_app
 
-    counted = _Counting(create_fastapi_app(state))
+    counted = CountingApp(create_fastapi_app(state))
     with TestClient(FastSearch(counted, state)) as fast, TestClient(create_fastapi_app(state)) as plain:
         yield fast, plain, counted
 
