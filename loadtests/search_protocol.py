@@ -89,7 +89,7 @@ class SearchProtocol(HttpToolsProtocol):
         state = self.state
         lm = state.models.get(parsed[0])
         if lm is not None and state.may_search_on_loop(lm):
-            state._in_flight += 1  # counted now, so requests that arrived together all count before any is searched
+            state.arrived()  # counted now, so requests that arrived together all count before any is searched
             self.loop.call_soon(self._search, cycle, lm, parsed)
         else:
             self._task(cycle, parsed, counted=False)
@@ -100,15 +100,10 @@ class SearchProtocol(HttpToolsProtocol):
         in the worker threads through ``search_query`` (``ServiceState.retrieve``, which uncounts it)."""
         state = self.state
         if cycle.disconnected:  # the client went away meanwhile
-            state._in_flight -= 1
-            return None
+            return state.gone()
         if not state.search_on_loop_now(lm):  # (the model is found: search_query cannot fail before uncounting)
             return self._task(cycle, parsed, counted=True)
-        try:
-            reply = answer_now(state, lm, parsed)
-        finally:
-            state._in_flight -= 1
-        return self._write(cycle, *reply)
+        return self._write(cycle, *answer_now(state, lm, parsed))  # (search_now uncounts it)
 
     def _task(self, cycle: _InFlight, parsed: tuple[str, str, int], counted: bool) -> None:
         task = self.loop.create_task(self._reply(cycle, parsed, counted))

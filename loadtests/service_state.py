@@ -194,6 +194,15 @@ class ServiceState:
         request in flight (``search_on_loop_now``)."""
         return lm.encoder is None and lm.batcher is None and lm.executor is None and SEARCH_ON in ("auto", "loop")
 
+    def arrived(self) -> None:
+        """Count a search request in flight as it arrives (``loadtests.search_protocol``), before it is
+        searched: ``search_now``, ``retrieve(counted=True)`` or ``gone`` uncounts it."""
+        self._in_flight += 1
+
+    def gone(self) -> None:
+        """Uncount an ``arrived`` request that will not be searched (its client went away)."""
+        self._in_flight -= 1
+
     def search_on_loop_now(self, lm: LoadedModel) -> bool:
         """``may_search_on_loop`` and nothing else in flight (or ``WORKBENCH_SERVICE_SEARCH_ON=loop``), the
         request itself already counted in ``_in_flight``."""
@@ -209,9 +218,9 @@ class ServiceState:
         0.25-0.35 ms here (two thread wake-ups), a sixth of the query. Why only alone: on the loop the
         searches of concurrent users would run one after another, where threads overlap one's Python
         with another's wait for Milvus. ``sleep(0)`` first lets requests that arrived with this one
-        register, so a burst is seen as one and goes to the threads. ``counted``: the caller counted
-        this request in ``_in_flight`` when it arrived (``loadtests.search_protocol``), so a burst is
-        already seen and there is nothing to wait for; it is uncounted here when done either way."""
+        register, so a burst is seen as one and goes to the threads. ``counted``: the request was counted
+        when it arrived (``arrived``, ``loadtests.search_protocol``), so a burst is already seen and there
+        is nothing to wait for; it is uncounted here when done either way."""
         if not counted:
             self._in_flight += 1
         try:
@@ -244,11 +253,13 @@ class ServiceState:
         return self._searched(lm, k, hits, timings, t)
 
     def search_now(self, lm: LoadedModel, query: str, k: int) -> dict:
-        """The search of one request alone in flight, run here and now on the event loop (what
-        ``search_query`` does for it, without a task: ``loadtests.search_protocol``); the caller counted
-        it in ``_in_flight`` and uncounts it."""
+        """The search of one ``arrived`` request alone in flight, run here and now on the event loop (what
+        ``search_query`` does for it, without a task: ``loadtests.search_protocol``); uncounted when done."""
         t = time.perf_counter()
-        hits, timings = _one(encode_and_search(self.store, lm, [(query, k)], self.info.uri)[0])
+        try:
+            hits, timings = _one(encode_and_search(self.store, lm, [(query, k)], self.info.uri)[0])
+        finally:
+            self._in_flight -= 1
         return self._searched(lm, k, hits, timings, t)
 
     def _searched(self, lm: LoadedModel, k: int, hits: list, timings: dict, t: float) -> dict:
